@@ -1,0 +1,31 @@
+/* Error codes shared by every module.
+ *
+ * Functions return 0 (or a non-negative count) on success and a negative code on failure:
+ * either -errno for a system error, or one of the CROW_E* codes below for crowcast's own
+ * conditions. The CROW_E* codes sit below -4096 so they never collide with an errno value.
+ */
+#ifndef CROWCAST_ERROR_H
+#define CROWCAST_ERROR_H
+
+enum crow_error {
+    CROW_EMORE = -5000, /* not an error: the parser needs more bytes */
+    CROW_EPARSE,        /* malformed input */
+    CROW_ELIMIT,        /* input exceeds a configured limit (length, nesting, count) */
+    CROW_EPROTO,        /* a peer violated the protocol */
+    CROW_EMANIFEST,     /* a manifest is structurally valid bencode but not a valid release */
+    CROW_EPATH,         /* a path from a manifest is unsafe (.., absolute, empty, symlink escape) */
+    CROW_EHASH,         /* data does not match its hash */
+    CROW_ESPACE,        /* a caller-provided output buffer is too small */
+    CROW_EUSAGE,        /* bad command-line usage */
+    CROW_ESESSION,      /* a message belongs to another session or release */
+    CROW_EUNSUPPORTED,  /* the kernel or the peer lacks a needed feature */
+    CROW_ECLOSED,       /* the other side closed the connection */
+    CROW_ETIMEOUT,      /* a deadline passed */
+    CROW_ELAST_
+};
+
+/* A static, human-readable description of any code this project returns (CROW_E* or -errno).
+ * Never returns NULL. */
+const char *crow_strerror(int code);
+
+#endif

@@ -1,0 +1,10 @@
+/* The table of subcommands, in the order `crowcast help` lists them. */
+#include <stddef.h>
+
+#include "commands.h"
+
+const struct crow_command crow_commands[] = {
+    {"help", "show this list, or a command's help (crowcast help CMD)", crow_cmd_help},
+    {"version", "print the version", crow_cmd_version},
+    {NULL, NULL, NULL},
+};

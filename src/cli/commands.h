@@ -1,0 +1,31 @@
+/* The crowcast subcommands. Each lives in cmd_<name>.c and is listed once in commands.c.
+ *
+ * A command receives argv with argv[0] set to its own name, parses its options with getopt_long,
+ * answers --help with its usage on stdout (exit 0), and returns one of the exit codes below. */
+#ifndef CROWCAST_CLI_COMMANDS_H
+#define CROWCAST_CLI_COMMANDS_H
+
+#include <stdio.h>
+
+enum crow_exit {
+    CROW_EXIT_OK = 0,
+    CROW_EXIT_FAIL = 1,  /* the job ran and failed (e.g. verify found bad pieces) */
+    CROW_EXIT_USAGE = 2, /* bad arguments, or input in a bad format */
+    CROW_EXIT_IO = 3,    /* a system error: file, disk, network */
+};
+
+struct crow_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+extern const struct crow_command crow_commands[];
+
+/* Prints "crowcast: <message>" on stderr and returns CROW_EXIT_USAGE, with a pointer to --help. */
+int crow_cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int crow_cmd_help(int argc, char **argv);
+int crow_cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,31 @@
+/* Human-readable text for crowcast error codes and -errno values. */
+#include <string.h>
+
+#include "crowcast/error.h"
+
+static const char *const crow_messages[] = {
+    [CROW_EMORE - CROW_EMORE] = "need more input",
+    [CROW_EPARSE - CROW_EMORE] = "malformed input",
+    [CROW_ELIMIT - CROW_EMORE] = "input exceeds a limit",
+    [CROW_EPROTO - CROW_EMORE] = "protocol violation",
+    [CROW_EMANIFEST - CROW_EMORE] = "invalid manifest",
+    [CROW_EPATH - CROW_EMORE] = "unsafe path in manifest",
+    [CROW_EHASH - CROW_EMORE] = "hash mismatch",
+    [CROW_ESPACE - CROW_EMORE] = "output buffer too small",
+    [CROW_EUSAGE - CROW_EMORE] = "bad usage",
+    [CROW_ESESSION - CROW_EMORE] = "message for another session",
+    [CROW_EUNSUPPORTED - CROW_EMORE] = "not supported",
+    [CROW_ECLOSED - CROW_EMORE] = "connection closed",
+    [CROW_ETIMEOUT - CROW_EMORE] = "timed out",
+};
+
+const char *crow_strerror(int code)
+{
+    if (code == 0)
+        return "success";
+    if (code >= CROW_EMORE && code < CROW_ELAST_)
+        return crow_messages[code - CROW_EMORE];
+    if (code < 0 && code > -4096)
+        return strerror(-code);
+    return "unknown error";
+}
