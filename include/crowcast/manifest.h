@@ -1,0 +1,102 @@
+/* The release manifest: a BitTorrent v1 metainfo file (BEP 3) with crowcast's extras.
+ *
+ * Layout of the bencoded file (keys sorted, canonical):
+ *   announce          tracker URL (optional)
+ *   info
+ *     crowcast        dictionary: "chunk size" (int, bytes per multicast datagram payload),
+ *                     "sha256" (string, 32 bytes per piece, concatenated), "version" (int, 1)
+ *     files | length  multi-file list (each: "length", "path" list of components) or single length
+ *     name            the file name (single) or top directory name (multi)
+ *     piece length    bytes per piece (a power of two, 16 KiB .. 64 MiB)
+ *     pieces          SHA-1 per piece, concatenated (20 bytes each), for stock clients
+ * Release id = SHA-256 of the bencoded `info`; info hash = SHA-1 of it (the BitTorrent v1 id).
+ *
+ * The release is one byte stream: files in manifest order, back to back; piece i covers bytes
+ * [i * piece_length, min((i+1) * piece_length, total_length)). Pieces are split into chunks of
+ * chunk_size bytes (the last chunk of a piece may be shorter).
+ */
+#ifndef CROWCAST_MANIFEST_H
+#define CROWCAST_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crowcast/hash.h"
+
+#define CROW_MIN_PIECE_LENGTH (16u * 1024)
+#define CROW_MAX_PIECE_LENGTH (64u * 1024 * 1024)
+#define CROW_MIN_CHUNK_SIZE 256u
+#define CROW_MAX_CHUNK_SIZE 65000u
+#define CROW_DEFAULT_CHUNK_SIZE 1408u /* fits a 1500-byte MTU with IP, UDP and datagram headers */
+#define CROW_MAX_FILES 1000000u
+#define CROW_MAX_PATH 4096u
+#define CROW_MAX_NAME 255u                       /* bytes in one path component (NAME_MAX) */
+#define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_load reads */
+/* Parsing allocates one bencode node per value, at most len/2+1 and never more than this
+ * (~224 MiB of nodes; enough for ~400k files with short paths). */
+#define CROW_MANIFEST_MAX_NODES (4u * 1024 * 1024)
+
+typedef struct crow_manifest_file {
+    char *path;      /* owned; relative, '/'-separated, validated (no "..", no absolute, no empty) */
+    uint64_t length; /* bytes */
+    uint64_t offset; /* where the file starts in the release byte stream */
+} crow_manifest_file_t;
+
+typedef struct crow_manifest {
+    char *name;           /* owned */
+    char *announce;       /* owned; NULL when absent */
+    bool single_file;     /* `length` (true) rather than `files` */
+    uint64_t total_length;
+    uint32_t piece_length;
+    uint32_t piece_count;
+    uint32_t chunk_size;
+    uint32_t file_count;
+    crow_manifest_file_t *files;            /* owned; file_count entries (1 for a single file) */
+    uint8_t *sha1;                          /* owned; piece_count * 20 bytes */
+    uint8_t *sha256;                        /* owned; piece_count * 32 bytes */
+    uint8_t release_id[CROW_SHA256_LEN];    /* SHA-256 of the bencoded info */
+    uint8_t info_hash[CROW_SHA1_LEN];       /* SHA-1 of the bencoded info */
+} crow_manifest_t;
+
+/* Parses and validates a metainfo buffer. On success returns 0 and *m owns its memory (release
+ * with crow_manifest_dispose). On failure returns CROW_EPARSE (not bencode), CROW_EMANIFEST (bad
+ * field), CROW_EPATH (unsafe path), CROW_ELIMIT or -ENOMEM, leaves *m empty, and writes a
+ * one-line reason into why (when why_cap > 0). */
+int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char *why, size_t why_cap);
+/* Reads and parses a .torrent file (at most 64 MiB). Same returns, plus -errno for I/O. */
+int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t why_cap);
+void crow_manifest_dispose(crow_manifest_t *m);
+
+/* Bytes in piece `piece` (the last one may be short); 0 when out of range. */
+uint32_t crow_manifest_piece_size(const crow_manifest_t *m, uint32_t piece);
+/* Chunks in piece `piece`: ceil(piece_size / chunk_size). */
+uint32_t crow_manifest_piece_chunks(const crow_manifest_t *m, uint32_t piece);
+/* Total chunks in the release; chunk numbers run piece by piece. */
+uint64_t crow_manifest_total_chunks(const crow_manifest_t *m);
+
+/* Checks one relative path as it would be created under a release root: components separated by
+ * '/', none empty, ".", or "..", none longer than CROW_MAX_NAME, no leading '/', no NUL, at most
+ * CROW_MAX_PATH bytes. Returns 0 or CROW_EPATH. */
+int crow_manifest_check_path(const char *path, size_t len);
+
+/* Completes and validates a manifest being built (the writer's first step; parse runs it too).
+ * Reads name, single_file, file_count, files[].path/length, piece_length and chunk_size; checks
+ * them like crow_manifest_parse does (safe paths, a safe single-component name, no duplicate path
+ * and no file that is also a directory of another, limits, no overflow, at least one byte) and
+ * fills files[].offset, total_length and piece_count. For a single file, files[0].path must equal
+ * name. Allocates nothing that outlives the call. Returns 0, CROW_EMANIFEST, CROW_EPATH,
+ * CROW_ELIMIT or -ENOMEM, with a one-line reason in why. */
+int crow_manifest_layout(crow_manifest_t *m, char *why, size_t why_cap);
+
+/* Writes the canonical bencoded metainfo of `m` (announce when not NULL; info with the crowcast
+ * dictionary, `length` or `files`, name, piece length, pieces) into buf[0..cap). `m` must have
+ * passed crow_manifest_layout and carry piece_count hashes in sha1 and sha256. Output depends
+ * only on those fields, so the same release always encodes to the same bytes. Returns the length
+ * written, CROW_ESPACE when cap is too small (see crow_manifest_encoded_size), or CROW_EMANIFEST
+ * when the hashes are missing. release_id and info_hash are not read: parse the output to get them. */
+long crow_manifest_encode(const crow_manifest_t *m, uint8_t *buf, size_t cap);
+/* Bytes crow_manifest_encode needs for `m`. */
+size_t crow_manifest_encoded_size(const crow_manifest_t *m);
+
+#endif

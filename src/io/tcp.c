@@ -1,0 +1,443 @@
+/* Buffered TCP connections and listeners over io_uring recv/send/accept/connect.
+ *
+ * A connection is freed only when none of its operations is pending and no handler of it is running,
+ * so an owner may close it from inside any handler.
+ */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crowcast/error.h"
+#include "crowcast/tcp.h"
+
+struct crow_tcp_conn {
+    crow_loop_t *loop;
+    int fd;
+    crow_op_t rd, wr, cn;
+    uint8_t *in, *out;
+    size_t in_cap, in_head, in_tail;
+    size_t out_cap, out_head, out_tail, out_sending;
+    bool paused, closing, flush_then_close, in_handler;
+    struct crow_tcp_handlers h;
+    void *ctx;
+    struct sockaddr_in peer, local;
+    uint64_t bytes_in, bytes_out;
+};
+
+static bool idle(const crow_tcp_conn_t *c)
+{
+    return !crow_op_pending(&c->rd) && !crow_op_pending(&c->wr) && !crow_op_pending(&c->cn) && !c->in_handler;
+}
+
+static void release(crow_tcp_conn_t *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* Frees the connection when it can; otherwise cancels what is pending and frees on the last completion. */
+static void reap(crow_tcp_conn_t *c)
+{
+    if (idle(c)) {
+        release(c);
+        return;
+    }
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR); /* makes pending recv/send complete at once */
+    crow_io_cancel(c->loop, &c->rd);
+    crow_io_cancel(c->loop, &c->wr);
+    crow_io_cancel(c->loop, &c->cn);
+}
+
+/* Ends the connection for a reason the owner has not asked for: tells it once, then reaps. */
+static void fail(crow_tcp_conn_t *c, int err)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->in_handler = true;
+    c->h.on_close(c->ctx, c, err);
+    c->in_handler = false;
+    reap(c);
+}
+
+static void arm_recv(crow_tcp_conn_t *c);
+static void arm_send(crow_tcp_conn_t *c);
+
+static void on_recv(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    crow_tcp_conn_t *c = op->owner;
+    if (c->closing) {
+        reap(c);
+        return;
+    }
+    if (res <= 0) {
+        fail(c, res == 0 ? CROW_ECLOSED : res);
+        return;
+    }
+    c->in_tail += (size_t)res;
+    c->bytes_in += (uint64_t)res;
+    c->in_handler = true;
+    long used = c->h.on_data(c->ctx, c, c->in + c->in_head, c->in_tail - c->in_head);
+    c->in_handler = false;
+    if (c->closing) {
+        reap(c);
+        return;
+    }
+    if (used < 0) {
+        fail(c, (int)used);
+        return;
+    }
+    c->in_head += (size_t)used;
+    if (c->in_head == c->in_tail)
+        c->in_head = c->in_tail = 0;
+    if (c->in_head == 0 && c->in_tail == c->in_cap) {
+        fail(c, CROW_ELIMIT);
+        return;
+    }
+    arm_recv(c);
+}
+
+static void arm_recv(crow_tcp_conn_t *c)
+{
+    if (c->paused || c->closing || crow_op_pending(&c->rd))
+        return;
+    if (c->in_head) {
+        memmove(c->in, c->in + c->in_head, c->in_tail - c->in_head);
+        c->in_tail -= c->in_head;
+        c->in_head = 0;
+    }
+    int ret = crow_io_recv(c->loop, &c->rd, c->fd, c->in + c->in_tail, c->in_cap - c->in_tail, 0);
+    if (ret)
+        fail(c, ret);
+}
+
+static void on_send(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    crow_tcp_conn_t *c = op->owner;
+    if (c->closing) {
+        reap(c);
+        return;
+    }
+    if (res < 0) {
+        fail(c, res);
+        return;
+    }
+    c->out_head += (size_t)res;
+    c->bytes_out += (uint64_t)res;
+    c->out_sending = 0;
+    if (c->out_head == c->out_tail) {
+        c->out_head = c->out_tail = 0;
+        if (c->flush_then_close) {
+            fail(c, 0);
+            return;
+        }
+        if (c->h.on_drain) {
+            c->in_handler = true;
+            c->h.on_drain(c->ctx, c);
+            c->in_handler = false;
+            if (c->closing) {
+                reap(c);
+                return;
+            }
+        }
+    }
+    arm_send(c);
+}
+
+static void arm_send(crow_tcp_conn_t *c)
+{
+    if (c->closing || c->out_sending || c->out_head == c->out_tail || crow_op_pending(&c->cn))
+        return;
+    c->out_sending = c->out_tail - c->out_head;
+    int ret = crow_io_send(c->loop, &c->wr, c->fd, c->out + c->out_head, c->out_sending, 0);
+    if (ret) {
+        c->out_sending = 0;
+        fail(c, ret);
+    }
+}
+
+static void on_connected(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    crow_tcp_conn_t *c = op->owner;
+    if (c->closing) {
+        reap(c);
+        return;
+    }
+    if (res == 0) {
+        socklen_t len = sizeof c->local;
+        getsockname(c->fd, (struct sockaddr *)&c->local, &len);
+    }
+    c->in_handler = true;
+    if (c->h.on_connect)
+        c->h.on_connect(c->ctx, c, res);
+    c->in_handler = false;
+    if (res < 0 || c->closing) {
+        c->closing = true;
+        reap(c);
+        return;
+    }
+    arm_recv(c);
+    arm_send(c);
+}
+
+static int conn_new(crow_loop_t *loop, crow_tcp_conn_t **out, int fd, const struct crow_tcp_config *cfg,
+                    const struct crow_tcp_handlers *h, void *ctx)
+{
+    crow_tcp_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->in = malloc(cfg->in_cap);
+    c->out = malloc(cfg->out_cap);
+    if (!c->in || !c->out) {
+        c->fd = -1;
+        release(c);
+        return -ENOMEM;
+    }
+    c->loop = loop;
+    c->fd = fd;
+    c->in_cap = cfg->in_cap;
+    c->out_cap = cfg->out_cap;
+    c->h = *h;
+    c->ctx = ctx;
+    crow_op_init(&c->rd, on_recv, c);
+    crow_op_init(&c->wr, on_send, c);
+    crow_op_init(&c->cn, on_connected, c);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    *out = c;
+    return 0;
+}
+
+int crow_tcp_connect(crow_loop_t *loop, crow_tcp_conn_t **out, const struct sockaddr_in *from,
+                     const struct sockaddr_in *to, const struct crow_tcp_config *cfg,
+                     const struct crow_tcp_handlers *h, void *ctx)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (from && bind(fd, (const struct sockaddr *)from, sizeof *from)) {
+        int ret = -errno;
+        close(fd);
+        return ret;
+    }
+    crow_tcp_conn_t *c;
+    int ret = conn_new(loop, &c, fd, cfg, h, ctx);
+    if (ret) {
+        close(fd);
+        return ret;
+    }
+    c->peer = *to;
+    ret = crow_io_connect(loop, &c->cn, fd, (const struct sockaddr *)&c->peer, sizeof c->peer);
+    if (ret) {
+        release(c);
+        return ret;
+    }
+    *out = c;
+    return 0;
+}
+
+int crow_tcp_adopt(crow_loop_t *loop, crow_tcp_conn_t **out, int fd, const struct crow_tcp_config *cfg,
+                   const struct crow_tcp_handlers *h, void *ctx)
+{
+    crow_tcp_conn_t *c;
+    int ret = conn_new(loop, &c, fd, cfg, h, ctx);
+    if (ret)
+        return ret;
+    socklen_t len = sizeof c->peer;
+    getpeername(fd, (struct sockaddr *)&c->peer, &len);
+    len = sizeof c->local;
+    getsockname(fd, (struct sockaddr *)&c->local, &len);
+    arm_recv(c);
+    *out = c;
+    return 0;
+}
+
+void crow_tcp_close(crow_tcp_conn_t *c)
+{
+    if (!c || c->closing)
+        return;
+    c->closing = true;
+    reap(c);
+}
+
+void crow_tcp_close_after_flush(crow_tcp_conn_t *c)
+{
+    if (c->out_head == c->out_tail && !c->out_sending) {
+        fail(c, 0);
+        return;
+    }
+    c->flush_then_close = true;
+}
+
+static void compact_out(crow_tcp_conn_t *c)
+{
+    if (c->out_sending || c->out_head == 0)
+        return;
+    memmove(c->out, c->out + c->out_head, c->out_tail - c->out_head);
+    c->out_tail -= c->out_head;
+    c->out_head = 0;
+}
+
+size_t crow_tcp_out_space(const crow_tcp_conn_t *c)
+{
+    return c->out_cap - c->out_tail + (c->out_sending ? 0 : c->out_head);
+}
+
+size_t crow_tcp_out_pending(const crow_tcp_conn_t *c)
+{
+    return c->out_tail - c->out_head;
+}
+
+uint8_t *crow_tcp_reserve(crow_tcp_conn_t *c, size_t len)
+{
+    if (c->out_cap - c->out_tail < len)
+        compact_out(c);
+    return c->out_cap - c->out_tail < len ? NULL : c->out + c->out_tail;
+}
+
+void crow_tcp_commit(crow_tcp_conn_t *c, size_t len)
+{
+    c->out_tail += len;
+    arm_send(c);
+}
+
+int crow_tcp_write(crow_tcp_conn_t *c, const void *data, size_t len)
+{
+    uint8_t *dst = crow_tcp_reserve(c, len);
+    if (!dst)
+        return CROW_ESPACE;
+    memcpy(dst, data, len);
+    crow_tcp_commit(c, len);
+    return 0;
+}
+
+void crow_tcp_pause(crow_tcp_conn_t *c)
+{
+    c->paused = true;
+}
+
+void crow_tcp_resume(crow_tcp_conn_t *c)
+{
+    c->paused = false;
+    if (!crow_op_pending(&c->cn) && !c->in_handler)
+        arm_recv(c);
+}
+
+const struct sockaddr_in *crow_tcp_peer(const crow_tcp_conn_t *c)
+{
+    return &c->peer;
+}
+const struct sockaddr_in *crow_tcp_local(const crow_tcp_conn_t *c)
+{
+    return &c->local;
+}
+uint64_t crow_tcp_bytes_in(const crow_tcp_conn_t *c)
+{
+    return c->bytes_in;
+}
+uint64_t crow_tcp_bytes_out(const crow_tcp_conn_t *c)
+{
+    return c->bytes_out;
+}
+void crow_tcp_set_ctx(crow_tcp_conn_t *c, void *ctx)
+{
+    c->ctx = ctx;
+}
+
+/* ---- listener ---- */
+
+struct crow_tcp_listener {
+    crow_loop_t *loop;
+    int fd;
+    bool closing;
+    crow_op_t op;
+    struct sockaddr_in addr, peer;
+    socklen_t peer_len;
+    crow_tcp_accept_fn fn;
+    void *ctx;
+};
+
+static void arm_accept(crow_tcp_listener_t *l)
+{
+    l->peer_len = sizeof l->peer;
+    crow_io_accept(l->loop, &l->op, l->fd, (struct sockaddr *)&l->peer, &l->peer_len);
+}
+
+static void on_accept(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    crow_tcp_listener_t *l = op->owner;
+    if (l->closing) {
+        if (res >= 0)
+            close(res);
+        close(l->fd);
+        free(l);
+        return;
+    }
+    if (res >= 0)
+        l->fn(l->ctx, res, &l->peer);
+    else if (res != -EINTR && res != -EAGAIN && res != -ECONNABORTED)
+        l->fn(l->ctx, res, NULL);
+    if (!l->closing)
+        arm_accept(l);
+    else if (!crow_op_pending(&l->op)) {
+        close(l->fd);
+        free(l);
+    }
+}
+
+int crow_tcp_listen(crow_loop_t *loop, crow_tcp_listener_t **out, const struct sockaddr_in *addr, int backlog,
+                    crow_tcp_accept_fn fn, void *ctx)
+{
+    crow_tcp_listener_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    int ret = 0, one = 1;
+    l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    socklen_t len = sizeof l->addr;
+    if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(l->fd, (const struct sockaddr *)addr, sizeof *addr) || listen(l->fd, backlog) ||
+        getsockname(l->fd, (struct sockaddr *)&l->addr, &len)) {
+        ret = -errno;
+        if (l->fd >= 0)
+            close(l->fd);
+        free(l);
+        return ret;
+    }
+    l->loop = loop;
+    l->fn = fn;
+    l->ctx = ctx;
+    crow_op_init(&l->op, on_accept, l);
+    arm_accept(l);
+    *out = l;
+    return 0;
+}
+
+const struct sockaddr_in *crow_tcp_listener_addr(const crow_tcp_listener_t *l)
+{
+    return &l->addr;
+}
+
+void crow_tcp_listener_close(crow_tcp_listener_t *l)
+{
+    if (!l)
+        return;
+    l->closing = true;
+    if (!crow_op_pending(&l->op)) {
+        close(l->fd);
+        free(l);
+        return;
+    }
+    crow_io_cancel(l->loop, &l->op);
+}

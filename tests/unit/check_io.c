@@ -1,0 +1,268 @@
+/* io: the io_uring loop with real sockets on loopback: timers, TCP echo through the buffered
+ * connection, multicast on 127.0.0.1 through both receive paths (multishot and fallback). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/loop.h"
+#include "crowcast/tcp.h"
+#include "crowcast/udp.h"
+
+static crow_loop_t *new_loop(void)
+{
+    crow_loop_t *loop = NULL;
+    int ret = crow_loop_new(&loop, 256);
+    if (ret == -ENOSYS || ret == -EPERM) {
+        fprintf(stderr, "io_uring unavailable here: %s\n", crow_strerror(ret));
+        exit(77);
+    }
+    ck_assert_int_eq(ret, 0);
+    return loop;
+}
+
+static int fired;
+static void on_timer(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    ck_assert_int_eq(res, -ETIME);
+    fired++;
+    if (fired == 2)
+        crow_loop_stop(op->owner, 7);
+}
+
+START_TEST(test_timers_fire_in_order_and_stop)
+{
+    crow_loop_t *loop = new_loop();
+    crow_op_t a, b;
+    crow_op_init(&a, on_timer, loop);
+    crow_op_init(&b, on_timer, loop);
+    uint64_t start = crow_loop_now(loop);
+    fired = 0;
+    ck_assert_int_eq(crow_io_timeout(loop, &a, 20 * 1000000ull), 0);
+    ck_assert_int_eq(crow_io_timeout(loop, &b, 40 * 1000000ull), 0);
+    ck_assert_int_eq(crow_loop_run(loop), 7);
+    ck_assert_int_eq(fired, 2);
+    ck_assert_uint_ge(crow_loop_now(loop) - start, 40 * 1000000ull);
+    crow_loop_free(loop);
+}
+END_TEST
+
+/* TCP: a client sends 1 MiB in odd-sized writes; the server echoes; the client checks every byte. */
+struct echo {
+    crow_loop_t *loop;
+    crow_tcp_listener_t *listener;
+    crow_tcp_conn_t *server, *client;
+    uint8_t *data;
+    size_t total, sent, checked;
+    int closes;
+};
+
+static const struct crow_tcp_config tcp_cfg = {.in_cap = 64 * 1024, .out_cap = 64 * 1024};
+
+static long server_data(void *ctx, crow_tcp_conn_t *c, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    size_t n = len < crow_tcp_out_space(c) ? len : crow_tcp_out_space(c);
+    ck_assert_int_eq(crow_tcp_write(c, data, n), 0);
+    return (long)n;
+}
+
+static void server_close(void *ctx, crow_tcp_conn_t *c, int err)
+{
+    (void)c;
+    struct echo *e = ctx;
+    ck_assert_int_eq(err, CROW_ECLOSED);
+    e->closes++;
+    crow_tcp_listener_close(e->listener);
+}
+
+static void pump(struct echo *e)
+{
+    while (e->sent < e->total) {
+        size_t n = 777 + e->sent % 5000;
+        if (n > e->total - e->sent)
+            n = e->total - e->sent;
+        if (crow_tcp_write(e->client, e->data + e->sent, n) != 0)
+            return;
+        e->sent += n;
+    }
+}
+
+static void client_connect(void *ctx, crow_tcp_conn_t *c, int res)
+{
+    (void)c;
+    ck_assert_int_eq(res, 0);
+    pump(ctx);
+}
+
+static long client_data(void *ctx, crow_tcp_conn_t *c, const uint8_t *data, size_t len)
+{
+    struct echo *e = ctx;
+    ck_assert(memcmp(data, e->data + e->checked, len) == 0);
+    e->checked += len;
+    if (e->checked == e->total)
+        crow_tcp_close(c);
+    return (long)len;
+}
+
+static void client_drain(void *ctx, crow_tcp_conn_t *c)
+{
+    (void)c;
+    pump(ctx);
+}
+
+static void client_close(void *ctx, crow_tcp_conn_t *c, int err)
+{
+    (void)ctx;
+    (void)c;
+    ck_abort_msg("client closed unexpectedly: %s", crow_strerror(err));
+}
+
+static void on_accepted(void *ctx, int fd, const struct sockaddr_in *peer)
+{
+    struct echo *e = ctx;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_str_eq(inet_ntoa(peer->sin_addr), "127.0.0.2");
+    static const struct crow_tcp_handlers h = {.on_data = server_data, .on_close = server_close};
+    ck_assert_int_eq(crow_tcp_adopt(e->loop, &e->server, fd, &tcp_cfg, &h, e), 0);
+}
+
+START_TEST(test_tcp_echo_with_backpressure)
+{
+    struct echo e = {.loop = new_loop(), .total = 1 << 20};
+    e.data = malloc(e.total);
+    for (size_t i = 0; i < e.total; i++)
+        e.data[i] = (uint8_t)(i * 7 + i / 251);
+    struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(crow_tcp_listen(e.loop, &e.listener, &any, 16, on_accepted, &e), 0);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+    static const struct crow_tcp_handlers h = {.on_connect = client_connect,
+                                               .on_data = client_data,
+                                               .on_drain = client_drain,
+                                               .on_close = client_close};
+    ck_assert_int_eq(
+        crow_tcp_connect(e.loop, &e.client, &from, crow_tcp_listener_addr(e.listener), &tcp_cfg, &h, &e), 0);
+    ck_assert_int_eq(crow_loop_run(e.loop), 0);
+    ck_assert_uint_eq(e.checked, e.total);
+    ck_assert_int_eq(e.closes, 1);
+    free(e.data);
+    crow_loop_free(e.loop);
+}
+END_TEST
+
+/* Multicast on loopback: 200 datagrams of mixed sizes, sent in GSO batches, all received in order. */
+struct mc {
+    crow_loop_t *loop;
+    crow_udp_rx_t *rx;
+    unsigned received;
+    uint64_t bytes;
+};
+
+static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct sockaddr_in *from)
+{
+    struct mc *m = ctx;
+    ck_assert_str_eq(inet_ntoa(from->sin_addr), "127.0.0.1");
+    ck_assert_uint_ge(len, 4);
+    uint32_t seq;
+    memcpy(&seq, data, 4);
+    ck_assert_uint_eq(seq, m->received);
+    m->received++;
+    m->bytes += len;
+    if (m->received == 200)
+        crow_loop_stop(m->loop, 0);
+}
+
+static void on_sent(crow_op_t *op, int res, unsigned flags)
+{
+    (void)op;
+    (void)flags;
+    ck_assert_int_gt(res, 0);
+}
+
+static void multicast_round(bool fallback)
+{
+    struct mc m = {.loop = new_loop()};
+    if (fallback)
+        crow_loop_disable_features(m.loop,
+                                   &(struct crow_loop_features){.multishot_recv = true, .udp_gso = true});
+    struct crow_udp_rx_config rc = {.rcvbuf = 4 << 20, .buffers = 64, .buffer_size = 2048};
+    ck_assert_int_eq(crow_parse_endpoint("239.255.77.1:34567", &rc.group), 0);
+    ck_assert_int_eq(crow_parse_ipv4("127.0.0.1", &rc.iface), 0);
+    ck_assert_int_eq(crow_udp_rx_open(m.loop, &m.rx, &rc, on_datagram, &m), 0);
+    crow_udp_tx_t *tx;
+    struct crow_udp_tx_config tc = {.iface = rc.iface, .ttl = 1, .loop = true};
+    ck_assert_int_eq(crow_udp_tx_open(m.loop, &tx, &tc), 0);
+    ck_assert(crow_udp_tx_gso(tx) == !fallback);
+    static uint8_t buf[10][20 * 1000];
+    static crow_op_t ops[10];
+    for (uint32_t b = 0; b < 10; b++) {
+        size_t len = 19 * 1000 + 100 + b; /* 19 full datagrams and a short last one */
+        for (uint32_t d = 0; d < 20; d++) {
+            uint32_t seq = b * 20 + d;
+            memcpy(buf[b] + d * 1000, &seq, 4);
+        }
+        crow_op_init(&ops[b], on_sent, NULL);
+        ck_assert_int_eq(crow_udp_tx_send(tx, &ops[b], &rc.group, buf[b], len, 1000), 0);
+    }
+    ck_assert_int_eq(crow_loop_run(m.loop), 0);
+    ck_assert_uint_eq(m.received, 200);
+    struct crow_udp_rx_stats st;
+    crow_udp_rx_get_stats(m.rx, &st);
+    ck_assert(st.multishot == !fallback);
+    ck_assert_uint_eq(st.datagrams, 200);
+    ck_assert_uint_eq(st.kernel_drops, 0);
+    ck_assert_uint_eq(st.bytes, m.bytes);
+    crow_udp_rx_close(m.rx);
+    while (crow_loop_inflight(m.loop))
+        crow_loop_run(m.loop);
+    crow_udp_tx_close(tx);
+    crow_loop_free(m.loop);
+}
+
+START_TEST(test_multicast_multishot)
+{
+    multicast_round(false);
+}
+END_TEST
+
+START_TEST(test_multicast_fallback)
+{
+    multicast_round(true);
+}
+END_TEST
+
+START_TEST(test_endpoint_parsing)
+{
+    struct sockaddr_in a;
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:5000", &a), 0);
+    ck_assert_uint_eq(ntohs(a.sin_port), 5000);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:0", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:70000", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("host:80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint(":80", &a), CROW_EUSAGE);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("io");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_timers_fire_in_order_and_stop);
+    tcase_add_test(tc, test_tcp_echo_with_backpressure);
+    tcase_add_test(tc, test_multicast_multishot);
+    tcase_add_test(tc, test_multicast_fallback);
+    tcase_add_test(tc, test_endpoint_parsing);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
