@@ -24,14 +24,14 @@
 
 #include "crowcast/hash.h"
 
-#define CROW_MIN_PIECE_LENGTH (16u * 1024)
-#define CROW_MAX_PIECE_LENGTH (64u * 1024 * 1024)
-#define CROW_MIN_CHUNK_SIZE 256u
-#define CROW_MAX_CHUNK_SIZE 65000u
+#define CROW_MIN_PIECE_LENGTH   (16u * 1024)
+#define CROW_MAX_PIECE_LENGTH   (64u * 1024 * 1024)
+#define CROW_MIN_CHUNK_SIZE     256u
+#define CROW_MAX_CHUNK_SIZE     65000u
 #define CROW_DEFAULT_CHUNK_SIZE 1408u /* fits a 1500-byte MTU with IP, UDP and datagram headers */
-#define CROW_MAX_FILES 1000000u
-#define CROW_MAX_PATH 4096u
-#define CROW_MAX_NAME 255u                       /* bytes in one path component (NAME_MAX) */
+#define CROW_MAX_FILES          1000000u
+#define CROW_MAX_PATH           4096u
+#define CROW_MAX_NAME           255u                /* bytes in one path component (NAME_MAX) */
 #define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_load reads */
 /* Parsing allocates one bencode node per value, at most len/2+1 and never more than this
  * (~224 MiB of nodes; enough for ~400k files with short paths). */
@@ -44,19 +44,19 @@ typedef struct crow_manifest_file {
 } crow_manifest_file_t;
 
 typedef struct crow_manifest {
-    char *name;           /* owned */
-    char *announce;       /* owned; NULL when absent */
-    bool single_file;     /* `length` (true) rather than `files` */
+    char *name;       /* owned */
+    char *announce;   /* owned; NULL when absent */
+    bool single_file; /* `length` (true) rather than `files` */
     uint64_t total_length;
     uint32_t piece_length;
     uint32_t piece_count;
     uint32_t chunk_size;
     uint32_t file_count;
-    crow_manifest_file_t *files;            /* owned; file_count entries (1 for a single file) */
-    uint8_t *sha1;                          /* owned; piece_count * 20 bytes */
-    uint8_t *sha256;                        /* owned; piece_count * 32 bytes */
-    uint8_t release_id[CROW_SHA256_LEN];    /* SHA-256 of the bencoded info */
-    uint8_t info_hash[CROW_SHA1_LEN];       /* SHA-1 of the bencoded info */
+    crow_manifest_file_t *files;         /* owned; file_count entries (1 for a single file) */
+    uint8_t *sha1;                       /* owned; piece_count * 20 bytes */
+    uint8_t *sha256;                     /* owned; piece_count * 32 bytes */
+    uint8_t release_id[CROW_SHA256_LEN]; /* SHA-256 of the bencoded info */
+    uint8_t info_hash[CROW_SHA1_LEN];    /* SHA-1 of the bencoded info */
 } crow_manifest_t;
 
 /* Parses and validates a metainfo buffer. On success returns 0 and *m owns its memory (release

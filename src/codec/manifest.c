@@ -1,0 +1,502 @@
+/* The release manifest: strict parsing of a BitTorrent v1 metainfo carrying crowcast's extras,
+ * its canonical encoding, and the piece/chunk arithmetic every role shares.
+ *
+ * Parsing trusts nothing: every field is checked for type, range and consistency with the others
+ * (hash strings against the piece count, lengths against overflow, paths against escapes) before
+ * the caller sees it. crow_manifest_load is the one function here that touches a file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crowcast/bencode.h"
+#include "crowcast/error.h"
+#include "crowcast/manifest.h"
+
+#define CROW_MANIFEST_VERSION 1
+
+static int reason(char *why, size_t cap, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int reason(char *why, size_t cap, int code, const char *fmt, ...)
+{
+    if (cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* A path made printable for an error message: at most 60 bytes, control bytes as '?'. */
+static const char *printable(const char *s, size_t len, char out[64])
+{
+    size_t n = len < 60 ? len : 60;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    strcpy(out + n, len > n ? "..." : "");
+    return out;
+}
+
+int crow_manifest_check_path(const char *path, size_t len)
+{
+    if (len == 0 || len > CROW_MAX_PATH || memchr(path, '\0', len))
+        return CROW_EPATH;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && path[i] != '/')
+            continue;
+        size_t n = i - start;
+        const char *c = path + start;
+        if (n == 0 || n > CROW_MAX_NAME || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return CROW_EPATH;
+        start = i + 1;
+    }
+    return 0;
+}
+
+static bool is_power_of_two(uint64_t v)
+{
+    return v && (v & (v - 1)) == 0;
+}
+
+/* Orders paths as a directory walk would: '/' sorts before every other byte, so a path "a" is
+ * immediately followed by everything under "a/". That puts both duplicates and a file that is
+ * also used as a directory next to each other. */
+static int tree_order(const void *pa, const void *pb)
+{
+    const unsigned char *a = *(const unsigned char *const *)pa, *b = *(const unsigned char *const *)pb;
+    for (;; a++, b++) {
+        unsigned ca = *a == '/' ? 1 : *a, cb = *b == '/' ? 1 : *b;
+        if (ca != cb || ca == 0)
+            return (int)ca - (int)cb;
+    }
+}
+
+static int check_unique_paths(const crow_manifest_t *m, char *why, size_t why_cap)
+{
+    const char **sorted = malloc(m->file_count * sizeof *sorted);
+    if (!sorted)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < m->file_count; i++)
+        sorted[i] = m->files[i].path;
+    qsort(sorted, m->file_count, sizeof *sorted, tree_order);
+    int ret = 0;
+    char shown[64];
+    for (uint32_t i = 1; i < m->file_count && !ret; i++) {
+        size_t n = strlen(sorted[i - 1]);
+        if (strcmp(sorted[i - 1], sorted[i]) == 0)
+            ret =
+                reason(why, why_cap, CROW_EPATH, "path \"%s\" listed twice", printable(sorted[i], n, shown));
+        else if (strncmp(sorted[i - 1], sorted[i], n) == 0 && sorted[i][n] == '/')
+            ret = reason(why, why_cap, CROW_EPATH, "\"%s\" is both a file and a directory",
+                         printable(sorted[i - 1], n, shown));
+    }
+    free(sorted);
+    return ret;
+}
+
+int crow_manifest_layout(crow_manifest_t *m, char *why, size_t why_cap)
+{
+    char shown[64];
+    if (!m->name || crow_manifest_check_path(m->name, strlen(m->name)) || strchr(m->name, '/'))
+        return reason(why, why_cap, CROW_EPATH, "name \"%s\" is not a safe single path component",
+                      m->name ? printable(m->name, strlen(m->name), shown) : "");
+    if (!is_power_of_two(m->piece_length) || m->piece_length < CROW_MIN_PIECE_LENGTH ||
+        m->piece_length > CROW_MAX_PIECE_LENGTH)
+        return reason(why, why_cap, CROW_EMANIFEST, "piece length %u is not a power of two in %u..%u",
+                      m->piece_length, CROW_MIN_PIECE_LENGTH, CROW_MAX_PIECE_LENGTH);
+    if (m->chunk_size < CROW_MIN_CHUNK_SIZE || m->chunk_size > CROW_MAX_CHUNK_SIZE)
+        return reason(why, why_cap, CROW_EMANIFEST, "chunk size %u is outside %u..%u", m->chunk_size,
+                      CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
+    if (m->file_count == 0 || !m->files)
+        return reason(why, why_cap, CROW_EMANIFEST, "the release lists no file");
+    if (m->file_count > CROW_MAX_FILES)
+        return reason(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", m->file_count,
+                      CROW_MAX_FILES);
+    if (m->single_file && (m->file_count != 1 || !m->files[0].path || strcmp(m->files[0].path, m->name) != 0))
+        return reason(why, why_cap, CROW_EMANIFEST, "a single-file release must hold one file named like it");
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < m->file_count; i++) {
+        crow_manifest_file_t *f = &m->files[i];
+        if (!f->path || crow_manifest_check_path(f->path, strlen(f->path)))
+            return reason(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i,
+                          f->path ? printable(f->path, strlen(f->path), shown) : "");
+        /* Bencode integers are signed 64-bit: the sum must stay encodable. */
+        if (f->length > (uint64_t)INT64_MAX - total)
+            return reason(why, why_cap, CROW_ELIMIT, "file lengths add up to more than 2^63-1 bytes");
+        f->offset = total;
+        total += f->length;
+    }
+    if (total == 0)
+        return reason(why, why_cap, CROW_EMANIFEST, "the release holds no data (every file is empty)");
+    uint64_t pieces = (total - 1) / m->piece_length + 1;
+    if (pieces > UINT32_MAX)
+        return reason(why, why_cap, CROW_ELIMIT, "%llu pieces exceed 2^32-1", (unsigned long long)pieces);
+    m->total_length = total;
+    m->piece_count = (uint32_t)pieces;
+    return m->single_file ? 0 : check_unique_paths(m, why, why_cap);
+}
+
+/* ---- parsing ---- */
+
+static char *copy_string(const uint8_t *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (out) {
+        memcpy(out, s, len);
+        out[len] = '\0';
+    }
+    return out;
+}
+
+/* Joins the path components of files[i] with '/' into out (CROW_MAX_PATH + 1 bytes). */
+static int join_path(const crow_bdoc_t *doc, uint32_t list, uint32_t i, char *out, char *why, size_t why_cap)
+{
+    const crow_bnode_t *l = &doc->nodes[list];
+    if (l->type != CROW_BLIST || l->count == 0)
+        return reason(why, why_cap, CROW_EMANIFEST, "file %u: path is not a non-empty list", i);
+    size_t len = 0;
+    uint32_t c = crow_bnode_first(doc, list);
+    for (uint32_t k = 0; k < l->count; k++, c = doc->nodes[c].next) {
+        const crow_bnode_t *comp = &doc->nodes[c];
+        if (comp->type != CROW_BSTR)
+            return reason(why, why_cap, CROW_EMANIFEST, "file %u: path component %u is not a string", i, k);
+        /* A '/' inside a component would silently add a directory level once joined. */
+        if (comp->len == 0 || memchr(comp->str, '/', comp->len))
+            return reason(why, why_cap, CROW_EPATH, "file %u: path component %u is empty or holds '/'", i, k);
+        size_t need = len + (k ? 1 : 0) + comp->len;
+        if (need > CROW_MAX_PATH)
+            return reason(why, why_cap, CROW_EPATH, "file %u: path longer than %u bytes", i, CROW_MAX_PATH);
+        if (k)
+            out[len++] = '/';
+        memcpy(out + len, comp->str, comp->len);
+        len = need;
+    }
+    out[len] = '\0';
+    if (crow_manifest_check_path(out, len)) {
+        char shown[64];
+        return reason(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i, printable(out, len, shown));
+    }
+    return 0;
+}
+
+static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why, size_t why_cap)
+{
+    const crow_bnode_t *l = &doc->nodes[list];
+    if (l->type != CROW_BLIST || l->count == 0)
+        return reason(why, why_cap, CROW_EMANIFEST, "info.files is not a non-empty list");
+    if (l->count > CROW_MAX_FILES)
+        return reason(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", l->count, CROW_MAX_FILES);
+    m->files = calloc(l->count, sizeof *m->files);
+    if (!m->files)
+        return -ENOMEM;
+    m->file_count = l->count;
+    char path[CROW_MAX_PATH + 1];
+    uint32_t e = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
+        int64_t length;
+        if (doc->nodes[e].type != CROW_BDICT)
+            return reason(why, why_cap, CROW_EMANIFEST, "file %u is not a dictionary", i);
+        if (!crow_bdict_int(doc, e, "length", &length) || length < 0)
+            return reason(why, why_cap, CROW_EMANIFEST, "file %u: length missing or negative", i);
+        uint32_t p = crow_bdict_get(doc, e, "path");
+        if (!p)
+            return reason(why, why_cap, CROW_EMANIFEST, "file %u: path missing", i);
+        int ret = join_path(doc, p, i, path, why, why_cap);
+        if (ret)
+            return ret;
+        m->files[i].length = (uint64_t)length;
+        if (!(m->files[i].path = strdup(path)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int read_crowcast(const crow_bdoc_t *doc, uint32_t info, crow_manifest_t *m, char *why, size_t why_cap)
+{
+    uint32_t cc = crow_bdict_get(doc, info, "crowcast");
+    if (!cc || doc->nodes[cc].type != CROW_BDICT)
+        return reason(why, why_cap, CROW_EMANIFEST,
+                      "info.crowcast dictionary missing (not made by crowcast?)");
+    int64_t version, chunk;
+    if (!crow_bdict_int(doc, cc, "version", &version) || version != CROW_MANIFEST_VERSION)
+        return reason(why, why_cap, CROW_EMANIFEST, "info.crowcast.version missing or not %d",
+                      CROW_MANIFEST_VERSION);
+    if (!crow_bdict_int(doc, cc, "chunk size", &chunk) || chunk < CROW_MIN_CHUNK_SIZE ||
+        chunk > CROW_MAX_CHUNK_SIZE)
+        return reason(why, why_cap, CROW_EMANIFEST, "info.crowcast.chunk size missing or outside %u..%u",
+                      CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
+    m->chunk_size = (uint32_t)chunk;
+    return 0;
+}
+
+/* Copies a concatenation of per-piece hashes after checking its length against the piece count. */
+static int read_hashes(const crow_bdoc_t *doc, uint32_t dict, const char *key, size_t each, uint32_t count,
+                       uint8_t **out, char *why, size_t why_cap)
+{
+    const uint8_t *s;
+    size_t len;
+    if (!crow_bdict_str(doc, dict, key, &s, &len))
+        return reason(why, why_cap, CROW_EMANIFEST, "%s missing or not a string", key);
+    if (len != (uint64_t)each * count)
+        return reason(why, why_cap, CROW_EMANIFEST, "%s holds %zu bytes, %u pieces need %llu", key, len,
+                      count, (unsigned long long)each * count);
+    if (!(*out = malloc(len)))
+        return -ENOMEM;
+    memcpy(*out, s, len);
+    return 0;
+}
+
+static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manifest_t *m, char *why,
+                         size_t why_cap)
+{
+    if (doc->nodes[0].type != CROW_BDICT)
+        return reason(why, why_cap, CROW_EMANIFEST, "the top level is not a dictionary");
+    uint32_t a = crow_bdict_get(doc, 0, "announce");
+    if (a) {
+        const crow_bnode_t *n = &doc->nodes[a];
+        if (n->type != CROW_BSTR || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
+            return reason(why, why_cap, CROW_EMANIFEST, "announce is not a URL string");
+        if (!(m->announce = copy_string(n->str, n->len)))
+            return -ENOMEM;
+    }
+    uint32_t info = crow_bdict_get(doc, 0, "info");
+    if (!info || doc->nodes[info].type != CROW_BDICT)
+        return reason(why, why_cap, CROW_EMANIFEST, "info dictionary missing");
+    const crow_bnode_t *in = &doc->nodes[info];
+    crow_sha256(buf + in->start, in->end - in->start, m->release_id);
+    crow_sha1(buf + in->start, in->end - in->start, m->info_hash);
+
+    const uint8_t *name;
+    size_t name_len;
+    if (!crow_bdict_str(doc, info, "name", &name, &name_len))
+        return reason(why, why_cap, CROW_EMANIFEST, "info.name missing or not a string");
+    if (!(m->name = copy_string(name, name_len)))
+        return -ENOMEM;
+    if (strlen(m->name) != name_len)
+        return reason(why, why_cap, CROW_EPATH, "info.name holds a NUL byte");
+    int64_t piece_length;
+    if (!crow_bdict_int(doc, info, "piece length", &piece_length) || piece_length <= 0 ||
+        piece_length > CROW_MAX_PIECE_LENGTH)
+        return reason(why, why_cap, CROW_EMANIFEST, "info.piece length missing or outside 1..%u",
+                      CROW_MAX_PIECE_LENGTH);
+    m->piece_length = (uint32_t)piece_length;
+
+    int ret;
+    uint32_t files = crow_bdict_get(doc, info, "files");
+    int64_t length;
+    bool has_length = crow_bdict_get(doc, info, "length") != 0;
+    if (files && has_length)
+        return reason(why, why_cap, CROW_EMANIFEST, "info has both length and files");
+    if (files) {
+        if ((ret = read_files(doc, files, m, why, why_cap)))
+            return ret;
+    } else {
+        if (!crow_bdict_int(doc, info, "length", &length) || length < 0)
+            return reason(why, why_cap, CROW_EMANIFEST, "info.length missing or negative (and no files)");
+        m->single_file = true;
+        if (!(m->files = calloc(1, sizeof *m->files)) || !(m->files[0].path = strdup(m->name)))
+            return -ENOMEM;
+        m->file_count = 1;
+        m->files[0].length = (uint64_t)length;
+    }
+    if ((ret = read_crowcast(doc, info, m, why, why_cap)) || (ret = crow_manifest_layout(m, why, why_cap)))
+        return ret;
+    if ((ret = read_hashes(doc, info, "pieces", CROW_SHA1_LEN, m->piece_count, &m->sha1, why, why_cap)))
+        return ret;
+    return read_hashes(doc, crow_bdict_get(doc, info, "crowcast"), "sha256", CROW_SHA256_LEN, m->piece_count,
+                       &m->sha256, why, why_cap);
+}
+
+int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char *why, size_t why_cap)
+{
+    memset(m, 0, sizeof *m);
+    if (why_cap)
+        why[0] = '\0';
+    /* Every bencode value takes at least two bytes ("le", "0:"), so len/2+1 nodes always suffice. */
+    size_t want = len / 2 + 1;
+    uint32_t cap = want > CROW_MANIFEST_MAX_NODES ? CROW_MANIFEST_MAX_NODES : (uint32_t)want;
+    crow_bnode_t *nodes = malloc(cap * sizeof *nodes);
+    if (!nodes)
+        return -ENOMEM;
+    crow_bdoc_t doc;
+    crow_bencode_error_t err = {0};
+    int ret = crow_bencode_decode(buf, len, nodes, cap, &doc, &err);
+    if (ret)
+        ret = reason(why, why_cap, ret, "bencode: %s at byte %zu", err.why, err.pos);
+    else
+        ret = read_manifest(&doc, buf, m, why, why_cap);
+    free(nodes);
+    if (ret) {
+        if (ret == -ENOMEM)
+            reason(why, why_cap, ret, "out of memory");
+        crow_manifest_dispose(m);
+    }
+    return ret;
+}
+
+int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t why_cap)
+{
+    memset(m, 0, sizeof *m);
+    uint8_t *buf = NULL;
+    int ret;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return reason(why, why_cap, -errno, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        ret = reason(why, why_cap, -errno, "cannot stat %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ret = reason(why, why_cap, CROW_EMANIFEST, "%s is not a regular file", path);
+        goto out;
+    }
+    if ((uint64_t)st.st_size > CROW_MANIFEST_MAX_BYTES) {
+        ret = reason(why, why_cap, CROW_ELIMIT, "%s is larger than %u bytes", path, CROW_MANIFEST_MAX_BYTES);
+        goto out;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    if (!(buf = malloc(size ? size : 1))) {
+        ret = reason(why, why_cap, -ENOMEM, "out of memory");
+        goto out;
+    }
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ret = reason(why, why_cap, n < 0 ? -errno : CROW_EPARSE, "cannot read %s: %s", path,
+                         n < 0 ? strerror(errno) : "file shrank while reading");
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    ret = crow_manifest_parse(buf, size, m, why, why_cap);
+out:
+    free(buf);
+    close(fd);
+    return ret;
+}
+
+void crow_manifest_dispose(crow_manifest_t *m)
+{
+    for (uint32_t i = 0; m->files && i < m->file_count; i++)
+        free(m->files[i].path);
+    free(m->files);
+    free(m->name);
+    free(m->announce);
+    free(m->sha1);
+    free(m->sha256);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- encoding ---- */
+
+static void encode_path(crow_benc_t *e, const char *path)
+{
+    crow_benc_list(e);
+    for (const char *p = path;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        crow_benc_str(e, p, n);
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    crow_benc_end(e);
+}
+
+/* Keys go in byte order, as canonical bencode requires: the encoder rejects any other order. */
+static long encode(const crow_manifest_t *m, crow_benc_t *e)
+{
+    if (!m->sha1 || !m->sha256 || m->piece_count == 0)
+        return CROW_EMANIFEST;
+    crow_benc_dict(e);
+    if (m->announce) {
+        crow_benc_key(e, "announce");
+        crow_benc_cstr(e, m->announce);
+    }
+    crow_benc_key(e, "info");
+    crow_benc_dict(e);
+    crow_benc_key(e, "crowcast");
+    crow_benc_dict(e);
+    crow_benc_key(e, "chunk size");
+    crow_benc_int(e, m->chunk_size);
+    crow_benc_key(e, "sha256");
+    crow_benc_str(e, m->sha256, (size_t)m->piece_count * CROW_SHA256_LEN);
+    crow_benc_key(e, "version");
+    crow_benc_int(e, CROW_MANIFEST_VERSION);
+    crow_benc_end(e);
+    if (m->single_file) {
+        crow_benc_key(e, "length");
+        crow_benc_int(e, (int64_t)m->total_length);
+    } else {
+        crow_benc_key(e, "files");
+        crow_benc_list(e);
+        for (uint32_t i = 0; i < m->file_count; i++) {
+            crow_benc_dict(e);
+            crow_benc_key(e, "length");
+            crow_benc_int(e, (int64_t)m->files[i].length);
+            crow_benc_key(e, "path");
+            encode_path(e, m->files[i].path);
+            crow_benc_end(e);
+        }
+        crow_benc_end(e);
+    }
+    crow_benc_key(e, "name");
+    crow_benc_cstr(e, m->name);
+    crow_benc_key(e, "piece length");
+    crow_benc_int(e, m->piece_length);
+    crow_benc_key(e, "pieces");
+    crow_benc_str(e, m->sha1, (size_t)m->piece_count * CROW_SHA1_LEN);
+    crow_benc_end(e);
+    crow_benc_end(e);
+    return crow_benc_finish(e);
+}
+
+long crow_manifest_encode(const crow_manifest_t *m, uint8_t *buf, size_t cap)
+{
+    crow_benc_t e;
+    crow_benc_init(&e, buf, cap);
+    return encode(m, &e);
+}
+
+size_t crow_manifest_encoded_size(const crow_manifest_t *m)
+{
+    crow_benc_t e;
+    crow_benc_init(&e, NULL, 0);
+    encode(m, &e);
+    return e.len;
+}
+
+/* ---- piece and chunk arithmetic ---- */
+
+uint32_t crow_manifest_piece_size(const crow_manifest_t *m, uint32_t piece)
+{
+    if (piece >= m->piece_count)
+        return 0;
+    uint64_t start = (uint64_t)piece * m->piece_length;
+    uint64_t left = m->total_length - start;
+    return left < m->piece_length ? (uint32_t)left : m->piece_length;
+}
+
+uint32_t crow_manifest_piece_chunks(const crow_manifest_t *m, uint32_t piece)
+{
+    uint32_t size = crow_manifest_piece_size(m, piece);
+    return m->chunk_size ? (uint32_t)(((uint64_t)size + m->chunk_size - 1) / m->chunk_size) : 0;
+}
+
+uint64_t crow_manifest_total_chunks(const crow_manifest_t *m)
+{
+    if (m->piece_count == 0)
+        return 0;
+    uint64_t full = crow_manifest_piece_chunks(m, 0);
+    return full * (m->piece_count - 1) + crow_manifest_piece_chunks(m, m->piece_count - 1);
+}

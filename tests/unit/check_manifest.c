@@ -1,0 +1,528 @@
+/* manifest: round trips through the writer and the parser, piece/chunk arithmetic, path checks,
+ * and a table of hostile manifests that must each fail with a precise code and reason. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "crowcast/manifest.h"
+
+/* A manifest under construction, as `crowcast make` builds one; hashes are a fixed pattern. */
+static void build(crow_manifest_t *m, const char *name, const char *const *paths, const uint64_t *lengths,
+                  uint32_t n, bool single, uint32_t piece_length)
+{
+    memset(m, 0, sizeof *m);
+    m->name = strdup(name);
+    m->announce = strdup("http://127.0.0.1:6969/announce");
+    m->single_file = single;
+    m->piece_length = piece_length;
+    m->chunk_size = CROW_DEFAULT_CHUNK_SIZE;
+    m->file_count = n;
+    m->files = calloc(n, sizeof *m->files);
+    for (uint32_t i = 0; i < n; i++) {
+        m->files[i].path = strdup(paths[i]);
+        m->files[i].length = lengths[i];
+    }
+    char why[200];
+    ck_assert_msg(crow_manifest_layout(m, why, sizeof why) == 0, "%s", why);
+    m->sha1 = malloc((size_t)m->piece_count * CROW_SHA1_LEN);
+    m->sha256 = malloc((size_t)m->piece_count * CROW_SHA256_LEN);
+    for (size_t i = 0; i < (size_t)m->piece_count * CROW_SHA1_LEN; i++)
+        m->sha1[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < (size_t)m->piece_count * CROW_SHA256_LEN; i++)
+        m->sha256[i] = (uint8_t)(i * 13 + 5);
+}
+
+static uint8_t *encode_alloc(const crow_manifest_t *m, long *len)
+{
+    size_t need = crow_manifest_encoded_size(m);
+    uint8_t *buf = malloc(need);
+    ck_assert_int_eq(crow_manifest_encode(m, buf, need - 1), CROW_ESPACE);
+    *len = crow_manifest_encode(m, buf, need);
+    ck_assert_int_eq(*len, (long)need);
+    return buf;
+}
+
+static void assert_same(const crow_manifest_t *a, const crow_manifest_t *b)
+{
+    ck_assert_str_eq(a->name, b->name);
+    ck_assert_str_eq(a->announce, b->announce);
+    ck_assert_int_eq(a->single_file, b->single_file);
+    ck_assert_uint_eq(a->total_length, b->total_length);
+    ck_assert_uint_eq(a->piece_length, b->piece_length);
+    ck_assert_uint_eq(a->piece_count, b->piece_count);
+    ck_assert_uint_eq(a->chunk_size, b->chunk_size);
+    ck_assert_uint_eq(a->file_count, b->file_count);
+    for (uint32_t i = 0; i < a->file_count; i++) {
+        ck_assert_str_eq(a->files[i].path, b->files[i].path);
+        ck_assert_uint_eq(a->files[i].length, b->files[i].length);
+        ck_assert_uint_eq(a->files[i].offset, b->files[i].offset);
+    }
+    ck_assert_mem_eq(a->sha1, b->sha1, (size_t)a->piece_count * CROW_SHA1_LEN);
+    ck_assert_mem_eq(a->sha256, b->sha256, (size_t)a->piece_count * CROW_SHA256_LEN);
+}
+
+/* The info dictionary's bytes: from after "4:info" to the root's closing 'e'. */
+static void info_ids(const uint8_t *buf, long len, uint8_t id[32], uint8_t ih[20])
+{
+    const uint8_t *at = memmem(buf, (size_t)len, "4:infod", 7);
+    ck_assert_ptr_nonnull(at);
+    const uint8_t *info = at + 6;
+    size_t n = (size_t)(buf + len - 1 - info);
+    crow_sha256(info, n, id);
+    crow_sha1(info, n, ih);
+}
+
+static void round_trip(crow_manifest_t *m)
+{
+    long len;
+    uint8_t *buf = encode_alloc(m, &len);
+    crow_manifest_t p;
+    char why[200];
+    ck_assert_msg(crow_manifest_parse(buf, (size_t)len, &p, why, sizeof why) == 0, "%s", why);
+    assert_same(m, &p);
+    uint8_t id[32], ih[20];
+    info_ids(buf, len, id, ih);
+    ck_assert_mem_eq(p.release_id, id, 32);
+    ck_assert_mem_eq(p.info_hash, ih, 20);
+    long len2;
+    uint8_t *again = encode_alloc(&p, &len2);
+    ck_assert_int_eq(len, len2);
+    ck_assert_mem_eq(buf, again, (size_t)len);
+    free(again);
+    free(buf);
+    crow_manifest_dispose(&p);
+}
+
+START_TEST(test_round_trip_single)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"image.bin"};
+    uint64_t lengths[] = {100000};
+    build(&m, "image.bin", paths, lengths, 1, true, 16384);
+    ck_assert_uint_eq(m.piece_count, 7);
+    round_trip(&m);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+START_TEST(test_round_trip_multi)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"bin/tool", "empty", "lib/a/b/c.so", "lib/a/d", "README"};
+    uint64_t lengths[] = {40000, 0, 1, 70000, 5};
+    build(&m, "release-1", paths, lengths, 5, false, 32768);
+    ck_assert_uint_eq(m.total_length, 110006);
+    ck_assert_uint_eq(m.files[2].offset, 40000);
+    ck_assert_uint_eq(m.files[3].offset, 40001);
+    ck_assert_uint_eq(m.files[4].offset, 110001);
+    ck_assert_uint_eq(m.piece_count, 4);
+    round_trip(&m);
+    /* Without a tracker the announce key is simply absent. */
+    free(m.announce);
+    m.announce = NULL;
+    long len;
+    uint8_t *buf = encode_alloc(&m, &len);
+    crow_manifest_t p;
+    ck_assert_int_eq(crow_manifest_parse(buf, (size_t)len, &p, NULL, 0), 0);
+    ck_assert_ptr_null(p.announce);
+    crow_manifest_dispose(&p);
+    free(buf);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+START_TEST(test_encode_needs_hashes)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"x"};
+    uint64_t lengths[] = {1};
+    build(&m, "x", paths, lengths, 1, true, 16384);
+    free(m.sha256);
+    m.sha256 = NULL;
+    uint8_t buf[512];
+    ck_assert_int_eq(crow_manifest_encode(&m, buf, sizeof buf), CROW_EMANIFEST);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+START_TEST(test_piece_and_chunk_arithmetic)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"f"};
+    uint64_t lengths[] = {100000}; /* 6 full pieces of 16384 and a short one of 1696 */
+    build(&m, "f", paths, lengths, 1, true, 16384);
+    ck_assert_uint_eq(m.piece_count, 7);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, 0), 16384);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, 5), 16384);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, 6), 1696);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, 7), 0);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, UINT32_MAX), 0);
+    ck_assert_uint_eq(crow_manifest_piece_chunks(&m, 0), 12); /* 11 * 1408 + 896 */
+    ck_assert_uint_eq(crow_manifest_piece_chunks(&m, 6), 2);  /* 1408 + 288 */
+    ck_assert_uint_eq(crow_manifest_piece_chunks(&m, 7), 0);
+    ck_assert_uint_eq(crow_manifest_total_chunks(&m), 6 * 12 + 2);
+    crow_manifest_dispose(&m);
+
+    /* An exact multiple has no short piece; a chunk size dividing the piece has no short chunk. */
+    uint64_t exact[] = {65536};
+    build(&m, "f", paths, exact, 1, true, 16384);
+    m.chunk_size = 1024;
+    ck_assert_uint_eq(m.piece_count, 4);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, 3), 16384);
+    ck_assert_uint_eq(crow_manifest_piece_chunks(&m, 3), 16);
+    ck_assert_uint_eq(crow_manifest_total_chunks(&m), 64);
+    crow_manifest_dispose(&m);
+
+    uint64_t one[] = {1};
+    build(&m, "f", paths, one, 1, true, CROW_MAX_PIECE_LENGTH);
+    ck_assert_uint_eq(m.piece_count, 1);
+    ck_assert_uint_eq(crow_manifest_piece_size(&m, 0), 1);
+    ck_assert_uint_eq(crow_manifest_total_chunks(&m), 1);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+static const struct {
+    const char *path;
+    int ret;
+} path_cases[] = {
+    {"a", 0},
+    {"a/b/c.txt", 0},
+    {"..a/b..", 0},
+    {".hidden/x", 0},
+    {"", CROW_EPATH},
+    {"/etc/passwd", CROW_EPATH},
+    {"a/../b", CROW_EPATH},
+    {"..", CROW_EPATH},
+    {"a/..", CROW_EPATH},
+    {".", CROW_EPATH},
+    {"a/./b", CROW_EPATH},
+    {"a//b", CROW_EPATH},
+    {"a/", CROW_EPATH},
+    {"/", CROW_EPATH},
+};
+
+START_TEST(test_check_path)
+{
+    ck_assert_msg(crow_manifest_check_path(path_cases[_i].path, strlen(path_cases[_i].path)) ==
+                      path_cases[_i].ret,
+                  "%s", path_cases[_i].path);
+}
+END_TEST
+
+START_TEST(test_check_path_limits)
+{
+    ck_assert_int_eq(crow_manifest_check_path("a\0b", 3), CROW_EPATH);
+    char *big = malloc(CROW_MAX_PATH + 2);
+    /* Components of CROW_MAX_NAME bytes pass; one byte more fails. */
+    memset(big, 'x', CROW_MAX_NAME + 1);
+    ck_assert_int_eq(crow_manifest_check_path(big, CROW_MAX_NAME), 0);
+    ck_assert_int_eq(crow_manifest_check_path(big, CROW_MAX_NAME + 1), CROW_EPATH);
+    /* Whole paths of CROW_MAX_PATH bytes pass; one byte more fails. */
+    for (size_t i = 0; i < CROW_MAX_PATH + 1; i++)
+        big[i] = i % 100 == 99 ? '/' : 'y';
+    big[CROW_MAX_PATH - 1] = 'z';
+    ck_assert_int_eq(crow_manifest_check_path(big, CROW_MAX_PATH), 0);
+    big[CROW_MAX_PATH] = 'z';
+    ck_assert_int_eq(crow_manifest_check_path(big, CROW_MAX_PATH + 1), CROW_EPATH);
+    free(big);
+}
+END_TEST
+
+static int layout_of(const char *name, const char *const *p, const uint64_t *lengths, uint32_t n, bool single,
+                     char *why)
+{
+    crow_manifest_t m = {.piece_length = 16384, .chunk_size = 1408, .single_file = single, .file_count = n};
+    m.name = (char *)name;
+    crow_manifest_file_t files[8];
+    for (uint32_t i = 0; i < n; i++)
+        files[i] = (crow_manifest_file_t){.path = (char *)p[i], .length = lengths[i]};
+    m.files = files;
+    return crow_manifest_layout(&m, why, 200);
+}
+
+START_TEST(test_layout_rejects_conflicts)
+{
+    char why[200];
+    uint64_t len[] = {1, 1, 1, 1};
+    const char *dup[] = {"b", "a", "b"};
+    ck_assert_int_eq(layout_of("r", dup, len, 3, false, why), CROW_EPATH);
+    ck_assert_ptr_nonnull(strstr(why, "listed twice"));
+    /* "a-x" sorts between "a" and "a/b" byte-wise: the conflict must still be found. */
+    const char *file_and_dir[] = {"a/b", "a-x", "a", "a.txt"};
+    ck_assert_int_eq(layout_of("r", file_and_dir, len, 4, false, why), CROW_EPATH);
+    ck_assert_ptr_nonnull(strstr(why, "both a file and a directory"));
+    const char *fine[] = {"a/b", "a-x", "ab", "a.txt"};
+    ck_assert_int_eq(layout_of("r", fine, len, 4, false, why), 0);
+    const char *single[] = {"other"};
+    ck_assert_int_eq(layout_of("r", single, len, 1, true, why), CROW_EMANIFEST);
+    ck_assert_int_eq(layout_of("a/b", fine, len, 4, false, why), CROW_EPATH);
+    ck_assert_int_eq(layout_of("..", fine, len, 4, false, why), CROW_EPATH);
+    uint64_t zero[] = {0, 0};
+    ck_assert_int_eq(layout_of("r", dup, zero, 2, false, why), CROW_EMANIFEST);
+    uint64_t huge[] = {(uint64_t)INT64_MAX, 1};
+    ck_assert_int_eq(layout_of("r", dup, huge, 2, false, why), CROW_ELIMIT);
+}
+END_TEST
+
+/* ---- hostile manifests ---- */
+
+#define H20 "aaaaaaaaaaaaaaaaaaaa"
+#define H32 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define CC  "8:crowcastd10:chunk sizei1408e6:sha25632:" H32 "7:versioni1ee"
+#define LEN "6:lengthi100e"
+#define NAM "4:name1:a"
+#define PL  "12:piece lengthi16384e"
+#define PCS "6:pieces20:" H20
+
+/* A manifest assembled from its info parts, in key order; NULL keeps the valid default. */
+static const struct hostile {
+    const char *cc, *layout, *name, *plen, *pieces;
+    const char *raw; /* used instead of the parts when set */
+    int ret;
+    const char *why;
+} hostile[] = {
+    {.raw = "", .ret = CROW_EPARSE, .why = "bencode"},
+    {.raw = "i1e", .ret = CROW_EMANIFEST, .why = "top level"},
+    {.raw = "d4:infoi1ee", .ret = CROW_EMANIFEST, .why = "info dictionary"},
+    {.raw = "d8:announcei1e4:infodee", .ret = CROW_EMANIFEST, .why = "announce"},
+    {.raw = "d4:infod" CC LEN NAM PL PCS "eei0e", .ret = CROW_EPARSE, .why = "trailing"},
+    /* unsorted and duplicate keys */
+    {.raw = "d4:infod" CC NAM LEN PL PCS "ee", .ret = CROW_EPARSE, .why = "unsorted"},
+    {.raw = "d4:infod" CC LEN NAM NAM PL PCS "ee", .ret = CROW_EPARSE, .why = "duplicated"},
+    {.raw = "d4:infod" CC LEN NAM PL PCS "e4:infodee", .ret = CROW_EPARSE, .why = "duplicated"},
+    /* huge and negative lengths */
+    {.layout = "6:lengthi9223372036854775807e", .ret = CROW_ELIMIT, .why = "pieces exceed"},
+    {.layout = "6:lengthi1099511627776e",
+     .ret = CROW_EMANIFEST,
+     .why = "pieces holds 20 bytes, 67108864 pieces"},
+    {.layout = "6:lengthi99999999999999999999e", .ret = CROW_EPARSE, .why = "overflows"},
+    {.raw = "d4:infod4:name999999999:aee", .ret = CROW_EPARSE, .why = "longer than the input"},
+    {.layout = "6:lengthi-1e", .ret = CROW_EMANIFEST, .why = "negative"},
+    {.layout = "6:lengthi0e", .ret = CROW_EMANIFEST, .why = "no data"},
+    {.layout = "5:filesld6:lengthi-5e4:pathl1:xeee", .ret = CROW_EMANIFEST, .why = "negative"},
+    {.layout = "5:filesld6:lengthi9223372036854775807e4:pathl1:xeed6:lengthi1e4:pathl1:yeee",
+     .ret = CROW_ELIMIT,
+     .why = "2^63-1"},
+    {.layout = "", .ret = CROW_EMANIFEST, .why = "length missing"},
+    {.layout = "5:filesle6:lengthi100e", .ret = CROW_EMANIFEST, .why = "both"},
+    /* unsafe paths */
+    {.layout = "5:filesld6:lengthi100e4:pathl2:..1:xeee", .ret = CROW_EPATH, .why = "unsafe path"},
+    {.layout = "5:filesld6:lengthi100e4:pathl4:/etceee", .ret = CROW_EPATH, .why = "'/'"},
+    {.layout = "5:filesld6:lengthi100e4:pathl0:3:etceee", .ret = CROW_EPATH, .why = "empty"},
+    {.layout = "5:filesld6:lengthi100e4:pathl1:a0:eee", .ret = CROW_EPATH, .why = "empty"},
+    {.layout = "5:filesld6:lengthi100e4:pathl1:.eee", .ret = CROW_EPATH, .why = "unsafe path"},
+    {.layout = "5:filesld6:lengthi100e4:pathl3:a\001beee", .ret = CROW_EPATH, .why = "unsafe"},
+    {.layout = "5:filesld6:lengthi100e4:pathleee", .ret = CROW_EMANIFEST, .why = "non-empty list"},
+    {.layout = "5:filesld6:lengthi100e4:pathli1eeee", .ret = CROW_EMANIFEST, .why = "not a string"},
+    {.layout = "5:filesld6:lengthi100eee", .ret = CROW_EMANIFEST, .why = "path missing"},
+    {.layout = "5:filesli1ee", .ret = CROW_EMANIFEST, .why = "not a dictionary"},
+    {.layout = "5:filesle", .ret = CROW_EMANIFEST, .why = "non-empty list"},
+    {.layout = "5:filesld6:lengthi50e4:pathl1:xeed6:lengthi50e4:pathl1:xeee",
+     .ret = CROW_EPATH,
+     .why = "twice"},
+    {.layout = "5:filesld6:lengthi50e4:pathl1:xeed6:lengthi50e4:pathl1:x1:yeee",
+     .ret = CROW_EPATH,
+     .why = "file and a directory"},
+    {.name = "4:name2:..", .ret = CROW_EPATH, .why = "name"},
+    {.name = "4:name3:a/b", .ret = CROW_EPATH, .why = "name"},
+    {.name = "4:name0:", .ret = CROW_EPATH, .why = "name"},
+    {.name = "4:name3:a\001b", .ret = CROW_EPATH, .why = "NUL"},
+    {.name = "", .ret = CROW_EMANIFEST, .why = "name missing"},
+    /* piece length and hash lengths */
+    {.plen = "12:piece lengthi16385e", .ret = CROW_EMANIFEST, .why = "power of two"},
+    {.plen = "12:piece lengthi8192e", .ret = CROW_EMANIFEST, .why = "power of two"},
+    {.plen = "12:piece lengthi134217728e", .ret = CROW_EMANIFEST, .why = "piece length"},
+    {.plen = "12:piece lengthi0e", .ret = CROW_EMANIFEST, .why = "piece length"},
+    {.plen = "12:piece lengthi-16384e", .ret = CROW_EMANIFEST, .why = "piece length"},
+    {.plen = "", .ret = CROW_EMANIFEST, .why = "piece length"},
+    {.pieces = "6:pieces19:" H20, .ret = CROW_EPARSE, .why = "bencode"},
+    {.pieces = "6:pieces19:aaaaaaaaaaaaaaaaaaa", .ret = CROW_EMANIFEST, .why = "pieces holds 19"},
+    {.pieces = "6:pieces40:" H20 H20, .ret = CROW_EMANIFEST, .why = "pieces holds 40"},
+    {.pieces = "6:piecesi0e", .ret = CROW_EMANIFEST, .why = "pieces missing"},
+    {.pieces = "", .ret = CROW_EMANIFEST, .why = "pieces missing"},
+    /* the crowcast dictionary */
+    {.cc = "", .ret = CROW_EMANIFEST, .why = "crowcast dictionary missing"},
+    {.cc = "8:crowcastd10:chunk sizei1408e6:sha25631:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb7:versioni1ee",
+     .ret = CROW_EMANIFEST,
+     .why = "sha256 holds 31"},
+    {.cc = "8:crowcastd10:chunk sizei1408e7:versioni1ee", .ret = CROW_EMANIFEST, .why = "sha256 missing"},
+    {.cc = "8:crowcastd10:chunk sizei100e6:sha25632:" H32 "7:versioni1ee",
+     .ret = CROW_EMANIFEST,
+     .why = "chunk"},
+    {.cc = "8:crowcastd10:chunk sizei65001e6:sha25632:" H32 "7:versioni1ee",
+     .ret = CROW_EMANIFEST,
+     .why = "chunk"},
+    {.cc = "8:crowcastd6:sha25632:" H32 "7:versioni1ee", .ret = CROW_EMANIFEST, .why = "chunk"},
+    {.cc = "8:crowcastd10:chunk sizei1408e6:sha25632:" H32 "7:versioni2ee",
+     .ret = CROW_EMANIFEST,
+     .why = "version"},
+    {.cc = "8:crowcastl32:" H32 "e", .ret = CROW_EMANIFEST, .why = "crowcast dictionary missing"},
+};
+
+/* Concatenates the case into out; byte \001 stands for NUL, which a C string cannot hold. */
+static size_t assemble(const struct hostile *h, uint8_t *out, size_t cap)
+{
+    const char *parts[] = {"d4:infod",
+                           h->cc ? h->cc : CC,
+                           h->layout ? h->layout : LEN,
+                           h->name ? h->name : NAM,
+                           h->plen ? h->plen : PL,
+                           h->pieces ? h->pieces : PCS,
+                           "ee"};
+    const char *const raw[] = {h->raw};
+    const char *const *list = h->raw ? raw : parts;
+    size_t count = h->raw ? 1 : sizeof parts / sizeof parts[0];
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(list[i]);
+        ck_assert_uint_lt(n + len, cap);
+        memcpy(out + n, list[i], len);
+        n += len;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == 1)
+            out[i] = 0;
+    return n;
+}
+
+START_TEST(test_hostile_manifest_rejected)
+{
+    const struct hostile *h = &hostile[_i];
+    uint8_t buf[1024];
+    size_t n = assemble(h, buf, sizeof buf);
+    crow_manifest_t m;
+    char why[200];
+    int ret = crow_manifest_parse(buf, n, &m, why, sizeof why);
+    ck_assert_msg(ret == h->ret, "case %d: got %d (%s), want %d", _i, ret, why, h->ret);
+    ck_assert_msg(strstr(why, h->why), "case %d: reason \"%s\" lacks \"%s\"", _i, why, h->why);
+    ck_assert_ptr_null(m.files);
+    ck_assert_ptr_null(m.name);
+}
+END_TEST
+
+START_TEST(test_defaults_are_valid)
+{
+    /* The hostile table only means something if its untouched parts form a valid manifest. */
+    struct hostile h = {0};
+    uint8_t buf[1024];
+    size_t n = assemble(&h, buf, sizeof buf);
+    crow_manifest_t m;
+    char why[200];
+    ck_assert_msg(crow_manifest_parse(buf, n, &m, why, sizeof why) == 0, "%s", why);
+    ck_assert_str_eq(m.name, "a");
+    ck_assert_uint_eq(m.total_length, 100);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+START_TEST(test_every_truncation_rejected)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"d/x", "d/y", "z"};
+    uint64_t lengths[] = {20000, 0, 30000};
+    build(&m, "t", paths, lengths, 3, false, 16384);
+    long len;
+    uint8_t *buf = encode_alloc(&m, &len);
+    for (long cut = 0; cut < len; cut++) {
+        /* A fresh allocation of exactly `cut` bytes lets ASan catch any read past the end. */
+        uint8_t *part = malloc((size_t)cut + 1);
+        memcpy(part, buf, (size_t)cut);
+        crow_manifest_t p;
+        char why[200];
+        int ret = crow_manifest_parse(part, (size_t)cut, &p, why, sizeof why);
+        ck_assert_msg(ret == CROW_EPARSE, "cut at %ld: %d %s", cut, ret, why);
+        free(part);
+    }
+    free(buf);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+START_TEST(test_mutations_never_crash)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"d/x", "d/y", "z"};
+    uint64_t lengths[] = {20000, 0, 30000};
+    build(&m, "t", paths, lengths, 3, false, 16384);
+    long len;
+    uint8_t *buf = encode_alloc(&m, &len);
+    uint8_t *copy = malloc((size_t)len);
+    uint32_t seed = 12345;
+    unsigned accepted = 0;
+    for (int round = 0; round < 20000; round++) {
+        memcpy(copy, buf, (size_t)len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % (size_t)len;
+            seed = seed * 1103515245u + 12345u;
+            copy[at] = (uint8_t)(seed >> 16);
+        }
+        crow_manifest_t p;
+        int ret = crow_manifest_parse(copy, (size_t)len, &p, NULL, 0);
+        if (ret == 0) {
+            /* Whatever still parses must be self-consistent. */
+            accepted++;
+            ck_assert_uint_eq(p.piece_count, (p.total_length - 1) / p.piece_length + 1);
+            crow_manifest_dispose(&p);
+        } else {
+            ck_assert_int_lt(ret, 0);
+        }
+    }
+    ck_assert_uint_gt(accepted, 0); /* flips inside hash bytes are harmless */
+    free(copy);
+    free(buf);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+    crow_manifest_t m;
+    char why[200];
+    ck_assert_int_eq(crow_manifest_load("/nonexistent/x.torrent", &m, why, sizeof why), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(why, "cannot open"));
+    ck_assert_int_eq(crow_manifest_load("/", &m, why, sizeof why), CROW_EMANIFEST);
+    char path[] = "/tmp/check_manifest.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "d4:infod", 8), 8);
+    close(fd);
+    ck_assert_int_eq(crow_manifest_load(path, &m, why, sizeof why), CROW_EPARSE);
+    unlink(path);
+}
+END_TEST
+
+static Suite *manifest_suite(void)
+{
+    Suite *s = suite_create("manifest");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_round_trip_single);
+    tcase_add_test(tc, test_round_trip_multi);
+    tcase_add_test(tc, test_encode_needs_hashes);
+    tcase_add_test(tc, test_piece_and_chunk_arithmetic);
+    tcase_add_loop_test(tc, test_check_path, 0, sizeof path_cases / sizeof path_cases[0]);
+    tcase_add_test(tc, test_check_path_limits);
+    tcase_add_test(tc, test_layout_rejects_conflicts);
+    tcase_add_test(tc, test_defaults_are_valid);
+    tcase_add_loop_test(tc, test_hostile_manifest_rejected, 0, sizeof hostile / sizeof hostile[0]);
+    tcase_add_test(tc, test_every_truncation_rejected);
+    tcase_add_test(tc, test_mutations_never_crash);
+    tcase_add_test(tc, test_load_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(manifest_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
