@@ -1,0 +1,117 @@
+# Emulated datacenter in network namespaces (sourced after lib.sh; needs root).
+#
+#   topo_create RACKS HOSTS [HOST_RATE_MBIT] [UPLINK_RATE_MBIT]
+#
+# builds, all inside namespaces this script creates (nothing touches the root namespace's links):
+#   $NS_SW       the "switch": a core bridge and one bridge per rack (IGMP snooping on everywhere,
+#                the core bridge alone is the querier), rack bridges joined to the core by uplinks
+#   $NS_SEED     seeder host 10.99.0.1, on the core bridge
+#   $NS_TRACK    tracker host 10.99.0.2, on the core bridge
+#   host r h     rack r (1..RACKS) host h (1..HOSTS): namespace "$(host_ns r h)", address 10.99.r.h
+# Host links and rack uplinks are shaped with tbf when rates are given; offloads are off so shaping
+# and loss act on real frames. topo_loss NS DEV PPM adds random loss with an nftables counter.
+# Everything is removed by the cleanup that lib.sh runs on exit (also after failure or Ctrl-C).
+
+need_root
+need_cmd ip tc nft ethtool
+
+TOPO_ID="cw$$"
+NS_SW="${TOPO_ID}sw"
+NS_SEED="${TOPO_ID}seed"
+NS_TRACK="${TOPO_ID}trk"
+TOPO_NS=()
+
+host_ns() { echo "${TOPO_ID}r$1h$2"; }
+host_ip() { echo "10.99.$1.$2"; }
+# in_ns NS CMD...: runs CMD inside namespace NS.
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+topo_destroy() {
+  for ns in "${TOPO_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  TOPO_NS=()
+}
+
+_new_ns() {
+  ip netns add "$1"
+  TOPO_NS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+# _shape NS DEV MBIT: token bucket on DEV's egress.
+_shape() {
+  local ns=$1 dev=$2 mbit=$3
+  [[ -n "$mbit" && "$mbit" != 0 ]] || return 0
+  # burst: at least a few MTU-sized frames, ~2 ms of traffic at the rate
+  local burst=$(( mbit * 1000000 / 8 / 500 )); (( burst < 15000 )) && burst=15000
+  ip netns exec "$ns" tc qdisc replace dev "$dev" root tbf rate "${mbit}mbit" burst "$burst" latency 100ms
+}
+
+_plain_link() {
+  ip netns exec "$1" ethtool -K "$2" gro off gso off tso off >/dev/null 2>&1 || true
+}
+
+# _attach_host NS IP BRIDGE MBIT: veth from host NS (eth0, address IP) to BRIDGE in the switch.
+_attach_host() {
+  local ns=$1 ip=$2 bridge=$3 mbit=${4:-} port="p${#TOPO_NS[@]}"
+  ip link add "${TOPO_ID}tmp" type veth peer name "$port" netns "$NS_SW"
+  ip link set "${TOPO_ID}tmp" netns "$ns"
+  ip -n "$ns" link set "${TOPO_ID}tmp" name eth0
+  ip -n "$ns" addr add "$ip/16" brd + dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add 224.0.0.0/4 dev eth0
+  ip -n "$NS_SW" link set "$port" master "$bridge" up
+  _plain_link "$ns" eth0
+  _plain_link "$NS_SW" "$port"
+  _shape "$ns" eth0 "$mbit"
+  _shape "$NS_SW" "$port" "$mbit"
+}
+
+_bridge() {
+  local name=$1 querier=$2
+  ip -n "$NS_SW" link add "$name" type bridge mcast_snooping 1 mcast_querier "$querier"
+  ip -n "$NS_SW" link set "$name" up
+}
+
+topo_create() {
+  local racks=$1 hosts=$2 host_mbit=${3:-} uplink_mbit=${4:-}
+  TOPO_RACKS=$racks TOPO_HOSTS=$hosts
+  at_exit topo_destroy
+  _new_ns "$NS_SW"
+  _bridge core 1
+  ip netns exec "$NS_SW" sh -c 'echo 1 > /sys/class/net/core/bridge/multicast_query_use_ifaddr'
+  ip -n "$NS_SW" addr add 10.99.255.254/16 dev core
+  _new_ns "$NS_SEED"; _attach_host "$NS_SEED" 10.99.0.1 core "$host_mbit"
+  _new_ns "$NS_TRACK"; _attach_host "$NS_TRACK" 10.99.0.2 core
+  for ((r = 1; r <= racks; r++)); do
+    _bridge "rack$r" 0
+    ip -n "$NS_SW" link add "up$r" type veth peer name "dn$r"
+    ip -n "$NS_SW" link set "up$r" master "rack$r" up
+    ip -n "$NS_SW" link set "dn$r" master core up
+    _plain_link "$NS_SW" "up$r"; _plain_link "$NS_SW" "dn$r"
+    _shape "$NS_SW" "up$r" "$uplink_mbit"
+    _shape "$NS_SW" "dn$r" "$uplink_mbit"
+    for ((h = 1; h <= hosts; h++)); do
+      _new_ns "$(host_ns "$r" "$h")"
+      _attach_host "$(host_ns "$r" "$h")" "$(host_ip "$r" "$h")" "rack$r" "$host_mbit"
+    done
+  done
+}
+
+# topo_loss NS DEV PPM: drops PPM per million frames arriving on DEV (nftables netdev ingress,
+# counted). topo_loss_count NS prints how many it dropped.
+topo_loss() {
+  local ns=$1 dev=$2 ppm=$3
+  ip netns exec "$ns" nft -f - <<NFT
+table netdev crowloss {
+  chain in_$dev { type filter hook ingress device "$dev" priority 0; numgen random mod 1000000 < $ppm counter drop; }
+}
+NFT
+}
+topo_loss_count() {
+  ip netns exec "$1" nft list table netdev crowloss 2>/dev/null | awk '/counter/ {for (i=1;i<=NF;i++) if ($i=="packets") s+=$(i+1)} END {print s+0}'
+}
+
+# topo_uplink_bytes R: bytes that crossed rack R's uplink towards the rack (core -> rack).
+topo_uplink_bytes() {
+  ip netns exec "$NS_SW" cat "/sys/class/net/dn$1/statistics/tx_bytes"
+}
