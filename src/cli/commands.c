@@ -5,6 +5,8 @@
 
 const struct crow_command crow_commands[] = {
     {"help", "show this list, or a command's help (crowcast help CMD)", crow_cmd_help},
+    {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
+    {"inspect", "show what a manifest describes (text or --json)", crow_cmd_inspect},
     {"version", "print the version", crow_cmd_version},
     {NULL, NULL, NULL},
 };

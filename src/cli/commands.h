@@ -27,5 +27,7 @@ int crow_cli_usage_error(const char *command, const char *fmt, ...) __attribute_
 
 int crow_cmd_help(int argc, char **argv);
 int crow_cmd_version(int argc, char **argv);
+int crow_cmd_make(int argc, char **argv);
+int crow_cmd_inspect(int argc, char **argv);
 
 #endif

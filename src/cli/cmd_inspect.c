@@ -1,0 +1,163 @@
+/* `crowcast inspect`: prints what a manifest describes, as text or as one JSON object. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "crowcast/manifest.h"
+#include "crowcast/units.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: crowcast inspect X.torrent [--json]\n\n"
+                 "Prints the release a manifest describes: name, size, piece length and count, chunk\n"
+                 "size, files, release_id (SHA-256 of the bencoded info) and info_hash (SHA-1 of it,\n"
+                 "the BitTorrent v1 id).\n\n"
+                 "  --json      one JSON object: name, length, piece_length, pieces, chunk_size,\n"
+                 "              files (each path, length, offset), release_id, info_hash, announce\n"
+                 "              (null when absent), single_file. Bytes of names that are not\n"
+                 "              valid UTF-8 appear as U+FFFD.\n"
+                 "  -h, --help  this text\n\n"
+                 "Exit status: 0 ok, 2 bad usage or an invalid manifest (the reason is printed),\n"
+                 "3 the file cannot be read.\n");
+}
+
+/* Length of the valid UTF-8 sequence at s (at most `left` bytes), or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+    size_t n;
+    unsigned cp;
+    if (s[0] < 0x80)
+        return 1;
+    else if ((s[0] & 0xe0) == 0xc0)
+        n = 2, cp = s[0] & 0x1f;
+    else if ((s[0] & 0xf0) == 0xe0)
+        n = 3, cp = s[0] & 0x0f;
+    else if ((s[0] & 0xf8) == 0xf0)
+        n = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    if (n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and code points past U+10FFFF are not valid UTF-8. */
+    static const unsigned min_for[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+static void json_string(FILE *out, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t left = strlen(text);
+    fputc('"', out);
+    while (left) {
+        size_t n = utf8_sequence(s, left);
+        if (n == 0) {
+            fputs("\\ufffd", out);
+            n = 1;
+        } else if (*s == '"' || *s == '\\') {
+            fprintf(out, "\\%c", *s);
+        } else if (*s < 0x20 || *s == 0x7f) {
+            fprintf(out, "\\u%04x", *s);
+        } else {
+            fwrite(s, 1, n, out);
+        }
+        s += n;
+        left -= n;
+    }
+    fputc('"', out);
+}
+
+static void print_json(const crow_manifest_t *m, const char *id, const char *ih)
+{
+    printf("{\"name\":");
+    json_string(stdout, m->name);
+    printf(",\"length\":%llu,\"piece_length\":%u,\"pieces\":%u,\"chunk_size\":%u,\"single_file\":%s,"
+           "\"announce\":",
+           (unsigned long long)m->total_length, m->piece_length, m->piece_count, m->chunk_size,
+           m->single_file ? "true" : "false");
+    if (m->announce)
+        json_string(stdout, m->announce);
+    else
+        printf("null");
+    printf(",\"files\":[");
+    for (uint32_t i = 0; i < m->file_count; i++) {
+        printf("%s{\"path\":", i ? "," : "");
+        json_string(stdout, m->files[i].path);
+        printf(",\"length\":%llu,\"offset\":%llu}", (unsigned long long)m->files[i].length,
+               (unsigned long long)m->files[i].offset);
+    }
+    printf("],\"release_id\":\"%s\",\"info_hash\":\"%s\"}\n", id, ih);
+}
+
+static void print_text(const crow_manifest_t *m, const char *id, const char *ih)
+{
+    char size[32], piece[32];
+    printf("name:         %s\n", m->name);
+    printf("size:         %s (%llu bytes)\n", crow_format_size(m->total_length, size, sizeof size),
+           (unsigned long long)m->total_length);
+    printf("piece length: %s (%u bytes)\n", crow_format_size(m->piece_length, piece, sizeof piece),
+           m->piece_length);
+    printf("pieces:       %u\n", m->piece_count);
+    printf("chunk size:   %u bytes (%llu chunks)\n", m->chunk_size,
+           (unsigned long long)crow_manifest_total_chunks(m));
+    printf("tracker:      %s\n", m->announce ? m->announce : "(none)");
+    printf("release_id:   %s\n", id);
+    printf("info_hash:    %s\n", ih);
+    printf("files:        %u%s\n", m->file_count, m->single_file ? " (single-file release)" : "");
+    for (uint32_t i = 0; i < m->file_count; i++)
+        printf("  %15llu  %s\n", (unsigned long long)m->files[i].length, m->files[i].path);
+}
+
+int crow_cmd_inspect(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'j') {
+            json = true;
+        } else if (c == 'h') {
+            usage(stdout);
+            return CROW_EXIT_OK;
+        } else {
+            return crow_cli_usage_error("inspect", "unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        return crow_cli_usage_error("inspect", "expects exactly one .torrent file");
+    const char *path = argv[optind];
+    crow_manifest_t m;
+    char why[256];
+    int ret = crow_manifest_load(path, &m, why, sizeof why);
+    if (ret) {
+        /* A file we could not read is a system error (-errno); anything we read and rejected is a
+         * format error (a CROW_E* code). */
+        bool system = ret > -4096; /* error.h: CROW_E* codes sit below -4096 */
+        fprintf(stderr, "crowcast inspect: %s%s%s\n", system ? "" : path,
+                system ? "" : ": invalid manifest: ", why);
+        return system ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+    char id[2 * CROW_SHA256_LEN + 1], ih[2 * CROW_SHA1_LEN + 1];
+    crow_hex(m.release_id, CROW_SHA256_LEN, id);
+    crow_hex(m.info_hash, CROW_SHA1_LEN, ih);
+    if (json)
+        print_json(&m, id, ih);
+    else
+        print_text(&m, id, ih);
+    crow_manifest_dispose(&m);
+    return CROW_EXIT_OK;
+}

@@ -1,0 +1,315 @@
+/* `crowcast make`: turns a file or a directory tree into a manifest (.torrent). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "crowcast/manifest.h"
+#include "crowcast/storage.h"
+#include "crowcast/tree_scan.h"
+#include "crowcast/units.h"
+
+#define DEFAULT_MIN_PIECE    (256u * 1024)
+#define DEFAULT_PIECE_TARGET 2048u /* pieces a default piece length aims to stay under */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
+            "                     [--tracker URL] [--name NAME] [--threads N]\n\n"
+            "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
+            "piece for crowcast) and writes its manifest. The same input always gives the same bytes\n"
+            "(no dates, files in a fixed order), hence the same release_id and info_hash.\n\n"
+            "  -o, --output FILE    where to write the manifest (required; replaced atomically)\n"
+            "  --piece-size N       bytes per piece, a power of two from 16K to 64M. Default: the\n"
+            "                       smallest power of two from 256K up that keeps the release within\n"
+            "                       %u pieces (64M pieces past 128 GiB)\n"
+            "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u)\n"
+            "  --tracker URL        announce URL stored in the manifest (default: none)\n"
+            "  --name NAME          release name (default: the last component of PATH after\n"
+            "                       resolving symlinks); a single safe path component\n"
+            "  --threads N          hashing threads (default: one per online CPU)\n"
+            "  -h, --help           this text\n\n"
+            "A directory becomes a multi-file release: every regular file under it, empty ones\n"
+            "included, sorted byte-wise by relative path. Empty directories cannot be represented\n"
+            "and leave no trace. Symlinks (to files or directories, inside the tree or not), FIFOs,\n"
+            "sockets and devices are skipped with a warning on stderr: a release only carries bytes.\n"
+            "PATH itself may be a symlink.\n\n"
+            "Exit status: 0 ok, 2 bad usage or input that cannot form a release (nothing to hash,\n"
+            "unsafe name, limits), 3 a file cannot be read or written.\n",
+            DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE);
+}
+
+struct make_opts {
+    const char *input, *output, *tracker, *name;
+    uint64_t piece_size, chunk_size;
+    unsigned threads;
+};
+
+static int parse_args(int argc, char **argv, struct make_opts *o)
+{
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"piece-size", required_argument, NULL, 'p'},
+        {"chunk-size", required_argument, NULL, 'c'},
+        {"tracker", required_argument, NULL, 't'},
+        {"name", required_argument, NULL, 'n'},
+        {"threads", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct make_opts){.chunk_size = CROW_DEFAULT_CHUNK_SIZE};
+    uint64_t threads = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'p':
+            if (crow_parse_size(optarg, &o->piece_size) || o->piece_size < CROW_MIN_PIECE_LENGTH ||
+                o->piece_size > CROW_MAX_PIECE_LENGTH || (o->piece_size & (o->piece_size - 1)))
+                return crow_cli_usage_error("make", "--piece-size must be a power of two from 16K to 64M");
+            break;
+        case 'c':
+            if (crow_parse_size(optarg, &o->chunk_size) || o->chunk_size < CROW_MIN_CHUNK_SIZE ||
+                o->chunk_size > CROW_MAX_CHUNK_SIZE)
+                return crow_cli_usage_error("make", "--chunk-size must be within %u..%u", CROW_MIN_CHUNK_SIZE,
+                                            CROW_MAX_CHUNK_SIZE);
+            break;
+        case 't':
+            o->tracker = optarg;
+            break;
+        case 'n':
+            o->name = optarg;
+            break;
+        case 'j':
+            if (crow_parse_size(optarg, &threads) || threads == 0 || threads > 256)
+                return crow_cli_usage_error("make", "--threads must be within 1..256");
+            o->threads = (unsigned)threads;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            return crow_cli_usage_error("make", "unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        return crow_cli_usage_error("make", "expects exactly one PATH (a file or a directory)");
+    o->input = argv[optind];
+    if (!o->output)
+        return crow_cli_usage_error("make", "-o OUT.torrent is required");
+    return 0;
+}
+
+/* The smallest power of two from 256 KiB up that keeps the piece count within the target. */
+static uint32_t default_piece_length(uint64_t total)
+{
+    uint32_t pl = DEFAULT_MIN_PIECE;
+    while (pl < CROW_MAX_PIECE_LENGTH && (total + pl - 1) / pl > DEFAULT_PIECE_TARGET)
+        pl *= 2;
+    return pl;
+}
+
+static void warn_skip(void *ctx, const char *path, const char *why)
+{
+    (void)ctx;
+    fprintf(stderr, "crowcast make: warning: skipping %s (%s)\n", path, why);
+}
+
+/* Fills m's name and file list from the input: one file, or every regular file under a directory. */
+static int collect_files(const struct make_opts *o, crow_manifest_t *m)
+{
+    char resolved[PATH_MAX];
+    struct stat st;
+    if (stat(o->input, &st) < 0 || !realpath(o->input, resolved)) {
+        fprintf(stderr, "crowcast make: %s: %s\n", o->input, strerror(errno));
+        return CROW_EXIT_IO;
+    }
+    m->name = strdup(o->name ? o->name : basename(resolved));
+    if (!m->name)
+        return CROW_EXIT_IO;
+    if (S_ISREG(st.st_mode)) {
+        m->single_file = true;
+        m->file_count = 1;
+        if (!(m->files = calloc(1, sizeof *m->files)) || !(m->files[0].path = strdup(m->name)))
+            return CROW_EXIT_IO;
+        m->files[0].length = (uint64_t)st.st_size;
+        return CROW_EXIT_OK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "crowcast make: %s is neither a regular file nor a directory\n", o->input);
+        return CROW_EXIT_USAGE;
+    }
+    crow_tree_t tree;
+    char why[256];
+    int ret = crow_tree_scan(o->input, &tree, warn_skip, NULL, why, sizeof why);
+    if (ret) {
+        fprintf(stderr, "crowcast make: %s: %s\n", o->input, why);
+        crow_tree_dispose(&tree);
+        return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+    if (tree.count == 0) {
+        fprintf(stderr, "crowcast make: %s holds no regular file\n", o->input);
+        crow_tree_dispose(&tree);
+        return CROW_EXIT_USAGE;
+    }
+    /* The tree's entries move into the manifest: same layout of path and length. */
+    if (!(m->files = calloc(tree.count, sizeof *m->files))) {
+        crow_tree_dispose(&tree);
+        return CROW_EXIT_IO;
+    }
+    m->file_count = tree.count;
+    for (uint32_t i = 0; i < tree.count; i++) {
+        m->files[i].path = tree.entries[i].path;
+        m->files[i].length = tree.entries[i].length;
+        tree.entries[i].path = NULL;
+    }
+    crow_tree_dispose(&tree);
+    return CROW_EXIT_OK;
+}
+
+static void store_hashes(void *ctx, uint32_t piece, const uint8_t sha1[20], const uint8_t sha256[32])
+{
+    crow_manifest_t *m = ctx;
+    memcpy(m->sha1 + (size_t)piece * CROW_SHA1_LEN, sha1, CROW_SHA1_LEN);
+    memcpy(m->sha256 + (size_t)piece * CROW_SHA256_LEN, sha256, CROW_SHA256_LEN);
+}
+
+/* Writes the bytes next to `path` and renames them into place, so a reader never sees half a file. */
+static int write_atomically(const char *path, const uint8_t *buf, size_t len)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -ENOMEM;
+    snprintf(tmp, n, "%s.part%ld", path, (long)getpid());
+    int ret = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ret = -errno;
+        goto out;
+    }
+    for (size_t done = 0; done < len && !ret;) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0 && errno != EINTR)
+            ret = -errno;
+        else if (w > 0)
+            done += (size_t)w;
+    }
+    if (!ret && fsync(fd) < 0)
+        ret = -errno;
+    if (close(fd) < 0 && !ret)
+        ret = -errno;
+    if (!ret && rename(tmp, path) < 0)
+        ret = -errno;
+    if (ret)
+        unlink(tmp);
+out:
+    free(tmp);
+    return ret;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Encodes m, parses the result back (the same checks any reader applies, and the ids), writes it. */
+static int write_manifest(const struct make_opts *o, const crow_manifest_t *m, double hash_seconds)
+{
+    size_t cap = crow_manifest_encoded_size(m);
+    uint8_t *buf = malloc(cap);
+    crow_manifest_t check;
+    char why[256];
+    int exit_code = CROW_EXIT_IO;
+    long len = buf ? crow_manifest_encode(m, buf, cap) : -ENOMEM;
+    if (len < 0) {
+        fprintf(stderr, "crowcast make: cannot encode the manifest: %s\n", crow_strerror((int)len));
+        goto out;
+    }
+    int ret = crow_manifest_parse(buf, (size_t)len, &check, why, sizeof why);
+    if (ret) {
+        fprintf(stderr, "crowcast make: the encoded manifest does not parse back: %s\n", why);
+        goto out;
+    }
+    char id[2 * CROW_SHA256_LEN + 1], ih[2 * CROW_SHA1_LEN + 1], size[32], piece[32];
+    crow_hex(check.release_id, CROW_SHA256_LEN, id);
+    crow_hex(check.info_hash, CROW_SHA1_LEN, ih);
+    crow_manifest_dispose(&check);
+    if ((ret = write_atomically(o->output, buf, (size_t)len))) {
+        fprintf(stderr, "crowcast make: cannot write %s: %s\n", o->output, crow_strerror(ret));
+        goto out;
+    }
+    printf("wrote %s: %s, %u file%s, %s in %u pieces of %s\n", o->output, m->name, m->file_count,
+           m->file_count == 1 ? "" : "s", crow_format_size(m->total_length, size, sizeof size),
+           m->piece_count, crow_format_size(m->piece_length, piece, sizeof piece));
+    printf("release_id: %s\ninfo_hash:  %s\n", id, ih);
+    printf("hashed (SHA-1 + SHA-256) in %.2f s: %.1f MB/s\n", hash_seconds,
+           hash_seconds > 0 ? (double)m->total_length / hash_seconds / 1e6 : 0.0);
+    exit_code = CROW_EXIT_OK;
+out:
+    free(buf);
+    return exit_code;
+}
+
+int crow_cmd_make(int argc, char **argv)
+{
+    struct make_opts o;
+    int ret = parse_args(argc, argv, &o);
+    if (ret)
+        return ret < 0 ? CROW_EXIT_OK : ret;
+    crow_manifest_t m = {0};
+    int exit_code = collect_files(&o, &m);
+    if (exit_code != CROW_EXIT_OK)
+        goto out;
+    exit_code = CROW_EXIT_USAGE;
+    if (o.tracker && !(m.announce = strdup(o.tracker)))
+        goto out;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < m.file_count; i++)
+        total += m.files[i].length; /* layout rejects a sum past 2^63; this only picks a size */
+    m.piece_length = o.piece_size ? (uint32_t)o.piece_size : default_piece_length(total);
+    m.chunk_size = (uint32_t)o.chunk_size;
+    char why[256];
+    if ((ret = crow_manifest_layout(&m, why, sizeof why))) {
+        fprintf(stderr, "crowcast make: %s: %s\n", o.input, why);
+        exit_code = ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+        goto out;
+    }
+    /* A manifest too large for crow_manifest_load would be useless: stop before hashing. */
+    if ((uint64_t)m.piece_count * (CROW_SHA1_LEN + CROW_SHA256_LEN) > CROW_MANIFEST_MAX_BYTES - 65536) {
+        fprintf(stderr, "crowcast make: %u pieces make the manifest too large; use a larger --piece-size\n",
+                m.piece_count);
+        goto out;
+    }
+    exit_code = CROW_EXIT_IO;
+    m.sha1 = malloc((size_t)m.piece_count * CROW_SHA1_LEN);
+    m.sha256 = malloc((size_t)m.piece_count * CROW_SHA256_LEN);
+    if (!m.sha1 || !m.sha256)
+        goto out;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((ret = crow_piece_hash_run(&m, o.input, o.threads, store_hashes, &m))) {
+        fprintf(stderr, "crowcast make: hashing %s failed: %s\n", o.input, crow_strerror(ret));
+        goto out;
+    }
+    exit_code = write_manifest(&o, &m, seconds_since(&t0));
+out:
+    crow_manifest_dispose(&m);
+    return exit_code;
+}
