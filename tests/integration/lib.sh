@@ -46,7 +46,10 @@ trap 'exit 130' INT TERM
 random_file() {
   local path=$1 bytes=$2 seed=${3:-crowcast}
   mkdir -p "$(dirname "$path")"
-  openssl enc -aes-128-ctr -pass "pass:$seed" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null | head -c "$bytes" >"$path"
+  # head closes the pipe once it has enough: openssl's SIGPIPE is expected, so pipefail is off here
+  (set +o pipefail; openssl enc -aes-128-ctr -pass "pass:$seed" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null |
+    head -c "$bytes" >"$path")
+  [[ $(stat -c %s "$path") -eq $bytes ]] || fail "random_file: could not write $bytes bytes to $path"
 }
 
 # free_port: a TCP/UDP port in 20000-59999 that nothing listens on now.
