@@ -1,0 +1,148 @@
+/* BitTorrent tracker messages (BEP 3 announce, BEP 23 compact peers, BEP 48 scrape) with crowcast's
+ * rack extension, sans I/O, both sides.
+ *
+ * Tracker side: crow_announce_parse / crow_scrape_parse read a query string (the part after '?');
+ * crow_announce_encode / crow_announce_encode_failure / crow_scrape_encode write bencoded bodies.
+ * Client side: crow_announce_build_query writes a query string, crow_announce_decode reads a body.
+ *
+ * The crowcast extension: the announce may carry `rack=NAME`; the response may carry a dictionary
+ *   "crowcast": { "group": "239.x.y.z", "head": 0|1, "peer flags": <one byte per listed peer>,
+ *                 "port": <multicast port>, "position": <chain index>, "rack": "NAME" }
+ * "group" and "port" are absent when the peer's rack has no multicast group (an unracked peer, whose
+ * "rack" is ""). "peer flags" bytes: CROW_PEER_SEEDER, CROW_PEER_OTHER_RACK. Stock clients ignore it.
+ *
+ * Addresses are IPv4 in host byte order throughout.
+ */
+#ifndef CROWCAST_ANNOUNCE_H
+#define CROWCAST_ANNOUNCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crowcast/bencode.h"
+
+#define CROW_INFO_HASH_LEN     20
+#define CROW_PEER_ID_LEN       20
+#define CROW_RACK_NAME_MAX     32 /* bytes of a rack name: [A-Za-z0-9._-] */
+#define CROW_COMPACT_PEER_LEN  6  /* BEP 23: 4 address bytes, 2 port bytes, network order */
+#define CROW_NUMWANT_ABSENT    (-1)
+#define CROW_SCRAPE_MAX_HASHES 64
+
+enum crow_announce_event {
+    CROW_EVENT_NONE = 0,
+    CROW_EVENT_STARTED,
+    CROW_EVENT_STOPPED,
+    CROW_EVENT_COMPLETED,
+    CROW_EVENT_PAUSED, /* BEP 21 */
+};
+
+/* An announce as the client sends it. */
+typedef struct crow_announce_req {
+    uint8_t info_hash[CROW_INFO_HASH_LEN];
+    uint8_t peer_id[CROW_PEER_ID_LEN];
+    uint16_t port;
+    uint64_t uploaded, downloaded, left;
+    enum crow_announce_event event;
+    int32_t numwant; /* CROW_NUMWANT_ABSENT when not sent */
+    bool compact;    /* parse: true unless the client sent compact=0 */
+    bool no_peer_id; /* dictionary form without "peer id" */
+    bool has_ip;
+    uint32_t ip; /* the `ip` parameter (dotted IPv4 only); whether to believe it is the caller's policy */
+    bool has_rack;
+    char rack[CROW_RACK_NAME_MAX + 1]; /* NUL-terminated */
+} crow_announce_req_t;
+
+/* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
+ * percent-decoding), port (1..65535), uploaded, downloaded, left (unsigned decimal). Optional: event
+ * (started|stopped|completed|paused|empty), numwant (0..2^31-1), compact (0|1), no_peer_id, ip
+ * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]). Unknown parameters are ignored; a known one given
+ * twice is an error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a
+ * "failure reason" (e.g. "missing info_hash", "invalid port"). */
+int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req, const char **failure);
+
+/* Parses a scrape query: zero or more info_hash parameters (BEP 48; none means "all"), at most
+ * `cap` (and at most CROW_SCRAPE_MAX_HASHES are sensible). Returns the number of hashes written, or
+ * CROW_EPARSE / CROW_ELIMIT with *failure set. */
+int crow_scrape_parse(const char *query, size_t len, uint8_t (*hashes)[CROW_INFO_HASH_LEN], size_t cap,
+                      const char **failure);
+
+#define CROW_PEER_SEEDER     0x01 /* the peer's last announce said left=0 */
+#define CROW_PEER_OTHER_RACK 0x02 /* the peer is in another rack than the asking peer */
+
+typedef struct crow_announce_peer {
+    uint32_t addr;
+    uint16_t port;
+    uint8_t flags; /* CROW_PEER_* */
+    uint8_t peer_id[CROW_PEER_ID_LEN];
+} crow_announce_peer_t;
+
+typedef struct crow_crowcast_info {
+    bool present;
+    char rack[CROW_RACK_NAME_MAX + 1]; /* "" for a peer in no rack */
+    uint32_t group;                    /* multicast group, 0 when none */
+    uint16_t port;                     /* multicast port, 0 when none */
+    uint32_t position;                 /* index of the peer in its rack's chain */
+    bool head;                         /* position 0 */
+} crow_crowcast_info_t;
+
+/* A successful announce response. peers is borrowed. */
+typedef struct crow_announce_resp {
+    uint32_t interval, min_interval; /* seconds */
+    uint32_t complete, incomplete;
+    const crow_announce_peer_t *peers;
+    size_t peer_count;
+    crow_crowcast_info_t crowcast; /* encoded when crowcast.present */
+} crow_announce_resp_t;
+
+/* Encodes a response: peers as one BEP 23 string when compact, else a list of dictionaries
+ * {"ip": dotted, "peer id": 20 bytes (left out when no_peer_id), "port": n}. Returns the length or
+ * CROW_ESPACE. */
+long crow_announce_encode(uint8_t *buf, size_t cap, const crow_announce_resp_t *resp, bool compact,
+                          bool no_peer_id);
+/* Encodes {"failure reason": reason}. Returns the length or CROW_ESPACE. */
+long crow_announce_encode_failure(uint8_t *buf, size_t cap, const char *reason);
+
+typedef struct crow_scrape_entry {
+    uint8_t info_hash[CROW_INFO_HASH_LEN];
+    uint32_t complete, downloaded, incomplete;
+} crow_scrape_entry_t;
+
+/* Encodes {"files": {hash: {"complete", "downloaded", "incomplete"}}}. Sorts `entries` in place by
+ * info hash (bencode keys must be ordered) and writes a duplicated hash once. Returns the length or
+ * CROW_ESPACE. */
+long crow_scrape_encode(uint8_t *buf, size_t cap, crow_scrape_entry_t *entries, size_t count);
+
+/* Client side: writes the query string (no leading '?') for req, NUL-terminated: info_hash,
+ * peer_id, port, uploaded, downloaded, left, compact=1|0, then event, numwant, ip, rack when set.
+ * Returns the length or CROW_ESPACE. */
+long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t *req);
+
+/* A decoded response. Pointers point into the body given to crow_announce_decode. */
+typedef struct crow_announce_result {
+    const uint8_t *failure; /* "failure reason" when the tracker refused, else NULL */
+    size_t failure_len;
+    int64_t interval, min_interval; /* -1 when absent */
+    int64_t complete, incomplete;   /* -1 when absent */
+    size_t peer_count;              /* peers written to the caller's array */
+    size_t peers_dropped;           /* listed but not stored: over peer_cap, or not IPv4 */
+    crow_crowcast_info_t crowcast;  /* present when the tracker speaks crowcast */
+} crow_announce_result_t;
+
+/* Decodes a tracker response body (strict bencode): compact or dictionary peers, failure reason,
+ * the crowcast dictionary (whose "peer flags" land in peers[i].flags). nodes: scratch for the decoder;
+ * a dictionary-form list needs about 9 nodes per peer, a compact one about 30 in all. Returns 0 (check
+ * result->failure), or CROW_EPARSE / CROW_ELIMIT with *why set. */
+int crow_announce_decode(const uint8_t *body, size_t len, crow_bnode_t *nodes, uint32_t node_cap,
+                         crow_announce_peer_t *peers, size_t peer_cap, crow_announce_result_t *result,
+                         const char **why);
+
+/* Dotted-quad helpers: parse exactly "a.b.c.d" (each 0..255, no leading zeros) into host order;
+ * format into out (at least 16 bytes). */
+bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr);
+void crow_ipv4_format(uint32_t addr, char out[16]);
+
+/* True when name is 1..CROW_RACK_NAME_MAX bytes of [A-Za-z0-9._-]. */
+bool crow_rack_name_valid(const char *name, size_t len);
+
+#endif

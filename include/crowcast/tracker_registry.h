@@ -1,0 +1,97 @@
+/* The tracker's state, sans I/O: swarms (one per info hash), their peers, rack chains, neighbour
+ * selection, expiry, and status/metrics text. The caller injects the clock (`now`, milliseconds on any
+ * monotonic-enough clock; the registry only compares and subtracts times, and reports them in status).
+ *
+ * Peers. A peer is identified within a swarm by its address and port (like opentracker; a restarted
+ * client on the same endpoint replaces its entry, peer id included). It is a seeder when its last
+ * announce said left=0. Its rack is given by the caller (crow_racks_resolve), CROW_RACK_NONE included.
+ *
+ * Chains. The peers of one rack in one swarm, ordered by address then port, form the rack's chain;
+ * a peer's position is its index in it, and the chain head is position 0. Peers in no rack form one
+ * more chain of their own, under the same rules.
+ *
+ * Neighbours for an asking peer P at position i of its rack's chain, n = min(numwant, max_numwant,
+ * caller's capacity):
+ *   1. Chain neighbours in order i-1, i+1, i-2, i+2, ... (skipping ends), as many as fit.
+ *   2. When P is the chain head: the seeders of other racks (swarm order), k = min(their number, n);
+ *      the chain neighbours of step 1 are cut to n - k so these always fit, and they come last.
+ *   3. Peers of other racks only when the rack cannot serve P, that is when all of these hold:
+ *        - P is not a seeder;
+ *        - the swarm has no seeder other than P (with one, the rack's head fetches from it, and data
+ *          flows down the chain);
+ *        - no other peer of P's chain has data, where a peer "has data" when its `left` is below the
+ *          largest `left` among the swarm's peers (the tracker knows no release size).
+ *      Then peers of other racks that have data follow the chain neighbours, in swarm order, up to n.
+ * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags.
+ *
+ * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about 72
+ * bytes each; calloc'd, so pages the kernel never hands out until used). Nothing allocates afterwards;
+ * a new release when all swarms are taken, or a new peer in a full swarm, is refused (CROW_ELIMIT).
+ */
+#ifndef CROWCAST_TRACKER_REGISTRY_H
+#define CROWCAST_TRACKER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crowcast/announce.h"
+#include "crowcast/racks.h"
+
+typedef struct crow_registry_config {
+    uint32_t max_swarms;          /* default 64 */
+    uint32_t max_peers_per_swarm; /* default 4096 */
+    uint32_t interval;            /* seconds, told to peers; default 30 */
+    uint32_t min_interval;        /* seconds; default 5 */
+    uint64_t peer_timeout_ms;     /* a peer silent this long expires; default 3 * interval */
+    uint32_t default_numwant;     /* when the peer sent none; default 50 */
+    uint32_t max_numwant;         /* default 200 */
+} crow_registry_config_t;
+
+typedef struct crow_registry crow_registry_t;
+
+/* Creates a registry. cfg may be NULL (defaults; a zero field also means its default). racks is
+ * borrowed: it must outlive the registry and not change (status and replies read rack names and
+ * groups from it). Returns 0, -ENOMEM, or CROW_EUSAGE for an inconsistent configuration. */
+int crow_registry_new(crow_registry_t **out, const crow_registry_config_t *cfg, const crow_racks_t *racks);
+void crow_registry_free(crow_registry_t *reg);
+
+/* The effective configuration (defaults filled in). */
+const crow_registry_config_t *crow_registry_config(const crow_registry_t *reg);
+
+/* Records an announce from addr (host order; the caller decides whether to believe req->ip) in rack
+ * `rack` and fills *resp: counts, intervals, the crowcast dictionary and the neighbours (written to
+ * peers[0..cap), resp->peers points there). event=stopped removes the peer and lists nobody.
+ * Returns 0, or CROW_ELIMIT with *failure set ("tracker full: too many releases" / "release full: too
+ * many peers"), in which case nothing changed. */
+int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
+                           uint64_t now, crow_announce_peer_t *peers, size_t cap, crow_announce_resp_t *resp,
+                           const char **failure);
+
+/* Removes peers silent for peer_timeout_ms or longer, and swarms left empty. Returns how many peers. */
+uint32_t crow_registry_expire(crow_registry_t *reg, uint64_t now);
+
+/* When crow_registry_expire next has work: a lower bound (UINT64_MAX with no peers). Calling earlier
+ * is harmless. */
+uint64_t crow_registry_next_deadline(const crow_registry_t *reg);
+
+/* Scrape: fills out[] for the given hashes (unknown ones are left out), or for every swarm when count
+ * is 0, up to cap. Returns the number of entries written. */
+size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[CROW_INFO_HASH_LEN],
+                            size_t count, crow_scrape_entry_t *out, size_t cap);
+
+/* Status as one JSON object into buf:
+ *   {"now_ms":N,"releases":[{"info_hash":"<hex>","since_ms":T,"peers":N,"complete":N,"incomplete":N,
+ *    "downloaded":N,"bytes_left":N,"racks":[{"rack":"NAME"|null,"group":"A.B.C.D:PORT"|null,"peers":N,
+ *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT"}, ...]}, ...]}
+ * A release's since_ms is when its swarm was created; a rack's is its oldest current peer's first
+ * announce. Returns the length (no NUL counted; one is written when it fits) or CROW_ESPACE. */
+long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap);
+
+/* Metrics in the Prometheus text exposition format (version 0.0.4) into buf: gauges per release and
+ * rack (crowcast_tracker_peers, _complete, _bytes_left), crowcast_tracker_swarms, and counters
+ * (crowcast_tracker_announces_total, _rejected_total, _expired_total, _downloaded_total per release).
+ * Returns the length or CROW_ESPACE. */
+long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,590 @@
+/* Tracker registry: swarms of peers kept sorted by (rack, address, port), so each rack's chain is one
+ * contiguous run, and neighbour selection is index arithmetic around the asking peer. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "crowcast/tracker_registry.h"
+
+struct peer {
+    uint32_t rack, addr;
+    uint16_t port;
+    bool seeder;
+    uint8_t peer_id[CROW_PEER_ID_LEN];
+    uint64_t left, first_seen, last_seen;
+};
+
+struct swarm {
+    uint8_t info_hash[CROW_INFO_HASH_LEN];
+    uint32_t count, complete;
+    uint64_t downloaded, created;
+    struct peer *peers; /* max_peers_per_swarm slots, sorted by (rack, addr, port) */
+};
+
+struct crow_registry {
+    crow_registry_config_t cfg;
+    const crow_racks_t *racks;
+    struct swarm *swarms; /* max_swarms; a swarm is in use when listed in `order` */
+    uint32_t *order;      /* indices of swarms in use, sorted by info hash */
+    uint32_t *free_slots; /* indices of unused swarms (a stack) */
+    uint32_t active, free_count;
+    struct peer *pool;
+    uint64_t next_deadline;
+    uint64_t announces, rejected, expired;
+};
+
+static void apply_defaults(crow_registry_config_t *c)
+{
+    if (!c->max_swarms)
+        c->max_swarms = 64;
+    if (!c->max_peers_per_swarm)
+        c->max_peers_per_swarm = 4096;
+    if (!c->interval)
+        c->interval = 30;
+    if (!c->min_interval)
+        c->min_interval = c->interval < 5 ? c->interval : 5;
+    if (!c->peer_timeout_ms)
+        c->peer_timeout_ms = 3000ull * c->interval;
+    if (!c->max_numwant)
+        c->max_numwant = 200;
+    if (!c->default_numwant)
+        c->default_numwant = c->max_numwant < 50 ? c->max_numwant : 50;
+}
+
+int crow_registry_new(crow_registry_t **out, const crow_registry_config_t *cfg, const crow_racks_t *racks)
+{
+    crow_registry_t *reg = NULL;
+    int ret = 0;
+    crow_registry_config_t c = cfg ? *cfg : (crow_registry_config_t){0};
+    apply_defaults(&c);
+    if (c.min_interval > c.interval || c.default_numwant > c.max_numwant) {
+        ret = CROW_EUSAGE;
+        goto out;
+    }
+    reg = calloc(1, sizeof(*reg));
+    if (!reg) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    reg->cfg = c;
+    reg->racks = racks;
+    reg->next_deadline = UINT64_MAX;
+    reg->swarms = calloc(c.max_swarms, sizeof(*reg->swarms));
+    reg->order = calloc(c.max_swarms, sizeof(*reg->order));
+    reg->free_slots = calloc(c.max_swarms, sizeof(*reg->free_slots));
+    /* calloc checks the product for overflow. */
+    reg->pool = calloc((size_t)c.max_swarms * c.max_peers_per_swarm, sizeof(*reg->pool));
+    if (!reg->swarms || !reg->order || !reg->free_slots || !reg->pool) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < c.max_swarms; i++) {
+        reg->swarms[i].peers = reg->pool + (size_t)i * c.max_peers_per_swarm;
+        reg->free_slots[i] = c.max_swarms - 1 - i;
+    }
+    reg->free_count = c.max_swarms;
+out:
+    if (ret < 0) {
+        crow_registry_free(reg);
+        reg = NULL;
+    }
+    *out = reg;
+    return ret;
+}
+
+void crow_registry_free(crow_registry_t *reg)
+{
+    if (!reg)
+        return;
+    free(reg->pool);
+    free(reg->free_slots);
+    free(reg->order);
+    free(reg->swarms);
+    free(reg);
+}
+
+const crow_registry_config_t *crow_registry_config(const crow_registry_t *reg)
+{
+    return &reg->cfg;
+}
+
+/* Position of the swarm with this hash in reg->order, or where it would go; *found tells which. */
+static uint32_t find_swarm(const crow_registry_t *reg, const uint8_t *hash, bool *found)
+{
+    uint32_t lo = 0, hi = reg->active;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(reg->swarms[reg->order[mid]].info_hash, hash, CROW_INFO_HASH_LEN);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static struct swarm *lookup_swarm(const crow_registry_t *reg, const uint8_t *hash)
+{
+    bool found;
+    uint32_t at = find_swarm(reg, hash, &found);
+    return found ? &reg->swarms[reg->order[at]] : NULL;
+}
+
+static void remove_swarm_at(crow_registry_t *reg, uint32_t at)
+{
+    reg->free_slots[reg->free_count++] = reg->order[at];
+    memmove(&reg->order[at], &reg->order[at + 1], (reg->active - at - 1) * sizeof(*reg->order));
+    reg->active--;
+}
+
+static int compare_key(const struct peer *p, uint32_t rack, uint32_t addr, uint16_t port)
+{
+    if (p->rack != rack)
+        return p->rack < rack ? -1 : 1;
+    if (p->addr != addr)
+        return p->addr < addr ? -1 : 1;
+    if (p->port != port)
+        return p->port < port ? -1 : 1;
+    return 0;
+}
+
+/* Index of the peer with this key, or the insertion point; *found tells which. */
+static uint32_t find_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uint16_t port, bool *found)
+{
+    uint32_t lo = 0, hi = s->count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = compare_key(&s->peers[mid], rack, addr, port);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static void remove_peer_at(struct swarm *s, uint32_t at)
+{
+    if (s->peers[at].seeder)
+        s->complete--;
+    memmove(&s->peers[at], &s->peers[at + 1], (s->count - at - 1) * sizeof(*s->peers));
+    s->count--;
+}
+
+/* Start and end of the chain (run of one rack) containing index at. */
+static void chain_bounds(const struct swarm *s, uint32_t at, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t rack = s->peers[at].rack;
+    *lo = at;
+    while (*lo > 0 && s->peers[*lo - 1].rack == rack)
+        (*lo)--;
+    *hi = at + 1;
+    while (*hi < s->count && s->peers[*hi].rack == rack)
+        (*hi)++;
+}
+
+struct picker {
+    const struct swarm *s;
+    uint32_t rack; /* the asking peer's */
+    crow_announce_peer_t *out;
+    size_t n, max;
+};
+
+static void pick(struct picker *pk, uint32_t at)
+{
+    const struct peer *p = &pk->s->peers[at];
+    crow_announce_peer_t *o = &pk->out[pk->n++];
+    o->addr = p->addr;
+    o->port = p->port;
+    o->flags =
+        (uint8_t)((p->seeder ? CROW_PEER_SEEDER : 0) | (p->rack != pk->rack ? CROW_PEER_OTHER_RACK : 0));
+    memcpy(o->peer_id, p->peer_id, CROW_PEER_ID_LEN);
+}
+
+static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, crow_announce_peer_t *out,
+                              size_t *count)
+{
+    struct picker pk = {s, s->peers[me].rack, out, 0, want};
+    uint32_t lo, hi;
+    chain_bounds(s, me, &lo, &hi);
+    const struct peer *self = &s->peers[me];
+    bool head = me == lo;
+    size_t foreign_seeders = 0;
+    uint64_t max_left = 0;
+    bool other_seeder = false, rack_has_data = false;
+    for (uint32_t i = 0; i < s->count; i++) {
+        if (s->peers[i].left > max_left)
+            max_left = s->peers[i].left;
+        if (i != me && s->peers[i].seeder) {
+            other_seeder = true;
+            if (i < lo || i >= hi)
+                foreign_seeders++;
+        }
+    }
+    for (uint32_t i = lo; i < hi; i++)
+        if (i != me && s->peers[i].left < max_left)
+            rack_has_data = true;
+
+    size_t reserve = head ? (foreign_seeders < want ? foreign_seeders : want) : 0;
+    size_t chain_room = want - reserve;
+    uint32_t pos = me - lo, len = hi - lo;
+    for (uint32_t d = 1; pk.n < chain_room && (d <= pos || pos + d < len); d++) {
+        if (d <= pos)
+            pick(&pk, me - d);
+        if (pk.n < chain_room && pos + d < len)
+            pick(&pk, me + d);
+    }
+    for (uint32_t i = 0; i < s->count && reserve > 0 && pk.n < want; i++)
+        if ((i < lo || i >= hi) && s->peers[i].seeder)
+            pick(&pk, i);
+    if (!self->seeder && !other_seeder && !rack_has_data)
+        for (uint32_t i = 0; i < s->count && pk.n < want; i++)
+            if ((i < lo || i >= hi) && s->peers[i].left < max_left)
+                pick(&pk, i);
+    *count = pk.n;
+}
+
+static void fill_crowcast(const crow_registry_t *reg, uint32_t rack, uint32_t position,
+                          crow_crowcast_info_t *c)
+{
+    const crow_rack_t *r = crow_racks_get(reg->racks, rack);
+    memset(c, 0, sizeof(*c));
+    c->present = true;
+    if (r) {
+        memcpy(c->rack, r->name, sizeof(c->rack));
+        c->group = r->group;
+        c->port = r->port;
+    }
+    c->position = position;
+    c->head = position == 0;
+}
+
+/* Finds or creates the swarm; NULL when the registry is full. */
+static struct swarm *obtain_swarm(crow_registry_t *reg, const uint8_t *hash, uint64_t now, bool create)
+{
+    bool found;
+    uint32_t at = find_swarm(reg, hash, &found);
+    if (found)
+        return &reg->swarms[reg->order[at]];
+    if (!create || reg->free_count == 0)
+        return NULL;
+    uint32_t slot = reg->free_slots[--reg->free_count];
+    memmove(&reg->order[at + 1], &reg->order[at], (reg->active - at) * sizeof(*reg->order));
+    reg->order[at] = slot;
+    reg->active++;
+    struct swarm *s = &reg->swarms[slot];
+    memcpy(s->info_hash, hash, CROW_INFO_HASH_LEN);
+    s->count = s->complete = 0;
+    s->downloaded = 0;
+    s->created = now;
+    return s;
+}
+
+/* Locates the announcing peer: first under its current rack, then anywhere (its rack changed). */
+static bool locate_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uint16_t port, uint32_t *at)
+{
+    bool found;
+    *at = find_peer(s, rack, addr, port, &found);
+    if (found)
+        return true;
+    for (uint32_t i = 0; i < s->count; i++) {
+        if (s->peers[i].addr == addr && s->peers[i].port == port) {
+            *at = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
+                           uint64_t now, crow_announce_peer_t *peers, size_t cap, crow_announce_resp_t *resp,
+                           const char **failure)
+{
+    bool stopping = req->event == CROW_EVENT_STOPPED;
+    struct swarm *s = obtain_swarm(reg, req->info_hash, now, !stopping);
+    memset(resp, 0, sizeof(*resp));
+    resp->interval = reg->cfg.interval;
+    resp->min_interval = reg->cfg.min_interval;
+    resp->peers = peers;
+    reg->announces++;
+    if (!s && !stopping) {
+        reg->rejected++;
+        *failure = "tracker full: too many releases";
+        return CROW_ELIMIT;
+    }
+    uint32_t at;
+    bool known = s && locate_peer(s, rack, addr, req->port, &at);
+    struct peer old = {0};
+    if (known) {
+        old = s->peers[at];
+        remove_peer_at(s, at);
+    } else if (s && !stopping && s->count >= reg->cfg.max_peers_per_swarm) {
+        reg->rejected++;
+        *failure = "release full: too many peers";
+        return CROW_ELIMIT;
+    }
+    if (stopping) {
+        if (s) {
+            resp->complete = s->complete;
+            resp->incomplete = s->count - s->complete;
+            if (s->count == 0) {
+                bool found;
+                remove_swarm_at(reg, find_swarm(reg, req->info_hash, &found));
+            }
+        }
+        return 0;
+    }
+    bool found;
+    at = find_peer(s, rack, addr, req->port, &found);
+    memmove(&s->peers[at + 1], &s->peers[at], (s->count - at) * sizeof(*s->peers));
+    s->count++;
+    struct peer *p = &s->peers[at];
+    p->rack = rack;
+    p->addr = addr;
+    p->port = req->port;
+    p->left = req->left;
+    p->seeder = req->left == 0;
+    memcpy(p->peer_id, req->peer_id, CROW_PEER_ID_LEN);
+    p->first_seen = known ? old.first_seen : now;
+    p->last_seen = now;
+    if (p->seeder)
+        s->complete++;
+    if (req->event == CROW_EVENT_COMPLETED && !(known && old.seeder))
+        s->downloaded++;
+    if (now + reg->cfg.peer_timeout_ms < reg->next_deadline)
+        reg->next_deadline = now + reg->cfg.peer_timeout_ms;
+
+    size_t want = req->numwant == CROW_NUMWANT_ABSENT ? reg->cfg.default_numwant : (size_t)req->numwant;
+    if (want > reg->cfg.max_numwant)
+        want = reg->cfg.max_numwant;
+    if (want > cap)
+        want = cap;
+    select_neighbours(s, at, want, peers, &resp->peer_count);
+    uint32_t lo, hi;
+    chain_bounds(s, at, &lo, &hi);
+    fill_crowcast(reg, rack, at - lo, &resp->crowcast);
+    resp->complete = s->complete;
+    resp->incomplete = s->count - s->complete;
+    return 0;
+}
+
+uint32_t crow_registry_expire(crow_registry_t *reg, uint64_t now)
+{
+    uint32_t removed = 0;
+    uint64_t next = UINT64_MAX;
+    for (uint32_t k = reg->active; k-- > 0;) {
+        struct swarm *s = &reg->swarms[reg->order[k]];
+        uint32_t keep = 0;
+        for (uint32_t i = 0; i < s->count; i++) {
+            struct peer *p = &s->peers[i];
+            uint64_t deadline = p->last_seen + reg->cfg.peer_timeout_ms;
+            if (deadline <= now) {
+                if (p->seeder)
+                    s->complete--;
+                removed++;
+                continue;
+            }
+            if (deadline < next)
+                next = deadline;
+            s->peers[keep++] = *p;
+        }
+        s->count = keep;
+        if (keep == 0)
+            remove_swarm_at(reg, k);
+    }
+    reg->next_deadline = next;
+    reg->expired += removed;
+    return removed;
+}
+
+uint64_t crow_registry_next_deadline(const crow_registry_t *reg)
+{
+    return reg->next_deadline;
+}
+
+static void fill_scrape(const struct swarm *s, crow_scrape_entry_t *e)
+{
+    memcpy(e->info_hash, s->info_hash, CROW_INFO_HASH_LEN);
+    e->complete = s->complete;
+    e->incomplete = s->count - s->complete;
+    e->downloaded = (uint32_t)(s->downloaded > UINT32_MAX ? UINT32_MAX : s->downloaded);
+}
+
+size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[CROW_INFO_HASH_LEN],
+                            size_t count, crow_scrape_entry_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (count == 0) {
+        for (uint32_t k = 0; k < reg->active && n < cap; k++)
+            fill_scrape(&reg->swarms[reg->order[k]], &out[n++]);
+        return n;
+    }
+    for (size_t i = 0; i < count && n < cap; i++) {
+        const struct swarm *s = lookup_swarm(reg, hashes[i]);
+        if (s)
+            fill_scrape(s, &out[n++]);
+    }
+    return n;
+}
+
+/* Text output into a caller buffer; the first shortfall sticks. */
+struct text {
+    char *buf;
+    size_t cap, len;
+    bool full;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = t->len < t->cap ? t->cap - t->len : 0;
+    int n = vsnprintf(room ? t->buf + t->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room)
+        t->full = true;
+    if (n > 0)
+        t->len += (size_t)n;
+}
+
+static long finish(struct text *t)
+{
+    return t->full ? CROW_ESPACE : (long)t->len;
+}
+
+struct rack_stats {
+    uint32_t rack, peers, complete;
+    uint64_t bytes_left, since;
+    const struct peer *head;
+};
+
+/* Statistics of the chain starting at index lo; returns the index after it. */
+static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->rack = s->peers[lo].rack;
+    st->head = &s->peers[lo];
+    st->since = UINT64_MAX;
+    uint32_t i = lo;
+    for (; i < s->count && s->peers[i].rack == st->rack; i++) {
+        st->peers++;
+        st->complete += s->peers[i].seeder;
+        st->bytes_left += s->peers[i].left;
+        if (s->peers[i].first_seen < st->since)
+            st->since = s->peers[i].first_seen;
+    }
+    return i;
+}
+
+static void put_endpoint(struct text *t, uint32_t addr, uint16_t port)
+{
+    char dotted[16];
+    crow_ipv4_format(addr, dotted);
+    put(t, "\"%s:%u\"", dotted, port);
+}
+
+long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap)
+{
+    struct text t = {buf, cap, 0, false};
+    put(&t, "{\"now_ms\":%llu,\"releases\":[", (unsigned long long)now);
+    for (uint32_t k = 0; k < reg->active; k++) {
+        const struct swarm *s = &reg->swarms[reg->order[k]];
+        char hex[2 * CROW_INFO_HASH_LEN + 1];
+        uint64_t left = 0;
+        for (uint32_t i = 0; i < s->count; i++)
+            left += s->peers[i].left;
+        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
+        put(&t,
+            "%s{\"info_hash\":\"%s\",\"since_ms\":%llu,\"peers\":%u,\"complete\":%u,\"incomplete\":%u,"
+            "\"downloaded\":%llu,\"bytes_left\":%llu,\"racks\":[",
+            k ? "," : "", hex, (unsigned long long)s->created, s->count, s->complete, s->count - s->complete,
+            (unsigned long long)s->downloaded, (unsigned long long)left);
+        struct rack_stats st;
+        for (uint32_t i = 0; i < s->count;) {
+            bool first = i == 0;
+            i = rack_run(s, i, &st);
+            const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
+            put(&t, "%s{\"rack\":", first ? "" : ",");
+            if (r) {
+                put(&t, "\"%s\",\"group\":", r->name);
+                put_endpoint(&t, r->group, r->port);
+            } else {
+                put(&t, "null,\"group\":null");
+            }
+            put(&t, ",\"peers\":%u,\"complete\":%u,\"bytes_left\":%llu,\"since_ms\":%llu,\"head\":", st.peers,
+                st.complete, (unsigned long long)st.bytes_left, (unsigned long long)st.since);
+            put_endpoint(&t, st.head->addr, st.head->port);
+            put(&t, "}");
+        }
+        put(&t, "]}");
+    }
+    put(&t, "]}");
+    return finish(&t);
+}
+
+enum rack_metric { M_PEERS, M_COMPLETE, M_BYTES_LEFT };
+
+static void put_rack_metric(struct text *t, const crow_registry_t *reg, enum rack_metric m, const char *name,
+                            const char *help)
+{
+    put(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (uint32_t k = 0; k < reg->active; k++) {
+        const struct swarm *s = &reg->swarms[reg->order[k]];
+        char hex[2 * CROW_INFO_HASH_LEN + 1];
+        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
+        struct rack_stats st;
+        for (uint32_t i = 0; i < s->count;) {
+            i = rack_run(s, i, &st);
+            const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
+            uint64_t v = m == M_PEERS ? st.peers : m == M_COMPLETE ? st.complete : st.bytes_left;
+            put(t, "%s{info_hash=\"%s\",rack=\"%s\"} %llu\n", name, hex, r ? r->name : "",
+                (unsigned long long)v);
+        }
+    }
+}
+
+long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap)
+{
+    struct text t = {buf, cap, 0, false};
+    put(&t,
+        "# HELP crowcast_tracker_swarms Releases (info hashes) with at least one peer.\n"
+        "# TYPE crowcast_tracker_swarms gauge\ncrowcast_tracker_swarms %u\n",
+        reg->active);
+    put_rack_metric(&t, reg, M_PEERS, "crowcast_tracker_peers", "Peers per release and rack.");
+    put_rack_metric(&t, reg, M_COMPLETE, "crowcast_tracker_complete", "Seeders per release and rack.");
+    put_rack_metric(&t, reg, M_BYTES_LEFT, "crowcast_tracker_bytes_left",
+                    "Sum of the peers' announced bytes left, per release and rack.");
+    put(&t, "# HELP crowcast_tracker_downloaded_total Completed downloads per release.\n"
+            "# TYPE crowcast_tracker_downloaded_total counter\n");
+    for (uint32_t k = 0; k < reg->active; k++) {
+        const struct swarm *s = &reg->swarms[reg->order[k]];
+        char hex[2 * CROW_INFO_HASH_LEN + 1];
+        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
+        put(&t, "crowcast_tracker_downloaded_total{info_hash=\"%s\"} %llu\n", hex,
+            (unsigned long long)s->downloaded);
+    }
+    put(&t,
+        "# HELP crowcast_tracker_announces_total Announces received.\n"
+        "# TYPE crowcast_tracker_announces_total counter\ncrowcast_tracker_announces_total %llu\n"
+        "# HELP crowcast_tracker_rejected_total Announces refused because the registry was full.\n"
+        "# TYPE crowcast_tracker_rejected_total counter\ncrowcast_tracker_rejected_total %llu\n"
+        "# HELP crowcast_tracker_expired_total Peers expired for silence.\n"
+        "# TYPE crowcast_tracker_expired_total counter\ncrowcast_tracker_expired_total %llu\n",
+        (unsigned long long)reg->announces, (unsigned long long)reg->rejected,
+        (unsigned long long)reg->expired);
+    return finish(&t);
+}

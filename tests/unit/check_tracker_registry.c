@@ -1,0 +1,381 @@
+/* tracker_registry: rack chains and linear neighbours (3 racks of 8 peers), the head and the seeder,
+ * cross-rack fallback only without a source, expiry under a fake clock, bounds, stats, status, metrics. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/tracker_registry.h"
+
+#define RACKS    3
+#define PER_RACK 8
+#define SEEDER   0x7f000901u /* 127.0.9.1, in no rack */
+#define SIZE     1000000u
+
+static const char racks_text[] = "rack r0 127.0.1.0/24 239.9.0.1:7000\n"
+                                 "rack r1 127.0.2.0/24 239.9.0.2:7000\n"
+                                 "rack r2 127.0.3.0/24 239.9.0.2:7000\n"
+                                 "trust-announced-rack yes\n";
+
+static crow_racks_t racks;
+static crow_registry_t *reg;
+static const uint8_t hash_a[20] = "AAAAAAAAAAAAAAAAAAAA";
+
+static void setup(void)
+{
+    ck_assert_int_eq(crow_racks_parse(&racks, racks_text, strlen(racks_text), NULL), 0);
+    crow_registry_config_t cfg = {.interval = 30, .peer_timeout_ms = 90000};
+    ck_assert_int_eq(crow_registry_new(&reg, &cfg, &racks), 0);
+}
+
+static void teardown(void)
+{
+    crow_registry_free(reg);
+}
+
+/* Peer j of rack r: 127.0.(r+1).(10+j), port 6881; its address order is its chain order. */
+static uint32_t peer_addr(int r, int j)
+{
+    return 0x7f000000u | (uint32_t)(r + 1) << 8 | (uint32_t)(10 + j);
+}
+
+static crow_announce_req_t make_req(const uint8_t *hash, uint32_t addr, uint64_t left, int numwant)
+{
+    crow_announce_req_t req;
+    memset(&req, 0, sizeof(req));
+    memcpy(req.info_hash, hash, 20);
+    memset(req.peer_id, 'p', 20);
+    memcpy(req.peer_id, &addr, sizeof(addr));
+    req.port = 6881;
+    req.left = left;
+    req.numwant = numwant;
+    req.compact = true;
+    return req;
+}
+
+static crow_announce_peer_t list[256];
+static crow_announce_resp_t resp;
+
+static int announce_at(uint32_t addr, uint64_t left, int numwant, enum crow_announce_event ev, uint64_t now)
+{
+    crow_announce_req_t req = make_req(hash_a, addr, left, numwant);
+    const char *failure = NULL;
+    uint32_t rack = crow_racks_lookup(&racks, addr);
+    req.event = ev;
+    return crow_registry_announce(reg, &req, addr, rack, now, list, 256, &resp, &failure);
+}
+
+static void announce_ok(uint32_t addr, uint64_t left, int numwant)
+{
+    ck_assert_int_eq(announce_at(addr, left, numwant, CROW_EVENT_NONE, 1000), 0);
+}
+
+/* The seeder and 24 fresh peers, announced in a scrambled order. */
+static void populate(bool with_seeder)
+{
+    if (with_seeder)
+        announce_ok(SEEDER, 0, 50);
+    for (int k = 0; k < RACKS * PER_RACK; k++) {
+        int idx = (k * 7 + 3) % (RACKS * PER_RACK);
+        announce_ok(peer_addr(idx / PER_RACK, idx % PER_RACK), SIZE, 50);
+    }
+}
+
+/* Chain neighbours of position j in a chain of n, in the order i-1, i+1, i-2, i+2 ... */
+static int expected_chain(int j, int n, int want, int *out)
+{
+    int count = 0;
+    for (int d = 1; count < want && (j - d >= 0 || j + d < n); d++) {
+        if (j - d >= 0)
+            out[count++] = j - d;
+        if (count < want && j + d < n)
+            out[count++] = j + d;
+    }
+    return count;
+}
+
+START_TEST(test_each_peer_gets_its_chain_neighbours)
+{
+    populate(true);
+    for (int r = 0; r < RACKS; r++) {
+        for (int j = 0; j < PER_RACK; j++) {
+            announce_ok(peer_addr(r, j), SIZE, 50);
+            int want[PER_RACK];
+            int n = expected_chain(j, PER_RACK, 50, want);
+            ck_assert_uint_eq(resp.crowcast.position, (uint32_t)j);
+            ck_assert_int_eq(resp.crowcast.head, j == 0);
+            ck_assert_str_eq(resp.crowcast.rack, racks.racks[r].name);
+            ck_assert_uint_eq(resp.crowcast.group, racks.racks[r].group);
+            ck_assert_uint_eq(resp.crowcast.port, 7000);
+            ck_assert_uint_eq(resp.peer_count, (size_t)n + (j == 0));
+            for (int i = 0; i < n; i++) {
+                ck_assert_msg(list[i].addr == peer_addr(r, want[i]), "rack %d peer %d: item %d", r, j, i);
+                ck_assert_uint_eq(list[i].flags, 0);
+            }
+            if (j == 0) {
+                ck_assert_uint_eq(list[n].addr, SEEDER);
+                ck_assert_uint_eq(list[n].flags, CROW_PEER_SEEDER | CROW_PEER_OTHER_RACK);
+            }
+            ck_assert_uint_eq(resp.complete, 1);
+            ck_assert_uint_eq(resp.incomplete, RACKS * PER_RACK);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_numwant_cuts_the_chain_but_keeps_the_seeder)
+{
+    populate(true);
+    announce_ok(peer_addr(1, 4), SIZE, 3);
+    ck_assert_uint_eq(resp.peer_count, 3);
+    ck_assert_uint_eq(list[0].addr, peer_addr(1, 3));
+    ck_assert_uint_eq(list[1].addr, peer_addr(1, 5));
+    ck_assert_uint_eq(list[2].addr, peer_addr(1, 2));
+    announce_ok(peer_addr(2, 0), SIZE, 3);
+    ck_assert_uint_eq(resp.peer_count, 3);
+    ck_assert_uint_eq(list[0].addr, peer_addr(2, 1));
+    ck_assert_uint_eq(list[1].addr, peer_addr(2, 2));
+    ck_assert_uint_eq(list[2].addr, SEEDER);
+    announce_ok(peer_addr(2, 0), SIZE, 1);
+    ck_assert_uint_eq(resp.peer_count, 1);
+    ck_assert_uint_eq(list[0].addr, SEEDER);
+    announce_ok(peer_addr(2, 7), SIZE, 0);
+    ck_assert_uint_eq(resp.peer_count, 0);
+    ck_assert_uint_eq(resp.crowcast.position, 7);
+}
+END_TEST
+
+/* Without a seeder, a rack with data keeps to itself; a rack with none borrows from other racks. */
+START_TEST(test_cross_rack_only_without_a_source)
+{
+    populate(false);
+    announce_ok(peer_addr(0, 5), SIZE / 2, 50); /* r0 has data */
+    for (int r = 0; r < RACKS; r++) {
+        for (int j = 0; j < PER_RACK; j++) {
+            announce_ok(peer_addr(r, j), r == 0 && j == 5 ? SIZE / 2 : SIZE, 50);
+            size_t foreign = 0;
+            for (size_t i = 0; i < resp.peer_count; i++)
+                if (list[i].flags & CROW_PEER_OTHER_RACK) {
+                    foreign++;
+                    ck_assert_uint_eq(list[i].addr, peer_addr(0, 5));
+                    ck_assert_uint_eq(i, PER_RACK - 1); /* after all chain neighbours */
+                }
+            /* r0's peers have a source in their rack; peer 5 itself has nobody with data to ask. */
+            ck_assert_uint_eq(foreign, r == 0 ? 0 : 1);
+        }
+    }
+    /* A seeder appears: the heads can reach it, so no rack borrows any more. */
+    announce_ok(SEEDER, 0, 50);
+    for (int r = 1; r < RACKS; r++) {
+        for (int j = 0; j < PER_RACK; j++) {
+            announce_ok(peer_addr(r, j), SIZE, 50);
+            for (size_t i = 0; i < resp.peer_count; i++)
+                ck_assert(!(list[i].flags & CROW_PEER_OTHER_RACK) || (j == 0 && list[i].addr == SEEDER));
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_seeder_in_rack_is_a_chain_member)
+{
+    populate(false);
+    announce_ok(peer_addr(1, 6), 0, 50);
+    announce_ok(peer_addr(1, 0), SIZE, 50);
+    /* The in-rack seeder is listed in chain order, not appended as a foreign seeder. */
+    ck_assert_uint_eq(resp.peer_count, PER_RACK - 1);
+    ck_assert_uint_eq(list[5].addr, peer_addr(1, 6));
+    ck_assert_uint_eq(list[5].flags, CROW_PEER_SEEDER);
+    /* Heads of other racks get it as their foreign seeder. */
+    announce_ok(peer_addr(2, 0), SIZE, 50);
+    ck_assert_uint_eq(list[resp.peer_count - 1].addr, peer_addr(1, 6));
+    ck_assert_uint_eq(list[resp.peer_count - 1].flags, CROW_PEER_SEEDER | CROW_PEER_OTHER_RACK);
+}
+END_TEST
+
+START_TEST(test_unracked_and_rack_change)
+{
+    crow_announce_req_t req = make_req(hash_a, 0x0a000001, SIZE, 50);
+    const char *failure = NULL;
+    ck_assert_int_eq(
+        crow_registry_announce(reg, &req, 0x0a000001, CROW_RACK_NONE, 5, list, 256, &resp, &failure), 0);
+    ck_assert_str_eq(resp.crowcast.rack, "");
+    ck_assert_uint_eq(resp.crowcast.group, 0);
+    ck_assert(resp.crowcast.head);
+    /* The same endpoint, now announcing a (trusted) rack: moved, not duplicated. */
+    uint32_t rack;
+    ck_assert_int_eq(crow_racks_resolve(&racks, 0x0a000001, "r1", &rack), 0);
+    ck_assert_int_eq(crow_registry_announce(reg, &req, 0x0a000001, rack, 6, list, 256, &resp, &failure), 0);
+    ck_assert_str_eq(resp.crowcast.rack, "r1");
+    ck_assert_uint_eq(resp.incomplete, 1);
+}
+END_TEST
+
+START_TEST(test_expiry_with_fake_clock)
+{
+    ck_assert_uint_eq(crow_registry_next_deadline(reg), UINT64_MAX);
+    for (int j = 0; j < 4; j++)
+        ck_assert_int_eq(announce_at(peer_addr(0, j), SIZE, 50, CROW_EVENT_STARTED, 0), 0);
+    ck_assert_uint_eq(crow_registry_next_deadline(reg), 90000);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 60000), 0);
+    ck_assert_int_eq(announce_at(peer_addr(0, 3), 0, 50, CROW_EVENT_COMPLETED, 60000), 0);
+    ck_assert_uint_eq(crow_registry_expire(reg, 89999), 0);
+    ck_assert_uint_eq(crow_registry_expire(reg, 90000), 2);
+    ck_assert_uint_eq(crow_registry_next_deadline(reg), 150000);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 100000), 0);
+    ck_assert_uint_eq(resp.peer_count, 1);
+    ck_assert_uint_eq(list[0].addr, peer_addr(0, 3));
+    ck_assert_uint_eq(resp.crowcast.position, 0); /* peer 0 is gone: peer 1 heads the chain */
+    ck_assert(resp.crowcast.head);
+    crow_scrape_entry_t e[2];
+    ck_assert_uint_eq(crow_registry_scrape(reg, NULL, 0, e, 2), 1);
+    ck_assert_uint_eq(e[0].complete, 1);
+    ck_assert_uint_eq(e[0].incomplete, 1);
+    ck_assert_uint_eq(e[0].downloaded, 1);
+    ck_assert_uint_eq(crow_registry_expire(reg, 1000000), 2);
+    ck_assert_uint_eq(crow_registry_scrape(reg, NULL, 0, e, 2), 0);
+    ck_assert_uint_eq(crow_registry_next_deadline(reg), UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_stopped_and_completed_counts)
+{
+    ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STARTED, 1), 0);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_STARTED, 1), 0);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_COMPLETED, 2), 0);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_COMPLETED, 3), 0); /* repeated */
+    ck_assert_uint_eq(resp.complete, 1);
+    ck_assert_uint_eq(resp.incomplete, 1);
+    ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STOPPED, 4), 0);
+    ck_assert_uint_eq(resp.peer_count, 0);
+    ck_assert_uint_eq(resp.complete, 1);
+    ck_assert_uint_eq(resp.incomplete, 0);
+    crow_scrape_entry_t e[1];
+    ck_assert_uint_eq(crow_registry_scrape(reg, &hash_a, 1, e, 1), 1);
+    ck_assert_uint_eq(e[0].downloaded, 1);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_STOPPED, 5), 0);
+    ck_assert_uint_eq(crow_registry_scrape(reg, &hash_a, 1, e, 1), 0);
+    /* Stopping an unknown peer of an unknown release is harmless. */
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_STOPPED, 6), 0);
+}
+END_TEST
+
+START_TEST(test_bounded_by_configuration)
+{
+    crow_registry_t *small;
+    crow_registry_config_t cfg = {.max_swarms = 2, .max_peers_per_swarm = 3};
+    ck_assert_int_eq(crow_registry_new(&small, &cfg, &racks), 0);
+    const char *failure = NULL;
+    uint8_t hashes[3][20];
+    for (int h = 0; h < 3; h++)
+        memset(hashes[h], 'a' + h, 20);
+    for (int h = 0; h < 2; h++) {
+        crow_announce_req_t req = make_req(hashes[h], 1, SIZE, 50);
+        ck_assert_int_eq(
+            crow_registry_announce(small, &req, 1, CROW_RACK_NONE, 0, list, 256, &resp, &failure), 0);
+    }
+    crow_announce_req_t req = make_req(hashes[2], 1, SIZE, 50);
+    ck_assert_int_eq(crow_registry_announce(small, &req, 1, CROW_RACK_NONE, 0, list, 256, &resp, &failure),
+                     CROW_ELIMIT);
+    ck_assert_str_eq(failure, "tracker full: too many releases");
+    for (uint32_t a = 2; a <= 3; a++) {
+        req = make_req(hashes[0], a, SIZE, 50);
+        ck_assert_int_eq(
+            crow_registry_announce(small, &req, a, CROW_RACK_NONE, 0, list, 256, &resp, &failure), 0);
+    }
+    req = make_req(hashes[0], 4, SIZE, 50);
+    ck_assert_int_eq(crow_registry_announce(small, &req, 4, CROW_RACK_NONE, 0, list, 256, &resp, &failure),
+                     CROW_ELIMIT);
+    ck_assert_str_eq(failure, "release full: too many peers");
+    /* Known peers still get through, and a stopped one frees its slot. */
+    req = make_req(hashes[0], 3, SIZE, 50);
+    ck_assert_int_eq(crow_registry_announce(small, &req, 3, CROW_RACK_NONE, 1, list, 256, &resp, &failure),
+                     0);
+    ck_assert_uint_eq(resp.peer_count, 2);
+    req.event = CROW_EVENT_STOPPED;
+    ck_assert_int_eq(crow_registry_announce(small, &req, 3, CROW_RACK_NONE, 2, list, 256, &resp, &failure),
+                     0);
+    req = make_req(hashes[0], 4, SIZE, 50);
+    ck_assert_int_eq(crow_registry_announce(small, &req, 4, CROW_RACK_NONE, 3, list, 256, &resp, &failure),
+                     0);
+    /* The caller's capacity bounds the list too. */
+    req = make_req(hashes[0], 5, SIZE, 50);
+    ck_assert_int_eq(crow_registry_announce(small, &req, 4, CROW_RACK_NONE, 4, list, 1, &resp, &failure), 0);
+    ck_assert_uint_eq(resp.peer_count, 1);
+    char text[4096];
+    ck_assert_int_gt(crow_registry_metrics(small, text, sizeof(text)), 0);
+    ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_rejected_total 2\n"));
+    crow_registry_free(small);
+    cfg = (crow_registry_config_t){.interval = 10, .min_interval = 20};
+    ck_assert_int_eq(crow_registry_new(&small, &cfg, &racks), CROW_EUSAGE);
+    ck_assert_ptr_null(small);
+}
+END_TEST
+
+START_TEST(test_status_and_metrics)
+{
+    populate(true);
+    announce_ok(peer_addr(2, 3), SIZE - 400, 50);
+    static char text[16384];
+    long n = crow_registry_status_json(reg, 5000, text, sizeof(text));
+    ck_assert_int_gt(n, 0);
+    ck_assert_uint_eq(strlen(text), (size_t)n);
+    ck_assert_msg(
+        strstr(text,
+               "{\"now_ms\":5000,\"releases\":[{\"info_hash\":\"4141414141414141414141414141414141414141\","
+               "\"since_ms\":1000,\"peers\":25,\"complete\":1,\"incomplete\":24,\"downloaded\":0,"
+               "\"bytes_left\":23999600,\"racks\":[{\"rack\":\"r0\",\"group\":\"239.9.0.1:7000\","
+               "\"peers\":8,\"complete\":0,\"bytes_left\":8000000,\"since_ms\":1000,"
+               "\"head\":\"127.0.1.10:6881\"}") == text,
+        "%s", text);
+    ck_assert_ptr_nonnull(strstr(text,
+                                 "{\"rack\":\"r2\",\"group\":\"239.9.0.2:7000\",\"peers\":8,\"complete\":0,"
+                                 "\"bytes_left\":7999600,"));
+    ck_assert_ptr_nonnull(strstr(text,
+                                 "{\"rack\":null,\"group\":null,\"peers\":1,\"complete\":1,\"bytes_left\":0,"
+                                 "\"since_ms\":1000,\"head\":\"127.0.9.1:6881\"}]}]}"));
+    for (size_t cap = 0; cap < (size_t)n; cap += 97)
+        ck_assert_int_eq(crow_registry_status_json(reg, 5000, text, cap), CROW_ESPACE);
+
+    n = crow_registry_metrics(reg, text, sizeof(text));
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_nonnull(
+        strstr(text, "# TYPE crowcast_tracker_peers gauge\n"
+                     "crowcast_tracker_peers{info_hash=\"4141414141414141414141414141414141414141\","
+                     "rack=\"r0\"} 8\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "crowcast_tracker_complete{info_hash=\"4141414141414141414141414141414141414141\","
+                     "rack=\"\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "rack=\"r2\"} 7999600\n"));
+    ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_swarms 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_announces_total 26\n"));
+    ck_assert_int_eq(crow_registry_metrics(reg, text, 100), CROW_ESPACE);
+}
+END_TEST
+
+static Suite *registry_suite(void)
+{
+    Suite *s = suite_create("tracker_registry");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_each_peer_gets_its_chain_neighbours);
+    tcase_add_test(tc, test_numwant_cuts_the_chain_but_keeps_the_seeder);
+    tcase_add_test(tc, test_cross_rack_only_without_a_source);
+    tcase_add_test(tc, test_seeder_in_rack_is_a_chain_member);
+    tcase_add_test(tc, test_unracked_and_rack_change);
+    tcase_add_test(tc, test_expiry_with_fake_clock);
+    tcase_add_test(tc, test_stopped_and_completed_counts);
+    tcase_add_test(tc, test_bounded_by_configuration);
+    tcase_add_test(tc, test_status_and_metrics);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(registry_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
