@@ -53,12 +53,14 @@ typedef struct crow_http_request {
     crow_http_header_t headers[CROW_HTTP_MAX_HEADERS];
 } crow_http_request_t;
 
-/* Incremental request parser. It keeps only how far it has searched for the end of the head, so a
- * byte-at-a-time sender costs O(head) in total, and it refuses an over-long request line or head as
- * soon as the bytes received prove it, without waiting for the rest. */
+/* Incremental request parser. Between calls it keeps how far it has searched for the end of the head
+ * and whether the request line is complete, so a byte-at-a-time sender does not make it rescan what
+ * it has seen; it refuses an over-long request line or head as soon as the bytes received prove it,
+ * without waiting for the rest. The head is parsed once, when complete. */
 typedef struct crow_http_parser {
     crow_http_limits_t limits;
     size_t scanned; /* bytes of the buffer already searched for the end of the head */
+    bool line_seen; /* the request line's LF has arrived (and its length was checked) */
 } crow_http_parser_t;
 
 /* limits may be NULL (all defaults). */

@@ -13,8 +13,10 @@
  * Neighbours for an asking peer P at position i of its rack's chain, n = min(numwant, max_numwant,
  * caller's capacity):
  *   1. Chain neighbours in order i-1, i+1, i-2, i+2, ... (skipping ends), as many as fit.
- *   2. When P is the chain head: the seeders of other racks (swarm order), k = min(their number, n);
- *      the chain neighbours of step 1 are cut to n - k so these always fit, and they come last.
+ *   2. When P is the chain head: seeders of other racks (or of no rack), oldest first (earliest first
+ *      announce: the origin seeder before peers that completed later), k = min(their number,
+ *      head_seeders, n) of them; the chain neighbours of step 1 are cut to n - k so these always fit,
+ *      and they come last. Seeders in P's own rack are chain members and appear in chain order.
  *   3. Peers of other racks only when the rack cannot serve P, that is when all of these hold:
  *        - P is not a seeder;
  *        - the swarm has no seeder other than P (with one, the rack's head fetches from it, and data
@@ -22,7 +24,8 @@
  *        - no other peer of P's chain has data, where a peer "has data" when its `left` is below the
  *          largest `left` among the swarm's peers (the tracker knows no release size).
  *      Then peers of other racks that have data follow the chain neighbours, in swarm order, up to n.
- * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags.
+ * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. An announce costs
+ * O(peers in the swarm): a binary search, one insertion (memmove) and one scan for seeders and `left`.
  *
  * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about 72
  * bytes each; calloc'd, so pages the kernel never hands out until used). Nothing allocates afterwards;
@@ -45,6 +48,7 @@ typedef struct crow_registry_config {
     uint32_t min_interval;        /* seconds; default 5 */
     uint64_t peer_timeout_ms;     /* a peer silent this long expires; default 3 * interval */
     uint32_t default_numwant;     /* when the peer sent none; default 50 */
+    uint32_t head_seeders;        /* foreign seeders given to a chain head; default 2 */
     uint32_t max_numwant;         /* default 200 */
 } crow_registry_config_t;
 

@@ -215,22 +215,28 @@ static bool keep_alive_of(int minor, const struct fields *f)
 }
 
 /* Locates a complete head at the start of buf, enforcing the size limits on what has arrived. Returns
- * 0 with *start (first byte of the start line) and *end (past the empty line), CROW_EMORE, or an error. */
+ * 0 with *start (first byte of the start line) and *end (past the empty line), CROW_EMORE, or an error.
+ * *scanned and *line_seen carry the search over from the previous call on the same, grown buffer. */
 static int locate_head(const uint8_t *buf, size_t len, const crow_http_limits_t *lim, size_t *scanned,
-                       size_t *start, size_t *end, crow_http_error_t *err)
+                       bool *line_seen, size_t *start, size_t *end, crow_http_error_t *err)
 {
     size_t s = skip_empty_lines(buf, len);
     if (s > lim->max_head)
         return fail(err, CROW_ELIMIT, 431, "header section too large");
     if (s >= len)
         return CROW_EMORE;
-    const uint8_t *lf = memchr(buf + s, '\n', len - s);
-    size_t line_len = lf ? (size_t)(lf - (buf + s)) : len - s;
-    if (line_len > 0 && lf && buf[s + line_len - 1] == '\r')
-        line_len--;
-    /* Without its LF, the line may still be missing a CR: allow one byte of slack. */
-    if (line_len > lim->max_request_line + (lf ? 0 : 1))
-        return fail(err, CROW_ELIMIT, 414, "request line too long");
+    if (!*line_seen) {
+        /* The start line is measured once, as soon as its LF (or too many bytes) arrived. */
+        size_t window = len - s < lim->max_request_line + 2 ? len - s : lim->max_request_line + 2;
+        const uint8_t *lf = memchr(buf + s, '\n', window);
+        size_t line_len = lf ? (size_t)(lf - (buf + s)) : window;
+        if (lf && line_len > 0 && buf[s + line_len - 1] == '\r')
+            line_len--;
+        /* Without its LF, the line may still be missing a CR: allow one byte of slack. */
+        if (line_len > lim->max_request_line + (lf ? 0 : 1))
+            return fail(err, CROW_ELIMIT, 414, "request line too long");
+        *line_seen = lf != NULL;
+    }
     size_t from = *scanned > s ? *scanned : s;
     size_t e = find_head_end(buf, len, from, scanned);
     if (e == 0) {
@@ -249,6 +255,7 @@ void crow_http_parser_init(crow_http_parser_t *p, const crow_http_limits_t *limi
 {
     apply_limits(&p->limits, limits);
     p->scanned = 0;
+    p->line_seen = false;
 }
 
 static int parse_request_line(crow_http_str_t line, crow_http_request_t *req, crow_http_error_t *err)
@@ -284,10 +291,11 @@ int crow_http_parse_request(crow_http_parser_t *p, const uint8_t *buf, size_t le
                             crow_http_error_t *err)
 {
     size_t start, end;
-    int ret = locate_head(buf, len, &p->limits, &p->scanned, &start, &end, err);
+    int ret = locate_head(buf, len, &p->limits, &p->scanned, &p->line_seen, &start, &end, err);
     if (ret < 0)
         return ret;
     p->scanned = 0;
+    p->line_seen = false;
     size_t pos = start;
     crow_http_str_t line;
     if (!next_line(buf, &pos, end, &line))
@@ -493,7 +501,8 @@ int crow_http_parse_response(const uint8_t *buf, size_t len, bool eof, const cro
     crow_http_limits_t lim;
     apply_limits(&lim, limits);
     size_t scanned = 0, start, end;
-    int ret = locate_head(buf, len, &lim, &scanned, &start, &end, err);
+    bool line_seen = false;
+    int ret = locate_head(buf, len, &lim, &scanned, &line_seen, &start, &end, err);
     if (ret == CROW_EMORE && eof)
         return fail(err, CROW_EPARSE, 400, "connection closed inside the response head");
     if (ret < 0)

@@ -51,6 +51,8 @@ static void apply_defaults(crow_registry_config_t *c)
         c->peer_timeout_ms = 3000ull * c->interval;
     if (!c->max_numwant)
         c->max_numwant = 200;
+    if (!c->head_seeders)
+        c->head_seeders = 2;
     if (!c->default_numwant)
         c->default_numwant = c->max_numwant < 50 ? c->max_numwant : 50;
 }
@@ -201,7 +203,7 @@ struct picker {
     const struct swarm *s;
     uint32_t rack; /* the asking peer's */
     crow_announce_peer_t *out;
-    size_t n, max;
+    size_t n;
 };
 
 static void pick(struct picker *pk, uint32_t at)
@@ -215,14 +217,32 @@ static void pick(struct picker *pk, uint32_t at)
     memcpy(o->peer_id, p->peer_id, CROW_PEER_ID_LEN);
 }
 
-static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, crow_announce_peer_t *out,
-                              size_t *count)
+/* The oldest seeder outside [lo, hi) not yet listed, or UINT32_MAX. */
+static uint32_t oldest_foreign_seeder(const struct picker *pk, uint32_t lo, uint32_t hi)
 {
-    struct picker pk = {s, s->peers[me].rack, out, 0, want};
+    const struct swarm *s = pk->s;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < s->count; i++) {
+        const struct peer *p = &s->peers[i];
+        if ((i >= lo && i < hi) || !p->seeder ||
+            (best != UINT32_MAX && p->first_seen >= s->peers[best].first_seen))
+            continue;
+        bool listed = false;
+        for (size_t k = 0; k < pk->n && !listed; k++)
+            listed = pk->out[k].addr == p->addr && pk->out[k].port == p->port;
+        if (!listed)
+            best = i;
+    }
+    return best;
+}
+
+static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, uint32_t head_seeders,
+                              crow_announce_peer_t *out, size_t *count)
+{
+    struct picker pk = {s, s->peers[me].rack, out, 0};
     uint32_t lo, hi;
     chain_bounds(s, me, &lo, &hi);
     const struct peer *self = &s->peers[me];
-    bool head = me == lo;
     size_t foreign_seeders = 0;
     uint64_t max_left = 0;
     bool other_seeder = false, rack_has_data = false;
@@ -239,7 +259,12 @@ static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, c
         if (i != me && s->peers[i].left < max_left)
             rack_has_data = true;
 
-    size_t reserve = head ? (foreign_seeders < want ? foreign_seeders : want) : 0;
+    size_t reserve = 0;
+    if (me == lo) {
+        reserve = foreign_seeders < head_seeders ? foreign_seeders : head_seeders;
+        if (reserve > want)
+            reserve = want;
+    }
     size_t chain_room = want - reserve;
     uint32_t pos = me - lo, len = hi - lo;
     for (uint32_t d = 1; pk.n < chain_room && (d <= pos || pos + d < len); d++) {
@@ -248,9 +273,8 @@ static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, c
         if (pk.n < chain_room && pos + d < len)
             pick(&pk, me + d);
     }
-    for (uint32_t i = 0; i < s->count && reserve > 0 && pk.n < want; i++)
-        if ((i < lo || i >= hi) && s->peers[i].seeder)
-            pick(&pk, i);
+    for (size_t k = 0; k < reserve; k++)
+        pick(&pk, oldest_foreign_seeder(&pk, lo, hi));
     if (!self->seeder && !other_seeder && !rack_has_data)
         for (uint32_t i = 0; i < s->count && pk.n < want; i++)
             if ((i < lo || i >= hi) && s->peers[i].left < max_left)
@@ -373,7 +397,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         want = reg->cfg.max_numwant;
     if (want > cap)
         want = cap;
-    select_neighbours(s, at, want, peers, &resp->peer_count);
+    select_neighbours(s, at, want, reg->cfg.head_seeders, peers, &resp->peer_count);
     uint32_t lo, hi;
     chain_bounds(s, at, &lo, &hi);
     fill_crowcast(reg, rack, at - lo, &resp->crowcast);

@@ -172,7 +172,7 @@ START_TEST(test_random_layouts_match_reference)
     srand(12345);
     for (int round = 0; round < 40; round++) {
         struct fixture_file files[16];
-        char names[16][8];
+        char names[16][12];
         uint32_t n = 1 + (uint32_t)(rand() % 16);
         for (uint32_t i = 0; i < n; i++) {
             snprintf(names[i], sizeof names[i], "f%u", i);

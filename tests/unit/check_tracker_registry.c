@@ -193,6 +193,25 @@ START_TEST(test_seeder_in_rack_is_a_chain_member)
 }
 END_TEST
 
+/* Once whole racks complete, a head still gets its chain and only the oldest foreign seeders. */
+START_TEST(test_head_gets_oldest_seeders_only)
+{
+    ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_NONE, 10), 0);
+    for (int j = 0; j < PER_RACK; j++) {
+        ck_assert_int_eq(announce_at(peer_addr(0, j), 0, 50, CROW_EVENT_COMPLETED, 20 + (uint64_t)j), 0);
+        ck_assert_int_eq(announce_at(peer_addr(2, j), 0, 50, CROW_EVENT_COMPLETED, 20 + (uint64_t)j), 0);
+        ck_assert_int_eq(announce_at(peer_addr(1, j), SIZE, 50, CROW_EVENT_STARTED, 30), 0);
+    }
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE, 50, CROW_EVENT_NONE, 40), 0);
+    ck_assert_uint_eq(resp.peer_count, PER_RACK - 1 + 2);
+    for (int i = 0; i < PER_RACK - 1; i++)
+        ck_assert_uint_eq(list[i].addr, peer_addr(1, i + 1));
+    ck_assert_uint_eq(list[PER_RACK - 1].addr, SEEDER);
+    ck_assert_uint_eq(list[PER_RACK].addr, peer_addr(0, 0)); /* first_seen 20, before r2's peer 0 by order */
+    ck_assert_uint_eq(resp.complete, 1 + 2 * PER_RACK);
+}
+END_TEST
+
 START_TEST(test_unracked_and_rack_change)
 {
     crow_announce_req_t req = make_req(hash_a, 0x0a000001, SIZE, 50);
@@ -362,6 +381,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, test_numwant_cuts_the_chain_but_keeps_the_seeder);
     tcase_add_test(tc, test_cross_rack_only_without_a_source);
     tcase_add_test(tc, test_seeder_in_rack_is_a_chain_member);
+    tcase_add_test(tc, test_head_gets_oldest_seeders_only);
     tcase_add_test(tc, test_unracked_and_rack_change);
     tcase_add_test(tc, test_expiry_with_fake_clock);
     tcase_add_test(tc, test_stopped_and_completed_counts);
