@@ -1,0 +1,295 @@
+/* Gap picker: missing chunks only, merging up to the request size within a piece, the multicast
+ * frontier, the chain-head rule, nearest neighbours first, timeouts, endgame duplicates with
+ * cancel, byte accounting. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/picker.h"
+
+/* 4 pieces of 16 KiB, the last one 10000 bytes; chunks of 4096 bytes (4, 4, 4, 3 chunks). */
+#define PIECE 16384u
+#define CHUNK 4096u
+#define TOTAL (3 * PIECE + 10000u)
+
+static crow_manifest_t manifest;
+static crow_picker_t *picker;
+static crow_bitfield_t remotes[4];
+
+static void setup(bool head, bool multicast)
+{
+    memset(&manifest, 0, sizeof manifest);
+    manifest.total_length = TOTAL;
+    manifest.piece_length = PIECE;
+    manifest.piece_count = 4;
+    manifest.chunk_size = CHUNK;
+    crow_picker_config_t cfg = {.manifest = &manifest,
+                                .max_neighbours = 4,
+                                .max_depth = 4,
+                                .chain_head = head,
+                                .multicast = multicast};
+    ck_assert_int_eq(crow_picker_new(&cfg, &picker), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(crow_bitfield_init(&remotes[i], 4), 0);
+}
+
+static void teardown(void)
+{
+    crow_picker_free(picker);
+    for (int i = 0; i < 4; i++)
+        crow_bitfield_dispose(&remotes[i]);
+}
+
+/* Joins neighbour `i` owning every piece, ready for `depth` requests of up to max_request. */
+static int seed(int i, uint32_t distance, bool same_rack, uint32_t depth, uint32_t max_request)
+{
+    crow_bitfield_set_all(&remotes[i]);
+    int nb = crow_picker_join(picker, &remotes[i], distance, same_rack);
+    ck_assert_int_ge(nb, 0);
+    crow_picker_remote_bitfield(picker, nb);
+    crow_picker_set_pipeline(picker, nb, depth, max_request);
+    return nb;
+}
+
+static void assert_block(const crow_block_t *b, uint32_t piece, uint32_t begin, uint32_t length)
+{
+    ck_assert_msg(b->piece == piece && b->begin == begin && b->length == length,
+                  "got (%u, %u, %u) want (%u, %u, %u)", b->piece, b->begin, b->length, piece, begin, length);
+}
+
+START_TEST(test_missing_chunks_merged_within_piece)
+{
+    setup(true, false);
+    int a = seed(0, 1, true, 4, 3 * CHUNK);
+    /* Chunks already here (e.g. from multicast): piece 0 chunk 1, piece 1 chunks 0..2. */
+    crow_picker_mark(picker, 0, CHUNK, CHUNK);
+    crow_picker_mark(picker, 1, 0, 3 * CHUNK);
+    /* A partial chunk marks nothing. */
+    crow_picker_mark(picker, 2, 100, CHUNK);
+    ck_assert_uint_eq(crow_picker_missing(picker), 15 - 4);
+    crow_block_t b;
+    const uint32_t want[][3] = {
+        {0, 0, CHUNK},             /* stops at the present chunk */
+        {0, 2 * CHUNK, 2 * CHUNK}, /* stops at the piece end, never straddles */
+        {1, 3 * CHUNK, CHUNK},     /* the one missing chunk of piece 1 */
+        {2, 0, 3 * CHUNK},         /* capped by the request size */
+    };
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert(crow_picker_pick(picker, a, 100, &b));
+        assert_block(&b, want[i][0], want[i][1], want[i][2]);
+    }
+    ck_assert(!crow_picker_pick(picker, a, 100, &b)); /* depth 4 reached */
+    ck_assert_uint_eq(crow_picker_outstanding(picker, a), 4);
+    ck_assert(crow_picker_received(picker, a, 0, 0, CHUNK));
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 2, 3 * CHUNK, CHUNK);
+    ck_assert(crow_picker_received(picker, a, 0, 2 * CHUNK, 2 * CHUNK));
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 3, 0, 10000); /* the short last piece: its last chunk is 1808 bytes */
+    ck_assert(crow_picker_piece_filled(picker, 0));
+    ck_assert(!crow_picker_piece_filled(picker, 1));
+    /* A block nobody asked for is dropped and counted as wasted. */
+    ck_assert(!crow_picker_received(picker, a, 1, 0, CHUNK));
+    crow_picker_stats_t st;
+    crow_picker_neighbour_stats(picker, a, &st);
+    ck_assert_uint_eq(st.requested, CHUNK + 2 * CHUNK + CHUNK + 3 * CHUNK + CHUNK + 10000);
+    ck_assert_uint_eq(st.received, 3 * CHUNK);
+    ck_assert_uint_eq(st.wasted, CHUNK);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_frontier_rule)
+{
+    setup(true, true);
+    int a = seed(0, 1, true, 4, PIECE);
+    crow_block_t b;
+    ck_assert(!crow_picker_pick(picker, a, 100, &b));         /* stream active, nothing passed yet */
+    crow_picker_set_frontier(picker, PIECE + 2 * CHUNK + 10); /* inside chunk 2 of piece 1 */
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 1, 0, 2 * CHUNK); /* only chunks wholly behind the frontier */
+    ck_assert(!crow_picker_pick(picker, a, 100, &b));
+    crow_picker_set_frontier(picker, 10); /* never goes back */
+    ck_assert(!crow_picker_pick(picker, a, 100, &b));
+    crow_picker_stream_end(picker);
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 1, 2 * CHUNK, 2 * CHUNK);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_chain_head_rule)
+{
+    /* Not the head: a piece only outside the rack is left to the head. */
+    setup(false, false);
+    int outside = seed(0, UINT32_MAX, false, 4, PIECE);
+    int inside = crow_picker_join(picker, &remotes[1], 1, true);
+    crow_picker_set_pipeline(picker, inside, 4, PIECE);
+    crow_block_t b;
+    ck_assert(!crow_picker_pick(picker, outside, 100, &b));
+    ck_assert(!crow_picker_pick(picker, inside, 100, &b));
+    crow_bitfield_set(&remotes[1], 2); /* the head got piece 2 and told us */
+    crow_picker_remote_have(picker, inside, 2);
+    ck_assert(!crow_picker_pick(picker, outside, 100, &b));
+    ck_assert(crow_picker_pick(picker, inside, 100, &b));
+    assert_block(&b, 2, 0, PIECE);
+    teardown();
+
+    /* The head: fetches from outside only what nobody in the rack has. */
+    setup(true, false);
+    outside = seed(0, UINT32_MAX, false, 4, PIECE);
+    inside = crow_picker_join(picker, &remotes[1], 1, true);
+    crow_bitfield_set(&remotes[1], 0);
+    crow_picker_remote_bitfield(picker, inside);
+    ck_assert(crow_picker_pick(picker, outside, 100, &b));
+    assert_block(&b, 1, 0, PIECE);     /* piece 0 is in the rack */
+    crow_picker_leave(picker, inside); /* it left: piece 0 is nowhere in the rack now */
+    ck_assert(crow_picker_pick(picker, outside, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_nearest_first)
+{
+    setup(true, false);
+    int far = seed(0, 3, true, 4, PIECE);
+    int near = seed(1, 1, true, 1, PIECE);
+    crow_block_t b;
+    ck_assert(!crow_picker_pick(picker, far, 100, &b)); /* the nearer one is ready for piece 0.. */
+    ck_assert(crow_picker_pick(picker, near, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    ck_assert(crow_picker_pick(picker, far, 100, &b)); /* ..and now busy: the far one helps */
+    assert_block(&b, 1, 0, PIECE);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_timeout_rerequests_elsewhere)
+{
+    setup(true, false);
+    int slow = seed(0, 1, true, 1, PIECE);
+    int other = seed(1, 2, true, 1, PIECE);
+    crow_block_t b, e;
+    ck_assert(crow_picker_pick(picker, slow, 1000, &b));
+    assert_block(&b, 0, 0, PIECE);
+    ck_assert_uint_eq(crow_picker_next_deadline(picker, slow), 1000);
+    ck_assert(!crow_picker_next_expired(picker, slow, 999, &e));
+    ck_assert(crow_picker_next_expired(picker, slow, 1000, &e));
+    assert_block(&e, 0, 0, PIECE);
+    crow_picker_set_pipeline(picker, slow, 0, PIECE); /* backing off */
+    ck_assert(crow_picker_pick(picker, other, 2000, &b));
+    assert_block(&b, 0, 0, PIECE);
+    ck_assert(!crow_picker_received(picker, slow, 0, 0, PIECE)); /* late: dropped */
+    ck_assert(crow_picker_received(picker, other, 0, 0, PIECE));
+    crow_picker_stats_t st;
+    crow_picker_total_stats(picker, &st);
+    ck_assert_uint_eq(st.timeouts, 1);
+    ck_assert_uint_eq(st.received, PIECE);
+    ck_assert_uint_eq(st.wasted, PIECE);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_endgame_duplicates_with_cancel)
+{
+    setup(true, false);
+    int a = seed(0, 1, true, 8, PIECE);
+    int c = seed(1, 2, true, 8, PIECE);
+    crow_picker_mark(picker, 0, 0, PIECE);
+    crow_picker_mark(picker, 1, 0, PIECE);
+    crow_picker_mark(picker, 2, 0, PIECE);
+    crow_block_t b;
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 3, 0, 10000);
+    ck_assert(!crow_picker_pick(picker, a, 100, &b)); /* never its own duplicate */
+    ck_assert(crow_picker_pick(picker, c, 100, &b));  /* the very end: one duplicate */
+    assert_block(&b, 3, 0, 10000);
+    ck_assert(!crow_picker_pick(picker, c, 100, &b));
+    ck_assert(crow_picker_received(picker, c, 3, 0, 10000));
+    ck_assert(crow_picker_next_cancel(picker, a, &b)); /* the twin is cancelled */
+    assert_block(&b, 3, 0, 10000);
+    ck_assert(!crow_picker_next_cancel(picker, a, &b));
+    ck_assert_uint_eq(crow_picker_missing(picker), 0);
+    ck_assert_uint_eq(crow_picker_outstanding(picker, a), 0);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_no_duplicates_before_the_end)
+{
+    setup(true, true);
+    int a = seed(0, 1, true, 8, PIECE);
+    int c = seed(1, 2, true, 8, PIECE);
+    crow_picker_set_frontier(picker, PIECE);
+    crow_block_t b;
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    ck_assert(!crow_picker_pick(picker, c, 100, &b)); /* stream still running: no endgame */
+    teardown();
+}
+END_TEST
+
+START_TEST(test_multicast_arrival_cancels_request)
+{
+    setup(true, false);
+    int a = seed(0, 1, true, 4, PIECE);
+    crow_block_t b;
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    crow_picker_mark(picker, 0, 0, PIECE);
+    ck_assert(crow_picker_next_cancel(picker, a, &b));
+    assert_block(&b, 0, 0, PIECE);
+    crow_picker_piece_verified(picker, 0);
+    crow_picker_piece_failed(picker, 0); /* a bad hash: ask again */
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    crow_picker_release(picker, a); /* choked: its requests go back */
+    ck_assert_uint_eq(crow_picker_outstanding(picker, a), 0);
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_config_and_slots)
+{
+    memset(&manifest, 0, sizeof manifest);
+    crow_picker_config_t cfg = {.manifest = &manifest, .max_neighbours = 1, .max_depth = 1};
+    ck_assert_int_eq(crow_picker_new(&cfg, &picker), CROW_EUSAGE);
+    setup(true, false);
+    crow_picker_free(picker);
+    crow_picker_config_t one = {.manifest = &manifest, .max_neighbours = 1, .max_depth = 1};
+    ck_assert_int_eq(crow_picker_new(&one, &picker), 0);
+    ck_assert_int_eq(crow_picker_join(picker, &remotes[0], 1, true), 0);
+    ck_assert_int_eq(crow_picker_join(picker, &remotes[1], 1, true), CROW_ELIMIT);
+    teardown();
+}
+END_TEST
+
+static Suite *picker_suite(void)
+{
+    Suite *s = suite_create("picker");
+    TCase *tc = tcase_create("rules");
+    tcase_add_test(tc, test_missing_chunks_merged_within_piece);
+    tcase_add_test(tc, test_frontier_rule);
+    tcase_add_test(tc, test_chain_head_rule);
+    tcase_add_test(tc, test_nearest_first);
+    tcase_add_test(tc, test_timeout_rerequests_elsewhere);
+    tcase_add_test(tc, test_endgame_duplicates_with_cancel);
+    tcase_add_test(tc, test_no_duplicates_before_the_end);
+    tcase_add_test(tc, test_multicast_arrival_cancels_request);
+    tcase_add_test(tc, test_config_and_slots);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(picker_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
