@@ -1,0 +1,130 @@
+/* The multicast sender's schedule and pacing, sans I/O.
+ *
+ * The sender walks every chunk of every piece, pass after pass, and says what to send next: a DATA
+ * datagram (the engine gives its header; the caller appends the release bytes it names), a BEACON
+ * announcing the session (at the start and every `beacon_interval_ns`), or an END closing a pass.
+ * Every datagram gets the next sequence number. A token bucket paces everything at `rate_bps`,
+ * counting `overhead_bytes` of IP and UDP headers per datagram; time is the caller's `now` (ns, any
+ * monotonic origin, never decreasing).
+ *
+ * Pieces can be sent as they become available (a relay streams pieces as they verify): within a
+ * pass the sender streams the lowest-numbered available piece it has not sent in that pass; when
+ * nothing is available it keeps beaconing and waits. A pass ends once every piece went out in it.
+ *
+ * Usage from an event loop:
+ *     crow_mcast_sender_init(&s, &manifest, &cfg);
+ *     crow_mcast_sender_set_all_available(&s);      (or _set_available(piece) as pieces verify)
+ *     loop: n = crow_mcast_sender_batch(&s, now, out, 16, &st);
+ *           send out[0..n) (DATA: header then release bytes [piece*piece_length + offset, +length));
+ *           st.state == CROW_MCAST_WAIT: arm a timer for st.wake_ns (and call again after marking a
+ *           piece available); CROW_MCAST_DONE: finished; CROW_MCAST_SEND: the batch was full, go on.
+ * A datagram handed out counts as sent: if the socket refuses it, it is lost like on the network.
+ */
+#ifndef CROWCAST_MCAST_SENDER_H
+#define CROWCAST_MCAST_SENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crowcast/bitfield.h"
+#include "crowcast/datagram.h"
+#include "crowcast/manifest.h"
+
+#define CROW_MCAST_IPV4_UDP_OVERHEAD 28u /* IPv4 header 20 + UDP header 8 */
+
+typedef struct crow_mcast_sender_config {
+    uint64_t rate_bps;           /* pacing rate in bits per second, IP level; > 0 */
+    uint32_t passes;             /* passes over the release; >= 1 */
+    uint32_t overhead_bytes;     /* per-datagram bytes on the wire beyond the UDP payload */
+    uint32_t burst_bytes;        /* token bucket depth (wire bytes); at least one largest datagram */
+    uint64_t beacon_interval_ns; /* a BEACON at start and then at least this often; > 0 */
+    uint32_t end_copies;         /* ENDs sent back to back after each pass (a lost END costs a timeout) */
+    uint16_t tcp_port;           /* advertised in BEACONs; 0 = no TCP seed */
+} crow_mcast_sender_config_t;
+
+enum crow_mcast_state {
+    CROW_MCAST_SEND, /* a datagram was handed out (or, after a batch: the batch is full, call again) */
+    CROW_MCAST_WAIT, /* nothing to send before wake_ns (pacing, or waiting for pieces to arrive) */
+    CROW_MCAST_DONE, /* every pass and its ENDs went out */
+};
+
+/* One datagram to send. For BEACON and END, bytes[0..bytes_len) is the whole datagram. For DATA it
+ * is the 32-byte header; the payload to append is release piece `piece`, bytes [offset, offset+length). */
+typedef struct crow_mcast_tx {
+    uint8_t type; /* enum crow_dgram_type */
+    uint32_t piece, offset, length;
+    uint64_t seq;
+    uint16_t bytes_len;
+    uint8_t bytes[CROW_DGRAM_CONTROL_MAX];
+} crow_mcast_tx_t;
+
+/* Datagram size on the UDP level: bytes_len plus the DATA payload. */
+static inline size_t crow_mcast_tx_size(const crow_mcast_tx_t *tx)
+{
+    return (size_t)tx->bytes_len + (tx->type == CROW_DGRAM_DATA ? tx->length : 0);
+}
+
+typedef struct crow_mcast_sender_stats {
+    uint64_t datagrams, data, beacons, ends;
+    uint64_t payload_bytes; /* DATA payload */
+    uint64_t wire_bytes;    /* every datagram plus overhead_bytes each: what the pacer counted */
+    uint32_t pass;          /* current pass (== passes once done) */
+    uint32_t pieces_sent;   /* pieces fully sent in the current pass */
+} crow_mcast_sender_stats_t;
+
+/* Caller-allocated; fields other than `stats` are private. */
+typedef struct crow_mcast_sender {
+    const crow_manifest_t *m; /* borrowed; must outlive the sender */
+    crow_mcast_sender_config_t cfg;
+    uint64_t session;
+    crow_bitfield_t available; /* pieces the caller has */
+    crow_bitfield_t pending;   /* available and not yet sent in this pass */
+    uint32_t low_pending;      /* no pending piece below this index */
+    bool in_piece;             /* streaming `piece` at `offset` */
+    uint32_t piece, offset;
+    uint32_t ends_left; /* ENDs still to send for the pass just finished */
+    uint64_t seq;
+    uint64_t last_data_seq;
+    bool started;
+    uint64_t next_beacon_ns;
+    /* Token bucket in units of bit·10^9/s (bits × ns × rate fit one integer): a datagram of B wire
+     * bytes costs 8·B·10^9, and t ns add t × rate_bps. Exact: no drift over a long transfer. */
+    uint64_t tokens, depth, last_ns;
+    crow_mcast_sender_stats_t stats;
+} crow_mcast_sender_t;
+
+/* Defaults: 1 Gbit/s, 1 pass, 28 bytes overhead (IPv4+UDP), a 16-datagram burst, a BEACON every
+ * 200 ms, 3 ENDs per pass, no TCP port. */
+void crow_mcast_sender_config_default(crow_mcast_sender_config_t *cfg);
+
+/* Prepares a sender for m (which must stay valid and unchanged) with no piece available yet.
+ * Returns 0, CROW_EUSAGE for a config out of range (rate 0, passes 0, interval 0, a burst smaller
+ * than one datagram, a chunk size above CROW_DGRAM_MAX_PAYLOAD) or -ENOMEM. On failure nothing needs
+ * disposing. */
+int crow_mcast_sender_init(crow_mcast_sender_t *s, const crow_manifest_t *m,
+                           const crow_mcast_sender_config_t *cfg);
+void crow_mcast_sender_dispose(crow_mcast_sender_t *s);
+
+/* Marks one piece (out-of-range indexes are ignored) or all pieces as available to send. */
+void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece);
+void crow_mcast_sender_set_all_available(crow_mcast_sender_t *s);
+
+/* Decides the next datagram at time now_ns. Returns CROW_MCAST_SEND with *out filled (sequence
+ * number and tokens consumed), CROW_MCAST_WAIT with *wake_ns set (call again at or after it, or
+ * sooner after marking a piece available), or CROW_MCAST_DONE. */
+int crow_mcast_sender_next(crow_mcast_sender_t *s, uint64_t now_ns, crow_mcast_tx_t *out, uint64_t *wake_ns);
+
+/* What stopped a batch. */
+typedef struct crow_mcast_batch_end {
+    int state;        /* enum crow_mcast_state: SEND when `max` datagrams were filled */
+    uint64_t wake_ns; /* WAIT: when to call again */
+} crow_mcast_batch_end_t;
+
+/* Fills out[0..max) with the datagrams sendable at now_ns, in order; returns how many. *end says
+ * why it stopped. Consecutive DATA datagrams of one piece have equal sizes except a piece's last
+ * chunk, so runs of them suit one UDP GSO send. */
+size_t crow_mcast_sender_batch(crow_mcast_sender_t *s, uint64_t now_ns, crow_mcast_tx_t *out, size_t max,
+                               crow_mcast_batch_end_t *end);
+
+#endif

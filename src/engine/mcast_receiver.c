@@ -1,0 +1,334 @@
+/* Multicast receiver bookkeeping: validates each datagram against the manifest, keeps the chunk
+ * bitmap and per-piece counts, accounts for loss per source from sequence numbers, and lists what
+ * is missing. Payload bytes only pass through (as a pointer into the caller's buffer). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/mcast_receiver.h"
+
+int crow_mcast_receiver_init(crow_mcast_receiver_t *r, const crow_manifest_t *m)
+{
+    memset(r, 0, sizeof *r);
+    uint64_t total = crow_manifest_total_chunks(m);
+    if (total > UINT32_MAX)
+        return CROW_ELIMIT;
+    int ret = crow_bitfield_init(&r->chunks, (uint32_t)total);
+    if (ret < 0)
+        goto out;
+    ret = crow_bitfield_init(&r->complete, m->piece_count);
+    if (ret < 0)
+        goto out_chunks;
+    ret = crow_bitfield_init(&r->verified, m->piece_count);
+    if (ret < 0)
+        goto out_complete;
+    r->have = calloc(m->piece_count, sizeof *r->have);
+    if (!r->have) {
+        ret = -ENOMEM;
+        goto out_verified;
+    }
+    r->m = m;
+    r->session = crow_dgram_session_of(m->release_id);
+    r->piece_chunks = crow_manifest_piece_chunks(m, 0);
+    return 0;
+out_verified:
+    crow_bitfield_dispose(&r->verified);
+out_complete:
+    crow_bitfield_dispose(&r->complete);
+out_chunks:
+    crow_bitfield_dispose(&r->chunks);
+out:
+    return ret;
+}
+
+void crow_mcast_receiver_dispose(crow_mcast_receiver_t *r)
+{
+    free(r->have);
+    r->have = NULL;
+    crow_bitfield_dispose(&r->verified);
+    crow_bitfield_dispose(&r->complete);
+    crow_bitfield_dispose(&r->chunks);
+}
+
+/* splitmix64's finalizer: every input bit affects every output bit. */
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+bool crow_mcast_test_loss_drops(uint64_t seed, uint32_t ppm, uint64_t seq)
+{
+    return ppm > 0 && mix(seed + 0x9e3779b97f4a7c15ull * (seq + 1)) % 1000000 < ppm;
+}
+
+void crow_mcast_receiver_set_test_loss(crow_mcast_receiver_t *r, uint32_t ppm, uint64_t seed)
+{
+    r->loss_ppm = ppm;
+    r->loss_seed = seed;
+}
+
+static bool seen_get(const struct crow_mcast_source *src, uint64_t seq)
+{
+    uint64_t bit = seq % CROW_MCAST_SEQ_WINDOW;
+    return src->seen[bit / 64] >> (bit % 64) & 1;
+}
+
+static void seen_put(struct crow_mcast_source *src, uint64_t seq, bool on)
+{
+    uint64_t bit = seq % CROW_MCAST_SEQ_WINDOW;
+    uint64_t mask = 1ull << (bit % 64);
+    if (on)
+        src->seen[bit / 64] |= mask;
+    else
+        src->seen[bit / 64] &= ~mask;
+}
+
+/* Sequence accounting. Returns false when the datagram must be dropped (a duplicate, or too old to
+ * tell). */
+static bool track(crow_mcast_receiver_t *r, uint64_t source, uint64_t seq)
+{
+    struct crow_mcast_source *src = NULL;
+    for (uint32_t i = 0; i < r->nsources; i++)
+        if (r->sources[i].st.source == source)
+            src = &r->sources[i];
+    if (!src) {
+        if (r->nsources == CROW_MCAST_MAX_SOURCES) {
+            r->stats.untracked++;
+            return true;
+        }
+        src = &r->sources[r->nsources++];
+        src->st.source = source;
+        src->st.first_seq = src->st.highest_seq = seq;
+        src->st.received = 1;
+        seen_put(src, seq, true);
+        return true;
+    }
+    crow_mcast_source_stats_t *st = &src->st;
+    if (seq > st->highest_seq) {
+        /* The window slides: forget the numbers that now fall out of it. */
+        if (seq - st->highest_seq >= CROW_MCAST_SEQ_WINDOW)
+            memset(src->seen, 0, sizeof src->seen);
+        else
+            for (uint64_t s = st->highest_seq + 1; s < seq; s++)
+                seen_put(src, s, false);
+        st->highest_seq = seq;
+        st->received++;
+        seen_put(src, seq, true);
+        return true;
+    }
+    if (st->highest_seq - seq >= CROW_MCAST_SEQ_WINDOW) {
+        st->stale++;
+        r->stats.stale++;
+        return false;
+    }
+    if (seen_get(src, seq)) {
+        st->duplicates++;
+        r->stats.duplicates++;
+        return false;
+    }
+    seen_put(src, seq, true);
+    st->received++;
+    st->reordered++;
+    if (seq < st->first_seq)
+        st->first_seq = seq;
+    return true;
+}
+
+static void on_data(crow_mcast_receiver_t *r, const crow_dgram_t *d, crow_mcast_rx_event_t *ev)
+{
+    r->stats.data++;
+    /* A repeat pass means an earlier pass covered every piece. */
+    if (d->flags & CROW_DGRAM_F_REPEAT)
+        r->frontier = r->m->piece_count;
+    else if (d->piece > r->frontier)
+        r->frontier = d->piece;
+    /* check_data bounded piece and offset, so the chunk number is below the bitmap's size. */
+    uint32_t chunk = (uint32_t)((uint64_t)d->piece * r->piece_chunks + d->offset / r->m->chunk_size);
+    if (!crow_bitfield_set(&r->chunks, chunk)) {
+        r->stats.redundant++;
+        return;
+    }
+    r->stats.chunks++;
+    ev->kind = CROW_MCAST_RX_DATA;
+    ev->piece = d->piece;
+    ev->offset = d->offset;
+    ev->length = d->length;
+    ev->payload = d->payload;
+    if (++r->have[d->piece] == crow_manifest_piece_chunks(r->m, d->piece)) {
+        crow_bitfield_set(&r->complete, d->piece);
+        r->stats.pieces_complete++;
+        ev->piece_complete = true;
+    }
+}
+
+int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, const uint8_t *buf, size_t len,
+                                    crow_mcast_rx_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    r->stats.datagrams++;
+    crow_dgram_t d;
+    int ret = crow_dgram_decode(buf, len, &d);
+    if (ret == 0 && d.session != r->session)
+        ret = CROW_ESESSION;
+    if (ret == 0 && d.type == CROW_DGRAM_DATA)
+        ret = crow_dgram_check_data(&d, r->m);
+    if (ret == 0 && d.type == CROW_DGRAM_BEACON)
+        ret = crow_dgram_check_beacon(&d, r->m);
+    switch (ret) {
+    case 0:
+        break;
+    case CROW_ESESSION:
+        r->stats.foreign++;
+        return ret;
+    case CROW_EPROTO:
+        r->stats.out_of_range++;
+        return ret;
+    default:
+        r->stats.malformed++;
+        return ret;
+    }
+    if (d.type == CROW_DGRAM_DATA && crow_mcast_test_loss_drops(r->loss_seed, r->loss_ppm, d.seq)) {
+        r->stats.dropped_on_purpose++;
+        return 0;
+    }
+    if (!track(r, source, d.seq))
+        return 0;
+    switch (d.type) {
+    case CROW_DGRAM_DATA:
+        on_data(r, &d, ev);
+        break;
+    case CROW_DGRAM_BEACON:
+        r->stats.beacons++;
+        r->have_beacon = true;
+        r->beacon = d.beacon;
+        ev->kind = CROW_MCAST_RX_BEACON;
+        ev->pass = d.beacon.pass;
+        break;
+    default: /* CROW_DGRAM_END */
+        r->stats.ends++;
+        r->frontier = r->m->piece_count;
+        if (d.flags & CROW_DGRAM_F_FINAL)
+            r->stream_done = true;
+        ev->kind = CROW_MCAST_RX_END;
+        ev->pass = d.end.pass;
+        ev->stream_done = r->stream_done;
+        break;
+    }
+    return 0;
+}
+
+/* First chunk number of a piece. */
+static uint32_t first_chunk(const crow_mcast_receiver_t *r, uint32_t piece)
+{
+    return (uint32_t)((uint64_t)piece * r->piece_chunks);
+}
+
+int crow_mcast_receiver_mark_verified(crow_mcast_receiver_t *r, uint32_t piece)
+{
+    if (piece >= r->m->piece_count)
+        return CROW_EUSAGE;
+    uint32_t n = crow_manifest_piece_chunks(r->m, piece);
+    for (uint32_t c = first_chunk(r, piece); c < first_chunk(r, piece) + n; c++)
+        crow_bitfield_set(&r->chunks, c);
+    r->have[piece] = n;
+    crow_bitfield_set(&r->complete, piece);
+    if (crow_bitfield_set(&r->verified, piece))
+        r->stats.pieces_verified++;
+    return 0;
+}
+
+int crow_mcast_receiver_mark_failed(crow_mcast_receiver_t *r, uint32_t piece)
+{
+    if (piece >= r->m->piece_count)
+        return CROW_EUSAGE;
+    uint32_t n = crow_manifest_piece_chunks(r->m, piece);
+    for (uint32_t c = first_chunk(r, piece); c < first_chunk(r, piece) + n; c++)
+        crow_bitfield_clear(&r->chunks, c);
+    r->have[piece] = 0;
+    crow_bitfield_clear(&r->complete, piece);
+    crow_bitfield_clear(&r->verified, piece);
+    r->stats.pieces_failed++;
+    return 0;
+}
+
+bool crow_mcast_receiver_has_chunk(const crow_mcast_receiver_t *r, uint32_t piece, uint32_t offset)
+{
+    if (piece >= r->m->piece_count || offset >= crow_manifest_piece_size(r->m, piece))
+        return false;
+    return crow_bitfield_get(&r->chunks, first_chunk(r, piece) + offset / r->m->chunk_size);
+}
+
+bool crow_mcast_receiver_piece_verified(const crow_mcast_receiver_t *r, uint32_t piece)
+{
+    return crow_bitfield_get(&r->verified, piece);
+}
+
+bool crow_mcast_receiver_done(const crow_mcast_receiver_t *r)
+{
+    return crow_bitfield_full(&r->verified);
+}
+
+uint64_t crow_mcast_receiver_missing_chunks(const crow_mcast_receiver_t *r)
+{
+    return r->chunks.nbits - r->chunks.count;
+}
+
+uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r)
+{
+    return r->frontier;
+}
+
+bool crow_mcast_receiver_stream_done(const crow_mcast_receiver_t *r)
+{
+    return r->stream_done;
+}
+
+const crow_dgram_beacon_t *crow_mcast_receiver_beacon(const crow_mcast_receiver_t *r)
+{
+    return r->have_beacon ? &r->beacon : NULL;
+}
+
+size_t crow_mcast_receiver_missing(const crow_mcast_receiver_t *r, uint32_t piece_limit, uint64_t *cursor,
+                                   crow_mcast_range_t *out, size_t max)
+{
+    if (piece_limit > r->m->piece_count)
+        piece_limit = r->m->piece_count;
+    uint32_t limit = piece_limit == r->m->piece_count ? r->chunks.nbits : first_chunk(r, piece_limit);
+    size_t n = 0;
+    while (n < max && *cursor < limit) {
+        uint32_t c = crow_bitfield_next_clear(&r->chunks, (uint32_t)*cursor);
+        if (c >= limit) {
+            *cursor = limit;
+            break;
+        }
+        uint32_t piece = c / r->piece_chunks;
+        uint32_t piece_end = first_chunk(r, piece) + crow_manifest_piece_chunks(r->m, piece);
+        uint32_t run_end = crow_bitfield_next_set(&r->chunks, c);
+        if (run_end > piece_end)
+            run_end = piece_end;
+        uint32_t size = crow_manifest_piece_size(r->m, piece);
+        uint64_t from = (uint64_t)(c - first_chunk(r, piece)) * r->m->chunk_size;
+        uint64_t to = (uint64_t)(run_end - first_chunk(r, piece)) * r->m->chunk_size;
+        if (to > size)
+            to = size;
+        out[n++] =
+            (crow_mcast_range_t){.piece = piece, .offset = (uint32_t)from, .length = (uint32_t)(to - from)};
+        *cursor = run_end;
+    }
+    return n;
+}
+
+const crow_mcast_source_stats_t *crow_mcast_receiver_sources(const crow_mcast_receiver_t *r, size_t i)
+{
+    return i < r->nsources ? &r->sources[i].st : NULL;
+}
+
+size_t crow_mcast_receiver_source_count(const crow_mcast_receiver_t *r)
+{
+    return r->nsources;
+}
