@@ -13,8 +13,10 @@
  * ones seen before and `reordered` the ones that arrived after a higher one, both judged within a
  * window of CROW_MCAST_SEQ_WINDOW numbers; older ones count as `stale`.
  *
- * Frontier: pieces below it have been passed by the stream (the sender moved on to a higher piece,
- * a pass ended, or a repeat pass began), so the TCP repair side may ask for their missing chunks.
+ * Frontier: the release byte offset the stream has passed: the start of the highest DATA chunk
+ * seen, or the whole release once a pass ended (an END, or a DATA of a repeat pass). Chunks wholly
+ * before it will not come again in this pass, so the TCP repair side may ask for them (the picker's
+ * crow_picker_set_frontier takes this offset).
  *
  * Test-only loss: with crow_mcast_receiver_set_test_loss, DATA datagrams whose sequence number
  * hashes (with a seed) below a threshold are dropped as if the network lost them, before any
@@ -94,8 +96,8 @@ typedef struct crow_mcast_receiver {
     crow_bitfield_t chunks;   /* one bit per chunk of the release */
     crow_bitfield_t complete; /* pieces whose chunks are all in (hashing or verified) */
     crow_bitfield_t verified;
-    uint32_t *have; /* per piece: chunks held */
-    uint32_t frontier;
+    uint32_t *have;    /* per piece: chunks held */
+    uint64_t frontier; /* release byte offset */
     bool stream_done;
     bool have_beacon;
     crow_dgram_beacon_t beacon;
@@ -135,6 +137,9 @@ bool crow_mcast_receiver_piece_verified(const crow_mcast_receiver_t *r, uint32_t
 bool crow_mcast_receiver_done(const crow_mcast_receiver_t *r);
 /* Chunks not held, over the release. */
 uint64_t crow_mcast_receiver_missing_chunks(const crow_mcast_receiver_t *r);
+/* The frontier as a release byte offset (0 .. total_length), and as the number of leading pieces
+ * wholly behind it (piece_count once a pass ended). */
+uint64_t crow_mcast_receiver_frontier_offset(const crow_mcast_receiver_t *r);
 uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r);
 /* An END with the final flag arrived. */
 bool crow_mcast_receiver_stream_done(const crow_mcast_receiver_t *r);

@@ -143,10 +143,11 @@ static void on_data(crow_mcast_receiver_t *r, const crow_dgram_t *d, crow_mcast_
 {
     r->stats.data++;
     /* A repeat pass means an earlier pass covered every piece. */
+    uint64_t at = (uint64_t)d->piece * r->m->piece_length + d->offset;
     if (d->flags & CROW_DGRAM_F_REPEAT)
-        r->frontier = r->m->piece_count;
-    else if (d->piece > r->frontier)
-        r->frontier = d->piece;
+        r->frontier = r->m->total_length;
+    else if (at > r->frontier)
+        r->frontier = at;
     /* check_data bounded piece and offset, so the chunk number is below the bitmap's size. */
     uint32_t chunk = (uint32_t)((uint64_t)d->piece * r->piece_chunks + d->offset / r->m->chunk_size);
     if (!crow_bitfield_set(&r->chunks, chunk)) {
@@ -211,7 +212,7 @@ int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, c
         break;
     default: /* CROW_DGRAM_END */
         r->stats.ends++;
-        r->frontier = r->m->piece_count;
+        r->frontier = r->m->total_length;
         if (d.flags & CROW_DGRAM_F_FINAL)
             r->stream_done = true;
         ev->kind = CROW_MCAST_RX_END;
@@ -278,9 +279,16 @@ uint64_t crow_mcast_receiver_missing_chunks(const crow_mcast_receiver_t *r)
     return r->chunks.nbits - r->chunks.count;
 }
 
-uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r)
+uint64_t crow_mcast_receiver_frontier_offset(const crow_mcast_receiver_t *r)
 {
     return r->frontier;
+}
+
+uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r)
+{
+    if (r->frontier == r->m->total_length)
+        return r->m->piece_count;
+    return (uint32_t)(r->frontier / r->m->piece_length);
 }
 
 bool crow_mcast_receiver_stream_done(const crow_mcast_receiver_t *r)

@@ -49,6 +49,7 @@ struct rig {
     bool stream_done_seen;
     bool unwired;     /* run() only drives the sender (pacing tests) */
     uint64_t wake_ns; /* the sender's last WAIT deadline */
+    uint64_t wire;    /* bytes on the wire: every datagram plus IPv4 and UDP headers */
 };
 
 static void rig_init(struct rig *g, crow_manifest_t m, const crow_mcast_sender_config_t *cfg)
@@ -146,6 +147,8 @@ static int run(struct rig *g, uint64_t until)
     for (int guard = 0; guard < 10000000; guard++) {
         crow_mcast_batch_end_t end;
         size_t n = crow_mcast_sender_batch(&g->s, g->now, batch, 16, &end);
+        for (size_t i = 0; i < n; i++)
+            g->wire += crow_mcast_tx_size(&batch[i]) + CROW_MCAST_IPV4_UDP_OVERHEAD;
         for (size_t i = 0; i < n && !g->unwired; i++) {
             record(g, &batch[i]);
             deliver(g, buf, assemble(g, &batch[i], buf));
@@ -197,6 +200,7 @@ START_TEST(test_no_loss_completes)
     ck_assert_uint_eq(src->received, g.s.stats.datagrams);
     ck_assert_uint_eq(g.s.stats.payload_bytes, g.m.total_length);
     ck_assert_uint_eq(crow_mcast_receiver_frontier(&g.r), g.m.piece_count);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier_offset(&g.r), g.m.total_length);
     ck_assert_ptr_null(crow_mcast_receiver_sources(&g.r, 1));
     const crow_dgram_beacon_t *b = crow_mcast_receiver_beacon(&g.r);
     ck_assert_ptr_nonnull(b);
@@ -383,9 +387,10 @@ START_TEST(test_pacing)
     g.unwired = true;
     crow_mcast_sender_set_all_available(&g.s);
     ck_assert_int_eq(run(&g, NS_PER_S), CROW_MCAST_WAIT);
-    uint64_t before = g.s.stats.wire_bytes;
+    uint64_t before = g.wire;
     ck_assert_int_eq(run(&g, 2 * NS_PER_S), CROW_MCAST_WAIT);
-    uint64_t sent = g.s.stats.wire_bytes - before;
+    uint64_t sent = g.wire - before;
+    ck_assert_uint_eq(g.s.stats.wire_bytes, g.wire);
     uint64_t want = rate / 8;
     ck_assert_msg(sent >= want - want / 100 && sent <= want + want / 100, "rate %llu: %llu bytes, want %llu",
                   (unsigned long long)rate, (unsigned long long)sent, (unsigned long long)want);
@@ -649,11 +654,15 @@ START_TEST(test_failed_piece_and_frontier)
         ck_assert_int_eq(ev.piece_complete, c + 1 == per_piece);
     }
     ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), 1);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier_offset(&r),
+                      m.piece_length + (per_piece - 1) * m.chunk_size);
     for (uint32_t c = 0; c < per_piece / 2; c++) {
         size_t len = data_wire(&m, 2, c, seq++, buf);
         ck_assert_int_eq(crow_mcast_receiver_on_datagram(&r, 1, buf, len, &ev), 0);
     }
     ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), 2);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier_offset(&r),
+                      2 * m.piece_length + (per_piece / 2 - 1) * m.chunk_size);
     /* Behind the frontier only pieces 0 and 1 count: piece 0 is missing whole, piece 1 is complete. */
     uint64_t cursor = 0;
     crow_mcast_range_t ranges[8];
@@ -687,6 +696,7 @@ START_TEST(test_failed_piece_and_frontier)
     ck_assert_int_eq(crow_mcast_receiver_on_datagram(&r, 1, buf, len, &ev), 0);
     ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
     ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), m.piece_count); /* a repeat pass: all passed */
+    ck_assert_uint_eq(crow_mcast_receiver_frontier_offset(&r), m.total_length);
     /* Pieces completed elsewhere (TCP repair) are reported as verified. */
     for (uint32_t p = 0; p < m.piece_count; p++)
         ck_assert_int_eq(crow_mcast_receiver_mark_verified(&r, p), 0);
