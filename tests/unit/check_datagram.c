@@ -24,8 +24,9 @@ static crow_manifest_t test_manifest(void)
 static crow_dgram_t data_dgram(const crow_manifest_t *m, uint32_t piece, uint32_t offset, uint16_t length)
 {
     static uint8_t payload[CROW_DGRAM_MAX_PAYLOAD];
-    for (size_t i = 0; i < sizeof payload; i++)
-        payload[i] = (uint8_t)(i * 7 + 3);
+    if (payload[0] == 0)
+        for (size_t i = 0; i < sizeof payload; i++)
+            payload[i] = (uint8_t)(i * 7 + 3);
     return (crow_dgram_t){.type = CROW_DGRAM_DATA,
                           .session = crow_dgram_session_of(m->release_id),
                           .seq = 77,
