@@ -22,12 +22,13 @@
 
 #include "crowcast/bencode.h"
 
-#define CROW_INFO_HASH_LEN     20
-#define CROW_PEER_ID_LEN       20
-#define CROW_RACK_NAME_MAX     32 /* bytes of a rack name: [A-Za-z0-9._-] */
-#define CROW_COMPACT_PEER_LEN  6  /* BEP 23: 4 address bytes, 2 port bytes, network order */
-#define CROW_NUMWANT_ABSENT    (-1)
-#define CROW_SCRAPE_MAX_HASHES 64
+#define CROW_INFO_HASH_LEN       20
+#define CROW_PEER_ID_LEN         20
+#define CROW_RACK_NAME_MAX       32 /* bytes of a rack name: [A-Za-z0-9._-] */
+#define CROW_COMPACT_PEER_LEN    6  /* BEP 23: 4 address bytes, 2 port bytes, network order */
+#define CROW_NUMWANT_ABSENT      (-1)
+#define CROW_SCRAPE_MAX_HASHES   64
+#define CROW_ANNOUNCE_MAX_GROUPS 64
 
 enum crow_announce_event {
     CROW_EVENT_NONE = 0,
@@ -84,6 +85,11 @@ typedef struct crow_crowcast_info {
     uint16_t port;                     /* multicast port, 0 when none */
     uint32_t position;                 /* index of the peer in its rack's chain */
     bool head;                         /* position 0 */
+    uint32_t group_count;              /* "groups": every rack's multicast group (asked with groups=1) */
+    struct {
+        uint32_t addr;
+        uint16_t port;
+    } groups[CROW_ANNOUNCE_MAX_GROUPS];
 } crow_crowcast_info_t;
 
 /* A successful announce response. peers is borrowed. */

@@ -73,6 +73,8 @@ uint64_t crow_loop_update_now(crow_loop_t *loop);
  * out of work) or -errno when io_uring itself failed. */
 int crow_loop_run(crow_loop_t *loop);
 void crow_loop_stop(crow_loop_t *loop, int code);
+/* Runs for at most `ns` nanoseconds (or until stopped or out of work); for shutdown sequences. */
+int crow_loop_run_for(crow_loop_t *loop, uint64_t ns);
 bool crow_loop_stopping(const crow_loop_t *loop);
 /* Number of armed operations. */
 unsigned crow_loop_inflight(const crow_loop_t *loop);

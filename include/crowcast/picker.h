@@ -53,6 +53,9 @@ typedef struct crow_picker crow_picker_t;
 int crow_picker_new(const crow_picker_config_t *cfg, crow_picker_t **out);
 void crow_picker_free(crow_picker_t *p);
 
+/* The tracker told us (again) whether we are our rack's chain head. */
+void crow_picker_set_chain_head(crow_picker_t *p, bool chain_head);
+
 /* --- What we have (fed by the multicast receiver, storage resume and verification) --- */
 
 /* Marks the chunks wholly inside [begin, begin + length) of `piece` as present (received and

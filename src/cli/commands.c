@@ -5,6 +5,9 @@
 
 const struct crow_command crow_commands[] = {
     {"help", "show this list, or a command's help (crowcast help CMD)", crow_cmd_help},
+    {"demo", "run a whole distribution on loopback: tracker, seeder, racks of peers, report", crow_cmd_demo},
+    {"seed", "multicast a release to racks and serve it over TCP", crow_cmd_seed},
+    {"get", "receive a release (multicast + repair from neighbours), verify, publish", crow_cmd_get},
     {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
     {"inspect", "show what a manifest describes (text or --json)", crow_cmd_inspect},
     {"verify", "check data on disk against a manifest, piece by piece", crow_cmd_verify},

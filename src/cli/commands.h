@@ -26,6 +26,9 @@ extern const struct crow_command crow_commands[];
 int crow_cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int crow_cmd_help(int argc, char **argv);
+int crow_cmd_demo(int argc, char **argv);
+int crow_cmd_seed(int argc, char **argv);
+int crow_cmd_get(int argc, char **argv);
 int crow_cmd_version(int argc, char **argv);
 int crow_cmd_make(int argc, char **argv);
 int crow_cmd_inspect(int argc, char **argv);

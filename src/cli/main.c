@@ -6,10 +6,6 @@
 
 #include "commands.h"
 
-#ifndef CROW_VERSION
-#define CROW_VERSION "dev"
-#endif
-
 static const struct crow_command *find_command(const char *name)
 {
     for (const struct crow_command *c = crow_commands; c->name; c++)

@@ -534,3 +534,8 @@ void crow_picker_total_stats(const crow_picker_t *p, crow_picker_stats_t *out)
 {
     *out = p->total;
 }
+
+void crow_picker_set_chain_head(crow_picker_t *p, bool chain_head)
+{
+    p->cfg.chain_head = chain_head;
+}

@@ -183,6 +183,30 @@ int crow_loop_run(crow_loop_t *loop)
     return loop->stop_code;
 }
 
+static void on_run_for_expired(crow_op_t *op, int res, unsigned flags)
+{
+    (void)res;
+    (void)flags;
+    crow_loop_stop(op->owner, 0);
+}
+
+int crow_loop_run_for(crow_loop_t *loop, uint64_t ns)
+{
+    crow_op_t deadline;
+    crow_op_init(&deadline, on_run_for_expired, loop);
+    int ret = crow_io_timeout(loop, &deadline, ns);
+    if (ret)
+        return ret;
+    ret = crow_loop_run(loop);
+    /* The deadline op lives on this stack frame: make sure the kernel is done with it. */
+    if (crow_op_pending(&deadline)) {
+        crow_io_cancel(loop, &deadline);
+        while (crow_op_pending(&deadline) && crow_loop_run(loop) >= 0)
+            ; /* its cancellation completes quickly and stops the loop again */
+    }
+    return ret;
+}
+
 /* Gets an SQE or reports -EBUSY; every submission helper below starts with it. */
 #define PREP_OR_FAIL(loop, sqe)                                                                              \
     struct io_uring_sqe *sqe = crow_loop_sqe(loop);                                                          \

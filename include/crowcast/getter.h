@@ -1,0 +1,45 @@
+/* The peer role (`crowcast get`): receives a release from its rack's multicast group, repairs the
+ * gaps over TCP from neighbours, verifies every piece, publishes the release atomically, then keeps
+ * seeding for its neighbours for a while. */
+#ifndef CROWCAST_GETTER_H
+#define CROWCAST_GETTER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CROW_MAX_STATIC_PEERS 64
+
+/* Exit codes of `crowcast get` (also in its --help and the README). */
+enum crow_get_exit {
+    CROW_GET_OK = 0,         /* verified and published */
+    CROW_GET_INCOMPLETE = 1, /* the sources ended before every piece verified (missing chunks listed) */
+    CROW_GET_USAGE = 2,      /* bad arguments or manifest */
+    CROW_GET_IO = 3,         /* disk or network error (e.g. disk full); nothing published */
+    CROW_GET_HOOK = 4,       /* published, but the --on-complete command failed */
+    CROW_GET_INTERRUPTED = 130,
+};
+
+struct crow_getter_config {
+    const char *torrent;
+    const char *outdir;
+    bool mcast;               /* join a multicast group (given, or assigned by the tracker) */
+    struct sockaddr_in group; /* when given on the command line */
+    struct in_addr iface;     /* interface address to join on and to connect from */
+    struct sockaddr_in peers[CROW_MAX_STATIC_PEERS];
+    unsigned peer_count;       /* static TCP peers */
+    const char *tracker;       /* announce URL, or NULL */
+    struct sockaddr_in listen; /* where neighbours connect to us; port 0 = pick one */
+    double mcast_timeout;      /* seconds without a datagram before falling back to TCP only */
+    double seed_time;          /* seconds to keep seeding after completion */
+    const char *on_complete;   /* shell command run after publishing */
+    bool json;                 /* machine-readable events on stdout */
+    bool progress;             /* a live view on the terminal */
+    uint32_t test_loss_ppm;    /* test-only: drop this many DATA datagrams per million, */
+    uint64_t test_loss_seed;   /* deterministically from this seed */
+    double test_exit_after;    /* test-only: exit abruptly after this many seconds (0: never) */
+};
+
+int crow_getter_run(const struct crow_getter_config *cfg);
+
+#endif

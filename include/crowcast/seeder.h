@@ -1,0 +1,33 @@
+/* The seeder role: multicasts a release to one or more groups, paced, pass after pass, and serves
+ * it over TCP (BitTorrent peer wire) to any peer. */
+#ifndef CROWCAST_SEEDER_H
+#define CROWCAST_SEEDER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CROW_MAX_GROUPS 64
+
+struct crow_seeder_config {
+    const char *torrent; /* manifest path */
+    const char *path;    /* the release: the file (single-file) or the directory */
+    struct sockaddr_in groups[CROW_MAX_GROUPS];
+    unsigned group_count;      /* 0: no multicast (TCP seeding only) */
+    struct in_addr iface;      /* multicast source interface */
+    uint64_t rate;             /* bits/s per group */
+    unsigned passes;           /* multicast passes over the release; 0 = until stopped */
+    int ttl;                   /* multicast TTL */
+    bool mcast_loop;           /* deliver to receivers on this host too */
+    double beacon_interval;    /* seconds between BEACONs */
+    struct sockaddr_in listen; /* TCP seeding address; port 0 = no TCP */
+    const char *tracker;       /* announce URL, or NULL */
+    bool json;                 /* machine-readable events on stdout */
+    double linger;             /* seconds to keep serving TCP after the last pass; negative: until stopped */
+};
+
+/* Runs the seeder until its passes are done and (when serving TCP) the linger time ran out, or
+ * SIGINT/SIGTERM. Returns a crow exit code (0 ok, 2 bad manifest/usage, 3 I/O). */
+int crow_seeder_run(const struct crow_seeder_config *cfg);
+
+#endif

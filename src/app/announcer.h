@@ -1,0 +1,58 @@
+/* Announce client on the loop: HTTP/1.1 GET /announce to a tracker over crow_tcp, one request at a
+ * time, with a connect+response timeout. Used by `get` (as a downloader) and `seed` (as the seeder).
+ */
+#ifndef CROWCAST_APP_ANNOUNCER_H
+#define CROWCAST_APP_ANNOUNCER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crowcast/announce.h"
+#include "crowcast/loop.h"
+
+#define CROW_ANNOUNCER_MAX_PEERS  200
+#define CROW_ANNOUNCER_MAX_GROUPS 64
+
+struct crow_announcer_config {
+    const char *url;          /* http://A.B.C.D:PORT/path (IPv4 literal) */
+    const uint8_t *info_hash; /* 20 bytes */
+    const uint8_t *peer_id;   /* 20 bytes */
+    uint16_t port;            /* our peer-wire listening port */
+    struct in_addr bind;      /* source address of the connection (the tracker sees it) */
+    const char *rack;         /* announce this rack name, or NULL */
+    int32_t numwant;          /* CROW_NUMWANT_ABSENT for the tracker's default */
+    bool want_groups;         /* seeder: ask for every rack's multicast group (groups=1) */
+    double timeout;           /* seconds for connect + response */
+};
+
+/* What one announce returned. Valid only during the callback. */
+struct crow_announce_outcome {
+    int error;                            /* 0, or a negative code (connect, timeout, HTTP, parse) */
+    const char *failure;                  /* the tracker's "failure reason" (NUL-terminated), or NULL */
+    const crow_announce_result_t *result; /* when error == 0 and failure == NULL */
+    const crow_announce_peer_t *peers;    /* result->peer_count entries */
+    const struct sockaddr_in *groups;     /* want_groups: every rack's group, deduplicated */
+    unsigned group_count;
+};
+
+typedef void (*crow_announcer_cb)(void *ctx, const struct crow_announce_outcome *o);
+
+typedef struct crow_announcer crow_announcer_t;
+
+/* Validates the URL (CROW_EUSAGE when it is not http://IPv4:PORT/...). The callback fires once per
+ * announce, never from inside crow_announcer_announce. */
+int crow_announcer_new(crow_announcer_t **out, crow_loop_t *loop, const struct crow_announcer_config *cfg,
+                       crow_announcer_cb cb, void *ctx);
+/* Sends an announce. If one is in flight, this one replaces any queued one and goes right after it
+ * (a "stopped" or "completed" event is never lost). Returns 0 or a negative code. */
+int crow_announcer_announce(crow_announcer_t *a, enum crow_announce_event event, uint64_t uploaded,
+                            uint64_t downloaded, uint64_t left);
+/* Adds hook=CODE (the --on-complete command's exit status) to every later announce. */
+void crow_announcer_set_hook_status(crow_announcer_t *a, int code);
+/* True while a request is in flight or queued. */
+bool crow_announcer_busy(const crow_announcer_t *a);
+/* Abandons what is in flight; freed once the loop returned every buffer. */
+void crow_announcer_free(crow_announcer_t *a);
+
+#endif

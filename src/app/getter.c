@@ -1,0 +1,435 @@
+/* The peer role: staging (resume), multicast reception, piece store, progress, publish, hook.
+ *
+ * Data paths: multicast DATA -> receiver engine (loss accounting, dedup) -> piece store (assembly,
+ * SHA-256, io_uring writes). A verified piece is recorded in the staging area and in the receiver.
+ * When every piece verified the release is published and the --on-complete hook runs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crowcast/error.h"
+#include "crowcast/event.h"
+#include "crowcast/getter.h"
+#include "crowcast/log.h"
+#include "crowcast/mcast_receiver.h"
+#include "crowcast/storage.h"
+#include "crowcast/udp.h"
+#include "crowcast/units.h"
+#include "getter_internal.h"
+
+#define TICK_NS 1000000000ull
+
+static void emit(struct getter *g, crow_event_writer_t *w)
+{
+    long n = crow_event_end(w);
+    if (n > 0 && g->cfg->json) {
+        fwrite(w->buf, 1, (size_t)n, stdout);
+        fflush(stdout);
+    }
+}
+
+static void counters(struct getter *g, crow_event_writer_t *w)
+{
+    struct crow_piece_store_stats ps;
+    crow_piece_store_get_stats(g->store, &ps);
+    crow_event_num(w, "elapsed", (double)(crow_loop_now(g->loop) - g->started_ns) / 1e9);
+    crow_event_u64(w, "verified", crow_piece_store_verified(g->store)->count);
+    crow_event_u64(w, "pieces", g->m.piece_count);
+    crow_event_u64(w, "bytes_mcast", g->bytes_mcast);
+    crow_event_u64(w, "bytes_tcp", g->bytes_tcp);
+    crow_event_u64(w, "datagrams_lost", getter_datagrams_lost(g));
+    crow_event_u64(w, "test_dropped", g->rx.stats.dropped_on_purpose);
+    crow_event_u64(w, "kernel_drops", getter_kernel_drops(g));
+    crow_event_u64(w, "pieces_failed", ps.pieces_failed);
+}
+
+uint64_t getter_datagrams_lost(const struct getter *g)
+{
+    uint64_t lost = 0;
+    for (size_t i = 0; i < crow_mcast_receiver_source_count(&g->rx); i++)
+        lost += crow_mcast_source_lost(crow_mcast_receiver_sources(&g->rx, i));
+    return lost;
+}
+
+uint64_t getter_kernel_drops(const struct getter *g)
+{
+    struct crow_udp_rx_stats st = {0};
+    if (g->udp)
+        crow_udp_rx_get_stats(g->udp, &st);
+    return st.kernel_drops;
+}
+
+void getter_event_simple(struct getter *g, const char *name, const char *key, const char *value)
+{
+    char line[512];
+    crow_event_writer_t w;
+    crow_event_begin(&w, line, sizeof line, name);
+    if (key)
+        crow_event_str(&w, key, value);
+    emit(g, &w);
+}
+
+static void print_progress(struct getter *g)
+{
+    char line[1024];
+    crow_event_writer_t w;
+    crow_event_begin(&w, line, sizeof line, "progress");
+    counters(g, &w);
+    emit(g, &w);
+    if (!g->cfg->progress)
+        return;
+    uint32_t done = crow_piece_store_verified(g->store)->count;
+    double secs = (double)(crow_loop_now(g->loop) - g->last_tick_ns) / 1e9;
+    uint64_t bytes = g->bytes_mcast + g->bytes_tcp;
+    double rate = secs > 0 ? (double)(bytes - g->last_tick_bytes) * 8 / secs : 0;
+    g->last_tick_bytes = bytes;
+    g->last_tick_ns = crow_loop_now(g->loop);
+    char a[32], b[32], c[32];
+    double left =
+        (double)g->m.total_length * (1.0 - (double)done / (g->m.piece_count ? g->m.piece_count : 1));
+    fprintf(stderr, "\r\033[K%u/%u pieces  %s  mcast %s  tcp %s  lost %llu  ETA %s", done, g->m.piece_count,
+            crow_format_rate(rate, a, sizeof a), crow_format_size(g->bytes_mcast, b, sizeof b),
+            crow_format_size(g->bytes_tcp, c, sizeof c), (unsigned long long)getter_datagrams_lost(g),
+            rate > 0 ? (snprintf(line, sizeof line, "%.0f s", left * 8 / rate), line) : "-");
+}
+
+/* ---- completion ---- */
+
+static int run_hook(struct getter *g, const char *path)
+{
+    char id[2 * CROW_SHA256_LEN + 1];
+    crow_hex(g->m.release_id, CROW_SHA256_LEN, id);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setenv("CROWCAST_RELEASE_PATH", path, 1);
+        setenv("CROWCAST_RELEASE_ID", id, 1);
+        setenv("CROWCAST_RELEASE_NAME", g->m.name, 1);
+        execl("/bin/sh", "sh", "-c", g->cfg->on_complete, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void complete(struct getter *g)
+{
+    if (g->completed)
+        return;
+    g->completed = true;
+    g->completed_ns = crow_loop_update_now(g->loop);
+    char why[256] = "";
+    int ret = crow_staging_publish(g->staging, why, sizeof why);
+    if (ret) {
+        crow_log_error("publishing %s: %s", g->m.name, why[0] ? why : crow_strerror(ret));
+        getter_event_simple(g, "error", "message", why[0] ? why : crow_strerror(ret));
+        g->result = CROW_GET_IO;
+        crow_loop_stop(g->loop, 1);
+        return;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", g->cfg->outdir, g->m.name);
+    if (g->cfg->progress)
+        fputc('\n', stderr);
+    char line[1024];
+    crow_event_writer_t w;
+    getter_emit_sources(g);
+    crow_event_begin(&w, line, sizeof line, "complete");
+    counters(g, &w);
+    crow_event_str(&w, "path", path);
+    emit(g, &w);
+    char a[32], b[32];
+    crow_log_info("verified and published %s in %.2f s (%s via multicast, %s via TCP, %llu datagrams lost)",
+                  path, (double)(g->completed_ns - g->started_ns) / 1e9,
+                  crow_format_size(g->bytes_mcast, a, sizeof a), crow_format_size(g->bytes_tcp, b, sizeof b),
+                  (unsigned long long)getter_datagrams_lost(g));
+    g->result = CROW_GET_OK;
+    if (g->cfg->on_complete) {
+        int code = run_hook(g, path);
+        snprintf(line, sizeof line, "%d", code);
+        getter_event_simple(g, "hook", "exit", line);
+        getter_hook_reported(g, code);
+        if (code) {
+            crow_log_error("--on-complete exited with %d", code);
+            g->result = CROW_GET_HOOK;
+        }
+    }
+    getter_after_complete(g);
+}
+
+static void on_verified(void *ctx, uint32_t piece)
+{
+    struct getter *g = ctx;
+    crow_staging_mark_verified(g->staging, piece);
+    crow_mcast_receiver_mark_verified(&g->rx, piece);
+    getter_peers_have(g, piece);
+    if (crow_bitfield_full(crow_piece_store_verified(g->store)))
+        complete(g);
+}
+
+static void on_failed(void *ctx, uint32_t piece)
+{
+    struct getter *g = ctx;
+    crow_mcast_receiver_mark_failed(&g->rx, piece);
+    if (g->picker) {
+        crow_picker_piece_failed(g->picker, piece);
+        crow_peers_kick(g->peers);
+    }
+}
+
+static void on_disk_error(void *ctx, int err)
+{
+    struct getter *g = ctx;
+    crow_log_error("disk: %s; nothing is published", crow_strerror(err));
+    getter_event_simple(g, "error", "message", crow_strerror(err));
+    g->result = CROW_GET_IO;
+    crow_loop_stop(g->loop, 1);
+}
+
+/* ---- multicast ---- */
+
+static void report_missing(struct getter *g)
+{
+    uint64_t cursor = 0, listed = 0;
+    crow_mcast_range_t ranges[64];
+    size_t n;
+    uint64_t missing = crow_mcast_receiver_missing_chunks(&g->rx);
+    crow_log_error("the multicast stream ended with %llu chunks missing:", (unsigned long long)missing);
+    while ((n = crow_mcast_receiver_missing(&g->rx, g->m.piece_count, &cursor, ranges, 64)) > 0) {
+        for (size_t i = 0; i < n; i++, listed++) {
+            if (listed < 50 || crow_log_get_level() >= CROW_LOG_DEBUG)
+                crow_log_error("  piece %u bytes %u..%u", ranges[i].piece, ranges[i].offset,
+                               ranges[i].offset + ranges[i].length - 1);
+            char line[256];
+            crow_event_writer_t w;
+            crow_event_begin(&w, line, sizeof line, "missing");
+            crow_event_u64(&w, "piece", ranges[i].piece);
+            crow_event_u64(&w, "offset", ranges[i].offset);
+            crow_event_u64(&w, "length", ranges[i].length);
+            emit(g, &w);
+        }
+    }
+    if (listed > 50 && crow_log_get_level() < CROW_LOG_DEBUG)
+        crow_log_error("  ... %llu ranges in all (--json lists every one)", (unsigned long long)listed);
+    char line[256];
+    crow_event_writer_t w;
+    crow_event_begin(&w, line, sizeof line, "incomplete");
+    crow_event_u64(&w, "missing_chunks", missing);
+    counters(g, &w);
+    emit(g, &w);
+}
+
+static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct sockaddr_in *from)
+{
+    struct getter *g = ctx;
+    g->last_datagram_ns = crow_loop_now(g->loop);
+    uint64_t source = (uint64_t)ntohl(from->sin_addr.s_addr) << 16 | ntohs(from->sin_port);
+    crow_mcast_rx_event_t ev;
+    if (crow_mcast_receiver_on_datagram(&g->rx, source, data, len, &ev) != 0)
+        return;
+    switch (ev.kind) {
+    case CROW_MCAST_RX_DATA: {
+        long taken = crow_piece_store_put(g->store, ev.piece, ev.offset, ev.payload, ev.length);
+        if (taken > 0) {
+            g->bytes_mcast += (uint64_t)taken;
+            if (g->picker)
+                crow_picker_mark(g->picker, ev.piece, ev.offset, ev.length);
+        }
+        break;
+    }
+    case CROW_MCAST_RX_BEACON:
+        getter_on_beacon(g, crow_mcast_receiver_beacon(&g->rx), from);
+        break;
+    case CROW_MCAST_RX_END:
+        /* Several END copies close a pass: act on the first. With no chunk missing, the last
+         * pieces are only still being hashed or written: completion follows. */
+        if (ev.stream_done && !g->completed && !g->mcast_ended) {
+            g->mcast_ended = true;
+            if (crow_mcast_receiver_missing_chunks(&g->rx) == 0)
+                break;
+            if (!getter_has_tcp(g)) {
+                report_missing(g);
+                g->result = CROW_GET_INCOMPLETE;
+                crow_loop_stop(g->loop, 1);
+            } else {
+                getter_peers_frontier(g);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    if (ev.kind == CROW_MCAST_RX_DATA && crow_mcast_receiver_frontier_offset(&g->rx) > g->frontier) {
+        g->frontier = crow_mcast_receiver_frontier_offset(&g->rx);
+        getter_peers_frontier(g);
+    }
+}
+
+int getter_join(struct getter *g, const struct sockaddr_in *group)
+{
+    struct crow_udp_rx_config rc = {
+        .group = *group,
+        .iface = g->cfg->iface,
+        .rcvbuf = 64 << 20,
+        .buffers = 1024,
+        .buffer_size = CROW_DGRAM_HEADER_LEN + g->m.chunk_size + 64,
+    };
+    int ret = crow_udp_rx_open(g->loop, &g->udp, &rc, on_datagram, g);
+    if (ret) {
+        crow_log_warn("cannot join %s:%u on %s: %s; going on over TCP only", inet_ntoa(group->sin_addr),
+                      ntohs(group->sin_port), inet_ntoa(g->cfg->iface), crow_strerror(ret));
+        return ret;
+    }
+    struct crow_udp_rx_stats st;
+    crow_udp_rx_get_stats(g->udp, &st);
+    char text[64];
+    snprintf(text, sizeof text, "%s:%u", inet_ntoa(group->sin_addr), ntohs(group->sin_port));
+    crow_log_info("joined %s (receive buffer %d KiB, %s)", text, st.rcvbuf / 1024,
+                  st.multishot ? "multishot receive" : "recvmsg");
+    g->joined_ns = g->last_datagram_ns = crow_loop_now(g->loop);
+    getter_event_simple(g, "joined", "group", text);
+    return 0;
+}
+
+/* ---- ticks, signals ---- */
+
+static void on_tick(crow_op_t *op, int res, unsigned flags)
+{
+    (void)res;
+    (void)flags;
+    struct getter *g = op->owner;
+    uint64_t now = crow_loop_now(g->loop);
+    if (g->cfg->test_exit_after > 0 && now - g->started_ns >= (uint64_t)(g->cfg->test_exit_after * 1e9)) {
+        crow_log_warn("--test-exit-after: exiting abruptly");
+        fflush(stdout);
+        _exit(CROW_GET_INTERRUPTED);
+    }
+    if (!g->completed) {
+        print_progress(g);
+        if (g->udp && !g->mcast_silent && g->cfg->mcast_timeout > 0 &&
+            now - g->last_datagram_ns > (uint64_t)(g->cfg->mcast_timeout * 1e9)) {
+            g->mcast_silent = true;
+            crow_log_warn("no multicast datagram for %.1f s%s", g->cfg->mcast_timeout,
+                          getter_has_tcp(g) ? ": fetching everything over TCP" : "; still waiting");
+            getter_peers_frontier(g);
+        }
+    }
+    getter_tick(g, now);
+    crow_io_timeout(g->loop, &g->tick, g->cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS);
+}
+
+static void on_signal(void *ctx, int signo)
+{
+    struct getter *g = ctx;
+    crow_log_info("signal %d: stopping (the staging area is kept for a resume)", signo);
+    if (!g->completed)
+        g->result = CROW_GET_INTERRUPTED;
+    crow_loop_stop(g->loop, 1);
+}
+
+/* ---- setup ---- */
+
+/* mkdir -p: the output directory may be new. */
+static int make_dirs(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+static int open_staging(struct getter *g)
+{
+    int ret = make_dirs(g->cfg->outdir);
+    if (ret) {
+        fprintf(stderr, "crowcast get: cannot create %s: %s\n", g->cfg->outdir, crow_strerror(ret));
+        return ret;
+    }
+    ret = crow_staging_open(&g->staging, &g->m, g->cfg->outdir);
+    if (ret) {
+        fprintf(stderr, "crowcast get: staging in %s: %s\n", g->cfg->outdir, crow_strerror(ret));
+        return ret;
+    }
+    ret = crow_staging_verify(g->staging, 0);
+    if (ret)
+        return ret;
+    uint32_t have = crow_staging_verified(g->staging)->count;
+    if (have)
+        crow_log_info("resuming: %u of %u pieces already verified", have, g->m.piece_count);
+    return 0;
+}
+
+int crow_getter_run(const struct crow_getter_config *cfg)
+{
+    struct getter g = {.cfg = cfg, .result = CROW_GET_IO, .swarm_incomplete = -1};
+    char why[256] = "";
+    int ret = crow_manifest_load(cfg->torrent, &g.m, why, sizeof why);
+    if (ret) {
+        fprintf(stderr, "crowcast get: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
+        return CROW_GET_USAGE;
+    }
+    if ((ret = crow_mcast_receiver_init(&g.rx, &g.m)))
+        goto out;
+    crow_mcast_receiver_set_test_loss(&g.rx, cfg->test_loss_ppm, cfg->test_loss_seed);
+    if ((ret = open_staging(&g)))
+        goto out;
+    if ((ret = crow_loop_new(&g.loop, 1024))) {
+        fprintf(stderr, "crowcast get: io_uring: %s\n", crow_strerror(ret));
+        goto out;
+    }
+    g.started_ns = g.last_tick_ns = crow_loop_update_now(g.loop);
+    static const struct crow_piece_store_events ev = {
+        .on_verified = on_verified, .on_failed = on_failed, .on_error = on_disk_error};
+    if ((ret = crow_piece_store_new(&g.store, g.loop, crow_staging_storage(g.staging),
+                                    crow_staging_verified(g.staging), 16, &ev, &g)))
+        goto out;
+    for (uint32_t p = 0; p < g.m.piece_count; p++)
+        if (crow_bitfield_get(crow_staging_verified(g.staging), p))
+            crow_mcast_receiver_mark_verified(&g.rx, p);
+    static const int sigs[] = {SIGINT, SIGTERM};
+    crow_signals_watch(g.loop, &g.signals, sigs, 2, on_signal, &g);
+    g.result = CROW_GET_INCOMPLETE;
+    if (crow_bitfield_full(crow_piece_store_verified(g.store)))
+        complete(&g);
+    else if ((ret = getter_start_sources(&g)))
+        goto out;
+    crow_op_init(&g.tick, on_tick, &g);
+    crow_io_timeout(g.loop, &g.tick, cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS);
+    if (!g.done)
+        crow_loop_run(g.loop);
+    ret = 0;
+out:
+    if (ret && g.result != CROW_GET_USAGE)
+        g.result = CROW_GET_IO;
+    getter_stop_sources(&g);
+    crow_udp_rx_close(g.udp);
+    if (g.loop)
+        for (int i = 0; i < 50 && g.store && crow_piece_store_busy(g.store); i++)
+            crow_loop_run(g.loop);
+    crow_piece_store_free(g.store);
+    crow_staging_close(g.staging);
+    crow_loop_free(g.loop);
+    crow_mcast_receiver_dispose(&g.rx);
+    crow_manifest_dispose(&g.m);
+    return g.result;
+}

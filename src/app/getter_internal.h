@@ -1,0 +1,66 @@
+/* State of the peer role, shared by getter.c (reception, completion) and getter_sources.c (where
+ * data comes from: multicast group, static peers, tracker-assigned neighbours). */
+#ifndef CROWCAST_APP_GETTER_INTERNAL_H
+#define CROWCAST_APP_GETTER_INTERNAL_H
+
+#include <netinet/in.h>
+
+#include "crowcast/getter.h"
+#include "crowcast/loop.h"
+#include "crowcast/manifest.h"
+#include "crowcast/mcast_receiver.h"
+#include "crowcast/picker.h"
+#include "crowcast/storage.h"
+#include "crowcast/udp.h"
+#include "announcer.h"
+#include "peers.h"
+#include "piece_store.h"
+
+struct getter {
+    const struct crow_getter_config *cfg;
+    crow_loop_t *loop;
+    crow_manifest_t m;
+    crow_staging_t *staging;
+    crow_piece_store_t *store;
+    crow_mcast_receiver_t rx;
+    crow_udp_rx_t *udp;
+    crow_picker_t *picker;
+    crow_peers_t *peers;
+    crow_announcer_t *announcer;
+    crow_signals_t *signals;
+    crow_op_t tick;
+    uint64_t started_ns, joined_ns, last_datagram_ns, completed_ns, last_tick_ns, last_tick_bytes;
+    uint64_t seed_until_ns, next_announce_ns, announce_interval_ns;
+    int64_t swarm_incomplete;
+    uint64_t bytes_mcast, bytes_tcp;
+    uint64_t frontier; /* release byte the multicast stream has passed */
+    bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known;
+    char rack[40];
+    int result;
+};
+
+/* getter.c */
+uint64_t getter_datagrams_lost(const struct getter *g);
+uint64_t getter_kernel_drops(const struct getter *g);
+void getter_event_simple(struct getter *g, const char *name, const char *key, const char *value);
+/* Joins a multicast group; 0 or a negative code (then the peer goes on over TCP only). */
+int getter_join(struct getter *g, const struct sockaddr_in *group);
+
+/* getter_sources.c */
+int getter_start_sources(struct getter *g);
+void getter_stop_sources(struct getter *g);
+bool getter_has_tcp(const struct getter *g);
+/* The multicast frontier moved, the stream ended or went silent: tell the picker. */
+void getter_peers_frontier(struct getter *g);
+void getter_peers_have(struct getter *g, uint32_t piece);
+void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from);
+void getter_emit_sources(struct getter *g);
+void getter_hook_reported(struct getter *g, int code);
+void getter_on_tcp_bytes(void *ctx, uint64_t bytes);
+/* Multicast cannot be used (join failed, no group assigned): fetch everything over TCP. */
+void getter_mcast_unavailable(struct getter *g);
+/* Completion done: seed for neighbours until --seed-time or the rack is complete, then stop. */
+void getter_after_complete(struct getter *g);
+void getter_tick(struct getter *g, uint64_t now);
+
+#endif

@@ -1,0 +1,256 @@
+/* Where a peer's data comes from: its rack's multicast group (given, or assigned by the tracker),
+ * static TCP peers, and the neighbours the tracker lists in chain order; and what it tells the
+ * tracker (progress, completion, the hook's exit status). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/event.h"
+#include "crowcast/log.h"
+#include "getter_internal.h"
+
+#define TRACKER_RETRY_NS (2 * 1000000000ull)
+
+static uint64_t bytes_left(const struct getter *g)
+{
+    const crow_bitfield_t *v = crow_piece_store_verified(g->store);
+    uint64_t left = 0;
+    for (uint32_t p = 0; p < g->m.piece_count; p++)
+        if (!crow_bitfield_get(v, p))
+            left += crow_manifest_piece_size(&g->m, p);
+    return left;
+}
+
+static void announce(struct getter *g, enum crow_announce_event ev)
+{
+    if (!g->announcer)
+        return;
+    uint64_t up = g->peers ? crow_peers_bytes_served(g->peers) : 0;
+    crow_announcer_announce(g->announcer, ev, up, g->bytes_mcast + g->bytes_tcp, bytes_left(g));
+    g->next_announce_ns = crow_loop_now(g->loop) + g->announce_interval_ns;
+}
+
+static void connect_neighbours(struct getter *g, const crow_announce_peer_t *peers, size_t n)
+{
+    const struct sockaddr_in *self = crow_peers_listen_addr(g->peers);
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_in a = {
+            .sin_family = AF_INET, .sin_port = htons(peers[i].port), .sin_addr.s_addr = htonl(peers[i].addr)};
+        if (self && a.sin_addr.s_addr == self->sin_addr.s_addr && a.sin_port == self->sin_port)
+            continue;
+        /* The list is i-1, i+1, i-2, i+2 ...: entry k is at chain distance k/2 + 1. */
+        bool same_rack = !(peers[i].flags & (CROW_PEER_OTHER_RACK | CROW_PEER_SEEDER));
+        uint32_t distance = same_rack ? (uint32_t)(i / 2 + 1) : 1000;
+        crow_peers_connect(g->peers, &a, distance, same_rack);
+    }
+}
+
+static void on_announced(void *ctx, const struct crow_announce_outcome *o)
+{
+    struct getter *g = ctx;
+    if (o->error || o->failure) {
+        crow_log_warn("tracker: %s", o->failure ? o->failure : crow_strerror(o->error));
+        g->next_announce_ns = crow_loop_now(g->loop) + TRACKER_RETRY_NS;
+        return;
+    }
+    const crow_announce_result_t *r = o->result;
+    if (r->interval > 0)
+        g->announce_interval_ns = (uint64_t)r->interval * 1000000000ull;
+    g->swarm_incomplete = r->incomplete;
+    const crow_crowcast_info_t *cc = &r->crowcast;
+    if (cc->present) {
+        if (strcmp(g->rack, cc->rack) != 0 || g->chain_head != cc->head) {
+            snprintf(g->rack, sizeof g->rack, "%s", cc->rack);
+            g->chain_head = cc->head;
+            crow_picker_set_chain_head(g->picker, cc->head);
+            crow_log_info("rack %s, chain position %u%s", cc->rack[0] ? cc->rack : "(none)", cc->position,
+                          cc->head ? " (chain head)" : "");
+        }
+        if (g->cfg->mcast && !g->udp && !g->mcast_given && cc->group && !g->completed) {
+            struct sockaddr_in group = {
+                .sin_family = AF_INET, .sin_port = htons(cc->port), .sin_addr.s_addr = htonl(cc->group)};
+            if (getter_join(g, &group))
+                getter_mcast_unavailable(g);
+        }
+    }
+    if (g->cfg->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) && !g->mcast_silent) {
+        crow_log_warn("the tracker assigned no multicast group: TCP only");
+        getter_mcast_unavailable(g);
+    }
+    connect_neighbours(g, o->peers, r->peer_count);
+}
+
+void getter_mcast_unavailable(struct getter *g)
+{
+    g->mcast_silent = true;
+    crow_picker_stream_end(g->picker);
+    crow_peers_kick(g->peers);
+}
+
+int getter_start_sources(struct getter *g)
+{
+    const struct crow_getter_config *cfg = g->cfg;
+    crow_picker_config_t pc = {.manifest = &g->m,
+                               .max_neighbours = 64,
+                               .max_depth = 64,
+                               .chain_head = !cfg->tracker,
+                               .multicast = cfg->mcast};
+    int ret = crow_picker_new(&pc, &g->picker);
+    if (ret)
+        return ret;
+    const crow_bitfield_t *have = crow_piece_store_verified(g->store);
+    for (uint32_t p = 0; p < g->m.piece_count; p++)
+        if (crow_bitfield_get(have, p))
+            crow_picker_piece_verified(g->picker, p);
+    struct crow_peers_config peers = {.m = &g->m,
+                                      .store = g->store,
+                                      .picker = g->picker,
+                                      .listen = cfg->listen,
+                                      .bind_addr = cfg->iface,
+                                      .pos = -1};
+    if ((ret = crow_peers_new(&g->peers, g->loop, &peers, getter_on_tcp_bytes, g))) {
+        fprintf(stderr, "crowcast get: cannot listen on %s:%u: %s\n", inet_ntoa(cfg->listen.sin_addr),
+                ntohs(cfg->listen.sin_port), crow_strerror(ret));
+        return ret;
+    }
+    g->announce_interval_ns = 30 * 1000000000ull;
+    if (cfg->mcast && cfg->group.sin_port) {
+        g->mcast_given = true;
+        if (getter_join(g, &cfg->group))
+            getter_mcast_unavailable(g);
+    } else if (!cfg->mcast) {
+        crow_picker_stream_end(g->picker);
+    }
+    for (unsigned i = 0; i < cfg->peer_count; i++)
+        crow_peers_connect(g->peers, &cfg->peers[i], i + 1, true);
+    if (cfg->tracker) {
+        struct crow_announcer_config ac = {
+            .url = cfg->tracker,
+            .info_hash = g->m.info_hash,
+            .peer_id = crow_peers_peer_id(g->peers),
+            .port = ntohs(crow_peers_listen_addr(g->peers)->sin_port),
+            .bind = cfg->iface,
+            .numwant = 50,
+            .timeout = 5,
+        };
+        if ((ret = crow_announcer_new(&g->announcer, g->loop, &ac, on_announced, g))) {
+            fprintf(stderr, "crowcast get: --tracker %s: %s\n", cfg->tracker, crow_strerror(ret));
+            return ret;
+        }
+        announce(g, CROW_EVENT_STARTED);
+    }
+    return 0;
+}
+
+void getter_stop_sources(struct getter *g)
+{
+    if (g->announcer && g->loop) {
+        announce(g, CROW_EVENT_STOPPED);
+        /* give the "stopped" announce a moment, so the tracker forgets us at once */
+        for (int i = 0; i < 20 && crow_announcer_busy(g->announcer); i++)
+            crow_loop_run_for(g->loop, 50 * 1000000ull);
+    }
+    crow_announcer_free(g->announcer);
+    g->announcer = NULL;
+    crow_peers_free(g->peers);
+    g->peers = NULL;
+    crow_picker_free(g->picker);
+    g->picker = NULL;
+}
+
+bool getter_has_tcp(const struct getter *g)
+{
+    return g->cfg->tracker || g->cfg->peer_count || (g->peers && crow_peers_count(g->peers));
+}
+
+void getter_on_tcp_bytes(void *ctx, uint64_t bytes)
+{
+    struct getter *g = ctx;
+    g->bytes_tcp += bytes;
+}
+
+void getter_peers_frontier(struct getter *g)
+{
+    if (!g->picker)
+        return;
+    if (g->mcast_ended || g->mcast_silent)
+        crow_picker_stream_end(g->picker);
+    else
+        crow_picker_set_frontier(g->picker, g->frontier);
+    crow_peers_kick(g->peers);
+}
+
+void getter_peers_have(struct getter *g, uint32_t piece)
+{
+    if (!g->picker)
+        return;
+    crow_picker_piece_verified(g->picker, piece);
+    crow_peers_have(g->peers, piece);
+}
+
+void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from)
+{
+    /* The seeder's TCP port rides in its BEACONs: without a tracker it is the last-resort source. */
+    if (b->tcp_port && g->peers && !g->cfg->tracker && !g->seeder_known) {
+        struct sockaddr_in seed = {
+            .sin_family = AF_INET, .sin_port = htons(b->tcp_port), .sin_addr = from->sin_addr};
+        g->seeder_known = true;
+        crow_peers_connect(g->peers, &seed, 1000, false);
+    }
+}
+
+void getter_emit_sources(struct getter *g)
+{
+    if (!g->peers || !g->cfg->json)
+        return;
+    struct crow_peers_source src[64];
+    unsigned n = crow_peers_sources(g->peers, src, 64);
+    for (unsigned i = 0; i < n; i++) {
+        char line[256];
+        crow_event_writer_t w;
+        crow_event_begin(&w, line, sizeof line, "source");
+        crow_event_str(&w, "addr", inet_ntoa(src[i].addr));
+        crow_event_u64(&w, "bytes", src[i].bytes);
+        long len = crow_event_end(&w);
+        if (len > 0)
+            fwrite(line, 1, (size_t)len, stdout);
+    }
+    fflush(stdout);
+}
+
+void getter_hook_reported(struct getter *g, int code)
+{
+    if (g->announcer)
+        crow_announcer_set_hook_status(g->announcer, code);
+}
+
+void getter_after_complete(struct getter *g)
+{
+    crow_udp_rx_close(g->udp);
+    g->udp = NULL;
+    announce(g, CROW_EVENT_COMPLETED);
+    g->seed_until_ns = crow_loop_now(g->loop) + (uint64_t)(g->cfg->seed_time * 1e9);
+    if (g->cfg->seed_time <= 0 || !g->peers) {
+        g->done = true;
+        crow_loop_stop(g->loop, 1);
+    } else {
+        crow_log_info("seeding for neighbours for up to %.0f s", g->cfg->seed_time);
+    }
+}
+
+void getter_tick(struct getter *g, uint64_t now)
+{
+    if (g->announcer && now >= g->next_announce_ns)
+        announce(g, CROW_EVENT_NONE);
+    if (!g->completed)
+        return;
+    bool swarm_done = g->announcer && g->swarm_incomplete == 0;
+    if (now >= g->seed_until_ns || swarm_done) {
+        crow_log_info("%s: done seeding",
+                      swarm_done ? "every peer of the release is complete" : "--seed-time over");
+        g->done = true;
+        crow_loop_stop(g->loop, 1);
+    }
+}

@@ -1,0 +1,45 @@
+/* The seeder's multicast stream: the sender engine's schedule, fed from the piece store with a
+ * bounded read-ahead window, sent to every group through the loop (GSO bursts where available). */
+#ifndef CROWCAST_APP_MCAST_SEND_H
+#define CROWCAST_APP_MCAST_SEND_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crowcast/loop.h"
+#include "crowcast/mcast_sender.h"
+#include "piece_store.h"
+
+struct crow_mcast_send_config {
+    const struct sockaddr_in *groups;
+    unsigned group_count;
+    struct in_addr iface;
+    int ttl;
+    bool loop;
+    uint64_t rate_bps;
+    unsigned passes;
+    uint64_t beacon_interval_ns;
+    uint16_t tcp_port;
+    unsigned window; /* pieces read ahead (memory: window x piece length) */
+};
+
+struct crow_mcast_send_stats {
+    crow_mcast_sender_stats_t engine;
+    uint64_t send_errors;
+    uint64_t started_ns, finished_ns;
+    bool gso;
+};
+
+typedef struct crow_mcast_send crow_mcast_send_t;
+
+/* Starts streaming every piece of the store (all must be verified). on_done fires once every pass
+ * went out (or with a negative code on a fatal error). Returns 0 or a negative code. */
+int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece_store_t *store,
+                          const crow_manifest_t *m, const struct crow_mcast_send_config *cfg,
+                          void (*on_done)(void *ctx, int result), void *ctx);
+void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_send_stats *out);
+/* Stops sending; the object is freed once no send or read is pending. */
+void crow_mcast_send_stop(crow_mcast_send_t *ms);
+
+#endif

@@ -1,0 +1,473 @@
+/* Peer-wire connections on the loop: TCP buffers <-> crow_peer_session <-> picker and piece store.
+ *
+ * Every session is flushed into its connection's output buffer after input, after a served block,
+ * after a verified piece and on a 50 ms tick (timeouts, keep-alives, new requests once the
+ * multicast frontier moved). Requests to serve are read from the piece store into per-connection
+ * block buffers and copied behind their PIECE header.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "crowcast/error.h"
+#include "crowcast/log.h"
+#include "crowcast/peer_session.h"
+#include "crowcast/tcp.h"
+#include "peers.h"
+
+#define TICK_NS         (50 * 1000000ull)
+#define SERVES_PER_CONN 4
+#define MAX_SOURCES     256
+
+struct serve {
+    crow_op_t op;
+    struct conn *c;
+    crow_block_t block;
+    uint8_t *buf;
+    bool busy;
+};
+
+struct conn {
+    struct crow_peers *P;
+    struct conn *next;
+    crow_tcp_conn_t *tcp;
+    crow_peer_session_t *s;
+    struct sockaddr_in addr;
+    uint32_t distance;
+    bool same_rack, outgoing, ready, closing;
+    struct serve serves[SERVES_PER_CONN];
+};
+
+struct crow_peers {
+    crow_loop_t *loop;
+    struct crow_peers_config cfg;
+    crow_peer_context_t ctx;
+    uint8_t peer_id[CROW_WIRE_ID_LEN];
+    crow_tcp_listener_t *listener;
+    struct conn *conns;
+    unsigned nconns;
+    crow_op_t tick;
+    bool stopping;
+    struct crow_tcp_config tcp_cfg;
+    struct crow_peers_source sources[MAX_SOURCES];
+    unsigned nsources;
+    uint64_t bytes_served;
+    void (*on_bytes)(void *ctx, uint64_t bytes);
+    void *user;
+};
+
+static void flush(struct conn *c);
+static void close_conn(struct conn *c, const char *why);
+static void conn_release(struct conn *c);
+
+static void add_source(struct crow_peers *P, struct in_addr addr, uint64_t bytes)
+{
+    for (unsigned i = 0; i < P->nsources; i++)
+        if (P->sources[i].addr.s_addr == addr.s_addr) {
+            P->sources[i].bytes += bytes;
+            return;
+        }
+    if (P->nsources < MAX_SOURCES)
+        P->sources[P->nsources++] = (struct crow_peers_source){.addr = addr, .bytes = bytes};
+}
+
+static void flush_all(struct crow_peers *P)
+{
+    for (struct conn *c = P->conns; c; c = c->next)
+        if (!c->closing)
+            flush(c);
+}
+
+/* Appends what the session has to say into the connection's output buffer. */
+static void flush(struct conn *c)
+{
+    if (!c->s || c->closing)
+        return;
+    size_t space = crow_tcp_out_space(c->tcp);
+    if (space < crow_peer_session_min_out(c->s))
+        return; /* the drain handler flushes again */
+    crow_outbuf_t out = {.data = crow_tcp_reserve(c->tcp, space), .cap = space};
+    if (!out.data)
+        return;
+    int ret = crow_peer_session_flush(c->s, crow_loop_now(c->P->loop), &out);
+    crow_tcp_commit(c->tcp, out.len);
+    if (ret < 0) {
+        close_conn(c, crow_peer_session_reason(c->s));
+        return;
+    }
+    if (ret == 1)
+        flush_all(c->P);
+}
+
+static void on_served(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct serve *sv = op->owner;
+    struct conn *c = sv->c;
+    sv->busy = false;
+    if (c->closing || !c->s) {
+        conn_release(c); /* the last read of a closed connection frees it */
+        return;
+    }
+    if (res < 0) {
+        crow_log_warn("reading piece %u for %s: %s", sv->block.piece, inet_ntoa(c->addr.sin_addr),
+                      crow_strerror(res));
+        close_conn(c, "storage read failed");
+        return;
+    }
+    size_t need = CROW_WIRE_PIECE_HEADER_LEN + sv->block.length;
+    crow_outbuf_t out = {.data = crow_tcp_reserve(c->tcp, need), .cap = need};
+    if (!out.data || crow_peer_session_piece_header(c->s, &sv->block, &out)) {
+        close_conn(c, "output buffer full");
+        return;
+    }
+    memcpy(out.data + out.len, sv->buf, sv->block.length);
+    crow_tcp_commit(c->tcp, need);
+    c->P->bytes_served += sv->block.length;
+}
+
+/* Starts storage reads for queued requests while a block buffer is free and the output has room. */
+static void serve_more(struct conn *c)
+{
+    for (unsigned i = 0; i < SERVES_PER_CONN && !c->closing; i++) {
+        struct serve *sv = &c->serves[i];
+        if (sv->busy)
+            continue;
+        size_t reserved = 0;
+        for (unsigned k = 0; k < SERVES_PER_CONN; k++)
+            reserved += c->serves[k].busy ? CROW_WIRE_PIECE_HEADER_LEN + c->serves[k].block.length : 0;
+        if (crow_tcp_out_space(c->tcp) < reserved + CROW_WIRE_PIECE_HEADER_LEN + c->P->ctx.cfg.max_request)
+            return;
+        if (!crow_peer_session_next_serve(c->s, &sv->block))
+            return;
+        sv->busy = true;
+        int ret = crow_piece_store_read(c->P->cfg.store, &sv->op, sv->block.piece, sv->block.begin, sv->buf,
+                                        sv->block.length);
+        if (ret) {
+            sv->busy = false;
+            close_conn(c, "cannot serve a request");
+            return;
+        }
+    }
+}
+
+static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t len)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    struct crow_peers *P = c->P;
+    size_t used = 0;
+    while (used < len && !c->closing) {
+        crow_peer_event_t ev;
+        long n = crow_peer_session_receive(c->s, data + used, len - used, crow_loop_now(P->loop), &ev);
+        if (n == CROW_EMORE)
+            break;
+        if (n < 0)
+            return n;
+        used += (size_t)n;
+        switch (ev.type) {
+        case CROW_PEER_EV_READY: {
+            crow_peer_info_t info;
+            crow_peer_session_info(c->s, &info);
+            c->ready = true;
+            crow_log_debug("peer %s:%u ready (%s%s%s)", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port),
+                           info.client[0] ? info.client : "unknown client", info.rack[0] ? ", rack " : "",
+                           info.rack);
+            break;
+        }
+        case CROW_PEER_EV_BLOCK: {
+            long taken =
+                crow_piece_store_put(P->cfg.store, ev.block.piece, ev.block.begin, ev.data, ev.block.length);
+            if (taken > 0) {
+                add_source(P, c->addr.sin_addr, (uint64_t)taken);
+                if (P->on_bytes)
+                    P->on_bytes(P->user, (uint64_t)taken);
+            }
+            break;
+        }
+        case CROW_PEER_EV_SERVE:
+            serve_more(c);
+            break;
+        default:
+            break;
+        }
+        if (ev.wake_others)
+            flush_all(P);
+    }
+    if (!c->closing)
+        flush(c);
+    return (long)used;
+}
+
+static void on_drain(void *ctx, crow_tcp_conn_t *tcp)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    serve_more(c);
+    flush(c);
+}
+
+static void unlink_conn(struct conn *c)
+{
+    struct crow_peers *P = c->P;
+    for (struct conn **pp = &P->conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            P->nconns--;
+            break;
+        }
+}
+
+/* Frees what the connection owns once its reads are done (their handlers look at c). */
+static void conn_release(struct conn *c)
+{
+    crow_peer_session_free(c->s);
+    c->s = NULL;
+    for (unsigned i = 0; i < SERVES_PER_CONN; i++)
+        if (c->serves[i].busy)
+            return; /* on_served calls again */
+    for (unsigned i = 0; i < SERVES_PER_CONN; i++)
+        free(c->serves[i].buf);
+    free(c);
+}
+
+static void on_close(void *ctx, crow_tcp_conn_t *tcp, int err)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    const char *why =
+        c->s && crow_peer_session_reason(c->s)[0] ? crow_peer_session_reason(c->s) : crow_strerror(err);
+    crow_log_debug("peer %s:%u closed: %s", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port), why);
+    c->closing = true;
+    c->tcp = NULL;
+    unlink_conn(c);
+    conn_release(c);
+    flush_all(c->P);
+}
+
+static void close_conn(struct conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    crow_log_debug("closing peer %s:%u: %s", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port), why);
+    c->closing = true;
+    crow_tcp_close(c->tcp);
+    c->tcp = NULL;
+    unlink_conn(c);
+    struct crow_peers *P = c->P;
+    conn_release(c);
+    flush_all(P);
+}
+
+static int start_session(struct conn *c)
+{
+    int ret = crow_peer_session_new(&c->P->ctx, c->distance, c->same_rack, crow_loop_now(c->P->loop), &c->s);
+    if (ret)
+        return ret;
+    flush(c);
+    return 0;
+}
+
+static void on_connect(void *ctx, crow_tcp_conn_t *tcp, int res)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    if (res < 0) {
+        crow_log_debug("connect to %s:%u: %s", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port),
+                       crow_strerror(res));
+        c->closing = true;
+        c->tcp = NULL; /* the tcp layer frees it */
+        unlink_conn(c);
+        conn_release(c);
+        return;
+    }
+    if (start_session(c))
+        close_conn(c, "no session slot");
+}
+
+static const struct crow_tcp_handlers handlers = {
+    .on_connect = on_connect, .on_data = on_data, .on_drain = on_drain, .on_close = on_close};
+
+static struct conn *conn_new(struct crow_peers *P, const struct sockaddr_in *addr, uint32_t distance,
+                             bool same_rack)
+{
+    if (P->nconns >= P->cfg.max_connections)
+        return NULL;
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->P = P;
+    c->addr = *addr;
+    c->distance = distance;
+    c->same_rack = same_rack;
+    for (unsigned i = 0; i < SERVES_PER_CONN; i++) {
+        c->serves[i].c = c;
+        crow_op_init(&c->serves[i].op, on_served, &c->serves[i]);
+        if (!(c->serves[i].buf = malloc(P->ctx.cfg.max_request))) {
+            conn_release(c);
+            return NULL;
+        }
+    }
+    c->next = P->conns;
+    P->conns = c;
+    P->nconns++;
+    return c;
+}
+
+int crow_peers_connect(crow_peers_t *P, const struct sockaddr_in *addr, uint32_t distance, bool same_rack)
+{
+    for (struct conn *c = P->conns; c; c = c->next)
+        if (c->addr.sin_addr.s_addr == addr->sin_addr.s_addr && c->addr.sin_port == addr->sin_port)
+            return 0;
+    struct conn *c = conn_new(P, addr, distance, same_rack);
+    if (!c)
+        return -ENOMEM;
+    c->outgoing = true;
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr = P->cfg.bind_addr};
+    int ret = crow_tcp_connect(P->loop, &c->tcp, &from, addr, &P->tcp_cfg, &handlers, c);
+    if (ret) {
+        unlink_conn(c);
+        conn_release(c);
+    }
+    return ret;
+}
+
+static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
+{
+    struct crow_peers *P = ctx;
+    if (fd < 0)
+        return;
+    struct conn *c = conn_new(P, peer, UINT32_MAX / 2, false);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    if (crow_tcp_adopt(P->loop, &c->tcp, fd, &P->tcp_cfg, &handlers, c)) {
+        close(fd);
+        unlink_conn(c);
+        conn_release(c);
+        return;
+    }
+    if (start_session(c))
+        close_conn(c, "no session slot");
+}
+
+static void on_tick(crow_op_t *op, int res, unsigned flags)
+{
+    (void)res;
+    (void)flags;
+    struct crow_peers *P = op->owner;
+    if (P->stopping) {
+        free(P);
+        return;
+    }
+    flush_all(P);
+    crow_io_timeout(P->loop, &P->tick, TICK_NS);
+}
+
+int crow_peers_new(crow_peers_t **out, crow_loop_t *loop, const struct crow_peers_config *cfg,
+                   void (*on_bytes)(void *ctx, uint64_t bytes), void *user)
+{
+    struct crow_peers *P = calloc(1, sizeof *P);
+    if (!P)
+        return -ENOMEM;
+    P->loop = loop;
+    P->cfg = *cfg;
+    P->on_bytes = on_bytes;
+    P->user = user;
+    /* Azureus-style peer id: client tag, version, then random bytes. */
+    memcpy(P->peer_id, "-CW0100-", 8);
+    if (getrandom(P->peer_id + 8, CROW_WIRE_ID_LEN - 8, 0) != CROW_WIRE_ID_LEN - 8)
+        for (unsigned i = 8; i < CROW_WIRE_ID_LEN; i++)
+            P->peer_id[i] = (uint8_t)(getpid() >> (i % 3 * 8));
+    crow_peer_config_t pc;
+    crow_peer_config_default(&pc);
+    pc.manifest = cfg->m;
+    pc.peer_id = P->peer_id;
+    pc.have = crow_piece_store_verified(cfg->store);
+    pc.picker = cfg->picker;
+    pc.client = "crowcast " CROW_VERSION;
+    pc.rack = cfg->rack;
+    pc.pos = cfg->pos;
+    if (pc.max_request > cfg->m->piece_length)
+        pc.max_request = cfg->m->piece_length;
+    int ret = crow_peer_context_init(&P->ctx, &pc);
+    if (ret) {
+        free(P);
+        return ret;
+    }
+    /* Input holds one whole message (a block is handed out in place) plus the next reads. */
+    P->tcp_cfg.in_cap = 4 + 13 + (size_t)pc.max_request + 256 * 1024;
+    P->tcp_cfg.out_cap = (size_t)SERVES_PER_CONN * (CROW_WIRE_PIECE_HEADER_LEN + pc.max_request) + 64 * 1024 +
+                         crow_bitfield_bytes(cfg->m->piece_count) + 4096;
+    if (!P->cfg.max_connections)
+        P->cfg.max_connections = 64;
+    if (cfg->listen.sin_addr.s_addr) {
+        ret = crow_tcp_listen(loop, &P->listener, &cfg->listen, 128, on_accept, P);
+        if (ret) {
+            free(P);
+            return ret;
+        }
+    }
+    crow_op_init(&P->tick, on_tick, P);
+    crow_io_timeout(loop, &P->tick, TICK_NS);
+    *out = P;
+    return 0;
+}
+
+void crow_peers_free(crow_peers_t *P)
+{
+    if (!P)
+        return;
+    P->stopping = true;
+    crow_tcp_listener_close(P->listener);
+    while (P->conns)
+        close_conn(P->conns, "shutting down");
+    if (crow_op_pending(&P->tick))
+        crow_io_cancel(P->loop, &P->tick); /* on_tick frees P */
+    else
+        free(P);
+}
+
+const struct sockaddr_in *crow_peers_listen_addr(const crow_peers_t *P)
+{
+    return P->listener ? crow_tcp_listener_addr(P->listener) : NULL;
+}
+
+unsigned crow_peers_count(const crow_peers_t *P)
+{
+    return P->nconns;
+}
+
+const uint8_t *crow_peers_peer_id(const crow_peers_t *P)
+{
+    return P->peer_id;
+}
+
+void crow_peers_have(crow_peers_t *P, uint32_t piece)
+{
+    for (struct conn *c = P->conns; c; c = c->next)
+        if (c->s && !c->closing)
+            crow_peer_session_have(c->s, piece);
+    flush_all(P);
+}
+
+void crow_peers_kick(crow_peers_t *P)
+{
+    flush_all(P);
+}
+
+unsigned crow_peers_sources(const crow_peers_t *P, struct crow_peers_source *out, unsigned max)
+{
+    unsigned n = P->nsources < max ? P->nsources : max;
+    memcpy(out, P->sources, n * sizeof *out);
+    return n;
+}
+
+uint64_t crow_peers_bytes_served(const crow_peers_t *P)
+{
+    return P->bytes_served;
+}

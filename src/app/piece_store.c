@@ -1,0 +1,432 @@
+/* Piece assembly, verification, disk writes and upload reads for a running peer or seeder.
+ * See piece_store.h for the contract. Disk I/O goes through the loop; hashing runs inline (a 1 MiB
+ * piece costs about a millisecond of SHA-256, far below what the socket buffers absorb). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "crowcast/layout.h"
+#include "crowcast/log.h"
+#include "piece_store.h"
+
+#define MAX_READS   128
+#define SPARE_SLOTS 2 /* spill early so a new piece always finds a free buffer */
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_SPILLING, SLOT_READING, SLOT_WRITING };
+
+struct slot {
+    crow_op_t op; /* every disk operation of the slot */
+    struct crow_piece_store *ps;
+    enum slot_state state;
+    uint32_t piece;
+    uint8_t *buf;
+    uint8_t *in_mem; /* one flag per chunk: its bytes are in buf */
+    uint64_t last_use;
+    uint64_t io_expected, io_done;
+    int io_error;
+};
+
+struct read_req {
+    crow_op_t op;
+    crow_op_t *user;
+    uint64_t expected, done;
+    int error;
+    bool busy;
+};
+
+struct crow_piece_store {
+    crow_loop_t *loop;
+    crow_storage_t *storage;
+    const crow_manifest_t *m;
+    crow_bitfield_t chunks, verified;
+    uint32_t *piece_have; /* chunks present, per piece */
+    uint32_t full_chunks; /* chunks in a full-length piece */
+    struct slot *slots;
+    unsigned nslots;
+    uint64_t tick;
+    struct read_req reads[MAX_READS];
+    struct crow_piece_store_events ev;
+    void *ctx;
+    struct crow_piece_store_stats stats;
+};
+
+static void on_slot_io(crow_op_t *op, int res, unsigned flags);
+static void on_read_io(crow_op_t *op, int res, unsigned flags);
+
+int crow_piece_store_new(crow_piece_store_t **out, crow_loop_t *loop, crow_storage_t *storage,
+                         const crow_bitfield_t *verified, unsigned slots,
+                         const struct crow_piece_store_events *ev, void *ctx)
+{
+    const crow_manifest_t *m = crow_storage_manifest(storage);
+    crow_piece_store_t *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return -ENOMEM;
+    ps->loop = loop;
+    ps->storage = storage;
+    ps->m = m;
+    ps->ev = *ev;
+    ps->ctx = ctx;
+    ps->full_chunks = (m->piece_length + m->chunk_size - 1) / m->chunk_size;
+    ps->nslots = slots < SPARE_SLOTS + 2 ? SPARE_SLOTS + 2 : slots;
+    int ret = -ENOMEM;
+    uint64_t total_chunks = crow_manifest_total_chunks(m);
+    if (total_chunks > UINT32_MAX || crow_bitfield_init(&ps->chunks, (uint32_t)total_chunks) ||
+        crow_bitfield_init(&ps->verified, m->piece_count))
+        goto fail;
+    ps->piece_have = calloc(m->piece_count ? m->piece_count : 1, sizeof *ps->piece_have);
+    ps->slots = calloc(ps->nslots, sizeof *ps->slots);
+    if (!ps->piece_have || !ps->slots)
+        goto fail;
+    for (unsigned i = 0; i < ps->nslots; i++) {
+        struct slot *s = &ps->slots[i];
+        s->ps = ps;
+        crow_op_init(&s->op, on_slot_io, s);
+        s->buf = malloc(m->piece_length);
+        s->in_mem = calloc(ps->full_chunks, 1);
+        if (!s->buf || !s->in_mem)
+            goto fail;
+    }
+    for (unsigned i = 0; i < MAX_READS; i++)
+        crow_op_init(&ps->reads[i].op, on_read_io, &ps->reads[i]);
+    for (uint32_t p = 0; verified && p < m->piece_count; p++) {
+        if (!crow_bitfield_get(verified, p))
+            continue;
+        crow_bitfield_set(&ps->verified, p);
+        uint32_t n = crow_manifest_piece_chunks(m, p);
+        uint64_t first = crow_piece_store_first_chunk(ps, p);
+        for (uint32_t c = 0; c < n; c++)
+            crow_bitfield_set(&ps->chunks, (uint32_t)(first + c));
+        ps->piece_have[p] = n;
+    }
+    *out = ps;
+    return 0;
+fail:
+    crow_piece_store_free(ps);
+    return ret;
+}
+
+void crow_piece_store_free(crow_piece_store_t *ps)
+{
+    if (!ps)
+        return;
+    for (unsigned i = 0; ps->slots && i < ps->nslots; i++) {
+        free(ps->slots[i].buf);
+        free(ps->slots[i].in_mem);
+    }
+    free(ps->slots);
+    free(ps->piece_have);
+    crow_bitfield_dispose(&ps->chunks);
+    crow_bitfield_dispose(&ps->verified);
+    free(ps);
+}
+
+bool crow_piece_store_busy(const crow_piece_store_t *ps)
+{
+    for (unsigned i = 0; i < ps->nslots; i++)
+        if (crow_op_pending(&ps->slots[i].op))
+            return true;
+    for (unsigned i = 0; i < MAX_READS; i++)
+        if (ps->reads[i].busy)
+            return true;
+    return false;
+}
+
+uint64_t crow_piece_store_first_chunk(const crow_piece_store_t *ps, uint32_t piece)
+{
+    return (uint64_t)piece * ps->full_chunks;
+}
+
+const crow_bitfield_t *crow_piece_store_chunks(const crow_piece_store_t *ps)
+{
+    return &ps->chunks;
+}
+const crow_bitfield_t *crow_piece_store_verified(const crow_piece_store_t *ps)
+{
+    return &ps->verified;
+}
+void crow_piece_store_get_stats(const crow_piece_store_t *ps, struct crow_piece_store_stats *out)
+{
+    *out = ps->stats;
+}
+
+/* Submits one read or write per file segment of piece bytes [offset, offset+len) on `op`.
+ * Returns the number of bytes submitted, or a negative code when nothing could be submitted. */
+static long submit_range(crow_piece_store_t *ps, crow_op_t *op, bool write, uint32_t piece, uint32_t offset,
+                         uint8_t *buf, uint32_t len)
+{
+    crow_layout_iter_t it;
+    int ret = crow_layout_iter_piece(&it, ps->m, piece, offset, len);
+    if (ret)
+        return ret;
+    crow_segment_t seg;
+    long submitted = 0;
+    while (crow_layout_next(&it, &seg)) {
+        int fd = crow_storage_fd(ps->storage, seg.file);
+        if (fd < 0)
+            return submitted ? submitted : fd;
+        ret = write ? crow_io_write(ps->loop, op, fd, buf, (unsigned)seg.length, seg.offset)
+                    : crow_io_read(ps->loop, op, fd, buf, (unsigned)seg.length, seg.offset);
+        if (ret)
+            return submitted ? submitted : ret;
+        buf += seg.length;
+        submitted += (long)seg.length;
+    }
+    return submitted;
+}
+
+static void slot_io_begin(struct slot *s, enum slot_state state)
+{
+    s->state = state;
+    s->io_expected = s->io_done = 0;
+    s->io_error = 0;
+}
+
+/* Adds a range to the slot's pending I/O; a failure to submit is recorded as the slot's error. */
+static void slot_io_range(struct slot *s, bool write, uint32_t offset, uint32_t len)
+{
+    long n = submit_range(s->ps, &s->op, write, s->piece, offset, s->buf + offset, len);
+    if (n < 0) {
+        s->io_error = (int)n;
+        return;
+    }
+    s->io_expected += (uint64_t)n;
+    if ((uint64_t)n < len)
+        s->io_error = -EIO;
+}
+
+static uint32_t chunk_len(const crow_piece_store_t *ps, uint32_t piece, uint32_t c)
+{
+    uint32_t size = crow_manifest_piece_size(ps->m, piece);
+    uint32_t off = c * ps->m->chunk_size;
+    return size - off < ps->m->chunk_size ? size - off : ps->m->chunk_size;
+}
+
+/* Submits one I/O per run of chunks whose in_mem flag equals `want`. */
+static void slot_io_runs(struct slot *s, bool write, bool want)
+{
+    uint32_t n = crow_manifest_piece_chunks(s->ps->m, s->piece), c = 0;
+    while (c < n) {
+        if ((s->in_mem[c] != 0) != want) {
+            c++;
+            continue;
+        }
+        uint32_t first = c;
+        uint32_t len = 0;
+        while (c < n && (s->in_mem[c] != 0) == want)
+            len += chunk_len(s->ps, s->piece, c++);
+        slot_io_range(s, write, first * s->ps->m->chunk_size, len);
+    }
+}
+
+static void slot_release(struct slot *s)
+{
+    s->state = SLOT_FREE;
+    memset(s->in_mem, 0, s->ps->full_chunks);
+}
+
+static void forget_piece(crow_piece_store_t *ps, uint32_t piece)
+{
+    uint64_t first = crow_piece_store_first_chunk(ps, piece);
+    uint32_t n = crow_manifest_piece_chunks(ps->m, piece);
+    for (uint32_t c = 0; c < n; c++)
+        crow_bitfield_clear(&ps->chunks, (uint32_t)(first + c));
+    ps->piece_have[piece] = 0;
+}
+
+/* Every chunk of the slot's piece is in its buffer: check the hash, then write the piece out. */
+static void verify_and_write(struct slot *s)
+{
+    crow_piece_store_t *ps = s->ps;
+    uint32_t size = crow_manifest_piece_size(ps->m, s->piece);
+    uint8_t digest[CROW_SHA256_LEN];
+    crow_sha256(s->buf, size, digest);
+    if (memcmp(digest, ps->m->sha256 + (size_t)s->piece * CROW_SHA256_LEN, CROW_SHA256_LEN) != 0) {
+        uint32_t piece = s->piece;
+        ps->stats.pieces_failed++;
+        forget_piece(ps, piece);
+        slot_release(s);
+        crow_log_warn("piece %u failed its SHA-256 check; fetching it again", piece);
+        if (ps->ev.on_failed)
+            ps->ev.on_failed(ps->ctx, piece);
+        return;
+    }
+    slot_io_begin(s, SLOT_WRITING);
+    slot_io_range(s, true, 0, size);
+    if (!crow_op_pending(&s->op))
+        on_slot_io(&s->op, 0, 0);
+}
+
+static void on_slot_io(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct slot *s = op->owner;
+    crow_piece_store_t *ps = s->ps;
+    if (res < 0 && !s->io_error)
+        s->io_error = res;
+    else if (res > 0)
+        s->io_done += (uint64_t)res;
+    if (crow_op_pending(op))
+        return;
+    int err = s->io_error ? s->io_error : s->io_done != s->io_expected ? -ENOSPC : 0;
+    if (err) {
+        crow_log_error("disk %s of piece %u: %s", s->state == SLOT_READING ? "read" : "write", s->piece,
+                       crow_strerror(err));
+        slot_release(s);
+        if (ps->ev.on_error)
+            ps->ev.on_error(ps->ctx, err);
+        return;
+    }
+    switch (s->state) {
+    case SLOT_SPILLING:
+        slot_release(s);
+        break;
+    case SLOT_READING:
+        verify_and_write(s);
+        break;
+    case SLOT_WRITING: {
+        uint32_t piece = s->piece;
+        slot_release(s);
+        crow_bitfield_set(&ps->verified, piece);
+        if (ps->ev.on_verified)
+            ps->ev.on_verified(ps->ctx, piece);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void start_spill(struct slot *s)
+{
+    s->ps->stats.spills++;
+    slot_io_begin(s, SLOT_SPILLING);
+    slot_io_runs(s, true, true);
+    if (!crow_op_pending(&s->op))
+        on_slot_io(&s->op, 0, 0);
+}
+
+/* Keeps SPARE_SLOTS buffers free by spilling the least recently used partial pieces. */
+static void keep_spares(crow_piece_store_t *ps)
+{
+    unsigned free_slots = 0;
+    struct slot *lru = NULL;
+    for (unsigned i = 0; i < ps->nslots; i++) {
+        struct slot *s = &ps->slots[i];
+        free_slots += s->state == SLOT_FREE;
+        if (s->state == SLOT_FILLING && (!lru || s->last_use < lru->last_use))
+            lru = s;
+    }
+    if (free_slots < SPARE_SLOTS && lru)
+        start_spill(lru);
+}
+
+static struct slot *slot_for(crow_piece_store_t *ps, uint32_t piece, bool *busy)
+{
+    struct slot *free_slot = NULL;
+    *busy = false;
+    for (unsigned i = 0; i < ps->nslots; i++) {
+        struct slot *s = &ps->slots[i];
+        if (s->state != SLOT_FREE && s->piece == piece) {
+            *busy = s->state != SLOT_FILLING;
+            return *busy ? NULL : s;
+        }
+        if (s->state == SLOT_FREE && !free_slot)
+            free_slot = s;
+    }
+    if (!free_slot)
+        return NULL;
+    free_slot->state = SLOT_FILLING;
+    free_slot->piece = piece;
+    free_slot->last_use = ++ps->tick; /* the newest: never the one keep_spares spills */
+    keep_spares(ps);
+    return free_slot;
+}
+
+long crow_piece_store_put(crow_piece_store_t *ps, uint32_t piece, uint32_t offset, const uint8_t *data,
+                          uint32_t len)
+{
+    const crow_manifest_t *m = ps->m;
+    uint32_t size = crow_manifest_piece_size(m, piece);
+    if (piece >= m->piece_count || offset % m->chunk_size || offset >= size || len > size - offset ||
+        (len % m->chunk_size && offset + len != size) || len == 0)
+        return CROW_EPROTO;
+    uint32_t first = offset / m->chunk_size, last = (offset + len - 1) / m->chunk_size;
+    uint64_t base = crow_piece_store_first_chunk(ps, piece);
+    bool any_new = false;
+    for (uint32_t c = first; c <= last && !any_new; c++)
+        any_new = !crow_bitfield_get(&ps->chunks, (uint32_t)(base + c));
+    if (!any_new) {
+        ps->stats.bytes_duplicate += len;
+        return 0;
+    }
+    bool busy;
+    struct slot *s = slot_for(ps, piece, &busy);
+    if (!s) {
+        ps->stats.dropped_busy++;
+        return 0;
+    }
+    s->last_use = ++ps->tick;
+    long taken = 0;
+    for (uint32_t c = first; c <= last; c++) {
+        uint32_t clen = chunk_len(ps, piece, c);
+        if (crow_bitfield_set(&ps->chunks, (uint32_t)(base + c))) {
+            memcpy(s->buf + c * m->chunk_size, data + (c - first) * m->chunk_size, clen);
+            s->in_mem[c] = 1;
+            ps->piece_have[piece]++;
+            taken += clen;
+        }
+    }
+    ps->stats.bytes_accepted += (uint64_t)taken;
+    ps->stats.bytes_duplicate += len - (uint64_t)taken;
+    if (ps->piece_have[piece] == crow_manifest_piece_chunks(m, piece)) {
+        slot_io_begin(s, SLOT_READING);
+        slot_io_runs(s, false, false); /* chunks spilled earlier come back from disk */
+        if (!crow_op_pending(&s->op))
+            on_slot_io(&s->op, 0, 0);
+    }
+    return taken;
+}
+
+static void on_read_io(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct read_req *r = op->owner;
+    if (res < 0 && !r->error)
+        r->error = res;
+    else if (res > 0)
+        r->done += (uint64_t)res;
+    if (crow_op_pending(op))
+        return;
+    r->busy = false;
+    int result = r->error ? r->error : r->done != r->expected ? -EIO : (int)r->done;
+    crow_op_t *user = r->user;
+    user->pending--;
+    user->fn(user, result, 0);
+}
+
+int crow_piece_store_read(crow_piece_store_t *ps, crow_op_t *op, uint32_t piece, uint32_t offset,
+                          uint8_t *buf, uint32_t len)
+{
+    if (piece >= ps->m->piece_count || !crow_bitfield_get(&ps->verified, piece) || len == 0 ||
+        offset >= crow_manifest_piece_size(ps->m, piece) ||
+        len > crow_manifest_piece_size(ps->m, piece) - offset)
+        return CROW_EPROTO;
+    struct read_req *r = NULL;
+    for (unsigned i = 0; i < MAX_READS && !r; i++)
+        if (!ps->reads[i].busy)
+            r = &ps->reads[i];
+    if (!r)
+        return -EBUSY;
+    long n = submit_range(ps, &r->op, false, piece, offset, buf, len);
+    if (n < 0 && !crow_op_pending(&r->op))
+        return (int)n;
+    r->busy = true;
+    r->user = op;
+    r->expected = len;
+    r->done = 0;
+    r->error = n < (long)len ? -EIO : 0;
+    op->pending++;
+    return 0;
+}

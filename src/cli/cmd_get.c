@@ -1,0 +1,186 @@
+/* `crowcast get`: option parsing for the peer role. */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "crowcast/getter.h"
+#include "crowcast/log.h"
+#include "crowcast/udp.h"
+#include "crowcast/units.h"
+
+static const char usage[] =
+    "usage: crowcast get X.torrent -o DIR [options]\n"
+    "\n"
+    "Receives the release from multicast, repairs gaps over TCP from neighbours, verifies every\n"
+    "piece (SHA-256) and publishes DIR/<name> atomically. A restarted get resumes from what it has.\n"
+    "\n"
+    "  -o, --output DIR       where the release is published (staging in DIR/.crowcast-staging)\n"
+    "  --tracker URL          announce to this tracker: it assigns the multicast group and the\n"
+    "                         neighbours\n"
+    "  --mcast GROUP:PORT     join this multicast group (instead of the tracker's)\n"
+    "  --no-mcast             TCP only\n"
+    "  --iface ADDR           interface address to join on and connect from (default 127.0.0.1)\n"
+    "  --peer ADDR:PORT       a static TCP peer (repeatable; without a tracker)\n"
+    "  --listen ADDR:PORT     where neighbours connect to us (default: --iface, any port)\n"
+    "  --mcast-timeout S      seconds without a datagram before going TCP only (default 3)\n"
+    "  --seed-time S          keep seeding S seconds after completion (default 0), or until the\n"
+    "                         tracker reports the whole rack complete\n"
+    "  --on-complete CMD      run CMD (sh -c) after publishing; CROWCAST_RELEASE_PATH and\n"
+    "                         CROWCAST_RELEASE_ID are in its environment\n"
+    "  --progress             live view on the terminal (default when stderr is a terminal)\n"
+    "  --json                 machine-readable events on stdout, one JSON object a line\n"
+    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "\n"
+    "Test-only (loss handling without a special network):\n"
+    "  --test-loss PPM        drop PPM of every million DATA datagrams, deterministically\n"
+    "  --test-loss-seed N     seed of that choice (default 1)\n"
+    "  --test-exit-after S    exit abruptly after S seconds (resume tests)\n"
+    "\n"
+    "Exit status: 0 verified and published; 1 the sources ended with pieces missing (they are\n"
+    "listed); 2 bad usage or manifest; 3 disk or network error (nothing published); 4 published but\n"
+    "the --on-complete command failed; 130 interrupted.\n";
+
+int crow_cmd_get(int argc, char **argv)
+{
+    enum {
+        O_TRACKER = 256,
+        O_MCAST,
+        O_NO_MCAST,
+        O_IFACE,
+        O_PEER,
+        O_LISTEN,
+        O_MTIMEOUT,
+        O_SEED_TIME,
+        O_ON_COMPLETE,
+        O_PROGRESS,
+        O_JSON,
+        O_LOG,
+        O_LOSS,
+        O_LOSS_SEED,
+        O_EXIT_AFTER
+    };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},
+        {"tracker", required_argument, 0, O_TRACKER},
+        {"mcast", required_argument, 0, O_MCAST},
+        {"no-mcast", no_argument, 0, O_NO_MCAST},
+        {"iface", required_argument, 0, O_IFACE},
+        {"peer", required_argument, 0, O_PEER},
+        {"listen", required_argument, 0, O_LISTEN},
+        {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
+        {"seed-time", required_argument, 0, O_SEED_TIME},
+        {"on-complete", required_argument, 0, O_ON_COMPLETE},
+        {"progress", no_argument, 0, O_PROGRESS},
+        {"json", no_argument, 0, O_JSON},
+        {"log-level", required_argument, 0, O_LOG},
+        {"test-loss", required_argument, 0, O_LOSS},
+        {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
+        {"test-exit-after", required_argument, 0, O_EXIT_AFTER},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1};
+    crow_parse_ipv4("127.0.0.1", &cfg.iface);
+    bool no_mcast = false, listen_given = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        uint64_t v;
+        double s;
+        enum crow_log_level level;
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return CROW_EXIT_OK;
+        case 'o':
+            cfg.outdir = optarg;
+            break;
+        case O_TRACKER:
+            cfg.tracker = optarg;
+            break;
+        case O_MCAST:
+            if (crow_parse_endpoint(optarg, &cfg.group) || !IN_MULTICAST(ntohl(cfg.group.sin_addr.s_addr)))
+                return crow_cli_usage_error("get", "--mcast wants a multicast GROUP:PORT, not '%s'", optarg);
+            cfg.mcast = true;
+            break;
+        case O_NO_MCAST:
+            no_mcast = true;
+            break;
+        case O_IFACE:
+            if (crow_parse_ipv4(optarg, &cfg.iface))
+                return crow_cli_usage_error("get", "--iface wants an IPv4 address, not '%s'", optarg);
+            break;
+        case O_PEER:
+            if (cfg.peer_count == CROW_MAX_STATIC_PEERS)
+                return crow_cli_usage_error("get", "at most %d --peer", CROW_MAX_STATIC_PEERS);
+            if (crow_parse_endpoint(optarg, &cfg.peers[cfg.peer_count]))
+                return crow_cli_usage_error("get", "--peer wants ADDR:PORT, not '%s'", optarg);
+            cfg.peer_count++;
+            break;
+        case O_LISTEN:
+            if (crow_parse_endpoint(optarg, &cfg.listen))
+                return crow_cli_usage_error("get", "--listen wants ADDR:PORT, not '%s'", optarg);
+            listen_given = true;
+            break;
+        case O_MTIMEOUT:
+        case O_SEED_TIME:
+        case O_EXIT_AFTER:
+            if (crow_parse_seconds(optarg, &s))
+                return crow_cli_usage_error("get", "'%s' is not a number of seconds", optarg);
+            *(c == O_MTIMEOUT    ? &cfg.mcast_timeout
+              : c == O_SEED_TIME ? &cfg.seed_time
+                                 : &cfg.test_exit_after) = s;
+            break;
+        case O_ON_COMPLETE:
+            cfg.on_complete = optarg;
+            break;
+        case O_PROGRESS:
+            cfg.progress = true;
+            break;
+        case O_JSON:
+            cfg.json = true;
+            break;
+        case O_LOG:
+            if (crow_log_parse_level(optarg, &level))
+                return crow_cli_usage_error("get", "--log-level wants error, warn, info or debug");
+            crow_log_set_level(level);
+            break;
+        case O_LOSS:
+        case O_LOSS_SEED:
+            if (crow_parse_size(optarg, &v) || (c == O_LOSS && v > 1000000))
+                return crow_cli_usage_error("get", "'%s' is not a valid number here", optarg);
+            if (c == O_LOSS)
+                cfg.test_loss_ppm = (uint32_t)v;
+            else
+                cfg.test_loss_seed = v;
+            break;
+        default:
+            return crow_cli_usage_error("get", "unknown option");
+        }
+    }
+    if (argc - optind != 1)
+        return crow_cli_usage_error("get", "wants one X.torrent");
+    if (!cfg.outdir)
+        return crow_cli_usage_error("get", "-o DIR is required");
+    cfg.torrent = argv[optind];
+    if (no_mcast)
+        cfg.mcast = false;
+    else if (cfg.tracker)
+        cfg.mcast = true; /* the tracker assigns the group unless --mcast named one */
+    if (!cfg.mcast && cfg.peer_count == 0 && !cfg.tracker)
+        return crow_cli_usage_error("get", "no source: give --tracker, --mcast or --peer");
+    if (!listen_given) {
+        cfg.listen.sin_family = AF_INET;
+        cfg.listen.sin_addr = cfg.iface;
+    }
+    if (!cfg.json && isatty(STDERR_FILENO))
+        cfg.progress = true;
+    char role[64];
+    snprintf(role, sizeof role, "get %s", inet_ntoa(cfg.iface));
+    crow_log_set_role(role);
+    return crow_getter_run(&cfg);
+}

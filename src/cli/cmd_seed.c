@@ -1,0 +1,149 @@
+/* `crowcast seed`: option parsing for the seeder role. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "crowcast/log.h"
+#include "crowcast/seeder.h"
+#include "crowcast/udp.h"
+#include "crowcast/units.h"
+
+static const char usage[] =
+    "usage: crowcast seed X.torrent PATH [options]\n"
+    "\n"
+    "Sends the release at PATH (the file, or the directory of a multi-file release) to each rack's\n"
+    "multicast group, paced, and serves it over TCP to any BitTorrent peer.\n"
+    "\n"
+    "  --mcast GROUP:PORT     multicast group to send to (repeatable: one per rack, or shared)\n"
+    "  --iface ADDR           local interface address to send from (default 127.0.0.1)\n"
+    "  --rate RATE            bits/s per group, e.g. 900M, 1G (default 1G)\n"
+    "  --passes N             passes over the release; 0 repeats until stopped (default 1)\n"
+    "  --ttl N                multicast TTL (default 1: the datagrams stay in the rack)\n"
+    "  --mcast-loop on|off    deliver to receivers on this host (default: on for a loopback\n"
+    "                         interface, off otherwise)\n"
+    "  --beacon-interval S    seconds between session BEACONs (default 0.2)\n"
+    "  --listen ADDR:PORT     serve the release over TCP (peer wire) on this address\n"
+    "  --linger S             keep serving TCP S seconds after the last pass (default: until\n"
+    "                         stopped when --listen is given)\n"
+    "  --tracker URL          announce to this tracker as the seeder\n"
+    "  --json                 machine-readable events on stdout, one JSON object a line\n"
+    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "\n"
+    "Exit status: 0 done, 2 bad usage or manifest, 3 I/O or network error.\n";
+
+int crow_cmd_seed(int argc, char **argv)
+{
+    enum {
+        O_MCAST = 256,
+        O_IFACE,
+        O_RATE,
+        O_PASSES,
+        O_TTL,
+        O_LOOP,
+        O_BEACON,
+        O_LISTEN,
+        O_LINGER,
+        O_TRACKER,
+        O_JSON,
+        O_LOG
+    };
+    static const struct option opts[] = {
+        {"mcast", required_argument, 0, O_MCAST},
+        {"iface", required_argument, 0, O_IFACE},
+        {"rate", required_argument, 0, O_RATE},
+        {"passes", required_argument, 0, O_PASSES},
+        {"ttl", required_argument, 0, O_TTL},
+        {"mcast-loop", required_argument, 0, O_LOOP},
+        {"beacon-interval", required_argument, 0, O_BEACON},
+        {"listen", required_argument, 0, O_LISTEN},
+        {"linger", required_argument, 0, O_LINGER},
+        {"tracker", required_argument, 0, O_TRACKER},
+        {"json", no_argument, 0, O_JSON},
+        {"log-level", required_argument, 0, O_LOG},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    struct crow_seeder_config cfg = {
+        .rate = 1000000000ull, .passes = 1, .ttl = 1, .beacon_interval = 0.2, .linger = -2};
+    crow_parse_ipv4("127.0.0.1", &cfg.iface);
+    int loop_choice = -1, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        uint64_t v;
+        enum crow_log_level level;
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return CROW_EXIT_OK;
+        case O_MCAST:
+            if (cfg.group_count == CROW_MAX_GROUPS)
+                return crow_cli_usage_error("seed", "at most %d --mcast groups", CROW_MAX_GROUPS);
+            if (crow_parse_endpoint(optarg, &cfg.groups[cfg.group_count]) ||
+                !IN_MULTICAST(ntohl(cfg.groups[cfg.group_count].sin_addr.s_addr)))
+                return crow_cli_usage_error("seed", "--mcast wants a multicast GROUP:PORT, not '%s'", optarg);
+            cfg.group_count++;
+            break;
+        case O_IFACE:
+            if (crow_parse_ipv4(optarg, &cfg.iface))
+                return crow_cli_usage_error("seed", "--iface wants an IPv4 address, not '%s'", optarg);
+            break;
+        case O_RATE:
+            if (crow_parse_rate(optarg, &cfg.rate) || cfg.rate < 1000)
+                return crow_cli_usage_error("seed", "--rate wants bits/s like 900M or 1G, not '%s'", optarg);
+            break;
+        case O_PASSES:
+        case O_TTL:
+            if (crow_parse_size(optarg, &v) || v > 255)
+                return crow_cli_usage_error("seed", "--%s wants a number from 0 to 255",
+                                            c == O_TTL ? "ttl" : "passes");
+            if (c == O_TTL)
+                cfg.ttl = (int)v;
+            else
+                cfg.passes = (unsigned)v;
+            break;
+        case O_LOOP:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+                return crow_cli_usage_error("seed", "--mcast-loop wants on or off");
+            loop_choice = strcmp(optarg, "on") == 0;
+            break;
+        case O_BEACON:
+        case O_LINGER: {
+            double s;
+            if (crow_parse_seconds(optarg, &s))
+                return crow_cli_usage_error("seed", "'%s' is not a number of seconds", optarg);
+            *(c == O_BEACON ? &cfg.beacon_interval : &cfg.linger) = s;
+            break;
+        }
+        case O_LISTEN:
+            if (crow_parse_endpoint(optarg, &cfg.listen))
+                return crow_cli_usage_error("seed", "--listen wants ADDR:PORT, not '%s'", optarg);
+            break;
+        case O_TRACKER:
+            cfg.tracker = optarg;
+            break;
+        case O_JSON:
+            cfg.json = true;
+            break;
+        case O_LOG:
+            if (crow_log_parse_level(optarg, &level))
+                return crow_cli_usage_error("seed", "--log-level wants error, warn, info or debug");
+            crow_log_set_level(level);
+            break;
+        default:
+            return crow_cli_usage_error("seed", "unknown option");
+        }
+    }
+    if (argc - optind != 2)
+        return crow_cli_usage_error("seed", "wants X.torrent and PATH");
+    cfg.torrent = argv[optind];
+    cfg.path = argv[optind + 1];
+    if (cfg.group_count == 0 && cfg.listen.sin_port == 0 && !cfg.tracker)
+        return crow_cli_usage_error("seed", "nothing to do: give --mcast, --listen or --tracker");
+    cfg.mcast_loop = loop_choice >= 0 ? loop_choice : (ntohl(cfg.iface.s_addr) >> 24) == 127;
+    if (cfg.linger == -2)
+        cfg.linger = cfg.listen.sin_port ? -1 : 0;
+    crow_log_set_role("seed");
+    return crow_seeder_run(&cfg);
+}
