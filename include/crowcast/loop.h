@@ -73,8 +73,12 @@ uint64_t crow_loop_update_now(crow_loop_t *loop);
  * out of work) or -errno when io_uring itself failed. */
 int crow_loop_run(crow_loop_t *loop);
 void crow_loop_stop(crow_loop_t *loop, int code);
-/* Runs for at most `ns` nanoseconds (or until stopped or out of work); for shutdown sequences. */
+/* Runs for at most `ns` nanoseconds (or until stopped or out of work). */
 int crow_loop_run_for(crow_loop_t *loop, uint64_t ns);
+/* Shutdown: after closing everything, lets the kernel return every pending operation (cancelled
+ * receives, closing connections) so their owners are freed. Returns 0 when nothing is left
+ * pending, -ETIME when some operation still was after `ns` nanoseconds. */
+int crow_loop_drain(crow_loop_t *loop, uint64_t ns);
 bool crow_loop_stopping(const crow_loop_t *loop);
 /* Number of armed operations. */
 unsigned crow_loop_inflight(const crow_loop_t *loop);

@@ -465,6 +465,9 @@ int crow_demo_run(const struct crow_demo_config *cfg)
         fprintf(stderr, "crowcast demo: setup failed: %s\n", strerror(-ret));
     }
     cleanup(&d);
+    crow_signals_close(d.loop, d.signals);
+    crow_io_cancel(d.loop, &d.tick);
+    crow_loop_drain(d.loop, 2000000000ull);
     free(d.peers);
     crow_loop_free(d.loop);
     return d.result;

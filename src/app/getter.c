@@ -307,10 +307,11 @@ int getter_join(struct getter *g, const struct sockaddr_in *group)
 
 static void on_tick(crow_op_t *op, int res, unsigned flags)
 {
-    (void)res;
     (void)flags;
     struct getter *g = op->owner;
     uint64_t now = crow_loop_now(g->loop);
+    if (res == -ECANCELED || crow_loop_stopping(g->loop))
+        return;
     if (g->cfg->test_exit_after > 0 && now - g->started_ns >= (uint64_t)(g->cfg->test_exit_after * 1e9)) {
         crow_log_warn("--test-exit-after: exiting abruptly");
         fflush(stdout);
@@ -423,10 +424,13 @@ out:
         g.result = CROW_GET_IO;
     getter_stop_sources(&g);
     crow_udp_rx_close(g.udp);
+    crow_signals_close(g.loop, g.signals);
     if (g.loop)
-        for (int i = 0; i < 50 && g.store && crow_piece_store_busy(g.store); i++)
-            crow_loop_run(g.loop);
-    crow_piece_store_free(g.store);
+        crow_io_cancel(g.loop, &g.tick);
+    if (g.loop && crow_loop_drain(g.loop, 3000000000ull))
+        crow_log_warn("shutdown: some I/O did not finish in time");
+    if (g.store && !crow_piece_store_busy(g.store))
+        crow_piece_store_free(g.store);
     crow_staging_close(g.staging);
     crow_loop_free(g.loop);
     crow_mcast_receiver_dispose(&g.rx);

@@ -241,11 +241,12 @@ static void on_close(void *ctx, crow_tcp_conn_t *tcp, int err)
     const char *why =
         c->s && crow_peer_session_reason(c->s)[0] ? crow_peer_session_reason(c->s) : crow_strerror(err);
     crow_log_debug("peer %s:%u closed: %s", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port), why);
+    struct crow_peers *P = c->P;
     c->closing = true;
     c->tcp = NULL;
     unlink_conn(c);
     conn_release(c);
-    flush_all(c->P);
+    flush_all(P);
 }
 
 static void close_conn(struct conn *c, const char *why)

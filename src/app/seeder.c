@@ -1,4 +1,5 @@
 /* The seeder role: multicast passes over a release (and, with the peer-wire glue, TCP seeding). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +13,9 @@
 #include "crowcast/seeder.h"
 #include "crowcast/storage.h"
 #include "crowcast/units.h"
+#include "announcer.h"
 #include "mcast_send.h"
+#include "peers.h"
 #include "piece_store.h"
 
 struct seeder {
@@ -22,11 +25,18 @@ struct seeder {
     crow_storage_t *storage;
     crow_piece_store_t *store;
     crow_mcast_send_t *mcast;
+    crow_peers_t *peers;
+    crow_announcer_t *announcer;
     crow_signals_t *signals;
     crow_op_t tick;
+    uint64_t next_announce_ns, announce_interval_ns, linger_until_ns;
+    struct sockaddr_in groups[CROW_MAX_GROUPS];
+    unsigned group_count;
     int result;
     bool mcast_done;
 };
+
+static int start_mcast(struct seeder *s);
 
 static void emit_stats(struct seeder *s, const char *event)
 {
@@ -67,17 +77,58 @@ static void on_mcast_done(void *ctx, int result)
         s->result = 3;
     }
     emit_stats(s, "mcast_done");
-    if (s->cfg->linger >= 0)
+    if (!s->peers || s->cfg->linger == 0)
         crow_loop_stop(s->loop, 1);
+    else if (s->cfg->linger > 0)
+        s->linger_until_ns = crow_loop_now(s->loop) + (uint64_t)(s->cfg->linger * 1e9);
+}
+
+static void announce(struct seeder *s, enum crow_announce_event ev)
+{
+    if (!s->announcer)
+        return;
+    uint64_t served = s->peers ? crow_peers_bytes_served(s->peers) : 0;
+    crow_announcer_announce(s->announcer, ev, served, 0, 0);
+    s->next_announce_ns = crow_loop_now(s->loop) + s->announce_interval_ns;
+}
+
+static void on_announced(void *ctx, const struct crow_announce_outcome *o)
+{
+    struct seeder *s = ctx;
+    if (o->error || o->failure) {
+        crow_log_warn("tracker: %s", o->failure ? o->failure : crow_strerror(o->error));
+        s->next_announce_ns = crow_loop_now(s->loop) + 2000000000ull;
+        return;
+    }
+    if (o->result->interval > 0)
+        s->announce_interval_ns = (uint64_t)o->result->interval * 1000000000ull;
+    /* Without --mcast the tracker names the groups: one per rack (or shared). */
+    if (!s->cfg->group_count && !s->mcast && o->group_count) {
+        s->group_count = o->group_count < CROW_MAX_GROUPS ? o->group_count : CROW_MAX_GROUPS;
+        memcpy(s->groups, o->groups, s->group_count * sizeof *s->groups);
+        if (start_mcast(s)) {
+            s->result = 3;
+            crow_loop_stop(s->loop, 1);
+        }
+    }
 }
 
 static void on_tick(crow_op_t *op, int res, unsigned flags)
 {
-    (void)res;
     (void)flags;
     struct seeder *s = op->owner;
+    uint64_t now = crow_loop_now(s->loop);
+    if (res == -ECANCELED || crow_loop_stopping(s->loop))
+        return;
     if (s->mcast && !s->mcast_done)
         emit_stats(s, "progress");
+    if (s->announcer && now >= s->next_announce_ns)
+        announce(s, CROW_EVENT_NONE);
+    if (s->linger_until_ns && now >= s->linger_until_ns) {
+        crow_log_info("--linger over: stopping");
+        crow_loop_stop(s->loop, 1);
+        return;
+    }
     crow_io_timeout(s->loop, &s->tick, 1000000000ull);
 }
 
@@ -86,6 +137,35 @@ static void on_signal(void *ctx, int signo)
     struct seeder *s = ctx;
     crow_log_info("signal %d: stopping", signo);
     crow_loop_stop(s->loop, 1);
+}
+
+static int start_mcast(struct seeder *s)
+{
+    const struct crow_seeder_config *cfg = s->cfg;
+    struct crow_mcast_send_config mc = {
+        .groups = s->groups,
+        .group_count = s->group_count,
+        .iface = cfg->iface,
+        .ttl = cfg->ttl,
+        .loop = cfg->mcast_loop,
+        .rate_bps = cfg->rate,
+        .passes = cfg->passes,
+        .beacon_interval_ns = (uint64_t)(cfg->beacon_interval * 1e9),
+        .tcp_port = s->peers ? ntohs(crow_peers_listen_addr(s->peers)->sin_port) : 0,
+        .window = 4,
+    };
+    int ret = crow_mcast_send_start(&s->mcast, s->loop, s->store, &s->m, &mc, on_mcast_done, s);
+    if (ret) {
+        fprintf(stderr, "crowcast seed: multicast: %s\n", crow_strerror(ret));
+        return ret;
+    }
+    char a[32];
+    struct crow_mcast_send_stats st;
+    crow_mcast_send_get_stats(s->mcast, &st);
+    crow_log_info("multicasting %s to %u group(s) at %s each, %u pass(es), UDP GSO %s", s->m.name,
+                  s->group_count, crow_format_rate((double)cfg->rate, a, sizeof a), cfg->passes,
+                  st.gso ? "on" : "off");
+    return 0;
 }
 
 int crow_seeder_run(const struct crow_seeder_config *cfg)
@@ -118,30 +198,48 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
     static const int sigs[] = {SIGINT, SIGTERM};
     crow_signals_watch(s.loop, &s.signals, sigs, 2, on_signal, &s);
     s.result = 0;
-    if (cfg->group_count) {
-        struct crow_mcast_send_config mc = {
-            .groups = cfg->groups,
-            .group_count = cfg->group_count,
-            .iface = cfg->iface,
-            .ttl = cfg->ttl,
-            .loop = cfg->mcast_loop,
-            .rate_bps = cfg->rate,
-            .passes = cfg->passes,
-            .beacon_interval_ns = (uint64_t)(cfg->beacon_interval * 1e9),
-            .tcp_port = ntohs(cfg->listen.sin_port),
-            .window = 4,
-        };
-        if ((ret = crow_mcast_send_start(&s.mcast, s.loop, s.store, &s.m, &mc, on_mcast_done, &s))) {
-            fprintf(stderr, "crowcast seed: multicast: %s\n", crow_strerror(ret));
+    if (cfg->listen.sin_port || cfg->tracker) {
+        struct crow_peers_config pc = {.m = &s.m,
+                                       .store = s.store,
+                                       .listen = cfg->listen,
+                                       .bind_addr = cfg->iface,
+                                       .pos = -1,
+                                       .max_connections = 256};
+        if (!pc.listen.sin_port) /* a tracker needs a port to hand out */
+            pc.listen = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr = cfg->iface};
+        if ((ret = crow_peers_new(&s.peers, s.loop, &pc, NULL, NULL))) {
+            fprintf(stderr, "crowcast seed: cannot listen on %s:%u: %s\n", inet_ntoa(pc.listen.sin_addr),
+                    ntohs(pc.listen.sin_port), crow_strerror(ret));
             s.result = 3;
             goto out;
         }
-        char a[32];
-        struct crow_mcast_send_stats st;
-        crow_mcast_send_get_stats(s.mcast, &st);
-        crow_log_info("multicasting %s to %u group(s) at %s each, %u pass(es), UDP GSO %s", s.m.name,
-                      cfg->group_count, crow_format_rate((double)cfg->rate, a, sizeof a), cfg->passes,
-                      st.gso ? "on" : "off");
+        const struct sockaddr_in *la = crow_peers_listen_addr(s.peers);
+        crow_log_info("serving over TCP on %s:%u", inet_ntoa(la->sin_addr), ntohs(la->sin_port));
+    }
+    s.group_count = cfg->group_count;
+    memcpy(s.groups, cfg->groups, cfg->group_count * sizeof *cfg->groups);
+    if (s.group_count && (ret = start_mcast(&s))) {
+        s.result = 3;
+        goto out;
+    }
+    if (cfg->tracker) {
+        struct crow_announcer_config ac = {
+            .url = cfg->tracker,
+            .info_hash = s.m.info_hash,
+            .peer_id = crow_peers_peer_id(s.peers),
+            .port = ntohs(crow_peers_listen_addr(s.peers)->sin_port),
+            .bind = cfg->iface,
+            .numwant = 0,
+            .want_groups = cfg->group_count == 0,
+            .timeout = 5,
+        };
+        s.announce_interval_ns = 30 * 1000000000ull;
+        if ((ret = crow_announcer_new(&s.announcer, s.loop, &ac, on_announced, &s))) {
+            fprintf(stderr, "crowcast seed: --tracker %s: %s\n", cfg->tracker, crow_strerror(ret));
+            s.result = 2;
+            goto out;
+        }
+        announce(&s, CROW_EVENT_STARTED);
     }
     crow_op_init(&s.tick, on_tick, &s);
     crow_io_timeout(s.loop, &s.tick, 1000000000ull);
@@ -149,8 +247,21 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
     if (s.mcast && !s.mcast_done)
         emit_stats(&s, "stopped");
 out:
+    if (s.announcer) {
+        announce(&s, CROW_EVENT_STOPPED);
+        for (int i = 0; i < 20 && crow_announcer_busy(s.announcer); i++)
+            crow_loop_run_for(s.loop, 50 * 1000000ull);
+    }
+    crow_announcer_free(s.announcer);
+    crow_peers_free(s.peers);
     crow_mcast_send_stop(s.mcast);
-    crow_piece_store_free(s.store);
+    crow_signals_close(s.loop, s.signals);
+    if (s.loop)
+        crow_io_cancel(s.loop, &s.tick);
+    if (s.loop && crow_loop_drain(s.loop, 3000000000ull))
+        crow_log_warn("shutdown: some I/O did not finish in time");
+    if (s.store && !crow_piece_store_busy(s.store))
+        crow_piece_store_free(s.store);
     crow_loop_free(s.loop);
     crow_storage_close(s.storage);
     crow_bitfield_dispose(&all);

@@ -207,6 +207,31 @@ int crow_loop_run_for(crow_loop_t *loop, uint64_t ns)
     return ret;
 }
 
+int crow_loop_drain(crow_loop_t *loop, uint64_t ns)
+{
+    uint64_t end = monotonic_ns() + ns;
+    while (loop->inflight) {
+        uint64_t now = monotonic_ns();
+        if (now >= end)
+            return -ETIME;
+        struct __kernel_timespec ts = {.tv_sec = (int64_t)((end - now) / 1000000000ull),
+                                       .tv_nsec = (long long)((end - now) % 1000000000ull)};
+        struct io_uring_cqe *cqe = NULL;
+        int ret = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, &ts, NULL);
+        if (ret < 0 && ret != -ETIME && ret != -EINTR)
+            return ret;
+        loop->now = monotonic_ns();
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&loop->ring, head, cqe)
+        {
+            seen++;
+            dispatch(loop, cqe);
+        }
+        io_uring_cq_advance(&loop->ring, seen);
+    }
+    return 0;
+}
+
 /* Gets an SQE or reports -EBUSY; every submission helper below starts with it. */
 #define PREP_OR_FAIL(loop, sqe)                                                                              \
     struct io_uring_sqe *sqe = crow_loop_sqe(loop);                                                          \
