@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -635,9 +636,17 @@ static int capture_live(run_t *r)
         fprintf(stderr, "crowcast-diag: %s: %s\n", o->write, pcap_geterr(r->pcap));
         goto out;
     }
+    /* Non-blocking reads behind our own poll: a blocking pcap_dispatch on Linux may wait for the
+     * first packet without bound, and quiet links must still get their periodic line. */
+    if (pcap_setnonblock(r->pcap, 1, err) != 0 || pcap_get_selectable_fd(r->pcap) < 0) {
+        fprintf(stderr, "crowcast-diag: %s: cannot poll the capture: %s\n", o->iface, err);
+        goto out;
+    }
     live_pcap = r->pcap;
+    struct pollfd pfd = {.fd = pcap_get_selectable_fd(r->pcap), .events = POLLIN};
     double t0 = wall_clock();
     while (!stop_requested) {
+        poll(&pfd, 1, 100);
         if (pcap_dispatch(r->pcap, -1, on_packet, (u_char *)r) == PCAP_ERROR) {
             fprintf(stderr, "crowcast-diag: %s: %s\n", o->iface, pcap_geterr(r->pcap));
             goto out;
