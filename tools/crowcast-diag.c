@@ -44,7 +44,7 @@ typedef struct run {
     pcap_dumper_t *dumper;
     int link;
     uint16_t source;
-    double start_ts, next_tick, last_ts;
+    double start_ts, prev_tick, next_tick, last_ts;
     bool started;
     crow_diag_counts_t tick_prev;
     uint64_t frames;
@@ -499,8 +499,8 @@ static void print_tick(run_t *r, double now)
 {
     crow_diag_counts_t c;
     crow_diag_sum(&r->diag, &c);
-    double span = r->opt->interval;
-    double bps = 8.0 * (double)(c.bytes - r->tick_prev.bytes) / span;
+    double span = now - r->prev_tick;
+    double bps = span > 0 ? 8.0 * (double)(c.bytes - r->tick_prev.bytes) / span : 0.0;
     uint64_t piece = 0;
     for (uint32_t i = 0; i < r->diag.flows.conn_count; i++)
         piece += r->diag.flows.conns[i].dir[0].piece_bytes + r->diag.flows.conns[i].dir[1].piece_bytes;
@@ -531,16 +531,24 @@ static void print_tick(run_t *r, double now)
     r->tick_prev = c;
 }
 
-/* Prints the lines due by `now` (capture time). A clock that jumps back (the next file) restarts them. */
+/* Prints the lines due by `now` (capture time), one per interval; a jump of more than 100 intervals
+ * (a damaged timestamp) gets a single line, not millions. A clock that goes back (the next file)
+ * restarts them. */
 static void ticks_until(run_t *r, double now)
 {
-    if (r->opt->interval <= 0 || !r->started)
+    double iv = r->opt->interval;
+    if (iv <= 0 || !r->started)
         return;
-    if (now < r->next_tick - r->opt->interval)
-        r->next_tick = now + r->opt->interval;
+    if (now < r->next_tick - iv) {
+        r->next_tick = now + iv;
+        r->prev_tick = now;
+    }
+    if (now - r->next_tick > 100 * iv)
+        r->next_tick = now;
     while (now >= r->next_tick) {
         print_tick(r, r->next_tick);
-        r->next_tick += r->opt->interval;
+        r->prev_tick = r->next_tick;
+        r->next_tick += iv;
     }
 }
 
@@ -552,7 +560,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
     if (!r->started) {
         r->started = true;
-        r->start_ts = ts;
+        r->start_ts = r->prev_tick = ts;
         r->next_tick = ts + r->opt->interval;
     }
     ticks_until(r, ts);
@@ -654,7 +662,7 @@ static int capture_live(run_t *r)
         double now = wall_clock();
         if (!r->started) {
             r->started = true;
-            r->start_ts = now;
+            r->start_ts = r->prev_tick = now;
             r->next_tick = now + o->interval;
         }
         /* Quiet links still get their line: live capture time is the wall clock. */

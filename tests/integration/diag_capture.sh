@@ -6,10 +6,10 @@
 # slice delayed by 20 ms: reordering) must be reported exactly: counts cross-checked with capinfos,
 # with the seeder's own datagram and byte counts, and with crowcast-diag's reading of each slice.
 source "$(dirname "$0")/lib.sh"
-need_cmd dumpcap editcap mergecap capinfos python3
+need_cmd editcap mergecap capinfos
+source "$(dirname "$0")/diag_lib.sh"
 DIAG=$CROW_BUILD_DIR/crowcast-diag
 [[ -x $DIAG ]] || fail "no crowcast-diag in $CROW_BUILD_DIR"
-dumpcap -D 2>/dev/null | grep -qw lo || skip "dumpcap cannot list the loopback interface (needs capture rights)"
 
 # load FILE...: one Python run (the interpreter is slow to start) that sets, for each crowcast-diag
 # JSON output NAME.json, shell variables NAME_frames, NAME_dgrams, NAME_bytes, NAME_lost, NAME_dup,
@@ -49,81 +49,12 @@ diag_json() { "$DIAG" --json --tracker-port "$tport" "$@" || fail "crowcast-diag
 frames() { capinfos -cM "$1" | awk '/Number of packets/ {print $NF}'; }
 expect() { [[ "$2" == "$3" ]] || fail "$1: got $2, expected $3"; log "$1: $2"; }
 
-random_file "$WORK/rel/data.bin" $((2 * 1024 * 1024)) diag
-"$CROWCAST" make "$WORK/rel/data.bin" -o "$WORK/rel.torrent" >/dev/null 2>&1 || fail "crowcast make failed"
-port=$(free_port)
-wport=$(free_port)
-tport=$(free_port)
-group=239.255.$((RANDOM % 200 + 10)).$((RANDOM % 250 + 1))
-filter="udp port $port or tcp port $wport or tcp port $tport"
-
-spawn dumpcap dumpcap -P -i lo -f "$filter" -w "$WORK/orig.pcap"
-dumpcap_pid=$SPAWNED_PID
+capture_start "$WORK/orig.pcap" 2
 spawn diag_live "$DIAG" -i lo -f "$filter" -w "$WORK/own.pcap" --duration 4 --interval 1 --json --tracker-port "$tport"
 live_pid=$SPAWNED_PID
-wait_until 10 grep -q "Capturing on" "$WORK/dumpcap.log" || fail "dumpcap did not start"
-sleep 1 # both captures armed (crowcast-diag prints nothing before its first interval)
-
-"$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel/data.bin" --mcast "$group:$port" --iface 127.0.0.1 \
-  --rate 100M --json >"$WORK/seed.json" 2>"$WORK/seed.log" || fail "crowcast seed exited $?"
-
-# Peer wire: handshakes, interested/unchoke, 8 requests answered by 16 KiB pieces 5 ms apart.
-# Tracker: three announces (started, none, completed) on one keep-alive connection.
-python3 - "$wport" "$tport" <<'EOF' || fail "the scripted peers failed"
-import socket, struct, sys, time
-def pair(port):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(1)
-    c = socket.create_connection(("127.0.0.1", port))
-    s, _ = ls.accept()
-    ls.close()
-    return c, s
-def read(sock, n):
-    got = b""
-    while len(got) < n:
-        chunk = sock.recv(n - len(got))
-        if not chunk:
-            raise SystemExit("connection closed")
-        got += chunk
-    return got
-c, s = pair(int(sys.argv[1]))
-hs = bytes([19]) + b"BitTorrent protocol" + bytes(8) + b"\xab" * 20 + b"-PY0001-" + b"x" * 12
-c.sendall(hs + struct.pack(">IB", 1, 2))
-read(s, 73)
-s.sendall(hs + struct.pack(">IB", 1, 1))
-read(c, 73)
-for i in range(8):
-    c.sendall(struct.pack(">IBIII", 13, 6, i, 0, 16384))
-read(s, 8 * 17)
-for i in range(8):
-    time.sleep(0.005)
-    s.sendall(struct.pack(">IBII", 16393, 7, i, 0) + bytes(16384))
-    read(c, 16397)
-c.close(); s.close()
-c, s = pair(int(sys.argv[2]))
-ih = "%AB" * 20
-for ev in ("&event=started", "", "&event=completed"):
-    req = ("GET /announce?info_hash=%s&peer_id=-PY0001-xxxxxxxxxxxx&port=6881&uploaded=0&downloaded=0"
-           "&left=0%s&rack=r7 HTTP/1.1\r\nHost: t\r\n\r\n" % (ih, ev)).encode()
-    c.sendall(req)
-    read(s, len(req))
-    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-    read(c, 38)
-c.close(); s.close()
-EOF
-
-sent=$(python3 -c 'import json,sys
-for l in sys.stdin:
-    d = json.loads(l)
-    if d.get("event") == "mcast_done": print(d["datagrams"], d["wire_bytes"])' <"$WORK/seed.json")
-read -r sent_dgrams sent_wire <<<"$sent"
-[[ -n $sent_dgrams ]] || fail "no mcast_done event from crowcast seed"
-log "seed sent $sent_dgrams datagrams, $sent_wire bytes at IP level"
-sleep 0.5
-kill -INT "$dumpcap_pid"
-wait_pid_timeout 10 "$dumpcap_pid" || true
+sleep 1 # armed (crowcast-diag prints nothing before its first interval)
+capture_traffic
+capture_stop
 wait_pid_timeout 15 "$live_pid" || fail "crowcast-diag -i lo exited $?"
 
 # Edited captures (frame numbers are 1-based, as editcap counts them):
