@@ -5,11 +5,17 @@
  * crow_announce_encode / crow_announce_encode_failure / crow_scrape_encode write bencoded bodies.
  * Client side: crow_announce_build_query writes a query string, crow_announce_decode reads a body.
  *
- * The crowcast extension: the announce may carry `rack=NAME`; the response may carry a dictionary
- *   "crowcast": { "group": "239.x.y.z", "head": 0|1, "peer flags": <one byte per listed peer>,
- *                 "port": <multicast port>, "position": <chain index>, "rack": "NAME" }
+ * The crowcast extension: the announce may carry `rack=NAME`, `groups=1` (the seeder asks for every
+ * rack's multicast group) and `hook=N` (0..255: the exit status of the peer's --on-complete command,
+ * which the tracker shows in its status); the response may carry a dictionary
+ *   "crowcast": { "group": "239.x.y.z", "groups": ["239.x.y.z:PORT", ...], "head": 0|1,
+ *                 "peer flags": <one byte per listed peer>, "port": <multicast port>,
+ *                 "position": <chain index>, "rack": "NAME" }
  * "group" and "port" are absent when the peer's rack has no multicast group (an unracked peer, whose
- * "rack" is ""). "peer flags" bytes: CROW_PEER_SEEDER, CROW_PEER_OTHER_RACK. Stock clients ignore it.
+ * "rack" is ""). "groups" is present only when the announce asked for it and some rack has a group:
+ * every rack's group once (racks sharing a group share one entry), as "A.B.C.D:PORT" strings, at most
+ * CROW_ANNOUNCE_MAX_GROUPS. "peer flags" bytes: CROW_PEER_SEEDER, CROW_PEER_OTHER_RACK. Stock clients
+ * ignore the whole dictionary.
  *
  * Addresses are IPv4 in host byte order throughout.
  */
@@ -52,13 +58,16 @@ typedef struct crow_announce_req {
     uint32_t ip; /* the `ip` parameter (dotted IPv4 only); whether to believe it is the caller's policy */
     bool has_rack;
     char rack[CROW_RACK_NAME_MAX + 1]; /* NUL-terminated */
+    bool want_groups;                  /* groups=1: list every rack's multicast group in the reply */
+    bool has_hook;
+    uint8_t hook; /* hook=N: exit status of the peer's --on-complete command */
 } crow_announce_req_t;
 
 /* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
  * percent-decoding), port (1..65535), uploaded, downloaded, left (unsigned decimal). Optional: event
  * (started|stopped|completed|paused|empty), numwant (0..2^31-1), compact (0|1), no_peer_id, ip
- * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]). Unknown parameters are ignored; a known one given
- * twice is an error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a
+ * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255). Unknown parameters are ignored;
+ * a known one given twice is an error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a
  * "failure reason" (e.g. "missing info_hash", "invalid port"). */
 int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req, const char **failure);
 
@@ -85,7 +94,8 @@ typedef struct crow_crowcast_info {
     uint16_t port;                     /* multicast port, 0 when none */
     uint32_t position;                 /* index of the peer in its rack's chain */
     bool head;                         /* position 0 */
-    uint32_t group_count;              /* "groups": every rack's multicast group (asked with groups=1) */
+    uint32_t group_count;              /* "groups": every rack's multicast group (asked with groups=1);
+                                          encoded when non-zero, filled by the decoder */
     struct {
         uint32_t addr;
         uint16_t port;
@@ -120,8 +130,8 @@ typedef struct crow_scrape_entry {
 long crow_scrape_encode(uint8_t *buf, size_t cap, crow_scrape_entry_t *entries, size_t count);
 
 /* Client side: writes the query string (no leading '?') for req, NUL-terminated: info_hash,
- * peer_id, port, uploaded, downloaded, left, compact=1|0, then event, numwant, ip, rack when set.
- * Returns the length or CROW_ESPACE. */
+ * peer_id, port, uploaded, downloaded, left, compact=1|0, then event, numwant, ip, rack, groups=1, hook when
+ * set. Returns the length or CROW_ESPACE. */
 long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t *req);
 
 /* A decoded response. Pointers point into the body given to crow_announce_decode. */

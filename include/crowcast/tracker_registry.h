@@ -87,9 +87,13 @@ size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[
 /* Status as one JSON object into buf:
  *   {"now_ms":N,"releases":[{"info_hash":"<hex>","since_ms":T,"peers":N,"complete":N,"incomplete":N,
  *    "downloaded":N,"bytes_left":N,"racks":[{"rack":"NAME"|null,"group":"A.B.C.D:PORT"|null,"peers":N,
- *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT"}, ...]}, ...]}
+ *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",
+ *    "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null}, ...]}, ...]}, ...]}
  * A release's since_ms is when its swarm was created; a rack's is its oldest current peer's first
- * announce. Returns the length (no NUL counted; one is written when it fits) or CROW_ESPACE. */
+ * announce, a peer's its own first announce. "chain" lists the rack's peers in chain order; "hook" is
+ * the last exit status of the peer's --on-complete command it announced (hook=N; kept across later
+ * announces without it), null before any. The text grows with the peers (about 90 bytes each). Returns the
+ * length (no NUL counted; one is written when it fits) or CROW_ESPACE. */
 long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap);
 
 /* Metrics in the Prometheus text exposition format (version 0.0.4) into buf: gauges per release and

@@ -21,6 +21,8 @@ enum param {
     P_NO_PEER_ID,
     P_IP,
     P_RACK,
+    P_GROUPS,
+    P_HOOK,
     P_COUNT
 };
 
@@ -33,8 +35,9 @@ static const struct {
     {                                                                                                        \
 #n, "missing " #n, "invalid " #n, "duplicate " #n                                                    \
     }
-    PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded),   PARAM(downloaded), PARAM(left),
-    PARAM(event),     PARAM(numwant), PARAM(compact), PARAM(no_peer_id), PARAM(ip),         PARAM(rack),
+    PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded), PARAM(downloaded),
+    PARAM(left),      PARAM(event),   PARAM(numwant), PARAM(compact),  PARAM(no_peer_id),
+    PARAM(ip),        PARAM(rack),    PARAM(groups),  PARAM(hook),
 #undef PARAM
 };
 
@@ -170,6 +173,17 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         req->rack[len] = '\0';
         req->has_rack = true;
         return true;
+    case P_GROUPS:
+        if (!bytes_are(v, len, "0") && !bytes_are(v, len, "1"))
+            return false;
+        req->want_groups = v[0] == '1';
+        return true;
+    case P_HOOK:
+        if (!parse_u64(v, len, 255, &n))
+            return false;
+        req->hook = (uint8_t)n;
+        req->has_hook = true;
+        return true;
     case P_COUNT:
         break;
     }
@@ -293,6 +307,17 @@ static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
         crow_ipv4_format(c->group, dotted);
         crow_benc_key(e, "group");
         crow_benc_cstr(e, dotted);
+    }
+    if (c->group_count) {
+        crow_benc_key(e, "groups");
+        crow_benc_list(e);
+        for (uint32_t i = 0; i < c->group_count && i < CROW_ANNOUNCE_MAX_GROUPS; i++) {
+            char endpoint[24];
+            crow_ipv4_format(c->groups[i].addr, dotted);
+            snprintf(endpoint, sizeof(endpoint), "%s:%u", dotted, c->groups[i].port);
+            crow_benc_cstr(e, endpoint);
+        }
+        crow_benc_end(e);
     }
     crow_benc_key(e, "head");
     crow_benc_int(e, c->head ? 1 : 0);
@@ -470,6 +495,10 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
     }
     if (ret == 0 && req->has_rack)
         ret = append_param(buf, cap, &len, "rack", (const uint8_t *)req->rack, strlen(req->rack));
+    if (ret == 0 && req->want_groups)
+        ret = append_number(buf, cap, &len, "groups", 1);
+    if (ret == 0 && req->has_hook)
+        ret = append_number(buf, cap, &len, "hook", req->hook);
     return ret < 0 ? ret : (long)len;
 }
 
@@ -477,6 +506,32 @@ static int bad(const char **why, const char *text)
 {
     *why = text;
     return CROW_EPARSE;
+}
+
+/* "groups": a list of "A.B.C.D:PORT" strings, each a multicast group. */
+static int decode_groups(const crow_bdoc_t *doc, uint32_t list, crow_crowcast_info_t *c, const char **why)
+{
+    if (doc->nodes[list].type != CROW_BLIST)
+        return bad(why, "crowcast groups is not a list");
+    if (doc->nodes[list].count > CROW_ANNOUNCE_MAX_GROUPS)
+        return bad(why, "too many crowcast groups");
+    uint32_t item = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < doc->nodes[list].count; i++, item = doc->nodes[item].next) {
+        const crow_bnode_t *n = &doc->nodes[item];
+        const char *colon = n->type == CROW_BSTR ? memchr(n->str, ':', n->len) : NULL;
+        uint64_t port;
+        uint32_t addr;
+        if (!colon || !crow_ipv4_parse((const char *)n->str, (size_t)(colon - (const char *)n->str), &addr) ||
+            (addr >> 28) != 14 ||
+            !parse_u64((const uint8_t *)colon + 1, n->len - (size_t)(colon - (const char *)n->str) - 1, 65535,
+                       &port) ||
+            port == 0)
+            return bad(why, "invalid crowcast group in groups");
+        c->groups[c->group_count].addr = addr;
+        c->groups[c->group_count].port = (uint16_t)port;
+        c->group_count++;
+    }
+    return 0;
 }
 
 static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_info_t *c,
@@ -509,7 +564,8 @@ static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_
     if (crow_bdict_int(doc, dict, "head", &v))
         c->head = v != 0;
     crow_bdict_str(doc, dict, "peer flags", flags, flags_len);
-    return 0;
+    uint32_t groups = crow_bdict_get(doc, dict, "groups");
+    return groups ? decode_groups(doc, groups, c, why) : 0;
 }
 
 static void store_peer(crow_announce_peer_t *peers, size_t peer_cap, crow_announce_result_t *r,

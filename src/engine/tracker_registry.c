@@ -14,6 +14,7 @@ struct peer {
     uint32_t rack, addr;
     uint16_t port;
     bool seeder;
+    int16_t hook; /* last --on-complete exit status announced (hook=N), -1 before any */
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
 };
@@ -383,6 +384,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     p->left = req->left;
     p->seeder = req->left == 0;
     memcpy(p->peer_id, req->peer_id, CROW_PEER_ID_LEN);
+    p->hook = req->has_hook ? (int16_t)req->hook : known ? old.hook : -1;
     p->first_seen = known ? old.first_seen : now;
     p->last_seen = now;
     if (p->seeder)
@@ -552,7 +554,18 @@ long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *b
             put(&t, ",\"peers\":%u,\"complete\":%u,\"bytes_left\":%llu,\"since_ms\":%llu,\"head\":", st.peers,
                 st.complete, (unsigned long long)st.bytes_left, (unsigned long long)st.since);
             put_endpoint(&t, st.head->addr, st.head->port);
-            put(&t, "}");
+            put(&t, ",\"chain\":[");
+            for (const struct peer *p = st.head; p < s->peers + i; p++) {
+                put(&t, "%s{\"peer\":", p == st.head ? "" : ",");
+                put_endpoint(&t, p->addr, p->port);
+                put(&t, ",\"left\":%llu,\"since_ms\":%llu,\"hook\":", (unsigned long long)p->left,
+                    (unsigned long long)p->first_seen);
+                if (p->hook >= 0)
+                    put(&t, "%d}", p->hook);
+                else
+                    put(&t, "null}");
+            }
+            put(&t, "]}");
         }
         put(&t, "]}");
     }

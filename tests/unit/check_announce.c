@@ -25,7 +25,7 @@ START_TEST(test_parse_full_announce)
     crow_announce_req_t req;
     const char *failure = NULL;
     ck_assert_int_eq(parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
-                                  "&key=zz&supportcrypto=1",
+                                  "&key=zz&supportcrypto=1&groups=1&hook=255",
                            &req, &failure),
                      0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
@@ -42,6 +42,9 @@ START_TEST(test_parse_full_announce)
     ck_assert_uint_eq(req.ip, 0x0a010203);
     ck_assert(req.has_rack);
     ck_assert_str_eq(req.rack, "r-1.a");
+    ck_assert(req.want_groups);
+    ck_assert(req.has_hook);
+    ck_assert_uint_eq(req.hook, 255);
 }
 END_TEST
 
@@ -55,6 +58,8 @@ START_TEST(test_parse_defaults)
     ck_assert(req.compact);
     ck_assert(!req.has_ip);
     ck_assert(!req.has_rack);
+    ck_assert(!req.want_groups);
+    ck_assert(!req.has_hook);
     ck_assert_int_eq(parse(BASE_Q "&left=18446744073709551615", &req, &failure), CROW_EPARSE);
     ck_assert_str_eq(failure, "duplicate left");
 }
@@ -97,6 +102,13 @@ static const struct {
     {BASE_Q "&rack=", "invalid rack"},
     {BASE_Q "&rack=a%20b", "invalid rack"},
     {BASE_Q "&rack=abcdefghijklmnopqrstuvwxyz0123456", "invalid rack"},
+    {BASE_Q "&groups=2", "invalid groups"},
+    {BASE_Q "&groups=", "invalid groups"},
+    {BASE_Q "&groups=1&groups=1", "duplicate groups"},
+    {BASE_Q "&hook=256", "invalid hook"},
+    {BASE_Q "&hook=-1", "invalid hook"},
+    {BASE_Q "&hook=", "invalid hook"},
+    {BASE_Q "&hook=1&hook=2", "duplicate hook"},
 };
 
 START_TEST(test_bad_queries_give_reasons)
@@ -130,6 +142,9 @@ START_TEST(test_build_query_roundtrip)
     req.ip = 0x7f000102;
     req.has_rack = true;
     strcpy(req.rack, "rack_7");
+    req.want_groups = true;
+    req.has_hook = true;
+    req.hook = 3;
     long n = crow_announce_build_query(q, sizeof(q), &req);
     ck_assert_int_eq(n, (long)strlen(q));
     ck_assert_int_eq(crow_announce_parse(q, (size_t)n, &back, &failure), 0);
@@ -281,7 +296,51 @@ START_TEST(test_decode_stock_response)
 }
 END_TEST
 
+/* groups=1: every rack's group in "groups", decoded back into groups[] in order. */
+START_TEST(test_groups_roundtrip)
+{
+    uint8_t buf[512];
+    crow_bnode_t nodes[32];
+    crow_announce_peer_t peers[1];
+    crow_announce_result_t res;
+    const char *why = NULL;
+    crow_announce_resp_t r = {.interval = 10, .min_interval = 1};
+    r.crowcast.present = true;
+    r.crowcast.group = 0xefff0101;
+    r.crowcast.port = 5001;
+    strcpy(r.crowcast.rack, "r1");
+    r.crowcast.group_count = 2;
+    r.crowcast.groups[0].addr = 0xefff0101;
+    r.crowcast.groups[0].port = 5001;
+    r.crowcast.groups[1].addr = 0xe0000001;
+    r.crowcast.groups[1].port = 65535;
+    long n = crow_announce_encode(buf, sizeof(buf), &r, true, false);
+    ck_assert_int_gt(n, 0);
+    static const char want[] = "6:groupsl16:239.255.1.1:500115:224.0.0.1:65535e4:head";
+    ck_assert_ptr_nonnull(memmem(buf, (size_t)n, want, sizeof(want) - 1));
+    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
+    ck_assert_uint_eq(res.crowcast.group_count, 2);
+    ck_assert_uint_eq(res.crowcast.groups[0].addr, 0xefff0101);
+    ck_assert_uint_eq(res.crowcast.groups[0].port, 5001);
+    ck_assert_uint_eq(res.crowcast.groups[1].addr, 0xe0000001);
+    ck_assert_uint_eq(res.crowcast.groups[1].port, 65535);
+    ck_assert_uint_eq(res.crowcast.group, 0xefff0101);
+    /* Without groups asked for, no "groups" key. */
+    r.crowcast.group_count = 0;
+    n = crow_announce_encode(buf, sizeof(buf), &r, true, false);
+    ck_assert_ptr_null(memmem(buf, (size_t)n, "groups", 6));
+    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
+    ck_assert_uint_eq(res.crowcast.group_count, 0);
+}
+END_TEST
+
 static const char *const hostile_bodies[] = {
+    "d8:crowcastd6:groupsi1ee5:peers0:e",
+    "d8:crowcastd6:groupsli1eee5:peers0:e",
+    "d8:crowcastd6:groupsl11:239.0.0.1:0ee5:peers0:e",
+    "d8:crowcastd6:groupsl9:239.0.0.1ee5:peers0:e",
+    "d8:crowcastd6:groupsl14:10.0.0.1:50000ee5:peers0:e",
+    "d8:crowcastd6:groupsl15:239.0.0.1:65536ee5:peers0:e",
     "",
     "le",
     "d5:peers5:abcdee",
@@ -411,6 +470,7 @@ static Suite *announce_suite(void)
     tcase_add_test(tc, test_encode_decode_dictionary);
     tcase_add_test(tc, test_no_group_and_head);
     tcase_add_test(tc, test_failure_roundtrip);
+    tcase_add_test(tc, test_groups_roundtrip);
     tcase_add_test(tc, test_decode_stock_response);
     tcase_add_loop_test(tc, test_hostile_bodies_rejected, 0,
                         sizeof(hostile_bodies) / sizeof(hostile_bodies[0]));

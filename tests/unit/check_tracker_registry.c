@@ -334,6 +334,13 @@ END_TEST
 START_TEST(test_status_and_metrics)
 {
     populate(true);
+    /* hook=N is kept per peer, and survives a later announce without it. */
+    crow_announce_req_t req = make_req(hash_a, peer_addr(2, 3), SIZE - 400, 50);
+    const char *failure = NULL;
+    req.has_hook = true;
+    req.hook = 7;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure),
+                     0);
     announce_ok(peer_addr(2, 3), SIZE - 400, 50);
     static char text[16384];
     long n = crow_registry_status_json(reg, 5000, text, sizeof(text));
@@ -345,14 +352,18 @@ START_TEST(test_status_and_metrics)
                "\"since_ms\":1000,\"peers\":25,\"complete\":1,\"incomplete\":24,\"downloaded\":0,"
                "\"bytes_left\":23999600,\"racks\":[{\"rack\":\"r0\",\"group\":\"239.9.0.1:7000\","
                "\"peers\":8,\"complete\":0,\"bytes_left\":8000000,\"since_ms\":1000,"
-               "\"head\":\"127.0.1.10:6881\"}") == text,
+               "\"head\":\"127.0.1.10:6881\",\"chain\":[{\"peer\":\"127.0.1.10:6881\",\"left\":1000000,"
+               "\"since_ms\":1000,\"hook\":null},{\"peer\":\"127.0.1.11:6881\",") == text,
         "%s", text);
     ck_assert_ptr_nonnull(strstr(text,
                                  "{\"rack\":\"r2\",\"group\":\"239.9.0.2:7000\",\"peers\":8,\"complete\":0,"
                                  "\"bytes_left\":7999600,"));
     ck_assert_ptr_nonnull(strstr(text,
                                  "{\"rack\":null,\"group\":null,\"peers\":1,\"complete\":1,\"bytes_left\":0,"
-                                 "\"since_ms\":1000,\"head\":\"127.0.9.1:6881\"}]}]}"));
+                                 "\"since_ms\":1000,\"head\":\"127.0.9.1:6881\",\"chain\":[{\"peer\":"
+                                 "\"127.0.9.1:6881\",\"left\":0,\"since_ms\":1000,\"hook\":null}]}]}]}"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "{\"peer\":\"127.0.3.13:6881\",\"left\":999600,\"since_ms\":1000,\"hook\":7}"));
     for (size_t cap = 0; cap < (size_t)n; cap += 97)
         ck_assert_int_eq(crow_registry_status_json(reg, 5000, text, cap), CROW_ESPACE);
 
@@ -367,7 +378,7 @@ START_TEST(test_status_and_metrics)
                      "rack=\"\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "rack=\"r2\"} 7999600\n"));
     ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_swarms 1\n"));
-    ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_announces_total 26\n"));
+    ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_announces_total 27\n"));
     ck_assert_int_eq(crow_registry_metrics(reg, text, 100), CROW_ESPACE);
 }
 END_TEST
