@@ -21,11 +21,12 @@
  * neighbour then gets no new request for `backoff`.
  *
  * Strictness: an unknown info hash, a wrong protocol string, a message longer than
- * crow_peer_session_max_message(), a bitfield of the wrong size, with spare bits set or not first,
+ * crow_peer_session_max_message(), a bitfield of the wrong size or with spare bits set,
  * a HAVE, REQUEST or PIECE beyond the release or the piece, a request larger than max_request, for a
  * piece we lack, or beyond the advertised queue (reqq) close the connection with a logged reason.
  * Requests while we choke the peer are dropped (they may cross our CHOKE); unsolicited blocks are
- * dropped (they may cross our CANCEL); unknown messages and extended messages are ignored.
+ * dropped (they may cross our CANCEL); unknown messages and extended messages are ignored. A
+ * bitfield after other messages (aria2 sends one after its first HAVEs) adds its pieces like HAVEs.
  */
 #ifndef CROWCAST_PEER_SESSION_H
 #define CROWCAST_PEER_SESSION_H

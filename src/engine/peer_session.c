@@ -239,10 +239,26 @@ static void remote_gained(crow_peer_session_t *s, uint32_t piece)
         crow_picker_remote_have(s->ctx->cfg.picker, s->nb, piece);
 }
 
+/* BEP 3 puts the bitfield first, but stock clients send one later too (aria2, starting empty,
+ * sends its bitfield after its first HAVEs): a late bitfield adds its pieces like HAVEs would. */
+static int merge_late_bitfield(crow_peer_session_t *s, const crow_wire_msg_t *msg)
+{
+    uint32_t n = s->m->piece_count;
+    size_t bytes = crow_bitfield_bytes(n);
+    unsigned spare = (unsigned)(bytes * 8 - n);
+    if (msg->data_len != bytes || (msg->data[bytes - 1] & ((1u << spare) - 1)))
+        return close_with(s, CROW_EPROTO, "bitfield of %zu bytes for %u pieces, or spare bits set",
+                          msg->data_len, n);
+    for (uint32_t i = 0; i < n; i++)
+        if ((msg->data[i >> 3] >> (7 - (i & 7)) & 1) && crow_bitfield_set(&s->remote, i))
+            remote_gained(s, i);
+    return 0;
+}
+
 static int on_bitfield(crow_peer_session_t *s, const crow_wire_msg_t *msg)
 {
     if (s->seen_message)
-        return close_with(s, CROW_EPROTO, "bitfield after other messages");
+        return merge_late_bitfield(s, msg);
     if (crow_bitfield_load(&s->remote, msg->data, msg->data_len))
         return close_with(s, CROW_EPROTO, "bitfield of %zu bytes for %u pieces, or spare bits set",
                           msg->data_len, s->m->piece_count);

@@ -402,6 +402,39 @@ START_TEST(test_stock_peer_gets_16k_requests)
 }
 END_TEST
 
+/* aria2 starting empty sends HAVEs, then its bitfield: the late bitfield adds its pieces (all are
+ * then requested), and a late bitfield is still checked (spare bits close the connection). */
+START_TEST(test_late_bitfield_merges)
+{
+    solo_setup();
+    feed_handshake(false);
+    uint8_t buf[64];
+    ck_assert_int_eq(feed(buf, (size_t)(crow_wire_encode_state(buf, CROW_WIRE_UNCHOKE) - buf)), 5);
+    ck_assert_int_eq(feed(buf, (size_t)(crow_wire_encode_have(buf, 1) - buf)), 9);
+    uint8_t bits = 0xfe;
+    ck_assert_int_eq(feed(buf, (size_t)(crow_wire_encode_bitfield(buf, &bits, 1) - buf)), 6);
+    ck_assert_int_eq(crow_peer_session_flush(me->s, now, &me->out), 0);
+    crow_peer_info_t info;
+    crow_peer_session_info(me->s, &info);
+    ck_assert_uint_eq(info.remote_pieces, PIECES);
+    size_t pos = CROW_WIRE_HANDSHAKE_LEN;
+    uint32_t requested = 0;
+    while (pos < me->out.len) {
+        crow_wire_msg_t msg;
+        long used = crow_wire_decode(me->out.data + pos, me->out.len - pos, 1u << 20, &msg, NULL);
+        ck_assert_int_gt(used, 0);
+        if (msg.type == CROW_WIRE_REQUEST)
+            requested += msg.length;
+        pos += (size_t)used;
+    }
+    ck_assert_uint_eq(requested, TOTAL - PIECE);
+    bits = 0xff;
+    ck_assert_int_eq(feed(buf, (size_t)(crow_wire_encode_bitfield(buf, &bits, 1) - buf)), CROW_EPROTO);
+    ck_assert_ptr_nonnull(strstr(crow_peer_session_reason(me->s), "spare bits"));
+    solo_teardown();
+}
+END_TEST
+
 /* Hostile or invalid input after a valid handshake: the session closes with a reason. */
 static const struct {
     const char *name;
@@ -563,6 +596,7 @@ static Suite *peer_session_suite(void)
     tcase_add_test(tc, test_exchange_both_directions);
     tcase_add_test(tc, test_timeout_rerequests_from_another_neighbour);
     tcase_add_test(tc, test_stock_peer_gets_16k_requests);
+    tcase_add_test(tc, test_late_bitfield_merges);
     tcase_add_loop_test(tc, test_hostile_input_closes, 0, sizeof hostile / sizeof hostile[0]);
     tcase_add_test(tc, test_handshake_checks);
     tcase_add_test(tc, test_requests_while_choked_dropped_and_queue_bounded);
