@@ -1,0 +1,38 @@
+/* The tracker role: `crowcast tracker` serves the registry (tracker_registry.h) over HTTP/1.1 on the
+ * event loop until SIGINT or SIGTERM.
+ *
+ * Connections: keep-alive and pipelining; a request head is bounded by the HTTP parser's limits (2 KiB
+ * request line -> 414, 8 KiB head -> 431, malformed -> 400), after which the connection is answered and
+ * closed. A request head must arrive whole within header_timeout of its first byte (else 408 and close);
+ * a connection with no request under way is closed after idle_timeout. At most max_connections are open:
+ * the ones over it are accepted and closed at once. A response that does not fit the connection's
+ * output buffer (a large /status) is streamed and ends the connection (Connection: close).
+ * Memory: about 26 KiB of buffers per open connection (mostly untouched), the registry's peer slots,
+ * and /status or /metrics text up to 64 MiB.
+ */
+#ifndef CROWCAST_TRACKER_H
+#define CROWCAST_TRACKER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct crow_tracker_config {
+    struct sockaddr_in listen; /* address and port to serve on */
+    const char *racks_path;    /* racks file (racks.h), or NULL: every peer in no rack */
+    uint32_t interval;         /* seconds between announces told to peers; 0: 30 */
+    uint32_t max_connections;  /* 0: 16384, lowered to what RLIMIT_NOFILE allows */
+    double header_timeout;     /* seconds; 0: 10 */
+    double idle_timeout;       /* seconds; 0: 60 */
+    uint32_t max_releases;     /* registry swarms; 0: 64 */
+    uint32_t max_peers;        /* peers per release; 0: 4096 */
+    bool trust_ip;             /* take the announce's ip= as the peer's address */
+    bool json_log;             /* one JSON line per request on stdout */
+};
+
+/* Runs the tracker until SIGINT/SIGTERM. Raises RLIMIT_NOFILE's soft limit to the hard one first.
+ * Returns a process exit code: 0 after a signal, 2 for a bad racks file or configuration, 3 when the
+ * address cannot be bound or io_uring is unavailable. */
+int crow_tracker_run(const struct crow_tracker_config *cfg);
+
+#endif

@@ -1,0 +1,407 @@
+/* The tracker's server loop: listener, HTTP connections with their timeouts and cap, the expiry
+ * timer, signals. Request routing and bodies are tracker_http.c's. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "crowcast/error.h"
+#include "crowcast/event.h"
+#include "crowcast/log.h"
+#include "crowcast/tcp.h"
+#include "crowcast/tracker.h"
+#include "tracker_http.h"
+
+#define TICK_NS      (200 * 1000000ull) /* timeout sweep period: cuts off late by at most this */
+#define IN_CAP       (8192 + 1024)      /* the parser's 8 KiB head limit, plus room to see it crossed */
+#define OUT_CAP      (16 * 1024)
+#define HEAD_MAX     256
+#define PENDING_MAX  (256u * 1024 * 1024) /* streamed bodies of all connections together */
+#define FD_RESERVE   32                   /* descriptors kept for the listener, io_uring, files */
+#define DEFAULT_CONN 16384
+
+struct conn {
+    struct tracker *t;
+    crow_tcp_conn_t *tcp;
+    struct conn *prev, *next;
+    crow_http_parser_t parser;
+    uint64_t deadline_ns;
+    bool in_request; /* part of a request head has arrived: the header timeout runs */
+    uint32_t src;
+    uint8_t *pending; /* a response larger than the output buffer, streamed on drain */
+    size_t pending_len, pending_off;
+};
+
+struct tracker {
+    const struct crow_tracker_config *cfg;
+    crow_loop_t *loop;
+    crow_tcp_listener_t *listener;
+    crow_signals_t *signals;
+    crow_registry_t *reg;
+    crow_racks_t racks;
+    struct tracker_http http;
+    struct conn *conns; /* every open connection */
+    uint32_t max_conns;
+    uint64_t header_ns, idle_ns;
+    size_t pending_total;
+    crow_op_t tick;
+};
+
+static uint64_t now_ms(const struct tracker *t)
+{
+    return crow_loop_now(t->loop) / 1000000u;
+}
+
+static void unlink_conn(struct conn *c)
+{
+    struct tracker *t = c->t;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        t->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    t->pending_total -= c->pending_len;
+    t->http.counters.open_connections--;
+    free(c->pending);
+    free(c);
+}
+
+/* Closes at once (no handler fires afterwards) and frees. */
+static void drop(struct conn *c)
+{
+    crow_tcp_close(c->tcp);
+    unlink_conn(c);
+}
+
+static void log_request(struct tracker *t, const struct conn *c, const crow_http_request_t *req, int status,
+                        const char *failure)
+{
+    char src[16], path[128];
+    crow_ipv4_format(c->src, src);
+    size_t n = req && req->path.len < sizeof path ? req->path.len : 0;
+    memcpy(path, req ? req->path.ptr : "", n);
+    path[n] = '\0';
+    if (t->cfg->json_log) {
+        char line[512];
+        crow_event_writer_t w;
+        crow_event_begin(&w, line, sizeof line, "request");
+        crow_event_u64(&w, "t_ms", now_ms(t));
+        crow_event_str(&w, "src", src);
+        crow_event_str(&w, "path", path);
+        crow_event_u64(&w, "status", (uint64_t)status);
+        if (failure)
+            crow_event_str(&w, "failure", failure);
+        long len = crow_event_end(&w);
+        if (len > 0)
+            fwrite(line, 1, (size_t)len, stdout);
+        fflush(stdout);
+    } else {
+        crow_log_debug("%s %s -> %d%s%s", src, path, status, failure ? ": " : "", failure ? failure : "");
+    }
+}
+
+/* Copies as much of the streamed body as fits into the output buffer. */
+static void feed_pending(struct conn *c)
+{
+    size_t room = crow_tcp_out_space(c->tcp), left = c->pending_len - c->pending_off;
+    size_t n = room < left ? room : left;
+    if (n && crow_tcp_write(c->tcp, c->pending + c->pending_off, n) == 0)
+        c->pending_off += n;
+    if (c->pending_off == c->pending_len) {
+        c->t->pending_total -= c->pending_len;
+        free(c->pending);
+        c->pending = NULL;
+        c->pending_len = c->pending_off = 0;
+        crow_tcp_close_after_flush(c->tcp); /* may free c through on_close */
+    }
+}
+
+/* Sends a reply. Returns false when the connection is ending (the caller must not touch it again). */
+static bool send_reply(struct conn *c, const struct tracker_reply *r, bool keep_alive)
+{
+    struct tracker *t = c->t;
+    char head[HEAD_MAX];
+    size_t total = r->len + HEAD_MAX;
+    /* A reply that does not fit the output buffer now is streamed, and ends the connection: input
+     * behind it would wait for a read that may never come (the tcp layer hands input over on reads). */
+    bool fits = total <= crow_tcp_out_space(c->tcp);
+    long hl = crow_http_write_head(head, sizeof head, r->status, r->content_type, r->len, keep_alive && fits);
+    if (hl < 0) {
+        drop(c);
+        return false;
+    }
+    if (fits) {
+        uint8_t *dst = crow_tcp_reserve(c->tcp, (size_t)hl + r->len);
+        memcpy(dst, head, (size_t)hl);
+        memcpy(dst + hl, r->body, r->len);
+        crow_tcp_commit(c->tcp, (size_t)hl + r->len);
+        if (keep_alive)
+            return true;
+        crow_tcp_close_after_flush(c->tcp);
+        return false;
+    }
+    size_t len = (size_t)hl + r->len;
+    uint8_t *copy = t->pending_total + len <= PENDING_MAX ? malloc(len) : NULL;
+    if (!copy) {
+        crow_log_warn("no room to stream a %zu-byte reply: connection dropped", len);
+        drop(c);
+        return false;
+    }
+    memcpy(copy, head, (size_t)hl);
+    memcpy(copy + hl, r->body, r->len);
+    c->pending = copy;
+    c->pending_len = len;
+    t->pending_total += len;
+    feed_pending(c);
+    return false;
+}
+
+static void refuse(struct conn *c, int status, const char *why)
+{
+    char buf[512];
+    long n = crow_http_write_error(buf, sizeof buf, status, why);
+    if (status < 500)
+        c->t->http.counters.responses_4xx++;
+    else
+        c->t->http.counters.responses_5xx++;
+    log_request(c->t, c, NULL, status, why);
+    if (n > 0 && crow_tcp_write(c->tcp, buf, (size_t)n) == 0)
+        crow_tcp_close_after_flush(c->tcp);
+    else
+        drop(c);
+}
+
+static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t len)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    struct tracker *t = c->t;
+    size_t used = 0;
+    while (!c->pending) {
+        crow_http_request_t req;
+        crow_http_error_t err;
+        int ret = crow_http_parse_request(&c->parser, data + used, len - used, &req, &err);
+        if (ret == CROW_EMORE) {
+            if (used < len && !c->in_request) {
+                c->in_request = true;
+                c->deadline_ns = crow_loop_now(t->loop) + t->header_ns;
+            }
+            return (long)used;
+        }
+        if (ret < 0) {
+            refuse(c, err.status, err.why);
+            return (long)len;
+        }
+        used += (size_t)ret;
+        c->in_request = false;
+        c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
+        struct tracker_reply r;
+        tracker_http_answer(&t->http, &req, c->src, now_ms(t), &r);
+        log_request(t, c, &req, r.status, r.failure);
+        if (!send_reply(c, &r, req.keep_alive))
+            return (long)len;
+    }
+    return (long)len;
+}
+
+static void on_drain(void *ctx, crow_tcp_conn_t *tcp)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    if (c->pending)
+        feed_pending(c);
+}
+
+static void on_close(void *ctx, crow_tcp_conn_t *tcp, int err)
+{
+    (void)tcp;
+    (void)err;
+    unlink_conn(ctx);
+}
+
+static const struct crow_tcp_handlers handlers = {
+    .on_data = on_data, .on_drain = on_drain, .on_close = on_close};
+
+static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
+{
+    struct tracker *t = ctx;
+    if (fd < 0) {
+        crow_log_warn("accept: %s", crow_strerror(fd));
+        return;
+    }
+    if (t->http.counters.open_connections >= t->max_conns) {
+        t->http.counters.refused_over_cap++;
+        close(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    struct crow_tcp_config tc = {.in_cap = IN_CAP, .out_cap = OUT_CAP};
+    if (!c || crow_tcp_adopt(t->loop, &c->tcp, fd, &tc, &handlers, c)) {
+        free(c);
+        close(fd);
+        return;
+    }
+    c->t = t;
+    c->src = ntohl(peer->sin_addr.s_addr);
+    crow_http_parser_init(&c->parser, NULL);
+    c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
+    c->next = t->conns;
+    if (t->conns)
+        t->conns->prev = c;
+    t->conns = c;
+    t->http.counters.accepted++;
+    t->http.counters.open_connections++;
+}
+
+/* Cuts off connections past their deadline, expires silent peers, re-arms. */
+static void on_tick(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct tracker *t = op->owner;
+    if (res == -ECANCELED || crow_loop_stopping(t->loop))
+        return;
+    uint64_t now = crow_loop_update_now(t->loop);
+    for (struct conn *c = t->conns, *next; c; c = next) {
+        next = c->next;
+        if (now < c->deadline_ns)
+            continue; /* a streamed reply counts too: a reader that stalls it is idle */
+        if (c->in_request) {
+            t->http.counters.header_timeouts++;
+            refuse(c, 408, "request head not received in time");
+        } else {
+            t->http.counters.idle_timeouts++;
+            drop(c);
+        }
+    }
+    if (crow_registry_next_deadline(t->reg) <= now / 1000000u) {
+        uint32_t n = crow_registry_expire(t->reg, now / 1000000u);
+        if (n)
+            crow_log_info("expired %u silent peer(s)", n);
+    }
+    /* Wake for the next sweep, or earlier for the registry's next expiry. */
+    uint64_t wait = TICK_NS, deadline = crow_registry_next_deadline(t->reg);
+    if (deadline != UINT64_MAX && deadline * 1000000u > now && deadline * 1000000u - now < wait)
+        wait = deadline * 1000000u - now;
+    crow_io_timeout(t->loop, &t->tick, wait);
+}
+
+static void on_signal(void *ctx, int signo)
+{
+    struct tracker *t = ctx;
+    crow_log_info("signal %d: stopping", signo);
+    crow_loop_stop(t->loop, 1);
+}
+
+/* Raises the descriptor limit to the hard limit; returns how many connections it leaves room for. */
+static uint32_t connection_room(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return 1000;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT32_MAX)
+        return UINT32_MAX;
+    return rl.rlim_cur > FD_RESERVE * 2 ? (uint32_t)rl.rlim_cur - FD_RESERVE : FD_RESERVE;
+}
+
+static int load_racks(struct tracker *t, const char *path)
+{
+    crow_racks_init(&t->racks);
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "crowcast tracker: %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    static char text[1024 * 1024];
+    size_t n = fread(text, 1, sizeof text, f);
+    bool too_big = n == sizeof text;
+    fclose(f);
+    if (too_big) {
+        fprintf(stderr, "crowcast tracker: %s: larger than 1 MiB\n", path);
+        return 2;
+    }
+    crow_racks_error_t err;
+    if (crow_racks_parse(&t->racks, text, n, &err)) {
+        fprintf(stderr, "crowcast tracker: %s: %s\n", path, err.text);
+        return 2;
+    }
+    return 0;
+}
+
+int crow_tracker_run(const struct crow_tracker_config *cfg)
+{
+    struct tracker *t = calloc(1, sizeof *t);
+    int result = 3, ret;
+    if (!t)
+        return 3;
+    t->cfg = cfg;
+    uint32_t room = connection_room();
+    t->max_conns = cfg->max_connections ? cfg->max_connections : DEFAULT_CONN;
+    if (t->max_conns > room) {
+        crow_log_warn("--max-connections %u lowered to %u (RLIMIT_NOFILE)", t->max_conns, room);
+        t->max_conns = room;
+    }
+    t->header_ns = (uint64_t)((cfg->header_timeout > 0 ? cfg->header_timeout : 10) * 1e9);
+    t->idle_ns = (uint64_t)((cfg->idle_timeout > 0 ? cfg->idle_timeout : 60) * 1e9);
+    if ((result = load_racks(t, cfg->racks_path)))
+        goto out;
+    crow_registry_config_t rc = {
+        .interval = cfg->interval, .max_swarms = cfg->max_releases, .max_peers_per_swarm = cfg->max_peers};
+    if ((ret = crow_registry_new(&t->reg, &rc, &t->racks)) ||
+        (ret = tracker_http_init(&t->http, t->reg, &t->racks, cfg->trust_ip))) {
+        fprintf(stderr, "crowcast tracker: %s\n", crow_strerror(ret));
+        result = ret == CROW_EUSAGE ? 2 : 3;
+        goto out;
+    }
+    result = 3;
+    if ((ret = crow_loop_new(&t->loop, 1024))) {
+        fprintf(stderr, "crowcast tracker: io_uring: %s\n", crow_strerror(ret));
+        goto out;
+    }
+    if ((ret = crow_tcp_listen(t->loop, &t->listener, &cfg->listen, 4096, on_accept, t))) {
+        fprintf(stderr, "crowcast tracker: cannot listen on %s:%u: %s\n", inet_ntoa(cfg->listen.sin_addr),
+                ntohs(cfg->listen.sin_port), crow_strerror(ret));
+        goto out;
+    }
+    static const int sigs[] = {SIGINT, SIGTERM};
+    if ((ret = crow_signals_watch(t->loop, &t->signals, sigs, 2, on_signal, t))) {
+        fprintf(stderr, "crowcast tracker: signals: %s\n", crow_strerror(ret));
+        goto out;
+    }
+    const struct sockaddr_in *la = crow_tcp_listener_addr(t->listener);
+    crow_log_info("serving on %s:%u: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
+                  inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->racks.count, t->http.groups.group_count,
+                  crow_registry_config(t->reg)->interval, t->max_conns);
+    crow_op_init(&t->tick, on_tick, t);
+    crow_io_timeout(t->loop, &t->tick, TICK_NS);
+    ret = crow_loop_run(t->loop);
+    result = ret < 0 ? 3 : 0;
+out:
+    crow_tcp_listener_close(t->listener);
+    while (t->conns)
+        drop(t->conns);
+    if (t->signals)
+        crow_signals_close(t->loop, t->signals);
+    if (t->loop) {
+        crow_io_cancel(t->loop, &t->tick);
+        if (crow_loop_drain(t->loop, 3000000000ull))
+            crow_log_warn("shutdown: some I/O did not finish in time");
+        crow_loop_free(t->loop);
+    }
+    tracker_http_dispose(&t->http);
+    crow_registry_free(t->reg);
+    free(t);
+    return result;
+}

@@ -1,0 +1,60 @@
+/* The tracker's HTTP endpoints, without sockets: one parsed request (and the connection's source
+ * address) in, one response status and body out. tracker.c owns the connections and writes the heads.
+ *
+ *   GET /announce  BEP 3 announce; every refusal is a bencoded "failure reason" with status 200
+ *   GET /scrape    BEP 48 scrape (no info_hash: every release)
+ *   GET /status    JSON (crow_registry_status_json)
+ *   GET /metrics   Prometheus text: the registry's metrics plus the server's own counters
+ *   anything else  404; a method other than GET 405
+ */
+#ifndef CROWCAST_APP_TRACKER_HTTP_H
+#define CROWCAST_APP_TRACKER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crowcast/http.h"
+#include "crowcast/racks.h"
+#include "crowcast/tracker_registry.h"
+
+/* Counters of the server around the registry, shown in /metrics. tracker.c updates the connection
+ * ones; tracker_http_answer counts responses. */
+struct tracker_counters {
+    uint64_t accepted, refused_over_cap, header_timeouts, idle_timeouts;
+    uint64_t responses_2xx, responses_4xx, responses_5xx;
+    uint32_t open_connections;
+};
+
+struct tracker_http {
+    crow_registry_t *reg;      /* borrowed */
+    const crow_racks_t *racks; /* borrowed */
+    bool trust_ip;             /* believe the announce's ip= parameter */
+    struct tracker_counters counters;
+    crow_crowcast_info_t groups; /* only group_count and groups[]: every rack's group, deduplicated */
+    uint8_t *scratch;            /* response bodies; grows for /status and /metrics up to max_body */
+    size_t scratch_cap, max_body;
+    crow_scrape_entry_t *scrape; /* max_swarms entries */
+    size_t scrape_cap;
+};
+
+/* What to send back. body points into the tracker_http's scratch buffer, valid until the next call. */
+struct tracker_reply {
+    int status;
+    const char *content_type;
+    const uint8_t *body;
+    size_t len;
+    const char *failure; /* announce/scrape refusal reason, for the log (NULL when served) */
+};
+
+/* Returns 0 or -ENOMEM. reg and racks must outlive it. */
+int tracker_http_init(struct tracker_http *th, crow_registry_t *reg, const crow_racks_t *racks,
+                      bool trust_ip);
+void tracker_http_dispose(struct tracker_http *th);
+
+/* Answers one request from src (host order) at now_ms. Never fails: a body that cannot be rendered
+ * (over max_body) becomes a 503. */
+void tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req, uint32_t src,
+                         uint64_t now_ms, struct tracker_reply *out);
+
+#endif

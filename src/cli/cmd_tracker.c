@@ -1,0 +1,137 @@
+/* `crowcast tracker`: option parsing for the tracker role. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "crowcast/log.h"
+#include "crowcast/tracker.h"
+#include "crowcast/udp.h"
+#include "crowcast/units.h"
+
+static const char usage[] =
+    "usage: crowcast tracker --listen ADDR:PORT [--racks FILE] [options]\n"
+    "\n"
+    "A rack-aware BitTorrent tracker over HTTP/1.1: tells each peer its rack's multicast group and\n"
+    "its chain neighbours; stock clients see a plain BEP 3 tracker.\n"
+    "\n"
+    "  --listen ADDR:PORT     address to serve on\n"
+    "  --racks FILE           racks file: 'rack NAME CIDR[,CIDR...] GROUP:PORT' lines (without it,\n"
+    "                         every peer is in no rack)\n"
+    "  --interval S           seconds between announces told to peers (default 30); a peer silent\n"
+    "                         for 3 intervals expires\n"
+    "  --max-connections N    open connections at most; more are accepted and closed at once\n"
+    "                         (default 16384, bounded by the descriptor limit)\n"
+    "  --header-timeout S     a request head must arrive within S seconds of its first byte\n"
+    "                         (default 10; then 408 and close)\n"
+    "  --idle-timeout S       close a connection without a request for S seconds (default 60)\n"
+    "  --max-releases N       releases (info hashes) tracked at once (default 64)\n"
+    "  --max-peers N          peers per release (default 4096)\n"
+    "  --trust-ip             take the announce's ip= parameter as the peer's address (only behind\n"
+    "                         a NAT or proxy; by default the connection's source address is used)\n"
+    "  --json-log             one JSON line per request on stdout\n"
+    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "\n"
+    "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text).\n"
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage or racks file, 3 network or system error.\n";
+
+static int number(const char *text, uint64_t max, uint32_t *out)
+{
+    uint64_t v;
+    if (crow_parse_size(text, &v) || v == 0 || v > max)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int crow_cmd_tracker(int argc, char **argv)
+{
+    enum {
+        O_LISTEN = 256,
+        O_RACKS,
+        O_INTERVAL,
+        O_MAXCONN,
+        O_HEADER,
+        O_IDLE,
+        O_RELEASES,
+        O_PEERS,
+        O_TRUST_IP,
+        O_JSON,
+        O_LOG
+    };
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, O_LISTEN},
+        {"racks", required_argument, 0, O_RACKS},
+        {"interval", required_argument, 0, O_INTERVAL},
+        {"max-connections", required_argument, 0, O_MAXCONN},
+        {"header-timeout", required_argument, 0, O_HEADER},
+        {"idle-timeout", required_argument, 0, O_IDLE},
+        {"max-releases", required_argument, 0, O_RELEASES},
+        {"max-peers", required_argument, 0, O_PEERS},
+        {"trust-ip", no_argument, 0, O_TRUST_IP},
+        {"json-log", no_argument, 0, O_JSON},
+        {"log-level", required_argument, 0, O_LOG},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    struct crow_tracker_config cfg = {0};
+    bool listen_set = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        enum crow_log_level level;
+        double s;
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return CROW_EXIT_OK;
+        case O_LISTEN:
+            if (crow_parse_endpoint(optarg, &cfg.listen))
+                return crow_cli_usage_error("tracker", "--listen wants ADDR:PORT, not '%s'", optarg);
+            listen_set = true;
+            break;
+        case O_RACKS:
+            cfg.racks_path = optarg;
+            break;
+        case O_INTERVAL:
+            if (number(optarg, 86400, &cfg.interval))
+                return crow_cli_usage_error("tracker", "--interval wants seconds from 1 to 86400");
+            break;
+        case O_MAXCONN:
+            if (number(optarg, 1000000, &cfg.max_connections))
+                return crow_cli_usage_error("tracker", "--max-connections wants 1 to 1000000");
+            break;
+        case O_RELEASES:
+        case O_PEERS:
+            if (number(optarg, 1000000, c == O_RELEASES ? &cfg.max_releases : &cfg.max_peers))
+                return crow_cli_usage_error("tracker", "--%s wants 1 to 1000000",
+                                            c == O_RELEASES ? "max-releases" : "max-peers");
+            break;
+        case O_HEADER:
+        case O_IDLE:
+            if (crow_parse_seconds(optarg, &s) || s <= 0)
+                return crow_cli_usage_error("tracker", "'%s' is not a positive number of seconds", optarg);
+            *(c == O_HEADER ? &cfg.header_timeout : &cfg.idle_timeout) = s;
+            break;
+        case O_TRUST_IP:
+            cfg.trust_ip = true;
+            break;
+        case O_JSON:
+            cfg.json_log = true;
+            break;
+        case O_LOG:
+            if (crow_log_parse_level(optarg, &level))
+                return crow_cli_usage_error("tracker", "--log-level wants error, warn, info or debug");
+            crow_log_set_level(level);
+            break;
+        default:
+            return crow_cli_usage_error("tracker", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return crow_cli_usage_error("tracker", "unexpected argument '%s'", argv[optind]);
+    if (!listen_set)
+        return crow_cli_usage_error("tracker", "--listen ADDR:PORT is required");
+    crow_log_set_role("tracker");
+    return crow_tracker_run(&cfg);
+}
