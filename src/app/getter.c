@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crowcast/error.h"
@@ -23,6 +22,7 @@
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
 #include "getter_internal.h"
+#include "spawn.h"
 
 #define TICK_NS 1000000000ull
 
@@ -102,26 +102,38 @@ static void print_progress(struct getter *g)
 
 /* ---- completion ---- */
 
-static int run_hook(struct getter *g, const char *path)
+/* Starts the --on-complete command; the tick collects its exit status without blocking the
+ * loop, so neighbours keep being served while it runs. */
+static void start_hook(struct getter *g, const char *path)
 {
     char id[2 * CROW_SHA256_LEN + 1];
     crow_hex(g->m.release_id, CROW_SHA256_LEN, id);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setenv("CROWCAST_RELEASE_PATH", path, 1);
-        setenv("CROWCAST_RELEASE_ID", id, 1);
-        setenv("CROWCAST_RELEASE_NAME", g->m.name, 1);
-        execl("/bin/sh", "sh", "-c", g->cfg->on_complete, (char *)NULL);
-        _exit(127);
+    setenv("CROWCAST_RELEASE_PATH", path, 1);
+    setenv("CROWCAST_RELEASE_ID", id, 1);
+    setenv("CROWCAST_RELEASE_NAME", g->m.name, 1);
+    char *argv[] = {"/bin/sh", "-c", (char *)g->cfg->on_complete, NULL};
+    int ret = crow_spawn(&g->hook, argv, NULL, false);
+    if (ret) {
+        crow_log_error("--on-complete: cannot start /bin/sh: %s", crow_strerror(ret));
+        getter_hook_done(g, 127);
+        return;
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    g->hook_running = true;
+}
+
+void getter_hook_done(struct getter *g, int code)
+{
+    g->hook_running = false;
+    char text[16];
+    snprintf(text, sizeof text, "%d", code);
+    getter_event_simple(g, "hook", "exit", text);
+    getter_hook_reported(g, code);
+    if (code) {
+        crow_log_error("--on-complete exited with %d", code);
+        g->result = CROW_GET_HOOK;
+    } else {
+        crow_log_info("--on-complete succeeded");
+    }
 }
 
 static void complete(struct getter *g)
@@ -156,16 +168,8 @@ static void complete(struct getter *g)
                   crow_format_size(g->bytes_mcast, a, sizeof a), crow_format_size(g->bytes_tcp, b, sizeof b),
                   (unsigned long long)getter_datagrams_lost(g));
     g->result = CROW_GET_OK;
-    if (g->cfg->on_complete) {
-        int code = run_hook(g, path);
-        snprintf(line, sizeof line, "%d", code);
-        getter_event_simple(g, "hook", "exit", line);
-        getter_hook_reported(g, code);
-        if (code) {
-            crow_log_error("--on-complete exited with %d", code);
-            g->result = CROW_GET_HOOK;
-        }
-    }
+    if (g->cfg->on_complete)
+        start_hook(g, path);
     getter_after_complete(g);
 }
 
@@ -327,6 +331,8 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
             getter_peers_frontier(g);
         }
     }
+    if (g->hook_running && crow_child_poll(&g->hook))
+        getter_hook_done(g, crow_child_code(&g->hook));
     getter_tick(g, now);
     crow_io_timeout(g->loop, &g->tick, g->cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS);
 }

@@ -15,6 +15,7 @@
 #include "announcer.h"
 #include "peers.h"
 #include "piece_store.h"
+#include "spawn.h"
 
 struct getter {
     const struct crow_getter_config *cfg;
@@ -36,6 +37,8 @@ struct getter {
     uint64_t frontier; /* release byte the multicast stream has passed */
     bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known;
     char rack[40];
+    struct crow_child hook; /* the --on-complete command while it runs */
+    bool hook_running;
     int result;
 };
 
@@ -45,6 +48,9 @@ uint64_t getter_kernel_drops(const struct getter *g);
 void getter_event_simple(struct getter *g, const char *name, const char *key, const char *value);
 /* Joins a multicast group; 0 or a negative code (then the peer goes on over TCP only). */
 int getter_join(struct getter *g, const struct sockaddr_in *group);
+
+/* The --on-complete command ended with `code`: report it (event, tracker, exit status). */
+void getter_hook_done(struct getter *g, int code);
 
 /* getter_sources.c */
 int getter_start_sources(struct getter *g);

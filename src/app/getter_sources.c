@@ -232,10 +232,10 @@ void getter_after_complete(struct getter *g)
     g->udp = NULL;
     announce(g, CROW_EVENT_COMPLETED);
     g->seed_until_ns = crow_loop_now(g->loop) + (uint64_t)(g->cfg->seed_time * 1e9);
-    if (g->cfg->seed_time <= 0 || !g->peers) {
+    if ((g->cfg->seed_time <= 0 || !g->peers) && !g->hook_running) {
         g->done = true;
         crow_loop_stop(g->loop, 1);
-    } else {
+    } else if (g->cfg->seed_time > 0) {
         crow_log_info("seeding for neighbours for up to %.0f s", g->cfg->seed_time);
     }
 }
@@ -244,7 +244,7 @@ void getter_tick(struct getter *g, uint64_t now)
 {
     if (g->announcer && now >= g->next_announce_ns)
         announce(g, CROW_EVENT_NONE);
-    if (!g->completed)
+    if (!g->completed || g->hook_running)
         return;
     bool swarm_done = g->announcer && g->swarm_incomplete == 0;
     if (now >= g->seed_until_ns || swarm_done) {

@@ -181,7 +181,11 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
         case CROW_PEER_EV_BLOCK: {
             long taken =
                 crow_piece_store_put(P->cfg.store, ev.block.piece, ev.block.begin, ev.data, ev.block.length);
-            if (taken > 0) {
+            if (taken < 0 && P->cfg.picker) {
+                /* The store could not take it (no room on the way to disk): ask for it again. */
+                crow_picker_piece_failed(P->cfg.picker, ev.block.piece);
+                flush_all(P);
+            } else if (taken > 0) {
                 add_source(P, c->addr.sin_addr, (uint64_t)taken);
                 if (P->on_bytes)
                     P->on_bytes(P->user, (uint64_t)taken);

@@ -12,7 +12,8 @@
 #include "piece_store.h"
 
 #define MAX_READS   128
-#define SPARE_SLOTS 2 /* spill early so a new piece always finds a free buffer */
+#define SPARE_SLOTS 2                   /* spill early so a new piece usually finds a free buffer */
+#define DIRECT_CAP  (64u * 1024 * 1024) /* bytes of chunks on their way to disk without a buffer */
 
 enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_SPILLING, SLOT_READING, SLOT_WRITING };
 
@@ -28,6 +29,16 @@ struct slot {
     int io_error;
 };
 
+/* Chunks that found no piece buffer: copied here and written straight to their files. */
+struct direct_write {
+    crow_op_t op;
+    struct crow_piece_store *ps;
+    uint32_t piece, len;
+    uint64_t done;
+    int error;
+    uint8_t data[];
+};
+
 struct read_req {
     crow_op_t op;
     crow_op_t *user;
@@ -41,8 +52,11 @@ struct crow_piece_store {
     crow_storage_t *storage;
     const crow_manifest_t *m;
     crow_bitfield_t chunks, verified;
-    uint32_t *piece_have; /* chunks present, per piece */
-    uint32_t full_chunks; /* chunks in a full-length piece */
+    uint32_t *piece_have;      /* chunks present, per piece */
+    uint16_t *writes_pending;  /* per piece: spills and direct writes not yet on disk */
+    crow_bitfield_t to_verify; /* complete pieces waiting for a buffer (or for their writes) */
+    uint64_t direct_bytes;     /* in direct writes now */
+    uint32_t full_chunks;      /* chunks in a full-length piece */
     struct slot *slots;
     unsigned nslots;
     uint64_t tick;
@@ -54,6 +68,7 @@ struct crow_piece_store {
 
 static void on_slot_io(crow_op_t *op, int res, unsigned flags);
 static void on_read_io(crow_op_t *op, int res, unsigned flags);
+static void try_verify(crow_piece_store_t *ps);
 
 int crow_piece_store_new(crow_piece_store_t **out, crow_loop_t *loop, crow_storage_t *storage,
                          const crow_bitfield_t *verified, unsigned slots,
@@ -73,11 +88,13 @@ int crow_piece_store_new(crow_piece_store_t **out, crow_loop_t *loop, crow_stora
     int ret = -ENOMEM;
     uint64_t total_chunks = crow_manifest_total_chunks(m);
     if (total_chunks > UINT32_MAX || crow_bitfield_init(&ps->chunks, (uint32_t)total_chunks) ||
-        crow_bitfield_init(&ps->verified, m->piece_count))
+        crow_bitfield_init(&ps->verified, m->piece_count) ||
+        crow_bitfield_init(&ps->to_verify, m->piece_count))
         goto fail;
     ps->piece_have = calloc(m->piece_count ? m->piece_count : 1, sizeof *ps->piece_have);
+    ps->writes_pending = calloc(m->piece_count ? m->piece_count : 1, sizeof *ps->writes_pending);
     ps->slots = calloc(ps->nslots, sizeof *ps->slots);
-    if (!ps->piece_have || !ps->slots)
+    if (!ps->piece_have || !ps->writes_pending || !ps->slots)
         goto fail;
     for (unsigned i = 0; i < ps->nslots; i++) {
         struct slot *s = &ps->slots[i];
@@ -117,8 +134,10 @@ void crow_piece_store_free(crow_piece_store_t *ps)
     }
     free(ps->slots);
     free(ps->piece_have);
+    free(ps->writes_pending);
     crow_bitfield_dispose(&ps->chunks);
     crow_bitfield_dispose(&ps->verified);
+    crow_bitfield_dispose(&ps->to_verify);
     free(ps);
 }
 
@@ -130,7 +149,7 @@ bool crow_piece_store_busy(const crow_piece_store_t *ps)
     for (unsigned i = 0; i < MAX_READS; i++)
         if (ps->reads[i].busy)
             return true;
-    return false;
+    return ps->direct_bytes != 0;
 }
 
 uint64_t crow_piece_store_first_chunk(const crow_piece_store_t *ps, uint32_t piece)
@@ -250,10 +269,21 @@ static void verify_and_write(struct slot *s)
         crow_log_warn("piece %u failed its SHA-256 check; fetching it again", piece);
         if (ps->ev.on_failed)
             ps->ev.on_failed(ps->ctx, piece);
+        try_verify(ps);
         return;
     }
     slot_io_begin(s, SLOT_WRITING);
     slot_io_range(s, true, 0, size);
+    if (!crow_op_pending(&s->op))
+        on_slot_io(&s->op, 0, 0);
+}
+
+/* The piece's chunks are all present: read those not in the buffer, then verify. */
+static void start_verify(struct slot *s)
+{
+    crow_bitfield_clear(&s->ps->to_verify, s->piece);
+    slot_io_begin(s, SLOT_READING);
+    slot_io_runs(s, false, false);
     if (!crow_op_pending(&s->op))
         on_slot_io(&s->op, 0, 0);
 }
@@ -269,6 +299,8 @@ static void on_slot_io(crow_op_t *op, int res, unsigned flags)
         s->io_done += (uint64_t)res;
     if (crow_op_pending(op))
         return;
+    if (s->state == SLOT_SPILLING)
+        ps->writes_pending[s->piece]--;
     int err = s->io_error ? s->io_error : s->io_done != s->io_expected ? -ENOSPC : 0;
     if (err) {
         crow_log_error("disk %s of piece %u: %s", s->state == SLOT_READING ? "read" : "write", s->piece,
@@ -281,6 +313,7 @@ static void on_slot_io(crow_op_t *op, int res, unsigned flags)
     switch (s->state) {
     case SLOT_SPILLING:
         slot_release(s);
+        try_verify(ps);
         break;
     case SLOT_READING:
         verify_and_write(s);
@@ -291,6 +324,7 @@ static void on_slot_io(crow_op_t *op, int res, unsigned flags)
         crow_bitfield_set(&ps->verified, piece);
         if (ps->ev.on_verified)
             ps->ev.on_verified(ps->ctx, piece);
+        try_verify(ps);
         break;
     }
     default:
@@ -301,6 +335,7 @@ static void on_slot_io(crow_op_t *op, int res, unsigned flags)
 static void start_spill(struct slot *s)
 {
     s->ps->stats.spills++;
+    s->ps->writes_pending[s->piece]++;
     slot_io_begin(s, SLOT_SPILLING);
     slot_io_runs(s, true, true);
     if (!crow_op_pending(&s->op))
@@ -322,26 +357,102 @@ static void keep_spares(crow_piece_store_t *ps)
         start_spill(lru);
 }
 
-static struct slot *slot_for(crow_piece_store_t *ps, uint32_t piece, bool *busy)
+static struct slot *filling_slot(crow_piece_store_t *ps, uint32_t piece)
 {
-    struct slot *free_slot = NULL;
-    *busy = false;
-    for (unsigned i = 0; i < ps->nslots; i++) {
-        struct slot *s = &ps->slots[i];
-        if (s->state != SLOT_FREE && s->piece == piece) {
-            *busy = s->state != SLOT_FILLING;
-            return *busy ? NULL : s;
-        }
-        if (s->state == SLOT_FREE && !free_slot)
-            free_slot = s;
-    }
-    if (!free_slot)
+    for (unsigned i = 0; i < ps->nslots; i++)
+        if (ps->slots[i].state == SLOT_FILLING && ps->slots[i].piece == piece)
+            return &ps->slots[i];
+    return NULL;
+}
+
+static struct slot *free_slot(crow_piece_store_t *ps)
+{
+    for (unsigned i = 0; i < ps->nslots; i++)
+        if (ps->slots[i].state == SLOT_FREE)
+            return &ps->slots[i];
+    return NULL;
+}
+
+/* The buffer for a piece's new chunks: its own, or a free one; NULL while some of the piece is on
+ * its way to disk or when no buffer is free (the chunks then go straight to disk). */
+static struct slot *slot_for(crow_piece_store_t *ps, uint32_t piece)
+{
+    struct slot *s = filling_slot(ps, piece);
+    if (s || ps->writes_pending[piece])
+        return s;
+    if (!(s = free_slot(ps)))
         return NULL;
-    free_slot->state = SLOT_FILLING;
-    free_slot->piece = piece;
-    free_slot->last_use = ++ps->tick; /* the newest: never the one keep_spares spills */
+    s->state = SLOT_FILLING;
+    s->piece = piece;
+    s->last_use = ++ps->tick; /* the newest: never the one keep_spares spills */
     keep_spares(ps);
-    return free_slot;
+    return s;
+}
+
+/* Starts verifying complete pieces whose chunks are all on disk or in their buffer. */
+static void try_verify(crow_piece_store_t *ps)
+{
+    for (uint32_t p = crow_bitfield_next_set(&ps->to_verify, 0); p < ps->m->piece_count;
+         p = crow_bitfield_next_set(&ps->to_verify, p + 1)) {
+        if (ps->writes_pending[p])
+            continue;
+        struct slot *s = filling_slot(ps, p);
+        if (!s && (s = free_slot(ps))) {
+            s->state = SLOT_FILLING;
+            s->piece = p;
+        }
+        if (!s)
+            return;
+        start_verify(s);
+    }
+}
+
+static void on_direct_written(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct direct_write *dw = op->owner;
+    crow_piece_store_t *ps = dw->ps;
+    if (res < 0 && !dw->error)
+        dw->error = res;
+    else if (res > 0)
+        dw->done += (uint64_t)res;
+    if (crow_op_pending(op))
+        return;
+    int err = dw->error ? dw->error : dw->done != dw->len ? -ENOSPC : 0;
+    ps->writes_pending[dw->piece]--;
+    ps->direct_bytes -= dw->len;
+    free(dw);
+    if (err) {
+        crow_log_error("disk write: %s", crow_strerror(err));
+        if (ps->ev.on_error)
+            ps->ev.on_error(ps->ctx, err);
+        return;
+    }
+    try_verify(ps);
+}
+
+/* Writes chunk-aligned bytes of a piece straight to disk (no buffer was free for the piece). */
+static int put_direct(crow_piece_store_t *ps, uint32_t piece, uint32_t offset, const uint8_t *data,
+                      uint32_t len)
+{
+    if (ps->direct_bytes + len > DIRECT_CAP)
+        return CROW_ELIMIT;
+    struct direct_write *dw = malloc(sizeof *dw + len);
+    if (!dw)
+        return -ENOMEM;
+    *dw = (struct direct_write){.ps = ps, .piece = piece, .len = len};
+    crow_op_init(&dw->op, on_direct_written, dw);
+    memcpy(dw->data, data, len);
+    long n = submit_range(ps, &dw->op, true, piece, offset, dw->data, len);
+    if (n < 0 && !crow_op_pending(&dw->op)) {
+        free(dw);
+        return (int)n;
+    }
+    if (n < (long)len)
+        dw->error = -EIO;
+    ps->writes_pending[piece]++;
+    ps->direct_bytes += len;
+    return 0;
 }
 
 long crow_piece_store_put(crow_piece_store_t *ps, uint32_t piece, uint32_t offset, const uint8_t *data,
@@ -354,37 +465,41 @@ long crow_piece_store_put(crow_piece_store_t *ps, uint32_t piece, uint32_t offse
         return CROW_EPROTO;
     uint32_t first = offset / m->chunk_size, last = (offset + len - 1) / m->chunk_size;
     uint64_t base = crow_piece_store_first_chunk(ps, piece);
-    bool any_new = false;
-    for (uint32_t c = first; c <= last && !any_new; c++)
-        any_new = !crow_bitfield_get(&ps->chunks, (uint32_t)(base + c));
-    if (!any_new) {
+    uint32_t fresh = 0;
+    for (uint32_t c = first; c <= last; c++)
+        fresh += !crow_bitfield_get(&ps->chunks, (uint32_t)(base + c));
+    if (!fresh) {
         ps->stats.bytes_duplicate += len;
         return 0;
     }
-    bool busy;
-    struct slot *s = slot_for(ps, piece, &busy);
-    if (!s) {
-        ps->stats.dropped_busy++;
-        return 0;
+    struct slot *s = slot_for(ps, piece);
+    if (s) {
+        s->last_use = ++ps->tick;
+    } else {
+        /* The whole range goes to disk; chunks already present are rewritten with the same bytes. */
+        int ret = put_direct(ps, piece, offset, data, len);
+        if (ret) {
+            ps->stats.dropped_busy++;
+            return ret;
+        }
     }
-    s->last_use = ++ps->tick;
     long taken = 0;
     for (uint32_t c = first; c <= last; c++) {
         uint32_t clen = chunk_len(ps, piece, c);
-        if (crow_bitfield_set(&ps->chunks, (uint32_t)(base + c))) {
+        if (!crow_bitfield_set(&ps->chunks, (uint32_t)(base + c)))
+            continue;
+        if (s) {
             memcpy(s->buf + c * m->chunk_size, data + (c - first) * m->chunk_size, clen);
             s->in_mem[c] = 1;
-            ps->piece_have[piece]++;
-            taken += clen;
         }
+        ps->piece_have[piece]++;
+        taken += clen;
     }
     ps->stats.bytes_accepted += (uint64_t)taken;
     ps->stats.bytes_duplicate += len - (uint64_t)taken;
     if (ps->piece_have[piece] == crow_manifest_piece_chunks(m, piece)) {
-        slot_io_begin(s, SLOT_READING);
-        slot_io_runs(s, false, false); /* chunks spilled earlier come back from disk */
-        if (!crow_op_pending(&s->op))
-            on_slot_io(&s->op, 0, 0);
+        crow_bitfield_set(&ps->to_verify, piece);
+        try_verify(ps);
     }
     return taken;
 }

@@ -32,7 +32,8 @@ int crow_spawn(struct crow_child *c, char *const argv[], const char *log_path, b
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log_path)
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (capture)
         posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
     else

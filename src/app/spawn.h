@@ -12,9 +12,9 @@ struct crow_child {
     bool exited;
 };
 
-/* Starts argv[0] (a path) with stdout captured into a pipe (capture) or sent to log_path, and
- * stderr appended to log_path. The child gets an empty signal mask and default dispositions.
- * Returns 0 or -errno. */
+/* Starts argv[0] (a path) with stdout captured into a pipe (capture) or sent where stderr goes,
+ * and stderr appended to log_path (NULL: our own stderr). The child gets an empty signal mask and
+ * default dispositions. Returns 0 or -errno. */
 int crow_spawn(struct crow_child *c, char *const argv[], const char *log_path, bool capture);
 /* Collects the child's exit without waiting. Returns true once it exited. */
 bool crow_child_poll(struct crow_child *c);
