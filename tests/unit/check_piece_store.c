@@ -1,0 +1,208 @@
+/* piece store: chunk assembly with fewer buffers than pieces in flight (spills and direct writes),
+ * out-of-order and duplicate chunks, a corrupted piece that fails and is fetched again, reads of
+ * verified pieces; on a real loop with POSIX files in a temporary directory. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/app/piece_store.h"
+#include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "release_fixture.h"
+
+#define PIECE 16384u
+
+static const struct fixture_file files[] = {{"a.bin", 100000}, {"sub/empty", 0}, {"sub/b.bin", 250000}};
+
+struct run {
+    crow_loop_t *loop;
+    uint32_t verified, failed, errors;
+    uint32_t pieces;
+};
+
+static void on_verified(void *ctx, uint32_t piece)
+{
+    struct run *r = ctx;
+    (void)piece;
+    if (++r->verified == r->pieces)
+        crow_loop_stop(r->loop, 0);
+}
+
+static void on_failed(void *ctx, uint32_t piece)
+{
+    struct run *r = ctx;
+    ck_assert_uint_eq(piece, 5);
+    r->failed++;
+}
+
+static void on_error(void *ctx, int err)
+{
+    struct run *r = ctx;
+    ck_abort_msg("disk error %s", crow_strerror(err));
+    r->errors++;
+}
+
+static uint8_t *make_data(crow_manifest_t *m)
+{
+    uint8_t *data = malloc(m->total_length);
+    for (uint64_t i = 0; i < m->total_length; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> 13);
+    m->sha256 = malloc((size_t)m->piece_count * CROW_SHA256_LEN);
+    for (uint32_t p = 0; p < m->piece_count; p++)
+        crow_sha256(data + (uint64_t)p * PIECE, crow_manifest_piece_size(m, p),
+                    m->sha256 + p * CROW_SHA256_LEN);
+    return data;
+}
+
+static crow_loop_t *new_loop(void)
+{
+    crow_loop_t *loop;
+    int ret = crow_loop_new(&loop, 256);
+    if (ret == -ENOSYS || ret == -EPERM)
+        exit(77);
+    ck_assert_int_eq(ret, 0);
+    return loop;
+}
+
+START_TEST(test_assembles_more_pieces_than_buffers)
+{
+    crow_manifest_t m;
+    fixture_manifest(&m, "rel", false, files, 3, PIECE);
+    uint8_t *data = make_data(&m);
+    char dir[] = "/tmp/check_piece_store.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char root[64];
+    snprintf(root, sizeof root, "%s/rel", dir);
+    crow_storage_t *st;
+    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
+    struct run r = {.loop = new_loop(), .pieces = m.piece_count};
+    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
+    crow_piece_store_t *ps;
+    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, NULL, 4, &ev, &r), 0);
+
+    ck_assert_int_eq(crow_piece_store_put(ps, 0, 100, data, 1024), CROW_EPROTO); /* not on a chunk boundary */
+    ck_assert_int_eq(crow_piece_store_put(ps, 0, 0, data, 1000), CROW_EPROTO);   /* ends inside a chunk */
+    ck_assert_int_eq(crow_piece_store_put(ps, m.piece_count, 0, data, 1024), CROW_EPROTO);
+
+    /* Round-robin over every piece, one chunk at a time: all 22 pieces in flight with 4 buffers.
+     * Piece 5 first gets a corrupted chunk 3. */
+    uint8_t bad[1024];
+    memset(bad, 0x5a, sizeof bad);
+    uint32_t chunks = PIECE / 1024;
+    for (uint32_t c = 0; c < chunks; c++) {
+        for (uint32_t p = 0; p < m.piece_count; p++) {
+            uint32_t size = crow_manifest_piece_size(&m, p);
+            uint32_t off = c * 1024;
+            if (off >= size)
+                continue;
+            uint32_t len = size - off < 1024 ? size - off : 1024;
+            const uint8_t *src = p == 5 && c == 3 ? bad : data + (uint64_t)p * PIECE + off;
+            ck_assert_int_ge(crow_piece_store_put(ps, p, off, src, len), 0);
+            if (c % 5 == 0) /* duplicates change nothing */
+                ck_assert_int_eq(crow_piece_store_put(ps, p, off, src, len), 0);
+        }
+        crow_loop_run_for(r.loop, 1000000); /* let some writes complete in between */
+    }
+    for (int i = 0; i < 200 && r.verified + r.failed < m.piece_count; i++)
+        crow_loop_run_for(r.loop, 10000000);
+    ck_assert_uint_eq(r.failed, 1);
+    ck_assert_uint_eq(r.verified, m.piece_count - 1);
+    ck_assert(!crow_bitfield_get(crow_piece_store_verified(ps), 5));
+    /* the failed piece lost its chunks: they are accepted again */
+    for (uint32_t c = 0; c < chunks; c++)
+        ck_assert_int_eq(crow_piece_store_put(ps, 5, c * 1024, data + 5 * PIECE + c * 1024, 1024), 1024);
+    for (int i = 0; i < 200 && r.verified < m.piece_count; i++)
+        crow_loop_run_for(r.loop, 10000000);
+    ck_assert_uint_eq(r.verified, m.piece_count);
+    ck_assert(crow_bitfield_full(crow_piece_store_verified(ps)));
+    struct crow_piece_store_stats stats;
+    crow_piece_store_get_stats(ps, &stats);
+    ck_assert_uint_eq(stats.pieces_failed, 1);
+    ck_assert_uint_gt(stats.spills, 0);
+    ck_assert_uint_eq(stats.dropped_busy, 0);
+
+    /* what is on disk is the release */
+    uint8_t *back = malloc(m.total_length);
+    ck_assert_int_eq(crow_storage_read(st, 0, back, m.total_length), 0);
+    ck_assert(memcmp(back, data, m.total_length) == 0);
+    free(back);
+    crow_loop_drain(r.loop, 1000000000ull);
+    ck_assert(!crow_piece_store_busy(ps));
+    crow_piece_store_free(ps);
+    crow_storage_close(st);
+    crow_loop_free(r.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(data);
+    fixture_free(&m);
+}
+END_TEST
+
+static int read_result;
+static void on_read(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    read_result = res;
+    crow_loop_stop(op->owner, 0);
+}
+
+START_TEST(test_reads_verified_pieces_only)
+{
+    crow_manifest_t m;
+    fixture_manifest(&m, "rel", false, files, 3, PIECE);
+    uint8_t *data = make_data(&m);
+    char dir[] = "/tmp/check_piece_store.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char root[64];
+    snprintf(root, sizeof root, "%s/rel", dir);
+    crow_storage_t *st;
+    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
+    ck_assert_int_eq(crow_storage_write(st, 0, data, m.total_length), 0);
+    crow_bitfield_t have;
+    ck_assert_int_eq(crow_bitfield_init(&have, m.piece_count), 0);
+    crow_bitfield_set(&have, 6); /* piece 6 spans a.bin's end, the empty file and b.bin's start */
+    struct run r = {.loop = new_loop()};
+    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
+    crow_piece_store_t *ps;
+    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, &have, 4, &ev, &r), 0);
+    uint8_t buf[3000];
+    crow_op_t op;
+    crow_op_init(&op, on_read, r.loop);
+    ck_assert_int_eq(crow_piece_store_read(ps, &op, 5, 0, buf, sizeof buf), CROW_EPROTO); /* not verified */
+    ck_assert_int_eq(crow_piece_store_read(ps, &op, 6, PIECE - 10, buf, 20),
+                     CROW_EPROTO); /* past the piece */
+    ck_assert_int_eq(crow_piece_store_read(ps, &op, 6, 1000, buf, sizeof buf), 0);
+    crow_loop_run(r.loop);
+    ck_assert_int_eq(read_result, (int)sizeof buf);
+    ck_assert(memcmp(buf, data + 6 * PIECE + 1000, sizeof buf) == 0);
+    crow_piece_store_free(ps);
+    crow_bitfield_dispose(&have);
+    crow_storage_close(st);
+    crow_loop_free(r.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(data);
+    fixture_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("piece_store");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_assembles_more_pieces_than_buffers);
+    tcase_add_test(tc, test_reads_verified_pieces_only);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
