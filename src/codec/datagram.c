@@ -3,48 +3,13 @@
  * length field: the length must equal what the datagram actually holds. */
 #include <string.h>
 
+#include "crowcast/byteorder.h"
 #include "crowcast/datagram.h"
 #include "crowcast/error.h"
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-    return put32(put32(p, (uint32_t)(v >> 32)), (uint32_t)v);
-}
-
 uint64_t crow_dgram_session_of(const uint8_t release_id[CROW_SHA256_LEN])
 {
-    return get64(release_id);
+    return crow_get64(release_id);
 }
 
 /* Flag bits each type may carry; anything else is malformed until a new version defines it. */
@@ -63,29 +28,29 @@ static uint16_t allowed_flags(uint8_t type)
 static void decode_beacon(const uint8_t *b, crow_dgram_beacon_t *out)
 {
     memcpy(out->release_id, b, CROW_SHA256_LEN);
-    out->total_length = get64(b + 32);
-    out->rate_bps = get64(b + 40);
-    out->piece_length = get32(b + 48);
-    out->chunk_size = get32(b + 52);
-    out->piece_count = get32(b + 56);
-    out->pass = get32(b + 60);
-    out->passes = get32(b + 64);
-    out->tcp_port = get16(b + 68);
+    out->total_length = crow_get64(b + 32);
+    out->rate_bps = crow_get64(b + 40);
+    out->piece_length = crow_get32(b + 48);
+    out->chunk_size = crow_get32(b + 52);
+    out->piece_count = crow_get32(b + 56);
+    out->pass = crow_get32(b + 60);
+    out->passes = crow_get32(b + 64);
+    out->tcp_port = crow_get16(b + 68);
 }
 
 int crow_dgram_decode(const uint8_t *buf, size_t len, crow_dgram_t *out)
 {
     if (len < CROW_DGRAM_HEADER_LEN)
         return CROW_EPARSE;
-    if (get16(buf) != CROW_DGRAM_MAGIC || buf[2] != CROW_DGRAM_VERSION)
+    if (crow_get16(buf) != CROW_DGRAM_MAGIC || buf[2] != CROW_DGRAM_VERSION)
         return CROW_EPARSE;
     out->type = buf[3];
-    out->flags = get16(buf + 4);
-    out->length = get16(buf + 6);
-    out->session = get64(buf + 8);
-    out->seq = get64(buf + 16);
-    out->piece = get32(buf + 24);
-    out->offset = get32(buf + 28);
+    out->flags = crow_get16(buf + 4);
+    out->length = crow_get16(buf + 6);
+    out->session = crow_get64(buf + 8);
+    out->seq = crow_get64(buf + 16);
+    out->piece = crow_get32(buf + 24);
+    out->offset = crow_get32(buf + 28);
     out->payload = buf + CROW_DGRAM_HEADER_LEN;
     if (out->type < CROW_DGRAM_DATA || out->type > CROW_DGRAM_END)
         return CROW_EPARSE;
@@ -98,15 +63,15 @@ int crow_dgram_decode(const uint8_t *buf, size_t len, crow_dgram_t *out)
     case CROW_DGRAM_DATA:
         return out->length > 0 ? 0 : CROW_EPARSE;
     case CROW_DGRAM_BEACON:
-        if (out->length != CROW_DGRAM_BEACON_BODY || out->piece || out->offset || get16(body + 70))
+        if (out->length != CROW_DGRAM_BEACON_BODY || out->piece || out->offset || crow_get16(body + 70))
             return CROW_EPARSE;
         decode_beacon(body, &out->beacon);
         return 0;
     default: /* CROW_DGRAM_END */
-        if (out->length != CROW_DGRAM_END_BODY || out->piece || out->offset || get32(body + 4))
+        if (out->length != CROW_DGRAM_END_BODY || out->piece || out->offset || crow_get32(body + 4))
             return CROW_EPARSE;
-        out->end.pass = get32(body);
-        out->end.last_data_seq = get64(body + 8);
+        out->end.pass = crow_get32(body);
+        out->end.last_data_seq = crow_get64(body + 8);
         return 0;
     }
 }
@@ -141,29 +106,29 @@ int crow_dgram_check_beacon(const crow_dgram_t *d, const crow_manifest_t *m)
 
 uint8_t *crow_dgram_encode_header(uint8_t *dst, const crow_dgram_t *d)
 {
-    uint8_t *p = put16(dst, CROW_DGRAM_MAGIC);
+    uint8_t *p = crow_put16(dst, CROW_DGRAM_MAGIC);
     *p++ = CROW_DGRAM_VERSION;
     *p++ = d->type;
-    p = put16(p, d->flags);
-    p = put16(p, d->length);
-    p = put64(p, d->session);
-    p = put64(p, d->seq);
-    p = put32(p, d->piece);
-    return put32(p, d->offset);
+    p = crow_put16(p, d->flags);
+    p = crow_put16(p, d->length);
+    p = crow_put64(p, d->session);
+    p = crow_put64(p, d->seq);
+    p = crow_put32(p, d->piece);
+    return crow_put32(p, d->offset);
 }
 
 static void encode_beacon(uint8_t *b, const crow_dgram_beacon_t *in)
 {
     memcpy(b, in->release_id, CROW_SHA256_LEN);
-    put64(b + 32, in->total_length);
-    put64(b + 40, in->rate_bps);
-    put32(b + 48, in->piece_length);
-    put32(b + 52, in->chunk_size);
-    put32(b + 56, in->piece_count);
-    put32(b + 60, in->pass);
-    put32(b + 64, in->passes);
-    put16(b + 68, in->tcp_port);
-    put16(b + 70, 0);
+    crow_put64(b + 32, in->total_length);
+    crow_put64(b + 40, in->rate_bps);
+    crow_put32(b + 48, in->piece_length);
+    crow_put32(b + 52, in->chunk_size);
+    crow_put32(b + 56, in->piece_count);
+    crow_put32(b + 60, in->pass);
+    crow_put32(b + 64, in->passes);
+    crow_put16(b + 68, in->tcp_port);
+    crow_put16(b + 70, 0);
 }
 
 long crow_dgram_encode(const crow_dgram_t *d, uint8_t *buf, size_t cap)
@@ -197,9 +162,9 @@ long crow_dgram_encode(const crow_dgram_t *d, uint8_t *buf, size_t cap)
         encode_beacon(body, &d->beacon);
         break;
     default: /* CROW_DGRAM_END */
-        put32(body, d->end.pass);
-        put32(body + 4, 0);
-        put64(body + 8, d->end.last_data_seq);
+        crow_put32(body, d->end.pass);
+        crow_put32(body + 4, 0);
+        crow_put64(body + 8, d->end.last_data_seq);
         break;
     }
     return (long)size;

@@ -2,23 +2,10 @@
  * length checks, encoders into caller buffers. No allocation, no copies of payloads. */
 #include <string.h>
 
+#include "crowcast/byteorder.h"
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
 #include "crowcast/wire.h"
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
 
 static int fail(const char **why, const char *reason, int code)
 {
@@ -83,7 +70,7 @@ long crow_wire_decode(const uint8_t *buf, size_t len, uint32_t max_len, crow_wir
 {
     if (len < 4)
         return CROW_EMORE;
-    uint32_t n = get32(buf);
+    uint32_t n = crow_get32(buf);
     if (n > max_len)
         return fail(why, "message longer than allowed", CROW_ELIMIT);
     if (len - 4 < n)
@@ -106,13 +93,13 @@ long crow_wire_decode(const uint8_t *buf, size_t len, uint32_t max_len, crow_wir
     case CROW_WIRE_NOT_INTERESTED:
         break;
     case CROW_WIRE_HAVE:
-        msg->index = get32(body);
+        msg->index = crow_get32(body);
         break;
     case CROW_WIRE_REQUEST:
     case CROW_WIRE_CANCEL:
-        msg->index = get32(body);
-        msg->begin = get32(body + 4);
-        msg->length = get32(body + 8);
+        msg->index = crow_get32(body);
+        msg->begin = crow_get32(body + 4);
+        msg->length = crow_get32(body + 8);
         break;
     case CROW_WIRE_PORT:
         msg->port = (uint16_t)(body[0] << 8 | body[1]);
@@ -124,8 +111,8 @@ long crow_wire_decode(const uint8_t *buf, size_t len, uint32_t max_len, crow_wir
     case CROW_WIRE_PIECE:
         if (body_len < 8)
             return fail(why, "piece message shorter than its header", CROW_EPROTO);
-        msg->index = get32(body);
-        msg->begin = get32(body + 4);
+        msg->index = crow_get32(body);
+        msg->begin = crow_get32(body + 4);
         msg->data = body + 8;
         msg->data_len = body_len - 8;
         msg->length = (uint32_t)msg->data_len;
@@ -149,26 +136,26 @@ long crow_wire_decode(const uint8_t *buf, size_t len, uint32_t max_len, crow_wir
 
 uint8_t *crow_wire_encode_keepalive(uint8_t *dst)
 {
-    return put32(dst, 0);
+    return crow_put32(dst, 0);
 }
 
 uint8_t *crow_wire_encode_state(uint8_t *dst, enum crow_wire_type type)
 {
-    dst = put32(dst, 1);
+    dst = crow_put32(dst, 1);
     *dst++ = (uint8_t)type;
     return dst;
 }
 
 uint8_t *crow_wire_encode_have(uint8_t *dst, uint32_t index)
 {
-    dst = put32(dst, 5);
+    dst = crow_put32(dst, 5);
     *dst++ = CROW_WIRE_HAVE;
-    return put32(dst, index);
+    return crow_put32(dst, index);
 }
 
 uint8_t *crow_wire_encode_bitfield(uint8_t *dst, const uint8_t *bits, uint32_t nbytes)
 {
-    dst = put32(dst, 1 + nbytes);
+    dst = crow_put32(dst, 1 + nbytes);
     *dst++ = CROW_WIRE_BITFIELD;
     memcpy(dst, bits, nbytes);
     return dst + nbytes;
@@ -177,24 +164,24 @@ uint8_t *crow_wire_encode_bitfield(uint8_t *dst, const uint8_t *bits, uint32_t n
 uint8_t *crow_wire_encode_request(uint8_t *dst, enum crow_wire_type type, uint32_t index, uint32_t begin,
                                   uint32_t length)
 {
-    dst = put32(dst, 13);
+    dst = crow_put32(dst, 13);
     *dst++ = (uint8_t)type;
-    dst = put32(dst, index);
-    dst = put32(dst, begin);
-    return put32(dst, length);
+    dst = crow_put32(dst, index);
+    dst = crow_put32(dst, begin);
+    return crow_put32(dst, length);
 }
 
 uint8_t *crow_wire_encode_piece_header(uint8_t *dst, uint32_t index, uint32_t begin, uint32_t length)
 {
-    dst = put32(dst, 9 + length);
+    dst = crow_put32(dst, 9 + length);
     *dst++ = CROW_WIRE_PIECE;
-    dst = put32(dst, index);
-    return put32(dst, begin);
+    dst = crow_put32(dst, index);
+    return crow_put32(dst, begin);
 }
 
 uint8_t *crow_wire_encode_ext_header(uint8_t *dst, uint8_t ext_id, uint32_t payload_len)
 {
-    dst = put32(dst, 2 + payload_len);
+    dst = crow_put32(dst, 2 + payload_len);
     *dst++ = CROW_WIRE_EXTENDED;
     *dst++ = ext_id;
     return dst;
