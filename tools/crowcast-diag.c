@@ -47,6 +47,7 @@ typedef struct run {
     double start_ts, prev_tick, next_tick, last_ts;
     bool started;
     crow_diag_counts_t tick_prev;
+    crow_diag_agg_t *agg; /* max_streams entries: room for any view */
     uint64_t frames;
 } run_t;
 
@@ -308,7 +309,8 @@ static void print_wire(const crow_diag_flows_t *f)
     bool any = false;
     for (uint32_t i = 0; i < f->conn_count; i++) {
         const crow_diag_conn_t *c = &f->conns[i];
-        if (c->kind != CROW_DIAG_CONN_WIRE)
+        /* Connections that never carried a byte (refused, or only SYN/FIN) are left to --json. */
+        if (c->kind != CROW_DIAG_CONN_WIRE || c->dir[0].bytes + c->dir[1].bytes == 0)
             continue;
         if (!any)
             printf("\nPEER WIRE (direction: bytes, piece bytes, requests answered, latency avg/max, gaps, "
@@ -364,6 +366,8 @@ static void print_text(const run_t *r, crow_diag_agg_t *agg)
     printf("; udp %" PRIu64 " (not crowcast %" PRIu64 ", cut %" PRIu64 ", GSO batches %" PRIu64
            "), tcp %" PRIu64,
            t->udp, t->udp_other, t->dgram_cut, t->gso_packets, t->tcp);
+    if (r->diag.flows.copies)
+        printf(" (%" PRIu64 " copies from other interfaces)", r->diag.flows.copies);
     if (t->streams_dropped || r->diag.flows.conns_dropped)
         printf("; over limits: %" PRIu64 " datagrams, %" PRIu64 " connections", t->streams_dropped,
                r->diag.flows.conns_dropped);
@@ -480,9 +484,9 @@ static void print_json(const run_t *r, crow_diag_agg_t *agg)
                t->frame_status[s]);
     printf("},\"udp\":%" PRIu64 ",\"udp_other\":%" PRIu64 ",\"dgram_cut\":%" PRIu64
            ",\"gso_packets\":%" PRIu64 ",\"gso_tail_bad\":%" PRIu64 ",\"tcp\":%" PRIu64
-           ",\"streams_dropped\":%" PRIu64 ",\"conns_dropped\":%" PRIu64,
+           ",\"streams_dropped\":%" PRIu64 ",\"conns_dropped\":%" PRIu64 ",\"tcp_copies\":%" PRIu64,
            t->udp, t->udp_other, t->dgram_cut, t->gso_packets, t->gso_tail_bad, t->tcp, t->streams_dropped,
-           r->diag.flows.conns_dropped);
+           r->diag.flows.conns_dropped, r->diag.flows.copies);
     crow_diag_counts_t all;
     crow_diag_sum(&r->diag, &all);
     printf(",\"total\":{");
@@ -504,6 +508,15 @@ static void print_tick(run_t *r, double now)
     uint64_t piece = 0;
     for (uint32_t i = 0; i < r->diag.flows.conn_count; i++)
         piece += r->diag.flows.conns[i].dir[0].piece_bytes + r->diag.flows.conns[i].dir[1].piece_bytes;
+    /* The receiving host with the highest loss so far: the first place to look. */
+    size_t hosts = crow_diag_aggregate(&r->diag, CROW_DIAG_BY_HOST, r->agg, r->diag.cfg.max_streams);
+    const crow_diag_agg_t *worst = NULL;
+    for (size_t i = 0; i < hosts; i++)
+        if (crow_diag_lost(&r->agg[i].c) > 0 && (!worst || loss_pct(&r->agg[i].c) > loss_pct(&worst->c)))
+            worst = &r->agg[i];
+    char worst_label[96] = "";
+    if (worst)
+        host_label(r, &worst->key, worst_label, sizeof worst_label);
     if (r->opt->json) {
         char line[512];
         crow_event_writer_t w;
@@ -517,15 +530,22 @@ static void print_tick(run_t *r, double now)
         crow_event_u64(&w, "reordered", c.reordered);
         crow_event_u64(&w, "piece_bytes", piece);
         crow_event_u64(&w, "announces", r->diag.flows.announces);
+        if (worst) {
+            crow_event_str(&w, "worst_host", worst_label);
+            crow_event_num(&w, "worst_host_loss_pct", loss_pct(&worst->c));
+        }
         if (crow_event_end(&w) > 0)
             fputs(line, stdout);
     } else {
         char rate[32], size[32];
         printf("[%7.1fs] datagrams %" PRIu64 " (+%" PRIu64 ", %s) lost %" PRIu64 " (%.2f%%) dup %" PRIu64
-               " reord %" PRIu64 " | piece data %s | announces %" PRIu64 "\n",
+               " reord %" PRIu64 " | piece data %s | announces %" PRIu64,
                now - r->start_ts, c.datagrams, c.datagrams - r->tick_prev.datagrams,
                crow_format_rate(bps, rate, sizeof rate), crow_diag_lost(&c), loss_pct(&c), c.duplicates,
                c.reordered, crow_format_size(piece, size, sizeof size), r->diag.flows.announces);
+        if (worst)
+            printf(" | worst %s %.2f%%", worst_label, loss_pct(&worst->c));
+        printf("\n");
     }
     fflush(stdout);
     r->tick_prev = c;
@@ -690,7 +710,7 @@ int main(int argc, char **argv)
     run_t r;
     memset(&r, 0, sizeof r);
     r.opt = &opt;
-    if (crow_diag_init(&r.diag, &opt.cfg) != 0) {
+    if (crow_diag_init(&r.diag, &opt.cfg) != 0 || !(r.agg = calloc(r.diag.cfg.max_streams, sizeof *r.agg))) {
         fprintf(stderr, "crowcast-diag: out of memory\n");
         return EXIT_CAPTURE;
     }
@@ -702,16 +722,15 @@ int main(int argc, char **argv)
         ret = capture_live(&r);
     for (int i = 0; i < opt.file_count && ret == 0 && !stop_requested; i++)
         ret = read_file(&r, (uint16_t)i);
-    crow_diag_agg_t *agg = calloc(r.diag.stream_count ? r.diag.stream_count : 1, sizeof *agg);
-    if (ret == 0 && agg) {
+    if (ret == 0) {
         if (opt.interval > 0 && r.started)
             ticks_until(&r, r.last_ts);
         if (opt.json)
-            print_json(&r, agg);
+            print_json(&r, r.agg);
         else
-            print_text(&r, agg);
+            print_text(&r, r.agg);
     }
-    free(agg);
+    free(r.agg);
     crow_diag_dispose(&r.diag);
     return ret == 0 ? EXIT_OK : EXIT_CAPTURE;
 }

@@ -69,7 +69,9 @@ typedef struct crow_diag_dir {
 } crow_diag_dir_t;
 
 typedef struct crow_diag_conn {
-    uint8_t kind;   /* enum crow_diag_conn_kind */
+    uint8_t kind;    /* enum crow_diag_conn_kind */
+    uint16_t source; /* the capture source and interface the connection is read from */
+    int32_t ifindex;
     uint32_t ip[2]; /* side 0 sent the first segment seen (the client when the SYN was seen) */
     uint16_t port[2];
     bool handshake[2];                     /* wire: the side's handshake was decoded */
@@ -111,15 +113,19 @@ typedef struct crow_diag_flows {
     uint64_t http_requests, announces, scrapes, other_requests;
     uint64_t http_errors, announce_errors;
     uint64_t conns_dropped, announcers_dropped;
+    uint64_t copies; /* segments of a tracked connection seen on another source or interface */
 } crow_diag_flows_t;
 
 /* Allocates the tables (cfg may be NULL: defaults, handshake detection on). Returns 0 or -ENOMEM. */
 int crow_diag_flows_init(crow_diag_flows_t *f, const crow_diag_flows_config_t *cfg);
 void crow_diag_flows_dispose(crow_diag_flows_t *f);
 
-/* Accounts one decoded TCP segment (fr->proto == CROW_IPPROTO_TCP) captured at ts seconds. Only the
- * captured payload bytes are used: a segment cut by the snaplen leaves a gap after its captured part. */
-void crow_diag_flows_feed(crow_diag_flows_t *f, const crow_netframe_t *fr, double ts);
+/* Accounts one decoded TCP segment (fr->proto == CROW_IPPROTO_TCP) captured at ts seconds from capture
+ * source `source`. Only the captured payload bytes are used: a segment cut by the snaplen leaves a gap
+ * after its captured part. A capture on several interfaces (-i any on a bridge) or several files holds
+ * a segment once per place it was seen: a connection is read from the source and interface (SLL2
+ * ifindex) it was first seen on, and its copies elsewhere are only counted in `copies`. */
+void crow_diag_flows_feed(crow_diag_flows_t *f, const crow_netframe_t *fr, uint16_t source, double ts);
 
 /* Requests answered by PIECE and the mean latency in seconds of a direction (0 when none). */
 static inline double crow_diag_dir_latency(const crow_diag_dir_t *d)

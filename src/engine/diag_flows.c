@@ -108,7 +108,8 @@ static uint32_t conn_hash(const crow_netframe_t *fr)
 }
 
 /* The connection of a segment; created (as `kind`) when kind != 0; NULL when unknown or full. */
-static crow_diag_conn_t *conn_for(crow_diag_flows_t *f, const crow_netframe_t *fr, uint8_t kind, double ts)
+static crow_diag_conn_t *conn_for(crow_diag_flows_t *f, const crow_netframe_t *fr, uint8_t kind,
+                                  uint16_t source, double ts)
 {
     uint32_t i = conn_hash(fr) & f->conn_mask;
     for (;; i = (i + 1) & f->conn_mask) {
@@ -126,6 +127,8 @@ static crow_diag_conn_t *conn_for(crow_diag_flows_t *f, const crow_netframe_t *f
     }
     crow_diag_conn_t *c = &f->conns[f->conn_count++];
     c->kind = kind;
+    c->source = source;
+    c->ifindex = fr->ifindex;
     c->ip[0] = fr->src_ip;
     c->port[0] = fr->src_port;
     c->ip[1] = fr->dst_ip;
@@ -468,7 +471,7 @@ static void feed_dir(crow_diag_flows_t *f, crow_diag_conn_t *c, int side, const 
     consume(f, c, side, p, n, ts);
 }
 
-void crow_diag_flows_feed(crow_diag_flows_t *f, const crow_netframe_t *fr, double ts)
+void crow_diag_flows_feed(crow_diag_flows_t *f, const crow_netframe_t *fr, uint16_t source, double ts)
 {
     uint8_t kind = 0;
     if (port_in(f->cfg.tracker_ports, f->cfg.tracker_port_count, fr->src_port) ||
@@ -478,9 +481,13 @@ void crow_diag_flows_feed(crow_diag_flows_t *f, const crow_netframe_t *fr, doubl
              port_in(f->cfg.wire_ports, f->cfg.wire_port_count, fr->dst_port) ||
              (!f->cfg.no_handshake_detect && starts_with_handshake(fr->payload, fr->payload_len)))
         kind = CROW_DIAG_CONN_WIRE;
-    crow_diag_conn_t *c = conn_for(f, fr, kind, ts);
+    crow_diag_conn_t *c = conn_for(f, fr, kind, source, ts);
     if (!c)
         return;
+    if (c->source != source || c->ifindex != fr->ifindex) {
+        f->copies++;
+        return;
+    }
     c->last_ts = ts;
     int side = c->ip[0] == fr->src_ip && c->port[0] == fr->src_port ? 0 : 1;
     feed_dir(f, c, side, fr, ts);

@@ -239,7 +239,7 @@ void crow_diag_feed(crow_diag_t *d, int link, const uint8_t *buf, size_t caplen,
         feed_udp(d, &fr, source, ts);
     } else {
         d->totals.tcp++;
-        crow_diag_flows_feed(&d->flows, &fr, ts);
+        crow_diag_flows_feed(&d->flows, &fr, source, ts);
     }
 }
 

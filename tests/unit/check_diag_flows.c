@@ -24,7 +24,7 @@ static void seg(crow_diag_flows_t *f, const fx_addr_t *a, uint32_t seq, uint8_t 
     size_t len = fx_tcp(frame, a, seq, flags, p, n);
     crow_netframe_t fr;
     ck_assert_int_eq(crow_netframe_parse(a->link, frame, len, len, &fr), CROW_NF_OK);
-    crow_diag_flows_feed(f, &fr, ts);
+    crow_diag_flows_feed(f, &fr, 0, ts);
 }
 
 static size_t handshake(uint8_t *dst, uint8_t id_byte)
@@ -322,6 +322,40 @@ START_TEST(test_junk_segments)
 }
 END_TEST
 
+START_TEST(test_copies_elsewhere)
+{
+    /* -i any on a bridge: a segment is seen on the port it came in and the one it left by. The
+     * connection is read from the interface it was first seen on; a second capture source's copy of
+     * the same connection is ignored too. */
+    crow_diag_flows_config_t cfg = wire_cfg();
+    crow_diag_flows_t f;
+    ck_assert_int_eq(crow_diag_flows_init(&f, &cfg), 0);
+    fx_addr_t in = A_TO_B, out = A_TO_B;
+    in.link = out.link = CROW_LINK_SLL2;
+    in.ifindex = 3;
+    out.ifindex = 4;
+    out.pkttype = CROW_SLL_OUTGOING;
+    uint8_t buf[64];
+    uint8_t *p = crow_wire_encode_have(buf, 1);
+    p = crow_wire_encode_have(p, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        seg(&f, &in, 100 + 9 * i, CROW_TCP_ACK, buf + 9 * i, 9, 1.0);
+        seg(&f, &out, 100 + 9 * i, CROW_TCP_ACK, buf + 9 * i, 9, 1.0);
+    }
+    crow_netframe_t fr;
+    uint8_t frame[256];
+    size_t len = fx_tcp(frame, &in, 118, CROW_TCP_ACK, buf, 9);
+    ck_assert_int_eq(crow_netframe_parse(in.link, frame, len, len, &fr), CROW_NF_OK);
+    crow_diag_flows_feed(&f, &fr, 1, 2.0);
+    ck_assert_uint_eq(f.conn_count, 1);
+    ck_assert_int_eq(f.conns[0].ifindex, 3);
+    ck_assert_uint_eq(f.conns[0].dir[0].msgs[CROW_WIRE_HAVE], 2);
+    ck_assert_uint_eq(f.conns[0].dir[0].retrans, 0);
+    ck_assert_uint_eq(f.copies, 3);
+    crow_diag_flows_dispose(&f);
+}
+END_TEST
+
 static Suite *diag_flows_suite(void)
 {
     Suite *s = suite_create("diag_flows");
@@ -331,6 +365,7 @@ static Suite *diag_flows_suite(void)
     tcase_add_test(tc, test_handshake_detection);
     tcase_add_test(tc, test_tracker);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_copies_elsewhere);
     tcase_add_test(tc, test_junk_segments);
     suite_add_tcase(s, tc);
     return s;
