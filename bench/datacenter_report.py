@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Report of bench/datacenter.sh: reads DIR/raw.jsonl (one line per scenario) and writes
+DIR/results.md (markdown table), DIR/results.json and DIR/cdf-<round>.png (completion-time CDF
+per tool, gnuplot). For crowcast scenarios it also sums the hosts' bytes_mcast/bytes_tcp from
+their --json "complete" lines in DIR/logs.
+
+usage: datacenter_report.py DIR"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+
+def crowcast_bytes(out, row):
+    """Sum of bytes_mcast and bytes_tcp over the hosts' "complete" events, or None."""
+    mcast = tcp = 0
+    found = False
+    for host in row["hosts"]:
+        path = os.path.join(out, "logs", "%s-%s-%s.log" % (row["round"], row["tool"], host))
+        if not os.path.exists(path):
+            continue
+        with open(path, errors="replace") as f:
+            for line in f:
+                if not line.startswith("{"):
+                    continue
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if ev.get("event") == "complete":
+                    mcast += ev.get("bytes_mcast", 0)
+                    tcp += ev.get("bytes_tcp", 0)
+                    found = True
+    return (mcast, tcp) if found else None
+
+
+def summarize(out, row):
+    s = {k: row[k] for k in ("round", "loss_ppm", "tool", "status", "size", "ideal_s")}
+    if "hosts" not in row:
+        return s
+    size, ideal = row["size"], row["ideal_s"]
+    times = sorted(t for t in row["hosts"].values() if t is not None)
+    s.update(hosts=len(row["hosts"]), verified=len(times), times_s=times, per_host_s=row["hosts"],
+             timeout_s=row["limit_s"], frames_dropped=row["drops"],
+             seeder_tx_bytes=row["seeder_tx"], seeder_copies=round(row["seeder_tx"] / size, 3),
+             uplink_bytes=row["uplink_bytes"],
+             uplink_copies=[round(b / size, 3) for b in row["uplink_bytes"]])
+    if times:
+        s.update(min_s=times[0], median_s=round(statistics.median(times), 3), max_s=times[-1])
+    if len(times) == len(row["hosts"]):
+        s.update(last_s=times[-1], ratio=round(times[-1] / ideal, 3))
+    if row["tool"].startswith(("crowcast", "tcp-chain")):
+        b = crowcast_bytes(out, row)
+        if b:
+            s.update(bytes_mcast=b[0], bytes_tcp=b[1])
+    return s
+
+
+def fmt(v, spec="%.2f"):
+    return "—" if v is None else spec % v
+
+
+def table(summary):
+    lines = ["| round | tool | hosts verified | last host (s) | min / median / max (s) | last / ideal "
+             "| seeder sent (copies) | uplink copies per rack (max) | note |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        if "hosts" not in s:
+            lines.append("| %s | %s | — | — | — | — | — | — | %s |" % (s["round"], s["tool"], s["status"]))
+            continue
+        note = [] if s["status"] == "ok" else [s["status"]]
+        if "bytes_tcp" in s:
+            note.append("TCP repair %.1f%% of bytes" % (100 * s["bytes_tcp"] / (s["hosts"] * s["size"])))
+        if s["frames_dropped"]:
+            note.append("%d frames dropped" % s["frames_dropped"])
+        spread = "—" if "min_s" not in s else "%.2f / %.2f / %.2f" % (s["min_s"], s["median_s"], s["max_s"])
+        lines.append("| %s | %s | %d/%d | %s | %s | %s | %.2f | %.2f | %s |" % (
+            s["round"], s["tool"], s["verified"], s["hosts"], fmt(s.get("last_s")), spread,
+            fmt(s.get("ratio"), "%.3f"), s["seeder_copies"], max(s["uplink_copies"], default=0),
+            "; ".join(note)))
+    return "\n".join(lines) + "\n"
+
+
+def plot(out, rnd, summary):
+    """cdf-<round>.png: fraction of hosts done against seconds since t0, one step line per tool."""
+    runs = [s for s in summary if s["round"] == rnd and s.get("times_s")]
+    if not runs or not shutil.which("gnuplot"):
+        return None
+    data = os.path.join(out, "cdf-%s.dat" % rnd)
+    with open(data, "w") as f:
+        for s in runs:
+            f.write("0 0\n")
+            for i, t in enumerate(s["times_s"], 1):
+                f.write("%.3f %.4f\n" % (t, i / s["hosts"]))
+            f.write("\n\n")
+    png = os.path.join(out, "cdf-%s.png" % rnd)
+    ideal = runs[0]["ideal_s"]
+    title = "no loss" if runs[0]["loss_ppm"] == 0 else "%.2f%% loss on host links" % (runs[0]["loss_ppm"] / 1e4)
+    curves = ", ".join("'%s' index %d using 1:2 with steps lw 2 title '%s'" % (data, i, s["tool"])
+                       for i, s in enumerate(runs))
+    script = "\n".join([
+        "set terminal png size 900,540",
+        "set output '%s'" % png,
+        "set title 'Completion-time CDF, %s (ideal S/B = %.2f s)'" % (title, ideal),
+        "set xlabel 'seconds since the source started'",
+        "set ylabel 'fraction of hosts with verified data'",
+        "set yrange [0:1.05]", "set logscale x", "set xrange [1:*]", "set key bottom right",
+        "set grid", "set arrow from %.3f,0 to %.3f,1.05 nohead dt 2" % (ideal, ideal),
+        "plot " + curves, ""])
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    return png
+
+
+def main():
+    out = sys.argv[1]
+    with open(os.path.join(out, "raw.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    summary = [summarize(out, r) for r in rows]
+    rounds = list(dict.fromkeys(s["round"] for s in summary))
+    plots = {r: plot(out, r, summary) for r in rounds}
+    meta = rows[0] if rows else {}
+    head = ("Release %.1f MiB, %s racks x %s hosts, host links %s Mbit/s, uplinks %s Mbit/s, "
+            "multicast rate %s; ideal S/B = %.2f s.\n\n" % (
+                meta.get("size", 0) / 2**20, meta.get("racks"), meta.get("host_count", 0) // max(meta.get("racks", 1), 1),
+                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("rate"), meta.get("ideal_s", 0)))
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(head + table(summary))
+        for r, p in plots.items():
+            if p:
+                f.write("\nCDF (%s): %s\n" % (r, p))
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"scenarios": summary, "plots": plots}, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
