@@ -35,7 +35,7 @@ struct getter {
     int64_t swarm_incomplete;
     uint64_t bytes_mcast, bytes_tcp;
     uint64_t frontier; /* release byte the multicast stream has passed */
-    bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known;
+    bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known, stream_end_told;
     char rack[40];
     struct crow_child hook; /* the --on-complete command while it runs */
     bool hook_running;

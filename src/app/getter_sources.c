@@ -56,8 +56,10 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         return;
     }
     const crow_announce_result_t *r = o->result;
-    if (r->interval > 0)
+    if (r->interval > 0) {
         g->announce_interval_ns = (uint64_t)r->interval * 1000000000ull;
+        g->next_announce_ns = crow_loop_now(g->loop) + g->announce_interval_ns;
+    }
     g->swarm_incomplete = r->incomplete;
     const crow_crowcast_info_t *cc = &r->crowcast;
     if (cc->present) {
@@ -175,7 +177,12 @@ void getter_peers_frontier(struct getter *g)
 {
     if (!g->picker)
         return;
-    if (g->mcast_ended || g->mcast_silent)
+    if ((g->mcast_ended || g->mcast_silent) && !g->stream_end_told) {
+        g->stream_end_told = true;
+        crow_picker_stream_end(g->picker);
+        /* Repair time: make sure the neighbour list is fresh rather than waiting for the interval. */
+        announce(g, CROW_EVENT_NONE);
+    } else if (g->mcast_ended || g->mcast_silent)
         crow_picker_stream_end(g->picker);
     else
         crow_picker_set_frontier(g->picker, g->frontier);
