@@ -9,13 +9,26 @@
 need_cmd dumpcap python3
 dumpcap -D 2>/dev/null | grep -qw lo || skip "dumpcap cannot list the loopback interface (needs capture rights)"
 
+# quiet_port [EXCLUDED...]: a port below the ephemeral range that no socket uses, listening or not
+# (a client's ephemeral port would make the scripted listener's bind fail), and none of EXCLUDED.
+quiet_port() {
+  local p
+  while :; do
+    p=$((10000 + RANDOM % 20000))
+    [[ " $* " == *" $p "* ]] && continue
+    ss -Htuan "( sport = :$p or dport = :$p )" 2>/dev/null | grep -q . && continue
+    echo "$p"
+    return
+  done
+}
+
 capture_start() {
   local out=$1 mib=$2
   random_file "$WORK/rel/data.bin" $((mib * 1024 * 1024)) diag
   "$CROWCAST" make "$WORK/rel/data.bin" -o "$WORK/rel.torrent" >/dev/null 2>&1 || fail "crowcast make failed"
-  port=$(free_port)
-  wport=$(free_port)
-  tport=$(free_port)
+  port=$(quiet_port)
+  wport=$(quiet_port "$port")
+  tport=$(quiet_port "$port" "$wport")
   filter="udp port $port or tcp port $wport or tcp port $tport"
   spawn dumpcap dumpcap -P -i lo -f "$filter" -w "$out"
   DUMPCAP_PID=$SPAWNED_PID

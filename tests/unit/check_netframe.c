@@ -493,16 +493,22 @@ END_TEST
 
 START_TEST(test_every_truncation)
 {
-    /* Every caplen of a valid frame of each link type and protocol: cut inside the headers it is
-     * TRUNCATED, cut inside the payload it is OK with exactly the captured payload bytes. */
+    /* Every caplen of a valid frame of each link type and protocol (UDP, TCP, TCP with options, UDP
+     * behind IP options): cut inside the headers it is TRUNCATED, cut inside the payload it is OK
+     * with exactly the captured payload bytes. */
     static const int links[] = {CROW_LINK_EN10MB, CROW_LINK_SLL, CROW_LINK_SLL2, CROW_LINK_NULL,
                                 CROW_LINK_RAW};
     for (size_t l = 0; l < sizeof links / sizeof links[0]; l++) {
-        for (int tcp = 0; tcp < 2; tcp++) {
+        for (int variant = 0; variant < 4; variant++) {
+            bool tcp = variant == 1 || variant == 2;
             fx_addr_t a = ETH;
             a.link = links[l];
-            uint8_t buf[256];
+            uint8_t buf[256], probe[64];
             size_t len = tcp ? fx_tcp(buf, &a, 1, 0, PAYLOAD, PLEN) : fx_udp(buf, &a, PAYLOAD, PLEN);
+            if (variant == 2)
+                tcp_options(buf, &len, fx_link(probe, &a));
+            if (variant == 3)
+                ip_options(buf, &len, fx_link(probe, &a));
             size_t headers = len - PLEN;
             for (size_t caplen = 0; caplen < len; caplen++) {
                 uint8_t *cap = malloc(caplen ? caplen : 1);
@@ -510,8 +516,8 @@ START_TEST(test_every_truncation)
                 crow_netframe_t fr;
                 enum crow_nf_status st = crow_netframe_parse(a.link, cap, caplen, len, &fr);
                 if (caplen < headers) {
-                    ck_assert_msg(st == CROW_NF_TRUNCATED, "link %d tcp %d caplen %zu: %s", a.link, tcp,
-                                  caplen, crow_netframe_status_name(st));
+                    ck_assert_msg(st == CROW_NF_TRUNCATED, "link %d variant %d caplen %zu: %s", a.link,
+                                  variant, caplen, crow_netframe_status_name(st));
                 } else {
                     ck_assert_int_eq(st, CROW_NF_OK);
                     ck_assert_uint_eq(fr.payload_len, caplen - headers);
