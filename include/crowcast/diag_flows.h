@@ -61,6 +61,7 @@ typedef struct crow_diag_dir {
     /* reassembly state */
     uint8_t state; /* private: the flow tracker's direction state */
     uint32_t next_seq;
+    uint32_t isn;  /* sequence number of the first segment (the SYN when seen) */
     uint64_t skip; /* body bytes of a long message still to pass over */
     uint32_t buf_len;
     uint32_t pending_count; /* pending[0, pending_count), in no order */

@@ -423,7 +423,16 @@ static void feed_dir(crow_diag_flows_t *f, crow_diag_conn_t *c, int side, const 
 {
     crow_diag_dir_t *d = &c->dir[side];
     uint32_t seq = fr->tcp_seq;
+    /* A SYN at another sequence number than the one this direction started with: the same ports
+     * carry a new connection, whose stream starts afresh (a retransmitted SYN changes nothing). */
+    if ((fr->tcp_flags & CROW_TCP_SYN) && d->state != DIR_NEW && seq != d->isn) {
+        d->state = DIR_NEW;
+        d->buf_len = 0;
+        d->skip = 0;
+        d->pending_count = 0;
+    }
     if (d->state == DIR_NEW) {
+        d->isn = seq;
         bool tracker_reply = c->kind == CROW_DIAG_CONN_TRACKER &&
                              port_in(f->cfg.tracker_ports, f->cfg.tracker_port_count, fr->src_port);
         if (fr->tcp_flags & CROW_TCP_SYN) {

@@ -322,6 +322,29 @@ START_TEST(test_junk_segments)
 }
 END_TEST
 
+START_TEST(test_new_connection_same_ports)
+{
+    /* The same four-tuple reused: a new SYN with another initial sequence number restarts the
+     * stream (its handshake is read again) instead of reading the new bytes as retransmissions. */
+    crow_diag_flows_config_t cfg = wire_cfg();
+    crow_diag_flows_t f;
+    ck_assert_int_eq(crow_diag_flows_init(&f, &cfg), 0);
+    uint8_t buf[128];
+    size_t n = handshake(buf, 'q');
+    uint32_t isn[2] = {900000, 1000};
+    for (int i = 0; i < 2; i++) {
+        seg(&f, &A_TO_B, isn[i], CROW_TCP_SYN, NULL, 0, 1.0 + i);
+        seg(&f, &A_TO_B, isn[i], CROW_TCP_SYN, NULL, 0, 1.0 + i); /* retransmitted SYN */
+        seg(&f, &A_TO_B, isn[i] + 1, CROW_TCP_ACK, buf, n, 1.0 + i);
+    }
+    const crow_diag_dir_t *d = &f.conns[0].dir[0];
+    ck_assert_uint_eq(f.conn_count, 1);
+    ck_assert_uint_eq(d->msgs[CROW_DIAG_MSG_HANDSHAKE], 2);
+    ck_assert_uint_eq(d->retrans + d->gaps + d->errors, 0);
+    crow_diag_flows_dispose(&f);
+}
+END_TEST
+
 START_TEST(test_copies_elsewhere)
 {
     /* -i any on a bridge: a segment is seen on the port it came in and the one it left by. The
@@ -366,6 +389,7 @@ static Suite *diag_flows_suite(void)
     tcase_add_test(tc, test_tracker);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_copies_elsewhere);
+    tcase_add_test(tc, test_new_connection_same_ports);
     tcase_add_test(tc, test_junk_segments);
     suite_add_tcase(s, tc);
     return s;
