@@ -50,11 +50,12 @@ frames() { capinfos -cM "$1" | awk '/Number of packets/ {print $NF}'; }
 expect() { [[ "$2" == "$3" ]] || fail "$1: got $2, expected $3"; log "$1: $2"; }
 
 capture_start "$WORK/orig.pcap" 2
-spawn diag_live "$DIAG" -i lo -f "$filter" -w "$WORK/own.pcap" --duration 4 --interval 1 --json --tracker-port "$tport"
+spawn diag_live "$DIAG" -i lo -f "$filter" -w "$WORK/own.pcap" --interval 1 --json --tracker-port "$tport"
 live_pid=$SPAWNED_PID
 sleep 1 # armed (crowcast-diag prints nothing before its first interval)
 capture_traffic
 capture_stop
+kill -INT "$live_pid" # Ctrl-C: crowcast-diag stops capturing and prints its summary
 wait_pid_timeout 15 "$live_pid" || fail "crowcast-diag -i lo exited $?"
 
 # Edited captures (frame numbers are 1-based, as editcap counts them):
