@@ -342,15 +342,16 @@ static void start_spill(struct slot *s)
         on_slot_io(&s->op, 0, 0);
 }
 
-/* Keeps SPARE_SLOTS buffers free by spilling the least recently used partial pieces. */
-static void keep_spares(crow_piece_store_t *ps)
+/* Keeps SPARE_SLOTS buffers free by spilling the least recently used partial piece other than
+ * `taking` (the slot about to be filled: spilling it would release it under the caller). */
+static void keep_spares(crow_piece_store_t *ps, const struct slot *taking)
 {
     unsigned free_slots = 0;
     struct slot *lru = NULL;
     for (unsigned i = 0; i < ps->nslots; i++) {
         struct slot *s = &ps->slots[i];
         free_slots += s->state == SLOT_FREE;
-        if (s->state == SLOT_FILLING && (!lru || s->last_use < lru->last_use))
+        if (s != taking && s->state == SLOT_FILLING && (!lru || s->last_use < lru->last_use))
             lru = s;
     }
     if (free_slots < SPARE_SLOTS && lru)
@@ -384,8 +385,8 @@ static struct slot *slot_for(crow_piece_store_t *ps, uint32_t piece)
         return NULL;
     s->state = SLOT_FILLING;
     s->piece = piece;
-    s->last_use = ++ps->tick; /* the newest: never the one keep_spares spills */
-    keep_spares(ps);
+    s->last_use = ++ps->tick;
+    keep_spares(ps, s);
     return s;
 }
 

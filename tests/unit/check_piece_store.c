@@ -143,6 +143,44 @@ START_TEST(test_assembles_more_pieces_than_buffers)
 }
 END_TEST
 
+/* Two pieces busy being written, two buffers free: the next piece takes a free buffer, and keeping
+ * spares must not spill (release) that very buffer while its first chunk is being copied in. */
+START_TEST(test_new_piece_keeps_its_buffer_while_others_are_written)
+{
+    crow_manifest_t m;
+    fixture_manifest(&m, "rel", false, files, 3, PIECE);
+    uint8_t *data = make_data(&m);
+    char dir[] = "/tmp/check_piece_store.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char root[64];
+    snprintf(root, sizeof root, "%s/rel", dir);
+    crow_storage_t *st;
+    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
+    struct run r = {.loop = new_loop(), .pieces = 3};
+    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
+    crow_piece_store_t *ps;
+    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, NULL, 4, &ev, &r), 0);
+    /* whole pieces in one call: verified at once, their writes pending until the loop runs */
+    ck_assert_int_eq(crow_piece_store_put(ps, 0, 0, data, PIECE), PIECE);
+    ck_assert_int_eq(crow_piece_store_put(ps, 1, 0, data + PIECE, PIECE), PIECE);
+    for (uint32_t off = 0; off < PIECE; off += 1024)
+        ck_assert_int_eq(crow_piece_store_put(ps, 2, off, data + 2 * PIECE + off, 1024), 1024);
+    for (int i = 0; i < 200 && r.verified + r.failed < 3; i++)
+        crow_loop_run_for(r.loop, 10000000);
+    ck_assert_uint_eq(r.failed, 0);
+    ck_assert_uint_eq(r.verified, 3);
+    crow_loop_drain(r.loop, 1000000000ull);
+    crow_piece_store_free(ps);
+    crow_storage_close(st);
+    crow_loop_free(r.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(data);
+    fixture_free(&m);
+}
+END_TEST
+
 static int read_result;
 static void on_read(crow_op_t *op, int res, unsigned flags)
 {
@@ -199,6 +237,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_assembles_more_pieces_than_buffers);
     tcase_add_test(tc, test_reads_verified_pieces_only);
+    tcase_add_test(tc, test_new_piece_keeps_its_buffer_while_others_are_written);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
