@@ -77,7 +77,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
                 getter_mcast_unavailable(g);
         }
     }
-    if (g->cfg->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) && !g->mcast_silent) {
+    if (g->cfg->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) && !g->mcast_silent &&
+        !g->completed) {
         crow_log_warn("the tracker assigned no multicast group: TCP only");
         getter_mcast_unavailable(g);
     }
