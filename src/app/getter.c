@@ -48,6 +48,14 @@ static void counters(struct getter *g, crow_event_writer_t *w)
     crow_event_u64(w, "test_dropped", g->rx.stats.dropped_on_purpose);
     crow_event_u64(w, "kernel_drops", getter_kernel_drops(g));
     crow_event_u64(w, "pieces_failed", ps.pieces_failed);
+    /* datagrams rejected: did not decode, another session, do not fit the manifest, too long */
+    struct crow_udp_rx_stats us = {0};
+    if (g->udp)
+        crow_udp_rx_get_stats(g->udp, &us);
+    crow_event_u64(w, "malformed", g->rx.stats.malformed);
+    crow_event_u64(w, "foreign", g->rx.stats.foreign);
+    crow_event_u64(w, "out_of_range", g->rx.stats.out_of_range);
+    crow_event_u64(w, "truncated", us.truncated);
 }
 
 uint64_t getter_datagrams_lost(const struct getter *g)
@@ -227,7 +235,7 @@ static void report_missing(struct getter *g)
     }
     if (listed > 50 && crow_log_get_level() < CROW_LOG_DEBUG)
         crow_log_error("  ... %llu ranges in all (--json lists every one)", (unsigned long long)listed);
-    char line[256];
+    char line[1024];
     crow_event_writer_t w;
     crow_event_begin(&w, line, sizeof line, "incomplete");
     crow_event_u64(&w, "missing_chunks", missing);
