@@ -100,8 +100,10 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         s->next_announce_ns = crow_loop_now(s->loop) + 2000000000ull;
         return;
     }
-    if (o->result->interval > 0)
+    if (o->result->interval > 0) {
         s->announce_interval_ns = (uint64_t)o->result->interval * 1000000000ull;
+        s->next_announce_ns = crow_loop_now(s->loop) + s->announce_interval_ns;
+    }
     /* Without --mcast the tracker names the groups: one per rack (or shared). */
     if (!s->cfg->group_count && !s->mcast && o->group_count) {
         s->group_count = o->group_count < CROW_MAX_GROUPS ? o->group_count : CROW_MAX_GROUPS;
