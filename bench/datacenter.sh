@@ -105,6 +105,19 @@ now() { date +%s.%N; }
 seeder_tx() { in_ns "$NS_SEED" cat /sys/class/net/eth0/statistics/tx_bytes; }
 uplinks() { local r; for ((r = 1; r <= racks; r++)); do printf '%s ' "$(topo_uplink_bytes "$r")"; done; }
 drops() { local h s=0; for h in "${HOSTS[@]}"; do s=$((s + $(topo_loss_count "$(hns "$h")"))); done; echo $s; }
+# poll SECONDS CMD...: like wait_until, at 20 ms steps (for waits that count in a measurement).
+poll() {
+  local end=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do [[ $SECONDS -lt $end ]] || return 1; sleep 0.02; done
+}
+# mdb_members GROUP: the bridge ports the snooping switch forwards GROUP to.
+mdb_members() { bridge -n "$NS_SW" mdb show | awk -v g="$1" '$6 == g {printf "%s:%s ", $2, $4}'; }
+# mdb_ready GROUP: every host port on the rack bridges and every rack's downlink on the core has
+# joined GROUP, so the sender's first datagram reaches everyone.
+mdb_ready() {
+  local m; m=$(mdb_members "$1")
+  [[ $(grep -o 'rack[0-9]*:p[0-9]*' <<<"$m" | wc -l) -eq ${#HOSTS[@]} && $(grep -o 'core:dn[0-9]*' <<<"$m" | wc -l) -eq $racks ]]
+}
 # listening NS ADDR:PORT: something listens on that TCP port (any address) in namespace NS.
 listening() { in_ns "$1" ss -Hltn "sport = :${2##*:}" | grep -q .; }
 
@@ -131,7 +144,8 @@ wait_hosts() {
 # --- scenarios: each starts its processes, sets T0, and returns after wait_hosts -----------
 # crowcast hybrid: every host joins ONE group shared by all racks (the seeder's link carries one
 # copy; snooping bridges deliver it to each rack once), repairs from its rack neighbours, and the
-# first host of each rack may also repair from the seeder.
+# first host of each rack may also repair from the seeder. --mcast-timeout 10: on a loaded 2-core
+# machine the seeder can take more than the default 3 s to send its first datagram after the joins.
 sc_crowcast() {
   local h r peers n
   for h in "${HOSTS[@]}"; do
@@ -139,9 +153,12 @@ sc_crowcast() {
     for ((n = 1; n <= hosts; n++)); do [[ $r.$n == "$h" ]] || peers+=(--peer "$(host_ip "$r" "$n"):$PORT"); done
     [[ ${h#*.} == 1 ]] && peers+=(--peer "$SEED_IP:$PORT")
     client "$h" "$CROWCAST" get "$TORRENT" -o "$(hdir "$h")" --mcast 239.99.0.1:7000 --iface "$(hip "$h")" \
-      --listen "$(hip "$h"):$PORT" "${peers[@]}" --seed-time 3600 --json --on-complete "$MARK"
+      --listen "$(hip "$h"):$PORT" "${peers[@]}" --mcast-timeout 10 --seed-time 3600 --json --on-complete "$MARK"
+    # one by one (before t0): a get dials its static peers once, so each finds the earlier ones up
+    poll 10 listening "$(hns "$h")" "$(hip "$h"):$PORT" || log "crowcast get on $h does not listen"
   done
   wait_until 20 all_joined || log "not every crowcast get reported joined within 20 s"
+  poll 10 mdb_ready 239.99.0.1 || log "IGMP snooping has not learned every member of 239.99.0.1: $(mdb_members 239.99.0.1)"
   T0=$(now)
   sc_spawn seeder "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --mcast 239.99.0.1:7000 --iface "$SEED_IP" \
     --rate "$rate" --listen "$SEED_IP:$PORT" --json
@@ -155,14 +172,17 @@ all_joined() {
 # crowcast TCP-only chain: host i pulls only from host i-1 (the first from the seeder), in rack
 # order, so each uplink carries one copy.
 sc_tcp_chain() {
-  local h prev=$SEED_IP
+  local h prev=$SEED_IP prev_h=
   sc_spawn seeder "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --listen "$SEED_IP:$PORT"
   wait_until 10 listening "$NS_SEED" "$SEED_IP:$PORT" || fail "crowcast seed did not listen"
   T0=$(now)
+  # In order, each once its predecessor listens: crowcast get dials a static --peer once and does
+  # not retry a refused connection (the waits count against crowcast).
   for h in "${HOSTS[@]}"; do
+    [[ $prev == "$SEED_IP" ]] || poll 10 listening "$(hns "$prev_h")" "$prev:$PORT" || log "$prev_h does not listen"
     client "$h" "$CROWCAST" get "$TORRENT" -o "$(hdir "$h")" --no-mcast --iface "$(hip "$h")" \
       --listen "$(hip "$h"):$PORT" --peer "$prev:$PORT" --seed-time 3600 --json --on-complete "$MARK"
-    prev=$(hip "$h")
+    prev=$(hip "$h") prev_h=$h
   done
   wait_hosts "$LIMIT"
 }
@@ -226,7 +246,8 @@ sc_udpcast() {
   wait_hosts "$LIMIT" "$SPAWNED_PID"
 }
 
-# uftp: uftpd on every host (closed group of all of them), uftp on the seeder at the same rate.
+# uftp: uftpd on every host (closed group of all of them), uftp on the seeder at the same rate,
+# otherwise its defaults (1300-byte blocks, initial GRTT 0.5 s: -b 1400 -r 0.05 was slower here).
 sc_uftp() {
   local h ids=() kbps
   kbps=$(($(numfmt --from=si "${rate%bps}") / 1000))
@@ -247,7 +268,7 @@ declare -A NEEDS=([crowcast]="" [tcp-chain]="" [http]="nginx curl" [bittorrent]=
   [udpcast]="udp-sender udp-receiver" [uftp]="uftp uftpd")
 run_scenario() {
   TOOL=$1
-  local c h i status=ok tx0 tx1 up0 up1 d0 d1 left hosts_json= t sep= ub=
+  local c h i load status=ok tx0 tx1 up0 up1 d0 d1 left hosts_json= t sep= ub=
   for c in ${NEEDS[$TOOL]}; do
     command -v "$c" >/dev/null || { record "$TOOL" "skipped: $c is not installed"; return; }
   done
@@ -258,6 +279,7 @@ run_scenario() {
   rm -rf "$DATA/h" "$DATA/done"
   for h in "${HOSTS[@]}"; do mkdir -p "$(hdir "$h")" "$DATA/done"; done
   log "$ROUND: $TOOL (timeout ${LIMIT}s)"
+  load=$(cut -d' ' -f1 /proc/loadavg)
   tx0=$(seeder_tx) d0=$(drops)
   read -r -a up0 <<<"$(uplinks)"
   "sc_${TOOL//-/_}" || status=timeout
@@ -274,7 +296,7 @@ run_scenario() {
     hosts_json+="$sep\"$h\":$t" sep=,
   done
   for i in "${!up0[@]}"; do ub+="${ub:+,}$((up1[i] - up0[i]))"; done
-  RECORD_EXTRA="\"limit_s\":$LIMIT,\"seeder_tx\":$((tx1 - tx0)),\"drops\":$((d1 - d0)),\"uplink_bytes\":[$ub],\"hosts\":{$hosts_json}"
+  RECORD_EXTRA="\"limit_s\":$LIMIT,\"load_before\":$load,\"seeder_tx\":$((tx1 - tx0)),\"drops\":$((d1 - d0)),\"uplink_bytes\":[$ub],\"hosts\":{$hosts_json}"
   record "$TOOL" "$status"
   RECORD_EXTRA=
 }

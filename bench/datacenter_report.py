@@ -43,7 +43,7 @@ def summarize(out, row):
     size, ideal = row["size"], row["ideal_s"]
     times = sorted(t for t in row["hosts"].values() if t is not None)
     s.update(hosts=len(row["hosts"]), verified=len(times), times_s=times, per_host_s=row["hosts"],
-             timeout_s=row["limit_s"], frames_dropped=row["drops"],
+             timeout_s=row["limit_s"], frames_dropped=row["drops"], load_before=row["load_before"],
              seeder_tx_bytes=row["seeder_tx"], seeder_copies=round(row["seeder_tx"] / size, 3),
              uplink_bytes=row["uplink_bytes"],
              uplink_copies=[round(b / size, 3) for b in row["uplink_bytes"]])
@@ -71,10 +71,11 @@ def table(summary):
             lines.append("| %s | %s | — | — | — | — | — | — | %s |" % (s["round"], s["tool"], s["status"]))
             continue
         note = [] if s["status"] == "ok" else [s["status"]]
-        if "bytes_tcp" in s:
+        if s.get("bytes_mcast"):
             note.append("TCP repair %.1f%% of bytes" % (100 * s["bytes_tcp"] / (s["hosts"] * s["size"])))
         if s["frames_dropped"]:
             note.append("%d frames dropped" % s["frames_dropped"])
+        note.append("load %.1f" % s["load_before"])
         spread = "—" if "min_s" not in s else "%.2f / %.2f / %.2f" % (s["min_s"], s["median_s"], s["max_s"])
         lines.append("| %s | %s | %d/%d | %s | %s | %s | %.2f | %.2f | %s |" % (
             s["round"], s["tool"], s["verified"], s["hosts"], fmt(s.get("last_s")), spread,
@@ -89,9 +90,10 @@ def plot(out, rnd, summary):
     if not runs or not shutil.which("gnuplot"):
         return None
     data = os.path.join(out, "cdf-%s.dat" % rnd)
+    xmin = 0.8 * min(min(s["times_s"]) for s in runs + [{"times_s": [runs[0]["ideal_s"]]}])
     with open(data, "w") as f:
         for s in runs:
-            f.write("0 0\n")
+            f.write("%.3f 0\n" % xmin)
             for i, t in enumerate(s["times_s"], 1):
                 f.write("%.3f %.4f\n" % (t, i / s["hosts"]))
             f.write("\n\n")
@@ -106,7 +108,7 @@ def plot(out, rnd, summary):
         "set title 'Completion-time CDF, %s (ideal S/B = %.2f s)'" % (title, ideal),
         "set xlabel 'seconds since the source started'",
         "set ylabel 'fraction of hosts with verified data'",
-        "set yrange [0:1.05]", "set logscale x", "set xrange [1:*]", "set key bottom right",
+        "set yrange [0:1.05]", "set logscale x", "set xrange [%.3f:*]" % xmin, "set key bottom right",
         "set grid", "set arrow from %.3f,0 to %.3f,1.05 nohead dt 2" % (ideal, ideal),
         "plot " + curves, ""])
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
