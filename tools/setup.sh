@@ -9,7 +9,7 @@ packages=(
   # stock peers and baselines for interoperability tests and benchmarks
   aria2 transmission-cli opentracker mktorrent udpcast uftp nginx-light wrk
   # captures, network emulation, plots
-  tshark iproute2 iputils-ping nftables ethtool gnuplot-nox procps psmisc
+  tshark iproute2 iputils-ping nftables ethtool gnuplot-nox procps psmisc python3
 )
 
 missing=()

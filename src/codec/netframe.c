@@ -3,6 +3,7 @@
  * the length the layer above declared; the first check that fails decides the frame's status. */
 #include <string.h>
 
+#include "crowcast/byteorder.h"
 #include "crowcast/netframe.h"
 
 #define ETH_HLEN       14u
@@ -14,16 +15,6 @@
 #define ETHERTYPE_Q    0x8100u
 #define ETHERTYPE_QINQ 0x88a8u
 #define BSD_AF_INET    2u
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Finds where the IPv4 header starts: sets *l2 to its offset. Returns CROW_NF_OK or the reason the
  * link layer does not lead to IPv4. */
@@ -39,15 +30,15 @@ static enum crow_nf_status link_header(int link, const uint8_t *buf, size_t capl
         memcpy(out->src_mac, buf + 6, 6);
         out->has_mac = true;
         size_t off = 12;
-        ethertype = get16(buf + off);
+        ethertype = crow_get16(buf + off);
         /* At most two tags (802.1ad outer, 802.1Q inner); a third is not something a switch sends. */
         for (int tags = 0; tags < 2 && (ethertype == ETHERTYPE_Q || ethertype == ETHERTYPE_QINQ); tags++) {
             if (caplen < off + 2 + VLAN_TAG_LEN)
                 return CROW_NF_TRUNCATED;
             if (tags == 0)
-                out->vlan = get16(buf + off + 2) & 0x0fffu;
+                out->vlan = crow_get16(buf + off + 2) & 0x0fffu;
             off += VLAN_TAG_LEN;
-            ethertype = get16(buf + off);
+            ethertype = crow_get16(buf + off);
         }
         *l2 = off + 2;
         break;
@@ -55,19 +46,19 @@ static enum crow_nf_status link_header(int link, const uint8_t *buf, size_t capl
     case CROW_LINK_SLL:
         if (caplen < SLL_HLEN)
             return CROW_NF_TRUNCATED;
-        out->pkttype = (uint8_t)get16(buf);
-        if (get16(buf + 4) == 6) {
+        out->pkttype = (uint8_t)crow_get16(buf);
+        if (crow_get16(buf + 4) == 6) {
             memcpy(out->src_mac, buf + 6, 6);
             out->has_mac = true;
         }
-        ethertype = get16(buf + 14);
+        ethertype = crow_get16(buf + 14);
         *l2 = SLL_HLEN;
         break;
     case CROW_LINK_SLL2:
         if (caplen < SLL2_HLEN)
             return CROW_NF_TRUNCATED;
-        ethertype = get16(buf);
-        out->ifindex = (int32_t)get32(buf + 4);
+        ethertype = crow_get16(buf);
+        out->ifindex = (int32_t)crow_get32(buf + 4);
         out->pkttype = buf[10];
         if (buf[11] == 6) {
             memcpy(out->src_mac, buf + 12, 6);
@@ -79,7 +70,7 @@ static enum crow_nf_status link_header(int link, const uint8_t *buf, size_t capl
         if (caplen < NULL_HLEN)
             return CROW_NF_TRUNCATED;
         /* The family is in the byte order of the host that captured: accept either. */
-        if (get32(buf) != BSD_AF_INET && get32(buf) != (BSD_AF_INET << 24))
+        if (crow_get32(buf) != BSD_AF_INET && crow_get32(buf) != (BSD_AF_INET << 24))
             return CROW_NF_NOT_IPV4;
         *l2 = NULL_HLEN;
         return CROW_NF_OK;
@@ -103,7 +94,7 @@ static enum crow_nf_status transport(const uint8_t *l4, size_t captured, size_t 
     if (out->proto == CROW_IPPROTO_UDP) {
         if (captured < 8)
             return CROW_NF_TRUNCATED;
-        size_t udp_len = get16(l4 + 4);
+        size_t udp_len = crow_get16(l4 + 4);
         if (udp_len < 8 || udp_len > ip_payload)
             return CROW_NF_BAD_L4;
         hlen = 8;
@@ -116,13 +107,13 @@ static enum crow_nf_status transport(const uint8_t *l4, size_t captured, size_t 
             return CROW_NF_BAD_L4;
         if (captured < hlen)
             return CROW_NF_TRUNCATED;
-        out->tcp_seq = get32(l4 + 4);
-        out->tcp_ack = get32(l4 + 8);
+        out->tcp_seq = crow_get32(l4 + 4);
+        out->tcp_ack = crow_get32(l4 + 8);
         out->tcp_flags = l4[13];
         out->wire_payload_len = ip_payload - hlen;
     }
-    out->src_port = get16(l4);
-    out->dst_port = get16(l4 + 2);
+    out->src_port = crow_get16(l4);
+    out->dst_port = crow_get16(l4 + 2);
     out->payload = l4 + hlen;
     size_t have = captured - hlen;
     out->payload_len = have < out->wire_payload_len ? have : out->wire_payload_len;
@@ -145,16 +136,16 @@ enum crow_nf_status crow_netframe_parse(int link, const uint8_t *buf, size_t cap
     if (cap_ip < 20)
         return cap_ip >= 1 && (ip[0] >> 4) != 4 ? CROW_NF_BAD_IP : CROW_NF_TRUNCATED;
     size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-    size_t total = get16(ip + 2);
+    size_t total = crow_get16(ip + 2);
     if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || total > wire_ip)
         return CROW_NF_BAD_IP;
     if (cap_ip < ihl)
         return CROW_NF_TRUNCATED;
     out->ttl = ip[8];
     out->proto = ip[9];
-    out->src_ip = get32(ip + 12);
-    out->dst_ip = get32(ip + 16);
-    if (get16(ip + 6) & 0x3fffu)
+    out->src_ip = crow_get32(ip + 12);
+    out->dst_ip = crow_get32(ip + 16);
+    if (crow_get16(ip + 6) & 0x3fffu)
         return CROW_NF_FRAGMENT;
     if (out->proto != CROW_IPPROTO_UDP && out->proto != CROW_IPPROTO_TCP)
         return CROW_NF_OTHER_PROTO;

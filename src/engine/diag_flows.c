@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/byteorder.h"
 #include "crowcast/diag_flows.h"
 #include "crowcast/error.h"
 #include "crowcast/http.h"
@@ -208,11 +209,6 @@ static void wire_account(crow_diag_conn_t *c, int side, const crow_wire_msg_t *m
     }
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Parses the next wire item at buf[0..len). Returns the bytes consumed (> 0), 0 for "need more",
  * or -1 when the stream does not parse (the boundary is lost). */
 static long wire_next(crow_diag_conn_t *c, int side, const uint8_t *buf, size_t len, double ts)
@@ -245,7 +241,7 @@ static long wire_next(crow_diag_conn_t *c, int side, const uint8_t *buf, size_t 
         return -1;
     /* Too long to buffer: decode a copy of its first bytes whose length prefix covers only them
      * (a PIECE then reads as a zero-length block), account it, and skip the rest of the body. */
-    uint32_t n = get32(buf);
+    uint32_t n = crow_get32(buf);
     if (n > WIRE_MAX_MESSAGE)
         return -1;
     uint8_t head[4 + 9];
@@ -268,7 +264,7 @@ static long wire_next(crow_diag_conn_t *c, int side, const uint8_t *buf, size_t 
 static bool wire_plausible(const uint8_t *p, size_t n)
 {
     crow_wire_msg_t m;
-    if (n < 5 || get32(p) == 0)
+    if (n < 5 || crow_get32(p) == 0)
         return false;
     long r = crow_wire_decode(p, n, WIRE_MAX_MESSAGE, &m, NULL);
     if (r > 0)
