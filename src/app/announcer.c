@@ -206,14 +206,15 @@ static void on_timeout(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
     struct crow_announcer *a = op->owner;
-    if (a->freeing && !a->in_flight) {
-        free(a);
+    /* The timer may be armed twice (a new request starts before the cancelled timeout of the last
+     * one completes): free only after its last completion. */
+    if (a->freeing) {
+        if (!crow_op_pending(&a->timer))
+            free(a);
         return;
     }
     if (res == -ETIME && a->in_flight)
         fail(a, CROW_ETIMEOUT);
-    if (a->freeing && !crow_op_pending(&a->timer))
-        free(a);
 }
 
 static const struct crow_tcp_handlers handlers = {

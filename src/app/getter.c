@@ -258,6 +258,9 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
             g->bytes_mcast += (uint64_t)taken;
             if (g->picker)
                 crow_picker_mark(g->picker, ev.piece, ev.offset, ev.length);
+        } else if (taken < 0) {
+            /* The store could not take it: the receiver must not count the piece as held. */
+            crow_mcast_receiver_mark_failed(&g->rx, ev.piece);
         }
         break;
     }

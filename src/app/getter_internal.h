@@ -37,7 +37,8 @@ struct getter {
     uint64_t frontier; /* release byte the multicast stream has passed */
     bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known, stream_end_told;
     char rack[40];
-    struct crow_child hook; /* the --on-complete command while it runs */
+    char tracker_error[128]; /* the last announce problem, warned once */
+    struct crow_child hook;  /* the --on-complete command while it runs */
     bool hook_running;
     int result;
 };

@@ -51,10 +51,14 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
 {
     struct getter *g = ctx;
     if (o->error || o->failure) {
-        crow_log_warn("tracker: %s", o->failure ? o->failure : crow_strerror(o->error));
+        /* Warn once per distinct problem; retries every few seconds would flood the log. */
+        const char *why = o->failure ? o->failure : crow_strerror(o->error);
+        crow_log(strcmp(why, g->tracker_error) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
+        snprintf(g->tracker_error, sizeof g->tracker_error, "%s", why);
         g->next_announce_ns = crow_loop_now(g->loop) + TRACKER_RETRY_NS;
         return;
     }
+    g->tracker_error[0] = '\0';
     const crow_announce_result_t *r = o->result;
     if (r->interval > 0) {
         g->announce_interval_ns = (uint64_t)r->interval * 1000000000ull;

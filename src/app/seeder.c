@@ -32,6 +32,7 @@ struct seeder {
     uint64_t next_announce_ns, announce_interval_ns, linger_until_ns;
     struct sockaddr_in groups[CROW_MAX_GROUPS];
     unsigned group_count;
+    char tracker_error[128]; /* the last announce problem, warned once */
     int result;
     bool mcast_done;
 };
@@ -96,10 +97,14 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
 {
     struct seeder *s = ctx;
     if (o->error || o->failure) {
-        crow_log_warn("tracker: %s", o->failure ? o->failure : crow_strerror(o->error));
+        /* Warn once per distinct problem; retries every few seconds would flood the log. */
+        const char *why = o->failure ? o->failure : crow_strerror(o->error);
+        crow_log(strcmp(why, s->tracker_error) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
+        snprintf(s->tracker_error, sizeof s->tracker_error, "%s", why);
         s->next_announce_ns = crow_loop_now(s->loop) + 2000000000ull;
         return;
     }
+    s->tracker_error[0] = '\0';
     if (o->result->interval > 0) {
         s->announce_interval_ns = (uint64_t)o->result->interval * 1000000000ull;
         s->next_announce_ns = crow_loop_now(s->loop) + s->announce_interval_ns;

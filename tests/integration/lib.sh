@@ -36,7 +36,7 @@ cleanup() {
   if [[ $rc -ne 0 && $rc -ne 77 ]]; then
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f (last 20 lines)"; tail -n 20 "$f"; }; done >&2
   fi
-  rm -rf "$WORK"
+  if [[ -n "${KEEP_WORK:-}" ]]; then echo "[$TEST_NAME] kept $WORK" >&2; else rm -rf "$WORK"; fi
   exit $rc
 }
 trap cleanup EXIT
