@@ -242,9 +242,8 @@ static int start_seeder(struct demo *d)
     snprintf(listen, sizeof listen, "127.0.0.1:%u", d->seeder_port);
     snprintf(rate, sizeof rate, "%llu", (unsigned long long)d->cfg->rate);
     snprintf(log, sizeof log, "%s/seeder.log", d->workdir);
-    char *argv[] = {d->self,        "seed",      d->torrent, d->release, "--tracker",
-                    d->tracker_url, "--listen",  listen,     "--rate",   rate,
-                    "--iface",      "127.0.0.1", NULL};
+    char *argv[] = {d->self, "seed",   d->torrent, d->release, "--tracker", d->tracker_url, "--listen",
+                    listen,  "--rate", rate,       "--iface",  "127.0.0.1", "--json",       NULL};
     d->seeder_ns = crow_loop_update_now(d->loop);
     return crow_spawn(&d->seeder, argv, log, false);
 }
@@ -293,6 +292,22 @@ static void draw(struct demo *d, bool final)
     d->lines_drawn = lines;
 }
 
+/* The seeder's own account of its multicast pass ("mcast_done" event in its log). */
+static bool seeder_pass(const struct demo *d, double *secs, double *rate)
+{
+    char path[PATH_MAX + 16], line[1024];
+    snprintf(path, sizeof path, "%s/seeder.log", d->workdir);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "\"event\":\"mcast_done\""))
+            found = crow_event_get_num(line, strlen(line), "elapsed", secs) &&
+                    crow_event_get_num(line, strlen(line), "rate_bps", rate);
+    if (f)
+        fclose(f);
+    return found;
+}
+
 static void report(struct demo *d)
 {
     const struct crow_demo_config *cfg = d->cfg;
@@ -324,6 +339,14 @@ static void report(struct demo *d)
     if (verified == d->npeers)
         printf(" Last peer done %.2f s after the seeder started; ideal S/B = %.2f s (ratio %.2f).", last,
                ideal, last / ideal);
+    double pass_secs = 0, pass_rate = 0;
+    if (seeder_pass(d, &pass_secs, &pass_rate)) {
+        printf("\nMulticast pass: %.2f s at %s per group (asked for %s)%s.", pass_secs,
+               crow_format_rate(pass_rate, a, sizeof a), crow_format_rate((double)cfg->rate, b, sizeof b),
+               pass_rate < 0.9 * (double)cfg->rate ? ", the sender was short of CPU" : "");
+        if (verified == d->npeers)
+            printf(" Repair done %.2f s after the pass.", last - pass_secs);
+    }
     printf("\nTCP bytes across racks: %s (one copy per rack would be %s).\n",
            crow_format_size((uint64_t)cross, a, sizeof a),
            crow_format_size(cfg->size * cfg->racks, b, sizeof b));
