@@ -34,6 +34,7 @@ struct crow_announcer {
     crow_op_t timer;
     bool in_flight, freeing, answered;
     int hook_status; /* -1: none */
+    uint64_t deadline_ns; /* of the request in flight */
     struct pending queued;
     uint8_t response[RESPONSE_MAX];
     size_t response_len;
@@ -213,7 +214,8 @@ static void on_timeout(crow_op_t *op, int res, unsigned flags)
             free(a);
         return;
     }
-    if (res == -ETIME && a->in_flight)
+    /* A timeout left over from an earlier request must not fail the one in flight now. */
+    if (res == -ETIME && a->in_flight && crow_loop_now(a->loop) >= a->deadline_ns)
         fail(a, CROW_ETIMEOUT);
 }
 
@@ -236,6 +238,7 @@ static void start(struct crow_announcer *a)
         a->cb(a->ctx, &o);
         return;
     }
+    a->deadline_ns = crow_loop_update_now(a->loop) + (uint64_t)(a->cfg.timeout * 1e9);
     crow_io_timeout(a->loop, &a->timer, (uint64_t)(a->cfg.timeout * 1e9));
 }
 
