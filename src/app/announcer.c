@@ -33,7 +33,7 @@ struct crow_announcer {
     crow_tcp_conn_t *conn;
     crow_op_t timer;
     bool in_flight, freeing, answered;
-    int hook_status; /* -1: none */
+    int hook_status;      /* -1: none */
     uint64_t deadline_ns; /* of the request in flight */
     struct pending queued;
     uint8_t response[RESPONSE_MAX];

@@ -247,6 +247,7 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
 {
     struct getter *g = ctx;
     g->last_datagram_ns = crow_loop_now(g->loop);
+    g->source_known = true;
     uint64_t source = (uint64_t)ntohl(from->sin_addr.s_addr) << 16 | ntohs(from->sin_port);
     crow_mcast_rx_event_t ev;
     if (crow_mcast_receiver_on_datagram(&g->rx, source, data, len, &ev) != 0)
@@ -292,6 +293,14 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
     }
 }
 
+void getter_source_known(struct getter *g)
+{
+    if (g->source_known)
+        return;
+    g->source_known = true;
+    g->last_datagram_ns = crow_loop_now(g->loop);
+}
+
 int getter_join(struct getter *g, const struct sockaddr_in *group)
 {
     struct crow_udp_rx_config rc = {
@@ -334,7 +343,9 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     }
     if (!g->completed) {
         print_progress(g);
-        if (g->udp && !g->mcast_silent && g->cfg->mcast_timeout > 0 &&
+        /* Silence counts only once a source is known to exist (a datagram, a seeder listed by the
+         * tracker, static peers): peers started long before the seeder just wait for its stream. */
+        if (g->udp && !g->mcast_silent && g->source_known && g->cfg->mcast_timeout > 0 &&
             now - g->last_datagram_ns > (uint64_t)(g->cfg->mcast_timeout * 1e9)) {
             g->mcast_silent = true;
             crow_log_warn("no multicast datagram for %.1f s%s", g->cfg->mcast_timeout,

@@ -36,6 +36,8 @@ struct getter {
     uint64_t bytes_mcast, bytes_tcp;
     uint64_t frontier; /* release byte the multicast stream has passed */
     bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known, stream_end_told;
+    bool source_known; /* a datagram arrived, or the tracker or --peer named a source */
+    uint64_t next_redial_ns;
     char rack[40];
     char tracker_error[128]; /* the last announce problem, warned once */
     struct crow_child hook;  /* the --on-complete command while it runs */
@@ -52,6 +54,9 @@ int getter_join(struct getter *g, const struct sockaddr_in *group);
 
 /* The --on-complete command ended with `code`: report it (event, tracker, exit status). */
 void getter_hook_done(struct getter *g, int code);
+
+/* A source of the release is known to exist: the multicast silence clock starts now. */
+void getter_source_known(struct getter *g);
 
 /* getter_sources.c */
 int getter_start_sources(struct getter *g);

@@ -41,6 +41,8 @@ static void connect_neighbours(struct getter *g, const crow_announce_peer_t *pee
         if (self && a.sin_addr.s_addr == self->sin_addr.s_addr && a.sin_port == self->sin_port)
             continue;
         /* The list is i-1, i+1, i-2, i+2 ...: entry k is at chain distance k/2 + 1. */
+        if (peers[i].flags & CROW_PEER_SEEDER)
+            getter_source_known(g);
         bool same_rack = !(peers[i].flags & (CROW_PEER_OTHER_RACK | CROW_PEER_SEEDER));
         uint32_t distance = same_rack ? (uint32_t)(i / 2 + 1) : 1000;
         crow_peers_connect(g->peers, &a, distance, same_rack);
@@ -132,6 +134,8 @@ int getter_start_sources(struct getter *g)
     }
     for (unsigned i = 0; i < cfg->peer_count; i++)
         crow_peers_connect(g->peers, &cfg->peers[i], i + 1, true);
+    if (cfg->peer_count)
+        getter_source_known(g);
     if (cfg->tracker) {
         struct crow_announcer_config ac = {
             .url = cfg->tracker,
@@ -254,6 +258,12 @@ void getter_after_complete(struct getter *g)
 
 void getter_tick(struct getter *g, uint64_t now)
 {
+    /* A --peer that was not listening yet is dialled again (connected ones are skipped). */
+    if (!g->completed && g->cfg->peer_count && now >= g->next_redial_ns) {
+        g->next_redial_ns = now + 2000000000ull;
+        for (unsigned i = 0; i < g->cfg->peer_count; i++)
+            crow_peers_connect(g->peers, &g->cfg->peers[i], i + 1, true);
+    }
     if (g->announcer && now >= g->next_announce_ns)
         announce(g, CROW_EVENT_NONE);
     if (!g->completed || g->hook_running)
