@@ -20,6 +20,9 @@ need_root() { [[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces); run
 # spawn NAME CMD...: starts CMD in the background, output to $WORK/NAME.log; sets SPAWNED_PID.
 spawn() {
   local name=$1; shift
+  # `in_ns` is a shell function: run `ip netns exec` itself, so the PID recorded is the process's
+  # own (a function would run in a subshell whose PID cleanup would kill instead).
+  [[ $1 == in_ns ]] && { shift; set -- ip netns exec "$@"; }
   "$@" >"$WORK/$name.log" 2>&1 &
   SPAWNED_PID=$!
   PIDS+=("$SPAWNED_PID")
