@@ -18,8 +18,9 @@ head -c "$bytes" /dev/urandom >"$work/rel.bin"
 group="239.255.$((RANDOM % 200 + 1)).$((RANDOM % 200 + 1)):$((20000 + RANDOM % 20000))"
 
 # peak RSS of a running PID, sampled until it exits (VmHWM is the kernel's own high-water mark)
-watch_hwm() { local pid=$1 out=$2 v=0; while kill -0 "$pid" 2>/dev/null; do
-  v=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "$v"); echo "$v" >"$out"; sleep 0.2; done; }
+watch_hwm() { local pid=$1 out=$2 v; echo 0 >"$out"; while kill -0 "$pid" 2>/dev/null; do
+  v=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  [[ -n "$v" ]] && echo "$v" >"$out"; sleep 0.2; done; }
 
 "$CROWCAST" get "$work/rel.torrent" -o "$work/out" --mcast "$group" --iface 127.0.0.2 --json \
   >"$work/get.json" 2>"$work/get.log" &

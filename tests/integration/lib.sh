@@ -55,12 +55,15 @@ random_file() {
   [[ $(stat -c %s "$path") -eq $bytes ]] || fail "random_file: could not write $bytes bytes to $path"
 }
 
-# free_port: a TCP/UDP port in 20000-59999 that nothing listens on now.
+# free_port: a TCP/UDP port that no socket uses now, below the kernel's ephemeral range (32768 and
+# up by default) so that an outgoing connection cannot take it between this check and the bind.
 free_port() {
-  local p
+  local p low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((low > 20000)) || low=32768
   while :; do
-    p=$((20000 + RANDOM % 40000))
-    ss -Hltun "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+    p=$((10000 + RANDOM % (low - 10000)))
+    ss -Htuan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
   done
 }
 

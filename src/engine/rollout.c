@@ -1,0 +1,676 @@
+/* The rollout coordinator's state machine: records in, decisions out (see rollout.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/rollout.h"
+
+enum { KIND_ADVANCE, KIND_HALT, KIND_ROLLBACK, KIND_END };
+
+int crow_rollout_new(crow_rollout_t **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : -ENOMEM;
+}
+
+void crow_rollout_free(crow_rollout_t *r)
+{
+    free(r);
+}
+
+static const char *const rollout_states[] = {"idle", "running", "paused", "halted", "aborted", "done",
+                                             "rolling-back", "rolled-back"};
+static const char *const wave_states[] = {"pending", "distributing", "activating", "soaking",
+                                          "done",    "halted",       "rolled-back"};
+static const char *const order_names[] = {"none", "download", "activate", "rollback"};
+static const char *const step_names[] = {"", "download", "activate", "health", "rollback"};
+
+const char *crow_rollout_state_name(enum crow_rollout_state s)
+{
+    return (unsigned)s < 8 ? rollout_states[s] : "?";
+}
+const char *crow_wave_state_name(enum crow_wave_state s)
+{
+    return (unsigned)s < 7 ? wave_states[s] : "?";
+}
+const char *crow_order_name(enum crow_order o)
+{
+    return (unsigned)o < 4 ? order_names[o] : "?";
+}
+const char *crow_step_name(enum crow_step s)
+{
+    return (unsigned)s < 5 ? step_names[s] : "?";
+}
+enum crow_step crow_step_parse(const char *name)
+{
+    for (int i = 1; i < 5; i++)
+        if (strcmp(name, step_names[i]) == 0)
+            return (enum crow_step)i;
+    return 0;
+}
+
+/* Bounded copy that always terminates dst (a longer src is cut). */
+static void copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memmove(dst, src, n);
+    dst[n] = '\0';
+}
+
+uint32_t crow_rollout_find_host(const crow_rollout_t *r, const char *host)
+{
+    for (uint32_t i = 0; i < r->host_count; i++)
+        if (strcmp(r->hosts[i].name, host) == 0)
+            return i;
+    return UINT32_MAX;
+}
+
+static uint32_t find_rack(const crow_rollout_t *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->rack_count; i++)
+        if (strcmp(r->racks[i], name) == 0)
+            return i;
+    return UINT32_MAX;
+}
+
+/* Adds a rack name to the table (which only grows: hosts refer to racks by index). */
+static uint32_t add_rack(crow_rollout_t *r, const char *name)
+{
+    uint32_t i = find_rack(r, name);
+    if (i != UINT32_MAX || !name[0] || r->rack_count == CROW_RACKS_MAX)
+        return i;
+    copy(r->racks[r->rack_count], sizeof r->racks[0], name);
+    r->wave_of[r->rack_count] = UINT32_MAX;
+    return r->rack_count++;
+}
+
+static uint32_t wave_of_host(const crow_rollout_t *r, const crow_rollout_host_t *h)
+{
+    return h->rack < r->rack_count ? r->wave_of[h->rack] : UINT32_MAX;
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+void crow_rollout_wave_counts(const crow_rollout_t *r, uint32_t wave, crow_wave_counts_t *c)
+{
+    memset(c, 0, sizeof *c);
+    for (uint32_t i = 0; i < r->host_count; i++) {
+        const crow_rollout_host_t *h = &r->hosts[i];
+        if (wave_of_host(r, h) != wave)
+            continue;
+        c->hosts++;
+        c->downloaded += h->dl == CROW_HS_OK;
+        c->download_failed += h->dl == CROW_HS_FAILED;
+        c->ordered += h->act == CROW_ACT_ORDERED;
+        c->active += h->act == CROW_ACT_ACTIVE;
+        c->healthy += h->act == CROW_ACT_HEALTHY;
+        c->failed += h->act == CROW_ACT_FAILED;
+        c->rolled_back += h->rb == CROW_HS_OK;
+    }
+}
+
+/* "r1,r2" for a wave. */
+static void wave_racks(const crow_rollout_t *r, uint32_t wave, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (uint32_t i = 0; i < r->rack_count && len < cap; i++)
+        if (r->wave_of[i] == wave)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", r->racks[i]);
+}
+
+int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
+                               const char *torrent, const char *plan_text, const crow_racks_t *racks,
+                               enum crow_distribute mode, uint64_t now_ms, crow_jrec_t *rec,
+                               crow_plan_error_t *err)
+{
+    static crow_plan_t plan;
+    static char names[CROW_RACKS_MAX][CROW_RACK_NAME_MAX + 1];
+    static uint32_t wave_of[CROW_RACKS_MAX];
+    if (r->state == CROW_ROLLOUT_RUNNING || r->state == CROW_ROLLOUT_PAUSED ||
+        r->state == CROW_ROLLOUT_ROLLING_BACK) {
+        snprintf(err->text, sizeof err->text, "rollout %u is %s: abort it first", r->id,
+                 crow_rollout_state_name(r->state));
+        return CROW_EUSAGE;
+    }
+    int ret = crow_plan_parse(&plan, plan_text, strlen(plan_text), err);
+    if (ret)
+        return ret;
+    memset(rec, 0, sizeof *rec);
+    uint32_t count = 0;
+    size_t len = 0;
+    for (uint32_t i = 0; i < racks->count + r->rack_count && count < CROW_RACKS_MAX; i++) {
+        const char *n = i < racks->count ? racks->racks[i].name : r->racks[i - racks->count];
+        bool seen = false;
+        for (uint32_t k = 0; k < count && !seen; k++)
+            seen = strcmp(names[k], n) == 0;
+        if (seen)
+            continue;
+        copy(names[count++], sizeof names[0], n);
+        len += (size_t)snprintf(rec->extra + len, sizeof rec->extra - len, "%s%s", len ? "," : "", n);
+    }
+    if ((ret = crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1])names, count, wave_of, err)))
+        return ret;
+    if (strlen(torrent) > CROW_JREC_PATH_MAX || strlen(name) > CROW_JREC_NAME_MAX || strlen(release) != 64) {
+        snprintf(err->text, sizeof err->text, "torrent path, release name or id too long");
+        return CROW_ELIMIT;
+    }
+    rec->type = CROW_JREC_START;
+    rec->rollout = r->id + 1;
+    rec->t_ms = now_ms;
+    rec->code = (int32_t)mode;
+    copy(rec->release, sizeof rec->release, release);
+    copy(rec->name, sizeof rec->name, name);
+    copy(rec->path, sizeof rec->path, torrent);
+    copy(rec->text, sizeof rec->text, plan_text);
+    return 0;
+}
+
+static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    static crow_plan_t plan;
+    crow_plan_error_t err;
+    if (r->state == CROW_ROLLOUT_RUNNING || r->state == CROW_ROLLOUT_PAUSED ||
+        r->state == CROW_ROLLOUT_ROLLING_BACK)
+        return CROW_EUSAGE;
+    if (rec->rollout <= r->id || strlen(rec->release) != 64)
+        return CROW_EPROTO;
+    return crow_plan_parse(&plan, rec->text, strlen(rec->text), &err);
+}
+
+static int check_host(const crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    if (!valid_name(rec->host, CROW_JREC_HOST_MAX) || (rec->rack[0] && !valid_name(rec->rack, CROW_RACK_NAME_MAX)))
+        return CROW_EPROTO;
+    uint32_t i = crow_rollout_find_host(r, rec->host);
+    if (i == UINT32_MAX)
+        return r->host_count == CROW_ROLLOUT_MAX_HOSTS ? CROW_ELIMIT : 0;
+    const crow_rollout_host_t *h = &r->hosts[i];
+    const char *rack = h->rack < r->rack_count ? r->racks[h->rack] : "";
+    return strcmp(rack, rec->rack) == 0 ? 1 : 0;
+}
+
+static int check_order(const crow_rollout_t *r, const crow_jrec_t *rec, const crow_rollout_host_t *h)
+{
+    switch (rec->code) {
+    case CROW_ORDER_DOWNLOAD:
+        return h->dl == CROW_HS_NONE ? 0 : CROW_EPROTO;
+    case CROW_ORDER_ACTIVATE:
+        /* Never twice in one rollout, and only a release the host verified. */
+        return h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK && r->state == CROW_ROLLOUT_RUNNING ? 0 : CROW_EPROTO;
+    case CROW_ORDER_ROLLBACK:
+        return h->rb == CROW_HS_NONE && h->act != CROW_ACT_NONE ? 0 : CROW_EPROTO;
+    default:
+        return CROW_EPROTO;
+    }
+}
+
+/* A report: 0 it moves the host on, 1 it repeats what is known, CROW_EPROTO it does not fit. */
+static int check_report(const crow_jrec_t *rec, const crow_rollout_host_t *h)
+{
+    bool ok = rec->status == 0;
+    switch (rec->code) {
+    case CROW_STEP_DOWNLOAD:
+        if (h->dl == CROW_HS_ORDERED)
+            return 0;
+        return (h->dl == CROW_HS_OK && ok) || (h->dl == CROW_HS_FAILED && !ok) ? 1 : CROW_EPROTO;
+    case CROW_STEP_ACTIVATE:
+        if (h->act == CROW_ACT_ORDERED)
+            return 0;
+        if (ok)
+            return h->act == CROW_ACT_ACTIVE || h->act == CROW_ACT_HEALTHY || h->act == CROW_ACT_FAILED ? 1
+                                                                                                    : CROW_EPROTO;
+        return h->act == CROW_ACT_FAILED ? 1 : CROW_EPROTO;
+    case CROW_STEP_HEALTH:
+        if (h->act == CROW_ACT_ACTIVE || (h->act == CROW_ACT_HEALTHY && !ok))
+            return 0; /* a health check may fail late, while the wave soaks */
+        return (h->act == CROW_ACT_HEALTHY && ok) || h->act == CROW_ACT_FAILED ? 1 : CROW_EPROTO;
+    case CROW_STEP_ROLLBACK:
+        if (h->rb == CROW_HS_ORDERED)
+            return 0;
+        return (h->rb == CROW_HS_OK && ok) || (h->rb == CROW_HS_FAILED && !ok) ? 1 : CROW_EPROTO;
+    default:
+        return CROW_EPROTO;
+    }
+}
+
+static int check_control(const crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    enum crow_rollout_state s = r->state;
+    switch (rec->code) {
+    case CROW_CONTROL_PAUSE:
+        return s == CROW_ROLLOUT_PAUSED ? 1 : s == CROW_ROLLOUT_RUNNING ? 0 : CROW_EUSAGE;
+    case CROW_CONTROL_RESUME:
+        return s == CROW_ROLLOUT_RUNNING ? 1 : s == CROW_ROLLOUT_PAUSED ? 0 : CROW_EUSAGE;
+    case CROW_CONTROL_ABORT:
+        return s == CROW_ROLLOUT_ABORTED ? 1
+               : s == CROW_ROLLOUT_RUNNING || s == CROW_ROLLOUT_PAUSED || s == CROW_ROLLOUT_HALTED ||
+                       s == CROW_ROLLOUT_ROLLING_BACK
+                   ? 0
+                   : CROW_EUSAGE;
+    case CROW_CONTROL_ROLLBACK:
+        return s == CROW_ROLLOUT_ROLLING_BACK ? 1 : s == CROW_ROLLOUT_IDLE || s == CROW_ROLLOUT_ROLLED_BACK ? CROW_EUSAGE : 0;
+    default:
+        return CROW_EPROTO;
+    }
+}
+
+int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    if (rec->type == CROW_JREC_START)
+        return check_start(r, rec);
+    if (rec->type == CROW_JREC_HOST)
+        return check_host(r, rec);
+    if (rec->rollout != r->id || r->state == CROW_ROLLOUT_IDLE)
+        return CROW_ESESSION;
+    uint32_t i;
+    switch (rec->type) {
+    case CROW_JREC_ORDER:
+    case CROW_JREC_REPORT:
+        if ((i = crow_rollout_find_host(r, rec->host)) == UINT32_MAX)
+            return CROW_EPROTO;
+        return rec->type == CROW_JREC_ORDER ? check_order(r, rec, &r->hosts[i]) : check_report(rec, &r->hosts[i]);
+    case CROW_JREC_WAVE:
+        return rec->wave < r->wave_count && rec->code >= CROW_WAVE_PENDING && rec->code <= CROW_WAVE_ROLLED_BACK
+                   ? 0
+                   : CROW_EPROTO;
+    case CROW_JREC_CONTROL:
+        return check_control(r, rec);
+    case CROW_JREC_END:
+        return rec->code >= CROW_ROLLOUT_HALTED && rec->code <= CROW_ROLLOUT_ROLLED_BACK ? 0 : CROW_EPROTO;
+    default:
+        return CROW_EPROTO;
+    }
+}
+
+static void decide(crow_rollout_t *r, int kind, uint64_t t_ms, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void decide(crow_rollout_t *r, int kind, uint64_t t_ms, const char *fmt, ...)
+{
+    crow_rollout_decision_t *d = &r->decisions[r->decision_count % CROW_ROLLOUT_MAX_DECISIONS];
+    d->t_ms = t_ms;
+    d->rollout = r->id;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->text, sizeof d->text, fmt, ap);
+    va_end(ap);
+    r->decision_count++;
+    if (kind >= 0)
+        r->decisions_by_kind[kind]++;
+}
+
+static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    static crow_plan_t plan;
+    crow_plan_error_t err;
+    crow_plan_parse(&plan, rec->text, strlen(rec->text), &err);
+    for (const char *p = rec->extra; *p;) {
+        size_t n = strcspn(p, ",");
+        char name[CROW_RACK_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        add_rack(r, name);
+        p += n + (p[n] == ',');
+    }
+    /* The assignment covers every rack known now; checked when the START was prepared. */
+    crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1])r->racks, r->rack_count, r->wave_of, &err);
+    r->id = rec->rollout;
+    r->state = CROW_ROLLOUT_RUNNING;
+    r->distribute = rec->code == CROW_DISTRIBUTE_PER_WAVE ? CROW_DISTRIBUTE_PER_WAVE : CROW_DISTRIBUTE_ALL;
+    copy(r->release, sizeof r->release, rec->release);
+    copy(r->name, sizeof r->name, rec->name);
+    copy(r->torrent, sizeof r->torrent, rec->path);
+    copy(r->plan_text, sizeof r->plan_text, rec->text);
+    r->end_reason[0] = '\0';
+    r->wave_count = plan.wave_count;
+    r->current = 0;
+    for (uint32_t w = 0; w < plan.wave_count; w++)
+        r->waves[w] = (crow_rollout_wave_t){.spec = plan.waves[w], .state = CROW_WAVE_PENDING};
+    for (uint32_t i = 0; i < r->host_count; i++) {
+        crow_rollout_host_t *h = &r->hosts[i];
+        h->dl = h->rb = CROW_HS_NONE;
+        h->act = CROW_ACT_NONE;
+        h->previous[0] = h->detail[0] = '\0';
+    }
+    decide(r, -1, rec->t_ms, "rollout %u started: %s (%.12s) in %u wave(s), distribute %s", r->id, r->name,
+           r->release, r->wave_count, r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave");
+}
+
+static void apply_host(crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    uint32_t i = crow_rollout_find_host(r, rec->host);
+    if (i == UINT32_MAX) {
+        i = r->host_count++;
+        memset(&r->hosts[i], 0, sizeof r->hosts[i]);
+        copy(r->hosts[i].name, sizeof r->hosts[i].name, rec->host);
+        copy(r->hosts[i].current, sizeof r->hosts[i].current, rec->release);
+    }
+    uint32_t rack = add_rack(r, rec->rack);
+    r->hosts[i].rack = rack;
+}
+
+static void apply_order(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
+{
+    if (rec->code == CROW_ORDER_DOWNLOAD) {
+        h->dl = CROW_HS_ORDERED;
+    } else if (rec->code == CROW_ORDER_ACTIVATE) {
+        h->act = CROW_ACT_ORDERED;
+        copy(h->previous, sizeof h->previous, h->current);
+        r->activations_ordered++;
+    } else {
+        h->rb = CROW_HS_ORDERED;
+    }
+}
+
+static void apply_report(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
+{
+    bool ok = rec->status == 0;
+    if (!ok)
+        snprintf(h->detail, sizeof h->detail, "%s: %.80s", crow_step_name(rec->code),
+                 rec->text[0] ? rec->text : "failed");
+    switch (rec->code) {
+    case CROW_STEP_DOWNLOAD:
+        h->dl = ok ? CROW_HS_OK : CROW_HS_FAILED;
+        break;
+    case CROW_STEP_ACTIVATE:
+        h->act = ok ? CROW_ACT_ACTIVE : CROW_ACT_FAILED;
+        if (ok)
+            copy(h->current, sizeof h->current, r->release);
+        break;
+    case CROW_STEP_HEALTH:
+        h->act = ok ? CROW_ACT_HEALTHY : CROW_ACT_FAILED;
+        break;
+    default:
+        h->rb = ok ? CROW_HS_OK : CROW_HS_FAILED;
+        if (ok && h->previous[0])
+            copy(h->current, sizeof h->current, h->previous);
+        break;
+    }
+}
+
+static void apply_wave(crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    crow_rollout_wave_t *w = &r->waves[rec->wave];
+    char racks[256];
+    wave_racks(r, rec->wave, racks, sizeof racks);
+    w->state = (enum crow_wave_state)rec->code;
+    copy(w->reason, sizeof w->reason, rec->text);
+    int kind = w->state == CROW_WAVE_HALTED        ? KIND_HALT
+               : w->state == CROW_WAVE_ROLLED_BACK ? KIND_ROLLBACK
+               : w->state == CROW_WAVE_DISTRIBUTING || w->state == CROW_WAVE_DONE ? KIND_ADVANCE
+                                                                                  : -1;
+    decide(r, kind, rec->t_ms, "wave %u (%s) %s: %s", rec->wave + 1, racks, crow_wave_state_name(w->state),
+           rec->text);
+    switch (w->state) {
+    case CROW_WAVE_SOAKING:
+        w->soak_until_ms = rec->t_ms + (uint64_t)w->spec.soak_s * 1000;
+        break;
+    case CROW_WAVE_DONE:
+        if (rec->wave == r->current)
+            r->current = rec->wave + 1;
+        break;
+    case CROW_WAVE_HALTED:
+        r->state = CROW_ROLLOUT_HALTED;
+        copy(r->end_reason, sizeof r->end_reason, rec->text);
+        break;
+    case CROW_WAVE_ROLLED_BACK:
+        if (rec->wave == r->current && rec->wave > 0)
+            r->current = rec->wave - 1;
+        break;
+    default:
+        break;
+    }
+}
+
+static void apply_control(crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    static const char *const names[] = {"", "pause", "resume", "abort", "rollback"};
+    decide(r, rec->code == CROW_CONTROL_ROLLBACK ? KIND_ROLLBACK : -1, rec->t_ms, "operator: %s%s%s",
+           names[rec->code], rec->text[0] ? ": " : "", rec->text);
+    switch (rec->code) {
+    case CROW_CONTROL_PAUSE:
+        r->state = CROW_ROLLOUT_PAUSED;
+        break;
+    case CROW_CONTROL_RESUME:
+        r->state = CROW_ROLLOUT_RUNNING;
+        break;
+    case CROW_CONTROL_ABORT:
+        r->state = CROW_ROLLOUT_ABORTED;
+        copy(r->end_reason, sizeof r->end_reason, "aborted by the operator");
+        break;
+    default:
+        r->state = CROW_ROLLOUT_ROLLING_BACK;
+        /* From the last wave that started down to the canary. */
+        r->current = 0;
+        for (uint32_t w = 0; w < r->wave_count; w++)
+            if (r->waves[w].state != CROW_WAVE_PENDING)
+                r->current = w;
+        break;
+    }
+}
+
+int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
+{
+    int ret = crow_rollout_check(r, rec);
+    if (ret)
+        return ret;
+    uint32_t i = rec->host[0] ? crow_rollout_find_host(r, rec->host) : UINT32_MAX;
+    switch (rec->type) {
+    case CROW_JREC_START:
+        apply_start(r, rec);
+        break;
+    case CROW_JREC_HOST:
+        apply_host(r, rec);
+        break;
+    case CROW_JREC_ORDER:
+        apply_order(r, rec, &r->hosts[i]);
+        break;
+    case CROW_JREC_REPORT:
+        apply_report(r, rec, &r->hosts[i]);
+        break;
+    case CROW_JREC_WAVE:
+        apply_wave(r, rec);
+        break;
+    case CROW_JREC_CONTROL:
+        apply_control(r, rec);
+        break;
+    default:
+        r->state = (enum crow_rollout_state)rec->code;
+        copy(r->end_reason, sizeof r->end_reason, rec->text);
+        decide(r, KIND_END, rec->t_ms, "rollout %u %s: %s", r->id, crow_rollout_state_name(r->state), rec->text);
+        break;
+    }
+    return 0;
+}
+
+static int emit(const crow_rollout_t *r, crow_jrec_t *rec, enum crow_jrec_type type, uint64_t now_ms)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->type = type;
+    rec->rollout = r->id;
+    rec->t_ms = now_ms;
+    return 1;
+}
+
+static int order(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, const crow_rollout_host_t *h,
+                 enum crow_order o)
+{
+    emit(r, rec, CROW_JREC_ORDER, now_ms);
+    rec->code = (int32_t)o;
+    copy(rec->host, sizeof rec->host, h->name);
+    copy(rec->release, sizeof rec->release, o == CROW_ORDER_ROLLBACK ? h->previous : r->release);
+    return 1;
+}
+
+static int wave_to(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, enum crow_wave_state s,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int wave_to(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, enum crow_wave_state s,
+                   const char *fmt, ...)
+{
+    emit(r, rec, CROW_JREC_WAVE, now_ms);
+    rec->wave = r->current;
+    rec->code = (int32_t)s;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rec->text, sizeof rec->text, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+/* A host of the wave still to be told to download (`all` distribution covers every planned wave). */
+static const crow_rollout_host_t *to_download(const crow_rollout_t *r, bool all)
+{
+    for (uint32_t i = 0; i < r->host_count; i++) {
+        const crow_rollout_host_t *h = &r->hosts[i];
+        uint32_t w = wave_of_host(r, h);
+        if (h->dl == CROW_HS_NONE && w != UINT32_MAX && (all || w == r->current))
+            return h;
+    }
+    return NULL;
+}
+
+/* Halts the current wave when its failures reached the threshold or the healthy share is out of reach. */
+static int gate(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, const crow_wave_counts_t *c)
+{
+    const crow_plan_wave_t *s = &r->waves[r->current].spec;
+    uint32_t failed = c->failed + c->download_failed;
+    uint32_t need = (uint32_t)(((uint64_t)c->hosts * s->healthy_pct + 99) / 100);
+    if (failed >= s->max_failures)
+        return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "%u of %u hosts failed (threshold %u)", failed, c->hosts,
+                       s->max_failures);
+    if (c->hosts - failed < need)
+        return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "%u of %u hosts failed: %u%% healthy is out of reach",
+                       failed, c->hosts, s->healthy_pct);
+    return 0;
+}
+
+static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec)
+{
+    const crow_rollout_host_t *h;
+    if (r->distribute == CROW_DISTRIBUTE_ALL && (h = to_download(r, true)))
+        return order(r, rec, now_ms, h, CROW_ORDER_DOWNLOAD);
+    if (r->current >= r->wave_count) {
+        emit(r, rec, CROW_JREC_END, now_ms);
+        rec->code = CROW_ROLLOUT_DONE;
+        snprintf(rec->text, sizeof rec->text, "every wave done");
+        return 1;
+    }
+    const crow_rollout_wave_t *w = &r->waves[r->current];
+    crow_wave_counts_t c;
+    crow_rollout_wave_counts(r, r->current, &c);
+    char racks[256];
+    wave_racks(r, r->current, racks, sizeof racks);
+    switch (w->state) {
+    case CROW_WAVE_PENDING:
+        if (c.hosts == 0)
+            return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "no agent has registered in racks %s", racks);
+        return wave_to(r, rec, now_ms, CROW_WAVE_DISTRIBUTING, "starting with %u host(s)", c.hosts);
+    case CROW_WAVE_DISTRIBUTING:
+        if ((h = to_download(r, false)))
+            return order(r, rec, now_ms, h, CROW_ORDER_DOWNLOAD);
+        if (gate(r, rec, now_ms, &c))
+            return 1;
+        if (c.downloaded + c.download_failed == c.hosts)
+            return wave_to(r, rec, now_ms, CROW_WAVE_ACTIVATING, "%u of %u hosts hold the verified release",
+                           c.downloaded, c.hosts);
+        return 0;
+    case CROW_WAVE_ACTIVATING: {
+        if (gate(r, rec, now_ms, &c))
+            return 1;
+        uint32_t failed = c.failed + c.download_failed, need = (uint32_t)(((uint64_t)c.hosts * w->spec.healthy_pct + 99) / 100);
+        if (c.healthy + failed == c.hosts)
+            return wave_to(r, rec, now_ms, CROW_WAVE_SOAKING, "%u of %u hosts healthy (need %u), soaking %us",
+                           c.healthy, c.hosts, need, w->spec.soak_s);
+        uint32_t limit = w->spec.max_failures - failed;
+        if (w->spec.parallel && w->spec.parallel < limit)
+            limit = w->spec.parallel;
+        if (c.ordered + c.active >= limit)
+            return 0;
+        for (uint32_t i = 0; i < r->host_count; i++) {
+            h = &r->hosts[i];
+            if (wave_of_host(r, h) == r->current && h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK)
+                return order(r, rec, now_ms, h, CROW_ORDER_ACTIVATE);
+        }
+        return 0;
+    }
+    case CROW_WAVE_SOAKING:
+        if (gate(r, rec, now_ms, &c))
+            return 1;
+        if (now_ms >= w->soak_until_ms)
+            return wave_to(r, rec, now_ms, CROW_WAVE_DONE, "soaked %us with %u of %u hosts healthy", w->spec.soak_s,
+                           c.healthy, c.hosts);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int next_rollback(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec)
+{
+    const crow_rollout_wave_t *w = &r->waves[r->current];
+    if (w->state == CROW_WAVE_ROLLED_BACK || r->wave_count == 0) {
+        emit(r, rec, CROW_JREC_END, now_ms);
+        rec->code = CROW_ROLLOUT_ROLLED_BACK;
+        snprintf(rec->text, sizeof rec->text, "every wave rolled back");
+        return 1;
+    }
+    uint32_t involved = 0, back = 0, failed = 0;
+    for (uint32_t i = 0; i < r->host_count; i++) {
+        const crow_rollout_host_t *h = &r->hosts[i];
+        if (wave_of_host(r, h) != r->current || h->act == CROW_ACT_NONE)
+            continue;
+        if (h->rb == CROW_HS_NONE)
+            return order(r, rec, now_ms, h, CROW_ORDER_ROLLBACK);
+        involved++;
+        back += h->rb == CROW_HS_OK;
+        failed += h->rb == CROW_HS_FAILED;
+    }
+    if (back + failed < involved)
+        return 0;
+    return wave_to(r, rec, now_ms, CROW_WAVE_ROLLED_BACK, "%u host(s) back on their previous release, %u failed", back,
+                   failed);
+}
+
+int crow_rollout_next(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec)
+{
+    if (r->state == CROW_ROLLOUT_RUNNING)
+        return next_running(r, now_ms, rec);
+    if (r->state == CROW_ROLLOUT_ROLLING_BACK)
+        return next_rollback(r, now_ms, rec);
+    return 0;
+}
+
+uint64_t crow_rollout_deadline(const crow_rollout_t *r)
+{
+    if (r->state != CROW_ROLLOUT_RUNNING || r->current >= r->wave_count ||
+        r->waves[r->current].state != CROW_WAVE_SOAKING)
+        return UINT64_MAX;
+    return r->waves[r->current].soak_until_ms;
+}
+
+enum crow_order crow_rollout_order_for(const crow_rollout_t *r, const char *host, const char **release)
+{
+    uint32_t i = crow_rollout_find_host(r, host);
+    *release = r->release;
+    if (i == UINT32_MAX || r->state == CROW_ROLLOUT_IDLE || r->state == CROW_ROLLOUT_ABORTED)
+        return CROW_ORDER_NONE;
+    const crow_rollout_host_t *h = &r->hosts[i];
+    if (h->rb == CROW_HS_ORDERED) {
+        *release = h->previous;
+        return CROW_ORDER_ROLLBACK;
+    }
+    if (h->act == CROW_ACT_ORDERED)
+        return CROW_ORDER_ACTIVATE;
+    if (h->dl == CROW_HS_ORDERED)
+        return CROW_ORDER_DOWNLOAD;
+    return CROW_ORDER_NONE;
+}

@@ -1,0 +1,211 @@
+/* Rendering of the rollout state: JSON for /status and `rollout status --json`, text per wave and
+ * rack for `rollout status`, Prometheus lines for /metrics. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/rollout.h"
+
+struct out {
+    char *buf;
+    size_t cap, len;
+    bool full;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    if (o->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len)
+        o->full = true;
+    else
+        o->len += (size_t)n;
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void put_json(struct out *o, const char *s)
+{
+    put(o, "\"");
+    for (; *s && !o->full; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20)
+            put(o, "\\u%04x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+static long finish(const struct out *o)
+{
+    return o->full ? CROW_ESPACE : (long)o->len;
+}
+
+static const char *host_label(const crow_rollout_host_t *h)
+{
+    static const char *const rb[] = {"", "rolling-back", "rolled-back", "rollback-failed"};
+    static const char *const act[] = {"", "activating", "checking", "healthy", "failed"};
+    static const char *const dl[] = {"idle", "downloading", "downloaded", "download-failed"};
+    if (h->rb)
+        return rb[h->rb];
+    if (h->act)
+        return act[h->act];
+    return dl[h->dl];
+}
+
+static uint64_t soak_left_s(const crow_rollout_wave_t *w, uint64_t now_ms)
+{
+    return w->state == CROW_WAVE_SOAKING && w->soak_until_ms > now_ms ? (w->soak_until_ms - now_ms + 999) / 1000 : 0;
+}
+
+long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0, false};
+    put(&o, "{\"rollout\":%u,\"state\":\"%s\",\"release\":\"%s\",\"name\":", r->id, crow_rollout_state_name(r->state),
+        r->release);
+    put_json(&o, r->name);
+    put(&o, ",\"distribute\":\"%s\",\"reason\":", r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave");
+    put_json(&o, r->end_reason);
+    put(&o, ",\"activations_ordered\":%" PRIu64 ",\"waves\":[", r->activations_ordered);
+    for (uint32_t w = 0; w < r->wave_count; w++) {
+        const crow_rollout_wave_t *wv = &r->waves[w];
+        crow_wave_counts_t c;
+        crow_rollout_wave_counts(r, w, &c);
+        put(&o,
+            "%s{\"wave\":%u,\"canary\":%s,\"state\":\"%s\",\"healthy_pct\":%u,\"failures\":%u,\"soak_s\":%u,"
+            "\"soak_left_s\":%" PRIu64 ",\"hosts\":%u,\"downloaded\":%u,\"healthy\":%u,\"failed\":%u,"
+            "\"activating\":%u,\"rolled_back\":%u,\"racks\":[",
+            w ? "," : "", w + 1, wv->spec.canary ? "true" : "false", crow_wave_state_name(wv->state),
+            wv->spec.healthy_pct, wv->spec.max_failures, wv->spec.soak_s, soak_left_s(wv, now_ms), c.hosts,
+            c.downloaded, c.healthy, c.failed + c.download_failed, c.ordered + c.active, c.rolled_back);
+        bool first = true;
+        for (uint32_t k = 0; k < r->rack_count; k++)
+            if (r->wave_of[k] == w) {
+                put(&o, "%s\"%s\"", first ? "" : ",", r->racks[k]);
+                first = false;
+            }
+        put(&o, "],\"reason\":");
+        put_json(&o, wv->reason);
+        put(&o, "}");
+    }
+    put(&o, "],\"racks\":[");
+    for (uint32_t k = 0; k < r->rack_count; k++) {
+        put(&o, "%s{\"rack\":\"%s\",\"wave\":", k ? "," : "", r->racks[k]);
+        if (r->wave_of[k] == UINT32_MAX)
+            put(&o, "null");
+        else
+            put(&o, "%u", r->wave_of[k] + 1);
+        put(&o, ",\"hosts\":[");
+        bool first = true;
+        for (uint32_t i = 0; i < r->host_count; i++) {
+            const crow_rollout_host_t *h = &r->hosts[i];
+            if (h->rack != k)
+                continue;
+            put(&o, "%s{\"host\":\"%s\",\"state\":\"%s\",\"current\":\"%s\",\"detail\":", first ? "" : ",", h->name,
+                host_label(h), h->current);
+            put_json(&o, h->detail);
+            put(&o, "}");
+            first = false;
+        }
+        put(&o, "]}");
+    }
+    put(&o, "],\"decisions\":[");
+    uint32_t kept = r->decision_count < CROW_ROLLOUT_MAX_DECISIONS ? r->decision_count : CROW_ROLLOUT_MAX_DECISIONS;
+    for (uint32_t k = 0; k < kept; k++) {
+        const crow_rollout_decision_t *d = &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
+        put(&o, "%s{\"t_ms\":%" PRIu64 ",\"rollout\":%u,\"text\":", k ? "," : "", d->t_ms, d->rollout);
+        put_json(&o, d->text);
+        put(&o, "}");
+    }
+    put(&o, "]}");
+    return finish(&o);
+}
+
+long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0, false};
+    if (r->state == CROW_ROLLOUT_IDLE) {
+        put(&o, "no rollout yet\n");
+        return finish(&o);
+    }
+    put(&o, "rollout %u: %s (%.12s) %s, distribute %s%s%s\n", r->id, r->name, r->release,
+        crow_rollout_state_name(r->state), r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave",
+        r->end_reason[0] ? ": " : "", r->end_reason);
+    put(&o, "%-5s %-12s %-18s %5s %5s %7s %6s %8s  %s\n", "wave", "state", "racks", "hosts", "ready", "healthy",
+        "failed", "rolledbk", "gate");
+    for (uint32_t w = 0; w < r->wave_count; w++) {
+        const crow_rollout_wave_t *wv = &r->waves[w];
+        crow_wave_counts_t c;
+        crow_rollout_wave_counts(r, w, &c);
+        char racks[128] = "", state[40];
+        size_t len = 0;
+        for (uint32_t k = 0; k < r->rack_count && len < sizeof racks; k++)
+            if (r->wave_of[k] == w)
+                len += (size_t)snprintf(racks + len, sizeof racks - len, "%s%s", len ? "," : "", r->racks[k]);
+        uint64_t left = soak_left_s(wv, now_ms);
+        if (left)
+            snprintf(state, sizeof state, "soaking %" PRIu64 "s", left);
+        else
+            snprintf(state, sizeof state, "%s", crow_wave_state_name(wv->state));
+        put(&o, "%-5u %-12s %-18s %5u %5u %7u %6u %8u  %u%% healthy, halt at %u failure(s), soak %us%s%s\n", w + 1,
+            state, racks, c.hosts, c.downloaded, c.healthy, c.failed + c.download_failed, c.rolled_back,
+            wv->spec.healthy_pct, wv->spec.max_failures, wv->spec.soak_s, wv->spec.canary ? " (canary)" : "", "");
+    }
+    for (uint32_t k = 0; k < r->rack_count; k++) {
+        if (r->wave_of[k] == UINT32_MAX)
+            put(&o, "rack %s (not in the plan):", r->racks[k]);
+        else
+            put(&o, "rack %s (wave %u):", r->racks[k], r->wave_of[k] + 1);
+        for (uint32_t i = 0; i < r->host_count; i++)
+            if (r->hosts[i].rack == k)
+                put(&o, " %s=%s", r->hosts[i].name, host_label(&r->hosts[i]));
+        put(&o, "\n");
+    }
+    put(&o, "decisions:\n");
+    uint32_t kept = r->decision_count < 12 ? r->decision_count : 12;
+    for (uint32_t k = 0; k < kept; k++) {
+        const crow_rollout_decision_t *d = &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
+        put(&o, "  [%u] %s\n", d->rollout, d->text);
+    }
+    return finish(&o);
+}
+
+long crow_rollout_metrics(const crow_rollout_t *r, char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0, false};
+    put(&o, "# HELP crowcast_rollout_state Current rollout state (1 for the state it is in).\n"
+            "# TYPE crowcast_rollout_state gauge\n");
+    for (int s = CROW_ROLLOUT_IDLE; s <= CROW_ROLLOUT_ROLLED_BACK; s++)
+        put(&o, "crowcast_rollout_state{state=\"%s\"} %d\n", crow_rollout_state_name(s), r->state == (unsigned)s);
+    put(&o, "# HELP crowcast_rollout_decisions_total Coordinator decisions by kind.\n"
+            "# TYPE crowcast_rollout_decisions_total counter\n"
+            "crowcast_rollout_decisions_total{kind=\"advance\"} %" PRIu64 "\n"
+            "crowcast_rollout_decisions_total{kind=\"halt\"} %" PRIu64 "\n"
+            "crowcast_rollout_decisions_total{kind=\"rollback\"} %" PRIu64 "\n"
+            "crowcast_rollout_decisions_total{kind=\"end\"} %" PRIu64 "\n",
+        r->decisions_by_kind[0], r->decisions_by_kind[1], r->decisions_by_kind[2], r->decisions_by_kind[3]);
+    put(&o, "# HELP crowcast_rollout_activations_total Activation orders issued in the current rollout.\n"
+            "# TYPE crowcast_rollout_activations_total counter\ncrowcast_rollout_activations_total %" PRIu64 "\n",
+        r->activations_ordered);
+    put(&o, "# HELP crowcast_rollout_wave_hosts Hosts of each wave by state.\n# TYPE crowcast_rollout_wave_hosts gauge\n");
+    for (uint32_t w = 0; w < r->wave_count; w++) {
+        crow_wave_counts_t c;
+        crow_rollout_wave_counts(r, w, &c);
+        put(&o,
+            "crowcast_rollout_wave_hosts{wave=\"%u\",state=\"healthy\"} %u\n"
+            "crowcast_rollout_wave_hosts{wave=\"%u\",state=\"failed\"} %u\n"
+            "crowcast_rollout_wave_hosts{wave=\"%u\",state=\"total\"} %u\n",
+            w + 1, c.healthy, w + 1, c.failed + c.download_failed, w + 1, c.hosts);
+    }
+    return finish(&o);
+}
