@@ -4,12 +4,13 @@
 # usage: bench/bench_hash.sh [SIZE]          SIZE of the generated release, default 512M
 #   env CROWCAST=path/to/crowcast            default: build/crowcast, then build-*/crowcast
 #   env BENCH_TIMEOUT=SECONDS                limit for each timed step, default 120
+#   env BENCH_OPENSSL_SECONDS=N              seconds of each `openssl speed` run, default 3
 #
 # It writes SIZE bytes of pseudo-random data to a temporary directory under /tmp (removed on
 # exit), reads it once so every tool hashes from the page cache, then times:
 #   - crowcast make  : SHA-1 AND SHA-256 of every piece, all cores (hashing threads = CPUs);
 #   - sha256sum      : SHA-256 only, one core;
-#   - openssl speed -evp sha256 -bytes 16384 -seconds 3: the per-core SHA-256 ceiling, times the
+#   - openssl speed -evp sha256 -bytes 16384 -seconds N (3): the per-core SHA-256 ceiling, times the
 #     number of cores for "all cores"; likewise for SHA-1, from which the ceiling of doing both
 #     digests on every byte follows: 1 / (1/sha1 + 1/sha256) per core.
 # Output: a table (tool, MB/s with MB = 10^6 bytes, ratio of crowcast's rate to the tool's) and
@@ -18,6 +19,8 @@ set -euo pipefail
 
 size_text=${1:-512M}
 limit=${BENCH_TIMEOUT:-120}
+ossl_secs=${BENCH_OPENSSL_SECONDS:-3}
+[[ $ossl_secs =~ ^[1-9][0-9]?$ ]] || { echo "bench_hash: bad BENCH_OPENSSL_SECONDS '$ossl_secs' (1..99)" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z ${CROWCAST:-} ]]; then
   for c in "$root/build/crowcast" "$root"/build-*/crowcast; do
@@ -54,9 +57,9 @@ timed() {
   t1=$(now)
   python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$t1"
 }
-# openssl_rate DIGEST: per-core MB/s for 16 KiB blocks over 3 seconds.
+# openssl_rate DIGEST: per-core MB/s for 16 KiB blocks over $ossl_secs seconds.
 openssl_rate() {
-  timeout "$limit" openssl speed -evp "$1" -bytes 16384 -seconds 3 2>/dev/null |
+  timeout "$limit" openssl speed -evp "$1" -bytes 16384 -seconds "$ossl_secs" 2>/dev/null |
     awk -v d="$1" '$1 == d { v = $NF; sub(/k$/, "", v); printf "%.1f\n", v / 1000 }'
 }
 

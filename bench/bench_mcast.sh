@@ -6,9 +6,10 @@
 #   env SENDTO_BASELINE=path                default: bench/sendto_baseline next to crowcast
 #   env BENCH_RUNS=N                        runs per scenario, default 3 (medians are reported)
 #   env BENCH_TIMEOUT=SECONDS               limit for each process, default 60
-#   env BENCH_MEM_SIZE=SIZE                 release for the memory runs, default 1G
+#   env BENCH_MEM_SIZE=SIZE                 release for the memory runs, default 1G; 0 skips them
+#   env BENCH_RECEIVERS="N..."              receiver counts, default "1 4" (each 1..8)
 #
-# Scenarios, each with 1 and with 4 receivers (127.0.0.2..5), everything unpaced:
+# Scenarios, each with 1 and with 4 receivers (127.0.0.2..5) by default, everything unpaced:
 #   sendto   sendto_baseline send: one sendto() per datagram of crowcast's DATA size (32-byte header
 #            + chunk), as many as the release has chunks; receivers: sendto_baseline recv (recvmmsg
 #            counters that only count).
@@ -31,6 +32,7 @@ size_text=${1:-256M}
 runs=${BENCH_RUNS:-3}
 limit=${BENCH_TIMEOUT:-60}
 mem_text=${BENCH_MEM_SIZE:-1G}
+read -r -a receivers <<<"${BENCH_RECEIVERS:-1 4}"
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z ${CROWCAST:-} ]]; then
   for c in "$root/build/crowcast" "$root"/build-*/crowcast; do
@@ -45,6 +47,10 @@ for c in openssl timeout awk /usr/bin/time; do
 done
 bytes=$(numfmt --from=iec "${size_text%B}") || { echo "bench_mcast: bad size '$size_text'" >&2; exit 2; }
 mem_bytes=$(numfmt --from=iec "${mem_text%B}") || { echo "bench_mcast: bad size '$mem_text'" >&2; exit 2; }
+((${#receivers[@]} > 0)) || { echo "bench_mcast: BENCH_RECEIVERS is empty" >&2; exit 2; }
+for n in "${receivers[@]}"; do
+  [[ $n =~ ^[1-8]$ ]] || { echo "bench_mcast: bad receiver count '$n' (1..8)" >&2; exit 2; }
+done
 
 base_dir=/dev/shm
 [[ -w $base_dir ]] || base_dir=/tmp
@@ -162,7 +168,7 @@ scenario_get() {
 
 : >"$work/results"
 for ((k = 1; k <= runs; k++)); do
-  for n in 1 4; do
+  for n in "${receivers[@]}"; do
     for s in sendto crowcast get; do
       run_id=$((run_id + 1))
       GROUP="239.255.250.$((run_id % 250 + 1)):$port"
@@ -187,13 +193,16 @@ peak_rss() { # peak_rss NAME: seed and get NAME.torrent, prints "seed_kib get_ki
   rm -rf "$work/out-$1"
   echo "$(awk -F': ' '/Maximum resident/ {print $2}' "$work/$1.seed.time") $(awk -F': ' '/Maximum resident/ {print $2}' "$work/$1.get.time")"
 }
-mem_small=$(peak_rss rel)
-rm -f "$work/rel.bin"
-make_release mem "$mem_bytes"
-mem_big=$(peak_rss mem)
+mem_small="" mem_big=""
+if ((mem_bytes > 0)); then
+  mem_small=$(peak_rss rel)
+  rm -f "$work/rel.bin"
+  make_release mem "$mem_bytes"
+  mem_big=$(peak_rss mem)
+fi
 
 awk -v runs="$runs" -v size="$bytes" -v dgram="$dgram" -v mem_size="$mem_bytes" -v small="$mem_small" \
-  -v big="$mem_big" '
+  -v big="$mem_big" -v receivers="${receivers[*]}" '
 function median(key, col,   n, i, j, t, a) {
   n = split(vals[key, col], a, " ")
   for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -205,8 +214,9 @@ END {
     "rcv Gbit/s", "delivered", "drops", "rcv vs"
   split("sendto crowcast get", names, " ")
   json = sprintf("{\"bench\":\"mcast\",\"release_bytes\":%d,\"datagram_bytes\":%d,\"runs\":%d", size, dgram, runs)
-  for (n = 1; n <= 4; n += 3) for (s = 1; s <= 3; s++) {
-    k = names[s] " " n
+  nr = split(receivers, rcv, " ")
+  for (r = 1; r <= nr; r++) for (s = 1; s <= 3; s++) {
+    n = rcv[r]; k = names[s] " " n
     dps = median(k, 3); gb = median(k, 4); rx = median(k, 5); del = median(k, 6); dr = median(k, 7)
     base = median("sendto " n, 3); rbase = median("sendto " n, 5)
     rratio = rbase > 0 ? rx / rbase : 0
@@ -216,12 +226,15 @@ END {
       p, dps, p, gb, p, rx, p, del, p, dr)
     if (s > 1) json = json sprintf(",\"%s_vs_sendto\":%.3f,\"%s_rx_vs_sendto\":%.3f", p, dps / base, p, rratio)
   }
-  split(small, ms, " "); split(big, mb, " ")
-  printf "\npeak RSS at 1 Gbit/s, one receiver:  %d MiB release: seed %.1f MiB, get %.1f MiB;  %d MiB release: seed %.1f MiB, get %.1f MiB\n",
-    size / 1048576, ms[1] / 1024, ms[2] / 1024, mem_size / 1048576, mb[1] / 1024, mb[2] / 1024
+  if (small != "") {
+    split(small, ms, " "); split(big, mb, " ")
+    printf "\npeak RSS at 1 Gbit/s, one receiver:  %d MiB release: seed %.1f MiB, get %.1f MiB;  %d MiB release: seed %.1f MiB, get %.1f MiB\n",
+      size / 1048576, ms[1] / 1024, ms[2] / 1024, mem_size / 1048576, mb[1] / 1024, mb[2] / 1024
+  }
   printf "medians of %d runs; rcv Gbit/s is per receiver (mean); drops summed over receivers; \"rcv vs\" compares with\n", runs
   printf "the counting receivers of the sendto row; \"get\" receivers verify and write what they take.\n"
-  json = json sprintf(",\"rss_kib\":{\"seed_%d\":%d,\"get_%d\":%d,\"seed_%d\":%d,\"get_%d\":%d}}", size, ms[1], size, ms[2],
-    mem_size, mb[1], mem_size, mb[2])
-  print json
+  if (small != "")
+    json = json sprintf(",\"rss_kib\":{\"seed_%d\":%d,\"get_%d\":%d,\"seed_%d\":%d,\"get_%d\":%d}", size, ms[1], size,
+      ms[2], mem_size, mb[1], mem_size, mb[2])
+  print json "}"
 }' "$work/results"
