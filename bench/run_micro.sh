@@ -16,7 +16,8 @@
 #                           [--hash-size SIZE] [--mcast-size SIZE] [--runs N] [--receivers "N..."]
 #                           [--codec-seconds S] [--tracker-seconds S]
 #   --quick           tiny sizes (CI smoke: ~20-30 s); the figures only show that everything runs
-#   default           hash 512M, mcast 256M x 3 runs, codec 3 s, tracker 5 s per run: ~2-3 minutes
+#   default           hash 512M, mcast 256M x 3 runs to 1 and 4 receivers, codec 3 s (7 rounds),
+#                     tracker 5 s per target and mode: ~1.5-3 minutes
 #   --out FILE        the JSON result (default bench/results/micro.json)
 #   --build-dir DIR   where crowcast and the bench programs are built (default $CROW_BUILD_DIR or
 #                     build/); it is configured if needed and the three targets built, unless --no-build
@@ -33,7 +34,7 @@ die() { echo "run_micro: $*" >&2; exit "${2:-3}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 quick=0 build_flag=1 out=$root/bench/results/micro.json build=${CROW_BUILD_DIR:-$root/build}
-hash_size="" mcast_size="" runs="" receivers=1 codec_secs="" tracker_secs=""
+hash_size="" mcast_size="" runs="" receivers="" codec_secs="" tracker_secs=""
 while (($#)); do
   case $1 in
   --quick) quick=1 ;;
@@ -57,10 +58,10 @@ while (($#)); do
   shift
 done
 if ((quick)); then
-  : "${hash_size:=16M}" "${mcast_size:=8M}" "${runs:=1}" "${codec_secs:=0.3}" "${tracker_secs:=1}"
+  : "${hash_size:=16M}" "${mcast_size:=8M}" "${runs:=1}" "${receivers:=1}" "${codec_secs:=0.3}" "${tracker_secs:=1}"
   ossl_secs=1 codec_reps=3 limit=120
 else
-  : "${hash_size:=512M}" "${mcast_size:=256M}" "${runs:=3}" "${codec_secs:=3}" "${tracker_secs:=5}"
+  : "${hash_size:=512M}" "${mcast_size:=256M}" "${runs:=3}" "${receivers:=1 4}" "${codec_secs:=3}" "${tracker_secs:=5}"
   ossl_secs=3 codec_reps=7 limit=900
 fi
 [[ $runs =~ ^[1-9][0-9]?$ ]] || die "bad --runs '$runs'" 2
@@ -123,9 +124,10 @@ else
 fi
 
 mkdir -p "$(dirname "$out")"
-python3 - "$work" "$out" "$quick" "$receivers" "$tracker_skip" "$load_start" <<'EOF'
+python3 - "$work" "$out" "$quick" "$receivers" "$tracker_skip" "$load_start" "$runs" "$tracker_secs" \
+  "$ossl_secs" <<'EOF'
 import json, os, sys
-work, out, quick, receivers, tracker_skip, load_start = sys.argv[1:7]
+work, out, quick, receivers, tracker_skip, load_start, runs, tracker_secs, ossl_secs = sys.argv[1:10]
 raw = {}
 for name in ("hash", "codec", "mcast", "tracker"):
     path = os.path.join(work, name + ".json")
@@ -175,8 +177,10 @@ for s in skipped:
     print("\nskipped: %s: %s" % (s["benchmark"], s["reason"]))
 load_end = open("/proc/loadavg").read().split()[:3]
 mode = "quick" if quick == "1" else "default"
-print("\n%s run, %d CPUs, load average %s at the start, %s at the end; medians where a benchmark repeats"
-      % (mode, cores, load_start, " ".join(load_end)))
+print("\n%s run, %d CPUs, load average %s at the start, %s at the end" % (mode, cores, load_start, " ".join(load_end)))
+print("hashing: %d MiB once, openssl speed %s s per digest; codec: medians of %d rounds; sender and receiver:"
+      " medians of %s runs of %d MiB; tracker: %s s per target and mode"
+      % (h["bytes"] >> 20, ossl_secs, c["reps"], runs, m["release_bytes"] >> 20, tracker_secs))
 with open(out, "w") as f:
     json.dump({"mode": mode, "cpus": cores, "loadavg_start": load_start, "loadavg_end": " ".join(load_end),
                "rows": rows, "skipped": skipped, "raw": raw}, f, indent=1)
