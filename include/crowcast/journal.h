@@ -25,13 +25,14 @@
 #define CROW_JREC_LINE_MAX  (3 * (CROW_JREC_TEXT_MAX + CROW_JREC_EXTRA_MAX + CROW_JREC_PATH_MAX + 512) + 256)
 
 enum crow_jrec_type {
-    CROW_JREC_START = 1, /* a rollout begins: n release name, rel id, p torrent, x plan, y racks, c distribute */
-    CROW_JREC_HOST,      /* an agent registered: h host, k rack, rel its current release */
-    CROW_JREC_ORDER,     /* c crow_order for host h (rel: the release it goes to) */
-    CROW_JREC_REPORT,    /* host h finished step c with status s (0 ok, 1 failed), x detail */
-    CROW_JREC_WAVE,      /* wave w enters state c (crow_wave_state) at ms; x reason */
-    CROW_JREC_CONTROL,   /* an operator command c (crow_control) ; x who/why */
-    CROW_JREC_END,       /* the rollout ends in state c (crow_rollout_state); x reason */
+    CROW_JREC_START =
+        1,            /* a rollout begins: n release name, rel id, p torrent, x plan, y racks, c distribute */
+    CROW_JREC_HOST,   /* an agent registered: h host, k rack, rel its current release */
+    CROW_JREC_ORDER,  /* c crow_order for host h (rel: the release it goes to) */
+    CROW_JREC_REPORT, /* host h finished step c with status s (0 ok, 1 failed), x detail */
+    CROW_JREC_WAVE,   /* wave w enters state c (crow_wave_state) at ms; x reason */
+    CROW_JREC_CONTROL, /* an operator command c (crow_control) ; x who/why */
+    CROW_JREC_END,     /* the rollout ends in state c (crow_rollout_state); x reason */
     CROW_JREC_TYPE_LAST_
 };
 
@@ -51,7 +52,8 @@ typedef struct crow_jrec {
     char extra[CROW_JREC_EXTRA_MAX + 1];
 } crow_jrec_t;
 
-/* Writes one record line into buf. Returns its length or CROW_ESPACE (CROW_JREC_LINE_MAX always fits). */
+/* Writes one record line into buf. Returns its length, CROW_ESPACE (CROW_JREC_LINE_MAX always fits) or
+ * CROW_EPARSE for a record without a valid type. */
 long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec);
 
 /* Decodes the record at the start of buf[0..len). Returns the line's length including '\n' (> 0),
@@ -63,7 +65,7 @@ int crow_journal_decode(const char *buf, size_t len, crow_jrec_t *rec);
  * which it passes back). *good_len is set to the bytes of good records (what a recovering writer keeps).
  * Returns 0 when the rest after *good_len is empty or is one torn last record, CROW_EPARSE when a bad
  * record is followed by more (corruption in the middle, *good_len then points at it), or fn's code. */
-int crow_journal_scan(const char *buf, size_t len, size_t *good_len, int (*fn)(void *ctx, const crow_jrec_t *rec),
-                      void *ctx);
+int crow_journal_scan(const char *buf, size_t len, size_t *good_len,
+                      int (*fn)(void *ctx, const crow_jrec_t *rec), void *ctx);
 
 #endif

@@ -107,7 +107,7 @@ typedef struct crow_rollout {
     crow_rollout_host_t hosts[CROW_ROLLOUT_MAX_HOSTS];
     uint32_t host_count;
     crow_rollout_decision_t decisions[CROW_ROLLOUT_MAX_DECISIONS];
-    uint32_t decision_count; /* total ever; the ring holds the last CROW_ROLLOUT_MAX_DECISIONS */
+    uint32_t decision_count;       /* total ever; the ring holds the last CROW_ROLLOUT_MAX_DECISIONS */
     uint64_t decisions_by_kind[4]; /* advance, halt, rollback, end */
     uint64_t activations_ordered;
 } crow_rollout_t;
@@ -116,16 +116,20 @@ typedef struct crow_rollout {
 int crow_rollout_new(crow_rollout_t **out);
 void crow_rollout_free(crow_rollout_t *r);
 
-/* Fills a START record for a new rollout (id = r->id + 1) of release (hex id) named name, with the plan
- * text, the torrent's path (served to agents) and every rack known (the racks file's, then the agents'), in *rec. Refuses (CROW_EPARSE, *err
- * says why) a plan that does not parse or names an unknown rack, and (CROW_EUSAGE) a start while a
- * rollout is running, paused or rolling back. */
+/* Fills a START record for a new rollout (id = r->id + 1) of release (64 lower-case hex) named name,
+ * with the plan text, the torrent's path (served to agents) and the racks file's rack names (racks may
+ * be NULL; the racks agents registered in are known already), in *rec. The plan covers both. Refuses
+ * (CROW_EPARSE, *err says why and where) a plan that does not parse, names an unknown rack or has a
+ * wave that gets no rack; (CROW_ELIMIT) over-long values; (CROW_EUSAGE) a start while a rollout is
+ * running, paused or rolling back. err may be NULL. */
 int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
-                               const char *torrent, const char *plan_text, const crow_racks_t *racks, enum crow_distribute mode,
-                               uint64_t now_ms, crow_jrec_t *rec, crow_plan_error_t *err);
+                               const char *torrent, const char *plan_text, const crow_racks_t *racks,
+                               enum crow_distribute mode, uint64_t now_ms, crow_jrec_t *rec,
+                               crow_plan_error_t *err);
 
-/* Whether rec should be journaled and applied: 0 yes, 1 it changes nothing (a repeated registration
- * or report: skip it), or a negative code: CROW_EPROTO (a report or order that does not fit the state,
+/* Whether rec should be journaled and applied: 0 yes, 1 it changes nothing (a registration with the
+ * same rack and current release, a repeated report, an activation or health report from a host that
+ * has been rolled back since: skip it), or a negative code: CROW_EPROTO (a report or order that does not fit the state,
  * e.g. a second activation), CROW_EUSAGE (an operator command not allowed now, e.g. resume when not
  * paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table full). */
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec);
@@ -140,7 +144,9 @@ int crow_rollout_next(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec
 uint64_t crow_rollout_deadline(const crow_rollout_t *r);
 
 /* The host's outstanding order (issued and not reported yet), NONE when there is nothing to do. An
- * aborted rollout has no order. *release: the release the order is about (rollback: the previous one). */
+ * aborted rollout has no order; an activation is handed out only while the rollout runs (it waits
+ * while paused; once halted or rolling back the host gets no activation). *release: the release the
+ * order is about (rollback: the previous one). */
 enum crow_order crow_rollout_order_for(const crow_rollout_t *r, const char *host, const char **release);
 
 /* Index of a host by name, or UINT32_MAX. */

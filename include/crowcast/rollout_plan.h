@@ -33,7 +33,8 @@
 
 #define CROW_PLAN_MAX_WAVES 32
 #define CROW_PLAN_MAX_NAMED 64
-#define CROW_PLAN_MAX_TEXT  1024 /* bytes of a plan file (it travels in a query string and a journal record) */
+/* Bytes of a plan file (it travels in a query string and a journal record). */
+#define CROW_PLAN_MAX_TEXT 1024
 
 enum crow_wave_select {
     CROW_WAVE_RACKS,   /* the racks named */
@@ -74,7 +75,7 @@ int crow_plan_parse(crow_plan_t *p, const char *text, size_t len, crow_plan_erro
  * wave_of[i] is the wave of rack i, or UINT32_MAX when the plan leaves it out, and returns 0. Returns
  * CROW_ELIMIT for more than CROW_RACKS_MAX racks, or
  * CROW_EPARSE with *err set when the plan names a rack that is not known, or a wave gets no rack. */
-int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1], uint32_t rack_count,
-                     uint32_t *wave_of, crow_plan_error_t *err);
+int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1],
+                     uint32_t rack_count, uint32_t *wave_of, crow_plan_error_t *err);
 
 #endif

@@ -60,9 +60,13 @@ static void put_num(struct out *o, const char *key, long long v)
 
 long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
 {
+    if (rec->type < CROW_JREC_START || rec->type >= CROW_JREC_TYPE_LAST_)
+        return CROW_EPARSE; /* the type is the first field: a line without one would not decode */
     if (cap < 12)
         return CROW_ESPACE;
-    struct out o = {buf + 9, buf + cap - 1, false};
+    /* Fields go in from buf + 8, each behind a '&': the first one's becomes the space after the CRC.
+     * Every field ends with crow_http_pct_encode's NUL, so the '\n' always has its byte. */
+    struct out o = {buf + 8, buf + cap, false};
     put_num(&o, "t", rec->type);
     put_num(&o, "r", rec->rollout);
     put_num(&o, "ms", (long long)rec->t_ms);
@@ -78,14 +82,11 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
     put_str(&o, "y", rec->extra);
     if (o.full)
         return CROW_ESPACE;
-    /* The payload starts after the leading '&' that put_str wrote first. */
-    char *payload = buf + 10;
-    size_t plen = (size_t)(o.p - payload);
+    size_t plen = (size_t)(o.p - (buf + 9));
     char crc[9];
-    snprintf(crc, sizeof crc, "%08x", crc32_ieee(payload, plen));
+    snprintf(crc, sizeof crc, "%08x", crc32_ieee(buf + 9, plen));
     memcpy(buf, crc, 8);
     buf[8] = ' ';
-    memmove(buf + 9, payload, plen);
     buf[9 + plen] = '\n';
     return (long)(10 + plen);
 }
@@ -175,8 +176,8 @@ int crow_journal_decode(const char *buf, size_t len, crow_jrec_t *rec)
     return (int)(line + 1);
 }
 
-int crow_journal_scan(const char *buf, size_t len, size_t *good_len, int (*fn)(void *ctx, const crow_jrec_t *rec),
-                      void *ctx)
+int crow_journal_scan(const char *buf, size_t len, size_t *good_len,
+                      int (*fn)(void *ctx, const crow_jrec_t *rec), void *ctx)
 {
     static _Thread_local crow_jrec_t rec; /* about 10 KiB: kept off the stack */
     size_t pos = 0;

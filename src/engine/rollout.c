@@ -22,8 +22,8 @@ void crow_rollout_free(crow_rollout_t *r)
     free(r);
 }
 
-static const char *const rollout_states[] = {"idle", "running", "paused", "halted", "aborted", "done",
-                                             "rolling-back", "rolled-back"};
+static const char *const rollout_states[] = {"idle",    "running", "paused",       "halted",
+                                             "aborted", "done",    "rolling-back", "rolled-back"};
 static const char *const wave_states[] = {"pending", "distributing", "activating", "soaking",
                                           "done",    "halted",       "rolled-back"};
 static const char *const order_names[] = {"none", "download", "activate", "rollback"};
@@ -129,42 +129,73 @@ static void wave_racks(const crow_rollout_t *r, uint32_t wave, char *out, size_t
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", r->racks[i]);
 }
 
-int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
-                               const char *torrent, const char *plan_text, const crow_racks_t *racks,
-                               enum crow_distribute mode, uint64_t now_ms, crow_jrec_t *rec,
-                               crow_plan_error_t *err)
+/* The plan of a START record and the wave of every rack: the racks known now, then the ones the record
+ * lists (the order apply_start builds r->racks in, so both see the same assignment). */
+static int plan_racks(const crow_rollout_t *r, const crow_jrec_t *rec, crow_plan_t *plan,
+                      char (*names)[CROW_RACK_NAME_MAX + 1], uint32_t *count, uint32_t *wave_of,
+                      crow_plan_error_t *err)
 {
-    static crow_plan_t plan;
-    static char names[CROW_RACKS_MAX][CROW_RACK_NAME_MAX + 1];
-    static uint32_t wave_of[CROW_RACKS_MAX];
+    int ret = crow_plan_parse(plan, rec->text, strlen(rec->text), err);
+    if (ret)
+        return ret;
+    *count = 0;
+    for (uint32_t i = 0; i < r->rack_count; i++)
+        copy(names[(*count)++], sizeof names[0], r->racks[i]);
+    for (const char *p = rec->extra; *p;) {
+        size_t n = strcspn(p, ",");
+        char name[CROW_RACK_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+        bool seen = !valid_name(name, CROW_RACK_NAME_MAX);
+        for (uint32_t k = 0; k < *count && !seen; k++)
+            seen = strcmp(names[k], name) == 0;
+        if (!seen && *count < CROW_RACKS_MAX)
+            copy(names[(*count)++], sizeof names[0], name);
+    }
+    return crow_plan_assign(plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, *count, wave_of, err);
+}
+
+/* Plan, rack names and assignment of the START record being checked or applied (about 12 KiB). */
+static crow_plan_t start_plan;
+static char start_names[CROW_RACKS_MAX][CROW_RACK_NAME_MAX + 1];
+static uint32_t start_wave_of[CROW_RACKS_MAX], start_count;
+
+static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec, crow_plan_error_t *err)
+{
     if (r->state == CROW_ROLLOUT_RUNNING || r->state == CROW_ROLLOUT_PAUSED ||
         r->state == CROW_ROLLOUT_ROLLING_BACK) {
         snprintf(err->text, sizeof err->text, "rollout %u is %s: abort it first", r->id,
                  crow_rollout_state_name(r->state));
         return CROW_EUSAGE;
     }
-    int ret = crow_plan_parse(&plan, plan_text, strlen(plan_text), err);
-    if (ret)
-        return ret;
-    memset(rec, 0, sizeof *rec);
-    uint32_t count = 0;
-    size_t len = 0;
-    for (uint32_t i = 0; i < racks->count + r->rack_count && count < CROW_RACKS_MAX; i++) {
-        const char *n = i < racks->count ? racks->racks[i].name : r->racks[i - racks->count];
-        bool seen = false;
-        for (uint32_t k = 0; k < count && !seen; k++)
-            seen = strcmp(names[k], n) == 0;
-        if (seen)
-            continue;
-        copy(names[count++], sizeof names[0], n);
-        len += (size_t)snprintf(rec->extra + len, sizeof rec->extra - len, "%s%s", len ? "," : "", n);
+    if (rec->rollout <= r->id || strlen(rec->release) != 64 ||
+        strspn(rec->release, "0123456789abcdef") != 64) {
+        snprintf(err->text, sizeof err->text, "not a new rollout, or not a release id");
+        return CROW_EPROTO;
     }
-    if ((ret = crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1])names, count, wave_of, err)))
-        return ret;
-    if (strlen(torrent) > CROW_JREC_PATH_MAX || strlen(name) > CROW_JREC_NAME_MAX || strlen(release) != 64) {
-        snprintf(err->text, sizeof err->text, "torrent path, release name or id too long");
+    return plan_racks(r, rec, &start_plan, start_names, &start_count, start_wave_of, err);
+}
+
+int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
+                               const char *torrent, const char *plan_text, const crow_racks_t *racks,
+                               enum crow_distribute mode, uint64_t now_ms, crow_jrec_t *rec,
+                               crow_plan_error_t *err)
+{
+    crow_plan_error_t spare;
+    if (!err)
+        err = &spare;
+    memset(err, 0, sizeof *err);
+    memset(rec, 0, sizeof *rec);
+    if (strlen(torrent) > CROW_JREC_PATH_MAX || strlen(name) > CROW_JREC_NAME_MAX ||
+        strlen(plan_text) > CROW_PLAN_MAX_TEXT || strlen(release) != 64) {
+        snprintf(err->text, sizeof err->text,
+                 "torrent path, release name or plan too long, or not a release id");
         return CROW_ELIMIT;
     }
+    size_t len = 0;
+    for (uint32_t i = 0; racks && i < racks->count; i++)
+        len += (size_t)snprintf(rec->extra + len, sizeof rec->extra - len, "%s%s", len ? "," : "",
+                                racks->racks[i].name);
     rec->type = CROW_JREC_START;
     rec->rollout = r->id + 1;
     rec->t_ms = now_ms;
@@ -173,31 +204,20 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
     copy(rec->name, sizeof rec->name, name);
     copy(rec->path, sizeof rec->path, torrent);
     copy(rec->text, sizeof rec->text, plan_text);
-    return 0;
-}
-
-static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec)
-{
-    static crow_plan_t plan;
-    crow_plan_error_t err;
-    if (r->state == CROW_ROLLOUT_RUNNING || r->state == CROW_ROLLOUT_PAUSED ||
-        r->state == CROW_ROLLOUT_ROLLING_BACK)
-        return CROW_EUSAGE;
-    if (rec->rollout <= r->id || strlen(rec->release) != 64)
-        return CROW_EPROTO;
-    return crow_plan_parse(&plan, rec->text, strlen(rec->text), &err);
+    return check_start(r, rec, err);
 }
 
 static int check_host(const crow_rollout_t *r, const crow_jrec_t *rec)
 {
-    if (!valid_name(rec->host, CROW_JREC_HOST_MAX) || (rec->rack[0] && !valid_name(rec->rack, CROW_RACK_NAME_MAX)))
+    if (!valid_name(rec->host, CROW_JREC_HOST_MAX) ||
+        (rec->rack[0] && !valid_name(rec->rack, CROW_RACK_NAME_MAX)))
         return CROW_EPROTO;
     uint32_t i = crow_rollout_find_host(r, rec->host);
     if (i == UINT32_MAX)
         return r->host_count == CROW_ROLLOUT_MAX_HOSTS ? CROW_ELIMIT : 0;
     const crow_rollout_host_t *h = &r->hosts[i];
     const char *rack = h->rack < r->rack_count ? r->racks[h->rack] : "";
-    return strcmp(rack, rec->rack) == 0 ? 1 : 0;
+    return strcmp(rack, rec->rack) == 0 && strcmp(h->current, rec->release) == 0 ? 1 : 0;
 }
 
 static int check_order(const crow_rollout_t *r, const crow_jrec_t *rec, const crow_rollout_host_t *h)
@@ -207,7 +227,9 @@ static int check_order(const crow_rollout_t *r, const crow_jrec_t *rec, const cr
         return h->dl == CROW_HS_NONE ? 0 : CROW_EPROTO;
     case CROW_ORDER_ACTIVATE:
         /* Never twice in one rollout, and only a release the host verified. */
-        return h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK && r->state == CROW_ROLLOUT_RUNNING ? 0 : CROW_EPROTO;
+        return h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK && r->state == CROW_ROLLOUT_RUNNING
+                   ? 0
+                   : CROW_EPROTO;
     case CROW_ORDER_ROLLBACK:
         return h->rb == CROW_HS_NONE && h->act != CROW_ACT_NONE ? 0 : CROW_EPROTO;
     default:
@@ -225,13 +247,18 @@ static int check_report(const crow_jrec_t *rec, const crow_rollout_host_t *h)
             return 0;
         return (h->dl == CROW_HS_OK && ok) || (h->dl == CROW_HS_FAILED && !ok) ? 1 : CROW_EPROTO;
     case CROW_STEP_ACTIVATE:
+        if (h->rb == CROW_HS_OK || h->rb == CROW_HS_FAILED)
+            return 1; /* late news from before the rollback: the host runs what the rollback left */
         if (h->act == CROW_ACT_ORDERED)
             return 0;
         if (ok)
-            return h->act == CROW_ACT_ACTIVE || h->act == CROW_ACT_HEALTHY || h->act == CROW_ACT_FAILED ? 1
-                                                                                                    : CROW_EPROTO;
+            return h->act == CROW_ACT_ACTIVE || h->act == CROW_ACT_HEALTHY || h->act == CROW_ACT_FAILED
+                       ? 1
+                       : CROW_EPROTO;
         return h->act == CROW_ACT_FAILED ? 1 : CROW_EPROTO;
     case CROW_STEP_HEALTH:
+        if (h->rb == CROW_HS_OK || h->rb == CROW_HS_FAILED)
+            return 1;
         if (h->act == CROW_ACT_ACTIVE || (h->act == CROW_ACT_HEALTHY && !ok))
             return 0; /* a health check may fail late, while the wave soaks */
         return (h->act == CROW_ACT_HEALTHY && ok) || h->act == CROW_ACT_FAILED ? 1 : CROW_EPROTO;
@@ -259,7 +286,9 @@ static int check_control(const crow_rollout_t *r, const crow_jrec_t *rec)
                    ? 0
                    : CROW_EUSAGE;
     case CROW_CONTROL_ROLLBACK:
-        return s == CROW_ROLLOUT_ROLLING_BACK ? 1 : s == CROW_ROLLOUT_IDLE || s == CROW_ROLLOUT_ROLLED_BACK ? CROW_EUSAGE : 0;
+        return s == CROW_ROLLOUT_ROLLING_BACK                            ? 1
+               : s == CROW_ROLLOUT_IDLE || s == CROW_ROLLOUT_ROLLED_BACK ? CROW_EUSAGE
+                                                                         : 0;
     default:
         return CROW_EPROTO;
     }
@@ -267,8 +296,10 @@ static int check_control(const crow_rollout_t *r, const crow_jrec_t *rec)
 
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec)
 {
-    if (rec->type == CROW_JREC_START)
-        return check_start(r, rec);
+    if (rec->type == CROW_JREC_START) {
+        crow_plan_error_t err;
+        return check_start(r, rec, &err);
+    }
     if (rec->type == CROW_JREC_HOST)
         return check_host(r, rec);
     if (rec->rollout != r->id || r->state == CROW_ROLLOUT_IDLE)
@@ -279,9 +310,11 @@ int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec)
     case CROW_JREC_REPORT:
         if ((i = crow_rollout_find_host(r, rec->host)) == UINT32_MAX)
             return CROW_EPROTO;
-        return rec->type == CROW_JREC_ORDER ? check_order(r, rec, &r->hosts[i]) : check_report(rec, &r->hosts[i]);
+        return rec->type == CROW_JREC_ORDER ? check_order(r, rec, &r->hosts[i])
+                                            : check_report(rec, &r->hosts[i]);
     case CROW_JREC_WAVE:
-        return rec->wave < r->wave_count && rec->code >= CROW_WAVE_PENDING && rec->code <= CROW_WAVE_ROLLED_BACK
+        return rec->wave < r->wave_count && rec->code >= CROW_WAVE_PENDING &&
+                       rec->code <= CROW_WAVE_ROLLED_BACK
                    ? 0
                    : CROW_EPROTO;
     case CROW_JREC_CONTROL:
@@ -311,18 +344,11 @@ static void decide(crow_rollout_t *r, int kind, uint64_t t_ms, const char *fmt, 
 
 static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec)
 {
-    static crow_plan_t plan;
-    crow_plan_error_t err;
-    crow_plan_parse(&plan, rec->text, strlen(rec->text), &err);
-    for (const char *p = rec->extra; *p;) {
-        size_t n = strcspn(p, ",");
-        char name[CROW_RACK_NAME_MAX + 1];
-        snprintf(name, sizeof name, "%.*s", (int)n, p);
-        add_rack(r, name);
-        p += n + (p[n] == ',');
-    }
-    /* The assignment covers every rack known now; checked when the START was prepared. */
-    crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1])r->racks, r->rack_count, r->wave_of, &err);
+    /* check_start (run by crow_rollout_apply just before) left the plan and the assignment. */
+    memcpy(r->racks, start_names, sizeof r->racks[0] * start_count);
+    memcpy(r->wave_of, start_wave_of, sizeof r->wave_of[0] * start_count);
+    r->rack_count = start_count;
+    const crow_plan_t *plan = &start_plan;
     r->id = rec->rollout;
     r->state = CROW_ROLLOUT_RUNNING;
     r->distribute = rec->code == CROW_DISTRIBUTE_PER_WAVE ? CROW_DISTRIBUTE_PER_WAVE : CROW_DISTRIBUTE_ALL;
@@ -331,10 +357,11 @@ static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec)
     copy(r->torrent, sizeof r->torrent, rec->path);
     copy(r->plan_text, sizeof r->plan_text, rec->text);
     r->end_reason[0] = '\0';
-    r->wave_count = plan.wave_count;
+    r->wave_count = plan->wave_count;
     r->current = 0;
-    for (uint32_t w = 0; w < plan.wave_count; w++)
-        r->waves[w] = (crow_rollout_wave_t){.spec = plan.waves[w], .state = CROW_WAVE_PENDING};
+    r->activations_ordered = 0;
+    for (uint32_t w = 0; w < plan->wave_count; w++)
+        r->waves[w] = (crow_rollout_wave_t){.spec = plan->waves[w], .state = CROW_WAVE_PENDING};
     for (uint32_t i = 0; i < r->host_count; i++) {
         crow_rollout_host_t *h = &r->hosts[i];
         h->dl = h->rb = CROW_HS_NONE;
@@ -352,10 +379,11 @@ static void apply_host(crow_rollout_t *r, const crow_jrec_t *rec)
         i = r->host_count++;
         memset(&r->hosts[i], 0, sizeof r->hosts[i]);
         copy(r->hosts[i].name, sizeof r->hosts[i].name, rec->host);
-        copy(r->hosts[i].current, sizeof r->hosts[i].current, rec->release);
     }
-    uint32_t rack = add_rack(r, rec->rack);
-    r->hosts[i].rack = rack;
+    /* The agent knows best what it runs (it may have been switched by hand); the rollback target
+     * stays what it ran when it was told to activate. */
+    copy(r->hosts[i].current, sizeof r->hosts[i].current, rec->release);
+    r->hosts[i].rack = add_rack(r, rec->rack);
 }
 
 static void apply_order(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
@@ -404,8 +432,8 @@ static void apply_wave(crow_rollout_t *r, const crow_jrec_t *rec)
     wave_racks(r, rec->wave, racks, sizeof racks);
     w->state = (enum crow_wave_state)rec->code;
     copy(w->reason, sizeof w->reason, rec->text);
-    int kind = w->state == CROW_WAVE_HALTED        ? KIND_HALT
-               : w->state == CROW_WAVE_ROLLED_BACK ? KIND_ROLLBACK
+    int kind = w->state == CROW_WAVE_HALTED                                       ? KIND_HALT
+               : w->state == CROW_WAVE_ROLLED_BACK                                ? KIND_ROLLBACK
                : w->state == CROW_WAVE_DISTRIBUTING || w->state == CROW_WAVE_DONE ? KIND_ADVANCE
                                                                                   : -1;
     decide(r, kind, rec->t_ms, "wave %u (%s) %s: %s", rec->wave + 1, racks, crow_wave_state_name(w->state),
@@ -486,7 +514,8 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
     default:
         r->state = (enum crow_rollout_state)rec->code;
         copy(r->end_reason, sizeof r->end_reason, rec->text);
-        decide(r, KIND_END, rec->t_ms, "rollout %u %s: %s", r->id, crow_rollout_state_name(r->state), rec->text);
+        decide(r, KIND_END, rec->t_ms, "rollout %u %s: %s", r->id, crow_rollout_state_name(r->state),
+               rec->text);
         break;
     }
     return 0;
@@ -545,11 +574,12 @@ static int gate(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, cons
     uint32_t failed = c->failed + c->download_failed;
     uint32_t need = (uint32_t)(((uint64_t)c->hosts * s->healthy_pct + 99) / 100);
     if (failed >= s->max_failures)
-        return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "%u of %u hosts failed (threshold %u)", failed, c->hosts,
-                       s->max_failures);
+        return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "%u of %u hosts failed (threshold %u)", failed,
+                       c->hosts, s->max_failures);
     if (c->hosts - failed < need)
-        return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "%u of %u hosts failed: %u%% healthy is out of reach",
-                       failed, c->hosts, s->healthy_pct);
+        return wave_to(r, rec, now_ms, CROW_WAVE_HALTED,
+                       "%u of %u hosts failed: %u%% healthy is out of reach", failed, c->hosts,
+                       s->healthy_pct);
     return 0;
 }
 
@@ -586,7 +616,8 @@ static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *r
     case CROW_WAVE_ACTIVATING: {
         if (gate(r, rec, now_ms, &c))
             return 1;
-        uint32_t failed = c.failed + c.download_failed, need = (uint32_t)(((uint64_t)c.hosts * w->spec.healthy_pct + 99) / 100);
+        uint32_t failed = c.failed + c.download_failed,
+                 need = (uint32_t)(((uint64_t)c.hosts * w->spec.healthy_pct + 99) / 100);
         if (c.healthy + failed == c.hosts)
             return wave_to(r, rec, now_ms, CROW_WAVE_SOAKING, "%u of %u hosts healthy (need %u), soaking %us",
                            c.healthy, c.hosts, need, w->spec.soak_s);
@@ -606,8 +637,8 @@ static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *r
         if (gate(r, rec, now_ms, &c))
             return 1;
         if (now_ms >= w->soak_until_ms)
-            return wave_to(r, rec, now_ms, CROW_WAVE_DONE, "soaked %us with %u of %u hosts healthy", w->spec.soak_s,
-                           c.healthy, c.hosts);
+            return wave_to(r, rec, now_ms, CROW_WAVE_DONE, "soaked %us with %u of %u hosts healthy",
+                           w->spec.soak_s, c.healthy, c.hosts);
         return 0;
     default:
         return 0;
@@ -636,8 +667,8 @@ static int next_rollback(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *
     }
     if (back + failed < involved)
         return 0;
-    return wave_to(r, rec, now_ms, CROW_WAVE_ROLLED_BACK, "%u host(s) back on their previous release, %u failed", back,
-                   failed);
+    return wave_to(r, rec, now_ms, CROW_WAVE_ROLLED_BACK,
+                   "%u host(s) back on their previous release, %u failed", back, failed);
 }
 
 int crow_rollout_next(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec)
@@ -668,8 +699,10 @@ enum crow_order crow_rollout_order_for(const crow_rollout_t *r, const char *host
         *release = h->previous;
         return CROW_ORDER_ROLLBACK;
     }
+    /* An activation not yet handed out waits while the rollout is paused, and is dropped when it
+     * halts, is aborted or rolls back (the host then gets a rollback order instead). */
     if (h->act == CROW_ACT_ORDERED)
-        return CROW_ORDER_ACTIVATE;
+        return r->state == CROW_ROLLOUT_RUNNING ? CROW_ORDER_ACTIVATE : CROW_ORDER_NONE;
     if (h->dl == CROW_HS_ORDERED)
         return CROW_ORDER_DOWNLOAD;
     return CROW_ORDER_NONE;

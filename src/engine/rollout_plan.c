@@ -29,7 +29,8 @@ static bool next_field(struct line *l, const char **start, size_t *len)
     return true;
 }
 
-static int fail(crow_plan_error_t *err, int code, unsigned line, const char *what, const char *field, size_t len)
+static int fail(crow_plan_error_t *err, int code, unsigned line, const char *what, const char *field,
+                size_t len)
 {
     if (err) {
         err->line = line;
@@ -38,8 +39,8 @@ static int fail(crow_plan_error_t *err, int code, unsigned line, const char *wha
         if (line)
             snprintf(where, sizeof where, "line %u", line);
         if (field)
-            snprintf(err->text, sizeof err->text, "%s%s%s '%.*s'", where, sep, what, (int)(len > 64 ? 64 : len),
-                     field);
+            snprintf(err->text, sizeof err->text, "%s%s%s '%.*s'", where, sep, what,
+                     (int)(len > 64 ? 64 : len), field);
         else
             snprintf(err->text, sizeof err->text, "%s%s%s", where, sep, what);
     }
@@ -108,22 +109,9 @@ static int parse_option(struct options *o, const char *s, size_t len, unsigned l
     return ok ? 0 : fail(err, CROW_EPARSE, line, "bad value in", s, len);
 }
 
-static bool valid_rack_name(const char *s, size_t len)
-{
-    if (len == 0 || len > CROW_RACK_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static int add_named(crow_plan_t *p, const char *s, size_t len, unsigned line, crow_plan_error_t *err)
 {
-    if (!valid_rack_name(s, len))
+    if (!crow_rack_name_valid(s, len))
         return fail(err, CROW_EPARSE, line, "bad rack name", s, len);
     for (uint32_t i = 0; i < p->named_count; i++)
         if (strlen(p->named[i]) == len && memcmp(p->named[i], s, len) == 0)
@@ -149,7 +137,8 @@ static int parse_selection(crow_plan_t *p, crow_plan_wave_t *w, const char *s, s
         w->select = CROW_WAVE_PERCENT;
         if (w->canary)
             return fail(err, CROW_EPARSE, line, "a canary names one rack, not", s, len);
-        return parse_percent(s, len, &w->percent) ? 0 : fail(err, CROW_EPARSE, line, "bad percentage", s, len);
+        return parse_percent(s, len, &w->percent) ? 0
+                                                  : fail(err, CROW_EPARSE, line, "bad percentage", s, len);
     }
     w->select = CROW_WAVE_RACKS;
     w->first_named = p->named_count;
@@ -217,8 +206,8 @@ int crow_plan_parse(crow_plan_t *p, const char *text, size_t len, crow_plan_erro
         w->canary = canary;
         w->line = number;
         if (!next_field(&l, &f, &flen)) {
-            ret = fail(err, CROW_EPARSE, number, canary ? "canary wants a rack" : "wave wants racks, N% or rest",
-                       NULL, 0);
+            ret = fail(err, CROW_EPARSE, number,
+                       canary ? "canary wants a rack" : "wave wants racks, N% or rest", NULL, 0);
             goto bad;
         }
         if ((ret = parse_selection(p, w, f, flen, number, err)))
@@ -251,8 +240,8 @@ static int by_name(const void *a, const void *b, void *names)
     return strcmp(n[*(const uint32_t *)a], n[*(const uint32_t *)b]);
 }
 
-int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1], uint32_t rack_count,
-                     uint32_t *wave_of, crow_plan_error_t *err)
+int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1],
+                     uint32_t rack_count, uint32_t *wave_of, crow_plan_error_t *err)
 {
     uint32_t pool[CROW_RACKS_MAX], left = 0, next = 0;
     if (rack_count > CROW_RACKS_MAX)

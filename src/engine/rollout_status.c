@@ -65,14 +65,16 @@ static const char *host_label(const crow_rollout_host_t *h)
 
 static uint64_t soak_left_s(const crow_rollout_wave_t *w, uint64_t now_ms)
 {
-    return w->state == CROW_WAVE_SOAKING && w->soak_until_ms > now_ms ? (w->soak_until_ms - now_ms + 999) / 1000 : 0;
+    return w->state == CROW_WAVE_SOAKING && w->soak_until_ms > now_ms
+               ? (w->soak_until_ms - now_ms + 999) / 1000
+               : 0;
 }
 
 long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *buf, size_t cap)
 {
     struct out o = {buf, cap, 0, false};
-    put(&o, "{\"rollout\":%u,\"state\":\"%s\",\"release\":\"%s\",\"name\":", r->id, crow_rollout_state_name(r->state),
-        r->release);
+    put(&o, "{\"rollout\":%u,\"state\":\"%s\",\"release\":\"%s\",\"name\":", r->id,
+        crow_rollout_state_name(r->state), r->release);
     put_json(&o, r->name);
     put(&o, ",\"distribute\":\"%s\",\"reason\":", r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave");
     put_json(&o, r->end_reason);
@@ -111,8 +113,8 @@ long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *bu
             const crow_rollout_host_t *h = &r->hosts[i];
             if (h->rack != k)
                 continue;
-            put(&o, "%s{\"host\":\"%s\",\"state\":\"%s\",\"current\":\"%s\",\"detail\":", first ? "" : ",", h->name,
-                host_label(h), h->current);
+            put(&o, "%s{\"host\":\"%s\",\"state\":\"%s\",\"current\":\"%s\",\"detail\":", first ? "" : ",",
+                h->name, host_label(h), h->current);
             put_json(&o, h->detail);
             put(&o, "}");
             first = false;
@@ -120,9 +122,11 @@ long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *bu
         put(&o, "]}");
     }
     put(&o, "],\"decisions\":[");
-    uint32_t kept = r->decision_count < CROW_ROLLOUT_MAX_DECISIONS ? r->decision_count : CROW_ROLLOUT_MAX_DECISIONS;
+    uint32_t kept =
+        r->decision_count < CROW_ROLLOUT_MAX_DECISIONS ? r->decision_count : CROW_ROLLOUT_MAX_DECISIONS;
     for (uint32_t k = 0; k < kept; k++) {
-        const crow_rollout_decision_t *d = &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
+        const crow_rollout_decision_t *d =
+            &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
         put(&o, "%s{\"t_ms\":%" PRIu64 ",\"rollout\":%u,\"text\":", k ? "," : "", d->t_ms, d->rollout);
         put_json(&o, d->text);
         put(&o, "}");
@@ -141,8 +145,8 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
     put(&o, "rollout %u: %s (%.12s) %s, distribute %s%s%s\n", r->id, r->name, r->release,
         crow_rollout_state_name(r->state), r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave",
         r->end_reason[0] ? ": " : "", r->end_reason);
-    put(&o, "%-5s %-12s %-18s %5s %5s %7s %6s %8s  %s\n", "wave", "state", "racks", "hosts", "ready", "healthy",
-        "failed", "rolledbk", "gate");
+    put(&o, "%-5s %-12s %-18s %5s %5s %7s %6s %8s  %s\n", "wave", "state", "racks", "hosts", "ready",
+        "healthy", "failed", "rolledbk", "gate");
     for (uint32_t w = 0; w < r->wave_count; w++) {
         const crow_rollout_wave_t *wv = &r->waves[w];
         crow_wave_counts_t c;
@@ -157,9 +161,10 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
             snprintf(state, sizeof state, "soaking %" PRIu64 "s", left);
         else
             snprintf(state, sizeof state, "%s", crow_wave_state_name(wv->state));
-        put(&o, "%-5u %-12s %-18s %5u %5u %7u %6u %8u  %u%% healthy, halt at %u failure(s), soak %us%s%s\n", w + 1,
-            state, racks, c.hosts, c.downloaded, c.healthy, c.failed + c.download_failed, c.rolled_back,
-            wv->spec.healthy_pct, wv->spec.max_failures, wv->spec.soak_s, wv->spec.canary ? " (canary)" : "", "");
+        put(&o, "%-5u %-12s %-18s %5u %5u %7u %6u %8u  %u%% healthy, halt at %u failure(s), soak %us%s%s\n",
+            w + 1, state, racks, c.hosts, c.downloaded, c.healthy, c.failed + c.download_failed,
+            c.rolled_back, wv->spec.healthy_pct, wv->spec.max_failures, wv->spec.soak_s,
+            wv->spec.canary ? " (canary)" : "", "");
     }
     for (uint32_t k = 0; k < r->rack_count; k++) {
         if (r->wave_of[k] == UINT32_MAX)
@@ -174,7 +179,8 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
     put(&o, "decisions:\n");
     uint32_t kept = r->decision_count < 12 ? r->decision_count : 12;
     for (uint32_t k = 0; k < kept; k++) {
-        const crow_rollout_decision_t *d = &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
+        const crow_rollout_decision_t *d =
+            &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
         put(&o, "  [%u] %s\n", d->rollout, d->text);
     }
     return finish(&o);
@@ -186,18 +192,22 @@ long crow_rollout_metrics(const crow_rollout_t *r, char *buf, size_t cap)
     put(&o, "# HELP crowcast_rollout_state Current rollout state (1 for the state it is in).\n"
             "# TYPE crowcast_rollout_state gauge\n");
     for (int s = CROW_ROLLOUT_IDLE; s <= CROW_ROLLOUT_ROLLED_BACK; s++)
-        put(&o, "crowcast_rollout_state{state=\"%s\"} %d\n", crow_rollout_state_name(s), r->state == (unsigned)s);
-    put(&o, "# HELP crowcast_rollout_decisions_total Coordinator decisions by kind.\n"
-            "# TYPE crowcast_rollout_decisions_total counter\n"
-            "crowcast_rollout_decisions_total{kind=\"advance\"} %" PRIu64 "\n"
-            "crowcast_rollout_decisions_total{kind=\"halt\"} %" PRIu64 "\n"
-            "crowcast_rollout_decisions_total{kind=\"rollback\"} %" PRIu64 "\n"
-            "crowcast_rollout_decisions_total{kind=\"end\"} %" PRIu64 "\n",
+        put(&o, "crowcast_rollout_state{state=\"%s\"} %d\n", crow_rollout_state_name(s),
+            r->state == (unsigned)s);
+    put(&o,
+        "# HELP crowcast_rollout_decisions_total Coordinator decisions by kind.\n"
+        "# TYPE crowcast_rollout_decisions_total counter\n"
+        "crowcast_rollout_decisions_total{kind=\"advance\"} %" PRIu64 "\n"
+        "crowcast_rollout_decisions_total{kind=\"halt\"} %" PRIu64 "\n"
+        "crowcast_rollout_decisions_total{kind=\"rollback\"} %" PRIu64 "\n"
+        "crowcast_rollout_decisions_total{kind=\"end\"} %" PRIu64 "\n",
         r->decisions_by_kind[0], r->decisions_by_kind[1], r->decisions_by_kind[2], r->decisions_by_kind[3]);
-    put(&o, "# HELP crowcast_rollout_activations_total Activation orders issued in the current rollout.\n"
-            "# TYPE crowcast_rollout_activations_total counter\ncrowcast_rollout_activations_total %" PRIu64 "\n",
+    put(&o,
+        "# HELP crowcast_rollout_activations_total Activation orders issued in the current rollout.\n"
+        "# TYPE crowcast_rollout_activations_total counter\ncrowcast_rollout_activations_total %" PRIu64 "\n",
         r->activations_ordered);
-    put(&o, "# HELP crowcast_rollout_wave_hosts Hosts of each wave by state.\n# TYPE crowcast_rollout_wave_hosts gauge\n");
+    put(&o, "# HELP crowcast_rollout_wave_hosts Hosts of each wave by state.\n# TYPE "
+            "crowcast_rollout_wave_hosts gauge\n");
     for (uint32_t w = 0; w < r->wave_count; w++) {
         crow_wave_counts_t c;
         crow_rollout_wave_counts(r, w, &c);
