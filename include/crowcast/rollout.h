@@ -129,9 +129,9 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
 
 /* Whether rec should be journaled and applied: 0 yes, 1 it changes nothing (a registration with the
  * same rack and current release, a repeated report, an activation or health report from a host that
- * has been rolled back since: skip it), or a negative code: CROW_EPROTO (a report or order that does not fit the state,
- * e.g. a second activation), CROW_EUSAGE (an operator command not allowed now, e.g. resume when not
- * paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table full). */
+ * has been rolled back since: skip it), or a negative code: CROW_EPROTO (a report or order that does not fit
+ * the state, e.g. a second activation), CROW_EUSAGE (an operator command not allowed now, e.g. resume when
+ * not paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table full). */
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec);
 
 /* Applies a record. Returns what crow_rollout_check returns; only 0 changes the state. */

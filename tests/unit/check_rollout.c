@@ -37,7 +37,7 @@ static struct sim sim;
 
 static const char *host_name(int i)
 {
-    static char names[HOSTS][8];
+    static char names[HOSTS][16];
     snprintf(names[i], sizeof names[i], "h%d%d", i / 3 + 1, i % 3 + 1);
     return names[i];
 }
