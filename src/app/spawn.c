@@ -1,9 +1,10 @@
-/* posix_spawn wrappers for the demo and benchmarks. */
+/* Child processes: posix_spawn for the demo, hooks and benchmarks; fork for children tied to our life. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,41 @@ int crow_spawn(struct crow_child *c, char *const argv[], const char *log_path, b
         return -ret;
     }
     c->out_fd = capture ? pipefd[0] : -1;
+    return 0;
+}
+
+int crow_spawn_tied(struct crow_child *c, char *const argv[])
+{
+    int pipefd[2];
+    *c = (struct crow_child){.out_fd = -1};
+    if (pipe2(pipefd, O_CLOEXEC))
+        return -errno;
+    pid_t parent = getpid();
+    /* fork, not posix_spawn: the death signal must be set in the child before it execs. */
+    pid_t pid = fork();
+    if (pid < 0) {
+        int ret = -errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return ret;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent || devnull < 0 ||
+            dup2(devnull, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    c->pid = pid;
+    c->out_fd = pipefd[0];
     return 0;
 }
 

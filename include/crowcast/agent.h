@@ -1,0 +1,47 @@
+/* The rollout agent (`crowcast agent`): a daemon on every host that long-polls the tracker for
+ * orders of a staged rollout, downloads releases as `crowcast get` does, publishes each verified
+ * release atomically under DIR/<name>/<release id>/, activates, checks health and rolls back when
+ * told, and reports every step. The protocol is docs of issue 9 (agent_proto.h).
+ *
+ * Layout under DIR:
+ *   DIR/.crowcast-agent                   state: current and previous release per name, unsent reports
+ *   DIR/<name>/<id>/<name>                a verified release (the manifest's top entry, as get -o
+ *                                         publishes it); appears by one rename, never partially
+ *   DIR/<name>/current -> <id>            the default activation: a symlink switched atomically
+ *   DIR/<name>/.crowcast/<id>.torrent     the release's manifest, as the tracker served it
+ *   DIR/<name>/.crowcast/<id>/            get's output directory while downloading (staging inside:
+ *                                         a restarted agent resumes from it)
+ */
+#ifndef CROWCAST_AGENT_H
+#define CROWCAST_AGENT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+
+/* Exit codes of `crowcast agent`. */
+enum crow_agent_exit {
+    CROW_AGENT_OK = 0,    /* stopped by SIGINT or SIGTERM */
+    CROW_AGENT_USAGE = 2, /* bad arguments, or a state file that does not decode */
+    CROW_AGENT_IO = 3,    /* DIR unusable, io_uring unavailable */
+};
+
+struct crow_agent_config {
+    const char *tracker;   /* http://A.B.C.D:PORT (the agent endpoints and /announce live there) */
+    const char *dir;       /* DIR */
+    const char *rack;      /* sent with every poll, or NULL (the tracker's racks file decides first) */
+    const char *host;      /* host name the tracker knows us by */
+    struct in_addr iface;  /* source address of every connection; get joins multicast on it */
+    const char *activate;  /* sh -c command, or NULL: switch DIR/<name>/current */
+    const char *health;    /* sh -c command, or NULL: healthy */
+    double seed_time;      /* get --seed-time: keep serving neighbours after publishing */
+    double hook_timeout;   /* seconds an activate or health command may run before it is killed */
+    unsigned poll_wait;    /* seconds the tracker may hold a poll (<= 30) */
+    const char *exe;       /* the crowcast executable for get/verify children (/proc/self/exe) */
+    const char *log_level; /* passed on to children, or NULL */
+    bool json;             /* machine-readable events on stdout, one JSON object a line */
+};
+
+/* Runs until SIGINT or SIGTERM. Returns a crow_agent_exit code. */
+int crow_agent_run(const struct crow_agent_config *cfg);
+
+#endif

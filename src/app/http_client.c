@@ -1,0 +1,201 @@
+/* HTTP GET client: one request per connection (Connection: close), the response collected in a
+ * buffer of fixed size, a timeout per request. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crowcast/error.h"
+#include "crowcast/tcp.h"
+#include "crowcast/udp.h"
+#include "http_client.h"
+
+struct crow_http_client {
+    crow_loop_t *loop;
+    crow_http_client_cb cb;
+    void *ctx;
+    crow_tcp_conn_t *conn;
+    crow_op_t timer;
+    bool in_flight, freeing;
+    uint64_t deadline_ns; /* of the request in flight */
+    char request[8192]; /* a rollout start carries a 1 KiB plan and a path, percent-encoded */
+    size_t request_len;
+    size_t cap, len;
+    uint8_t *response;
+};
+
+int crow_http_server_parse(const char *url, struct crow_http_server *out)
+{
+    const char *p = url;
+    if (strncmp(p, "http://", 7) != 0)
+        return CROW_EUSAGE;
+    p += 7;
+    const char *slash = strchr(p, '/');
+    size_t hostlen = slash ? (size_t)(slash - p) : strlen(p);
+    if (hostlen == 0 || hostlen >= sizeof out->host)
+        return CROW_EUSAGE;
+    memcpy(out->host, p, hostlen);
+    out->host[hostlen] = '\0';
+    char endpoint[80];
+    snprintf(endpoint, sizeof endpoint, strchr(out->host, ':') ? "%s" : "%s:80", out->host);
+    if (crow_parse_endpoint(endpoint, &out->addr))
+        return CROW_EUSAGE;
+    if (snprintf(out->path, sizeof out->path, "%s", slash ? slash : "") >= (int)sizeof out->path)
+        return CROW_EUSAGE;
+    return 0;
+}
+
+/* Ends the request in flight and reports it once. */
+static void finish(struct crow_http_client *c, int err, const crow_http_response_t *res)
+{
+    if (!c->in_flight)
+        return;
+    c->in_flight = false;
+    crow_io_cancel(c->loop, &c->timer);
+    if (c->conn) {
+        crow_tcp_close(c->conn);
+        c->conn = NULL;
+    }
+    if (!c->freeing)
+        c->cb(c->ctx, err, res);
+}
+
+/* Delivers the response when it is complete (or the connection ended); returns false while more
+ * bytes are needed. */
+static bool try_deliver(struct crow_http_client *c, bool eof, int close_err)
+{
+    crow_http_response_t res;
+    crow_http_error_t herr;
+    crow_http_limits_t limits = {.max_body = c->cap};
+    int ret = crow_http_parse_response(c->response, c->len, eof, &limits, &res, &herr);
+    if (ret > 0)
+        finish(c, 0, &res);
+    else if (ret == CROW_EMORE && !eof)
+        return false;
+    else
+        finish(c, ret == CROW_EMORE ? (close_err == CROW_ECLOSED ? CROW_EPROTO : close_err) : ret, NULL);
+    return true;
+}
+
+static long on_data(void *ctx, crow_tcp_conn_t *conn, const uint8_t *data, size_t len)
+{
+    (void)conn;
+    struct crow_http_client *c = ctx;
+    if (c->len + len > c->cap)
+        return CROW_ELIMIT;
+    memcpy(c->response + c->len, data, len);
+    c->len += len;
+    try_deliver(c, false, 0);
+    return (long)len;
+}
+
+static void on_close(void *ctx, crow_tcp_conn_t *conn, int err)
+{
+    (void)conn;
+    struct crow_http_client *c = ctx;
+    c->conn = NULL; /* the tcp layer frees it */
+    if (err == CROW_ELIMIT) {
+        finish(c, CROW_ELIMIT, NULL);
+        return;
+    }
+    try_deliver(c, true, err);
+}
+
+static void on_connect(void *ctx, crow_tcp_conn_t *conn, int res)
+{
+    struct crow_http_client *c = ctx;
+    if (res < 0) {
+        c->conn = NULL;
+        finish(c, res, NULL);
+        return;
+    }
+    if (crow_tcp_write(conn, c->request, c->request_len))
+        finish(c, CROW_ESPACE, NULL);
+}
+
+static void on_timeout(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct crow_http_client *c = op->owner;
+    /* The timer may be armed twice (a new request starts before the cancelled timeout of the last
+     * one completes): free only after its last completion. */
+    if (c->freeing) {
+        if (!crow_op_pending(&c->timer)) {
+            free(c->response);
+            free(c);
+        }
+        return;
+    }
+    /* A timeout left over from an earlier request must not fail the one in flight now. */
+    if (res == -ETIME && c->in_flight && crow_loop_now(c->loop) >= c->deadline_ns)
+        finish(c, CROW_ETIMEOUT, NULL);
+}
+
+static const struct crow_tcp_handlers handlers = {
+    .on_connect = on_connect, .on_data = on_data, .on_close = on_close};
+
+int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t response_cap, crow_http_client_cb cb,
+                         void *ctx)
+{
+    struct crow_http_client *c = calloc(1, sizeof *c);
+    if (!c || !(c->response = malloc(response_cap))) {
+        free(c);
+        return -ENOMEM;
+    }
+    c->loop = loop;
+    c->cap = response_cap;
+    c->cb = cb;
+    c->ctx = ctx;
+    crow_op_init(&c->timer, on_timeout, c);
+    *out = c;
+    return 0;
+}
+
+int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
+                         const char *target, double timeout)
+{
+    if (c->in_flight)
+        return CROW_EUSAGE;
+    int n = snprintf(c->request, sizeof c->request,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\nConnection: close\r\n\r\n", target,
+                     server->host, CROW_VERSION);
+    if (n < 0 || (size_t)n >= sizeof c->request)
+        return CROW_ESPACE;
+    c->request_len = (size_t)n;
+    c->len = 0;
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr = bind};
+    struct crow_tcp_config tc = {.in_cap = 16 * 1024, .out_cap = sizeof c->request};
+    int ret = crow_tcp_connect(c->loop, &c->conn, &from, &server->addr, &tc, &handlers, c);
+    if (ret) {
+        c->conn = NULL;
+        return ret;
+    }
+    c->in_flight = true;
+    uint64_t ns = (uint64_t)((timeout > 0 ? timeout : 5) * 1e9);
+    c->deadline_ns = crow_loop_update_now(c->loop) + ns;
+    crow_io_timeout(c->loop, &c->timer, ns);
+    return 0;
+}
+
+bool crow_http_client_busy(const crow_http_client_t *c)
+{
+    return c && c->in_flight;
+}
+
+void crow_http_client_free(crow_http_client_t *c)
+{
+    if (!c)
+        return;
+    c->freeing = true;
+    c->in_flight = false;
+    if (c->conn) {
+        crow_tcp_close(c->conn);
+        c->conn = NULL;
+    }
+    if (crow_op_pending(&c->timer)) {
+        crow_io_cancel(c->loop, &c->timer); /* on_timeout frees */
+    } else {
+        free(c->response);
+        free(c);
+    }
+}

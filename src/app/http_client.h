@@ -1,0 +1,43 @@
+/* HTTP/1.1 GET client on the loop: one request per connection (Connection: close), a bounded
+ * response buffer, a deadline per request. Shared by the announce client and the rollout agent.
+ */
+#ifndef CROWCAST_APP_HTTP_CLIENT_H
+#define CROWCAST_APP_HTTP_CLIENT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "crowcast/http.h"
+#include "crowcast/loop.h"
+
+/* A server named by an http://A.B.C.D[:PORT][/path] URL (IPv4 literal; port 80 by default). */
+struct crow_http_server {
+    struct sockaddr_in addr;
+    char host[64];  /* for the Host header */
+    char path[256]; /* the URL's path, "" when it has none */
+};
+
+/* Parses url into *out. Returns 0 or CROW_EUSAGE. */
+int crow_http_server_parse(const char *url, struct crow_http_server *out);
+
+/* One finished request: err 0 and res (valid only during the callback), or err < 0 (connect,
+ * timeout, CROW_EPARSE for a malformed response, CROW_ELIMIT over the response cap). */
+typedef void (*crow_http_client_cb)(void *ctx, int err, const crow_http_response_t *res);
+
+typedef struct crow_http_client crow_http_client_t;
+
+/* response_cap: the largest response (head + body) accepted. The callback fires once per request
+ * that crow_http_client_get armed, never from inside crow_http_client_get. */
+int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t response_cap, crow_http_client_cb cb,
+                         void *ctx);
+/* Sends GET target (origin-form, e.g. "/announce?x=1") to server from local address bind.
+ * Returns 0 (the callback will fire), CROW_EUSAGE while another request is in flight, or a
+ * negative code when the connection could not be started (the callback will not fire). */
+int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
+                         const char *target, double timeout);
+bool crow_http_client_busy(const crow_http_client_t *c);
+/* Abandons what is in flight (no callback); the memory is freed once the loop returned the timer. */
+void crow_http_client_free(crow_http_client_t *c);
+
+#endif

@@ -1,0 +1,151 @@
+/* `crowcast agent`: option parsing for the rollout agent. */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "crowcast/agent.h"
+#include "crowcast/agent_proto.h"
+#include "crowcast/log.h"
+#include "crowcast/udp.h"
+#include "crowcast/units.h"
+
+static const char usage[] =
+    "usage: crowcast agent --tracker URL --dir DIR [options]\n"
+    "\n"
+    "The rollout agent: runs on every host until SIGINT/SIGTERM, long-polls the tracker for the\n"
+    "orders of a staged rollout (crowcast rollout), and reports every step back.\n"
+    "  download  fetches the release's manifest from the tracker and runs `crowcast get` (multicast\n"
+    "            from the rack's group + TCP neighbours); the verified release appears whole, by one\n"
+    "            rename, at DIR/<name>/<release id>/<name>. A release already there is verified,\n"
+    "            not fetched again; a restarted agent resumes an interrupted download.\n"
+    "  activate  only a release that verified: runs --activate (default: points the symlink\n"
+    "            DIR/<name>/current at <release id>, atomically), then --health.\n"
+    "  rollback  the same command with CROWCAST_ACTION=rollback and the previous release, then --health.\n"
+    "Commands run with /bin/sh -c and get CROWCAST_ACTION (activate|rollback), CROWCAST_RELEASE_ID,\n"
+    "CROWCAST_RELEASE_NAME, CROWCAST_RELEASE_DIR (DIR/<name>/<id>), CROWCAST_PREVIOUS_ID and\n"
+    "CROWCAST_PREVIOUS_DIR (the release the host ran before; may be empty). DIR/.crowcast-agent keeps\n"
+    "the current and previous release per name and the reports the tracker has not acknowledged yet.\n"
+    "\n"
+    "  --tracker URL          http://ADDR:PORT of the tracker (its /agent/* endpoints and /announce)\n"
+    "  --dir DIR              where releases are published (created when missing)\n"
+    "  --host NAME            the name the tracker knows this host by (default: the host name)\n"
+    "  --rack NAME            sent with every poll (the tracker's racks file decides first)\n"
+    "  --iface ADDR           source address of every connection; get joins multicast on it\n"
+    "                         (default 127.0.0.1)\n"
+    "  --activate CMD         activation command (default: switch DIR/<name>/current)\n"
+    "  --health CMD           health command after activation or rollback; exit 0 = healthy\n"
+    "                         (default: healthy)\n"
+    "  --hook-timeout S       an activate or health command running longer is killed (default 300)\n"
+    "  --seed-time S          get keeps serving neighbours S seconds after publishing (default 60)\n"
+    "  --poll-wait S          how long the tracker may hold a poll, 0..30 (default 20)\n"
+    "  --json                 machine-readable events on stdout, one JSON object a line\n"
+    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "\n"
+    "As a service: tools/crowcast-agent.service (systemd) reads TRACKER, DIR, HOST, RACK, IFACE,\n"
+    "ACTIVATE, HEALTH from /etc/crowcast/agent.env; see the README.\n"
+    "\n"
+    "Exit status: 0 stopped by a signal; 2 bad usage or a state file that does not decode; 3 DIR\n"
+    "or io_uring unusable.\n";
+
+int crow_cmd_agent(int argc, char **argv)
+{
+    enum { O_TRACKER = 256, O_DIR, O_HOST, O_RACK, O_IFACE, O_ACTIVATE, O_HEALTH, O_HOOK_TIMEOUT, O_SEED_TIME,
+           O_POLL_WAIT, O_JSON, O_LOG };
+    static const struct option opts[] = {
+        {"tracker", required_argument, 0, O_TRACKER},
+        {"dir", required_argument, 0, O_DIR},
+        {"host", required_argument, 0, O_HOST},
+        {"rack", required_argument, 0, O_RACK},
+        {"iface", required_argument, 0, O_IFACE},
+        {"activate", required_argument, 0, O_ACTIVATE},
+        {"health", required_argument, 0, O_HEALTH},
+        {"hook-timeout", required_argument, 0, O_HOOK_TIMEOUT},
+        {"seed-time", required_argument, 0, O_SEED_TIME},
+        {"poll-wait", required_argument, 0, O_POLL_WAIT},
+        {"json", no_argument, 0, O_JSON},
+        {"log-level", required_argument, 0, O_LOG},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    struct crow_agent_config cfg = {.hook_timeout = 300, .seed_time = 60, .poll_wait = 20, .exe = "/proc/self/exe"};
+    /* Children (get, verify) run this very executable: /proc/self/exe of the child is the one it
+     * was forked from, even when the file on disk was replaced by an upgrade meanwhile. */
+    crow_parse_ipv4("127.0.0.1", &cfg.iface);
+    char hostname[256] = "";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        double s;
+        enum crow_log_level level;
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return CROW_EXIT_OK;
+        case O_TRACKER:
+            cfg.tracker = optarg;
+            break;
+        case O_DIR:
+            cfg.dir = optarg;
+            break;
+        case O_HOST:
+            cfg.host = optarg;
+            break;
+        case O_RACK:
+            cfg.rack = optarg;
+            break;
+        case O_IFACE:
+            if (crow_parse_ipv4(optarg, &cfg.iface))
+                return crow_cli_usage_error("agent", "--iface wants an IPv4 address, not '%s'", optarg);
+            break;
+        case O_ACTIVATE:
+            cfg.activate = optarg;
+            break;
+        case O_HEALTH:
+            cfg.health = optarg;
+            break;
+        case O_HOOK_TIMEOUT:
+        case O_SEED_TIME:
+        case O_POLL_WAIT:
+            if (crow_parse_seconds(optarg, &s) || (c == O_POLL_WAIT && s > CROW_AGENT_WAIT_MAX) ||
+                (c == O_HOOK_TIMEOUT && s <= 0))
+                return crow_cli_usage_error("agent", "'%s' is not a valid number of seconds here", optarg);
+            if (c == O_HOOK_TIMEOUT)
+                cfg.hook_timeout = s;
+            else if (c == O_SEED_TIME)
+                cfg.seed_time = s;
+            else
+                cfg.poll_wait = (unsigned)s;
+            break;
+        case O_JSON:
+            cfg.json = true;
+            break;
+        case O_LOG:
+            if (crow_log_parse_level(optarg, &level))
+                return crow_cli_usage_error("agent", "--log-level wants error, warn, info or debug");
+            crow_log_set_level(level);
+            cfg.log_level = optarg;
+            break;
+        default:
+            return crow_cli_usage_error("agent", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return crow_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+    if (!cfg.tracker || !cfg.dir)
+        return crow_cli_usage_error("agent", "--tracker URL and --dir DIR are required");
+    if (!cfg.host) {
+        if (gethostname(hostname, sizeof hostname - 1))
+            return crow_cli_usage_error("agent", "no host name: give --host");
+        cfg.host = hostname;
+    }
+    if (!cfg.host[0] || strlen(cfg.host) > 63)
+        return crow_cli_usage_error("agent", "--host wants 1 to 63 characters");
+    char role[96];
+    snprintf(role, sizeof role, "agent %s", cfg.host);
+    crow_log_set_role(role);
+    return crow_agent_run(&cfg);
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Staged rollout on loopback with real processes: `crowcast tracker --state` (racks r1 = 127.0.1.0/24,
+# r2 = 127.0.2.0/24), `crowcast seed`, three `crowcast agent`s (127.0.1.1 in r1, 127.0.2.1 and
+# 127.0.2.2 in r2) and a 2-wave plan (canary r1, then r2). One agent is SIGKILLed in the middle of its
+# download and restarted: it resumes from the staging area. Every agent ends with the verified release
+# at DIR/<name>/<id>/<name>, `current` switched to it, its activation hook run once and health reported.
+source "$(dirname "$0")/lib.sh"
+need_cmd curl python3
+
+TP=$(free_port)
+GP=$(free_port)
+SP=$(free_port)
+G1="239.255.$((RANDOM % 200 + 1)).$((RANDOM % 200 + 1))"
+G2="239.255.$((RANDOM % 200 + 1)).$((RANDOM % 200 + 1))"
+TRACKER="http://127.0.0.1:$TP"
+SIZE=$((24 << 20))
+
+random_file "$WORK/src/app.bin" $SIZE agent
+"$CROWCAST" make "$WORK/src/app.bin" -o "$WORK/app.torrent" --piece-size 256K >/dev/null 2>&1
+ID=$("$CROWCAST" inspect "$WORK/app.torrent" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["release_id"])')
+printf 'rack r1 127.0.1.0/24 %s:%s\nrack r2 127.0.2.0/24 %s:%s\n' "$G1" "$GP" "$G2" "$GP" >"$WORK/racks.conf"
+
+# The activation hook of agents 2 and 3: records each call, then switches `current` itself.
+cat >"$WORK/hook.sh" <<'HOOK'
+#!/bin/sh
+echo "$CROWCAST_ACTION $CROWCAST_RELEASE_ID prev=$CROWCAST_PREVIOUS_ID" >>"$HOOK_LOG"
+[ -f "$CROWCAST_RELEASE_DIR/$CROWCAST_RELEASE_NAME" ] || exit 9
+ln -s "$CROWCAST_RELEASE_ID" "$(dirname "$CROWCAST_RELEASE_DIR")/.hook.tmp" &&
+  mv -T "$(dirname "$CROWCAST_RELEASE_DIR")/.hook.tmp" "$(dirname "$CROWCAST_RELEASE_DIR")/current"
+HOOK
+chmod +x "$WORK/hook.sh"
+
+spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 \
+  --state "$WORK/state"
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP" || fail "the tracker did not start"
+
+start_agent() { # H IFACE [ARGS...]
+  local h=$1 ip=$2; shift 2
+  spawn "agent-$h" env HOOK_LOG="$WORK/hooks-$h.log" "$CROWCAST" agent --tracker "$TRACKER" --dir "$WORK/dir-$h" \
+    --host "host$h" --iface "$ip" --health "echo ok >>'$WORK/health-$h.log'" --seed-time 30 --poll-wait 5 --json "$@"
+  eval "AGENT_$h=$SPAWNED_PID"
+}
+start_agent 1 127.0.1.1
+start_agent 2 127.0.2.1 --activate "$WORK/hook.sh"
+start_agent 3 127.0.2.2 --activate "$WORK/hook.sh"
+
+status() { curl -sf "$TRACKER/rollout/status?format=json"; }
+registered() { [[ $(status | grep -o '"host":"host[0-9]"' | sort -u | wc -l) -eq 3 ]]; }
+# Agents register with their first poll; before a rollout the status may list no host yet, so the
+# rollout is started once the tracker answers, and hosts that poll later join their rack's wave.
+wait_until 20 curl -sf "$TRACKER/rollout/status" || fail "no rollout status"
+PLAN=$(printf 'canary r1\nwave r2\n' | python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.stdin.read()))')
+curl -sf "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" >"$WORK/start.json" ||
+  fail "rollout/start refused: $(curl -s "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN")"
+log "rollout started: $(cat "$WORK/start.json")"
+wait_until 30 registered || fail "not every agent registered: $(status)"
+
+# About 10 s of multicast at 20 Mbit/s: agent 3 is cut off in the middle of it.
+spawn seed "$CROWCAST" seed "$WORK/app.torrent" "$WORK/src/app.bin" --tracker "$TRACKER/announce" \
+  --iface 127.0.0.1 --listen "127.0.0.1:$SP" --rate 20M
+STAGED="$WORK/dir-3/app.bin/.crowcast/$ID/.crowcast-staging/$ID/app.bin"
+# get's progress, relayed by the agent: cut it off once a tenth of the pieces verified.
+verified3() { grep -o '"event":"progress".*"verified":"[0-9]*"' "$WORK/agent-3.log" | tail -1 | grep -o '[0-9]*"$' | tr -d '"'; }
+some_verified() { [[ $(verified3) -ge 10 ]]; }
+wait_until 40 some_verified || fail "agent 3 did not start downloading"
+[[ -f $STAGED && ! -e "$WORK/dir-3/app.bin/$ID" ]] || fail "agent 3 finished before it could be cut off"
+get3=$(grep -o 'crowcast get, pid [0-9]*' "$WORK/agent-3.log" | head -1 | grep -o '[0-9]*$')
+log "killing agent 3 (SIGKILL) mid-download ($(verified3) of 96 pieces verified; its get is pid $get3)"
+kill -9 "$AGENT_3"
+wait_until 10 bash -c "! kill -0 $get3" || fail "agent 3's get outlived it"
+mv "$WORK/agent-3.log" "$WORK/agent-3-first.log"
+start_agent 3 127.0.2.2 --activate "$WORK/hook.sh"
+
+done_all() { status | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != "done")'; }
+wait_until 120 done_all || fail "the rollout did not finish: $(status)"
+log "rollout done: $(status | python3 -c 'import json,sys; d=json.load(sys.stdin); print([d[k] for k in ("state","activations_ordered")], [t["text"] for t in d["decisions"]])')"
+
+grep -q "resuming: [1-9][0-9]* of 96 pieces" "$WORK/agent-3.log" || fail "the restarted agent 3 did not resume its download"
+log "agent 3 after its restart: $(grep -o 'resuming: .*' "$WORK/agent-3.log")"
+for h in 1 2 3; do
+  cmp "$WORK/src/app.bin" "$WORK/dir-$h/app.bin/$ID/app.bin" || fail "agent $h: published data differs"
+  [[ $(readlink "$WORK/dir-$h/app.bin/current") == "$ID" ]] || fail "agent $h: current is not switched"
+  wait_until 10 grep -q '"event":"reported","host":"host'"$h"'","step":"health","status":"ok"' "$WORK/agent-$h.log" ||
+    fail "agent $h: health not reported and acknowledged"
+  [[ $(wc -l <"$WORK/health-$h.log") -eq 1 ]] || fail "agent $h: health ran $(wc -l <"$WORK/health-$h.log") times"
+  [[ -f "$WORK/dir-$h/.crowcast-agent" ]] || fail "agent $h: no state file"
+  [[ ! -d "$WORK/dir-$h/app.bin/.crowcast/$ID" ]] || fail "agent $h: download directory left behind"
+done
+for h in 2 3; do
+  [[ $(cat "$WORK/hooks-$h.log") == "activate $ID prev=" ]] || fail "agent $h: hook calls: $(cat "$WORK/hooks-$h.log")"
+done
+status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+hosts = [h for r in d["racks"] for h in r["hosts"]]
+assert len(hosts) == 3 and all(h["state"] == "healthy" and h["current"] == d["release"] for h in hosts), hosts
+' || fail "the tracker does not see 3 healthy hosts on the release: $(status)"
+log "ok"
