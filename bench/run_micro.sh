@@ -87,7 +87,10 @@ for b in "$CROWCAST" "$SENDTO_BASELINE" "$codec"; do
 done
 
 work=$(mktemp -d /tmp/crowcast-run-micro.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+running="" # the timeout process of the benchmark in progress
+# timeout runs in a process group of its own, which a Ctrl-C on this script does not reach: end it
+# here (it passes the signal on to the benchmark's whole group, whose own traps clean up).
+trap '[[ -n $running ]] && kill "$running" 2>/dev/null; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -97,7 +100,10 @@ bench() {
   local name=$1 rc=0 t0=$SECONDS
   shift
   echo "run_micro: $name: $*" >&2
-  timeout "$limit" "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+  timeout "$limit" "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  running=$!
+  wait "$running" || rc=$?
+  running=""
   if ((rc != 0)); then
     tail -n 20 "$work/$name.err" "$work/$name.out" >&2
     ((rc == 124)) && die "$name exceeded ${limit}s"

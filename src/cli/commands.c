@@ -8,6 +8,7 @@ const struct crow_command crow_commands[] = {
     {"demo", "run a whole distribution on loopback: tracker, seeder, racks of peers, report", crow_cmd_demo},
     {"seed", "multicast a release to racks and serve it over TCP", crow_cmd_seed},
     {"get", "receive a release (multicast + repair from neighbours), verify, publish", crow_cmd_get},
+    {"agent", "rollout agent: poll the tracker, download, activate, check health, report", crow_cmd_agent},
     {"tracker", "serve the rack-aware tracker: /announce, /scrape, /status, /metrics", crow_cmd_tracker},
     {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
     {"inspect", "show what a manifest describes (text or --json)", crow_cmd_inspect},

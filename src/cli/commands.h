@@ -34,5 +34,6 @@ int crow_cmd_make(int argc, char **argv);
 int crow_cmd_inspect(int argc, char **argv);
 int crow_cmd_verify(int argc, char **argv);
 int crow_cmd_tracker(int argc, char **argv);
+int crow_cmd_agent(int argc, char **argv);
 
 #endif
