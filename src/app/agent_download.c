@@ -50,7 +50,7 @@ static int check_torrent(struct agent *a, const uint8_t *body, size_t len, char 
         snprintf(why, cap, "the tracker served release %.16s..., not %.16s...", id, a->job.order.release);
         ret = CROW_ESESSION;
     } else if (strcmp(m.name, a->job.order.name) != 0) {
-        snprintf(why, cap, "the manifest names '%s', the order '%s'", m.name, a->job.order.name);
+        snprintf(why, cap, "the manifest names '%.60s', the order '%.60s'", m.name, a->job.order.name);
         ret = CROW_ESESSION;
     }
     crow_manifest_dispose(&m);
@@ -63,7 +63,9 @@ static void on_torrent(void *ctx, int err, const crow_http_response_t *res)
     char why[256] = "";
     if (err || res->status != 200) {
         snprintf(why, sizeof why, "fetching the manifest: %s",
-                 err ? crow_strerror(err) : res->status == 404 ? "the tracker does not know it" : "HTTP error");
+                 err                  ? crow_strerror(err)
+                 : res->status == 404 ? "the tracker does not know it"
+                                      : "HTTP error");
         agent_job_next(a, err ? err : CROW_EPROTO, why);
         return;
     }
@@ -100,7 +102,9 @@ void agent_fetch_torrent(struct agent *a)
 {
     char target[512];
     long n = crow_agent_torrent_target(target, sizeof target, a->prefix, a->job.order.release);
-    int ret = n < 0 ? (int)n : crow_http_client_get(a->torrent_http, &a->server, a->cfg->iface, target, TORRENT_TIMEOUT);
+    int ret = n < 0
+                  ? (int)n
+                  : crow_http_client_get(a->torrent_http, &a->server, a->cfg->iface, target, TORRENT_TIMEOUT);
     if (ret)
         agent_job_next(a, ret, "cannot ask the tracker for the manifest");
 }
@@ -221,8 +225,8 @@ int agent_start_get(struct agent *a)
     snprintf(seed, sizeof seed, "%.0f", a->cfg->seed_time);
     char iface[16];
     snprintf(iface, sizeof iface, "%s", inet_ntoa(a->cfg->iface));
-    char *argv[16] = {(char *)a->cfg->exe, "get", torrent, "-o", out, "--tracker", announce, "--iface", iface,
-                      "--json", "--seed-time", seed};
+    char *argv[16] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
+                      "--iface",           iface, "--json", "--seed-time", seed};
     int n = 12;
     if (a->cfg->log_level) {
         argv[n++] = "--log-level";
@@ -251,12 +255,13 @@ void agent_gets_tick(struct agent *a)
         int code = crow_child_code(&g->child);
         close(g->child.out_fd);
         g->child = (struct crow_child){0};
-        crow_log(code == 0 ? CROW_LOG_INFO : CROW_LOG_WARN, "crowcast get for %s/%.12s exited with %d", g->name,
-                 g->release, code);
+        crow_log(code == 0 ? CROW_LOG_INFO : CROW_LOG_WARN, "crowcast get for %s/%.12s exited with %d",
+                 g->name, g->release, code);
         if (g->for_job) {
             g->for_job = false;
             char why[256];
-            snprintf(why, sizeof why, "crowcast get exited with %d%s%s", code, g->error[0] ? ": " : "", g->error);
+            snprintf(why, sizeof why, "crowcast get exited with %d%s%s", code, g->error[0] ? ": " : "",
+                     g->error);
             agent_job_next(a, CROW_EPROTO, why);
         }
     }
