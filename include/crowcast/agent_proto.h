@@ -11,19 +11,19 @@
 
 #include "crowcast/rollout.h"
 
-#define CROW_RELEASE_HEX       64 /* a release id in hex */
-#define CROW_AGENT_NAME_MAX    255
-#define CROW_AGENT_WAIT_MAX    30    /* seconds a poll may be held (the contract's bound) */
+#define CROW_RELEASE_HEX        64 /* a release id in hex */
+#define CROW_AGENT_NAME_MAX     255
+#define CROW_AGENT_WAIT_MAX     30    /* seconds a poll may be held (the contract's bound) */
 #define CROW_AGENT_INTERVAL_MAX 86400 /* larger "interval" answers are refused */
 
 /* One answer to /agent/poll. */
 typedef struct crow_agent_order {
     enum crow_order order;
-    uint32_t rollout;                      /* > 0 unless order is NONE */
-    char release[CROW_RELEASE_HEX + 1];    /* lower-case hex; "" only for NONE or a rollback to nothing */
-    char name[CROW_AGENT_NAME_MAX + 1];    /* a safe single path component ("" only for NONE) */
-    uint32_t interval;                     /* seconds; 0 when absent */
-    char failure[256];                     /* the tracker's refusal ("failure reason"), else "" */
+    uint32_t rollout;                   /* > 0 unless order is NONE */
+    char release[CROW_RELEASE_HEX + 1]; /* lower-case hex; "" only for NONE or a rollback to nothing */
+    char name[CROW_AGENT_NAME_MAX + 1]; /* a safe single path component ("" only for NONE) */
+    uint32_t interval;                  /* seconds; 0 when absent */
+    char failure[256];                  /* the tracker's refusal ("failure reason"), else "" */
 } crow_agent_order_t;
 
 /* True when text is exactly 64 lower-case hex digits. */

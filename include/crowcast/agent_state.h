@@ -17,11 +17,11 @@
 
 #include "crowcast/agent_proto.h"
 
-#define CROW_AGENT_STATE_FILE   ".crowcast-agent"
-#define CROW_AGENT_MAX_NAMES    16
-#define CROW_AGENT_MAX_OUTBOX   32
-#define CROW_AGENT_DETAIL_MAX   200
-#define CROW_AGENT_STATE_MAX    (CROW_AGENT_MAX_NAMES * 512 + CROW_AGENT_MAX_OUTBOX * 320 + 64)
+#define CROW_AGENT_STATE_FILE ".crowcast-agent"
+#define CROW_AGENT_MAX_NAMES  16
+#define CROW_AGENT_MAX_OUTBOX 32
+#define CROW_AGENT_DETAIL_MAX 200
+#define CROW_AGENT_STATE_MAX  (CROW_AGENT_MAX_NAMES * 512 + CROW_AGENT_MAX_OUTBOX * 320 + 64)
 
 typedef struct crow_agent_release {
     char name[CROW_AGENT_NAME_MAX + 1];

@@ -16,7 +16,7 @@
 #include "crowcast/event.h"
 #include "crowcast/log.h"
 
-#define TICK_NS        200000000ull
+#define TICK_NS          200000000ull
 #define POLL_BACKOFF_MAX 30.0
 #define REPEAT_PAUSE_NS  1000000000ull /* between polls that bring back an order being carried out */
 
@@ -44,7 +44,8 @@ void agent_event(struct agent *a, const char *name, ...)
 
 bool agent_path(const struct agent *a, char *buf, size_t cap, const char *name, const char *rest)
 {
-    int n = rest ? snprintf(buf, cap, "%s/%s/%s", a->cfg->dir, name, rest) : snprintf(buf, cap, "%s/%s", a->cfg->dir, name);
+    int n = rest ? snprintf(buf, cap, "%s/%s/%s", a->cfg->dir, name, rest)
+                 : snprintf(buf, cap, "%s/%s", a->cfg->dir, name);
     return n > 0 && (size_t)n < cap;
 }
 
@@ -89,7 +90,9 @@ static void write_state(struct agent *a)
     long n = crow_agent_state_encode(&a->state, a->state_buf, sizeof a->state_buf);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", a->cfg->dir, CROW_AGENT_STATE_FILE);
-    int ret = n < 0 ? (int)n : agent_file_write(&a->state_file, a->loop, path, a->state_buf, (size_t)n, on_state_written, a);
+    int ret =
+        n < 0 ? (int)n
+              : agent_file_write(&a->state_file, a->loop, path, a->state_buf, (size_t)n, on_state_written, a);
     if (ret)
         crow_log_error("writing the state file: %s", crow_strerror(ret));
     else
@@ -118,7 +121,8 @@ static int load_state(struct agent *a)
     if (ret)
         return ret;
     const char *why = "";
-    if ((size_t)n == sizeof a->state_buf || crow_agent_state_decode(a->state_buf, (size_t)n, &a->state, &why)) {
+    if ((size_t)n == sizeof a->state_buf ||
+        crow_agent_state_decode(a->state_buf, (size_t)n, &a->state, &why)) {
         fprintf(stderr, "crowcast agent: %s does not decode (%s); move it away to start afresh\n", path,
                 (size_t)n == sizeof a->state_buf ? "too large" : why);
         return CROW_EPARSE;
@@ -141,8 +145,8 @@ static void poll_later(struct agent *a, uint64_t ns)
 
 static void poll_problem(struct agent *a, const char *what)
 {
-    crow_log(strcmp(what, a->poll_problem) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "poll: %s; trying again in %.0f s", what,
-             a->poll_backoff);
+    crow_log(strcmp(what, a->poll_problem) ? CROW_LOG_WARN : CROW_LOG_DEBUG,
+             "poll: %s; trying again in %.0f s", what, a->poll_backoff);
     snprintf(a->poll_problem, sizeof a->poll_problem, "%s", what);
     poll_later(a, (uint64_t)(a->poll_backoff * 1e9));
     a->poll_backoff = a->poll_backoff * 2 > POLL_BACKOFF_MAX ? POLL_BACKOFF_MAX : a->poll_backoff * 2;
@@ -204,12 +208,13 @@ static void on_poll(void *ctx, int err, const crow_http_response_t *res)
 static void send_poll(struct agent *a)
 {
     char target[1024];
-    long n = crow_agent_poll_target(target, sizeof target, a->prefix, a->cfg->host, a->cfg->rack, agent_current(a),
-                                    a->cfg->poll_wait);
+    long n = crow_agent_poll_target(target, sizeof target, a->prefix, a->cfg->host, a->cfg->rack,
+                                    agent_current(a), a->cfg->poll_wait);
     a->next_poll_ns = UINT64_MAX; /* set again when the answer comes */
     a->poll_sent_ns = crow_loop_now(a->loop);
     int ret = n < 0 ? (int)n
-                    : crow_http_client_get(a->poll_http, &a->server, a->cfg->iface, target, a->cfg->poll_wait + 10.0);
+                    : crow_http_client_get(a->poll_http, &a->server, a->cfg->iface, target,
+                                           a->cfg->poll_wait + 10.0);
     if (ret)
         poll_problem(a, crow_strerror(ret));
 }
@@ -264,8 +269,8 @@ static int setup(struct agent *a)
         fprintf(stderr, "crowcast agent: io_uring: %s\n", crow_strerror(ret));
         return ret;
     }
-    if ((ret = crow_http_client_new(&a->poll_http, a->loop, 16 * 1024, on_poll, a)) || (ret = agent_reports_init(a)) ||
-        (ret = agent_download_init(a)))
+    if ((ret = crow_http_client_new(&a->poll_http, a->loop, 16 * 1024, on_poll, a)) ||
+        (ret = agent_reports_init(a)) || (ret = agent_download_init(a)))
         return ret;
     static const int sigs[] = {SIGINT, SIGTERM};
     if ((ret = crow_signals_watch(a->loop, &a->signals, sigs, 2, on_signal, a)))
@@ -283,10 +288,13 @@ int crow_agent_run(const struct crow_agent_config *cfg)
         return CROW_AGENT_IO;
     a->cfg = cfg;
     int ret = setup(a);
-    int code = ret == CROW_EUSAGE || ret == CROW_EPARSE ? CROW_AGENT_USAGE : ret ? CROW_AGENT_IO : CROW_AGENT_OK;
+    int code = ret == CROW_EUSAGE || ret == CROW_EPARSE ? CROW_AGENT_USAGE
+               : ret                                    ? CROW_AGENT_IO
+                                                        : CROW_AGENT_OK;
     if (ret == 0) {
         crow_log_info("agent %s: tracker %s, releases in %s", cfg->host, cfg->tracker, cfg->dir);
-        agent_event(a, "started", "tracker", cfg->tracker, "dir", cfg->dir, "current", agent_current(a), NULL);
+        agent_event(a, "started", "tracker", cfg->tracker, "dir", cfg->dir, "current", agent_current(a),
+                    NULL);
         int r = crow_loop_run(a->loop);
         if (r < 0) {
             crow_log_error("event loop: %s", crow_strerror(r));

@@ -45,8 +45,8 @@ static void on_io(crow_op_t *op, int res, unsigned flags)
         }
         if (f->done < f->len) {
             size_t n = f->len - f->done;
-            ret = crow_io_write(f->loop, &f->op, f->fd, f->data + f->done, n > (1u << 30) ? 1u << 30 : (unsigned)n,
-                                f->done);
+            ret = crow_io_write(f->loop, &f->op, f->fd, f->data + f->done,
+                                n > (1u << 30) ? 1u << 30 : (unsigned)n, f->done);
             break;
         }
         f->phase = PH_SYNC;

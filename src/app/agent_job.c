@@ -20,8 +20,9 @@
 
 static enum crow_step order_step(enum crow_order o)
 {
-    return o == CROW_ORDER_DOWNLOAD ? CROW_STEP_DOWNLOAD : o == CROW_ORDER_ACTIVATE ? CROW_STEP_ACTIVATE
-                                                                                     : CROW_STEP_ROLLBACK;
+    return o == CROW_ORDER_DOWNLOAD   ? CROW_STEP_DOWNLOAD
+           : o == CROW_ORDER_ACTIVATE ? CROW_STEP_ACTIVATE
+                                      : CROW_STEP_ROLLBACK;
 }
 
 static void finish(struct agent *a)
@@ -130,8 +131,8 @@ void agent_job_start(struct agent *a, const crow_agent_order_t *o)
     snprintf(rollout, sizeof rollout, "%u", o->rollout);
     crow_log_info("rollout %u: %s %s/%s", o->rollout, crow_order_name(o->order), o->name,
                   o->release[0] ? o->release : "(nothing)");
-    agent_event(a, "order", "order", crow_order_name(o->order), "rollout", rollout, "name", o->name, "release",
-                o->release, NULL);
+    agent_event(a, "order", "order", crow_order_name(o->order), "rollout", rollout, "name", o->name,
+                "release", o->release, NULL);
     switch (o->order) {
     case CROW_ORDER_ACTIVATE:
         if (strcmp(current, o->release) == 0) {
@@ -222,7 +223,7 @@ void agent_job_tick(struct agent *a, uint64_t now)
         char detail[128] = "";
         if (code)
             snprintf(detail, sizeof detail, "%s exited with %d",
-                     j->phase == JOB_VERIFY ? "crowcast verify"
+                     j->phase == JOB_VERIFY   ? "crowcast verify"
                      : j->phase == JOB_HEALTH ? "the health command"
                                               : "the activate command",
                      code);

@@ -9,8 +9,8 @@
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 
-#define BACKOFF_MIN 0.5
-#define BACKOFF_MAX 10.0
+#define BACKOFF_MIN    0.5
+#define BACKOFF_MAX    10.0
 #define REPORT_TIMEOUT 10.0
 
 static void send_next(struct agent *a)
@@ -19,9 +19,10 @@ static void send_next(struct agent *a)
         return;
     const crow_agent_report_t *r = &a->state.outbox[0];
     char target[1024];
-    long n = crow_agent_report_target(target, sizeof target, a->prefix, a->cfg->host, r->rollout, r->step, r->ok,
-                                      r->detail);
-    int ret = n < 0 ? (int)n : crow_http_client_get(a->report_http, &a->server, a->cfg->iface, target, REPORT_TIMEOUT);
+    long n = crow_agent_report_target(target, sizeof target, a->prefix, a->cfg->host, r->rollout, r->step,
+                                      r->ok, r->detail);
+    int ret = n < 0 ? (int)n
+                    : crow_http_client_get(a->report_http, &a->server, a->cfg->iface, target, REPORT_TIMEOUT);
     if (ret) {
         crow_log_warn("report %s: %s; retrying", crow_step_name(r->step), crow_strerror(ret));
         a->next_report_ns = crow_loop_now(a->loop) + (uint64_t)(a->report_backoff * 1e9);
@@ -33,22 +34,22 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
     struct agent *a = ctx;
     const crow_agent_report_t *r = &a->state.outbox[0];
     char failure[256] = "";
-    int ret = err ? err
+    int ret = err                  ? err
               : res->status != 200 ? CROW_EPROTO
                                    : crow_agent_ack_decode(res->body, res->body_len, failure, sizeof failure);
     if (a->state.outbox_count == 0)
         return;
     if (ret == 0 || (ret == CROW_EPROTO && failure[0])) {
         if (ret)
-            crow_log_warn("tracker refused the %s report of rollout %u: %s", crow_step_name(r->step), r->rollout,
-                          failure);
+            crow_log_warn("tracker refused the %s report of rollout %u: %s", crow_step_name(r->step),
+                          r->rollout, failure);
         else
             crow_log_info("tracker acknowledged %s %s (rollout %u)", crow_step_name(r->step),
                           r->ok ? "ok" : "failed", r->rollout);
         char rollout[16];
         snprintf(rollout, sizeof rollout, "%u", r->rollout);
-        agent_event(a, "reported", "step", crow_step_name(r->step), "status", r->ok ? "ok" : "failed", "rollout",
-                    rollout, "refused", failure, NULL);
+        agent_event(a, "reported", "step", crow_step_name(r->step), "status", r->ok ? "ok" : "failed",
+                    "rollout", rollout, "refused", failure, NULL);
         crow_agent_state_pop(&a->state);
         agent_save_state(a);
         a->report_backoff = BACKOFF_MIN;
@@ -57,7 +58,10 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
     }
     crow_log(a->report_backoff == BACKOFF_MIN ? CROW_LOG_WARN : CROW_LOG_DEBUG,
              "report %s to the tracker: %s; sending it again in %.1f s", crow_step_name(r->step),
-             err ? crow_strerror(err) : res->status != 200 ? "HTTP error" : "malformed answer", a->report_backoff);
+             err                  ? crow_strerror(err)
+             : res->status != 200 ? "HTTP error"
+                                  : "malformed answer",
+             a->report_backoff);
     a->next_report_ns = crow_loop_now(a->loop) + (uint64_t)(a->report_backoff * 1e9);
     a->report_backoff = a->report_backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : a->report_backoff * 2;
 }

@@ -18,7 +18,7 @@ struct crow_http_client {
     crow_op_t timer;
     bool in_flight, freeing;
     uint64_t deadline_ns; /* of the request in flight */
-    char request[8192]; /* a rollout start carries a 1 KiB plan and a path, percent-encoded */
+    char request[8192];   /* a rollout start carries a 1 KiB plan and a path, percent-encoded */
     size_t request_len;
     size_t cap, len;
     uint8_t *response;
@@ -134,8 +134,8 @@ static void on_timeout(crow_op_t *op, int res, unsigned flags)
 static const struct crow_tcp_handlers handlers = {
     .on_connect = on_connect, .on_data = on_data, .on_close = on_close};
 
-int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t response_cap, crow_http_client_cb cb,
-                         void *ctx)
+int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t response_cap,
+                         crow_http_client_cb cb, void *ctx)
 {
     struct crow_http_client *c = calloc(1, sizeof *c);
     if (!c || !(c->response = malloc(response_cap))) {
@@ -157,8 +157,8 @@ int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *s
     if (c->in_flight)
         return CROW_EUSAGE;
     int n = snprintf(c->request, sizeof c->request,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\nConnection: close\r\n\r\n", target,
-                     server->host, CROW_VERSION);
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\nConnection: close\r\n\r\n",
+                     target, server->host, CROW_VERSION);
     if (n < 0 || (size_t)n >= sizeof c->request)
         return CROW_ESPACE;
     c->request_len = (size_t)n;

@@ -29,8 +29,8 @@ typedef struct crow_http_client crow_http_client_t;
 
 /* response_cap: the largest response (head + body) accepted. The callback fires once per request
  * that crow_http_client_get armed, never from inside crow_http_client_get. */
-int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t response_cap, crow_http_client_cb cb,
-                         void *ctx);
+int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t response_cap,
+                         crow_http_client_cb cb, void *ctx);
 /* Sends GET target (origin-form, e.g. "/announce?x=1") to server from local address bind.
  * Returns 0 (the callback will fire), CROW_EUSAGE while another request is in flight, or a
  * negative code when the connection could not be started (the callback will not fire). */

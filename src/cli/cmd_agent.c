@@ -53,8 +53,20 @@ static const char usage[] =
 
 int crow_cmd_agent(int argc, char **argv)
 {
-    enum { O_TRACKER = 256, O_DIR, O_HOST, O_RACK, O_IFACE, O_ACTIVATE, O_HEALTH, O_HOOK_TIMEOUT, O_SEED_TIME,
-           O_POLL_WAIT, O_JSON, O_LOG };
+    enum {
+        O_TRACKER = 256,
+        O_DIR,
+        O_HOST,
+        O_RACK,
+        O_IFACE,
+        O_ACTIVATE,
+        O_HEALTH,
+        O_HOOK_TIMEOUT,
+        O_SEED_TIME,
+        O_POLL_WAIT,
+        O_JSON,
+        O_LOG
+    };
     static const struct option opts[] = {
         {"tracker", required_argument, 0, O_TRACKER},
         {"dir", required_argument, 0, O_DIR},
@@ -71,7 +83,8 @@ int crow_cmd_agent(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    struct crow_agent_config cfg = {.hook_timeout = 300, .seed_time = 60, .poll_wait = 20, .exe = "/proc/self/exe"};
+    struct crow_agent_config cfg = {
+        .hook_timeout = 300, .seed_time = 60, .poll_wait = 20, .exe = "/proc/self/exe"};
     /* Children (get, verify) run this very executable: /proc/self/exe of the child is the one it
      * was forked from, even when the file on disk was replaced by an upgrade meanwhile. */
     crow_parse_ipv4("127.0.0.1", &cfg.iface);

@@ -13,7 +13,8 @@ bool crow_agent_release_valid(const char *text)
 {
     size_t n = 0;
     for (; text[n]; n++)
-        if (!((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'f')) || n >= CROW_RELEASE_HEX)
+        if (!((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'f')) ||
+            n >= CROW_RELEASE_HEX)
             return false;
     return n == CROW_RELEASE_HEX;
 }
@@ -42,7 +43,8 @@ static bool get_text(const crow_bdoc_t *doc, const char *key, char *out, size_t 
     return true;
 }
 
-static int decode_dict(const uint8_t *buf, size_t len, crow_bnode_t *nodes, crow_bdoc_t *doc, const char **why)
+static int decode_dict(const uint8_t *buf, size_t len, crow_bnode_t *nodes, crow_bdoc_t *doc,
+                       const char **why)
 {
     crow_bencode_error_t err;
     if (crow_bencode_decode(buf, len, nodes, NODES, doc, &err)) {
@@ -97,7 +99,8 @@ static int decode_order(const uint8_t *buf, size_t len, crow_agent_order_t *out,
     }
     out->rollout = (uint32_t)v;
     if (!get_text(&doc, "release", out->release, sizeof out->release) ||
-        !(crow_agent_release_valid(out->release) || (out->order == CROW_ORDER_ROLLBACK && !out->release[0]))) {
+        !(crow_agent_release_valid(out->release) ||
+          (out->order == CROW_ORDER_ROLLBACK && !out->release[0]))) {
         *why = "bad release id";
         return CROW_EPARSE;
     }
@@ -172,7 +175,8 @@ long crow_agent_poll_target(char *buf, size_t cap, const char *prefix, const cha
     snprintf(w, sizeof w, "%u", wait > CROW_AGENT_WAIT_MAX ? CROW_AGENT_WAIT_MAX : wait);
     if (start(buf, cap, &len, prefix, "poll") || append(buf, cap, &len, '?', "host", host) ||
         (rack && rack[0] && append(buf, cap, &len, '&', "rack", rack)) ||
-        append(buf, cap, &len, '&', "current", current ? current : "") || append(buf, cap, &len, '&', "wait", w))
+        append(buf, cap, &len, '&', "current", current ? current : "") ||
+        append(buf, cap, &len, '&', "wait", w))
         return CROW_ESPACE;
     return (long)len;
 }
@@ -192,7 +196,8 @@ long crow_agent_report_target(char *buf, size_t cap, const char *prefix, const c
     char r[16];
     snprintf(r, sizeof r, "%u", rollout);
     if (start(buf, cap, &len, prefix, "report") || append(buf, cap, &len, '?', "host", host) ||
-        append(buf, cap, &len, '&', "rollout", r) || append(buf, cap, &len, '&', "step", crow_step_name(step)) ||
+        append(buf, cap, &len, '&', "rollout", r) ||
+        append(buf, cap, &len, '&', "step", crow_step_name(step)) ||
         append(buf, cap, &len, '&', "status", ok ? "ok" : "failed") ||
         append(buf, cap, &len, '&', "detail", detail ? detail : ""))
         return CROW_ESPACE;

@@ -140,10 +140,12 @@ int crow_agent_state_decode(const uint8_t *buf, size_t len, crow_agent_state_t *
         *why = "too many entries";
         return CROW_ELIMIT;
     }
-    for (uint32_t i = crow_bnode_first(&doc, rel), k = 0; k < doc.nodes[rel].count; k++, i = doc.nodes[i].next)
+    for (uint32_t i = crow_bnode_first(&doc, rel), k = 0; k < doc.nodes[rel].count;
+         k++, i = doc.nodes[i].next)
         if ((ret = decode_release(&doc, i, s, why)))
             goto fail;
-    for (uint32_t i = crow_bnode_first(&doc, out), k = 0; k < doc.nodes[out].count; k++, i = doc.nodes[i].next)
+    for (uint32_t i = crow_bnode_first(&doc, out), k = 0; k < doc.nodes[out].count;
+         k++, i = doc.nodes[i].next)
         if ((ret = decode_report(&doc, i, s, why)))
             goto fail;
     return 0;

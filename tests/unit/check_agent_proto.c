@@ -44,25 +44,26 @@ static const char *const hostile[] = {
     "d5:orderi1ee",                                                          /* order of another type */
     "d8:intervali-1e5:order4:nonee",                                         /* negative interval */
     "d8:intervali999999999e5:order4:nonee",                                  /* absurd interval */
-    "d4:name3:app5:order8:download7:release64:" ID "e",                     /* no rollout */
-    "d4:name3:app5:order8:download7:release64:" ID "7:rollouti0ee",         /* rollout 0 */
+    "d4:name3:app5:order8:download7:release64:" ID "e",                      /* no rollout */
+    "d4:name3:app5:order8:download7:release64:" ID "7:rollouti0ee",          /* rollout 0 */
     "d4:name3:app5:order8:download7:release64:" ID "7:rollouti4294967296ee", /* rollout over 32 bits */
-    "d4:name3:app5:order8:download7:release3:abc7:rollouti1ee",             /* short release id */
-    "d4:name3:app5:order8:download7:release0:7:rollouti1ee",                /* empty id for a download */
-    "d4:name3:app5:order8:download7:release64:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef7:"
-    "rollouti1ee",                                                      /* upper-case hex */
-    "d4:name2:..5:order8:download7:release64:" ID "7:rollouti1ee",      /* parent directory */
-    "d4:name5:a/../5:order8:download7:release64:" ID "7:rollouti1ee",   /* a path, not a name */
-    "d4:name4:.app5:order8:download7:release64:" ID "7:rollouti1ee",    /* hidden name */
-    "d4:name0:5:order8:download7:release64:" ID "7:rollouti1ee",        /* empty name */
-    "d4:name5:a b c5:order8:download7:release64:" ID "7:rollouti1ee",   /* spaces */
-    "d4:name4:a\0bc5:order8:download7:release64:" ID "7:rollouti1ee",   /* NUL inside (length counts it) */
-    "d5:order8:download7:release64:" ID "7:rollouti1ee",                /* no name */
-    "d14:failure reasoni3ee",                                           /* failure reason not a string */
-    "d5:order4:none5:order4:nonee",                                     /* duplicate key */
-    "d5:order4:nonee trailing",                                         /* bytes after the value */
-    "d5:order4:none",                                                   /* truncated */
-    "d5:order999:nonee",                                                /* length beyond the buffer */
+    "d4:name3:app5:order8:download7:release3:abc7:rollouti1ee",              /* short release id */
+    "d4:name3:app5:order8:download7:release0:7:rollouti1ee",                 /* empty id for a download */
+    "d4:name3:app5:order8:download7:release64:"
+    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef7:"
+    "rollouti1ee",                                                    /* upper-case hex */
+    "d4:name2:..5:order8:download7:release64:" ID "7:rollouti1ee",    /* parent directory */
+    "d4:name5:a/../5:order8:download7:release64:" ID "7:rollouti1ee", /* a path, not a name */
+    "d4:name4:.app5:order8:download7:release64:" ID "7:rollouti1ee",  /* hidden name */
+    "d4:name0:5:order8:download7:release64:" ID "7:rollouti1ee",      /* empty name */
+    "d4:name5:a b c5:order8:download7:release64:" ID "7:rollouti1ee", /* spaces */
+    "d4:name4:a\0bc5:order8:download7:release64:" ID "7:rollouti1ee", /* NUL inside (length counts it) */
+    "d5:order8:download7:release64:" ID "7:rollouti1ee",              /* no name */
+    "d14:failure reasoni3ee",                                         /* failure reason not a string */
+    "d5:order4:none5:order4:nonee",                                   /* duplicate key */
+    "d5:order4:nonee trailing",                                       /* bytes after the value */
+    "d5:order4:none",                                                 /* truncated */
+    "d5:order999:nonee",                                              /* length beyond the buffer */
 };
 
 START_TEST(poll_hostile)
@@ -70,7 +71,8 @@ START_TEST(poll_hostile)
     crow_agent_order_t o;
     const char *t = hostile[_i];
     /* the NUL case spans the whole literal, past its embedded NUL */
-    size_t len = _i == 18 ? sizeof("d4:name4:a\0bc5:order8:download7:release64:" ID "7:rollouti1ee") - 1 : strlen(t);
+    size_t len =
+        _i == 18 ? sizeof("d4:name4:a\0bc5:order8:download7:release64:" ID "7:rollouti1ee") - 1 : strlen(t);
     const char *why = NULL;
     int ret = crow_agent_order_decode((const uint8_t *)t, len, &o, &why);
     ck_assert_msg(ret == CROW_EPARSE, "case %d: %d", _i, ret);
@@ -83,8 +85,9 @@ START_TEST(acks)
 {
     char why[64];
     ck_assert_int_eq(crow_agent_ack_decode((const uint8_t *)"d2:oki1ee", 9, why, sizeof why), 0);
-    ck_assert_int_eq(crow_agent_ack_decode((const uint8_t *)"d14:failure reason8:too latee", 29, why, sizeof why),
-                     CROW_EPROTO);
+    ck_assert_int_eq(
+        crow_agent_ack_decode((const uint8_t *)"d14:failure reason8:too latee", 29, why, sizeof why),
+        CROW_EPROTO);
     ck_assert_str_eq(why, "too late");
     ck_assert_int_eq(crow_agent_ack_decode((const uint8_t *)"d2:oki0ee", 9, why, sizeof why), CROW_EPARSE);
     ck_assert_int_eq(crow_agent_ack_decode((const uint8_t *)"<html>", 6, why, sizeof why), CROW_EPARSE);
@@ -101,7 +104,8 @@ START_TEST(targets)
     n = crow_agent_poll_target(buf, sizeof buf, "/t", "h", NULL, "", 20);
     ck_assert_str_eq(buf, "/t/agent/poll?host=h&current=&wait=20");
     n = crow_agent_report_target(buf, sizeof buf, "", "h", 4, CROW_STEP_HEALTH, false, "exit 3: disk=full");
-    ck_assert_str_eq(buf, "/agent/report?host=h&rollout=4&step=health&status=failed&detail=exit%203%3A%20disk%3Dfull");
+    ck_assert_str_eq(
+        buf, "/agent/report?host=h&rollout=4&step=health&status=failed&detail=exit%203%3A%20disk%3Dfull");
     n = crow_agent_torrent_target(buf, sizeof buf, "", ID);
     ck_assert_str_eq(buf, "/agent/torrent?release=" ID);
     ck_assert_int_eq(crow_agent_poll_target(buf, 20, "", "h", NULL, ID, 1), CROW_ESPACE);

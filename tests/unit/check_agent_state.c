@@ -75,7 +75,7 @@ START_TEST(bounded)
 END_TEST
 
 #define REL(n, c, p) "d7:current" c "4:name" n "8:previous" p "e"
-#define ID64 "64:" A
+#define ID64         "64:" A
 
 static const struct {
     const char *text;
@@ -83,14 +83,14 @@ static const struct {
 } hostile[] = {
     {"", CROW_EPARSE},
     {"garbage", CROW_EPARSE},
-    {"de", CROW_EPARSE},                                              /* no version */
-    {"d6:outboxle8:releasesle7:versioni2ee", CROW_EPARSE},            /* unknown version */
-    {"d6:outboxle8:releasesde7:versioni1ee", CROW_EPARSE},            /* releases not a list */
-    {"d8:releasesle7:versioni1ee", CROW_EPARSE},                      /* no outbox */
-    {"d6:outboxle8:releaseslre7:versioni1ee", CROW_EPARSE},           /* bad nesting */
-    {"d6:outboxle8:releaseslli1eee7:versioni1ee", CROW_EPARSE},       /* entry not a dictionary */
-    {"d6:outboxle8:releasesl" REL("2:..", ID64, "0:") "e7:versioni1ee", CROW_EPARSE},    /* unsafe name */
-    {"d6:outboxle8:releasesl" REL("3:a/b", ID64, "0:") "e7:versioni1ee", CROW_EPARSE},   /* a path */
+    {"de", CROW_EPARSE},                                        /* no version */
+    {"d6:outboxle8:releasesle7:versioni2ee", CROW_EPARSE},      /* unknown version */
+    {"d6:outboxle8:releasesde7:versioni1ee", CROW_EPARSE},      /* releases not a list */
+    {"d8:releasesle7:versioni1ee", CROW_EPARSE},                /* no outbox */
+    {"d6:outboxle8:releaseslre7:versioni1ee", CROW_EPARSE},     /* bad nesting */
+    {"d6:outboxle8:releaseslli1eee7:versioni1ee", CROW_EPARSE}, /* entry not a dictionary */
+    {"d6:outboxle8:releasesl" REL("2:..", ID64, "0:") "e7:versioni1ee", CROW_EPARSE},     /* unsafe name */
+    {"d6:outboxle8:releasesl" REL("3:a/b", ID64, "0:") "e7:versioni1ee", CROW_EPARSE},    /* a path */
     {"d6:outboxle8:releasesl" REL("3:app", "3:abc", "0:") "e7:versioni1ee", CROW_EPARSE}, /* short id */
     {"d6:outboxle8:releasesl" REL("3:app", ID64, "1:x") "e7:versioni1ee", CROW_EPARSE},   /* bad previous */
     {"d6:outboxle8:releasesl" REL("3:app", ID64, "0:") REL("3:app", ID64, "0:") "e7:versioni1ee",
@@ -101,8 +101,9 @@ static const struct {
      CROW_EPARSE}, /* rollout 0 */
     {"d6:outboxld6:detail0:2:oki1e7:rollouti1e4:step5:dancee8:releaseslee7:versioni1ee",
      CROW_EPARSE}, /* unknown step */
-    {"d6:outboxld2:oki1e7:rollouti1e4:step8:downloadee8:releaseslee7:versioni1ee", CROW_EPARSE}, /* no detail */
-    {"d6:outboxle8:releaseslee7:versioni1e", CROW_EPARSE}, /* truncated */
+    {"d6:outboxld2:oki1e7:rollouti1e4:step8:downloadee8:releaseslee7:versioni1ee",
+     CROW_EPARSE},                                          /* no detail */
+    {"d6:outboxle8:releaseslee7:versioni1e", CROW_EPARSE},  /* truncated */
     {"d6:outboxle8:releaseslle7:versioni1ee", CROW_ELIMIT}, /* placeholder: replaced by the too-many case */
 };
 
