@@ -4,6 +4,8 @@
  * window loads pieces in that same order; a batch is asked for only when the window holds the
  * bytes of every DATA datagram it could contain. Datagrams (header + payload) are assembled into
  * batch buffers, so a piece buffer is free again as soon as its last chunk was copied.
+ * Without a piece store (`crowcast probe`: a synthetic release) every payload is zeros and there is
+ * no window.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -128,7 +130,7 @@ static void on_loaded(crow_op_t *op, int res, unsigned flags)
 /* Starts loading pieces into free window slots, in send order. */
 static void fill_window(struct crow_mcast_send *ms)
 {
-    while (ms->next_load < order_total(ms) && ms->next_load < ms->sending + ms->window) {
+    while (ms->store && ms->next_load < order_total(ms) && ms->next_load < ms->sending + ms->window) {
         struct window_slot *s = slot_at(ms, ms->next_load);
         uint32_t piece = (uint32_t)(ms->next_load % ms->m->piece_count);
         s->piece = piece;
@@ -154,6 +156,10 @@ static void fill_window(struct crow_mcast_send *ms)
 static uint64_t datagrams_ready(struct crow_mcast_send *ms, bool *all_loaded)
 {
     uint64_t ready = 0, o = ms->sending;
+    if (!ms->store) {
+        *all_loaded = true;
+        return BATCH_MAX;
+    }
     for (; o < ms->sending + ms->window && o < order_total(ms) && ready < BATCH_MAX; o++) {
         struct window_slot *s = slot_at(ms, o);
         if (!s->loaded)
@@ -175,6 +181,10 @@ static struct batch_buf *free_batch(struct crow_mcast_send *ms)
 /* Copies the payload of a DATA datagram from the window and advances the send position. */
 static void take_payload(struct crow_mcast_send *ms, const crow_mcast_tx_t *tx, uint8_t *dst)
 {
+    if (!ms->store) {
+        memset(dst, 0, tx->length);
+        return;
+    }
     struct window_slot *s = slot_at(ms, ms->sending);
     memcpy(dst, s->buf + tx->offset, tx->length);
     if (++ms->sent_in_piece == crow_manifest_piece_chunks(ms->m, s->piece)) {
@@ -312,11 +322,11 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
         return ret;
     }
     crow_mcast_sender_set_all_available(&ms->engine);
-    ms->window = cfg->window < 2 ? 2 : cfg->window;
+    ms->window = !store ? 0 : cfg->window < 2 ? 2 : cfg->window;
     ms->slots = calloc(ms->window, sizeof *ms->slots);
     ms->batch_cap = BATCH_MAX * (CROW_DGRAM_HEADER_LEN + (size_t)m->chunk_size + CROW_DGRAM_CONTROL_MAX);
     ret = -ENOMEM;
-    if (!ms->slots)
+    if (ms->window && !ms->slots)
         goto fail;
     for (unsigned i = 0; i < ms->window; i++) {
         ms->slots[i].ms = ms;

@@ -33,7 +33,8 @@ struct crow_mcast_send_stats {
 
 typedef struct crow_mcast_send crow_mcast_send_t;
 
-/* Starts streaming every piece of the store (all must be verified). on_done fires once every pass
+/* Starts streaming every piece of the store (all must be verified; NULL: zeros, for a synthetic
+ * release). on_done fires once every pass
  * went out (or with a negative code on a fatal error). Returns 0 or a negative code. */
 int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece_store_t *store,
                           const crow_manifest_t *m, const struct crow_mcast_send_config *cfg,
