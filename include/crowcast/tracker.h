@@ -1,7 +1,7 @@
 /* The tracker role: `crowcast tracker` serves the registry (tracker_registry.h) over HTTP/1.1 on the
  * event loop until SIGINT or SIGTERM.
  *
- * Connections: keep-alive and pipelining; a request head is bounded by the HTTP parser's limits (2 KiB
+ * Connections: keep-alive and pipelining; a request head is bounded by the HTTP parser's limits (7 KiB
  * request line -> 414, 8 KiB head -> 431, malformed -> 400), after which the connection is answered and
  * closed. A request head must arrive whole within header_timeout of its first byte (else 408 and close);
  * a connection with no request under way is closed after idle_timeout. At most max_connections are open:
@@ -9,6 +9,8 @@
  * output buffer (a large /status) is streamed and ends the connection (Connection: close).
  * Memory: about 26 KiB of buffers per open connection (mostly untouched), the registry's peer slots,
  * and /status or /metrics text up to 64 MiB.
+ * With state_dir it also coordinates staged rollouts (/agent/..., /rollout/...: app/tracker_rollout.h),
+ * holding at most 4096 long polls.
  */
 #ifndef CROWCAST_TRACKER_H
 #define CROWCAST_TRACKER_H
@@ -28,6 +30,7 @@ struct crow_tracker_config {
     uint32_t max_peers;        /* peers per release; 0: 4096 */
     bool trust_ip;             /* take the announce's ip= as the peer's address */
     bool json_log;             /* one JSON line per request on stdout */
+    const char *state_dir;     /* rollout state (journal, release torrents), or NULL: no rollouts */
 };
 
 /* Runs the tracker until SIGINT/SIGTERM. Raises RLIMIT_NOFILE's soft limit to the hard one first.

@@ -15,6 +15,7 @@
 #include "crowcast/tcp.h"
 #include "crowcast/tracker.h"
 #include "tracker_http.h"
+#include "tracker_rollout.h"
 
 #define TICK_NS      (200 * 1000000ull) /* timeout sweep period: cuts off late by at most this */
 #define IN_CAP       (8192 + 1024)      /* the parser's 8 KiB head limit, plus room to see it crossed */
@@ -23,6 +24,7 @@
 #define PENDING_MAX  (256u * 1024 * 1024) /* streamed bodies of all connections together */
 #define FD_RESERVE   32                   /* descriptors kept for the listener, io_uring, files */
 #define DEFAULT_CONN 16384
+#define LINE_MAX_    7168 /* request line: a /rollout/start carries a 1 KiB plan and a path, encoded */
 
 struct conn {
     struct tracker *t;
@@ -34,6 +36,9 @@ struct conn {
     uint32_t src;
     uint8_t *pending; /* a response larger than the output buffer, streamed on drain */
     size_t pending_len, pending_off;
+    bool held;            /* the rollout module answers later: read nothing more until then */
+    bool held_keep_alive; /* keep the connection after that answer (nothing pipelined behind it) */
+    char held_path[32];   /* for the log */
 };
 
 struct tracker {
@@ -44,7 +49,8 @@ struct tracker {
     crow_registry_t *reg;
     crow_racks_t racks;
     struct tracker_http http;
-    struct conn *conns; /* every open connection */
+    tracker_rollout_t *rollout; /* NULL without --state */
+    struct conn *conns;         /* every open connection */
     uint32_t max_conns;
     uint64_t header_ns, idle_ns;
     size_t pending_total;
@@ -67,6 +73,8 @@ static void unlink_conn(struct conn *c)
         c->next->prev = c->prev;
     t->pending_total -= c->pending_len;
     t->http.counters.open_connections--;
+    if (c->held)
+        tracker_rollout_forget(t->rollout, c);
     free(c->pending);
     free(c);
 }
@@ -182,7 +190,7 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
     struct conn *c = ctx;
     struct tracker *t = c->t;
     size_t used = 0;
-    while (!c->pending) {
+    while (!c->pending && !c->held) {
         crow_http_request_t req;
         crow_http_error_t err;
         int ret = crow_http_parse_request(&c->parser, data + used, len - used, &req, &err);
@@ -201,12 +209,31 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
         c->in_request = false;
         c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
         struct tracker_reply r;
-        tracker_http_answer(&t->http, &req, c->src, now_ms(t), &r);
+        if (!tracker_http_answer(&t->http, &req, c->src, now_ms(t), c, &r)) {
+            c->held = true;
+            c->held_keep_alive = req.keep_alive && used == len;
+            c->deadline_ns = UINT64_MAX; /* a long poll is not idle */
+            snprintf(c->held_path, sizeof c->held_path, "%.*s", (int)req.path.len, req.path.ptr);
+            return (long)used;
+        }
         log_request(t, c, &req, r.status, r.failure);
         if (!send_reply(c, &r, req.keep_alive))
             return (long)len;
     }
     return (long)len;
+}
+
+/* The rollout module's answer to a held request. */
+static void on_rollout_answer(void *ctx, void *conn, const struct tracker_reply *r)
+{
+    struct tracker *t = ctx;
+    struct conn *c = conn;
+    crow_http_request_t req = {.path = {c->held_path, strlen(c->held_path)}};
+    c->held = false;
+    c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
+    tracker_http_count(&t->http, r->status);
+    log_request(t, c, &req, r->status, r->failure);
+    send_reply(c, r, c->held_keep_alive);
 }
 
 static void on_drain(void *ctx, crow_tcp_conn_t *tcp)
@@ -248,7 +275,7 @@ static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
     }
     c->t = t;
     c->src = ntohl(peer->sin_addr.s_addr);
-    crow_http_parser_init(&c->parser, NULL);
+    crow_http_parser_init(&c->parser, &(crow_http_limits_t){.max_request_line = LINE_MAX_});
     c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
     c->next = t->conns;
     if (t->conns)
@@ -380,6 +407,15 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
         fprintf(stderr, "crowcast tracker: signals: %s\n", crow_strerror(ret));
         goto out;
     }
+    if (cfg->state_dir) {
+        if ((ret = tracker_rollout_open(&t->rollout, t->loop, cfg->state_dir, &t->racks, on_rollout_answer,
+                                        t))) {
+            fprintf(stderr, "crowcast tracker: --state %s: %s\n", cfg->state_dir, crow_strerror(ret));
+            result = ret == CROW_EPARSE ? 2 : 3;
+            goto out;
+        }
+        t->http.rollout = t->rollout;
+    }
     const struct sockaddr_in *la = crow_tcp_listener_addr(t->listener);
     crow_log_info("serving on %s:%u: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
                   inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->racks.count, t->http.groups.group_count,
@@ -394,12 +430,14 @@ out:
         drop(t->conns);
     if (t->signals)
         crow_signals_close(t->loop, t->signals);
+    tracker_rollout_stop(t->rollout);
     if (t->loop) {
         crow_io_cancel(t->loop, &t->tick);
         if (crow_loop_drain(t->loop, 3000000000ull))
             crow_log_warn("shutdown: some I/O did not finish in time");
         crow_loop_free(t->loop);
     }
+    tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
     crow_registry_free(t->reg);
     free(t);

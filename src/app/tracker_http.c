@@ -7,6 +7,7 @@
 
 #include "crowcast/error.h"
 #include "tracker_http.h"
+#include "tracker_rollout.h"
 
 #define SCRATCH_START (64 * 1024)        /* fits any announce (200 dictionary peers) or scrape */
 #define MAX_BODY      (64 * 1024 * 1024) /* /status of a full registry stays below this */
@@ -167,6 +168,8 @@ static void render(struct tracker_http *th, bool metrics, uint64_t now_ms, struc
             long m = server_metrics(&th->counters, (char *)th->scratch + n, th->scratch_cap - (size_t)n);
             n = m < 0 ? m : n + m;
         }
+        if (n >= 0 && th->rollout)
+            n = tracker_rollout_render(th->rollout, metrics, (char *)th->scratch, (size_t)n, th->scratch_cap);
         if (n >= 0) {
             *out = (struct tracker_reply){.status = 200,
                                           .content_type =
@@ -191,8 +194,18 @@ static bool str_is(crow_http_str_t s, const char *text)
     return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
 }
 
-void tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req, uint32_t src,
-                         uint64_t now_ms, struct tracker_reply *out)
+void tracker_http_count(struct tracker_http *th, int status)
+{
+    if (status < 300)
+        th->counters.responses_2xx++;
+    else if (status < 500)
+        th->counters.responses_4xx++;
+    else
+        th->counters.responses_5xx++;
+}
+
+bool tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req, uint32_t src,
+                         uint64_t now_ms, void *conn, struct tracker_reply *out)
 {
     if (!str_is(req->method, "GET"))
         reply_text(th, out, 405, "only GET is served\n");
@@ -204,12 +217,11 @@ void tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req
         render(th, false, now_ms, out);
     else if (str_is(req->path, "/metrics"))
         render(th, true, now_ms, out);
-    else
+    else if (tracker_rollout_handles(req)) {
+        if (!tracker_rollout_serve(th->rollout, req, src, conn, out))
+            return false; /* answered later, and counted then */
+    } else
         reply_text(th, out, 404, "not found: try /announce, /scrape, /status or /metrics\n");
-    if (out->status < 300)
-        th->counters.responses_2xx++;
-    else if (out->status < 500)
-        th->counters.responses_4xx++;
-    else
-        th->counters.responses_5xx++;
+    tracker_http_count(th, out->status);
+    return true;
 }

@@ -5,6 +5,7 @@
  *   GET /scrape    BEP 48 scrape (no info_hash: every release)
  *   GET /status    JSON (crow_registry_status_json)
  *   GET /metrics   Prometheus text: the registry's metrics plus the server's own counters
+ *   GET /agent/..., /rollout/...  the rollout coordinator (tracker_rollout.h; may answer later)
  *   anything else  404; a method other than GET 405
  */
 #ifndef CROWCAST_APP_TRACKER_HTTP_H
@@ -36,6 +37,7 @@ struct tracker_http {
     size_t scratch_cap, max_body;
     crow_scrape_entry_t *scrape; /* max_swarms entries */
     size_t scrape_cap;
+    struct tracker_rollout *rollout; /* borrowed; NULL without --state */
 };
 
 /* What to send back. body points into the tracker_http's scratch buffer, valid until the next call. */
@@ -53,8 +55,12 @@ int tracker_http_init(struct tracker_http *th, crow_registry_t *reg, const crow_
 void tracker_http_dispose(struct tracker_http *th);
 
 /* Answers one request from src (host order) at now_ms. Never fails: a body that cannot be rendered
- * (over max_body) becomes a 503. */
-void tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req, uint32_t src,
-                         uint64_t now_ms, struct tracker_reply *out);
+ * (over max_body) becomes a 503. Returns false when the answer comes later (a rollout request held
+ * until its journal record is on disk, a long poll): the rollout module's answer callback then gets
+ * conn, and the caller counts that answer with tracker_http_count. */
+bool tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req, uint32_t src,
+                         uint64_t now_ms, void *conn, struct tracker_reply *out);
+/* Counts a response by status class for /metrics. */
+void tracker_http_count(struct tracker_http *th, int status);
 
 #endif

@@ -30,10 +30,17 @@ static const char usage[] =
     "  --trust-ip             take the announce's ip= parameter as the peer's address (only behind\n"
     "                         a NAT or proxy; by default the connection's source address is used)\n"
     "  --json-log             one JSON line per request on stdout\n"
+    "  --state DIR            coordinate staged rollouts (crowcast rollout, crowcast agent): keeps\n"
+    "                         DIR/rollout.journal (append-only, synced before acting, replayed at\n"
+    "                         start: a restarted tracker resumes the rollout) and DIR/releases/\n"
+    "                         (copies of the released torrents); created if missing\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
-    "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text).\n"
-    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage or racks file, 3 network or system error.\n";
+    "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
+    "/agent/poll, /agent/torrent, /agent/report (agents) and /rollout/start, /rollout/status,\n"
+    "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout).\n"
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file or corrupt journal, 3 network\n"
+    "or system error.\n";
 
 static int number(const char *text, uint64_t max, uint32_t *out)
 {
@@ -57,7 +64,8 @@ int crow_cmd_tracker(int argc, char **argv)
         O_PEERS,
         O_TRUST_IP,
         O_JSON,
-        O_LOG
+        O_LOG,
+        O_STATE
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -71,6 +79,7 @@ int crow_cmd_tracker(int argc, char **argv)
         {"trust-ip", no_argument, 0, O_TRUST_IP},
         {"json-log", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
+        {"state", required_argument, 0, O_STATE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -118,6 +127,9 @@ int crow_cmd_tracker(int argc, char **argv)
             break;
         case O_JSON:
             cfg.json_log = true;
+            break;
+        case O_STATE:
+            cfg.state_dir = optarg;
             break;
         case O_LOG:
             if (crow_log_parse_level(optarg, &level))

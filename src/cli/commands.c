@@ -10,6 +10,8 @@ const struct crow_command crow_commands[] = {
     {"get", "receive a release (multicast + repair from neighbours), verify, publish", crow_cmd_get},
     {"agent", "rollout agent: poll the tracker, download, activate, check health, report", crow_cmd_agent},
     {"tracker", "serve the rack-aware tracker: /announce, /scrape, /status, /metrics", crow_cmd_tracker},
+    {"rollout", "stage a release rack by rack: start, status, pause, resume, abort, rollback",
+     crow_cmd_rollout},
     {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
     {"inspect", "show what a manifest describes (text or --json)", crow_cmd_inspect},
     {"verify", "check data on disk against a manifest, piece by piece", crow_cmd_verify},

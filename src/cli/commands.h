@@ -34,6 +34,7 @@ int crow_cmd_make(int argc, char **argv);
 int crow_cmd_inspect(int argc, char **argv);
 int crow_cmd_verify(int argc, char **argv);
 int crow_cmd_tracker(int argc, char **argv);
+int crow_cmd_rollout(int argc, char **argv);
 int crow_cmd_agent(int argc, char **argv);
 
 #endif

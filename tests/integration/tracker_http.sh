@@ -107,7 +107,7 @@ check_reply "body" 'POST /announce HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello' '
 check_reply "chunked" 'GET /announce HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n' '^HTTP/1.1 501 '
 check_reply "unknown path" 'GET /admin HTTP/1.1\r\nConnection: close\r\n\r\n' '^HTTP/1.1 404 '
 check_reply "other method" 'DELETE /status HTTP/1.1\r\nConnection: close\r\n\r\n' '^HTTP/1.1 405 '
-long=$(head -c 3000 /dev/zero | tr '\0' a)
+long=$(head -c 8000 /dev/zero | tr '\0' a)
 check_reply "long request line" "GET /announce?$long HTTP/1.1\r\n\r\n" '^HTTP/1.1 414 '
 big=$(for i in $(seq 1 20); do printf 'X-Pad-%d: %0500d\\r\\n' "$i" 0; done)
 check_reply "oversized head" "GET /status HTTP/1.1\r\n$big\r\n" '^HTTP/1.1 431 '
