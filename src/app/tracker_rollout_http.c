@@ -143,8 +143,9 @@ static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 /* Writes path atomically and durably: a temporary file, fsync, rename, fsync of the directory. */
 static int write_durable(const char *dir, const char *path, const uint8_t *buf, size_t len)
 {
-    char tmp[PATH_MAX + 128];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char tmp[PATH_MAX + 256];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
     int ret = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
