@@ -30,7 +30,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-die() { echo "run_micro: $*" >&2; exit "${2:-3}"; }
+die() { echo "run_micro: $1" >&2; exit "${2:-3}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 quick=0 build_flag=1 out=$root/bench/results/micro.json build=${CROW_BUILD_DIR:-$root/build}
