@@ -8,7 +8,8 @@
 #
 # usage: bench/bench_tracker.sh
 #   env CROWCAST=path/to/crowcast     default: build/crowcast, then build-*/crowcast
-#   env BENCH_SECONDS=N               seconds per run (default 5; 4 runs, plus 1 s warm-up each)
+#   env BENCH_SECONDS=N               seconds per run (default 5; 4 runs, plus a warm-up each)
+#   env BENCH_WARMUP=N                seconds of warm-up before each run (default 1; 0: none)
 #   env BENCH_CONNECTIONS=N           wrk connections (default 50), one wrk thread
 # Output: a table (target, mode, requests/s, p50 and p99 in ms, errors, server closes) and one JSON line starting
 # with {"bench":"tracker" carrying the crowcast/opentracker ratios. Not registered in ctest.
@@ -16,6 +17,7 @@ set -euo pipefail
 
 secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNECTIONS:-50}
+warmup=${BENCH_WARMUP:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z ${CROWCAST:-} ]]; then
   for c in "$root/build/crowcast" "$root"/build-*/crowcast; do
@@ -26,7 +28,7 @@ fi
 for c in wrk opentracker ss timeout; do
   command -v "$c" >/dev/null || { echo "bench_tracker: '$c' is missing (tools/setup.sh)" >&2; exit 2; }
 done
-((secs >= 1 && secs <= 60 && conns >= 1 && conns <= 1000)) || { echo "bench_tracker: bad limits" >&2; exit 2; }
+((secs >= 1 && secs <= 60 && conns >= 1 && conns <= 1000 && warmup >= 0 && warmup <= 60)) || { echo "bench_tracker: bad limits" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/crowcast-bench-tracker.XXXXXX)
 pids=()
@@ -69,8 +71,10 @@ export BENCH_HASHES
 BENCH_HASHES=$(IFS=,; echo "${hashes[*]}")
 # run PORT CLOSE: one bounded wrk run; prints "requests rps p50 p99 errors closed".
 run() {
-  BENCH_CLOSE=$2 timeout 10 wrk -t 1 -c "$conns" -d 1s -s "$root/bench/tracker_load.lua" \
-    "http://127.0.0.1:$1/" >/dev/null 2>&1 || true # warm-up: fills the peer tables
+  if ((warmup > 0)); then # fills the peer tables
+    BENCH_CLOSE=$2 timeout $((warmup + 10)) wrk -t 1 -c "$conns" -d "${warmup}s" -s "$root/bench/tracker_load.lua" \
+      "http://127.0.0.1:$1/" >/dev/null 2>&1 || true
+  fi
   BENCH_CLOSE=$2 timeout $((secs + 20)) wrk -t 1 -c "$conns" -d "${secs}s" --timeout 5s \
     -s "$root/bench/tracker_load.lua" "http://127.0.0.1:$1/" 2>&1 | awk '$1 == "RESULT" {print $2, $3, $4, $5, $6, $7}'
 }

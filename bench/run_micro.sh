@@ -15,7 +15,8 @@
 # usage: bench/run_micro.sh [--quick] [--out FILE] [--build-dir DIR] [--no-build]
 #                           [--hash-size SIZE] [--mcast-size SIZE] [--runs N] [--receivers "N..."]
 #                           [--codec-seconds S] [--tracker-seconds S]
-#   --quick           tiny sizes (CI smoke: ~20-30 s); the figures only show that everything runs
+#   --quick           tiny sizes, no tracker warm-up (CI smoke: ~15-30 s); the figures only show
+#                     that everything runs
 #   default           hash 512M, mcast 256M x 3 runs to 1 and 4 receivers, codec 3 s (7 rounds),
 #                     tracker 5 s per target and mode: ~1.5-3 minutes
 #   --out FILE        the JSON result (default bench/results/micro.json)
@@ -59,10 +60,10 @@ while (($#)); do
 done
 if ((quick)); then
   : "${hash_size:=16M}" "${mcast_size:=8M}" "${runs:=1}" "${receivers:=1}" "${codec_secs:=0.3}" "${tracker_secs:=1}"
-  ossl_secs=1 codec_reps=3 limit=120
+  ossl_secs=1 codec_reps=3 tracker_warmup=0 limit=120
 else
   : "${hash_size:=512M}" "${mcast_size:=256M}" "${runs:=3}" "${receivers:=1 4}" "${codec_secs:=3}" "${tracker_secs:=5}"
-  ossl_secs=3 codec_reps=7 limit=900
+  ossl_secs=3 codec_reps=7 tracker_warmup=1 limit=900
 fi
 [[ $runs =~ ^[1-9][0-9]?$ ]] || die "bad --runs '$runs'" 2
 
@@ -124,7 +125,7 @@ for c in wrk opentracker ss; do
   command -v "$c" >/dev/null || { tracker_skip="'$c' is not installed (tools/setup.sh installs it)"; break; }
 done
 if [[ -z $tracker_skip ]]; then
-  BENCH_SECONDS=$tracker_secs bench tracker bash "$root/bench/bench_tracker.sh"
+  BENCH_SECONDS=$tracker_secs BENCH_WARMUP=$tracker_warmup bench tracker bash "$root/bench/bench_tracker.sh"
 else
   echo "run_micro: tracker: SKIPPED: $tracker_skip" >&2
 fi
