@@ -40,7 +40,7 @@ int tracker_http_init(struct tracker_http *th, crow_registry_t *reg, const crow_
     th->scratch_cap = SCRATCH_START;
     th->scratch = malloc(th->scratch_cap);
     th->scrape = calloc(th->scrape_cap, sizeof(*th->scrape));
-    if (!th->scratch || !th->scrape) {
+    if (!th->scratch || !th->scrape || tracker_probe_init(&th->probe)) {
         tracker_http_dispose(th);
         return -ENOMEM;
     }
@@ -52,6 +52,7 @@ void tracker_http_dispose(struct tracker_http *th)
 {
     free(th->scratch);
     free(th->scrape);
+    tracker_probe_dispose(&th->probe);
     th->scratch = NULL;
     th->scrape = NULL;
 }
@@ -217,6 +218,8 @@ bool tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req
         render(th, false, now_ms, out);
     else if (str_is(req->path, "/metrics"))
         render(th, true, now_ms, out);
+    else if (tracker_probe_route(req->path))
+        tracker_probe_answer(&th->probe, th->racks, req, src, now_ms, out);
     else if (tracker_rollout_handles(req)) {
         if (!tracker_rollout_serve(th->rollout, req, src, conn, out))
             return false; /* answered later, and counted then */

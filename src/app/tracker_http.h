@@ -5,6 +5,7 @@
  *   GET /scrape    BEP 48 scrape (no info_hash: every release)
  *   GET /status    JSON (crow_registry_status_json)
  *   GET /metrics   Prometheus text: the registry's metrics plus the server's own counters
+ *   GET /probe/... `crowcast probe` receivers and reports (tracker_probe.h)
  *   GET /agent/..., /rollout/...  the rollout coordinator (tracker_rollout.h; may answer later)
  *   anything else  404; a method other than GET 405
  */
@@ -18,6 +19,7 @@
 #include "crowcast/http.h"
 #include "crowcast/racks.h"
 #include "crowcast/tracker_registry.h"
+#include "tracker_probe.h"
 
 /* Counters of the server around the registry, shown in /metrics. tracker.c updates the connection
  * ones; tracker_http_answer counts responses. */
@@ -37,6 +39,7 @@ struct tracker_http {
     size_t scratch_cap, max_body;
     crow_scrape_entry_t *scrape; /* max_swarms entries */
     size_t scrape_cap;
+    struct tracker_probe probe;
     struct tracker_rollout *rollout; /* borrowed; NULL without --state */
 };
 

@@ -12,6 +12,7 @@ const struct crow_command crow_commands[] = {
     {"tracker", "serve the rack-aware tracker: /announce, /scrape, /status, /metrics", crow_cmd_tracker},
     {"rollout", "stage a release rack by rack: start, status, pause, resume, abort, rollback",
      crow_cmd_rollout},
+    {"probe", "measure per rack the multicast rate taken without loss (synthetic sessions)", crow_cmd_probe},
     {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
     {"inspect", "show what a manifest describes (text or --json)", crow_cmd_inspect},
     {"verify", "check data on disk against a manifest, piece by piece", crow_cmd_verify},
