@@ -186,8 +186,9 @@ load_end = open("/proc/loadavg").read().split()[:3]
 mode = "quick" if quick == "1" else "default"
 print("\n%s run, %d CPUs, load average %s at the start, %s at the end" % (mode, cores, load_start, " ".join(load_end)))
 print("hashing: %d MiB once, openssl speed %s s per digest; codec: medians of %d rounds; sender and receiver:"
-      " medians of %s runs of %d MiB; tracker: %s s per target and mode"
-      % (h["bytes"] >> 20, ossl_secs, c["reps"], runs, m["release_bytes"] >> 20, tracker_secs))
+      " medians of %s runs of %d MiB%s"
+      % (h["bytes"] >> 20, ossl_secs, c["reps"], runs, m["release_bytes"] >> 20,
+         "; tracker: %s s per target and mode" % tracker_secs if "tracker" in raw else ""))
 with open(out, "w") as f:
     json.dump({"mode": mode, "cpus": cores, "loadavg_start": load_start, "loadavg_end": " ".join(load_end),
                "rows": rows, "skipped": skipped, "raw": raw}, f, indent=1)
