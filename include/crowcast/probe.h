@@ -53,7 +53,8 @@ int crow_probe_manifest_from_beacon(crow_manifest_t *m, const crow_dgram_beacon_
 
 /* Payload bytes a step must carry to last `seconds` at rate_bps (IP level), with chunk_size bytes
  * of payload and CROW_DGRAM_HEADER_LEN + overhead_bytes more per datagram; at least one chunk. */
-uint64_t crow_probe_step_bytes(uint64_t rate_bps, double seconds, uint32_t chunk_size, uint32_t overhead_bytes);
+uint64_t crow_probe_step_bytes(uint64_t rate_bps, double seconds, uint32_t chunk_size,
+                               uint32_t overhead_bytes);
 
 /* The rates of a run: from, from*factor, from*factor^2 ... while below `to`, then `to`
  * (factor > 1; from <= to). Writes at most max; returns how many. */
@@ -99,10 +100,10 @@ typedef struct crow_probe_cell {
 } crow_probe_cell_t;
 
 typedef struct crow_probe_step {
-    uint64_t rate_bps;      /* asked for */
-    uint64_t achieved_bps;  /* what the sender managed (IP level); the verdict uses this */
-    uint64_t sent;          /* DATA datagrams per group */
-    uint32_t wire_bytes;    /* IP-level bytes of one DATA datagram */
+    uint64_t rate_bps;     /* asked for */
+    uint64_t achieved_bps; /* what the sender managed (IP level); the verdict uses this */
+    uint64_t sent;         /* DATA datagrams per group */
+    uint32_t wire_bytes;   /* IP-level bytes of one DATA datagram */
 } crow_probe_step_t;
 
 typedef struct crow_probe_host {
@@ -131,12 +132,12 @@ enum crow_probe_where {
 
 typedef struct crow_probe_rack_verdict {
     uint32_t hosts;
-    uint64_t limit_bps;     /* highest achieved rate of a step below the first failing one; 0: none passed */
-    int32_t fail_step;      /* first step of two failing in a row (or a failing last step); -1: none */
-    uint64_t fail_bps;      /* its achieved rate */
-    int where;              /* enum crow_probe_where, judged at fail_step */
-    uint32_t hosts_over;    /* hosts above the threshold at fail_step */
-    uint32_t worst_host;    /* index of the host with the most loss at fail_step */
+    uint64_t limit_bps;  /* highest achieved rate of a step below the first failing one; 0: none passed */
+    int32_t fail_step;   /* first step of two failing in a row (or a failing last step); -1: none */
+    uint64_t fail_bps;   /* its achieved rate */
+    int where;           /* enum crow_probe_where, judged at fail_step */
+    uint32_t hosts_over; /* hosts above the threshold at fail_step */
+    uint32_t worst_host; /* index of the host with the most loss at fail_step */
     uint32_t worst_loss_ppm;
     uint64_t delivered_bps; /* at fail_step: median over the rack's hosts of the IP-level rate that
                                reached them (datagrams received x wire bytes / receive span) */

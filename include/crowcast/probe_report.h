@@ -60,12 +60,12 @@ enum crow_probe_line_kind {
 
 /* One line of a /probe/results body. */
 typedef struct crow_probe_line {
-    int kind;                           /* enum crow_probe_line_kind */
-    uint32_t host;                      /* IPv4, host order */
-    char rack[CROW_RACK_NAME_MAX + 1];  /* NUL-terminated */
-    uint32_t group;                     /* RECEIVER: the rack's group, host order */
-    uint16_t port;                      /* RECEIVER */
-    crow_probe_report_t report;         /* REPORT */
+    int kind;                          /* enum crow_probe_line_kind */
+    uint32_t host;                     /* IPv4, host order */
+    char rack[CROW_RACK_NAME_MAX + 1]; /* NUL-terminated */
+    uint32_t group;                    /* RECEIVER: the rack's group, host order */
+    uint16_t port;                     /* RECEIVER */
+    crow_probe_report_t report;        /* REPORT */
 } crow_probe_line_t;
 
 /* Writes a line (with its '\n') for l into buf[0..cap); returns its length or CROW_ESPACE. */

@@ -14,9 +14,9 @@ struct crow_probe_recv_config {
     struct in_addr iface; /* joins the group here; talks to the tracker from here */
     const char *rack;     /* rack to ask for (only a racks file that trusts announced racks honours it) */
     double silence;       /* seconds without a datagram of the step under way that end it */
-    double idle;          /* exit after this many seconds without probe traffic, once a step was seen; 0: never */
-    double timeout;       /* exit after this many seconds in all; 0: never */
-    bool json;            /* one JSON line per step on stdout */
+    double idle;    /* exit after this many seconds without probe traffic, once a step was seen; 0: never */
+    double timeout; /* exit after this many seconds in all; 0: never */
+    bool json;      /* one JSON line per step on stdout */
 };
 
 /* Runs until idle/timeout or SIGINT/SIGTERM. Returns 0, 2 (bad usage), 3 (network: no tracker, no

@@ -36,16 +36,17 @@ static void print_json(const crow_probe_table_t *t, uint16_t run)
     printf("{\"run\":%u,\"loss_threshold_pct\":%.4f,\"steps\":[", run, t->loss_ppm / 1e4);
     for (uint32_t s = 0; s < t->nsteps; s++) {
         const crow_probe_step_t *st = &t->steps[s];
-        printf("%s{\"step\":%u,\"rate_bps\":%llu,\"achieved_bps\":%llu,\"sent\":%llu,\"hosts\":[", s ? "," : "", s,
-               (unsigned long long)st->rate_bps, (unsigned long long)st->achieved_bps, (unsigned long long)st->sent);
+        printf("%s{\"step\":%u,\"rate_bps\":%llu,\"achieved_bps\":%llu,\"sent\":%llu,\"hosts\":[",
+               s ? "," : "", s, (unsigned long long)st->rate_bps, (unsigned long long)st->achieved_bps,
+               (unsigned long long)st->sent);
         for (uint32_t h = 0; h < t->nhosts; h++) {
             const crow_probe_cell_t *c = &t->cells[h][s];
             crow_ipv4_format(t->hosts[h].addr, host);
             printf("%s{\"host\":\"%s\",\"rack\":\"%s\",\"reported\":%s,\"received\":%llu,\"loss_pct\":%.4f,"
                    "\"usec\":%llu,\"kernel_drops\":%llu}",
                    h ? "," : "", host, t->racks[t->hosts[h].rack], c->reported ? "true" : "false",
-                   (unsigned long long)c->received, crow_probe_loss_ppm(t, h, s) / 1e4, (unsigned long long)c->usec,
-                   (unsigned long long)c->kernel_drops);
+                   (unsigned long long)c->received, crow_probe_loss_ppm(t, h, s) / 1e4,
+                   (unsigned long long)c->usec, (unsigned long long)c->kernel_drops);
         }
         printf("]}");
     }
@@ -54,13 +55,15 @@ static void print_json(const crow_probe_table_t *t, uint16_t run)
         crow_probe_rack_verdict_t v;
         crow_probe_verdict(t, r, &v);
         crow_ipv4_format(v.fail_step >= 0 ? t->hosts[v.worst_host].addr : 0, host);
-        printf("%s{\"rack\":\"%s\",\"hosts\":%u,\"limit_bps\":%llu,\"limit_payload_bps\":%.0f,\"fail_step\":%d,"
-               "\"fail_bps\":%llu,\"where\":\"%s\",\"hosts_over\":%u,\"worst_host\":\"%s\",\"worst_loss_pct\":%.4f,"
-               "\"delivered_bps\":%llu,\"kernel_drops\":%llu,\"flukes\":%u}",
-               r ? "," : "", t->racks[r], v.hosts, (unsigned long long)v.limit_bps, payload_of(t, v.limit_bps),
-               v.fail_step, (unsigned long long)v.fail_bps, where_name(v.where), v.hosts_over, host,
-               v.worst_loss_ppm / 1e4, (unsigned long long)v.delivered_bps, (unsigned long long)v.kernel_drops,
-               v.flukes);
+        printf(
+            "%s{\"rack\":\"%s\",\"hosts\":%u,\"limit_bps\":%llu,\"limit_payload_bps\":%.0f,\"fail_step\":%d,"
+            "\"fail_bps\":%llu,\"where\":\"%s\",\"hosts_over\":%u,\"worst_host\":\"%s\",\"worst_loss_pct\":%."
+            "4f,"
+            "\"delivered_bps\":%llu,\"kernel_drops\":%llu,\"flukes\":%u}",
+            r ? "," : "", t->racks[r], v.hosts, (unsigned long long)v.limit_bps, payload_of(t, v.limit_bps),
+            v.fail_step, (unsigned long long)v.fail_bps, where_name(v.where), v.hosts_over, host,
+            v.worst_loss_ppm / 1e4, (unsigned long long)v.delivered_bps, (unsigned long long)v.kernel_drops,
+            v.flukes);
     }
     printf("]}\n");
 }
@@ -84,7 +87,8 @@ static void print_tables(const crow_probe_table_t *t)
     for (uint32_t r = 0; r < t->nracks; r++) {
         crow_probe_rack_verdict_t v;
         crow_probe_verdict(t, r, &v);
-        printf("%-10s %5u %14s %14s", t->racks[r], v.hosts, crow_format_rate((double)v.limit_bps, a, sizeof a),
+        printf("%-10s %5u %14s %14s", t->racks[r], v.hosts,
+               crow_format_rate((double)v.limit_bps, a, sizeof a),
                crow_format_rate(payload_of(t, v.limit_bps), b, sizeof b));
         if (v.fail_step < 0) {
             printf(" %14s %8s %-10s %14s", "-", "-", "clean", "-");

@@ -46,7 +46,8 @@ static void on_http(void *ctx, int err, const crow_http_response_t *res)
     bool ok = err == 0 && res->status == 200;
     if (!rv->sending_report) {
         crow_probe_line_t l;
-        if (ok && res->body_len && crow_probe_line_decode((const char *)res->body, res->body_len - 1, &l) == 0 &&
+        if (ok && res->body_len &&
+            crow_probe_line_decode((const char *)res->body, res->body_len - 1, &l) == 0 &&
             l.kind == CROW_PROBE_LINE_RECEIVER) {
             rv->joined = l;
             rv->have_rack = true;
@@ -93,16 +94,17 @@ static void print_step(struct receiver *rv, const crow_probe_report_t *r)
     double loss = r->expected ? 100.0 * (double)(r->expected - r->received) / (double)r->expected : 0;
     double goodput = r->usec ? (double)r->payload_bytes * 8e6 / (double)r->usec : 0;
     if (rv->cfg->json) {
-        printf("{\"event\":\"step\",\"run\":%u,\"step\":%u,\"rate_bps\":%llu,\"expected\":%llu,\"received\":%llu,"
+        printf("{\"event\":\"step\",\"run\":%u,\"step\":%u,\"rate_bps\":%llu,\"expected\":%llu,\"received\":%"
+               "llu,"
                "\"loss_pct\":%.3f,\"goodput_bps\":%.0f,\"kernel_drops\":%llu}\n",
                r->run, r->step, (unsigned long long)r->rate_bps, (unsigned long long)r->expected,
                (unsigned long long)r->received, loss, goodput, (unsigned long long)r->kernel_drops);
     } else {
         char rate[32], good[32];
         printf("step %2u  sent at %12s  received %llu/%llu  loss %6.2f%%  goodput %12s  kernel drops %llu\n",
-               r->step, crow_format_rate((double)r->rate_bps, rate, sizeof rate), (unsigned long long)r->received,
-               (unsigned long long)r->expected, loss, crow_format_rate(goodput, good, sizeof good),
-               (unsigned long long)r->kernel_drops);
+               r->step, crow_format_rate((double)r->rate_bps, rate, sizeof rate),
+               (unsigned long long)r->received, (unsigned long long)r->expected, loss,
+               crow_format_rate(goodput, good, sizeof good), (unsigned long long)r->kernel_drops);
     }
     fflush(stdout);
 }
@@ -153,7 +155,8 @@ static int join_group(struct receiver *rv)
     char group[16];
     crow_ipv4_format(rv->joined.group, group);
     if (ret) {
-        fprintf(stderr, "crowcast probe recv: cannot join %s:%u: %s\n", group, rv->joined.port, crow_strerror(ret));
+        fprintf(stderr, "crowcast probe recv: cannot join %s:%u: %s\n", group, rv->joined.port,
+                crow_strerror(ret));
         return ret;
     }
     crow_log_info("rack %s: joined %s:%u", rv->joined.rack, group, rv->joined.port);

@@ -20,9 +20,9 @@
 #include "mcast_send.h"
 #include "probe_print.h"
 
-#define POLL_NS       (200 * 1000000ull)
-#define RESPONSE_MAX  (512 * 1024)
-#define MAX_GROUPS    64
+#define POLL_NS      (200 * 1000000ull)
+#define RESPONSE_MAX (512 * 1024)
+#define MAX_GROUPS   64
 
 enum phase { JOINING, SENDING, COLLECTING, DONE };
 
@@ -184,7 +184,8 @@ static void start_step(struct sender *s)
     ps->rate_bps = s->ladder[s->step];
     ps->wire_bytes = CROW_DGRAM_HEADER_LEN + cfg->chunk_size + CROW_MCAST_IPV4_UDP_OVERHEAD;
     s->t->nsteps = s->step + 1;
-    uint64_t bytes = crow_probe_step_bytes(ps->rate_bps, cfg->step_time, cfg->chunk_size, CROW_MCAST_IPV4_UDP_OVERHEAD);
+    uint64_t bytes =
+        crow_probe_step_bytes(ps->rate_bps, cfg->step_time, cfg->chunk_size, CROW_MCAST_IPV4_UDP_OVERHEAD);
     crow_probe_manifest(&s->m, s->run, (uint16_t)s->step, bytes, cfg->chunk_size);
     struct crow_mcast_send_config mc = {
         .groups = s->groups,
@@ -224,10 +225,12 @@ static void on_timer(crow_op_t *op, int res, unsigned flags)
     double waited = (double)(now - s->phase_started_ns) / 1e9;
     const struct crow_probe_send_config *cfg = s->cfg;
     if (s->phase == JOINING) {
-        bool enough = cfg->receivers ? s->t->nhosts >= cfg->receivers : s->t->nhosts > 0 && waited >= cfg->join_wait;
+        bool enough =
+            cfg->receivers ? s->t->nhosts >= cfg->receivers : s->t->nhosts > 0 && waited >= cfg->join_wait;
         if (enough) {
-            crow_log_info("%u receivers in %u racks, %u groups: stepping from %llu to %llu bit/s", s->t->nhosts,
-                          s->t->nracks, s->ngroups, (unsigned long long)cfg->from_bps, (unsigned long long)cfg->to_bps);
+            crow_log_info("%u receivers in %u racks, %u groups: stepping from %llu to %llu bit/s",
+                          s->t->nhosts, s->t->nracks, s->ngroups, (unsigned long long)cfg->from_bps,
+                          (unsigned long long)cfg->to_bps);
             s->step = 0;
             start_step(s);
             poll_later(s);

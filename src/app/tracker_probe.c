@@ -102,8 +102,8 @@ static bool append(struct tracker_probe *tp, size_t *len, const crow_probe_line_
     return true;
 }
 
-static void join(struct tracker_probe *tp, const crow_racks_t *racks, const crow_http_request_t *req, uint32_t src,
-                 uint64_t now_ms, struct tracker_reply *out)
+static void join(struct tracker_probe *tp, const crow_racks_t *racks, const crow_http_request_t *req,
+                 uint32_t src, uint64_t now_ms, struct tracker_reply *out)
 {
     char name[CROW_RACK_NAME_MAX + 1] = "";
     crow_http_str_t v;
@@ -163,7 +163,6 @@ static void report(struct tracker_probe *tp, const crow_http_request_t *req, uin
     *slot = (struct tracker_probe_report){.addr = src, .rack = rc->rack, .report = rep};
     reply_text(tp, out, 200, "ok");
 }
-
 
 static void results(struct tracker_probe *tp, const crow_racks_t *racks, const crow_http_request_t *req,
                     uint64_t now_ms, struct tracker_reply *out)

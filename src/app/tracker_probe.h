@@ -29,12 +29,12 @@ struct tracker_probe {
     struct tracker_probe_receiver {
         uint32_t addr, rack;
         uint64_t seen_ms;
-    } *receivers;
+    } * receivers;
     uint32_t nreceivers;
     struct tracker_probe_report {
         uint32_t addr, rack;
         crow_probe_report_t report;
-    } *reports; /* a ring */
+    } * reports; /* a ring */
     uint32_t nreports, next_report;
     char *body;
     size_t body_cap;

@@ -189,13 +189,16 @@ int crow_cmd_probe(int argc, char **argv)
             break;
         case O_FROM:
         case O_TO:
-            if (crow_parse_rate(optarg, c == O_FROM ? &sc.from_bps : &sc.to_bps) || (c == O_FROM ? sc.from_bps : sc.to_bps) < 100000)
-                return crow_cli_usage_error("probe", "--from/--to want bits/s like 50M or 1G, not '%s'", optarg);
+            if (crow_parse_rate(optarg, c == O_FROM ? &sc.from_bps : &sc.to_bps) ||
+                (c == O_FROM ? sc.from_bps : sc.to_bps) < 100000)
+                return crow_cli_usage_error("probe", "--from/--to want bits/s like 50M or 1G, not '%s'",
+                                            optarg);
             break;
         case O_FACTOR:
             sc.factor = strtod(optarg, NULL);
             if (!(sc.factor > 1.001 && sc.factor <= 10))
-                return crow_cli_usage_error("probe", "--step-factor wants a number above 1, not '%s'", optarg);
+                return crow_cli_usage_error("probe", "--step-factor wants a number above 1, not '%s'",
+                                            optarg);
             break;
         case O_RECEIVERS:
         case O_CHUNK:
@@ -214,7 +217,8 @@ int crow_cmd_probe(int argc, char **argv)
             break;
         case O_LOSS:
             if (parse_percent(optarg, &sc.loss_ppm))
-                return crow_cli_usage_error("probe", "--loss-threshold wants a percentage like 1%%, not '%s'", optarg);
+                return crow_cli_usage_error("probe", "--loss-threshold wants a percentage like 1%%, not '%s'",
+                                            optarg);
             break;
         case O_JOIN_WAIT:
             sc.join_wait = secs;
@@ -247,9 +251,11 @@ int crow_cmd_probe(int argc, char **argv)
     if (sc.from_bps > sc.to_bps)
         return crow_cli_usage_error("probe", "--from is above --to");
     if (sc.chunk_size < CROW_MIN_CHUNK_SIZE)
-        return crow_cli_usage_error("probe", "--chunk-size wants %u to %u", CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
+        return crow_cli_usage_error("probe", "--chunk-size wants %u to %u", CROW_MIN_CHUNK_SIZE,
+                                    CROW_MAX_CHUNK_SIZE);
     if (sc.ttl < 1 || sc.receivers > 256 || sc.step_time < 0.1 || sc.step_time > 60 || sc.report_wait < 0.5)
-        return crow_cli_usage_error("probe", "--ttl 1-255, --receivers up to 256, --step-time 0.1-60 s, --report-wait >= 0.5 s");
+        return crow_cli_usage_error(
+            "probe", "--ttl 1-255, --receivers up to 256, --step-time 0.1-60 s, --report-wait >= 0.5 s");
     sc.tracker = tracker;
     sc.iface = iface;
     sc.json = json;

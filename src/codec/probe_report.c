@@ -9,20 +9,21 @@
 
 /* Report fields in their encoding order; the bit of a field is 1 << its index. */
 static const char *const fields[] = {"run", "step", "rate", "expected", "received", "bytes", "usec", "drops"};
-#define NFIELDS      (sizeof fields / sizeof fields[0])
-#define ALL_FIELDS   ((1u << NFIELDS) - 1)
-#define MAX_DIGITS   20
+#define NFIELDS    (sizeof fields / sizeof fields[0])
+#define ALL_FIELDS ((1u << NFIELDS) - 1)
+#define MAX_DIGITS 20
 
 static uint64_t *field_slot(crow_probe_report_t *r, uint64_t tmp[2], size_t i)
 {
-    uint64_t *slots[] = {&tmp[0],          &tmp[1],   &r->rate_bps, &r->expected, &r->received,
-                         &r->payload_bytes, &r->usec, &r->kernel_drops};
+    uint64_t *slots[] = {&tmp[0],      &tmp[1],           &r->rate_bps, &r->expected,
+                         &r->received, &r->payload_bytes, &r->usec,     &r->kernel_drops};
     return slots[i];
 }
 
 long crow_probe_report_encode(const crow_probe_report_t *r, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "run=%u&step=%u&rate=%llu&expected=%llu&received=%llu&bytes=%llu&usec=%llu&drops=%llu",
+    int n = snprintf(buf, cap,
+                     "run=%u&step=%u&rate=%llu&expected=%llu&received=%llu&bytes=%llu&usec=%llu&drops=%llu",
                      r->run, r->step, (unsigned long long)r->rate_bps, (unsigned long long)r->expected,
                      (unsigned long long)r->received, (unsigned long long)r->payload_bytes,
                      (unsigned long long)r->usec, (unsigned long long)r->kernel_drops);
@@ -69,7 +70,8 @@ static bool take_field(crow_probe_report_t *r, uint64_t tmp[2], unsigned *seen, 
 
 static int finish_report(crow_probe_report_t *r, const uint64_t tmp[2], unsigned seen)
 {
-    if (seen != ALL_FIELDS || tmp[0] > UINT16_MAX || tmp[1] >= CROW_PROBE_MAX_STEPS || r->received > r->expected)
+    if (seen != ALL_FIELDS || tmp[0] > UINT16_MAX || tmp[1] >= CROW_PROBE_MAX_STEPS ||
+        r->received > r->expected)
         return CROW_EPARSE;
     r->run = (uint16_t)tmp[0];
     r->step = (uint16_t)tmp[1];

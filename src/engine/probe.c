@@ -53,9 +53,11 @@ int crow_probe_manifest_from_beacon(crow_manifest_t *m, const crow_dgram_beacon_
     return 0;
 }
 
-uint64_t crow_probe_step_bytes(uint64_t rate_bps, double seconds, uint32_t chunk_size, uint32_t overhead_bytes)
+uint64_t crow_probe_step_bytes(uint64_t rate_bps, double seconds, uint32_t chunk_size,
+                               uint32_t overhead_bytes)
 {
-    double datagrams = (double)rate_bps * seconds / 8.0 / (CROW_DGRAM_HEADER_LEN + chunk_size + overhead_bytes);
+    double datagrams =
+        (double)rate_bps * seconds / 8.0 / (CROW_DGRAM_HEADER_LEN + chunk_size + overhead_bytes);
     double bytes = datagrams * chunk_size;
     if (bytes < chunk_size)
         return chunk_size;
