@@ -93,7 +93,7 @@ int crow_cmd_agent(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         double s;
-        enum crow_log_level level;
+        int err;
         switch (c) {
         case 'h':
             fputs(usage, stdout);
@@ -111,8 +111,8 @@ int crow_cmd_agent(int argc, char **argv)
             cfg.rack = optarg;
             break;
         case O_IFACE:
-            if (crow_parse_ipv4(optarg, &cfg.iface))
-                return crow_cli_usage_error("agent", "--iface wants an IPv4 address, not '%s'", optarg);
+            if ((err = crow_cli_opt_ipv4("agent", "--iface", optarg, &cfg.iface)))
+                return err;
             break;
         case O_ACTIVATE:
             cfg.activate = optarg;
@@ -137,9 +137,8 @@ int crow_cmd_agent(int argc, char **argv)
             cfg.json = true;
             break;
         case O_LOG:
-            if (crow_log_parse_level(optarg, &level))
-                return crow_cli_usage_error("agent", "--log-level wants error, warn, info or debug");
-            crow_log_set_level(level);
+            if ((err = crow_cli_opt_log_level("agent", optarg)))
+                return err;
             cfg.log_level = optarg;
             break;
         default:

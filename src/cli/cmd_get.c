@@ -91,7 +91,7 @@ int crow_cmd_get(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         uint64_t v;
         double s;
-        enum crow_log_level level;
+        int err;
         switch (c) {
         case 'h':
             fputs(usage, stdout);
@@ -103,34 +103,34 @@ int crow_cmd_get(int argc, char **argv)
             cfg.tracker = optarg;
             break;
         case O_MCAST:
-            if (crow_parse_endpoint(optarg, &cfg.group) || !IN_MULTICAST(ntohl(cfg.group.sin_addr.s_addr)))
-                return crow_cli_usage_error("get", "--mcast wants a multicast GROUP:PORT, not '%s'", optarg);
+            if ((err = crow_cli_opt_group("get", "--mcast", optarg, &cfg.group)))
+                return err;
             cfg.mcast = true;
             break;
         case O_NO_MCAST:
             no_mcast = true;
             break;
         case O_IFACE:
-            if (crow_parse_ipv4(optarg, &cfg.iface))
-                return crow_cli_usage_error("get", "--iface wants an IPv4 address, not '%s'", optarg);
+            if ((err = crow_cli_opt_ipv4("get", "--iface", optarg, &cfg.iface)))
+                return err;
             break;
         case O_PEER:
             if (cfg.peer_count == CROW_MAX_STATIC_PEERS)
                 return crow_cli_usage_error("get", "at most %d --peer", CROW_MAX_STATIC_PEERS);
-            if (crow_parse_endpoint(optarg, &cfg.peers[cfg.peer_count]))
-                return crow_cli_usage_error("get", "--peer wants ADDR:PORT, not '%s'", optarg);
+            if ((err = crow_cli_opt_endpoint("get", "--peer", optarg, &cfg.peers[cfg.peer_count])))
+                return err;
             cfg.peer_count++;
             break;
         case O_LISTEN:
-            if (crow_parse_endpoint(optarg, &cfg.listen))
-                return crow_cli_usage_error("get", "--listen wants ADDR:PORT, not '%s'", optarg);
+            if ((err = crow_cli_opt_endpoint("get", "--listen", optarg, &cfg.listen)))
+                return err;
             listen_given = true;
             break;
         case O_MTIMEOUT:
         case O_SEED_TIME:
         case O_EXIT_AFTER:
-            if (crow_parse_seconds(optarg, &s))
-                return crow_cli_usage_error("get", "'%s' is not a number of seconds", optarg);
+            if ((err = crow_cli_opt_seconds("get", optarg, &s)))
+                return err;
             *(c == O_MTIMEOUT    ? &cfg.mcast_timeout
               : c == O_SEED_TIME ? &cfg.seed_time
                                  : &cfg.test_exit_after) = s;
@@ -145,9 +145,8 @@ int crow_cmd_get(int argc, char **argv)
             cfg.json = true;
             break;
         case O_LOG:
-            if (crow_log_parse_level(optarg, &level))
-                return crow_cli_usage_error("get", "--log-level wants error, warn, info or debug");
-            crow_log_set_level(level);
+            if ((err = crow_cli_opt_log_level("get", optarg)))
+                return err;
             break;
         case O_LOSS:
         case O_LOSS_SEED:

@@ -148,14 +148,14 @@ int crow_cmd_probe(int argc, char **argv)
     uint64_t v;
     optind = 2;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        enum crow_log_level level;
         double secs = 0;
+        int err;
         if ((sending && recv_only(c)) || (!sending && send_only(c)))
             return crow_cli_usage_error("probe", "that option is not for probe %s", argv[1]);
         if ((c == O_SILENCE || c == O_IDLE || c == O_TIMEOUT || c == O_STEP_TIME || c == O_JOIN_WAIT ||
              c == O_REPORT_WAIT) &&
-            crow_parse_seconds(optarg, &secs))
-            return crow_cli_usage_error("probe", "'%s' is not a number of seconds", optarg);
+            (err = crow_cli_opt_seconds("probe", optarg, &secs)))
+            return err;
         switch (c) {
         case 'h':
             fputs(usage, stdout);
@@ -164,16 +164,15 @@ int crow_cmd_probe(int argc, char **argv)
             tracker = optarg;
             break;
         case O_IFACE:
-            if (crow_parse_ipv4(optarg, &iface))
-                return crow_cli_usage_error("probe", "--iface wants an IPv4 address, not '%s'", optarg);
+            if ((err = crow_cli_opt_ipv4("probe", "--iface", optarg, &iface)))
+                return err;
             break;
         case O_JSON:
             json = true;
             break;
         case O_LOG:
-            if (crow_log_parse_level(optarg, &level))
-                return crow_cli_usage_error("probe", "--log-level wants error, warn, info or debug");
-            crow_log_set_level(level);
+            if ((err = crow_cli_opt_log_level("probe", optarg)))
+                return err;
             break;
         case O_RACK:
             rc.rack = optarg;

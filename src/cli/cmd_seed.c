@@ -72,7 +72,7 @@ int crow_cmd_seed(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         uint64_t v;
-        enum crow_log_level level;
+        int err;
         switch (c) {
         case 'h':
             fputs(usage, stdout);
@@ -80,14 +80,13 @@ int crow_cmd_seed(int argc, char **argv)
         case O_MCAST:
             if (cfg.group_count == CROW_MAX_GROUPS)
                 return crow_cli_usage_error("seed", "at most %d --mcast groups", CROW_MAX_GROUPS);
-            if (crow_parse_endpoint(optarg, &cfg.groups[cfg.group_count]) ||
-                !IN_MULTICAST(ntohl(cfg.groups[cfg.group_count].sin_addr.s_addr)))
-                return crow_cli_usage_error("seed", "--mcast wants a multicast GROUP:PORT, not '%s'", optarg);
+            if ((err = crow_cli_opt_group("seed", "--mcast", optarg, &cfg.groups[cfg.group_count])))
+                return err;
             cfg.group_count++;
             break;
         case O_IFACE:
-            if (crow_parse_ipv4(optarg, &cfg.iface))
-                return crow_cli_usage_error("seed", "--iface wants an IPv4 address, not '%s'", optarg);
+            if ((err = crow_cli_opt_ipv4("seed", "--iface", optarg, &cfg.iface)))
+                return err;
             break;
         case O_RATE:
             if (crow_parse_rate(optarg, &cfg.rate) || cfg.rate < 1000)
@@ -111,14 +110,14 @@ int crow_cmd_seed(int argc, char **argv)
         case O_BEACON:
         case O_LINGER: {
             double s;
-            if (crow_parse_seconds(optarg, &s))
-                return crow_cli_usage_error("seed", "'%s' is not a number of seconds", optarg);
+            if ((err = crow_cli_opt_seconds("seed", optarg, &s)))
+                return err;
             *(c == O_BEACON ? &cfg.beacon_interval : &cfg.linger) = s;
             break;
         }
         case O_LISTEN:
-            if (crow_parse_endpoint(optarg, &cfg.listen))
-                return crow_cli_usage_error("seed", "--listen wants ADDR:PORT, not '%s'", optarg);
+            if ((err = crow_cli_opt_endpoint("seed", "--listen", optarg, &cfg.listen)))
+                return err;
             break;
         case O_TRACKER:
             cfg.tracker = optarg;
@@ -127,9 +126,8 @@ int crow_cmd_seed(int argc, char **argv)
             cfg.json = true;
             break;
         case O_LOG:
-            if (crow_log_parse_level(optarg, &level))
-                return crow_cli_usage_error("seed", "--log-level wants error, warn, info or debug");
-            crow_log_set_level(level);
+            if ((err = crow_cli_opt_log_level("seed", optarg)))
+                return err;
             break;
         default:
             return crow_cli_usage_error("seed", "unknown option");

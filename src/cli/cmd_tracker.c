@@ -88,15 +88,15 @@ int crow_cmd_tracker(int argc, char **argv)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        enum crow_log_level level;
         double s;
+        int err;
         switch (c) {
         case 'h':
             fputs(usage, stdout);
             return CROW_EXIT_OK;
         case O_LISTEN:
-            if (crow_parse_endpoint(optarg, &cfg.listen))
-                return crow_cli_usage_error("tracker", "--listen wants ADDR:PORT, not '%s'", optarg);
+            if ((err = crow_cli_opt_endpoint("tracker", "--listen", optarg, &cfg.listen)))
+                return err;
             listen_set = true;
             break;
         case O_RACKS:
@@ -132,9 +132,8 @@ int crow_cmd_tracker(int argc, char **argv)
             cfg.state_dir = optarg;
             break;
         case O_LOG:
-            if (crow_log_parse_level(optarg, &level))
-                return crow_cli_usage_error("tracker", "--log-level wants error, warn, info or debug");
-            crow_log_set_level(level);
+            if ((err = crow_cli_opt_log_level("tracker", optarg)))
+                return err;
             break;
         default:
             return crow_cli_usage_error("tracker", "unknown option");

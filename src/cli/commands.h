@@ -5,6 +5,7 @@
 #ifndef CROWCAST_CLI_COMMANDS_H
 #define CROWCAST_CLI_COMMANDS_H
 
+#include <netinet/in.h>
 #include <stdio.h>
 
 enum crow_exit {
@@ -24,6 +25,18 @@ extern const struct crow_command crow_commands[];
 
 /* Prints "crowcast: <message>" on stderr and returns CROW_EXIT_USAGE, with a pointer to --help. */
 int crow_cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Option values several commands share (cli_options.c). Each parses ARG, the value of option OPT
+ * (spelled as on the command line, e.g. "--iface") of command CMD, into *out and returns 0; on a
+ * bad value it prints the usage error through crow_cli_usage_error and returns its exit code. */
+int crow_cli_opt_ipv4(const char *cmd, const char *opt, const char *arg, struct in_addr *out);
+int crow_cli_opt_endpoint(const char *cmd, const char *opt, const char *arg, struct sockaddr_in *out);
+/* As crow_cli_opt_endpoint, but the address must be a multicast group. */
+int crow_cli_opt_group(const char *cmd, const char *opt, const char *arg, struct sockaddr_in *out);
+/* Any number of seconds crow_parse_seconds takes; the message names ARG, not the option. */
+int crow_cli_opt_seconds(const char *cmd, const char *arg, double *out);
+/* Parses --log-level ARG and sets the process's log level (crow_log_set_level). */
+int crow_cli_opt_log_level(const char *cmd, const char *arg);
 
 int crow_cmd_help(int argc, char **argv);
 int crow_cmd_demo(int argc, char **argv);
