@@ -38,9 +38,12 @@ static const char usage[] =
     "  status [--json] [--watch[=S]]\n"
     "                         the rollout per wave and rack, with the coordinator's decisions and their\n"
     "                         reasons; --json: the tracker's JSON; --watch: again every S seconds\n"
-    "                         (default 2) until the rollout is done, halted, aborted or rolled back\n"
-    "  pause                  order no more activations (orders already given stand)\n"
-    "  resume                 go on after a pause\n"
+    "                         (default 2; write --watch=5, not --watch 5) until the rollout is done,\n"
+    "                         halted, aborted or rolled back. --json lists every registered host per\n"
+    "                         rack, also before the first rollout (the text does not)\n"
+    "  pause                  order no more activations (orders already given stand); a no-op when\n"
+    "                         paused\n"
+    "  resume                 go on after a pause; a no-op when running\n"
     "  abort                  stop the rollout for good; hosts keep what they run\n"
     "  rollback [--reason TEXT]\n"
     "                         hosts told to activate go back to their previous release, wave by wave\n"
@@ -58,7 +61,7 @@ static const char usage[] =
     "  options: healthy=P% (default 100) failures=N (halt at N failed hosts, default 1)\n"
     "           soak=T (N, Ns, Nm, Nh; default 0) parallel=N (activations at once, default no limit)\n"
     "\n"
-    "Exit status: 0 done, 1 refused by the tracker now (e.g. resume when not paused: HTTP 409),\n"
+    "Exit status: 0 done, 1 refused by the tracker now (e.g. resume when aborted: HTTP 409),\n"
     "2 bad usage, plan or torrent (HTTP 400; plan errors name their line), 3 tracker unreachable or\n"
     "another system error.\n";
 
@@ -379,9 +382,11 @@ int crow_cmd_rollout(int argc, char **argv)
         return crow_cli_usage_error("rollout",
                                     "no command '%s' (start, status, pause, resume, abort, rollback)", cmd);
     int args = argc - 1 - optind;
-    if (args != (is_start ? 1 : 0))
-        return crow_cli_usage_error("rollout", is_start ? "start wants one TORRENT" : "%s takes no argument",
-                                    cmd);
+    if (is_start && args != 1)
+        return crow_cli_usage_error("rollout", "start wants one TORRENT");
+    if (!is_start && args)
+        return crow_cli_usage_error("rollout", "%s takes no argument, got '%s'%s", cmd, argv[1 + optind],
+                                    is_status && watch > 0 ? " (an interval goes --watch=S)" : "");
     if ((plan || strcmp(distribute, "all")) && !is_start)
         return crow_cli_usage_error("rollout", "--plan and --distribute go with start");
     if ((json || watch > 0) && !is_status)

@@ -50,6 +50,9 @@ expect "pause with no rollout: exit" "$rc" 1
 grep -q "no rollout yet" "$WORK/err" || fail "pause with no rollout: $(cat "$WORK/err")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$T/rollout/rollback")
 expect "rollback with no rollout: HTTP" "$code" 409
+rc_of rollout status --watch 5
+expect "status --watch 5 (a stray argument): exit" "$rc" 2
+grep -q "got '5' (an interval goes --watch=S)" "$WORK/err" || fail "status --watch 5: $(cat "$WORK/err")"
 
 # --- plan errors come back with their line --------------------------------------------------------
 printf '# canary first\ncanary r1\nwave r2 healthy=90%% bogus=1\n' >"$WORK/bad.plan"
