@@ -67,7 +67,9 @@ static bool try_deliver(struct crow_http_client *c, bool eof, int close_err)
     crow_http_response_t res;
     crow_http_error_t herr;
     crow_http_limits_t limits = {.max_body = c->cap};
-    int ret = crow_http_parse_response(c->response, c->len, eof, &limits, &res, &herr);
+    /* Closed before a byte of the answer: say so, not "malformed input". */
+    int ret = eof && c->len == 0 ? (close_err ? close_err : CROW_ECLOSED)
+                                 : crow_http_parse_response(c->response, c->len, eof, &limits, &res, &herr);
     if (ret > 0)
         finish(c, 0, &res);
     else if (ret == CROW_EMORE && !eof)

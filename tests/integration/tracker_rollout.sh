@@ -200,4 +200,17 @@ dead=$(free_port)
 rc_of rollout status --tracker "http://127.0.0.1:$dead" --timeout 3
 expect "unreachable tracker: exit" "$rc" 3
 grep -q "cannot reach the tracker" "$WORK/err" || fail "unreachable: $(cat "$WORK/err")"
+# A server that closes without a byte of answer is named so (it was "malformed input").
+mute=$(free_port)
+spawn mute python3 -c 'import socket, sys
+s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(30)
+for _ in range(10):
+    c, _ = s.accept()
+    c.recv(4096)
+    c.close()' "$mute"
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$mute" || fail "the mute server did not start"
+rc_of rollout status --tracker "http://127.0.0.1:$mute" --timeout 5
+expect "mute tracker: exit" "$rc" 3
+grep -q "connection closed$" "$WORK/err" || fail "mute tracker: $(cat "$WORK/err")"
 log "ok"
