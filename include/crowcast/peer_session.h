@@ -68,6 +68,10 @@ typedef struct crow_peer_context {
 void crow_peer_config_default(crow_peer_config_t *cfg);
 /* Copies cfg into ctx after checking it. Returns 0 or CROW_EUSAGE. */
 int crow_peer_context_init(crow_peer_context_t *ctx, const crow_peer_config_t *cfg);
+/* Our rack and chain position became known or changed (the tracker told us): later handshakes
+ * carry them, and crow_peer_session_place_changed re-derives each open session's link. rack must
+ * outlive the context (NULL: unknown). */
+void crow_peer_context_set_place(crow_peer_context_t *ctx, const char *rack, int64_t pos);
 
 /* Caller-owned output buffer: sessions append at data + len, never past cap. */
 typedef struct crow_outbuf {
@@ -113,6 +117,10 @@ int crow_peer_session_new(crow_peer_context_t *ctx, uint32_t distance, bool same
 /* Leaves the picker (outstanding requests go back to the pool: flush the other sessions) and
  * frees the unchoke slot. NULL is a no-op. */
 void crow_peer_session_free(crow_peer_session_t *s);
+/* After crow_peer_context_set_place: when both sides' places are known, the neighbour's picker link
+ * follows them (same rack and chain distance, or another rack). A connection that was accepted
+ * before we knew our place starts as another rack's; this corrects it. */
+void crow_peer_session_place_changed(crow_peer_session_t *s);
 
 /* The receive buffer must hold this many bytes (a whole message with its prefix): blocks are
  * handed out in place, never copied. Anything longer closes the connection. */

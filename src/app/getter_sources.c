@@ -67,6 +67,10 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         g->next_announce_ns = crow_loop_now(g->loop) + g->announce_interval_ns;
     }
     g->swarm_incomplete = r->incomplete;
+    /* A complete peer (the seeder, or a neighbour that finished) exists: if no datagram comes, the
+     * multicast silence must end in TCP repair rather than wait for a pass that is already over. */
+    if (r->complete > 0)
+        getter_source_known(g);
     const crow_crowcast_info_t *cc = &r->crowcast;
     if (cc->present) {
         if (strcmp(g->rack, cc->rack) != 0 || g->chain_head != cc->head) {
@@ -76,6 +80,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
             crow_log_info("rack %s, chain position %u%s", cc->rack[0] ? cc->rack : "(none)", cc->position,
                           cc->head ? " (chain head)" : "");
         }
+        if (cc->rack[0])
+            crow_peers_set_place(g->peers, g->rack, cc->position);
         if (g->cfg->mcast && !g->udp && !g->mcast_given && cc->group && !g->completed) {
             struct sockaddr_in group = {
                 .sin_family = AF_INET, .sin_port = htons(cc->port), .sin_addr.s_addr = htonl(cc->group)};

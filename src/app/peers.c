@@ -452,6 +452,15 @@ const uint8_t *crow_peers_peer_id(const crow_peers_t *P)
     return P->peer_id;
 }
 
+void crow_peers_set_place(crow_peers_t *P, const char *rack, int64_t pos)
+{
+    crow_peer_context_set_place(&P->ctx, rack, pos);
+    for (struct conn *c = P->conns; c; c = c->next)
+        if (c->s && !c->closing)
+            crow_peer_session_place_changed(c->s);
+    crow_peers_kick(P);
+}
+
 void crow_peers_have(crow_peers_t *P, uint32_t piece)
 {
     for (struct conn *c = P->conns; c; c = c->next)

@@ -45,6 +45,10 @@ int crow_peers_connect(crow_peers_t *p, const struct sockaddr_in *addr, uint32_t
 unsigned crow_peers_count(const crow_peers_t *p);
 /* Our 20-byte peer id. */
 const uint8_t *crow_peers_peer_id(const crow_peers_t *p);
+/* Our rack and chain position as the tracker gave them (rack must outlive p): later handshakes carry
+ * them and open sessions re-derive their links (an accepted connection from a rack neighbour stops
+ * counting as another rack's). */
+void crow_peers_set_place(crow_peers_t *p, const char *rack, int64_t pos);
 /* A piece verified: HAVE to every neighbour, then new requests. */
 void crow_peers_have(crow_peers_t *p, uint32_t piece);
 /* Something changed for the picker (frontier, stream end, a failed piece): ask for more now. */

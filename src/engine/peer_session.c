@@ -200,6 +200,24 @@ static void copy_text(char *dst, size_t cap, const uint8_t *src, size_t len)
     dst[n] = 0;
 }
 
+void crow_peer_context_set_place(crow_peer_context_t *ctx, const char *rack, int64_t pos)
+{
+    ctx->cfg.rack = rack;
+    ctx->cfg.pos = pos;
+}
+
+void crow_peer_session_place_changed(crow_peer_session_t *s)
+{
+    const crow_peer_config_t *cfg = &s->ctx->cfg;
+    const crow_peer_info_t *info = &s->info;
+    /* Both sides placed in a rack's chain: the chain distance follows from positions. */
+    if (s->nb < 0 || !info->crowcast || !cfg->rack || !info->rack[0] || cfg->pos < 0 || info->pos < 0)
+        return;
+    bool same = strcmp(cfg->rack, info->rack) == 0;
+    int64_t d = info->pos > cfg->pos ? info->pos - cfg->pos : cfg->pos - info->pos;
+    crow_picker_set_link(cfg->picker, s->nb, same ? (uint32_t)d : UINT32_MAX, same);
+}
+
 static int on_extended(crow_peer_session_t *s, const crow_wire_msg_t *msg, uint64_t now)
 {
     if (msg->ext_id != 0)
@@ -218,13 +236,7 @@ static int on_extended(crow_peer_session_t *s, const crow_wire_msg_t *msg, uint6
         info->pos = ext.pos;
         s->remote_max_request =
             ext.max_request >= CROW_WIRE_STOCK_BLOCK ? ext.max_request : CROW_WIRE_STOCK_BLOCK;
-        const crow_peer_config_t *cfg = &s->ctx->cfg;
-        /* Both sides placed in the same rack's chain: the chain distance follows from positions. */
-        if (s->nb >= 0 && cfg->rack && ext.rack && cfg->pos >= 0 && ext.pos >= 0) {
-            bool same = strcmp(cfg->rack, info->rack) == 0;
-            int64_t d = ext.pos > cfg->pos ? ext.pos - cfg->pos : cfg->pos - ext.pos;
-            crow_picker_set_link(cfg->picker, s->nb, same ? (uint32_t)d : UINT32_MAX, same);
-        }
+        crow_peer_session_place_changed(s);
     }
     s->remote_reqq = ext.reqq;
     update_pipeline(s, now);

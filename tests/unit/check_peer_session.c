@@ -94,11 +94,11 @@ static void node_dispose(struct node *n)
     crow_bitfield_dispose(&n->have);
 }
 
-static struct conn *conn_new(struct node *n, uint32_t distance)
+static struct conn *conn_new_link(struct node *n, uint32_t distance, bool same_rack)
 {
     struct conn *c = calloc(1, sizeof *c);
     c->node = n;
-    ck_assert_int_eq(crow_peer_session_new(&n->ctx, distance, true, now, &c->s), 0);
+    ck_assert_int_eq(crow_peer_session_new(&n->ctx, distance, same_rack, now, &c->s), 0);
     c->out.data = malloc(OUT_CAP);
     c->out.cap = OUT_CAP;
     ck_assert_uint_ge(OUT_CAP, crow_peer_session_min_out(c->s));
@@ -106,6 +106,11 @@ static struct conn *conn_new(struct node *n, uint32_t distance)
     c->in = malloc(c->in_cap);
     n->conns[n->nconns++] = c;
     return c;
+}
+
+static struct conn *conn_new(struct node *n, uint32_t distance)
+{
+    return conn_new_link(n, distance, true);
 }
 
 static void conn_free(struct conn *c)
@@ -312,6 +317,39 @@ START_TEST(test_timeout_rerequests_from_another_neighbour)
     node_dispose(&getter);
     node_dispose(&s1);
     node_dispose(&s2);
+}
+END_TEST
+
+/* A rack neighbour's connection accepted before the tracker told us our place counts as another
+ * rack's: a node that is not its rack's chain head asks it nothing. Once our place is known, the
+ * link follows both places: another rack still gets nothing, the same rack serves everything. */
+START_TEST(test_place_learned_after_accept)
+{
+    init_manifest();
+    static struct node g, s;
+    node_init(&g, 'g', true, false, 16u << 20);
+    crow_picker_set_chain_head(g.picker, false);
+    node_init(&s, 's', false, false, 16u << 20);
+    for (uint32_t i = 0; i < PIECES; i++)
+        node_give(&s, i);
+    crow_peer_context_set_place(&s.ctx, "r1", 2);
+    struct conn *pair[2] = {conn_new_link(&g, UINT32_MAX / 2, false), conn_new(&s, 1)};
+    pump(pair, 1);
+    ck_assert_uint_eq(g.have.count, 0);
+    crow_peer_context_set_place(&g.ctx, "r2", 1);
+    crow_peer_session_place_changed(pair[0]->s);
+    pump(pair, 1);
+    ck_assert_uint_eq(g.have.count, 0);
+    crow_peer_context_set_place(&g.ctx, "r1", 1);
+    crow_peer_session_place_changed(pair[0]->s);
+    pump(pair, 1);
+    ck_assert(crow_bitfield_full(&g.have));
+    ck_assert_int_eq(memcmp(g.data, source, TOTAL), 0);
+    ck_assert_int_eq(pair[0]->closed, 0);
+    conn_free(pair[0]);
+    conn_free(pair[1]);
+    node_dispose(&g);
+    node_dispose(&s);
 }
 END_TEST
 
@@ -595,6 +633,7 @@ static Suite *peer_session_suite(void)
     TCase *tc = tcase_create("session");
     tcase_add_test(tc, test_exchange_both_directions);
     tcase_add_test(tc, test_timeout_rerequests_from_another_neighbour);
+    tcase_add_test(tc, test_place_learned_after_accept);
     tcase_add_test(tc, test_stock_peer_gets_16k_requests);
     tcase_add_test(tc, test_late_bitfield_merges);
     tcase_add_loop_test(tc, test_hostile_input_closes, 0, sizeof hostile / sizeof hostile[0]);
