@@ -142,25 +142,24 @@ wait_hosts() {
 }
 
 # --- scenarios: each starts its processes, sets T0, and returns after wait_hosts -----------
-# crowcast hybrid: every host joins ONE group shared by all racks (the seeder's link carries one
-# copy; snooping bridges deliver it to each rack once), repairs from its rack neighbours, and the
-# first host of each rack may also repair from the seeder. --mcast-timeout 10: on a loaded 2-core
-# machine the seeder can take more than the default 3 s to send its first datagram after the joins.
+# crowcast hybrid, as deployed: a crowcast tracker with a racks file (each rack's /24, all racks
+# sharing ONE group: the seeder's link carries one copy and the snooping bridges deliver it to each
+# rack once) tells every host its group and its rack neighbours in chain order; the rack's chain head
+# alone may repair from outside the rack. --mcast-timeout 10: on a loaded 2-core machine the seeder
+# can take more than the default 3 s to send its first datagram after the joins.
 sc_crowcast() {
-  local h r peers n
+  local h r url="http://$TRACK_IP:7070/announce"
+  for ((r = 1; r <= racks; r++)); do echo "rack r$r 10.99.$r.0/24 239.99.0.1:7000"; done >"$DATA/racks.conf"
+  sc_spawn tracker "$NS_TRACK" "$CROWCAST" tracker --listen "$TRACK_IP:7070" --racks "$DATA/racks.conf" --interval 2
+  wait_until 10 listening "$NS_TRACK" "$TRACK_IP:7070" || fail "crowcast tracker did not listen"
   for h in "${HOSTS[@]}"; do
-    r=${h%.*} peers=()
-    for ((n = 1; n <= hosts; n++)); do [[ $r.$n == "$h" ]] || peers+=(--peer "$(host_ip "$r" "$n"):$PORT"); done
-    [[ ${h#*.} == 1 ]] && peers+=(--peer "$SEED_IP:$PORT")
-    client "$h" "$CROWCAST" get "$TORRENT" -o "$(hdir "$h")" --mcast 239.99.0.1:7000 --iface "$(hip "$h")" \
-      --listen "$(hip "$h"):$PORT" "${peers[@]}" --mcast-timeout 10 --seed-time 3600 --json --on-complete "$MARK"
-    # one by one (before t0): a get dials its static peers once, so each finds the earlier ones up
-    poll 10 listening "$(hns "$h")" "$(hip "$h"):$PORT" || log "crowcast get on $h does not listen"
+    client "$h" "$CROWCAST" get "$TORRENT" -o "$(hdir "$h")" --tracker "$url" --iface "$(hip "$h")" \
+      --listen "$(hip "$h"):$PORT" --mcast-timeout 10 --seed-time 3600 --json --on-complete "$MARK"
   done
   wait_until 20 all_joined || log "not every crowcast get reported joined within 20 s"
   poll 10 mdb_ready 239.99.0.1 || log "IGMP snooping has not learned every member of 239.99.0.1: $(mdb_members 239.99.0.1)"
   T0=$(now)
-  sc_spawn seeder "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --mcast 239.99.0.1:7000 --iface "$SEED_IP" \
+  sc_spawn seeder "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --tracker "$url" --iface "$SEED_IP" \
     --rate "$rate" --listen "$SEED_IP:$PORT" --json
   wait_hosts "$LIMIT"
 }
