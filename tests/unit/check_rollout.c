@@ -55,15 +55,24 @@ static int submit(const crow_jrec_t *rec)
     return 0;
 }
 
+/* Copies a test string into a record field, cut to fit (snprintf with "%s" trips -Wformat-truncation
+ * at -O3 for the over-long names some cases pass on purpose). */
+static void put(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static int register_host(const char *host, const char *rack, const char *current)
 {
     static crow_jrec_t rec;
     memset(&rec, 0, sizeof rec);
     rec.type = CROW_JREC_HOST;
     rec.t_ms = sim.now;
-    snprintf(rec.host, sizeof rec.host, "%s", host);
-    snprintf(rec.rack, sizeof rec.rack, "%s", rack);
-    snprintf(rec.release, sizeof rec.release, "%s", current);
+    put(rec.host, sizeof rec.host, host);
+    put(rec.rack, sizeof rec.rack, rack);
+    put(rec.release, sizeof rec.release, current);
     return submit(&rec);
 }
 
@@ -76,8 +85,8 @@ static int report(const char *host, uint32_t rollout, enum crow_step step, bool 
     rec.t_ms = sim.now;
     rec.code = (int32_t)step;
     rec.status = ok ? 0 : 1;
-    snprintf(rec.host, sizeof rec.host, "%s", host);
-    snprintf(rec.text, sizeof rec.text, "%s", detail);
+    put(rec.host, sizeof rec.host, host);
+    put(rec.text, sizeof rec.text, detail);
     return submit(&rec);
 }
 
@@ -89,7 +98,7 @@ static int control(enum crow_control c, const char *why)
     rec.rollout = sim.r->id;
     rec.t_ms = sim.now;
     rec.code = (int32_t)c;
-    snprintf(rec.text, sizeof rec.text, "%s", why);
+    put(rec.text, sizeof rec.text, why);
     return submit(&rec);
 }
 
@@ -633,7 +642,7 @@ START_TEST(test_refused_records)
     rec.rollout = 1;
     rec.code = CROW_ORDER_ACTIVATE;
     snprintf(rec.host, sizeof rec.host, "h21");
-    snprintf(rec.release, sizeof rec.release, "%s", new_rel);
+    put(rec.release, sizeof rec.release, new_rel);
     ck_assert_int_eq(crow_rollout_check(sim.r, &rec), CROW_EPROTO);
     ck_assert_int_eq(crow_rollout_apply(sim.r, &rec), CROW_EPROTO);
     ck_assert_uint_eq(sim.r->activations_ordered, HOSTS);
