@@ -167,11 +167,20 @@ static void on_order(struct agent *a, const crow_agent_order_t *o)
         poll_later(a, answered_at_once ? (uint64_t)(o->interval ? o->interval : 5) * 1000000000ull : 0);
         return;
     }
-    /* The order stays outstanding until the tracker has the report: do not carry it out twice. */
-    if (agent_job_busy(a) || (a->have_done && same_order(o, &a->done))) {
+    /* The order stays outstanding until the tracker has the report: do not carry it out twice. But
+     * repeated to a poll sent after the tracker answered every report, it means the tracker lost
+     * them (restarted on an empty --state, numbering rollouts from 1 again): carry it out again (a
+     * verified release is not fetched again). */
+    bool repeated = a->have_done && same_order(o, &a->done);
+    if (agent_job_busy(a) ||
+        (repeated && (a->state.outbox_count > 0 || a->poll_sent_ns <= a->reports_answered_ns))) {
         poll_later(a, REPEAT_PAUSE_NS);
         return;
     }
+    if (repeated)
+        crow_log_warn("rollout %u: the tracker repeats a %s order whose reports it has answered (its state "
+                      "was reset?): carrying it out again",
+                      o->rollout, crow_order_name(o->order));
     agent_job_start(a, o);
     poll_later(a, 0);
 }

@@ -88,6 +88,7 @@ struct agent {
     crow_http_client_t *report_http;
     uint64_t next_report_ns;
     double report_backoff;
+    uint64_t reports_answered_ns; /* when the tracker last answered a report */
     /* state file */
     crow_agent_state_t state;
     uint8_t state_buf[CROW_AGENT_STATE_MAX];

@@ -52,6 +52,7 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
                     "rollout", rollout, "refused", failure, NULL);
         crow_agent_state_pop(&a->state);
         agent_save_state(a);
+        a->reports_answered_ns = crow_loop_now(a->loop);
         a->report_backoff = BACKOFF_MIN;
         send_next(a);
         return;

@@ -30,8 +30,12 @@ ln -s "$CROWCAST_RELEASE_ID" "$(dirname "$CROWCAST_RELEASE_DIR")/.hook.tmp" &&
 HOOK
 chmod +x "$WORK/hook.sh"
 
-spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 \
-  --state "$WORK/state"
+start_tracker() {
+  spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 \
+    --state "$WORK/state"
+  TRACKER_PID=$SPAWNED_PID
+}
+start_tracker
 wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP" || fail "the tracker did not start"
 
 start_agent() { # H IFACE [ARGS...]
@@ -95,4 +99,39 @@ d = json.load(sys.stdin)
 hosts = [h for r in d["racks"] for h in r["hosts"]]
 assert len(hosts) == 3 and all(h["state"] == "healthy" and h["current"] == d["release"] for h in hosts), hosts
 ' || fail "the tracker does not see 3 healthy hosts on the release: $(status)"
+
+# The tracker's state is lost (killed, its --state emptied, restarted), and the new tracker numbers
+# rollouts from 1 again. Set-up: the release rolled out once more with a long canary soak, so that
+# r2's agents finish the download order (rollout 1, this release) and nothing after it. Then the reset
+# and the same rollout again: r2's agents get an order equal to the last one they finished, and must
+# not take it for one already reported (they carry it out again; nothing is downloaded twice).
+reset_tracker() {
+  kill -KILL "$TRACKER_PID"
+  wait "$TRACKER_PID" 2>/dev/null || true
+  rm -rf "$WORK/state"
+  start_tracker
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP" || fail "the tracker did not restart"
+  wait_until 30 registered || fail "the agents did not register again: $(status)"
+}
+downloads_reported() { # H: acknowledged download reports of a rollout 1 in agent H's log
+  grep -c '"event":"reported","host":"host'"$1"'","step":"download","status":"ok","rollout":"1"' "$WORK/agent-$1.log"
+}
+host_downloaded() { [[ $(downloads_reported "$1") -ge $2 ]]; } # H N
+declare -A before=([2]=$(downloads_reported 2) [3]=$(downloads_reported 3))
+reset_tracker
+SOAK_PLAN=$(printf 'canary r1 soak=1h\nwave r2\n' | python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.stdin.read()))')
+curl -sf "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$SOAK_PLAN&distribute=all" >/dev/null ||
+  fail "rollout/start after the first reset refused"
+for h in 2 3; do
+  wait_until 30 host_downloaded "$h" $((before[$h] + 1)) || fail "agent $h did not report the download again"
+done
+reset_tracker
+curl -sf "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" >/dev/null ||
+  fail "rollout/start after the second reset refused"
+wait_until 60 done_all || fail "the rollout after the tracker's reset did not finish: $(status)"
+for h in 2 3; do
+  grep -q "carrying it out again" "$WORK/agent-$h.log" || fail "agent $h did not redo the repeated order"
+  [[ $(grep -c "^activate $ID" "$WORK/hooks-$h.log") -eq 1 ]] || fail "agent $h: hook calls: $(cat "$WORK/hooks-$h.log")"
+done
+log "after the tracker lost its state twice: the repeated download orders were carried out again, the rollout finished"
 log "ok"
