@@ -3,8 +3,13 @@
 #ifndef CROWCAST_UNITS_H
 #define CROWCAST_UNITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The strict decimal number of protocol fields and config files: s[0..len) is digits only, without
+ * sign or leading zero ("0" itself is fine), at most max. True with *out set, else false. */
+bool crow_parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /* "4096", "16K", "4M", "1G", "2T" (suffixes K/M/G/T = 1024^n, optional trailing "iB" or "B").
  * Returns 0 or CROW_EUSAGE (empty, junk, overflow). */

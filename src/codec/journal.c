@@ -6,6 +6,7 @@
 #include "crowcast/error.h"
 #include "crowcast/http.h"
 #include "crowcast/journal.h"
+#include "crowcast/units.h"
 
 static uint32_t crc32_ieee(const char *p, size_t len)
 {
@@ -93,14 +94,13 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
 
 static int get_num(crow_http_str_t v, long long min, long long max, long long *out)
 {
-    char tmp[24];
-    if (v.len == 0 || v.len >= sizeof tmp)
+    bool negative = v.len > 1 && v.ptr[0] == '-';
+    uint64_t magnitude;
+    if (!crow_parse_decimal(v.ptr + negative, v.len - negative,
+                            negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX, &magnitude))
         return CROW_EPARSE;
-    memcpy(tmp, v.ptr, v.len);
-    tmp[v.len] = '\0';
-    char *end;
-    long long n = strtoll(tmp, &end, 10);
-    if (*end || n < min || n > max)
+    long long n = negative ? (long long)(0 - magnitude) : (long long)magnitude;
+    if (n < min || n > max)
         return CROW_EPARSE;
     *out = n;
     return 0;

@@ -6,12 +6,12 @@
 #include "crowcast/error.h"
 #include "crowcast/http.h"
 #include "crowcast/probe_report.h"
+#include "crowcast/units.h"
 
 /* Report fields in their encoding order; the bit of a field is 1 << its index. */
 static const char *const fields[] = {"run", "step", "rate", "expected", "received", "bytes", "usec", "drops"};
 #define NFIELDS    (sizeof fields / sizeof fields[0])
 #define ALL_FIELDS ((1u << NFIELDS) - 1)
-#define MAX_DIGITS 20
 
 static uint64_t *field_slot(crow_probe_report_t *r, uint64_t tmp[2], size_t i)
 {
@@ -38,19 +38,7 @@ static bool str_is(crow_http_str_t s, const char *text)
 /* Plain decimal: 1..20 digits, no sign, no leading zero (except "0"), no overflow. */
 static bool parse_u64(crow_http_str_t s, uint64_t *out)
 {
-    if (s.len == 0 || s.len > MAX_DIGITS || (s.len > 1 && s.ptr[0] == '0'))
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(s.ptr[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
+    return crow_parse_decimal(s.ptr, s.len, UINT64_MAX, out);
 }
 
 /* Takes one report field; returns false for an unknown key, a repeat or a bad number. */

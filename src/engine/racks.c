@@ -4,6 +4,7 @@
 
 #include "crowcast/error.h"
 #include "crowcast/racks.h"
+#include "crowcast/units.h"
 
 void crow_racks_init(crow_racks_t *r)
 {
@@ -45,30 +46,14 @@ static int line_error(crow_racks_error_t *err, int code, unsigned line, const ch
     return code;
 }
 
-static bool parse_number(const char *s, size_t len, unsigned max, unsigned *out)
-{
-    unsigned v = 0;
-    if (len == 0 || len > 5 || (len > 1 && s[0] == '0'))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int add_prefix(crow_racks_t *r, const char *s, size_t len, uint32_t rack, unsigned line,
                       crow_racks_error_t *err)
 {
     const char *slash = memchr(s, '/', len);
     uint32_t addr;
-    unsigned plen = 32;
+    uint64_t plen = 32;
     if (!crow_ipv4_parse(s, slash ? (size_t)(slash - s) : len, &addr) ||
-        (slash && !parse_number(slash + 1, len - (size_t)(slash + 1 - s), 32, &plen)))
+        (slash && !crow_parse_decimal(slash + 1, len - (size_t)(slash + 1 - s), 32, &plen)))
         return line_error(err, CROW_EPARSE, line, "bad CIDR", s, len);
     uint32_t mask = plen == 0 ? 0 : UINT32_MAX << (32 - plen);
     if (addr & ~mask)
@@ -101,13 +86,13 @@ static int parse_rack(crow_racks_t *r, struct line *l, crow_racks_error_t *err)
         return line_error(err, CROW_ELIMIT, l->number, "too many racks", NULL, 0);
     crow_rack_t *rack = &r->racks[r->count];
     const char *colon = memchr(group, ':', group_len);
-    unsigned port;
+    uint64_t port;
     if (!colon || !crow_ipv4_parse(group, (size_t)(colon - group), &rack->group))
         return line_error(err, CROW_EPARSE, l->number, "bad GROUP:PORT", group, group_len);
     if ((rack->group >> 28) != 0xe)
         return line_error(err, CROW_EPARSE, l->number, "not a multicast group (224.0.0.0/4)", group,
                           (size_t)(colon - group));
-    if (!parse_number(colon + 1, group_len - (size_t)(colon + 1 - group), 65535, &port) || port == 0)
+    if (!crow_parse_decimal(colon + 1, group_len - (size_t)(colon + 1 - group), 65535, &port) || port == 0)
         return line_error(err, CROW_EPARSE, l->number, "bad port", colon + 1,
                           group_len - (size_t)(colon + 1 - group));
     rack->port = (uint16_t)port;

@@ -6,6 +6,7 @@
 #include "crowcast/error.h"
 #include "crowcast/racks.h"
 #include "crowcast/rollout_plan.h"
+#include "crowcast/units.h"
 
 struct line {
     const char *p, *end;
@@ -52,18 +53,10 @@ static bool is_word(const char *s, size_t len, const char *word)
     return len == strlen(word) && memcmp(s, word, len) == 0;
 }
 
-/* A decimal number without sign or leading zeros, at most max. */
 static bool parse_uint(const char *s, size_t len, uint32_t max, uint32_t *out)
 {
-    uint64_t v = 0;
-    if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (v > max)
+    uint64_t v;
+    if (!crow_parse_decimal(s, len, max, &v))
         return false;
     *out = (uint32_t)v;
     return true;

@@ -5,6 +5,7 @@
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
 #include "crowcast/rollout_query.h"
+#include "crowcast/units.h"
 
 int crow_query_value(crow_http_str_t query, const char *key, char *out, size_t cap)
 {
@@ -36,15 +37,10 @@ static int need(crow_http_str_t query, const char *key, char *out, size_t cap)
 /* An unsigned decimal of at most 9 digits, no sign, no leading junk. */
 static int number(const char *text, uint32_t max, uint32_t *out)
 {
-    size_t n = strlen(text);
-    if (n == 0 || n > 9 || strspn(text, "0123456789") != n)
+    uint64_t v;
+    if (!crow_parse_decimal(text, strlen(text), max, &v))
         return CROW_EPARSE;
-    uint32_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (uint32_t)(text[i] - '0');
-    if (v > max)
-        return CROW_EPARSE;
-    *out = v;
+    *out = (uint32_t)v;
     return 0;
 }
 

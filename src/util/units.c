@@ -35,6 +35,23 @@ static int parse_scaled(const char *text, uint64_t base, const char *const *tail
     return 0;
 }
 
+bool crow_parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+    if (len == 0 || (len > 1 && s[0] == '0'))
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > max || v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
 int crow_parse_size(const char *text, uint64_t *out)
 {
     static const char *const tails[] = {"iB", "B", NULL};

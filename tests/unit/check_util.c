@@ -84,6 +84,26 @@ START_TEST(test_parse_rate_and_seconds)
 }
 END_TEST
 
+START_TEST(test_parse_decimal)
+{
+    uint64_t v = 7;
+    ck_assert(crow_parse_decimal("0", 1, 10, &v) && v == 0);
+    ck_assert(crow_parse_decimal("65535", 5, 65535, &v) && v == 65535);
+    ck_assert(crow_parse_decimal("18446744073709551615", 20, UINT64_MAX, &v) && v == UINT64_MAX);
+    ck_assert(crow_parse_decimal("123junk", 3, 200, &v) && v == 123); /* only len bytes count */
+    v = 7;
+    ck_assert(!crow_parse_decimal("65536", 5, 65535, &v));
+    ck_assert(!crow_parse_decimal("18446744073709551616", 20, UINT64_MAX, &v)); /* overflow */
+    ck_assert(!crow_parse_decimal("5", 1, 4, &v));                              /* digit over max */
+    ck_assert(!crow_parse_decimal("", 0, 10, &v));
+    ck_assert(!crow_parse_decimal("01", 2, 10, &v));
+    ck_assert(!crow_parse_decimal("-1", 2, 10, &v));
+    ck_assert(!crow_parse_decimal("+1", 2, 10, &v));
+    ck_assert(!crow_parse_decimal("1 ", 2, 10, &v));
+    ck_assert_uint_eq(v, 7); /* untouched on failure */
+}
+END_TEST
+
 START_TEST(test_hashes_and_hex)
 {
     uint8_t d[CROW_SHA256_LEN];
@@ -127,6 +147,7 @@ int main(void)
     tcase_add_test(tc, test_bitfield_load_rejects_bad_wire);
     tcase_add_loop_test(tc, test_parse_size, 0, sizeof sizes / sizeof sizes[0]);
     tcase_add_test(tc, test_parse_rate_and_seconds);
+    tcase_add_test(tc, test_parse_decimal);
     tcase_add_test(tc, test_hashes_and_hex);
     tcase_add_test(tc, test_strerror_covers_every_code);
     suite_add_tcase(s, tc);
