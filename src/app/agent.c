@@ -163,7 +163,7 @@ static void on_order(struct agent *a, const crow_agent_order_t *o)
     uint64_t held = crow_loop_now(a->loop) - a->poll_sent_ns;
     if (o->order == CROW_ORDER_NONE) {
         /* A held poll ended: ask again now. One answered at once waits the tracker's interval. */
-        bool answered_at_once = held < (uint64_t)a->cfg->poll_wait * 500000000ull;
+        bool answered_at_once = a->cfg->poll_wait == 0 || held < (uint64_t)a->cfg->poll_wait * 500000000ull;
         poll_later(a, answered_at_once ? (uint64_t)(o->interval ? o->interval : 5) * 1000000000ull : 0);
         return;
     }

@@ -204,18 +204,22 @@ int agent_start_get(struct agent *a)
 {
     const crow_agent_order_t *o = &a->job.order;
     struct agent_get *g = NULL;
+    a->get_waiting = false;
     for (unsigned i = 0; i < AGENT_MAX_GETS && !g; i++)
         if (a->gets[i].child.pid == 0)
             g = &a->gets[i];
     if (!g) {
-        /* Every slot holds a child seeding an earlier release: the oldest one gives way. */
-        g = &a->gets[0];
-        crow_child_stop(&g->child, 5);
-        if (g->child.out_fd >= 0)
-            close(g->child.out_fd);
-        if (crow_op_pending(&g->read_op))
+        /* Every slot holds a child seeding an earlier release: one gives way. It is asked to stop,
+         * not waited for: agent_gets_tick reaps it (its stream read ends) and starts this get. */
+        for (unsigned i = 0; i < AGENT_MAX_GETS && !g; i++)
+            if (!a->gets[i].for_job)
+                g = &a->gets[i];
+        if (!g)
             return CROW_ELIMIT;
-        g->child = (struct crow_child){0};
+        if (!g->child.exited)
+            kill(g->child.pid, SIGTERM);
+        a->get_waiting = true;
+        return 0;
     }
     char torrent[4096], out[4096], rest[128], announce[512], seed[32];
     torrent_path(a, o->name, o->release, torrent, sizeof torrent);
@@ -263,6 +267,10 @@ void agent_gets_tick(struct agent *a)
             snprintf(why, sizeof why, "crowcast get exited with %d%s%s", code, g->error[0] ? ": " : "",
                      g->error);
             agent_job_next(a, CROW_EPROTO, why);
+        } else if (a->get_waiting && a->job.phase == JOB_GET) {
+            int ret = agent_start_get(a); /* the slot this child left */
+            if (ret)
+                agent_job_next(a, ret, "cannot start crowcast get");
         }
     }
 }

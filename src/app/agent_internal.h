@@ -55,7 +55,6 @@ struct agent_job {
     struct crow_child proc; /* verify, activate/rollback or health command */
     bool proc_running;
     uint64_t proc_deadline_ns;
-    bool hook_ok; /* the activate or rollback command succeeded */
     char previous[CROW_RELEASE_HEX + 1];
 };
 
@@ -82,6 +81,7 @@ struct agent {
     size_t torrent_len;
     struct agent_file torrent_file;
     struct agent_get gets[AGENT_MAX_GETS];
+    bool get_waiting; /* the job's get waits for a slot that is being freed */
     char verified[AGENT_MAX_VERIFIED][CROW_RELEASE_HEX + 1];
     unsigned verified_next;
     /* reports */

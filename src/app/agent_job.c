@@ -163,6 +163,8 @@ void agent_job_next(struct agent *a, int err, const char *detail)
 {
     const crow_agent_order_t *o = &a->job.order;
     bool rollback = o->order == CROW_ORDER_ROLLBACK;
+    if (a->stopping)
+        return; /* shutting down: an I/O completion drained now starts nothing new */
     switch (a->job.phase) {
     case JOB_IDLE:
         return;
@@ -190,7 +192,6 @@ void agent_job_next(struct agent *a, int err, const char *detail)
     case JOB_HOOK:
         if (err)
             break;
-        a->job.hook_ok = true;
         if (rollback) {
             crow_agent_state_rollback(&a->state, o->name, o->release);
             agent_save_state(a);

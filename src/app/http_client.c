@@ -60,9 +60,9 @@ static void finish(struct crow_http_client *c, int err, const crow_http_response
         c->cb(c->ctx, err, res);
 }
 
-/* Delivers the response when it is complete (or the connection ended); returns false while more
- * bytes are needed. */
-static bool try_deliver(struct crow_http_client *c, bool eof, int close_err)
+/* Delivers the response once it is complete, or whatever the end of the connection leaves (the
+ * parser never asks for more bytes after eof). */
+static void try_deliver(struct crow_http_client *c, bool eof, int close_err)
 {
     crow_http_response_t res;
     crow_http_error_t herr;
@@ -70,13 +70,8 @@ static bool try_deliver(struct crow_http_client *c, bool eof, int close_err)
     /* Closed before a byte of the answer: say so, not "malformed input". */
     int ret = eof && c->len == 0 ? (close_err ? close_err : CROW_ECLOSED)
                                  : crow_http_parse_response(c->response, c->len, eof, &limits, &res, &herr);
-    if (ret > 0)
-        finish(c, 0, &res);
-    else if (ret == CROW_EMORE && !eof)
-        return false;
-    else
-        finish(c, ret == CROW_EMORE ? (close_err == CROW_ECLOSED ? CROW_EPROTO : close_err) : ret, NULL);
-    return true;
+    if (ret != CROW_EMORE)
+        finish(c, ret > 0 ? 0 : ret, ret > 0 ? &res : NULL);
 }
 
 static long on_data(void *ctx, crow_tcp_conn_t *conn, const uint8_t *data, size_t len)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/rollout_query.h"
 #include "crowcast/error.h"
 #include "tracker_http.h"
 #include "tracker_probe.h"
@@ -80,18 +81,6 @@ static struct tracker_probe_receiver *receiver(struct tracker_probe *tp, uint32_
     return r;
 }
 
-/* The value of `key` in a query, raw; false when absent. */
-static bool query_value(crow_http_str_t query, const char *key, crow_http_str_t *out)
-{
-    crow_http_query_t it;
-    crow_http_str_t k;
-    crow_http_query_init(&it, query);
-    while (crow_http_query_next(&it, &k, out))
-        if (path_is(k, key))
-            return true;
-    return false;
-}
-
 /* Appends one line; false when the body is full. */
 static bool append(struct tracker_probe *tp, size_t *len, const crow_probe_line_t *l)
 {
@@ -105,10 +94,10 @@ static bool append(struct tracker_probe *tp, size_t *len, const crow_probe_line_
 static void join(struct tracker_probe *tp, const crow_racks_t *racks, const crow_http_request_t *req,
                  uint32_t src, uint64_t now_ms, struct tracker_reply *out)
 {
-    char name[CROW_RACK_NAME_MAX + 1] = "";
-    crow_http_str_t v;
-    if (query_value(req->query, "rack", &v) && crow_rack_name_valid(v.ptr, v.len))
-        memcpy(name, v.ptr, v.len);
+    char name[CROW_RACK_NAME_MAX + 1];
+    if (crow_query_value(req->query, "rack", name, sizeof name) != 0 ||
+        !crow_rack_name_valid(name, strlen(name)))
+        name[0] = '\0'; /* absent or not a rack name: the racks file decides by address */
     uint32_t rack;
     const crow_rack_t *r = NULL;
     if (crow_racks_resolve(racks, src, name[0] ? name : NULL, &rack) == 0)

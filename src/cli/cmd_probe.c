@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "crowcast/announce.h"
 #include "crowcast/log.h"
 #include "crowcast/manifest.h"
 #include "crowcast/probe_run.h"
@@ -175,6 +176,11 @@ int crow_cmd_probe(int argc, char **argv)
                 return err;
             break;
         case O_RACK:
+            if (!crow_rack_name_valid(optarg, strlen(optarg)))
+                return crow_cli_usage_error("probe",
+                                            "--rack wants a rack name (letters, digits, '.', '_', '-'), "
+                                            "not '%s'",
+                                            optarg);
             rc.rack = optarg;
             break;
         case O_SILENCE:

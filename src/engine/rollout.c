@@ -193,7 +193,7 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
         return CROW_ELIMIT;
     }
     size_t len = 0;
-    for (uint32_t i = 0; racks && i < racks->count; i++)
+    for (uint32_t i = 0; racks && i < racks->count && len < sizeof rec->extra; i++)
         len += (size_t)snprintf(rec->extra + len, sizeof rec->extra - len, "%s%s", len ? "," : "",
                                 racks->racks[i].name);
     rec->type = CROW_JREC_START;
