@@ -155,12 +155,15 @@ static int plan_racks(const crow_rollout_t *r, const crow_jrec_t *rec, crow_plan
     return crow_plan_assign(plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, *count, wave_of, err);
 }
 
-/* Plan, rack names and assignment of the START record being checked or applied (about 12 KiB). */
-static crow_plan_t start_plan;
-static char start_names[CROW_RACKS_MAX][CROW_RACK_NAME_MAX + 1];
-static uint32_t start_wave_of[CROW_RACKS_MAX], start_count;
+/* What a START record amounts to: its plan, every rack known and the wave of each (about 12 KiB). */
+struct start_plan {
+    crow_plan_t plan;
+    char names[CROW_RACKS_MAX][CROW_RACK_NAME_MAX + 1];
+    uint32_t wave_of[CROW_RACKS_MAX], count;
+};
 
-static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec, crow_plan_error_t *err)
+static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec, struct start_plan *sp,
+                       crow_plan_error_t *err)
 {
     if (r->state == CROW_ROLLOUT_RUNNING || r->state == CROW_ROLLOUT_PAUSED ||
         r->state == CROW_ROLLOUT_ROLLING_BACK) {
@@ -173,7 +176,7 @@ static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec, crow_pla
         snprintf(err->text, sizeof err->text, "not a new rollout, or not a release id");
         return CROW_EPROTO;
     }
-    return plan_racks(r, rec, &start_plan, start_names, &start_count, start_wave_of, err);
+    return plan_racks(r, rec, &sp->plan, sp->names, &sp->count, sp->wave_of, err);
 }
 
 int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
@@ -204,7 +207,8 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
     copy(rec->name, sizeof rec->name, name);
     copy(rec->path, sizeof rec->path, torrent);
     copy(rec->text, sizeof rec->text, plan_text);
-    return check_start(r, rec, err);
+    struct start_plan sp;
+    return check_start(r, rec, &sp, err);
 }
 
 static int check_host(const crow_rollout_t *r, const crow_jrec_t *rec)
@@ -297,8 +301,9 @@ static int check_control(const crow_rollout_t *r, const crow_jrec_t *rec)
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec)
 {
     if (rec->type == CROW_JREC_START) {
+        struct start_plan sp;
         crow_plan_error_t err;
-        return check_start(r, rec, &err);
+        return check_start(r, rec, &sp, &err);
     }
     if (rec->type == CROW_JREC_HOST)
         return check_host(r, rec);
@@ -342,13 +347,12 @@ static void decide(crow_rollout_t *r, int kind, uint64_t t_ms, const char *fmt, 
         r->decisions_by_kind[kind]++;
 }
 
-static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec)
+static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec, const struct start_plan *sp)
 {
-    /* check_start (run by crow_rollout_apply just before) left the plan and the assignment. */
-    memcpy(r->racks, start_names, sizeof r->racks[0] * start_count);
-    memcpy(r->wave_of, start_wave_of, sizeof r->wave_of[0] * start_count);
-    r->rack_count = start_count;
-    const crow_plan_t *plan = &start_plan;
+    memcpy(r->racks, sp->names, sizeof r->racks[0] * sp->count);
+    memcpy(r->wave_of, sp->wave_of, sizeof r->wave_of[0] * sp->count);
+    r->rack_count = sp->count;
+    const crow_plan_t *plan = &sp->plan;
     r->id = rec->rollout;
     r->state = CROW_ROLLOUT_RUNNING;
     r->distribute = rec->code == CROW_DISTRIBUTE_PER_WAVE ? CROW_DISTRIBUTE_PER_WAVE : CROW_DISTRIBUTE_ALL;
@@ -488,14 +492,19 @@ static void apply_control(crow_rollout_t *r, const crow_jrec_t *rec)
 
 int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
 {
+    if (rec->type == CROW_JREC_START) {
+        struct start_plan sp;
+        crow_plan_error_t err;
+        int ret = check_start(r, rec, &sp, &err);
+        if (ret == 0)
+            apply_start(r, rec, &sp);
+        return ret;
+    }
     int ret = crow_rollout_check(r, rec);
     if (ret)
         return ret;
     uint32_t i = rec->host[0] ? crow_rollout_find_host(r, rec->host) : UINT32_MAX;
     switch (rec->type) {
-    case CROW_JREC_START:
-        apply_start(r, rec);
-        break;
     case CROW_JREC_HOST:
         apply_host(r, rec);
         break;
