@@ -18,6 +18,10 @@ typedef struct crow_event_writer {
     bool overflow;
 } crow_event_writer_t;
 
+/* Writes s as a JSON string, quoted, with quotes, backslashes and control bytes escaped, into
+ * out[0..cap) followed by a NUL. Returns its length, or -1 when it does not fit. */
+long crow_json_quote(char *out, size_t cap, const char *s);
+
 /* Starts an object {"event":"<name>" in buf. */
 void crow_event_begin(crow_event_writer_t *w, char *buf, size_t cap, const char *name);
 void crow_event_str(crow_event_writer_t *w, const char *key, const char *value);

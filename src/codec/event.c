@@ -15,24 +15,37 @@ static void put(crow_event_writer_t *w, const char *s, size_t n)
     w->len += n;
 }
 
-static void put_escaped(crow_event_writer_t *w, const char *s)
+long crow_json_quote(char *out, size_t cap, const char *s)
 {
-    put(w, "\"", 1);
+    if (cap < 3)
+        return -1;
+    size_t len = 0;
+    out[len++] = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(w, esc, 2);
-        } else if (c < 0x20) {
-            int n = snprintf(esc, sizeof esc, "\\u%04x", c);
-            put(w, esc, (size_t)n);
-        } else {
-            put(w, (const char *)&c, 1);
-        }
+        char esc[8] = {(char)c};
+        int n = 1;
+        if (c == '"' || c == '\\')
+            n = snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c < 0x20)
+            n = snprintf(esc, sizeof esc, "\\u%04x", c);
+        if (len + (size_t)n + 2 > cap) /* room for it, the closing quote and the NUL */
+            return -1;
+        memcpy(out + len, esc, (size_t)n);
+        len += (size_t)n;
     }
-    put(w, "\"", 1);
+    out[len++] = '"';
+    out[len] = '\0';
+    return (long)len;
+}
+
+static void put_escaped(crow_event_writer_t *w, const char *s)
+{
+    long n = w->overflow ? -1 : crow_json_quote(w->buf + w->len, w->cap - w->len, s);
+    if (n < 0)
+        w->overflow = true;
+    else
+        w->len += (size_t)n;
 }
 
 static void put_key(crow_event_writer_t *w, const char *key)

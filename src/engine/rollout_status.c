@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crowcast/error.h"
+#include "crowcast/event.h"
 #include "crowcast/rollout.h"
 
 struct out {
@@ -30,20 +31,13 @@ static void put(struct out *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
 static void put_json(struct out *o, const char *s)
 {
-    put(o, "\"");
-    for (; *s && !o->full; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            put(o, "\\%c", c);
-        else if (c < 0x20)
-            put(o, "\\u%04x", c);
-        else
-            put(o, "%c", c);
-    }
-    put(o, "\"");
+    long n = o->full ? -1 : crow_json_quote(o->buf + o->len, o->cap - o->len, s);
+    if (n < 0)
+        o->full = true;
+    else
+        o->len += (size_t)n;
 }
 
 static long finish(const struct out *o)
