@@ -3,13 +3,16 @@
  * A connection is freed only when none of its operations is pending and no handler of it is running,
  * so an owner may close it from inside any handler.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crowcast/error.h"
+#include "crowcast/log.h"
 #include "crowcast/tcp.h"
 
 struct crow_tcp_conn {
@@ -397,6 +400,28 @@ static void on_accept(crow_op_t *op, int res, unsigned flags)
     }
 }
 
+/* A process killed with its accept armed in io_uring keeps its listening socket alive until the
+ * kernel tears the ring down, asynchronously, a moment after the process is reaped: a restart
+ * right after a crash (systemd, a test) meets EADDRINUSE despite SO_REUSEADDR. Wait that out, for
+ * a bounded time, before the loop serves anything. */
+#define BIND_RETRY_MS      10000
+#define BIND_RETRY_STEP_MS 50
+
+static int bind_retrying(int fd, const struct sockaddr_in *addr)
+{
+    for (int waited = 0;; waited += BIND_RETRY_STEP_MS) {
+        if (!bind(fd, (const struct sockaddr *)addr, sizeof *addr))
+            return 0;
+        if (errno != EADDRINUSE || waited >= BIND_RETRY_MS)
+            return -1;
+        if (!waited)
+            crow_log_warn("%s:%u in use (its previous owner may still be closing): retrying for up to %d s",
+                          inet_ntoa(addr->sin_addr), ntohs(addr->sin_port), BIND_RETRY_MS / 1000);
+        struct timespec step = {0, BIND_RETRY_STEP_MS * 1000000L};
+        nanosleep(&step, NULL);
+    }
+}
+
 int crow_tcp_listen(crow_loop_t *loop, crow_tcp_listener_t **out, const struct sockaddr_in *addr, int backlog,
                     crow_tcp_accept_fn fn, void *ctx)
 {
@@ -407,7 +432,7 @@ int crow_tcp_listen(crow_loop_t *loop, crow_tcp_listener_t **out, const struct s
     l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     socklen_t len = sizeof l->addr;
     if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        bind(l->fd, (const struct sockaddr *)addr, sizeof *addr) || listen(l->fd, backlog) ||
+        bind_retrying(l->fd, addr) || listen(l->fd, backlog) ||
         getsockname(l->fd, (struct sockaddr *)&l->addr, &len)) {
         ret = -errno;
         if (l->fd >= 0)
