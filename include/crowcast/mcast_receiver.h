@@ -81,6 +81,8 @@ typedef struct crow_mcast_rx_event {
     bool piece_complete;    /* DATA: after writing, hash `piece` and call mark_verified / mark_failed */
     uint32_t pass;          /* BEACON, END */
     bool stream_done;       /* END */
+    bool live;              /* the datagram belongs to this session's stream (decoded, fits the
+                               manifest, not a test drop): the stream is alive, even if ev is NONE */
 } crow_mcast_rx_event_t;
 
 /* A run of missing bytes inside one piece, on chunk boundaries. */

@@ -76,6 +76,22 @@ uint64_t crow_picker_missing(const crow_picker_t *p);
 void crow_picker_set_frontier(crow_picker_t *p, uint64_t offset);
 /* The stream ended (END seen or given up): every missing chunk may be requested. */
 void crow_picker_stream_end(crow_picker_t *p);
+/* A stream given up came back: only chunks behind `offset` (its frontier) may be requested again;
+ * requests already out ahead of it stay and are cancelled as the stream brings their chunks. */
+void crow_picker_stream_resume(crow_picker_t *p, uint64_t offset);
+
+/* What the picker can and cannot do now, for the peer's decisions (crow_peer_policy). */
+typedef struct crow_picker_needs {
+    uint32_t unserved;    /* pieces with chunks askable now (behind the frontier, not in flight) that
+                             no connected neighbour may be asked for */
+    bool requests_out;    /* some neighbour has requests outstanding */
+    bool rack_neighbours; /* a neighbour of our rack is connected */
+} crow_picker_needs_t;
+/* Fills *out. Costs O(pieces missing behind the frontier x max_neighbours): call it per tick, not
+ * per datagram. */
+void crow_picker_needs(const crow_picker_t *p, crow_picker_needs_t *out);
+/* Whether we are the chain head (as last set). */
+bool crow_picker_chain_head(const crow_picker_t *p);
 
 /* --- Neighbours (driven by crow_peer_session; usable directly by tests) --- */
 

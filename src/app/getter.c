@@ -56,6 +56,9 @@ static void counters(struct getter *g, crow_event_writer_t *w)
     crow_event_u64(w, "foreign", g->rx.stats.foreign);
     crow_event_u64(w, "out_of_range", g->rx.stats.out_of_range);
     crow_event_u64(w, "truncated", us.truncated);
+    crow_event_str(w, "stream", crow_stream_state_name(g->policy.stream));
+    crow_event_str(w, "waiting", crow_peer_wait_name(g->policy.wait));
+    crow_event_num(w, "waiting_s", (double)(crow_loop_now(g->loop) - g->policy.wait_since) / 1e9);
 }
 
 uint64_t getter_datagrams_lost(const struct getter *g)
@@ -84,6 +87,28 @@ void getter_event_simple(struct getter *g, const char *name, const char *key, co
     emit(g, &w);
 }
 
+/* What the peer waits for, in words; NULL when it waits for nothing. */
+static const char *wait_text(const struct getter *g, char *buf, size_t cap)
+{
+    switch (g->policy.wait) {
+    case CROW_WAIT_STREAM:
+        return g->policy.source_known ? "the multicast stream (a source is known)"
+                                      : "the multicast stream (no source known yet)";
+    case CROW_WAIT_SOURCE:
+        snprintf(buf, cap, "a source for %u piece(s) no connected peer has", g->needs.unserved);
+        return buf;
+    case CROW_WAIT_RACK:
+        snprintf(buf, cap, "the rack's chain head to bring %u piece(s) nobody in the rack has",
+                 g->needs.unserved);
+        return buf;
+    case CROW_WAIT_TRACKER:
+        snprintf(buf, cap, "the tracker (%s)", g->tracker_error[0] ? g->tracker_error : "no answer");
+        return buf;
+    default:
+        return NULL;
+    }
+}
+
 static void print_progress(struct getter *g)
 {
     char line[1024];
@@ -99,13 +124,17 @@ static void print_progress(struct getter *g)
     double rate = secs > 0 ? (double)(bytes - g->last_tick_bytes) * 8 / secs : 0;
     g->last_tick_bytes = bytes;
     g->last_tick_ns = crow_loop_now(g->loop);
-    char a[32], b[32], c[32];
+    char a[32], b[32], c[32], why[192];
     double left =
         (double)g->m.total_length * (1.0 - (double)done / (g->m.piece_count ? g->m.piece_count : 1));
     fprintf(stderr, "\r\033[K%u/%u pieces  %s  mcast %s  tcp %s  lost %llu  ETA %s", done, g->m.piece_count,
             crow_format_rate(rate, a, sizeof a), crow_format_size(g->bytes_mcast, b, sizeof b),
             crow_format_size(g->bytes_tcp, c, sizeof c), (unsigned long long)getter_datagrams_lost(g),
             rate > 0 ? (snprintf(line, sizeof line, "%.0f s", left * 8 / rate), line) : "-");
+    const char *what = wait_text(g, why, sizeof why);
+    if (what)
+        fprintf(stderr, "  waiting %.0f s for %s",
+                (double)(crow_loop_now(g->loop) - g->policy.wait_since) / 1e9, what);
 }
 
 /* ---- completion ---- */
@@ -246,12 +275,15 @@ static void report_missing(struct getter *g)
 static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct sockaddr_in *from)
 {
     struct getter *g = ctx;
-    g->last_datagram_ns = crow_loop_now(g->loop);
-    g->source_known = true;
     uint64_t source = (uint64_t)ntohl(from->sin_addr.s_addr) << 16 | ntohs(from->sin_port);
     crow_mcast_rx_event_t ev;
     if (crow_mcast_receiver_on_datagram(&g->rx, source, data, len, &ev) != 0)
-        return;
+        return; /* junk or another session's: it says nothing about our stream */
+    if (ev.live && crow_peer_policy_datagram(&g->policy, crow_loop_now(g->loop))) {
+        crow_log_info("the multicast stream is back: fetching over TCP only what it has passed");
+        getter_event_simple(g, "stream", "state", "alive");
+        getter_peers_frontier(g);
+    }
     switch (ev.kind) {
     case CROW_MCAST_RX_DATA: {
         long taken = crow_piece_store_put(g->store, ev.piece, ev.offset, ev.payload, ev.length);
@@ -271,9 +303,10 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
     case CROW_MCAST_RX_END:
         /* Several END copies close a pass: act on the first. With no chunk missing, the last
          * pieces are only still being hashed or written: completion follows. */
-        if (ev.stream_done && !g->completed && !g->mcast_ended) {
-            g->mcast_ended = true;
-            if (crow_mcast_receiver_missing_chunks(&g->rx) == 0)
+        if (ev.stream_done && !g->completed && g->policy.stream != CROW_STREAM_ENDED) {
+            bool missing = crow_mcast_receiver_missing_chunks(&g->rx) > 0;
+            crow_peer_policy_stream_ended(&g->policy, crow_loop_now(g->loop), missing);
+            if (!missing)
                 break;
             if (!getter_has_tcp(g)) {
                 report_missing(g);
@@ -281,6 +314,7 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
                 crow_loop_stop(g->loop, 1);
             } else {
                 getter_peers_frontier(g);
+                getter_decide(g); /* repair time: fresh neighbours now, not at the next tick */
             }
         }
         break;
@@ -295,10 +329,7 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
 
 void getter_source_known(struct getter *g)
 {
-    if (g->source_known)
-        return;
-    g->source_known = true;
-    g->last_datagram_ns = crow_loop_now(g->loop);
+    crow_peer_policy_source_known(&g->policy, crow_loop_now(g->loop));
 }
 
 int getter_join(struct getter *g, const struct sockaddr_in *group)
@@ -322,12 +353,40 @@ int getter_join(struct getter *g, const struct sockaddr_in *group)
     snprintf(text, sizeof text, "%s:%u", inet_ntoa(group->sin_addr), ntohs(group->sin_port));
     crow_log_info("joined %s (receive buffer %d KiB, %s)", text, st.rcvbuf / 1024,
                   st.multishot ? "multishot receive" : "recvmsg");
-    g->joined_ns = g->last_datagram_ns = crow_loop_now(g->loop);
+    crow_peer_policy_joined(&g->policy, crow_loop_now(g->loop));
     getter_event_simple(g, "joined", "group", text);
     return 0;
 }
 
 /* ---- ticks, signals ---- */
+
+/* Runs the peer's decisions (crow_peer_policy) on what the picker sees now, and carries them out. */
+void getter_decide(struct getter *g)
+{
+    uint64_t now = crow_loop_now(g->loop);
+    if (g->picker)
+        crow_picker_needs(g->picker, &g->needs);
+    enum crow_peer_wait was = g->policy.wait;
+    crow_peer_actions_t act;
+    crow_peer_policy_tick(&g->policy, now, g->picker ? &g->needs : NULL,
+                          g->picker && crow_picker_chain_head(g->picker), &act);
+    if (act.went_silent) {
+        crow_log_warn("no multicast datagram for %.1f s%s", g->cfg->mcast_timeout,
+                      getter_has_tcp(g) ? ": fetching over TCP until the stream comes back"
+                                        : "; still waiting");
+        getter_event_simple(g, "stream", "state", "silent");
+        getter_peers_frontier(g);
+    }
+    if (g->policy.wait != was && !g->completed) {
+        char buf[192];
+        const char *what = wait_text(g, buf, sizeof buf);
+        if (what)
+            crow_log_info("waiting for %s", what);
+        getter_event_simple(g, "waiting", "for", crow_peer_wait_name(g->policy.wait));
+    }
+    if (act.announce)
+        getter_announce(g, CROW_EVENT_NONE);
+}
 
 static void on_tick(crow_op_t *op, int res, unsigned flags)
 {
@@ -341,18 +400,9 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
         fflush(stdout);
         _exit(CROW_GET_INTERRUPTED);
     }
-    if (!g->completed) {
+    getter_decide(g);
+    if (!g->completed)
         print_progress(g);
-        /* Silence counts only once a source is known to exist (a datagram, a seeder listed by the
-         * tracker, static peers): peers started long before the seeder just wait for its stream. */
-        if (g->udp && !g->mcast_silent && g->source_known && g->cfg->mcast_timeout > 0 &&
-            now - g->last_datagram_ns > (uint64_t)(g->cfg->mcast_timeout * 1e9)) {
-            g->mcast_silent = true;
-            crow_log_warn("no multicast datagram for %.1f s%s", g->cfg->mcast_timeout,
-                          getter_has_tcp(g) ? ": fetching everything over TCP" : "; still waiting");
-            getter_peers_frontier(g);
-        }
-    }
     if (g->hook_running && crow_child_poll(&g->hook))
         getter_hook_done(g, crow_child_code(&g->hook));
     getter_tick(g, now);
@@ -427,6 +477,11 @@ int crow_getter_run(const struct crow_getter_config *cfg)
         goto out;
     }
     g.started_ns = g.last_tick_ns = crow_loop_update_now(g.loop);
+    crow_peer_policy_config_t pc = {.silence_ns =
+                                        cfg->mcast_timeout > 0 ? (uint64_t)(cfg->mcast_timeout * 1e9) : 0,
+                                    .multicast = cfg->mcast,
+                                    .tracker = cfg->tracker};
+    crow_peer_policy_init(&g.policy, &pc, g.started_ns);
     static const struct crow_piece_store_events ev = {
         .on_verified = on_verified, .on_failed = on_failed, .on_error = on_disk_error};
     if ((ret = crow_piece_store_new(&g.store, g.loop, crow_staging_storage(g.staging),

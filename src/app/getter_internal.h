@@ -9,6 +9,7 @@
 #include "crowcast/loop.h"
 #include "crowcast/manifest.h"
 #include "crowcast/mcast_receiver.h"
+#include "crowcast/peer_policy.h"
 #include "crowcast/picker.h"
 #include "crowcast/storage.h"
 #include "crowcast/udp.h"
@@ -30,13 +31,14 @@ struct getter {
     crow_announcer_t *announcer;
     crow_signals_t *signals;
     crow_op_t tick;
-    uint64_t started_ns, joined_ns, last_datagram_ns, completed_ns, last_tick_ns, last_tick_bytes;
-    uint64_t seed_until_ns, next_announce_ns, announce_interval_ns;
+    crow_peer_policy_t policy; /* stream liveness, announce schedule, what we wait for */
+    crow_picker_needs_t needs; /* the picker's view at the last tick */
+    uint64_t started_ns, completed_ns, last_tick_ns, last_tick_bytes;
+    uint64_t seed_until_ns;
     int64_t swarm_incomplete;
     uint64_t bytes_mcast, bytes_tcp;
     uint64_t frontier; /* release byte the multicast stream has passed */
-    bool mcast_given, mcast_ended, mcast_silent, completed, done, chain_head, seeder_known, stream_end_told;
-    bool source_known; /* a datagram arrived, or the tracker or --peer named a source */
+    bool mcast_given, completed, done, chain_head, seeder_known;
     uint64_t next_redial_ns;
     char rack[40];
     char tracker_error[128]; /* the last announce problem, warned once */
@@ -55,14 +57,20 @@ int getter_join(struct getter *g, const struct sockaddr_in *group);
 /* The --on-complete command ended with `code`: report it (event, tracker, exit status). */
 void getter_hook_done(struct getter *g, int code);
 
+/* Runs the peer's decisions on what the picker sees now and carries them out (announce, give up
+ * on a silent stream, report what it waits for). */
+void getter_decide(struct getter *g);
+
 /* A source of the release is known to exist: the multicast silence clock starts now. */
 void getter_source_known(struct getter *g);
 
 /* getter_sources.c */
+/* Announces now (with a tracker); `ev` as BEP 3's event. */
+void getter_announce(struct getter *g, enum crow_announce_event ev);
 int getter_start_sources(struct getter *g);
 void getter_stop_sources(struct getter *g);
 bool getter_has_tcp(const struct getter *g);
-/* The multicast frontier moved, the stream ended or went silent: tell the picker. */
+/* The multicast frontier moved, the stream ended, went silent or came back: tell the picker. */
 void getter_peers_frontier(struct getter *g);
 void getter_peers_have(struct getter *g, uint32_t piece);
 void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from);

@@ -11,8 +11,6 @@
 #include "crowcast/log.h"
 #include "getter_internal.h"
 
-#define TRACKER_RETRY_NS (2 * 1000000000ull)
-
 static uint64_t bytes_left(const struct getter *g)
 {
     const crow_bitfield_t *v = crow_piece_store_verified(g->store);
@@ -23,13 +21,13 @@ static uint64_t bytes_left(const struct getter *g)
     return left;
 }
 
-static void announce(struct getter *g, enum crow_announce_event ev)
+void getter_announce(struct getter *g, enum crow_announce_event ev)
 {
     if (!g->announcer)
         return;
     uint64_t up = g->peers ? crow_peers_bytes_served(g->peers) : 0;
     crow_announcer_announce(g->announcer, ev, up, g->bytes_mcast + g->bytes_tcp, bytes_left(g));
-    g->next_announce_ns = crow_loop_now(g->loop) + g->announce_interval_ns;
+    crow_peer_policy_announced(&g->policy, crow_loop_now(g->loop));
 }
 
 static void connect_neighbours(struct getter *g, const crow_announce_peer_t *peers, size_t n)
@@ -57,15 +55,13 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         const char *why = o->failure ? o->failure : crow_strerror(o->error);
         crow_log(strcmp(why, g->tracker_error) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
         snprintf(g->tracker_error, sizeof g->tracker_error, "%s", why);
-        g->next_announce_ns = crow_loop_now(g->loop) + TRACKER_RETRY_NS;
+        crow_peer_policy_tracker_answer(&g->policy, crow_loop_now(g->loop), false, 0);
         return;
     }
     g->tracker_error[0] = '\0';
     const crow_announce_result_t *r = o->result;
-    if (r->interval > 0) {
-        g->announce_interval_ns = (uint64_t)r->interval * 1000000000ull;
-        g->next_announce_ns = crow_loop_now(g->loop) + g->announce_interval_ns;
-    }
+    crow_peer_policy_tracker_answer(&g->policy, crow_loop_now(g->loop), true,
+                                    r->interval > 0 ? (uint32_t)r->interval : 0);
     g->swarm_incomplete = r->incomplete;
     /* A complete peer (the seeder, or a neighbour that finished) exists: if no datagram comes, the
      * multicast silence must end in TCP repair rather than wait for a pass that is already over. */
@@ -89,8 +85,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
                 getter_mcast_unavailable(g);
         }
     }
-    if (g->cfg->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) && !g->mcast_silent &&
-        !g->completed) {
+    if (g->cfg->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) &&
+        g->policy.stream == CROW_STREAM_UNJOINED && !g->completed) {
         crow_log_warn("the tracker assigned no multicast group: TCP only");
         getter_mcast_unavailable(g);
     }
@@ -99,9 +95,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
 
 void getter_mcast_unavailable(struct getter *g)
 {
-    g->mcast_silent = true;
-    crow_picker_stream_end(g->picker);
-    crow_peers_kick(g->peers);
+    crow_peer_policy_no_multicast(&g->policy, crow_loop_now(g->loop));
+    getter_peers_frontier(g);
 }
 
 int getter_start_sources(struct getter *g)
@@ -130,7 +125,6 @@ int getter_start_sources(struct getter *g)
                 ntohs(cfg->listen.sin_port), crow_strerror(ret));
         return ret;
     }
-    g->announce_interval_ns = 30 * 1000000000ull;
     if (cfg->mcast && cfg->group.sin_port) {
         g->mcast_given = true;
         if (getter_join(g, &cfg->group))
@@ -156,7 +150,7 @@ int getter_start_sources(struct getter *g)
             fprintf(stderr, "crowcast get: --tracker %s: %s\n", cfg->tracker, crow_strerror(ret));
             return ret;
         }
-        announce(g, CROW_EVENT_STARTED);
+        getter_announce(g, CROW_EVENT_STARTED);
     }
     return 0;
 }
@@ -164,7 +158,7 @@ int getter_start_sources(struct getter *g)
 void getter_stop_sources(struct getter *g)
 {
     if (g->announcer && g->loop) {
-        announce(g, CROW_EVENT_STOPPED);
+        getter_announce(g, CROW_EVENT_STOPPED);
         /* give the "stopped" announce a moment, so the tracker forgets us at once */
         for (int i = 0; i < 20 && crow_announcer_busy(g->announcer); i++)
             crow_loop_run_for(g->loop, 50 * 1000000ull);
@@ -192,15 +186,10 @@ void getter_peers_frontier(struct getter *g)
 {
     if (!g->picker)
         return;
-    if ((g->mcast_ended || g->mcast_silent) && !g->stream_end_told) {
-        g->stream_end_told = true;
-        crow_picker_stream_end(g->picker);
-        /* Repair time: make sure the neighbour list is fresh rather than waiting for the interval. */
-        announce(g, CROW_EVENT_NONE);
-    } else if (g->mcast_ended || g->mcast_silent)
+    if (!crow_peer_policy_stream_pending(&g->policy))
         crow_picker_stream_end(g->picker);
     else
-        crow_picker_set_frontier(g->picker, g->frontier);
+        crow_picker_stream_resume(g->picker, g->frontier);
     crow_peers_kick(g->peers);
 }
 
@@ -252,7 +241,8 @@ void getter_after_complete(struct getter *g)
 {
     crow_udp_rx_close(g->udp);
     g->udp = NULL;
-    announce(g, CROW_EVENT_COMPLETED);
+    crow_peer_policy_complete(&g->policy, crow_loop_now(g->loop));
+    getter_announce(g, CROW_EVENT_COMPLETED);
     g->seed_until_ns = crow_loop_now(g->loop) + (uint64_t)(g->cfg->seed_time * 1e9);
     if ((g->cfg->seed_time <= 0 || !g->peers) && !g->hook_running) {
         g->done = true;
@@ -270,8 +260,6 @@ void getter_tick(struct getter *g, uint64_t now)
         for (unsigned i = 0; i < g->cfg->peer_count; i++)
             crow_peers_connect(g->peers, &g->cfg->peers[i], i + 1, true);
     }
-    if (g->announcer && now >= g->next_announce_ns)
-        announce(g, CROW_EVENT_NONE);
     if (!g->completed || g->hook_running)
         return;
     bool swarm_done = g->announcer && g->swarm_incomplete == 0;

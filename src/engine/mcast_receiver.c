@@ -197,6 +197,7 @@ int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, c
         r->stats.dropped_on_purpose++;
         return 0;
     }
+    ev->live = true;
     if (!track(r, source, d.seq))
         return 0;
     switch (d.type) {

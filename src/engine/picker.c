@@ -265,6 +265,11 @@ void crow_picker_stream_end(crow_picker_t *p)
     p->frontier = p->m->total_length;
 }
 
+void crow_picker_stream_resume(crow_picker_t *p, uint64_t offset)
+{
+    p->frontier = offset < p->m->total_length ? offset : p->m->total_length;
+}
+
 int crow_picker_join(crow_picker_t *p, const crow_bitfield_t *remote, uint32_t distance, bool same_rack)
 {
     for (uint32_t i = 0; i < p->cfg.max_neighbours; i++) {
@@ -437,6 +442,34 @@ static bool pick_duplicate(crow_picker_t *p, int nb, uint64_t deadline, crow_blo
     return false;
 }
 
+/* Some chunk of the piece may be asked for now: fresh and wholly behind the frontier. */
+static bool askable(const crow_picker_t *p, uint32_t piece)
+{
+    crow_block_t b;
+    return fresh_run(p, piece, UINT32_MAX, &b);
+}
+
+void crow_picker_needs(const crow_picker_t *p, crow_picker_needs_t *out)
+{
+    *out = (crow_picker_needs_t){0};
+    for (uint32_t i = 0; i < p->cfg.max_neighbours; i++) {
+        const struct neighbour *n = &p->nbs[i];
+        out->requests_out |= n->used && n->outstanding > 0;
+        out->rack_neighbours |= n->used && n->same_rack;
+    }
+    for (uint32_t piece = crow_bitfield_next_clear(&p->verified, 0); piece < p->m->piece_count;
+         piece = crow_bitfield_next_clear(&p->verified, piece + 1)) {
+        if ((uint64_t)piece * p->m->piece_length >= p->frontier)
+            break;
+        if (!askable(p, piece))
+            continue;
+        bool served = false;
+        for (uint32_t i = 0; i < p->cfg.max_neighbours && !served; i++)
+            served = p->nbs[i].used && allowed(p, &p->nbs[i], piece);
+        out->unserved += !served;
+    }
+}
+
 bool crow_picker_pick(crow_picker_t *p, int nb, uint64_t deadline, crow_block_t *out)
 {
     if (!ready(&p->nbs[nb]))
@@ -533,6 +566,11 @@ void crow_picker_neighbour_stats(const crow_picker_t *p, int nb, crow_picker_sta
 void crow_picker_total_stats(const crow_picker_t *p, crow_picker_stats_t *out)
 {
     *out = p->total;
+}
+
+bool crow_picker_chain_head(const crow_picker_t *p)
+{
+    return p->cfg.chain_head;
 }
 
 void crow_picker_set_chain_head(crow_picker_t *p, bool chain_head)

@@ -1,0 +1,121 @@
+/* The peer's timing decisions, sans I/O: whether the multicast stream is alive, when to announce
+ * to the tracker, and what the peer is waiting for. The caller feeds events with the time (`now`,
+ * nanoseconds on a monotonic clock) and calls crow_peer_policy_tick at crow_peer_policy_next_deadline
+ * or sooner; the tick says what to do. Nothing here reads a clock or touches a socket.
+ *
+ * The stream. A joined peer waits for datagrams without a clock until a source of the release is
+ * known to exist (the tracker lists a complete peer, a --peer was given, a datagram came): then the
+ * silence clock runs, and after `silence_ns` without a datagram of this session the stream counts as
+ * silent: every missing chunk may be fetched over TCP. Only a datagram that decoded, belongs to this
+ * session and fits the manifest counts (crow_peer_policy_datagram); junk and other sessions' traffic
+ * never hold the clock off. A datagram after silence brings the stream back (the caller returns the
+ * picker to the stream's frontier): a peer never fetches over TCP what a live stream is still sending.
+ * The final END ends the stream for good.
+ *
+ * Announces. Regularly at the tracker's interval. At once, then 1 s, 2 s, 4 s ... apart (capped at
+ * CROW_PEER_URGENT_MAX_NS) while the peer has work and no source for it: it waits for a stream nobody
+ * is known to send, or has pieces that no connected neighbour it may ask holds (the chain head, or a
+ * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll: the head
+ * does. The backoff restarts once the wait ends. A failed announce is retried after the same backoff,
+ * capped at CROW_PEER_RETRY_MAX_NS, so a tracker that comes back is not met by every host at once.
+ * When the stream goes silent or ends with chunks missing, the peer announces at once (fresh
+ * neighbours for the repair).
+ *
+ * What it waits for (crow_peer_policy_wait, with the time it began) is reported on the progress line
+ * and in --json events, so a peer never waits silently.
+ */
+#ifndef CROWCAST_PEER_POLICY_H
+#define CROWCAST_PEER_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crowcast/picker.h"
+
+#define CROW_PEER_URGENT_MIN_NS 1000000000ull
+#define CROW_PEER_URGENT_MAX_NS 4000000000ull
+#define CROW_PEER_RETRY_MAX_NS  16000000000ull
+
+enum crow_stream_state {
+    CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */
+    CROW_STREAM_OFF,      /* no multicast: TCP only */
+    CROW_STREAM_AWAITED, /* joined; no datagram yet and no source known: no clock runs */
+    CROW_STREAM_DUE,     /* a source is known, no datagram yet: the silence clock runs */
+    CROW_STREAM_ALIVE,   /* datagrams of this session arrive */
+    CROW_STREAM_SILENT,  /* silent too long: fetch everything over TCP until a datagram comes */
+    CROW_STREAM_ENDED,   /* the final END arrived */
+};
+
+enum crow_peer_wait {
+    CROW_WAIT_NONE,    /* data flows or requests are out */
+    CROW_WAIT_STREAM,  /* for the multicast stream */
+    CROW_WAIT_SOURCE,  /* pieces are missing that no known source can give */
+    CROW_WAIT_RACK,    /* for the rack's chain head to bring pieces nobody in the rack has */
+    CROW_WAIT_TRACKER, /* for the tracker, which does not answer, to name a source */
+};
+
+typedef struct crow_peer_policy_config {
+    uint64_t silence_ns; /* 0: never give up on the stream */
+    bool multicast;      /* a group will be joined (given, or named by the tracker) */
+    bool tracker;        /* announces go to a tracker */
+} crow_peer_policy_config_t;
+
+typedef struct crow_peer_actions {
+    bool announce;    /* send an announce now (then call crow_peer_policy_announced) */
+    bool went_silent; /* the stream just went silent: let the picker ask for everything */
+} crow_peer_actions_t;
+
+/* Caller-allocated; read the fields, change them only through the calls below. */
+typedef struct crow_peer_policy {
+    crow_peer_policy_config_t cfg;
+    enum crow_stream_state stream;
+    uint64_t stream_since;  /* when `stream` took its value */
+    uint64_t last_datagram; /* the last datagram of this session, or when the silence clock started */
+    uint64_t interval_ns;   /* the tracker's announce interval */
+    uint64_t next_announce; /* regular or retry; UINT64_MAX without a tracker */
+    uint64_t last_announce;
+    uint64_t urgent_backoff, retry_backoff;
+    bool source_known, announced, tracker_failing, announce_now, complete;
+    enum crow_peer_wait wait;
+    uint64_t wait_since;
+} crow_peer_policy_t;
+
+/* Starts with the stream UNJOINED (multicast) or OFF, and an announce due now. */
+void crow_peer_policy_init(crow_peer_policy_t *p, const crow_peer_policy_config_t *cfg, uint64_t now);
+
+/* --- events --- */
+void crow_peer_policy_joined(crow_peer_policy_t *p, uint64_t now);
+/* Multicast cannot be used (join failed, no group): TCP only. */
+void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now);
+/* A datagram of this session arrived. Returns true when it brought a silent stream back: the caller
+ * returns the picker to the stream's frontier. */
+bool crow_peer_policy_datagram(crow_peer_policy_t *p, uint64_t now);
+/* A source of the release is known to exist: the silence clock starts (once). */
+void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now);
+/* The final END arrived. `missing`: chunks are still missing (then an announce goes out at once). */
+void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now, bool missing);
+/* An announce was sent. */
+void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now);
+/* The tracker answered (ok) with its interval in seconds (0: keep the current one), or failed. */
+void crow_peer_policy_tracker_answer(crow_peer_policy_t *p, uint64_t now, bool ok, uint32_t interval_s);
+/* Every piece verified: from now on only regular announces. */
+void crow_peer_policy_complete(crow_peer_policy_t *p, uint64_t now);
+
+/* --- decisions --- */
+/* Advances the stream's clock and the wait, and says what to do now. needs: what the picker sees
+ * now (crow_picker_needs; NULL when there is no picker); chain_head: we may fetch from outside the
+ * rack. */
+void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs, bool chain_head,
+                           crow_peer_actions_t *out);
+/* When the next tick has something to decide (UINT64_MAX: nothing pending). */
+uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p);
+/* The picker may ask only for what the stream passed (UNJOINED, AWAITED, DUE, ALIVE); false once it
+ * is OFF, SILENT or ENDED. */
+bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p);
+
+const char *crow_stream_state_name(enum crow_stream_state s);
+/* A short phrase: "the multicast stream", "a source for 3 pieces" is the caller's to build; this
+ * names the kind ("stream", "source", "rack", "tracker", "none"). */
+const char *crow_peer_wait_name(enum crow_peer_wait w);
+
+#endif

@@ -1,0 +1,211 @@
+/* The peer's timing decisions (stream liveness, announce schedule, what it waits for); the rules
+ * are in crowcast/peer_policy.h. */
+#include "crowcast/peer_policy.h"
+
+#define DEFAULT_INTERVAL_NS 30000000000ull
+
+static void set_stream(crow_peer_policy_t *p, enum crow_stream_state s, uint64_t now)
+{
+    p->stream = s;
+    p->stream_since = now;
+}
+
+void crow_peer_policy_init(crow_peer_policy_t *p, const crow_peer_policy_config_t *cfg, uint64_t now)
+{
+    *p = (crow_peer_policy_t){
+        .cfg = *cfg,
+        .stream = cfg->multicast ? CROW_STREAM_UNJOINED : CROW_STREAM_OFF,
+        .stream_since = now,
+        .last_datagram = now,
+        .interval_ns = DEFAULT_INTERVAL_NS,
+        .next_announce = cfg->tracker ? now : UINT64_MAX,
+        .urgent_backoff = CROW_PEER_URGENT_MIN_NS,
+        .retry_backoff = CROW_PEER_URGENT_MIN_NS,
+        .wait_since = now,
+    };
+}
+
+void crow_peer_policy_joined(crow_peer_policy_t *p, uint64_t now)
+{
+    if (p->stream != CROW_STREAM_UNJOINED && p->stream != CROW_STREAM_OFF)
+        return;
+    set_stream(p, p->source_known ? CROW_STREAM_DUE : CROW_STREAM_AWAITED, now);
+    p->last_datagram = now;
+}
+
+void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now)
+{
+    set_stream(p, CROW_STREAM_OFF, now);
+}
+
+bool crow_peer_policy_datagram(crow_peer_policy_t *p, uint64_t now)
+{
+    p->source_known = true;
+    p->last_datagram = now;
+    enum crow_stream_state was = p->stream;
+    if (was == CROW_STREAM_AWAITED || was == CROW_STREAM_DUE || was == CROW_STREAM_SILENT)
+        set_stream(p, CROW_STREAM_ALIVE, now);
+    return was == CROW_STREAM_SILENT;
+}
+
+void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now)
+{
+    if (p->source_known)
+        return;
+    p->source_known = true;
+    if (p->stream == CROW_STREAM_AWAITED) {
+        set_stream(p, CROW_STREAM_DUE, now);
+        p->last_datagram = now;
+    }
+}
+
+void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now, bool missing)
+{
+    if (p->stream == CROW_STREAM_ENDED)
+        return;
+    set_stream(p, CROW_STREAM_ENDED, now);
+    if (missing && p->cfg.tracker && !p->complete)
+        p->announce_now = true;
+}
+
+void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now)
+{
+    p->last_announce = now;
+    p->announced = true;
+    p->announce_now = false;
+    p->next_announce = now + p->interval_ns;
+}
+
+void crow_peer_policy_tracker_answer(crow_peer_policy_t *p, uint64_t now, bool ok, uint32_t interval_s)
+{
+    if (!ok) {
+        p->tracker_failing = true;
+        p->next_announce = now + p->retry_backoff;
+        p->retry_backoff = p->retry_backoff * 2 > CROW_PEER_RETRY_MAX_NS ? CROW_PEER_RETRY_MAX_NS : p->retry_backoff * 2;
+        return;
+    }
+    p->tracker_failing = false;
+    p->retry_backoff = CROW_PEER_URGENT_MIN_NS;
+    if (interval_s) {
+        p->interval_ns = (uint64_t)interval_s * 1000000000ull;
+        p->next_announce = p->last_announce + p->interval_ns;
+    }
+}
+
+void crow_peer_policy_complete(crow_peer_policy_t *p, uint64_t now)
+{
+    p->complete = true;
+    p->wait = CROW_WAIT_NONE;
+    p->wait_since = now;
+}
+
+bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p)
+{
+    return p->stream == CROW_STREAM_UNJOINED || p->stream == CROW_STREAM_AWAITED || p->stream == CROW_STREAM_DUE ||
+           p->stream == CROW_STREAM_ALIVE;
+}
+
+static bool clock_runs(const crow_peer_policy_t *p)
+{
+    return p->cfg.silence_ns && (p->stream == CROW_STREAM_DUE || p->stream == CROW_STREAM_ALIVE);
+}
+
+static enum crow_peer_wait judge_wait(const crow_peer_policy_t *p, const crow_picker_needs_t *n, bool chain_head)
+{
+    enum crow_peer_wait w = CROW_WAIT_NONE;
+    if (p->complete)
+        return w;
+    if (p->stream == CROW_STREAM_UNJOINED || p->stream == CROW_STREAM_AWAITED || p->stream == CROW_STREAM_DUE)
+        w = CROW_WAIT_STREAM;
+    else if (n && n->unserved && !n->requests_out)
+        w = chain_head || !n->rack_neighbours ? CROW_WAIT_SOURCE : CROW_WAIT_RACK;
+    /* The tracker is what would name a source: when it fails, that is what the peer waits for. */
+    if (p->tracker_failing && (w == CROW_WAIT_SOURCE || (w == CROW_WAIT_STREAM && !p->source_known)))
+        w = CROW_WAIT_TRACKER;
+    return w;
+}
+
+/* Polls the tracker: for a stream nobody is known to send, or for pieces nobody connected has. */
+static bool urgent(const crow_peer_policy_t *p)
+{
+    return p->cfg.tracker && !p->complete &&
+           (p->wait == CROW_WAIT_SOURCE || (p->wait == CROW_WAIT_STREAM && !p->source_known));
+}
+
+void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs, bool chain_head,
+                           crow_peer_actions_t *out)
+{
+    *out = (crow_peer_actions_t){0};
+    if (clock_runs(p) && now - p->last_datagram >= p->cfg.silence_ns) {
+        set_stream(p, CROW_STREAM_SILENT, now);
+        out->went_silent = true;
+        if (p->cfg.tracker && !p->complete)
+            p->announce_now = true;
+    }
+    enum crow_peer_wait w = judge_wait(p, needs, chain_head);
+    if (w != p->wait) {
+        p->wait = w;
+        p->wait_since = now;
+        if (!urgent(p))
+            p->urgent_backoff = CROW_PEER_URGENT_MIN_NS;
+    }
+    if (!p->cfg.tracker)
+        return;
+    if (urgent(p) && (!p->announced || now - p->last_announce >= p->urgent_backoff)) {
+        out->announce = true;
+        p->urgent_backoff =
+            p->urgent_backoff * 2 > CROW_PEER_URGENT_MAX_NS ? CROW_PEER_URGENT_MAX_NS : p->urgent_backoff * 2;
+    }
+    if (p->announce_now || now >= p->next_announce)
+        out->announce = true;
+}
+
+uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p)
+{
+    uint64_t at = p->cfg.tracker ? p->next_announce : UINT64_MAX;
+    if (p->announce_now)
+        return 0;
+    if (clock_runs(p) && p->last_datagram + p->cfg.silence_ns < at)
+        at = p->last_datagram + p->cfg.silence_ns;
+    if (urgent(p) && p->last_announce + p->urgent_backoff < at)
+        at = p->last_announce + p->urgent_backoff;
+    return at;
+}
+
+const char *crow_stream_state_name(enum crow_stream_state s)
+{
+    switch (s) {
+    case CROW_STREAM_UNJOINED:
+        return "unjoined";
+    case CROW_STREAM_OFF:
+        return "off";
+    case CROW_STREAM_AWAITED:
+        return "awaited";
+    case CROW_STREAM_DUE:
+        return "due";
+    case CROW_STREAM_ALIVE:
+        return "alive";
+    case CROW_STREAM_SILENT:
+        return "silent";
+    case CROW_STREAM_ENDED:
+        return "ended";
+    }
+    return "?";
+}
+
+const char *crow_peer_wait_name(enum crow_peer_wait w)
+{
+    switch (w) {
+    case CROW_WAIT_NONE:
+        return "none";
+    case CROW_WAIT_STREAM:
+        return "stream";
+    case CROW_WAIT_SOURCE:
+        return "source";
+    case CROW_WAIT_RACK:
+        return "rack";
+    case CROW_WAIT_TRACKER:
+        return "tracker";
+    }
+    return "?";
+}
