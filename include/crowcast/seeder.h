@@ -23,10 +23,12 @@ struct crow_seeder_config {
     struct sockaddr_in listen; /* TCP seeding address; port 0 = no TCP */
     const char *tracker;       /* announce URL, or NULL */
     bool json;                 /* machine-readable events on stdout */
-    double linger;             /* seconds to keep serving TCP after the last pass; negative: until stopped */
+    double linger; /* bound in seconds on serving TCP after the last pass (crowcast/seeder_policy.h
+                      says when it leaves sooner); negative: until stopped */
 };
 
-/* Runs the seeder until its passes are done and (when serving TCP) the linger time ran out, or
+/* Runs the seeder until its passes are done and (when serving TCP) it is no longer needed (see
+ * crowcast/seeder_policy.h), or
  * SIGINT/SIGTERM. Returns a crow exit code (0 ok, 2 bad manifest/usage, 3 I/O). */
 int crow_seeder_run(const struct crow_seeder_config *cfg);
 

@@ -11,6 +11,7 @@
 #include "crowcast/event.h"
 #include "crowcast/log.h"
 #include "crowcast/seeder.h"
+#include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
 #include "crowcast/units.h"
 #include "announcer.h"
@@ -29,7 +30,7 @@ struct seeder {
     crow_announcer_t *announcer;
     crow_signals_t *signals;
     crow_op_t tick;
-    uint64_t next_announce_ns, announce_interval_ns, linger_until_ns;
+    crow_seeder_policy_t policy; /* when to announce, when to leave */
     struct sockaddr_in groups[CROW_MAX_GROUPS];
     unsigned group_count;
     char tracker_error[128]; /* the last announce problem, warned once */
@@ -38,6 +39,7 @@ struct seeder {
 };
 
 static int start_mcast(struct seeder *s);
+static void decide(struct seeder *s);
 
 static void emit_stats(struct seeder *s, const char *event)
 {
@@ -78,10 +80,8 @@ static void on_mcast_done(void *ctx, int result)
         s->result = 3;
     }
     emit_stats(s, "mcast_done");
-    if (!s->peers || s->cfg->linger == 0)
-        crow_loop_stop(s->loop, 1);
-    else if (s->cfg->linger > 0)
-        s->linger_until_ns = crow_loop_now(s->loop) + (uint64_t)(s->cfg->linger * 1e9);
+    crow_seeder_policy_passes_done(&s->policy, crow_loop_now(s->loop));
+    decide(s);
 }
 
 static void announce(struct seeder *s, enum crow_announce_event ev)
@@ -90,7 +90,22 @@ static void announce(struct seeder *s, enum crow_announce_event ev)
         return;
     uint64_t served = s->peers ? crow_peers_bytes_served(s->peers) : 0;
     crow_announcer_announce(s->announcer, ev, served, 0, 0);
-    s->next_announce_ns = crow_loop_now(s->loop) + s->announce_interval_ns;
+    crow_seeder_policy_announced(&s->policy, crow_loop_now(s->loop));
+}
+
+/* Carries out the seeder's decisions (crow_seeder_policy): announce, stay or leave, saying why. */
+static void decide(struct seeder *s)
+{
+    bool announce_now;
+    enum crow_seeder_verdict v = crow_seeder_policy_tick(
+        &s->policy, crow_loop_now(s->loop), s->peers ? crow_peers_count(s->peers) : 0, &announce_now);
+    if (v != CROW_SEEDER_STAY) {
+        crow_log_info("stopping: %s", crow_seeder_stop_reason(v));
+        crow_loop_stop(s->loop, 1);
+        return;
+    }
+    if (announce_now)
+        announce(s, CROW_EVENT_NONE);
 }
 
 static void on_announced(void *ctx, const struct crow_announce_outcome *o)
@@ -101,14 +116,14 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         const char *why = o->failure ? o->failure : crow_strerror(o->error);
         crow_log(strcmp(why, s->tracker_error) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
         snprintf(s->tracker_error, sizeof s->tracker_error, "%s", why);
-        s->next_announce_ns = crow_loop_now(s->loop) + 2000000000ull;
+        crow_seeder_policy_tracker_failed(&s->policy, crow_loop_now(s->loop));
         return;
     }
     s->tracker_error[0] = '\0';
-    if (o->result->interval > 0) {
-        s->announce_interval_ns = (uint64_t)o->result->interval * 1000000000ull;
-        s->next_announce_ns = crow_loop_now(s->loop) + s->announce_interval_ns;
-    }
+    const crow_announce_result_t *r = o->result;
+    crow_seeder_policy_tracker_answer(&s->policy, crow_loop_now(s->loop),
+                                      r->interval > 0 ? (uint32_t)r->interval : 0, r->complete,
+                                      r->incomplete);
     /* Without --mcast the tracker names the groups: one per rack (or shared). */
     if (!s->cfg->group_count && !s->mcast && o->group_count) {
         s->group_count = o->group_count < CROW_MAX_GROUPS ? o->group_count : CROW_MAX_GROUPS;
@@ -124,19 +139,13 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
     struct seeder *s = op->owner;
-    uint64_t now = crow_loop_now(s->loop);
     if (res == -ECANCELED || crow_loop_stopping(s->loop))
         return;
     if (s->mcast && !s->mcast_done)
         emit_stats(s, "progress");
-    if (s->announcer && now >= s->next_announce_ns)
-        announce(s, CROW_EVENT_NONE);
-    if (s->linger_until_ns && now >= s->linger_until_ns) {
-        crow_log_info("--linger over: stopping");
-        crow_loop_stop(s->loop, 1);
-        return;
-    }
-    crow_io_timeout(s->loop, &s->tick, 1000000000ull);
+    decide(s);
+    if (!crow_loop_stopping(s->loop))
+        crow_io_timeout(s->loop, &s->tick, 1000000000ull);
 }
 
 static void on_signal(void *ctx, int signo)
@@ -223,6 +232,12 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         const struct sockaddr_in *la = crow_peers_listen_addr(s.peers);
         crow_log_info("serving over TCP on %s:%u", inet_ntoa(la->sin_addr), ntohs(la->sin_port));
     }
+    crow_seeder_policy_config_t lc = {
+        .tracker = cfg->tracker,
+        .serves_tcp = s.peers != NULL,
+        .linger_ns = cfg->linger < 0 ? -1 : (int64_t)(cfg->linger * 1e9),
+    };
+    crow_seeder_policy_init(&s.policy, &lc, crow_loop_update_now(s.loop));
     s.group_count = cfg->group_count;
     memcpy(s.groups, cfg->groups, cfg->group_count * sizeof *cfg->groups);
     if (s.group_count && (ret = start_mcast(&s))) {
@@ -240,7 +255,6 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
             .want_groups = cfg->group_count == 0,
             .timeout = 5,
         };
-        s.announce_interval_ns = 30 * 1000000000ull;
         if ((ret = crow_announcer_new(&s.announcer, s.loop, &ac, on_announced, &s))) {
             fprintf(stderr, "crowcast seed: --tracker %s: %s\n", cfg->tracker, crow_strerror(ret));
             s.result = 2;

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "crowcast/log.h"
 #include "crowcast/seeder.h"
+#include "crowcast/seeder_policy.h"
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
 
@@ -25,8 +26,10 @@ static const char usage[] =
     "                         interface, off otherwise)\n"
     "  --beacon-interval S    seconds between session BEACONs (default 0.2)\n"
     "  --listen ADDR:PORT     serve the release over TCP (peer wire) on this address\n"
-    "  --linger S             keep serving TCP S seconds after the last pass (default: until\n"
-    "                         stopped when --listen is given)\n"
+    "  --linger S|forever     after the last pass, keep serving TCP until every peer of the\n"
+    "                         release is complete (as the tracker reports; without a tracker: until\n"
+    "                         no peer was connected for 15 s), at most S seconds (default 600);\n"
+    "                         0 leaves at the pass's end, forever stays until stopped\n"
     "  --tracker URL          announce to this tracker as the seeder\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
@@ -107,8 +110,13 @@ int crow_cmd_seed(int argc, char **argv)
                 return crow_cli_usage_error("seed", "--mcast-loop wants on or off");
             loop_choice = strcmp(optarg, "on") == 0;
             break;
-        case O_BEACON:
-        case O_LINGER: {
+        case O_LINGER:
+            if (strcmp(optarg, "forever") == 0) {
+                cfg.linger = -1;
+                break;
+            }
+            /* fall through */
+        case O_BEACON: {
             double s;
             if ((err = crow_cli_opt_seconds("seed", optarg, &s)))
                 return err;
@@ -141,7 +149,7 @@ int crow_cmd_seed(int argc, char **argv)
         return crow_cli_usage_error("seed", "nothing to do: give --mcast, --listen or --tracker");
     cfg.mcast_loop = loop_choice >= 0 ? loop_choice : (ntohl(cfg.iface.s_addr) >> 24) == 127;
     if (cfg.linger == -2)
-        cfg.linger = cfg.listen.sin_port ? -1 : 0;
+        cfg.linger = (double)(CROW_SEEDER_LINGER_DEFAULT_NS / 1000000000ull);
     crow_log_set_role("seed");
     return crow_seeder_run(&cfg);
 }

@@ -81,7 +81,8 @@ void crow_peer_policy_tracker_answer(crow_peer_policy_t *p, uint64_t now, bool o
     if (!ok) {
         p->tracker_failing = true;
         p->next_announce = now + p->retry_backoff;
-        p->retry_backoff = p->retry_backoff * 2 > CROW_PEER_RETRY_MAX_NS ? CROW_PEER_RETRY_MAX_NS : p->retry_backoff * 2;
+        p->retry_backoff =
+            p->retry_backoff * 2 > CROW_PEER_RETRY_MAX_NS ? CROW_PEER_RETRY_MAX_NS : p->retry_backoff * 2;
         return;
     }
     p->tracker_failing = false;
@@ -101,8 +102,8 @@ void crow_peer_policy_complete(crow_peer_policy_t *p, uint64_t now)
 
 bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p)
 {
-    return p->stream == CROW_STREAM_UNJOINED || p->stream == CROW_STREAM_AWAITED || p->stream == CROW_STREAM_DUE ||
-           p->stream == CROW_STREAM_ALIVE;
+    return p->stream == CROW_STREAM_UNJOINED || p->stream == CROW_STREAM_AWAITED ||
+           p->stream == CROW_STREAM_DUE || p->stream == CROW_STREAM_ALIVE;
 }
 
 static bool clock_runs(const crow_peer_policy_t *p)
@@ -110,7 +111,8 @@ static bool clock_runs(const crow_peer_policy_t *p)
     return p->cfg.silence_ns && (p->stream == CROW_STREAM_DUE || p->stream == CROW_STREAM_ALIVE);
 }
 
-static enum crow_peer_wait judge_wait(const crow_peer_policy_t *p, const crow_picker_needs_t *n, bool chain_head)
+static enum crow_peer_wait judge_wait(const crow_peer_policy_t *p, const crow_picker_needs_t *n,
+                                      bool chain_head)
 {
     enum crow_peer_wait w = CROW_WAIT_NONE;
     if (p->complete)
@@ -132,8 +134,8 @@ static bool urgent(const crow_peer_policy_t *p)
            (p->wait == CROW_WAIT_SOURCE || (p->wait == CROW_WAIT_STREAM && !p->source_known));
 }
 
-void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs, bool chain_head,
-                           crow_peer_actions_t *out)
+void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs,
+                           bool chain_head, crow_peer_actions_t *out)
 {
     *out = (crow_peer_actions_t){0};
     if (clock_runs(p) && now - p->last_datagram >= p->cfg.silence_ns) {
@@ -143,11 +145,10 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
             p->announce_now = true;
     }
     enum crow_peer_wait w = judge_wait(p, needs, chain_head);
-    if (w != p->wait) {
+    if (w != p->wait) { /* a new wait: its backoff starts over */
         p->wait = w;
         p->wait_since = now;
-        if (!urgent(p))
-            p->urgent_backoff = CROW_PEER_URGENT_MIN_NS;
+        p->urgent_backoff = CROW_PEER_URGENT_MIN_NS;
     }
     if (!p->cfg.tracker)
         return;

@@ -1,0 +1,291 @@
+/* The peer's timing decisions under a fake clock: the silence clock (runs only once a source is
+ * known, only datagrams of the session hold it off, a stream that comes back is followed again),
+ * urgent announces with their backoff and bound, tracker failures, what the peer waits for; then
+ * thousands of random schedules checked against the same rules. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "crowcast/peer_policy.h"
+
+#define S 1000000000ull
+#define MS 1000000ull
+
+static const crow_peer_policy_config_t with_tracker = {.silence_ns = 3 * S, .multicast = true, .tracker = true};
+static const crow_picker_needs_t nothing_needed = {0};
+static const crow_picker_needs_t unserved = {.unserved = 3, .rack_neighbours = true};
+
+static crow_peer_actions_t tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *n, bool head)
+{
+    crow_peer_actions_t a;
+    crow_peer_policy_tick(p, now, n, head, &a);
+    if (a.announce)
+        crow_peer_policy_announced(p, now);
+    return a;
+}
+
+START_TEST(test_no_clock_without_a_source)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, false);
+    crow_peer_policy_joined(&p, 10 * MS);
+    for (uint64_t t = 0; t < 3600 * S; t += S)
+        ck_assert(!tick(&p, t, &nothing_needed, false).went_silent);
+    ck_assert_int_eq(p.stream, CROW_STREAM_AWAITED);
+    ck_assert_int_eq(p.wait, CROW_WAIT_STREAM);
+}
+END_TEST
+
+START_TEST(test_silence_counts_from_the_source_or_the_last_datagram)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_source_known(&p, 5 * S);
+    ck_assert_int_eq(p.stream, CROW_STREAM_DUE);
+    ck_assert(!tick(&p, 8 * S - 1, &nothing_needed, false).went_silent);
+    ck_assert(crow_peer_policy_next_deadline(&p) <= 8 * S);
+    ck_assert(tick(&p, 8 * S, &nothing_needed, false).went_silent);
+    ck_assert_int_eq(p.stream, CROW_STREAM_SILENT);
+    ck_assert(!crow_peer_policy_stream_pending(&p));
+
+    /* alive again: followed, and silent again 3 s after its last datagram */
+    ck_assert(crow_peer_policy_datagram(&p, 9 * S));
+    ck_assert_int_eq(p.stream, CROW_STREAM_ALIVE);
+    ck_assert(crow_peer_policy_stream_pending(&p));
+    ck_assert(!crow_peer_policy_datagram(&p, 10 * S)); /* not a comeback */
+    ck_assert(!tick(&p, 13 * S - 1, &nothing_needed, false).went_silent);
+    ck_assert(tick(&p, 13 * S, &nothing_needed, false).went_silent);
+}
+END_TEST
+
+START_TEST(test_end_is_final_and_announces_when_chunks_are_missing)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, false);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_datagram(&p, S);
+    crow_peer_policy_stream_ended(&p, 2 * S, true);
+    ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 0);
+    ck_assert(tick(&p, 2 * S, &nothing_needed, false).announce);
+    ck_assert(!crow_peer_policy_datagram(&p, 3 * S));
+    ck_assert_int_eq(p.stream, CROW_STREAM_ENDED);
+    for (uint64_t t = 3 * S; t < 60 * S; t += S)
+        ck_assert(!tick(&p, t, &nothing_needed, false).went_silent);
+}
+END_TEST
+
+/* Times of the announces in [from, to) at 100 ms ticks. */
+static unsigned announces(crow_peer_policy_t *p, uint64_t from, uint64_t to, const crow_picker_needs_t *n, bool head,
+                          uint64_t *at, unsigned cap)
+{
+    unsigned k = 0;
+    for (uint64_t t = from; t < to; t += 100 * MS)
+        if (tick(p, t, n, head).announce && k < cap)
+            at[k++] = t;
+    return k;
+}
+
+START_TEST(test_urgent_announces_back_off_to_the_cap)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, true); /* the first announce */
+    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
+    crow_peer_policy_joined(&p, 50 * MS);
+    crow_peer_policy_datagram(&p, 100 * MS);
+    p.cfg.silence_ns = 0; /* the stream stays alive throughout */
+    uint64_t at[32];
+    unsigned n = announces(&p, 100 * MS, 20 * S, &unserved, true, at, 32);
+    /* 1 s after the first, then 2 s, then 4 s apart */
+    ck_assert_uint_ge(n, 5);
+    ck_assert_uint_eq(at[0], 1 * S);
+    ck_assert_uint_eq(at[1] - at[0], 2 * S);
+    ck_assert_uint_eq(at[2] - at[1], 4 * S);
+    for (unsigned i = 3; i < n; i++)
+        ck_assert_uint_eq(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
+    ck_assert_int_eq(p.wait, CROW_WAIT_SOURCE);
+}
+END_TEST
+
+START_TEST(test_a_peer_waiting_for_its_chain_head_does_not_poll)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, false);
+    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
+    crow_peer_policy_joined(&p, 50 * MS);
+    crow_peer_policy_datagram(&p, 100 * MS);
+    uint64_t at[8];
+    p.cfg.silence_ns = 0; /* the stream stays alive throughout */
+    ck_assert_uint_eq(announces(&p, 100 * MS, 29 * S, &unserved, false, at, 8), 0);
+    ck_assert_int_eq(p.wait, CROW_WAIT_RACK);
+    ck_assert_uint_eq(announces(&p, 29 * S, 31 * S, &unserved, false, at, 8), 1); /* the interval */
+    /* ... but with no rack neighbour connected it is its own source finder */
+    crow_picker_needs_t alone = {.unserved = 1};
+    ck_assert_uint_ge(announces(&p, 31 * S, 33 * S, &alone, false, at, 8), 1);
+    ck_assert_int_eq(p.wait, CROW_WAIT_SOURCE);
+}
+END_TEST
+
+START_TEST(test_waiting_for_an_unknown_stream_polls_the_tracker)
+{
+    /* peers long before the seeder: they learn of it within the backoff cap */
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, false);
+    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
+    crow_peer_policy_joined(&p, 50 * MS);
+    uint64_t at[64];
+    unsigned n = announces(&p, 100 * MS, 120 * S, &nothing_needed, false, at, 64);
+    ck_assert_uint_ge(n, 25);
+    for (unsigned i = 1; i < n; i++)
+        ck_assert_uint_le(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
+    /* once the tracker names a source, the polling stops and the silence clock runs */
+    crow_peer_policy_source_known(&p, 120 * S);
+    ck_assert_uint_le(announces(&p, 120 * S, 123 * S - 1, &nothing_needed, false, at, 64), 0);
+    ck_assert(tick(&p, 123 * S, &nothing_needed, false).went_silent);
+}
+END_TEST
+
+START_TEST(test_tracker_failures_back_off_and_recover)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    uint64_t t = 0, gaps[8];
+    for (int i = 0; i < 8; i++) {
+        while (!tick(&p, t, &nothing_needed, false).announce)
+            t += 100 * MS;
+        gaps[i] = t;
+        crow_peer_policy_tracker_answer(&p, t, false, 0);
+    }
+    ck_assert_int_eq(p.wait, CROW_WAIT_TRACKER);
+    for (int i = 2; i < 8; i++) {
+        ck_assert_uint_ge(gaps[i] - gaps[i - 1], gaps[i - 1] - gaps[i - 2]);
+        ck_assert_uint_le(gaps[i] - gaps[i - 1], CROW_PEER_RETRY_MAX_NS);
+    }
+    ck_assert_uint_eq(gaps[7] - gaps[6], CROW_PEER_RETRY_MAX_NS);
+    crow_peer_policy_tracker_answer(&p, t + MS, true, 30);
+    ck_assert(!p.tracker_failing);
+    ck_assert_uint_eq(p.retry_backoff, CROW_PEER_URGENT_MIN_NS);
+}
+END_TEST
+
+START_TEST(test_complete_stops_urgent_polling)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, true);
+    crow_peer_policy_complete(&p, S);
+    uint64_t at[8];
+    ck_assert_uint_eq(announces(&p, S, 29 * S, &unserved, true, at, 8), 0);
+    ck_assert_int_eq(p.wait, CROW_WAIT_NONE);
+}
+END_TEST
+
+/* Random schedules: datagrams in bursts with gaps, sources learned at random, needs that come and
+ * go, tracker answers failing at random. The rules that must hold in every one:
+ *   - the stream is never declared silent while a datagram came less than silence_ns ago, and is
+ *     silent (or ended) by one tick after silence_ns without one, once a source is known;
+ *   - urgent announces are at least 1 s apart (one-shot repair announces aside);
+ *   - a head with unserved pieces and a working tracker announces at least every 4 s (+ a tick);
+ *   - without a source nor a stream, a working tracker is asked at least every 4 s (+ a tick). */
+START_TEST(test_random_schedules)
+{
+    const uint64_t step = 100 * MS;
+    for (unsigned seed = 1; seed <= 2000; seed++) {
+        srand(seed);
+        crow_peer_policy_t p;
+        crow_peer_policy_init(&p, &with_tracker, 0);
+        bool joined = false, source = false, ended = false, failing = false;
+        uint64_t last_dgram = 0, last_announce = 0, starved_since = 0, blind_since = 0;
+        bool have_dgram = false;
+        crow_picker_needs_t needs = {0};
+        bool head = rand() % 2;
+        for (uint64_t t = 0; t < 90 * S; t += step) {
+            int r = rand() % 1000;
+            if (!joined && r < 50) {
+                crow_peer_policy_joined(&p, t);
+                joined = true;
+            }
+            if (!source && r >= 50 && r < 60) {
+                crow_peer_policy_source_known(&p, t);
+                source = true;
+            }
+            /* the stream: on for a while, off for a while */
+            bool sending = joined && ((t / S / 7 + seed) % 3 != 0) && !ended;
+            if (sending && rand() % 4) {
+                crow_peer_policy_datagram(&p, t);
+                last_dgram = t;
+                have_dgram = source = true;
+            }
+            if (joined && !ended && r >= 60 && r < 62) {
+                crow_peer_policy_stream_ended(&p, t, true);
+                ended = true;
+            }
+            if (r >= 100 && r < 130)
+                needs = (crow_picker_needs_t){.unserved = (uint32_t)(rand() % 3),
+                                              .requests_out = rand() % 2 == 0,
+                                              .rack_neighbours = rand() % 2 == 0};
+            enum crow_stream_state before = p.stream;
+            crow_peer_actions_t a;
+            crow_peer_policy_tick(&p, t, &needs, head, &a);
+            if (a.went_silent) {
+                ck_assert_msg(have_dgram ? t - last_dgram >= 3 * S : source, "seed %u: silent too early", seed);
+                ck_assert(before == CROW_STREAM_DUE || before == CROW_STREAM_ALIVE);
+            }
+            if (source && have_dgram && joined && !ended && t - last_dgram >= 3 * S + step)
+                ck_assert_msg(p.stream == CROW_STREAM_SILENT, "seed %u t=%llu: not silent (%s)", seed,
+                              (unsigned long long)t, crow_stream_state_name(p.stream));
+            if (a.announce) {
+                bool oneshot = p.announce_now;
+                if (!oneshot && t >= p.next_announce)
+                    oneshot = true; /* regular or retry */
+                ck_assert_msg(oneshot || !last_announce || t - last_announce >= S, "seed %u: announces too close",
+                              seed);
+                crow_peer_policy_announced(&p, t);
+                last_announce = t;
+                failing = rand() % 5 == 0;
+                crow_peer_policy_tracker_answer(&p, t, !failing, 30);
+            }
+            bool starved = p.wait == CROW_WAIT_SOURCE && !failing;
+            starved_since = starved ? (starved_since ? starved_since : t) : 0;
+            if (starved && t - starved_since > CROW_PEER_URGENT_MAX_NS + step)
+                ck_assert_msg(t - last_announce <= CROW_PEER_URGENT_MAX_NS + step, "seed %u: starved, no announce",
+                              seed);
+            bool blind = p.wait == CROW_WAIT_STREAM && !p.source_known && !failing;
+            blind_since = blind ? (blind_since ? blind_since : t) : 0;
+            if (blind && t - blind_since > CROW_PEER_URGENT_MAX_NS + step)
+                ck_assert_msg(t - last_announce <= CROW_PEER_URGENT_MAX_NS + step, "seed %u: blind, no announce",
+                              seed);
+        }
+    }
+}
+END_TEST
+
+static Suite *peer_policy_suite(void)
+{
+    Suite *s = suite_create("peer_policy");
+    TCase *tc = tcase_create("rules");
+    tcase_add_test(tc, test_no_clock_without_a_source);
+    tcase_add_test(tc, test_silence_counts_from_the_source_or_the_last_datagram);
+    tcase_add_test(tc, test_end_is_final_and_announces_when_chunks_are_missing);
+    tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);
+    tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_does_not_poll);
+    tcase_add_test(tc, test_waiting_for_an_unknown_stream_polls_the_tracker);
+    tcase_add_test(tc, test_tracker_failures_back_off_and_recover);
+    tcase_add_test(tc, test_complete_stops_urgent_polling);
+    tcase_add_test(tc, test_random_schedules);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(peer_policy_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
