@@ -39,11 +39,11 @@
 enum crow_stream_state {
     CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */
     CROW_STREAM_OFF,      /* no multicast: TCP only */
-    CROW_STREAM_AWAITED, /* joined; no datagram yet and no source known: no clock runs */
-    CROW_STREAM_DUE,     /* a source is known, no datagram yet: the silence clock runs */
-    CROW_STREAM_ALIVE,   /* datagrams of this session arrive */
-    CROW_STREAM_SILENT,  /* silent too long: fetch everything over TCP until a datagram comes */
-    CROW_STREAM_ENDED,   /* the final END arrived */
+    CROW_STREAM_AWAITED,  /* joined; no datagram yet and no source known: no clock runs */
+    CROW_STREAM_DUE,      /* a source is known, no datagram yet: the silence clock runs */
+    CROW_STREAM_ALIVE,    /* datagrams of this session arrive */
+    CROW_STREAM_SILENT,   /* silent too long: fetch everything over TCP until a datagram comes */
+    CROW_STREAM_ENDED,    /* the final END arrived */
 };
 
 enum crow_peer_wait {
@@ -105,8 +105,8 @@ void crow_peer_policy_complete(crow_peer_policy_t *p, uint64_t now);
 /* Advances the stream's clock and the wait, and says what to do now. needs: what the picker sees
  * now (crow_picker_needs; NULL when there is no picker); chain_head: we may fetch from outside the
  * rack. */
-void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs, bool chain_head,
-                           crow_peer_actions_t *out);
+void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs,
+                           bool chain_head, crow_peer_actions_t *out);
 /* When the next tick has something to decide (UINT64_MAX: nothing pending). */
 uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p);
 /* The picker may ask only for what the stream passed (UNJOINED, AWAITED, DUE, ALIVE); false once it
