@@ -1,8 +1,11 @@
 # A small crowcast cluster on loopback for fault tests (sourced after lib.sh): a release, a tracker
-# with one rack (127.0.1.0/24), peers 127.0.1.H, a seeder on 127.0.0.1.
+# with two racks sharing one group (r1 127.0.1.0/24, r2 127.0.2.0/24), peers 127.0.R.H, a seeder on
+# 127.0.0.1.
 #   cluster_release BYTES          make $WORK/rel.bin and $WORK/rel.torrent (announce URL set)
-#   cluster_tracker                start (or restart) the tracker on $TRACKER_PORT
-#   cluster_peer H [ARGS...]       start `crowcast get` as 127.0.1.H with --json into get-H.log
+#   cluster_tracker [ARGS...]      start (or restart) the tracker on $TRACKER_PORT (--interval 1 unless
+#                                  ARGS say otherwise)
+#   cluster_peer H [ARGS...]       start `crowcast get` as 127.0.1.H (H may be R.H: 127.0.R.H) with
+#                                  --json into get-H.log, output in out-H
 #   cluster_seeder [ARGS...]       start `crowcast seed` (TCP on $SEED_PORT) into seed.log
 #   cluster_wait_complete N SECS   wait until N peers reported "complete"
 #   cluster_check_all N            every peer's copy is identical to the source
@@ -15,20 +18,21 @@ URL="http://127.0.0.1:$TRACKER_PORT/announce"
 cluster_release() {
   random_file "$WORK/rel.bin" "$1" cluster
   "$CROWCAST" make "$WORK/rel.bin" -o "$WORK/rel.torrent" --tracker "$URL" --piece-size 256K >/dev/null 2>&1
-  echo "rack r1 127.0.1.0/24 $GROUP:$GROUP_PORT" >"$WORK/racks.conf"
+  printf 'rack r1 127.0.1.0/24 %s\nrack r2 127.0.2.0/24 %s\n' "$GROUP:$GROUP_PORT" "$GROUP:$GROUP_PORT" >"$WORK/racks.conf"
 }
 
 cluster_tracker() {
-  spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TRACKER_PORT" --racks "$WORK/racks.conf" --interval 1
+  spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TRACKER_PORT" --racks "$WORK/racks.conf" --interval 1 "$@"
   TRACKER_PID=$SPAWNED_PID
   wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TRACKER_PORT" || fail "the tracker did not start"
 }
 
 cluster_peer() {
-  local h=$1; shift
-  spawn "get-$h" "$CROWCAST" get "$WORK/rel.torrent" -o "$WORK/out-$h" --tracker "$URL" --iface "127.0.1.$h" \
+  local h=$1 ip; shift
+  [[ $h == *.* ]] && ip=127.0.$h || ip=127.0.1.$h
+  spawn "get-$h" "$CROWCAST" get "$WORK/rel.torrent" -o "$WORK/out-$h" --tracker "$URL" --iface "$ip" \
     --json --seed-time 60 "$@"
-  eval "PEER_PID_$h=$SPAWNED_PID"
+  eval "PEER_PID_${h//./_}=$SPAWNED_PID"
 }
 
 cluster_seeder() {
@@ -45,10 +49,16 @@ cluster_wait_complete() {
 }
 
 cluster_check_all() {
-  local want
+  local h hosts=()
+  for ((h = 1; h <= $1; h++)); do hosts+=("$h"); done
+  cluster_check "${hosts[@]}"
+}
+# cluster_check H...: these peers' copies are identical to the source
+cluster_check() {
+  local want h
   want=$(sha256sum <"$WORK/rel.bin")
-  for ((h = 1; h <= $1; h++)); do
-    [[ $(sha256sum <"$WORK/out-$h/rel.bin") == "$want" ]] || fail "peer $h: published data differs"
+  for h in "$@"; do
+    [[ $(sha256sum <"$WORK/out-$h/rel.bin" 2>/dev/null) == "$want" ]] || fail "peer $h: published data differs or is missing"
   done
 }
 
