@@ -30,13 +30,17 @@ ln -s "$CROWCAST_RELEASE_ID" "$(dirname "$CROWCAST_RELEASE_DIR")/.hook.tmp" &&
 HOOK
 chmod +x "$WORK/hook.sh"
 
+TRACKER_STARTS=0
 start_tracker() {
-  spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 \
-    --state "$WORK/state"
+  TRACKER_STARTS=$((TRACKER_STARTS + 1))
+  spawn "tracker$TRACKER_STARTS" "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" \
+    --interval 1 --state "$WORK/state"
   TRACKER_PID=$SPAWNED_PID
+  # Its own word, not a connect: a just-killed tracker's listener outlives it for a moment (its
+  # io_uring is torn down asynchronously) and accepts connections nobody will answer.
+  wait_until 15 grep -q "serving on" "$WORK/tracker$TRACKER_STARTS.log" || fail "the tracker did not start"
 }
 start_tracker
-wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP" || fail "the tracker did not start"
 
 start_agent() { # H IFACE [ARGS...]
   local h=$1 ip=$2; shift 2
@@ -110,7 +114,6 @@ reset_tracker() {
   wait "$TRACKER_PID" 2>/dev/null || true
   rm -rf "$WORK/state"
   start_tracker
-  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP" || fail "the tracker did not restart"
   wait_until 30 registered || fail "the agents did not register again: $(status)"
 }
 downloads_reported() { # H: acknowledged download reports of a rollout 1 in agent H's log

@@ -53,7 +53,9 @@ start_tracker() {
   spawn "tracker$1" in_ns "$NS_TRACK" "$CROWCAST" tracker --listen 10.99.0.2:7070 --racks "$WORK/racks.conf" \
     --interval 2 --state "$WORK/state"
   TRACKER_PID=$SPAWNED_PID
-  wait_until 15 in_ns "$NS_SEED" bash -c 'exec 3<>/dev/tcp/10.99.0.2/7070' || fail "the tracker did not start"
+  # Its own word, not a connect: a just-killed tracker's listener outlives it for a moment (its
+  # io_uring is torn down asynchronously) and accepts connections nobody will answer.
+  wait_until 15 grep -q "serving on" "$WORK/tracker$1.log" || fail "the tracker did not start: $(cat "$WORK/tracker$1.log")"
 }
 declare -A AGENT
 start_agent() { # R H

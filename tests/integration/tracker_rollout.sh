@@ -18,7 +18,10 @@ export CROWCAST_TRACKER=$T/announce # the CLI's default tracker; --tracker overr
 start_tracker() {
   spawn "tracker$1" "$CROWCAST" tracker --listen "127.0.0.1:$port" --state "$STATE" --log-level info
   TPID=$SPAWNED_PID
-  wait_until 10 curl -sf "$T/rollout/status" || fail "tracker did not serve (start $1)"
+  # Its own word first: a just-killed tracker's listener outlives it for a moment (its io_uring is
+  # torn down asynchronously) and accepts connections nobody will answer.
+  wait_until 15 grep -q "serving on" "$WORK/tracker$1.log" || fail "tracker did not start (start $1)"
+  wait_until 10 curl -sf --max-time 2 "$T/rollout/status" || fail "tracker did not serve (start $1)"
 }
 
 # Fake agent requests. poll HOST RACK WAIT -> the bencoded answer.
