@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Report of bench/datacenter.sh: reads DIR/raw.jsonl (one line per scenario) and writes
+"""Report of bench/datacenter.sh: reads DIR/raw.jsonl (one line per run) and writes
 DIR/results.md (markdown table), DIR/results.json and DIR/cdf-<round>.png (completion-time CDF
 per tool, gnuplot). For crowcast scenarios it also sums the hosts' bytes_mcast/bytes_tcp from
-their --json "complete" lines in DIR/logs.
+their --json "complete" lines in DIR/logs. With named scenarios or several runs of one, a second
+table gives per scenario and tool the median and worst last / ideal over the runs that had every
+host verified, and how many runs those were. A host excluded on purpose (head-kill) counts for
+neither; a routed run's ideal is racks x S/B.
 
 usage: datacenter_report.py DIR"""
 import json
@@ -18,7 +21,7 @@ def crowcast_bytes(out, row):
     mcast = tcp = 0
     found = False
     for host in row["hosts"]:
-        path = os.path.join(out, "logs", "%s-%s-%s.log" % (row["round"], row["tool"], host))
+        path = os.path.join(out, "logs", "%s-%s-%s.log" % (row.get("log_prefix", row["round"]), row["tool"], host))
         if not os.path.exists(path):
             continue
         with open(path, errors="replace") as f:
@@ -38,18 +41,25 @@ def crowcast_bytes(out, row):
 
 def summarize(out, row):
     s = {k: row[k] for k in ("round", "loss_ppm", "tool", "status", "size", "ideal_s")}
+    for k, default in (("run", 1), ("runs", 1), ("ideal_basis", "S/B"), ("title", ""), ("fabric", "flat")):
+        s[k] = row.get(k, default) or default
+    for k in ("note", "start_s", "mcast_to_router", "mcast_into_racks"):
+        if row.get(k) not in (None, ""):
+            s[k] = row[k]
     if "hosts" not in row:
         return s
     size, ideal = row["size"], row["ideal_s"]
-    times = sorted(t for t in row["hosts"].values() if t is not None)
-    s.update(hosts=len(row["hosts"]), verified=len(times), times_s=times, per_host_s=row["hosts"],
+    excluded = row.get("excluded", [])
+    times = sorted(t for h, t in row["hosts"].items() if t is not None and h not in excluded)
+    s.update(hosts=len(row["hosts"]) - len(excluded), excluded=excluded, verified=len(times), times_s=times,
+             per_host_s=row["hosts"],
              timeout_s=row["limit_s"], frames_dropped=row["drops"], load_before=row["load_before"],
              seeder_tx_bytes=row["seeder_tx"], seeder_copies=round(row["seeder_tx"] / size, 3),
              uplink_bytes=row["uplink_bytes"],
              uplink_copies=[round(b / size, 3) for b in row["uplink_bytes"]])
     if times:
         s.update(min_s=times[0], median_s=round(statistics.median(times), 3), max_s=times[-1])
-    if len(times) == len(row["hosts"]):
+    if len(times) == s["hosts"] and times:
         s.update(last_s=times[-1], ratio=round(times[-1] / ideal, 3))
     if row["tool"].startswith(("crowcast", "tcp-chain")):
         b = crowcast_bytes(out, row)
@@ -62,25 +72,75 @@ def fmt(v, spec="%.2f"):
     return "—" if v is None else spec % v
 
 
+def label(s):
+    """The tool, with the run number when its scenario ran several times."""
+    return s["tool"] if s["runs"] == 1 else "%s #%d" % (s["tool"], s["run"])
+
+
 def table(summary):
     lines = ["| round | tool | hosts verified | last host (s) | min / median / max (s) | last / ideal "
              "| seeder sent (copies) | uplink copies per rack (max) | note |",
              "|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         if "hosts" not in s:
-            lines.append("| %s | %s | — | — | — | — | — | — | %s |" % (s["round"], s["tool"], s["status"]))
+            lines.append("| %s | %s | — | — | — | — | — | — | %s |" % (s["round"], label(s), s["status"]))
             continue
         note = [] if s["status"] == "ok" else [s["status"]]
-        if s.get("bytes_mcast"):
+        if s["ideal_basis"] != "S/B":
+            note.append("ideal = %s = %.2f s" % (s["ideal_basis"], s["ideal_s"]))
+        if s["excluded"]:
+            note.append("excluded %s" % " ".join(s["excluded"]))
+        if "mcast_into_racks" in s:
+            note.append("multicast into racks %s (router saw %d)" % (
+                "/".join(str(n) for n in s["mcast_into_racks"]), s.get("mcast_to_router", 0)))
+        if s.get("bytes_mcast") or (s.get("bytes_tcp") and s["round"] not in ("noloss", "loss")):
             note.append("TCP repair %.1f%% of bytes" % (100 * s["bytes_tcp"] / (s["hosts"] * s["size"])))
         if s["frames_dropped"]:
             note.append("%d frames dropped" % s["frames_dropped"])
         note.append("load %.1f" % s["load_before"])
         spread = "—" if "min_s" not in s else "%.2f / %.2f / %.2f" % (s["min_s"], s["median_s"], s["max_s"])
-        lines.append("| %s | %s | %d/%d | %s | %s | %s | %.2f | %.2f | %s |" % (
-            s["round"], s["tool"], s["verified"], s["hosts"], fmt(s.get("last_s")), spread,
+        verified = "%d/%d" % (s["verified"], s["hosts"])
+        lines.append("| %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s |" % (
+            s["round"], label(s), verified, fmt(s.get("last_s")), spread,
             fmt(s.get("ratio"), "%.3f"), s["seeder_copies"], max(s["uplink_copies"], default=0),
             "; ".join(note)))
+    return "\n".join(lines) + "\n"
+
+
+def aggregate(summary):
+    """Per (round, tool): runs, runs with every host verified, median and worst last / ideal."""
+    groups = {}
+    for s in summary:
+        groups.setdefault((s["round"], s["tool"]), []).append(s)
+    rows = []
+    for (rnd, tool), runs in groups.items():
+        timed = [s for s in runs if "hosts" in s]
+        ratios = [s["ratio"] for s in timed if s.get("ratio") is not None]
+        failed = [s for s in timed if s.get("ratio") is None or s["status"] != "ok"]
+        rows.append({"round": rnd, "tool": tool, "title": runs[0]["title"], "runs": len(timed),
+                     "skipped": len(runs) - len(timed),
+                     "all_verified": sum(1 for s in timed if s.get("ratio") is not None),
+                     "ok": sum(1 for s in timed if s.get("ratio") is not None and s["status"] == "ok"),
+                     "median_ratio": round(statistics.median(ratios), 3) if ratios else None,
+                     "worst_ratio": max(ratios) if ratios else None,
+                     "ideal_basis": runs[0]["ideal_basis"], "ideal_s": runs[0]["ideal_s"],
+                     "failures": ["#%d %s" % (s["run"], s["status"] if s["status"] != "ok" else "incomplete")
+                                  for s in failed]})
+    return rows
+
+
+def aggregate_table(rows):
+    lines = ["| scenario | tool | runs | every host verified | median last / ideal | worst last / ideal "
+             "| ideal | failed runs | what |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for a in rows:
+        worst = fmt(a["worst_ratio"], "%.3f")
+        if a["all_verified"] < a["runs"]:
+            worst += " (+%d not verified)" % (a["runs"] - a["all_verified"])
+        lines.append("| %s | %s | %d%s | %d/%d | %s | %s | %s = %.2f s | %s | %s |" % (
+            a["round"], a["tool"], a["runs"], " (+%d skipped)" % a["skipped"] if a["skipped"] else "",
+            a["all_verified"], a["runs"], fmt(a["median_ratio"], "%.3f"), worst, a["ideal_basis"], a["ideal_s"],
+            ", ".join(a["failures"]) or "—", a["title"] or "—"))
     return "\n".join(lines) + "\n"
 
 
@@ -99,13 +159,14 @@ def plot(out, rnd, summary):
             f.write("\n\n")
     png = os.path.join(out, "cdf-%s.png" % rnd)
     ideal = runs[0]["ideal_s"]
-    title = "no loss" if runs[0]["loss_ppm"] == 0 else "%.2f%% loss on host links" % (runs[0]["loss_ppm"] / 1e4)
-    curves = ", ".join("'%s' index %d using 1:2 with steps lw 2 title '%s'" % (data, i, s["tool"])
+    title = runs[0]["title"] or (
+        "no loss" if runs[0]["loss_ppm"] == 0 else "%.2f%% loss on host links" % (runs[0]["loss_ppm"] / 1e4))
+    curves = ", ".join("'%s' index %d using 1:2 with steps lw 2 title '%s'" % (data, i, label(s).replace("'", ""))
                        for i, s in enumerate(runs))
     script = "\n".join([
         "set terminal png size 900,540",
         "set output '%s'" % png,
-        "set title 'Completion-time CDF, %s (ideal S/B = %.2f s)'" % (title, ideal),
+        "set title 'Completion-time CDF, %s (ideal %s = %.2f s)'" % (title.replace("'", ""), runs[0]["ideal_basis"], ideal),
         "set xlabel 'seconds since the source started'",
         "set ylabel 'fraction of hosts with verified data'",
         "set yrange [0:1.05]", "set logscale x", "set xrange [%.3f:*]" % xmin, "set key bottom right",
@@ -126,14 +187,22 @@ def main():
     head = ("Release %.1f MiB, %s racks x %s hosts, host links %s Mbit/s, uplinks %s Mbit/s, "
             "multicast rate %s; ideal S/B = %.2f s.\n\n" % (
                 meta.get("size", 0) / 2**20, meta.get("racks"), meta.get("host_count", 0) // max(meta.get("racks", 1), 1),
-                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("rate"), meta.get("ideal_s", 0)))
+                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("rate"), meta.get("sb_s", meta.get("ideal_s", 0))))
+    named = any(s["round"] not in ("noloss", "loss") for s in summary)
+    agg = aggregate(summary) if named or any(s["runs"] > 1 for s in summary) else None
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(head + table(summary))
+        notes = ["- %s %s: %s" % (s["round"], label(s), s["note"]) for s in summary if s.get("note")]
+        if notes:
+            f.write("\n" + "\n".join(notes) + "\n")
+        if agg:
+            f.write("\nOver the runs (median and worst over the runs with every host verified):\n\n"
+                    + aggregate_table(agg))
         for r, p in plots.items():
             if p:
                 f.write("\nCDF (%s): %s\n" % (r, p))
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"scenarios": summary, "plots": plots}, f, indent=1)
+        json.dump({"scenarios": summary, "aggregate": agg or [], "plots": plots}, f, indent=1)
         f.write("\n")
 
 

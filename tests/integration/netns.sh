@@ -10,6 +10,20 @@
 #   host r h     rack r (1..RACKS) host h (1..HOSTS): namespace "$(host_ns r h)", address 10.99.r.h
 # Host links and rack uplinks are shaped with tbf when rates are given; offloads are off so shaping
 # and loss act on real frames. topo_loss NS DEV PPM adds random loss with an nftables counter.
+#
+#   topo_create_routed RACKS HOSTS [HOST_RATE_MBIT] [UPLINK_RATE_MBIT]
+#
+# builds the same hosts (same namespaces and addresses, but /24s) on a ROUTED fabric instead: no
+# core bridge; a router namespace $NS_RT (ip_forward=1, no multicast routing) is the gateway
+# 10.99.R.254 of every rack and 10.99.0.254 of the seeder's segment (bridge seg0 in $NS_SW with
+# $NS_SEED and $NS_TRACK); each rack bridge is its own IGMP querier (address 10.99.R.253). Unicast
+# crosses racks, multicast stays in its segment. The uplinks are router dnR <-> upR on rack R's
+# bridge. $TOPO_KIND says which fabric was built (flat or routed).
+#   topo_uplink_loss R PPM        random loss on the rack side of rack R's uplink: every host of the
+#                                 rack misses the same frames (topo_loss_count "$NS_SW" counts them)
+#   topo_loss_clear NS            removes what topo_loss (or topo_uplink_loss) added in NS
+#   topo_mcast_watch              counts multicast UDP arriving at each rack from its uplink, and at
+#   topo_mcast_count R|seg        the router from the seeder's segment (routed fabric only)
 # Everything is removed by the cleanup that lib.sh runs on exit (also after failure or Ctrl-C).
 
 need_root
@@ -19,7 +33,9 @@ TOPO_ID="cw$$"
 NS_SW="${TOPO_ID}sw"
 NS_SEED="${TOPO_ID}seed"
 NS_TRACK="${TOPO_ID}trk"
+NS_RT="${TOPO_ID}rt"
 TOPO_NS=()
+TOPO_KIND=
 
 host_ns() { echo "${TOPO_ID}r$1h$2"; }
 host_ip() { echo "10.99.$1.$2"; }
@@ -50,15 +66,17 @@ _plain_link() {
   ip netns exec "$1" ethtool -K "$2" gro off gso off tso off >/dev/null 2>&1 || true
 }
 
-# _attach_host NS IP BRIDGE MBIT: veth from host NS (eth0, address IP) to BRIDGE in the switch.
+# _attach_host NS IP BRIDGE MBIT [PREFIX [GATEWAY]]: veth from host NS (eth0, address IP/PREFIX,
+# default /16) to BRIDGE in the switch; GATEWAY becomes its default route.
 _attach_host() {
-  local ns=$1 ip=$2 bridge=$3 mbit=${4:-} port="p${#TOPO_NS[@]}"
+  local ns=$1 ip=$2 bridge=$3 mbit=${4:-} prefix=${5:-16} gw=${6:-} port="p${#TOPO_NS[@]}"
   ip link add "${TOPO_ID}tmp" type veth peer name "$port" netns "$NS_SW"
   ip link set "${TOPO_ID}tmp" netns "$ns"
   ip -n "$ns" link set "${TOPO_ID}tmp" name eth0
-  ip -n "$ns" addr add "$ip/16" brd + dev eth0
+  ip -n "$ns" addr add "$ip/$prefix" brd + dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" route add 224.0.0.0/4 dev eth0
+  [[ -z $gw ]] || ip -n "$ns" route add default via "$gw" dev eth0
   ip -n "$NS_SW" link set "$port" master "$bridge" up
   _plain_link "$ns" eth0
   _plain_link "$NS_SW" "$port"
@@ -74,7 +92,7 @@ _bridge() {
 
 topo_create() {
   local racks=$1 hosts=$2 host_mbit=${3:-} uplink_mbit=${4:-}
-  TOPO_RACKS=$racks TOPO_HOSTS=$hosts
+  TOPO_RACKS=$racks TOPO_HOSTS=$hosts TOPO_KIND=flat
   at_exit topo_destroy
   _new_ns "$NS_SW"
   _bridge core 1
@@ -111,7 +129,76 @@ topo_loss_count() {
   ip netns exec "$1" nft list table netdev crowloss 2>/dev/null | awk '/counter/ {for (i=1;i<=NF;i++) if ($i=="packets") s+=$(i+1)} END {print s+0}'
 }
 
-# topo_uplink_bytes R: bytes that crossed rack R's uplink towards the rack (core -> rack).
+topo_loss_clear() {
+  ip netns exec "$1" nft delete table netdev crowloss 2>/dev/null || true
+}
+# topo_uplink_loss R PPM: drops PPM per million frames entering rack R's bridge from its uplink
+# (core or router -> rack), before the bridge copies them to the hosts.
+topo_uplink_loss() {
+  topo_loss "$NS_SW" "up$1" "$2"
+}
+
+# topo_uplink_bytes R: bytes that crossed rack R's uplink towards the rack (core or router -> rack).
 topo_uplink_bytes() {
-  ip netns exec "$NS_SW" cat "/sys/class/net/dn$1/statistics/tx_bytes"
+  ip netns exec "$([[ $TOPO_KIND == routed ]] && echo "$NS_RT" || echo "$NS_SW")" \
+    cat "/sys/class/net/dn$1/statistics/tx_bytes"
+}
+
+# topo_create_routed RACKS HOSTS [HOST_MBIT] [UPLINK_MBIT]: the routed fabric described on top.
+topo_create_routed() {
+  local racks=$1 hosts=$2 host_mbit=${3:-} uplink_mbit=${4:-} r h
+  TOPO_RACKS=$racks TOPO_HOSTS=$hosts TOPO_KIND=routed
+  at_exit topo_destroy
+  _new_ns "$NS_SW"
+  _new_ns "$NS_RT"
+  ip netns exec "$NS_RT" sysctl -qw net.ipv4.ip_forward=1
+  # The seeder's segment: the router's rt0 on bridge seg0, with the seeder and the tracker host.
+  _routed_segment seg0 10.99.0 rt0 up0 "$uplink_mbit"
+  _new_ns "$NS_SEED"; _attach_host "$NS_SEED" 10.99.0.1 seg0 "$host_mbit" 24 10.99.0.254
+  _new_ns "$NS_TRACK"; _attach_host "$NS_TRACK" 10.99.0.2 seg0 "" 24 10.99.0.254
+  for ((r = 1; r <= racks; r++)); do
+    _routed_segment "rack$r" "10.99.$r" "dn$r" "up$r" "$uplink_mbit"
+    for ((h = 1; h <= hosts; h++)); do
+      _new_ns "$(host_ns "$r" "$h")"
+      _attach_host "$(host_ns "$r" "$h")" "$(host_ip "$r" "$h")" "rack$r" "$host_mbit" 24 "10.99.$r.254"
+    done
+  done
+}
+# _routed_segment BRIDGE NET ROUTER_DEV BRIDGE_PORT MBIT: bridge NET.0/24 in the switch, its own IGMP
+# querier (NET.253), linked to the router (ROUTER_DEV, address NET.254) through BRIDGE_PORT.
+_routed_segment() {
+  local br=$1 net=$2 rdev=$3 port=$4 mbit=$5
+  _bridge "$br" 1
+  ip netns exec "$NS_SW" sh -c "echo 1 > /sys/class/net/$br/bridge/multicast_query_use_ifaddr"
+  ip -n "$NS_SW" addr add "$net.253/24" dev "$br"
+  ip -n "$NS_RT" link add "$rdev" type veth peer name "$port" netns "$NS_SW"
+  ip -n "$NS_RT" addr add "$net.254/24" brd + dev "$rdev"
+  ip -n "$NS_RT" link set "$rdev" up
+  ip -n "$NS_SW" link set "$port" master "$br" up
+  _plain_link "$NS_RT" "$rdev"; _plain_link "$NS_SW" "$port"
+  _shape "$NS_RT" "$rdev" "$mbit"
+  _shape "$NS_SW" "$port" "$mbit"
+}
+
+# topo_mcast_watch: nftables counters (no drop) of multicast UDP datagrams entering each rack's
+# bridge from its uplink, and entering the router from the seeder's segment. On the routed fabric
+# the first must stay 0 (nothing routes multicast); the second shows the seeder did send.
+# topo_mcast_count R prints rack R's count, topo_mcast_count seg the router's.
+topo_mcast_watch() {
+  local r rules=
+  for ((r = 1; r <= TOPO_RACKS; r++)); do
+    rules+="chain in_up$r { type filter hook ingress device \"up$r\" priority 10; ip daddr 224.0.0.0/4 meta l4proto udp counter; }"$'\n'
+  done
+  ip netns exec "$NS_SW" nft -f - <<<"table netdev crowmc {"$'\n'"$rules}"
+  [[ $TOPO_KIND != routed ]] || ip netns exec "$NS_RT" nft -f - <<NFT
+table netdev crowmc {
+  chain in_rt0 { type filter hook ingress device "rt0" priority 10; ip daddr 224.0.0.0/4 meta l4proto udp counter; }
+}
+NFT
+}
+topo_mcast_count() {
+  local ns=$NS_SW chain="in_up$1"
+  [[ $1 == seg ]] && ns=$NS_RT chain=in_rt0
+  ip netns exec "$ns" nft list chain netdev crowmc "$chain" 2>/dev/null |
+    awk '/counter/ {for (i=1;i<=NF;i++) if ($i=="packets") s+=$(i+1)} END {print s+0}'
 }
