@@ -15,11 +15,12 @@
  * Announces. Regularly at the tracker's interval. At once, then 1 s, 2 s, 4 s ... apart (capped at
  * CROW_PEER_URGENT_MAX_NS) while the peer has work and no source for it: it waits for a stream nobody
  * is known to send, or has pieces that no connected neighbour it may ask holds (the chain head, or a
- * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll: the head
- * does. The backoff restarts once the wait ends. A failed announce is retried after the same backoff,
- * capped at CROW_PEER_RETRY_MAX_NS, so a tracker that comes back is not met by every host at once.
- * When the stream goes silent or ends with chunks missing, the peer announces at once (fresh
- * neighbours for the repair).
+ * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll (the head
+ * does) until it has waited CROW_PEER_RACK_PATIENCE_NS: the head may have died, and the tracker
+ * names a new one (perhaps this peer) only to those who ask. A new wait restarts the backoff. A failed
+ * announce is retried after the same backoff, capped at CROW_PEER_RETRY_MAX_NS, so a tracker that comes back
+ * is not met by every host at once. When the stream goes silent or ends with chunks missing, the peer
+ * announces at once (fresh neighbours for the repair).
  *
  * What it waits for (crow_peer_policy_wait, with the time it began) is reported on the progress line
  * and in --json events, so a peer never waits silently.
@@ -32,9 +33,10 @@
 
 #include "crowcast/picker.h"
 
-#define CROW_PEER_URGENT_MIN_NS 1000000000ull
-#define CROW_PEER_URGENT_MAX_NS 4000000000ull
-#define CROW_PEER_RETRY_MAX_NS  16000000000ull
+#define CROW_PEER_URGENT_MIN_NS    1000000000ull
+#define CROW_PEER_URGENT_MAX_NS    4000000000ull
+#define CROW_PEER_RETRY_MAX_NS     16000000000ull
+#define CROW_PEER_RACK_PATIENCE_NS 10000000000ull
 
 enum crow_stream_state {
     CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */

@@ -127,11 +127,23 @@ static enum crow_peer_wait judge_wait(const crow_peer_policy_t *p, const crow_pi
     return w;
 }
 
-/* Polls the tracker: for a stream nobody is known to send, or for pieces nobody connected has. */
-static bool urgent(const crow_peer_policy_t *p)
+/* Polls the tracker: for a stream nobody is known to send, for pieces nobody connected has, or
+ * when the rack's chain head has been silent too long (it may have died: the tracker names a new
+ * one, perhaps us). */
+static bool urgent(const crow_peer_policy_t *p, uint64_t now)
 {
-    return p->cfg.tracker && !p->complete &&
-           (p->wait == CROW_WAIT_SOURCE || (p->wait == CROW_WAIT_STREAM && !p->source_known));
+    if (!p->cfg.tracker || p->complete)
+        return false;
+    switch (p->wait) {
+    case CROW_WAIT_SOURCE:
+        return true;
+    case CROW_WAIT_STREAM:
+        return !p->source_known;
+    case CROW_WAIT_RACK:
+        return now - p->wait_since >= CROW_PEER_RACK_PATIENCE_NS;
+    default:
+        return false;
+    }
 }
 
 void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picker_needs_t *needs,
@@ -152,7 +164,7 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
     }
     if (!p->cfg.tracker)
         return;
-    if (urgent(p) && (!p->announced || now - p->last_announce >= p->urgent_backoff)) {
+    if (urgent(p, now) && (!p->announced || now - p->last_announce >= p->urgent_backoff)) {
         out->announce = true;
         p->urgent_backoff =
             p->urgent_backoff * 2 > CROW_PEER_URGENT_MAX_NS ? CROW_PEER_URGENT_MAX_NS : p->urgent_backoff * 2;
@@ -163,13 +175,17 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
 
 uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p)
 {
-    uint64_t at = p->cfg.tracker ? p->next_announce : UINT64_MAX;
     if (p->announce_now)
         return 0;
+    uint64_t at = p->cfg.tracker ? p->next_announce : UINT64_MAX;
     if (clock_runs(p) && p->last_datagram + p->cfg.silence_ns < at)
         at = p->last_datagram + p->cfg.silence_ns;
-    if (urgent(p) && p->last_announce + p->urgent_backoff < at)
-        at = p->last_announce + p->urgent_backoff;
+    /* the earliest time at which an urgent announce may go out */
+    uint64_t urgent_at = p->last_announce + p->urgent_backoff;
+    if (p->wait == CROW_WAIT_RACK && p->wait_since + CROW_PEER_RACK_PATIENCE_NS > urgent_at)
+        urgent_at = p->wait_since + CROW_PEER_RACK_PATIENCE_NS;
+    if (urgent(p, urgent_at) && urgent_at < at)
+        at = urgent_at;
     return at;
 }
 

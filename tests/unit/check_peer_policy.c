@@ -7,10 +7,11 @@
 
 #include "crowcast/peer_policy.h"
 
-#define S 1000000000ull
+#define S  1000000000ull
 #define MS 1000000ull
 
-static const crow_peer_policy_config_t with_tracker = {.silence_ns = 3 * S, .multicast = true, .tracker = true};
+static const crow_peer_policy_config_t with_tracker = {
+    .silence_ns = 3 * S, .multicast = true, .tracker = true};
 static const crow_picker_needs_t nothing_needed = {0};
 static const crow_picker_needs_t unserved = {.unserved = 3, .rack_neighbours = true};
 
@@ -77,8 +78,8 @@ START_TEST(test_end_is_final_and_announces_when_chunks_are_missing)
 END_TEST
 
 /* Times of the announces in [from, to) at 100 ms ticks. */
-static unsigned announces(crow_peer_policy_t *p, uint64_t from, uint64_t to, const crow_picker_needs_t *n, bool head,
-                          uint64_t *at, unsigned cap)
+static unsigned announces(crow_peer_policy_t *p, uint64_t from, uint64_t to, const crow_picker_needs_t *n,
+                          bool head, uint64_t *at, unsigned cap)
 {
     unsigned k = 0;
     for (uint64_t t = from; t < to; t += 100 * MS)
@@ -109,7 +110,7 @@ START_TEST(test_urgent_announces_back_off_to_the_cap)
 }
 END_TEST
 
-START_TEST(test_a_peer_waiting_for_its_chain_head_does_not_poll)
+START_TEST(test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience)
 {
     crow_peer_policy_t p;
     crow_peer_policy_init(&p, &with_tracker, 0);
@@ -119,12 +120,18 @@ START_TEST(test_a_peer_waiting_for_its_chain_head_does_not_poll)
     crow_peer_policy_datagram(&p, 100 * MS);
     uint64_t at[8];
     p.cfg.silence_ns = 0; /* the stream stays alive throughout */
-    ck_assert_uint_eq(announces(&p, 100 * MS, 29 * S, &unserved, false, at, 8), 0);
+    ck_assert_uint_eq(announces(&p, 100 * MS, 100 * MS + CROW_PEER_RACK_PATIENCE_NS, &unserved, false, at, 8),
+                      0);
     ck_assert_int_eq(p.wait, CROW_WAIT_RACK);
-    ck_assert_uint_eq(announces(&p, 29 * S, 31 * S, &unserved, false, at, 8), 1); /* the interval */
-    /* ... but with no rack neighbour connected it is its own source finder */
+    /* past its patience the head may be dead: it asks the tracker, 1, 2, 4, 4 ... s apart */
+    unsigned n = announces(&p, 100 * MS + CROW_PEER_RACK_PATIENCE_NS, 29 * S, &unserved, false, at, 8);
+    ck_assert_uint_ge(n, 4);
+    ck_assert_uint_eq(at[0], 100 * MS + CROW_PEER_RACK_PATIENCE_NS);
+    for (unsigned i = 1; i < n; i++)
+        ck_assert_uint_le(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
+    /* with no rack neighbour connected it is its own source finder at once */
     crow_picker_needs_t alone = {.unserved = 1};
-    ck_assert_uint_ge(announces(&p, 31 * S, 33 * S, &alone, false, at, 8), 1);
+    ck_assert_uint_ge(announces(&p, 29 * S, 31 * S, &alone, false, at, 8), 1);
     ck_assert_int_eq(p.wait, CROW_WAIT_SOURCE);
 }
 END_TEST
@@ -232,7 +239,8 @@ START_TEST(test_random_schedules)
             crow_peer_actions_t a;
             crow_peer_policy_tick(&p, t, &needs, head, &a);
             if (a.went_silent) {
-                ck_assert_msg(have_dgram ? t - last_dgram >= 3 * S : source, "seed %u: silent too early", seed);
+                ck_assert_msg(have_dgram ? t - last_dgram >= 3 * S : source, "seed %u: silent too early",
+                              seed);
                 ck_assert(before == CROW_STREAM_DUE || before == CROW_STREAM_ALIVE);
             }
             if (source && have_dgram && joined && !ended && t - last_dgram >= 3 * S + step)
@@ -242,8 +250,8 @@ START_TEST(test_random_schedules)
                 bool oneshot = p.announce_now;
                 if (!oneshot && t >= p.next_announce)
                     oneshot = true; /* regular or retry */
-                ck_assert_msg(oneshot || !last_announce || t - last_announce >= S, "seed %u: announces too close",
-                              seed);
+                ck_assert_msg(oneshot || !last_announce || t - last_announce >= S,
+                              "seed %u: announces too close", seed);
                 crow_peer_policy_announced(&p, t);
                 last_announce = t;
                 failing = rand() % 5 == 0;
@@ -252,13 +260,13 @@ START_TEST(test_random_schedules)
             bool starved = p.wait == CROW_WAIT_SOURCE && !failing;
             starved_since = starved ? (starved_since ? starved_since : t) : 0;
             if (starved && t - starved_since > CROW_PEER_URGENT_MAX_NS + step)
-                ck_assert_msg(t - last_announce <= CROW_PEER_URGENT_MAX_NS + step, "seed %u: starved, no announce",
-                              seed);
+                ck_assert_msg(t - last_announce <= CROW_PEER_URGENT_MAX_NS + step,
+                              "seed %u: starved, no announce", seed);
             bool blind = p.wait == CROW_WAIT_STREAM && !p.source_known && !failing;
             blind_since = blind ? (blind_since ? blind_since : t) : 0;
             if (blind && t - blind_since > CROW_PEER_URGENT_MAX_NS + step)
-                ck_assert_msg(t - last_announce <= CROW_PEER_URGENT_MAX_NS + step, "seed %u: blind, no announce",
-                              seed);
+                ck_assert_msg(t - last_announce <= CROW_PEER_URGENT_MAX_NS + step,
+                              "seed %u: blind, no announce", seed);
         }
     }
 }
@@ -272,7 +280,7 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_silence_counts_from_the_source_or_the_last_datagram);
     tcase_add_test(tc, test_end_is_final_and_announces_when_chunks_are_missing);
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);
-    tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_does_not_poll);
+    tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience);
     tcase_add_test(tc, test_waiting_for_an_unknown_stream_polls_the_tracker);
     tcase_add_test(tc, test_tracker_failures_back_off_and_recover);
     tcase_add_test(tc, test_complete_stops_urgent_polling);
