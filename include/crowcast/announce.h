@@ -93,7 +93,7 @@ typedef struct crow_crowcast_info {
     uint32_t group;                    /* multicast group, 0 when none */
     uint16_t port;                     /* multicast port, 0 when none */
     uint32_t position;                 /* index of the peer in its rack's chain */
-    bool head;                         /* position 0 */
+    bool head;                         /* the rack's chain head (its oldest member) */
     uint32_t group_count;              /* "groups": every rack's multicast group (asked with groups=1);
                                           encoded when non-zero, filled by the decoder */
     struct {

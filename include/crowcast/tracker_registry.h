@@ -7,16 +7,35 @@
  * announce said left=0. Its rack is given by the caller (crow_racks_resolve), CROW_RACK_NONE included.
  *
  * Chains. The peers of one rack in one swarm, ordered by address then port, form the rack's chain;
- * a peer's position is its index in it, and the chain head is position 0. Peers in no rack form one
- * more chain of their own, under the same rules.
+ * a peer's position is its index in it (neighbour order and chain distance follow from positions).
+ * Peers in no rack form one more chain of their own, under the same rules.
+ *
+ * Chain head. The head is the chain's oldest member: the one that joined it first. A peer joins a
+ * chain at its first announce, or at an announce under another rack, and takes the next number of a
+ * registry-wide count, so announces within the same millisecond are still ordered by arrival. The head
+ * keeps that role until it leaves the chain (event=stopped, expiry, or a move to another rack); then the
+ * next-oldest member is head, and is told so at its next announce. So a newcomer is never told head
+ * while an older member is registered, and at most one registered member's last reply said head, also
+ * when every host of a rack starts at the same instant (the first to announce is head, and stays).
+ * Announcing again, completing, or restarting on the same endpoint keep a peer's seniority; a peer that
+ * left and comes back is a newcomer. The head sits wherever its address puts it in the chain, and data
+ * spreads from it both ways (i-1, i+1, ...). Positions stay in address order rather than join order so
+ * that the same hosts form the same chain whatever order they announce in.
+ *
+ * A seeder (left=0) may be head like any member: moving the role when the head completes would leave
+ * the rack without a head during the handover, and a complete head already has every piece the rack
+ * could miss (the foreign seeders it is given are then simply unused). Nothing survives a restart of the
+ * registry's owner: after the tracker restarts, the first peer to announce again becomes head, and a
+ * previous head believes it is still head until its own next announce.
  *
  * Neighbours for an asking peer P at position i of its rack's chain, n = min(numwant, max_numwant,
  * caller's capacity):
  *   1. Chain neighbours in order i-1, i+1, i-2, i+2, ... (skipping ends), as many as fit.
- *   2. When P is the chain head: seeders of other racks (or of no rack), oldest first (earliest first
- *      announce: the origin seeder before peers that completed later), k = min(their number,
- *      head_seeders, n) of them; the chain neighbours of step 1 are cut to n - k so these always fit,
- *      and they come last. Seeders in P's own rack are chain members and appear in chain order.
+ *   2. When P is the chain head (the one test that also sets the reply's head flag): seeders of other
+ *      racks (or of no rack), oldest first (earliest first announce: the origin seeder before peers
+ *      that completed later), k = min(their number, head_seeders, n) of them; the chain neighbours of
+ *      step 1 are cut to n - k so these always fit, and they come last. Seeders in P's own rack are
+ *      chain members and appear in chain order.
  *   3. Peers of other racks only when the rack cannot serve P, that is when all of these hold:
  *        - P is not a seeder;
  *        - the swarm has no seeder other than P (with one, the rack's head fetches from it, and data
@@ -25,7 +44,8 @@
  *          largest `left` among the swarm's peers (the tracker knows no release size).
  *      Then peers of other racks that have data follow the chain neighbours, in swarm order, up to n.
  * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. An announce costs
- * O(peers in the swarm): a binary search, one insertion (memmove) and one scan for seeders and `left`.
+ * O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and `left`, and
+ * one of P's chain for its head.
  *
  * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about 72
  * bytes each; calloc'd, so pages the kernel never hands out until used). Nothing allocates afterwards;
@@ -90,8 +110,9 @@ size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[
  *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",
  *    "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null}, ...]}, ...]}, ...]}
  * A release's since_ms is when its swarm was created; a rack's is its oldest current peer's first
- * announce, a peer's its own first announce. "chain" lists the rack's peers in chain order; "hook" is
- * the last exit status of the peer's --on-complete command it announced (hook=N; kept across later
+ * announce, a peer's its own first announce. "head" is the chain head defined above (the oldest member,
+ * not necessarily the first of "chain"); "chain" lists the rack's peers in chain order; "hook" is the
+ * last exit status of the peer's --on-complete command it announced (hook=N; kept across later
  * announces without it), null before any. The text grows with the peers (about 90 bytes each). Returns the
  * length (no NUL counted; one is written when it fits) or CROW_ESPACE. */
 long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap);

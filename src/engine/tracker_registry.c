@@ -1,5 +1,6 @@
 /* Tracker registry: swarms of peers kept sorted by (rack, address, port), so each rack's chain is one
- * contiguous run, and neighbour selection is index arithmetic around the asking peer. */
+ * contiguous run, and neighbour selection is index arithmetic around the asking peer. A chain's head is
+ * its member with the lowest join number, wherever its address places it. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ struct peer {
     int16_t hook; /* last --on-complete exit status announced (hook=N), -1 before any */
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
+    uint64_t joined; /* join number: when it entered its current chain (lowest = chain head) */
 };
 
 struct swarm {
@@ -36,6 +38,7 @@ struct crow_registry {
     struct peer *pool;
     uint64_t next_deadline;
     uint64_t announces, rejected, expired;
+    uint64_t joins; /* join numbers handed out; 64 bits never wrap */
 };
 
 static void apply_defaults(crow_registry_config_t *c)
@@ -200,6 +203,18 @@ static void chain_bounds(const struct swarm *s, uint32_t at, uint32_t *lo, uint3
         (*hi)++;
 }
 
+/* The head of the chain [lo, hi): the member that joined it first. Join numbers are unique, so two peers
+ * that announced within the same millisecond are still told apart, in arrival order; this is the only
+ * place the head is decided (the reply's head flag, the foreign seeders and the status all ask it). */
+static uint32_t chain_head(const struct swarm *s, uint32_t lo, uint32_t hi)
+{
+    uint32_t head = lo;
+    for (uint32_t i = lo + 1; i < hi; i++)
+        if (s->peers[i].joined < s->peers[head].joined)
+            head = i;
+    return head;
+}
+
 struct picker {
     const struct swarm *s;
     uint32_t rack; /* the asking peer's */
@@ -237,12 +252,11 @@ static uint32_t oldest_foreign_seeder(const struct picker *pk, uint32_t lo, uint
     return best;
 }
 
-static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, uint32_t head_seeders,
-                              crow_announce_peer_t *out, size_t *count)
+/* Neighbours of peer me, whose chain is [lo, hi); is_head: me is that chain's head. */
+static void select_neighbours(const struct swarm *s, uint32_t me, uint32_t lo, uint32_t hi, bool is_head,
+                              size_t want, uint32_t head_seeders, crow_announce_peer_t *out, size_t *count)
 {
     struct picker pk = {s, s->peers[me].rack, out, 0};
-    uint32_t lo, hi;
-    chain_bounds(s, me, &lo, &hi);
     const struct peer *self = &s->peers[me];
     size_t foreign_seeders = 0;
     uint64_t max_left = 0;
@@ -261,7 +275,7 @@ static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, u
             rack_has_data = true;
 
     size_t reserve = 0;
-    if (me == lo) {
+    if (is_head) {
         reserve = foreign_seeders < head_seeders ? foreign_seeders : head_seeders;
         if (reserve > want)
             reserve = want;
@@ -283,7 +297,7 @@ static void select_neighbours(const struct swarm *s, uint32_t me, size_t want, u
     *count = pk.n;
 }
 
-static void fill_crowcast(const crow_registry_t *reg, uint32_t rack, uint32_t position,
+static void fill_crowcast(const crow_registry_t *reg, uint32_t rack, uint32_t position, bool is_head,
                           crow_crowcast_info_t *c)
 {
     const crow_rack_t *r = crow_racks_get(reg->racks, rack);
@@ -295,7 +309,7 @@ static void fill_crowcast(const crow_registry_t *reg, uint32_t rack, uint32_t po
         c->port = r->port;
     }
     c->position = position;
-    c->head = position == 0;
+    c->head = is_head;
 }
 
 /* Finds or creates the swarm; NULL when the registry is full. */
@@ -386,6 +400,10 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     memcpy(p->peer_id, req->peer_id, CROW_PEER_ID_LEN);
     p->hook = req->has_hook ? (int16_t)req->hook : known ? old.hook : -1;
     p->first_seen = known ? old.first_seen : now;
+    /* Seniority in the chain decides its head: kept across announces (completion and a restart on the
+     * same endpoint included), renewed when the peer moves to another rack's chain, where it is a
+     * newcomer that must not displace a head already told so. */
+    p->joined = known && old.rack == rack ? old.joined : ++reg->joins;
     p->last_seen = now;
     if (p->seeder)
         s->complete++;
@@ -399,10 +417,11 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         want = reg->cfg.max_numwant;
     if (want > cap)
         want = cap;
-    select_neighbours(s, at, want, reg->cfg.head_seeders, peers, &resp->peer_count);
     uint32_t lo, hi;
     chain_bounds(s, at, &lo, &hi);
-    fill_crowcast(reg, rack, at - lo, &resp->crowcast);
+    bool is_head = chain_head(s, lo, hi) == at;
+    select_neighbours(s, at, lo, hi, is_head, want, reg->cfg.head_seeders, peers, &resp->peer_count);
+    fill_crowcast(reg, rack, at - lo, is_head, &resp->crowcast);
     resp->complete = s->complete;
     resp->incomplete = s->count - s->complete;
     return 0;
@@ -503,7 +522,6 @@ static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *
 {
     memset(st, 0, sizeof(*st));
     st->rack = s->peers[lo].rack;
-    st->head = &s->peers[lo];
     st->since = UINT64_MAX;
     uint32_t i = lo;
     for (; i < s->count && s->peers[i].rack == st->rack; i++) {
@@ -513,6 +531,7 @@ static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *
         if (s->peers[i].first_seen < st->since)
             st->since = s->peers[i].first_seen;
     }
+    st->head = &s->peers[chain_head(s, lo, i)];
     return i;
 }
 
@@ -541,10 +560,10 @@ long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *b
             (unsigned long long)s->downloaded, (unsigned long long)left);
         struct rack_stats st;
         for (uint32_t i = 0; i < s->count;) {
-            bool first = i == 0;
+            uint32_t lo = i;
             i = rack_run(s, i, &st);
             const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
-            put(&t, "%s{\"rack\":", first ? "" : ",");
+            put(&t, "%s{\"rack\":", lo == 0 ? "" : ",");
             if (r) {
                 put(&t, "\"%s\",\"group\":", r->name);
                 put_endpoint(&t, r->group, r->port);
@@ -555,8 +574,8 @@ long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *b
                 st.complete, (unsigned long long)st.bytes_left, (unsigned long long)st.since);
             put_endpoint(&t, st.head->addr, st.head->port);
             put(&t, ",\"chain\":[");
-            for (const struct peer *p = st.head; p < s->peers + i; p++) {
-                put(&t, "%s{\"peer\":", p == st.head ? "" : ",");
+            for (const struct peer *p = s->peers + lo; p < s->peers + i; p++) {
+                put(&t, "%s{\"peer\":", p == s->peers + lo ? "" : ",");
                 put_endpoint(&t, p->addr, p->port);
                 put(&t, ",\"left\":%llu,\"since_ms\":%llu,\"hook\":", (unsigned long long)p->left,
                     (unsigned long long)p->first_seen);

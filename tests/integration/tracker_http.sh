@@ -35,7 +35,7 @@ expect() { [[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"; }
 out=$(ann --from 127.0.0.1 --port 7000 --left 0 --event started --extra groups=1)
 expect "seeder rack" "$(field rack "$out")" ""
 expect "seeder groups (deduplicated)" "$(field groups "$out")" "239.255.7.1:6001,239.255.7.2:6002"
-for k in 3 0 2 1; do # scrambled arrival order; the chain is in address order
+for k in 3 0 2 1; do # scrambled arrival order; chain in address order, headed by the first to arrive (.13)
   for r in 2 3 1; do ann --from "127.0.$r.1$k" --left 1000 --event started >/dev/null; done
 done
 for r in 1 2 3; do
@@ -45,14 +45,14 @@ for r in 1 2 3; do
     expect "127.0.$r.1$j rack" "$(field rack "$out")" "r$r"
     expect "127.0.$r.1$j group" "$(field group "$out")" "$grp"
     expect "127.0.$r.1$j position" "$(field position "$out")" "$j"
-    expect "127.0.$r.1$j head" "$(field head "$out")" "$([[ $j == 0 ]] && echo 1 || echo 0)"
+    expect "127.0.$r.1$j head" "$(field head "$out")" "$([[ $j == 3 ]] && echo 1 || echo 0)"
     want=() flags=()
     for d in 1 2 3; do
       ((j - d >= 0)) && { want+=("127.0.$r.1$((j - d)):6881"); flags+=(0); }
       ((j + d <= 3)) && { want+=("127.0.$r.1$((j + d)):6881"); flags+=(0); }
     done
     # The chain head also gets the seeder (seeder + other rack = flags 3); nobody else crosses racks.
-    [[ $j == 0 ]] && { want+=("127.0.0.1:7000"); flags+=(3); }
+    [[ $j == 3 ]] && { want+=("127.0.0.1:7000"); flags+=(3); }
     expect "127.0.$r.1$j peers" "$(field peers "$out")" "$(IFS=,; echo "${want[*]}")"
     expect "127.0.$r.1$j flags" "$(field flags "$out")" "$(IFS=,; echo "${flags[*]}")"
     expect "127.0.$r.1$j counts" "$(field complete "$out")/$(field incomplete "$out")" "1/12"

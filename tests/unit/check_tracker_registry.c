@@ -1,5 +1,7 @@
-/* tracker_registry: rack chains and linear neighbours (3 racks of 8 peers), the head and the seeder,
- * cross-rack fallback only without a source, expiry under a fake clock, bounds, stats, status, metrics. */
+/* tracker_registry: rack chains and linear neighbours (3 racks of 8 peers), the head (the oldest member,
+ * one per rack in every announce order of a simultaneous start, handed on when it stops or expires) and
+ * the seeders it is given, cross-rack fallback only without a source, expiry under a fake clock, bounds,
+ * stats, status, metrics. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,7 @@ static crow_announce_req_t make_req(const uint8_t *hash, uint32_t addr, uint64_t
 
 static crow_announce_peer_t list[256];
 static crow_announce_resp_t resp;
+static int head_of[RACKS]; /* after populate(): index of each rack's first announcer, its chain head */
 
 static int announce_at(uint32_t addr, uint64_t left, int numwant, enum crow_announce_event ev, uint64_t now)
 {
@@ -71,14 +74,19 @@ static void announce_ok(uint32_t addr, uint64_t left, int numwant)
     ck_assert_int_eq(announce_at(addr, left, numwant, CROW_EVENT_NONE, 1000), 0);
 }
 
-/* The seeder and 24 fresh peers, announced in a scrambled order. */
+/* The seeder and 24 fresh peers, announced in a scrambled order (the first of rack r is peer
+ * head_of[r]: 3, 2 and 1). */
 static void populate(bool with_seeder)
 {
     if (with_seeder)
         announce_ok(SEEDER, 0, 50);
+    for (int r = 0; r < RACKS; r++)
+        head_of[r] = -1;
     for (int k = 0; k < RACKS * PER_RACK; k++) {
         int idx = (k * 7 + 3) % (RACKS * PER_RACK);
         announce_ok(peer_addr(idx / PER_RACK, idx % PER_RACK), SIZE, 50);
+        if (head_of[idx / PER_RACK] < 0)
+            head_of[idx / PER_RACK] = idx % PER_RACK;
     }
 }
 
@@ -103,17 +111,18 @@ START_TEST(test_each_peer_gets_its_chain_neighbours)
             announce_ok(peer_addr(r, j), SIZE, 50);
             int want[PER_RACK];
             int n = expected_chain(j, PER_RACK, 50, want);
+            bool head = j == head_of[r];
             ck_assert_uint_eq(resp.crowcast.position, (uint32_t)j);
-            ck_assert_int_eq(resp.crowcast.head, j == 0);
+            ck_assert_int_eq(resp.crowcast.head, head);
             ck_assert_str_eq(resp.crowcast.rack, racks.racks[r].name);
             ck_assert_uint_eq(resp.crowcast.group, racks.racks[r].group);
             ck_assert_uint_eq(resp.crowcast.port, 7000);
-            ck_assert_uint_eq(resp.peer_count, (size_t)n + (j == 0));
+            ck_assert_uint_eq(resp.peer_count, (size_t)n + head);
             for (int i = 0; i < n; i++) {
                 ck_assert_msg(list[i].addr == peer_addr(r, want[i]), "rack %d peer %d: item %d", r, j, i);
                 ck_assert_uint_eq(list[i].flags, 0);
             }
-            if (j == 0) {
+            if (head) {
                 ck_assert_uint_eq(list[n].addr, SEEDER);
                 ck_assert_uint_eq(list[n].flags, CROW_PEER_SEEDER | CROW_PEER_OTHER_RACK);
             }
@@ -132,12 +141,13 @@ START_TEST(test_numwant_cuts_the_chain_but_keeps_the_seeder)
     ck_assert_uint_eq(list[0].addr, peer_addr(1, 3));
     ck_assert_uint_eq(list[1].addr, peer_addr(1, 5));
     ck_assert_uint_eq(list[2].addr, peer_addr(1, 2));
-    announce_ok(peer_addr(2, 0), SIZE, 3);
+    ck_assert_int_eq(head_of[2], 1);
+    announce_ok(peer_addr(2, 1), SIZE, 3);
     ck_assert_uint_eq(resp.peer_count, 3);
-    ck_assert_uint_eq(list[0].addr, peer_addr(2, 1));
+    ck_assert_uint_eq(list[0].addr, peer_addr(2, 0));
     ck_assert_uint_eq(list[1].addr, peer_addr(2, 2));
     ck_assert_uint_eq(list[2].addr, SEEDER);
-    announce_ok(peer_addr(2, 0), SIZE, 1);
+    announce_ok(peer_addr(2, 1), SIZE, 1);
     ck_assert_uint_eq(resp.peer_count, 1);
     ck_assert_uint_eq(list[0].addr, SEEDER);
     announce_ok(peer_addr(2, 7), SIZE, 0);
@@ -171,7 +181,8 @@ START_TEST(test_cross_rack_only_without_a_source)
         for (int j = 0; j < PER_RACK; j++) {
             announce_ok(peer_addr(r, j), SIZE, 50);
             for (size_t i = 0; i < resp.peer_count; i++)
-                ck_assert(!(list[i].flags & CROW_PEER_OTHER_RACK) || (j == 0 && list[i].addr == SEEDER));
+                ck_assert(!(list[i].flags & CROW_PEER_OTHER_RACK) ||
+                          (j == head_of[r] && list[i].addr == SEEDER));
         }
     }
 }
@@ -187,7 +198,8 @@ START_TEST(test_seeder_in_rack_is_a_chain_member)
     ck_assert_uint_eq(list[5].addr, peer_addr(1, 6));
     ck_assert_uint_eq(list[5].flags, CROW_PEER_SEEDER);
     /* Heads of other racks get it as their foreign seeder. */
-    announce_ok(peer_addr(2, 0), SIZE, 50);
+    announce_ok(peer_addr(2, head_of[2]), SIZE, 50);
+    ck_assert(resp.crowcast.head);
     ck_assert_uint_eq(list[resp.peer_count - 1].addr, peer_addr(1, 6));
     ck_assert_uint_eq(list[resp.peer_count - 1].flags, CROW_PEER_SEEDER | CROW_PEER_OTHER_RACK);
 }
@@ -209,6 +221,237 @@ START_TEST(test_head_gets_oldest_seeders_only)
     ck_assert_uint_eq(list[PER_RACK - 1].addr, SEEDER);
     ck_assert_uint_eq(list[PER_RACK].addr, peer_addr(0, 0)); /* first_seen 20, before r2's peer 0 by order */
     ck_assert_uint_eq(resp.complete, 1 + 2 * PER_RACK);
+}
+END_TEST
+
+/* --- One head per rack: a simultaneous start in every announce order, then departures. ----------
+ * Four hosts of r0 (127.0.1.10-13) start at the same instant and announce in one of the 24 orders,
+ * after the unracked seeder. A model follows what each host was last told and who joined when; after
+ * every announce: the reply's head flag is the model's oldest live host, at most one live host was
+ * last told head, the head flag and the seeder in the list agree, positions are address order, and the
+ * status names the same head. Then the head leaves (stopped, or silent until it expires), repeatedly:
+ * the next-oldest is head from its next announce on, and a host that left and comes back is a newcomer.
+ */
+#define HOSTS 4
+
+enum leave { LEAVE_NONE, LEAVE_STOPPED, LEAVE_EXPIRED, LEAVE_MODES };
+
+struct rack_model {
+    bool live[HOSTS], told_head[HOSTS], silent[HOSTS]; /* silent: registered, but skips rounds */
+    uint64_t joined[HOSTS];                            /* order of joining the chain, 0 when not live */
+    uint64_t joins;
+};
+
+static int model_oldest(const struct rack_model *m)
+{
+    int best = -1;
+    for (int h = 0; h < HOSTS; h++)
+        if (m->live[h] && (best < 0 || m->joined[h] < m->joined[best]))
+            best = h;
+    return best;
+}
+
+static void model_leave(struct rack_model *m, int h)
+{
+    m->live[h] = m->told_head[h] = m->silent[h] = false;
+    m->joined[h] = 0;
+}
+
+static void check_rack(const struct rack_model *m, uint64_t now)
+{
+    int heads = 0;
+    for (int h = 0; h < HOSTS; h++)
+        heads += m->live[h] && m->told_head[h];
+    ck_assert_int_le(heads, 1);
+    static char text[4096];
+    ck_assert_int_gt(crow_registry_status_json(reg, now, text, sizeof(text)), 0);
+    int oldest = model_oldest(m);
+    for (int h = 0; h < HOSTS; h++) {
+        char needle[40];
+        snprintf(needle, sizeof(needle), "\"head\":\"127.0.1.1%d:6881\"", h);
+        ck_assert_msg((strstr(text, needle) != NULL) == (h == oldest), "status head: %s", text);
+    }
+}
+
+static void rack_announce(struct rack_model *m, int h, enum crow_announce_event ev, uint64_t now)
+{
+    ck_assert_int_eq(announce_at(peer_addr(0, h), SIZE, 50, ev, now), 0);
+    if (!m->live[h]) {
+        m->live[h] = true;
+        m->joined[h] = ++m->joins;
+    }
+    int oldest = model_oldest(m), below = 0;
+    for (int k = 0; k < h; k++)
+        below += m->live[k];
+    ck_assert_msg(resp.crowcast.head == (h == oldest), "host %d told head=%d, oldest is %d", h,
+                  resp.crowcast.head, oldest);
+    ck_assert_uint_eq(resp.crowcast.position, (uint32_t)below);
+    bool seeder_listed = false;
+    for (size_t i = 0; i < resp.peer_count; i++)
+        if (list[i].addr == SEEDER) {
+            ck_assert_uint_eq(list[i].flags, CROW_PEER_SEEDER | CROW_PEER_OTHER_RACK);
+            seeder_listed = true;
+        }
+    ck_assert_int_eq(seeder_listed, resp.crowcast.head);
+    m->told_head[h] = resp.crowcast.head;
+    check_rack(m, now);
+}
+
+/* Everyone live and not silent announces once, in the order `order` rotated by `shift`. */
+static void rack_round(struct rack_model *m, const int *order, int shift, uint64_t now)
+{
+    for (int k = 0; k < HOSTS; k++) {
+        int h = order[(k + shift) % HOSTS];
+        if (m->live[h] && !m->silent[h])
+            rack_announce(m, h, CROW_EVENT_NONE, now);
+    }
+}
+
+/* The n-th permutation of 0..HOSTS-1 in lexicographic order. */
+static void permutation(int n, int *out)
+{
+    int pool[HOSTS];
+    for (int i = 0; i < HOSTS; i++)
+        pool[i] = i;
+    for (int i = 0, left = HOSTS; i < HOSTS; i++, left--) {
+        int fact = 1;
+        for (int k = 2; k < left; k++)
+            fact *= k;
+        int pick = n / fact;
+        n %= fact;
+        out[i] = pool[pick];
+        memmove(&pool[pick], &pool[pick + 1], (size_t)(left - pick - 1) * sizeof(*pool));
+    }
+}
+
+START_TEST(test_one_head_in_every_start_order)
+{
+    int order[HOSTS];
+    permutation(_i / LEAVE_MODES, order);
+    enum leave mode = (enum leave)(_i % LEAVE_MODES);
+    struct rack_model m = {0};
+    uint64_t now = 1000;
+    ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_STARTED, now), 0);
+    for (int k = 0; k < HOSTS; k++) /* the same instant: the join order is the arrival order */
+        rack_announce(&m, order[k], CROW_EVENT_STARTED, now);
+    for (int round = 1; round <= 2; round++) {
+        now += 30000;
+        ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_NONE, now), 0);
+        rack_round(&m, order, round, now);
+        ck_assert_int_eq(model_oldest(&m), order[0]);
+        ck_assert(m.told_head[order[0]]);
+    }
+    if (mode == LEAVE_NONE)
+        return;
+    /* The head leaves, then the next one, until one host is left; each comes back as a newcomer. */
+    for (int gone = 0; gone < HOSTS - 1; gone++) {
+        int head = model_oldest(&m);
+        ck_assert_int_eq(head, order[gone]);
+        if (mode == LEAVE_STOPPED) {
+            now += 1000;
+            ck_assert_int_eq(announce_at(peer_addr(0, head), SIZE, 50, CROW_EVENT_STOPPED, now), 0);
+            model_leave(&m, head);
+        } else {
+            /* Everyone but the head keeps announcing until its 90 s run out. */
+            uint64_t silent_since = now;
+            m.silent[head] = true;
+            for (int round = 0; now + 30000 < silent_since + 90000; round++) {
+                now += 30000;
+                ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_NONE, now), 0);
+                rack_round(&m, order, round, now);
+                ck_assert(m.told_head[head] && crow_registry_expire(reg, now) == 0);
+            }
+            now = silent_since + 90000;
+            ck_assert_uint_eq(crow_registry_expire(reg, now), 1);
+            model_leave(&m, head);
+        }
+        check_rack(&m, now);
+        /* The successor is told head at its own next announce, not before and nobody else. */
+        for (int h = 0; h < HOSTS; h++)
+            ck_assert(!m.told_head[h]);
+        now += 1000;
+        ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_NONE, now), 0);
+        rack_round(&m, order, gone + 1, now);
+        ck_assert(m.told_head[order[gone + 1]]);
+        /* The host that left comes back: the newest member, never head while others are live. */
+        rack_announce(&m, head, CROW_EVENT_STARTED, now);
+        ck_assert(!m.told_head[head]);
+    }
+}
+END_TEST
+
+/* Moving to another rack is joining that chain: the mover is its newest member, even at position 0 and
+ * with an older first announce, and its old chain hands the head on. */
+START_TEST(test_rack_change_joins_as_newcomer)
+{
+    const char *failure = NULL;
+    uint32_t r1;
+    ck_assert_int_eq(crow_racks_resolve(&racks, peer_addr(0, 0), "r1", &r1), 0);
+    ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_STARTED, 1), 0);
+    ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STARTED, 1), 0);
+    ck_assert(resp.crowcast.head);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_STARTED, 2), 0);
+    ck_assert(!resp.crowcast.head);
+    ck_assert_int_eq(announce_at(peer_addr(1, 5), SIZE, 50, CROW_EVENT_STARTED, 3), 0);
+    ck_assert(resp.crowcast.head);
+    crow_announce_req_t req = make_req(hash_a, peer_addr(0, 0), SIZE, 50);
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 0), r1, 4, list, 256, &resp, &failure),
+                     0);
+    ck_assert_str_eq(resp.crowcast.rack, "r1");
+    ck_assert_uint_eq(resp.crowcast.position, 0); /* 127.0.1.10 sorts before 127.0.2.15 */
+    ck_assert(!resp.crowcast.head);
+    ck_assert_uint_eq(resp.peer_count, 1); /* its chain neighbour, no foreign seeder */
+    ck_assert_uint_eq(list[0].addr, peer_addr(1, 5));
+    ck_assert_int_eq(announce_at(peer_addr(1, 5), SIZE, 50, CROW_EVENT_NONE, 5), 0);
+    ck_assert(resp.crowcast.head);
+    ck_assert_uint_eq(resp.crowcast.position, 1);
+    ck_assert_uint_eq(list[resp.peer_count - 1].addr, SEEDER);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 6), 0);
+    ck_assert(resp.crowcast.head);
+    ck_assert_uint_eq(resp.peer_count, 1);
+    ck_assert_uint_eq(list[0].addr, SEEDER);
+}
+END_TEST
+
+/* A complete peer in the rack: a head that completes stays head, a rack's first announcer that is
+ * already complete is head, and a seeder joining later is not. Announces go to .12, .10, .11 in turn
+ * (all at one instant), then .12 completes, then .13 joins; rows give each host's `left`. */
+static const struct {
+    const char *what;
+    uint64_t left[4]; /* hosts .10-.13 */
+} seeder_rows[] = {
+    {"all incomplete, the head completes", {SIZE, SIZE, SIZE, SIZE}},
+    {"the first announcer is already complete", {SIZE, SIZE, 0, SIZE}},
+    {"a complete newcomer joins", {SIZE, SIZE, SIZE, 0}},
+    {"everyone complete", {0, 0, 0, 0}},
+};
+
+START_TEST(test_complete_peers_and_the_head)
+{
+    const uint64_t *left = seeder_rows[_i].left;
+    ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_STARTED, 1), 0);
+    static const int order[] = {2, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        int h = order[k];
+        ck_assert_int_eq(announce_at(peer_addr(0, h), left[h], 50, CROW_EVENT_STARTED, 10), 0);
+        ck_assert_msg(resp.crowcast.head == (h == 2), "%s: host %d", seeder_rows[_i].what, h);
+    }
+    ck_assert_int_eq(announce_at(peer_addr(0, 2), 0, 50, CROW_EVENT_COMPLETED, 20), 0);
+    ck_assert_msg(resp.crowcast.head, "%s: the head lost its role on completion", seeder_rows[_i].what);
+    ck_assert_uint_eq(list[resp.peer_count - 1].addr, SEEDER);
+    ck_assert_int_eq(announce_at(peer_addr(0, 3), left[3], 50, CROW_EVENT_STARTED, 30), 0);
+    ck_assert_msg(!resp.crowcast.head, "%s: the newcomer was told head", seeder_rows[_i].what);
+    for (int h = 0; h < 4; h++) {
+        ck_assert_int_eq(announce_at(peer_addr(0, h), h == 2 ? 0 : left[h], 50, CROW_EVENT_NONE, 40), 0);
+        ck_assert_msg(resp.crowcast.head == (h == 2), "%s: host %d", seeder_rows[_i].what, h);
+        bool seeder_listed = false;
+        for (size_t i = 0; i < resp.peer_count; i++) {
+            seeder_listed |= list[i].addr == SEEDER;
+            if (list[i].addr == peer_addr(0, 2))
+                ck_assert_uint_eq(list[i].flags, CROW_PEER_SEEDER); /* in-rack: a chain member */
+        }
+        ck_assert_int_eq(seeder_listed, h == 2);
+    }
 }
 END_TEST
 
@@ -352,7 +595,7 @@ START_TEST(test_status_and_metrics)
                "\"since_ms\":1000,\"peers\":25,\"complete\":1,\"incomplete\":24,\"downloaded\":0,"
                "\"bytes_left\":23999600,\"racks\":[{\"rack\":\"r0\",\"group\":\"239.9.0.1:7000\","
                "\"peers\":8,\"complete\":0,\"bytes_left\":8000000,\"since_ms\":1000,"
-               "\"head\":\"127.0.1.10:6881\",\"chain\":[{\"peer\":\"127.0.1.10:6881\",\"left\":1000000,"
+               "\"head\":\"127.0.1.13:6881\",\"chain\":[{\"peer\":\"127.0.1.10:6881\",\"left\":1000000,"
                "\"since_ms\":1000,\"hook\":null},{\"peer\":\"127.0.1.11:6881\",") == text,
         "%s", text);
     ck_assert_ptr_nonnull(strstr(text,
@@ -393,6 +636,10 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, test_cross_rack_only_without_a_source);
     tcase_add_test(tc, test_seeder_in_rack_is_a_chain_member);
     tcase_add_test(tc, test_head_gets_oldest_seeders_only);
+    tcase_add_loop_test(tc, test_one_head_in_every_start_order, 0, 24 * LEAVE_MODES);
+    tcase_add_test(tc, test_rack_change_joins_as_newcomer);
+    tcase_add_loop_test(tc, test_complete_peers_and_the_head, 0,
+                        (int)(sizeof(seeder_rows) / sizeof(seeder_rows[0])));
     tcase_add_test(tc, test_unracked_and_rack_change);
     tcase_add_test(tc, test_expiry_with_fake_clock);
     tcase_add_test(tc, test_stopped_and_completed_counts);
