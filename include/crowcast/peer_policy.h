@@ -6,13 +6,16 @@
  * The stream. A joined peer waits for datagrams without a clock until a source of the release is
  * known to exist (the tracker lists a complete peer, a --peer was given, a datagram came): then the
  * silence clock runs, and after `silence_ns` without a datagram of this session the stream counts as
- * silent: every missing chunk may be fetched over TCP. Only a datagram that decoded, belongs to this
- * session and fits the manifest counts (crow_peer_policy_datagram); junk and other sessions' traffic
- * never hold the clock off. A datagram after silence brings the stream back (the caller returns the
- * picker to the stream's frontier): a peer never fetches over TCP what a live stream is still sending.
- * The final END ends the stream for good.
+ * silent: every missing chunk may be fetched over TCP. A stream that has shown no datagram at all
+ * since its source became known gets CROW_PEER_FIRST_DATAGRAM_NS (when shorter): a seeder's first
+ * datagram follows its start by milliseconds, so such silence means a fabric that does not carry the
+ * group, and the rack should be on the TCP chain a moment after the seeder starts. Only a datagram that
+ * decoded, belongs to this session and fits the manifest counts (crow_peer_policy_datagram); junk and other
+ * sessions' traffic never hold the clock off. A datagram after silence brings the stream back (the caller
+ * returns the picker to the stream's frontier): a peer never fetches over TCP what a live stream is still
+ * sending. The final END ends the stream for good.
  *
- * Announces. Regularly at the tracker's interval. At once, then 1 s, 2 s, 4 s ... apart (capped at
+ * Announces. Regularly at the tracker's interval. At once, then 1 s, 2 s ... apart (capped at
  * CROW_PEER_URGENT_MAX_NS) while the peer has work and no source for it: it waits for a stream nobody
  * is known to send, or has pieces that no connected neighbour it may ask holds (the chain head, or a
  * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll (the head
@@ -33,10 +36,11 @@
 
 #include "crowcast/picker.h"
 
-#define CROW_PEER_URGENT_MIN_NS    1000000000ull
-#define CROW_PEER_URGENT_MAX_NS    4000000000ull
-#define CROW_PEER_RETRY_MAX_NS     16000000000ull
-#define CROW_PEER_RACK_PATIENCE_NS 10000000000ull
+#define CROW_PEER_URGENT_MIN_NS     1000000000ull
+#define CROW_PEER_URGENT_MAX_NS     2000000000ull
+#define CROW_PEER_RETRY_MAX_NS      16000000000ull
+#define CROW_PEER_RACK_PATIENCE_NS  10000000000ull
+#define CROW_PEER_FIRST_DATAGRAM_NS 1000000000ull
 
 enum crow_stream_state {
     CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */

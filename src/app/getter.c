@@ -371,7 +371,7 @@ void getter_decide(struct getter *g)
     crow_peer_policy_tick(&g->policy, now, g->picker ? &g->needs : NULL,
                           g->picker && crow_picker_chain_head(g->picker), &act);
     if (act.went_silent) {
-        crow_log_warn("no multicast datagram for %.1f s%s", g->cfg->mcast_timeout,
+        crow_log_warn("no multicast datagram for %.1f s%s", (double)(now - g->policy.last_datagram) / 1e9,
                       getter_has_tcp(g) ? ": fetching over TCP until the stream comes back"
                                         : "; still waiting");
         getter_event_simple(g, "stream", "state", "silent");

@@ -31,7 +31,7 @@ get_pid=$SPAWNED_PID
 wait_joined 10 "$WORK/get.log"
 wait_until 20 grep -q '"event":"complete"' "$WORK/get.log" ||
   fail "no completion within 20 s: the junk kept the silence clock from running out ($(json_event "$WORK/get.log" progress))"
-grep -q "no multicast datagram for 2.0 s" "$WORK/get.log" || fail "the peer did not report the silent stream"
+grep -q "no multicast datagram for" "$WORK/get.log" || fail "the peer did not report the silent stream"
 line=$(json_event "$WORK/get.log" complete)
 junk=$(($(json_num "$line" malformed) + $(json_num "$line" foreign)))
 [[ $junk -gt 0 ]] || fail "no junk datagram reached the peer (the test proves nothing): $line"
