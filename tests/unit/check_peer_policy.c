@@ -89,15 +89,24 @@ static unsigned announces(crow_peer_policy_t *p, uint64_t from, uint64_t to, con
     return k;
 }
 
+/* A peer that announced at 0 (answered at 50 ms) and joined at 50 ms; with a datagram at 100 ms
+ * and a stream that stays alive throughout when `streaming`. */
+static void start_peer(crow_peer_policy_t *p, bool streaming)
+{
+    crow_peer_policy_init(p, &with_tracker, 0);
+    tick(p, 0, &nothing_needed, false);
+    crow_peer_policy_tracker_answer(p, 50 * MS, true, 30);
+    crow_peer_policy_joined(p, 50 * MS);
+    if (streaming) {
+        crow_peer_policy_datagram(p, 100 * MS);
+        p->cfg.silence_ns = 0;
+    }
+}
+
 START_TEST(test_urgent_announces_back_off_to_the_cap)
 {
     crow_peer_policy_t p;
-    crow_peer_policy_init(&p, &with_tracker, 0);
-    tick(&p, 0, &nothing_needed, true); /* the first announce */
-    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
-    crow_peer_policy_joined(&p, 50 * MS);
-    crow_peer_policy_datagram(&p, 100 * MS);
-    p.cfg.silence_ns = 0; /* the stream stays alive throughout */
+    start_peer(&p, true);
     uint64_t at[32];
     unsigned n = announces(&p, 100 * MS, 20 * S, &unserved, true, at, 32);
     /* 1 s after the first, then 2 s apart (the cap) */
@@ -113,17 +122,12 @@ END_TEST
 START_TEST(test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience)
 {
     crow_peer_policy_t p;
-    crow_peer_policy_init(&p, &with_tracker, 0);
-    tick(&p, 0, &nothing_needed, false);
-    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
-    crow_peer_policy_joined(&p, 50 * MS);
-    crow_peer_policy_datagram(&p, 100 * MS);
+    start_peer(&p, true);
     uint64_t at[8];
-    p.cfg.silence_ns = 0; /* the stream stays alive throughout */
     ck_assert_uint_eq(announces(&p, 100 * MS, 100 * MS + CROW_PEER_RACK_PATIENCE_NS, &unserved, false, at, 8),
                       0);
     ck_assert_int_eq(p.wait, CROW_WAIT_RACK);
-    /* past its patience the head may be dead: it asks the tracker, 1, 2, 4, 4 ... s apart */
+    /* past its patience the head may be dead: it asks the tracker, 1, 2, 2 ... s apart */
     unsigned n = announces(&p, 100 * MS + CROW_PEER_RACK_PATIENCE_NS, 29 * S, &unserved, false, at, 8);
     ck_assert_uint_ge(n, 4);
     ck_assert_uint_eq(at[0], 100 * MS + CROW_PEER_RACK_PATIENCE_NS);
@@ -140,10 +144,7 @@ START_TEST(test_waiting_for_an_unknown_stream_polls_the_tracker)
 {
     /* peers long before the seeder: they learn of it within the backoff cap */
     crow_peer_policy_t p;
-    crow_peer_policy_init(&p, &with_tracker, 0);
-    tick(&p, 0, &nothing_needed, false);
-    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
-    crow_peer_policy_joined(&p, 50 * MS);
+    start_peer(&p, false);
     uint64_t at[64];
     unsigned n = announces(&p, 100 * MS, 120 * S, &nothing_needed, false, at, 64);
     ck_assert_uint_ge(n, 55);
