@@ -21,7 +21,8 @@
 #                           namespace, no multicast routing): no multicast reaches any rack, checked
 #                           with nftables counters; the ratio is against racks x S/B
 #        skew-peers-first   the peers start 5 s before the seeder
-#        skew-seeder-first  the seeder starts 3 s before the peers (they join mid-pass)
+#        skew-seeder-first  the seeder starts 3 s (or S/B/2 if less) before the peers: they join
+#                           mid-pass
 #        late-join          the last host of every rack starts S/B + 2 s after the seeder
 #        head-kill          rack --fault-rack's chain head (tracker /status, checked against its log
 #                           line 'chain position 0') gets kill -9 at S/B/2; it is excluded, every
@@ -384,7 +385,7 @@ sc_skew_seeder_first() {
   cc_tracker || return 2
   T0=$(now)
   cc_seed
-  at 3
+  at "$SKEW_SEEDER"
   SC_NOTE="peers started at +$(since_t0) s"
   cc_get "${HOSTS[@]}"
   cc_wait
@@ -435,7 +436,8 @@ sc_head_kill() {
   cc_ready "${HOSTS[@]}"
   T0=$(now)
   cc_seed
-  at "$(half_sb)"
+  # Looked up half a second ahead (curl, python and grep take a few hundred ms), killed at S/B/2.
+  at "$(awk -v s="$sb" 'BEGIN {printf "%.3f", s / 2 - 0.5}')"
   st=$(status_head "$fault_rack") || st=
   lg=$(logged_head "$fault_rack") || lg=
   head=${st#10.99.}
@@ -444,9 +446,11 @@ sc_head_kill() {
     SC_NOTE="no chain head of rack $fault_rack at +$(since_t0) s (tracker /status: '${st}', logs: none)"
     return 2
   fi
+  at "$(half_sb)"
   pid=${CLIENT_PID[$head]}
   [[ -s $DATA/done/$head ]] && before=", it had already completed"
   kill -KILL "$pid" 2>/dev/null || before+=", it had already exited"
+  wait "$pid" 2>/dev/null || true # reaped here, quietly (no 'Killed' from the shell)
   EXCLUDED+=("$head")
   SC_NOTE="kill -9 of rack $fault_rack's chain head $head at +$(since_t0) s (tracker: ${st:-none}, its log: ${lg:-none}$before)"
   cc_wait
@@ -467,6 +471,7 @@ sc_seeder_restart() {
   fi
   kill -KILL "$SEED_PID"
   killed=$(since_t0)
+  wait "$SEED_PID" 2>/dev/null || true
   at "$(awk -v k="$killed" 'BEGIN {print k + 2}')"
   cc_seed seeder-2
   SC_NOTE="seeder killed (-9) at +$killed s, started again at +$(since_t0) s"
@@ -497,7 +502,7 @@ run_scenario() {
 declare -A TITLES=([plain]="crowcast, default flags, no fault"
   [rack-loss]="$rack_loss_pct% loss on rack $fault_rack's uplink (rack side)"
   [routed]="routed fabric, no multicast routing (ideal: racks x S/B)"
-  [skew-peers-first]="peers start 5 s before the seeder" [skew-seeder-first]="the seeder starts 3 s before the peers"
+  [skew-peers-first]="peers start 5 s before the seeder" [skew-seeder-first]="the seeder starts min(3 s, S/B/2) before the peers"
   [late-join]="one host per rack starts S/B + 2 s after the seeder"
   [head-kill]="rack $fault_rack's chain head killed (-9) at S/B/2"
   [seeder-restart]="the seeder killed (-9) at S/B/2, restarted 2 s later")
@@ -508,7 +513,7 @@ run_named() {
   case $sc in
     late-join) extra=$LATE_AT ;;
     seeder-restart) extra=2 ;;
-    skew-seeder-first) extra=3 ;;
+    skew-seeder-first) extra=$SKEW_SEEDER ;;
   esac
   LIMIT=$(python3 -c "import math; print(int(math.ceil(6 * $IDEAL_RUN + 20 + $extra)))")
   if ((budget > 0)); then
@@ -523,7 +528,7 @@ run_named() {
 # when a host did not finish, which and the tail of their logs), a raw.jsonl line.
 run_one() {
   local fn=$1 h i r load status=ok rc=0 tx0 tx1 up0 up1 d0 d1 hosts_json= starts_json= t sep= ub= last=
-  local notdone=() verified=0 mc0=() mc1=() leaks= leaked=0 seg0=0 seg1=0 f
+  local notdone=() verified=0 mc0=() mc1=() leaks= leaked=0 sb0=0 sb1=0 rt0=0 rt1=0 f
   rm -rf "$DATA/h" "$DATA/done"
   for h in "${HOSTS[@]}"; do mkdir -p "$(hdir "$h")" "$DATA/done"; done
   EXCLUDED=() SC_NOTE= T0=
@@ -533,7 +538,7 @@ run_one() {
   read -r -a up0 <<<"$(uplinks)"
   if [[ $TOPO_KIND == routed ]]; then
     for ((r = 1; r <= racks; r++)); do mc0+=("$(topo_mcast_count "$r")"); done
-    seg0=$(topo_mcast_count seg)
+    sb0=$(topo_mcast_count seed bytes) rt0=$(topo_mcast_count router)
   fi
   "$fn" || rc=$?
   case $rc in 0) ;; 1) status=timeout ;; *) status="error: ${SC_NOTE:-the scenario failed ($rc)}" ;; esac
@@ -541,7 +546,7 @@ run_one() {
   read -r -a up1 <<<"$(uplinks)"
   if [[ $TOPO_KIND == routed ]]; then
     for ((r = 1; r <= racks; r++)); do mc1+=("$(topo_mcast_count "$r")"); done
-    seg1=$(topo_mcast_count seg)
+    sb1=$(topo_mcast_count seed bytes) rt1=$(topo_mcast_count router)
   fi
   T0=${T0:-$(now)}
   for h in "${HOSTS[@]}"; do
@@ -576,7 +581,8 @@ run_one() {
   local what="$ROUND$RUN_TAG: $TOOL:" n=$((${#HOSTS[@]} - ${#EXCLUDED[@]}))
   local extra="${EXCLUDED[*]:+ (excluded: ${EXCLUDED[*]})}${SC_NOTE:+; $SC_NOTE}"
   ((d1 - d0 == 0)) || extra+="; $((d1 - d0)) frames dropped"
-  [[ $TOPO_KIND != routed ]] || extra+="; multicast datagrams: $((seg1 - seg0)) reached the router, into racks [$leaks]"
+  [[ $TOPO_KIND != routed ]] ||
+    extra+="; the seeder multicast $(awk -v b=$((sb1 - sb0)) -v s="$size" 'BEGIN {printf "%.2f", b / s}') copies, $((rt1 - rt0)) packets reached the router, multicast datagrams into racks [$leaks]"
   if [[ $status == ok ]]; then
     log "$what $verified/$n hosts verified, last host $last s = $(awk -v l="$last" -v i="$IDEAL_RUN" 'BEGIN {printf "%.3f", l / i}') x $BASIS ($IDEAL_RUN s)$extra"
   else
@@ -601,7 +607,8 @@ run_one() {
     local ex=
     for h in "${EXCLUDED[@]}"; do ex+="${ex:+,}\"$h\""; done
     RECORD_EXTRA+=",\"start_s\":{$starts_json},\"excluded\":[$ex],\"note\":$(json_str "$SC_NOTE")"
-    [[ $TOPO_KIND != routed ]] || RECORD_EXTRA+=",\"mcast_to_router\":$((seg1 - seg0)),\"mcast_into_racks\":[$leaks]"
+    [[ $TOPO_KIND != routed ]] ||
+      RECORD_EXTRA+=",\"mcast_seeder_bytes\":$((sb1 - sb0)),\"mcast_to_router\":$((rt1 - rt0)),\"mcast_into_racks\":[$leaks]"
   fi
   record "$TOOL" "$status"
   RECORD_EXTRA=
@@ -622,6 +629,7 @@ printf '#!/bin/sh\ndate +%%s.%%N >"$BENCH_DONE"\n' >"$MARK" && chmod +x "$MARK"
 IFS=, read -r -a tool_list <<<"$tools"
 for t in "${tool_list[@]}"; do [[ -n ${FACTOR[$t]:-} ]] || fail "unknown tool '$t'"; done
 LATE_AT=$(python3 -c "print('%.3f' % ($sb + 2))")
+SKEW_SEEDER=$(python3 -c "print('%.3f' % min(3, $sb / 2))") # mid-pass also for a small --size
 scenario_list=()
 IFS=, read -r -a asked <<<"$scenarios"
 for sc in "${asked[@]}"; do

@@ -43,7 +43,7 @@ def summarize(out, row):
     s = {k: row[k] for k in ("round", "loss_ppm", "tool", "status", "size", "ideal_s")}
     for k, default in (("run", 1), ("runs", 1), ("ideal_basis", "S/B"), ("title", ""), ("fabric", "flat")):
         s[k] = row.get(k, default) or default
-    for k in ("note", "start_s", "mcast_to_router", "mcast_into_racks"):
+    for k in ("note", "start_s", "mcast_seeder_bytes", "mcast_to_router", "mcast_into_racks"):
         if row.get(k) not in (None, ""):
             s[k] = row[k]
     if "hosts" not in row:
@@ -72,6 +72,11 @@ def fmt(v, spec="%.2f"):
     return "—" if v is None else spec % v
 
 
+def round_title(s):
+    """What the round is: the bench's title for a named scenario, else the loss it had."""
+    return s["title"] or ("no loss" if s["loss_ppm"] == 0 else "%.2f%% loss on host links" % (s["loss_ppm"] / 1e4))
+
+
 def label(s):
     """The tool, with the run number when its scenario ran several times."""
     return s["tool"] if s["runs"] == 1 else "%s #%d" % (s["tool"], s["run"])
@@ -91,10 +96,15 @@ def table(summary):
         if s["excluded"]:
             note.append("excluded %s" % " ".join(s["excluded"]))
         if "mcast_into_racks" in s:
-            note.append("multicast into racks %s (router saw %d)" % (
-                "/".join(str(n) for n in s["mcast_into_racks"]), s.get("mcast_to_router", 0)))
+            note.append("multicast datagrams into racks %s (the seeder multicast %.2f copies; %d packets reached the router)" % (
+                "/".join(str(n) for n in s["mcast_into_racks"]), s.get("mcast_seeder_bytes", 0) / s["size"],
+                s.get("mcast_to_router", 0)))
         if s.get("bytes_mcast") or (s.get("bytes_tcp") and s["round"] not in ("noloss", "loss")):
             note.append("TCP repair %.1f%% of bytes" % (100 * s["bytes_tcp"] / (s["hosts"] * s["size"])))
+        late = {h: t - s["start_s"][h] for h, t in s["per_host_s"].items()
+                if t is not None and s.get("start_s", {}).get(h, 0) > 0.5}
+        if late:
+            note.append("hosts started after t0 done %.2f s after their start at most" % max(late.values()))
         if s["frames_dropped"]:
             note.append("%d frames dropped" % s["frames_dropped"])
         note.append("load %.1f" % s["load_before"])
@@ -117,7 +127,7 @@ def aggregate(summary):
         timed = [s for s in runs if "hosts" in s]
         ratios = [s["ratio"] for s in timed if s.get("ratio") is not None]
         failed = [s for s in timed if s.get("ratio") is None or s["status"] != "ok"]
-        rows.append({"round": rnd, "tool": tool, "title": runs[0]["title"], "runs": len(timed),
+        rows.append({"round": rnd, "tool": tool, "title": round_title(runs[0]), "runs": len(timed),
                      "skipped": len(runs) - len(timed),
                      "all_verified": sum(1 for s in timed if s.get("ratio") is not None),
                      "ok": sum(1 for s in timed if s.get("ratio") is not None and s["status"] == "ok"),
@@ -159,8 +169,7 @@ def plot(out, rnd, summary):
             f.write("\n\n")
     png = os.path.join(out, "cdf-%s.png" % rnd)
     ideal = runs[0]["ideal_s"]
-    title = runs[0]["title"] or (
-        "no loss" if runs[0]["loss_ppm"] == 0 else "%.2f%% loss on host links" % (runs[0]["loss_ppm"] / 1e4))
+    title = round_title(runs[0])
     curves = ", ".join("'%s' index %d using 1:2 with steps lw 2 title '%s'" % (data, i, label(s).replace("'", ""))
                        for i, s in enumerate(runs))
     script = "\n".join([

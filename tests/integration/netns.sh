@@ -22,8 +22,8 @@
 #   topo_uplink_loss R PPM        random loss on the rack side of rack R's uplink: every host of the
 #                                 rack misses the same frames (topo_loss_count "$NS_SW" counts them)
 #   topo_loss_clear NS            removes what topo_loss (or topo_uplink_loss) added in NS
-#   topo_mcast_watch              counts multicast UDP arriving at each rack from its uplink, and at
-#   topo_mcast_count R|seg        the router from the seeder's segment (routed fabric only)
+#   topo_mcast_watch              counts multicast UDP arriving at each rack from its uplink (and,
+#   topo_mcast_count R|seed|router  routed, what the seeder sent and what reached the router)
 # Everything is removed by the cleanup that lib.sh runs on exit (also after failure or Ctrl-C).
 
 need_root
@@ -133,8 +133,12 @@ topo_loss_clear() {
   ip netns exec "$1" nft delete table netdev crowloss 2>/dev/null || true
 }
 # topo_uplink_loss R PPM: drops PPM per million frames entering rack R's bridge from its uplink
-# (core or router -> rack), before the bridge copies them to the hosts.
+# (core or router -> rack), before the bridge copies them to the hosts. veths pass UDP GSO batches
+# whole (tx-udp-segmentation stays on with gso off), so the far end (dnR) is made to segment them
+# first: the rule then sees, and drops, single datagrams, not batches of them.
 topo_uplink_loss() {
+  ip netns exec "$([[ $TOPO_KIND == routed ]] && echo "$NS_RT" || echo "$NS_SW")" \
+    ethtool -K "dn$1" tx-udp-segmentation off >/dev/null 2>&1 || true
   topo_loss "$NS_SW" "up$1" "$2"
 }
 
@@ -155,6 +159,7 @@ topo_create_routed() {
   # The seeder's segment: the router's rt0 on bridge seg0, with the seeder and the tracker host.
   _routed_segment seg0 10.99.0 rt0 up0 "$uplink_mbit"
   _new_ns "$NS_SEED"; _attach_host "$NS_SEED" 10.99.0.1 seg0 "$host_mbit" 24 10.99.0.254
+  TOPO_SEED_PORT="p$((${#TOPO_NS[@]}))" # the seeder's port on seg0, as _attach_host named it
   _new_ns "$NS_TRACK"; _attach_host "$NS_TRACK" 10.99.0.2 seg0 "" 24 10.99.0.254
   for ((r = 1; r <= racks; r++)); do
     _routed_segment "rack$r" "10.99.$r" "dn$r" "up$r" "$uplink_mbit"
@@ -180,25 +185,28 @@ _routed_segment() {
   _shape "$NS_SW" "$port" "$mbit"
 }
 
-# topo_mcast_watch: nftables counters (no drop) of multicast UDP datagrams entering each rack's
-# bridge from its uplink, and entering the router from the seeder's segment. On the routed fabric
-# the first must stay 0 (nothing routes multicast); the second shows the seeder did send.
-# topo_mcast_count R prints rack R's count, topo_mcast_count seg the router's.
+# topo_mcast_watch: nftables counters (no drop) of multicast UDP entering each rack's bridge from
+# its uplink and, on the routed fabric, entering the switch from the seeder (what it sent) and
+# entering the router from the seeder's segment. On the routed fabric the racks' counts must stay 0
+# (nothing routes multicast). topo_mcast_count R|seed|router [bytes] prints rack R's count (or the
+# seeder's, or the router's) in packets, or in bytes (IP level; a UDP GSO batch the seeder sends
+# is one packet there, so its bytes are the measure of what it sent).
 topo_mcast_watch() {
-  local r rules=
+  local r rules= mc='ip daddr 224.0.0.0/4 meta l4proto udp counter'
   for ((r = 1; r <= TOPO_RACKS; r++)); do
-    rules+="chain in_up$r { type filter hook ingress device \"up$r\" priority 10; ip daddr 224.0.0.0/4 meta l4proto udp counter; }"$'\n'
+    rules+="chain in_up$r { type filter hook ingress device \"up$r\" priority 10; $mc; }"$'\n'
   done
+  [[ $TOPO_KIND != routed ]] ||
+    rules+="chain in_seed { type filter hook ingress device \"$TOPO_SEED_PORT\" priority 10; $mc; }"$'\n'
   ip netns exec "$NS_SW" nft -f - <<<"table netdev crowmc {"$'\n'"$rules}"
-  [[ $TOPO_KIND != routed ]] || ip netns exec "$NS_RT" nft -f - <<NFT
-table netdev crowmc {
-  chain in_rt0 { type filter hook ingress device "rt0" priority 10; ip daddr 224.0.0.0/4 meta l4proto udp counter; }
-}
-NFT
+  [[ $TOPO_KIND != routed ]] ||
+    ip netns exec "$NS_RT" nft -f - <<<"table netdev crowmc {"$'\n'"chain in_rt0 { type filter hook ingress device \"rt0\" priority 10; $mc; }"$'\n'"}"
 }
 topo_mcast_count() {
-  local ns=$NS_SW chain="in_up$1"
-  [[ $1 == seg ]] && ns=$NS_RT chain=in_rt0
+  local ns=$NS_SW chain="in_up$1" field=packets
+  [[ $1 == seed ]] && chain=in_seed
+  [[ $1 == router ]] && ns=$NS_RT chain=in_rt0
+  [[ ${2:-} == bytes ]] && field=bytes
   ip netns exec "$ns" nft list chain netdev crowmc "$chain" 2>/dev/null |
-    awk '/counter/ {for (i=1;i<=NF;i++) if ($i=="packets") s+=$(i+1)} END {print s+0}'
+    awk -v f="$field" '/counter/ {for (i=1;i<=NF;i++) if ($i==f) s+=$(i+1)} END {print s+0}'
 }
