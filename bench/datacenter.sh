@@ -553,6 +553,7 @@ run_one() {
     [[ -n ${START_AT[$h]:-} ]] || continue
     starts_json+="${starts_json:+,}\"$h\":$(awk -v a="${START_AT[$h]}" -v t="$T0" 'BEGIN {printf "%.3f", a - t}')"
   done
+  snapshot_tails
   sc_stop
   for h in "${HOSTS[@]}"; do
     t=null
@@ -590,14 +591,14 @@ run_one() {
     if ((${#notdone[@]} > 0)); then
       log "$what did not finish: ${notdone[*]}"
       for h in "${notdone[@]}"; do
-        f=$out/logs/$LOGP-$TOOL-$h.log
-        echo "--- $h: logs/${f##*/} (last 12 lines)" >&2
-        tail -n 12 "$f" 2>/dev/null | cut -c1-400 >&2 || true
+        f=$LOGP-$TOOL-$h.log
+        echo "--- $h: logs/$f, before the bench stopped it (last 12 lines, then its last progress event)" >&2
+        if [[ -f $DATA/tails/$f ]]; then show_tail "$DATA/tails/$f" 12; else show_tail "$out/logs/$f" 12; fi
       done
-      for f in "$out/logs/$LOGP"-seeder*.log; do
+      for f in "$DATA/tails/$LOGP"-seeder*.log; do
         [[ -f $f ]] || continue
         echo "--- logs/${f##*/} (last 8 lines)" >&2
-        tail -n 8 "$f" | cut -c1-400 >&2
+        show_tail "$f" 8
       done
     fi
   fi
@@ -612,6 +613,23 @@ run_one() {
   fi
   record "$TOOL" "$status"
   RECORD_EXTRA=
+}
+# snapshot_tails: the logs of the hosts not done yet and of the seeders as they are before sc_stop
+# ends them (their shutdown lines would hide what they were waiting for).
+snapshot_tails() {
+  local h f
+  rm -rf "$DATA/tails" && mkdir -p "$DATA/tails"
+  for h in "${HOSTS[@]}"; do
+    f=$LOGP-$TOOL-$h.log
+    [[ -s $DATA/done/$h || ! -f $out/logs/$f ]] || tail -n 400 "$out/logs/$f" >"$DATA/tails/$f"
+  done
+  for f in "$out/logs/$LOGP"-seeder*.log; do [[ ! -f $f ]] || tail -n 100 "$f" >"$DATA/tails/${f##*/}"; done
+}
+# show_tail FILE N: its last N lines but --json progress events, then the last progress event.
+show_tail() {
+  [[ -f $1 ]] || { echo "(no log)" >&2; return 0; }
+  grep -v '^{"event":"progress"' "$1" | tail -n "$2" | cut -c1-400 >&2 || true
+  grep '^{"event":"progress"' "$1" | tail -n 1 | cut -c1-400 >&2 || true
 }
 json_str() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
 RECORD_EXTRA=
