@@ -3,10 +3,11 @@
 # the seeder has left. Rack r2's two peers lose the same 2 % of the datagrams (rack-wide loss); rack
 # r1's first peer loses 0.5 % and repairs from the other two, which lose nothing: r1 completes as
 # the pass ends. (Repair inside a rack goes by verified pieces: with every r1 peer losing, some pieces
-# would be verified by nobody in r1, and only the seeder could fill them.) The seeder leaves at the end of its pass (--linger 0). r2's head must ask
-# the tracker again as soon as it has pieces nobody it knows can give, find r1's complete peers,
-# fetch those chunks once, and r2's other peer fetch them from its head. (Before: the head asked the
-# tracker once at the pass's end, when r1 was not complete yet, and waited an announce interval.)
+# would be verified by nobody in r1, and only the seeder could fill them.) The seeder multicasts
+# only (no tracker, no TCP) and leaves with its pass. r2's head must ask the tracker again as soon
+# as it has pieces nobody it knows can give, find r1's complete peers, fetch those chunks once, and
+# r2's other peer fetch them from its head. (Before: the head asked the tracker once at the pass's
+# end, when r1 was not complete yet, and waited an announce interval.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 
@@ -19,10 +20,12 @@ for h in 2.1 2.2; do cluster_peer "$h" --test-loss 20000 --test-loss-seed 7 --se
 for h in 1 2 3 2.1 2.2; do
   wait_until 10 grep -q "chain position" "$WORK/get-$h.log" || fail "peer $h was not placed by the tracker"
 done
-spawn seed "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --tracker "$URL" --iface 127.0.0.1 --rate 100M \
-  --linger 0
+# A multicast-only seeder (no tracker, no TCP): it is gone with its pass, so no repair can come
+# from it, however fast a peer asks.
+spawn seed "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --mcast "$GROUP:$GROUP_PORT" --iface 127.0.0.1 \
+  --rate 100M
 seed_pid=$SPAWNED_PID
-wait_pid_timeout 30 "$seed_pid" >/dev/null || fail "the seeder did not leave after its pass (--linger 0)"
+wait_pid_timeout 30 "$seed_pid" >/dev/null || fail "the multicast-only seeder did not leave after its pass"
 left=$SECONDS
 cluster_wait_complete 5 15
 log "every peer complete $((SECONDS - left)) s after the seeder left"
