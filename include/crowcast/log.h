@@ -1,4 +1,6 @@
-/* Leveled logging to stderr. Every line is "crowcast[ROLE] LEVEL: message". */
+/* Leveled logging to stderr. Every line is "TIME crowcast[ROLE] LEVEL: message", TIME being the
+ * wall-clock time in RFC 3339 with milliseconds, UTC (2026-12-02T16:40:01.123Z); without TIME when
+ * stderr is the systemd journal (JOURNAL_STREAM names fd 2's device and inode), which adds its own. */
 #ifndef CROWCAST_LOG_H
 #define CROWCAST_LOG_H
 
