@@ -2,6 +2,8 @@
  *
  * Layout of the bencoded file (keys sorted, canonical):
  *   announce          tracker URL (optional)
+ *   announce-list     BEP 12 tiers (optional): a list of tiers, each a list of tracker URLs; a
+ *                     client that reads it ignores `announce`
  *   info
  *     crowcast        dictionary: "chunk size" (int, bytes per multicast datagram payload),
  *                     "sha256" (string, 32 bytes per piece, concatenated), "version" (int, 1)
@@ -35,7 +37,8 @@
 #define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_load reads */
 /* Parsing allocates one bencode node per value, at most len/2+1 and never more than this
  * (~224 MiB of nodes; enough for ~400k files with short paths). */
-#define CROW_MANIFEST_MAX_NODES (4u * 1024 * 1024)
+#define CROW_MANIFEST_MAX_NODES    (4u * 1024 * 1024)
+#define CROW_MANIFEST_MAX_TRACKERS 64u /* URLs in announce-list, all tiers together */
 
 typedef struct crow_manifest_file {
     char *path;      /* owned; relative, '/'-separated, validated (no "..", no absolute, no empty) */
@@ -43,9 +46,19 @@ typedef struct crow_manifest_file {
     uint64_t offset; /* where the file starts in the release byte stream */
 } crow_manifest_file_t;
 
+/* One URL of announce-list (BEP 12). */
+typedef struct crow_manifest_tracker {
+    char *url;     /* owned */
+    uint32_t tier; /* 0 for the first tier; tiers are numbered without gaps */
+} crow_manifest_tracker_t;
+
 typedef struct crow_manifest {
-    char *name;       /* owned */
-    char *announce;   /* owned; NULL when absent */
+    char *name;     /* owned */
+    char *announce; /* owned; NULL when absent */
+    /* owned; announce-list flattened: tracker_count entries in tier order, each tier's URLs in
+     * their listed order (empty tiers dropped); NULL and 0 when the manifest has no announce-list */
+    crow_manifest_tracker_t *trackers;
+    uint32_t tracker_count;
     bool single_file; /* `length` (true) rather than `files` */
     uint64_t total_length;
     uint32_t piece_length;
@@ -89,7 +102,17 @@ int crow_manifest_check_path(const char *path, size_t len);
  * CROW_ELIMIT or -ENOMEM, with a one-line reason in why. */
 int crow_manifest_layout(crow_manifest_t *m, char *why, size_t why_cap);
 
-/* Writes the canonical bencoded metainfo of `m` (announce when not NULL; info with the crowcast
+/* Sets the trackers of a manifest being built from `count` tier arguments, as `crowcast make
+ * --tracker` takes them (mktorrent's -a convention): each is "URL[,URL...]", one tier, its URLs in
+ * order. The first URL becomes `announce`; announce-list lists every URL when there is more than one
+ * (a single tracker needs no list, and stock clients read `announce`). Replaces what m held. Returns
+ * 0, CROW_EMANIFEST (an empty URL, or one with a space or control byte), CROW_ELIMIT (more than
+ * CROW_MANIFEST_MAX_TRACKERS URLs) or -ENOMEM, with a one-line reason in why. */
+int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uint32_t count, char *why,
+                               size_t why_cap);
+
+/* Writes the canonical bencoded metainfo of `m` (announce when not NULL; announce-list when
+ * tracker_count > 0, a new tier wherever trackers[].tier changes; info with the crowcast
  * dictionary, `length` or `files`, name, piece length, pieces) into buf[0..cap). `m` must have
  * passed crow_manifest_layout and carry piece_count hashes in sha1 and sha256. Output depends
  * only on those fields, so the same release always encodes to the same bytes. Returns the length

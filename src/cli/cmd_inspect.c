@@ -17,7 +17,8 @@ static void usage(FILE *out)
                  "the BitTorrent v1 id).\n\n"
                  "  --json      one JSON object: name, length, piece_length, pieces, chunk_size,\n"
                  "              files (each path, length, offset), release_id, info_hash, announce\n"
-                 "              (null when absent), single_file. Bytes of names that are not\n"
+                 "              (null when absent), announce_list (BEP 12 tiers, a list of lists\n"
+                 "              of URLs; null when absent), single_file. Bytes of names that are not\n"
                  "              valid UTF-8 appear as U+FFFD.\n"
                  "  -h, --help  this text\n\n"
                  "Exit status: 0 ok, 2 bad usage or an invalid manifest (the reason is printed),\n"
@@ -88,6 +89,16 @@ static void print_json(const crow_manifest_t *m, const char *id, const char *ih)
         json_string(stdout, m->announce);
     else
         printf("null");
+    printf(",\"announce_list\":");
+    if (!m->tracker_count)
+        printf("null");
+    for (uint32_t i = 0; i < m->tracker_count; i++) {
+        bool first_of_tier = i == 0 || m->trackers[i].tier != m->trackers[i - 1].tier;
+        fputs(i == 0 ? "[[" : first_of_tier ? "],[" : ",", stdout);
+        json_string(stdout, m->trackers[i].url);
+    }
+    if (m->tracker_count)
+        printf("]]");
     printf(",\"files\":[");
     for (uint32_t i = 0; i < m->file_count; i++) {
         printf("%s{\"path\":", i ? "," : "");
@@ -110,6 +121,14 @@ static void print_text(const crow_manifest_t *m, const char *id, const char *ih)
     printf("chunk size:   %u bytes (%llu chunks)\n", m->chunk_size,
            (unsigned long long)crow_manifest_total_chunks(m));
     printf("tracker:      %s\n", m->announce ? m->announce : "(none)");
+    for (uint32_t i = 0; i < m->tracker_count; i++) {
+        bool first_of_tier = i == 0 || m->trackers[i].tier != m->trackers[i - 1].tier;
+        if (first_of_tier)
+            printf("%s%u:", i == 0 ? "tiers:        " : "\n              ", m->trackers[i].tier + 1);
+        printf(" %s", m->trackers[i].url);
+    }
+    if (m->tracker_count)
+        printf("\n");
     printf("release_id:   %s\n", id);
     printf("info_hash:    %s\n", ih);
     printf("files:        %u%s\n", m->file_count, m->single_file ? " (single-file release)" : "");

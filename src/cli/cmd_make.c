@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../app/http_client.h"
 #include "commands.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
@@ -26,7 +27,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
-            "                     [--tracker URL] [--name NAME] [--threads N]\n\n"
+            "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n\n"
             "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
             "piece for crowcast) and writes its manifest. The same input always gives the same bytes\n"
             "(no dates, files in a fixed order), hence the same release_id and info_hash.\n\n"
@@ -35,7 +36,12 @@ static void usage(FILE *out)
             "                       smallest power of two from 256K up that keeps the release within\n"
             "                       %u pieces (64M pieces past 128 GiB)\n"
             "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u)\n"
-            "  --tracker URL        announce URL stored in the manifest (default: none)\n"
+            "  --tracker URL[,URL...]\n"
+            "                       tracker URL(s) stored in the manifest (default: none); repeat it\n"
+            "                       for backup tiers (BEP 12, as mktorrent -a): each --tracker is a\n"
+            "                       tier, tried in order, its comma-separated URLs in order. The first\n"
+            "                       URL is `announce`; with more than one, all go into `announce-list`.\n"
+            "                       seed and get announce to them unless given --tracker or --no-tracker\n"
             "  --name NAME          release name (default: the last component of PATH after\n"
             "                       resolving symlinks); a single safe path component\n"
             "  --threads N          hashing threads (default: one per online CPU)\n"
@@ -50,8 +56,12 @@ static void usage(FILE *out)
             DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE);
 }
 
+#define MAX_TIERS CROW_MANIFEST_MAX_TRACKERS
+
 struct make_opts {
-    const char *input, *output, *tracker, *name;
+    const char *input, *output, *name;
+    const char *tiers[MAX_TIERS]; /* --tracker arguments, one tier each */
+    uint32_t tier_count;
     uint64_t piece_size, chunk_size;
     unsigned threads;
 };
@@ -89,7 +99,9 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
                                             CROW_MAX_CHUNK_SIZE);
             break;
         case 't':
-            o->tracker = optarg;
+            if (o->tier_count == MAX_TIERS)
+                return crow_cli_usage_error("make", "at most %u --tracker", MAX_TIERS);
+            o->tiers[o->tier_count++] = optarg;
             break;
         case 'n':
             o->name = optarg;
@@ -127,6 +139,22 @@ static void warn_skip(void *ctx, const char *path, const char *why)
 {
     (void)ctx;
     fprintf(stderr, "crowcast make: warning: skipping %s (%s)\n", path, why);
+}
+
+/* crowcast's own announce client speaks http://A.B.C.D:PORT/ only; stock clients may read more
+ * (udp://, names), so such a URL is kept, but the user hears that seed and get will skip it. */
+static void warn_unsupported_trackers(const crow_manifest_t *m)
+{
+    uint32_t n = m->tracker_count ? m->tracker_count : (m->announce ? 1 : 0);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *url = m->tracker_count ? m->trackers[i].url : m->announce;
+        struct crow_http_server server;
+        if (crow_http_server_parse(url, &server))
+            fprintf(stderr,
+                    "crowcast make: warning: %s: crowcast seed and get announce to http://A.B.C.D:PORT/ "
+                    "URLs only and will skip this one (stock clients may use it)\n",
+                    url);
+    }
 }
 
 /* Fills m's name and file list from the input: one file, or every regular file under a directory. */
@@ -278,14 +306,17 @@ int crow_cmd_make(int argc, char **argv)
     if (exit_code != CROW_EXIT_OK)
         goto out;
     exit_code = CROW_EXIT_USAGE;
-    if (o.tracker && !(m.announce = strdup(o.tracker)))
+    char why[256];
+    if ((ret = crow_manifest_set_trackers(&m, o.tiers, o.tier_count, why, sizeof why))) {
+        fprintf(stderr, "crowcast make: --tracker: %s\n", why);
         goto out;
+    }
+    warn_unsupported_trackers(&m);
     uint64_t total = 0;
     for (uint32_t i = 0; i < m.file_count; i++)
         total += m.files[i].length; /* layout rejects a sum past 2^63; this only picks a size */
     m.piece_length = o.piece_size ? (uint32_t)o.piece_size : default_piece_length(total);
     m.chunk_size = (uint32_t)o.chunk_size;
-    char why[256];
     if ((ret = crow_manifest_layout(&m, why, sizeof why))) {
         fprintf(stderr, "crowcast make: %s: %s\n", o.input, why);
         exit_code = ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;

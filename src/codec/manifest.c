@@ -253,6 +253,49 @@ static int read_hashes(const crow_bdoc_t *doc, uint32_t dict, const char *key, s
     return 0;
 }
 
+/* BEP 12 announce-list: a list of tiers, each a list of URL strings. An empty tier is dropped
+ * (it names nobody); anything else that is not a URL string is an error, as everywhere here. */
+static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+                              size_t why_cap)
+{
+    const crow_bnode_t *l = &doc->nodes[list];
+    if (l->type != CROW_BLIST)
+        return reason(why, why_cap, CROW_EMANIFEST, "announce-list is not a list of tiers");
+    uint32_t total = 0;
+    uint32_t t = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < l->count; i++, t = doc->nodes[t].next) {
+        if (doc->nodes[t].type != CROW_BLIST)
+            return reason(why, why_cap, CROW_EMANIFEST, "announce-list tier %u is not a list of URLs", i + 1);
+        total += doc->nodes[t].count;
+        if (total > CROW_MANIFEST_MAX_TRACKERS)
+            return reason(why, why_cap, CROW_ELIMIT, "announce-list holds more than %u URLs",
+                          CROW_MANIFEST_MAX_TRACKERS);
+    }
+    if (total == 0)
+        return 0;
+    if (!(m->trackers = calloc(total, sizeof *m->trackers)))
+        return -ENOMEM;
+    uint32_t tier = 0;
+    t = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < l->count; i++, t = doc->nodes[t].next) {
+        uint32_t u = crow_bnode_first(doc, t);
+        for (uint32_t k = 0; k < doc->nodes[t].count; k++, u = doc->nodes[u].next) {
+            const crow_bnode_t *n = &doc->nodes[u];
+            if (n->type != CROW_BSTR || n->len == 0 || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
+                return reason(why, why_cap, CROW_EMANIFEST,
+                              "announce-list tier %u: entry %u is not a URL string", i + 1, k + 1);
+            crow_manifest_tracker_t *e = &m->trackers[m->tracker_count];
+            if (!(e->url = copy_string(n->str, n->len)))
+                return -ENOMEM;
+            e->tier = tier;
+            m->tracker_count++;
+        }
+        if (doc->nodes[t].count)
+            tier++;
+    }
+    return 0;
+}
+
 static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manifest_t *m, char *why,
                          size_t why_cap)
 {
@@ -266,6 +309,10 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
         if (!(m->announce = copy_string(n->str, n->len)))
             return -ENOMEM;
     }
+    uint32_t al = crow_bdict_get(doc, 0, "announce-list");
+    int ret;
+    if (al && (ret = read_announce_list(doc, al, m, why, why_cap)))
+        return ret;
     uint32_t info = crow_bdict_get(doc, 0, "info");
     if (!info || doc->nodes[info].type != CROW_BDICT)
         return reason(why, why_cap, CROW_EMANIFEST, "info dictionary missing");
@@ -288,7 +335,6 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
                       CROW_MAX_PIECE_LENGTH);
     m->piece_length = (uint32_t)piece_length;
 
-    int ret;
     uint32_t files = crow_bdict_get(doc, info, "files");
     int64_t length;
     bool has_length = crow_bdict_get(doc, info, "length") != 0;
@@ -385,16 +431,87 @@ out:
     return ret;
 }
 
+static void drop_trackers(crow_manifest_t *m)
+{
+    for (uint32_t i = 0; m->trackers && i < m->tracker_count; i++)
+        free(m->trackers[i].url);
+    free(m->trackers);
+    free(m->announce);
+    m->trackers = NULL;
+    m->tracker_count = 0;
+    m->announce = NULL;
+}
+
 void crow_manifest_dispose(crow_manifest_t *m)
 {
     for (uint32_t i = 0; m->files && i < m->file_count; i++)
         free(m->files[i].path);
     free(m->files);
     free(m->name);
-    free(m->announce);
+    drop_trackers(m);
     free(m->sha1);
     free(m->sha256);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- trackers of a manifest being built ---- */
+
+int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uint32_t count, char *why,
+                               size_t why_cap)
+{
+    drop_trackers(m);
+    uint32_t urls = 0;
+    for (uint32_t t = 0; t < count; t++)
+        for (const char *p = tiers[t]; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+            urls++;
+    if (urls == 0)
+        return 0;
+    if (urls > CROW_MANIFEST_MAX_TRACKERS)
+        return reason(why, why_cap, CROW_ELIMIT, "%u tracker URLs exceed the limit of %u", urls,
+                      CROW_MANIFEST_MAX_TRACKERS);
+    if (!(m->trackers = calloc(urls, sizeof *m->trackers)))
+        return reason(why, why_cap, -ENOMEM, "out of memory");
+    for (uint32_t t = 0; t < count; t++) {
+        for (const char *p = tiers[t];;) {
+            size_t n = strcspn(p, ",");
+            char shown[64];
+            for (size_t i = 0; i < n; i++)
+                if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f) {
+                    int ret =
+                        reason(why, why_cap, CROW_EMANIFEST,
+                               "tracker URL \"%s\" holds a space or control byte", printable(p, n, shown));
+                    drop_trackers(m);
+                    return ret;
+                }
+            if (n == 0 || n > CROW_MAX_PATH) {
+                int ret =
+                    reason(why, why_cap, CROW_EMANIFEST, "tier %u: an empty or overlong tracker URL", t + 1);
+                drop_trackers(m);
+                return ret;
+            }
+            crow_manifest_tracker_t *e = &m->trackers[m->tracker_count];
+            if (!(e->url = copy_string((const uint8_t *)p, n))) {
+                drop_trackers(m);
+                return reason(why, why_cap, -ENOMEM, "out of memory");
+            }
+            e->tier = t;
+            m->tracker_count++;
+            if (p[n] != ',')
+                break;
+            p += n + 1;
+        }
+    }
+    if (!(m->announce = strdup(m->trackers[0].url))) {
+        drop_trackers(m);
+        return reason(why, why_cap, -ENOMEM, "out of memory");
+    }
+    if (m->tracker_count == 1) { /* announce says it all */
+        free(m->trackers[0].url);
+        free(m->trackers);
+        m->trackers = NULL;
+        m->tracker_count = 0;
+    }
+    return 0;
 }
 
 /* ---- encoding ---- */
@@ -422,6 +539,20 @@ static long encode(const crow_manifest_t *m, crow_benc_t *e)
     if (m->announce) {
         crow_benc_key(e, "announce");
         crow_benc_cstr(e, m->announce);
+    }
+    if (m->tracker_count) {
+        crow_benc_key(e, "announce-list");
+        crow_benc_list(e);
+        for (uint32_t i = 0; i < m->tracker_count; i++) {
+            if (i == 0 || m->trackers[i].tier != m->trackers[i - 1].tier) {
+                if (i)
+                    crow_benc_end(e);
+                crow_benc_list(e);
+            }
+            crow_benc_cstr(e, m->trackers[i].url);
+        }
+        crow_benc_end(e);
+        crow_benc_end(e);
     }
     crow_benc_key(e, "info");
     crow_benc_dict(e);

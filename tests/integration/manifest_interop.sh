@@ -68,6 +68,29 @@ check_interop "$WORK/single.torrent"
   fail "default piece length is not 256 KiB"
 aria2c_verifies "$WORK/single.torrent" "$WORK/solo" || fail "aria2c did not verify the single-file release"
 
+# Backup trackers (BEP 12): each --tracker a tier, commas within one (mktorrent -a's convention).
+# transmission-show reads the tiers as written; the URL crowcast cannot announce to is warned about.
+"$CROWCAST" make "$WORK/solo/image.bin" -o "$WORK/tiers.torrent" --tracker http://127.0.0.1:1/announce \
+  --tracker "http://127.0.0.2:2/announce,udp://tracker.example:80" 2>"$WORK/tiers.err" >/dev/null ||
+  fail "make with two --tracker failed: $(cat "$WORK/tiers.err")"
+grep -q "udp://tracker.example:80: crowcast seed and get announce to http://A.B.C.D:PORT/ URLs only" \
+  "$WORK/tiers.err" || fail "no warning about the udp:// tracker: $(cat "$WORK/tiers.err")"
+tiers=$(transmission-show "$WORK/tiers.torrent" | awk '/^TRACKERS/ {on = 1; next} /^FILES/ {on = 0} on && NF' |
+  tr -s ' ' | paste -sd'|')
+[[ $tiers == " Tier #1| http://127.0.0.1:1/announce| Tier #2| http://127.0.0.2:2/announce| udp://tracker.example:80" ]] ||
+  fail "transmission-show reads the tiers as: $tiers"
+json=$("$CROWCAST" inspect --json "$WORK/tiers.torrent")
+[[ $(json_field announce <<<"$json") == http://127.0.0.1:1/announce ]] || fail "announce is not the first URL: $json"
+[[ $(python3 -c 'import json,sys; print(json.load(sys.stdin)["announce_list"])' <<<"$json") == \
+  "[['http://127.0.0.1:1/announce'], ['http://127.0.0.2:2/announce', 'udp://tracker.example:80']]" ]] ||
+  fail "inspect --json announce_list: $json"
+"$CROWCAST" inspect "$WORK/tiers.torrent" | grep -q '^              2: http://127.0.0.2:2/announce udp://tracker.example:80$' ||
+  fail "inspect does not show tier 2"
+check_interop "$WORK/tiers.torrent"
+[[ $("$CROWCAST" inspect --json "$WORK/single.torrent" | json_field announce_list) == None ]] ||
+  fail "a manifest without trackers has an announce_list"
+log "make --tracker x2: announce-list tiers as transmission-show reads them"
+
 # Determinism: the same input made again, by another process, gives the same bytes.
 "$CROWCAST" make "$tree" -o "$WORK/dir2.torrent" --piece-size 256K --tracker http://127.0.0.1:1/announce \
   >/dev/null 2>&1 || fail "second make failed"

@@ -62,6 +62,11 @@ static void assert_same(const crow_manifest_t *a, const crow_manifest_t *b)
         ck_assert_uint_eq(a->files[i].length, b->files[i].length);
         ck_assert_uint_eq(a->files[i].offset, b->files[i].offset);
     }
+    ck_assert_uint_eq(a->tracker_count, b->tracker_count);
+    for (uint32_t i = 0; i < a->tracker_count; i++) {
+        ck_assert_str_eq(a->trackers[i].url, b->trackers[i].url);
+        ck_assert_uint_eq(a->trackers[i].tier, b->trackers[i].tier);
+    }
     ck_assert_mem_eq(a->sha1, b->sha1, (size_t)a->piece_count * CROW_SHA1_LEN);
     ck_assert_mem_eq(a->sha256, b->sha256, (size_t)a->piece_count * CROW_SHA256_LEN);
 }
@@ -132,6 +137,78 @@ START_TEST(test_round_trip_multi)
     ck_assert_ptr_null(p.announce);
     crow_manifest_dispose(&p);
     free(buf);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+/* `crowcast make --tracker A --tracker B,C`: announce is A, announce-list is [[A], [B, C]] (BEP 12),
+ * written before info and read back tier by tier. */
+START_TEST(test_make_writes_announce_list)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"image.bin"};
+    uint64_t lengths[] = {100000};
+    build(&m, "image.bin", paths, lengths, 1, true, 16384);
+    const char *tiers[] = {"http://10.0.0.1:6969/announce",
+                           "http://10.0.0.2:6969/announce,udp://t.example:80"};
+    char why[200] = "";
+    ck_assert_msg(crow_manifest_set_trackers(&m, tiers, 2, why, sizeof why) == 0, "%s", why);
+    ck_assert_str_eq(m.announce, "http://10.0.0.1:6969/announce");
+    ck_assert_uint_eq(m.tracker_count, 3);
+    ck_assert_uint_eq(m.trackers[0].tier, 0);
+    ck_assert_uint_eq(m.trackers[1].tier, 1);
+    ck_assert_uint_eq(m.trackers[2].tier, 1);
+    ck_assert_str_eq(m.trackers[2].url, "udp://t.example:80");
+    long len;
+    uint8_t *buf = encode_alloc(&m, &len);
+    static const char want[] = "d8:announce29:http://10.0.0.1:6969/announce13:announce-list"
+                               "ll29:http://10.0.0.1:6969/announceel29:http://10.0.0.2:6969/announce"
+                               "18:udp://t.example:80ee4:infod";
+    ck_assert_int_eq(memcmp(buf, want, sizeof want - 1), 0);
+    free(buf);
+    round_trip(&m);
+
+    /* One tracker: announce alone, as before (stock clients read announce). */
+    const char *one[] = {"http://10.0.0.1:6969/announce"};
+    ck_assert_int_eq(crow_manifest_set_trackers(&m, one, 1, why, sizeof why), 0);
+    ck_assert_str_eq(m.announce, one[0]);
+    ck_assert_uint_eq(m.tracker_count, 0);
+    ck_assert_ptr_null(m.trackers);
+    buf = encode_alloc(&m, &len);
+    ck_assert_ptr_null(memmem(buf, (size_t)len, "announce-list", 13));
+    free(buf);
+    round_trip(&m);
+
+    /* None: neither key. */
+    ck_assert_int_eq(crow_manifest_set_trackers(&m, NULL, 0, why, sizeof why), 0);
+    ck_assert_ptr_null(m.announce);
+    ck_assert_uint_eq(m.tracker_count, 0);
+
+    /* Bad arguments leave no tracker behind. */
+    static const struct {
+        const char *arg;
+        int ret;
+        const char *why;
+    } bad[] = {
+        {"", CROW_EMANIFEST, "empty"},
+        {"http://a/announce,", CROW_EMANIFEST, "empty"},
+        {",http://a/announce", CROW_EMANIFEST, "empty"},
+        {"http://a/ann ounce", CROW_EMANIFEST, "space"},
+        {"http://a/\x01", CROW_EMANIFEST, "control"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[] = {"http://ok/announce", bad[i].arg};
+        ck_assert_int_eq(crow_manifest_set_trackers(&m, args, 2, why, sizeof why), bad[i].ret);
+        ck_assert_msg(strstr(why, bad[i].why), "'%s': %s", bad[i].arg, why);
+        ck_assert_ptr_null(m.announce);
+        ck_assert_ptr_null(m.trackers);
+    }
+    char many[65 * 4 + 1] = "";
+    for (int i = 0; i < 65; i++)
+        strcat(many, i ? ",h:/" : "h:/");
+    const char *args[] = {many};
+    ck_assert_int_eq(crow_manifest_set_trackers(&m, args, 1, why, sizeof why), CROW_ELIMIT);
+    ck_assert_ptr_null(m.trackers);
     crow_manifest_dispose(&m);
 }
 END_TEST
@@ -272,13 +349,15 @@ END_TEST
 
 /* ---- hostile manifests ---- */
 
-#define H20 "aaaaaaaaaaaaaaaaaaaa"
-#define H32 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define CC  "8:crowcastd10:chunk sizei1408e6:sha25632:" H32 "7:versioni1ee"
-#define LEN "6:lengthi100e"
-#define NAM "4:name1:a"
-#define PL  "12:piece lengthi16384e"
-#define PCS "6:pieces20:" H20
+#define H20   "aaaaaaaaaaaaaaaaaaaa"
+#define H32   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define CC    "8:crowcastd10:chunk sizei1408e6:sha25632:" H32 "7:versioni1ee"
+#define LEN   "6:lengthi100e"
+#define NAM   "4:name1:a"
+#define PL    "12:piece lengthi16384e"
+#define PCS   "6:pieces20:" H20
+#define INFO  "4:infod" CC LEN NAM PL PCS "e"
+#define TIER8 "l1:a1:b1:c1:d1:e1:f1:g1:he"
 
 /* A manifest assembled from its info parts, in key order; NULL keeps the valid default. */
 static const struct hostile {
@@ -291,6 +370,16 @@ static const struct hostile {
     {.raw = "i1e", .ret = CROW_EMANIFEST, .why = "top level"},
     {.raw = "d4:infoi1ee", .ret = CROW_EMANIFEST, .why = "info dictionary"},
     {.raw = "d8:announcei1e4:infodee", .ret = CROW_EMANIFEST, .why = "announce"},
+    /* announce-list (BEP 12): a list of tiers, each a list of URL strings */
+    {.raw = "d13:announce-listi1e" INFO "e", .ret = CROW_EMANIFEST, .why = "list of tiers"},
+    {.raw = "d13:announce-listl3:urle" INFO "e", .ret = CROW_EMANIFEST, .why = "tier 1 is not a list"},
+    {.raw = "d13:announce-listll1:aeli1eee" INFO "e", .ret = CROW_EMANIFEST, .why = "tier 2: entry 1"},
+    {.raw = "d13:announce-listll0:ee" INFO "e", .ret = CROW_EMANIFEST, .why = "not a URL"},
+    {.raw = "d13:announce-listll3:a\001bee" INFO "e", .ret = CROW_EMANIFEST, .why = "not a URL"},
+    {.raw = "d13:announce-listlldeee" INFO "e", .ret = CROW_EMANIFEST, .why = "not a URL"},
+    {.raw = "d13:announce-listl" TIER8 TIER8 TIER8 TIER8 TIER8 TIER8 TIER8 TIER8 "l1:iee" INFO "e",
+     .ret = CROW_ELIMIT,
+     .why = "more than 64"},
     {.raw = "d4:infod" CC LEN NAM PL PCS "eei0e", .ret = CROW_EPARSE, .why = "trailing"},
     /* unsorted and duplicate keys */
     {.raw = "d4:infod" CC NAM LEN PL PCS "ee", .ret = CROW_EPARSE, .why = "unsorted"},
@@ -406,6 +495,32 @@ START_TEST(test_hostile_manifest_rejected)
 }
 END_TEST
 
+/* Empty tiers are dropped and the rest numbered without gaps; announce stays as written. */
+START_TEST(test_announce_list_tiers)
+{
+    static const char raw[] = "d8:announce1:x13:announce-listllel1:a1:belel1:cee" INFO "e";
+    crow_manifest_t m;
+    char why[200] = "";
+    ck_assert_msg(crow_manifest_parse((const uint8_t *)raw, sizeof raw - 1, &m, why, sizeof why) == 0, "%s",
+                  why);
+    ck_assert_str_eq(m.announce, "x");
+    ck_assert_uint_eq(m.tracker_count, 3);
+    const char *urls[] = {"a", "b", "c"};
+    const uint32_t tiers[] = {0, 0, 1};
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_str_eq(m.trackers[i].url, urls[i]);
+        ck_assert_uint_eq(m.trackers[i].tier, tiers[i]);
+    }
+    crow_manifest_dispose(&m);
+    static const char empty[] = "d13:announce-listllelee" INFO "e";
+    ck_assert_int_eq(crow_manifest_parse((const uint8_t *)empty, sizeof empty - 1, &m, why, sizeof why), 0);
+    ck_assert_uint_eq(m.tracker_count, 0);
+    ck_assert_ptr_null(m.trackers);
+    ck_assert_ptr_null(m.announce);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
 START_TEST(test_defaults_are_valid)
 {
     /* The hostile table only means something if its untouched parts form a valid manifest. */
@@ -504,6 +619,8 @@ static Suite *manifest_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_round_trip_single);
     tcase_add_test(tc, test_round_trip_multi);
+    tcase_add_test(tc, test_make_writes_announce_list);
+    tcase_add_test(tc, test_announce_list_tiers);
     tcase_add_test(tc, test_encode_needs_hashes);
     tcase_add_test(tc, test_piece_and_chunk_arithmetic);
     tcase_add_loop_test(tc, test_check_path, 0, sizeof path_cases / sizeof path_cases[0]);
