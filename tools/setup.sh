@@ -10,6 +10,8 @@ packages=(
   aria2 transmission-cli opentracker mktorrent udpcast uftp nginx-light wrk
   # captures, network emulation, plots
   tshark iproute2 iputils-ping nftables ethtool gnuplot-nox procps psmisc python3
+  # the Debian package (tools/package.sh) and its test: man pages, checks, systemd-analyze
+  help2man dpkg-dev lintian man-db systemd
 )
 
 missing=()
