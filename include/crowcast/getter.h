@@ -23,12 +23,16 @@ enum crow_get_exit {
 struct crow_getter_config {
     const char *torrent;
     const char *outdir;
-    bool mcast;               /* join a multicast group (given, or assigned by the tracker) */
-    struct sockaddr_in group; /* when given on the command line */
+    bool no_mcast;            /* TCP only (--no-mcast); otherwise a group is joined when given or
+                                 when a tracker is announced to (it names the rack's group) */
+    struct sockaddr_in group; /* --mcast GROUP:PORT; port 0 when not given */
     struct in_addr iface;     /* interface address to join on and to connect from */
     struct sockaddr_in peers[CROW_MAX_STATIC_PEERS];
     unsigned peer_count;       /* static TCP peers */
-    const char *tracker;       /* announce URL, or NULL */
+    const char *tracker;       /* --tracker URL: announce there only; NULL: to the manifest's
+                                  trackers (announce-list tiers, else announce), see
+                                  crowcast/tracker_tiers.h */
+    bool no_tracker;           /* --no-tracker: announce to none */
     struct sockaddr_in listen; /* where neighbours connect to us; port 0 = pick one */
     double mcast_timeout;      /* seconds without a datagram before falling back to TCP only */
     double seed_time;          /* seconds to keep seeding after completion */

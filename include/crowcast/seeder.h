@@ -21,7 +21,9 @@ struct crow_seeder_config {
     bool mcast_loop;           /* deliver to receivers on this host too */
     double beacon_interval;    /* seconds between BEACONs */
     struct sockaddr_in listen; /* TCP seeding address; port 0 = no TCP */
-    const char *tracker;       /* announce URL, or NULL */
+    const char *tracker;       /* --tracker URL: announce there only; NULL: to the manifest's
+                                  trackers (announce-list tiers, else announce) */
+    bool no_tracker;           /* --no-tracker: announce to none */
     bool json;                 /* machine-readable events on stdout */
     double linger; /* bound in seconds on serving TCP after the last pass (crowcast/seeder_policy.h
                       says when it leaves sooner); negative: until stopped */

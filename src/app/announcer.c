@@ -1,5 +1,6 @@
 /* HTTP announce client: builds GET /announce requests for the HTTP client (http_client.c) and
- * decodes the answers; at most one queued announce waits behind the one in flight. */
+ * decodes the answers; at most one queued announce waits behind the one in flight. An announce that
+ * fails at one tracker is sent again to the next one the tiers name (tracker_tiers engine). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +23,9 @@ struct pending {
 
 struct crow_announcer {
     struct crow_announcer_config cfg;
-    struct crow_http_server server;
+    crow_tracker_tiers_t tiers;
+    struct crow_http_server servers[CROW_TRACKER_TIERS_MAX]; /* by tracker id */
+    crow_loop_t *loop;
     char rack[CROW_RACK_NAME_MAX + 1];
     uint8_t info_hash[CROW_INFO_HASH_LEN], peer_id[CROW_PEER_ID_LEN];
     crow_announcer_cb cb;
@@ -30,12 +33,14 @@ struct crow_announcer {
     crow_http_client_t *http;
     int hook_status; /* -1: none */
     struct pending queued;
+    struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
     crow_bnode_t nodes[NODES];
     crow_announce_peer_t peers[CROW_ANNOUNCER_MAX_PEERS];
     struct sockaddr_in groups[CROW_ANNOUNCER_MAX_GROUPS];
 };
 
 static void start(struct crow_announcer *a);
+static void send_current(struct crow_announcer *a);
 
 /* Reports one announce, then starts the queued one if any. */
 static void finish(struct crow_announcer *a, const struct crow_announce_outcome *o)
@@ -45,10 +50,29 @@ static void finish(struct crow_announcer *a, const struct crow_announce_outcome 
         start(a);
 }
 
+/* The current tracker failed (err, or its "failure reason" text): the announce goes on to the next
+ * tracker, or, when every tracker has been tried, ends with this failure. The first failure of a
+ * tracker that had been answering is a warning (it names both trackers); the next ones of the same
+ * outage are debug lines, so a dead tracker asked again after its rest does not flood the log. */
+static void failed(struct crow_announcer *a, int err, const char *failure)
+{
+    int was = crow_tracker_tiers_current(&a->tiers);
+    int next = crow_tracker_tiers_failed(&a->tiers, crow_loop_now(a->loop));
+    if (next >= 0) {
+        const char *why = failure ? failure : crow_strerror(err);
+        crow_log(crow_tracker_tiers_failures(&a->tiers, was) == 1 ? CROW_LOG_WARN : CROW_LOG_DEBUG,
+                 "tracker %s: %s; failing over to %s (tier %u)", crow_tracker_tiers_url(&a->tiers, was), why,
+                 crow_tracker_tiers_url(&a->tiers, next), crow_tracker_tiers_tier(&a->tiers, next) + 1);
+        send_current(a);
+        return;
+    }
+    struct crow_announce_outcome o = {.error = failure ? 0 : err, .failure = failure};
+    finish(a, &o);
+}
+
 static void fail(struct crow_announcer *a, int err)
 {
-    struct crow_announce_outcome o = {.error = err};
-    finish(a, &o);
+    failed(a, err, NULL);
 }
 
 /* Parses "groups" ("A.B.C.D:PORT,..." in the crowcast dictionary's extension) when asked for. */
@@ -85,34 +109,36 @@ static void on_response(void *ctx, int err, const crow_http_response_t *res)
         fail(a, ret);
         return;
     }
-    char failure[256];
-    struct crow_announce_outcome o = {.result = &r, .peers = a->peers};
     if (r.failure) {
+        char failure[256];
         size_t n = r.failure_len < sizeof failure - 1 ? r.failure_len : sizeof failure - 1;
         memcpy(failure, r.failure, n);
         failure[n] = '\0';
-        o.failure = failure;
-        o.result = NULL;
+        failed(a, 0, failure);
+        return;
     }
+    crow_tracker_tiers_worked(&a->tiers);
+    struct crow_announce_outcome o = {.result = &r, .peers = a->peers};
     o.groups = a->groups;
     o.group_count = a->cfg.want_groups ? collect_groups(a, &r) : 0;
     finish(a, &o);
 }
 
-static void start(struct crow_announcer *a)
+/* Sends the announce under way to the current tracker. */
+static void send_current(struct crow_announcer *a)
 {
+    const struct crow_http_server *server = &a->servers[crow_tracker_tiers_current(&a->tiers)];
     crow_announce_req_t req = {.port = a->cfg.port, .numwant = a->cfg.numwant, .compact = true};
     memcpy(req.info_hash, a->info_hash, sizeof req.info_hash);
     memcpy(req.peer_id, a->peer_id, sizeof req.peer_id);
-    req.uploaded = a->queued.uploaded;
-    req.downloaded = a->queued.downloaded;
-    req.left = a->queued.left;
-    req.event = a->queued.event;
+    req.uploaded = a->inflight.uploaded;
+    req.downloaded = a->inflight.downloaded;
+    req.left = a->inflight.left;
+    req.event = a->inflight.event;
     if (a->rack[0]) {
         req.has_rack = true;
         snprintf(req.rack, sizeof req.rack, "%s", a->rack);
     }
-    a->queued.set = false;
     char query[1024];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
     char extra[64] = "";
@@ -120,17 +146,50 @@ static void start(struct crow_announcer *a)
     if (a->hook_status >= 0)
         snprintf(extra + elen, sizeof extra - (size_t)elen, "&hook=%d", a->hook_status);
     char target[1536];
-    const char *path = a->server.path[0] ? a->server.path : "/announce";
+    const char *path = server->path[0] ? server->path : "/announce";
     int n = qlen < 0 ? -1
                      : snprintf(target, sizeof target, "%s%s%s%s", path, strchr(path, '?') ? "&" : "?", query,
                                 extra);
     int ret = n < 0 || (size_t)n >= sizeof target
                   ? CROW_ESPACE
-                  : crow_http_client_get(a->http, &a->server, a->cfg.bind, target, a->cfg.timeout);
-    if (ret) {
-        struct crow_announce_outcome o = {.error = ret};
+                  : crow_http_client_get(a->http, server, a->cfg.bind, target, a->cfg.timeout);
+    /* Not started (the HTTP client's callback will not fire): a failure of this tracker like any
+     * other. Each tracker is tried once per announce, so this recursion ends. */
+    if (ret)
+        fail(a, ret);
+}
+
+/* Starts the queued announce at the first tracker the tiers name. */
+static void start(struct crow_announcer *a)
+{
+    a->inflight = a->queued;
+    a->queued.set = false;
+    if (crow_tracker_tiers_begin(&a->tiers, crow_loop_now(a->loop)) < 0) {
+        struct crow_announce_outcome o = {.error = CROW_EUSAGE};
         a->cb(a->ctx, &o);
+        return;
     }
+    send_current(a);
+}
+
+uint32_t crow_announcer_filter(crow_tracker_tiers_t *t, const char *role)
+{
+    uint32_t usable = 0;
+    for (uint32_t i = 0; i < t->count; i++) {
+        struct crow_http_server server;
+        if (!t->entry[i].disabled && crow_http_server_parse(t->entry[i].url, &server) == 0)
+            usable++;
+    }
+    for (uint32_t i = 0; i < t->count; i++) {
+        struct crow_http_server server;
+        if (t->entry[i].disabled || crow_http_server_parse(t->entry[i].url, &server) == 0)
+            continue;
+        if (usable)
+            crow_log_warn("%s: skipping tracker %s: crowcast announces to http://A.B.C.D:PORT/ URLs only",
+                          role, t->entry[i].url);
+        crow_tracker_tiers_disable(t, (int)i);
+    }
+    return usable;
 }
 
 int crow_announcer_new(crow_announcer_t **out, crow_loop_t *loop, const struct crow_announcer_config *cfg,
@@ -139,14 +198,20 @@ int crow_announcer_new(crow_announcer_t **out, crow_loop_t *loop, const struct c
     struct crow_announcer *a = calloc(1, sizeof *a);
     if (!a)
         return -ENOMEM;
-    int ret = crow_http_server_parse(cfg->url, &a->server);
+    a->tiers = *cfg->trackers;
+    for (uint32_t i = 0; i < a->tiers.count; i++)
+        if (crow_http_server_parse(a->tiers.entry[i].url, &a->servers[i]))
+            crow_tracker_tiers_disable(&a->tiers, (int)i);
+    int ret = crow_tracker_tiers_usable(&a->tiers) ? 0 : CROW_EUSAGE;
     if (ret == 0)
         ret = crow_http_client_new(&a->http, loop, RESPONSE_MAX, on_response, a);
     if (ret) {
         free(a);
         return ret;
     }
+    a->loop = loop;
     a->cfg = *cfg;
+    a->cfg.trackers = NULL;
     if (a->cfg.timeout <= 0)
         a->cfg.timeout = 5;
     memcpy(a->info_hash, cfg->info_hash, sizeof a->info_hash);

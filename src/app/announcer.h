@@ -1,5 +1,7 @@
 /* Announce client on the loop: HTTP/1.1 GET /announce to a tracker over crow_tcp, one request at a
  * time, with a connect+response timeout. Used by `get` (as a downloader) and `seed` (as the seeder).
+ * With several trackers (a manifest's BEP 12 tiers) an announce that fails at one goes on to the
+ * next, as crowcast/tracker_tiers.h decides; the callback hears only how the announce ended.
  */
 #ifndef CROWCAST_APP_ANNOUNCER_H
 #define CROWCAST_APP_ANNOUNCER_H
@@ -10,20 +12,21 @@
 
 #include "crowcast/announce.h"
 #include "crowcast/loop.h"
+#include "crowcast/tracker_tiers.h"
 
 #define CROW_ANNOUNCER_MAX_PEERS  200
 #define CROW_ANNOUNCER_MAX_GROUPS 64
 
 struct crow_announcer_config {
-    const char *url;          /* http://A.B.C.D:PORT/path (IPv4 literal) */
-    const uint8_t *info_hash; /* 20 bytes */
-    const uint8_t *peer_id;   /* 20 bytes */
-    uint16_t port;            /* our peer-wire listening port */
-    struct in_addr bind;      /* source address of the connection (the tracker sees it) */
-    const char *rack;         /* announce this rack name, or NULL */
-    int32_t numwant;          /* CROW_NUMWANT_ABSENT for the tracker's default */
-    bool want_groups;         /* seeder: ask for every rack's multicast group (groups=1) */
-    double timeout;           /* seconds for connect + response */
+    const crow_tracker_tiers_t *trackers; /* copied; URLs http://A.B.C.D:PORT/path (IPv4 literal) */
+    const uint8_t *info_hash;             /* 20 bytes */
+    const uint8_t *peer_id;               /* 20 bytes */
+    uint16_t port;                        /* our peer-wire listening port */
+    struct in_addr bind;                  /* source address of the connection (the tracker sees it) */
+    const char *rack;                     /* announce this rack name, or NULL */
+    int32_t numwant;                      /* CROW_NUMWANT_ABSENT for the tracker's default */
+    bool want_groups;                     /* seeder: ask for every rack's multicast group (groups=1) */
+    double timeout;                       /* seconds for connect + response */
 };
 
 /* What one announce returned. Valid only during the callback. */
@@ -40,8 +43,13 @@ typedef void (*crow_announcer_cb)(void *ctx, const struct crow_announce_outcome 
 
 typedef struct crow_announcer crow_announcer_t;
 
-/* Validates the URL (CROW_EUSAGE when it is not http://IPv4:PORT/...). The callback fires once per
- * announce, never from inside crow_announcer_announce. */
+/* Disables in `t` every tracker whose URL the announcer cannot speak (not http://IPv4[:PORT]/...),
+ * warning once for each as `role` ("get", "seed") when some usable tracker remains (a single bad
+ * URL is the caller's error to report). Returns how many usable trackers remain. */
+uint32_t crow_announcer_filter(crow_tracker_tiers_t *t, const char *role);
+
+/* Needs a usable tracker in cfg->trackers (CROW_EUSAGE otherwise; run crow_announcer_filter
+ * first). The callback fires once per announce, never from inside crow_announcer_announce. */
 int crow_announcer_new(crow_announcer_t **out, crow_loop_t *loop, const struct crow_announcer_config *cfg,
                        crow_announcer_cb cb, void *ctx);
 /* Sends an announce. If one is in flight, this one replaces any queued one and goes right after it

@@ -467,6 +467,10 @@ int crow_getter_run(const struct crow_getter_config *cfg)
         fprintf(stderr, "crowcast get: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
         return CROW_GET_USAGE;
     }
+    if (getter_choose_trackers(&g)) {
+        crow_manifest_dispose(&g.m);
+        return CROW_GET_USAGE;
+    }
     if ((ret = crow_mcast_receiver_init(&g.rx, &g.m)))
         goto out;
     crow_mcast_receiver_set_test_loss(&g.rx, cfg->test_loss_ppm, cfg->test_loss_seed);
@@ -479,8 +483,8 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     g.started_ns = g.last_tick_ns = crow_loop_update_now(g.loop);
     crow_peer_policy_config_t pc = {.silence_ns =
                                         cfg->mcast_timeout > 0 ? (uint64_t)(cfg->mcast_timeout * 1e9) : 0,
-                                    .multicast = cfg->mcast,
-                                    .tracker = cfg->tracker};
+                                    .multicast = g.mcast,
+                                    .tracker = g.tracker};
     crow_peer_policy_init(&g.policy, &pc, g.started_ns);
     static const struct crow_piece_store_events ev = {
         .on_verified = on_verified, .on_failed = on_failed, .on_error = on_disk_error};

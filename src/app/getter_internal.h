@@ -45,6 +45,10 @@ struct getter {
     struct crow_child hook;  /* the --on-complete command while it runs */
     bool hook_running;
     int result;
+
+    crow_tracker_tiers_t trackers; /* chosen at start; the announcer works on its own copy */
+    bool tracker;                  /* announces to a tracker */
+    bool mcast;                    /* joins a group: given, or named by the tracker */
 };
 
 /* getter.c */
@@ -65,6 +69,9 @@ void getter_decide(struct getter *g);
 void getter_source_known(struct getter *g);
 
 /* getter_sources.c */
+/* Picks the trackers (--tracker, --no-tracker or the manifest's) and with them whether a group is
+ * joined; a get with no source at all is a usage error. Returns 0 or CROW_GET_USAGE (said why). */
+int getter_choose_trackers(struct getter *g);
 /* Announces now (with a tracker); `ev` as BEP 3's event. */
 void getter_announce(struct getter *g, enum crow_announce_event ev);
 int getter_start_sources(struct getter *g);

@@ -78,14 +78,14 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         }
         if (cc->rack[0])
             crow_peers_set_place(g->peers, g->rack, cc->position);
-        if (g->cfg->mcast && !g->udp && !g->mcast_given && cc->group && !g->completed) {
+        if (g->mcast && !g->udp && !g->mcast_given && cc->group && !g->completed) {
             struct sockaddr_in group = {
                 .sin_family = AF_INET, .sin_port = htons(cc->port), .sin_addr.s_addr = htonl(cc->group)};
             if (getter_join(g, &group))
                 getter_mcast_unavailable(g);
         }
     }
-    if (g->cfg->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) &&
+    if (g->mcast && !g->udp && !g->mcast_given && !(cc->present && cc->group) &&
         g->policy.stream == CROW_STREAM_UNJOINED && !g->completed) {
         crow_log_warn("the tracker assigned no multicast group: TCP only");
         getter_mcast_unavailable(g);
@@ -99,14 +99,47 @@ void getter_mcast_unavailable(struct getter *g)
     getter_peers_frontier(g);
 }
 
+int getter_choose_trackers(struct getter *g)
+{
+    const struct crow_getter_config *cfg = g->cfg;
+    crow_tracker_tiers_init(&g->trackers);
+    uint32_t listed = crow_tracker_tiers_choose(&g->trackers, &g->m, cfg->tracker, cfg->no_tracker);
+    uint32_t usable = crow_announcer_filter(&g->trackers, "get");
+    if (listed && !usable) {
+        if (cfg->tracker)
+            fprintf(stderr, "crowcast get: --tracker wants http://A.B.C.D:PORT/..., not '%s'\n",
+                    cfg->tracker);
+        else
+            fprintf(
+                stderr,
+                "crowcast get: %s names no tracker crowcast can announce to (%s%s; only http://A.B.C.D:PORT/ "
+                "URLs): give --tracker URL, or --no-tracker with --mcast or --peer\n",
+                cfg->torrent, crow_tracker_tiers_url(&g->trackers, 0), listed > 1 ? ", ..." : "");
+        return CROW_GET_USAGE;
+    }
+    g->tracker = usable > 0;
+    g->mcast = !cfg->no_mcast && (cfg->group.sin_port || g->tracker);
+    if (!g->mcast && !g->tracker && cfg->peer_count == 0) {
+        fprintf(stderr,
+                "crowcast get: no source: %s%s; give --tracker URL, --mcast GROUP:PORT or --peer ADDR:PORT\n"
+                "Try 'crowcast get --help'.\n",
+                cfg->no_tracker ? "--no-tracker" : cfg->torrent, cfg->no_tracker ? "" : " names no tracker");
+        return CROW_GET_USAGE;
+    }
+    if (g->tracker && !cfg->tracker)
+        crow_log_debug("announcing to the manifest's %u tracker(s), first %s", usable,
+                       crow_tracker_tiers_url(&g->trackers, g->trackers.order[0]));
+    return 0;
+}
+
 int getter_start_sources(struct getter *g)
 {
     const struct crow_getter_config *cfg = g->cfg;
     crow_picker_config_t pc = {.manifest = &g->m,
                                .max_neighbours = 64,
                                .max_depth = 64,
-                               .chain_head = !cfg->tracker,
-                               .multicast = cfg->mcast};
+                               .chain_head = !g->tracker,
+                               .multicast = g->mcast};
     int ret = crow_picker_new(&pc, &g->picker);
     if (ret)
         return ret;
@@ -125,20 +158,20 @@ int getter_start_sources(struct getter *g)
                 ntohs(cfg->listen.sin_port), crow_strerror(ret));
         return ret;
     }
-    if (cfg->mcast && cfg->group.sin_port) {
+    if (g->mcast && cfg->group.sin_port) {
         g->mcast_given = true;
         if (getter_join(g, &cfg->group))
             getter_mcast_unavailable(g);
-    } else if (!cfg->mcast) {
+    } else if (!g->mcast) {
         crow_picker_stream_end(g->picker);
     }
     for (unsigned i = 0; i < cfg->peer_count; i++)
         crow_peers_connect(g->peers, &cfg->peers[i], i + 1, true);
     if (cfg->peer_count)
         getter_source_known(g);
-    if (cfg->tracker) {
+    if (g->tracker) {
         struct crow_announcer_config ac = {
-            .url = cfg->tracker,
+            .trackers = &g->trackers,
             .info_hash = g->m.info_hash,
             .peer_id = crow_peers_peer_id(g->peers),
             .port = ntohs(crow_peers_listen_addr(g->peers)->sin_port),
@@ -147,7 +180,7 @@ int getter_start_sources(struct getter *g)
             .timeout = 5,
         };
         if ((ret = crow_announcer_new(&g->announcer, g->loop, &ac, on_announced, g))) {
-            fprintf(stderr, "crowcast get: --tracker %s: %s\n", cfg->tracker, crow_strerror(ret));
+            fprintf(stderr, "crowcast get: announce client: %s\n", crow_strerror(ret));
             return ret;
         }
         getter_announce(g, CROW_EVENT_STARTED);
@@ -173,7 +206,7 @@ void getter_stop_sources(struct getter *g)
 
 bool getter_has_tcp(const struct getter *g)
 {
-    return g->cfg->tracker || g->cfg->peer_count || (g->peers && crow_peers_count(g->peers));
+    return g->tracker || g->cfg->peer_count || (g->peers && crow_peers_count(g->peers));
 }
 
 void getter_on_tcp_bytes(void *ctx, uint64_t bytes)
@@ -204,7 +237,7 @@ void getter_peers_have(struct getter *g, uint32_t piece)
 void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from)
 {
     /* The seeder's TCP port rides in its BEACONs: without a tracker it is the last-resort source. */
-    if (b->tcp_port && g->peers && !g->cfg->tracker && !g->seeder_known) {
+    if (b->tcp_port && g->peers && !g->tracker && !g->seeder_known) {
         struct sockaddr_in seed = {
             .sin_family = AF_INET, .sin_port = htons(b->tcp_port), .sin_addr = from->sin_addr};
         g->seeder_known = true;

@@ -28,6 +28,8 @@ struct seeder {
     crow_mcast_send_t *mcast;
     crow_peers_t *peers;
     crow_announcer_t *announcer;
+    crow_tracker_tiers_t trackers; /* chosen at start; the announcer works on its own copy */
+    bool tracker;                  /* announces to a tracker */
     crow_signals_t *signals;
     crow_op_t tick;
     crow_seeder_policy_t policy; /* when to announce, when to leave */
@@ -184,6 +186,37 @@ static int start_mcast(struct seeder *s)
     return 0;
 }
 
+/* The trackers to announce to (--tracker, --no-tracker or the manifest's). A seeder with nothing
+ * to do (no tracker, no group, no TCP) is a usage error. Returns 0 or 2 (said why). */
+static int choose_trackers(struct seeder *s)
+{
+    const struct crow_seeder_config *cfg = s->cfg;
+    crow_tracker_tiers_init(&s->trackers);
+    uint32_t listed = crow_tracker_tiers_choose(&s->trackers, &s->m, cfg->tracker, cfg->no_tracker);
+    uint32_t usable = crow_announcer_filter(&s->trackers, "seed");
+    if (listed && !usable) {
+        if (cfg->tracker)
+            fprintf(stderr, "crowcast seed: --tracker wants http://A.B.C.D:PORT/..., not '%s'\n",
+                    cfg->tracker);
+        else
+            fprintf(stderr,
+                    "crowcast seed: %s names no tracker crowcast can announce to (%s%s; only "
+                    "http://A.B.C.D:PORT/ "
+                    "URLs): give --tracker URL, or --no-tracker with --mcast or --listen\n",
+                    cfg->torrent, crow_tracker_tiers_url(&s->trackers, 0), listed > 1 ? ", ..." : "");
+        return 2;
+    }
+    s->tracker = usable > 0;
+    if (!s->tracker && cfg->group_count == 0 && cfg->listen.sin_port == 0) {
+        fprintf(stderr,
+                "crowcast seed: nothing to do: %s%s; give --mcast, --listen or --tracker\n"
+                "Try 'crowcast seed --help'.\n",
+                cfg->no_tracker ? "--no-tracker" : cfg->torrent, cfg->no_tracker ? "" : " names no tracker");
+        return 2;
+    }
+    return 0;
+}
+
 int crow_seeder_run(const struct crow_seeder_config *cfg)
 {
     struct seeder s = {.cfg = cfg, .result = 0};
@@ -192,6 +225,10 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
     if (ret) {
         fprintf(stderr, "crowcast seed: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
         return 2;
+    }
+    if ((ret = choose_trackers(&s))) {
+        crow_manifest_dispose(&s.m);
+        return ret;
     }
     crow_bitfield_t all;
     if ((ret = crow_bitfield_init(&all, s.m.piece_count))) {
@@ -214,7 +251,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
     static const int sigs[] = {SIGINT, SIGTERM};
     crow_signals_watch(s.loop, &s.signals, sigs, 2, on_signal, &s);
     s.result = 0;
-    if (cfg->listen.sin_port || cfg->tracker) {
+    if (cfg->listen.sin_port || s.tracker) {
         struct crow_peers_config pc = {.m = &s.m,
                                        .store = s.store,
                                        .listen = cfg->listen,
@@ -233,7 +270,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         crow_log_info("serving over TCP on %s:%u", inet_ntoa(la->sin_addr), ntohs(la->sin_port));
     }
     crow_seeder_policy_config_t lc = {
-        .tracker = cfg->tracker,
+        .tracker = s.tracker,
         .serves_tcp = s.peers != NULL,
         .linger_ns = cfg->linger < 0 ? -1 : (int64_t)(cfg->linger * 1e9),
     };
@@ -244,9 +281,9 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         s.result = 3;
         goto out;
     }
-    if (cfg->tracker) {
+    if (s.tracker) {
         struct crow_announcer_config ac = {
-            .url = cfg->tracker,
+            .trackers = &s.trackers,
             .info_hash = s.m.info_hash,
             .peer_id = crow_peers_peer_id(s.peers),
             .port = ntohs(crow_peers_listen_addr(s.peers)->sin_port),
@@ -256,7 +293,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
             .timeout = 5,
         };
         if ((ret = crow_announcer_new(&s.announcer, s.loop, &ac, on_announced, &s))) {
-            fprintf(stderr, "crowcast seed: --tracker %s: %s\n", cfg->tracker, crow_strerror(ret));
+            fprintf(stderr, "crowcast seed: announce client: %s\n", crow_strerror(ret));
             s.result = 2;
             goto out;
         }

@@ -19,12 +19,15 @@ static const char usage[] =
     "piece (SHA-256) and publishes DIR/<name> atomically. A restarted get resumes from what it has.\n"
     "\n"
     "  -o, --output DIR       where the release is published (staging in DIR/.crowcast-staging)\n"
-    "  --tracker URL          announce to this tracker: it assigns the multicast group and the\n"
-    "                         neighbours\n"
+    "  --tracker URL          announce to this tracker only: it assigns the multicast group and\n"
+    "                         the neighbours. Default: the manifest's trackers (its announce-list\n"
+    "                         tiers in order, failing over to the next, else its announce URL;\n"
+    "                         http://A.B.C.D:PORT/ URLs only, others are skipped with a warning)\n"
+    "  --no-tracker           announce to no tracker (then --mcast or --peer names the source)\n"
     "  --mcast GROUP:PORT     join this multicast group (instead of the tracker's)\n"
     "  --no-mcast             TCP only\n"
     "  --iface ADDR           interface address to join on and connect from (default 127.0.0.1)\n"
-    "  --peer ADDR:PORT       a static TCP peer (repeatable; without a tracker)\n"
+    "  --peer ADDR:PORT       a static TCP peer (repeatable; as well as the tracker's)\n"
     "  --listen ADDR:PORT     where neighbours connect to us (default: --iface, any port)\n"
     "  --mcast-timeout S      once a source is known, seconds without a datagram before fetching\n"
     "                         over TCP until the stream comes back (default 3; at most 1 s for a\n"
@@ -50,6 +53,7 @@ int crow_cmd_get(int argc, char **argv)
 {
     enum {
         O_TRACKER = 256,
+        O_NO_TRACKER,
         O_MCAST,
         O_NO_MCAST,
         O_IFACE,
@@ -68,6 +72,7 @@ int crow_cmd_get(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
         {"tracker", required_argument, 0, O_TRACKER},
+        {"no-tracker", no_argument, 0, O_NO_TRACKER},
         {"mcast", required_argument, 0, O_MCAST},
         {"no-mcast", no_argument, 0, O_NO_MCAST},
         {"iface", required_argument, 0, O_IFACE},
@@ -87,7 +92,7 @@ int crow_cmd_get(int argc, char **argv)
     };
     struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1};
     crow_parse_ipv4("127.0.0.1", &cfg.iface);
-    bool no_mcast = false, listen_given = false;
+    bool listen_given = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -104,13 +109,15 @@ int crow_cmd_get(int argc, char **argv)
         case O_TRACKER:
             cfg.tracker = optarg;
             break;
+        case O_NO_TRACKER:
+            cfg.no_tracker = true;
+            break;
         case O_MCAST:
             if ((err = crow_cli_opt_group("get", "--mcast", optarg, &cfg.group)))
                 return err;
-            cfg.mcast = true;
             break;
         case O_NO_MCAST:
-            no_mcast = true;
+            cfg.no_mcast = true;
             break;
         case O_IFACE:
             if ((err = crow_cli_opt_ipv4("get", "--iface", optarg, &cfg.iface)))
@@ -168,11 +175,12 @@ int crow_cmd_get(int argc, char **argv)
     if (!cfg.outdir)
         return crow_cli_usage_error("get", "-o DIR is required");
     cfg.torrent = argv[optind];
-    if (no_mcast)
-        cfg.mcast = false;
-    else if (cfg.tracker)
-        cfg.mcast = true; /* the tracker assigns the group unless --mcast named one */
-    if (!cfg.mcast && cfg.peer_count == 0 && !cfg.tracker)
+    if (cfg.tracker && cfg.no_tracker)
+        return crow_cli_usage_error("get", "--tracker and --no-tracker contradict each other");
+    /* Without a tracker only --mcast or --peer can name a source. Whether the manifest names a
+     * tracker is known once it is read (crow_getter_run says so when it names none). */
+    bool mcast = cfg.group.sin_port && !cfg.no_mcast;
+    if (cfg.no_tracker && !mcast && cfg.peer_count == 0)
         return crow_cli_usage_error("get", "no source: give --tracker, --mcast or --peer");
     if (!listen_given) {
         cfg.listen.sin_family = AF_INET;

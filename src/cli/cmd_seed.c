@@ -30,7 +30,12 @@ static const char usage[] =
     "                         release is complete (as the tracker reports; without a tracker: until\n"
     "                         no peer was connected for 15 s), at most S seconds (default 600);\n"
     "                         0 leaves at the pass's end, forever stays until stopped\n"
-    "  --tracker URL          announce to this tracker as the seeder\n"
+    "  --tracker URL          announce to this tracker only, as the seeder. Default: the\n"
+    "                         manifest's trackers (its announce-list tiers in order, failing over\n"
+    "                         to the next, else its announce URL; http://A.B.C.D:PORT/ URLs only,\n"
+    "                         others are skipped with a warning). A tracker names the groups when\n"
+    "                         --mcast does not, and gets a TCP port when --listen does not\n"
+    "  --no-tracker           announce to no tracker\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
@@ -49,6 +54,7 @@ int crow_cmd_seed(int argc, char **argv)
         O_LISTEN,
         O_LINGER,
         O_TRACKER,
+        O_NO_TRACKER,
         O_JSON,
         O_LOG
     };
@@ -63,6 +69,7 @@ int crow_cmd_seed(int argc, char **argv)
         {"listen", required_argument, 0, O_LISTEN},
         {"linger", required_argument, 0, O_LINGER},
         {"tracker", required_argument, 0, O_TRACKER},
+        {"no-tracker", no_argument, 0, O_NO_TRACKER},
         {"json", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
         {"help", no_argument, 0, 'h'},
@@ -130,6 +137,9 @@ int crow_cmd_seed(int argc, char **argv)
         case O_TRACKER:
             cfg.tracker = optarg;
             break;
+        case O_NO_TRACKER:
+            cfg.no_tracker = true;
+            break;
         case O_JSON:
             cfg.json = true;
             break;
@@ -145,7 +155,10 @@ int crow_cmd_seed(int argc, char **argv)
         return crow_cli_usage_error("seed", "wants X.torrent and PATH");
     cfg.torrent = argv[optind];
     cfg.path = argv[optind + 1];
-    if (cfg.group_count == 0 && cfg.listen.sin_port == 0 && !cfg.tracker)
+    if (cfg.tracker && cfg.no_tracker)
+        return crow_cli_usage_error("seed", "--tracker and --no-tracker contradict each other");
+    /* Whether the manifest names a tracker is known once it is read (crow_seeder_run checks). */
+    if (cfg.group_count == 0 && cfg.listen.sin_port == 0 && cfg.no_tracker)
         return crow_cli_usage_error("seed", "nothing to do: give --mcast, --listen or --tracker");
     cfg.mcast_loop = loop_choice >= 0 ? loop_choice : (ntohl(cfg.iface.s_addr) >> 24) == 127;
     if (cfg.linger == -2)

@@ -21,9 +21,9 @@ for h in 1 2 3 2.1 2.2; do
   wait_until 10 grep -q "chain position" "$WORK/get-$h.log" || fail "peer $h was not placed by the tracker"
 done
 # A multicast-only seeder (no tracker, no TCP): it is gone with its pass, so no repair can come
-# from it, however fast a peer asks.
+# from it, however fast a peer asks. (--no-tracker: the manifest names the cluster's tracker.)
 spawn seed "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --mcast "$GROUP:$GROUP_PORT" --iface 127.0.0.1 \
-  --rate 100M
+  --rate 100M --no-tracker
 seed_pid=$SPAWNED_PID
 wait_pid_timeout 30 "$seed_pid" >/dev/null || fail "the multicast-only seeder did not leave after its pass"
 left=$SECONDS

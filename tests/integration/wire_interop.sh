@@ -33,12 +33,13 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 closed_test=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false
   --disable-ipv6=true --console-log-level=notice --summary-interval=0)
 
-# crowcast_get_from WHO PORT: crowcast downloads from the stock seed at 127.0.0.1:PORT (TCP only),
-# then the copy and the per-source byte count are checked.
+# crowcast_get_from WHO PORT: crowcast downloads from the stock seed at 127.0.0.1:PORT (TCP only,
+# no tracker: the manifest's names opentracker, for part 3), then the copy and the per-source byte
+# count are checked.
 crowcast_get_from() {
   local who=$1 port=$2 out=$WORK/get-$1
   local rc=0
-  timeout 40 "$CROWCAST" get "$WORK/rel.torrent" -o "$out" --peer "127.0.0.1:$port" --no-mcast \
+  timeout 40 "$CROWCAST" get "$WORK/rel.torrent" -o "$out" --peer "127.0.0.1:$port" --no-mcast --no-tracker \
     --iface 127.0.0.1 --json --log-level debug >"$WORK/get-$who.json" 2>"$WORK/get-$who.log" || rc=$?
   [[ $rc -eq 0 ]] || fail "crowcast get from the $who seed exited $rc: $(tail -n 5 "$WORK/get-$who.log")"
   for f in a/image.bin a/b/tail.bin note.txt; do
