@@ -32,7 +32,7 @@ if installed; then
     dpkg --purge crowcast >"$WORK/purge-stale.log" 2>&1 || fail "cannot purge the stale package: $(cat "$WORK/purge-stale.log")"
     rm -f "$marker"
   else
-    skip "a crowcast package is installed on this machine; this test installs and purges its own (dpkg -r crowcast first)"
+    skip "a crowcast package is installed on this machine; this test installs and purges its own (dpkg --purge crowcast first)"
   fi
 fi
 [[ -e /usr/bin/crowcast ]] && skip "/usr/bin/crowcast exists and belongs to no package: the test would replace it"
