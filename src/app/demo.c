@@ -3,7 +3,10 @@
  * Racks are 127.0.R.0/24 (peer H of rack R is 127.0.R.H), each with its own multicast group; the
  * tracker and the seeder sit on 127.0.0.1. Peers start first and report "joined" on their --json
  * stream; the seeder starts once all joined, so the timings measure the transfer. The demo reads
- * every peer's events through the loop, redraws the view, and prints the report at the end.
+ * every peer's and the seeder's events through the loop, redraws the view, and prints the report
+ * at the end. The view names the phase the demo is in (demo_phase) from its first frame, drawn
+ * before anything else happens: generating, hashing, starting, joining, the multicast pass,
+ * repair, publishing, done.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,17 +29,26 @@
 #include "spawn.h"
 
 #define MAX_PEERS 450
-#define TICK_NS   (250 * 1000000ull)
+#define TICK_NS   (100 * 1000000ull) /* the view is redrawn this often */
+
+/* A child's --json stream on stdout, read line by line through the loop. */
+struct line_reader {
+    crow_op_t rd;
+    crow_loop_t *loop;
+    int fd;
+    char buf[8192];
+    size_t len;
+    void (*on_line)(void *owner, const char *line, size_t len);
+    void *owner;
+};
 
 struct peer {
     struct demo *demo;
     struct crow_child child;
     char addr[40], dir[PATH_MAX], log[PATH_MAX];
     unsigned rack;
-    crow_op_t rd;
-    char buf[8192];
-    size_t len;
-    bool joined, complete, eof;
+    struct line_reader out;
+    bool joined, complete;
     double done_at; /* seconds since the seeder started */
     double verified, pieces, bytes_mcast, bytes_tcp, lost, injected, cross_rack;
     char error[160];
@@ -48,22 +60,34 @@ struct demo {
     char workdir[1024], self[PATH_MAX], torrent[PATH_MAX], release[PATH_MAX], tracker_url[64];
     struct peer *peers;
     unsigned npeers;
-    struct crow_child tracker, seeder;
-    uint16_t seeder_port;
-    uint64_t started_ns, seeder_ns;
+    struct crow_child make, tracker, seeder;
+    struct line_reader seeder_out;
+    uint16_t seeder_port, tracker_port;
+    uint64_t started_ns, make_ns, swarm_ns, seeder_ns, drawn_ns, printed_ns;
+    double generated;            /* bytes of the release written so far */
+    bool generating, starting;   /* generate_release / start_tracker+peers under way */
+    double pass_payload;         /* bytes per group the seeder reported sent ("progress") */
+    uint64_t pass_payload_ns;    /* when it reported them */
+    bool pass_done;              /* the seeder's "mcast_done" came */
+    double pass_shown;           /* the share of the pass the view showed last (it never goes back) */
+    double pass_secs, pass_rate; /* from "mcast_done" */
     crow_op_t tick;
     crow_signals_t *signals;
     int result;
     unsigned lines_drawn;
+    char last_phase[32]; /* the phase of the last line printed (not live) */
 };
+
+static void draw(struct demo *d, bool force);
 
 static double since(const struct demo *d, uint64_t t0)
 {
     return (double)(crow_loop_now(d->loop) - t0) / 1e9;
 }
 
-/* Deterministic pseudo-random release content (splitmix64), written in 1 MiB blocks. */
-static int generate_release(const char *path, uint64_t size)
+/* Deterministic pseudo-random release content (splitmix64), written in 1 MiB blocks; the view is
+ * redrawn between blocks, so generating a large release is a phase the user sees move. */
+static int generate_release(struct demo *d, const char *path, uint64_t size)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -82,6 +106,9 @@ static int generate_release(const char *path, uint64_t size)
         if (write(fd, block, n) != (ssize_t)n)
             ret = errno ? -errno : -ENOSPC;
         left -= n;
+        d->generated = (double)(size - left);
+        crow_loop_update_now(d->loop);
+        draw(d, false);
     }
     if (close(fd) && !ret)
         ret = -errno;
@@ -111,20 +138,6 @@ static bool port_open(uint16_t port)
     if (fd >= 0)
         close(fd);
     return ok;
-}
-
-static int run_to_end(struct demo *d, char *const argv[], const char *what)
-{
-    char log[PATH_MAX + 16];
-    snprintf(log, sizeof log, "%s/%s.log", d->workdir, what);
-    struct crow_child c;
-    int ret = crow_spawn(&c, argv, log, false);
-    if (ret)
-        return ret;
-    int code = crow_child_wait(&c, 600);
-    if (code)
-        fprintf(stderr, "crowcast demo: %s failed (exit %d); see %s\n", what, code, log);
-    return code ? -EIO : 0;
 }
 
 static unsigned rack_of(const char *addr)
@@ -166,26 +179,56 @@ static void peer_line(struct peer *p, const char *line, size_t len)
     }
 }
 
-static void on_peer_output(crow_op_t *op, int res, unsigned flags)
+static void on_output(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
-    struct peer *p = op->owner;
-    if (res <= 0) {
-        p->eof = true;
-        return;
-    }
-    p->len += (size_t)res;
-    char *start = p->buf, *nl;
-    while ((nl = memchr(start, '\n', p->len - (size_t)(start - p->buf)))) {
-        peer_line(p, start, (size_t)(nl - start + 1));
+    struct line_reader *r = op->owner;
+    if (res <= 0)
+        return; /* the child closed its stdout (or the read failed): nothing more to read */
+    r->len += (size_t)res;
+    char *start = r->buf, *nl;
+    while ((nl = memchr(start, '\n', r->len - (size_t)(start - r->buf)))) {
+        r->on_line(r->owner, start, (size_t)(nl - start + 1));
         start = nl + 1;
     }
-    p->len -= (size_t)(start - p->buf);
-    memmove(p->buf, start, p->len);
-    if (p->len == sizeof p->buf)
-        p->len = 0; /* a line longer than the buffer is not one of ours: drop it */
-    crow_io_read(p->demo->loop, &p->rd, p->child.out_fd, p->buf + p->len, (unsigned)(sizeof p->buf - p->len),
-                 0);
+    r->len -= (size_t)(start - r->buf);
+    memmove(r->buf, start, r->len);
+    if (r->len == sizeof r->buf)
+        r->len = 0; /* a line longer than the buffer is not one of ours: drop it */
+    crow_io_read(r->loop, &r->rd, r->fd, r->buf + r->len, (unsigned)(sizeof r->buf - r->len), 0);
+}
+
+static int read_lines(crow_loop_t *loop, struct line_reader *r, int fd,
+                      void (*on_line)(void *, const char *, size_t), void *owner)
+{
+    r->loop = loop;
+    r->fd = fd;
+    r->on_line = on_line;
+    r->owner = owner;
+    crow_op_init(&r->rd, on_output, r);
+    return crow_io_read(loop, &r->rd, fd, r->buf, sizeof r->buf, 0);
+}
+
+static void peer_event(void *owner, const char *line, size_t len)
+{
+    peer_line(owner, line, len);
+}
+
+/* The seeder's --json stream: how far its pass is, and its own account of it at the end. */
+static void seeder_event(void *owner, const char *line, size_t len)
+{
+    struct demo *d = owner;
+    char kind[32];
+    if (!crow_event_get_str(line, len, "event", kind, sizeof kind))
+        return;
+    if (strcmp(kind, "progress") == 0) {
+        crow_event_get_num(line, len, "payload_bytes", &d->pass_payload);
+        d->pass_payload_ns = crow_loop_now(d->loop);
+    } else if (strcmp(kind, "mcast_done") == 0) {
+        d->pass_done = true;
+        crow_event_get_num(line, len, "elapsed", &d->pass_secs);
+        crow_event_get_num(line, len, "rate_bps", &d->pass_rate);
+    }
 }
 
 /* ---- processes ---- */
@@ -232,8 +275,7 @@ static int start_peer(struct demo *d, struct peer *p, unsigned rack, unsigned ho
     int ret = crow_spawn(&p->child, argv, p->log, true);
     if (ret)
         return ret;
-    crow_op_init(&p->rd, on_peer_output, p);
-    return crow_io_read(d->loop, &p->rd, p->child.out_fd, p->buf, sizeof p->buf, 0);
+    return read_lines(d->loop, &p->out, p->child.out_fd, peer_event, p);
 }
 
 static int start_seeder(struct demo *d)
@@ -245,34 +287,148 @@ static int start_seeder(struct demo *d)
     char *argv[] = {d->self, "seed",   d->torrent, d->release, "--tracker", d->tracker_url, "--listen",
                     listen,  "--rate", rate,       "--iface",  "127.0.0.1", "--json",       NULL};
     d->seeder_ns = crow_loop_update_now(d->loop);
-    return crow_spawn(&d->seeder, argv, log, false);
+    int ret = crow_spawn(&d->seeder, argv, log, true);
+    if (ret)
+        return ret;
+    return read_lines(d->loop, &d->seeder_out, d->seeder.out_fd, seeder_event, d);
+}
+
+/* `crowcast make` in the background: the loop goes on drawing while it hashes. */
+static int start_make(struct demo *d)
+{
+    char chunk[16], log[PATH_MAX + 16];
+    snprintf(chunk, sizeof chunk, "%u", d->cfg->chunk_size);
+    snprintf(log, sizeof log, "%s/make.log", d->workdir);
+    char *argv[] = {d->self,     "make",         d->release,     "-o",  d->torrent,
+                    "--tracker", d->tracker_url, "--chunk-size", chunk, NULL};
+    d->make_ns = crow_loop_update_now(d->loop);
+    return crow_spawn(&d->make, argv, log, false);
+}
+
+/* The tracker, then every peer (they join their racks' groups and wait for the seeder). */
+static int start_swarm(struct demo *d)
+{
+    const struct crow_demo_config *cfg = d->cfg;
+    d->starting = true;
+    draw(d, false);
+    int ret = start_tracker(d, d->tracker_port);
+    if (ret) {
+        fprintf(stderr, "crowcast demo: the tracker did not start (see %s/tracker.log)\n", d->workdir);
+        return ret;
+    }
+    d->peers = calloc(cfg->racks * cfg->peers_per_rack, sizeof *d->peers);
+    if (!d->peers)
+        return -ENOMEM;
+    d->npeers = cfg->racks * cfg->peers_per_rack;
+    for (unsigned i = 0; i < d->npeers; i++)
+        d->peers[i].child.out_fd = -1;
+    for (unsigned r = 0; r < cfg->racks; r++)
+        for (unsigned h = 0; h < cfg->peers_per_rack; h++) {
+            unsigned i = r * cfg->peers_per_rack + h;
+            if ((ret = start_peer(d, &d->peers[i], r + 1, h + 1, i)))
+                return ret;
+        }
+    d->starting = false;
+    return 0;
 }
 
 /* ---- the view ---- */
 
-static void draw(struct demo *d, bool final)
+/* What the demo is doing now, in words, as a function of what its children reported: `name` is the
+ * phase's short name (for the line mode, which prints a line when it changes), `text` the sentence.
+ * It remembers only the share of the multicast pass last shown (pass_shown). */
+static void demo_phase(struct demo *d, char *name, size_t name_cap, char *text, size_t cap)
 {
+    const struct crow_demo_config *cfg = d->cfg;
     char a[32], b[32];
+    unsigned joined = 0, complete = 0, publishing = 0;
+    double pieces = 0, to_go = 0; /* the release's pieces (from any report); pieces peers still lack */
+    for (unsigned i = 0; i < d->npeers; i++)
+        if (d->peers[i].pieces > pieces)
+            pieces = d->peers[i].pieces;
+    for (unsigned i = 0; i < d->npeers; i++) {
+        const struct peer *p = &d->peers[i];
+        joined += p->joined;
+        complete += p->complete;
+        publishing += !p->complete && p->pieces > 0 && p->verified >= p->pieces;
+        if (!p->complete)
+            to_go += pieces - p->verified;
+    }
+    unsigned n = cfg->racks * cfg->peers_per_rack;
+    if (d->generating) {
+        snprintf(name, name_cap, "generating");
+        snprintf(text, cap, "generating the release: %s of %s",
+                 crow_format_size((uint64_t)d->generated, a, sizeof a),
+                 crow_format_size(cfg->size, b, sizeof b));
+    } else if (d->make.pid && !d->make.exited) {
+        snprintf(name, name_cap, "hashing");
+        snprintf(text, cap,
+                 "hashing the release into its manifest (crowcast make: SHA-1 and SHA-256 per piece), %.1f s",
+                 since(d, d->make_ns));
+    } else if (d->starting) {
+        snprintf(name, name_cap, "starting");
+        snprintf(text, cap, "starting the tracker and %u peers", n);
+    } else if (!d->seeder_ns) {
+        snprintf(name, name_cap, "joining");
+        snprintf(text, cap, "waiting for %u peers to join their racks' multicast groups (%u left)", n,
+                 n - joined);
+    } else if (complete == n) {
+        snprintf(name, name_cap, "done");
+        snprintf(text, cap, "done: %u of %u peers verified and published the release", complete, n);
+    } else if (!d->pass_done) {
+        /* The seeder reports its bytes once a second; between reports the share shown moves on at
+         * the rate it reported so far (the pacing rate before its first report), never past 99%
+         * before the pass ends. */
+        double rate = (double)cfg->rate / 8, sent = d->pass_payload;
+        uint64_t t0 = d->pass_payload_ns ? d->pass_payload_ns : d->seeder_ns;
+        if (d->pass_payload_ns > d->seeder_ns)
+            rate = d->pass_payload / ((double)(d->pass_payload_ns - d->seeder_ns) / 1e9);
+        sent += (double)(crow_loop_now(d->loop) - t0) / 1e9 * rate;
+        double pct = 100 * sent / (double)cfg->size;
+        /* A sender short of CPU falls behind the pacing rate: the share never goes back. */
+        if (pct < d->pass_shown)
+            pct = d->pass_shown;
+        d->pass_shown = pct > 99 ? 99 : pct;
+        snprintf(name, name_cap, "multicast");
+        snprintf(text, cap, "multicast pass: %.0f%% sent to %u rack group(s) at %s each, %.1f s",
+                 d->pass_shown, cfg->racks, crow_format_rate((double)cfg->rate, a, sizeof a),
+                 since(d, d->seeder_ns));
+    } else if (publishing && publishing + complete == n) {
+        snprintf(name, name_cap, "publishing");
+        snprintf(text, cap, "publishing: %u peer(s) verified every piece and move the release into place",
+                 publishing);
+    } else {
+        snprintf(name, name_cap, "repair");
+        int k = snprintf(text, cap, "repair over TCP: %u of %u peers not complete", n - complete, n);
+        if (pieces > 0 && k > 0 && (size_t)k < cap)
+            snprintf(text + k, cap - (size_t)k, ", %.0f piece(s) to go in all", to_go);
+    }
+}
+
+/* Redraws the view (live), or prints a line when the phase changed and once a second (not live).
+ * Unless `force`, a call sooner than most of a tick after the last draw does nothing: generation
+ * calls this after every block. */
+static void draw(struct demo *d, bool force)
+{
+    char a[32], b[32], name[32], phase[256];
     FILE *out = stderr;
-    if (d->cfg->live && d->lines_drawn)
-        fprintf(out, "\033[%uA", d->lines_drawn);
-    if (!d->cfg->live && !final) {
-        unsigned done = 0;
-        double verified = 0, pieces = 0;
-        for (unsigned i = 0; i < d->npeers; i++) {
-            done += d->peers[i].complete;
-            verified += d->peers[i].verified;
-            pieces += d->peers[i].pieces;
-        }
-        fprintf(out, "demo: %5.1f s  %u/%u peers complete, %.0f%% of all pieces verified\n",
-                since(d, d->started_ns), done, d->npeers, pieces ? 100 * verified / pieces : 0);
+    uint64_t now = crow_loop_now(d->loop);
+    if (!force && d->drawn_ns && now - d->drawn_ns < TICK_NS * 8 / 10)
+        return;
+    d->drawn_ns = now;
+    demo_phase(d, name, sizeof name, phase, sizeof phase);
+    if (!d->cfg->live) {
+        if (strcmp(name, d->last_phase) == 0 && now - d->printed_ns < 1000000000ull)
+            return;
+        snprintf(d->last_phase, sizeof d->last_phase, "%s", name);
+        d->printed_ns = now;
+        fprintf(out, "demo: %5.1f s  %s\n", since(d, d->started_ns), phase);
         return;
     }
-    if (!d->cfg->live)
-        return;
+    if (d->lines_drawn)
+        fprintf(out, "\033[%uA", d->lines_drawn);
     unsigned lines = 0;
-    fprintf(out, "\033[Kcrowcast demo  %5.1f s  %s\n", since(d, d->started_ns),
-            d->seeder_ns ? "transfer running" : "peers joining their racks' groups");
+    fprintf(out, "\033[Kcrowcast demo  %5.1f s  %s\n", since(d, d->started_ns), phase);
     lines++;
     for (unsigned i = 0; i < d->npeers; i++) {
         struct peer *p = &d->peers[i];
@@ -286,26 +442,12 @@ static void draw(struct demo *d, bool final)
                 crow_format_size((uint64_t)p->bytes_tcp, b, sizeof b),
                 p->complete       ? "verified"
                 : p->child.exited ? "EXITED"
-                                  : "");
+                : p->joined       ? ""
+                                  : "joining");
         lines++;
     }
+    fflush(out);
     d->lines_drawn = lines;
-}
-
-/* The seeder's own account of its multicast pass ("mcast_done" event in its log). */
-static bool seeder_pass(const struct demo *d, double *secs, double *rate)
-{
-    char path[PATH_MAX + 16], line[1024];
-    snprintf(path, sizeof path, "%s/seeder.log", d->workdir);
-    FILE *f = fopen(path, "r");
-    bool found = false;
-    while (f && fgets(line, sizeof line, f))
-        if (strstr(line, "\"event\":\"mcast_done\""))
-            found = crow_event_get_num(line, strlen(line), "elapsed", secs) &&
-                    crow_event_get_num(line, strlen(line), "rate_bps", rate);
-    if (f)
-        fclose(f);
-    return found;
 }
 
 static void report(struct demo *d)
@@ -339,8 +481,9 @@ static void report(struct demo *d)
     if (verified == d->npeers)
         printf(" Last peer done %.2f s after the seeder started; ideal S/B = %.2f s (ratio %.2f).", last,
                ideal, last / ideal);
-    double pass_secs = 0, pass_rate = 0;
-    if (seeder_pass(d, &pass_secs, &pass_rate)) {
+    /* The seeder's own account of its multicast pass (its "mcast_done" event). */
+    double pass_secs = d->pass_secs, pass_rate = d->pass_rate;
+    if (d->pass_done) {
         printf("\nMulticast pass: %.2f s at %s per group (asked for %s)%s.", pass_secs,
                crow_format_rate(pass_rate, a, sizeof a), crow_format_rate((double)cfg->rate, b, sizeof b),
                pass_rate < 0.9 * (double)cfg->rate ? ", the sender was short of CPU" : "");
@@ -355,11 +498,41 @@ static void report(struct demo *d)
 
 /* ---- the loop ---- */
 
+static void fail_setup(struct demo *d, const char *why)
+{
+    fprintf(stderr, "%scrowcast demo: %s\n", d->cfg->live ? "\n" : "", why);
+    d->result = 3;
+    crow_loop_stop(d->loop, 1);
+}
+
 static void on_tick(crow_op_t *op, int res, unsigned flags)
 {
     (void)res;
     (void)flags;
     struct demo *d = op->owner;
+    if (crow_loop_stopping(d->loop))
+        return;
+    if (!d->peers) { /* hashing: the swarm starts once the manifest is written */
+        if (crow_child_poll(&d->make)) {
+            int code = crow_child_code(&d->make);
+            char why[PATH_MAX + 64];
+            snprintf(why, sizeof why, "crowcast make failed (exit %d); see %s/make.log", code, d->workdir);
+            if (code) {
+                fail_setup(d, why);
+                return;
+            }
+            if (start_swarm(d)) {
+                fail_setup(d, "the tracker or a peer did not start");
+                return;
+            }
+            d->swarm_ns = crow_loop_update_now(d->loop);
+            draw(d, true);
+        } else {
+            draw(d, false);
+        }
+        crow_io_timeout(d->loop, &d->tick, TICK_NS);
+        return;
+    }
     unsigned joined = 0, complete = 0, gone = 0;
     for (unsigned i = 0; i < d->npeers; i++) {
         struct peer *p = &d->peers[i];
@@ -367,15 +540,14 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
         complete += p->complete;
         gone += crow_child_poll(&p->child) && !p->complete;
     }
-    if (!d->seeder_ns && (joined == d->npeers || since(d, d->started_ns) > 20)) {
+    if (!d->seeder_ns && (joined == d->npeers || since(d, d->swarm_ns) > 20)) {
         if (start_seeder(d)) {
-            fprintf(stderr, "crowcast demo: cannot start the seeder\n");
-            d->result = 3;
-            crow_loop_stop(d->loop, 1);
+            fail_setup(d, "cannot start the seeder");
             return;
         }
+        draw(d, true);
     }
-    draw(d, false);
+    draw(d, complete == d->npeers);
     if (complete == d->npeers) {
         d->result = 0;
         crow_loop_stop(d->loop, 1);
@@ -407,6 +579,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static void cleanup(struct demo *d)
 {
+    crow_child_stop(&d->make, 2);
     crow_child_stop(&d->seeder, 2);
     for (unsigned i = 0; i < d->npeers; i++)
         crow_child_stop(&d->peers[i].child, 2);
@@ -414,14 +587,17 @@ static void cleanup(struct demo *d)
     for (unsigned i = 0; i < d->npeers; i++)
         if (d->peers[i].child.out_fd >= 0)
             close(d->peers[i].child.out_fd);
+    if (d->seeder.pid && d->seeder.out_fd >= 0)
+        close(d->seeder.out_fd);
     if (!d->cfg->keep && d->workdir[0])
         nftw(d->workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Everything before the loop runs: the work directory, the first frame of the view (at once: the
+ * user sees a phase from the start), the release, and `crowcast make` started in the background. */
 static int setup(struct demo *d)
 {
     const struct crow_demo_config *cfg = d->cfg;
-    char chunk[16], size[32];
     ssize_t n = readlink("/proc/self/exe", d->self, sizeof d->self - 1);
     if (n <= 0)
         return -errno;
@@ -435,35 +611,21 @@ static int setup(struct demo *d)
         if (!mkdtemp(d->workdir))
             return -errno;
     }
-    uint16_t tport = pick_port();
+    d->tracker_port = pick_port();
     d->seeder_port = pick_port();
-    snprintf(d->tracker_url, sizeof d->tracker_url, "http://127.0.0.1:%u/announce", tport);
+    snprintf(d->tracker_url, sizeof d->tracker_url, "http://127.0.0.1:%u/announce", d->tracker_port);
     snprintf(d->release, sizeof d->release, "%s/release.bin", d->workdir);
     snprintf(d->torrent, sizeof d->torrent, "%s/release.torrent", d->workdir);
-    fprintf(stderr, "crowcast demo: generating a %s release in %s\n",
-            crow_format_size(cfg->size, size, sizeof size), d->workdir);
-    int ret = generate_release(d->release, cfg->size);
+    fprintf(stderr, "crowcast demo: working in %s\n", d->workdir);
+    d->generating = true;
+    draw(d, true);
+    int ret = generate_release(d, d->release, cfg->size);
+    d->generating = false;
     if (ret)
         return ret;
-    snprintf(chunk, sizeof chunk, "%u", cfg->chunk_size);
-    char *make[] = {d->self,     "make",         d->release,     "-o",  d->torrent,
-                    "--tracker", d->tracker_url, "--chunk-size", chunk, NULL};
-    if ((ret = run_to_end(d, make, "make")))
+    if ((ret = start_make(d)))
         return ret;
-    if ((ret = start_tracker(d, tport))) {
-        fprintf(stderr, "crowcast demo: the tracker did not start (see %s/tracker.log)\n", d->workdir);
-        return ret;
-    }
-    d->npeers = cfg->racks * cfg->peers_per_rack;
-    d->peers = calloc(d->npeers, sizeof *d->peers);
-    if (!d->peers)
-        return -ENOMEM;
-    for (unsigned r = 0; r < cfg->racks; r++)
-        for (unsigned h = 0; h < cfg->peers_per_rack; h++) {
-            unsigned i = r * cfg->peers_per_rack + h;
-            if ((ret = start_peer(d, &d->peers[i], r + 1, h + 1, i)))
-                return ret;
-        }
+    draw(d, true);
     return 0;
 }
 
