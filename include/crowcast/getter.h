@@ -38,6 +38,7 @@ struct crow_getter_config {
     double seed_time;          /* seconds to keep seeding after completion */
     const char *on_complete;   /* shell command run after publishing */
     bool json;                 /* machine-readable events on stdout */
+    const char *metrics;       /* --metrics FILE: Prometheus text, rewritten every 5 s and at exit */
     bool progress;             /* a live view on the terminal */
     uint32_t test_loss_ppm;    /* test-only: drop this many DATA datagrams per million, */
     uint64_t test_loss_seed;   /* deterministically from this seed */

@@ -25,6 +25,7 @@ struct crow_seeder_config {
                                   trackers (announce-list tiers, else announce) */
     bool no_tracker;           /* --no-tracker: announce to none */
     bool json;                 /* machine-readable events on stdout */
+    const char *metrics;       /* --metrics FILE: Prometheus text, rewritten every 5 s and at exit */
     double linger; /* bound in seconds on serving TCP after the last pass (crowcast/seeder_policy.h
                       says when it leaves sooner); negative: until stopped */
 };

@@ -90,9 +90,9 @@ static void write_state(struct agent *a)
     long n = crow_agent_state_encode(&a->state, a->state_buf, sizeof a->state_buf);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", a->cfg->dir, CROW_AGENT_STATE_FILE);
-    int ret =
-        n < 0 ? (int)n
-              : agent_file_write(&a->state_file, a->loop, path, a->state_buf, (size_t)n, on_state_written, a);
+    int ret = n < 0 ? (int)n
+                    : crow_atomic_file_write(&a->state_file, a->loop, path, a->state_buf, (size_t)n,
+                                             on_state_written, a);
     if (ret)
         crow_log_error("writing the state file: %s", crow_strerror(ret));
     else

@@ -93,7 +93,7 @@ static void on_torrent(void *ctx, int err, const crow_http_response_t *res)
         agent_job_next(a, -errno, "cannot create the release directory");
         return;
     }
-    ret = agent_file_write(&a->torrent_file, a->loop, path, a->torrent, a->torrent_len, on_saved, a);
+    ret = crow_atomic_file_write(&a->torrent_file, a->loop, path, a->torrent, a->torrent_len, on_saved, a);
     if (ret)
         agent_job_next(a, ret, "cannot save the release manifest");
 }

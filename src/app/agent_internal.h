@@ -4,7 +4,6 @@
  *   agent_job.c       which steps an order takes (fetch, verify, get, hook, health) and its reports
  *   agent_download.c  the release's manifest from the tracker, and the get and verify children
  *   agent_activate.c  the activate / rollback / health commands and the default symlink switch
- *   agent_file.c      atomic file writes on the loop (temporary file, write, fsync, rename)
  */
 #ifndef CROWCAST_APP_AGENT_INTERNAL_H
 #define CROWCAST_APP_AGENT_INTERNAL_H
@@ -17,23 +16,11 @@
 #include "crowcast/agent_state.h"
 #include "crowcast/loop.h"
 #include "http_client.h"
+#include "atomic_file.h"
 #include "spawn.h"
 
 #define AGENT_MAX_GETS     4  /* get children at once (downloading, or seeding for neighbours) */
 #define AGENT_MAX_VERIFIED 16 /* releases this process saw verify */
-
-/* An atomic write: DIR/.name.tmp written and synced through the loop, renamed over the target,
- * the directory synced. */
-struct agent_file {
-    crow_loop_t *loop;
-    crow_op_t op;
-    int fd, dirfd, phase;
-    char path[4096], tmp[4096];
-    const uint8_t *data;
-    size_t len, done;
-    void (*cb)(void *ctx, int err);
-    void *ctx;
-};
 
 /* A `crowcast get` child and its --json event stream. */
 struct agent_get {
@@ -79,7 +66,7 @@ struct agent {
     crow_http_client_t *torrent_http;
     uint8_t *torrent;
     size_t torrent_len;
-    struct agent_file torrent_file;
+    struct crow_atomic_file torrent_file;
     struct agent_get gets[AGENT_MAX_GETS];
     bool get_waiting; /* the job's get waits for a slot that is being freed */
     char verified[AGENT_MAX_VERIFIED][CROW_RELEASE_HEX + 1];
@@ -92,7 +79,7 @@ struct agent {
     /* state file */
     crow_agent_state_t state;
     uint8_t state_buf[CROW_AGENT_STATE_MAX];
-    struct agent_file state_file;
+    struct crow_atomic_file state_file;
     bool state_writing, state_dirty;
 };
 
@@ -139,12 +126,5 @@ void agent_gets_stop(struct agent *a, double grace);
 int agent_start_hook(struct agent *a, bool *done_now, bool *ok, char *detail, size_t cap);
 /* Runs the health command; *done_now when there is none (healthy). */
 int agent_start_health(struct agent *a, bool *done_now);
-
-/* agent_file.c */
-/* Starts writing data (borrowed until cb) to path atomically. cb(ctx, 0 or -errno) fires once, never
- * from inside this call. Returns 0 or a negative code (cb will not fire). */
-int agent_file_write(struct agent_file *f, crow_loop_t *loop, const char *path, const void *data, size_t len,
-                     void (*cb)(void *ctx, int err), void *ctx);
-bool agent_file_busy(const struct agent_file *f);
 
 #endif

@@ -406,6 +406,7 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     if (g->hook_running && crow_child_poll(&g->hook))
         getter_hook_done(g, crow_child_code(&g->hook));
     getter_tick(g, now);
+    getter_write_metrics(g, false);
     crow_io_timeout(g->loop, &g->tick, g->cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS);
 }
 
@@ -481,6 +482,7 @@ int crow_getter_run(const struct crow_getter_config *cfg)
         goto out;
     }
     g.started_ns = g.last_tick_ns = crow_loop_update_now(g.loop);
+    crow_metrics_file_init(&g.metrics, g.loop, cfg->metrics);
     crow_peer_policy_config_t pc = {.silence_ns =
                                         cfg->mcast_timeout > 0 ? (uint64_t)(cfg->mcast_timeout * 1e9) : 0,
                                     .multicast = g.mcast,
@@ -505,6 +507,7 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     crow_io_timeout(g.loop, &g.tick, cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS);
     if (!g.done)
         crow_loop_run(g.loop);
+    getter_write_metrics(&g, true); /* written while the loop drains */
     ret = 0;
 out:
     if (ret && g.result != CROW_GET_USAGE)

@@ -14,6 +14,7 @@
 #include "crowcast/storage.h"
 #include "crowcast/udp.h"
 #include "announcer.h"
+#include "metrics_file.h"
 #include "peers.h"
 #include "piece_store.h"
 #include "spawn.h"
@@ -32,6 +33,7 @@ struct getter {
     crow_signals_t *signals;
     crow_op_t tick;
     crow_peer_policy_t policy; /* stream liveness, announce schedule, what we wait for */
+    struct crow_metrics_file metrics;
     crow_picker_needs_t needs; /* the picker's view at the last tick */
     uint64_t started_ns, completed_ns, last_tick_ns, last_tick_bytes;
     uint64_t seed_until_ns;
@@ -67,6 +69,9 @@ void getter_decide(struct getter *g);
 
 /* A source of the release is known to exist: the multicast silence clock starts now. */
 void getter_source_known(struct getter *g);
+
+/* getter_metrics.c: --metrics, when due (every few seconds) or `final` (at exit). */
+void getter_write_metrics(struct getter *g, bool final);
 
 /* getter_sources.c */
 /* Picks the trackers (--tracker, --no-tracker or the manifest's) and with them whether a group is

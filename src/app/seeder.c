@@ -10,11 +10,13 @@
 #include "crowcast/error.h"
 #include "crowcast/event.h"
 #include "crowcast/log.h"
+#include "crowcast/prom_text.h"
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
 #include "crowcast/units.h"
 #include "announcer.h"
+#include "metrics_file.h"
 #include "mcast_send.h"
 #include "peers.h"
 #include "piece_store.h"
@@ -33,6 +35,8 @@ struct seeder {
     crow_signals_t *signals;
     crow_op_t tick;
     crow_seeder_policy_t policy; /* when to announce, when to leave */
+    struct crow_metrics_file metrics;
+    uint64_t started_ns;
     struct sockaddr_in groups[CROW_MAX_GROUPS];
     unsigned group_count;
     char tracker_error[128]; /* the last announce problem, warned once */
@@ -137,6 +141,60 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
     }
 }
 
+/* --metrics: the seeder's counters and state as Prometheus text, when due or at exit. */
+static void write_metrics(struct seeder *s, bool final)
+{
+    uint64_t now = crow_loop_now(s->loop);
+    if (!crow_metrics_file_due(&s->metrics, now, final))
+        return;
+    struct crow_mcast_send_stats st = {0};
+    if (s->mcast)
+        crow_mcast_send_get_stats(s->mcast, &st);
+    char id[2 * CROW_SHA256_LEN + 1];
+    crow_hex(s->m.release_id, CROW_SHA256_LEN, id);
+    crow_prom_writer_t w;
+    crow_prom_begin(&w, crow_metrics_file_buffer(&s->metrics), CROW_METRICS_MAX);
+    crow_prom_family(&w, "crowcast_seed_info", "gauge", "The release this seeder sends.");
+    crow_prom_sample(&w, "crowcast_seed_info", "release", s->m.name, "release_id", id, 1);
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"crowcast_seed_datagrams_total", "counter", "Multicast datagrams sent, per group."},
+        {"crowcast_seed_payload_bytes_total", "counter", "Release bytes multicast, per group."},
+        {"crowcast_seed_wire_bytes_total", "counter", "Multicast bytes sent with headers, per group."},
+        {"crowcast_seed_send_errors_total", "counter", "Multicast sends that failed."},
+        {"crowcast_seed_pass", "gauge", "The multicast pass under way (or the last one)."},
+        {"crowcast_seed_served_bytes_total", "counter", "Release bytes served over TCP."},
+        {"crowcast_seed_peers_connected", "gauge", "Peers connected over TCP."},
+        {"crowcast_seed_elapsed_seconds", "gauge", "Seconds since the seeder started."},
+    };
+    double value[] = {(double)st.engine.datagrams,
+                      (double)st.engine.payload_bytes,
+                      (double)st.engine.wire_bytes,
+                      (double)st.send_errors,
+                      (double)st.engine.pass,
+                      s->peers ? (double)crow_peers_bytes_served(s->peers) : 0,
+                      s->peers ? (double)crow_peers_count(s->peers) : 0,
+                      (double)(now - s->started_ns) / 1e9};
+    for (size_t i = 0; i < sizeof fam / sizeof *fam; i++) {
+        crow_prom_family(&w, fam[i].name, fam[i].type, fam[i].help);
+        crow_prom_sample(&w, fam[i].name, NULL, NULL, NULL, NULL, value[i]);
+    }
+    static const char *const states[] = {"sending", "lingering", "done", "failed"};
+    const char *state = final                        ? (s->result ? "failed" : "done")
+                        : s->mcast_done || !s->mcast ? "lingering"
+                                                     : "sending";
+    crow_prom_family(&w, "crowcast_seed_state", "gauge", "1 for the state the seeder is in.");
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        crow_prom_sample(&w, "crowcast_seed_state", "state", states[i], NULL, NULL,
+                         strcmp(states[i], state) == 0);
+    if (final) {
+        crow_prom_family(&w, "crowcast_seed_exit_code", "gauge", "The exit status of the seeder.");
+        crow_prom_sample(&w, "crowcast_seed_exit_code", NULL, NULL, NULL, NULL, s->result);
+    }
+    crow_metrics_file_commit(&s->metrics, crow_prom_end(&w), now);
+}
+
 static void on_tick(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
@@ -146,6 +204,7 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     if (s->mcast && !s->mcast_done)
         emit_stats(s, "progress");
     decide(s);
+    write_metrics(s, false);
     if (!crow_loop_stopping(s->loop))
         crow_io_timeout(s->loop, &s->tick, 1000000000ull);
 }
@@ -245,6 +304,8 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         fprintf(stderr, "crowcast seed: io_uring: %s\n", crow_strerror(ret));
         goto out;
     }
+    s.started_ns = crow_loop_update_now(s.loop);
+    crow_metrics_file_init(&s.metrics, s.loop, cfg->metrics);
     static const struct crow_piece_store_events no_events = {0};
     if ((ret = crow_piece_store_new(&s.store, s.loop, s.storage, &all, 2, &no_events, &s)))
         goto out;
@@ -304,6 +365,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
     crow_loop_run(s.loop);
     if (s.mcast && !s.mcast_done)
         emit_stats(&s, "stopped");
+    write_metrics(&s, true); /* written while the loop drains */
 out:
     if (s.announcer) {
         announce(&s, CROW_EVENT_STOPPED);

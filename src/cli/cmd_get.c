@@ -38,6 +38,8 @@ static const char usage[] =
     "                         CROWCAST_RELEASE_ID are in its environment\n"
     "  --progress             live view on the terminal (default when stderr is a terminal)\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
+    "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"
+    "                         collector), rewritten atomically every 5 s and at exit\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Test-only (loss handling without a special network):\n"
@@ -64,6 +66,7 @@ int crow_cmd_get(int argc, char **argv)
         O_ON_COMPLETE,
         O_PROGRESS,
         O_JSON,
+        O_METRICS,
         O_LOG,
         O_LOSS,
         O_LOSS_SEED,
@@ -83,6 +86,7 @@ int crow_cmd_get(int argc, char **argv)
         {"on-complete", required_argument, 0, O_ON_COMPLETE},
         {"progress", no_argument, 0, O_PROGRESS},
         {"json", no_argument, 0, O_JSON},
+        {"metrics", required_argument, 0, O_METRICS},
         {"log-level", required_argument, 0, O_LOG},
         {"test-loss", required_argument, 0, O_LOSS},
         {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
@@ -149,6 +153,9 @@ int crow_cmd_get(int argc, char **argv)
             break;
         case O_PROGRESS:
             cfg.progress = true;
+            break;
+        case O_METRICS:
+            cfg.metrics = optarg;
             break;
         case O_JSON:
             cfg.json = true;

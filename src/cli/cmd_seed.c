@@ -37,6 +37,8 @@ static const char usage[] =
     "                         --mcast does not, and gets a TCP port when --listen does not\n"
     "  --no-tracker           announce to no tracker\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
+    "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"
+    "                         collector), rewritten atomically every 5 s and at exit\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Exit status: 0 done, 2 bad usage or manifest, 3 I/O or network error.\n";
@@ -56,6 +58,7 @@ int crow_cmd_seed(int argc, char **argv)
         O_TRACKER,
         O_NO_TRACKER,
         O_JSON,
+        O_METRICS,
         O_LOG
     };
     static const struct option opts[] = {
@@ -71,6 +74,7 @@ int crow_cmd_seed(int argc, char **argv)
         {"tracker", required_argument, 0, O_TRACKER},
         {"no-tracker", no_argument, 0, O_NO_TRACKER},
         {"json", no_argument, 0, O_JSON},
+        {"metrics", required_argument, 0, O_METRICS},
         {"log-level", required_argument, 0, O_LOG},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -139,6 +143,9 @@ int crow_cmd_seed(int argc, char **argv)
             break;
         case O_NO_TRACKER:
             cfg.no_tracker = true;
+            break;
+        case O_METRICS:
+            cfg.metrics = optarg;
             break;
         case O_JSON:
             cfg.json = true;

@@ -2,19 +2,19 @@
  * io_uring writes, are synced, the temporary is renamed over the target and the directory synced.
  * A reader sees the old file or the new one, never a mix. Opening and renaming are single metadata
  * calls made directly (the loop has no submission for them); every byte and every sync goes
- * through the ring. */
+ * through the ring. Used by the agent (its state file, release torrents) and by --metrics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_internal.h"
+#include "atomic_file.h"
 #include "crowcast/error.h"
 
 enum { PH_IDLE, PH_WRITE, PH_SYNC, PH_DIRSYNC };
 
-static void finish(struct agent_file *f, int err)
+static void finish(struct crow_atomic_file *f, int err)
 {
     if (f->fd >= 0)
         close(f->fd);
@@ -30,7 +30,7 @@ static void finish(struct agent_file *f, int err)
 static void on_io(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
-    struct agent_file *f = op->owner;
+    struct crow_atomic_file *f = op->owner;
     int ret = 0;
     if (res < 0) {
         finish(f, res);
@@ -68,8 +68,8 @@ static void on_io(crow_op_t *op, int res, unsigned flags)
         finish(f, ret);
 }
 
-int agent_file_write(struct agent_file *f, crow_loop_t *loop, const char *path, const void *data, size_t len,
-                     void (*cb)(void *ctx, int err), void *ctx)
+int crow_atomic_file_write(struct crow_atomic_file *f, crow_loop_t *loop, const char *path, const void *data,
+                           size_t len, void (*cb)(void *ctx, int err), void *ctx)
 {
     if (f->phase != PH_IDLE)
         return CROW_EUSAGE;
@@ -78,12 +78,19 @@ int agent_file_write(struct agent_file *f, crow_loop_t *loop, const char *path, 
         snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
         return -ENAMETOOLONG;
     char *base = strrchr(dir, '/');
-    if (!base)
+    const char *dirname = dir;
+    if (base) {
+        *base++ = '\0';
+        dirname = dir[0] ? dir : "/";
+    } else { /* a name in the working directory */
+        base = dir;
+        dirname = ".";
+    }
+    if (!*base)
         return CROW_EUSAGE;
-    *base++ = '\0';
-    if (snprintf(f->tmp, sizeof f->tmp, "%s/.%s.tmp", dir, base) >= (int)sizeof f->tmp)
+    if (snprintf(f->tmp, sizeof f->tmp, "%s/.%s.tmp", dirname, base) >= (int)sizeof f->tmp)
         return -ENAMETOOLONG;
-    f->dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    f->dirfd = open(dirname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->dirfd < 0)
         return -errno;
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -118,7 +125,7 @@ int agent_file_write(struct agent_file *f, crow_loop_t *loop, const char *path, 
     return ret;
 }
 
-bool agent_file_busy(const struct agent_file *f)
+bool crow_atomic_file_busy(const struct crow_atomic_file *f)
 {
     return f->phase != PH_IDLE;
 }
