@@ -16,9 +16,11 @@
  * Policy for a trusted datacenter: every interested neighbour is unchoked up to unchoke_limit per
  * context (no tit-for-tat); requests are pipelined (pipeline_bytes in flight), 16 KiB each to stock
  * clients, up to max_request (and the peer's advertised "max req") between crowcast peers, which
- * recognise each other by the "crowcast" dictionary in the BEP 10 handshake. A request unanswered
- * for request_timeout is cancelled and its chunks go back to the picker for other neighbours; this
- * neighbour then gets no new request for `backoff`.
+ * recognise each other by the "crowcast" dictionary in the BEP 10 handshake. A request expires when
+ * its neighbour has delivered no block for request_timeout (each block it delivers pushes the
+ * deadline of all its outstanding requests: on a busy link they are queued, not lost); an expired
+ * request is cancelled and its chunks go back to the picker for other neighbours; this neighbour
+ * then gets no new request for `backoff`.
  *
  * Strictness: an unknown info hash, a wrong protocol string, a message longer than
  * crow_peer_session_max_message(), a bitfield of the wrong size or with spare bits set,

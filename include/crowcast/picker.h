@@ -117,6 +117,9 @@ bool crow_picker_pick(crow_picker_t *p, int nb, uint64_t deadline, crow_block_t 
  * chunks become present; write it to storage), false when it is unsolicited, cancelled or
  * expired (drop it; counted as wasted). */
 bool crow_picker_received(crow_picker_t *p, int nb, uint32_t piece, uint32_t begin, uint32_t length);
+/* nb delivered a block: none of its outstanding requests expires before `deadline` (they are queued
+ * behind what it is sending, not lost). */
+void crow_picker_extend(crow_picker_t *p, int nb, uint64_t deadline);
 /* Takes one of nb's requests that became useless (its duplicate arrived, or its chunks came by
  * multicast): send CANCEL for it. Returns false when there is none. */
 bool crow_picker_next_cancel(crow_picker_t *p, int nb, crow_block_t *out);

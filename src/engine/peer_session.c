@@ -323,14 +323,21 @@ static void on_cancel(crow_peer_session_t *s, const crow_wire_msg_t *msg)
     }
 }
 
-static int on_piece(crow_peer_session_t *s, const crow_wire_msg_t *msg, crow_peer_event_t *ev)
+static int on_piece(crow_peer_session_t *s, const crow_wire_msg_t *msg, uint64_t now, crow_peer_event_t *ev)
 {
     if (msg->index >= s->m->piece_count)
         return close_with(s, CROW_EPROTO, "block for piece %u of %u", msg->index, s->m->piece_count);
     uint32_t size = crow_manifest_piece_size(s->m, msg->index);
     if (msg->begin > size || msg->length > size - msg->begin)
         return close_with(s, CROW_EPROTO, "block beyond the end of piece %u", msg->index);
-    if (s->nb < 0 || !crow_picker_received(s->ctx->cfg.picker, s->nb, msg->index, msg->begin, msg->length))
+    if (s->nb < 0)
+        return 0;
+    /* The neighbour delivers: its other requests are queued behind this one, not lost. A request
+     * expires only when its neighbour has sent nothing for request_timeout, however long the queue
+     * (a fixed deadline per request timed out whole pipelines on a busy link and asked again for
+     * what was already on its way). */
+    crow_picker_extend(s->ctx->cfg.picker, s->nb, now + s->ctx->cfg.request_timeout);
+    if (!crow_picker_received(s->ctx->cfg.picker, s->nb, msg->index, msg->begin, msg->length))
         return 0; /* unsolicited: it may have crossed our CANCEL */
     ev->type = CROW_PEER_EV_BLOCK;
     ev->block = (crow_block_t){msg->index, msg->begin, msg->length};
@@ -370,7 +377,7 @@ static int on_message(crow_peer_session_t *s, const crow_wire_msg_t *msg, uint64
     case CROW_WIRE_REQUEST:
         return on_request(s, msg, ev);
     case CROW_WIRE_PIECE:
-        return on_piece(s, msg, ev);
+        return on_piece(s, msg, now, ev);
     case CROW_WIRE_CANCEL:
         on_cancel(s, msg);
         return 0;

@@ -515,6 +515,14 @@ bool crow_picker_received(crow_picker_t *p, int nb, uint32_t piece, uint32_t beg
     return true;
 }
 
+void crow_picker_extend(crow_picker_t *p, int nb, uint64_t deadline)
+{
+    struct entry *es = entries_of(p, nb);
+    for (uint32_t i = 0; i < p->cfg.max_depth; i++)
+        if (es[i].used && es[i].deadline < deadline)
+            es[i].deadline = deadline;
+}
+
 bool crow_picker_next_cancel(crow_picker_t *p, int nb, crow_block_t *out)
 {
     struct entry *es = entries_of(p, nb);

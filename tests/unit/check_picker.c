@@ -194,6 +194,33 @@ START_TEST(test_timeout_rerequests_elsewhere)
 }
 END_TEST
 
+/* A neighbour that keeps delivering is slow, not stalled: every block it sends pushes the deadline
+ * of the requests queued behind it; once it goes quiet for the timeout, they expire. */
+START_TEST(test_delivering_neighbour_keeps_its_requests)
+{
+    setup(true, false);
+    int busy = seed(0, 1, true, 3, PIECE);
+    crow_block_t b[3], e;
+    for (int i = 0; i < 3; i++)
+        ck_assert(crow_picker_pick(picker, busy, 1000, &b[i]));
+    ck_assert(crow_picker_received(picker, busy, b[0].piece, b[0].begin, b[0].length));
+    crow_picker_extend(picker, busy, 900 + 500);
+    ck_assert(!crow_picker_next_expired(picker, busy, 1000, &e)); /* queued behind what it sends */
+    ck_assert_uint_eq(crow_picker_next_deadline(picker, busy), 1400);
+    crow_picker_extend(picker, busy, 1200); /* never pulled earlier */
+    ck_assert_uint_eq(crow_picker_next_deadline(picker, busy), 1400);
+    ck_assert(crow_picker_received(picker, busy, b[1].piece, b[1].begin, b[1].length));
+    crow_picker_extend(picker, busy, 1300 + 500);
+    ck_assert(!crow_picker_next_expired(picker, busy, 1799, &e));
+    ck_assert(crow_picker_next_expired(picker, busy, 1800, &e)); /* quiet for the timeout: expired */
+    assert_block(&e, b[2].piece, b[2].begin, b[2].length);
+    crow_picker_stats_t st;
+    crow_picker_total_stats(picker, &st);
+    ck_assert_uint_eq(st.timeouts, 1);
+    teardown();
+}
+END_TEST
+
 START_TEST(test_endgame_duplicates_with_cancel)
 {
     setup(true, false);
@@ -277,6 +304,7 @@ static Suite *picker_suite(void)
     tcase_add_test(tc, test_chain_head_rule);
     tcase_add_test(tc, test_nearest_first);
     tcase_add_test(tc, test_timeout_rerequests_elsewhere);
+    tcase_add_test(tc, test_delivering_neighbour_keeps_its_requests);
     tcase_add_test(tc, test_endgame_duplicates_with_cancel);
     tcase_add_test(tc, test_no_duplicates_before_the_end);
     tcase_add_test(tc, test_multicast_arrival_cancels_request);
