@@ -36,6 +36,7 @@ struct getter {
     struct crow_metrics_file metrics;
     crow_picker_needs_t needs; /* the picker's view at the last tick */
     uint64_t started_ns, completed_ns, last_tick_ns, last_tick_bytes;
+    uint64_t next_second_ns; /* the tick's once-a-second work (progress, hook, seeding, metrics) */
     uint64_t seed_until_ns;
     int64_t swarm_incomplete;
     uint64_t bytes_mcast, bytes_tcp;
