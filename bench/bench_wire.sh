@@ -90,7 +90,9 @@ echo "bench_wire: $size_text ($bytes bytes) in $work, $runs runs per pair, $(npr
 
 # The seeds, started once.
 cc_port=$(free_port)
-"$CROWCAST" seed "$work/bench.torrent" "$work/seed/bench" --listen "127.0.0.1:$cc_port" \
+# --no-tracker on crowcast's side: the manifest names opentracker (for aria2c), and crowcast
+# measured against crowcast must neither announce there nor pull from the aria2c seed.
+"$CROWCAST" seed "$work/bench.torrent" "$work/seed/bench" --listen "127.0.0.1:$cc_port" --no-tracker \
   --log-level warn >"$work/crowcast-seed.log" 2>&1 &
 pids+=($!)
 mkdir -p "$work/ot"
@@ -135,7 +137,7 @@ timed() {
 crowcast_times=() aria_times=()
 for ((r = 1; r <= runs; r++)); do
   crowcast_times+=("$(timed crowcast-get "$CROWCAST" get "$work/bench.torrent" -o "$work/dl" \
-    --peer "127.0.0.1:$cc_port" --no-mcast --iface 127.0.0.1 --log-level warn)")
+    --peer "127.0.0.1:$cc_port" --no-mcast --no-tracker --iface 127.0.0.1 --log-level warn)")
   aria_times+=("$(timed aria2c-get aria2c --seed-time=0 "${closed_test[@]}" --listen-port="$(free_port)" \
     --dir="$work/dl" "$work/bench.torrent")")
   echo "bench_wire: run $r: crowcast ${crowcast_times[-1]} s, aria2c ${aria_times[-1]} s" >&2
