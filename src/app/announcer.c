@@ -256,3 +256,21 @@ void crow_announcer_free(crow_announcer_t *a)
     crow_http_client_free(a->http);
     free(a);
 }
+
+int crow_announcer_choose(crow_tracker_tiers_t *t, const crow_manifest_t *m, const char *torrent,
+                          const char *tracker, bool no_tracker, const char *role, const char *alternative)
+{
+    crow_tracker_tiers_init(t);
+    uint32_t listed = crow_tracker_tiers_choose(t, m, tracker, no_tracker);
+    uint32_t usable = crow_announcer_filter(t, role);
+    if (!listed || usable)
+        return (int)usable;
+    if (tracker)
+        fprintf(stderr, "crowcast %s: --tracker wants http://A.B.C.D:PORT/..., not '%s'\n", role, tracker);
+    else
+        fprintf(stderr,
+                "crowcast %s: %s names no tracker crowcast can announce to (%s%s; only http://A.B.C.D:PORT/ "
+                "URLs): give --tracker URL, or --no-tracker with %s\n",
+                role, torrent, crow_tracker_tiers_url(t, 0), listed > 1 ? ", ..." : "", alternative);
+    return -1;
+}

@@ -48,6 +48,13 @@ typedef struct crow_announcer crow_announcer_t;
  * URL is the caller's error to report). Returns how many usable trackers remain. */
 uint32_t crow_announcer_filter(crow_tracker_tiers_t *t, const char *role);
 
+/* Chooses the trackers for `role` ("get", "seed") from --tracker, --no-tracker or the manifest m
+ * (loaded from `torrent`), then drops those the announcer cannot speak (crow_announcer_filter).
+ * Returns how many usable remain, or -1 when some were listed and none is usable: then it said why
+ * on stderr, naming `alternative` (the command's other sources, e.g. "--mcast or --peer"). */
+int crow_announcer_choose(crow_tracker_tiers_t *t, const crow_manifest_t *m, const char *torrent,
+                          const char *tracker, bool no_tracker, const char *role, const char *alternative);
+
 /* Needs a usable tracker in cfg->trackers (CROW_EUSAGE otherwise; run crow_announcer_filter
  * first). The callback fires once per announce, never from inside crow_announcer_announce. */
 int crow_announcer_new(crow_announcer_t **out, crow_loop_t *loop, const struct crow_announcer_config *cfg,

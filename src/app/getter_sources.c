@@ -102,21 +102,10 @@ void getter_mcast_unavailable(struct getter *g)
 int getter_choose_trackers(struct getter *g)
 {
     const struct crow_getter_config *cfg = g->cfg;
-    crow_tracker_tiers_init(&g->trackers);
-    uint32_t listed = crow_tracker_tiers_choose(&g->trackers, &g->m, cfg->tracker, cfg->no_tracker);
-    uint32_t usable = crow_announcer_filter(&g->trackers, "get");
-    if (listed && !usable) {
-        if (cfg->tracker)
-            fprintf(stderr, "crowcast get: --tracker wants http://A.B.C.D:PORT/..., not '%s'\n",
-                    cfg->tracker);
-        else
-            fprintf(
-                stderr,
-                "crowcast get: %s names no tracker crowcast can announce to (%s%s; only http://A.B.C.D:PORT/ "
-                "URLs): give --tracker URL, or --no-tracker with --mcast or --peer\n",
-                cfg->torrent, crow_tracker_tiers_url(&g->trackers, 0), listed > 1 ? ", ..." : "");
+    int usable = crow_announcer_choose(&g->trackers, &g->m, cfg->torrent, cfg->tracker, cfg->no_tracker,
+                                       "get", "--mcast or --peer");
+    if (usable < 0)
         return CROW_GET_USAGE;
-    }
     g->tracker = usable > 0;
     g->mcast = !cfg->no_mcast && (cfg->group.sin_port || g->tracker);
     if (!g->mcast && !g->tracker && cfg->peer_count == 0) {
@@ -127,7 +116,7 @@ int getter_choose_trackers(struct getter *g)
         return CROW_GET_USAGE;
     }
     if (g->tracker && !cfg->tracker)
-        crow_log_debug("announcing to the manifest's %u tracker(s), first %s", usable,
+        crow_log_debug("announcing to the manifest's %d tracker(s), first %s", usable,
                        crow_tracker_tiers_url(&g->trackers, g->trackers.order[0]));
     return 0;
 }

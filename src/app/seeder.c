@@ -250,21 +250,10 @@ static int start_mcast(struct seeder *s)
 static int choose_trackers(struct seeder *s)
 {
     const struct crow_seeder_config *cfg = s->cfg;
-    crow_tracker_tiers_init(&s->trackers);
-    uint32_t listed = crow_tracker_tiers_choose(&s->trackers, &s->m, cfg->tracker, cfg->no_tracker);
-    uint32_t usable = crow_announcer_filter(&s->trackers, "seed");
-    if (listed && !usable) {
-        if (cfg->tracker)
-            fprintf(stderr, "crowcast seed: --tracker wants http://A.B.C.D:PORT/..., not '%s'\n",
-                    cfg->tracker);
-        else
-            fprintf(stderr,
-                    "crowcast seed: %s names no tracker crowcast can announce to (%s%s; only "
-                    "http://A.B.C.D:PORT/ "
-                    "URLs): give --tracker URL, or --no-tracker with --mcast or --listen\n",
-                    cfg->torrent, crow_tracker_tiers_url(&s->trackers, 0), listed > 1 ? ", ..." : "");
+    int usable = crow_announcer_choose(&s->trackers, &s->m, cfg->torrent, cfg->tracker, cfg->no_tracker,
+                                       "seed", "--mcast or --listen");
+    if (usable < 0)
         return 2;
-    }
     s->tracker = usable > 0;
     if (!s->tracker && cfg->group_count == 0 && cfg->listen.sin_port == 0) {
         fprintf(stderr,
