@@ -41,7 +41,7 @@ struct getter {
     int64_t swarm_incomplete;
     uint64_t bytes_mcast, bytes_tcp;
     uint64_t frontier; /* release byte the multicast stream has passed */
-    bool mcast_given, completed, done, chain_head, seeder_known;
+    bool mcast_given, completed, done, seeder_known;
     uint64_t next_redial_ns;
     char rack[40];
     char tracker_error[128]; /* the last announce problem, warned once */

@@ -69,9 +69,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         getter_source_known(g);
     const crow_crowcast_info_t *cc = &r->crowcast;
     if (cc->present) {
-        if (strcmp(g->rack, cc->rack) != 0 || g->chain_head != cc->head) {
+        if (strcmp(g->rack, cc->rack) != 0 || crow_picker_chain_head(g->picker) != cc->head) {
             snprintf(g->rack, sizeof g->rack, "%s", cc->rack);
-            g->chain_head = cc->head;
             crow_picker_set_chain_head(g->picker, cc->head);
             crow_log_info("rack %s, chain position %u%s", cc->rack[0] ? cc->rack : "(none)", cc->position,
                           cc->head ? " (chain head)" : "");
