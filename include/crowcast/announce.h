@@ -7,10 +7,14 @@
  *
  * The crowcast extension: the announce may carry `rack=NAME`, `groups=1` (the seeder asks for every
  * rack's multicast group) and `hook=N` (0..255: the exit status of the peer's --on-complete command,
- * which the tracker shows in its status); the response may carry a dictionary
- *   "crowcast": { "group": "239.x.y.z", "groups": ["239.x.y.z:PORT", ...], "head": 0|1,
- *                 "peer flags": <one byte per listed peer>, "port": <multicast port>,
+ * which the tracker shows in its status) and `mcast=lit|dark` (whether the peer receives the
+ * release's multicast stream: lit, it does; dark, the tracker listed a seeder but no datagram of the
+ * session came within the first-datagram clock); the response may carry a dictionary
+ *   "crowcast": { "dark": N, "group": "239.x.y.z", "groups": ["239.x.y.z:PORT", ...], "head": 0|1,
+ *                 "lit": N, "peer flags": <one byte per listed peer>, "port": <multicast port>,
  *                 "position": <chain index>, "rack": "NAME" }
+ * "lit" and "dark" (absent when 0) count the release's incomplete peers whose last announce said
+ * mcast=lit / mcast=dark: a seeder learns from them whether its multicast reaches anyone.
  * "group" and "port" are absent when the peer's rack has no multicast group (an unracked peer, whose
  * "rack" is ""). "groups" is present only when the announce asked for it and some rack has a group:
  * every rack's group once (racks sharing a group share one entry), as "A.B.C.D:PORT" strings, at most
@@ -44,6 +48,13 @@ enum crow_announce_event {
     CROW_EVENT_PAUSED, /* BEP 21 */
 };
 
+/* What a peer says of the multicast stream (mcast=). */
+enum crow_mcast_report {
+    CROW_MCAST_REPORT_NONE = 0, /* nothing to say (not sent) */
+    CROW_MCAST_REPORT_LIT,      /* datagrams of the session arrive */
+    CROW_MCAST_REPORT_DARK,     /* a seeder is listed but no datagram of the session came */
+};
+
 /* An announce as the client sends it. */
 typedef struct crow_announce_req {
     uint8_t info_hash[CROW_INFO_HASH_LEN];
@@ -60,15 +71,16 @@ typedef struct crow_announce_req {
     char rack[CROW_RACK_NAME_MAX + 1]; /* NUL-terminated */
     bool want_groups;                  /* groups=1: list every rack's multicast group in the reply */
     bool has_hook;
-    uint8_t hook; /* hook=N: exit status of the peer's --on-complete command */
+    uint8_t hook;  /* hook=N: exit status of the peer's --on-complete command */
+    uint8_t mcast; /* mcast=lit|dark: enum crow_mcast_report */
 } crow_announce_req_t;
 
 /* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
  * percent-decoding), port (1..65535), uploaded, downloaded, left (unsigned decimal). Optional: event
  * (started|stopped|completed|paused|empty), numwant (0..2^31-1), compact (0|1), no_peer_id, ip
- * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255). Unknown parameters are ignored;
- * a known one given twice is an error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a
- * "failure reason" (e.g. "missing info_hash", "invalid port"). */
+ * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255), mcast (lit|dark). Unknown
+ * parameters are ignored; a known one given twice is an error. Returns 0, or CROW_EPARSE with *failure set to
+ * a static text fit for a "failure reason" (e.g. "missing info_hash", "invalid port"). */
 int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req, const char **failure);
 
 /* Parses a scrape query: zero or more info_hash parameters (BEP 48; none means "all"), at most
@@ -94,6 +106,7 @@ typedef struct crow_crowcast_info {
     uint16_t port;                     /* multicast port, 0 when none */
     uint32_t position;                 /* index of the peer in its rack's chain */
     bool head;                         /* the rack's chain head (its oldest member) */
+    uint32_t lit, dark;                /* incomplete peers reporting mcast=lit / mcast=dark */
     uint32_t group_count;              /* "groups": every rack's multicast group (asked with groups=1);
                                           encoded when non-zero, filled by the decoder */
     struct {
@@ -130,8 +143,8 @@ typedef struct crow_scrape_entry {
 long crow_scrape_encode(uint8_t *buf, size_t cap, crow_scrape_entry_t *entries, size_t count);
 
 /* Client side: writes the query string (no leading '?') for req, NUL-terminated: info_hash,
- * peer_id, port, uploaded, downloaded, left, compact=1|0, then event, numwant, ip, rack, groups=1, hook when
- * set. Returns the length or CROW_ESPACE. */
+ * peer_id, port, uploaded, downloaded, left, compact=1|0, then event, numwant, ip, rack, groups=1, hook,
+ * mcast when set. Returns the length or CROW_ESPACE. */
 long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t *req);
 
 /* A decoded response. Pointers point into the body given to crow_announce_decode. */

@@ -110,6 +110,10 @@ void crow_mcast_sender_dispose(crow_mcast_sender_t *s);
 void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece);
 void crow_mcast_sender_set_all_available(crow_mcast_sender_t *s);
 
+/* Ends the current pass now (its ENDs, final, go out next) and drops the passes after it: nobody
+ * receives the stream. Nothing happens once every pass is done. */
+void crow_mcast_sender_end_now(crow_mcast_sender_t *s);
+
 /* Decides the next datagram at time now_ns. Returns CROW_MCAST_SEND with *out filled (sequence
  * number and tokens consumed), CROW_MCAST_WAIT with *wake_ns set (call again at or after it, or
  * sooner after marking a piece available), or CROW_MCAST_DONE. */

@@ -25,6 +25,12 @@
  * is not met by every host at once. When the stream goes silent or ends with chunks missing, the peer
  * announces at once (fresh neighbours for the repair).
  *
+ * What the peer sees of the stream goes with every announce (crow_peer_policy_mcast_report): lit
+ * while datagrams arrive, dark once the first-datagram clock ran out without one; when it changes, the
+ * peer announces again (lit or dark at once, "nothing to say" CROW_PEER_URGENT_MIN_NS after the last
+ * announce), so a seeder whose multicast reaches nobody learns it within seconds and stops sending
+ * into the void, and one whose stream reaches us, however late, does not.
+ *
  * What it waits for (crow_peer_policy_wait, with the time it began) is reported on the progress line
  * and in --json events, so a peer never waits silently.
  */
@@ -34,6 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crowcast/announce.h"
 #include "crowcast/picker.h"
 
 #define CROW_PEER_URGENT_MIN_NS     1000000000ull
@@ -82,6 +89,8 @@ typedef struct crow_peer_policy {
     uint64_t last_announce;
     uint64_t urgent_backoff, retry_backoff;
     bool source_known, announced, tracker_failing, announce_now, complete;
+    bool ever_datagram; /* a datagram of this session arrived at some time */
+    uint8_t reported;   /* the mcast report of the last announce (enum crow_mcast_report) */
     enum crow_peer_wait wait;
     uint64_t wait_since;
 } crow_peer_policy_t;
@@ -118,6 +127,10 @@ uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p);
 /* The picker may ask only for what the stream passed (UNJOINED, AWAITED, DUE, ALIVE); false once it
  * is OFF, SILENT or ENDED. */
 bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p);
+
+/* What to tell the tracker of the stream (mcast=): LIT while it is alive, DARK when it went silent
+ * without ever showing a datagram, NONE otherwise (and once complete). */
+enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p);
 
 const char *crow_stream_state_name(enum crow_stream_state s);
 /* A short phrase: "the multicast stream", "a source for 3 pieces" is the caller's to build; this

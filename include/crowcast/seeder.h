@@ -26,8 +26,10 @@ struct crow_seeder_config {
     bool no_tracker;           /* --no-tracker: announce to none */
     bool json;                 /* machine-readable events on stdout */
     const char *metrics;       /* --metrics FILE: Prometheus text, rewritten every 5 s and at exit */
-    double linger; /* bound in seconds on serving TCP after the last pass (crowcast/seeder_policy.h
-                      says when it leaves sooner); negative: until stopped */
+    double linger;     /* bound in seconds on serving TCP after the last pass (crowcast/seeder_policy.h
+                          says when it leaves sooner); negative: until stopped */
+    double wait_peers; /* with a tracker, seconds to wait for a peer before multicasting; < 0: until
+                          one comes, 0: at once */
 };
 
 /* Runs the seeder until its passes are done and (when serving TCP) it is no longer needed (see

@@ -1,5 +1,19 @@
-/* When a seeder may leave, sans I/O: a seeder stays as long as it is needed. The caller feeds events
- * with the time (`now`, nanoseconds, monotonic) and asks crow_seeder_policy_tick once a second.
+/* The seeder's decisions, sans I/O: when to start multicasting, when to stop multicasting into a
+ * fabric that carries it to nobody, and when to leave (a seeder stays as long as it is needed). The
+ * caller feeds events with the time (`now`, nanoseconds, monotonic) and asks crow_seeder_policy_tick
+ * once a second and after every tracker answer.
+ *
+ * Starting. With a tracker and `wait_peers_ns` != 0, the first pass waits until the tracker shows an
+ * incomplete peer (a pass sent before any peer joined its group reaches nobody, and every peer would
+ * then fetch the release over TCP), polling every CROW_SEEDER_WAIT_POLL_NS; after wait_peers_ns (< 0:
+ * never) it starts anyway. Without a tracker, or with wait_peers_ns 0, it starts at once.
+ *
+ * Multicast that reaches nobody. Incomplete peers tell the tracker whether datagrams of the session
+ * arrive (mcast=lit|dark; the tracker counts them in every answer). Once the pass has run for
+ * CROW_SEEDER_DARK_GRACE_NS (time for every peer to see the stream and say so), an answer received
+ * after that with dark peers and no lit one ends the pass: the peers are on the TCP chain, and the
+ * multicast would only take the seeder's link from them. During the passes the tracker is asked every
+ * CROW_SEEDER_SEND_POLL_NS.
  *
  * During the passes the seeder stays. After the last pass:
  *   - serving no TCP: it leaves at once (nobody can repair from it);
@@ -20,10 +34,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CROW_SEEDER_LINGER_DEFAULT_NS (600ull * 1000000000ull)
-#define CROW_SEEDER_QUIET_NS          (5ull * 1000000000ull)
-#define CROW_SEEDER_IDLE_NS           (15ull * 1000000000ull)
-#define CROW_SEEDER_POLL_NS           (2ull * 1000000000ull)
+#define CROW_SEEDER_LINGER_DEFAULT_NS     (600ull * 1000000000ull)
+#define CROW_SEEDER_QUIET_NS              (5ull * 1000000000ull)
+#define CROW_SEEDER_IDLE_NS               (15ull * 1000000000ull)
+#define CROW_SEEDER_POLL_NS               (2ull * 1000000000ull)
+#define CROW_SEEDER_SEND_POLL_NS          (1ull * 1000000000ull)
+#define CROW_SEEDER_WAIT_POLL_NS          (250ull * 1000000ull)
+#define CROW_SEEDER_DARK_GRACE_NS         (2ull * 1000000000ull)
+#define CROW_SEEDER_WAIT_PEERS_DEFAULT_NS (600ull * 1000000000ull)
 
 enum crow_seeder_verdict {
     CROW_SEEDER_STAY,
@@ -35,16 +53,31 @@ enum crow_seeder_verdict {
 };
 
 typedef struct crow_seeder_policy_config {
-    bool tracker;      /* announces to a tracker */
-    bool serves_tcp;   /* serves the release over TCP */
-    int64_t linger_ns; /* bound after the last pass; < 0: until stopped */
+    bool tracker;          /* announces to a tracker */
+    bool serves_tcp;       /* serves the release over TCP */
+    int64_t linger_ns;     /* bound after the last pass; < 0: until stopped */
+    int64_t wait_peers_ns; /* with a tracker: wait this long for a peer before the first pass; < 0:
+                              until one comes, 0: start at once */
 } crow_seeder_policy_config_t;
+
+enum crow_seeder_start {
+    CROW_SEEDER_START_WAIT,    /* no peer yet: keep waiting */
+    CROW_SEEDER_START_PEERS,   /* the tracker shows peers: start */
+    CROW_SEEDER_START_AT_ONCE, /* no tracker, or no wait configured */
+    CROW_SEEDER_START_TIMEOUT, /* waited wait_peers_ns for a peer in vain: start anyway */
+};
 
 /* Caller-allocated; read the fields, change them only through the calls below. */
 typedef struct crow_seeder_policy {
     crow_seeder_policy_config_t cfg;
     bool passes_done, swarm_seen;
+    bool sending, cut;   /* the passes started; they were ended for reaching nobody */
+    uint64_t started_at; /* the policy's start (the seeder's) */
+    uint64_t sending_since;
     uint64_t passes_done_at;
+    int64_t incomplete; /* the tracker's last counts (-1 before any) */
+    uint32_t lit, dark;
+    uint64_t answer_at;     /* when the last tracker answer came (0: none) */
     uint64_t quiet_since;   /* the tracker's first report of no incomplete peer in a row, or 0 */
     uint64_t last_busy;     /* the last tick with a peer connected (or the pass's end) */
     uint64_t interval_ns;   /* the tracker's interval during the passes */
@@ -54,11 +87,22 @@ typedef struct crow_seeder_policy {
 void crow_seeder_policy_init(crow_seeder_policy_t *p, const crow_seeder_policy_config_t *cfg, uint64_t now);
 /* The last pass ended (never called with --passes 0). */
 void crow_seeder_policy_passes_done(crow_seeder_policy_t *p, uint64_t now);
+/* Whether the first pass may start now, and why (the caller starts it, then calls _sending). */
+enum crow_seeder_start crow_seeder_policy_may_start(const crow_seeder_policy_t *p, uint64_t now);
+/* The first pass started. */
+void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now);
+/* True once (the caller then ends the pass) when the tracker's counts say the multicast reaches
+ * nobody: see "Multicast that reaches nobody" above. */
+bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p, uint64_t now);
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now);
-/* An answer from the tracker: its interval (s, 0 keeps the current one) and the swarm's counts
- * (complete includes this seeder). */
-void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, uint32_t interval_s,
-                                       int64_t complete, int64_t incomplete);
+/* An answer from the tracker: its interval (s, 0 keeps the current one), the swarm's counts
+ * (complete includes this seeder) and how many incomplete peers said lit / dark. */
+typedef struct crow_seeder_swarm {
+    uint32_t interval_s;
+    int64_t complete, incomplete;
+    uint32_t lit, dark;
+} crow_seeder_swarm_t;
+void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw);
 /* A failed announce: retried after CROW_SEEDER_POLL_NS. */
 void crow_seeder_policy_tracker_failed(crow_seeder_policy_t *p, uint64_t now);
 /* Decides: stay or stop (and why); *announce says whether to announce now. `connections`: peers

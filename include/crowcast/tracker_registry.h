@@ -43,9 +43,10 @@
  *        - no other peer of P's chain has data, where a peer "has data" when its `left` is below the
  *          largest `left` among the swarm's peers (the tracker knows no release size).
  *      Then peers of other racks that have data follow the chain neighbours, in swarm order, up to n.
- * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. An announce costs
- * O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and `left`, and
- * one of P's chain for its head.
+ * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. Every reply counts the
+ * swarm's incomplete peers whose last announce said mcast=lit and mcast=dark (crowcast "lit", "dark"). An
+ * announce costs O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and
+ * `left`, and one of P's chain for its head.
  *
  * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about 72
  * bytes each; calloc'd, so pages the kernel never hands out until used). Nothing allocates afterwards;
@@ -108,13 +109,15 @@ size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[
  *   {"now_ms":N,"releases":[{"info_hash":"<hex>","since_ms":T,"peers":N,"complete":N,"incomplete":N,
  *    "downloaded":N,"bytes_left":N,"racks":[{"rack":"NAME"|null,"group":"A.B.C.D:PORT"|null,"peers":N,
  *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",
- *    "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null}, ...]}, ...]}, ...]}
+ *    "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null,"mcast":"lit"|"dark"|null}, ...]},
+ *    ...]}, ...]}
  * A release's since_ms is when its swarm was created; a rack's is its oldest current peer's first
  * announce, a peer's its own first announce. "head" is the chain head defined above (the oldest member,
  * not necessarily the first of "chain"); "chain" lists the rack's peers in chain order; "hook" is the
  * last exit status of the peer's --on-complete command it announced (hook=N; kept across later
- * announces without it), null before any. The text grows with the peers (about 90 bytes each). Returns the
- * length (no NUL counted; one is written when it fits) or CROW_ESPACE. */
+ * announces without it), null before any; "mcast" its last announce's mcast= report. The text grows with the
+ * peers (about 90 bytes each). Returns the length (no NUL counted; one is written when it fits) or
+ * CROW_ESPACE. */
 long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap);
 
 /* Metrics in the Prometheus text exposition format (version 0.0.4) into buf: gauges per release and

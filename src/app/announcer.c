@@ -32,6 +32,7 @@ struct crow_announcer {
     void *ctx;
     crow_http_client_t *http;
     int hook_status; /* -1: none */
+    uint8_t mcast;   /* enum crow_mcast_report, sent as mcast= */
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
     crow_bnode_t nodes[NODES];
@@ -139,17 +140,16 @@ static void send_current(struct crow_announcer *a)
         req.has_rack = true;
         snprintf(req.rack, sizeof req.rack, "%s", a->rack);
     }
+    req.want_groups = a->cfg.want_groups;
+    req.has_hook = a->hook_status >= 0;
+    req.hook = (uint8_t)(req.has_hook ? a->hook_status : 0);
+    req.mcast = a->mcast;
     char query[1024];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
-    char extra[64] = "";
-    int elen = snprintf(extra, sizeof extra, "%s", a->cfg.want_groups ? "&groups=1" : "");
-    if (a->hook_status >= 0)
-        snprintf(extra + elen, sizeof extra - (size_t)elen, "&hook=%d", a->hook_status);
     char target[1536];
     const char *path = server->path[0] ? server->path : "/announce";
-    int n = qlen < 0 ? -1
-                     : snprintf(target, sizeof target, "%s%s%s%s", path, strchr(path, '?') ? "&" : "?", query,
-                                extra);
+    int n =
+        qlen < 0 ? -1 : snprintf(target, sizeof target, "%s%s%s", path, strchr(path, '?') ? "&" : "?", query);
     int ret = n < 0 || (size_t)n >= sizeof target
                   ? CROW_ESPACE
                   : crow_http_client_get(a->http, server, a->cfg.bind, target, a->cfg.timeout);
@@ -242,6 +242,11 @@ int crow_announcer_announce(crow_announcer_t *a, enum crow_announce_event event,
 void crow_announcer_set_hook_status(crow_announcer_t *a, int code)
 {
     a->hook_status = code < 0 ? 255 : code;
+}
+
+void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report report)
+{
+    a->mcast = (uint8_t)report;
 }
 
 bool crow_announcer_busy(const crow_announcer_t *a)

@@ -65,6 +65,8 @@ int crow_announcer_announce(crow_announcer_t *a, enum crow_announce_event event,
                             uint64_t downloaded, uint64_t left);
 /* Adds hook=CODE (the --on-complete command's exit status) to every later announce. */
 void crow_announcer_set_hook_status(crow_announcer_t *a, int code);
+/* Adds mcast=lit|dark (what the peer sees of the multicast stream) to later announces; NONE: none. */
+void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report report);
 /* True while a request is in flight or queued. */
 bool crow_announcer_busy(const crow_announcer_t *a);
 /* Abandons what is in flight; freed once the loop returned every buffer. */

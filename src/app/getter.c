@@ -284,6 +284,8 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
         getter_event_simple(g, "stream", "state", "alive");
         getter_peers_frontier(g);
     }
+    if (ev.live && crow_peer_policy_mcast_report(&g->policy) != g->policy.reported)
+        getter_decide(g); /* the stream just reached us: the seeder hears it at once */
     switch (ev.kind) {
     case CROW_MCAST_RX_DATA: {
         long taken = crow_piece_store_put(g->store, ev.piece, ev.offset, ev.payload, ev.length);

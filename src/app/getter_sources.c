@@ -26,6 +26,7 @@ void getter_announce(struct getter *g, enum crow_announce_event ev)
     if (!g->announcer)
         return;
     uint64_t up = g->peers ? crow_peers_bytes_served(g->peers) : 0;
+    crow_announcer_set_mcast_report(g->announcer, crow_peer_policy_mcast_report(&g->policy));
     crow_announcer_announce(g->announcer, ev, up, g->bytes_mcast + g->bytes_tcp, bytes_left(g));
     crow_peer_policy_announced(&g->policy, crow_loop_now(g->loop));
 }

@@ -166,7 +166,10 @@ static uint64_t datagrams_ready(struct crow_mcast_send *ms, bool *all_loaded)
             break;
         ready += crow_manifest_piece_chunks(ms->m, s->piece) - (o == ms->sending ? ms->sent_in_piece : 0);
     }
-    *all_loaded = ms->next_load >= order_total(ms) && o >= ms->next_load;
+    /* Every DATA of the passes is loaded, or none is left to send (the pass was ended early). */
+    const crow_mcast_sender_t *e = &ms->engine;
+    bool data_left = e->in_piece || e->pending.count > 0 || e->stats.pass + 1 < e->cfg.passes;
+    *all_loaded = (ms->next_load >= order_total(ms) && o >= ms->next_load) || !data_left;
     return ready;
 }
 
@@ -358,6 +361,15 @@ void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_se
 {
     *out = ms->stats;
     out->engine = ms->engine.stats;
+}
+
+void crow_mcast_send_end_now(crow_mcast_send_t *ms)
+{
+    if (ms->done || ms->stopping)
+        return;
+    crow_mcast_sender_end_now(&ms->engine);
+    ms->cfg.passes = ms->engine.cfg.passes;
+    pump(ms);
 }
 
 void crow_mcast_send_stop(crow_mcast_send_t *ms)

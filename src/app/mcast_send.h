@@ -40,6 +40,8 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
                           const crow_manifest_t *m, const struct crow_mcast_send_config *cfg,
                           void (*on_done)(void *ctx, int result), void *ctx);
 void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_send_stats *out);
+/* Ends the pass under way at once (final ENDs), and the passes after it; on_done follows. */
+void crow_mcast_send_end_now(crow_mcast_send_t *ms);
 /* Stops sending; the object is freed once no send or read is pending. */
 void crow_mcast_send_stop(crow_mcast_send_t *ms);
 

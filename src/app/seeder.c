@@ -37,11 +37,13 @@ struct seeder {
     crow_seeder_policy_t policy; /* when to announce, when to leave */
     struct crow_metrics_file metrics;
     uint64_t started_ns;
+    uint64_t next_second_ns; /* when the once-a-second work is due */
     struct sockaddr_in groups[CROW_MAX_GROUPS];
     unsigned group_count;
     char tracker_error[128]; /* the last announce problem, warned once */
     int result;
     bool mcast_done;
+    bool waiting_logged; /* "waiting for a peer" said once */
 };
 
 static int start_mcast(struct seeder *s);
@@ -99,12 +101,51 @@ static void announce(struct seeder *s, enum crow_announce_event ev)
     crow_seeder_policy_announced(&s->policy, crow_loop_now(s->loop));
 }
 
-/* Carries out the seeder's decisions (crow_seeder_policy): announce, stay or leave, saying why. */
+/* Starts the passes once the groups are known and the policy lets them (peers have shown up). */
+static void maybe_start_mcast(struct seeder *s)
+{
+    if (s->mcast || s->group_count == 0)
+        return;
+    uint64_t now = crow_loop_now(s->loop);
+    enum crow_seeder_start why = crow_seeder_policy_may_start(&s->policy, now);
+    if (why == CROW_SEEDER_START_WAIT) {
+        if (!s->waiting_logged)
+            crow_log_info("waiting for a peer of the release to show up at the tracker before multicasting "
+                          "(at most %s)",
+                          s->cfg->wait_peers < 0 ? "until one does" : "--wait-peers");
+        s->waiting_logged = true;
+        return;
+    }
+    if (why == CROW_SEEDER_START_TIMEOUT)
+        crow_log_warn("no peer showed up at the tracker in %.0f s: multicasting anyway", s->cfg->wait_peers);
+    if (start_mcast(s)) {
+        s->result = 3;
+        crow_loop_stop(s->loop, 1);
+        return;
+    }
+    crow_seeder_policy_sending(&s->policy, now);
+}
+
+/* Carries out the seeder's decisions (crow_seeder_policy): start, end a pass that reaches nobody,
+ * announce, stay or leave, saying why. */
 static void decide(struct seeder *s)
 {
+    if (crow_loop_stopping(s->loop))
+        return; /* decided already */
+    uint64_t now = crow_loop_now(s->loop);
+    maybe_start_mcast(s);
+    if (crow_loop_stopping(s->loop))
+        return;
+    if (s->mcast && !s->mcast_done && crow_seeder_policy_reaches_nobody(&s->policy, now)) {
+        crow_log_warn("the multicast stream reaches no peer (%u say no datagram arrives, none receives it): "
+                      "ending the pass; the peers fetch over TCP",
+                      s->policy.dark);
+        crow_mcast_send_end_now(s->mcast); /* its on_done decides what follows */
+        return;
+    }
     bool announce_now;
-    enum crow_seeder_verdict v = crow_seeder_policy_tick(
-        &s->policy, crow_loop_now(s->loop), s->peers ? crow_peers_count(s->peers) : 0, &announce_now);
+    enum crow_seeder_verdict v =
+        crow_seeder_policy_tick(&s->policy, now, s->peers ? crow_peers_count(s->peers) : 0, &announce_now);
     if (v != CROW_SEEDER_STAY) {
         crow_log_info("stopping: %s", crow_seeder_stop_reason(v));
         crow_loop_stop(s->loop, 1);
@@ -127,18 +168,20 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
     }
     s->tracker_error[0] = '\0';
     const crow_announce_result_t *r = o->result;
-    crow_seeder_policy_tracker_answer(&s->policy, crow_loop_now(s->loop),
-                                      r->interval > 0 ? (uint32_t)r->interval : 0, r->complete,
-                                      r->incomplete);
+    crow_seeder_swarm_t sw = {
+        .interval_s = r->interval > 0 ? (uint32_t)r->interval : 0,
+        .complete = r->complete,
+        .incomplete = r->incomplete,
+        .lit = r->crowcast.lit,
+        .dark = r->crowcast.dark,
+    };
+    crow_seeder_policy_tracker_answer(&s->policy, crow_loop_now(s->loop), &sw);
     /* Without --mcast the tracker names the groups: one per rack (or shared). */
-    if (!s->cfg->group_count && !s->mcast && o->group_count) {
+    if (!s->cfg->group_count && !s->group_count && o->group_count) {
         s->group_count = o->group_count < CROW_MAX_GROUPS ? o->group_count : CROW_MAX_GROUPS;
         memcpy(s->groups, o->groups, s->group_count * sizeof *s->groups);
-        if (start_mcast(s)) {
-            s->result = 3;
-            crow_loop_stop(s->loop, 1);
-        }
     }
+    decide(s);
 }
 
 /* --metrics: the seeder's counters and state as Prometheus text, when due or at exit. */
@@ -201,12 +244,20 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     struct seeder *s = op->owner;
     if (res == -ECANCELED || crow_loop_stopping(s->loop))
         return;
-    if (s->mcast && !s->mcast_done)
-        emit_stats(s, "progress");
+    uint64_t now = crow_loop_now(s->loop);
+    if (now >= s->next_second_ns) { /* progress once a second; decisions also at the policy's time */
+        s->next_second_ns = now + 950000000ull;
+        if (s->mcast && !s->mcast_done)
+            emit_stats(s, "progress");
+        write_metrics(s, false);
+    }
     decide(s);
-    write_metrics(s, false);
-    if (!crow_loop_stopping(s->loop))
-        crow_io_timeout(s->loop, &s->tick, 1000000000ull);
+    if (crow_loop_stopping(s->loop))
+        return;
+    uint64_t wait = 1000000000ull, due = s->policy.next_announce;
+    if (due > now && due - now < wait)
+        wait = due - now;
+    crow_io_timeout(s->loop, &s->tick, wait);
 }
 
 static void on_signal(void *ctx, int signo)
@@ -323,14 +374,11 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         .tracker = s.tracker,
         .serves_tcp = s.peers != NULL,
         .linger_ns = cfg->linger < 0 ? -1 : (int64_t)(cfg->linger * 1e9),
+        .wait_peers_ns = cfg->wait_peers < 0 ? -1 : (int64_t)(cfg->wait_peers * 1e9),
     };
     crow_seeder_policy_init(&s.policy, &lc, crow_loop_update_now(s.loop));
     s.group_count = cfg->group_count;
     memcpy(s.groups, cfg->groups, cfg->group_count * sizeof *cfg->groups);
-    if (s.group_count && (ret = start_mcast(&s))) {
-        s.result = 3;
-        goto out;
-    }
     if (s.tracker) {
         struct crow_announcer_config ac = {
             .trackers = &s.trackers,
@@ -349,6 +397,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         }
         announce(&s, CROW_EVENT_STARTED);
     }
+    decide(&s); /* multicast at once unless it waits for peers */
     crow_op_init(&s.tick, on_tick, &s);
     crow_io_timeout(s.loop, &s.tick, 1000000000ull);
     crow_loop_run(s.loop);

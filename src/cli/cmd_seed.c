@@ -30,6 +30,9 @@ static const char usage[] =
     "                         release is complete (as the tracker reports; without a tracker: until\n"
     "                         no peer was connected for 15 s), at most S seconds (default 600);\n"
     "                         0 leaves at the pass's end, forever stays until stopped\n"
+    "  --wait-peers S|forever with a tracker, multicast only once it shows a peer of the release\n"
+    "                         (a pass before the peers join reaches nobody), waiting at most S\n"
+    "                         seconds (default 600); 0 multicasts at once\n"
     "  --tracker URL          announce to this tracker only, as the seeder. Default: the\n"
     "                         manifest's trackers (its announce-list tiers in order, failing over\n"
     "                         to the next, else its announce URL; http://A.B.C.D:PORT/ URLs only,\n"
@@ -55,6 +58,7 @@ int crow_cmd_seed(int argc, char **argv)
         O_BEACON,
         O_LISTEN,
         O_LINGER,
+        O_WAIT_PEERS,
         O_TRACKER,
         O_NO_TRACKER,
         O_JSON,
@@ -71,6 +75,7 @@ int crow_cmd_seed(int argc, char **argv)
         {"beacon-interval", required_argument, 0, O_BEACON},
         {"listen", required_argument, 0, O_LISTEN},
         {"linger", required_argument, 0, O_LINGER},
+        {"wait-peers", required_argument, 0, O_WAIT_PEERS},
         {"tracker", required_argument, 0, O_TRACKER},
         {"no-tracker", no_argument, 0, O_NO_TRACKER},
         {"json", no_argument, 0, O_JSON},
@@ -80,7 +85,7 @@ int crow_cmd_seed(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct crow_seeder_config cfg = {
-        .rate = 1000000000ull, .passes = 1, .ttl = 1, .beacon_interval = 0.2, .linger = -2};
+        .rate = 1000000000ull, .passes = 1, .ttl = 1, .beacon_interval = 0.2, .linger = -2, .wait_peers = -2};
     crow_parse_ipv4("127.0.0.1", &cfg.iface);
     int loop_choice = -1, c;
     optind = 1;
@@ -122,16 +127,15 @@ int crow_cmd_seed(int argc, char **argv)
             loop_choice = strcmp(optarg, "on") == 0;
             break;
         case O_LINGER:
-            if (strcmp(optarg, "forever") == 0) {
-                cfg.linger = -1;
+        case O_WAIT_PEERS:
+        case O_BEACON: {
+            double *to = c == O_BEACON ? &cfg.beacon_interval : c == O_LINGER ? &cfg.linger : &cfg.wait_peers;
+            if (c != O_BEACON && strcmp(optarg, "forever") == 0) {
+                *to = -1;
                 break;
             }
-            /* fall through */
-        case O_BEACON: {
-            double s;
-            if ((err = crow_cli_opt_seconds("seed", optarg, &s)))
+            if ((err = crow_cli_opt_seconds("seed", optarg, to)))
                 return err;
-            *(c == O_BEACON ? &cfg.beacon_interval : &cfg.linger) = s;
             break;
         }
         case O_LISTEN:
@@ -170,6 +174,8 @@ int crow_cmd_seed(int argc, char **argv)
     cfg.mcast_loop = loop_choice >= 0 ? loop_choice : (ntohl(cfg.iface.s_addr) >> 24) == 127;
     if (cfg.linger == -2)
         cfg.linger = (double)(CROW_SEEDER_LINGER_DEFAULT_NS / 1000000000ull);
+    if (cfg.wait_peers == -2)
+        cfg.wait_peers = (double)(CROW_SEEDER_WAIT_PEERS_DEFAULT_NS / 1000000000ull);
     crow_log_set_role("seed");
     return crow_seeder_run(&cfg);
 }

@@ -23,6 +23,7 @@ enum param {
     P_RACK,
     P_GROUPS,
     P_HOOK,
+    P_MCAST,
     P_COUNT
 };
 
@@ -37,7 +38,7 @@ static const struct {
     }
     PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded), PARAM(downloaded),
     PARAM(left),      PARAM(event),   PARAM(numwant), PARAM(compact),  PARAM(no_peer_id),
-    PARAM(ip),        PARAM(rack),    PARAM(groups),  PARAM(hook),
+    PARAM(ip),        PARAM(rack),    PARAM(groups),  PARAM(hook),     PARAM(mcast),
 #undef PARAM
 };
 
@@ -184,6 +185,14 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         req->hook = (uint8_t)n;
         req->has_hook = true;
         return true;
+    case P_MCAST:
+        if (bytes_are(v, len, "lit"))
+            req->mcast = CROW_MCAST_REPORT_LIT;
+        else if (bytes_are(v, len, "dark"))
+            req->mcast = CROW_MCAST_REPORT_DARK;
+        else
+            return false;
+        return true;
     case P_COUNT:
         break;
     }
@@ -303,6 +312,10 @@ static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
     char dotted[16];
     crow_benc_key(e, "crowcast");
     crow_benc_dict(e);
+    if (c->dark) {
+        crow_benc_key(e, "dark");
+        crow_benc_int(e, c->dark);
+    }
     if (c->group) {
         crow_ipv4_format(c->group, dotted);
         crow_benc_key(e, "group");
@@ -321,6 +334,10 @@ static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
     }
     crow_benc_key(e, "head");
     crow_benc_int(e, c->head ? 1 : 0);
+    if (c->lit) {
+        crow_benc_key(e, "lit");
+        crow_benc_int(e, c->lit);
+    }
     crow_benc_key(e, "peer flags");
     string_prefix(e, r->peer_count);
     for (size_t i = 0; i < r->peer_count; i++)
@@ -499,6 +516,10 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
         ret = append_number(buf, cap, &len, "groups", 1);
     if (ret == 0 && req->has_hook)
         ret = append_number(buf, cap, &len, "hook", req->hook);
+    if (ret == 0 && req->mcast != CROW_MCAST_REPORT_NONE) {
+        const char *m = req->mcast == CROW_MCAST_REPORT_LIT ? "lit" : "dark";
+        ret = append_param(buf, cap, &len, "mcast", (const uint8_t *)m, strlen(m));
+    }
     return ret < 0 ? ret : (long)len;
 }
 
@@ -563,6 +584,16 @@ static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_
     }
     if (crow_bdict_int(doc, dict, "head", &v))
         c->head = v != 0;
+    if (crow_bdict_int(doc, dict, "lit", &v)) {
+        if (v < 0 || v > UINT32_MAX)
+            return bad(why, "invalid crowcast lit");
+        c->lit = (uint32_t)v;
+    }
+    if (crow_bdict_int(doc, dict, "dark", &v)) {
+        if (v < 0 || v > UINT32_MAX)
+            return bad(why, "invalid crowcast dark");
+        c->dark = (uint32_t)v;
+    }
     crow_bdict_str(doc, dict, "peer flags", flags, flags_len);
     uint32_t groups = crow_bdict_get(doc, dict, "groups");
     return groups ? decode_groups(doc, groups, c, why) : 0;

@@ -209,6 +209,19 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
     }
 }
 
+void crow_mcast_sender_end_now(crow_mcast_sender_t *s)
+{
+    if (finished(s))
+        return;
+    s->cfg.passes = s->stats.pass + 1;
+    if (s->ends_left > 0)
+        return; /* the pass is closing already: its remaining ENDs are now final */
+    memset(s->pending.bytes, 0, crow_bitfield_bytes(s->pending.nbits));
+    s->pending.count = 0;
+    s->in_piece = false;
+    s->ends_left = s->cfg.end_copies;
+}
+
 int crow_mcast_sender_next(crow_mcast_sender_t *s, uint64_t now_ns, crow_mcast_tx_t *out, uint64_t *wake_ns)
 {
     if (finished(s))

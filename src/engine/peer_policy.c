@@ -40,7 +40,7 @@ void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now)
 
 bool crow_peer_policy_datagram(crow_peer_policy_t *p, uint64_t now)
 {
-    p->source_known = true;
+    p->source_known = p->ever_datagram = true;
     p->last_datagram = now;
     enum crow_stream_state was = p->stream;
     if (was == CROW_STREAM_AWAITED || was == CROW_STREAM_DUE || was == CROW_STREAM_SILENT)
@@ -74,6 +74,35 @@ void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now)
     p->announced = true;
     p->announce_now = false;
     p->next_announce = now + p->interval_ns;
+    p->reported = crow_peer_policy_mcast_report(p);
+}
+
+enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p)
+{
+    if (p->complete)
+        return CROW_MCAST_REPORT_NONE;
+    if (p->stream == CROW_STREAM_ALIVE)
+        return CROW_MCAST_REPORT_LIT;
+    /* Silent without a single datagram although a source was known: the fabric does not carry it. */
+    if (p->stream == CROW_STREAM_SILENT && !p->ever_datagram)
+        return CROW_MCAST_REPORT_DARK;
+    return CROW_MCAST_REPORT_NONE;
+}
+
+/* What the peer sees of the stream changed since its last announce: the seeder decides on it. */
+static bool report_stale(const crow_peer_policy_t *p)
+{
+    return p->cfg.tracker && p->announced && crow_peer_policy_mcast_report(p) != p->reported;
+}
+
+/* When the changed report may go out: lit or dark at once (the seeder decides on them: to stop a
+ * stream that reaches nobody, and not one that reaches us), "nothing to say" 1 s after the last
+ * announce. A report changes only with the stream's state, so this cannot flood the tracker. */
+static uint64_t report_due(const crow_peer_policy_t *p)
+{
+    return crow_peer_policy_mcast_report(p) != CROW_MCAST_REPORT_NONE
+               ? p->last_announce
+               : p->last_announce + CROW_PEER_URGENT_MIN_NS;
 }
 
 void crow_peer_policy_tracker_answer(crow_peer_policy_t *p, uint64_t now, bool ok, uint32_t interval_s)
@@ -179,6 +208,8 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
         p->urgent_backoff =
             p->urgent_backoff * 2 > CROW_PEER_URGENT_MAX_NS ? CROW_PEER_URGENT_MAX_NS : p->urgent_backoff * 2;
     }
+    if (report_stale(p) && now >= report_due(p))
+        out->announce = true;
     if (p->announce_now || now >= p->next_announce)
         out->announce = true;
 }
@@ -196,6 +227,8 @@ uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p)
         urgent_at = p->wait_since + CROW_PEER_RACK_PATIENCE_NS;
     if (urgent(p, urgent_at) && urgent_at < at)
         at = urgent_at;
+    if (report_stale(p) && report_due(p) < at)
+        at = report_due(p);
     return at;
 }
 

@@ -10,7 +10,42 @@ void crow_seeder_policy_init(crow_seeder_policy_t *p, const crow_seeder_policy_c
         .interval_ns = DEFAULT_INTERVAL_NS,
         .next_announce = cfg->tracker ? now : UINT64_MAX,
         .last_busy = now,
+        .started_at = now,
+        .incomplete = -1,
     };
+}
+
+enum crow_seeder_start crow_seeder_policy_may_start(const crow_seeder_policy_t *p, uint64_t now)
+{
+    if (!p->cfg.tracker || p->cfg.wait_peers_ns == 0)
+        return CROW_SEEDER_START_AT_ONCE;
+    if (p->incomplete > 0)
+        return CROW_SEEDER_START_PEERS;
+    if (p->cfg.wait_peers_ns > 0 && now - p->started_at >= (uint64_t)p->cfg.wait_peers_ns)
+        return CROW_SEEDER_START_TIMEOUT;
+    return CROW_SEEDER_START_WAIT;
+}
+
+void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now)
+{
+    if (p->sending)
+        return;
+    p->sending = true;
+    p->sending_since = now;
+    if (p->cfg.tracker) /* whether the stream reaches anyone: ask soon */
+        p->next_announce = now + CROW_SEEDER_SEND_POLL_NS;
+}
+
+bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p, uint64_t now)
+{
+    (void)now;
+    if (!p->sending || p->passes_done || p->cut ||
+        p->answer_at < p->sending_since + CROW_SEEDER_DARK_GRACE_NS)
+        return false;
+    if (p->dark == 0 || p->lit > 0)
+        return false;
+    p->cut = true;
+    return true;
 }
 
 void crow_seeder_policy_passes_done(crow_seeder_policy_t *p, uint64_t now)
@@ -26,7 +61,12 @@ void crow_seeder_policy_passes_done(crow_seeder_policy_t *p, uint64_t now)
 
 static uint64_t period(const crow_seeder_policy_t *p)
 {
-    return p->passes_done ? CROW_SEEDER_POLL_NS : p->interval_ns;
+    if (p->passes_done)
+        return CROW_SEEDER_POLL_NS;
+    if (p->sending)
+        return CROW_SEEDER_SEND_POLL_NS;
+    /* waiting for the first peer to show up: the pass starts when it does */
+    return p->cfg.wait_peers_ns != 0 ? CROW_SEEDER_WAIT_POLL_NS : p->interval_ns;
 }
 
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now)
@@ -34,11 +74,15 @@ void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now)
     p->next_announce = now + period(p);
 }
 
-void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, uint32_t interval_s,
-                                       int64_t complete, int64_t incomplete)
+void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw)
 {
-    if (interval_s)
-        p->interval_ns = (uint64_t)interval_s * 1000000000ull;
+    int64_t complete = sw->complete, incomplete = sw->incomplete;
+    if (sw->interval_s)
+        p->interval_ns = (uint64_t)sw->interval_s * 1000000000ull;
+    p->incomplete = incomplete;
+    p->lit = sw->lit;
+    p->dark = sw->dark;
+    p->answer_at = now;
     if (incomplete > 0 || complete > 1)
         p->swarm_seen = true;
     if (incomplete != 0 || !p->swarm_seen || !p->passes_done)
@@ -50,6 +94,13 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, ui
 void crow_seeder_policy_tracker_failed(crow_seeder_policy_t *p, uint64_t now)
 {
     p->next_announce = now + CROW_SEEDER_POLL_NS;
+}
+
+/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
+ * read the clock before an event it caused inside the same tick). */
+static uint64_t since(uint64_t now, uint64_t from)
+{
+    return now > from ? now - from : 0;
 }
 
 enum crow_seeder_verdict crow_seeder_policy_tick(crow_seeder_policy_t *p, uint64_t now, unsigned connections,
@@ -66,11 +117,11 @@ enum crow_seeder_verdict crow_seeder_policy_tick(crow_seeder_policy_t *p, uint64
         return CROW_SEEDER_STAY;
     if (p->cfg.linger_ns == 0)
         return CROW_SEEDER_STOP_NO_LINGER;
-    if (p->cfg.tracker && p->quiet_since && now - p->quiet_since >= CROW_SEEDER_QUIET_NS)
+    if (p->cfg.tracker && p->quiet_since && since(now, p->quiet_since) >= CROW_SEEDER_QUIET_NS)
         return CROW_SEEDER_STOP_COMPLETE;
-    if (!p->cfg.tracker && now - p->last_busy >= CROW_SEEDER_IDLE_NS)
+    if (!p->cfg.tracker && since(now, p->last_busy) >= CROW_SEEDER_IDLE_NS)
         return CROW_SEEDER_STOP_IDLE;
-    if (now - p->passes_done_at >= (uint64_t)p->cfg.linger_ns)
+    if (since(now, p->passes_done_at) >= (uint64_t)p->cfg.linger_ns)
         return CROW_SEEDER_STOP_LINGER_OVER;
     return CROW_SEEDER_STAY;
 }

@@ -15,7 +15,8 @@ struct peer {
     uint32_t rack, addr;
     uint16_t port;
     bool seeder;
-    int16_t hook; /* last --on-complete exit status announced (hook=N), -1 before any */
+    int16_t hook;  /* last --on-complete exit status announced (hook=N), -1 before any */
+    uint8_t mcast; /* its last announce's mcast= report (enum crow_mcast_report) */
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
     uint64_t joined; /* join number: when it entered its current chain (lowest = chain head) */
@@ -349,6 +350,19 @@ static bool locate_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uin
     return false;
 }
 
+/* How many incomplete peers say they receive the multicast stream, and how many that they do not:
+ * a seeder stops multicasting into a fabric where it reaches nobody. */
+static void count_stream_reports(const struct swarm *s, crow_crowcast_info_t *c)
+{
+    for (uint32_t i = 0; i < s->count; i++) {
+        const struct peer *p = &s->peers[i];
+        if (p->seeder)
+            continue;
+        c->lit += p->mcast == CROW_MCAST_REPORT_LIT;
+        c->dark += p->mcast == CROW_MCAST_REPORT_DARK;
+    }
+}
+
 int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
                            uint64_t now, crow_announce_peer_t *peers, size_t cap, crow_announce_resp_t *resp,
                            const char **failure)
@@ -399,6 +413,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     p->seeder = req->left == 0;
     memcpy(p->peer_id, req->peer_id, CROW_PEER_ID_LEN);
     p->hook = req->has_hook ? (int16_t)req->hook : known ? old.hook : -1;
+    p->mcast = req->mcast;
     p->first_seen = known ? old.first_seen : now;
     /* Seniority in the chain decides its head: kept across announces (completion and a restart on the
      * same endpoint included), renewed when the peer moves to another rack's chain, where it is a
@@ -422,6 +437,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     bool is_head = chain_head(s, lo, hi) == at;
     select_neighbours(s, at, lo, hi, is_head, want, reg->cfg.head_seeders, peers, &resp->peer_count);
     fill_crowcast(reg, rack, at - lo, is_head, &resp->crowcast);
+    count_stream_reports(s, &resp->crowcast);
     resp->complete = s->complete;
     resp->incomplete = s->count - s->complete;
     return 0;
@@ -580,9 +596,11 @@ long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *b
                 put(&t, ",\"left\":%llu,\"since_ms\":%llu,\"hook\":", (unsigned long long)p->left,
                     (unsigned long long)p->first_seen);
                 if (p->hook >= 0)
-                    put(&t, "%d}", p->hook);
+                    put(&t, "%d", p->hook);
                 else
-                    put(&t, "null}");
+                    put(&t, "null");
+                static const char *const mcast[] = {"null", "\"lit\"", "\"dark\""};
+                put(&t, ",\"mcast\":%s}", mcast[p->mcast]);
             }
             put(&t, "]}");
         }

@@ -9,7 +9,7 @@ source "$(dirname "$0")/cluster.sh"
 size=$((16 << 20))
 cluster_release "$size"
 cluster_tracker
-cluster_seeder --mcast "$GROUP:$GROUP_PORT" --rate 200M --passes 1
+cluster_seeder --mcast "$GROUP:$GROUP_PORT" --rate 200M --passes 1 --wait-peers 0
 wait_until 30 grep -q "mcast_done" "$WORK/seed.log" || fail "the seeder did not finish its pass"
 # One after the other, each once the tracker placed it: the first to announce heads the chain.
 for h in 1 2 3; do

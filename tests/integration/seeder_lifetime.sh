@@ -2,22 +2,40 @@
 # A rack that needs the seeder after its pass gets it. The seeder runs with its default flags (no
 # --listen, no --linger), the tracker with its default 30 s interval (no regular announce hides a
 # wait).
-#  1. The seeder starts before anyone: its only pass reaches nobody. Two peers of one rack start
-#     after it ended: the seeder must still be there, serve them over TCP, and leave by itself once
-#     the tracker reports every peer complete, saying why. (Before: it left right after the pass,
-#     and the peers waited for ever.)
+#  1. The seeder starts before anyone and is told not to wait for peers (--wait-peers 0): its only
+#     pass reaches nobody. Two peers of one rack start after it ended: the seeder must still be
+#     there, serve them over TCP, and leave by itself once the tracker reports every peer complete,
+#     saying why. (Before: it left right after the pass, and the peers waited for ever.)
 #  2. Both peers of a rack lose the same 2 % of the datagrams (same --test-loss seed: loss on the
 #     rack's uplink): nobody in the rack can repair those chunks, only the seeder has them.
+#  3. The seeder starts before anyone, default flags: it multicasts nothing until the tracker shows
+#     a peer, so the peers that come seconds later get the release by multicast, not over TCP.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 
 size=$((8 << 20))
 cluster_release "$size"
 cluster_tracker --interval 30
-seeder() {
-  spawn "seed$1" "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --tracker "$URL" --iface 127.0.0.1 --rate 100M
+seeder_start() {
+  local n=$1
+  shift
+  spawn "seed$n" "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --tracker "$URL" --iface 127.0.0.1 --rate 100M "$@"
   seed_pid=$SPAWNED_PID
+}
+seeder() {
+  seeder_start "$@"
   wait_until 30 grep -q "mcast_done" "$WORK/seed$1.log" || fail "the seeder did not finish its pass"
+}
+# stop_peers: ends both peers of a phase and keeps their logs aside.
+stop_peers() {
+  local h pid
+  for h in 1 2; do
+    pid=$(eval echo "\$PEER_PID_$h")
+    kill "$pid" 2>/dev/null || true
+    wait_pid_timeout 10 "$pid" >/dev/null || fail "peer $h did not stop"
+    mv "$WORK/get-$h.log" "$WORK/phase$1-get-$h.log"
+  done
+  rm -rf "$WORK"/out-*
 }
 # seeder_leaves N: the seeder leaves by itself once the swarm is complete (5 s of "no incomplete
 # peer" at 2 s polls: well within 20 s), saying why.
@@ -28,7 +46,7 @@ seeder_leaves() {
 }
 
 # 1. peers after the pass
-seeder 1
+seeder 1 --wait-peers 0
 sleep 2
 kill -0 "$seed_pid" 2>/dev/null || fail "the seeder left after a pass that reached nobody"
 for h in 1 2; do cluster_peer "$h"; done
@@ -38,12 +56,7 @@ from_seed=$(($(cluster_bytes_from 1 127.0.0.1) + $(cluster_bytes_from 2 127.0.0.
 [[ $from_seed -ge $size ]] || fail "the seeder served only $from_seed bytes over TCP"
 seeder_leaves 1
 log "peers after the pass: both verified ($from_seed bytes from the seeder), which then left by itself"
-for h in 1 2; do
-  pid=$(eval echo "\$PEER_PID_$h")
-  kill "$pid" 2>/dev/null || true
-  wait_pid_timeout 10 "$pid" >/dev/null || fail "peer $h did not stop"
-done
-rm -rf "$WORK"/out-* && mv "$WORK/get-1.log" "$WORK/phase1-get-1.log" && mv "$WORK/get-2.log" "$WORK/phase1-get-2.log"
+stop_peers 1
 
 # 2. rack-wide loss
 for h in 1 2; do
@@ -54,4 +67,20 @@ seeder 2
 cluster_wait_complete 2 30
 cluster_check 1 2
 seeder_leaves 2
-log "ok: rack-wide loss repaired; the seeder left by itself once both were complete"
+log "rack-wide loss repaired; the seeder left by itself once both were complete"
+stop_peers 2
+
+# 3. the seeder first: it waits for the peers
+seeder_start 3
+wait_until 10 grep -q "waiting for a peer" "$WORK/seed3.log" || fail "the seeder did not say it waits for peers"
+sleep 3
+grep -q "multicasting rel.bin" "$WORK/seed3.log" && fail "the seeder multicast before any peer showed up"
+for h in 1 2; do cluster_peer "$h"; done
+cluster_wait_complete 2 30
+cluster_check 1 2
+for h in 1 2; do
+  mcast=$(grep '"event":"complete"' "$WORK/get-$h.log" | sed 's/.*"bytes_mcast":\([0-9]*\).*/\1/')
+  [[ ${mcast:-0} -ge $((size * 9 / 10)) ]] || fail "peer $h got only ${mcast:-0} of $size bytes by multicast"
+done
+seeder_leaves 3
+log "ok: the seeder that came first waited for the peers, which got the release by multicast"

@@ -75,8 +75,8 @@ grep -q '^HTTP/1.1 200' <<<"$status" || fail "/status: $status"
 for r in 1 2 3; do
   grep -q "{\"rack\":\"r$r\",\"group\":\"239.255.7.[12]:600[12]\",\"peers\":[45]," <<<"$status" || fail "/status rack r$r: $status"
 done
-grep -q '"peer":"127.0.2.11:6881","left":0,"since_ms":[0-9]*,"hook":4}' <<<"$status" || fail "/status hook: $status"
-grep -q '"peer":"127.0.2.12:6881","left":1000,"since_ms":[0-9]*,"hook":null}' <<<"$status" || fail "/status: $status"
+grep -q '"peer":"127.0.2.11:6881","left":0,"since_ms":[0-9]*,"hook":4,"mcast":null}' <<<"$status" || fail "/status hook: $status"
+grep -q '"peer":"127.0.2.12:6881","left":1000,"since_ms":[0-9]*,"hook":null,"mcast":null}' <<<"$status" || fail "/status: $status"
 metrics=$(raw 'GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n')
 grep -q 'Content-Type: text/plain; version=0.0.4' <<<"$metrics" || fail "/metrics content type"
 grep -q '^crowcast_tracker_peers{info_hash="0102030405060708090a0b0c0d0e0f1011121314",rack="r3"} 4$' <<<"$metrics" ||

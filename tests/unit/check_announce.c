@@ -25,7 +25,7 @@ START_TEST(test_parse_full_announce)
     crow_announce_req_t req;
     const char *failure = NULL;
     ck_assert_int_eq(parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
-                                  "&key=zz&supportcrypto=1&groups=1&hook=255",
+                                  "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark",
                            &req, &failure),
                      0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
@@ -45,6 +45,7 @@ START_TEST(test_parse_full_announce)
     ck_assert(req.want_groups);
     ck_assert(req.has_hook);
     ck_assert_uint_eq(req.hook, 255);
+    ck_assert_uint_eq(req.mcast, CROW_MCAST_REPORT_DARK);
 }
 END_TEST
 
@@ -60,6 +61,7 @@ START_TEST(test_parse_defaults)
     ck_assert(!req.has_rack);
     ck_assert(!req.want_groups);
     ck_assert(!req.has_hook);
+    ck_assert_uint_eq(req.mcast, CROW_MCAST_REPORT_NONE);
     ck_assert_int_eq(parse(BASE_Q "&left=18446744073709551615", &req, &failure), CROW_EPARSE);
     ck_assert_str_eq(failure, "duplicate left");
 }
@@ -109,6 +111,9 @@ static const struct {
     {BASE_Q "&hook=-1", "invalid hook"},
     {BASE_Q "&hook=", "invalid hook"},
     {BASE_Q "&hook=1&hook=2", "duplicate hook"},
+    {BASE_Q "&mcast=on", "invalid mcast"},
+    {BASE_Q "&mcast=", "invalid mcast"},
+    {BASE_Q "&mcast=lit&mcast=dark", "duplicate mcast"},
 };
 
 START_TEST(test_bad_queries_give_reasons)
@@ -145,6 +150,7 @@ START_TEST(test_build_query_roundtrip)
     req.want_groups = true;
     req.has_hook = true;
     req.hook = 3;
+    req.mcast = CROW_MCAST_REPORT_LIT;
     long n = crow_announce_build_query(q, sizeof(q), &req);
     ck_assert_int_eq(n, (long)strlen(q));
     ck_assert_int_eq(crow_announce_parse(q, (size_t)n, &back, &failure), 0);
@@ -169,6 +175,8 @@ static crow_announce_resp_t sample_resp(void)
     r.crowcast.group = 0xef010203;
     r.crowcast.port = 7001;
     r.crowcast.position = 4;
+    r.crowcast.lit = 5;
+    r.crowcast.dark = 2;
     return r;
 }
 
@@ -192,6 +200,8 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
     ck_assert_uint_eq(res->crowcast.group, 0xef010203);
     ck_assert_uint_eq(res->crowcast.port, 7001);
     ck_assert_uint_eq(res->crowcast.position, 4);
+    ck_assert_uint_eq(res->crowcast.lit, 5);
+    ck_assert_uint_eq(res->crowcast.dark, 2);
     ck_assert(!res->crowcast.head);
 }
 

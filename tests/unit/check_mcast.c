@@ -371,6 +371,53 @@ START_TEST(test_ends_after_each_pass)
 }
 END_TEST
 
+/* A pass ended early (it reaches nobody): the next datagrams are its ENDs, final, and nothing
+ * follows, even with passes left; ending a finished sender changes nothing. */
+START_TEST(test_end_now_closes_the_pass)
+{
+    struct rig g;
+    crow_mcast_sender_config_t cfg = fast_config();
+    cfg.passes = 3;
+    cfg.end_copies = 2;
+    rig_init(&g, test_manifest(3, 100), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_mcast_tx_t tx;
+    uint64_t wake;
+    unsigned data = 0;
+    while (data < 5) {
+        int state = crow_mcast_sender_next(&g.s, g.now, &tx, &wake);
+        ck_assert_int_ne(state, CROW_MCAST_DONE);
+        if (state == CROW_MCAST_WAIT)
+            g.now = wake;
+        else
+            data += tx.type == CROW_DGRAM_DATA;
+    }
+    crow_mcast_sender_end_now(&g.s);
+    unsigned ends = 0;
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    int state;
+    while ((state = crow_mcast_sender_next(&g.s, g.now, &tx, &wake)) != CROW_MCAST_DONE) {
+        if (state == CROW_MCAST_WAIT) {
+            g.now = wake;
+            continue;
+        }
+        ck_assert_int_ne(tx.type, CROW_DGRAM_DATA);
+        if (tx.type == CROW_DGRAM_END) {
+            crow_dgram_t d;
+            ck_assert_int_eq(crow_dgram_decode(buf, assemble(&g, &tx, buf), &d), 0);
+            ck_assert_uint_eq(d.flags, CROW_DGRAM_F_FINAL);
+            ck_assert_uint_eq(d.end.pass, 0);
+            ends++;
+        }
+    }
+    ck_assert_uint_eq(ends, 2);
+    ck_assert_uint_eq(g.s.stats.pass, 1);
+    crow_mcast_sender_end_now(&g.s);
+    ck_assert_int_eq(crow_mcast_sender_next(&g.s, g.now, &tx, &wake), CROW_MCAST_DONE);
+    rig_dispose(&g);
+}
+END_TEST
+
 /* Over one simulated second in steady state, the sender puts rate/8 bytes on the wire (datagrams
  * plus IP/UDP overhead), within 1%. */
 static const uint64_t pacing_rates[] = {10ull * 1000 * 1000, 900ull * 1000 * 1000, 1000ull * 1000 * 1000};
@@ -754,6 +801,7 @@ static Suite *mcast_suite(void)
     tcase_add_test(tc, test_one_percent_loss_counted_exactly);
     tcase_add_test(tc, test_second_pass_fills_gaps);
     tcase_add_test(tc, test_ends_after_each_pass);
+    tcase_add_test(tc, test_end_now_closes_the_pass);
     tcase_add_loop_test(tc, test_pacing, 0, sizeof pacing_rates / sizeof pacing_rates[0]);
     tcase_add_test(tc, test_beacon_cadence);
     tcase_add_test(tc, test_streaming_availability);

@@ -90,7 +90,7 @@ static unsigned announces(crow_peer_policy_t *p, uint64_t from, uint64_t to, con
 }
 
 /* A peer that announced at 0 (answered at 50 ms) and joined at 50 ms; with a datagram at 100 ms
- * and a stream that stays alive throughout when `streaming`. */
+ * (announced at once: mcast=lit) and a stream that stays alive throughout when `streaming`. */
 static void start_peer(crow_peer_policy_t *p, bool streaming)
 {
     crow_peer_policy_init(p, &with_tracker, 0);
@@ -100,6 +100,9 @@ static void start_peer(crow_peer_policy_t *p, bool streaming)
     if (streaming) {
         crow_peer_policy_datagram(p, 100 * MS);
         p->cfg.silence_ns = 0;
+        /* the stream reached it: it tells the tracker at once (mcast=lit) */
+        ck_assert(tick(p, 100 * MS, &nothing_needed, false).announce);
+        ck_assert_int_eq(p->reported, CROW_MCAST_REPORT_LIT);
     }
 }
 
@@ -108,10 +111,10 @@ START_TEST(test_urgent_announces_back_off_to_the_cap)
     crow_peer_policy_t p;
     start_peer(&p, true);
     uint64_t at[32];
-    unsigned n = announces(&p, 100 * MS, 20 * S, &unserved, true, at, 32);
-    /* 1 s after the first, then 2 s apart (the cap) */
+    unsigned n = announces(&p, 200 * MS, 20 * S, &unserved, true, at, 32);
+    /* 1 s after the last, then 2 s apart (the cap) */
     ck_assert_uint_ge(n, 5);
-    ck_assert_uint_eq(at[0], 1 * S);
+    ck_assert_uint_eq(at[0], 1100 * MS);
     ck_assert_uint_eq(at[1] - at[0], 2 * S);
     for (unsigned i = 2; i < n; i++)
         ck_assert_uint_eq(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
@@ -124,19 +127,54 @@ START_TEST(test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience)
     crow_peer_policy_t p;
     start_peer(&p, true);
     uint64_t at[8];
-    ck_assert_uint_eq(announces(&p, 100 * MS, 100 * MS + CROW_PEER_RACK_PATIENCE_NS, &unserved, false, at, 8),
+    ck_assert_uint_eq(announces(&p, 200 * MS, 200 * MS + CROW_PEER_RACK_PATIENCE_NS, &unserved, false, at, 8),
                       0);
     ck_assert_int_eq(p.wait, CROW_WAIT_RACK);
     /* past its patience the head may be dead: it asks the tracker, 1, 2, 2 ... s apart */
-    unsigned n = announces(&p, 100 * MS + CROW_PEER_RACK_PATIENCE_NS, 29 * S, &unserved, false, at, 8);
+    unsigned n = announces(&p, 200 * MS + CROW_PEER_RACK_PATIENCE_NS, 29 * S, &unserved, false, at, 8);
     ck_assert_uint_ge(n, 4);
-    ck_assert_uint_eq(at[0], 100 * MS + CROW_PEER_RACK_PATIENCE_NS);
+    ck_assert_uint_eq(at[0], 200 * MS + CROW_PEER_RACK_PATIENCE_NS);
     for (unsigned i = 1; i < n; i++)
         ck_assert_uint_le(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
     /* with no rack neighbour connected it is its own source finder at once */
     crow_picker_needs_t alone = {.unserved = 1};
     ck_assert_uint_ge(announces(&p, 29 * S, 31 * S, &alone, false, at, 8), 1);
     ck_assert_int_eq(p.wait, CROW_WAIT_SOURCE);
+}
+END_TEST
+
+/* What the peer tells the tracker of the stream: nothing before it knows, dark when the first
+ * datagram never came, lit once one does; each change goes out at most 1 s after the last announce. */
+START_TEST(test_reports_the_stream_lit_or_dark)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    ck_assert(tick(&p, 0, &nothing_needed, false).announce);
+    ck_assert_int_eq(p.reported, CROW_MCAST_REPORT_NONE);
+    crow_peer_policy_tracker_answer(&p, 50 * MS, true, 30);
+    crow_peer_policy_joined(&p, 50 * MS);
+    crow_peer_policy_source_known(&p, 60 * MS); /* the tracker lists the seeder */
+    ck_assert_int_eq(crow_peer_policy_mcast_report(&p), CROW_MCAST_REPORT_NONE);
+    /* the first-datagram clock runs out: dark, said at once (the stream went silent) */
+    uint64_t at[8];
+    ck_assert_uint_eq(announces(&p, 100 * MS, 1200 * MS, &nothing_needed, false, at, 8), 1);
+    ck_assert_uint_eq(at[0], 1100 * MS); /* the clock started at 60 ms; ticks every 100 ms */
+    ck_assert_int_eq(p.stream, CROW_STREAM_SILENT);
+    ck_assert_int_eq(p.reported, CROW_MCAST_REPORT_DARK);
+    /* a datagram after all: lit, said at once (the seeder must not stop a stream that reaches us) */
+    crow_peer_policy_datagram(&p, 1500 * MS);
+    ck_assert_int_eq(crow_peer_policy_mcast_report(&p), CROW_MCAST_REPORT_LIT);
+    ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 1100 * MS);
+    ck_assert_uint_eq(announces(&p, 1500 * MS, 2500 * MS, &nothing_needed, false, at, 8), 1);
+    ck_assert_uint_eq(at[0], 1500 * MS);
+    ck_assert_int_eq(p.reported, CROW_MCAST_REPORT_LIT);
+    /* silent after datagrams is not dark (the seeder may have died): nothing to say */
+    p.cfg.silence_ns = 3 * S;
+    crow_peer_policy_tick(&p, 6 * S, &nothing_needed, false, &(crow_peer_actions_t){0});
+    ck_assert_int_eq(p.stream, CROW_STREAM_SILENT);
+    ck_assert_int_eq(crow_peer_policy_mcast_report(&p), CROW_MCAST_REPORT_NONE);
+    crow_peer_policy_complete(&p, 7 * S);
+    ck_assert_int_eq(crow_peer_policy_mcast_report(&p), CROW_MCAST_REPORT_NONE);
 }
 END_TEST
 
@@ -240,6 +278,8 @@ START_TEST(test_random_schedules)
                 needs = (crow_picker_needs_t){.unserved = (uint32_t)(rand() % 3),
                                               .requests_out = rand() % 2 == 0,
                                               .rack_neighbours = rand() % 2 == 0};
+            enum crow_mcast_report report = crow_peer_policy_mcast_report(&p);
+            bool report_news = p.announced && report != p.reported && report != CROW_MCAST_REPORT_NONE;
             enum crow_stream_state before = p.stream;
             crow_peer_actions_t a;
             crow_peer_policy_tick(&p, t, &needs, head, &a);
@@ -253,7 +293,7 @@ START_TEST(test_random_schedules)
                 ck_assert_msg(p.stream == CROW_STREAM_SILENT, "seed %u t=%llu: not silent (%s)", seed,
                               (unsigned long long)t, crow_stream_state_name(p.stream));
             if (a.announce) {
-                bool oneshot = p.announce_now;
+                bool oneshot = p.announce_now || report_news; /* lit or dark: the seeder's to know */
                 if (!oneshot && t >= p.next_announce)
                     oneshot = true; /* regular or retry */
                 ck_assert_msg(oneshot || !last_announce || t - last_announce >= S,
@@ -287,6 +327,7 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_end_is_final_and_announces_when_chunks_are_missing);
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);
     tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience);
+    tcase_add_test(tc, test_reports_the_stream_lit_or_dark);
     tcase_add_test(tc, test_waiting_for_an_unknown_stream_polls_the_tracker);
     tcase_add_test(tc, test_tracker_failures_back_off_and_recover);
     tcase_add_test(tc, test_complete_stops_urgent_polling);

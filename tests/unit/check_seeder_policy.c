@@ -1,7 +1,10 @@
-/* When a seeder may leave, under a fake clock: not before the passes end, at once without TCP or
- * with --linger 0, with a tracker only once peers were seen and then all complete for a while,
- * without one once idle, always by the linger bound; then random swarms checked against the rule
- * that a seeder never leaves while the tracker's last word was "someone is incomplete". */
+/* The seeder's decisions under a fake clock. When it may leave: not before the passes end, at once
+ * without TCP or with --linger 0, with a tracker only once peers were seen and then all complete for
+ * a while, without one once idle, always by the linger bound; random swarms checked against the rule
+ * that a seeder never leaves while the tracker's last word was "someone is incomplete". When it
+ * starts: with a tracker once a peer shows up (bounded). When it ends a pass early: only when the
+ * peers say none of them receives it, over random fabrics where some racks see the stream late or
+ * never. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -15,6 +18,18 @@ static void start(bool tracker, bool tcp, int64_t linger_ns)
 {
     crow_seeder_policy_config_t c = {.tracker = tracker, .serves_tcp = tcp, .linger_ns = linger_ns};
     crow_seeder_policy_init(&p, &c, 0);
+}
+
+static void answer_lit(uint64_t now, int64_t complete, int64_t incomplete, uint32_t lit, uint32_t dark)
+{
+    crow_seeder_swarm_t sw = {
+        .interval_s = 30, .complete = complete, .incomplete = incomplete, .lit = lit, .dark = dark};
+    crow_seeder_policy_tracker_answer(&p, now, &sw);
+}
+
+static void answer(uint64_t now, int64_t complete, int64_t incomplete)
+{
+    answer_lit(now, complete, incomplete, 0, 0);
 }
 
 static enum crow_seeder_verdict tick(uint64_t now, unsigned connections)
@@ -54,24 +69,24 @@ START_TEST(test_with_a_tracker_waits_for_the_swarm)
     crow_seeder_policy_passes_done(&p, 10 * S);
     /* nobody has announced yet: the peers may not have started; stay */
     for (uint64_t t = 10 * S; t < 100 * S; t += S) {
-        crow_seeder_policy_tracker_answer(&p, t, 30, 1, 0);
+        answer(t, 1, 0);
         ck_assert_int_eq(tick(t, 0), CROW_SEEDER_STAY);
     }
     /* peers show up, some incomplete for a while */
     for (uint64_t t = 100 * S; t < 150 * S; t += 2 * S) {
-        crow_seeder_policy_tracker_answer(&p, t, 30, 3, 2);
+        answer(t, 3, 2);
         ck_assert_int_eq(tick(t, 1), CROW_SEEDER_STAY);
     }
     /* all complete: leaves after the quiet period, not before */
     uint64_t t = 150 * S;
-    crow_seeder_policy_tracker_answer(&p, t, 30, 5, 0);
+    answer(t, 5, 0);
     ck_assert_int_eq(tick(t, 0), CROW_SEEDER_STAY);
-    crow_seeder_policy_tracker_answer(&p, t + 2 * S, 30, 5, 0);
+    answer(t + 2 * S, 5, 0);
     ck_assert_int_eq(tick(t + 4 * S, 0), CROW_SEEDER_STAY);
     /* one incomplete again (a late joiner) resets the quiet period */
-    crow_seeder_policy_tracker_answer(&p, t + 4 * S, 30, 5, 1);
+    answer(t + 4 * S, 5, 1);
     ck_assert_int_eq(tick(t + 6 * S, 0), CROW_SEEDER_STAY);
-    crow_seeder_policy_tracker_answer(&p, t + 6 * S, 30, 6, 0);
+    answer(t + 6 * S, 6, 0);
     ck_assert_int_eq(tick(t + 6 * S + CROW_SEEDER_QUIET_NS - 1, 0), CROW_SEEDER_STAY);
     ck_assert_int_eq(tick(t + 6 * S + CROW_SEEDER_QUIET_NS, 0), CROW_SEEDER_STOP_COMPLETE);
 }
@@ -81,10 +96,10 @@ START_TEST(test_peers_that_completed_and_left_count_as_seen)
 {
     /* the peers finished and left before the pass ended: incomplete was seen once */
     start(true, true, (int64_t)CROW_SEEDER_LINGER_DEFAULT_NS);
-    crow_seeder_policy_tracker_answer(&p, 1 * S, 30, 1, 4);
-    crow_seeder_policy_tracker_answer(&p, 6 * S, 30, 1, 0);
+    answer(1 * S, 1, 4);
+    answer(6 * S, 1, 0);
     crow_seeder_policy_passes_done(&p, 7 * S);
-    crow_seeder_policy_tracker_answer(&p, 7 * S, 30, 1, 0);
+    answer(7 * S, 1, 0);
     ck_assert_int_eq(tick(7 * S + CROW_SEEDER_QUIET_NS, 0), CROW_SEEDER_STOP_COMPLETE);
 }
 END_TEST
@@ -93,7 +108,7 @@ START_TEST(test_polls_the_tracker_after_the_passes)
 {
     start(true, true, (int64_t)CROW_SEEDER_LINGER_DEFAULT_NS);
     tick(0, 0); /* the first announce */
-    crow_seeder_policy_tracker_answer(&p, 0, 30, 1, 0);
+    answer(0, 1, 0);
     unsigned during = 0, after = 0;
     for (uint64_t t = S; t <= 60 * S; t += S) {
         bool announce;
@@ -131,12 +146,12 @@ START_TEST(test_the_linger_bound_holds)
 {
     start(true, true, 30 * (int64_t)S);
     crow_seeder_policy_passes_done(&p, 10 * S);
-    crow_seeder_policy_tracker_answer(&p, 10 * S, 30, 1, 7);
+    answer(10 * S, 1, 7);
     ck_assert_int_eq(tick(40 * S - 1, 1), CROW_SEEDER_STAY);
     ck_assert_int_eq(tick(40 * S, 1), CROW_SEEDER_STOP_LINGER_OVER);
     start(true, true, -1);
     crow_seeder_policy_passes_done(&p, 10 * S);
-    crow_seeder_policy_tracker_answer(&p, 10 * S, 30, 5, 0);
+    answer(10 * S, 5, 0);
     ck_assert_int_eq(tick(10000 * S, 0), CROW_SEEDER_STAY);
 }
 END_TEST
@@ -168,7 +183,7 @@ START_TEST(test_random_swarms)
             enum crow_seeder_verdict v = crow_seeder_policy_tick(&p, t, (unsigned)incomplete, &announce);
             if (announce) {
                 crow_seeder_policy_announced(&p, t);
-                crow_seeder_policy_tracker_answer(&p, t, 30, complete, incomplete);
+                answer(t, complete, incomplete);
                 if (incomplete == 0 && seen && passes_done && !complete_since)
                     complete_since = t;
                 if (incomplete)
@@ -193,6 +208,142 @@ START_TEST(test_random_swarms)
 }
 END_TEST
 
+START_TEST(test_waits_for_a_peer_before_multicasting)
+{
+    crow_seeder_policy_config_t c = {
+        .tracker = true, .serves_tcp = true, .linger_ns = 600 * (int64_t)S, .wait_peers_ns = 60 * (int64_t)S};
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 0), CROW_SEEDER_START_WAIT);
+    bool announce;
+    crow_seeder_policy_tick(&p, 0, 0, &announce);
+    ck_assert(announce);
+    crow_seeder_policy_announced(&p, 0);
+    ck_assert_uint_eq(p.next_announce, CROW_SEEDER_WAIT_POLL_NS); /* polls often while it waits */
+    answer(10 * 1000000ull, 1, 0);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S), CROW_SEEDER_START_WAIT);
+    answer(5 * S, 1, 2);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S), CROW_SEEDER_START_PEERS);
+    crow_seeder_policy_sending(&p, 5 * S);
+    crow_seeder_policy_announced(&p, 5 * S);
+    ck_assert_uint_eq(p.next_announce, 5 * S + CROW_SEEDER_SEND_POLL_NS);
+    /* the wait is bounded */
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 60 * S - 1), CROW_SEEDER_START_WAIT);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 60 * S), CROW_SEEDER_START_TIMEOUT);
+    /* no tracker, or no wait asked: at once */
+    c.wait_peers_ns = 0;
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 0), CROW_SEEDER_START_AT_ONCE);
+    c.wait_peers_ns = -1;
+    c.tracker = false;
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 0), CROW_SEEDER_START_AT_ONCE);
+    c.tracker = true;
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 100000 * S), CROW_SEEDER_START_WAIT);
+}
+END_TEST
+
+START_TEST(test_ends_a_pass_that_reaches_nobody)
+{
+    start(true, true, 600 * (int64_t)S);
+    crow_seeder_policy_sending(&p, 10 * S);
+    /* dark reports from before the stream could reach anyone do not count */
+    answer_lit(11 * S, 1, 4, 0, 4);
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 11 * S));
+    /* one lit peer is enough to go on */
+    answer_lit(12 * S + 1, 1, 4, 1, 3);
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 12 * S + 1));
+    answer_lit(13 * S, 1, 4, 0, 0); /* nobody says anything */
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 13 * S));
+    answer_lit(14 * S, 1, 4, 0, 2);
+    ck_assert(crow_seeder_policy_reaches_nobody(&p, 14 * S));
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 14 * S)); /* once */
+    /* after the passes there is nothing to end */
+    start(true, true, 600 * (int64_t)S);
+    crow_seeder_policy_sending(&p, 0);
+    crow_seeder_policy_passes_done(&p, 5 * S);
+    answer_lit(6 * S, 1, 4, 0, 4);
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 6 * S));
+}
+END_TEST
+
+/* Random fabrics: racks whose hosts start before or after the seeder, see the stream within
+ * 0..1.5 s of it reaching them, or never (a rack the fabric does not carry multicast to). Each host
+ * reports dark once its 1 s first-datagram clock runs out without a datagram, lit once one came,
+ * lit or dark at once, "nothing to say" 1 s after its previous announce at the earliest; the seeder
+ * polls every second. The pass is
+ * ended only when no host that has started will ever see it (a host starting later meets a seeder
+ * serving over TCP), and always when no host at all sees it, within the grace plus 3 s. */
+START_TEST(test_random_fabrics)
+{
+    enum { HOSTS = 12 };
+    for (unsigned seed = 1; seed <= 2000; seed++) {
+        srand(seed);
+        crow_seeder_policy_config_t c = {.tracker = true,
+                                         .serves_tcp = true,
+                                         .linger_ns = 600 * (int64_t)S,
+                                         .wait_peers_ns = 600 * (int64_t)S};
+        crow_seeder_policy_init(&p, &c, 0);
+        uint64_t start_at[HOSTS], sees_at[HOSTS], last_announce[HOSTS];
+        int said[HOSTS]; /* 0 none, 1 lit, 2 dark */
+        bool anyone_sees = false;
+        for (int h = 0; h < HOSTS; h++) {
+            start_at[h] = (uint64_t)(rand() % 8000) * 1000000ull;
+            bool dark_rack = rand() % 3 == 0 && (h % 3 != 0 || rand() % 2);
+            sees_at[h] = dark_rack ? UINT64_MAX : (uint64_t)(rand() % 1500) * 1000000ull; /* after sending */
+            anyone_sees |= !dark_rack;
+            last_announce[h] = start_at[h];
+            said[h] = 0;
+        }
+        uint64_t sending_at = UINT64_MAX, cut_at = UINT64_MAX;
+        for (uint64_t t = 0; t < 60 * S; t += 50 * 1000000ull) {
+            unsigned present = 0, lit = 0, dark = 0;
+            for (int h = 0; h < HOSTS; h++) {
+                if (t < start_at[h])
+                    continue;
+                present++;
+                bool sees = sending_at != UINT64_MAX && cut_at == UINT64_MAX && sees_at[h] != UINT64_MAX &&
+                            t >= sending_at + sees_at[h];
+                /* the clock starts when the tracker lists the seeder: at the host's start */
+                int now_says = sees ? 1 : t >= start_at[h] + S ? 2 : 0;
+                if (said[h] == 1 && !sees)
+                    now_says = 1; /* a stream that was seen and ended is no longer dark */
+                if (now_says != said[h] && (now_says != 0 || t - last_announce[h] >= S)) {
+                    said[h] = now_says;
+                    last_announce[h] = t;
+                }
+                lit += said[h] == 1;
+                dark += said[h] == 2;
+            }
+            bool announce;
+            crow_seeder_policy_tick(&p, t, 0, &announce);
+            if (announce) {
+                crow_seeder_policy_announced(&p, t);
+                answer_lit(t, 1, present, lit, dark);
+            }
+            if (sending_at == UINT64_MAX && crow_seeder_policy_may_start(&p, t) != CROW_SEEDER_START_WAIT) {
+                ck_assert_uint_gt(present, 0);
+                sending_at = t;
+                crow_seeder_policy_sending(&p, t);
+            }
+            if (cut_at == UINT64_MAX && crow_seeder_policy_reaches_nobody(&p, t)) {
+                for (int h = 0; h < HOSTS; h++)
+                    ck_assert_msg(t < start_at[h] || sees_at[h] == UINT64_MAX,
+                                  "seed %u: a pass host %d receives was ended at %llu ms", seed, h,
+                                  (unsigned long long)(t / 1000000));
+                cut_at = t;
+            }
+        }
+        ck_assert_uint_ne(sending_at, UINT64_MAX);
+        if (!anyone_sees)
+            ck_assert_msg(cut_at != UINT64_MAX && cut_at <= sending_at + CROW_SEEDER_DARK_GRACE_NS + 3 * S,
+                          "seed %u: a pass nobody receives ran on (sending at %llu ms, cut at %llu ms)", seed,
+                          (unsigned long long)(sending_at / 1000000), (unsigned long long)(cut_at / 1000000));
+    }
+}
+END_TEST
+
 static Suite *seeder_policy_suite(void)
 {
     Suite *s = suite_create("seeder_policy");
@@ -205,6 +356,9 @@ static Suite *seeder_policy_suite(void)
     tcase_add_test(tc, test_without_a_tracker_leaves_when_idle);
     tcase_add_test(tc, test_the_linger_bound_holds);
     tcase_add_test(tc, test_random_swarms);
+    tcase_add_test(tc, test_waits_for_a_peer_before_multicasting);
+    tcase_add_test(tc, test_ends_a_pass_that_reaches_nobody);
+    tcase_add_test(tc, test_random_fabrics);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -584,7 +584,13 @@ START_TEST(test_status_and_metrics)
     req.hook = 7;
     ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure),
                      0);
-    announce_ok(peer_addr(2, 3), SIZE - 400, 50);
+    /* mcast= is what the peer sees now: every answer counts the incomplete peers' reports */
+    req.has_hook = false;
+    req.mcast = CROW_MCAST_REPORT_LIT;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure),
+                     0);
+    ck_assert_uint_eq(resp.crowcast.lit, 1);
+    ck_assert_uint_eq(resp.crowcast.dark, 0);
     static char text[16384];
     long n = crow_registry_status_json(reg, 5000, text, sizeof(text));
     ck_assert_int_gt(n, 0);
@@ -596,17 +602,18 @@ START_TEST(test_status_and_metrics)
                "\"bytes_left\":23999600,\"racks\":[{\"rack\":\"r0\",\"group\":\"239.9.0.1:7000\","
                "\"peers\":8,\"complete\":0,\"bytes_left\":8000000,\"since_ms\":1000,"
                "\"head\":\"127.0.1.13:6881\",\"chain\":[{\"peer\":\"127.0.1.10:6881\",\"left\":1000000,"
-               "\"since_ms\":1000,\"hook\":null},{\"peer\":\"127.0.1.11:6881\",") == text,
+               "\"since_ms\":1000,\"hook\":null,\"mcast\":null},{\"peer\":\"127.0.1.11:6881\",") == text,
         "%s", text);
     ck_assert_ptr_nonnull(strstr(text,
                                  "{\"rack\":\"r2\",\"group\":\"239.9.0.2:7000\",\"peers\":8,\"complete\":0,"
                                  "\"bytes_left\":7999600,"));
-    ck_assert_ptr_nonnull(strstr(text,
-                                 "{\"rack\":null,\"group\":null,\"peers\":1,\"complete\":1,\"bytes_left\":0,"
-                                 "\"since_ms\":1000,\"head\":\"127.0.9.1:6881\",\"chain\":[{\"peer\":"
-                                 "\"127.0.9.1:6881\",\"left\":0,\"since_ms\":1000,\"hook\":null}]}]}]}"));
     ck_assert_ptr_nonnull(
-        strstr(text, "{\"peer\":\"127.0.3.13:6881\",\"left\":999600,\"since_ms\":1000,\"hook\":7}"));
+        strstr(text, "{\"rack\":null,\"group\":null,\"peers\":1,\"complete\":1,\"bytes_left\":0,"
+                     "\"since_ms\":1000,\"head\":\"127.0.9.1:6881\",\"chain\":[{\"peer\":"
+                     "\"127.0.9.1:6881\",\"left\":0,\"since_ms\":1000,\"hook\":null,\"mcast\":null}]}]}]}"));
+    ck_assert_ptr_nonnull(strstr(text,
+                                 "{\"peer\":\"127.0.3.13:6881\",\"left\":999600,\"since_ms\":1000,\"hook\":7,"
+                                 "\"mcast\":\"lit\"}"));
     for (size_t cap = 0; cap < (size_t)n; cap += 97)
         ck_assert_int_eq(crow_registry_status_json(reg, 5000, text, cap), CROW_ESPACE);
 
@@ -623,6 +630,48 @@ START_TEST(test_status_and_metrics)
     ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_swarms 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_announces_total 27\n"));
     ck_assert_int_eq(crow_registry_metrics(reg, text, 100), CROW_ESPACE);
+}
+END_TEST
+
+/* Every answer counts the incomplete peers that say they receive the multicast stream (lit) and
+ * that say it never came (dark); seeders and peers that say nothing are not counted, and a report
+ * is what the peer's last announce said. */
+static void report(uint32_t addr, uint64_t left, enum crow_mcast_report m)
+{
+    crow_announce_req_t req = make_req(hash_a, addr, left, 50);
+    req.mcast = (uint8_t)m;
+    const char *failure = NULL;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, addr, crow_racks_lookup(&racks, addr), 1000, list, 256,
+                                            &resp, &failure),
+                     0);
+}
+
+START_TEST(test_counts_what_peers_see_of_the_stream)
+{
+    report(peer_addr(0, 1), 0, CROW_MCAST_REPORT_LIT); /* a seeder: not counted */
+    ck_assert_uint_eq(resp.crowcast.lit + resp.crowcast.dark, 0);
+    report(peer_addr(0, 2), 100, CROW_MCAST_REPORT_DARK);
+    report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_DARK);
+    report(peer_addr(2, 2), 100, CROW_MCAST_REPORT_NONE);
+    ck_assert_uint_eq(resp.crowcast.dark, 2);
+    ck_assert_uint_eq(resp.crowcast.lit, 0);
+    report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_LIT); /* its stream came after all */
+    ck_assert_uint_eq(resp.crowcast.dark, 1);
+    ck_assert_uint_eq(resp.crowcast.lit, 1);
+    report(peer_addr(1, 2), 0, CROW_MCAST_REPORT_NONE); /* complete */
+    ck_assert_uint_eq(resp.crowcast.dark, 1);
+    ck_assert_uint_eq(resp.crowcast.lit, 0);
+    /* and the codec carries the counts to the seeder */
+    uint8_t body[4096];
+    long n = crow_announce_encode(body, sizeof body, &resp, true, false);
+    ck_assert_int_gt(n, 0);
+    crow_bnode_t nodes[256];
+    crow_announce_peer_t peers[64];
+    crow_announce_result_t r;
+    const char *why = NULL;
+    ck_assert_int_eq(crow_announce_decode(body, (size_t)n, nodes, 256, peers, 64, &r, &why), 0);
+    ck_assert_uint_eq(r.crowcast.dark, 1);
+    ck_assert_uint_eq(r.crowcast.lit, 0);
 }
 END_TEST
 
@@ -645,6 +694,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, test_stopped_and_completed_counts);
     tcase_add_test(tc, test_bounded_by_configuration);
     tcase_add_test(tc, test_status_and_metrics);
+    tcase_add_test(tc, test_counts_what_peers_see_of_the_stream);
     suite_add_tcase(s, tc);
     return s;
 }
