@@ -22,8 +22,8 @@
  * does) until it has waited CROW_PEER_RACK_PATIENCE_NS: the head may have died, and the tracker
  * names a new one (perhaps this peer) only to those who ask. A new wait restarts the backoff. A failed
  * announce is retried after the same backoff, capped at CROW_PEER_RETRY_MAX_NS, so a tracker that comes back
- * is not met by every host at once. When the stream goes silent or ends with chunks missing, the peer
- * announces at once (fresh neighbours for the repair).
+ * is not met by every host at once. When the stream goes silent or ends, an incomplete peer
+ * announces at once (fresh neighbours for the repair, and what it still needs from the stream).
  *
  * What the peer sees of the stream goes with every announce (crow_peer_policy_mcast_report): lit
  * while datagrams arrive, dark once the first-datagram clock ran out without one; when it changes, the
@@ -107,8 +107,9 @@ void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now);
 bool crow_peer_policy_datagram(crow_peer_policy_t *p, uint64_t now);
 /* A source of the release is known to exist: the silence clock starts (once). */
 void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now);
-/* The final END arrived. `missing`: chunks are still missing (then an announce goes out at once). */
-void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now, bool missing);
+/* The final END arrived: unless complete, the peer announces at once (what it still needs, and
+ * fresh neighbours for the repair). */
+void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now);
 /* An announce was sent. */
 void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now);
 /* The tracker answered (ok) with its interval in seconds (0: keep the current one), or failed. */

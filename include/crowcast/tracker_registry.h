@@ -44,7 +44,8 @@
  *          largest `left` among the swarm's peers (the tracker knows no release size).
  *      Then peers of other racks that have data follow the chain neighbours, in swarm order, up to n.
  * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. Every reply counts the
- * swarm's incomplete peers whose last announce said mcast=lit and mcast=dark (crowcast "lit", "dark"). An
+ * swarm's incomplete peers whose last announce said mcast=lit and mcast=dark (crowcast "lit", "dark"),
+ * and carries the OR of their need= maps ("need") when every one of them sent one. An
  * announce costs O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and
  * `left`, and one of P's chain for its head.
  *

@@ -33,6 +33,8 @@ struct crow_announcer {
     crow_http_client_t *http;
     int hook_status; /* -1: none */
     uint8_t mcast;   /* enum crow_mcast_report, sent as mcast= */
+    bool has_need;   /* need= */
+    uint64_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
     crow_bnode_t nodes[NODES];
@@ -144,6 +146,8 @@ static void send_current(struct crow_announcer *a)
     req.has_hook = a->hook_status >= 0;
     req.hook = (uint8_t)(req.has_hook ? a->hook_status : 0);
     req.mcast = a->mcast;
+    req.has_need = a->has_need;
+    req.need = a->need;
     char query[1024];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
     char target[1536];
@@ -247,6 +251,12 @@ void crow_announcer_set_hook_status(crow_announcer_t *a, int code)
 void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report report)
 {
     a->mcast = (uint8_t)report;
+}
+
+void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need)
+{
+    a->has_need = known;
+    a->need = need;
 }
 
 bool crow_announcer_busy(const crow_announcer_t *a)

@@ -67,6 +67,9 @@ int crow_announcer_announce(crow_announcer_t *a, enum crow_announce_event event,
 void crow_announcer_set_hook_status(crow_announcer_t *a, int code);
 /* Adds mcast=lit|dark (what the peer sees of the multicast stream) to later announces; NONE: none. */
 void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report report);
+/* Adds need=MAP (what the peer still needs from the stream, crowcast/stream_need.h) to later
+ * announces, or no need= when !known. */
+void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need);
 /* True while a request is in flight or queued. */
 bool crow_announcer_busy(const crow_announcer_t *a);
 /* Abandons what is in flight; freed once the loop returned every buffer. */

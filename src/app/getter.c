@@ -307,7 +307,7 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
          * pieces are only still being hashed or written: completion follows. */
         if (ev.stream_done && !g->completed && g->policy.stream != CROW_STREAM_ENDED) {
             bool missing = crow_mcast_receiver_missing_chunks(&g->rx) > 0;
-            crow_peer_policy_stream_ended(&g->policy, crow_loop_now(g->loop), missing);
+            crow_peer_policy_stream_ended(&g->policy, crow_loop_now(g->loop));
             if (!missing)
                 break;
             if (!getter_has_tcp(g)) {

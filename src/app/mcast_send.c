@@ -18,6 +18,7 @@
 
 #define BATCH_MAX     16
 #define BATCH_BUFFERS 8
+#define EXTRA_MAX     8 /* passes added after the configured ones (crow_mcast_send_add_pass) */
 
 struct window_slot {
     crow_op_t op;
@@ -54,6 +55,9 @@ struct crow_mcast_send {
     void (*on_done)(void *ctx, int result);
     void *ctx;
     struct crow_mcast_send_stats stats;
+    unsigned configured_passes;      /* cfg.passes at the start */
+    uint32_t extra_first[EXTRA_MAX]; /* where each added pass starts */
+    unsigned extra;
 };
 
 static void pump(struct crow_mcast_send *ms);
@@ -61,6 +65,19 @@ static void pump(struct crow_mcast_send *ms);
 static uint64_t order_total(const struct crow_mcast_send *ms)
 {
     return ms->cfg.passes ? (uint64_t)ms->cfg.passes * ms->m->piece_count : UINT64_MAX;
+}
+
+/* The piece at a position in send order: each pass walks every piece from its first one on,
+ * wrapping around (the engine's order). */
+static uint32_t piece_at(const struct crow_mcast_send *ms, uint64_t order)
+{
+    uint32_t count = ms->m->piece_count;
+    uint64_t pass = order / count;
+    uint32_t first = pass == 0 ? ms->cfg.first_piece
+                     : ms->configured_passes == 0 || pass < ms->configured_passes /* 0: until stopped */
+                         ? 0
+                         : ms->extra_first[pass - ms->configured_passes];
+    return (uint32_t)((order % count + first) % count);
 }
 
 static struct window_slot *slot_at(struct crow_mcast_send *ms, uint64_t order)
@@ -132,7 +149,7 @@ static void fill_window(struct crow_mcast_send *ms)
 {
     while (ms->store && ms->next_load < order_total(ms) && ms->next_load < ms->sending + ms->window) {
         struct window_slot *s = slot_at(ms, ms->next_load);
-        uint32_t piece = (uint32_t)(ms->next_load % ms->m->piece_count);
+        uint32_t piece = piece_at(ms, ms->next_load);
         s->piece = piece;
         s->loaded = false;
         s->loading = true;
@@ -319,6 +336,8 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
     ec.passes = cfg->passes ? cfg->passes : UINT32_MAX;
     ec.beacon_interval_ns = cfg->beacon_interval_ns;
     ec.tcp_port = cfg->tcp_port;
+    ms->cfg.first_piece = ec.first_piece = m->piece_count ? cfg->first_piece % m->piece_count : 0;
+    ms->configured_passes = cfg->passes;
     int ret = crow_mcast_sender_init(&ms->engine, m, &ec);
     if (ret) {
         free(ms);
@@ -361,6 +380,22 @@ void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_se
 {
     *out = ms->stats;
     out->engine = ms->engine.stats;
+}
+
+int crow_mcast_send_add_pass(crow_mcast_send_t *ms, uint32_t first)
+{
+    if (!ms->done || ms->stopping || ms->cfg.passes == 0 || ms->extra == EXTRA_MAX)
+        return CROW_EUSAGE;
+    first %= ms->m->piece_count;
+    int ret = crow_mcast_sender_add_pass(&ms->engine, first);
+    if (ret)
+        return ret;
+    ms->extra_first[ms->extra++] = first;
+    ms->cfg.passes++;
+    ms->done = false;
+    ms->stats.finished_ns = 0;
+    pump(ms);
+    return 0;
 }
 
 void crow_mcast_send_end_now(crow_mcast_send_t *ms)

@@ -14,6 +14,7 @@
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
+#include "crowcast/stream_need.h"
 #include "crowcast/units.h"
 #include "announcer.h"
 #include "metrics_file.h"
@@ -136,6 +137,20 @@ static void decide(struct seeder *s)
     maybe_start_mcast(s);
     if (crow_loop_stopping(s->loop))
         return;
+    uint64_t need;
+    if (s->mcast && s->mcast_done && s->result == 0 && crow_seeder_policy_catch_up(&s->policy, now, &need)) {
+        uint32_t first = crow_stream_need_start(need, s->m.piece_count);
+        crow_log_info("peers miss parts of the release the stream went by without them (need map %016llx): "
+                      "one more pass, from piece %u",
+                      (unsigned long long)need, first);
+        if (crow_mcast_send_add_pass(s->mcast, first) == 0)
+            s->mcast_done = false;
+    }
+    if (s->mcast && !s->mcast_done && crow_seeder_policy_swarm_complete(&s->policy, now)) {
+        crow_log_info("the tracker reports every peer complete: ending the pass");
+        crow_mcast_send_end_now(s->mcast); /* its on_done decides what follows */
+        return;
+    }
     if (s->mcast && !s->mcast_done && crow_seeder_policy_reaches_nobody(&s->policy, now)) {
         crow_log_warn("the multicast stream reaches no peer (%u say no datagram arrives, none receives it): "
                       "ending the pass; the peers fetch over TCP",
@@ -174,6 +189,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         .incomplete = r->incomplete,
         .lit = r->crowcast.lit,
         .dark = r->crowcast.dark,
+        .has_need = r->crowcast.has_need,
+        .need = r->crowcast.need,
     };
     crow_seeder_policy_tracker_answer(&s->policy, crow_loop_now(s->loop), &sw);
     /* Without --mcast the tracker names the groups: one per rack (or shared). */
@@ -281,6 +298,7 @@ static int start_mcast(struct seeder *s)
         .beacon_interval_ns = (uint64_t)(cfg->beacon_interval * 1e9),
         .tcp_port = s->peers ? ntohs(crow_peers_listen_addr(s->peers)->sin_port) : 0,
         .window = 4,
+        .first_piece = crow_seeder_policy_first_piece(&s->policy, s->m.piece_count),
     };
     int ret = crow_mcast_send_start(&s->mcast, s->loop, s->store, &s->m, &mc, on_mcast_done, s);
     if (ret) {
@@ -290,9 +308,9 @@ static int start_mcast(struct seeder *s)
     char a[32];
     struct crow_mcast_send_stats st;
     crow_mcast_send_get_stats(s->mcast, &st);
-    crow_log_info("multicasting %s to %u group(s) at %s each, %u pass(es), UDP GSO %s", s->m.name,
-                  s->group_count, crow_format_rate((double)cfg->rate, a, sizeof a), cfg->passes,
-                  st.gso ? "on" : "off");
+    crow_log_info("multicasting %s to %u group(s) at %s each, %u pass(es) from piece %u, UDP GSO %s",
+                  s->m.name, s->group_count, crow_format_rate((double)cfg->rate, a, sizeof a), cfg->passes,
+                  mc.first_piece, st.gso ? "on" : "off");
     return 0;
 }
 

@@ -24,6 +24,7 @@ enum param {
     P_GROUPS,
     P_HOOK,
     P_MCAST,
+    P_NEED,
     P_COUNT
 };
 
@@ -36,9 +37,9 @@ static const struct {
     {                                                                                                        \
 #n, "missing " #n, "invalid " #n, "duplicate " #n                                                    \
     }
-    PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded), PARAM(downloaded),
-    PARAM(left),      PARAM(event),   PARAM(numwant), PARAM(compact),  PARAM(no_peer_id),
-    PARAM(ip),        PARAM(rack),    PARAM(groups),  PARAM(hook),     PARAM(mcast),
+    PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded),   PARAM(downloaded), PARAM(left),
+    PARAM(event),     PARAM(numwant), PARAM(compact), PARAM(no_peer_id), PARAM(ip),         PARAM(rack),
+    PARAM(groups),    PARAM(hook),    PARAM(mcast),   PARAM(need),
 #undef PARAM
 };
 
@@ -99,6 +100,25 @@ static bool parse_u64(const uint8_t *s, size_t len, uint64_t max, uint64_t *out)
         v = v * 10 + d;
     }
     *out = v;
+    return true;
+}
+
+/* A need map: exactly 16 hex digits (crowcast/stream_need.h), most significant first. */
+static bool parse_need(const uint8_t *v, size_t len, uint64_t *out)
+{
+    if (len != 16)
+        return false;
+    uint64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int d = v[i] >= '0' && v[i] <= '9'   ? v[i] - '0'
+                : v[i] >= 'a' && v[i] <= 'f' ? v[i] - 'a' + 10
+                : v[i] >= 'A' && v[i] <= 'F' ? v[i] - 'A' + 10
+                                             : -1;
+        if (d < 0)
+            return false;
+        n = n << 4 | (uint64_t)d;
+    }
+    *out = n;
     return true;
 }
 
@@ -193,6 +213,9 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         else
             return false;
         return true;
+    case P_NEED:
+        req->has_need = parse_need(v, len, &req->need);
+        return req->has_need;
     case P_COUNT:
         break;
     }
@@ -337,6 +360,12 @@ static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
     if (c->lit) {
         crow_benc_key(e, "lit");
         crow_benc_int(e, c->lit);
+    }
+    if (c->has_need) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)c->need);
+        crow_benc_key(e, "need");
+        crow_benc_cstr(e, hex);
     }
     crow_benc_key(e, "peer flags");
     string_prefix(e, r->peer_count);
@@ -520,6 +549,11 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
         const char *m = req->mcast == CROW_MCAST_REPORT_LIT ? "lit" : "dark";
         ret = append_param(buf, cap, &len, "mcast", (const uint8_t *)m, strlen(m));
     }
+    if (ret == 0 && req->has_need) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)req->need);
+        ret = append_param(buf, cap, &len, "need", (const uint8_t *)hex, 16);
+    }
     return ret < 0 ? ret : (long)len;
 }
 
@@ -588,6 +622,11 @@ static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast lit");
         c->lit = (uint32_t)v;
+    }
+    if (crow_bdict_str(doc, dict, "need", &s, &len)) {
+        if (!parse_need(s, len, &c->need))
+            return bad(why, "invalid crowcast need");
+        c->has_need = true;
     }
     if (crow_bdict_int(doc, dict, "dark", &v)) {
         if (v < 0 || v > UINT32_MAX)

@@ -82,11 +82,12 @@ static bool finished(const crow_mcast_sender_t *s)
     return s->stats.pass >= s->cfg.passes;
 }
 
-static void start_pass(crow_mcast_sender_t *s)
+/* A pass starts at piece `first` and wraps around to the pieces below it. */
+static void start_pass(crow_mcast_sender_t *s, uint32_t first)
 {
     memcpy(s->pending.bytes, s->available.bytes, crow_bitfield_bytes(s->available.nbits));
     s->pending.count = s->available.count;
-    s->low_pending = 0;
+    s->low_pending = first < s->m->piece_count ? first : 0;
     s->stats.pieces_sent = 0;
 }
 
@@ -120,6 +121,8 @@ static bool pick(crow_mcast_sender_t *s, uint64_t now, crow_mcast_tx_t *tx)
     }
     if (!s->in_piece) {
         uint32_t p = crow_bitfield_next_set(&s->pending, s->low_pending);
+        if (p >= s->pending.nbits && s->low_pending > 0) /* a pass that started above 0 wraps */
+            p = crow_bitfield_next_set(&s->pending, s->low_pending = 0);
         if (p >= s->pending.nbits)
             return false;
         s->low_pending = p;
@@ -185,7 +188,7 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
         if (--s->ends_left == 0) {
             s->stats.pass++;
             if (!finished(s))
-                start_pass(s);
+                start_pass(s, 0);
         }
         return;
     case CROW_DGRAM_BEACON:
@@ -209,6 +212,15 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
     }
 }
 
+int crow_mcast_sender_add_pass(crow_mcast_sender_t *s, uint32_t first)
+{
+    if (!finished(s) || s->cfg.passes == UINT32_MAX)
+        return CROW_EUSAGE;
+    s->cfg.passes++;
+    start_pass(s, first);
+    return 0;
+}
+
 void crow_mcast_sender_end_now(crow_mcast_sender_t *s)
 {
     if (finished(s))
@@ -228,6 +240,8 @@ int crow_mcast_sender_next(crow_mcast_sender_t *s, uint64_t now_ns, crow_mcast_t
         return CROW_MCAST_DONE;
     if (!s->started) {
         s->started = true;
+        if (s->cfg.first_piece < s->m->piece_count && !s->in_piece)
+            s->low_pending = s->cfg.first_piece; /* the pieces below it come after the wrap */
         s->last_ns = now_ns;
         s->tokens = s->depth;
         s->next_beacon_ns = now_ns;

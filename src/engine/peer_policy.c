@@ -59,12 +59,13 @@ void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now)
     }
 }
 
-void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now, bool missing)
+void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now)
 {
     if (p->stream == CROW_STREAM_ENDED)
         return;
     set_stream(p, CROW_STREAM_ENDED, now);
-    if (missing && p->cfg.tracker && !p->complete)
+    /* what it still needs goes to the tracker at once: the seeder decides on it */
+    if (p->cfg.tracker && !p->complete)
         p->announce_now = true;
 }
 
@@ -92,7 +93,7 @@ enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p
 /* What the peer sees of the stream changed since its last announce: the seeder decides on it. */
 static bool report_stale(const crow_peer_policy_t *p)
 {
-    return p->cfg.tracker && p->announced && crow_peer_policy_mcast_report(p) != p->reported;
+    return p->cfg.tracker && p->announced && !p->complete && crow_peer_policy_mcast_report(p) != p->reported;
 }
 
 /* When the changed report may go out: lit or dark at once (the seeder decides on them: to stop a

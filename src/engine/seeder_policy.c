@@ -1,5 +1,6 @@
 /* When a seeder may leave; the rules are in crowcast/seeder_policy.h. */
 #include "crowcast/seeder_policy.h"
+#include "crowcast/stream_need.h"
 
 #define DEFAULT_INTERVAL_NS 30000000000ull
 
@@ -82,6 +83,8 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
     p->incomplete = incomplete;
     p->lit = sw->lit;
     p->dark = sw->dark;
+    p->has_need = sw->has_need;
+    p->need = sw->need;
     p->answer_at = now;
     if (incomplete > 0 || complete > 1)
         p->swarm_seen = true;
@@ -89,6 +92,36 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
         p->quiet_since = 0;
     else if (!p->quiet_since)
         p->quiet_since = now;
+}
+
+uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count)
+{
+    return p->has_need ? crow_stream_need_start(p->need, piece_count) : 0;
+}
+
+bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, uint64_t now, uint64_t *need)
+{
+    if (!p->passes_done || p->cut || p->catchups >= CROW_SEEDER_CATCHUPS_MAX || !p->has_need || !p->need ||
+        p->incomplete <= 0 || p->answer_at < p->passes_done_at + CROW_SEEDER_NEED_SETTLE_NS)
+        return false;
+    *need = p->need;
+    p->catchups++;
+    p->passes_done = false;
+    p->complete_ended = false;
+    p->sending_since = now; /* whether this pass reaches anyone is judged afresh */
+    if (p->cfg.tracker)
+        p->next_announce = now + CROW_SEEDER_SEND_POLL_NS;
+    return true;
+}
+
+bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p, uint64_t now)
+{
+    (void)now;
+    if (!p->sending || p->passes_done || p->complete_ended || !p->swarm_seen || p->incomplete != 0 ||
+        p->answer_at <= p->sending_since)
+        return false;
+    p->complete_ended = true;
+    return true;
 }
 
 void crow_seeder_policy_tracker_failed(crow_seeder_policy_t *p, uint64_t now)

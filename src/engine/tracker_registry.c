@@ -17,6 +17,8 @@ struct peer {
     bool seeder;
     int16_t hook;  /* last --on-complete exit status announced (hook=N), -1 before any */
     uint8_t mcast; /* its last announce's mcast= report (enum crow_mcast_report) */
+    bool has_need; /* its last announce's need= map */
+    uint64_t need;
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
     uint64_t joined; /* join number: when it entered its current chain (lowest = chain head) */
@@ -350,17 +352,25 @@ static bool locate_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uin
     return false;
 }
 
-/* How many incomplete peers say they receive the multicast stream, and how many that they do not:
- * a seeder stops multicasting into a fabric where it reaches nobody. */
-static void count_stream_reports(const struct swarm *s, crow_crowcast_info_t *c)
+/* What the incomplete peers say of the multicast stream: how many receive it and how many do not
+ * (a seeder stops multicasting into a fabric where it reaches nobody), and the OR of their need maps
+ * (a seeder sends what they missed again), known only when every one of them sent a map. */
+static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t *c)
 {
+    bool all_need = true, any = false;
+    uint64_t need = 0;
     for (uint32_t i = 0; i < s->count; i++) {
         const struct peer *p = &s->peers[i];
         if (p->seeder)
             continue;
+        any = true;
         c->lit += p->mcast == CROW_MCAST_REPORT_LIT;
         c->dark += p->mcast == CROW_MCAST_REPORT_DARK;
+        all_need &= p->has_need;
+        need |= p->need;
     }
+    c->has_need = any && all_need;
+    c->need = c->has_need ? need : 0;
 }
 
 int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
@@ -414,6 +424,8 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     memcpy(p->peer_id, req->peer_id, CROW_PEER_ID_LEN);
     p->hook = req->has_hook ? (int16_t)req->hook : known ? old.hook : -1;
     p->mcast = req->mcast;
+    p->has_need = req->has_need;
+    p->need = req->need;
     p->first_seen = known ? old.first_seen : now;
     /* Seniority in the chain decides its head: kept across announces (completion and a restart on the
      * same endpoint included), renewed when the peer moves to another rack's chain, where it is a
@@ -437,7 +449,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     bool is_head = chain_head(s, lo, hi) == at;
     select_neighbours(s, at, lo, hi, is_head, want, reg->cfg.head_seeders, peers, &resp->peer_count);
     fill_crowcast(reg, rack, at - lo, is_head, &resp->crowcast);
-    count_stream_reports(s, &resp->crowcast);
+    summarize_stream_reports(s, &resp->crowcast);
     resp->complete = s->complete;
     resp->incomplete = s->count - s->complete;
     return 0;

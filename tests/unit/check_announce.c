@@ -24,8 +24,9 @@ START_TEST(test_parse_full_announce)
 {
     crow_announce_req_t req;
     const char *failure = NULL;
-    ck_assert_int_eq(parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
-                                  "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark",
+    ck_assert_int_eq(parse(BASE_Q
+                           "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
+                           "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need=00000000FFFF0001",
                            &req, &failure),
                      0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
@@ -46,6 +47,8 @@ START_TEST(test_parse_full_announce)
     ck_assert(req.has_hook);
     ck_assert_uint_eq(req.hook, 255);
     ck_assert_uint_eq(req.mcast, CROW_MCAST_REPORT_DARK);
+    ck_assert(req.has_need);
+    ck_assert_uint_eq(req.need, 0xffff0001ull);
 }
 END_TEST
 
@@ -114,6 +117,9 @@ static const struct {
     {BASE_Q "&mcast=on", "invalid mcast"},
     {BASE_Q "&mcast=", "invalid mcast"},
     {BASE_Q "&mcast=lit&mcast=dark", "duplicate mcast"},
+    {BASE_Q "&need=0123", "invalid need"},
+    {BASE_Q "&need=0123456789abcdeg", "invalid need"},
+    {BASE_Q "&need=0123456789abcdef0", "invalid need"},
 };
 
 START_TEST(test_bad_queries_give_reasons)
@@ -151,6 +157,8 @@ START_TEST(test_build_query_roundtrip)
     req.has_hook = true;
     req.hook = 3;
     req.mcast = CROW_MCAST_REPORT_LIT;
+    req.has_need = true;
+    req.need = 0x8000000000000001ull;
     long n = crow_announce_build_query(q, sizeof(q), &req);
     ck_assert_int_eq(n, (long)strlen(q));
     ck_assert_int_eq(crow_announce_parse(q, (size_t)n, &back, &failure), 0);
@@ -177,6 +185,8 @@ static crow_announce_resp_t sample_resp(void)
     r.crowcast.position = 4;
     r.crowcast.lit = 5;
     r.crowcast.dark = 2;
+    r.crowcast.has_need = true;
+    r.crowcast.need = 0xfedcba9876543210ull;
     return r;
 }
 
@@ -202,6 +212,8 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
     ck_assert_uint_eq(res->crowcast.position, 4);
     ck_assert_uint_eq(res->crowcast.lit, 5);
     ck_assert_uint_eq(res->crowcast.dark, 2);
+    ck_assert(res->crowcast.has_need);
+    ck_assert_uint_eq(res->crowcast.need, 0xfedcba9876543210ull);
     ck_assert(!res->crowcast.head);
 }
 

@@ -61,20 +61,29 @@ START_TEST(test_silence_counts_from_the_source_or_the_last_datagram)
 }
 END_TEST
 
-START_TEST(test_end_is_final_and_announces_when_chunks_are_missing)
+START_TEST(test_end_is_final_and_announces_unless_complete)
 {
     crow_peer_policy_t p;
     crow_peer_policy_init(&p, &with_tracker, 0);
     tick(&p, 0, &nothing_needed, false);
     crow_peer_policy_joined(&p, 0);
     crow_peer_policy_datagram(&p, S);
-    crow_peer_policy_stream_ended(&p, 2 * S, true);
+    crow_peer_policy_stream_ended(&p, 2 * S);
     ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 0);
     ck_assert(tick(&p, 2 * S, &nothing_needed, false).announce);
     ck_assert(!crow_peer_policy_datagram(&p, 3 * S));
     ck_assert_int_eq(p.stream, CROW_STREAM_ENDED);
     for (uint64_t t = 3 * S; t < 60 * S; t += S)
         ck_assert(!tick(&p, t, &nothing_needed, false).went_silent);
+    /* a complete peer has nothing to tell when the stream ends */
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    tick(&p, 0, &nothing_needed, false);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_datagram(&p, S);
+    ck_assert(tick(&p, S, &nothing_needed, false).announce); /* lit */
+    crow_peer_policy_complete(&p, 2 * S);
+    crow_peer_policy_stream_ended(&p, 2 * S);
+    ck_assert(!tick(&p, 2 * S, &nothing_needed, false).announce);
 }
 END_TEST
 
@@ -271,7 +280,7 @@ START_TEST(test_random_schedules)
                 have_dgram = source = true;
             }
             if (joined && !ended && r >= 60 && r < 62) {
-                crow_peer_policy_stream_ended(&p, t, true);
+                crow_peer_policy_stream_ended(&p, t);
                 ended = true;
             }
             if (r >= 100 && r < 130)
@@ -324,7 +333,7 @@ static Suite *peer_policy_suite(void)
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, test_no_clock_without_a_source);
     tcase_add_test(tc, test_silence_counts_from_the_source_or_the_last_datagram);
-    tcase_add_test(tc, test_end_is_final_and_announces_when_chunks_are_missing);
+    tcase_add_test(tc, test_end_is_final_and_announces_unless_complete);
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);
     tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience);
     tcase_add_test(tc, test_reports_the_stream_lit_or_dark);

@@ -661,6 +661,27 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     report(peer_addr(1, 2), 0, CROW_MCAST_REPORT_NONE); /* complete */
     ck_assert_uint_eq(resp.crowcast.dark, 1);
     ck_assert_uint_eq(resp.crowcast.lit, 0);
+    /* need maps are ORed, and known only when every incomplete peer sent one */
+    ck_assert(!resp.crowcast.has_need);
+    crow_announce_req_t req = make_req(hash_a, peer_addr(0, 2), 100, 50);
+    req.has_need = true;
+    req.need = 0x3;
+    req.mcast = CROW_MCAST_REPORT_DARK; /* it still says so */
+    const char *failure = NULL;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 2),
+                                            crow_racks_lookup(&racks, peer_addr(0, 2)), 1000, list, 256,
+                                            &resp, &failure),
+                     0);
+    ck_assert(!resp.crowcast.has_need); /* peer 2.2 sent none */
+    req = make_req(hash_a, peer_addr(2, 2), 100, 50);
+    req.has_need = true;
+    req.need = 0x30;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 2),
+                                            crow_racks_lookup(&racks, peer_addr(2, 2)), 1000, list, 256,
+                                            &resp, &failure),
+                     0);
+    ck_assert(resp.crowcast.has_need);
+    ck_assert_uint_eq(resp.crowcast.need, 0x33);
     /* and the codec carries the counts to the seeder */
     uint8_t body[4096];
     long n = crow_announce_encode(body, sizeof body, &resp, true, false);
@@ -672,6 +693,8 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert_int_eq(crow_announce_decode(body, (size_t)n, nodes, 256, peers, 64, &r, &why), 0);
     ck_assert_uint_eq(r.crowcast.dark, 1);
     ck_assert_uint_eq(r.crowcast.lit, 0);
+    ck_assert(r.crowcast.has_need);
+    ck_assert_uint_eq(r.crowcast.need, 0x33);
 }
 END_TEST
 
