@@ -21,6 +21,7 @@ enum crow_error {
     CROW_EUNSUPPORTED,  /* the kernel or the peer lacks a needed feature */
     CROW_ECLOSED,       /* the other side closed the connection */
     CROW_ETIMEOUT,      /* a deadline passed */
+    CROW_ESIGNATURE,    /* a release is unsigned, signed by no trusted key, or its signature is bad */
     CROW_ELAST_
 };
 

@@ -296,6 +296,43 @@ static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manife
     return 0;
 }
 
+/* The top-level "crowcast signatures" list: shape only (what a signature proves is release_sig.c's
+ * to say). A key listed twice is refused, so no reader can be shown one entry and another reader
+ * a second one for the same signer. */
+static int read_signatures(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+                           size_t why_cap)
+{
+    const crow_bnode_t *l = &doc->nodes[list];
+    if (l->type != CROW_BLIST || l->count == 0)
+        return reason(why, why_cap, CROW_EMANIFEST, "crowcast signatures is not a non-empty list");
+    if (l->count > CROW_MANIFEST_MAX_SIGNATURES)
+        return reason(why, why_cap, CROW_ELIMIT, "%u crowcast signatures exceed the limit of %u", l->count,
+                      CROW_MANIFEST_MAX_SIGNATURES);
+    uint32_t e = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
+        const uint8_t *key, *sig;
+        size_t key_len, sig_len;
+        if (doc->nodes[e].type != CROW_BDICT || !crow_bdict_str(doc, e, "public key", &key, &key_len) ||
+            !crow_bdict_str(doc, e, "signature", &sig, &sig_len))
+            return reason(why, why_cap, CROW_EMANIFEST,
+                          "crowcast signature %u is not a dictionary of \"public key\" and \"signature\"",
+                          i + 1);
+        if (key_len != CROW_ED25519_PUBLIC_LEN || sig_len != CROW_ED25519_SIGNATURE_LEN)
+            return reason(
+                why, why_cap, CROW_EMANIFEST,
+                "crowcast signature %u: a %zu-byte key and a %zu-byte signature (Ed25519 wants %u and %u)",
+                i + 1, key_len, sig_len, CROW_ED25519_PUBLIC_LEN, CROW_ED25519_SIGNATURE_LEN);
+        for (uint32_t k = 0; k < m->signature_count; k++)
+            if (memcmp(m->signatures[k].public_key, key, key_len) == 0)
+                return reason(why, why_cap, CROW_EMANIFEST,
+                              "crowcast signatures %u and %u are by the same key", k + 1, i + 1);
+        crow_manifest_signature_t *s = &m->signatures[m->signature_count++];
+        memcpy(s->public_key, key, key_len);
+        memcpy(s->signature, sig, sig_len);
+    }
+    return 0;
+}
+
 static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manifest_t *m, char *why,
                          size_t why_cap)
 {
@@ -312,6 +349,9 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
     uint32_t al = crow_bdict_get(doc, 0, "announce-list");
     int ret;
     if (al && (ret = read_announce_list(doc, al, m, why, why_cap)))
+        return ret;
+    uint32_t sigs = crow_bdict_get(doc, 0, "crowcast signatures");
+    if (sigs && (ret = read_signatures(doc, sigs, m, why, why_cap)))
         return ret;
     uint32_t info = crow_bdict_get(doc, 0, "info");
     if (!info || doc->nodes[info].type != CROW_BDICT)
@@ -552,6 +592,19 @@ static long encode(const crow_manifest_t *m, crow_benc_t *e)
             crow_benc_cstr(e, m->trackers[i].url);
         }
         crow_benc_end(e);
+        crow_benc_end(e);
+    }
+    if (m->signature_count) {
+        crow_benc_key(e, "crowcast signatures");
+        crow_benc_list(e);
+        for (uint32_t i = 0; i < m->signature_count && i < CROW_MANIFEST_MAX_SIGNATURES; i++) {
+            crow_benc_dict(e);
+            crow_benc_key(e, "public key");
+            crow_benc_str(e, m->signatures[i].public_key, CROW_ED25519_PUBLIC_LEN);
+            crow_benc_key(e, "signature");
+            crow_benc_str(e, m->signatures[i].signature, CROW_ED25519_SIGNATURE_LEN);
+            crow_benc_end(e);
+        }
         crow_benc_end(e);
     }
     crow_benc_key(e, "info");

@@ -17,6 +17,7 @@ static const char *const crow_messages[] = {
     [CROW_EUNSUPPORTED - CROW_EMORE] = "not supported",
     [CROW_ECLOSED - CROW_EMORE] = "connection closed",
     [CROW_ETIMEOUT - CROW_EMORE] = "timed out",
+    [CROW_ESIGNATURE - CROW_EMORE] = "release not signed by a trusted key",
 };
 
 const char *crow_strerror(int code)
