@@ -45,7 +45,7 @@ struct crow_agent_config {
      * check again. NULL: any release */
     const struct crow_keyring *trust;
     const char *trust_path;
-    bool json;             /* machine-readable events on stdout, one JSON object a line */
+    bool json; /* machine-readable events on stdout, one JSON object a line */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns a crow_agent_exit code. */

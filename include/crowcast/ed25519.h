@@ -17,9 +17,11 @@
 
 /* A fresh key pair from OpenSSL's random generator. Returns 0, or CROW_EUNSUPPORTED when OpenSSL
  * cannot make one. */
-int crow_ed25519_generate(uint8_t secret[CROW_ED25519_SECRET_LEN], uint8_t public_key[CROW_ED25519_PUBLIC_LEN]);
+int crow_ed25519_generate(uint8_t secret[CROW_ED25519_SECRET_LEN],
+                          uint8_t public_key[CROW_ED25519_PUBLIC_LEN]);
 /* The public key of a secret key. Returns 0 or CROW_EUNSUPPORTED. */
-int crow_ed25519_public(const uint8_t secret[CROW_ED25519_SECRET_LEN], uint8_t public_key[CROW_ED25519_PUBLIC_LEN]);
+int crow_ed25519_public(const uint8_t secret[CROW_ED25519_SECRET_LEN],
+                        uint8_t public_key[CROW_ED25519_PUBLIC_LEN]);
 /* Signs msg[0..len). Returns 0 or CROW_EUNSUPPORTED. */
 int crow_ed25519_sign(const uint8_t secret[CROW_ED25519_SECRET_LEN], const void *msg, size_t len,
                       uint8_t sig[CROW_ED25519_SIGNATURE_LEN]);

@@ -29,11 +29,13 @@
 #define CROW_KEY_ID_HEX          16
 #define CROW_PUBKEY_TAG          "crowcast-ed25519"
 #define CROW_PUBKEY_COMMENT_MAX  200 /* bytes of comment a key line may carry */
-#define CROW_PUBKEY_LINE_MAX     (sizeof CROW_PUBKEY_TAG + 2 * CROW_ED25519_PUBLIC_LEN + 1 + CROW_PUBKEY_COMMENT_MAX + 1)
-#define CROW_KEYRING_MAX         64 /* keys one --trust may name */
+#define CROW_PUBKEY_LINE_MAX                                                                                 \
+    (sizeof CROW_PUBKEY_TAG + 2 * CROW_ED25519_PUBLIC_LEN + 1 + CROW_PUBKEY_COMMENT_MAX + 1)
+#define CROW_KEYRING_MAX 64 /* keys one --trust may name */
 
 /* The bytes a release signature signs, for a release id. */
-void crow_release_sig_message(const uint8_t release_id[CROW_SHA256_LEN], uint8_t out[CROW_RELEASE_SIG_MSG_LEN]);
+void crow_release_sig_message(const uint8_t release_id[CROW_SHA256_LEN],
+                              uint8_t out[CROW_RELEASE_SIG_MSG_LEN]);
 /* A key's id in hex (CROW_KEY_ID_HEX digits and a NUL). */
 void crow_key_id(const uint8_t public_key[CROW_ED25519_PUBLIC_LEN], char out[CROW_KEY_ID_HEX + 1]);
 

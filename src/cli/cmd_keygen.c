@@ -119,8 +119,8 @@ int crow_cmd_keygen(int argc, char **argv)
         goto out;
     }
     crow_key_id(public_key, id);
-    printf("wrote %s (private key: keep it secret) and %s (public key, for --trust)\nkey id: %s\n", out, pub_path,
-           id);
+    printf("wrote %s (private key: keep it secret) and %s (public key, for --trust)\nkey id: %s\n", out,
+           pub_path, id);
     exit_code = CROW_EXIT_OK;
 out:
     crow_ed25519_wipe(secret, sizeof secret);

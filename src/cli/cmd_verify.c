@@ -132,7 +132,8 @@ static int report_pieces(const crow_manifest_t *m, const crow_bitfield_t *good, 
     return (int)files;
 }
 
-static int verify(const char *torrent, const char *root, unsigned threads, bool quiet, const crow_keyring_t *trust)
+static int verify(const char *torrent, const char *root, unsigned threads, bool quiet,
+                  const crow_keyring_t *trust)
 {
     crow_manifest_t m;
     char why[256];

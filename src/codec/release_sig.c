@@ -10,7 +10,8 @@
 #include "crowcast/hash.h"
 #include "crowcast/release_sig.h"
 
-static int reason(char *why, size_t cap, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int reason(char *why, size_t cap, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int reason(char *why, size_t cap, int code, const char *fmt, ...)
 {
@@ -23,7 +24,8 @@ static int reason(char *why, size_t cap, int code, const char *fmt, ...)
     return code;
 }
 
-void crow_release_sig_message(const uint8_t release_id[CROW_SHA256_LEN], uint8_t out[CROW_RELEASE_SIG_MSG_LEN])
+void crow_release_sig_message(const uint8_t release_id[CROW_SHA256_LEN],
+                              uint8_t out[CROW_RELEASE_SIG_MSG_LEN])
 {
     memcpy(out, CROW_RELEASE_SIG_CONTEXT, sizeof CROW_RELEASE_SIG_CONTEXT);
     memcpy(out + sizeof CROW_RELEASE_SIG_CONTEXT, release_id, CROW_SHA256_LEN);
@@ -47,7 +49,8 @@ int crow_release_sign(crow_manifest_t *m, const uint8_t secret[CROW_ED25519_SECR
     if (ret || (ret = crow_ed25519_sign(secret, msg, sizeof msg, s.signature)))
         return ret;
     uint32_t slot = 0;
-    while (slot < m->signature_count && memcmp(m->signatures[slot].public_key, s.public_key, sizeof s.public_key))
+    while (slot < m->signature_count &&
+           memcmp(m->signatures[slot].public_key, s.public_key, sizeof s.public_key))
         slot++;
     if (slot == CROW_MANIFEST_MAX_SIGNATURES)
         return CROW_ELIMIT;
@@ -78,7 +81,8 @@ int crow_release_sign_encoded(const uint8_t *in, size_t in_len, const uint8_t se
     memset(&check, 0, sizeof check);
     if ((ret = crow_release_sign(&m, secret))) {
         reason(why, why_cap, ret, "%s",
-               ret == CROW_ELIMIT ? "the manifest already holds the most signatures it may" : "OpenSSL cannot sign");
+               ret == CROW_ELIMIT ? "the manifest already holds the most signatures it may"
+                                  : "OpenSSL cannot sign");
         goto out;
     }
     size_t cap = crow_manifest_encoded_size(&m);
@@ -146,7 +150,8 @@ int crow_pubkey_parse(const char *line, size_t len, uint8_t public_key[CROW_ED25
         digits++;
     char copy[2 * CROW_ED25519_PUBLIC_LEN + 1];
     if (digits != hex_len)
-        return reason(why, why_cap, CROW_EPARSE, "the key has %zu hex digits, an Ed25519 key %zu", digits, hex_len);
+        return reason(why, why_cap, CROW_EPARSE, "the key has %zu hex digits, an Ed25519 key %zu", digits,
+                      hex_len);
     memcpy(copy, hex, hex_len);
     copy[hex_len] = '\0';
     if (crow_unhex(copy, public_key, CROW_ED25519_PUBLIC_LEN))
@@ -196,7 +201,8 @@ int crow_keyring_add_text(crow_keyring_t *kr, const char *text, size_t len, char
         if (crow_keyring_has(kr, key))
             continue;
         if (kr->count == CROW_KEYRING_MAX)
-            return reason(why, why_cap, CROW_ELIMIT, "line %u: more than %u trusted keys", line, CROW_KEYRING_MAX);
+            return reason(why, why_cap, CROW_ELIMIT, "line %u: more than %u trusted keys", line,
+                          CROW_KEYRING_MAX);
         memcpy(kr->keys[kr->count++], key, CROW_ED25519_PUBLIC_LEN);
     }
     return 0;
@@ -215,8 +221,8 @@ int crow_release_verify(const crow_manifest_t *m, const crow_keyring_t *trust, u
         char id[CROW_KEY_ID_HEX + 1];
         crow_key_id(m->signatures[i].public_key, id);
         if (!crow_keyring_has(trust, m->signatures[i].public_key)) {
-            snprintf(unknown + strlen(unknown), sizeof unknown - strlen(unknown), "%s%s", unknown[0] ? ", " : "",
-                     id);
+            snprintf(unknown + strlen(unknown), sizeof unknown - strlen(unknown), "%s%s",
+                     unknown[0] ? ", " : "", id);
             continue;
         }
         if (!crow_release_signature_valid(m, i))
@@ -228,7 +234,8 @@ int crow_release_verify(const crow_manifest_t *m, const crow_keyring_t *trust, u
             good = (int)i;
     }
     if (good < 0)
-        return reason(why, why_cap, CROW_ESIGNATURE, "signed only by key%s %s, which this host does not trust",
+        return reason(why, why_cap, CROW_ESIGNATURE,
+                      "signed only by key%s %s, which this host does not trust",
                       m->signature_count > 1 ? "s" : "", unknown);
     if (signer)
         *signer = (uint32_t)good;

@@ -23,7 +23,8 @@ static int raw_public(EVP_PKEY *key, uint8_t public_key[CROW_ED25519_PUBLIC_LEN]
                : CROW_EUNSUPPORTED;
 }
 
-int crow_ed25519_generate(uint8_t secret[CROW_ED25519_SECRET_LEN], uint8_t public_key[CROW_ED25519_PUBLIC_LEN])
+int crow_ed25519_generate(uint8_t secret[CROW_ED25519_SECRET_LEN],
+                          uint8_t public_key[CROW_ED25519_PUBLIC_LEN])
 {
     EVP_PKEY *key = NULL;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
@@ -41,7 +42,8 @@ out:
     return ret;
 }
 
-int crow_ed25519_public(const uint8_t secret[CROW_ED25519_SECRET_LEN], uint8_t public_key[CROW_ED25519_PUBLIC_LEN])
+int crow_ed25519_public(const uint8_t secret[CROW_ED25519_SECRET_LEN],
+                        uint8_t public_key[CROW_ED25519_PUBLIC_LEN])
 {
     EVP_PKEY *key = secret_key(secret);
     int ret = key ? raw_public(key, public_key) : CROW_EUNSUPPORTED;
@@ -120,9 +122,10 @@ int crow_ed25519_secret_from_pem(const char *pem, size_t len, uint8_t secret[CRO
     int ret = CROW_EPARSE;
     size_t n = CROW_ED25519_SECRET_LEN;
     if (key)
-        ret = EVP_PKEY_id(key) != EVP_PKEY_ED25519                                                  ? CROW_EUNSUPPORTED
-              : EVP_PKEY_get_raw_private_key(key, secret, &n) == 1 && n == CROW_ED25519_SECRET_LEN ? 0
-                                                                                                    : CROW_EPARSE;
+        ret = EVP_PKEY_id(key) != EVP_PKEY_ED25519 ? CROW_EUNSUPPORTED
+              : EVP_PKEY_get_raw_private_key(key, secret, &n) == 1 && n == CROW_ED25519_SECRET_LEN
+                  ? 0
+                  : CROW_EPARSE;
     EVP_PKEY_free(key);
     BIO_free(bio);
     ERR_clear_error();
