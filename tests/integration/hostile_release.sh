@@ -82,7 +82,7 @@ wait_until 10 grep -q ready "$WORK/listener.log" || fail "the listener did not s
 
 refused() { # NAME TRUST EXPECTED-REASON: get refuses NAME.torrent, fetches nothing
   local name=$1 trust=$2 want=$3 rc=0
-  "$CROWCAST" get "$WORK/$name.torrent" -o "$WORK/out-$name" --trust "$trust" --peer "127.0.0.1:$PP" \
+  timeout 20 "$CROWCAST" get "$WORK/$name.torrent" -o "$WORK/out-$name" --trust "$trust" --peer "127.0.0.1:$PP" \
     --mcast "$GROUP" --json --log-level debug >"$WORK/get-$name.json" 2>"$WORK/get-$name.err" || rc=$?
   [[ $rc -eq 5 ]] || fail "get of the $name manifest exited $rc, want 5: $(cat "$WORK/get-$name.err")"
   grep -q "refused: $want.*; nothing was fetched" "$WORK/get-$name.err" ||
@@ -103,7 +103,7 @@ refused signed "$WORK/strangers" "signed only by key $KEYID, which this host doe
 log "no refused get reached the tracker or the peer"
 
 # The listener is real: a get without --trust does connect to it (the check above can fail).
-"$CROWCAST" get "$WORK/unsigned.torrent" -o "$WORK/out-untrusting" --no-mcast --peer "127.0.0.1:$PP" \
+timeout 20 "$CROWCAST" get "$WORK/unsigned.torrent" -o "$WORK/out-untrusting" --no-mcast --peer "127.0.0.1:$PP" \
   --test-exit-after 1 >/dev/null 2>&1 || true
 wait_until 5 grep -q "accepted on $PP" "$WORK/listener.log" || fail "the listener saw no connection from a plain get"
 
