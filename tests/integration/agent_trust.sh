@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# An agent that trusts one release key (`crowcast agent --trust`), offered releases through the
+# tracker's rollouts: an unsigned release, then one signed by a key it does not trust. Each is
+# refused before a byte of it is fetched (no `crowcast get` is started, nothing is published under
+# DIR, `current` is not switched, the activation hook never runs) and the refusal, with its reason,
+# is reported to the tracker, whose rollout halts on it. Then the same content signed by the trusted
+# key rolls out to the end: downloaded, verified, activated, healthy.
+# Written against the rollout endpoints as they are on main at the time (GET /rollout/start,
+# /rollout/abort without credentials).
+source "$(dirname "$0")/lib.sh"
+need_cmd curl python3
+
+TP=$(free_port)
+GP=$(free_port)
+SP=$(free_port)
+G1="239.255.$((RANDOM % 200 + 1)).$((RANDOM % 200 + 1))"
+TRACKER="http://127.0.0.1:$TP"
+
+mkdir -p "$WORK/keys"
+"$CROWCAST" keygen "$WORK/keys/release" >/dev/null || fail "keygen failed"
+"$CROWCAST" keygen "$WORK/keys/stranger" >/dev/null || fail "keygen failed"
+random_file "$WORK/src/app.bin" $((4 << 20)) agent-trust
+mk() { "$CROWCAST" make "$WORK/src/app.bin" -o "$WORK/$1.torrent" --piece-size 256K "${@:2}" >/dev/null ||
+  fail "make $1 failed"; }
+mk unsigned
+mk stranger --sign "$WORK/keys/stranger"
+mk signed --sign "$WORK/keys/release"
+ID=$("$CROWCAST" inspect "$WORK/signed.torrent" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["release_id"])')
+printf 'rack r1 127.0.1.0/24 %s:%s\n' "$G1" "$GP" >"$WORK/racks.conf"
+
+spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 --state "$WORK/state"
+wait_until 15 grep -q "serving on" "$WORK/tracker.log" || fail "the tracker did not start"
+cat >"$WORK/hook.sh" <<'HOOK'
+#!/bin/sh
+echo "$CROWCAST_ACTION $CROWCAST_RELEASE_ID" >>"$HOOK_LOG"
+HOOK
+chmod +x "$WORK/hook.sh"
+spawn agent env HOOK_LOG="$WORK/hooks.log" "$CROWCAST" agent --tracker "$TRACKER" --dir "$WORK/dir" --host host1 \
+  --iface 127.0.1.1 --activate "$WORK/hook.sh" --seed-time 5 --poll-wait 2 --json --trust "$WORK/keys/release.pub"
+
+status() { curl -sf "$TRACKER/rollout/status?format=json"; }
+state_is() { status | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != sys.argv[1])' "$1"; }
+registered() { status | grep -q '"host":"host1"'; }
+wait_until 20 curl -sf "$TRACKER/rollout/status" || fail "no rollout status"
+start() { # NAME: rolls NAME.torrent out to rack r1
+  curl -sf "$TRACKER/rollout/start?torrent=$WORK/$1.torrent&plan=wave%20r1%0A&distribute=all" >"$WORK/start-$1.json" ||
+    fail "rollout/start of $1 refused: $(curl -s "$TRACKER/rollout/start?torrent=$WORK/$1.torrent&plan=wave%20r1%0A")"
+}
+wait_until 20 registered || fail "the agent did not register: $(status)"
+
+refused() { # NAME REASON: the agent refuses NAME's rollout and the tracker hears why
+  local name=$1 want=$2
+  start "$name"
+  wait_until 30 state_is halted || fail "the rollout of the $name release did not halt: $(status)"
+  grep -q '"event":"step","host":"host1","step":"download","status":"failed".*"detail":"refused: '"$want" "$WORK/agent.log" ||
+    fail "the agent did not report the $name release refused ($want): $(grep '"step"' "$WORK/agent.log")"
+  wait_until 10 grep -q '"event":"reported","host":"host1","step":"download","status":"failed"' "$WORK/agent.log" ||
+    fail "the tracker did not acknowledge the refusal of the $name release"
+  status | grep -q "refused: $want" || fail "the tracker's status does not show why: $(status)"
+  curl -sf "$TRACKER/rollout/abort" >/dev/null || fail "rollout/abort refused"
+  wait_until 10 state_is aborted || fail "the rollout of $name did not abort: $(status)"
+  log "$name: refused by the agent and reported: $(grep -o '"detail":"refused: [^"]*"' "$WORK/agent.log" | tail -1)"
+}
+refused unsigned "the release is not signed"
+refused stranger "signed only by key [0-9a-f]*, which this host does not trust"
+! grep -q "crowcast get, pid" "$WORK/agent.log" || fail "the agent started a download of a refused release"
+[[ ! -e $WORK/hooks.log && ! -e $WORK/dir/app.bin/current && ! -e $WORK/dir/app.bin/$ID ]] ||
+  fail "a refused release was activated or published: $(ls -la "$WORK/dir/app.bin")"
+[[ -z $(find "$WORK/dir/app.bin" -name '*.torrent' 2>/dev/null) ]] || fail "a refused release's manifest was saved"
+log "nothing of the refused releases was fetched, published or activated"
+
+# The same content, signed by the trusted key: it rolls out.
+spawn seed "$CROWCAST" seed "$WORK/signed.torrent" "$WORK/src/app.bin" --tracker "$TRACKER/announce" \
+  --iface 127.0.0.1 --listen "127.0.0.1:$SP" --rate 50M --linger 60
+start signed
+wait_until 60 state_is done || fail "the signed release did not roll out: $(status)"
+cmp "$WORK/src/app.bin" "$WORK/dir/app.bin/$ID/app.bin" || fail "published data differs"
+[[ $(cat "$WORK/hooks.log") == "activate $ID" ]] || fail "hook calls: $(cat "$WORK/hooks.log")"
+grep -q "crowcast get, pid" "$WORK/agent.log" || fail "no download was started for the signed release"
+log "signed: downloaded, verified and activated"
+log "ok"
