@@ -10,20 +10,6 @@
 #include "crowcast/hash.h"
 #include "crowcast/release_sig.h"
 
-static int reason(char *why, size_t cap, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int reason(char *why, size_t cap, int code, const char *fmt, ...)
-{
-    if (cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 void crow_release_sig_message(const uint8_t release_id[CROW_SHA256_LEN],
                               uint8_t out[CROW_RELEASE_SIG_MSG_LEN])
 {
@@ -80,27 +66,27 @@ int crow_release_sign_encoded(const uint8_t *in, size_t in_len, const uint8_t se
         return ret;
     memset(&check, 0, sizeof check);
     if ((ret = crow_release_sign(&m, secret))) {
-        reason(why, why_cap, ret, "%s",
-               ret == CROW_ELIMIT ? "the manifest already holds the most signatures it may"
-                                  : "OpenSSL cannot sign");
+        crow_why(why, why_cap, ret, "%s",
+                 ret == CROW_ELIMIT ? "the manifest already holds the most signatures it may"
+                                    : "OpenSSL cannot sign");
         goto out;
     }
     size_t cap = crow_manifest_encoded_size(&m);
     long len;
     if (!(buf = malloc(cap))) {
-        ret = reason(why, why_cap, -ENOMEM, "out of memory");
+        ret = crow_why(why, why_cap, -ENOMEM, "out of memory");
         goto out;
     }
     if ((len = crow_manifest_encode(&m, buf, cap)) < 0) {
-        ret = reason(why, why_cap, (int)len, "cannot encode the manifest: %s", crow_strerror((int)len));
+        ret = crow_why(why, why_cap, (int)len, "cannot encode the manifest: %s", crow_strerror((int)len));
         goto out;
     }
     if ((ret = crow_manifest_parse(buf, (size_t)len, &check, why, why_cap)))
         goto out;
     if (memcmp(check.release_id, m.release_id, CROW_SHA256_LEN) != 0) {
-        ret = reason(why, why_cap, CROW_EMANIFEST,
-                     "its info does not encode back to the same bytes (not made by crowcast make?): "
-                     "signing it would make another release");
+        ret = crow_why(why, why_cap, CROW_EMANIFEST,
+                       "its info does not encode back to the same bytes (not made by crowcast make?): "
+                       "signing it would make another release");
         goto out;
     }
     *out = buf;
@@ -140,9 +126,9 @@ int crow_pubkey_parse(const char *line, size_t len, uint8_t public_key[CROW_ED25
 {
     const size_t tag = sizeof CROW_PUBKEY_TAG - 1, hex_len = 2 * CROW_ED25519_PUBLIC_LEN;
     if (len > CROW_PUBKEY_LINE_MAX)
-        return reason(why, why_cap, CROW_EPARSE, "longer than %zu bytes", CROW_PUBKEY_LINE_MAX);
+        return crow_why(why, why_cap, CROW_EPARSE, "longer than %zu bytes", CROW_PUBKEY_LINE_MAX);
     if (len < tag + 1 || memcmp(line, CROW_PUBKEY_TAG, tag) != 0 || line[tag] != ' ')
-        return reason(why, why_cap, CROW_EPARSE, "does not start with \"%s \"", CROW_PUBKEY_TAG);
+        return crow_why(why, why_cap, CROW_EPARSE, "does not start with \"%s \"", CROW_PUBKEY_TAG);
     const char *hex = line + tag + 1;
     size_t rest = len - tag - 1;
     size_t digits = 0;
@@ -150,16 +136,16 @@ int crow_pubkey_parse(const char *line, size_t len, uint8_t public_key[CROW_ED25
         digits++;
     char copy[2 * CROW_ED25519_PUBLIC_LEN + 1];
     if (digits != hex_len)
-        return reason(why, why_cap, CROW_EPARSE, "the key has %zu hex digits, an Ed25519 key %zu", digits,
-                      hex_len);
+        return crow_why(why, why_cap, CROW_EPARSE, "the key has %zu hex digits, an Ed25519 key %zu", digits,
+                        hex_len);
     memcpy(copy, hex, hex_len);
     copy[hex_len] = '\0';
     if (crow_unhex(copy, public_key, CROW_ED25519_PUBLIC_LEN))
-        return reason(why, why_cap, CROW_EPARSE, "the key is not hex");
+        return crow_why(why, why_cap, CROW_EPARSE, "the key is not hex");
     const char *c = hex + hex_len + (rest > hex_len ? 1 : 0);
     size_t clen = len - (size_t)(c - line);
     if (!printable_text(c, clen))
-        return reason(why, why_cap, CROW_EPARSE, "the comment holds a control byte");
+        return crow_why(why, why_cap, CROW_EPARSE, "the comment holds a control byte");
     if (comment)
         *comment = c;
     if (comment_len)
@@ -180,7 +166,7 @@ bool crow_keyring_has(const crow_keyring_t *kr, const uint8_t public_key[CROW_ED
 int crow_keyring_add_text(crow_keyring_t *kr, const char *text, size_t len, char *why, size_t why_cap)
 {
     if (memchr(text, '\0', len))
-        return reason(why, why_cap, CROW_EPARSE, "holds a NUL byte: not a key file");
+        return crow_why(why, why_cap, CROW_EPARSE, "holds a NUL byte: not a key file");
     size_t start = 0;
     for (unsigned line = 1; start < len; line++) {
         const char *nl = memchr(text + start, '\n', len - start);
@@ -197,12 +183,12 @@ int crow_keyring_add_text(crow_keyring_t *kr, const char *text, size_t len, char
         uint8_t key[CROW_ED25519_PUBLIC_LEN];
         char detail[128];
         if (crow_pubkey_parse(l + lead, n - lead, key, NULL, NULL, detail, sizeof detail))
-            return reason(why, why_cap, CROW_EPARSE, "line %u: %s", line, detail);
+            return crow_why(why, why_cap, CROW_EPARSE, "line %u: %s", line, detail);
         if (crow_keyring_has(kr, key))
             continue;
         if (kr->count == CROW_KEYRING_MAX)
-            return reason(why, why_cap, CROW_ELIMIT, "line %u: more than %u trusted keys", line,
-                          CROW_KEYRING_MAX);
+            return crow_why(why, why_cap, CROW_ELIMIT, "line %u: more than %u trusted keys", line,
+                            CROW_KEYRING_MAX);
         memcpy(kr->keys[kr->count++], key, CROW_ED25519_PUBLIC_LEN);
     }
     return 0;
@@ -214,7 +200,7 @@ int crow_release_verify(const crow_manifest_t *m, const crow_keyring_t *trust, u
                         size_t why_cap)
 {
     if (m->signature_count == 0)
-        return reason(why, why_cap, CROW_ESIGNATURE, "the release is not signed");
+        return crow_why(why, why_cap, CROW_ESIGNATURE, "the release is not signed");
     int good = -1;
     char unknown[CROW_MANIFEST_MAX_SIGNATURES * (CROW_KEY_ID_HEX + 2) + 1] = "";
     for (uint32_t i = 0; i < m->signature_count && i < CROW_MANIFEST_MAX_SIGNATURES; i++) {
@@ -226,17 +212,18 @@ int crow_release_verify(const crow_manifest_t *m, const crow_keyring_t *trust, u
             continue;
         }
         if (!crow_release_signature_valid(m, i))
-            return reason(why, why_cap, CROW_ESIGNATURE,
-                          "the signature by trusted key %s does not verify (the manifest was altered, or the "
-                          "signature belongs to another release)",
-                          id);
+            return crow_why(
+                why, why_cap, CROW_ESIGNATURE,
+                "the signature by trusted key %s does not verify (the manifest was altered, or the "
+                "signature belongs to another release)",
+                id);
         if (good < 0)
             good = (int)i;
     }
     if (good < 0)
-        return reason(why, why_cap, CROW_ESIGNATURE,
-                      "signed only by key%s %s, which this host does not trust",
-                      m->signature_count > 1 ? "s" : "", unknown);
+        return crow_why(why, why_cap, CROW_ESIGNATURE,
+                        "signed only by key%s %s, which this host does not trust",
+                        m->signature_count > 1 ? "s" : "", unknown);
     if (signer)
         *signer = (uint32_t)good;
     return 0;

@@ -1,4 +1,6 @@
-/* Human-readable text for crowcast error codes and -errno values. */
+/* Human-readable text for crowcast error codes and -errno values, and the reason writer parsers share. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crowcast/error.h"
@@ -29,4 +31,15 @@ const char *crow_strerror(int code)
     if (code < 0 && code > -4096)
         return strerror(-code);
     return "unknown error";
+}
+
+int crow_why(char *why, size_t cap, int code, const char *fmt, ...)
+{
+    if (cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

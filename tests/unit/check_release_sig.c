@@ -15,7 +15,8 @@
 /* RFC 8032 section 7.1, TEST 1: the empty message. */
 static const char rfc_secret[] = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 static const char rfc_public[] = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
-static const char rfc_sig[] = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+static const char rfc_sig[] = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33b"
+                              "acc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
 
 static void unhex(const char *hex, uint8_t *out, size_t len)
 {
@@ -28,7 +29,8 @@ static void secret_n(uint8_t secret[CROW_ED25519_SECRET_LEN], uint8_t seed)
         secret[i] = (uint8_t)(seed * 31 + i);
 }
 
-static void public_of(const uint8_t secret[CROW_ED25519_SECRET_LEN], uint8_t public_key[CROW_ED25519_PUBLIC_LEN])
+static void public_of(const uint8_t secret[CROW_ED25519_SECRET_LEN],
+                      uint8_t public_key[CROW_ED25519_PUBLIC_LEN])
 {
     ck_assert_int_eq(crow_ed25519_public(secret, public_key), 0);
 }
@@ -448,8 +450,9 @@ START_TEST(test_pubkey_line_round_trip)
     unhex(rfc_public, public_key, 32);
     char line[CROW_PUBKEY_LINE_MAX + 2], why[128];
     long n = crow_pubkey_format(public_key, "release key 2026", line, sizeof line);
-    ck_assert_str_eq(line, "crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a "
-                           "release key 2026\n");
+    ck_assert_str_eq(line,
+                     "crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a "
+                     "release key 2026\n");
     const char *comment;
     size_t clen;
     ck_assert_int_eq(crow_pubkey_parse(line, (size_t)n - 1, back, &comment, &clen, why, sizeof why), 0);
@@ -472,15 +475,18 @@ START_TEST(test_pubkey_line_errors)
         {"ssh-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "does not start"},
         {"crowcast-ed25519", "does not start"},
         {"crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511", "63 hex digits"},
-        {"crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511aa", "65 hex digits"},
+        {"crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511aa",
+         "65 hex digits"},
         {"crowcast-ed25519 g75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "not hex"},
-        {"crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a \033[2J", "control"},
+        {"crowcast-ed25519 d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a \033[2J",
+         "control"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t key[32];
         char why[128] = "";
-        ck_assert_int_eq(crow_pubkey_parse(bad[i].line, strlen(bad[i].line), key, NULL, NULL, why, sizeof why),
-                         CROW_EPARSE);
+        ck_assert_int_eq(
+            crow_pubkey_parse(bad[i].line, strlen(bad[i].line), key, NULL, NULL, why, sizeof why),
+            CROW_EPARSE);
         ck_assert_msg(strstr(why, bad[i].reason), "line %zu: '%s'", i, why);
     }
     char huge[CROW_PUBKEY_LINE_MAX + 10];
