@@ -92,6 +92,20 @@ struct trust_view {
     char verdict[256];
 };
 
+/* Signature i of m: who made it, whether it is valid for this release, whether --trust lists its key. */
+struct signer {
+    char key_id[CROW_KEY_ID_HEX + 1];
+    bool valid, trusted;
+};
+
+static struct signer signer_view(const crow_manifest_t *m, uint32_t i, const struct trust_view *t)
+{
+    struct signer v = {.valid = crow_release_signature_valid(m, i),
+                       .trusted = t->trust && crow_keyring_has(t->trust, m->signatures[i].public_key)};
+    crow_key_id(m->signatures[i].public_key, v.key_id);
+    return v;
+}
+
 static void print_json(const crow_manifest_t *m, const char *id, const char *ih, const struct trust_view *t)
 {
     printf("{\"name\":");
@@ -123,13 +137,12 @@ static void print_json(const crow_manifest_t *m, const char *id, const char *ih,
     }
     printf("],\"release_id\":\"%s\",\"info_hash\":\"%s\",\"signatures\":[", id, ih);
     for (uint32_t i = 0; i < m->signature_count; i++) {
-        char key_id[CROW_KEY_ID_HEX + 1];
-        crow_key_id(m->signatures[i].public_key, key_id);
-        printf("%s{\"key_id\":\"%s\",\"valid\":%s,\"trusted\":%s}", i ? "," : "", key_id,
-               crow_release_signature_valid(m, i) ? "true" : "false",
-               !t->trust                                                 ? "null"
-               : crow_keyring_has(t->trust, m->signatures[i].public_key) ? "true"
-                                                                         : "false");
+        struct signer v = signer_view(m, i, t);
+        printf("%s{\"key_id\":\"%s\",\"valid\":%s,\"trusted\":%s}", i ? "," : "", v.key_id,
+               v.valid ? "true" : "false",
+               !t->trust   ? "null"
+               : v.trusted ? "true"
+                           : "false");
     }
     printf("],\"trusted\":%s}\n", !t->trust ? "null" : t->accepted ? "true" : "false");
 }
@@ -159,13 +172,12 @@ static void print_text(const crow_manifest_t *m, const char *id, const char *ih,
     if (m->signature_count == 0)
         printf("signed by:    (unsigned)\n");
     for (uint32_t i = 0; i < m->signature_count; i++) {
-        char key_id[CROW_KEY_ID_HEX + 1];
-        crow_key_id(m->signatures[i].public_key, key_id);
-        printf("%s key %s, %s%s\n", i ? "             " : "signed by:   ", key_id,
-               crow_release_signature_valid(m, i) ? "valid signature" : "INVALID signature",
-               !t->trust                                                 ? ""
-               : crow_keyring_has(t->trust, m->signatures[i].public_key) ? ", trusted"
-                                                                         : ", not trusted");
+        struct signer v = signer_view(m, i, t);
+        printf("%s key %s, %s%s\n", i ? "             " : "signed by:   ", v.key_id,
+               v.valid ? "valid signature" : "INVALID signature",
+               !t->trust   ? ""
+               : v.trusted ? ", trusted"
+                           : ", not trusted");
     }
     if (t->trust)
         printf("trust:        %s%s\n", t->accepted ? "accepted" : "REFUSED: ", t->verdict);
