@@ -84,11 +84,11 @@ long crow_ed25519_secret_to_pem(const uint8_t secret[CROW_ED25519_SECRET_LEN], c
 {
     EVP_PKEY *key = secret_key(secret);
     BIO *bio = BIO_new(BIO_s_mem());
-    long ret = CROW_EUNSUPPORTED;
+    long ret = CROW_EUNSUPPORTED, len;
     char *data;
     if (!key || !bio || PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1)
         goto out;
-    long len = BIO_get_mem_data(bio, &data);
+    len = BIO_get_mem_data(bio, &data);
     if (len <= 0 || (size_t)len >= cap) {
         ret = len <= 0 ? CROW_EUNSUPPORTED : CROW_ESPACE;
         goto out;
@@ -98,8 +98,8 @@ long crow_ed25519_secret_to_pem(const uint8_t secret[CROW_ED25519_SECRET_LEN], c
     ret = len;
 out:
     /* The BIO's buffer held the secret: clear it before OpenSSL frees it. */
-    if (bio && BIO_get_mem_data(bio, &data) > 0)
-        OPENSSL_cleanse(data, (size_t)BIO_get_mem_data(bio, &data));
+    if (bio && (len = BIO_get_mem_data(bio, &data)) > 0)
+        OPENSSL_cleanse(data, (size_t)len);
     BIO_free(bio);
     EVP_PKEY_free(key);
     ERR_clear_error();
