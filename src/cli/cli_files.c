@@ -16,7 +16,9 @@ int crow_cli_read_file(int dirfd, const char *path, int flags, size_t max, char 
 {
     *buf = NULL;
     *len = 0;
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer; it is refused below instead
+     * (on a regular file the flag changes nothing). */
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
     if (fd < 0)
         return -errno;
     struct stat st;

@@ -107,11 +107,17 @@ timeout 20 "$CROWCAST" get "$WORK/unsigned.torrent" -o "$WORK/out-untrusting" --
   --test-exit-after 1 >/dev/null 2>&1 || true
 wait_until 5 grep -q "accepted on $PP" "$WORK/listener.log" || fail "the listener saw no connection from a plain get"
 
-# A bad --trust is a usage error, named.
-rc=0
-"$CROWCAST" get "$WORK/signed.torrent" -o "$WORK/out-x" --trust "$WORK/trusted/README" 2>"$WORK/badtrust.err" || rc=$?
-[[ $rc -eq 2 ]] && grep -q "line 1: does not start with" "$WORK/badtrust.err" ||
-  fail "get --trust a non-key file: rc $rc, $(cat "$WORK/badtrust.err")"
+# A bad --trust is a usage error, named: not a key file, a huge one, a FIFO, a directory without keys.
+head -c 300000 /dev/zero >"$WORK/huge.pub"
+mkfifo "$WORK/fifo.pub"
+mkdir -p "$WORK/nokeys"
+for bad in "$WORK/trusted/README:line 1: does not start with" "$WORK/huge.pub:too large for a key file" \
+  "$WORK/fifo.pub:not a regular file" "$WORK/nokeys:names no key"; do
+  rc=0
+  timeout 10 "$CROWCAST" get "$WORK/signed.torrent" -o "$WORK/out-x" --trust "${bad%%:*}" 2>"$WORK/badtrust.err" || rc=$?
+  [[ $rc -eq 2 ]] && grep -q "${bad#*:}" "$WORK/badtrust.err" ||
+    fail "get --trust ${bad%%:*}: rc $rc, $(cat "$WORK/badtrust.err")"
+done
 
 # Accepted: the signed release, trusted by file and by directory, fetched from a real seed.
 spawn seed "$CROWCAST" seed "$WORK/signed.torrent" "$WORK/src/app.bin" --no-tracker --listen "127.0.0.1:$SP" \
