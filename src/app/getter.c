@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "crowcast/error.h"
-#include "crowcast/release_sig.h"
 #include "crowcast/event.h"
 #include "crowcast/getter.h"
 #include "crowcast/log.h"
 #include "crowcast/mcast_receiver.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/udp.h"
 #include "crowcast/units.h"

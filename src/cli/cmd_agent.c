@@ -1,8 +1,8 @@
 /* `crowcast agent`: option parsing for the rollout agent. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
