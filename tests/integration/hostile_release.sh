@@ -144,4 +144,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["trusted"] is False and d["signatures"] == [{"key_id": sys.argv[2], "valid": False, "trusted": True}], d
 ' "$WORK/copied.json" "$KEYID" || fail "inspect --json of the copied signature: rc $rc, $(cat "$WORK/copied.json")"
+# Rotation: a release signed by the old and the new key is accepted by hosts that trust either.
+mk "$WORK/src/app.bin" both --sign "$WORK/keys/release" --sign "$WORK/keys/stranger"
+for trust in "$WORK/keys/release.pub" "$WORK/strangers"; do
+  "$CROWCAST" inspect "$WORK/both.torrent" --trust "$trust" >/dev/null || fail "a release signed twice is refused by --trust $trust"
+done
 log "ok"
