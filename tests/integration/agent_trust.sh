@@ -8,16 +8,18 @@
 # --trust and activated an unsigned release, which it still has on disk: a rollback to it (what a
 # taken-over tracker could order) is refused as well, by the `crowcast verify --trust` the agent
 # runs on it, and the host stays on the signed release.
-# Written against the rollout endpoints as they are on main at the time (GET /rollout/start,
-# /rollout/abort without credentials).
+# The rollouts go through `crowcast rollout` (whatever the tracker's control plane asks of a client,
+# the CLI speaks it); status is read with curl.
 source "$(dirname "$0")/lib.sh"
 need_cmd curl python3
+export CROWCAST_TRACKER
 
 TP=$(free_port)
 GP=$(free_port)
 SP=$(free_port)
 G1="239.255.$((RANDOM % 200 + 1)).$((RANDOM % 200 + 1))"
 TRACKER="http://127.0.0.1:$TP"
+CROWCAST_TRACKER=$TRACKER
 
 mkdir -p "$WORK/keys"
 "$CROWCAST" keygen "$WORK/keys/release" >/dev/null || fail "keygen failed"
@@ -53,10 +55,9 @@ status() { curl -sf "$TRACKER/rollout/status?format=json"; }
 state_is() { status | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != sys.argv[1])' "$1"; }
 registered() { status | grep -q '"host":"host1"'; }
 wait_until 20 curl -sf "$TRACKER/rollout/status" || fail "no rollout status"
-start() { # NAME: rolls NAME.torrent out to rack r1
-  curl -sf "$TRACKER/rollout/start?torrent=$WORK/$1.torrent&plan=wave%20r1%0A&distribute=all" >"$WORK/start-$1.json" ||
-    fail "rollout/start of $1 refused: $(curl -s "$TRACKER/rollout/start?torrent=$WORK/$1.torrent&plan=wave%20r1%0A")"
-}
+echo "wave r1" >"$WORK/plan"
+rollout() { "$CROWCAST" rollout "$@" >"$WORK/rollout-$1.out" 2>&1 || fail "rollout $1 failed: $(cat "$WORK/rollout-$1.out")"; }
+start() { rollout start "$WORK/$1.torrent" --plan "$WORK/plan" --distribute all; } # NAME: to rack r1
 wait_until 20 registered || fail "the agent did not register: $(status)"
 
 # Before --trust: the unsigned old release is downloaded and activated.
@@ -78,7 +79,7 @@ refused() { # NAME REASON: the agent refuses NAME's rollout and the tracker hear
   wait_until 10 grep -q '"event":"reported","host":"host1","step":"download","status":"failed"' "$WORK/agent.log" ||
     fail "the tracker did not acknowledge the refusal of the $name release"
   status | grep -q "refused: $want" || fail "the tracker's status does not show why: $(status)"
-  curl -sf "$TRACKER/rollout/abort" >/dev/null || fail "rollout/abort refused"
+  rollout abort
   wait_until 10 state_is aborted || fail "the rollout of $name did not abort: $(status)"
   log "$name: refused by the agent and reported: $(grep -o '"detail":"refused: [^"]*"' "$WORK/agent.log" | tail -1)"
 }
@@ -102,7 +103,7 @@ log "signed: downloaded, verified and activated"
 
 # A rollback to the unsigned release the host ran before --trust: the agent verifies it again first
 # (this process never saw it verify), and verify --trust refuses it.
-curl -sf "$TRACKER/rollout/rollback" >/dev/null || fail "rollout/rollback refused"
+rollout rollback --reason "back to the release before --trust"
 wait_until 30 grep -q '"event":"step","host":"host1","step":"rollback","status":"failed".*crowcast verify exited with 5' "$WORK/agent.log" ||
   fail "the rollback to the unsigned release was not refused: $(grep '"step"' "$WORK/agent.log" | tail -3)"
 [[ $(cat "$WORK/hooks.log") == "activate $OLD"$'\n'"activate $ID" ]] ||
