@@ -423,7 +423,9 @@ int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t w
     memset(m, 0, sizeof *m);
     uint8_t *buf = NULL;
     int ret;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below as not a regular file
+     * (on a regular file the flag changes nothing). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return crow_why(why, why_cap, -errno, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
