@@ -25,6 +25,8 @@ enum crow_agent_exit {
     CROW_AGENT_IO = 3,    /* DIR unusable, io_uring unavailable */
 };
 
+struct crow_keyring;
+
 struct crow_agent_config {
     const char *tracker;   /* http://A.B.C.D:PORT (the agent endpoints and /announce live there) */
     const char *dir;       /* DIR */
@@ -38,7 +40,12 @@ struct crow_agent_config {
     unsigned poll_wait;    /* seconds the tracker may hold a poll (<= 30) */
     const char *exe;       /* the crowcast executable for get/verify children (/proc/self/exe) */
     const char *log_level; /* passed on to children, or NULL */
-    bool json;             /* machine-readable events on stdout, one JSON object a line */
+    /* --trust: a release is downloaded, verified or activated only when one of these keys signed
+     * it (release_sig.h); trust_path (absolute) is handed to the get and verify children, which
+     * check again. NULL: any release */
+    const struct crow_keyring *trust;
+    const char *trust_path;
+    bool json; /* machine-readable events on stdout, one JSON object a line */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns a crow_agent_exit code. */

@@ -7,6 +7,8 @@
 #ifndef CROWCAST_ERROR_H
 #define CROWCAST_ERROR_H
 
+#include <stddef.h>
+
 enum crow_error {
     CROW_EMORE = -5000, /* not an error: the parser needs more bytes */
     CROW_EPARSE,        /* malformed input */
@@ -21,11 +23,17 @@ enum crow_error {
     CROW_EUNSUPPORTED,  /* the kernel or the peer lacks a needed feature */
     CROW_ECLOSED,       /* the other side closed the connection */
     CROW_ETIMEOUT,      /* a deadline passed */
+    CROW_ESIGNATURE,    /* a release is unsigned, signed by no trusted key, or its signature is bad */
     CROW_ELAST_
 };
 
 /* A static, human-readable description of any code this project returns (CROW_E* or -errno).
  * Never returns NULL. */
 const char *crow_strerror(int code);
+
+/* The idiom of parsers that explain their errors, `return crow_why(why, cap, CROW_EMANIFEST, ...)`:
+ * writes the printf-formatted one-line reason into why[0..cap) (nothing when cap is 0) and returns
+ * code. */
+int crow_why(char *why, size_t cap, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -17,11 +17,16 @@ enum crow_get_exit {
     CROW_GET_USAGE = 2,      /* bad arguments or manifest */
     CROW_GET_IO = 3,         /* disk or network error (e.g. disk full); nothing published */
     CROW_GET_HOOK = 4,       /* published, but the --on-complete command failed */
+    CROW_GET_UNTRUSTED = 5,  /* --trust: not signed by a trusted key; nothing fetched, nothing written */
     CROW_GET_INTERRUPTED = 130,
 };
 
+struct crow_keyring;
+
 struct crow_getter_config {
     const char *torrent;
+    const struct crow_keyring *trust; /* --trust: only a release one of these keys signed is
+                                         fetched; NULL: any (release_sig.h) */
     const char *outdir;
     bool no_mcast;            /* TCP only (--no-mcast); otherwise a group is joined when given or
                                  when a tracker is announced to (it names the rack's group) */

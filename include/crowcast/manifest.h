@@ -4,6 +4,11 @@
  *   announce          tracker URL (optional)
  *   announce-list     BEP 12 tiers (optional): a list of tiers, each a list of tracker URLs; a
  *                     client that reads it ignores `announce`
+ *   crowcast signatures
+ *                     release signatures (optional, outside `info`, so adding one keeps the ids and
+ *                     stock clients skip it): a list of 1..8 dictionaries, each "public key" (the
+ *                     signer's Ed25519 key, 32 bytes) and "signature" (64 bytes); no key twice.
+ *                     What is signed, and when a signature counts, is release_sig.h's business
  *   info
  *     crowcast        dictionary: "chunk size" (int, bytes per multicast datagram payload),
  *                     "sha256" (string, 32 bytes per piece, concatenated), "version" (int, 1)
@@ -24,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crowcast/ed25519.h"
 #include "crowcast/hash.h"
 
 #define CROW_MIN_PIECE_LENGTH   (16u * 1024)
@@ -37,8 +43,9 @@
 #define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_load reads */
 /* Parsing allocates one bencode node per value, at most len/2+1 and never more than this
  * (~224 MiB of nodes; enough for ~400k files with short paths). */
-#define CROW_MANIFEST_MAX_NODES    (4u * 1024 * 1024)
-#define CROW_MANIFEST_MAX_TRACKERS 64u /* URLs in announce-list, all tiers together */
+#define CROW_MANIFEST_MAX_NODES      (4u * 1024 * 1024)
+#define CROW_MANIFEST_MAX_TRACKERS   64u /* URLs in announce-list, all tiers together */
+#define CROW_MANIFEST_MAX_SIGNATURES 8u  /* entries of "crowcast signatures" */
 
 typedef struct crow_manifest_file {
     char *path;      /* owned; relative, '/'-separated, validated (no "..", no absolute, no empty) */
@@ -51,6 +58,12 @@ typedef struct crow_manifest_tracker {
     char *url;     /* owned */
     uint32_t tier; /* 0 for the first tier; tiers are numbered without gaps */
 } crow_manifest_tracker_t;
+
+/* One entry of "crowcast signatures". */
+typedef struct crow_manifest_signature {
+    uint8_t public_key[CROW_ED25519_PUBLIC_LEN];
+    uint8_t signature[CROW_ED25519_SIGNATURE_LEN];
+} crow_manifest_signature_t;
 
 typedef struct crow_manifest {
     char *name;     /* owned */
@@ -70,6 +83,10 @@ typedef struct crow_manifest {
     uint8_t *sha256;                     /* owned; piece_count * 32 bytes */
     uint8_t release_id[CROW_SHA256_LEN]; /* SHA-256 of the bencoded info */
     uint8_t info_hash[CROW_SHA1_LEN];    /* SHA-1 of the bencoded info */
+    /* "crowcast signatures", as listed; parsing checks their shape (lengths, count, no key twice),
+     * never their validity (crow_release_verify) */
+    crow_manifest_signature_t signatures[CROW_MANIFEST_MAX_SIGNATURES];
+    uint32_t signature_count;
 } crow_manifest_t;
 
 /* Parses and validates a metainfo buffer. On success returns 0 and *m owns its memory (release
@@ -112,7 +129,8 @@ int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uin
                                size_t why_cap);
 
 /* Writes the canonical bencoded metainfo of `m` (announce when not NULL; announce-list when
- * tracker_count > 0, a new tier wherever trackers[].tier changes; info with the crowcast
+ * tracker_count > 0, a new tier wherever trackers[].tier changes; crowcast signatures when
+ * signature_count > 0; info with the crowcast
  * dictionary, `length` or `files`, name, piece length, pieces) into buf[0..cap). `m` must have
  * passed crow_manifest_layout and carry piece_count hashes in sha1 and sha256. Output depends
  * only on those fields, so the same release always encodes to the same bytes. Returns the length

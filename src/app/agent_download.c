@@ -25,6 +25,7 @@
 #include "crowcast/hash.h"
 #include "crowcast/log.h"
 #include "crowcast/manifest.h"
+#include "crowcast/release_sig.h"
 
 #define TORRENT_MAX     (CROW_MANIFEST_MAX_BYTES + 4096)
 #define TORRENT_TIMEOUT 30.0
@@ -37,7 +38,8 @@ static void on_saved(void *ctx, int err)
     agent_job_next(a, err, err ? "cannot save the release manifest" : NULL);
 }
 
-/* Checks that the tracker served the manifest of the ordered release. */
+/* Checks that the tracker served the manifest of the ordered release, signed by a trusted key when
+ * the agent trusts keys: a tracker that was taken over can name any release, but cannot sign one. */
 static int check_torrent(struct agent *a, const uint8_t *body, size_t len, char *why, size_t cap)
 {
     crow_manifest_t m;
@@ -52,6 +54,10 @@ static int check_torrent(struct agent *a, const uint8_t *body, size_t len, char 
     } else if (strcmp(m.name, a->job.order.name) != 0) {
         snprintf(why, cap, "the manifest names '%.60s', the order '%.60s'", m.name, a->job.order.name);
         ret = CROW_ESESSION;
+    } else if (a->cfg->trust) {
+        char reason[200];
+        if ((ret = crow_release_verify(&m, a->cfg->trust, NULL, reason, sizeof reason)))
+            snprintf(why, cap, "refused: %s", reason);
     }
     crow_manifest_dispose(&m);
     return ret;
@@ -125,7 +131,11 @@ int agent_start_verify(struct agent *a)
     torrent_path(a, o->name, o->release, torrent, sizeof torrent);
     snprintf(rest, sizeof rest, "%s/%s", o->release, o->name);
     agent_path(a, data, sizeof data, o->name, rest);
-    char *argv[] = {(char *)a->cfg->exe, "verify", torrent, data, "--quiet", NULL};
+    char *argv[] = {(char *)a->cfg->exe, "verify", torrent, data, "--quiet", NULL, NULL, NULL};
+    if (a->cfg->trust_path) {
+        argv[5] = "--trust";
+        argv[6] = (char *)a->cfg->trust_path;
+    }
     crow_log_info("verifying %s/%s", o->name, o->release);
     return crow_spawn(&a->job.proc, argv, NULL, false);
 }
@@ -229,12 +239,16 @@ int agent_start_get(struct agent *a)
     snprintf(seed, sizeof seed, "%.0f", a->cfg->seed_time);
     char iface[16];
     snprintf(iface, sizeof iface, "%s", inet_ntoa(a->cfg->iface));
-    char *argv[16] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
+    char *argv[18] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
                       "--iface",           iface, "--json", "--seed-time", seed};
     int n = 12;
     if (a->cfg->log_level) {
         argv[n++] = "--log-level";
         argv[n++] = (char *)a->cfg->log_level;
+    }
+    if (a->cfg->trust_path) {
+        argv[n++] = "--trust";
+        argv[n++] = (char *)a->cfg->trust_path;
     }
     argv[n] = NULL;
     *g = (struct agent_get){.a = a, .for_job = true};

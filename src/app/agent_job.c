@@ -177,7 +177,11 @@ void agent_job_next(struct agent *a, int err, const char *detail)
     case JOB_VERIFY:
         if (err) {
             crow_log_error("%s/%s does not verify", o->name, o->release);
-            fail(a, "the release on disk does not verify");
+            char text[256];
+            /* verify exits 5 when --trust refuses the manifest, 1 when the data does not match it */
+            snprintf(text, sizeof text, "the release on disk does not verify%s%s%s", detail ? " (" : "",
+                     detail ? detail : "", detail ? ")" : "");
+            fail(a, text);
             return;
         }
         agent_mark_verified(a, o->release);

@@ -18,6 +18,7 @@
 #include "crowcast/getter.h"
 #include "crowcast/log.h"
 #include "crowcast/mcast_receiver.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
@@ -478,6 +479,16 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     if (ret) {
         fprintf(stderr, "crowcast get: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
         return CROW_GET_USAGE;
+    }
+    /* Before anything leaves this host (an announce, a multicast join, a connection) or lands on
+     * its disk (the staging area): a host that trusts keys runs only releases they signed. */
+    if (cfg->trust && (ret = crow_release_verify(&g.m, cfg->trust, NULL, why, sizeof why))) {
+        fprintf(stderr, "crowcast get: %s: refused: %s; nothing was fetched\n", cfg->torrent, why);
+        char message[320];
+        snprintf(message, sizeof message, "refused: %s", why);
+        getter_event_simple(&g, "error", "message", message);
+        crow_manifest_dispose(&g.m);
+        return CROW_GET_UNTRUSTED;
     }
     if (getter_choose_trackers(&g)) {
         crow_manifest_dispose(&g.m);

@@ -1,6 +1,8 @@
 /* `crowcast agent`: option parsing for the rollout agent. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "crowcast/agent.h"
 #include "crowcast/agent_proto.h"
 #include "crowcast/log.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
 
@@ -42,11 +45,16 @@ static const char usage[] =
     "  --hook-timeout S       an activate or health command running longer is killed (default 300)\n"
     "  --seed-time S          get keeps serving neighbours S seconds after publishing (default 60)\n"
     "  --poll-wait S          how long the tracker may hold a poll, 0..30 (default 20)\n"
+    "  --trust KEYS           download, verify and activate only releases a key of KEYS signed\n"
+    "                         (crowcast make --sign): a public key file (crowcast-ed25519 lines) or\n"
+    "                         a directory of *.pub files, read at start. Any other release is\n"
+    "                         refused before a byte of it is fetched, and the step is reported\n"
+    "                         failed to the tracker with the reason. Default: any release\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "As a service: tools/crowcast-agent.service (systemd) reads TRACKER, DIR, HOST, RACK, IFACE,\n"
-    "ACTIVATE, HEALTH from /etc/crowcast/agent.env; see the README.\n"
+    "ACTIVATE, HEALTH, TRUST from /etc/crowcast/agent.env; see the README.\n"
     "\n"
     "Exit status: 0 stopped by a signal; 2 bad usage or a state file that does not decode; 3 DIR\n"
     "or io_uring unusable.\n";
@@ -64,6 +72,7 @@ int crow_cmd_agent(int argc, char **argv)
         O_HOOK_TIMEOUT,
         O_SEED_TIME,
         O_POLL_WAIT,
+        O_TRUST,
         O_JSON,
         O_LOG
     };
@@ -78,6 +87,7 @@ int crow_cmd_agent(int argc, char **argv)
         {"hook-timeout", required_argument, 0, O_HOOK_TIMEOUT},
         {"seed-time", required_argument, 0, O_SEED_TIME},
         {"poll-wait", required_argument, 0, O_POLL_WAIT},
+        {"trust", required_argument, 0, O_TRUST},
         {"json", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
         {"help", no_argument, 0, 'h'},
@@ -89,6 +99,8 @@ int crow_cmd_agent(int argc, char **argv)
      * was forked from, even when the file on disk was replaced by an upgrade meanwhile. */
     crow_parse_ipv4("127.0.0.1", &cfg.iface);
     char hostname[256] = "";
+    static crow_keyring_t trust;
+    static char trust_path[PATH_MAX];
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -133,6 +145,15 @@ int crow_cmd_agent(int argc, char **argv)
             else
                 cfg.poll_wait = (unsigned)s;
             break;
+        case O_TRUST:
+            if ((err = crow_cli_opt_trust("agent", optarg, &trust)))
+                return err;
+            /* The children run with the same keys whatever directory they start in. */
+            if (!realpath(optarg, trust_path))
+                return crow_cli_usage_error("agent", "--trust %s: %s", optarg, strerror(errno));
+            cfg.trust = &trust;
+            cfg.trust_path = trust_path;
+            break;
         case O_JSON:
             cfg.json = true;
             break;
@@ -159,5 +180,10 @@ int crow_cmd_agent(int argc, char **argv)
     char role[96];
     snprintf(role, sizeof role, "agent %s", cfg.host);
     crow_log_set_role(role);
+    if (cfg.trust)
+        crow_log_info("trusting %u release signing key%s from %s", trust.count, trust.count == 1 ? "" : "s",
+                      cfg.trust_path);
+    else
+        crow_log_info("no --trust: releases are run whether signed or not");
     return crow_agent_run(&cfg);
 }

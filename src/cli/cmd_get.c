@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "crowcast/getter.h"
 #include "crowcast/log.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
 
@@ -34,6 +35,11 @@ static const char usage[] =
     "                         stream that has shown no datagram at all; 0: wait for ever)\n"
     "  --seed-time S          keep seeding S seconds after completion (default 0), or until the\n"
     "                         tracker reports the whole rack complete\n"
+    "  --trust KEYS           fetch the release only when a key of KEYS signed it (crowcast make\n"
+    "                         --sign): a public key file (crowcast-ed25519 lines, as keygen's\n"
+    "                         OUT.pub) or a directory of *.pub files. An unsigned release, one signed\n"
+    "                         by other keys only, or whose signature does not verify is refused\n"
+    "                         before anything is announced, joined, connected to or written (exit 5)\n"
     "  --on-complete CMD      run CMD (sh -c) after publishing; CROWCAST_RELEASE_PATH and\n"
     "                         CROWCAST_RELEASE_ID are in its environment\n"
     "  --progress             live view on the terminal (default when stderr is a terminal)\n"
@@ -49,7 +55,7 @@ static const char usage[] =
     "\n"
     "Exit status: 0 verified and published; 1 the sources ended with pieces missing (they are\n"
     "listed); 2 bad usage or manifest; 3 disk or network error (nothing published); 4 published but\n"
-    "the --on-complete command failed; 130 interrupted.\n";
+    "the --on-complete command failed; 5 --trust refused the release; 130 interrupted.\n";
 
 int crow_cmd_get(int argc, char **argv)
 {
@@ -64,6 +70,7 @@ int crow_cmd_get(int argc, char **argv)
         O_MTIMEOUT,
         O_SEED_TIME,
         O_ON_COMPLETE,
+        O_TRUST,
         O_PROGRESS,
         O_JSON,
         O_METRICS,
@@ -84,6 +91,7 @@ int crow_cmd_get(int argc, char **argv)
         {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
         {"seed-time", required_argument, 0, O_SEED_TIME},
         {"on-complete", required_argument, 0, O_ON_COMPLETE},
+        {"trust", required_argument, 0, O_TRUST},
         {"progress", no_argument, 0, O_PROGRESS},
         {"json", no_argument, 0, O_JSON},
         {"metrics", required_argument, 0, O_METRICS},
@@ -95,6 +103,7 @@ int crow_cmd_get(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1};
+    static crow_keyring_t trust;
     crow_parse_ipv4("127.0.0.1", &cfg.iface);
     bool listen_given = false;
     int c;
@@ -150,6 +159,11 @@ int crow_cmd_get(int argc, char **argv)
             break;
         case O_ON_COMPLETE:
             cfg.on_complete = optarg;
+            break;
+        case O_TRUST:
+            if ((err = crow_cli_opt_trust("get", optarg, &trust)))
+                return err;
+            cfg.trust = &trust;
             break;
         case O_PROGRESS:
             cfg.progress = true;

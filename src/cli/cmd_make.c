@@ -16,6 +16,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/manifest.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/tree_scan.h"
 #include "crowcast/units.h"
@@ -27,7 +28,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
-            "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n\n"
+            "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n"
+            "                     [--sign KEY]...\n\n"
             "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
             "piece for crowcast) and writes its manifest. The same input always gives the same bytes\n"
             "(no dates, files in a fixed order), hence the same release_id and info_hash.\n\n"
@@ -45,6 +47,12 @@ static void usage(FILE *out)
             "  --name NAME          release name (default: the last component of PATH after\n"
             "                       resolving symlinks); a single safe path component\n"
             "  --threads N          hashing threads (default: one per online CPU)\n"
+            "  --sign KEY           sign the release with this Ed25519 private key (crowcast keygen;\n"
+            "                       group and others must not read it): the signature covers the\n"
+            "                       release id and sits outside info, in \"crowcast signatures\"; hosts\n"
+            "                       with get/agent --trust fetch only signed releases. Repeat it (up\n"
+            "                       to %u keys) to sign with an old and a new key while rotating.\n"
+            "                       crowcast sign signs an existing manifest\n"
             "  -h, --help           this text\n\n"
             "A directory becomes a multi-file release: every regular file under it, empty ones\n"
             "included, sorted byte-wise by relative path. Empty directories cannot be represented\n"
@@ -53,13 +61,16 @@ static void usage(FILE *out)
             "PATH itself may be a symlink.\n\n"
             "Exit status: 0 ok, 2 bad usage or input that cannot form a release (nothing to hash,\n"
             "unsafe name, limits), 3 a file cannot be read or written.\n",
-            DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE);
+            DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE,
+            CROW_MANIFEST_MAX_SIGNATURES);
 }
 
 #define MAX_TIERS CROW_MANIFEST_MAX_TRACKERS
 
 struct make_opts {
     const char *input, *output, *name;
+    const char *sign_keys[CROW_MANIFEST_MAX_SIGNATURES]; /* --sign arguments */
+    uint32_t sign_count;
     const char *tiers[MAX_TIERS]; /* --tracker arguments, one tier each */
     uint32_t tier_count;
     uint64_t piece_size, chunk_size;
@@ -75,6 +86,7 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
         {"tracker", required_argument, NULL, 't'},
         {"name", required_argument, NULL, 'n'},
         {"threads", required_argument, NULL, 'j'},
+        {"sign", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -110,6 +122,11 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
             if (crow_parse_size(optarg, &threads) || threads == 0 || threads > 256)
                 return crow_cli_usage_error("make", "--threads must be within 1..256");
             o->threads = (unsigned)threads;
+            break;
+        case 's':
+            if (o->sign_count == CROW_MANIFEST_MAX_SIGNATURES)
+                return crow_cli_usage_error("make", "at most %u --sign", CROW_MANIFEST_MAX_SIGNATURES);
+            o->sign_keys[o->sign_count++] = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -216,40 +233,6 @@ static void store_hashes(void *ctx, uint32_t piece, const uint8_t sha1[20], cons
     memcpy(m->sha256 + (size_t)piece * CROW_SHA256_LEN, sha256, CROW_SHA256_LEN);
 }
 
-/* Writes the bytes next to `path` and renames them into place, so a reader never sees half a file. */
-static int write_atomically(const char *path, const uint8_t *buf, size_t len)
-{
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return -ENOMEM;
-    snprintf(tmp, n, "%s.part%ld", path, (long)getpid());
-    int ret = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        ret = -errno;
-        goto out;
-    }
-    for (size_t done = 0; done < len && !ret;) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno != EINTR)
-            ret = -errno;
-        else if (w > 0)
-            done += (size_t)w;
-    }
-    if (!ret && fsync(fd) < 0)
-        ret = -errno;
-    if (close(fd) < 0 && !ret)
-        ret = -errno;
-    if (!ret && rename(tmp, path) < 0)
-        ret = -errno;
-    if (ret)
-        unlink(tmp);
-out:
-    free(tmp);
-    return ret;
-}
-
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -257,11 +240,13 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Encodes m, parses the result back (the same checks any reader applies, and the ids), writes it. */
-static int write_manifest(const struct make_opts *o, const crow_manifest_t *m, double hash_seconds)
+/* Encodes m, signs it with each of the o->sign_count secrets, parses the result back (the same
+ * checks any reader applies, and the ids), writes it. */
+static int write_manifest(const struct make_opts *o, const crow_manifest_t *m,
+                          const uint8_t (*secrets)[CROW_ED25519_SECRET_LEN], double hash_seconds)
 {
-    size_t cap = crow_manifest_encoded_size(m);
-    uint8_t *buf = malloc(cap);
+    size_t cap = crow_manifest_encoded_size(m), signed_len;
+    uint8_t *buf = malloc(cap), *signed_buf = NULL;
     crow_manifest_t check;
     char why[256];
     int exit_code = CROW_EXIT_IO;
@@ -270,16 +255,34 @@ static int write_manifest(const struct make_opts *o, const crow_manifest_t *m, d
         fprintf(stderr, "crowcast make: cannot encode the manifest: %s\n", crow_strerror((int)len));
         goto out;
     }
-    int ret = crow_manifest_parse(buf, (size_t)len, &check, why, sizeof why);
+    int ret;
+    for (uint32_t i = 0; i < o->sign_count; i++) {
+        if ((ret = crow_release_sign_encoded(buf, (size_t)len, secrets[i], &signed_buf, &signed_len, why,
+                                             sizeof why))) {
+            fprintf(stderr, "crowcast make: cannot sign the manifest with %s: %s\n", o->sign_keys[i], why);
+            goto out;
+        }
+        free(buf);
+        buf = signed_buf;
+        len = (long)signed_len;
+    }
+    ret = crow_manifest_parse(buf, (size_t)len, &check, why, sizeof why);
     if (ret) {
         fprintf(stderr, "crowcast make: the encoded manifest does not parse back: %s\n", why);
         goto out;
     }
     char id[2 * CROW_SHA256_LEN + 1], ih[2 * CROW_SHA1_LEN + 1], size[32], piece[32];
+    char signers[CROW_MANIFEST_MAX_SIGNATURES * (CROW_KEY_ID_HEX + 6) + 1] = "";
     crow_hex(check.release_id, CROW_SHA256_LEN, id);
     crow_hex(check.info_hash, CROW_SHA1_LEN, ih);
+    for (uint32_t i = 0; i < check.signature_count; i++) {
+        char key_id[CROW_KEY_ID_HEX + 1];
+        crow_key_id(check.signatures[i].public_key, key_id);
+        snprintf(signers + strlen(signers), sizeof signers - strlen(signers), "%skey %s", i ? ", " : "",
+                 key_id);
+    }
     crow_manifest_dispose(&check);
-    if ((ret = write_atomically(o->output, buf, (size_t)len))) {
+    if ((ret = crow_cli_write_atomically(o->output, buf, (size_t)len))) {
         fprintf(stderr, "crowcast make: cannot write %s: %s\n", o->output, crow_strerror(ret));
         goto out;
     }
@@ -287,6 +290,8 @@ static int write_manifest(const struct make_opts *o, const crow_manifest_t *m, d
            m->file_count == 1 ? "" : "s", crow_format_size(m->total_length, size, sizeof size),
            m->piece_count, crow_format_size(m->piece_length, piece, sizeof piece));
     printf("release_id: %s\ninfo_hash:  %s\n", id, ih);
+    if (signers[0])
+        printf("signed by:  %s\n", signers);
     printf("hashed (SHA-1 + SHA-256) in %.2f s: %.1f MB/s\n", hash_seconds,
            hash_seconds > 0 ? (double)m->total_length / hash_seconds / 1e6 : 0.0);
     exit_code = CROW_EXIT_OK;
@@ -302,7 +307,14 @@ int crow_cmd_make(int argc, char **argv)
     if (ret)
         return ret < 0 ? CROW_EXIT_OK : ret;
     crow_manifest_t m = {0};
-    int exit_code = collect_files(&o, &m);
+    uint8_t secrets[CROW_MANIFEST_MAX_SIGNATURES][CROW_ED25519_SECRET_LEN];
+    int exit_code = CROW_EXIT_OK;
+    /* The keys are read first: a bad one is found before minutes of hashing, not after. */
+    for (uint32_t i = 0; i < o.sign_count && exit_code == CROW_EXIT_OK; i++)
+        exit_code = crow_cli_load_secret("make", o.sign_keys[i], secrets[i]);
+    if (exit_code != CROW_EXIT_OK)
+        goto out;
+    exit_code = collect_files(&o, &m);
     if (exit_code != CROW_EXIT_OK)
         goto out;
     exit_code = CROW_EXIT_USAGE;
@@ -339,8 +351,10 @@ int crow_cmd_make(int argc, char **argv)
         fprintf(stderr, "crowcast make: hashing %s failed: %s\n", o.input, crow_strerror(ret));
         goto out;
     }
-    exit_code = write_manifest(&o, &m, seconds_since(&t0));
+    exit_code =
+        write_manifest(&o, &m, (const uint8_t(*)[CROW_ED25519_SECRET_LEN])secrets, seconds_since(&t0));
 out:
+    crow_ed25519_wipe(secrets, sizeof secrets);
     crow_manifest_dispose(&m);
     return exit_code;
 }

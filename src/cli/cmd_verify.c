@@ -15,6 +15,7 @@
 #include "crowcast/error.h"
 #include "crowcast/layout.h"
 #include "crowcast/manifest.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/units.h"
 
@@ -22,17 +23,20 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: crowcast verify X.torrent PATH [--threads N] [--quiet]\n\n"
+    fprintf(out, "usage: crowcast verify X.torrent PATH [--threads N] [--quiet] [--trust KEYS]\n\n"
                  "Checks the data at PATH against the manifest's SHA-256 piece hashes. PATH is the file\n"
                  "itself for a single-file release, the top directory for a multi-file one. Symlinks\n"
                  "inside PATH are not followed (they count as bad files).\n\n"
                  "  -j, --threads N  hashing threads (default: one per online CPU)\n"
                  "  -q, --quiet      print nothing when every piece matches, and no progress\n"
+                 "  --trust KEYS     first check that a key of KEYS signed the release (as get --trust\n"
+                 "                   does): otherwise nothing is read and the exit status is 5\n"
                  "  -h, --help       this text\n\n"
                  "Progress goes to stderr when it is a terminal.\n\n"
                  "Exit status: 0 every piece matches and every file has its size; 1 some do not (how\n"
                  "many pieces, and which files are missing, of the wrong size or hold bad pieces);\n"
-                 "2 bad usage or an invalid manifest (the reason is printed); 3 a system error.\n");
+                 "2 bad usage or an invalid manifest (the reason is printed); 3 a system error; 5 --trust\n"
+                 "refused the release.\n");
 }
 
 struct progress {
@@ -128,7 +132,8 @@ static int report_pieces(const crow_manifest_t *m, const crow_bitfield_t *good, 
     return (int)files;
 }
 
-static int verify(const char *torrent, const char *root, unsigned threads, bool quiet)
+static int verify(const char *torrent, const char *root, unsigned threads, bool quiet,
+                  const crow_keyring_t *trust)
 {
     crow_manifest_t m;
     char why[256];
@@ -137,6 +142,11 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
         bool system = ret > -4096; /* error.h: CROW_E* codes sit below -4096 */
         fprintf(stderr, "crowcast verify: %s: %s%s\n", torrent, system ? "" : "invalid manifest: ", why);
         return system ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+    if (trust && crow_release_verify(&m, trust, NULL, why, sizeof why)) {
+        fprintf(stderr, "crowcast verify: %s: refused: %s\n", torrent, why);
+        crow_manifest_dispose(&m);
+        return CROW_EXIT_UNTRUSTED;
     }
     int code = CROW_EXIT_IO;
     crow_storage_t *s = NULL;
@@ -194,11 +204,14 @@ int crow_cmd_verify(int argc, char **argv)
     static const struct option options[] = {
         {"threads", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
+        {"trust", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     unsigned threads = 0;
     bool quiet = false;
+    static crow_keyring_t keys;
+    const crow_keyring_t *trust = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
@@ -216,6 +229,13 @@ int crow_cmd_verify(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
+        case 't': {
+            int err = crow_cli_opt_trust("verify", optarg, &keys);
+            if (err)
+                return err;
+            trust = &keys;
+            break;
+        }
         case 'h':
             usage(stdout);
             return CROW_EXIT_OK;
@@ -225,5 +245,5 @@ int crow_cmd_verify(int argc, char **argv)
     }
     if (argc - optind != 2)
         return crow_cli_usage_error("verify", "wants a manifest and a path (X.torrent PATH)");
-    return verify(argv[optind], argv[optind + 1], threads, quiet);
+    return verify(argv[optind], argv[optind + 1], threads, quiet, trust);
 }

@@ -6,6 +6,7 @@
 #define CROWCAST_CLI_COMMANDS_H
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum crow_exit {
@@ -13,6 +14,8 @@ enum crow_exit {
     CROW_EXIT_FAIL = 1,  /* the job ran and failed (e.g. verify found bad pieces) */
     CROW_EXIT_USAGE = 2, /* bad arguments, or input in a bad format */
     CROW_EXIT_IO = 3,    /* a system error: file, disk, network */
+    /* with --trust: the manifest is unsigned, signed by no trusted key, or its signature is bad */
+    CROW_EXIT_UNTRUSTED = 5,
 };
 
 struct crow_command {
@@ -38,6 +41,24 @@ int crow_cli_opt_seconds(const char *cmd, const char *arg, double *out);
 /* Parses --log-level ARG and sets the process's log level (crow_log_set_level). */
 int crow_cli_opt_log_level(const char *cmd, const char *arg);
 
+/* Small files (cli_files.c). crow_cli_read_file reads the regular file PATH (relative to dirfd,
+ * opened with O_RDONLY | flags) of at most max bytes into a malloc'd, NUL-terminated *buf (the
+ * caller frees it), with its permission bits in *mode when mode is not NULL. Returns 0, -errno,
+ * CROW_EPATH (not a regular file) or CROW_ELIMIT (larger than max). crow_cli_write_atomically
+ * writes buf next to PATH and renames it into place (mode 0644 before the umask), so a reader
+ * never sees half a file. Returns 0 or -errno. */
+int crow_cli_read_file(int dirfd, const char *path, int flags, size_t max, char **buf, size_t *len,
+                       unsigned *mode);
+int crow_cli_write_atomically(const char *path, const void *buf, size_t len);
+
+struct crow_keyring;
+/* Key files (cli_keys.c). Both print their error and return an exit code (0 when loaded).
+ * crow_cli_load_secret reads an Ed25519 private key in PEM, refusing a file that group or others
+ * may read; crow_cli_opt_trust fills *kr from --trust PATH: a key file (one or more
+ * crowcast-ed25519 lines), or a directory whose *.pub files are read. PATH must name a key. */
+int crow_cli_load_secret(const char *cmd, const char *path, uint8_t secret[32]);
+int crow_cli_opt_trust(const char *cmd, const char *path, struct crow_keyring *kr);
+
 int crow_cmd_help(int argc, char **argv);
 int crow_cmd_demo(int argc, char **argv);
 int crow_cmd_seed(int argc, char **argv);
@@ -45,6 +66,8 @@ int crow_cmd_get(int argc, char **argv);
 int crow_cmd_version(int argc, char **argv);
 int crow_cmd_make(int argc, char **argv);
 int crow_cmd_inspect(int argc, char **argv);
+int crow_cmd_keygen(int argc, char **argv);
+int crow_cmd_sign(int argc, char **argv);
 int crow_cmd_verify(int argc, char **argv);
 int crow_cmd_tracker(int argc, char **argv);
 int crow_cmd_rollout(int argc, char **argv);

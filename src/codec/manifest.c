@@ -19,20 +19,6 @@
 
 #define CROW_MANIFEST_VERSION 1
 
-static int reason(char *why, size_t cap, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int reason(char *why, size_t cap, int code, const char *fmt, ...)
-{
-    if (cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* A path made printable for an error message: at most 60 bytes, control bytes as '?'. */
 static const char *printable(const char *s, size_t len, char out[64])
 {
@@ -91,11 +77,11 @@ static int check_unique_paths(const crow_manifest_t *m, char *why, size_t why_ca
     for (uint32_t i = 1; i < m->file_count && !ret; i++) {
         size_t n = strlen(sorted[i - 1]);
         if (strcmp(sorted[i - 1], sorted[i]) == 0)
-            ret =
-                reason(why, why_cap, CROW_EPATH, "path \"%s\" listed twice", printable(sorted[i], n, shown));
+            ret = crow_why(why, why_cap, CROW_EPATH, "path \"%s\" listed twice",
+                           printable(sorted[i], n, shown));
         else if (strncmp(sorted[i - 1], sorted[i], n) == 0 && sorted[i][n] == '/')
-            ret = reason(why, why_cap, CROW_EPATH, "\"%s\" is both a file and a directory",
-                         printable(sorted[i - 1], n, shown));
+            ret = crow_why(why, why_cap, CROW_EPATH, "\"%s\" is both a file and a directory",
+                           printable(sorted[i - 1], n, shown));
     }
     free(sorted);
     return ret;
@@ -105,39 +91,40 @@ int crow_manifest_layout(crow_manifest_t *m, char *why, size_t why_cap)
 {
     char shown[64];
     if (!m->name || crow_manifest_check_path(m->name, strlen(m->name)) || strchr(m->name, '/'))
-        return reason(why, why_cap, CROW_EPATH, "name \"%s\" is not a safe single path component",
-                      m->name ? printable(m->name, strlen(m->name), shown) : "");
+        return crow_why(why, why_cap, CROW_EPATH, "name \"%s\" is not a safe single path component",
+                        m->name ? printable(m->name, strlen(m->name), shown) : "");
     if (!is_power_of_two(m->piece_length) || m->piece_length < CROW_MIN_PIECE_LENGTH ||
         m->piece_length > CROW_MAX_PIECE_LENGTH)
-        return reason(why, why_cap, CROW_EMANIFEST, "piece length %u is not a power of two in %u..%u",
-                      m->piece_length, CROW_MIN_PIECE_LENGTH, CROW_MAX_PIECE_LENGTH);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "piece length %u is not a power of two in %u..%u",
+                        m->piece_length, CROW_MIN_PIECE_LENGTH, CROW_MAX_PIECE_LENGTH);
     if (m->chunk_size < CROW_MIN_CHUNK_SIZE || m->chunk_size > CROW_MAX_CHUNK_SIZE)
-        return reason(why, why_cap, CROW_EMANIFEST, "chunk size %u is outside %u..%u", m->chunk_size,
-                      CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "chunk size %u is outside %u..%u", m->chunk_size,
+                        CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
     if (m->file_count == 0 || !m->files)
-        return reason(why, why_cap, CROW_EMANIFEST, "the release lists no file");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "the release lists no file");
     if (m->file_count > CROW_MAX_FILES)
-        return reason(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", m->file_count,
-                      CROW_MAX_FILES);
+        return crow_why(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", m->file_count,
+                        CROW_MAX_FILES);
     if (m->single_file && (m->file_count != 1 || !m->files[0].path || strcmp(m->files[0].path, m->name) != 0))
-        return reason(why, why_cap, CROW_EMANIFEST, "a single-file release must hold one file named like it");
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "a single-file release must hold one file named like it");
     uint64_t total = 0;
     for (uint32_t i = 0; i < m->file_count; i++) {
         crow_manifest_file_t *f = &m->files[i];
         if (!f->path || crow_manifest_check_path(f->path, strlen(f->path)))
-            return reason(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i,
-                          f->path ? printable(f->path, strlen(f->path), shown) : "");
+            return crow_why(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i,
+                            f->path ? printable(f->path, strlen(f->path), shown) : "");
         /* Bencode integers are signed 64-bit: the sum must stay encodable. */
         if (f->length > (uint64_t)INT64_MAX - total)
-            return reason(why, why_cap, CROW_ELIMIT, "file lengths add up to more than 2^63-1 bytes");
+            return crow_why(why, why_cap, CROW_ELIMIT, "file lengths add up to more than 2^63-1 bytes");
         f->offset = total;
         total += f->length;
     }
     if (total == 0)
-        return reason(why, why_cap, CROW_EMANIFEST, "the release holds no data (every file is empty)");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "the release holds no data (every file is empty)");
     uint64_t pieces = (total - 1) / m->piece_length + 1;
     if (pieces > UINT32_MAX)
-        return reason(why, why_cap, CROW_ELIMIT, "%llu pieces exceed 2^32-1", (unsigned long long)pieces);
+        return crow_why(why, why_cap, CROW_ELIMIT, "%llu pieces exceed 2^32-1", (unsigned long long)pieces);
     m->total_length = total;
     m->piece_count = (uint32_t)pieces;
     return m->single_file ? 0 : check_unique_paths(m, why, why_cap);
@@ -160,19 +147,20 @@ static int join_path(const crow_bdoc_t *doc, uint32_t list, uint32_t i, char *ou
 {
     const crow_bnode_t *l = &doc->nodes[list];
     if (l->type != CROW_BLIST || l->count == 0)
-        return reason(why, why_cap, CROW_EMANIFEST, "file %u: path is not a non-empty list", i);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path is not a non-empty list", i);
     size_t len = 0;
     uint32_t c = crow_bnode_first(doc, list);
     for (uint32_t k = 0; k < l->count; k++, c = doc->nodes[c].next) {
         const crow_bnode_t *comp = &doc->nodes[c];
         if (comp->type != CROW_BSTR)
-            return reason(why, why_cap, CROW_EMANIFEST, "file %u: path component %u is not a string", i, k);
+            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path component %u is not a string", i, k);
         /* A '/' inside a component would silently add a directory level once joined. */
         if (comp->len == 0 || memchr(comp->str, '/', comp->len))
-            return reason(why, why_cap, CROW_EPATH, "file %u: path component %u is empty or holds '/'", i, k);
+            return crow_why(why, why_cap, CROW_EPATH, "file %u: path component %u is empty or holds '/'", i,
+                            k);
         size_t need = len + (k ? 1 : 0) + comp->len;
         if (need > CROW_MAX_PATH)
-            return reason(why, why_cap, CROW_EPATH, "file %u: path longer than %u bytes", i, CROW_MAX_PATH);
+            return crow_why(why, why_cap, CROW_EPATH, "file %u: path longer than %u bytes", i, CROW_MAX_PATH);
         if (k)
             out[len++] = '/';
         memcpy(out + len, comp->str, comp->len);
@@ -181,7 +169,8 @@ static int join_path(const crow_bdoc_t *doc, uint32_t list, uint32_t i, char *ou
     out[len] = '\0';
     if (crow_manifest_check_path(out, len)) {
         char shown[64];
-        return reason(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i, printable(out, len, shown));
+        return crow_why(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i,
+                        printable(out, len, shown));
     }
     return 0;
 }
@@ -190,9 +179,10 @@ static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m,
 {
     const crow_bnode_t *l = &doc->nodes[list];
     if (l->type != CROW_BLIST || l->count == 0)
-        return reason(why, why_cap, CROW_EMANIFEST, "info.files is not a non-empty list");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info.files is not a non-empty list");
     if (l->count > CROW_MAX_FILES)
-        return reason(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", l->count, CROW_MAX_FILES);
+        return crow_why(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", l->count,
+                        CROW_MAX_FILES);
     m->files = calloc(l->count, sizeof *m->files);
     if (!m->files)
         return -ENOMEM;
@@ -202,12 +192,12 @@ static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m,
     for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
         int64_t length;
         if (doc->nodes[e].type != CROW_BDICT)
-            return reason(why, why_cap, CROW_EMANIFEST, "file %u is not a dictionary", i);
+            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u is not a dictionary", i);
         if (!crow_bdict_int(doc, e, "length", &length) || length < 0)
-            return reason(why, why_cap, CROW_EMANIFEST, "file %u: length missing or negative", i);
+            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: length missing or negative", i);
         uint32_t p = crow_bdict_get(doc, e, "path");
         if (!p)
-            return reason(why, why_cap, CROW_EMANIFEST, "file %u: path missing", i);
+            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path missing", i);
         int ret = join_path(doc, p, i, path, why, why_cap);
         if (ret)
             return ret;
@@ -222,16 +212,16 @@ static int read_crowcast(const crow_bdoc_t *doc, uint32_t info, crow_manifest_t 
 {
     uint32_t cc = crow_bdict_get(doc, info, "crowcast");
     if (!cc || doc->nodes[cc].type != CROW_BDICT)
-        return reason(why, why_cap, CROW_EMANIFEST,
-                      "info.crowcast dictionary missing (not made by crowcast?)");
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "info.crowcast dictionary missing (not made by crowcast?)");
     int64_t version, chunk;
     if (!crow_bdict_int(doc, cc, "version", &version) || version != CROW_MANIFEST_VERSION)
-        return reason(why, why_cap, CROW_EMANIFEST, "info.crowcast.version missing or not %d",
-                      CROW_MANIFEST_VERSION);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info.crowcast.version missing or not %d",
+                        CROW_MANIFEST_VERSION);
     if (!crow_bdict_int(doc, cc, "chunk size", &chunk) || chunk < CROW_MIN_CHUNK_SIZE ||
         chunk > CROW_MAX_CHUNK_SIZE)
-        return reason(why, why_cap, CROW_EMANIFEST, "info.crowcast.chunk size missing or outside %u..%u",
-                      CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info.crowcast.chunk size missing or outside %u..%u",
+                        CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
     m->chunk_size = (uint32_t)chunk;
     return 0;
 }
@@ -243,10 +233,10 @@ static int read_hashes(const crow_bdoc_t *doc, uint32_t dict, const char *key, s
     const uint8_t *s;
     size_t len;
     if (!crow_bdict_str(doc, dict, key, &s, &len))
-        return reason(why, why_cap, CROW_EMANIFEST, "%s missing or not a string", key);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "%s missing or not a string", key);
     if (len != (uint64_t)each * count)
-        return reason(why, why_cap, CROW_EMANIFEST, "%s holds %zu bytes, %u pieces need %llu", key, len,
-                      count, (unsigned long long)each * count);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "%s holds %zu bytes, %u pieces need %llu", key, len,
+                        count, (unsigned long long)each * count);
     if (!(*out = malloc(len)))
         return -ENOMEM;
     memcpy(*out, s, len);
@@ -260,16 +250,17 @@ static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manife
 {
     const crow_bnode_t *l = &doc->nodes[list];
     if (l->type != CROW_BLIST)
-        return reason(why, why_cap, CROW_EMANIFEST, "announce-list is not a list of tiers");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "announce-list is not a list of tiers");
     uint32_t total = 0;
     uint32_t t = crow_bnode_first(doc, list);
     for (uint32_t i = 0; i < l->count; i++, t = doc->nodes[t].next) {
         if (doc->nodes[t].type != CROW_BLIST)
-            return reason(why, why_cap, CROW_EMANIFEST, "announce-list tier %u is not a list of URLs", i + 1);
+            return crow_why(why, why_cap, CROW_EMANIFEST, "announce-list tier %u is not a list of URLs",
+                            i + 1);
         total += doc->nodes[t].count;
         if (total > CROW_MANIFEST_MAX_TRACKERS)
-            return reason(why, why_cap, CROW_ELIMIT, "announce-list holds more than %u URLs",
-                          CROW_MANIFEST_MAX_TRACKERS);
+            return crow_why(why, why_cap, CROW_ELIMIT, "announce-list holds more than %u URLs",
+                            CROW_MANIFEST_MAX_TRACKERS);
     }
     if (total == 0)
         return 0;
@@ -282,8 +273,8 @@ static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manife
         for (uint32_t k = 0; k < doc->nodes[t].count; k++, u = doc->nodes[u].next) {
             const crow_bnode_t *n = &doc->nodes[u];
             if (n->type != CROW_BSTR || n->len == 0 || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
-                return reason(why, why_cap, CROW_EMANIFEST,
-                              "announce-list tier %u: entry %u is not a URL string", i + 1, k + 1);
+                return crow_why(why, why_cap, CROW_EMANIFEST,
+                                "announce-list tier %u: entry %u is not a URL string", i + 1, k + 1);
             crow_manifest_tracker_t *e = &m->trackers[m->tracker_count];
             if (!(e->url = copy_string(n->str, n->len)))
                 return -ENOMEM;
@@ -296,16 +287,53 @@ static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manife
     return 0;
 }
 
+/* The top-level "crowcast signatures" list: shape only (what a signature proves is release_sig.c's
+ * to say). A key listed twice is refused, so no reader can be shown one entry and another reader
+ * a second one for the same signer. */
+static int read_signatures(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+                           size_t why_cap)
+{
+    const crow_bnode_t *l = &doc->nodes[list];
+    if (l->type != CROW_BLIST || l->count == 0)
+        return crow_why(why, why_cap, CROW_EMANIFEST, "crowcast signatures is not a non-empty list");
+    if (l->count > CROW_MANIFEST_MAX_SIGNATURES)
+        return crow_why(why, why_cap, CROW_ELIMIT, "%u crowcast signatures exceed the limit of %u", l->count,
+                        CROW_MANIFEST_MAX_SIGNATURES);
+    uint32_t e = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
+        const uint8_t *key, *sig;
+        size_t key_len, sig_len;
+        if (doc->nodes[e].type != CROW_BDICT || !crow_bdict_str(doc, e, "public key", &key, &key_len) ||
+            !crow_bdict_str(doc, e, "signature", &sig, &sig_len))
+            return crow_why(why, why_cap, CROW_EMANIFEST,
+                            "crowcast signature %u is not a dictionary of \"public key\" and \"signature\"",
+                            i + 1);
+        if (key_len != CROW_ED25519_PUBLIC_LEN || sig_len != CROW_ED25519_SIGNATURE_LEN)
+            return crow_why(
+                why, why_cap, CROW_EMANIFEST,
+                "crowcast signature %u: a %zu-byte key and a %zu-byte signature (Ed25519 wants %u and %u)",
+                i + 1, key_len, sig_len, CROW_ED25519_PUBLIC_LEN, CROW_ED25519_SIGNATURE_LEN);
+        for (uint32_t k = 0; k < m->signature_count; k++)
+            if (memcmp(m->signatures[k].public_key, key, key_len) == 0)
+                return crow_why(why, why_cap, CROW_EMANIFEST,
+                                "crowcast signatures %u and %u are by the same key", k + 1, i + 1);
+        crow_manifest_signature_t *s = &m->signatures[m->signature_count++];
+        memcpy(s->public_key, key, key_len);
+        memcpy(s->signature, sig, sig_len);
+    }
+    return 0;
+}
+
 static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manifest_t *m, char *why,
                          size_t why_cap)
 {
     if (doc->nodes[0].type != CROW_BDICT)
-        return reason(why, why_cap, CROW_EMANIFEST, "the top level is not a dictionary");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "the top level is not a dictionary");
     uint32_t a = crow_bdict_get(doc, 0, "announce");
     if (a) {
         const crow_bnode_t *n = &doc->nodes[a];
         if (n->type != CROW_BSTR || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
-            return reason(why, why_cap, CROW_EMANIFEST, "announce is not a URL string");
+            return crow_why(why, why_cap, CROW_EMANIFEST, "announce is not a URL string");
         if (!(m->announce = copy_string(n->str, n->len)))
             return -ENOMEM;
     }
@@ -313,9 +341,12 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
     int ret;
     if (al && (ret = read_announce_list(doc, al, m, why, why_cap)))
         return ret;
+    uint32_t sigs = crow_bdict_get(doc, 0, "crowcast signatures");
+    if (sigs && (ret = read_signatures(doc, sigs, m, why, why_cap)))
+        return ret;
     uint32_t info = crow_bdict_get(doc, 0, "info");
     if (!info || doc->nodes[info].type != CROW_BDICT)
-        return reason(why, why_cap, CROW_EMANIFEST, "info dictionary missing");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info dictionary missing");
     const crow_bnode_t *in = &doc->nodes[info];
     crow_sha256(buf + in->start, in->end - in->start, m->release_id);
     crow_sha1(buf + in->start, in->end - in->start, m->info_hash);
@@ -323,29 +354,29 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
     const uint8_t *name;
     size_t name_len;
     if (!crow_bdict_str(doc, info, "name", &name, &name_len))
-        return reason(why, why_cap, CROW_EMANIFEST, "info.name missing or not a string");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info.name missing or not a string");
     if (!(m->name = copy_string(name, name_len)))
         return -ENOMEM;
     if (strlen(m->name) != name_len)
-        return reason(why, why_cap, CROW_EPATH, "info.name holds a NUL byte");
+        return crow_why(why, why_cap, CROW_EPATH, "info.name holds a NUL byte");
     int64_t piece_length;
     if (!crow_bdict_int(doc, info, "piece length", &piece_length) || piece_length <= 0 ||
         piece_length > CROW_MAX_PIECE_LENGTH)
-        return reason(why, why_cap, CROW_EMANIFEST, "info.piece length missing or outside 1..%u",
-                      CROW_MAX_PIECE_LENGTH);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info.piece length missing or outside 1..%u",
+                        CROW_MAX_PIECE_LENGTH);
     m->piece_length = (uint32_t)piece_length;
 
     uint32_t files = crow_bdict_get(doc, info, "files");
     int64_t length;
     bool has_length = crow_bdict_get(doc, info, "length") != 0;
     if (files && has_length)
-        return reason(why, why_cap, CROW_EMANIFEST, "info has both length and files");
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info has both length and files");
     if (files) {
         if ((ret = read_files(doc, files, m, why, why_cap)))
             return ret;
     } else {
         if (!crow_bdict_int(doc, info, "length", &length) || length < 0)
-            return reason(why, why_cap, CROW_EMANIFEST, "info.length missing or negative (and no files)");
+            return crow_why(why, why_cap, CROW_EMANIFEST, "info.length missing or negative (and no files)");
         m->single_file = true;
         if (!(m->files = calloc(1, sizeof *m->files)) || !(m->files[0].path = strdup(m->name)))
             return -ENOMEM;
@@ -375,13 +406,13 @@ int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char
     crow_bencode_error_t err = {0};
     int ret = crow_bencode_decode(buf, len, nodes, cap, &doc, &err);
     if (ret)
-        ret = reason(why, why_cap, ret, "bencode: %s at byte %zu", err.why, err.pos);
+        ret = crow_why(why, why_cap, ret, "bencode: %s at byte %zu", err.why, err.pos);
     else
         ret = read_manifest(&doc, buf, m, why, why_cap);
     free(nodes);
     if (ret) {
         if (ret == -ENOMEM)
-            reason(why, why_cap, ret, "out of memory");
+            crow_why(why, why_cap, ret, "out of memory");
         crow_manifest_dispose(m);
     }
     return ret;
@@ -392,25 +423,28 @@ int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t w
     memset(m, 0, sizeof *m);
     uint8_t *buf = NULL;
     int ret;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below as not a regular file
+     * (on a regular file the flag changes nothing). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return reason(why, why_cap, -errno, "cannot open %s: %s", path, strerror(errno));
+        return crow_why(why, why_cap, -errno, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        ret = reason(why, why_cap, -errno, "cannot stat %s: %s", path, strerror(errno));
+        ret = crow_why(why, why_cap, -errno, "cannot stat %s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        ret = reason(why, why_cap, CROW_EMANIFEST, "%s is not a regular file", path);
+        ret = crow_why(why, why_cap, CROW_EMANIFEST, "%s is not a regular file", path);
         goto out;
     }
     if ((uint64_t)st.st_size > CROW_MANIFEST_MAX_BYTES) {
-        ret = reason(why, why_cap, CROW_ELIMIT, "%s is larger than %u bytes", path, CROW_MANIFEST_MAX_BYTES);
+        ret =
+            crow_why(why, why_cap, CROW_ELIMIT, "%s is larger than %u bytes", path, CROW_MANIFEST_MAX_BYTES);
         goto out;
     }
     size_t size = (size_t)st.st_size, got = 0;
     if (!(buf = malloc(size ? size : 1))) {
-        ret = reason(why, why_cap, -ENOMEM, "out of memory");
+        ret = crow_why(why, why_cap, -ENOMEM, "out of memory");
         goto out;
     }
     while (got < size) {
@@ -418,8 +452,8 @@ int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t w
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            ret = reason(why, why_cap, n < 0 ? -errno : CROW_EPARSE, "cannot read %s: %s", path,
-                         n < 0 ? strerror(errno) : "file shrank while reading");
+            ret = crow_why(why, why_cap, n < 0 ? -errno : CROW_EPARSE, "cannot read %s: %s", path,
+                           n < 0 ? strerror(errno) : "file shrank while reading");
             goto out;
         }
         got += (size_t)n;
@@ -467,10 +501,10 @@ int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uin
     if (urls == 0)
         return 0;
     if (urls > CROW_MANIFEST_MAX_TRACKERS)
-        return reason(why, why_cap, CROW_ELIMIT, "%u tracker URLs exceed the limit of %u", urls,
-                      CROW_MANIFEST_MAX_TRACKERS);
+        return crow_why(why, why_cap, CROW_ELIMIT, "%u tracker URLs exceed the limit of %u", urls,
+                        CROW_MANIFEST_MAX_TRACKERS);
     if (!(m->trackers = calloc(urls, sizeof *m->trackers)))
-        return reason(why, why_cap, -ENOMEM, "out of memory");
+        return crow_why(why, why_cap, -ENOMEM, "out of memory");
     for (uint32_t t = 0; t < count; t++) {
         for (const char *p = tiers[t];;) {
             size_t n = strcspn(p, ",");
@@ -478,21 +512,21 @@ int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uin
             for (size_t i = 0; i < n; i++)
                 if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f) {
                     int ret =
-                        reason(why, why_cap, CROW_EMANIFEST,
-                               "tracker URL \"%s\" holds a space or control byte", printable(p, n, shown));
+                        crow_why(why, why_cap, CROW_EMANIFEST,
+                                 "tracker URL \"%s\" holds a space or control byte", printable(p, n, shown));
                     drop_trackers(m);
                     return ret;
                 }
             if (n == 0 || n > CROW_MAX_PATH) {
-                int ret =
-                    reason(why, why_cap, CROW_EMANIFEST, "tier %u: an empty or overlong tracker URL", t + 1);
+                int ret = crow_why(why, why_cap, CROW_EMANIFEST, "tier %u: an empty or overlong tracker URL",
+                                   t + 1);
                 drop_trackers(m);
                 return ret;
             }
             crow_manifest_tracker_t *e = &m->trackers[m->tracker_count];
             if (!(e->url = copy_string((const uint8_t *)p, n))) {
                 drop_trackers(m);
-                return reason(why, why_cap, -ENOMEM, "out of memory");
+                return crow_why(why, why_cap, -ENOMEM, "out of memory");
             }
             e->tier = t;
             m->tracker_count++;
@@ -503,7 +537,7 @@ int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uin
     }
     if (!(m->announce = strdup(m->trackers[0].url))) {
         drop_trackers(m);
-        return reason(why, why_cap, -ENOMEM, "out of memory");
+        return crow_why(why, why_cap, -ENOMEM, "out of memory");
     }
     if (m->tracker_count == 1) { /* announce says it all */
         free(m->trackers[0].url);
@@ -552,6 +586,19 @@ static long encode(const crow_manifest_t *m, crow_benc_t *e)
             crow_benc_cstr(e, m->trackers[i].url);
         }
         crow_benc_end(e);
+        crow_benc_end(e);
+    }
+    if (m->signature_count) {
+        crow_benc_key(e, "crowcast signatures");
+        crow_benc_list(e);
+        for (uint32_t i = 0; i < m->signature_count && i < CROW_MANIFEST_MAX_SIGNATURES; i++) {
+            crow_benc_dict(e);
+            crow_benc_key(e, "public key");
+            crow_benc_str(e, m->signatures[i].public_key, CROW_ED25519_PUBLIC_LEN);
+            crow_benc_key(e, "signature");
+            crow_benc_str(e, m->signatures[i].signature, CROW_ED25519_SIGNATURE_LEN);
+            crow_benc_end(e);
+        }
         crow_benc_end(e);
     }
     crow_benc_key(e, "info");

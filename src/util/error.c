@@ -1,4 +1,6 @@
-/* Human-readable text for crowcast error codes and -errno values. */
+/* Human-readable text for crowcast error codes and -errno values, and the reason writer parsers share. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crowcast/error.h"
@@ -17,6 +19,7 @@ static const char *const crow_messages[] = {
     [CROW_EUNSUPPORTED - CROW_EMORE] = "not supported",
     [CROW_ECLOSED - CROW_EMORE] = "connection closed",
     [CROW_ETIMEOUT - CROW_EMORE] = "timed out",
+    [CROW_ESIGNATURE - CROW_EMORE] = "release not signed by a trusted key",
 };
 
 const char *crow_strerror(int code)
@@ -28,4 +31,15 @@ const char *crow_strerror(int code)
     if (code < 0 && code > -4096)
         return strerror(-code);
     return "unknown error";
+}
+
+int crow_why(char *why, size_t cap, int code, const char *fmt, ...)
+{
+    if (cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

@@ -2,8 +2,8 @@
 # Manifests made by `crowcast make` are read by stock BitTorrent tools: transmission-show and
 # aria2c -S report the info hash `crowcast inspect --json` prints, for a single file and for a
 # directory with nested folders and an empty file; aria2c -V hash-checks the data against the
-# SHA-1 pieces; making the same input twice gives identical bytes; inspect rejects a hostile
-# manifest with exit 2.
+# SHA-1 pieces, signed (make --sign, sign) as well as unsigned; making the same input twice gives
+# identical bytes; inspect rejects a hostile manifest with exit 2.
 source "$(dirname "$0")/lib.sh"
 need_cmd transmission-show aria2c python3
 
@@ -67,6 +67,20 @@ check_interop "$WORK/single.torrent"
 [[ $("$CROWCAST" inspect --json "$WORK/single.torrent" | json_field piece_length) == 262144 ]] ||
   fail "default piece length is not 256 KiB"
 aria2c_verifies "$WORK/single.torrent" "$WORK/solo" || fail "aria2c did not verify the single-file release"
+
+# A signed manifest (the top-level "crowcast signatures", outside info): stock tools read it, with the
+# same info hash as the unsigned one, and aria2c still hash-checks the data against it.
+mkdir -p "$WORK/keys"
+"$CROWCAST" keygen "$WORK/keys/release" >/dev/null || fail "keygen failed"
+"$CROWCAST" make "$WORK/solo/image.bin" -o "$WORK/signed.torrent" --sign "$WORK/keys/release" >/dev/null ||
+  fail "make --sign failed"
+check_interop "$WORK/signed.torrent"
+[[ $("$CROWCAST" inspect --json "$WORK/signed.torrent" | json_field info_hash) == \
+  $("$CROWCAST" inspect --json "$WORK/single.torrent" | json_field info_hash) ]] || fail "signing changed the info hash"
+aria2c_verifies "$WORK/signed.torrent" "$WORK/solo" || fail "aria2c did not verify the signed release"
+"$CROWCAST" sign "$WORK/single.torrent" --key "$WORK/keys/release" -o "$WORK/signed-after.torrent" >/dev/null ||
+  fail "sign failed"
+cmp -s "$WORK/signed.torrent" "$WORK/signed-after.torrent" || fail "make --sign and make then sign differ"
 
 # Backup trackers (BEP 12): each --tracker a tier, commas within one (mktorrent -a's convention).
 # transmission-show reads the tiers as written; the URL crowcast cannot announce to is warned about.

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <errno.h>
 
@@ -609,6 +610,11 @@ START_TEST(test_load_errors)
     ck_assert_int_eq(write(fd, "d4:infod", 8), 8);
     close(fd);
     ck_assert_int_eq(crow_manifest_load(path, &m, why, sizeof why), CROW_EPARSE);
+    unlink(path);
+    /* A FIFO is refused at once, not waited on until someone writes to it. */
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(crow_manifest_load(path, &m, why, sizeof why), CROW_EMANIFEST);
+    ck_assert_ptr_nonnull(strstr(why, "not a regular file"));
     unlink(path);
 }
 END_TEST
