@@ -29,7 +29,9 @@
  * while datagrams arrive, dark once the first-datagram clock ran out without one; when it changes, the
  * peer announces again (lit or dark at once, "nothing to say" CROW_PEER_URGENT_MIN_NS after the last
  * announce), so a seeder whose multicast reaches nobody learns it within seconds and stops sending
- * into the void, and one whose stream reaches us, however late, does not.
+ * into the void, and one whose stream reaches us, however late, does not. So does its need map
+ * (crow_peer_policy_need): while the stream flows, a changed map goes out CROW_PEER_NEED_REFRESH_NS
+ * after the last announce, so a seeder restarted mid-pass knows where the swarm's data ends.
  *
  * What it waits for (crow_peer_policy_wait, with the time it began) is reported on the progress line
  * and in --json events, so a peer never waits silently.
@@ -48,6 +50,7 @@
 #define CROW_PEER_RETRY_MAX_NS      16000000000ull
 #define CROW_PEER_RACK_PATIENCE_NS  10000000000ull
 #define CROW_PEER_FIRST_DATAGRAM_NS 1000000000ull
+#define CROW_PEER_NEED_REFRESH_NS   2000000000ull
 
 enum crow_stream_state {
     CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */
@@ -89,8 +92,9 @@ typedef struct crow_peer_policy {
     uint64_t last_announce;
     uint64_t urgent_backoff, retry_backoff;
     bool source_known, announced, tracker_failing, announce_now, complete;
-    bool ever_datagram; /* a datagram of this session arrived at some time */
-    uint8_t reported;   /* the mcast report of the last announce (enum crow_mcast_report) */
+    bool ever_datagram;           /* a datagram of this session arrived at some time */
+    uint8_t reported;             /* the mcast report of the last announce (enum crow_mcast_report) */
+    uint64_t need, reported_need; /* what it lacks (crowcast/stream_need.h): now, and last announced */
     enum crow_peer_wait wait;
     uint64_t wait_since;
 } crow_peer_policy_t;
@@ -129,6 +133,8 @@ uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p);
  * is OFF, SILENT or ENDED. */
 bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p);
 
+/* What the peer lacks now (crowcast/stream_need.h), sent with every announce. */
+void crow_peer_policy_need(crow_peer_policy_t *p, uint64_t need);
 /* What to tell the tracker of the stream (mcast=): LIT while it is alive, DARK when it went silent
  * without ever showing a datagram, NONE otherwise (and once complete). */
 enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p);

@@ -1,12 +1,13 @@
 /* What a peer still needs from the multicast stream, as a coarse map a seeder can act on, sans I/O.
  *
  * The release's pieces are cut into CROW_NEED_SEGMENTS segments (as many as there are pieces when
- * fewer): segment i holds pieces [i*P/S, (i+1)*P/S). A peer needs segment i when the stream has
- * passed all of it (its pieces lie below `passed`) and at least a quarter of its chunks are missing:
- * the peer joined after the stream went by, or the seeder died before sending it. Scattered loss
- * (a few chunks a piece) is the TCP repair's, not a reason to send the release again.
- * Peers report the map with their announces (need=, 16 hex digits); the tracker ORs the maps of
- * the incomplete peers; the seeder sends one more pass starting where the needed part begins.
+ * fewer): segment i holds pieces [i*P/S, (i+1)*P/S). A peer needs segment i when at least a quarter
+ * of its chunks are missing. Scattered loss (a few chunks a piece) is the TCP repair's, not a reason
+ * to send the release again; a whole stretch missing is: the peer joined after the stream went by,
+ * or the seeder died before sending it. Peers report the map with their announces (need=, 16 hex
+ * digits); the tracker ORs the maps of the incomplete peers; a seeder acts on it where the stream
+ * is not under way: its first pass starts where the need begins (a seeder restarted mid-pass), and
+ * after its passes one more goes out from there.
  */
 #ifndef CROWCAST_STREAM_NEED_H
 #define CROWCAST_STREAM_NEED_H
@@ -19,10 +20,9 @@
 #define CROW_NEED_SEGMENTS 64u
 
 /* Bit i (1 << i) set when segment i is needed. have_chunks[p]: chunks of piece p received by
- * multicast; verified: pieces held whole (from any source); passed: pieces the stream went by
- * (piece_count once it ended or is silent). */
+ * multicast; verified: pieces held whole (from any source). */
 uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
-                          const crow_bitfield_t *verified, uint32_t passed);
+                          const crow_bitfield_t *verified);
 
 /* The piece a pass over `need` should start at: the first needed segment after the longest run of
  * unneeded ones (cyclically), so the needed part comes first and in one stretch. 0 for an empty map. */

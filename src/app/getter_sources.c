@@ -22,19 +22,25 @@ static uint64_t bytes_left(const struct getter *g)
     return left;
 }
 
+bool getter_on_stream(const struct getter *g)
+{
+    return g->policy.stream != CROW_STREAM_OFF && g->policy.stream != CROW_STREAM_UNJOINED;
+}
+
+/* What this peer lacks of whole stretches of the release: only one on the multicast path asks the
+ * seeder for them. */
+uint64_t getter_need(const struct getter *g)
+{
+    return getter_on_stream(g) ? crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store)) : 0;
+}
+
 void getter_announce(struct getter *g, enum crow_announce_event ev)
 {
     if (!g->announcer)
         return;
     uint64_t up = g->peers ? crow_peers_bytes_served(g->peers) : 0;
     crow_announcer_set_mcast_report(g->announcer, crow_peer_policy_mcast_report(&g->policy));
-    /* What the stream went by without us: only a peer on the multicast path has anything to ask. */
-    bool on_stream = g->policy.stream != CROW_STREAM_OFF && g->policy.stream != CROW_STREAM_UNJOINED;
-    uint32_t passed =
-        g->policy.stream == CROW_STREAM_ALIVE ? crow_mcast_receiver_frontier(&g->rx) : g->m.piece_count;
-    crow_announcer_set_need(
-        g->announcer, on_stream && !g->completed,
-        on_stream ? crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store), passed) : 0);
+    crow_announcer_set_need(g->announcer, getter_on_stream(g) && !g->completed, getter_need(g));
     crow_announcer_announce(g->announcer, ev, up, g->bytes_mcast + g->bytes_tcp, bytes_left(g));
     crow_peer_policy_announced(&g->policy, crow_loop_now(g->loop));
 }

@@ -76,6 +76,20 @@ void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now)
     p->announce_now = false;
     p->next_announce = now + p->interval_ns;
     p->reported = crow_peer_policy_mcast_report(p);
+    p->reported_need = p->need;
+}
+
+void crow_peer_policy_need(crow_peer_policy_t *p, uint64_t need)
+{
+    p->need = need;
+}
+
+/* While the stream flows, what the peer lacks shrinks: the tracker hears of it every
+ * CROW_PEER_NEED_REFRESH_NS, so a seeder restarted mid-pass knows where the swarm's data ends. */
+static bool need_stale(const crow_peer_policy_t *p)
+{
+    return p->cfg.tracker && p->announced && !p->complete && p->stream == CROW_STREAM_ALIVE &&
+           p->need != p->reported_need;
 }
 
 enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p)
@@ -211,6 +225,8 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
     }
     if (report_stale(p) && now >= report_due(p))
         out->announce = true;
+    if (need_stale(p) && now >= p->last_announce + CROW_PEER_NEED_REFRESH_NS)
+        out->announce = true;
     if (p->announce_now || now >= p->next_announce)
         out->announce = true;
 }
@@ -230,6 +246,8 @@ uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p)
         at = urgent_at;
     if (report_stale(p) && report_due(p) < at)
         at = report_due(p);
+    if (need_stale(p) && p->last_announce + CROW_PEER_NEED_REFRESH_NS < at)
+        at = p->last_announce + CROW_PEER_NEED_REFRESH_NS;
     return at;
 }
 

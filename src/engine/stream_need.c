@@ -12,15 +12,13 @@ static uint32_t segment_first(uint32_t seg, uint32_t nseg, uint32_t piece_count)
 }
 
 uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
-                          const crow_bitfield_t *verified, uint32_t passed)
+                          const crow_bitfield_t *verified)
 {
     uint32_t nseg = segments(m->piece_count);
     uint64_t need = 0;
     for (uint32_t seg = 0; seg < nseg; seg++) {
         uint32_t lo = segment_first(seg, nseg, m->piece_count),
                  hi = segment_first(seg + 1, nseg, m->piece_count);
-        if (hi > passed)
-            break; /* the stream has yet to send (the rest of) it */
         uint64_t chunks = 0, missing = 0;
         for (uint32_t p = lo; p < hi; p++) {
             uint32_t n = crow_manifest_piece_chunks(m, p);

@@ -187,6 +187,25 @@ START_TEST(test_reports_the_stream_lit_or_dark)
 }
 END_TEST
 
+/* While the stream flows, a changed need map goes to the tracker 2 s after the last announce (a
+ * seeder restarted mid-pass starts where the swarm's data ends); not when it did not change. */
+START_TEST(test_refreshes_its_need_while_the_stream_flows)
+{
+    crow_peer_policy_t p;
+    start_peer(&p, true); /* lit, announced at 100 ms */
+    uint64_t at[8];
+    crow_peer_policy_need(&p, ~0ull);
+    ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 2100 * MS);
+    ck_assert_uint_eq(announces(&p, 200 * MS, 2200 * MS, &nothing_needed, false, at, 8), 1);
+    ck_assert_uint_eq(at[0], 2100 * MS);
+    ck_assert_uint_eq(p.reported_need, ~0ull);
+    ck_assert_uint_eq(announces(&p, 2200 * MS, 10 * S, &nothing_needed, false, at, 8), 0);
+    crow_peer_policy_need(&p, 0xff);
+    ck_assert_uint_eq(announces(&p, 10 * S, 11 * S, &nothing_needed, false, at, 8), 1);
+    ck_assert_uint_eq(at[0], 10 * S);
+}
+END_TEST
+
 START_TEST(test_waiting_for_an_unknown_stream_polls_the_tracker)
 {
     /* peers long before the seeder: they learn of it within the backoff cap */
@@ -337,6 +356,7 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);
     tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience);
     tcase_add_test(tc, test_reports_the_stream_lit_or_dark);
+    tcase_add_test(tc, test_refreshes_its_need_while_the_stream_flows);
     tcase_add_test(tc, test_waiting_for_an_unknown_stream_polls_the_tracker);
     tcase_add_test(tc, test_tracker_failures_back_off_and_recover);
     tcase_add_test(tc, test_complete_stops_urgent_polling);
