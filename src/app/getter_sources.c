@@ -12,6 +12,11 @@
 #include "crowcast/stream_need.h"
 #include "getter_internal.h"
 
+/* Connections each way; the picker has a neighbour slot for every one of them, so that strangers
+ * holding every incoming connection leave the neighbours we dial their slots. */
+#define MAX_INCOMING 64
+#define MAX_OUTGOING 64
+
 static uint64_t bytes_left(const struct getter *g)
 {
     const crow_bitfield_t *v = crow_piece_store_verified(g->store);
@@ -133,7 +138,7 @@ int getter_start_sources(struct getter *g)
 {
     const struct crow_getter_config *cfg = g->cfg;
     crow_picker_config_t pc = {.manifest = &g->m,
-                               .max_neighbours = 64,
+                               .max_neighbours = MAX_INCOMING + MAX_OUTGOING,
                                .max_depth = 64,
                                .chain_head = !g->tracker,
                                .multicast = g->mcast};
@@ -156,7 +161,9 @@ int getter_start_sources(struct getter *g)
                                       .listen = cfg->listen,
                                       .bind_addr = cfg->iface,
                                       .pos = -1,
-                                      .directory = &g->directory};
+                                      .directory = &g->directory,
+                                      .max_incoming = MAX_INCOMING,
+                                      .max_outgoing = MAX_OUTGOING};
     if ((ret = crow_peers_new(&g->peers, g->loop, &peers, getter_on_tcp_bytes, g))) {
         fprintf(stderr, "crowcast get: cannot listen on %s:%u: %s\n", inet_ntoa(cfg->listen.sin_addr),
                 ntohs(cfg->listen.sin_port), crow_strerror(ret));

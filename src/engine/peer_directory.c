@@ -24,9 +24,10 @@ static int add(crow_peer_directory_t *d, uint32_t addr, uint32_t distance, bool 
 {
     if (d->count == d->cap)
         return CROW_ELIMIT;
-    d->entries[d->count++] = (crow_peer_directory_entry_t){
-        .addr = addr, .place = {.distance = distance, .same_rack = same_rack, .named = true},
-        .from_tracker = from_tracker};
+    d->entries[d->count++] =
+        (crow_peer_directory_entry_t){.addr = addr,
+                                      .place = {.distance = distance, .same_rack = same_rack, .named = true},
+                                      .from_tracker = from_tracker};
     return 0;
 }
 
