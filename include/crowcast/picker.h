@@ -16,9 +16,9 @@
  *   - nearest chain neighbours first: a neighbour is not given a piece that a nearer neighbour,
  *     ready for more requests, could serve;
  *   - claims are checked, not believed: a neighbour whose request expired (or that kept us choked,
- *     crow_picker_unresponsive) ranks after every other neighbour and its pieces stop counting in
- *     the rack's availability (so the chain head fetches them outside the rack) until it delivers
- *     a requested block.
+ *     crow_picker_unresponsive) is asked only for pieces no other neighbour may be asked for, gets
+ *     no endgame duplicate, and its pieces stop counting in the rack's availability (so the chain
+ *     head fetches them outside the rack) until it delivers a requested block.
  * Memory: bitmaps of the release's chunks and pieces, 2 bytes per piece for rack availability and
  * max_neighbours * max_depth ledger entries, all allocated by crow_picker_new.
  */

@@ -400,6 +400,19 @@ static bool nearer_ready(const crow_picker_t *p, const struct neighbour *me, uin
     return false;
 }
 
+/* Another neighbour that answers could serve this piece (ready or not): an unresponsive neighbour is
+ * asked only for what nobody else may be asked for, or it would hold those chunks until its requests
+ * expire again whenever the others happen to be busy. */
+static bool answering_other(const crow_picker_t *p, const struct neighbour *me, uint32_t piece)
+{
+    for (uint32_t i = 0; i < p->cfg.max_neighbours; i++) {
+        const struct neighbour *n = &p->nbs[i];
+        if (n != me && n->used && !n->unresponsive && allowed(p, n, piece))
+            return true;
+    }
+    return false;
+}
+
 static struct entry *add_entry(crow_picker_t *p, int nb, const crow_block_t *b, uint64_t deadline)
 {
     struct entry *es = entries_of(p, nb);
@@ -443,7 +456,8 @@ static bool pick_fresh(crow_picker_t *p, int nb, uint64_t deadline, crow_block_t
          piece = crow_bitfield_next_clear(&p->verified, piece + 1)) {
         if ((uint64_t)piece * p->m->piece_length >= p->frontier)
             break;
-        if (!allowed(p, n, piece) || !fresh_run(p, piece, n->max_request, out) || nearer_ready(p, n, piece))
+        if (!allowed(p, n, piece) || !fresh_run(p, piece, n->max_request, out) || nearer_ready(p, n, piece) ||
+            (n->unresponsive && answering_other(p, n, piece)))
             continue;
         add_entry(p, nb, out, deadline);
         uint32_t k0, k1;
@@ -466,7 +480,7 @@ static bool pick_duplicate(crow_picker_t *p, int nb, uint64_t deadline, crow_blo
     for (size_t i = 0; i < total; i++) {
         struct entry *e = &p->ledger[i];
         if (!e->used || e->dup || e->cancel || owner_of(p, e) == nb || e->block.length > n->max_request ||
-            !allowed(p, n, e->block.piece))
+            n->unresponsive || !allowed(p, n, e->block.piece))
             continue;
         *out = e->block;
         struct entry *twin = add_entry(p, nb, out, deadline);
