@@ -55,7 +55,8 @@ struct crow_peers {
     crow_tcp_listener_t *listener;
     struct conn *conns;
     unsigned nconns, nincoming, noutgoing;
-    crow_blame_t *blame; /* downloads only */
+    unsigned long unlinks; /* connections unlinked so far: a walk of `conns` restarts when it moves */
+    crow_blame_t *blame;   /* downloads only */
     crow_op_t tick;
     bool stopping;
     struct crow_tcp_config tcp_cfg;
@@ -82,11 +83,27 @@ static void add_source(struct crow_peers *P, struct in_addr addr, uint64_t bytes
         P->sources[P->nsources++] = (struct crow_peers_source){.addr = addr, .bytes = bytes};
 }
 
+/* Runs fn on every open connection. fn may close any connection (its own through a timeout, others
+ * through the flushes a close triggers), which frees it: the walk starts over from the head then,
+ * never reading a freed link. Running fn twice on a connection is harmless (flush and serve do what
+ * is due). Bounded: every restart follows an unlink. */
+static void for_each_conn(struct crow_peers *P, void (*fn)(struct conn *c))
+{
+    unsigned long seen;
+    do {
+        seen = P->unlinks;
+        for (struct conn *c = P->conns; c; c = c->next) {
+            if (!c->closing)
+                fn(c);
+            if (P->unlinks != seen)
+                break; /* c may be freed: do not read its link */
+        }
+    } while (P->unlinks != seen);
+}
+
 static void flush_all(struct crow_peers *P)
 {
-    for (struct conn *c = P->conns; c; c = c->next)
-        if (!c->closing)
-            flush(c);
+    for_each_conn(P, flush);
 }
 
 /* Appends what the session has to say into the connection's output buffer. */
@@ -174,9 +191,7 @@ static void serve_more(struct conn *c)
 
 static void serve_all(struct crow_peers *P)
 {
-    for (struct conn *c = P->conns; c; c = c->next)
-        if (!c->closing)
-            serve_more(c);
+    for_each_conn(P, serve_more);
 }
 
 /* Bytes of a block (chunk-aligned: the picker asked for it) that the store does not hold yet. */
@@ -264,6 +279,7 @@ static void unlink_conn(struct conn *c)
         if (*pp == c) {
             *pp = c->next;
             P->nconns--;
+            P->unlinks++;
             if (c->outgoing)
                 P->noutgoing--;
             else
@@ -560,12 +576,16 @@ void crow_peers_piece_failed(crow_peers_t *P, uint32_t piece)
         else
             crow_log_warn("peer %s dropped for the session: %u pieces it took part in failed verification",
                           inet_ntoa(a), drops[i].strikes);
-        struct conn *next;
-        for (struct conn *c = P->conns; c; c = next) {
-            next = c->next; /* close_conn unlinks c */
-            if (c->addr.sin_addr.s_addr == a.s_addr)
-                close_conn(c, "dropped: its blocks failed verification");
-        }
+        bool closed;
+        do { /* a close frees connections (others too, through the flushes it triggers): start over */
+            closed = false;
+            for (struct conn *c = P->conns; c; c = c->next)
+                if (!c->closing && c->addr.sin_addr.s_addr == a.s_addr) {
+                    close_conn(c, "dropped: its blocks failed verification");
+                    closed = true;
+                    break;
+                }
+        } while (closed);
     }
 }
 

@@ -6,6 +6,8 @@ Modes (every one runs until killed or --duration passes; all loops are bounded b
            position given; unchokes whoever connects and answers no request
   idle     opens --count connections, sends a valid handshake on each and then nothing, and opens a
            new one whenever one is closed
+  mute     opens --count connections and sends nothing on them (no handshake); prints how long each
+           lasted when the other side closes it
   corrupt  claims every piece, unchokes, and answers every request with wrong bytes
 
 It connects to --connect ADDR:PORT (repeatable) from --bind, accepts connections on --listen
@@ -53,6 +55,8 @@ class Peer:
 
     def intro(self):
         hs = b"\x13BitTorrent protocol" + bytes([0, 0, 0, 0, 0, 0x10, 0, 0]) + self.info_hash + self.peer_id
+        if self.args.mode == "mute":
+            return b""
         if self.args.mode == "idle":
             return hs
         ext = {"m": {}, "v": "hostile", "reqq": 4096}
@@ -71,7 +75,7 @@ class Peer:
         self.count += 1
         print("connection %d %s" % (self.count, what), flush=True)
         sock.setblocking(False)
-        self.conns[sock] = {"in": b"", "out": self.intro(), "handshaken": False}
+        self.conns[sock] = {"in": b"", "out": self.intro(), "handshaken": False, "since": time.monotonic()}
         self.sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, "conn")
 
     def connect(self, target):
@@ -122,11 +126,15 @@ class Peer:
         targets = [hostport(c) for c in self.args.connect]
         if self.args.announce:
             announce(self.args, self.info_hash, self.peer_id, self.pieces)
-        want = self.args.count if self.args.mode == "idle" else 1
+        want = self.args.count if self.args.mode in ("idle", "mute") else 1
+        opened = 0
         while time.monotonic() < end:
             for t in targets:
                 mine = sum(1 for st in self.conns.values() if st.get("target") == t)
+                if self.args.mode == "mute":  # once each: how long they last is the point
+                    mine = opened
                 for _ in range(want - mine):
+                    opened += 1
                     if not self.connect(t):
                         break
                     self.conns[list(self.conns)[-1]]["target"] = t
@@ -144,9 +152,10 @@ class Peer:
                     except OSError:
                         data = b""
                     if not data:
+                        print("closed by the other side after %.1f s" % (time.monotonic() - st["since"]), flush=True)
                         self.close(sock)
                         continue
-                    if self.args.mode != "idle":
+                    if self.args.mode not in ("idle", "mute"):
                         st["in"] += data
                         self.on_messages(sock, st)
                 if ev & selectors.EVENT_WRITE and st["out"]:
@@ -188,7 +197,7 @@ def announce(args, info_hash, peer_id, pieces):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["liar", "idle", "corrupt"])
+    ap.add_argument("mode", choices=["liar", "idle", "mute", "corrupt"])
     ap.add_argument("--crowcast", required=True, help="the crowcast binary (its inspect reads the manifest)")
     ap.add_argument("--torrent", required=True)
     ap.add_argument("--connect", action="append", default=[])

@@ -16,8 +16,8 @@ static void assert_place(const crow_peer_directory_t *d, uint32_t addr, uint32_t
 {
     crow_peer_place_t p = crow_peer_directory_place(d, addr);
     ck_assert_msg(p.distance == distance && p.same_rack == same_rack && p.named == named,
-                  "addr %u: got (%u, %d, %d) want (%u, %d, %d)", addr, p.distance, p.same_rack, p.named, distance,
-                  same_rack, named);
+                  "addr %u: got (%u, %d, %d) want (%u, %d, %d)", addr, p.distance, p.same_rack, p.named,
+                  distance, same_rack, named);
 }
 
 START_TEST(test_tracker_list_places)
@@ -25,8 +25,12 @@ START_TEST(test_tracker_list_places)
     crow_peer_directory_t d;
     ck_assert_int_eq(crow_peer_directory_init(&d, 8), 0);
     /* i-1, i+1, i-2, i+2, then a seeder and another rack's peer. */
-    crow_announce_peer_t list[] = {peer(10, 0), peer(11, 0), peer(12, 0), peer(13, 0),
-                                   peer(1, CROW_PEER_SEEDER), peer(20, CROW_PEER_OTHER_RACK)};
+    crow_announce_peer_t list[] = {peer(10, 0),
+                                   peer(11, 0),
+                                   peer(12, 0),
+                                   peer(13, 0),
+                                   peer(1, CROW_PEER_SEEDER),
+                                   peer(20, CROW_PEER_OTHER_RACK)};
     crow_peer_directory_set_tracker_list(&d, list, 6);
     assert_place(&d, 10, 1, true, true);
     assert_place(&d, 11, 1, true, true);
