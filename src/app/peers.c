@@ -44,6 +44,7 @@ struct conn {
     struct sockaddr_in addr;
     crow_peer_place_t place;
     bool outgoing, ready, closing;
+    bool in_handler; /* its data or drain handler runs: a close there frees it only at the end */
     struct serve serves[SERVES_PER_CONN];
 };
 
@@ -208,19 +209,32 @@ static uint32_t new_bytes(const struct crow_peers *P, const crow_block_t *b)
     return fresh;
 }
 
+/* A handler of c is over: a close that happened inside it (a failed piece that drops this very
+ * peer, a timeout found by a flush) frees c now. */
+static void handler_end(struct conn *c)
+{
+    c->in_handler = false;
+    if (c->closing)
+        conn_release(c);
+}
+
 static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t len)
 {
     (void)tcp;
     struct conn *c = ctx;
     struct crow_peers *P = c->P;
     size_t used = 0;
+    long ret = 0;
+    c->in_handler = true;
     while (used < len && !c->closing) {
         crow_peer_event_t ev;
         long n = crow_peer_session_receive(c->s, data + used, len - used, crow_loop_now(P->loop), &ev);
         if (n == CROW_EMORE)
             break;
-        if (n < 0)
-            return n;
+        if (n < 0) {
+            ret = n;
+            break;
+        }
         used += (size_t)n;
         switch (ev.type) {
         case CROW_PEER_EV_READY: {
@@ -259,17 +273,20 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
         if (ev.wake_others)
             flush_all(P);
     }
-    if (!c->closing)
+    if (!c->closing && !ret)
         flush(c);
-    return (long)used;
+    handler_end(c);
+    return ret ? ret : (long)used;
 }
 
 static void on_drain(void *ctx, crow_tcp_conn_t *tcp)
 {
     (void)tcp;
     struct conn *c = ctx;
+    c->in_handler = true;
     serve_more(c);
     flush(c);
+    handler_end(c);
 }
 
 static void unlink_conn(struct conn *c)
@@ -288,9 +305,11 @@ static void unlink_conn(struct conn *c)
         }
 }
 
-/* Frees what the connection owns once its reads are done (their handlers look at c). */
+/* Frees what the connection owns once its reads are done and its handler returned (they look at c). */
 static void conn_release(struct conn *c)
 {
+    if (c->in_handler)
+        return; /* handler_end calls again */
     crow_peer_session_free(c->s);
     c->s = NULL;
     for (unsigned i = 0; i < SERVES_PER_CONN; i++)
