@@ -46,9 +46,11 @@ void crow_peer_directory_dispose(crow_peer_directory_t *d);
  * or CROW_ELIMIT when the directory is full (the peer stays unknown). */
 int crow_peer_directory_add(crow_peer_directory_t *d, uint32_t addr, uint32_t distance, bool same_rack);
 /* The tracker's latest neighbour list, in its order, replaces the previous one. Peers that do not fit
- * stay unknown. */
+ * stay unknown. in_rack: the tracker put us in a named rack; then a complete peer it does not flag as
+ * another rack's is a rack neighbour like the others (it finished first). Without racks, a complete
+ * peer (the seeder, or one that finished) is a far source, for the chain head only. */
 void crow_peer_directory_set_tracker_list(crow_peer_directory_t *d, const crow_announce_peer_t *peers,
-                                          size_t n);
+                                          size_t n, bool in_rack);
 /* The place of `addr`: its nearest naming, or an unknown, far neighbour. */
 crow_peer_place_t crow_peer_directory_place(const crow_peer_directory_t *d, uint32_t addr);
 

@@ -45,9 +45,9 @@ void getter_announce(struct getter *g, enum crow_announce_event ev)
 }
 
 /* The tracker's list places our neighbours (the directory) and names whom to dial. */
-static void connect_neighbours(struct getter *g, const crow_announce_peer_t *peers, size_t n)
+static void connect_neighbours(struct getter *g, const crow_announce_peer_t *peers, size_t n, bool in_rack)
 {
-    crow_peer_directory_set_tracker_list(&g->directory, peers, n);
+    crow_peer_directory_set_tracker_list(&g->directory, peers, n, in_rack);
     crow_peers_relink(g->peers);
     const struct sockaddr_in *self = crow_peers_listen_addr(g->peers);
     for (size_t i = 0; i < n; i++) {
@@ -103,7 +103,7 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         crow_log_warn("the tracker assigned no multicast group: TCP only");
         getter_mcast_unavailable(g);
     }
-    connect_neighbours(g, o->peers, r->peer_count);
+    connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
 }
 
 void getter_mcast_unavailable(struct getter *g)

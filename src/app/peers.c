@@ -315,8 +315,6 @@ static void conn_release(struct conn *c)
     for (unsigned i = 0; i < SERVES_PER_CONN; i++)
         if (c->serves[i].busy)
             return; /* on_served calls again */
-        else
-            c->serves[i].parked = false;
     for (unsigned i = 0; i < SERVES_PER_CONN; i++)
         free(c->serves[i].buf);
     free(c);

@@ -37,7 +37,7 @@ int crow_peer_directory_add(crow_peer_directory_t *d, uint32_t addr, uint32_t di
 }
 
 void crow_peer_directory_set_tracker_list(crow_peer_directory_t *d, const crow_announce_peer_t *peers,
-                                          size_t n)
+                                          size_t n, bool in_rack)
 {
     size_t kept = 0;
     for (size_t i = 0; i < d->count; i++)
@@ -45,7 +45,8 @@ void crow_peer_directory_set_tracker_list(crow_peer_directory_t *d, const crow_a
             d->entries[kept++] = d->entries[i];
     d->count = kept;
     for (size_t k = 0; k < n; k++) {
-        bool same_rack = !(peers[k].flags & (CROW_PEER_OTHER_RACK | CROW_PEER_SEEDER));
+        bool same_rack =
+            !(peers[k].flags & CROW_PEER_OTHER_RACK) && (in_rack || !(peers[k].flags & CROW_PEER_SEEDER));
         uint32_t distance = same_rack ? (uint32_t)(k / 2 + 1) : CROW_PEER_DISTANCE_FOREIGN;
         if (add(d, peers[k].addr, distance, same_rack, true))
             break;

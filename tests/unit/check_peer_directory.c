@@ -31,7 +31,7 @@ START_TEST(test_tracker_list_places)
                                    peer(13, 0),
                                    peer(1, CROW_PEER_SEEDER),
                                    peer(20, CROW_PEER_OTHER_RACK)};
-    crow_peer_directory_set_tracker_list(&d, list, 6);
+    crow_peer_directory_set_tracker_list(&d, list, 6, false);
     assert_place(&d, 10, 1, true, true);
     assert_place(&d, 11, 1, true, true);
     assert_place(&d, 12, 2, true, true);
@@ -42,10 +42,17 @@ START_TEST(test_tracker_list_places)
     /* The operator's word stays; the next list replaces the last one. */
     ck_assert_int_eq(crow_peer_directory_add(&d, 50, 1, true), 0);
     crow_announce_peer_t next[] = {peer(13, 0)};
-    crow_peer_directory_set_tracker_list(&d, next, 1);
+    crow_peer_directory_set_tracker_list(&d, next, 1, false);
     assert_place(&d, 13, 1, true, true);
     assert_place(&d, 10, CROW_PEER_DISTANCE_UNKNOWN, false, false);
     assert_place(&d, 50, 1, true, true);
+    /* In a named rack, a complete peer of it (not another rack's) is a rack neighbour: it finished. */
+    crow_announce_peer_t racked[] = {peer(10, CROW_PEER_SEEDER), peer(11, 0),
+                                     peer(1, CROW_PEER_SEEDER | CROW_PEER_OTHER_RACK)};
+    crow_peer_directory_set_tracker_list(&d, racked, 3, true);
+    assert_place(&d, 10, 1, true, true);
+    assert_place(&d, 11, 1, true, true);
+    assert_place(&d, 1, CROW_PEER_DISTANCE_FOREIGN, false, true);
     crow_peer_directory_dispose(&d);
 }
 END_TEST
@@ -56,8 +63,8 @@ START_TEST(test_named_twice_and_capacity)
     ck_assert_int_eq(crow_peer_directory_init(&d, 3), 0);
     ck_assert_int_eq(crow_peer_directory_add(&d, 7, CROW_PEER_DISTANCE_FOREIGN, false), 0);
     crow_announce_peer_t list[] = {peer(8, 0), peer(7, 0), peer(9, 0)};
-    crow_peer_directory_set_tracker_list(&d, list, 3); /* 9 does not fit */
-    assert_place(&d, 7, 1, true, true);                /* its nearest naming */
+    crow_peer_directory_set_tracker_list(&d, list, 3, false); /* 9 does not fit */
+    assert_place(&d, 7, 1, true, true);                       /* its nearest naming */
     assert_place(&d, 9, CROW_PEER_DISTANCE_UNKNOWN, false, false);
     ck_assert_int_eq(crow_peer_directory_add(&d, 10, 1, true), CROW_ELIMIT);
     crow_peer_directory_dispose(&d);
