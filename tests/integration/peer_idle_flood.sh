@@ -29,7 +29,8 @@ lasted=$((SECONDS - opened))
 log "part 1: 10 connections without a handshake closed after ${lasted} s"
 
 # --- 2. 80 idle handshakes held open: outgoing repair still happens ----------------------------
-spawn flood hostile idle --bind 127.0.3.1 --count 80 --duration 90
+# It also announces itself, incomplete: the get keeps seeding after it completes, connections held.
+spawn flood hostile idle --bind 127.0.3.1 --count 80 --duration 90 --announce "$URL"
 established() { [[ $(ss -Htn state established "dport = :$victim_port" | wc -l) -ge 64 ]]; }
 wait_until 10 established || fail "the flood did not hold 64 connections to the victim"
 cluster_seeder --mcast "239.255.250.250:$(free_port)" --rate 50M
