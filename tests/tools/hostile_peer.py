@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A hostile BitTorrent peer for the peer-wire integration tests (loopback only).
+"""Hostile (and greedy) BitTorrent peers for the peer-wire integration tests (loopback only).
 
 Modes (every one runs until killed or --duration passes; all loops are bounded by it):
   liar     claims every piece (bitfield all ones) and, in its BEP 10 handshake, the rack and chain
@@ -9,6 +9,9 @@ Modes (every one runs until killed or --duration passes; all loops are bounded b
   mute     opens --count connections and sends nothing on them (no handshake); prints how long each
            lasted when the other side closes it
   corrupt  claims every piece, unchokes, and answers every request with wrong bytes
+  greedy   opens --count connections (honest ones) to a seed; on each, once unchoked, asks for
+           --requests blocks of 16 KiB at once; prints the blocks received and the connections the
+           other side closed at exit
 
 It connects to --connect ADDR:PORT (repeatable) from --bind, accepts connections on --listen
 ADDR:PORT, and with --announce URL tells the tracker it exists (left = the whole release, so it is
@@ -50,13 +53,18 @@ class Peer:
         self.pieces = meta["pieces"]
         self.peer_id = b"-XX0001-" + os.urandom(12)
         self.sel = selectors.DefaultSelector()
+        self.piece_length = meta["piece_length"]
         self.conns = {}
         self.count = 0
+        self.blocks = 0
+        self.closed = 0
 
     def intro(self):
         hs = b"\x13BitTorrent protocol" + bytes([0, 0, 0, 0, 0, 0x10, 0, 0]) + self.info_hash + self.peer_id
         if self.args.mode == "mute":
             return b""
+        if self.args.mode == "greedy":
+            return hs + struct.pack(">IB", 1, 2)  # interested
         if self.args.mode == "idle":
             return hs
         ext = {"m": {}, "v": "hostile", "reqq": 4096}
@@ -109,6 +117,14 @@ class Peer:
             if len(buf) < 4 + n:
                 break
             msg, buf = buf[4:4 + n], buf[4 + n:]
+            if self.args.mode == "greedy" and n == 1 and msg[0] == 1 and not st.get("asked"):
+                st["asked"] = True
+                for i in range(self.args.requests):
+                    piece = (i * 7 + self.count) % self.pieces
+                    length = min(16384, self.args.length - piece * self.piece_length)
+                    st["out"] += struct.pack(">IBIII", 13, 6, piece, 0, length)
+            if self.args.mode == "greedy" and n > 9 and msg[0] == 7:
+                self.blocks += 1
             if self.args.mode == "corrupt" and n == 13 and msg[0] == 6:
                 index, begin, length = struct.unpack(">III", msg[1:])
                 st["out"] += struct.pack(">IBII", 9 + length, 7, index, begin) + os.urandom(length)
@@ -126,12 +142,12 @@ class Peer:
         targets = [hostport(c) for c in self.args.connect]
         if self.args.announce:
             announce(self.args, self.info_hash, self.peer_id, self.pieces)
-        want = self.args.count if self.args.mode in ("idle", "mute") else 1
+        want = self.args.count if self.args.mode in ("idle", "mute", "greedy") else 1
         opened = 0
         while time.monotonic() < end:
             for t in targets:
                 mine = sum(1 for st in self.conns.values() if st.get("target") == t)
-                if self.args.mode == "mute":  # once each: how long they last is the point
+                if self.args.mode in ("mute", "greedy"):  # once each: what becomes of them is the point
                     mine = opened
                 for _ in range(want - mine):
                     opened += 1
@@ -153,6 +169,7 @@ class Peer:
                         data = b""
                     if not data:
                         print("closed by the other side after %.1f s" % (time.monotonic() - st["since"]), flush=True)
+                        self.closed += 1
                         self.close(sock)
                         continue
                     if self.args.mode not in ("idle", "mute"):
@@ -169,7 +186,12 @@ class Peer:
                         continue
                 want_ev = selectors.EVENT_READ | (selectors.EVENT_WRITE if st["out"] else 0)
                 self.sel.modify(sock, want_ev, "conn")
+            if self.args.mode == "greedy" and self.blocks == self.args.count * self.args.requests:
+                break
         print("open connections at exit: %d" % len(self.conns), flush=True)
+        if self.args.mode == "greedy":
+            print("blocks received: %d of %d; connections closed by the other side: %d" %
+                  (self.blocks, self.args.count * self.args.requests, self.closed), flush=True)
 
 
 def announce(args, info_hash, peer_id, pieces):
@@ -197,7 +219,7 @@ def announce(args, info_hash, peer_id, pieces):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["liar", "idle", "mute", "corrupt"])
+    ap.add_argument("mode", choices=["liar", "idle", "mute", "corrupt", "greedy"])
     ap.add_argument("--crowcast", required=True, help="the crowcast binary (its inspect reads the manifest)")
     ap.add_argument("--torrent", required=True)
     ap.add_argument("--connect", action="append", default=[])
@@ -207,6 +229,7 @@ def main():
     ap.add_argument("--rack")
     ap.add_argument("--pos", type=int, default=0)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--requests", type=int, default=64)
     ap.add_argument("--duration", type=float, default=120)
     args = ap.parse_args()
     meta = json.loads(subprocess.check_output([args.crowcast, "inspect", "--json", args.torrent]))
