@@ -10,7 +10,7 @@
  * piece's record. Bytes that came from elsewhere (multicast) are not recorded here: a piece whose
  * bytes did not all come from one source is never "whole".
  *
- * Memory: one 16-byte record per piece and `max_sources` source entries, allocated by crow_blame_new.
+ * Memory: a 12-byte record per piece and `max_sources` source entries, allocated by crow_blame_new.
  * Sources beyond max_sources, and a piece's sources beyond the first CROW_BLAME_PIECE_SOURCES, are
  * not blamed.
  */

@@ -14,8 +14,8 @@ struct source {
 
 /* Sources that supplied new bytes of one piece since its last reset. */
 struct record {
-    uint16_t src[CROW_BLAME_PIECE_SOURCES]; /* source index + 1; 0: none */
     uint32_t first_bytes;                   /* new bytes from src[0] */
+    uint16_t src[CROW_BLAME_PIECE_SOURCES]; /* source index + 1; 0: none */
     bool shared;                            /* other sources too (beyond src[0]) */
 };
 
