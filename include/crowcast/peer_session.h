@@ -20,7 +20,9 @@
  * its neighbour has delivered no block for request_timeout (each block it delivers pushes the
  * deadline of all its outstanding requests: on a busy link they are queued, not lost); an expired
  * request is cancelled and its chunks go back to the picker for other neighbours; this neighbour
- * then gets no new request for `backoff`.
+ * then gets no new request for `backoff`, and the picker stops believing its claims (see
+ * crowcast/picker.h) until it delivers; so does one that keeps us choked for request_timeout while
+ * we want its pieces.
  *
  * Strictness: an unknown info hash, a wrong protocol string, a message longer than
  * crow_peer_session_max_message(), a bitfield of the wrong size or with spare bits set,
@@ -71,8 +73,8 @@ void crow_peer_config_default(crow_peer_config_t *cfg);
 /* Copies cfg into ctx after checking it. Returns 0 or CROW_EUSAGE. */
 int crow_peer_context_init(crow_peer_context_t *ctx, const crow_peer_config_t *cfg);
 /* Our rack and chain position became known or changed (the tracker told us): later handshakes
- * carry them, and crow_peer_session_place_changed re-derives each open session's link. rack must
- * outlive the context (NULL: unknown). */
+ * carry them (for the remote's logs: no peer takes a place from a handshake). rack must outlive the
+ * context (NULL: unknown). */
 void crow_peer_context_set_place(crow_peer_context_t *ctx, const char *rack, int64_t pos);
 
 /* Caller-owned output buffer: sessions append at data + len, never past cap. */
@@ -99,8 +101,8 @@ typedef struct crow_peer_info {
     uint8_t peer_id[CROW_WIRE_ID_LEN]; /* valid after READY */
     bool crowcast;                     /* the remote is a crowcast peer */
     char client[64];                   /* its "v", truncated; empty when unknown */
-    char rack[64];                     /* crowcast: its rack; empty when unknown */
-    int64_t pos;                       /* crowcast: its chain position, -1 when unknown */
+    char rack[64];                     /* crowcast: the rack it claims; empty when unknown */
+    int64_t pos;                       /* crowcast: the chain position it claims, -1 when unknown */
     uint32_t request_size, depth;      /* what we use towards it */
     bool am_choking, am_interested, peer_choking, peer_interested;
     uint32_t remote_pieces;    /* pieces it has */
@@ -112,17 +114,17 @@ typedef struct crow_peer_info {
 typedef struct crow_peer_session crow_peer_session_t;
 
 /* Creates a session for one connection (either direction) and joins the picker as a neighbour at
- * chain `distance` (same_rack: in our rack); a crowcast peer's handshake may refine both from its
- * rack and position. Returns 0, CROW_ELIMIT (no picker slot) or -ENOMEM. */
+ * chain `distance` (same_rack: in our rack), as the tracker places it; the rack and position a
+ * crowcast peer claims in its handshake are reported in crow_peer_info_t, never believed. Returns 0,
+ * CROW_ELIMIT (no picker slot) or -ENOMEM. */
 int crow_peer_session_new(crow_peer_context_t *ctx, uint32_t distance, bool same_rack, uint64_t now,
                           crow_peer_session_t **out);
 /* Leaves the picker (outstanding requests go back to the pool: flush the other sessions) and
  * frees the unchoke slot. NULL is a no-op. */
 void crow_peer_session_free(crow_peer_session_t *s);
-/* After crow_peer_context_set_place: when both sides' places are known, the neighbour's picker link
- * follows them (same rack and chain distance, or another rack). A connection that was accepted
- * before we knew our place starts as another rack's; this corrects it. */
-void crow_peer_session_place_changed(crow_peer_session_t *s);
+/* The tracker placed the remote (again): its picker link becomes this. A connection accepted before
+ * the tracker named its peer starts as an unknown, far neighbour; this corrects it. */
+void crow_peer_session_set_link(crow_peer_session_t *s, uint32_t distance, bool same_rack);
 
 /* The receive buffer must hold this many bytes (a whole message with its prefix): blocks are
  * handed out in place, never copied. Anything longer closes the connection. */

@@ -14,7 +14,11 @@
  *     outside the rack; everyone else asks rack neighbours only (cross-rack traffic stays at one
  *     copy per rack);
  *   - nearest chain neighbours first: a neighbour is not given a piece that a nearer neighbour,
- *     ready for more requests, could serve.
+ *     ready for more requests, could serve;
+ *   - claims are checked, not believed: a neighbour whose request expired (or that kept us choked,
+ *     crow_picker_unresponsive) is asked only for pieces no other neighbour may be asked for, gets
+ *     no endgame duplicate, and its pieces stop counting in the rack's availability (so the chain
+ *     head fetches them outside the rack) until it delivers a requested block.
  * Memory: bitmaps of the release's chunks and pieces, 2 bytes per piece for rack availability and
  * max_neighbours * max_depth ledger entries, all allocated by crow_picker_new.
  */
@@ -106,6 +110,10 @@ void crow_picker_set_link(crow_picker_t *p, int nb, uint32_t distance, bool same
 /* depth: requests it may have outstanding now (0 while it chokes us or backs off; clamped to
  * max_depth); max_request: largest request in bytes (16 KiB for stock clients). */
 void crow_picker_set_pipeline(crow_picker_t *p, int nb, uint32_t depth, uint32_t max_request);
+/* nb does not answer (it keeps us choked while we want its pieces): see the rules above. A request
+ * of nb expiring does the same by itself; a block it delivers undoes it. */
+void crow_picker_unresponsive(crow_picker_t *p, int nb);
+bool crow_picker_is_unresponsive(const crow_picker_t *p, int nb);
 /* The remote gained `piece` (its bit was just set) / loaded a whole bitfield (call once). */
 void crow_picker_remote_have(crow_picker_t *p, int nb, uint32_t piece);
 void crow_picker_remote_bitfield(crow_picker_t *p, int nb);

@@ -225,10 +225,7 @@ static void on_failed(void *ctx, uint32_t piece)
 {
     struct getter *g = ctx;
     crow_mcast_receiver_mark_failed(&g->rx, piece);
-    if (g->picker) {
-        crow_picker_piece_failed(g->picker, piece);
-        crow_peers_kick(g->peers);
-    }
+    getter_peers_failed(g, piece);
 }
 
 static void on_disk_error(void *ctx, int err)

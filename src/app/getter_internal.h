@@ -9,6 +9,7 @@
 #include "crowcast/loop.h"
 #include "crowcast/manifest.h"
 #include "crowcast/mcast_receiver.h"
+#include "crowcast/peer_directory.h"
 #include "crowcast/peer_policy.h"
 #include "crowcast/picker.h"
 #include "crowcast/storage.h"
@@ -29,6 +30,7 @@ struct getter {
     crow_udp_rx_t *udp;
     crow_picker_t *picker;
     crow_peers_t *peers;
+    crow_peer_directory_t directory; /* where neighbours sit: the tracker's list and --peer */
     crow_announcer_t *announcer;
     crow_signals_t *signals;
     crow_op_t tick;
@@ -88,6 +90,9 @@ void getter_stop_sources(struct getter *g);
 bool getter_has_tcp(const struct getter *g);
 /* The multicast frontier moved, the stream ended, went silent or came back: tell the picker. */
 void getter_peers_frontier(struct getter *g);
+/* A piece failed verification: its TCP sources are blamed (and dropped after enough strikes), then
+ * the picker asks for it again. */
+void getter_peers_failed(struct getter *g, uint32_t piece);
 void getter_peers_have(struct getter *g, uint32_t piece);
 void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from);
 void getter_emit_sources(struct getter *g);

@@ -12,6 +12,11 @@
 #include "crowcast/stream_need.h"
 #include "getter_internal.h"
 
+/* Connections each way; the picker has a neighbour slot for every one of them, so that strangers
+ * holding every incoming connection leave the neighbours we dial their slots. */
+#define MAX_INCOMING 64
+#define MAX_OUTGOING 64
+
 static uint64_t bytes_left(const struct getter *g)
 {
     const crow_bitfield_t *v = crow_piece_store_verified(g->store);
@@ -45,20 +50,20 @@ void getter_announce(struct getter *g, enum crow_announce_event ev)
     crow_peer_policy_announced(&g->policy, crow_loop_now(g->loop));
 }
 
-static void connect_neighbours(struct getter *g, const crow_announce_peer_t *peers, size_t n)
+/* The tracker's list places our neighbours (the directory) and names whom to dial. */
+static void connect_neighbours(struct getter *g, const crow_announce_peer_t *peers, size_t n, bool in_rack)
 {
+    crow_peer_directory_set_tracker_list(&g->directory, peers, n, in_rack);
+    crow_peers_relink(g->peers);
     const struct sockaddr_in *self = crow_peers_listen_addr(g->peers);
     for (size_t i = 0; i < n; i++) {
         struct sockaddr_in a = {
             .sin_family = AF_INET, .sin_port = htons(peers[i].port), .sin_addr.s_addr = htonl(peers[i].addr)};
         if (self && a.sin_addr.s_addr == self->sin_addr.s_addr && a.sin_port == self->sin_port)
             continue;
-        /* The list is i-1, i+1, i-2, i+2 ...: entry k is at chain distance k/2 + 1. */
         if (peers[i].flags & CROW_PEER_SEEDER)
             getter_source_known(g);
-        bool same_rack = !(peers[i].flags & (CROW_PEER_OTHER_RACK | CROW_PEER_SEEDER));
-        uint32_t distance = same_rack ? (uint32_t)(i / 2 + 1) : 1000;
-        crow_peers_connect(g->peers, &a, distance, same_rack);
+        crow_peers_connect(g->peers, &a);
     }
 }
 
@@ -104,7 +109,7 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         crow_log_warn("the tracker assigned no multicast group: TCP only");
         getter_mcast_unavailable(g);
     }
-    connect_neighbours(g, o->peers, r->peer_count);
+    connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
 }
 
 void getter_mcast_unavailable(struct getter *g)
@@ -139,7 +144,7 @@ int getter_start_sources(struct getter *g)
 {
     const struct crow_getter_config *cfg = g->cfg;
     crow_picker_config_t pc = {.manifest = &g->m,
-                               .max_neighbours = 64,
+                               .max_neighbours = MAX_INCOMING + MAX_OUTGOING,
                                .max_depth = 64,
                                .chain_head = !g->tracker,
                                .multicast = g->mcast};
@@ -150,12 +155,21 @@ int getter_start_sources(struct getter *g)
     for (uint32_t p = 0; p < g->m.piece_count; p++)
         if (crow_bitfield_get(have, p))
             crow_picker_piece_verified(g->picker, p);
+    /* Room for a full tracker list, the --peer list and the seeder of a BEACON. */
+    if ((ret = crow_peer_directory_init(&g->directory, CROW_ANNOUNCER_MAX_PEERS + cfg->peer_count + 1)))
+        return ret;
+    /* --peer: the operator's word, rack neighbours in the order given. */
+    for (unsigned i = 0; i < cfg->peer_count; i++)
+        crow_peer_directory_add(&g->directory, ntohl(cfg->peers[i].sin_addr.s_addr), i + 1, true);
     struct crow_peers_config peers = {.m = &g->m,
                                       .store = g->store,
                                       .picker = g->picker,
                                       .listen = cfg->listen,
                                       .bind_addr = cfg->iface,
-                                      .pos = -1};
+                                      .pos = -1,
+                                      .directory = &g->directory,
+                                      .max_incoming = MAX_INCOMING,
+                                      .max_outgoing = MAX_OUTGOING};
     if ((ret = crow_peers_new(&g->peers, g->loop, &peers, getter_on_tcp_bytes, g))) {
         fprintf(stderr, "crowcast get: cannot listen on %s:%u: %s\n", inet_ntoa(cfg->listen.sin_addr),
                 ntohs(cfg->listen.sin_port), crow_strerror(ret));
@@ -169,7 +183,7 @@ int getter_start_sources(struct getter *g)
         crow_picker_stream_end(g->picker);
     }
     for (unsigned i = 0; i < cfg->peer_count; i++)
-        crow_peers_connect(g->peers, &cfg->peers[i], i + 1, true);
+        crow_peers_connect(g->peers, &cfg->peers[i]);
     if (cfg->peer_count)
         getter_source_known(g);
     if (g->tracker) {
@@ -205,6 +219,7 @@ void getter_stop_sources(struct getter *g)
     g->peers = NULL;
     crow_picker_free(g->picker);
     g->picker = NULL;
+    crow_peer_directory_dispose(&g->directory);
 }
 
 bool getter_has_tcp(const struct getter *g)
@@ -229,6 +244,15 @@ void getter_peers_frontier(struct getter *g)
     crow_peers_kick(g->peers);
 }
 
+void getter_peers_failed(struct getter *g, uint32_t piece)
+{
+    if (!g->picker)
+        return;
+    crow_peers_piece_failed(g->peers, piece);
+    crow_picker_piece_failed(g->picker, piece);
+    crow_peers_kick(g->peers);
+}
+
 void getter_peers_have(struct getter *g, uint32_t piece)
 {
     if (!g->picker)
@@ -244,7 +268,10 @@ void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const stru
         struct sockaddr_in seed = {
             .sin_family = AF_INET, .sin_port = htons(b->tcp_port), .sin_addr = from->sin_addr};
         g->seeder_known = true;
-        crow_peers_connect(g->peers, &seed, 1000, false);
+        crow_peer_directory_add(&g->directory, ntohl(from->sin_addr.s_addr), CROW_PEER_DISTANCE_FOREIGN,
+                                false);
+        crow_peers_relink(g->peers);
+        crow_peers_connect(g->peers, &seed);
     }
 }
 
@@ -294,7 +321,7 @@ void getter_tick(struct getter *g, uint64_t now)
     if (!g->completed && g->cfg->peer_count && now >= g->next_redial_ns) {
         g->next_redial_ns = now + 2000000000ull;
         for (unsigned i = 0; i < g->cfg->peer_count; i++)
-            crow_peers_connect(g->peers, &g->cfg->peers[i], i + 1, true);
+            crow_peers_connect(g->peers, &g->cfg->peers[i]);
     }
     if (!g->completed || g->hook_running)
         return;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "crowcast/loop.h"
+#include "crowcast/peer_directory.h"
 #include "crowcast/picker.h"
 #include "piece_store.h"
 
@@ -20,7 +21,9 @@ struct crow_peers_config {
     struct in_addr bind_addr;  /* source address of outgoing connections */
     const char *rack;          /* our rack, or NULL */
     int64_t pos;               /* our chain position, -1 when unknown */
-    unsigned max_connections;
+    /* Where neighbours sit (borrowed, outlives p); NULL: every neighbour is unknown and far. */
+    const crow_peer_directory_t *directory;
+    unsigned max_incoming, max_outgoing; /* connections each way (0: 64) */
 };
 
 typedef struct crow_peers crow_peers_t;
@@ -39,17 +42,24 @@ void crow_peers_free(crow_peers_t *p);
 /* The listening address (after binding port 0), or NULL when not listening. */
 const struct sockaddr_in *crow_peers_listen_addr(const crow_peers_t *p);
 
-/* Connects to a neighbour unless already connected to that address. distance: chain distance
- * (1 = adjacent); same_rack: the neighbour is in our rack. */
-int crow_peers_connect(crow_peers_t *p, const struct sockaddr_in *addr, uint32_t distance, bool same_rack);
+/* Connects to a neighbour unless already connected to that address; its place comes from the
+ * directory. Returns 0, -EPERM (a peer dropped for the session), -ENOMEM (no room: the outgoing
+ * cap) or a connect error. */
+int crow_peers_connect(crow_peers_t *p, const struct sockaddr_in *addr);
 unsigned crow_peers_count(const crow_peers_t *p);
 /* Our 20-byte peer id. */
 const uint8_t *crow_peers_peer_id(const crow_peers_t *p);
 /* Our rack and chain position as the tracker gave them (rack must outlive p): later handshakes carry
- * them and open sessions re-derive their links (an accepted connection from a rack neighbour stops
- * counting as another rack's). */
+ * them, for the remote's logs. */
 void crow_peers_set_place(crow_peers_t *p, const char *rack, int64_t pos);
-/* A piece verified: HAVE to every neighbour, then new requests. */
+/* The directory changed (a tracker answer): every open connection takes its place from it again (an
+ * accepted connection from a neighbour the tracker names now stops counting as unknown). */
+void crow_peers_relink(crow_peers_t *p);
+/* A piece failed verification: the sources of its TCP blocks are blamed; those the blame engine drops
+ * are disconnected, logged, and refused for the rest of the session. Call before the picker asks for
+ * the piece again. */
+void crow_peers_piece_failed(crow_peers_t *p, uint32_t piece);
+/* A piece verified: HAVE to every neighbour (and its sources are cleared of it), then new requests. */
 void crow_peers_have(crow_peers_t *p, uint32_t piece);
 /* Something changed for the picker (frontier, stream end, a failed piece): ask for more now. */
 void crow_peers_kick(crow_peers_t *p);

@@ -376,7 +376,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
                                        .listen = cfg->listen,
                                        .bind_addr = cfg->iface,
                                        .pos = -1,
-                                       .max_connections = 256};
+                                       .max_incoming = 256};
         if (!pc.listen.sin_port) /* a tracker needs a port to hand out */
             pc.listen = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr = cfg->iface};
         if ((ret = crow_peers_new(&s.peers, s.loop, &pc, NULL, NULL))) {

@@ -35,6 +35,7 @@ struct crow_peer_session {
     crow_block_t *serve; /* ring of reqq requests to serve */
     uint32_t serve_head, serve_count;
     uint64_t created, last_recv, last_sent, backoff_until;
+    uint64_t choked_since; /* while we want its pieces and it chokes us; 0 otherwise */
     char reason[160];
 };
 
@@ -206,16 +207,10 @@ void crow_peer_context_set_place(crow_peer_context_t *ctx, const char *rack, int
     ctx->cfg.pos = pos;
 }
 
-void crow_peer_session_place_changed(crow_peer_session_t *s)
+void crow_peer_session_set_link(crow_peer_session_t *s, uint32_t distance, bool same_rack)
 {
-    const crow_peer_config_t *cfg = &s->ctx->cfg;
-    const crow_peer_info_t *info = &s->info;
-    /* Both sides placed in a rack's chain: the chain distance follows from positions. */
-    if (s->nb < 0 || !info->crowcast || !cfg->rack || !info->rack[0] || cfg->pos < 0 || info->pos < 0)
-        return;
-    bool same = strcmp(cfg->rack, info->rack) == 0;
-    int64_t d = info->pos > cfg->pos ? info->pos - cfg->pos : cfg->pos - info->pos;
-    crow_picker_set_link(cfg->picker, s->nb, same ? (uint32_t)d : UINT32_MAX, same);
+    if (s->nb >= 0)
+        crow_picker_set_link(s->ctx->cfg.picker, s->nb, distance, same_rack);
 }
 
 static int on_extended(crow_peer_session_t *s, const crow_wire_msg_t *msg, uint64_t now)
@@ -231,12 +226,12 @@ static int on_extended(crow_peer_session_t *s, const crow_wire_msg_t *msg, uint6
         copy_text(info->client, sizeof info->client, ext.client, ext.client_len);
     info->crowcast = ext.crowcast;
     if (ext.crowcast) {
+        /* What it says of its place is kept for logs only: the link comes from the tracker. */
         if (ext.rack)
             copy_text(info->rack, sizeof info->rack, ext.rack, ext.rack_len);
         info->pos = ext.pos;
         s->remote_max_request =
             ext.max_request >= CROW_WIRE_STOCK_BLOCK ? ext.max_request : CROW_WIRE_STOCK_BLOCK;
-        crow_peer_session_place_changed(s);
     }
     s->remote_reqq = ext.reqq;
     update_pipeline(s, now);
@@ -542,6 +537,20 @@ static bool write_cancels(crow_peer_session_t *s, uint64_t now, crow_outbuf_t *o
     return released;
 }
 
+/* A neighbour that keeps us choked while it claims pieces we want answers no more than one that
+ * lets our requests expire: after request_timeout, the picker stops believing its claims. */
+static void check_choked(crow_peer_session_t *s, uint64_t now)
+{
+    if (!s->peer_choking || !s->am_interested) {
+        s->choked_since = 0;
+        return;
+    }
+    if (!s->choked_since)
+        s->choked_since = now ? now : 1;
+    else if (now - s->choked_since >= s->ctx->cfg.request_timeout)
+        crow_picker_unresponsive(s->ctx->cfg.picker, s->nb);
+}
+
 static void write_requests(crow_peer_session_t *s, uint64_t now, crow_outbuf_t *out)
 {
     crow_picker_t *picker = s->ctx->cfg.picker;
@@ -583,6 +592,7 @@ int crow_peer_session_flush(crow_peer_session_t *s, uint64_t now, crow_outbuf_t 
         goto out;
     if (s->nb >= 0) {
         ret = write_cancels(s, now, out) ? 1 : 0;
+        check_choked(s, now);
         update_pipeline(s, now);
         write_requests(s, now, out);
     }
@@ -611,6 +621,9 @@ uint64_t crow_peer_session_next_deadline(const crow_peer_session_t *s)
             next = req;
         if (s->backoff_until && s->backoff_until < next)
             next = s->backoff_until;
+        uint64_t choked = s->choked_since + cfg->request_timeout;
+        if (s->choked_since && !crow_picker_is_unresponsive(cfg->picker, s->nb) && choked < next)
+            next = choked;
     }
     return next;
 }

@@ -10,6 +10,7 @@
 struct neighbour {
     bool used;
     bool same_rack;
+    bool unresponsive; /* a request expired (or it kept us choked): its claims are not believed */
     const crow_bitfield_t *remote;
     uint32_t distance;
     uint32_t depth, max_request, outstanding;
@@ -286,10 +287,18 @@ int crow_picker_join(crow_picker_t *p, const crow_bitfield_t *remote, uint32_t d
     return CROW_ELIMIT;
 }
 
+/* Whether a neighbour's pieces count in the rack availability: a rack neighbour that answers. A
+ * neighbour that claims pieces and never delivers them would otherwise keep the chain head from
+ * fetching them outside the rack for good. */
+static bool counted(const struct neighbour *n)
+{
+    return n->same_rack && !n->unresponsive;
+}
+
 /* Adds (+1) or removes (-1) a neighbour's pieces from the rack availability counts. */
 static void count_rack(crow_picker_t *p, const struct neighbour *n, int delta)
 {
-    if (!n->same_rack)
+    if (!counted(n))
         return;
     for (uint32_t i = crow_bitfield_next_set(n->remote, 0); i < n->remote->nbits && i < p->m->piece_count;
          i = crow_bitfield_next_set(n->remote, i + 1))
@@ -314,12 +323,31 @@ void crow_picker_leave(crow_picker_t *p, int nb)
 void crow_picker_set_link(crow_picker_t *p, int nb, uint32_t distance, bool same_rack)
 {
     struct neighbour *n = &p->nbs[nb];
-    if (n->same_rack != same_rack) {
-        count_rack(p, n, -1);
-        n->same_rack = same_rack;
-        count_rack(p, n, +1);
-    }
+    count_rack(p, n, -1);
+    n->same_rack = same_rack;
+    count_rack(p, n, +1);
     n->distance = distance;
+}
+
+/* Flips whether nb answers, keeping the rack availability counts in step. */
+static void set_unresponsive(crow_picker_t *p, int nb, bool unresponsive)
+{
+    struct neighbour *n = &p->nbs[nb];
+    if (n->unresponsive == unresponsive)
+        return;
+    count_rack(p, n, -1);
+    n->unresponsive = unresponsive;
+    count_rack(p, n, +1);
+}
+
+void crow_picker_unresponsive(crow_picker_t *p, int nb)
+{
+    set_unresponsive(p, nb, true);
+}
+
+bool crow_picker_is_unresponsive(const crow_picker_t *p, int nb)
+{
+    return p->nbs[nb].unresponsive;
 }
 
 void crow_picker_set_pipeline(crow_picker_t *p, int nb, uint32_t depth, uint32_t max_request)
@@ -330,7 +358,7 @@ void crow_picker_set_pipeline(crow_picker_t *p, int nb, uint32_t depth, uint32_t
 
 void crow_picker_remote_have(crow_picker_t *p, int nb, uint32_t piece)
 {
-    if (p->nbs[nb].same_rack && piece < p->m->piece_count)
+    if (counted(&p->nbs[nb]) && piece < p->m->piece_count)
         p->rack_avail[piece]++;
 }
 
@@ -355,12 +383,31 @@ static bool ready(const struct neighbour *n)
     return n->used && n->outstanding < n->depth;
 }
 
+/* Chain distance as the picker ranks it: a neighbour that does not answer comes after all others. */
+static uint64_t rank(const struct neighbour *n)
+{
+    return n->unresponsive ? UINT64_MAX : n->distance;
+}
+
 /* A nearer neighbour, ready for more, could serve this piece. */
 static bool nearer_ready(const crow_picker_t *p, const struct neighbour *me, uint32_t piece)
 {
     for (uint32_t i = 0; i < p->cfg.max_neighbours; i++) {
         const struct neighbour *n = &p->nbs[i];
-        if (n != me && ready(n) && n->distance < me->distance && allowed(p, n, piece))
+        if (n != me && ready(n) && rank(n) < rank(me) && allowed(p, n, piece))
+            return true;
+    }
+    return false;
+}
+
+/* Another neighbour that answers could serve this piece (ready or not): an unresponsive neighbour is
+ * asked only for what nobody else may be asked for, or it would hold those chunks until its requests
+ * expire again whenever the others happen to be busy. */
+static bool answering_other(const crow_picker_t *p, const struct neighbour *me, uint32_t piece)
+{
+    for (uint32_t i = 0; i < p->cfg.max_neighbours; i++) {
+        const struct neighbour *n = &p->nbs[i];
+        if (n != me && n->used && !n->unresponsive && allowed(p, n, piece))
             return true;
     }
     return false;
@@ -409,7 +456,8 @@ static bool pick_fresh(crow_picker_t *p, int nb, uint64_t deadline, crow_block_t
          piece = crow_bitfield_next_clear(&p->verified, piece + 1)) {
         if ((uint64_t)piece * p->m->piece_length >= p->frontier)
             break;
-        if (!allowed(p, n, piece) || !fresh_run(p, piece, n->max_request, out) || nearer_ready(p, n, piece))
+        if (!allowed(p, n, piece) || !fresh_run(p, piece, n->max_request, out) || nearer_ready(p, n, piece) ||
+            (n->unresponsive && answering_other(p, n, piece)))
             continue;
         add_entry(p, nb, out, deadline);
         uint32_t k0, k1;
@@ -432,7 +480,7 @@ static bool pick_duplicate(crow_picker_t *p, int nb, uint64_t deadline, crow_blo
     for (size_t i = 0; i < total; i++) {
         struct entry *e = &p->ledger[i];
         if (!e->used || e->dup || e->cancel || owner_of(p, e) == nb || e->block.length > n->max_request ||
-            !allowed(p, n, e->block.piece))
+            n->unresponsive || !allowed(p, n, e->block.piece))
             continue;
         *out = e->block;
         struct entry *twin = add_entry(p, nb, out, deadline);
@@ -465,7 +513,7 @@ void crow_picker_needs(const crow_picker_t *p, crow_picker_needs_t *out)
             continue;
         bool served = false;
         for (uint32_t i = 0; i < p->cfg.max_neighbours && !served; i++)
-            served = p->nbs[i].used && allowed(p, &p->nbs[i], piece);
+            served = p->nbs[i].used && !p->nbs[i].unresponsive && allowed(p, &p->nbs[i], piece);
         out->unserved += !served;
     }
 }
@@ -510,6 +558,7 @@ bool crow_picker_received(crow_picker_t *p, int nb, uint32_t piece, uint32_t beg
     for (uint32_t k = k0; k < k1; k++)
         set_present(p, chunk_id(p, piece, k));
     free_entry(p, e);
+    set_unresponsive(p, nb, false); /* it delivers after all */
     p->nbs[nb].stats.received += length;
     p->total.received += length;
     return true;
@@ -543,6 +592,7 @@ bool crow_picker_next_expired(crow_picker_t *p, int nb, uint64_t now, crow_block
         if (es[i].used && es[i].deadline <= now) {
             *out = es[i].block;
             free_entry(p, &es[i]);
+            set_unresponsive(p, nb, true);
             p->nbs[nb].stats.timeouts++;
             p->total.timeouts++;
             return true;

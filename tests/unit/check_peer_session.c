@@ -320,10 +320,10 @@ START_TEST(test_timeout_rerequests_from_another_neighbour)
 }
 END_TEST
 
-/* A rack neighbour's connection accepted before the tracker told us our place counts as another
- * rack's: a node that is not its rack's chain head asks it nothing. Once our place is known, the
- * link follows both places: another rack still gets nothing, the same rack serves everything. */
-START_TEST(test_place_learned_after_accept)
+/* A connection accepted before the tracker named its peer counts as an unknown, far neighbour: a node
+ * that is not its rack's chain head asks it nothing, whatever rack and position the peer claims in its
+ * handshake (ours match its claim). Once the tracker places it in our rack, it serves everything. */
+START_TEST(test_claimed_place_not_believed)
 {
     init_manifest();
     static struct node g, s;
@@ -332,16 +332,16 @@ START_TEST(test_place_learned_after_accept)
     node_init(&s, 's', false, false, 16u << 20);
     for (uint32_t i = 0; i < PIECES; i++)
         node_give(&s, i);
-    crow_peer_context_set_place(&s.ctx, "r1", 2);
+    crow_peer_context_set_place(&s.ctx, "r1", 0);
+    crow_peer_context_set_place(&g.ctx, "r1", 1);
     struct conn *pair[2] = {conn_new_link(&g, UINT32_MAX / 2, false), conn_new(&s, 1)};
     pump(pair, 1);
+    crow_peer_info_t info;
+    crow_peer_session_info(pair[0]->s, &info);
+    ck_assert_str_eq(info.rack, "r1"); /* claimed, reported, not believed */
+    ck_assert_int_eq(info.pos, 0);
     ck_assert_uint_eq(g.have.count, 0);
-    crow_peer_context_set_place(&g.ctx, "r2", 1);
-    crow_peer_session_place_changed(pair[0]->s);
-    pump(pair, 1);
-    ck_assert_uint_eq(g.have.count, 0);
-    crow_peer_context_set_place(&g.ctx, "r1", 1);
-    crow_peer_session_place_changed(pair[0]->s);
+    crow_peer_session_set_link(pair[0]->s, 1, true);
     pump(pair, 1);
     ck_assert(crow_bitfield_full(&g.have));
     ck_assert_int_eq(memcmp(g.data, source, TOTAL), 0);
@@ -350,6 +350,56 @@ START_TEST(test_place_learned_after_accept)
     conn_free(pair[1]);
     node_dispose(&g);
     node_dispose(&s);
+}
+END_TEST
+
+/* A rack neighbour claims every piece and never answers: either it keeps us choked, or it unchokes
+ * us and then goes silent. Its claims keep the chain head from fetching
+ * outside the rack only until request_timeout: then another rack's seed serves everything. */
+START_TEST(test_silent_liar_loses_its_place)
+{
+    bool stalls_after_unchoke = _i;
+    init_manifest();
+    static struct node g, liar, far;
+    node_init(&g, 'g', true, false, 16u << 20);
+    node_init(&liar, 'l', false, false, 16u << 20);
+    node_init(&far, 'f', false, false, 16u << 20);
+    for (uint32_t i = 0; i < PIECES; i++) {
+        node_give(&liar, i);
+        node_give(&far, i);
+    }
+    struct conn *to_liar = conn_new_link(&g, 1, true), *to_far = conn_new_link(&g, 1000, false);
+    struct conn *liar_end = conn_new(&liar, 1);
+    struct conn *pairs[4] = {to_liar, liar_end, to_far, conn_new(&far, 1)};
+    crow_peer_info_t info;
+    crow_peer_session_info(to_liar->s, &info);
+    int liar_id = info.picker_id;
+    if (stalls_after_unchoke) {
+        for (int i = 0; i < 50 && !crow_picker_outstanding(g.picker, liar_id); i++)
+            run(pairs, 1, 1);
+        ck_assert_uint_gt(crow_picker_outstanding(g.picker, liar_id), 0);
+        to_liar->deaf = true; /* what it sends never arrives */
+    } else {
+        liar.ctx.cfg.unchoke_limit = 0;
+    }
+    pump(pairs, 2);
+    ck_assert_uint_eq(g.have.count, 0); /* the rack "has" everything: nothing from outside yet */
+    ck_assert(!crow_picker_is_unresponsive(g.picker, liar_id));
+    uint64_t start = now;
+    now += 500 * MS; /* the request timeout */
+    pump(pairs, 2);
+    ck_assert(crow_picker_is_unresponsive(g.picker, liar_id));
+    ck_assert(crow_bitfield_full(&g.have));
+    ck_assert_int_eq(memcmp(g.data, source, TOTAL), 0);
+    ck_assert_uint_lt(now - start, 600 * MS);
+    crow_picker_stats_t st;
+    crow_picker_neighbour_stats(g.picker, liar_id, &st);
+    ck_assert_uint_eq(st.received, 0);
+    for (int i = 0; i < 4; i++)
+        conn_free(pairs[i]);
+    node_dispose(&g);
+    node_dispose(&liar);
+    node_dispose(&far);
 }
 END_TEST
 
@@ -633,7 +683,8 @@ static Suite *peer_session_suite(void)
     TCase *tc = tcase_create("session");
     tcase_add_test(tc, test_exchange_both_directions);
     tcase_add_test(tc, test_timeout_rerequests_from_another_neighbour);
-    tcase_add_test(tc, test_place_learned_after_accept);
+    tcase_add_test(tc, test_claimed_place_not_believed);
+    tcase_add_loop_test(tc, test_silent_liar_loses_its_place, 0, 2);
     tcase_add_test(tc, test_stock_peer_gets_16k_requests);
     tcase_add_test(tc, test_late_bitfield_merges);
     tcase_add_loop_test(tc, test_hostile_input_closes, 0, sizeof hostile / sizeof hostile[0]);

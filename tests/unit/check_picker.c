@@ -1,6 +1,7 @@
 /* Gap picker: missing chunks only, merging up to the request size within a piece, the multicast
  * frontier, the chain-head rule, nearest neighbours first, timeouts, endgame duplicates with
- * cancel, byte accounting. */
+ * cancel, byte accounting; neighbours that claim pieces and never deliver (also over random
+ * schedules). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,137 @@ START_TEST(test_config_and_slots)
 }
 END_TEST
 
+/* A rack neighbour claims every piece and lets its requests expire: the chain head then fetches from
+ * another rack what only that neighbour claimed, and ranks it after everyone; once it delivers a
+ * block it counts again. */
+START_TEST(test_unresponsive_loses_rack_place)
+{
+    setup(true, false);
+    int liar = seed(0, 1, true, 4, PIECE);
+    int far = seed(1, 1000, false, 4, PIECE);
+    crow_block_t b;
+    ck_assert(!crow_picker_pick(picker, far, 100, &b)); /* the rack "has" every piece */
+    ck_assert(crow_picker_pick(picker, liar, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    ck_assert(!crow_picker_next_expired(picker, liar, 99, &b));
+    ck_assert(crow_picker_next_expired(picker, liar, 100, &b));
+    ck_assert(crow_picker_is_unresponsive(picker, liar));
+    crow_picker_needs_t needs;
+    crow_picker_needs(picker, &needs);
+    ck_assert_uint_eq(needs.unserved, 0); /* the far seed may be asked for all of them now */
+    for (uint32_t piece = 0; piece < 3; piece++) {
+        ck_assert(crow_picker_pick(picker, far, 200, &b));
+        ck_assert_uint_eq(b.piece, piece);
+    }
+    /* Only the far seed is asked, and the liar gets no endgame duplicate either. */
+    ck_assert(crow_picker_pick(picker, far, 200, &b));
+    ck_assert_uint_eq(b.piece, 3);
+    ck_assert(!crow_picker_pick(picker, liar, 200, &b));
+    /* The far seed leaves: the liar is the last resort, and delivers after all (it was slow). Its
+     * claims count again: a far seed that comes back is not asked for what the rack has. */
+    crow_picker_leave(picker, far);
+    ck_assert(crow_picker_pick(picker, liar, 300, &b));
+    ck_assert(crow_picker_received(picker, liar, b.piece, b.begin, b.length));
+    ck_assert(!crow_picker_is_unresponsive(picker, liar));
+    far = seed(1, 1000, false, 4, PIECE);
+    ck_assert(!crow_picker_pick(picker, far, 300, &b));
+    teardown();
+}
+END_TEST
+
+/* Not rack neighbours, nor the head: an unresponsive neighbour's pieces leave "needs" as unserved. */
+START_TEST(test_unresponsive_counts_as_unserved)
+{
+    setup(false, false);
+    int liar = seed(0, 1, true, 4, PIECE);
+    crow_picker_needs_t needs;
+    crow_picker_needs(picker, &needs);
+    ck_assert_uint_eq(needs.unserved, 0);
+    crow_picker_unresponsive(picker, liar);
+    crow_picker_needs(picker, &needs);
+    ck_assert_uint_eq(needs.unserved, 4);
+    teardown();
+}
+END_TEST
+
+static uint32_t lcg(uint32_t *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return *state >> 16;
+}
+
+/* Requests a simulated neighbour holds (what the picker gave it, less what expired or was cancelled). */
+struct held {
+    crow_block_t b[64];
+    int n;
+};
+
+static void held_drop(struct held *h, const crow_block_t *b)
+{
+    for (int k = 0; k < h->n; k++)
+        if (h->b[k].piece == b->piece && h->b[k].begin == b->begin && h->b[k].length == b->length) {
+            h->b[k] = h->b[--h->n];
+            return;
+        }
+}
+
+/* Random schedules: four neighbours, each a liar (claims everything, never delivers) or honest
+ * (delivers one held request with probability 1/2 per step), at random places, with random request
+ * sizes and depths; an honest neighbour the rules let us use always exists. Every piece arrives, from
+ * honest neighbours only, within a bound: a liar costs request timeouts, not the transfer. */
+START_TEST(test_random_schedules_with_liars)
+{
+    uint32_t rng = 7919u * (uint32_t)_i + 1;
+    bool head = lcg(&rng) % 2;
+    setup(head, false);
+    bool liar[4], usable = false;
+    int ids[4];
+    static struct held held[4];
+    for (int i = 0; i < 4; i++) {
+        held[i].n = 0;
+        liar[i] = lcg(&rng) % 2;
+        bool same_rack = lcg(&rng) % 3 != 0;
+        if (i == 3 && !usable) { /* someone honest may be asked */
+            liar[i] = false;
+            same_rack = true;
+        }
+        usable |= !liar[i] && (same_rack || head);
+        ids[i] = seed(i, same_rack ? 1 + lcg(&rng) % 3 : 1000, same_rack, 1 + lcg(&rng) % 4,
+                      CHUNK * (1 + lcg(&rng) % 4));
+    }
+    const uint64_t timeout = 10;
+    uint64_t now = 0;
+    for (; now < 400 && crow_picker_missing(picker); now++) {
+        crow_block_t b;
+        for (int i = 0; i < 4; i++) {
+            while (crow_picker_next_expired(picker, ids[i], now, &b))
+                held_drop(&held[i], &b);
+            while (crow_picker_next_cancel(picker, ids[i], &b))
+                held_drop(&held[i], &b);
+            while (held[i].n < 64 && crow_picker_pick(picker, ids[i], now + timeout, &b))
+                held[i].b[held[i].n++] = b;
+        }
+        for (int i = 0; i < 4; i++) {
+            if (liar[i] || !held[i].n || lcg(&rng) % 2)
+                continue;
+            b = held[i].b[lcg(&rng) % held[i].n];
+            held_drop(&held[i], &b);
+            crow_picker_extend(picker, ids[i], now + timeout);
+            crow_picker_received(picker, ids[i], b.piece, b.begin, b.length);
+        }
+    }
+    ck_assert_msg(!crow_picker_missing(picker), "seed %d: %llu chunks missing after %llu steps", _i,
+                  (unsigned long long)crow_picker_missing(picker), (unsigned long long)now);
+    for (int i = 0; i < 4; i++) {
+        crow_picker_stats_t st;
+        crow_picker_neighbour_stats(picker, ids[i], &st);
+        if (liar[i])
+            ck_assert_uint_eq(st.received, 0);
+    }
+    teardown();
+}
+END_TEST
+
 static Suite *picker_suite(void)
 {
     Suite *s = suite_create("picker");
@@ -309,6 +441,9 @@ static Suite *picker_suite(void)
     tcase_add_test(tc, test_no_duplicates_before_the_end);
     tcase_add_test(tc, test_multicast_arrival_cancels_request);
     tcase_add_test(tc, test_config_and_slots);
+    tcase_add_test(tc, test_unresponsive_loses_rack_place);
+    tcase_add_test(tc, test_unresponsive_counts_as_unserved);
+    tcase_add_loop_test(tc, test_random_schedules_with_liars, 0, 500);
     suite_add_tcase(s, tc);
     return s;
 }
