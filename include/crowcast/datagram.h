@@ -11,6 +11,7 @@
  *        3     1  type: 1 DATA, 2 BEACON, 3 END
  *        4     2  flags (CROW_DGRAM_F_*); bits not defined for the type must be zero
  *        6     2  length: body bytes after the header; must equal datagram size - 32
+ *                 (- 16 more with CROW_DGRAM_F_AUTH: the tag follows the body)
  *        8     8  session id: the first 8 bytes of the release id
  *       16     8  sequence number, per sender, one space for every type, +1 per datagram
  *       24     4  piece index (DATA; 0 otherwise)
@@ -40,6 +41,15 @@
  *        8     8  sequence number of the last DATA datagram of that pass
  *
  * An END carries CROW_DGRAM_F_FINAL when no pass follows it.
+ *
+ * Authentication (any type): CROW_DGRAM_F_AUTH (0x8000) says a 16-byte tag follows the body:
+ *
+ *   32 + length    16  tag: HMAC-SHA256 of every byte before it (header and body) under the session
+ *                      key, truncated to its first 16 bytes (crowcast/dgram_auth.h)
+ *
+ * The version stays 1: a sender without a key sends exactly the datagrams it always did, and a
+ * receiver without a key ignores the tag. A receiver with a key drops every datagram of its session
+ * whose tag is missing or wrong, before it touches any state.
  */
 #ifndef CROWCAST_DATAGRAM_H
 #define CROWCAST_DATAGRAM_H
@@ -71,6 +81,9 @@ enum crow_dgram_type {
 #define CROW_DGRAM_F_REPEAT 0x0001u
 /* END: the last pass; nothing follows. */
 #define CROW_DGRAM_F_FINAL 0x0001u
+/* Any type: a CROW_DGRAM_TAG_LEN-byte tag follows the body. */
+#define CROW_DGRAM_F_AUTH  0x8000u
+#define CROW_DGRAM_TAG_LEN 16u
 
 typedef struct crow_dgram_beacon {
     uint8_t release_id[CROW_SHA256_LEN];
@@ -98,6 +111,7 @@ typedef struct crow_dgram {
     uint32_t piece;         /* DATA */
     uint32_t offset;        /* DATA */
     const uint8_t *payload; /* DATA: `length` bytes; after decode, inside the decoded buffer */
+    const uint8_t *tag;     /* after decode with CROW_DGRAM_F_AUTH: the tag's 16 bytes, else NULL */
     union {
         crow_dgram_beacon_t beacon; /* BEACON */
         crow_dgram_end_t end;       /* END */
@@ -108,7 +122,8 @@ typedef struct crow_dgram {
 uint64_t crow_dgram_session_of(const uint8_t release_id[CROW_SHA256_LEN]);
 
 /* Decodes one whole datagram buf[0..len) into *out. Checks structure only: size, magic, version,
- * known type, flags defined for the type, the length field equal to the bytes actually present,
+ * known type, flags defined for the type, the length field equal to the bytes actually present
+ * (less the tag with CROW_DGRAM_F_AUTH; the tag itself is checked by crow_dgram_authentic),
  * a non-empty DATA body, zero piece/offset/reserved fields where the layout says so. Returns 0, or
  * CROW_EPARSE (then *out is unspecified). Never reads past buf + len. */
 int crow_dgram_decode(const uint8_t *buf, size_t len, crow_dgram_t *out);
@@ -124,12 +139,13 @@ int crow_dgram_check_data(const crow_dgram_t *d, const crow_manifest_t *m);
 int crow_dgram_check_beacon(const crow_dgram_t *d, const crow_manifest_t *m);
 
 /* Writes the 32-byte header of d (with d->length as the body length) at dst; returns dst + 32.
- * For DATA the caller appends d->length payload bytes. */
+ * For DATA the caller appends d->length payload bytes. With CROW_DGRAM_F_AUTH in d->flags the
+ * caller then appends the tag (crow_dgram_seal). */
 uint8_t *crow_dgram_encode_header(uint8_t *dst, const crow_dgram_t *d);
-/* Writes the whole datagram (header and body) into buf[0..cap). For BEACON and END the body comes
- * from d->beacon / d->end and d->length is ignored; for DATA, d->length bytes are copied from
- * d->payload. Returns the datagram's size, or CROW_ESPACE when cap is too small, or CROW_EPARSE
- * for an unknown type or an empty DATA payload (nothing a decoder would accept). */
+/* Writes the whole datagram (header and body, no tag: see crow_dgram_seal) into buf[0..cap). For BEACON and
+ * END the body comes from d->beacon / d->end and d->length is ignored; for DATA, d->length bytes are copied
+ * from d->payload. Returns the datagram's size, or CROW_ESPACE when cap is too small, or CROW_EPARSE for an
+ * unknown type or an empty DATA payload (nothing a decoder would accept). */
 long crow_dgram_encode(const crow_dgram_t *d, uint8_t *buf, size_t cap);
 
 #endif

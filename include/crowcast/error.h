@@ -24,6 +24,7 @@ enum crow_error {
     CROW_ECLOSED,       /* the other side closed the connection */
     CROW_ETIMEOUT,      /* a deadline passed */
     CROW_ESIGNATURE,    /* a release is unsigned, signed by no trusted key, or its signature is bad */
+    CROW_EAUTH,         /* a message failed authentication (missing or wrong tag) */
     CROW_ELAST_
 };
 

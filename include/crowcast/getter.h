@@ -44,6 +44,8 @@ struct crow_getter_config {
     const char *on_complete;   /* shell command run after publishing */
     bool json;                 /* machine-readable events on stdout */
     const char *metrics;       /* --metrics FILE: Prometheus text, rewritten every 5 s and at exit */
+    const char *mcast_key;     /* --mcast-key FILE: the fleet secret; NULL: /etc/crowcast/mcast.key
+                                  if it exists; "none": datagrams are not authenticated */
     bool progress;             /* a live view on the terminal */
     uint32_t test_loss_ppm;    /* test-only: drop this many DATA datagrams per million, */
     uint64_t test_loss_seed;   /* deterministically from this seed */

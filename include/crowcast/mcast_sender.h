@@ -42,6 +42,7 @@ typedef struct crow_mcast_sender_config {
     uint32_t end_copies;         /* ENDs sent back to back after each pass (a lost END costs a timeout) */
     uint16_t tcp_port;           /* advertised in BEACONs; 0 = no TCP seed */
     uint32_t first_piece;        /* the first pass starts here and wraps around (default 0) */
+    bool auth;                   /* every datagram gets CROW_DGRAM_F_AUTH and room for its tag */
 } crow_mcast_sender_config_t;
 
 enum crow_mcast_state {
@@ -50,20 +51,23 @@ enum crow_mcast_state {
     CROW_MCAST_DONE, /* every pass and its ENDs went out */
 };
 
-/* One datagram to send. For BEACON and END, bytes[0..bytes_len) is the whole datagram. For DATA it
- * is the 32-byte header; the payload to append is release piece `piece`, bytes [offset, offset+length). */
+/* One datagram to send. For BEACON and END, bytes[0..bytes_len) is the whole datagram but its tag.
+ * For DATA it is the 32-byte header; the payload to append is release piece `piece`, bytes
+ * [offset, offset+length). With cfg.auth, tag_len is CROW_DGRAM_TAG_LEN: the caller seals the
+ * assembled datagram (crow_dgram_seal), which appends the tag. */
 typedef struct crow_mcast_tx {
     uint8_t type; /* enum crow_dgram_type */
     uint32_t piece, offset, length;
     uint64_t seq;
     uint16_t bytes_len;
+    uint8_t tag_len;
     uint8_t bytes[CROW_DGRAM_CONTROL_MAX];
 } crow_mcast_tx_t;
 
-/* Datagram size on the UDP level: bytes_len plus the DATA payload. */
+/* Datagram size on the UDP level: bytes_len plus the DATA payload plus the tag. */
 static inline size_t crow_mcast_tx_size(const crow_mcast_tx_t *tx)
 {
-    return (size_t)tx->bytes_len + (tx->type == CROW_DGRAM_DATA ? tx->length : 0);
+    return (size_t)tx->bytes_len + (tx->type == CROW_DGRAM_DATA ? tx->length : 0) + tx->tag_len;
 }
 
 typedef struct crow_mcast_sender_stats {

@@ -13,7 +13,11 @@
  * decoded, belongs to this session and fits the manifest counts (crow_peer_policy_datagram); junk and other
  * sessions' traffic never hold the clock off. A datagram after silence brings the stream back (the caller
  * returns the picker to the stream's frontier): a peer never fetches over TCP what a live stream is still
- * sending. The final END ends the stream for good.
+ * sending. The final END ends the stream, but the END is believed only while nothing contradicts it:
+ * DATA of the stream after it (the receiver says so) brings the stream back
+ * (crow_peer_policy_stream_resumed), and a peer with no TCP source gives up on missing chunks only
+ * once the stream has stayed ended for CROW_PEER_END_GRACE_NS (crow_peer_policy_stream_over): a
+ * forged END alone never makes it exit.
  *
  * Announces. Regularly at the tracker's interval. At once, then 1 s, 2 s ... apart (capped at
  * CROW_PEER_URGENT_MAX_NS) while the peer has work and no source for it: it waits for a stream nobody
@@ -51,6 +55,7 @@
 #define CROW_PEER_RACK_PATIENCE_NS  10000000000ull
 #define CROW_PEER_FIRST_DATAGRAM_NS 1000000000ull
 #define CROW_PEER_NEED_REFRESH_NS   2000000000ull
+#define CROW_PEER_END_GRACE_NS      1000000000ull
 
 enum crow_stream_state {
     CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */
@@ -114,6 +119,9 @@ void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now);
 /* The final END arrived: unless complete, the peer announces at once (what it still needs, and
  * fresh neighbours for the repair). */
 void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now);
+/* DATA of the stream contradicted the final END: the stream is alive again. Returns true when it
+ * was ENDED (the caller returns the picker to the stream's frontier). */
+bool crow_peer_policy_stream_resumed(crow_peer_policy_t *p, uint64_t now);
 /* An announce was sent. */
 void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now);
 /* The tracker answered (ok) with its interval in seconds (0: keep the current one), or failed. */
@@ -129,6 +137,8 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
                            bool chain_head, crow_peer_actions_t *out);
 /* When the next tick has something to decide (UINT64_MAX: nothing pending). */
 uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p);
+/* The stream ended at least CROW_PEER_END_GRACE_NS ago and nothing contradicted it since. */
+bool crow_peer_policy_stream_over(const crow_peer_policy_t *p, uint64_t now);
 /* The picker may ask only for what the stream passed (UNJOINED, AWAITED, DUE, ALIVE); false once it
  * is OFF, SILENT or ENDED. */
 bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p);

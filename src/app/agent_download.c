@@ -239,7 +239,7 @@ int agent_start_get(struct agent *a)
     snprintf(seed, sizeof seed, "%.0f", a->cfg->seed_time);
     char iface[16];
     snprintf(iface, sizeof iface, "%s", inet_ntoa(a->cfg->iface));
-    char *argv[18] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
+    char *argv[20] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
                       "--iface",           iface, "--json", "--seed-time", seed};
     int n = 12;
     if (a->cfg->log_level) {
@@ -249,6 +249,10 @@ int agent_start_get(struct agent *a)
     if (a->cfg->trust_path) {
         argv[n++] = "--trust";
         argv[n++] = (char *)a->cfg->trust_path;
+    }
+    if (a->cfg->mcast_key) {
+        argv[n++] = "--mcast-key";
+        argv[n++] = (char *)a->cfg->mcast_key;
     }
     argv[n] = NULL;
     *g = (struct agent_get){.a = a, .for_job = true};

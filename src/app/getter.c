@@ -1,7 +1,7 @@
 /* The peer role: staging (resume), multicast reception, piece store, progress, publish, hook.
  *
- * Data paths: multicast DATA -> receiver engine (loss accounting, dedup) -> piece store (assembly,
- * SHA-256, io_uring writes). A verified piece is recorded in the staging area and in the receiver.
+ * Data paths: multicast DATA -> receiver engine (tag check with a key, loss accounting, dedup) -> piece store
+ * (assembly, SHA-256, io_uring writes). A verified piece is recorded in the staging area and in the receiver.
  * When every piece verified the release is published and the --on-complete hook runs.
  */
 #include <arpa/inet.h>
@@ -23,6 +23,7 @@
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
 #include "getter_internal.h"
+#include "mcast_key.h"
 #include "spawn.h"
 
 #define TICK_NS 1000000000ull
@@ -55,6 +56,11 @@ static void counters(struct getter *g, crow_event_writer_t *w)
         crow_udp_rx_get_stats(g->udp, &us);
     crow_event_u64(w, "malformed", g->rx.stats.malformed);
     crow_event_u64(w, "foreign", g->rx.stats.foreign);
+    /* refused without a valid tag (a key is set), chunks refused for a piece that failed its hash,
+     * final ENDs that the stream's DATA contradicted */
+    crow_event_u64(w, "forged", g->rx.stats.forged);
+    crow_event_u64(w, "refused", g->rx.stats.refused);
+    crow_event_u64(w, "ends_revoked", g->rx.stats.ends_revoked);
     crow_event_u64(w, "out_of_range", g->rx.stats.out_of_range);
     crow_event_u64(w, "truncated", us.truncated);
     crow_event_str(w, "stream", crow_stream_state_name(g->policy.stream));
@@ -275,8 +281,14 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
     struct getter *g = ctx;
     uint64_t source = (uint64_t)ntohl(from->sin_addr.s_addr) << 16 | ntohs(from->sin_port);
     crow_mcast_rx_event_t ev;
-    if (crow_mcast_receiver_on_datagram(&g->rx, source, data, len, &ev) != 0)
-        return; /* junk or another session's: it says nothing about our stream */
+    int ret = crow_mcast_receiver_on_datagram(&g->rx, source, data, len, &ev);
+    if (ret == CROW_EAUTH && g->rx.stats.forged == 1)
+        crow_log_warn(
+            "dropping multicast datagrams of this release without a valid tag from %s:%u (forged, or "
+            "the seeder has another --mcast-key or none); the count is 'forged' in --json",
+            inet_ntoa(from->sin_addr), ntohs(from->sin_port));
+    if (ret != 0)
+        return; /* junk, forged or another session's: it says nothing about our stream */
     if (ev.live && crow_peer_policy_datagram(&g->policy, crow_loop_now(g->loop))) {
         crow_log_info("the multicast stream is back: fetching over TCP only what it has passed");
         getter_event_simple(g, "stream", "state", "alive");
@@ -293,26 +305,27 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
                 crow_picker_mark(g->picker, ev.piece, ev.offset, ev.length);
         } else if (taken < 0) {
             /* The store could not take it: the receiver must not count the piece as held. */
-            crow_mcast_receiver_mark_failed(&g->rx, ev.piece);
+            crow_mcast_receiver_drop_piece(&g->rx, ev.piece);
+        }
+        if (ev.stream_resumed && crow_peer_policy_stream_resumed(&g->policy, crow_loop_now(g->loop))) {
+            crow_log_warn("DATA of the stream goes on after its final END: that END was not the seeder's");
+            getter_event_simple(g, "stream", "state", "resumed");
+            getter_peers_frontier(g);
         }
         break;
     }
     case CROW_MCAST_RX_BEACON:
-        getter_on_beacon(g, crow_mcast_receiver_beacon(&g->rx), from);
+        if (ev.main_source)
+            getter_on_beacon(g, crow_mcast_receiver_beacon(&g->rx), from);
         break;
     case CROW_MCAST_RX_END:
         /* Several END copies close a pass: act on the first. With no chunk missing, the last
-         * pieces are only still being hashed or written: completion follows. */
+         * pieces are only still being hashed or written: completion follows. Without a TCP source
+         * the tick gives up once the END has stood unchallenged (crow_peer_policy_stream_over). */
         if (ev.stream_done && !g->completed && g->policy.stream != CROW_STREAM_ENDED) {
             bool missing = crow_mcast_receiver_missing_chunks(&g->rx) > 0;
             crow_peer_policy_stream_ended(&g->policy, crow_loop_now(g->loop));
-            if (!missing)
-                break;
-            if (!getter_has_tcp(g)) {
-                report_missing(g);
-                g->result = CROW_GET_INCOMPLETE;
-                crow_loop_stop(g->loop, 1);
-            } else {
+            if (missing && getter_has_tcp(g)) {
                 getter_peers_frontier(g);
                 getter_decide(g); /* repair time: fresh neighbours now, not at the next tick */
             }
@@ -364,6 +377,15 @@ int getter_join(struct getter *g, const struct sockaddr_in *group)
 void getter_decide(struct getter *g)
 {
     uint64_t now = crow_loop_now(g->loop);
+    bool tcp = getter_has_tcp(g);
+    crow_mcast_receiver_set_repair(&g->rx, tcp);
+    if (!tcp && !g->completed && crow_peer_policy_stream_over(&g->policy, now) &&
+        crow_mcast_receiver_missing_chunks(&g->rx) > 0) {
+        report_missing(g);
+        g->result = CROW_GET_INCOMPLETE;
+        crow_loop_stop(g->loop, 1);
+        return;
+    }
     if (g->picker)
         crow_picker_needs(g->picker, &g->needs);
     enum crow_peer_wait was = g->policy.wait;
@@ -494,6 +516,15 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     }
     if ((ret = crow_mcast_receiver_init(&g.rx, &g.m)))
         goto out;
+    const char *key_file = NULL;
+    if ((ret = crow_mcast_key_open(&g.key, cfg->mcast_key, g.m.release_id, "get", &key_file)) < 0) {
+        g.result = CROW_GET_USAGE;
+        goto out;
+    }
+    if (ret == 1) {
+        crow_mcast_receiver_set_key(&g.rx, &g.key);
+        crow_log_info("multicast: only datagrams authenticated with the key from %s are taken", key_file);
+    }
     crow_mcast_receiver_set_test_loss(&g.rx, cfg->test_loss_ppm, cfg->test_loss_seed);
     if ((ret = open_staging(&g)))
         goto out;
@@ -544,6 +575,7 @@ out:
     crow_staging_close(g.staging);
     crow_loop_free(g.loop);
     crow_mcast_receiver_dispose(&g.rx);
+    crow_dgram_key_dispose(&g.key);
     crow_manifest_dispose(&g.m);
     return g.result;
 }

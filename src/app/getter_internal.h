@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 
+#include "crowcast/dgram_auth.h"
 #include "crowcast/getter.h"
 #include "crowcast/loop.h"
 #include "crowcast/manifest.h"
@@ -43,7 +44,9 @@ struct getter {
     int64_t swarm_incomplete;
     uint64_t bytes_mcast, bytes_tcp;
     uint64_t frontier; /* release byte the multicast stream has passed */
-    bool mcast_given, completed, done, seeder_known;
+    bool mcast_given, completed, done;
+    struct sockaddr_in seeder_dialled; /* the BEACON-advertised TCP seed dialled last (no tracker) */
+    crow_dgram_key_t key;              /* with a fleet secret: datagrams without a valid tag are dropped */
     uint64_t next_redial_ns;
     char rack[40];
     char tracker_error[128]; /* the last announce problem, warned once */
@@ -94,6 +97,9 @@ void getter_peers_frontier(struct getter *g);
  * the picker asks for it again. */
 void getter_peers_failed(struct getter *g, uint32_t piece);
 void getter_peers_have(struct getter *g, uint32_t piece);
+/* A BEACON from the stream's main source (crowcast/mcast_receiver.h): without a tracker its TCP port
+ * is the last-resort source; a new main source is dialled too, so a forger's BEACON that came first
+ * is not the seeder for good. */
 void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from);
 void getter_emit_sources(struct getter *g);
 void getter_hook_reported(struct getter *g, int code);

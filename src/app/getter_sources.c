@@ -264,15 +264,16 @@ void getter_peers_have(struct getter *g, uint32_t piece)
 void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from)
 {
     /* The seeder's TCP port rides in its BEACONs: without a tracker it is the last-resort source. */
-    if (b->tcp_port && g->peers && !g->tracker && !g->seeder_known) {
-        struct sockaddr_in seed = {
-            .sin_family = AF_INET, .sin_port = htons(b->tcp_port), .sin_addr = from->sin_addr};
-        g->seeder_known = true;
-        crow_peer_directory_add(&g->directory, ntohl(from->sin_addr.s_addr), CROW_PEER_DISTANCE_FOREIGN,
-                                false);
-        crow_peers_relink(g->peers);
-        crow_peers_connect(g->peers, &seed);
-    }
+    struct sockaddr_in seed = {
+        .sin_family = AF_INET, .sin_port = htons(b->tcp_port), .sin_addr = from->sin_addr};
+    if (!b->tcp_port || !g->peers || g->tracker ||
+        (seed.sin_addr.s_addr == g->seeder_dialled.sin_addr.s_addr &&
+         seed.sin_port == g->seeder_dialled.sin_port))
+        return;
+    g->seeder_dialled = seed;
+    crow_peer_directory_add(&g->directory, ntohl(from->sin_addr.s_addr), CROW_PEER_DISTANCE_FOREIGN, false);
+    crow_peers_relink(g->peers);
+    crow_peers_connect(g->peers, &seed);
 }
 
 void getter_emit_sources(struct getter *g)

@@ -1,4 +1,5 @@
-/* Seeder multicast: read-ahead window -> sender engine batches -> UDP (GSO) to every group.
+/* Seeder multicast: read-ahead window -> sender engine batches -> tags (with a key) -> UDP (GSO)
+ * to every group.
  *
  * With every piece available, the engine streams pieces in index order, pass after pass, so the
  * window loads pieces in that same order; a batch is asked for only when the window holds the
@@ -292,6 +293,8 @@ static void pump(struct crow_mcast_send *ms)
             memcpy(dst, txs[i].bytes, txs[i].bytes_len);
             if (txs[i].type == CROW_DGRAM_DATA)
                 take_payload(ms, &txs[i], dst + txs[i].bytes_len);
+            if (txs[i].tag_len)
+                crow_dgram_seal(ms->cfg.key, dst, size - txs[i].tag_len);
             used += size;
             run_count++;
         }
@@ -338,6 +341,7 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
     ec.tcp_port = cfg->tcp_port;
     ms->cfg.first_piece = ec.first_piece = m->piece_count ? cfg->first_piece % m->piece_count : 0;
     ms->configured_passes = cfg->passes;
+    ec.auth = cfg->key != NULL;
     int ret = crow_mcast_sender_init(&ms->engine, m, &ec);
     if (ret) {
         free(ms);
@@ -346,7 +350,8 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
     crow_mcast_sender_set_all_available(&ms->engine);
     ms->window = !store ? 0 : cfg->window < 2 ? 2 : cfg->window;
     ms->slots = calloc(ms->window, sizeof *ms->slots);
-    ms->batch_cap = BATCH_MAX * (CROW_DGRAM_HEADER_LEN + (size_t)m->chunk_size + CROW_DGRAM_CONTROL_MAX);
+    ms->batch_cap = BATCH_MAX * (CROW_DGRAM_HEADER_LEN + (size_t)m->chunk_size + CROW_DGRAM_CONTROL_MAX +
+                                 2 * CROW_DGRAM_TAG_LEN);
     ret = -ENOMEM;
     if (ms->window && !ms->slots)
         goto fail;

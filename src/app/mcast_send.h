@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crowcast/dgram_auth.h"
 #include "crowcast/loop.h"
 #include "crowcast/mcast_sender.h"
 #include "piece_store.h"
@@ -21,8 +22,9 @@ struct crow_mcast_send_config {
     unsigned passes;
     uint64_t beacon_interval_ns;
     uint16_t tcp_port;
-    unsigned window;      /* pieces read ahead (memory: window x piece length) */
-    uint32_t first_piece; /* the first pass starts at this piece and wraps around */
+    unsigned window;             /* pieces read ahead (memory: window x piece length) */
+    uint32_t first_piece;        /* the first pass starts at this piece and wraps around */
+    const crow_dgram_key_t *key; /* borrowed, outlives the stream; NULL: datagrams carry no tag */
 };
 
 struct crow_mcast_send_stats {

@@ -17,8 +17,9 @@
 #include "crowcast/stream_need.h"
 #include "crowcast/units.h"
 #include "announcer.h"
-#include "metrics_file.h"
+#include "mcast_key.h"
 #include "mcast_send.h"
+#include "metrics_file.h"
 #include "peers.h"
 #include "piece_store.h"
 
@@ -45,6 +46,8 @@ struct seeder {
     int result;
     bool mcast_done;
     bool waiting_logged; /* "waiting for a peer" said once */
+    crow_dgram_key_t key; /* with a fleet secret: every datagram is tagged */
+    bool keyed;
 };
 
 static int start_mcast(struct seeder *s);
@@ -299,6 +302,7 @@ static int start_mcast(struct seeder *s)
         .tcp_port = s->peers ? ntohs(crow_peers_listen_addr(s->peers)->sin_port) : 0,
         .window = 4,
         .first_piece = crow_seeder_policy_first_piece(&s->policy, s->m.piece_count),
+        .key = s->keyed ? &s->key : NULL,
     };
     int ret = crow_mcast_send_start(&s->mcast, s->loop, s->store, &s->m, &mc, on_mcast_done, s);
     if (ret) {
@@ -347,8 +351,17 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         crow_manifest_dispose(&s.m);
         return ret;
     }
+    const char *key_file = NULL;
+    if ((ret = crow_mcast_key_open(&s.key, cfg->mcast_key, s.m.release_id, "seed", &key_file)) < 0) {
+        crow_manifest_dispose(&s.m);
+        return 2;
+    }
+    s.keyed = ret == 1;
+    if (s.keyed)
+        crow_log_info("multicast: every datagram authenticated with the key from %s", key_file);
     crow_bitfield_t all;
     if ((ret = crow_bitfield_init(&all, s.m.piece_count))) {
+        crow_dgram_key_dispose(&s.key);
         crow_manifest_dispose(&s.m);
         return 3;
     }
@@ -441,6 +454,7 @@ out:
     crow_loop_free(s.loop);
     crow_storage_close(s.storage);
     crow_bitfield_dispose(&all);
+    crow_dgram_key_dispose(&s.key);
     crow_manifest_dispose(&s.m);
     return s.result;
 }

@@ -44,6 +44,8 @@ static const char usage[] =
     "                         (default: healthy)\n"
     "  --hook-timeout S       an activate or health command running longer is killed (default 300)\n"
     "  --seed-time S          get keeps serving neighbours S seconds after publishing (default 60)\n"
+    "  --mcast-key FILE       passed on to every get: the fleet's multicast secret (default: get's,\n"
+    "                         /etc/crowcast/mcast.key if it exists)\n"
     "  --poll-wait S          how long the tracker may hold a poll, 0..30 (default 20)\n"
     "  --trust KEYS           download, verify and activate only releases a key of KEYS signed\n"
     "                         (crowcast make --sign): a public key file (crowcast-ed25519 lines) or\n"
@@ -74,7 +76,8 @@ int crow_cmd_agent(int argc, char **argv)
         O_POLL_WAIT,
         O_TRUST,
         O_JSON,
-        O_LOG
+        O_LOG,
+        O_MCAST_KEY
     };
     static const struct option opts[] = {
         {"tracker", required_argument, 0, O_TRACKER},
@@ -90,6 +93,7 @@ int crow_cmd_agent(int argc, char **argv)
         {"trust", required_argument, 0, O_TRUST},
         {"json", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
+        {"mcast-key", required_argument, 0, O_MCAST_KEY},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -100,7 +104,7 @@ int crow_cmd_agent(int argc, char **argv)
     crow_parse_ipv4("127.0.0.1", &cfg.iface);
     char hostname[256] = "";
     static crow_keyring_t trust;
-    static char trust_path[PATH_MAX];
+    static char trust_path[PATH_MAX], mcast_key_path[PATH_MAX];
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -156,6 +160,12 @@ int crow_cmd_agent(int argc, char **argv)
             break;
         case O_JSON:
             cfg.json = true;
+            break;
+        case O_MCAST_KEY:
+            /* As --trust: the same file whatever directory a get starts in ("none" passes as is). */
+            if (strcmp(optarg, "none") != 0 && !realpath(optarg, mcast_key_path))
+                return crow_cli_usage_error("agent", "--mcast-key %s: %s", optarg, strerror(errno));
+            cfg.mcast_key = strcmp(optarg, "none") != 0 ? mcast_key_path : optarg;
             break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("agent", optarg)))

@@ -30,6 +30,9 @@ static const char usage[] =
     "  --iface ADDR           interface address to join on and connect from (default 127.0.0.1)\n"
     "  --peer ADDR:PORT       a static TCP peer (repeatable; as well as the tracker's)\n"
     "  --listen ADDR:PORT     where neighbours connect to us (default: --iface, any port)\n"
+    "  --mcast-key FILE       the fleet's multicast secret (16-64 random bytes, mode 600): take only\n"
+    "                         datagrams it authenticates (default: /etc/crowcast/mcast.key if it\n"
+    "                         exists; 'none': take unauthenticated datagrams)\n"
     "  --mcast-timeout S      once a source is known, seconds without a datagram before fetching\n"
     "                         over TCP until the stream comes back (default 3; at most 1 s for a\n"
     "                         stream that has shown no datagram at all; 0: wait for ever)\n"
@@ -77,7 +80,8 @@ int crow_cmd_get(int argc, char **argv)
         O_LOG,
         O_LOSS,
         O_LOSS_SEED,
-        O_EXIT_AFTER
+        O_EXIT_AFTER,
+        O_MCAST_KEY
     };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
@@ -89,6 +93,7 @@ int crow_cmd_get(int argc, char **argv)
         {"peer", required_argument, 0, O_PEER},
         {"listen", required_argument, 0, O_LISTEN},
         {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
+        {"mcast-key", required_argument, 0, O_MCAST_KEY},
         {"seed-time", required_argument, 0, O_SEED_TIME},
         {"on-complete", required_argument, 0, O_ON_COMPLETE},
         {"trust", required_argument, 0, O_TRUST},
@@ -170,6 +175,9 @@ int crow_cmd_get(int argc, char **argv)
             break;
         case O_METRICS:
             cfg.metrics = optarg;
+            break;
+        case O_MCAST_KEY:
+            cfg.mcast_key = optarg;
             break;
         case O_JSON:
             cfg.json = true;

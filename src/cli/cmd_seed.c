@@ -25,6 +25,9 @@ static const char usage[] =
     "  --mcast-loop on|off    deliver to receivers on this host (default: on for a loopback\n"
     "                         interface, off otherwise)\n"
     "  --beacon-interval S    seconds between session BEACONs (default 0.2)\n"
+    "  --mcast-key FILE       the fleet's multicast secret (16-64 random bytes, mode 600): tag every\n"
+    "                         datagram so receivers with the same key can tell it from a forgery\n"
+    "                         (default: /etc/crowcast/mcast.key if it exists; 'none': no tags)\n"
     "  --listen ADDR:PORT     serve the release over TCP (peer wire) on this address\n"
     "  --linger S|forever     after the last pass, keep serving TCP until every peer of the\n"
     "                         release is complete (as the tracker reports; without a tracker: until\n"
@@ -63,7 +66,8 @@ int crow_cmd_seed(int argc, char **argv)
         O_NO_TRACKER,
         O_JSON,
         O_METRICS,
-        O_LOG
+        O_LOG,
+        O_MCAST_KEY
     };
     static const struct option opts[] = {
         {"mcast", required_argument, 0, O_MCAST},
@@ -73,6 +77,7 @@ int crow_cmd_seed(int argc, char **argv)
         {"ttl", required_argument, 0, O_TTL},
         {"mcast-loop", required_argument, 0, O_LOOP},
         {"beacon-interval", required_argument, 0, O_BEACON},
+        {"mcast-key", required_argument, 0, O_MCAST_KEY},
         {"listen", required_argument, 0, O_LISTEN},
         {"linger", required_argument, 0, O_LINGER},
         {"wait-peers", required_argument, 0, O_WAIT_PEERS},
@@ -150,6 +155,9 @@ int crow_cmd_seed(int argc, char **argv)
             break;
         case O_METRICS:
             cfg.metrics = optarg;
+            break;
+        case O_MCAST_KEY:
+            cfg.mcast_key = optarg;
             break;
         case O_JSON:
             cfg.json = true;

@@ -17,11 +17,11 @@ static uint16_t allowed_flags(uint8_t type)
 {
     switch (type) {
     case CROW_DGRAM_DATA:
-        return CROW_DGRAM_F_REPEAT;
+        return CROW_DGRAM_F_REPEAT | CROW_DGRAM_F_AUTH;
     case CROW_DGRAM_END:
-        return CROW_DGRAM_F_FINAL;
+        return CROW_DGRAM_F_FINAL | CROW_DGRAM_F_AUTH;
     default:
-        return 0;
+        return CROW_DGRAM_F_AUTH;
     }
 }
 
@@ -52,11 +52,19 @@ int crow_dgram_decode(const uint8_t *buf, size_t len, crow_dgram_t *out)
     out->piece = crow_get32(buf + 24);
     out->offset = crow_get32(buf + 28);
     out->payload = buf + CROW_DGRAM_HEADER_LEN;
+    out->tag = NULL;
     if (out->type < CROW_DGRAM_DATA || out->type > CROW_DGRAM_END)
         return CROW_EPARSE;
     if (out->flags & ~allowed_flags(out->type))
         return CROW_EPARSE;
-    if (out->length != len - CROW_DGRAM_HEADER_LEN)
+    size_t body_len = len - CROW_DGRAM_HEADER_LEN;
+    if (out->flags & CROW_DGRAM_F_AUTH) {
+        if (body_len < CROW_DGRAM_TAG_LEN)
+            return CROW_EPARSE;
+        body_len -= CROW_DGRAM_TAG_LEN;
+        out->tag = buf + len - CROW_DGRAM_TAG_LEN;
+    }
+    if (out->length != body_len)
         return CROW_EPARSE;
     const uint8_t *body = out->payload;
     switch (out->type) {

@@ -1,10 +1,12 @@
-/* Multicast receiver bookkeeping: validates each datagram against the manifest, keeps the chunk
- * bitmap and per-piece counts, accounts for loss per source from sequence numbers, and lists what
- * is missing. Payload bytes only pass through (as a pointer into the caller's buffer). */
+/* Multicast receiver bookkeeping: authenticates and validates each datagram against the manifest,
+ * keeps the chunk bitmap and per-piece counts, accounts for loss per source from sequence numbers,
+ * decides which source is the stream (frontier, END), and lists what is missing. Payload bytes only
+ * pass through (as a pointer into the caller's buffer). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/dgram_auth.h"
 #include "crowcast/error.h"
 #include "crowcast/mcast_receiver.h"
 
@@ -23,8 +25,11 @@ int crow_mcast_receiver_init(crow_mcast_receiver_t *r, const crow_manifest_t *m)
     ret = crow_bitfield_init(&r->verified, m->piece_count);
     if (ret < 0)
         goto out_complete;
-    r->have = calloc(m->piece_count, sizeof *r->have);
-    if (!r->have) {
+    r->have = calloc(m->piece_count ? m->piece_count : 1, sizeof *r->have);
+    r->failures = calloc(m->piece_count ? m->piece_count : 1, sizeof *r->failures);
+    if (!r->have || !r->failures) {
+        free(r->have);
+        free(r->failures);
         ret = -ENOMEM;
         goto out_verified;
     }
@@ -45,7 +50,9 @@ out:
 void crow_mcast_receiver_dispose(crow_mcast_receiver_t *r)
 {
     free(r->have);
+    free(r->failures);
     r->have = NULL;
+    r->failures = NULL;
     crow_bitfield_dispose(&r->verified);
     crow_bitfield_dispose(&r->complete);
     crow_bitfield_dispose(&r->chunks);
@@ -72,6 +79,16 @@ void crow_mcast_receiver_set_test_loss(crow_mcast_receiver_t *r, uint32_t ppm, u
     r->loss_seed = seed;
 }
 
+void crow_mcast_receiver_set_key(crow_mcast_receiver_t *r, const struct crow_dgram_key *k)
+{
+    r->key = k;
+}
+
+void crow_mcast_receiver_set_repair(crow_mcast_receiver_t *r, bool repair)
+{
+    r->repair = repair;
+}
+
 static bool seen_get(const struct crow_mcast_source *src, uint64_t seq)
 {
     uint64_t bit = seq % CROW_MCAST_SEQ_WINDOW;
@@ -88,66 +105,153 @@ static void seen_put(struct crow_mcast_source *src, uint64_t seq, bool on)
         src->seen[bit / 64] &= ~mask;
 }
 
-/* Sequence accounting. Returns false when the datagram must be dropped (a duplicate, or too old to
- * tell). */
-static bool track(crow_mcast_receiver_t *r, uint64_t source, uint64_t seq)
+enum seq_verdict { SEQ_FRESH, SEQ_DUPLICATE, SEQ_STALE, SEQ_UNTRACKED };
+
+static struct crow_mcast_source *find_source(crow_mcast_receiver_t *r, uint64_t source)
 {
-    struct crow_mcast_source *src = NULL;
     for (uint32_t i = 0; i < r->nsources; i++)
         if (r->sources[i].st.source == source)
-            src = &r->sources[i];
+            return &r->sources[i];
+    return NULL;
+}
+
+/* Moves the window so that seq is its highest number. */
+static void slide_to(struct crow_mcast_source *src, uint64_t seq)
+{
+    crow_mcast_source_stats_t *st = &src->st;
+    if (seq - st->highest_seq >= CROW_MCAST_SEQ_WINDOW)
+        memset(src->seen, 0, sizeof src->seen);
+    else
+        for (uint64_t s = st->highest_seq + 1; s < seq; s++)
+            seen_put(src, s, false);
+    st->highest_seq = seq;
+    seen_put(src, seq, true);
+}
+
+/* A number older than the window. Stale numbers that keep coming, in order, are the stream: a
+ * number far ahead was forged (or the sender restarted), and the window moves back to them. */
+static enum seq_verdict stale(crow_mcast_receiver_t *r, struct crow_mcast_source *src, uint64_t seq)
+{
+    crow_mcast_source_stats_t *st = &src->st;
+    st->stale++;
+    r->stats.stale++;
+    bool in_order =
+        src->stale_run > 0 && seq > src->last_stale && seq - src->last_stale < CROW_MCAST_SEQ_WINDOW;
+    src->stale_run = in_order || src->stale_run == 0 ? src->stale_run + 1 : 1;
+    src->last_stale = seq;
+    if (src->stale_run < CROW_MCAST_REANCHOR)
+        return SEQ_STALE;
+    memset(src->seen, 0, sizeof src->seen);
+    st->highest_seq = seq;
+    seen_put(src, seq, true);
+    if (seq < st->first_seq)
+        st->first_seq = seq;
+    st->received++;
+    src->stale_run = 0;
+    return SEQ_FRESH;
+}
+
+/* Sequence accounting of one datagram. */
+static enum seq_verdict track(crow_mcast_receiver_t *r, uint64_t source, uint64_t seq)
+{
+    struct crow_mcast_source *src = find_source(r, source);
     if (!src) {
         if (r->nsources == CROW_MCAST_MAX_SOURCES) {
             r->stats.untracked++;
-            return true;
+            return SEQ_UNTRACKED;
         }
         src = &r->sources[r->nsources++];
         src->st.source = source;
         src->st.first_seq = src->st.highest_seq = seq;
         src->st.received = 1;
         seen_put(src, seq, true);
-        return true;
+        return SEQ_FRESH;
     }
     crow_mcast_source_stats_t *st = &src->st;
     if (seq > st->highest_seq) {
-        /* The window slides: forget the numbers that now fall out of it. */
-        if (seq - st->highest_seq >= CROW_MCAST_SEQ_WINDOW)
-            memset(src->seen, 0, sizeof src->seen);
-        else
-            for (uint64_t s = st->highest_seq + 1; s < seq; s++)
-                seen_put(src, s, false);
-        st->highest_seq = seq;
+        src->stale_run = 0;
+        slide_to(src, seq);
         st->received++;
-        seen_put(src, seq, true);
-        return true;
+        return SEQ_FRESH;
     }
-    if (st->highest_seq - seq >= CROW_MCAST_SEQ_WINDOW) {
-        st->stale++;
-        r->stats.stale++;
-        return false;
-    }
+    if (st->highest_seq - seq >= CROW_MCAST_SEQ_WINDOW)
+        return stale(r, src, seq);
+    src->stale_run = 0;
     if (seen_get(src, seq)) {
         st->duplicates++;
         r->stats.duplicates++;
-        return false;
+        return SEQ_DUPLICATE;
     }
     seen_put(src, seq, true);
     st->received++;
     st->reordered++;
     if (seq < st->first_seq)
         st->first_seq = seq;
-    return true;
+    return SEQ_FRESH;
 }
 
-static void on_data(crow_mcast_receiver_t *r, const crow_dgram_t *d, crow_mcast_rx_event_t *ev)
+static void score(crow_mcast_receiver_t *r, uint64_t source)
+{
+    struct crow_mcast_source *src = find_source(r, source);
+    if (!src)
+        return;
+    src->score++;
+    if (++r->since_decay < CROW_MCAST_SCORE_DECAY)
+        return;
+    r->since_decay = 0;
+    for (uint32_t i = 0; i < r->nsources; i++)
+        r->sources[i].score >>= 1;
+}
+
+/* The stream's main source: the tracked one that delivered the most datagrams lately (NULL before
+ * any; the first to appear wins a tie). */
+static struct crow_mcast_source *main_source(crow_mcast_receiver_t *r)
+{
+    struct crow_mcast_source *best = NULL;
+    for (uint32_t i = 0; i < r->nsources; i++)
+        if (!best || r->sources[i].score > best->score)
+            best = &r->sources[i];
+    return best;
+}
+
+static bool is_main(crow_mcast_receiver_t *r, uint64_t source)
+{
+    struct crow_mcast_source *m = main_source(r);
+    return m && m->st.source == source;
+}
+
+/* DATA from the main source after its final END: the END was forged or replayed once the stream
+ * goes on, past the END's number or for a few datagrams whatever their numbers. */
+static void check_end(crow_mcast_receiver_t *r, uint64_t source, const crow_dgram_t *d,
+                      crow_mcast_rx_event_t *ev)
+{
+    if (!r->stream_done || source != r->end_source)
+        return;
+    if (d->seq <= r->end_seq && ++r->after_end < CROW_MCAST_END_REVOKE)
+        return;
+    r->stream_done = false;
+    r->pass_over = false;
+    r->stats.ends_revoked++;
+    ev->stream_resumed = true;
+}
+
+static void on_data(crow_mcast_receiver_t *r, uint64_t source, const crow_dgram_t *d,
+                    crow_mcast_rx_event_t *ev)
 {
     r->stats.data++;
-    /* A repeat pass means an earlier pass covered every piece. */
     uint64_t at = (uint64_t)d->piece * r->m->piece_length + d->offset;
-    if (d->flags & CROW_DGRAM_F_REPEAT)
-        r->frontier = r->m->total_length;
-    else if (at > r->frontier)
-        r->frontier = at;
+    struct crow_mcast_source *src = find_source(r, source);
+    if (src && at > src->st.frontier)
+        src->st.frontier = at;
+    if (src && is_main(r, source)) {
+        check_end(r, source, d, ev);
+        if (src->st.frontier > r->frontier)
+            r->frontier = src->st.frontier;
+    }
+    if (r->repair && r->failures[d->piece] > 0) {
+        r->stats.refused++;
+        return;
+    }
     /* check_data bounded piece and offset, so the chunk number is below the bitmap's size. */
     uint32_t chunk = (uint32_t)((uint64_t)d->piece * r->piece_chunks + d->offset / r->m->chunk_size);
     if (!crow_bitfield_set(&r->chunks, chunk)) {
@@ -167,6 +271,27 @@ static void on_data(crow_mcast_receiver_t *r, const crow_dgram_t *d, crow_mcast_
     }
 }
 
+static void on_end(crow_mcast_receiver_t *r, uint64_t source, const crow_dgram_t *d,
+                   crow_mcast_rx_event_t *ev)
+{
+    ev->main_source = is_main(r, source);
+    if (!ev->main_source) {
+        r->stats.ends_ignored++;
+        return;
+    }
+    r->stats.ends++;
+    r->pass_over = true;
+    if ((d->flags & CROW_DGRAM_F_FINAL) && !r->stream_done) {
+        r->stream_done = true;
+        r->end_source = source;
+        r->end_seq = d->seq;
+        r->after_end = 0;
+    }
+    ev->kind = CROW_MCAST_RX_END;
+    ev->pass = d->end.pass;
+    ev->stream_done = r->stream_done;
+}
+
 int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, const uint8_t *buf, size_t len,
                                     crow_mcast_rx_event_t *ev)
 {
@@ -176,6 +301,9 @@ int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, c
     int ret = crow_dgram_decode(buf, len, &d);
     if (ret == 0 && d.session != r->session)
         ret = CROW_ESESSION;
+    /* Before anything else looks at it: a forged datagram must not even reach the checks below. */
+    if (ret == 0 && r->key && !crow_dgram_authentic(r->key, &d, buf, len))
+        ret = CROW_EAUTH;
     if (ret == 0 && d.type == CROW_DGRAM_DATA)
         ret = crow_dgram_check_data(&d, r->m);
     if (ret == 0 && d.type == CROW_DGRAM_BEACON)
@@ -185,6 +313,9 @@ int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, c
         break;
     case CROW_ESESSION:
         r->stats.foreign++;
+        return ret;
+    case CROW_EAUTH:
+        r->stats.forged++;
         return ret;
     case CROW_EPROTO:
         r->stats.out_of_range++;
@@ -198,29 +329,29 @@ int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, c
         return 0;
     }
     ev->live = true;
-    if (!track(r, source, d.seq))
+    enum seq_verdict v = track(r, source, d.seq);
+    if (v == SEQ_FRESH)
+        score(r, source);
+    if (d.type == CROW_DGRAM_DATA) {
+        /* Whatever its number says, a chunk is judged by the piece hash. */
+        on_data(r, source, &d, ev);
         return 0;
-    switch (d.type) {
-    case CROW_DGRAM_DATA:
-        on_data(r, &d, ev);
-        break;
-    case CROW_DGRAM_BEACON:
+    }
+    if (v == SEQ_DUPLICATE || v == SEQ_STALE) {
+        if (d.type == CROW_DGRAM_END)
+            r->stats.ends_ignored++;
+        return 0;
+    }
+    if (d.type == CROW_DGRAM_BEACON) {
         r->stats.beacons++;
         r->have_beacon = true;
         r->beacon = d.beacon;
         ev->kind = CROW_MCAST_RX_BEACON;
         ev->pass = d.beacon.pass;
-        break;
-    default: /* CROW_DGRAM_END */
-        r->stats.ends++;
-        r->frontier = r->m->total_length;
-        if (d.flags & CROW_DGRAM_F_FINAL)
-            r->stream_done = true;
-        ev->kind = CROW_MCAST_RX_END;
-        ev->pass = d.end.pass;
-        ev->stream_done = r->stream_done;
-        break;
+        ev->main_source = is_main(r, source);
+        return 0;
     }
+    on_end(r, source, &d, ev);
     return 0;
 }
 
@@ -244,7 +375,7 @@ int crow_mcast_receiver_mark_verified(crow_mcast_receiver_t *r, uint32_t piece)
     return 0;
 }
 
-int crow_mcast_receiver_mark_failed(crow_mcast_receiver_t *r, uint32_t piece)
+int crow_mcast_receiver_drop_piece(crow_mcast_receiver_t *r, uint32_t piece)
 {
     if (piece >= r->m->piece_count)
         return CROW_EUSAGE;
@@ -254,6 +385,16 @@ int crow_mcast_receiver_mark_failed(crow_mcast_receiver_t *r, uint32_t piece)
     r->have[piece] = 0;
     crow_bitfield_clear(&r->complete, piece);
     crow_bitfield_clear(&r->verified, piece);
+    return 0;
+}
+
+int crow_mcast_receiver_mark_failed(crow_mcast_receiver_t *r, uint32_t piece)
+{
+    int ret = crow_mcast_receiver_drop_piece(r, piece);
+    if (ret)
+        return ret;
+    if (r->failures[piece] < UINT8_MAX)
+        r->failures[piece]++;
     r->stats.pieces_failed++;
     return 0;
 }
@@ -282,14 +423,15 @@ uint64_t crow_mcast_receiver_missing_chunks(const crow_mcast_receiver_t *r)
 
 uint64_t crow_mcast_receiver_frontier_offset(const crow_mcast_receiver_t *r)
 {
-    return r->frontier;
+    return r->pass_over ? r->m->total_length : r->frontier;
 }
 
 uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r)
 {
-    if (r->frontier == r->m->total_length)
+    uint64_t at = crow_mcast_receiver_frontier_offset(r);
+    if (at == r->m->total_length)
         return r->m->piece_count;
-    return (uint32_t)(r->frontier / r->m->piece_length);
+    return (uint32_t)(at / r->m->piece_length);
 }
 
 bool crow_mcast_receiver_stream_done(const crow_mcast_receiver_t *r)

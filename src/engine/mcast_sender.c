@@ -25,9 +25,10 @@ int crow_mcast_sender_init(crow_mcast_sender_t *s, const crow_manifest_t *m,
                            const crow_mcast_sender_config_t *cfg)
 {
     memset(s, 0, sizeof *s);
-    uint64_t largest = (uint64_t)CROW_DGRAM_HEADER_LEN + m->chunk_size;
-    if (largest < CROW_DGRAM_CONTROL_MAX)
-        largest = CROW_DGRAM_CONTROL_MAX;
+    uint64_t tag = cfg->auth ? CROW_DGRAM_TAG_LEN : 0;
+    uint64_t largest = (uint64_t)CROW_DGRAM_HEADER_LEN + m->chunk_size + tag;
+    if (largest < CROW_DGRAM_CONTROL_MAX + tag)
+        largest = CROW_DGRAM_CONTROL_MAX + tag;
     if (cfg->rate_bps == 0 || cfg->rate_bps > MAX_RATE_BPS || cfg->passes == 0 || cfg->end_copies == 0 ||
         cfg->beacon_interval_ns == 0 || m->chunk_size == 0 || m->chunk_size > CROW_DGRAM_MAX_PAYLOAD ||
         cfg->burst_bytes > MAX_BURST_BYTES || cfg->overhead_bytes > MAX_BURST_BYTES ||
@@ -144,15 +145,17 @@ static uint64_t wire_size(const crow_mcast_sender_t *s, const crow_mcast_tx_t *t
     uint64_t body = tx->type == CROW_DGRAM_DATA     ? tx->length
                     : tx->type == CROW_DGRAM_BEACON ? CROW_DGRAM_BEACON_BODY
                                                     : CROW_DGRAM_END_BODY;
-    return CROW_DGRAM_HEADER_LEN + body + s->cfg.overhead_bytes;
+    return CROW_DGRAM_HEADER_LEN + body + (s->cfg.auth ? CROW_DGRAM_TAG_LEN : 0) + s->cfg.overhead_bytes;
 }
 
 static void encode(const crow_mcast_sender_t *s, crow_mcast_tx_t *tx)
 {
-    crow_dgram_t d = {.type = tx->type, .session = s->session, .seq = tx->seq};
+    uint16_t auth = s->cfg.auth ? CROW_DGRAM_F_AUTH : 0;
+    crow_dgram_t d = {.type = tx->type, .flags = auth, .session = s->session, .seq = tx->seq};
+    tx->tag_len = auth ? CROW_DGRAM_TAG_LEN : 0;
     switch (tx->type) {
     case CROW_DGRAM_DATA:
-        d.flags = s->stats.pass > 0 ? CROW_DGRAM_F_REPEAT : 0;
+        d.flags |= s->stats.pass > 0 ? CROW_DGRAM_F_REPEAT : 0;
         d.piece = tx->piece;
         d.offset = tx->offset;
         d.length = (uint16_t)tx->length;
@@ -170,7 +173,7 @@ static void encode(const crow_mcast_sender_t *s, crow_mcast_tx_t *tx)
         d.beacon.tcp_port = s->cfg.tcp_port;
         break;
     default: /* CROW_DGRAM_END */
-        d.flags = s->stats.pass + 1 == s->cfg.passes ? CROW_DGRAM_F_FINAL : 0;
+        d.flags |= s->stats.pass + 1 == s->cfg.passes ? CROW_DGRAM_F_FINAL : 0;
         d.end.pass = s->stats.pass;
         d.end.last_data_seq = s->last_data_seq;
         break;

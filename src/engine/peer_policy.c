@@ -69,6 +69,20 @@ void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now)
         p->announce_now = true;
 }
 
+bool crow_peer_policy_stream_resumed(crow_peer_policy_t *p, uint64_t now)
+{
+    if (p->stream != CROW_STREAM_ENDED)
+        return false;
+    set_stream(p, CROW_STREAM_ALIVE, now);
+    p->last_datagram = now;
+    return true;
+}
+
+bool crow_peer_policy_stream_over(const crow_peer_policy_t *p, uint64_t now)
+{
+    return p->stream == CROW_STREAM_ENDED && now - p->stream_since >= CROW_PEER_END_GRACE_NS;
+}
+
 void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now)
 {
     p->last_announce = now;

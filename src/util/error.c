@@ -20,6 +20,7 @@ static const char *const crow_messages[] = {
     [CROW_ECLOSED - CROW_EMORE] = "connection closed",
     [CROW_ETIMEOUT - CROW_EMORE] = "timed out",
     [CROW_ESIGNATURE - CROW_EMORE] = "release not signed by a trusted key",
+    [CROW_EAUTH - CROW_EMORE] = "authentication failed",
 };
 
 const char *crow_strerror(int code)
