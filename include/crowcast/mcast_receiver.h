@@ -73,21 +73,21 @@ static inline uint64_t crow_mcast_source_lost(const crow_mcast_source_stats_t *s
 }
 
 typedef struct crow_mcast_receiver_stats {
-    uint64_t datagrams;           /* every call to on_datagram */
-    uint64_t malformed;           /* did not decode (CROW_EPARSE) */
-    uint64_t foreign;             /* another session (CROW_ESESSION) */
-    uint64_t forged;              /* this session, with a key set: tag missing or wrong (CROW_EAUTH) */
-    uint64_t out_of_range;        /* this session, but does not fit the manifest (CROW_EPROTO) */
-    uint64_t data;                /* DATA judged by the chunk map (sequence duplicates too) */
-    uint64_t beacons, ends;       /* accepted: in sequence, from the main source (END) */
-    uint64_t duplicates;          /* sequence numbers seen before, over all sources */
-    uint64_t stale;               /* too old to judge, over all sources */
-    uint64_t untracked;           /* from sources beyond CROW_MCAST_MAX_SOURCES: no sequence accounting */
-    uint64_t redundant;           /* DATA for a chunk already held */
-    uint64_t refused;             /* DATA for a piece that failed its hash, while repair exists */
-    uint64_t ends_ignored;        /* END not from the main source, or stale */
-    uint64_t ends_revoked;        /* final ENDs that DATA of the stream contradicted */
-    uint64_t chunks;              /* chunks stored (write events) */
+    uint64_t datagrams;     /* every call to on_datagram */
+    uint64_t malformed;     /* did not decode (CROW_EPARSE) */
+    uint64_t foreign;       /* another session (CROW_ESESSION) */
+    uint64_t forged;        /* this session, with a key set: tag missing or wrong (CROW_EAUTH) */
+    uint64_t out_of_range;  /* this session, but does not fit the manifest (CROW_EPROTO) */
+    uint64_t data;          /* DATA judged by the chunk map (sequence duplicates too) */
+    uint64_t beacons, ends; /* accepted: in sequence, from the main source (END) */
+    uint64_t duplicates;    /* sequence numbers seen before, over all sources */
+    uint64_t stale;         /* too old to judge, over all sources */
+    uint64_t untracked;     /* from sources beyond CROW_MCAST_MAX_SOURCES: no sequence accounting */
+    uint64_t redundant;     /* DATA for a chunk already held */
+    uint64_t refused;       /* DATA for a piece that failed its hash, while repair exists */
+    uint64_t ends_ignored;  /* END not from the main source, or stale */
+    uint64_t ends_revoked;  /* final ENDs that DATA of the stream contradicted */
+    uint64_t chunks;        /* chunks stored (write events) */
     uint64_t pieces_complete, pieces_verified, pieces_failed;
     uint64_t dropped_on_purpose; /* test loss */
 } crow_mcast_receiver_stats_t;

@@ -281,6 +281,8 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
     struct getter *g = ctx;
     uint64_t source = (uint64_t)ntohl(from->sin_addr.s_addr) << 16 | ntohs(from->sin_port);
     crow_mcast_rx_event_t ev;
+    /* Whether a piece that failed may take the stream's chunks again: only with no one else to ask. */
+    crow_mcast_receiver_set_repair(&g->rx, getter_has_tcp(g));
     int ret = crow_mcast_receiver_on_datagram(&g->rx, source, data, len, &ev);
     if (ret == CROW_EAUTH && g->rx.stats.forged == 1)
         crow_log_warn(
@@ -298,14 +300,20 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
         getter_decide(g); /* the stream just reached us: the seeder hears it at once */
     switch (ev.kind) {
     case CROW_MCAST_RX_DATA: {
+        /* The picker learns of the chunk before the store takes it: the put may complete the piece
+         * and fail its hash at once (on_failed), and what it clears must stay cleared. */
+        if (g->picker)
+            crow_picker_mark(g->picker, ev.piece, ev.offset, ev.length);
         long taken = crow_piece_store_put(g->store, ev.piece, ev.offset, ev.payload, ev.length);
         if (taken > 0) {
             g->bytes_mcast += (uint64_t)taken;
-            if (g->picker)
-                crow_picker_mark(g->picker, ev.piece, ev.offset, ev.length);
         } else if (taken < 0) {
-            /* The store could not take it: the receiver must not count the piece as held. */
+            /* The store could not take it: neither the receiver nor the picker may count it held. */
             crow_mcast_receiver_drop_piece(&g->rx, ev.piece);
+            if (g->picker) {
+                crow_picker_piece_failed(g->picker, ev.piece);
+                crow_peers_kick(g->peers);
+            }
         }
         if (ev.stream_resumed && crow_peer_policy_stream_resumed(&g->policy, crow_loop_now(g->loop))) {
             crow_log_warn("DATA of the stream goes on after its final END: that END was not the seeder's");
@@ -315,8 +323,7 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
         break;
     }
     case CROW_MCAST_RX_BEACON:
-        if (ev.main_source)
-            getter_on_beacon(g, crow_mcast_receiver_beacon(&g->rx), from);
+        getter_on_beacon(g, crow_mcast_receiver_beacon(&g->rx), from, ev.main_source);
         break;
     case CROW_MCAST_RX_END:
         /* Several END copies close a pass: act on the first. With no chunk missing, the last
@@ -377,9 +384,7 @@ int getter_join(struct getter *g, const struct sockaddr_in *group)
 void getter_decide(struct getter *g)
 {
     uint64_t now = crow_loop_now(g->loop);
-    bool tcp = getter_has_tcp(g);
-    crow_mcast_receiver_set_repair(&g->rx, tcp);
-    if (!tcp && !g->completed && crow_peer_policy_stream_over(&g->policy, now) &&
+    if (!getter_has_tcp(g) && !g->completed && crow_peer_policy_stream_over(&g->policy, now) &&
         crow_mcast_receiver_missing_chunks(&g->rx) > 0) {
         report_missing(g);
         g->result = CROW_GET_INCOMPLETE;

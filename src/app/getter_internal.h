@@ -97,10 +97,11 @@ void getter_peers_frontier(struct getter *g);
  * the picker asks for it again. */
 void getter_peers_failed(struct getter *g, uint32_t piece);
 void getter_peers_have(struct getter *g, uint32_t piece);
-/* A BEACON from the stream's main source (crowcast/mcast_receiver.h): without a tracker its TCP port
- * is the last-resort source; a new main source is dialled too, so a forger's BEACON that came first
- * is not the seeder for good. */
-void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from);
+/* A BEACON (`main`: from the stream's main source, crowcast/mcast_receiver.h): without a tracker
+ * its TCP port is the last-resort source. The first BEACON's sender is dialled, and then each new
+ * main source's, so a forger's BEACON that came first is not the seeder for good. */
+void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from,
+                      bool main);
 void getter_emit_sources(struct getter *g);
 void getter_hook_reported(struct getter *g, int code);
 void getter_on_tcp_bytes(void *ctx, uint64_t bytes);

@@ -261,12 +261,13 @@ void getter_peers_have(struct getter *g, uint32_t piece)
     crow_peers_have(g->peers, piece);
 }
 
-void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from)
+void getter_on_beacon(struct getter *g, const crow_dgram_beacon_t *b, const struct sockaddr_in *from,
+                      bool main)
 {
     /* The seeder's TCP port rides in its BEACONs: without a tracker it is the last-resort source. */
     struct sockaddr_in seed = {
         .sin_family = AF_INET, .sin_port = htons(b->tcp_port), .sin_addr = from->sin_addr};
-    if (!b->tcp_port || !g->peers || g->tracker ||
+    if (!b->tcp_port || !g->peers || g->tracker || (!main && g->seeder_dialled.sin_port) ||
         (seed.sin_addr.s_addr == g->seeder_dialled.sin_addr.s_addr &&
          seed.sin_port == g->seeder_dialled.sin_port))
         return;

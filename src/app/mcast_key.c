@@ -34,8 +34,8 @@ int crow_mcast_key_open(crow_dgram_key_t *k, const char *path, const uint8_t rel
         fprintf(stderr, "crowcast %s: --mcast-key %s: not a regular file\n", cmd, path);
         ret = CROW_EUSAGE;
     } else if (ret == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
-        fprintf(stderr, "crowcast %s: --mcast-key %s: other users may read or change it (chmod 600 it)\n", cmd,
-                path);
+        fprintf(stderr, "crowcast %s: --mcast-key %s: other users may read or change it (chmod 600 it)\n",
+                cmd, path);
         ret = CROW_EUSAGE;
     }
     ssize_t n = ret == 0 ? read(fd, secret, sizeof secret) : 0;
@@ -46,7 +46,8 @@ int crow_mcast_key_open(crow_dgram_key_t *k, const char *path, const uint8_t rel
         fprintf(stderr,
                 "crowcast %s: --mcast-key %s: wants %u to %u bytes of secret, the file has %s%zd "
                 "(make one with: head -c 32 /dev/urandom > FILE)\n",
-                cmd, path, CROW_MCAST_SECRET_MIN, CROW_MCAST_SECRET_MAX, n > CROW_MCAST_SECRET_MAX ? "more than " : "",
+                cmd, path, CROW_MCAST_SECRET_MIN, CROW_MCAST_SECRET_MAX,
+                n > CROW_MCAST_SECRET_MAX ? "more than " : "",
                 n > CROW_MCAST_SECRET_MAX ? (ssize_t)CROW_MCAST_SECRET_MAX : n);
         ret = CROW_EUSAGE;
     } else if (ret < 0 && ret != CROW_EUSAGE) {

@@ -220,14 +220,16 @@ static bool is_main(crow_mcast_receiver_t *r, uint64_t source)
     return m && m->st.source == source;
 }
 
-/* DATA from the main source after its final END: the END was forged or replayed once the stream
- * goes on, past the END's number or for a few datagrams whatever their numbers. */
+/* DATA from the main source (called only for it) after a final END: the END was forged or replayed
+ * once the stream goes on: at once when the main source is another than the END's, else past the
+ * END's number or after a few datagrams whatever their numbers (a DATA reordered behind a real END
+ * does not revoke it). */
 static void check_end(crow_mcast_receiver_t *r, uint64_t source, const crow_dgram_t *d,
                       crow_mcast_rx_event_t *ev)
 {
-    if (!r->stream_done || source != r->end_source)
+    if (!r->stream_done)
         return;
-    if (d->seq <= r->end_seq && ++r->after_end < CROW_MCAST_END_REVOKE)
+    if (source == r->end_source && d->seq <= r->end_seq && ++r->after_end < CROW_MCAST_END_REVOKE)
         return;
     r->stream_done = false;
     r->pass_over = false;

@@ -2,6 +2,7 @@
  * for the hostile-input integration test (tests/integration/mcast_hostile.sh).
  *
  *   mcast_inject GROUP:PORT RELEASE_ID PIECES PIECE_LENGTH CHUNK_SIZE TOTAL_LENGTH ROUNDS GAP_US
+ *                [ATTACK [spoof]]
  *
  * RELEASE_ID is the release's 64-hex-digit id and the numbers its geometry (crowcast inspect): the
  * session under attack. Every
@@ -10,14 +11,32 @@
  *
  *   malformed=N foreign=N out_of_range=N truncated=N sent=N
  *
+ * With ATTACK, every round instead sends well-formed datagrams of the session that only its seeder
+ * should send (none carries a tag, so a receiver with a key must refuse every one as forged):
+ *
+ *   end      a final END (pass 0) at a random sequence number
+ *   repeat   DATA of the last piece's first chunk with the REPEAT flag, random bytes
+ *   spray    one chunk of random bytes for every piece (chunk round % chunks-per-piece)
+ *   seq      a BEACON of the release at sequence number 2^64 - 2 - round
+ *   junk     the malformed and foreign table below (the default)
+ *
+ * and prints "sent=N". An attack starts once the session's real stream is seen on the group (so it
+ * lands mid-pass). With `spoof` (root only) it then sends from that stream's address and port (raw
+ * IPv4 + UDP, IP_HDRINCL), so the receiver sees the forgeries as the seeder's own.
+ *
  * Datagrams are built here byte by byte (not with the project's codec), so a codec bug cannot hide
  * itself. Network rule: the socket is bound to 127.0.0.1, sends with IP_MULTICAST_IF 127.0.0.1 and
- * TTL 1, and the group must be multicast: nothing leaves the loopback interface. Plain sockets: this
- * tool needs neither liburing nor any crowcast library.
+ * TTL 1, and the group must be multicast: nothing leaves the loopback interface (the raw socket is
+ * also bound to the device "lo"). Plain sockets: this tool needs neither liburing nor any crowcast
+ * library.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +174,7 @@ static size_t build_case(unsigned k, unsigned round, const struct target *t, uin
         h.type = 9;
         break;
     case 3: /* a flag DATA does not define */
-        h.flags = 0x8000;
+        h.flags = 0x4000;
         break;
     case 4: /* header cut short: 1..31 bytes */
         put_header(buf, &h);
@@ -251,6 +270,137 @@ static size_t build_case(unsigned k, unsigned round, const struct target *t, uin
     return HEADER + body;
 }
 
+/* Builds datagram k of round `round` of an attack into buf; returns its size, 0 past the round's last. */
+static size_t build_attack(const char *attack, unsigned k, unsigned round, const struct target *t,
+                           uint8_t *buf)
+{
+    static uint64_t next_seq;
+    uint32_t piece_chunks = (t->piece_length + t->chunk - 1) / t->chunk;
+    struct hdr h = data_header(t, next_seq++);
+    if (strcmp(attack, "end") == 0) {
+        if (k > 0)
+            return 0;
+        h.type = 3;
+        h.flags = 1;
+        h.seq = rng();
+        h.length = END_BODY;
+        put_header(buf, &h);
+        memset(buf + HEADER, 0, END_BODY);
+        put64(buf + HEADER + 8, h.seq - 1);
+        return HEADER + END_BODY;
+    }
+    if (strcmp(attack, "seq") == 0) {
+        if (k > 0)
+            return 0;
+        h.type = 2;
+        h.length = BEACON;
+        h.seq = UINT64_MAX - 2 - round;
+        put_header(buf, &h);
+        put_beacon(buf + HEADER, t->release_id, t, t->pieces);
+        return HEADER + BEACON;
+    }
+    uint32_t piece = t->pieces - 1, chunk = 0;
+    if (strcmp(attack, "repeat") == 0) {
+        if (k > 0)
+            return 0;
+        h.flags = 1;
+    } else { /* spray */
+        if (k >= t->pieces)
+            return 0;
+        piece = k;
+        chunk = round % piece_chunks;
+    }
+    uint64_t piece_size =
+        piece + 1 < t->pieces ? t->piece_length : t->total - (uint64_t)piece * t->piece_length;
+    uint32_t off = chunk * t->chunk;
+    if (off >= piece_size)
+        off = 0;
+    h.piece = piece;
+    h.offset = off;
+    h.length = (uint16_t)(piece_size - off < t->chunk ? piece_size - off : t->chunk);
+    put_header(buf, &h);
+    fill_random(buf + HEADER, h.length);
+    return HEADER + h.length;
+}
+
+/* Joins the group and waits (at most 10 s) for a datagram of the session; its source is the one to
+ * impersonate. Returns 0 or -1. */
+static int find_sender(const struct sockaddr_in *group, const struct target *t, struct sockaddr_in *sender)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    struct sockaddr_in any = {
+        .sin_family = AF_INET, .sin_port = group->sin_port, .sin_addr = group->sin_addr};
+    struct ip_mreq mr = {.imr_multiaddr = group->sin_addr, .imr_interface.s_addr = htonl(INADDR_LOOPBACK)};
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(fd, (struct sockaddr *)&any, sizeof any) ||
+        setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr)) {
+        close(fd);
+        return -1;
+    }
+    uint8_t buf[MAX_DGRAM];
+    for (int tries = 0; tries < 100000; tries++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10000) != 1)
+            break;
+        socklen_t alen = sizeof *sender;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)sender, &alen);
+        if (n < (ssize_t)HEADER || buf[0] != 0x43 || buf[1] != 0x57)
+            continue;
+        uint64_t s = 0;
+        for (int i = 8; i < 16; i++)
+            s = s << 8 | buf[i];
+        if (s == t->session) {
+            close(fd);
+            return 0;
+        }
+    }
+    close(fd);
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+/* A raw socket on "lo" that sends IPv4 + UDP packets built here. */
+static int open_raw(void)
+{
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (fd < 0)
+        return -1;
+    struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)};
+    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ||
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof lo)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends payload[0..len) from `from` to `group` as one raw IPv4/UDP packet (TTL 1). */
+static int send_spoofed(int fd, const struct sockaddr_in *from, const struct sockaddr_in *group,
+                        const uint8_t *payload, size_t len)
+{
+    static uint8_t pkt[MAX_DGRAM + 28];
+    struct iphdr *ip = (struct iphdr *)pkt;
+    struct udphdr *udp = (struct udphdr *)(pkt + sizeof *ip);
+    memset(pkt, 0, 28);
+    ip->version = 4;
+    ip->ihl = 5;
+    ip->ttl = 1;
+    ip->protocol = IPPROTO_UDP;
+    ip->saddr = from->sin_addr.s_addr;
+    ip->daddr = group->sin_addr.s_addr;
+    ip->tot_len = htons((uint16_t)(28 + len)); /* the kernel fills the checksum */
+    udp->source = from->sin_port;
+    udp->dest = group->sin_port;
+    udp->len = htons((uint16_t)(8 + len)); /* checksum 0: none (IPv4 allows it) */
+    memcpy(pkt + 28, payload, len);
+    return sendto(fd, pkt, 28 + len, 0, (const struct sockaddr *)group, sizeof *group) == (ssize_t)(28 + len)
+               ? 0
+               : -1;
+}
+
 static int parse_hex(const char *s, uint8_t out[32])
 {
     if (strlen(s) != 64)
@@ -307,12 +457,22 @@ static int open_socket(const char *spec, struct sockaddr_in *group)
 
 int main(int argc, char **argv)
 {
-    if (argc != 9) {
+    if (argc < 9 || argc > 11) {
         fprintf(stderr,
                 "usage: mcast_inject GROUP:PORT RELEASE_ID PIECES PIECE_LENGTH CHUNK_SIZE TOTAL_LENGTH "
-                "ROUNDS GAP_US\n");
+                "ROUNDS GAP_US [end|repeat|spray|seq|junk [spoof]]\n");
         return 2;
     }
+    const char *attack = argc > 9 ? argv[9] : "junk";
+    bool spoof = argc > 10 && strcmp(argv[10], "spoof") == 0;
+    if ((strcmp(attack, "end") && strcmp(attack, "repeat") && strcmp(attack, "spray") &&
+         strcmp(attack, "seq") && strcmp(attack, "junk")) ||
+        (argc > 10 && !spoof)) {
+        fprintf(stderr, "mcast_inject: unknown attack '%s%s%s'\n", attack, argc > 10 ? " " : "",
+                argc > 10 ? argv[10] : "");
+        return 2;
+    }
+    bool junk = strcmp(attack, "junk") == 0;
     struct target t = {0};
     if (parse_hex(argv[2], t.release_id)) {
         fprintf(stderr, "mcast_inject: RELEASE_ID must be 64 hex digits\n");
@@ -336,13 +496,32 @@ int main(int argc, char **argv)
                 errno ? strerror(errno) : "not a multicast GROUP:PORT");
         return 2;
     }
+    struct sockaddr_in sender;
+    int raw = -1;
+    if (!junk && (find_sender(&group, &t, &sender) || (spoof && (raw = open_raw()) < 0))) {
+        fprintf(stderr, "mcast_inject: %s\n",
+                errno != ETIMEDOUT ? strerror(errno) : "no datagram of the session in 10 s");
+        close(fd);
+        return 1;
+    }
+    if (spoof)
+        fprintf(stderr, "mcast_inject: sending as %s:%u\n", inet_ntoa(sender.sin_addr),
+                ntohs(sender.sin_port));
     static uint8_t buf[MAX_DGRAM];
     unsigned long count[VERDICTS] = {0}, sent = 0;
     for (unsigned r = 0; r < rounds; r++) {
-        enum verdict v;
+        enum verdict v = MALFORMED;
         size_t len;
-        for (unsigned k = 0; (len = build_case(k, r, &t, buf, &v)) > 0; k++) {
-            if (sendto(fd, buf, len, 0, (struct sockaddr *)&group, sizeof group) != (ssize_t)len) {
+        for (unsigned k = 0;
+             (len = junk ? build_case(k, r, &t, buf, &v) : build_attack(attack, k, r, &t, buf)) > 0; k++) {
+            int ret =
+                spoof
+                    ? send_spoofed(raw, &sender, &group, buf, len)
+                    : (sendto(fd, buf, len, 0, (struct sockaddr *)&group, sizeof group) == (ssize_t)len ? 0
+                                                                                                        : -1);
+            if (ret) {
+                if (errno == ENOBUFS || errno == EAGAIN)
+                    continue; /* at line rate the socket buffer fills: that datagram is lost */
                 fprintf(stderr, "mcast_inject: sendto: %s\n", strerror(errno));
                 close(fd);
                 return 1;
@@ -355,8 +534,11 @@ int main(int argc, char **argv)
         nanosleep(&gap, NULL);
     }
     close(fd);
-    for (int v = 0; v < VERDICTS; v++)
-        printf("%s=%lu ", verdict_name[v], count[v]);
+    if (raw >= 0)
+        close(raw);
+    if (junk)
+        for (int v = 0; v < VERDICTS; v++)
+            printf("%s=%lu ", verdict_name[v], count[v]);
     printf("sent=%lu\n", sent);
     return 0;
 }
