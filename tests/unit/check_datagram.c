@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "crowcast/datagram.h"
+#include "crowcast/dgram_auth.h"
 #include "crowcast/error.h"
+#include "crowcast/mac.h"
 
 /* Two full pieces of 16 KiB (16 chunks of 1000 bytes, the last 384) and a short one of 4500 bytes
  * (4 chunks of 1000, then 500). Only the fields the datagram checks read are filled. */
@@ -182,7 +184,9 @@ static const struct malformed_case malformed_cases[] = {
     {"type 4", CROW_DGRAM_END, 3, 4, 0},
     {"type 255", CROW_DGRAM_DATA, 3, 255, 0},
     {"DATA with an undefined flag", CROW_DGRAM_DATA, 5, 0x02, 0},
-    {"DATA with a high flag", CROW_DGRAM_DATA, 4, 0x80, 0},
+    {"DATA with a high flag", CROW_DGRAM_DATA, 4, 0x40, 0},
+    {"AUTH flag with no room for the tag", CROW_DGRAM_DATA, 4, 0x80, 0},
+    {"BEACON with AUTH but no tag", CROW_DGRAM_BEACON, 4, 0x80, 0},
     {"BEACON with a flag", CROW_DGRAM_BEACON, 5, 0x01, 0},
     {"END with an undefined flag", CROW_DGRAM_END, 5, 0x03, 0},
     {"length claims more than present", CROW_DGRAM_DATA, 7, 101, 0},
@@ -312,6 +316,87 @@ START_TEST(test_check_beacon)
 }
 END_TEST
 
+START_TEST(test_hmac_rfc4231)
+{
+    /* RFC 4231 test case 2, computed twice on one context (the key is kept), and one-shot. */
+    static const uint8_t want[CROW_HMAC_SHA256_LEN] = {
+        0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+        0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+    const char *msg = "what do ya want for nothing?";
+    crow_mac_t *mac;
+    ck_assert_int_eq(crow_mac_new(&mac, (const uint8_t *)"Jefe", 4), 0);
+    uint8_t out[CROW_HMAC_SHA256_LEN];
+    for (int i = 0; i < 2; i++) {
+        memset(out, 0, sizeof out);
+        crow_mac_compute(mac, msg, strlen(msg), out);
+        ck_assert(crow_mac_equal(out, want, sizeof want));
+    }
+    crow_mac_free(mac);
+    crow_hmac_sha256((const uint8_t *)"Jefe", 4, msg, strlen(msg), out);
+    ck_assert_mem_eq(out, want, sizeof want);
+}
+END_TEST
+
+/* Encodes d with the AUTH flag and seals it under k; returns the size. */
+static size_t sealed(const crow_dgram_key_t *k, crow_dgram_t d, uint8_t *buf, size_t cap)
+{
+    d.flags |= CROW_DGRAM_F_AUTH;
+    long n = crow_dgram_encode(&d, buf, cap - CROW_DGRAM_TAG_LEN);
+    ck_assert_int_gt(n, 0);
+    return crow_dgram_seal(k, buf, (size_t)n);
+}
+
+START_TEST(test_auth_tags)
+{
+    crow_manifest_t m = test_manifest();
+    uint8_t secret[32], other_release[CROW_SHA256_LEN];
+    memset(secret, 0x11, sizeof secret);
+    memcpy(other_release, m.release_id, sizeof other_release);
+    other_release[31] ^= 1;
+    crow_dgram_key_t k, k_other_release, k_other_secret;
+    ck_assert_int_eq(crow_dgram_key_init(&k, secret, sizeof secret, m.release_id), 0);
+    ck_assert_int_eq(crow_dgram_key_init(&k_other_release, secret, sizeof secret, other_release), 0);
+    secret[0] ^= 1;
+    ck_assert_int_eq(crow_dgram_key_init(&k_other_secret, secret, sizeof secret, m.release_id), 0);
+    crow_dgram_key_t bad;
+    ck_assert_int_eq(crow_dgram_key_init(&bad, secret, CROW_MCAST_SECRET_MIN - 1, m.release_id), CROW_EUSAGE);
+    ck_assert_int_eq(crow_dgram_key_init(&bad, secret, CROW_MCAST_SECRET_MAX + 1, m.release_id), CROW_EUSAGE);
+
+    const crow_dgram_t kinds[] = {data_dgram(&m, 1, 2000, 1000), beacon_dgram(&m), end_dgram(&m)};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t buf[CROW_DGRAM_HEADER_LEN + 1000 + CROW_DGRAM_CONTROL_MAX];
+        size_t len = sealed(&k, kinds[i], buf, sizeof buf);
+        crow_dgram_t d;
+        ck_assert_int_eq(crow_dgram_decode(buf, len, &d), 0);
+        ck_assert_uint_eq(d.length, kinds[i].type == CROW_DGRAM_DATA ? 1000 : len - 32 - CROW_DGRAM_TAG_LEN);
+        ck_assert_ptr_eq(d.tag, buf + len - CROW_DGRAM_TAG_LEN);
+        ck_assert(crow_dgram_authentic(&k, &d, buf, len));
+        /* Another release's key, another secret: refused. */
+        ck_assert(!crow_dgram_authentic(&k_other_release, &d, buf, len));
+        ck_assert(!crow_dgram_authentic(&k_other_secret, &d, buf, len));
+        /* Any byte changed, header, body or tag: refused (flags and length would not decode). */
+        for (size_t at = 0; at < len; at++) {
+            if (at == 4 || at == 6 || at == 7)
+                continue;
+            buf[at] ^= 0x20;
+            if (crow_dgram_decode(buf, len, &d) == 0)
+                ck_assert_msg(!crow_dgram_authentic(&k, &d, buf, len), "byte %zu of type %u", at,
+                              kinds[i].type);
+            buf[at] ^= 0x20;
+        }
+        /* The same datagram without the flag and tag still decodes, but is not authentic. */
+        crow_dgram_t plain = kinds[i];
+        long n = crow_dgram_encode(&plain, buf, sizeof buf);
+        ck_assert_int_eq(crow_dgram_decode(buf, (size_t)n, &d), 0);
+        ck_assert_ptr_null(d.tag);
+        ck_assert(!crow_dgram_authentic(&k, &d, buf, (size_t)n));
+    }
+    crow_dgram_key_dispose(&k);
+    crow_dgram_key_dispose(&k_other_release);
+    crow_dgram_key_dispose(&k_other_secret);
+}
+END_TEST
+
 static Suite *datagram_suite(void)
 {
     Suite *s = suite_create("datagram");
@@ -324,6 +409,8 @@ static Suite *datagram_suite(void)
     tcase_add_test(tc, test_short);
     tcase_add_loop_test(tc, test_check_data, 0, sizeof data_cases / sizeof data_cases[0]);
     tcase_add_test(tc, test_check_beacon);
+    tcase_add_test(tc, test_hmac_rfc4231);
+    tcase_add_test(tc, test_auth_tags);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/dgram_auth.h"
 #include "crowcast/error.h"
 #include "crowcast/mcast_receiver.h"
 #include "crowcast/mcast_sender.h"
@@ -793,6 +794,305 @@ START_TEST(test_failed_piece_and_frontier)
 }
 END_TEST
 
+/* A final (or not) END, or a BEACON, of m's session numbered seq, into buf. */
+static size_t control_wire(const crow_manifest_t *m, uint8_t type, bool final, uint64_t seq, uint8_t *buf)
+{
+    crow_dgram_t d = {.type = type, .session = crow_dgram_session_of(m->release_id), .seq = seq};
+    if (type == CROW_DGRAM_END) {
+        d.flags = final ? CROW_DGRAM_F_FINAL : 0;
+        d.end.last_data_seq = seq - 1;
+    } else {
+        memcpy(d.beacon.release_id, m->release_id, CROW_SHA256_LEN);
+        d.beacon.total_length = m->total_length;
+        d.beacon.piece_length = m->piece_length;
+        d.beacon.chunk_size = m->chunk_size;
+        d.beacon.piece_count = m->piece_count;
+        d.beacon.tcp_port = 6881;
+    }
+    long n = crow_dgram_encode(&d, buf, CROW_DGRAM_CONTROL_MAX);
+    ck_assert_int_gt(n, 0);
+    return (size_t)n;
+}
+
+static int feed(crow_mcast_receiver_t *r, uint64_t source, const uint8_t *buf, size_t len,
+                crow_mcast_rx_event_t *ev)
+{
+    return crow_mcast_receiver_on_datagram(r, source, buf, len, ev);
+}
+
+START_TEST(test_forged_end_from_another_source)
+{
+    /* The seeder (source 1) streams piece 0; a forger (source 2) sends a final END: ignored, and the
+     * stream goes on. */
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    crow_mcast_rx_event_t ev;
+    for (uint32_t c = 0; c < 4; c++)
+        feed(&r, 1, buf, data_wire(&m, 0, c, c, buf), &ev);
+    ck_assert_int_eq(feed(&r, 2, buf, control_wire(&m, CROW_DGRAM_END, true, 99, buf), &ev), 0);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_NONE);
+    ck_assert(!ev.stream_done);
+    ck_assert(!crow_mcast_receiver_stream_done(&r));
+    ck_assert_uint_eq(r.stats.ends_ignored, 1);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), 0); /* the pass is not over */
+    /* The real END ends it. */
+    ck_assert_int_eq(feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_END, true, 4, buf), &ev), 0);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_END);
+    ck_assert(ev.stream_done);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), m.piece_count);
+    crow_mcast_receiver_dispose(&r);
+}
+END_TEST
+
+START_TEST(test_forged_end_as_the_seeder_revoked)
+{
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    crow_mcast_rx_event_t ev;
+    uint64_t seq = 0;
+    for (uint32_t c = 0; c < 4; c++)
+        feed(&r, 1, buf, data_wire(&m, 0, c, seq++, buf), &ev);
+    /* A final END in the seeder's own name, numbered next: believed, until DATA goes on past it. */
+    feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_END, true, seq++, buf), &ev);
+    ck_assert(ev.stream_done);
+    ck_assert(crow_mcast_receiver_stream_done(&r));
+    feed(&r, 1, buf, data_wire(&m, 0, 4, seq++, buf), &ev);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
+    ck_assert(ev.stream_resumed);
+    ck_assert(!crow_mcast_receiver_stream_done(&r));
+    ck_assert_uint_eq(r.stats.ends_revoked, 1);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), 0); /* back to where the stream is */
+    /* A forged END numbered far ahead: the real DATA behind it revokes it after a few datagrams. */
+    feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_END, true, seq + 500, buf), &ev);
+    ck_assert(crow_mcast_receiver_stream_done(&r));
+    for (uint32_t i = 0; i < CROW_MCAST_END_REVOKE; i++) {
+        ck_assert(crow_mcast_receiver_stream_done(&r));
+        feed(&r, 1, buf, data_wire(&m, 1, i, seq++, buf), &ev);
+        ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
+    }
+    ck_assert(ev.stream_resumed);
+    ck_assert(!crow_mcast_receiver_stream_done(&r));
+    crow_mcast_receiver_dispose(&r);
+}
+END_TEST
+
+START_TEST(test_real_end_survives_reordered_data)
+{
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    crow_mcast_rx_event_t ev;
+    for (uint32_t c = 0; c < 4; c++)
+        feed(&r, 1, buf, data_wire(&m, 0, c, c, buf), &ev);
+    feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_END, true, 10, buf), &ev);
+    ck_assert(ev.stream_done);
+    /* DATA sent before the END but overtaken by it (numbers 5..7): the END stands. */
+    for (uint32_t c = 5; c < 8; c++) {
+        feed(&r, 1, buf, data_wire(&m, 0, c, c, buf), &ev);
+        ck_assert(!ev.stream_resumed);
+    }
+    ck_assert(crow_mcast_receiver_stream_done(&r));
+    crow_mcast_receiver_dispose(&r);
+}
+END_TEST
+
+START_TEST(test_forged_repeat_and_far_data_keep_the_frontier)
+{
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    crow_mcast_rx_event_t ev;
+    for (uint32_t c = 0; c < 8; c++)
+        feed(&r, 1, buf, data_wire(&m, 0, c, c, buf), &ev);
+    uint64_t at = crow_mcast_receiver_frontier_offset(&r);
+    ck_assert_uint_eq(at, 7 * m.chunk_size);
+    /* From the seeder's own address, a REPEAT-flag chunk: the frontier does not jump to the end. */
+    size_t len = data_wire(&m, 0, 8, 8, buf);
+    buf[5] = CROW_DGRAM_F_REPEAT;
+    feed(&r, 1, buf, len, &ev);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier_offset(&r), 8 * m.chunk_size);
+    /* From another address, DATA of the last piece (with or without REPEAT): no move at all. */
+    for (uint64_t s = 0; s < 3; s++) {
+        len = data_wire(&m, 3, (uint32_t)s, 1000 + s, buf);
+        buf[5] = s % 2 ? CROW_DGRAM_F_REPEAT : 0;
+        feed(&r, 2, buf, len, &ev);
+        ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA); /* taken: the piece hash judges it */
+    }
+    ck_assert_uint_eq(crow_mcast_receiver_frontier_offset(&r), 8 * m.chunk_size);
+    ck_assert_uint_eq(crow_mcast_receiver_frontier(&r), 0);
+    crow_mcast_receiver_dispose(&r);
+}
+END_TEST
+
+START_TEST(test_spoofed_sequence_number)
+{
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    crow_mcast_rx_event_t ev;
+    uint64_t seq = 0;
+    for (uint32_t c = 0; c < 4; c++)
+        feed(&r, 1, buf, data_wire(&m, 0, c, seq++, buf), &ev);
+    /* A BEACON in the seeder's name numbered near 2^64. */
+    feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_BEACON, false, UINT64_MAX - 2, buf), &ev);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_BEACON);
+    /* The real stream is now "stale", but its chunks are still taken... */
+    uint32_t per_piece = crow_manifest_piece_chunks(&m, 0);
+    for (uint32_t i = 0; i + 1 < CROW_MCAST_REANCHOR; i++) {
+        uint32_t chunk = 4 + i;
+        feed(&r, 1, buf, data_wire(&m, chunk / per_piece, chunk % per_piece, seq++, buf), &ev);
+        ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
+    }
+    /* ...and its END would be ignored while stale. After CROW_MCAST_REANCHOR in a row the window
+     * is the real stream's again: its END counts. */
+    const crow_mcast_source_stats_t *a = crow_mcast_receiver_sources(&r, 0);
+    ck_assert_uint_eq(a->stale, CROW_MCAST_REANCHOR - 1);
+    feed(&r, 1, buf, data_wire(&m, 2, 0, seq++, buf), &ev);
+    ck_assert_uint_eq(a->highest_seq, seq - 1);
+    feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_END, true, seq++, buf), &ev);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_END);
+    ck_assert(ev.stream_done);
+    crow_mcast_receiver_dispose(&r);
+}
+END_TEST
+
+START_TEST(test_failed_piece_left_to_repair)
+{
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    crow_mcast_rx_event_t ev;
+    uint32_t per_piece = crow_manifest_piece_chunks(&m, 0);
+    uint64_t seq = 0;
+    for (uint32_t c = 0; c < per_piece; c++)
+        feed(&r, 1, buf, data_wire(&m, 1, c, seq++, buf), &ev);
+    ck_assert(ev.piece_complete);
+    /* Until verified the piece is not done; a failed hash drops its chunks. */
+    ck_assert(!crow_mcast_receiver_piece_verified(&r, 1));
+    crow_mcast_receiver_set_repair(&r, true);
+    ck_assert_int_eq(crow_mcast_receiver_mark_failed(&r, 1), 0);
+    ck_assert(!crow_mcast_receiver_has_chunk(&r, 1, 0));
+    /* With a repair source the stream cannot spoil it again: its chunks are refused; others not. */
+    feed(&r, 2, buf, data_wire(&m, 1, 0, 50, buf), &ev);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_NONE);
+    ck_assert_uint_eq(r.stats.refused, 1);
+    feed(&r, 1, buf, data_wire(&m, 2, 0, seq++, buf), &ev);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
+    ck_assert_uint_eq(crow_mcast_receiver_missing_chunks(&r), 4 * per_piece - 1);
+    /* Without one, the next pass may fill it. */
+    crow_mcast_receiver_set_repair(&r, false);
+    feed(&r, 1, buf, data_wire(&m, 1, 0, seq++, buf), &ev);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
+    /* Dropping a piece the store could not take is no failure. */
+    ck_assert_int_eq(crow_mcast_receiver_drop_piece(&r, 2), 0);
+    ck_assert_uint_eq(r.stats.pieces_failed, 1);
+    crow_mcast_receiver_dispose(&r);
+}
+END_TEST
+
+START_TEST(test_key_refuses_forgeries)
+{
+    crow_manifest_t m = test_manifest(4, 0);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    uint8_t secret[32], wrong[32];
+    memset(secret, 7, sizeof secret);
+    memset(wrong, 8, sizeof wrong);
+    crow_dgram_key_t k, kw;
+    ck_assert_int_eq(crow_dgram_key_init(&k, secret, sizeof secret, m.release_id), 0);
+    ck_assert_int_eq(crow_dgram_key_init(&kw, wrong, sizeof wrong, m.release_id), 0);
+    crow_mcast_receiver_set_key(&r, &k);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE + CROW_DGRAM_TAG_LEN];
+    crow_mcast_rx_event_t ev;
+    /* Untagged DATA, END and BEACON: forged, and nothing of them is kept. */
+    ck_assert_int_eq(feed(&r, 1, buf, data_wire(&m, 0, 0, 1, buf), &ev), CROW_EAUTH);
+    ck_assert_int_eq(feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_END, true, 2, buf), &ev), CROW_EAUTH);
+    ck_assert_int_eq(feed(&r, 1, buf, control_wire(&m, CROW_DGRAM_BEACON, false, 3, buf), &ev), CROW_EAUTH);
+    ck_assert(!ev.live);
+    /* Tagged under the wrong key: forged too. */
+    size_t len = data_wire(&m, 0, 0, 4, buf);
+    buf[4] |= CROW_DGRAM_F_AUTH >> 8;
+    len = crow_dgram_seal(&kw, buf, len);
+    ck_assert_int_eq(feed(&r, 1, buf, len, &ev), CROW_EAUTH);
+    ck_assert_uint_eq(r.stats.forged, 4);
+    ck_assert_uint_eq(crow_mcast_receiver_source_count(&r), 0);
+    ck_assert_uint_eq(crow_mcast_receiver_missing_chunks(&r), crow_manifest_total_chunks(&m));
+    ck_assert(!crow_mcast_receiver_stream_done(&r));
+    /* Another session stays "foreign" (it is not ours to judge). */
+    len = data_wire(&m, 0, 0, 5, buf);
+    buf[8] ^= 1;
+    ck_assert_int_eq(feed(&r, 1, buf, len, &ev), CROW_ESESSION);
+    /* Tagged under the session key: taken. */
+    len = data_wire(&m, 0, 0, 6, buf);
+    buf[4] |= CROW_DGRAM_F_AUTH >> 8;
+    len = crow_dgram_seal(&k, buf, len);
+    ck_assert_int_eq(feed(&r, 1, buf, len, &ev), 0);
+    ck_assert_int_eq(ev.kind, CROW_MCAST_RX_DATA);
+    ck_assert_uint_eq(ev.length, m.chunk_size);
+    crow_mcast_receiver_dispose(&r);
+    crow_dgram_key_dispose(&k);
+    crow_dgram_key_dispose(&kw);
+}
+END_TEST
+
+START_TEST(test_sender_tags_every_datagram)
+{
+    /* A keyed sender and a keyed receiver: every datagram carries the flag and a valid tag, and the
+     * pacer counts the tag's bytes. */
+    crow_manifest_t m = test_manifest(2, 100);
+    uint8_t secret[16] = {1, 2, 3};
+    crow_dgram_key_t k;
+    ck_assert_int_eq(crow_dgram_key_init(&k, secret, sizeof secret, m.release_id), 0);
+    crow_mcast_sender_config_t cfg = fast_config();
+    cfg.auth = true;
+    crow_mcast_sender_t s;
+    ck_assert_int_eq(crow_mcast_sender_init(&s, &m, &cfg), 0);
+    crow_mcast_sender_set_all_available(&s);
+    crow_mcast_receiver_t r;
+    ck_assert_int_eq(crow_mcast_receiver_init(&r, &m), 0);
+    crow_mcast_receiver_set_key(&r, &k);
+    crow_mcast_tx_t tx;
+    uint64_t wake, now = 0, wire = 0;
+    int state;
+    static uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE + CROW_DGRAM_CONTROL_MAX];
+    for (int guard = 0;
+         guard < 100000 && (state = crow_mcast_sender_next(&s, now, &tx, &wake)) != CROW_MCAST_DONE;
+         guard++) {
+        if (state == CROW_MCAST_WAIT) {
+            now = wake;
+            continue;
+        }
+        ck_assert_uint_eq(tx.tag_len, CROW_DGRAM_TAG_LEN);
+        size_t len = tx.bytes_len;
+        memcpy(buf, tx.bytes, len);
+        if (tx.type == CROW_DGRAM_DATA)
+            for (uint32_t i = 0; i < tx.length; i++)
+                buf[len++] = release_byte((uint64_t)tx.piece * m.piece_length + tx.offset + i);
+        len = crow_dgram_seal(&k, buf, len);
+        ck_assert_uint_eq(len, crow_mcast_tx_size(&tx));
+        wire += len + cfg.overhead_bytes;
+        crow_mcast_rx_event_t ev;
+        ck_assert_int_eq(crow_mcast_receiver_on_datagram(&r, 1, buf, len, &ev), 0);
+    }
+    ck_assert_int_eq(state, CROW_MCAST_DONE);
+    ck_assert_uint_eq(s.stats.wire_bytes, wire);
+    ck_assert_uint_eq(r.stats.forged, 0);
+    ck_assert_uint_eq(crow_mcast_receiver_missing_chunks(&r), 0);
+    ck_assert(crow_mcast_receiver_stream_done(&r));
+    crow_mcast_receiver_dispose(&r);
+    crow_mcast_sender_dispose(&s);
+    crow_dgram_key_dispose(&k);
+}
+END_TEST
+
 START_TEST(test_loss_knob_deterministic)
 {
     /* Same (seed, seq) → same verdict; the fraction matches ppm; ppm 0 drops nothing. */
@@ -847,6 +1147,14 @@ static Suite *mcast_suite(void)
     tcase_add_test(tc, test_duplicates_and_reordering);
     tcase_add_test(tc, test_rejects_counted);
     tcase_add_test(tc, test_failed_piece_and_frontier);
+    tcase_add_test(tc, test_forged_end_from_another_source);
+    tcase_add_test(tc, test_forged_end_as_the_seeder_revoked);
+    tcase_add_test(tc, test_real_end_survives_reordered_data);
+    tcase_add_test(tc, test_forged_repeat_and_far_data_keep_the_frontier);
+    tcase_add_test(tc, test_spoofed_sequence_number);
+    tcase_add_test(tc, test_failed_piece_left_to_repair);
+    tcase_add_test(tc, test_key_refuses_forgeries);
+    tcase_add_test(tc, test_sender_tags_every_datagram);
     tcase_add_test(tc, test_loss_knob_deterministic);
     tcase_add_test(tc, test_sender_config_rejected);
     suite_add_tcase(s, tc);

@@ -87,6 +87,28 @@ START_TEST(test_end_is_final_and_announces_unless_complete)
 }
 END_TEST
 
+START_TEST(test_end_contradicted_by_the_stream)
+{
+    /* A forged END: the stream's DATA brings it back, and the grace before giving up starts over
+     * at the next END. */
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_datagram(&p, S);
+    ck_assert(!crow_peer_policy_stream_resumed(&p, S)); /* nothing to resume */
+    crow_peer_policy_stream_ended(&p, 2 * S);
+    ck_assert(!crow_peer_policy_stream_pending(&p));
+    ck_assert(!crow_peer_policy_stream_over(&p, 2 * S + CROW_PEER_END_GRACE_NS - 1));
+    ck_assert(crow_peer_policy_stream_resumed(&p, 2 * S + 10 * MS));
+    ck_assert_int_eq(p.stream, CROW_STREAM_ALIVE);
+    ck_assert(crow_peer_policy_stream_pending(&p));
+    ck_assert(!crow_peer_policy_stream_over(&p, 10 * S));
+    crow_peer_policy_stream_ended(&p, 10 * S);
+    ck_assert(!crow_peer_policy_stream_over(&p, 10 * S + CROW_PEER_END_GRACE_NS - 1));
+    ck_assert(crow_peer_policy_stream_over(&p, 10 * S + CROW_PEER_END_GRACE_NS));
+}
+END_TEST
+
 /* Times of the announces in [from, to) at 100 ms ticks. */
 static unsigned announces(crow_peer_policy_t *p, uint64_t from, uint64_t to, const crow_picker_needs_t *n,
                           bool head, uint64_t *at, unsigned cap)
@@ -353,6 +375,7 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_no_clock_without_a_source);
     tcase_add_test(tc, test_silence_counts_from_the_source_or_the_last_datagram);
     tcase_add_test(tc, test_end_is_final_and_announces_unless_complete);
+    tcase_add_test(tc, test_end_contradicted_by_the_stream);
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);
     tcase_add_test(tc, test_a_peer_waiting_for_its_chain_head_polls_only_past_its_patience);
     tcase_add_test(tc, test_reports_the_stream_lit_or_dark);
