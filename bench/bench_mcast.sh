@@ -8,6 +8,8 @@
 #   env BENCH_TIMEOUT=SECONDS               limit for each process, default 60
 #   env BENCH_MEM_SIZE=SIZE                 release for the memory runs, default 1G; 0 skips them
 #   env BENCH_RECEIVERS="N..."              receiver counts, default "1 4" (each 1..8)
+#   env BENCH_MCAST_KEY=FILE                seed and get authenticate every datagram with this
+#                                           fleet secret (--mcast-key); unset: no key
 #
 # Scenarios, each with 1 and with 4 receivers (127.0.0.2..5) by default, everything unpaced:
 #   sendto   sendto_baseline send: one sendto() per datagram of crowcast's DATA size (32-byte header
@@ -33,6 +35,8 @@ runs=${BENCH_RUNS:-3}
 limit=${BENCH_TIMEOUT:-60}
 mem_text=${BENCH_MEM_SIZE:-1G}
 read -r -a receivers <<<"${BENCH_RECEIVERS:-1 4}"
+key_args=(--mcast-key none)
+[[ -n ${BENCH_MCAST_KEY:-} ]] && key_args=(--mcast-key "$BENCH_MCAST_KEY")
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z ${CROWCAST:-} ]]; then
   for c in "$root/build/crowcast" "$root"/build-*/crowcast; do
@@ -122,7 +126,8 @@ counters_result() {
 seed_flat_out() {
   local out
   out=$(timeout "$limit" "$CROWCAST" seed "$work/rel.torrent" "$work/rel.bin" --mcast "$GROUP" \
-    --iface 127.0.0.1 --rate 100G --json 2>/dev/null | grep '"event":"mcast_done"') || die "crowcast seed failed"
+    --iface 127.0.0.1 --rate 100G --json "${key_args[@]}" 2>/dev/null | grep '"event":"mcast_done"') ||
+    die "crowcast seed failed"
   SENT=$(field "$out" datagrams) SEND_S=$(field "$out" elapsed) SEND_WIRE_BYTES=$(field "$out" wire_bytes)
 }
 
@@ -144,7 +149,7 @@ scenario_get() {
   t_get=$(now)
   for ((i = 1; i <= $1; i++)); do
     timeout "$limit" "$CROWCAST" get "$work/rel.torrent" -o "$work/get$run_id.$i" --mcast "$GROUP" \
-      --iface "127.0.0.$((i + 1))" --mcast-timeout 0 --json >"$work/get$run_id.$i.log" 2>/dev/null &
+      --iface "127.0.0.$((i + 1))" --mcast-timeout 0 --json "${key_args[@]}" >"$work/get$run_id.$i.log" 2>/dev/null &
     pids+=($!) PIDS+=($!)
   done
   for ((i = 1; i <= $1; i++)); do wait_file 10 "$work/get$run_id.$i.log" '"event":"joined"'; done

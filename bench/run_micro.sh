@@ -14,7 +14,7 @@
 #
 # usage: bench/run_micro.sh [--quick] [--out FILE] [--build-dir DIR] [--no-build]
 #                           [--hash-size SIZE] [--mcast-size SIZE] [--runs N] [--receivers "N..."]
-#                           [--codec-seconds S] [--tracker-seconds S]
+#                           [--codec-seconds S] [--tracker-seconds S] [--mcast-key FILE]
 #   --quick           tiny sizes, no tracker warm-up (CI smoke: ~15-30 s); the figures only show
 #                     that everything runs
 #   default           hash 512M, mcast 256M x 3 runs to 1 and 4 receivers, codec 3 s (7 rounds),
@@ -22,6 +22,8 @@
 #   --out FILE        the JSON result (default bench/results/micro.json)
 #   --build-dir DIR   where crowcast and the bench programs are built (default $CROW_BUILD_DIR or
 #                     build/); it is configured if needed and the three targets built, unless --no-build
+#   --mcast-key FILE  the sender and receiver runs authenticate every datagram with this fleet
+#                     secret (seed and get --mcast-key); compare with a run without it
 #
 # Output: the scripts' own tables on stderr as they finish, then one markdown table on stdout
 # (benchmark, what it is against, unit, crowcast, baseline, crowcast / baseline: every ratio is a rate
@@ -35,12 +37,13 @@ die() { echo "run_micro: $1" >&2; exit "${2:-3}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 quick=0 build_flag=1 out=$root/bench/results/micro.json build=${CROW_BUILD_DIR:-$root/build}
-hash_size="" mcast_size="" runs="" receivers="" codec_secs="" tracker_secs=""
+hash_size="" mcast_size="" runs="" receivers="" codec_secs="" tracker_secs="" mcast_key=""
 while (($#)); do
   case $1 in
   --quick) quick=1 ;;
   --no-build) build_flag=0 ;;
-  --out | --build-dir | --hash-size | --mcast-size | --runs | --receivers | --codec-seconds | --tracker-seconds)
+  --out | --build-dir | --hash-size | --mcast-size | --runs | --receivers | --codec-seconds | --tracker-seconds | \
+    --mcast-key)
     (($# >= 2)) || die "$1 needs a value" 2
     case $1 in
     --out) out=$2 ;;
@@ -51,6 +54,7 @@ while (($#)); do
     --receivers) receivers=$2 ;;
     --codec-seconds) codec_secs=$2 ;;
     --tracker-seconds) tracker_secs=$2 ;;
+    --mcast-key) mcast_key=$2 ;;
     esac
     shift ;;
   -h | --help) usage; exit 0 ;;
@@ -118,7 +122,7 @@ bench() {
 
 BENCH_OPENSSL_SECONDS=$ossl_secs BENCH_TIMEOUT=$limit bench hash bash "$root/bench/bench_hash.sh" "$hash_size"
 bench codec "$codec" --seconds "$codec_secs" --reps "$codec_reps"
-BENCH_RUNS=$runs BENCH_MEM_SIZE=0 BENCH_RECEIVERS=$receivers BENCH_TIMEOUT=60 \
+BENCH_RUNS=$runs BENCH_MEM_SIZE=0 BENCH_RECEIVERS=$receivers BENCH_TIMEOUT=60 BENCH_MCAST_KEY=$mcast_key \
   bench mcast bash "$root/bench/bench_mcast.sh" "$mcast_size"
 tracker_skip=""
 for c in wrk opentracker ss; do
