@@ -181,6 +181,8 @@ int crow_mcast_receiver_mark_verified(crow_mcast_receiver_t *r, uint32_t piece);
 int crow_mcast_receiver_mark_failed(crow_mcast_receiver_t *r, uint32_t piece);
 int crow_mcast_receiver_drop_piece(crow_mcast_receiver_t *r, uint32_t piece);
 
+/* Chunks of an unverified piece the stream delivered since the piece was last dropped or failed. */
+uint32_t crow_mcast_receiver_piece_chunks(const crow_mcast_receiver_t *r, uint32_t piece);
 bool crow_mcast_receiver_has_chunk(const crow_mcast_receiver_t *r, uint32_t piece, uint32_t offset);
 bool crow_mcast_receiver_piece_verified(const crow_mcast_receiver_t *r, uint32_t piece);
 /* Every piece verified. */

@@ -26,7 +26,7 @@ struct crow_seeder_config {
     bool no_tracker;           /* --no-tracker: announce to none */
     bool json;                 /* machine-readable events on stdout */
     const char *metrics;       /* --metrics FILE: Prometheus text, rewritten every 5 s and at exit */
-    const char *mcast_key; /* --mcast-key FILE, as crowcast/getter.h says */
+    const char *mcast_key;     /* --mcast-key FILE, as crowcast/getter.h says */
     double linger;     /* bound in seconds on serving TCP after the last pass (crowcast/seeder_policy.h
                           says when it leaves sooner); negative: until stopped */
     double wait_peers; /* with a tracker, seconds to wait for a peer before multicasting; < 0: until

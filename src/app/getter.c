@@ -230,8 +230,9 @@ static void on_verified(void *ctx, uint32_t piece)
 static void on_failed(void *ctx, uint32_t piece)
 {
     struct getter *g = ctx;
+    bool mixed = crow_mcast_receiver_piece_chunks(&g->rx, piece) > 0;
     crow_mcast_receiver_mark_failed(&g->rx, piece);
-    getter_peers_failed(g, piece);
+    getter_peers_failed(g, piece, mixed);
 }
 
 static void on_disk_error(void *ctx, int err)

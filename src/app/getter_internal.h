@@ -93,9 +93,10 @@ void getter_stop_sources(struct getter *g);
 bool getter_has_tcp(const struct getter *g);
 /* The multicast frontier moved, the stream ended, went silent or came back: tell the picker. */
 void getter_peers_frontier(struct getter *g);
-/* A piece failed verification: its TCP sources are blamed (and dropped after enough strikes), then
- * the picker asks for it again. */
-void getter_peers_failed(struct getter *g, uint32_t piece);
+/* A piece failed verification: its TCP sources are blamed (and dropped after enough strikes), unless
+ * multicast chunks were in it (`mixed`: the bad bytes may be a forger's), then the picker asks for it
+ * again. */
+void getter_peers_failed(struct getter *g, uint32_t piece, bool mixed);
 void getter_peers_have(struct getter *g, uint32_t piece);
 /* A BEACON (`main`: from the stream's main source, crowcast/mcast_receiver.h): without a tracker
  * its TCP port is the last-resort source. The first BEACON's sender is dialled, and then each new

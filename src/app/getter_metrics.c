@@ -47,7 +47,8 @@ void getter_write_metrics(struct getter *g, bool final)
     one(&w, "crowcast_get_kernel_drops_total", "counter",
         "Datagrams the kernel dropped (receive buffer full).", (double)getter_kernel_drops(g));
     one(&w, "crowcast_get_datagrams_forged_total", "counter",
-        "Datagrams of this release refused for a missing or wrong tag (--mcast-key).", (double)g->rx.stats.forged);
+        "Datagrams of this release refused for a missing or wrong tag (--mcast-key).",
+        (double)g->rx.stats.forged);
     struct crow_piece_store_stats ps;
     crow_piece_store_get_stats(g->store, &ps);
     one(&w, "crowcast_get_pieces_failed_total", "counter", "Pieces that failed SHA-256 verification.",

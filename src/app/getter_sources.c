@@ -244,11 +244,14 @@ void getter_peers_frontier(struct getter *g)
     crow_peers_kick(g->peers);
 }
 
-void getter_peers_failed(struct getter *g, uint32_t piece)
+void getter_peers_failed(struct getter *g, uint32_t piece, bool mixed)
 {
     if (!g->picker)
         return;
-    crow_peers_piece_failed(g->peers, piece);
+    if (mixed)
+        crow_peers_piece_failed_mixed(g->peers, piece);
+    else
+        crow_peers_piece_failed(g->peers, piece);
     crow_picker_piece_failed(g->picker, piece);
     crow_peers_kick(g->peers);
 }

@@ -578,6 +578,12 @@ void crow_peers_relink(crow_peers_t *P)
     crow_peers_kick(P);
 }
 
+void crow_peers_piece_failed_mixed(crow_peers_t *P, uint32_t piece)
+{
+    if (P->blame)
+        crow_blame_piece_verified(P->blame, piece); /* resets the record, strikes no one */
+}
+
 void crow_peers_piece_failed(crow_peers_t *P, uint32_t piece)
 {
     if (!P->blame)

@@ -59,6 +59,10 @@ void crow_peers_relink(crow_peers_t *p);
  * are disconnected, logged, and refused for the rest of the session. Call before the picker asks for
  * the piece again. */
 void crow_peers_piece_failed(crow_peers_t *p, uint32_t piece);
+/* A piece failed verification with multicast chunks in it: anyone on the group may have sent the bad
+ * bytes, so its TCP sources take no strike; its record is only reset (the stream takes no part in
+ * its next attempt: crowcast/mcast_receiver.h, so a TCP source that lies is blamed then). */
+void crow_peers_piece_failed_mixed(crow_peers_t *p, uint32_t piece);
 /* A piece verified: HAVE to every neighbour (and its sources are cleared of it), then new requests. */
 void crow_peers_have(crow_peers_t *p, uint32_t piece);
 /* Something changed for the picker (frontier, stream end, a failed piece): ask for more now. */

@@ -45,7 +45,7 @@ struct seeder {
     char tracker_error[128]; /* the last announce problem, warned once */
     int result;
     bool mcast_done;
-    bool waiting_logged; /* "waiting for a peer" said once */
+    bool waiting_logged;  /* "waiting for a peer" said once */
     crow_dgram_key_t key; /* with a fleet secret: every datagram is tagged */
     bool keyed;
 };

@@ -401,6 +401,13 @@ int crow_mcast_receiver_mark_failed(crow_mcast_receiver_t *r, uint32_t piece)
     return 0;
 }
 
+uint32_t crow_mcast_receiver_piece_chunks(const crow_mcast_receiver_t *r, uint32_t piece)
+{
+    if (piece >= r->m->piece_count || crow_bitfield_get(&r->verified, piece))
+        return 0;
+    return r->have[piece];
+}
+
 bool crow_mcast_receiver_has_chunk(const crow_mcast_receiver_t *r, uint32_t piece, uint32_t offset)
 {
     if (piece >= r->m->piece_count || offset >= crow_manifest_piece_size(r->m, piece))
