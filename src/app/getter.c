@@ -297,7 +297,9 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
         getter_event_simple(g, "stream", "state", "alive");
         getter_peers_frontier(g);
     }
-    if (ev.live && crow_peer_policy_mcast_report(&g->policy) != g->policy.reported)
+    /* Only a tracker hears the report: without one `reported` never changes, and deciding again on
+     * every datagram (crow_stream_need walks every piece) starved the receiver. */
+    if (ev.live && g->tracker && crow_peer_policy_mcast_report(&g->policy) != g->policy.reported)
         getter_decide(g); /* the stream just reached us: the seeder hears it at once */
     switch (ev.kind) {
     case CROW_MCAST_RX_DATA: {
