@@ -1,0 +1,60 @@
+/* The rollout journal as the tracker replays it at start: any file is cut into records up to the
+ * first bad one (good_len says where); each record re-encodes to a line that decodes to the same
+ * record, and is applied to a coordinator with the decisions it leads to, as a replay does; the state
+ * then renders as JSON, text and metrics. A crash-cut journal is the normal case, not an error. */
+#include "crowcast/error.h"
+#include "crowcast/journal.h"
+#include "crowcast/rollout.h"
+#include "fuzz.h"
+
+#define STEPS_MAX 8 /* time-driven decisions followed per record */
+
+struct replay {
+    crow_rollout_t *r;
+    char line[CROW_JREC_LINE_MAX], again[CROW_JREC_LINE_MAX];
+    crow_jrec_t rec2;
+};
+
+static void round_trip(struct replay *rp, const crow_jrec_t *rec)
+{
+    long len = crow_journal_encode(rp->line, sizeof rp->line, rec);
+    FUZZ_ASSERT(len > 0 && rp->line[len - 1] == '\n');
+    FUZZ_ASSERT(crow_journal_decode(rp->line, (size_t)len, &rp->rec2) == (int)len);
+    FUZZ_ASSERT(crow_journal_encode(rp->again, sizeof rp->again, &rp->rec2) == len);
+    FUZZ_ASSERT(memcmp(rp->line, rp->again, (size_t)len) == 0);
+}
+
+static int on_record(void *ctx, const crow_jrec_t *rec)
+{
+    struct replay *rp = ctx;
+    round_trip(rp, rec);
+    if (crow_rollout_apply(rp->r, rec) != 0)
+        return 0;
+    uint64_t now = rec->t_ms;
+    for (int i = 0; i < STEPS_MAX && crow_rollout_next(rp->r, now, &rp->rec2) == 1; i++) {
+        FUZZ_ASSERT(crow_rollout_apply(rp->r, &rp->rec2) == 0);
+        now = crow_rollout_deadline(rp->r) == UINT64_MAX ? now : crow_rollout_deadline(rp->r);
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct replay rp;
+    static char status[1u << 20];
+    if (crow_rollout_new(&rp.r) != 0)
+        abort();
+    size_t good = 0;
+    int ret = crow_journal_scan((const char *)data, size, &good, on_record, &rp);
+    FUZZ_ASSERT(ret == 0 || ret == CROW_EPARSE);
+    FUZZ_ASSERT(good <= size && (good == 0 || data[good - 1] == '\n'));
+    uint64_t now = rp.r->id ? 1u << 30 : 0;
+    long n = crow_rollout_status_json(rp.r, now, status, sizeof status);
+    FUZZ_ASSERT(n == CROW_ESPACE || (n >= 0 && (size_t)n < sizeof status));
+    n = crow_rollout_status_text(rp.r, now, status, sizeof status);
+    FUZZ_ASSERT(n == CROW_ESPACE || (n >= 0 && (size_t)n < sizeof status));
+    n = crow_rollout_metrics(rp.r, status, sizeof status);
+    FUZZ_ASSERT(n == CROW_ESPACE || (n >= 0 && (size_t)n < sizeof status));
+    crow_rollout_free(rp.r);
+    return 0;
+}
