@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.client = "crowcast fuzz";
     cfg.rack = racks[(setup >> 6) & 3u];
     cfg.pos = cfg.rack ? (setup >> 6) : -1;
-    cfg.max_request = 4096;
+    cfg.max_request = CROW_WIRE_STOCK_BLOCK;
     cfg.max_depth = 8;
     cfg.reqq = 4;
     if (crow_peer_context_init(&h.ctx, &cfg) != 0)
