@@ -47,7 +47,7 @@ dict_of() {
   case "$1" in
     http_request | http_response) echo http ;;
     bencode | manifest | agent_proto | agent_state | announce_response) echo bencode ;;
-    announce_query | rollout_query | probe_report) echo announce ;;
+    announce_query | rollout_query | probe_report | tracker_registry) echo announce ;;
     journal | rollout_plan) echo journal ;;
     racks) echo racks ;;
   esac

@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char failure[64];
     ret = crow_agent_ack_decode(data, size, failure, sizeof failure);
-    FUZZ_ASSERT(ret == 0 || ret == CROW_EPARSE || (ret == CROW_EPROTO && memchr(failure, '\0', sizeof failure)));
+    FUZZ_ASSERT(ret == 0 || ret == CROW_EPARSE ||
+                (ret == CROW_EPROTO && memchr(failure, '\0', sizeof failure)));
     return 0;
 }

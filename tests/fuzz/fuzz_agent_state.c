@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long len = crow_agent_state_encode(&s, buf, sizeof buf);
     FUZZ_ASSERT(len > 0);
     FUZZ_ASSERT(crow_agent_state_decode(buf, (size_t)len, &again, &why) == 0);
-    FUZZ_ASSERT(crow_agent_state_encode(&again, buf2, sizeof buf2) == len && memcmp(buf, buf2, (size_t)len) == 0);
+    FUZZ_ASSERT(crow_agent_state_encode(&again, buf2, sizeof buf2) == len &&
+                memcmp(buf, buf2, (size_t)len) == 0);
     return 0;
 }

@@ -40,7 +40,8 @@ static void check_request(const crow_http_request_t *req, const uint8_t *buf, in
 }
 
 /* Parses buf[0..len) with p, cutting off complete requests; appends the verdicts; returns the
- * bytes consumed. Waiting for more is not a verdict (a split stream waits more often). Each call sees an exact-size copy of what has arrived. */
+ * bytes consumed. Waiting for more is not a verdict (a split stream waits more often). Each call sees an
+ * exact-size copy of what has arrived. */
 static size_t parse(crow_http_parser_t *p, const uint8_t *buf, size_t len, struct verdicts *out, bool *closed)
 {
     size_t used = 0;

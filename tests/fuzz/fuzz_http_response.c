@@ -17,11 +17,13 @@ static int parse(const uint8_t *buf, size_t len, bool eof, const crow_http_limit
         FUZZ_ASSERT(res->body_len == 0 || (res->body >= buf && res->body + res->body_len <= buf + ret));
         for (uint32_t i = 0; i < res->header_count; i++) {
             const crow_http_header_t *h = &res->headers[i];
-            FUZZ_ASSERT((const uint8_t *)h->name.ptr >= buf && (const uint8_t *)h->value.ptr + h->value.len <= buf + ret);
+            FUZZ_ASSERT((const uint8_t *)h->name.ptr >= buf &&
+                        (const uint8_t *)h->value.ptr + h->value.len <= buf + ret);
         }
         crow_http_find_header(res->headers, res->header_count, "content-type");
     } else {
-        FUZZ_ASSERT(ret == CROW_EMORE || ret == CROW_EPARSE || ret == CROW_ELIMIT || ret == CROW_EUNSUPPORTED);
+        FUZZ_ASSERT(ret == CROW_EMORE || ret == CROW_EPARSE || ret == CROW_ELIMIT ||
+                    ret == CROW_EUNSUPPORTED);
         FUZZ_ASSERT(ret == CROW_EMORE || err.why != NULL);
     }
     return ret;
@@ -29,8 +31,8 @@ static int parse(const uint8_t *buf, size_t len, bool eof, const crow_http_limit
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const crow_http_limits_t tight = {.max_request_line = 40, .max_head = 120, .max_headers = 3,
-                                             .max_body = 64};
+    static const crow_http_limits_t tight = {
+        .max_request_line = 40, .max_head = 120, .max_headers = 3, .max_body = 64};
     if (size == 0)
         return 0;
     const crow_http_limits_t *limits = data[0] & 1 ? &tight : NULL;

@@ -1,9 +1,10 @@
 /* The rollout journal as the tracker replays it at start: any file is cut into records up to the
  * first bad one (good_len says where). A mutated line almost never keeps its CRC, so unless the first
  * byte is odd (then the rest is the file as it is) each line of the input is a payload that the harness
- * frames with its CRC, and the fuzzer explores what the records say. Each record re-encodes to a line that decodes to the same
- * record, and is applied to a coordinator with the decisions it leads to, as a replay does; the state
- * then renders as JSON, text and metrics. A crash-cut journal is the normal case, not an error. */
+ * frames with its CRC, and the fuzzer explores what the records say. Each record re-encodes to a line that
+ * decodes to the same record, and is applied to a coordinator with the decisions it leads to, as a replay
+ * does; the state then renders as JSON, text and metrics. A crash-cut journal is the normal case, not an
+ * error. */
 #include "crowcast/error.h"
 #include "crowcast/journal.h"
 #include "crowcast/rollout.h"

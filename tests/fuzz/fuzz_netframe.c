@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st == CROW_NF_OK) {
         FUZZ_ASSERT(fr.proto == CROW_IPPROTO_UDP || fr.proto == CROW_IPPROTO_TCP);
         FUZZ_ASSERT(fr.payload_len <= fr.wire_payload_len);
-        FUZZ_ASSERT(fr.payload_len == 0 || (fr.payload >= frame && fr.payload + fr.payload_len <= frame + caplen));
+        FUZZ_ASSERT(fr.payload_len == 0 ||
+                    (fr.payload >= frame && fr.payload + fr.payload_len <= frame + caplen));
     }
     free(frame);
     return 0;

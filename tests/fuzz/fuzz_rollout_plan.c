@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (uint32_t i = 0; i < OTHER_RACKS && i < (size ? data[0] % (OTHER_RACKS + 1) : 0); i++)
         snprintf(racks[n++], sizeof racks[0], "zz-other-%u", i);
-    if (crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1])racks, n, wave_of, &err) == 0)
+    if (crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) racks, n, wave_of, &err) == 0)
         for (uint32_t i = 0; i < n; i++)
             FUZZ_ASSERT(wave_of[i] == UINT32_MAX || wave_of[i] < plan.wave_count);
     return 0;

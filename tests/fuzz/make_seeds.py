@@ -172,6 +172,12 @@ write("announce_query", [
 ])
 crowcast = {"group": "239.255.10.1", "groups": ["239.255.10.1:7000", "239.255.10.2:7000"], "head": 1,
             "peer flags": b"\x01\x02", "port": 7000, "position": 0, "rack": "r1"}
+# The registry: opcode (sender 10.1.1.<op & 15>, time) and an announce query record; 0xf? expires.
+peer = lambda i, left, extra="": ANNOUNCE.replace("0123456789ab", "%012d" % i).replace("left=1024", "left=%d" % left) + extra
+write("tracker_registry", [
+    b"".join(bytes([i]) + rec(peer(i, 1024 if i else 0).encode()) for i in range(6)) + b"\xf3" + b"\x02" + rec(peer(2, 0, "&event=completed").encode()),
+    b"\x0c" + rec(peer(12, 5, "&rack=r2&numwant=3&groups=1&compact=0").encode()) + b"\x01" + rec(peer(1, 5, "&event=stopped").encode()) + b"\xff",
+])
 write("announce_response", [
     b"\xff" + benc({"complete": 1, "incomplete": 2, "interval": 1800, "min interval": 60,
                     "peers": b"\x7f\x00\x00\x01\x1a\xe1\x0a\x01\x01\x07\x1a\xe2", "crowcast": crowcast}),
