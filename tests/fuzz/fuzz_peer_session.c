@@ -1,28 +1,59 @@
-/* The peer session engine fed what a hostile peer could send, under a fake clock. The first byte
- * sets our side (whether we download, our rack and position, which pieces we hold); then each step is
- * an opcode byte: bytes from the peer (a record appended to the receive stream and consumed message
- * by message), a flush after some time passes, serving what was asked, or a piece verifying. Blocks
- * handed out stay inside the release and the receive buffer; the session never writes past the out
- * buffer, and after an error it is only freed, as the I/O layer does. */
+/* The peer session engine fed what hostile peers could send, under a fake clock: two connections
+ * share one context (one unchoke slot between them) and one picker, as a getter's do. The first byte
+ * sets our side (pieces held, whether we download, our rack and position); then each step is an
+ * opcode byte: action (op & 3), connection ((op >> 2) & 1), argument (op >> 3):
+ *   0  bytes from the peer: a record appended to that connection's receive stream, consumed message
+ *      by message as the I/O layer does
+ *   1  arg^2 * 100 ms pass, then both connections flush
+ *   2  serve what the peer asked for; with arg >= 16, close the connection and accept a new one
+ *   3  piece arg % 8 hashes good (arg & 8) or bad
+ * Blocks handed out stay inside the release and the receive buffer; served requests are for pieces we
+ * hold; a session that returns an error is only freed (and replaced), as the I/O layer does; when every
+ * session is gone the unchoke slots are all back. */
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "crowcast/peer_session.h"
 #include "fuzz.h"
 #include "fuzz_release.h"
 
-#define MS 1000000ull
+#define MS    1000000ull
+#define CONNS 2
+
+struct conn {
+    crow_peer_session_t *s;
+    uint8_t *in;
+    size_t in_len, in_cap;
+};
 
 struct harness {
     crow_manifest_t m;
     crow_bitfield_t have;
     crow_picker_t *picker;
     crow_peer_context_t ctx;
-    crow_peer_session_t *s;
+    struct conn conns[CONNS];
     crow_outbuf_t out;
-    uint8_t *in;
-    size_t in_len, in_cap;
     uint64_t now;
 };
+
+static void conn_open(struct harness *h, struct conn *c, uint32_t distance)
+{
+    if (crow_peer_session_new(&h->ctx, distance, distance < 2, h->now, &c->s) != 0)
+        abort();
+    c->in_cap = crow_peer_session_max_message(c->s);
+    c->in = malloc(c->in_cap);
+    if (!c->in)
+        abort();
+    c->in_len = 0;
+    FUZZ_ASSERT(h->out.cap >= crow_peer_session_min_out(c->s));
+}
+
+static void conn_close(struct conn *c)
+{
+    crow_peer_session_free(c->s);
+    free(c->in);
+    c->s = NULL;
+    c->in = NULL;
+}
 
 static void verified(struct harness *h, uint32_t piece, bool good)
 {
@@ -36,83 +67,105 @@ static void verified(struct harness *h, uint32_t piece, bool good)
     crow_bitfield_set(&h->have, piece);
     if (h->picker)
         crow_picker_piece_verified(h->picker, piece);
-    crow_peer_session_have(h->s, piece);
+    for (int i = 0; i < CONNS; i++)
+        crow_peer_session_have(h->conns[i].s, piece);
 }
 
-/* Consumes what the receive buffer holds; returns false when the session closed. */
-static bool receive(struct harness *h)
+/* Consumes what the receive buffer holds; returns false when the session failed. */
+static bool receive(struct harness *h, struct conn *c)
 {
     size_t used = 0;
-    while (used < h->in_len) {
+    while (used < c->in_len) {
         crow_peer_event_t ev;
-        long n = crow_peer_session_receive(h->s, h->in + used, h->in_len - used, h->now, &ev);
+        long n = crow_peer_session_receive(c->s, c->in + used, c->in_len - used, h->now, &ev);
         if (n == CROW_EMORE)
             break;
         if (n < 0)
             return false;
-        FUZZ_ASSERT(n > 0 && (size_t)n <= h->in_len - used);
+        FUZZ_ASSERT(n > 0 && (size_t)n <= c->in_len - used);
         if (ev.type == CROW_PEER_EV_BLOCK) {
             const crow_block_t *b = &ev.block;
             FUZZ_ASSERT(b->piece < h->m.piece_count && b->length > 0);
             FUZZ_ASSERT((uint64_t)b->begin + b->length <= crow_manifest_piece_size(&h->m, b->piece));
-            FUZZ_ASSERT(ev.data >= h->in + used && ev.data + b->length <= h->in + used + (size_t)n);
+            FUZZ_ASSERT(ev.data >= c->in + used && ev.data + b->length <= c->in + used + (size_t)n);
             if (h->picker && crow_picker_piece_filled(h->picker, b->piece))
                 verified(h, b->piece, (b->begin & 1u) == 0);
         }
         used += (size_t)n;
     }
-    memmove(h->in, h->in + used, h->in_len - used);
-    h->in_len -= used;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
     return true;
 }
 
-static bool serve(struct harness *h)
+static bool serve(struct harness *h, struct conn *c)
 {
     crow_block_t b;
-    while (crow_peer_session_next_serve(h->s, &b)) {
+    while (crow_peer_session_next_serve(c->s, &b)) {
         FUZZ_ASSERT(b.piece < h->m.piece_count && crow_bitfield_get(&h->have, b.piece));
         FUZZ_ASSERT((uint64_t)b.begin + b.length <= crow_manifest_piece_size(&h->m, b.piece));
-        if (crow_peer_session_piece_header(h->s, &b, &h->out) != 0)
-            return true;
-        h->out.len = 0; /* the block bytes and the header "went out" */
+        if (crow_peer_session_piece_header(c->s, &b, &h->out) != 0)
+            break;
+        h->out.len = 0; /* the header and the block "went out" */
     }
     return true;
 }
 
+static bool flush(struct harness *h, struct conn *c)
+{
+    int ret = crow_peer_session_flush(c->s, h->now, &h->out);
+    FUZZ_ASSERT(h->out.len <= h->out.cap);
+    h->out.len = 0;
+    return ret >= 0;
+}
+
+/* One step; false when the input is used up. A connection whose session failed is replaced. */
 static bool step(struct harness *h, fuzz_input_t *in)
 {
-    uint8_t op = fuzz_byte(in);
+    if (in->left == 0)
+        return false;
+    uint8_t op = fuzz_byte(in), arg = op >> 3;
+    struct conn *c = &h->conns[(op >> 2) & 1u];
+    bool alive = true;
     switch (op & 3u) {
-    case 0: { /* bytes from the peer */
+    case 0: {
         size_t len;
         uint8_t *rec = fuzz_record(in, &len);
         if (!rec)
             return false;
-        size_t take = len < h->in_cap - h->in_len ? len : h->in_cap - h->in_len;
-        memcpy(h->in + h->in_len, rec, take);
-        h->in_len += take;
+        size_t take = len < c->in_cap - c->in_len ? len : c->in_cap - c->in_len;
+        memcpy(c->in + c->in_len, rec, take);
+        c->in_len += take;
         free(rec);
-        return receive(h);
+        alive = receive(h, c);
+        break;
     }
-    case 1: /* time passes (up to ~64 s), then a flush */
-        h->now += (uint64_t)(op >> 2) * (op & 0x80 ? 1000 : 10) * MS;
-        if (crow_peer_session_flush(h->s, h->now, &h->out) < 0)
-            return false;
-        FUZZ_ASSERT(h->out.len <= h->out.cap);
-        FUZZ_ASSERT(crow_peer_session_next_deadline(h->s) > 0);
-        h->out.len = 0;
-        return true;
+    case 1:
+        h->now += (uint64_t)arg * arg * 100 * MS;
+        for (int i = 0; i < CONNS; i++)
+            if (!flush(h, &h->conns[i])) {
+                conn_close(&h->conns[i]);
+                conn_open(h, &h->conns[i], (uint32_t)i + 1);
+            }
+        break;
     case 2:
-        return serve(h);
+        alive = arg < 16 && serve(h, c);
+        break;
     default:
-        verified(h, (op >> 2) % 8u, op & 0x80);
-        return true;
+        verified(h, arg % 8u, arg & 8u);
+        break;
     }
+    if (!alive) {
+        conn_close(c);
+        conn_open(h, c, arg % 4u);
+    }
+    return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const racks[4] = {NULL, "r1", "r2", "a-very-long-rack-name-0123456789"};
+    static const uint8_t id[CROW_WIRE_ID_LEN] = "-CW0001-fuzzfuzzfuzz";
     crow_log_set_level(CROW_LOG_ERROR);
     fuzz_input_t in = fuzz_input(data, size);
     uint8_t setup = fuzz_byte(&in);
@@ -124,14 +177,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (setup & (1u << i))
             crow_bitfield_set(&h.have, i);
     if (setup & 0x20) {
-        crow_picker_config_t pc = {.manifest = &h.m, .max_neighbours = 2, .max_depth = 8, .chain_head = true};
+        crow_picker_config_t pc = {.manifest = &h.m, .max_neighbours = CONNS, .max_depth = 8, .chain_head = true};
         if (crow_picker_new(&pc, &h.picker) != 0)
             abort();
         for (uint32_t i = 0; i < FUZZ_PIECES; i++)
             if (crow_bitfield_get(&h.have, i))
                 crow_picker_piece_verified(h.picker, i);
     }
-    static const uint8_t id[CROW_WIRE_ID_LEN] = "-CW0001-fuzzfuzzfuzz";
     crow_peer_config_t cfg;
     crow_peer_config_default(&cfg);
     cfg.manifest = &h.m;
@@ -144,21 +196,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.max_request = CROW_WIRE_STOCK_BLOCK;
     cfg.max_depth = 8;
     cfg.reqq = 4;
+    cfg.unchoke_limit = 1;
     if (crow_peer_context_init(&h.ctx, &cfg) != 0)
         abort();
-    if (crow_peer_session_new(&h.ctx, 1, true, h.now, &h.s) != 0)
-        abort();
-    h.out.cap = crow_peer_session_min_out(h.s) + CROW_WIRE_PIECE_HEADER_LEN;
+    h.out.cap = 4096;
     h.out.data = malloc(h.out.cap);
-    h.in_cap = crow_peer_session_max_message(h.s);
-    h.in = malloc(h.in_cap);
-    if (!h.out.data || !h.in)
+    if (!h.out.data)
         abort();
-    while (in.left > 0 && step(&h, &in))
-        ;
-    crow_peer_session_free(h.s);
+    for (int i = 0; i < CONNS; i++)
+        conn_open(&h, &h.conns[i], (uint32_t)i + 1);
+    while (step(&h, &in))
+        FUZZ_ASSERT(h.ctx.unchoked <= cfg.unchoke_limit);
+    for (int i = 0; i < CONNS; i++)
+        conn_close(&h.conns[i]);
     FUZZ_ASSERT(h.ctx.unchoked == 0);
-    free(h.in);
     free(h.out.data);
     crow_picker_free(h.picker);
     crow_bitfield_dispose(&h.have);

@@ -102,22 +102,28 @@ WIRE = [handshake(), msg(20, b"\x00" + EXT), msg(5, b"\xf8"), msg(1), msg(2), ms
 write("wire", [b"\x03" + b"".join(WIRE), b"\x02" + b"".join(WIRE[1:]), b"\x01" + handshake(False) + msg(5, b"\xf0")])
 
 # The peer session: setup byte (pieces held, picker, rack), then opcodes (fuzz_peer_session.c):
-# 0 + record: bytes from the peer; 1|t<<2: time passes, flush; 2: serve; 3|p<<2: piece p verifies.
+# action | connection << 2 | arg << 3. 0: a record of bytes from the peer; 1: arg^2 * 100 ms pass, flush;
+# 2: serve (arg >= 16: reconnect); 3: piece arg % 8 verifies (arg & 8: good).
+def op(action, conn=0, arg=0):
+    return bytes([action | conn << 2 | arg << 3])
+
+
 def block(piece, begin, n):
     return msg(7, struct.pack(">II", piece, begin) + bytes(n))
 
 
 hello = handshake() + msg(20, b"\x00" + EXT)
 write("peer_session", [
-    # We download (picker) and hold nothing; the peer has everything and answers requests.
-    b"\x20" + b"\x00" + rec(hello) + b"\x01" + b"\x00" + rec(msg(5, b"\xf8") + msg(1)) + b"\x05"
-    + b"\x00" + rec(block(0, 0, 16384)) + b"\x05" + b"\x00" + rec(block(1, 0, 16384)) + b"\x41",
-    # We seed pieces 0-4; the peer is interested and asks.
-    b"\x1f" + b"\x00" + rec(hello) + b"\x01" + b"\x00" + rec(msg(2) + msg(6, struct.pack(">III", 2, 0, 16384)))
-    + b"\x02\x01" + b"\x00" + rec(msg(8, struct.pack(">III", 2, 0, 16384))) + b"\xfd",
+    # We download and hold nothing; the first peer has everything and answers requests.
+    b"\x20" + op(0) + rec(hello) + op(1) + op(0) + rec(msg(5, b"\xf8") + msg(1)) + op(1, arg=2)
+    + op(0) + rec(block(0, 0, 16384)) + op(1, arg=2) + op(0) + rec(block(1, 0, 16384)) + op(3, arg=9),
+    # We seed every piece; both peers are interested and ask (one unchoke slot between them).
+    b"\x1f" + op(0) + rec(hello) + op(0, 1) + rec(hello) + op(1) + op(0) + rec(msg(2) + msg(6, struct.pack(">III", 2, 0, 16384)))
+    + op(0, 1) + rec(msg(2)) + op(1) + op(2) + op(1) + op(0) + rec(msg(8, struct.pack(">III", 2, 0, 16384)) + msg(3))
+    + op(1, arg=5) + op(2, 1, 16),
     # A stock client: no crowcast dictionary, HAVEs, keep-alives, time running out.
-    b"\x63" + b"\x00" + rec(handshake() + msg(20, b"\x00" + STOCK_EXT)) + b"\x00"
-    + rec(msg(4, struct.pack(">I", 4)) + b"\x00\x00\x00\x00") + b"\x01\xfd\xfd\xfd",
+    b"\x63" + op(0) + rec(handshake() + msg(20, b"\x00" + STOCK_EXT)) + op(0)
+    + rec(msg(4, struct.pack(">I", 4)) + b"\x00\x00\x00\x00") + op(1, arg=31) + op(1, arg=31) + op(1, arg=31),
 ])
 
 # --- manifests --------------------------------------------------------------------------------------
