@@ -177,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (setup & (1u << i))
             crow_bitfield_set(&h.have, i);
     if (setup & 0x20) {
-        crow_picker_config_t pc = {.manifest = &h.m, .max_neighbours = CONNS, .max_depth = 8, .chain_head = true};
+        crow_picker_config_t pc = {
+            .manifest = &h.m, .max_neighbours = CONNS, .max_depth = 8, .chain_head = true};
         if (crow_picker_new(&pc, &h.picker) != 0)
             abort();
         for (uint32_t i = 0; i < FUZZ_PIECES; i++)
