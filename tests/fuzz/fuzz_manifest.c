@@ -1,8 +1,11 @@
 /* Manifest (.torrent) parser: any bytes are refused with a reason or give a manifest whose own
- * encoding parses back to the same release (same geometry, files and hashes) and encodes the same. */
+ * encoding parses back to the same release (same geometry, files and hashes) and encodes the same,
+ * and whose every piece maps onto file segments (storage's layout) that stay inside their files and
+ * add up to the piece. */
 #include <errno.h>
 
 #include "crowcast/error.h"
+#include "crowcast/layout.h"
 #include "crowcast/manifest.h"
 #include "fuzz.h"
 
@@ -20,6 +23,25 @@ static void same_release(const crow_manifest_t *a, const crow_manifest_t *b)
     FUZZ_ASSERT(memcmp(a->sha256, b->sha256, (size_t)a->piece_count * CROW_SHA256_LEN) == 0);
 }
 
+static void check_layout(const crow_manifest_t *m)
+{
+    for (uint32_t p = 0; p < m->piece_count; p++) {
+        crow_layout_iter_t it;
+        FUZZ_ASSERT(crow_layout_iter_piece(&it, m, p, 0, crow_manifest_piece_size(m, p)) == 0);
+        uint64_t sum = 0;
+        crow_segment_t seg;
+        while (crow_layout_next(&it, &seg)) {
+            FUZZ_ASSERT(seg.file < m->file_count && seg.length > 0);
+            FUZZ_ASSERT(seg.offset + seg.length <= m->files[seg.file].length);
+            sum += seg.length;
+        }
+        FUZZ_ASSERT(sum == crow_manifest_piece_size(m, p));
+        uint32_t first, last;
+        FUZZ_ASSERT(crow_layout_piece_files(m, p, &first, &last) == 0 && first <= last && last < m->file_count);
+    }
+    FUZZ_ASSERT(crow_layout_file_at(m, m->total_length) == m->file_count);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     crow_manifest_t m, again;
@@ -35,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(crow_manifest_total_chunks(&m) >= m.piece_count);
     for (uint32_t i = 0; i < m.file_count; i++)
         FUZZ_ASSERT(crow_manifest_check_path(m.files[i].path, strlen(m.files[i].path)) == 0);
+    check_layout(&m);
 
     size_t cap = crow_manifest_encoded_size(&m);
     uint8_t *buf = malloc(cap), *buf2 = malloc(cap);
