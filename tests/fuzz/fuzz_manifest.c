@@ -37,7 +37,8 @@ static void check_layout(const crow_manifest_t *m)
         }
         FUZZ_ASSERT(sum == crow_manifest_piece_size(m, p));
         uint32_t first, last;
-        FUZZ_ASSERT(crow_layout_piece_files(m, p, &first, &last) == 0 && first <= last && last < m->file_count);
+        FUZZ_ASSERT(crow_layout_piece_files(m, p, &first, &last) == 0 && first <= last &&
+                    last < m->file_count);
     }
     FUZZ_ASSERT(crow_layout_file_at(m, m->total_length) == m->file_count);
 }

@@ -5,7 +5,8 @@
  *   0  bytes from the peer: a record appended to that connection's receive stream, consumed message
  *      by message as the I/O layer does
  *   1  arg^2 * 100 ms pass, then both connections flush
- *   2  serve what the peer asked for; with arg >= 16, close the connection and accept a new one
+ *   2  serve what the peer asked for; with arg 8..15 the tracker moves us first (a rack and position
+ *      from arg), with arg >= 16 close the connection and accept a new one instead
  *   3  piece arg % 8 hashes good (arg & 8) or bad
  * Blocks handed out stay inside the release and the receive buffer; served requests are for pieces we
  * hold; a session that returns an error is only freed (and replaced), as the I/O layer does; when every
@@ -18,6 +19,8 @@
 
 #define MS    1000000ull
 #define CONNS 2
+
+static const char *const racks[4] = {NULL, "r1", "r2", "a-very-long-rack-name-0123456789"};
 
 struct conn {
     crow_peer_session_t *s;
@@ -149,6 +152,11 @@ static bool step(struct harness *h, fuzz_input_t *in)
             }
         break;
     case 2:
+        if (arg >= 8 && arg < 16) {
+            crow_peer_context_set_place(&h->ctx, racks[arg & 3u], arg & 4u ? -1 : (int64_t)(arg & 3u));
+            for (int i = 0; i < CONNS; i++)
+                crow_peer_session_place_changed(h->conns[i].s);
+        }
         alive = arg < 16 && serve(h, c);
         break;
     default:
@@ -164,7 +172,6 @@ static bool step(struct harness *h, fuzz_input_t *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const racks[4] = {NULL, "r1", "r2", "a-very-long-rack-name-0123456789"};
     static const uint8_t id[CROW_WIRE_ID_LEN] = "-CW0001-fuzzfuzzfuzz";
     crow_log_set_level(CROW_LOG_ERROR);
     fuzz_input_t in = fuzz_input(data, size);
