@@ -1,8 +1,10 @@
 /* The tracker's announce and scrape query parsers (the part of a GET after '?', from anyone): any
  * bytes are refused with a failure reason or give a request that the client's query builder writes
- * back into a query parsing to the same request. */
+ * back into a query parsing to the same request. Percent-encoding the input as a value and decoding
+ * it gives the input back. */
 #include "crowcast/announce.h"
 #include "crowcast/error.h"
+#include "crowcast/http.h"
 #include "fuzz.h"
 
 static void same_request(const crow_announce_req_t *a, const crow_announce_req_t *b)
@@ -16,8 +18,23 @@ static void same_request(const crow_announce_req_t *a, const crow_announce_req_t
     FUZZ_ASSERT(a->want_groups == b->want_groups && a->has_hook == b->has_hook && a->hook == b->hook);
 }
 
+static void pct_round_trip(const uint8_t *data, size_t size)
+{
+    char *enc = malloc(3 * size + 1);
+    uint8_t *dec = malloc(size ? size : 1);
+    if (!enc || !dec)
+        abort();
+    long n = crow_http_pct_encode(data, size, enc, 3 * size + 1);
+    FUZZ_ASSERT(n >= (long)size && enc[n] == '\0');
+    FUZZ_ASSERT(crow_http_pct_decode(enc, (size_t)n, dec, size) == (long)size &&
+                memcmp(dec, data, size) == 0);
+    free(enc);
+    free(dec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    pct_round_trip(data, size);
     const char *query = (const char *)data, *failure = NULL;
     crow_announce_req_t req, again;
     int ret = crow_announce_parse(query, size, &req, &failure);
