@@ -152,6 +152,13 @@ write("manifest", [
 write("bencode", ["d3:cow3:moo4:spam4:eggse", "li1ei-2e0:4:spamlee", "i0e", "d1:ad1:bld1:ci-9223372036854775808eeeee",
                   manifest([("x", 20000)], name="x")])
 
+# The writer's call sequences (fuzz_bencode_writer.c): buffer size / 4, then op & 7 with a length op >> 3.
+write("bencode_writer", [
+    b"\x40\x04\x0aa\x00\x0ab\x03\x11xy\x07\x05\x05",
+    b"\x02\x04\x0aa\x0c\x21\x00\x00\x00\x00\x05\x05",
+    b"\x10\x03\x03\x03\x80\x05\x05\x05",
+])
+
 # --- HTTP and the tracker ---------------------------------------------------------------------------
 ANNOUNCE = ("info_hash=%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A%5A"
             "&peer_id=-TR3000-0123456789ab&port=6881&uploaded=0&downloaded=0&left=1024&compact=1")
