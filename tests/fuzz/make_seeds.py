@@ -200,6 +200,9 @@ write("announce_response", [
     b"\x30" + benc({"files": {INFO_HASH: {"complete": 1, "downloaded": 0, "incomplete": 0}}}),
 ])
 
+write("tracker_url", ["http://127.0.0.1:6969/announce", "http://10.1.2.3", "http://10.1.2.3:8080/a/b?x=1&y=2",
+                      "udp://tracker.example:1337/announce"])
+
 # --- rollout: journal, plans, racks, agent --------------------------------------------------------
 REL = "ab" * 32
 PLAN = "canary r1 soak=5m\nwave 50% healthy=90% failures=2 parallel=4\nwave rest\n"
