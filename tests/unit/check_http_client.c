@@ -29,6 +29,7 @@ static const struct {
     {"http://127.0.0.1:6969/announce\r\nX-Injected: 1\r\n", CROW_EUSAGE, NULL, NULL, 0},
     {"http://127.0.0.1:6969/announce HTTP/1.0", CROW_EUSAGE, NULL, NULL, 0},
     {"http://127.0.0.1:6969/a\x7f", CROW_EUSAGE, NULL, NULL, 0},
+    {"http://0.0.0.1:\v9/a", CROW_EUSAGE, NULL, NULL, 0}, /* a control byte in the Host header */
 };
 
 START_TEST(test_server_parse)
