@@ -1,7 +1,8 @@
 /* HTTP response parser as the clients (announce, agent) run it: any bytes, with or without the end
  * of the connection, are refused or give a status, headers and a body inside the buffer. A response
  * that parses before the end of the connection parses the same once the connection has ended. The
- * first byte picks tight or default limits. */
+ * first byte picks tight or default limits. And the tracker's refusal written around the input's text
+ * (crow_http_write_error) parses back to its status and that text. */
 #include "crowcast/error.h"
 #include "crowcast/http.h"
 #include "fuzz.h"
@@ -29,8 +30,24 @@ static int parse(const uint8_t *buf, size_t len, bool eof, const crow_http_limit
     return ret;
 }
 
+static void error_round_trip(const uint8_t *data, size_t size)
+{
+    static char why[4096], out[8192];
+    size_t n = strnlen((const char *)data, size < sizeof why ? size : sizeof why - 1);
+    memcpy(why, data, n);
+    why[n] = '\0';
+    int status = 400 + (size ? data[0] % 200 : 0);
+    long len = crow_http_write_error(out, sizeof out, status, why);
+    FUZZ_ASSERT(len > 0);
+    crow_http_response_t res;
+    FUZZ_ASSERT(parse((const uint8_t *)out, (size_t)len, false, NULL, &res) == len);
+    FUZZ_ASSERT(res.status == status && !res.keep_alive && res.body_len == n + 1);
+    FUZZ_ASSERT(memcmp(res.body, why, n) == 0 && res.body[n] == '\n');
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    error_round_trip(data, size);
     static const crow_http_limits_t tight = {
         .max_request_line = 40, .max_head = 120, .max_headers = 3, .max_body = 64};
     if (size == 0)

@@ -239,6 +239,11 @@ write("agent_proto", [
     "d4:name3:app5:order8:rollback7:release0:7:rollouti1ee",
     "d14:failure reason12:no --state!!e", "d2:oki1ee",
 ])
+# The agent's targets: flags byte, then host, rack, current release and detail records.
+write("agent_targets", [
+    b"\x79" + rec(b"web-1") + rec(b"r1") + rec(REL.encode()) + rec(b"exit code 3: curl: (7) Failed to connect"),
+    b"\x02" + rec(b"h\xc3\xa9 st/\r\n?&=%") + rec(b"") + rec(b"") + rec(bytes(range(1, 200))),
+])
 write("agent_state", [
     "d6:outboxld6:detail4:fine2:oki1e7:rollouti3e4:step8:downloadee8:releasesld7:current64:" + REL
     + "4:name3:app8:previous0:ee7:versioni1ee",
