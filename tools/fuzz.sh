@@ -48,7 +48,7 @@ dict_of() {
     http_request | http_response) echo http ;;
     bencode | manifest | agent_proto | agent_state | announce_response) echo bencode ;;
     announce_query | rollout_query | probe_report | tracker_registry) echo announce ;;
-    journal | rollout_plan) echo journal ;;
+    journal | rollout_plan | rollout_start) echo journal ;;
     racks) echo racks ;;
   esac
 }

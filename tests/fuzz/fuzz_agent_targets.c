@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (!current[0] || crow_agent_release_valid(current));
     if (fits) {
         FUZZ_ASSERT(ret == 0 && strcmp(poll.host, host) == 0 && strcmp(poll.rack, rack) == 0);
-        FUZZ_ASSERT(strcmp(poll.current, current) == 0 && poll.wait_s == ((flags >> 2) > 30 ? 30 : flags >> 2));
+        FUZZ_ASSERT(strcmp(poll.current, current) == 0 &&
+                    poll.wait_s == ((flags >> 2) > 30 ? 30 : flags >> 2));
     }
 
     uint32_t rollout = 1u + (uint32_t)flags * 7919u;

@@ -221,6 +221,7 @@ JOURNAL = [
 framed = "".join("%08x %s\n" % (zlib.crc32(p.encode()), p) for p in JOURNAL)
 write("journal", ["\x00" + "\n".join(JOURNAL) + "\n", "\x00" + "\n".join(JOURNAL[:4]), "\x01" + framed,
                   "\x01" + framed[:-20]])
+write("rollout_start", [rec(b"app-2.0") + PLAN.encode(), rec(b"release") + b"canary r2\nwave r1\n", rec(b"x.bin")])
 write("rollout_plan", [PLAN, "# comment\ndefaults failures=3 soak=30s\ncanary r1\nwave r2,r3\nwave 100%\n",
                        "wave r1\twave\nwave 10%\nwave 10% soak=2h\nwave rest parallel=1\n"])
 write("racks", [
