@@ -14,14 +14,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char release[] = "abababababababababababababababababababababababababababababababab";
-    static const char racks_text[] = "rack r1 10.0.1.0/24 239.9.0.1:7001\nrack r2 10.0.2.0/24 239.9.0.2:7001\n";
+    static const char racks_text[] =
+        "rack r1 10.0.1.0/24 239.9.0.1:7001\nrack r2 10.0.2.0/24 239.9.0.2:7001\n";
     static crow_racks_t racks;
     static crow_rollout_t *r;
     static crow_jrec_t rec;
     static char name[CROW_MAX_NAME + 1], plan[CROW_PLAN_MAX_TEXT + 1];
     static uint8_t answer[2048];
     crow_racks_error_t rerr;
-    if (!r && (crow_rollout_new(&r) != 0 || crow_racks_parse(&racks, racks_text, sizeof racks_text - 1, &rerr)))
+    if (!r &&
+        (crow_rollout_new(&r) != 0 || crow_racks_parse(&racks, racks_text, sizeof racks_text - 1, &rerr)))
         abort();
     fuzz_input_t in = fuzz_input(data, size);
     size_t len;
@@ -39,8 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (crow_manifest_check_path(name, strlen(name)) != 0 || strchr(name, '/'))
         return 0;
     crow_plan_error_t err;
-    if (crow_rollout_prepare_start(r, release, name, "/srv/crowcast/app.torrent", plan[0] ? plan : "wave rest\n",
-                                   &racks, CROW_DISTRIBUTE_ALL, 1000, &rec, &err) != 0) {
+    if (crow_rollout_prepare_start(r, release, name, "/srv/crowcast/app.torrent",
+                                   plan[0] ? plan : "wave rest\n", &racks, CROW_DISTRIBUTE_ALL, 1000, &rec,
+                                   &err) != 0) {
         FUZZ_ASSERT(err.text[0] != '\0');
         return 0;
     }

@@ -149,6 +149,11 @@ write("manifest", [
     manifest([("bin/app", 30000), ("lib/libx.so", 5000), ("README", 10)], name="app-1.2"),
     manifest([("a", 1)], name="tiny", trackers=[["http://t1/announce", "http://t2/announce"], ["http://t3/a"]]),
 ])
+# The writer: form byte (piece length, chunk size, single file), the name, then path records and 3-byte lengths.
+write("manifest_writer", [
+    b"\x00" + rec(b"app") + rec(b"bin/a") + b"\x10\x00\x00" + rec(b"lib/b") + b"\x00\x01\x00" + rec(b"empty") + b"\x00\x00\x00",
+    b"\x8b" + rec(b"release.img") + b"\xff\xff\x03",
+])
 write("bencode", ["d3:cow3:moo4:spam4:eggse", "li1ei-2e0:4:spamlee", "i0e", "d1:ad1:bld1:ci-9223372036854775808eeeee",
                   manifest([("x", 20000)], name="x")])
 
