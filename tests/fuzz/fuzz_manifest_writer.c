@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "the parser refuses what the writer wrote: %s\n", why);
     FUZZ_ASSERT(ret == 0 && back.file_count == m.file_count && back.total_length == m.total_length);
     for (uint32_t i = 0; i < m.file_count; i++)
-        FUZZ_ASSERT(strcmp(back.files[i].path, m.files[i].path) == 0 && back.files[i].length == m.files[i].length);
+        FUZZ_ASSERT(strcmp(back.files[i].path, m.files[i].path) == 0 &&
+                    back.files[i].length == m.files[i].length);
     crow_manifest_dispose(&back);
     free(buf);
 out:

@@ -154,6 +154,10 @@ write("manifest_writer", [
     b"\x00" + rec(b"app") + rec(b"bin/a") + b"\x10\x00\x00" + rec(b"lib/b") + b"\x00\x01\x00" + rec(b"empty") + b"\x00\x00\x00",
     b"\x8b" + rec(b"release.img") + b"\xff\xff\x03",
 ])
+write("release_verify", [manifest([("release", 40000)], name="release"), manifest([("a", 1)], name="tiny")])
+KEY_LINE = "crowcast-ed25519 " + "3b" * 32
+write("keyring", ["# fleet keys\n" + KEY_LINE + " ops@example 2026\n\n" + "crowcast-ed25519 " + "a0" * 32 + "\n",
+                  KEY_LINE])
 write("bencode", ["d3:cow3:moo4:spam4:eggse", "li1ei-2e0:4:spamlee", "i0e", "d1:ad1:bld1:ci-9223372036854775808eeeee",
                   manifest([("x", 20000)], name="x")])
 
