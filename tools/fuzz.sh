@@ -4,7 +4,7 @@
 # runs found (build-fuzz/fuzz-corpus/NAME). Prints per harness the executions, exec/s and libFuzzer's
 # coverage (cov: edges, ft: features); fails when any harness crashes, leaks, hits UB or times out,
 # naming the input it saved (build-fuzz/fuzz-artifacts/NAME/).
-#   tools/fuzz.sh                      every harness, 10 s each (CI: under 2 minutes on 2 cores)
+#   tools/fuzz.sh                      every harness, 10 s each (CI: about 2.5 minutes on 2 cores)
 #   tools/fuzz.sh --long               every harness, 10 minutes each
 #   tools/fuzz.sh --seconds 60 wire    chosen harnesses, chosen time
 #   tools/fuzz.sh --list               the harness names
@@ -131,7 +131,7 @@ if [[ $failed -ne 0 ]]; then
   for n in "${names[@]}"; do
     [[ $(cat "$logs/$n.rc") == 0 ]] && continue
     echo "--- $n ($logs/$n.log) ---" >&2
-    grep -E 'ERROR|SUMMARY|invariant failed|runtime error|Test unit written|^ *#[0-9]+ 0x.* in [a-z_]' "$logs/$n.log" \
+    grep -E 'ERROR|SUMMARY|invariant failed|runtime error|Test unit written|^ *#[0-9]+ 0x.* in [A-Za-z_]' "$logs/$n.log" \
       | grep -v 'in fuzzer::' | head -20 >&2
   done
   exit 1
