@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # build
   gcc cmake make pkg-config liburing-dev libssl-dev libpcap-dev check clang-format
+  # fuzzing (tools/fuzz.sh): clang, its sanitizer and libFuzzer runtimes (not a dependency of clang-14 on
+  # Debian 12), llvm-symbolizer for readable crash stacks
+  clang libclang-rt-14-dev llvm-14
   # stock peers and baselines for interoperability tests and benchmarks
   aria2 transmission-cli opentracker mktorrent udpcast uftp nginx-light wrk
   # captures, network emulation, plots

@@ -86,7 +86,8 @@ void crow_benc_end(crow_benc_t *e);
 /* Copies an already-encoded value verbatim (e.g. an `info` dictionary kept as bytes). */
 void crow_benc_raw(crow_benc_t *e, const void *encoded, size_t len);
 /* Returns the encoded length, or CROW_ESPACE (buffer too small; e->len says how many bytes were
- * needed), or CROW_EPARSE (unbalanced containers, key order or a value where a key belongs). */
+ * needed), or CROW_EPARSE (unbalanced containers, key order, a value where a key belongs, or not
+ * exactly one value at the top: nothing, or a second value after the first). */
 long crow_benc_finish(crow_benc_t *e);
 
 #endif

@@ -61,6 +61,10 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec);
  * an unknown key or type, a value too long). */
 int crow_journal_decode(const char *buf, size_t len, crow_jrec_t *rec);
 
+/* The CRC-32 (IEEE) of a record's payload, as the line's first 8 hex digits carry it (the fuzz harness
+ * frames mutated payloads with it). */
+uint32_t crow_journal_crc32(const char *payload, size_t len);
+
 /* Walks a whole journal. Calls fn for each good record in order (stopping at the first non-zero return,
  * which it passes back). *good_len is set to the bytes of good records (what a recovering writer keeps).
  * Returns 0 when the rest after *good_len is empty or is one torn last record, CROW_EPARSE when a bad

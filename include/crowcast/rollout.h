@@ -120,7 +120,8 @@ void crow_rollout_free(crow_rollout_t *r);
  * with the plan text, the torrent's path (served to agents) and the racks file's rack names (racks may
  * be NULL; the racks agents registered in are known already), in *rec. The plan covers both. Refuses
  * (CROW_EPARSE, *err says why and where) a plan that does not parse, names an unknown rack or has a
- * wave that gets no rack; (CROW_ELIMIT) over-long values; (CROW_EUSAGE) a start while a rollout is
+ * wave that gets no rack, or a name agents cannot use (crow_agent_name_valid); (CROW_ELIMIT) over-long
+ * values; (CROW_EUSAGE) a start while a rollout is
  * running, paused or rolling back. err may be NULL. */
 int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
                                const char *torrent, const char *plan_text, const crow_racks_t *racks,

@@ -42,6 +42,11 @@ int crow_http_server_parse(const char *url, struct crow_http_server *out)
         return CROW_EUSAGE;
     if (snprintf(out->path, sizeof out->path, "%s", slash ? slash : "") >= (int)sizeof out->path)
         return CROW_EUSAGE;
+    /* The path goes into the request line as it is: a space or a control byte (an announce URL comes
+     * from anyone's .torrent) would end it and start headers of the URL's choosing. */
+    for (const char *c = out->path; *c; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+            return CROW_EUSAGE;
     return 0;
 }
 

@@ -18,7 +18,8 @@ struct crow_http_server {
     char path[256]; /* the URL's path, "" when it has none */
 };
 
-/* Parses url into *out. Returns 0 or CROW_EUSAGE. */
+/* Parses url into *out. Returns 0 or CROW_EUSAGE (not http://A.B.C.D[:PORT][/path], or a path holding
+ * a space or a control byte: it could not be sent as a request target). */
 int crow_http_server_parse(const char *url, struct crow_http_server *out);
 
 /* One finished request: err 0 and res (valid only during the callback), or err < 0 (connect,

@@ -257,11 +257,16 @@ static void put(crow_benc_t *e, const void *bytes, size_t n)
     e->len += n; /* keeps counting past the end so the caller learns the size needed */
 }
 
-/* Called before every value: inside a dict, a value must follow a key. */
+/* Called before every value: inside a dict, a value must follow a key; at the top, there is one value
+ * (len counts every byte written, even past the end, so it says whether the root was written). */
 static bool value_allowed(crow_benc_t *e)
 {
     if (e->err && e->err != CROW_ESPACE)
         return false;
+    if (!e->depth && e->len) {
+        e->err = CROW_EPARSE;
+        return false;
+    }
     if (e->depth && e->frames[e->depth - 1].is_dict) {
         if (e->frames[e->depth - 1].want_key) {
             e->err = CROW_EPARSE;
@@ -372,7 +377,7 @@ long crow_benc_finish(crow_benc_t *e)
 {
     if (e->err)
         return e->err;
-    if (e->depth)
+    if (e->depth || !e->len)
         return CROW_EPARSE;
     return (long)e->len;
 }

@@ -8,7 +8,7 @@
 #include "crowcast/journal.h"
 #include "crowcast/units.h"
 
-static uint32_t crc32_ieee(const char *p, size_t len)
+uint32_t crow_journal_crc32(const char *p, size_t len)
 {
     uint32_t crc = UINT32_MAX;
     for (size_t i = 0; i < len; i++) {
@@ -85,7 +85,7 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
         return CROW_ESPACE;
     size_t plen = (size_t)(o.p - (buf + 9));
     char crc[9];
-    snprintf(crc, sizeof crc, "%08x", crc32_ieee(buf + 9, plen));
+    snprintf(crc, sizeof crc, "%08x", crow_journal_crc32(buf + 9, plen));
     memcpy(buf, crc, 8);
     buf[8] = ' ';
     buf[9 + plen] = '\n';
@@ -133,7 +133,7 @@ int crow_journal_decode(const char *buf, size_t len, crow_jrec_t *rec)
     hex[8] = '\0';
     char *end;
     unsigned long want = strtoul(hex, &end, 16);
-    if (*end || strspn(hex, "0123456789abcdef") != 8 || want != crc32_ieee(buf + 9, line - 9))
+    if (*end || strspn(hex, "0123456789abcdef") != 8 || want != crow_journal_crc32(buf + 9, line - 9))
         return CROW_EPARSE;
     memset(rec, 0, sizeof *rec);
     crow_http_query_t q;

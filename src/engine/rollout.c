@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/agent_proto.h"
 #include "crowcast/error.h"
 #include "crowcast/rollout.h"
 
@@ -194,6 +195,15 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
         snprintf(err->text, sizeof err->text,
                  "torrent path, release name or plan too long, or not a release id");
         return CROW_ELIMIT;
+    }
+    /* The name comes from the manifest and becomes a directory on every host: an agent refuses an
+     * order it cannot use that way, so such a rollout would never get past its first wave. */
+    if (!crow_agent_name_valid(name)) {
+        snprintf(err->text, sizeof err->text,
+                 "release name '%.40s' cannot be a directory on the hosts (printable ASCII, no space "
+                 "or '/', no leading '.')",
+                 name);
+        return CROW_EPARSE;
     }
     size_t len = 0;
     for (uint32_t i = 0; racks && i < racks->count && len < sizeof rec->extra; i++)

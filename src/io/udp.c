@@ -30,9 +30,13 @@ int crow_parse_endpoint(const char *text, struct sockaddr_in *out)
         return CROW_EUSAGE;
     memcpy(host, text, (size_t)(colon - text));
     host[colon - text] = '\0';
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (!*(colon + 1) || *end || port <= 0 || port > 65535)
+    /* Digits only: strtol alone would take a leading space, tab or sign, and the text may become a
+     * Host header (a tracker URL from a .torrent). */
+    const char *digits = colon + 1;
+    if (!*digits || strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 5)
+        return CROW_EUSAGE;
+    long port = strtol(digits, NULL, 10);
+    if (port <= 0 || port > 65535)
         return CROW_EUSAGE;
     memset(out, 0, sizeof *out);
     out->sin_family = AF_INET;

@@ -195,6 +195,39 @@ START_TEST(test_encoder_rejects_misuse)
 }
 END_TEST
 
+/* Found by fuzz_bencode_writer (input "\n": no call at all): the writer reported success for an empty
+ * buffer, and it let a second value follow the root ("i1ei2e"); neither is a bencode document, and the
+ * strict decoder refuses both. */
+START_TEST(test_encoder_one_root_value)
+{
+    uint8_t buf[64];
+    crow_benc_t e;
+    crow_benc_init(&e, buf, sizeof buf);
+    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE); /* nothing written */
+
+    crow_benc_init(&e, buf, sizeof buf);
+    crow_benc_int(&e, 1);
+    crow_benc_int(&e, 2);
+    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+
+    crow_benc_init(&e, buf, sizeof buf);
+    crow_benc_list(&e);
+    crow_benc_end(&e);
+    crow_benc_dict(&e);
+    crow_benc_end(&e);
+    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+
+    crow_benc_init(&e, buf, 2); /* a second root is refused even past the end of the buffer */
+    crow_benc_cstr(&e, "abc");
+    crow_benc_int(&e, 3);
+    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+
+    crow_benc_init(&e, buf, sizeof buf);
+    crow_benc_int(&e, 5);
+    ck_assert_int_eq(crow_benc_finish(&e), 3);
+}
+END_TEST
+
 /* Every prefix and every single-byte corruption of a valid document either decodes or fails
  * cleanly with a position inside the buffer (run under ASan in CI). */
 START_TEST(test_mutations_never_crash)
@@ -235,6 +268,7 @@ static Suite *bencode_suite(void)
     tcase_add_test(tc, test_lookups);
     tcase_add_test(tc, test_encoder_round_trip);
     tcase_add_test(tc, test_encoder_rejects_misuse);
+    tcase_add_test(tc, test_encoder_one_root_value);
     tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);
     return s;

@@ -246,6 +246,13 @@ START_TEST(test_endpoint_parsing)
     ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:70000", &a), CROW_EUSAGE);
     ck_assert_int_eq(crow_parse_endpoint("host:80", &a), CROW_EUSAGE);
     ck_assert_int_eq(crow_parse_endpoint(":80", &a), CROW_EUSAGE);
+    /* Found by fuzz_tracker_url ("http://0.0.0.1:\v9/a"): the port took what strtol skips or accepts,
+     * and the text became a Host header with a control byte in it. */
+    ck_assert_int_eq(crow_parse_endpoint("0.0.0.1:\v9", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3: 80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:+80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:80 ", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:000000080", &a), CROW_EUSAGE);
 }
 END_TEST
 

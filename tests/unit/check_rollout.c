@@ -680,6 +680,15 @@ START_TEST(test_refused_records)
     ck_assert_int_eq(start(new_rel, "canary r1\nwav r2\n", CROW_DISTRIBUTE_ALL, &err), CROW_EPARSE);
     ck_assert_uint_eq(err.line, 2);
     ck_assert_str_eq(err.text, "line 2: unknown directive 'wav'");
+    /* Found by fuzz_rollout_start: a release named as manifests allow but agents refuse ("my app",
+     * ".x"): every poll answer would be refused by the agents, and the first wave never finished. */
+    ck_assert_int_eq(crow_rollout_prepare_start(sim.r, new_rel, "my app", "/t", "wave r1\n", NULL,
+                                                CROW_DISTRIBUTE_ALL, sim.now, &rec, &err),
+                     CROW_EPARSE);
+    ck_assert(strstr(err.text, "'my app'") != NULL);
+    ck_assert_int_eq(crow_rollout_prepare_start(sim.r, new_rel, ".x", "/t", "wave r1\n", NULL,
+                                                CROW_DISTRIBUTE_ALL, sim.now, &rec, NULL),
+                     CROW_EPARSE);
     ck_assert_int_eq(crow_rollout_prepare_start(sim.r, new_rel, "n", "/t", "wave r1\n", NULL,
                                                 CROW_DISTRIBUTE_ALL, sim.now, &rec, NULL),
                      0);
