@@ -34,8 +34,8 @@
  * peer announces again (lit or dark at once, "nothing to say" CROW_PEER_URGENT_MIN_NS after the last
  * announce), so a seeder whose multicast reaches nobody learns it within seconds and stops sending
  * into the void, and one whose stream reaches us, however late, does not. So does its need map
- * (crow_peer_policy_need): while the stream flows, a changed map goes out CROW_PEER_NEED_REFRESH_NS
- * after the last announce, so a seeder restarted mid-pass knows where the swarm's data ends.
+ * (crow_peer_policy_need): a changed map goes out CROW_PEER_NEED_REFRESH_NS after the last announce, so a
+ * seeder restarted mid-pass knows where the swarm's data ends.
  *
  * What it waits for (crow_peer_policy_wait, with the time it began) is reported on the progress line
  * and in --json events, so a peer never waits silently.

@@ -51,7 +51,7 @@
 #define CROW_SEEDER_WAIT_POLL_NS          (250ull * 1000000ull)
 #define CROW_SEEDER_DARK_GRACE_NS         (1ull * 1000000000ull)
 #define CROW_SEEDER_WAIT_PEERS_DEFAULT_NS (600ull * 1000000000ull)
-#define CROW_SEEDER_NEED_SETTLE_NS        (1ull * 1000000000ull)
+#define CROW_SEEDER_NEED_SETTLE_NS        (2500ull * 1000000ull)
 #define CROW_SEEDER_CATCHUPS_MAX          4u
 
 enum crow_seeder_verdict {

@@ -1,8 +1,8 @@
 /* What a peer still needs from the multicast stream, as a coarse map a seeder can act on, sans I/O.
  *
  * The release's pieces are cut into CROW_NEED_SEGMENTS segments (as many as there are pieces when
- * fewer): segment i holds pieces [i*P/S, (i+1)*P/S). A peer needs segment i when at least a quarter
- * of its chunks are missing. Scattered loss (a few chunks a piece) is the TCP repair's, not a reason
+ * fewer): segment i holds pieces [i*P/S, (i+1)*P/S). A peer needs segment i when at least half of
+ * its chunks are missing. Scattered loss (a few chunks a piece) is the TCP repair's, not a reason
  * to send the release again; a whole stretch missing is: the peer joined after the stream went by,
  * or the seeder died before sending it. Peers report the map with their announces (need=, 16 hex
  * digits); the tracker ORs the maps of the incomplete peers; a seeder acts on it where the stream

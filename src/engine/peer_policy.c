@@ -98,11 +98,12 @@ void crow_peer_policy_need(crow_peer_policy_t *p, uint64_t need)
     p->need = need;
 }
 
-/* While the stream flows, what the peer lacks shrinks: the tracker hears of it every
- * CROW_PEER_NEED_REFRESH_NS, so a seeder restarted mid-pass knows where the swarm's data ends. */
+/* What the peer lacks shrinks (stream or TCP): the tracker hears of it every
+ * CROW_PEER_NEED_REFRESH_NS, so a seeder restarted mid-pass knows where the swarm's data ends, and
+ * one deciding on another pass sees what the TCP repair has left. */
 static bool need_stale(const crow_peer_policy_t *p)
 {
-    return p->cfg.tracker && p->announced && !p->complete && p->stream == CROW_STREAM_ALIVE &&
+    return p->cfg.tracker && p->announced && !p->complete && p->stream != CROW_STREAM_OFF &&
            p->need != p->reported_need;
 }
 

@@ -26,7 +26,7 @@ uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
             if (!crow_bitfield_get(verified, p))
                 missing += have_chunks[p] < n ? n - have_chunks[p] : 0;
         }
-        if (missing * 4 >= chunks && missing > 0)
+        if (missing * 2 >= chunks && missing > 0)
             need |= 1ull << seg;
     }
     return need;

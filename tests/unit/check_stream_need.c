@@ -55,11 +55,11 @@ START_TEST(test_a_late_joiner_needs_what_went_by)
 }
 END_TEST
 
-START_TEST(test_a_quarter_missing_is_a_need)
+START_TEST(test_half_missing_is_a_need)
 {
-    have[8] = have[9] = 0; /* segment 2: 8 of 16 chunks */
-    have[12] = 1;          /* segment 3: 3 of 16 */
-    have[16] = 0;          /* segment 4: 4 of 16, exactly a quarter */
+    have[8] = have[9] = have[10] = 0; /* segment 2: 12 of 16 chunks */
+    have[12] = have[13] = 1;          /* segment 3: 6 of 16 */
+    have[16] = have[17] = 0;          /* segment 4: 8 of 16, exactly half */
     ck_assert_uint_eq(crow_stream_need(&m, have, &verified), 1ull << 2 | 1ull << 4);
 }
 END_TEST
@@ -120,7 +120,7 @@ static Suite *need_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_scattered_loss_is_not_a_need);
     tcase_add_test(tc, test_a_late_joiner_needs_what_went_by);
-    tcase_add_test(tc, test_a_quarter_missing_is_a_need);
+    tcase_add_test(tc, test_half_missing_is_a_need);
     tcase_add_test(tc, test_a_pass_starts_after_the_longest_gap);
     tcase_add_test(tc, test_random_maps);
     suite_add_tcase(s, tc);
