@@ -33,6 +33,7 @@ enum crow_jrec_type {
     CROW_JREC_WAVE,   /* wave w enters state c (crow_wave_state) at ms; x reason */
     CROW_JREC_CONTROL, /* an operator command c (crow_control) ; x who/why */
     CROW_JREC_END,     /* the rollout ends in state c (crow_rollout_state); x reason */
+    CROW_JREC_EXPIRE,  /* host h leaves rollout r: it stopped polling; x reason (a poll brings it back) */
     CROW_JREC_TYPE_LAST_
 };
 

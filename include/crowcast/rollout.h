@@ -74,6 +74,8 @@ typedef struct crow_rollout_host {
     uint8_t dl, rb;    /* crow_host_step */
     uint8_t act;       /* crow_host_act */
     char detail[96];   /* last failure detail */
+    uint64_t seen_ms;  /* its last poll (or registration, or the tracker's start), wall clock */
+    bool gone;         /* expired: out of the rollout until it polls again */
 } crow_rollout_host_t;
 
 typedef struct crow_rollout_wave {
@@ -110,6 +112,7 @@ typedef struct crow_rollout {
     uint32_t decision_count;       /* total ever; the ring holds the last CROW_ROLLOUT_MAX_DECISIONS */
     uint64_t decisions_by_kind[4]; /* advance, halt, rollback, end */
     uint64_t activations_ordered;
+    uint64_t host_expiry_ms; /* configuration: a host silent this long leaves the rollout; 0 never */
 } crow_rollout_t;
 
 /* Allocates an idle coordinator. Returns 0 or -ENOMEM. */
@@ -141,7 +144,16 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec);
 /* The next decision at now_ms, if any: returns 1 and fills *rec (journal it, then apply it), or 0. */
 int crow_rollout_next(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec);
 
-/* When crow_rollout_next may have a time-driven decision (a soak ending): wall-clock ms, or UINT64_MAX. */
+/* A poll from host (index) at now_ms: not journaled (a poll that changes nothing is not a record), it
+ * only pushes the host's expiry back. A host that has not polled for host_expiry_ms while a rollout
+ * runs or rolls back is expired by crow_rollout_next (an EXPIRE record, with its reason): it no longer
+ * counts in its wave's hosts, an activation it was told and did not report counts as failed, and it
+ * is given no order until it polls again (its registration then brings it back). After a replay, call
+ * it for every host with the start time: silence before a restart is not the host's. */
+void crow_rollout_seen(crow_rollout_t *r, uint32_t host, uint64_t now_ms);
+
+/* When crow_rollout_next may have a time-driven decision (a soak ending, a host expiring): wall-clock
+ * ms, or UINT64_MAX. */
 uint64_t crow_rollout_deadline(const crow_rollout_t *r);
 
 /* The host's outstanding order (issued and not reported yet), NONE when there is nothing to do. An

@@ -31,11 +31,17 @@ struct crow_tracker_config {
     bool trust_ip;             /* take the announce's ip= as the peer's address */
     bool json_log;             /* one JSON line per request on stdout */
     const char *state_dir;     /* rollout state (journal, release torrents), or NULL: no rollouts */
+    const char *auth_path;     /* control-plane keys file (control_auth.h), re-read on SIGHUP, or NULL */
+    bool insecure_control;     /* without auth_path: believe unsigned state changes (loopback only) */
+    bool closed_reads;         /* /status, /metrics, /rollout/status, /agent/torrent need a signature */
+    double host_expiry;        /* seconds without a poll before a host leaves a rollout; 0: 300 */
 };
 
 /* Runs the tracker until SIGINT/SIGTERM. Raises RLIMIT_NOFILE's soft limit to the hard one first.
- * Returns a process exit code: 0 after a signal, 2 for a bad racks file or configuration, 3 when the
- * address cannot be bound or io_uring is unavailable. */
+ * Returns a process exit code: 0 after a signal, 2 for a bad racks file, keys file or configuration
+ * (insecure_control on an address that is not loopback, closed_reads without auth_path), 3 when the
+ * address cannot be bound or io_uring is unavailable. SIGHUP re-reads auth_path (a bad file keeps the
+ * keys in use, with an error logged). */
 int crow_tracker_run(const struct crow_tracker_config *cfg);
 
 #endif

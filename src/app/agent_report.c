@@ -22,7 +22,8 @@ static void send_next(struct agent *a)
     long n = crow_agent_report_target(target, sizeof target, a->prefix, a->cfg->host, r->rollout, r->step,
                                       r->ok, r->detail);
     int ret = n < 0 ? (int)n
-                    : crow_http_client_get(a->report_http, &a->server, a->cfg->iface, target, REPORT_TIMEOUT);
+                    : crow_http_client_request(a->report_http, &a->server, a->cfg->iface, "POST", target,
+                                               a->cfg->key, REPORT_TIMEOUT);
     if (ret) {
         crow_log_warn("report %s: %s; retrying", crow_step_name(r->step), crow_strerror(ret));
         a->next_report_ns = crow_loop_now(a->loop) + (uint64_t)(a->report_backoff * 1e9);
@@ -34,9 +35,13 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
     struct agent *a = ctx;
     const crow_agent_report_t *r = &a->state.outbox[0];
     char failure[256] = "";
-    int ret = err                  ? err
-              : res->status != 200 ? CROW_EPROTO
-                                   : crow_agent_ack_decode(res->body, res->body_len, failure, sizeof failure);
+    int ret = err ? err : crow_agent_ack_decode(res->body, res->body_len, failure, sizeof failure);
+    if (!err && res->status != 200) {
+        /* Not an answer to this report (refused before it was read: a bad signature, a clock out of
+         * the window): it is sent again, freshly signed. */
+        agent_http_refusal(res, failure, sizeof failure);
+        ret = CROW_EPARSE;
+    }
     if (a->state.outbox_count == 0)
         return;
     if (ret == 0 || (ret == CROW_EPROTO && failure[0])) {
@@ -59,9 +64,7 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
     }
     crow_log(a->report_backoff == BACKOFF_MIN ? CROW_LOG_WARN : CROW_LOG_DEBUG,
              "report %s to the tracker: %s; sending it again in %.1f s", crow_step_name(r->step),
-             err                  ? crow_strerror(err)
-             : res->status != 200 ? "HTTP error"
-                                  : "malformed answer",
+             err ? crow_strerror(err) : failure[0] ? failure : "malformed answer",
              a->report_backoff);
     a->next_report_ns = crow_loop_now(a->loop) + (uint64_t)(a->report_backoff * 1e9);
     a->report_backoff = a->report_backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : a->report_backoff * 2;

@@ -1,9 +1,10 @@
-/* HTTP GET client: one request per connection (Connection: close), the response collected in a
+/* HTTP client: one request per connection (Connection: close), the response collected in a
  * buffer of fixed size, a timeout per request. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crowcast/error.h"
 #include "crowcast/tcp.h"
@@ -156,11 +157,42 @@ int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t res
 int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
                          const char *target, double timeout)
 {
+    return crow_http_client_request(c, server, bind, "GET", target, NULL, timeout);
+}
+
+/* "Authorization: ...\r\n" for target under key, or "" without a key. Returns 0 or an error. */
+static int authorization(char *buf, size_t cap, const char *method, const char *target, const crow_auth_key_t *key)
+{
+    buf[0] = '\0';
+    if (!key)
+        return 0;
+    uint8_t nonce[CROW_AUTH_NONCE_LEN];
+    int ret = crow_random_bytes(nonce, sizeof nonce);
+    if (ret)
+        return ret;
+    int n = snprintf(buf, cap, "Authorization: ");
+    long v = crow_auth_sign(buf + n, cap - (size_t)n - 2, key, method, target, (uint64_t)time(NULL), nonce);
+    if (v < 0)
+        return (int)v;
+    memcpy(buf + n + v, "\r\n", 3);
+    return 0;
+}
+
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
+                             const char *method, const char *target, const crow_auth_key_t *key,
+                             double timeout)
+{
     if (c->in_flight)
         return CROW_EUSAGE;
-    int n = snprintf(c->request, sizeof c->request,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\nConnection: close\r\n\r\n",
-                     target, server->host, CROW_VERSION);
+    char auth[CROW_AUTH_HEADER_MAX + 32];
+    int n = authorization(auth, sizeof auth, method, target, key);
+    if (n)
+        return n;
+    /* A POST carries its parameters in the query: its body is empty. */
+    n = snprintf(c->request, sizeof c->request,
+                 "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\n%s%sConnection: close\r\n\r\n",
+                 method, target, server->host, CROW_VERSION, auth,
+                 strcmp(method, "GET") ? "Content-Length: 0\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof c->request)
         return CROW_ESPACE;
     c->request_len = (size_t)n;

@@ -2,6 +2,7 @@
  * timer, signals. Request routing and bodies are tracker_http.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "auth_file.h"
+#include "crowcast/control_verifier.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
 #include "crowcast/log.h"
@@ -50,6 +53,8 @@ struct tracker {
     crow_racks_t racks;
     struct tracker_http http;
     tracker_rollout_t *rollout; /* NULL without --state */
+    crow_verifier_t *verifier;  /* NULL without --auth */
+    crow_auth_key_t *keys;      /* scratch for reading the keys file */
     struct conn *conns;         /* every open connection */
     uint32_t max_conns;
     uint64_t header_ns, idle_ns;
@@ -138,7 +143,8 @@ static bool send_reply(struct conn *c, const struct tracker_reply *r, bool keep_
     /* A reply that does not fit the output buffer now is streamed, and ends the connection: input
      * behind it would wait for a read that may never come (the tcp layer hands input over on reads). */
     bool fits = total <= crow_tcp_out_space(c->tcp);
-    long hl = crow_http_write_head(head, sizeof head, r->status, r->content_type, r->len, keep_alive && fits);
+    long hl = crow_http_write_head_with(head, sizeof head, r->status, r->content_type, r->len,
+                                        keep_alive && fits, r->extra);
     if (hl < 0) {
         drop(c);
         return false;
@@ -317,9 +323,37 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     crow_io_timeout(t->loop, &t->tick, wait);
 }
 
+/* Reads the --auth file into the verifier. Returns 0 or an error (logged; the keys in use stay). */
+static int load_keys(struct tracker *t)
+{
+    char why[PATH_MAX + 128];
+    size_t count = 0;
+    int ret = crow_auth_file_read(t->cfg->auth_path, t->keys, CROW_VERIFIER_MAX_KEYS, &count, why, sizeof why);
+    if (!ret && (ret = crow_verifier_set_keys(t->verifier, t->keys, count)))
+        snprintf(why, sizeof why, "%s: more than %u identities", t->cfg->auth_path, CROW_VERIFIER_MAX_KEYS);
+    size_t ops = 0;
+    for (size_t i = 0; i < count; i++)
+        ops += t->keys[i].kind == CROW_AUTH_OPERATOR;
+    explicit_bzero(t->keys, CROW_VERIFIER_MAX_KEYS * sizeof *t->keys); /* a line cut short too */
+    if (ret) {
+        crow_log_error("--auth %s", why);
+        return ret;
+    }
+    crow_log_info("control plane: %zu operator(s) and %zu agent(s) from %s", ops, count - ops,
+                  t->cfg->auth_path);
+    return 0;
+}
+
 static void on_signal(void *ctx, int signo)
 {
     struct tracker *t = ctx;
+    if (signo == SIGHUP) {
+        if (!t->verifier)
+            crow_log_info("SIGHUP: no --auth file to read again");
+        else if (load_keys(t))
+            crow_log_error("SIGHUP: the keys in use stay");
+        return;
+    }
     crow_log_info("signal %d: stopping", signo);
     crow_loop_stop(t->loop, 1);
 }
@@ -367,6 +401,39 @@ static int load_racks(struct tracker *t, const char *path)
     return 0;
 }
 
+/* The control policy: keys, or an insecure loopback tracker. Returns 0 or an exit code. */
+static int setup_policy(struct tracker *t)
+{
+    const struct crow_tracker_config *cfg = t->cfg;
+    crow_control_policy_t *p = &t->http.policy;
+    bool loopback = (ntohl(cfg->listen.sin_addr.s_addr) >> 24) == 127;
+    if (cfg->insecure_control && !loopback) {
+        fprintf(stderr, "crowcast tracker: --insecure-control serves only a loopback address (127.x), "
+                        "not %s: give --auth FILE\n",
+                inet_ntoa(cfg->listen.sin_addr));
+        return 2;
+    }
+    p->insecure = cfg->insecure_control;
+    p->closed_reads = cfg->closed_reads;
+    if (!cfg->auth_path) {
+        if (cfg->state_dir && !cfg->insecure_control)
+            crow_log_warn("no --auth FILE: rollout and agent state changes are refused (see crowcast "
+                          "tracker --help)");
+        else if (cfg->state_dir)
+            crow_log_warn("--insecure-control: anyone who reaches %s may start, stop and answer rollouts",
+                          inet_ntoa(cfg->listen.sin_addr));
+        return 0;
+    }
+    if (crow_verifier_new(&t->verifier, 0) || !(t->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *t->keys)))
+        return 3;
+    if (load_keys(t)) {
+        fprintf(stderr, "crowcast tracker: --auth %s: cannot use it (see the log)\n", cfg->auth_path);
+        return 2;
+    }
+    p->verifier = t->verifier;
+    return 0;
+}
+
 int crow_tracker_run(const struct crow_tracker_config *cfg)
 {
     struct tracker *t = calloc(1, sizeof *t);
@@ -392,6 +459,8 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
         result = ret == CROW_EUSAGE ? 2 : 3;
         goto out;
     }
+    if ((result = setup_policy(t)))
+        goto out;
     result = 3;
     if ((ret = crow_loop_new(&t->loop, 1024))) {
         fprintf(stderr, "crowcast tracker: io_uring: %s\n", crow_strerror(ret));
@@ -402,14 +471,15 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
                 ntohs(cfg->listen.sin_port), crow_strerror(ret));
         goto out;
     }
-    static const int sigs[] = {SIGINT, SIGTERM};
-    if ((ret = crow_signals_watch(t->loop, &t->signals, sigs, 2, on_signal, t))) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    if ((ret = crow_signals_watch(t->loop, &t->signals, sigs, 3, on_signal, t))) {
         fprintf(stderr, "crowcast tracker: signals: %s\n", crow_strerror(ret));
         goto out;
     }
     if (cfg->state_dir) {
-        if ((ret = tracker_rollout_open(&t->rollout, t->loop, cfg->state_dir, &t->racks, on_rollout_answer,
-                                        t))) {
+        if ((ret = tracker_rollout_open(&t->rollout, t->loop, cfg->state_dir, &t->racks,
+                                        (uint64_t)((cfg->host_expiry > 0 ? cfg->host_expiry : 300) * 1000),
+                                        on_rollout_answer, t))) {
             fprintf(stderr, "crowcast tracker: --state %s: %s\n", cfg->state_dir, crow_strerror(ret));
             result = ret == CROW_EPARSE ? 2 : 3;
             goto out;
@@ -439,6 +509,8 @@ out:
     }
     tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
+    crow_verifier_free(t->verifier);
+    free(t->keys);
     crow_registry_free(t->reg);
     free(t);
     return result;

@@ -34,6 +34,18 @@ static const char usage[] =
     "                         DIR/rollout.journal (append-only, synced before acting, replayed at\n"
     "                         start: a restarted tracker resumes the rollout) and DIR/releases/\n"
     "                         (copies of the released torrents); created if missing\n"
+    "  --auth FILE            the control plane's identities, one 'operator NAME SECRET' or 'agent\n"
+    "                         HOST SECRET' line each (crowcast token new); every state change\n"
+    "                         (/rollout/start|pause|resume|abort|rollback, /agent/poll|report) must\n"
+    "                         be a POST signed by one of them, and an agent only speaks for its own\n"
+    "                         host. SIGHUP reads FILE again (add a line to issue, change it to\n"
+    "                         rotate, delete it to revoke). Without --auth state changes are refused\n"
+    "  --insecure-control     without --auth: believe unsigned state changes (a loopback --listen\n"
+    "                         only, for demos)\n"
+    "  --closed-reads         /status, /metrics, /rollout/status and /agent/torrent need a signed\n"
+    "                         request too (any identity; needs --auth)\n"
+    "  --host-expiry S        a host that has not polled for S seconds leaves the rollout (a\n"
+    "                         journaled decision; default 300)\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
@@ -65,7 +77,11 @@ int crow_cmd_tracker(int argc, char **argv)
         O_TRUST_IP,
         O_JSON,
         O_LOG,
-        O_STATE
+        O_STATE,
+        O_AUTH,
+        O_INSECURE,
+        O_CLOSED,
+        O_EXPIRY
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -80,6 +96,10 @@ int crow_cmd_tracker(int argc, char **argv)
         {"json-log", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
         {"state", required_argument, 0, O_STATE},
+        {"auth", required_argument, 0, O_AUTH},
+        {"insecure-control", no_argument, 0, O_INSECURE},
+        {"closed-reads", no_argument, 0, O_CLOSED},
+        {"host-expiry", required_argument, 0, O_EXPIRY},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -131,6 +151,19 @@ int crow_cmd_tracker(int argc, char **argv)
         case O_STATE:
             cfg.state_dir = optarg;
             break;
+        case O_AUTH:
+            cfg.auth_path = optarg;
+            break;
+        case O_INSECURE:
+            cfg.insecure_control = true;
+            break;
+        case O_CLOSED:
+            cfg.closed_reads = true;
+            break;
+        case O_EXPIRY:
+            if (crow_parse_seconds(optarg, &cfg.host_expiry) || cfg.host_expiry < 1 || cfg.host_expiry > 86400)
+                return crow_cli_usage_error("tracker", "--host-expiry wants 1 to 86400 seconds");
+            break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("tracker", optarg)))
                 return err;
@@ -143,6 +176,10 @@ int crow_cmd_tracker(int argc, char **argv)
         return crow_cli_usage_error("tracker", "unexpected argument '%s'", argv[optind]);
     if (!listen_set)
         return crow_cli_usage_error("tracker", "--listen ADDR:PORT is required");
+    if (cfg.auth_path && cfg.insecure_control)
+        return crow_cli_usage_error("tracker", "--auth and --insecure-control exclude each other");
+    if (cfg.closed_reads && !cfg.auth_path)
+        return crow_cli_usage_error("tracker", "--closed-reads needs --auth FILE (readers sign too)");
     crow_log_set_role("tracker");
     return crow_tracker_run(&cfg);
 }
