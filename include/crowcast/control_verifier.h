@@ -3,8 +3,8 @@
  * clock, in seconds) and the nonce was not seen within it. A request that passes has its nonce
  * remembered until its timestamp leaves the window, so the same bytes sent again are refused.
  *
- * Memory: the keys (sorted copies, at most CROW_VERIFIER_MAX_KEYS) and a nonce table of
- * CROW_VERIFIER_NONCES slots (about 1.5 MiB), allocated once. When a nonce finds no free slot in its
+ * Memory: the keys (sorted copies, at most CROW_VERIFIER_MAX_KEYS: 1.6 MiB) and a nonce table of
+ * CROW_VERIFIER_NONCES slots by default (4 MiB), allocated once. When a nonce finds no free slot in its
  * probe range (more signed requests within the window than the table holds) the request is refused
  * (503): a replay is never let through for want of room.
  */
@@ -17,13 +17,13 @@
 #include "crowcast/http.h"
 
 #define CROW_VERIFIER_MAX_KEYS 16384
-#define CROW_VERIFIER_NONCES   (1u << 16)
+#define CROW_VERIFIER_NONCES   (1u << 18)
 #define CROW_VERIFIER_WINDOW_S 30 /* default: a timestamp may be this far from now, either way */
 
 typedef struct crow_verifier crow_verifier_t;
 
-/* window_s 0 takes the default. Returns 0 or -ENOMEM. */
-int crow_verifier_new(crow_verifier_t **out, uint32_t window_s);
+/* window_s and nonces (slots of the nonce table) 0 take the defaults. Returns 0 or -ENOMEM. */
+int crow_verifier_new(crow_verifier_t **out, uint32_t window_s, uint32_t nonces);
 void crow_verifier_free(crow_verifier_t *v);
 
 /* Replaces the identities (a reload: removed ones are refused from now on; remembered nonces stay).

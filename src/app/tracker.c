@@ -424,7 +424,7 @@ static int setup_policy(struct tracker *t)
                           inet_ntoa(cfg->listen.sin_addr));
         return 0;
     }
-    if (crow_verifier_new(&t->verifier, 0) || !(t->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *t->keys)))
+    if (crow_verifier_new(&t->verifier, 0, 0) || !(t->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *t->keys)))
         return 3;
     if (load_keys(t)) {
         fprintf(stderr, "crowcast tracker: --auth %s: cannot use it (see the log)\n", cfg->auth_path);

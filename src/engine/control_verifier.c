@@ -8,11 +8,13 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 
-#define PROBES 32 /* slots a nonce may take, from its hash on */
+#define PROBES 64 /* slots a nonce may take, from its hash on */
 
+/* A nonce is kept as 64 bits of a salted hash: two nonces alike there (a genuine request taken for a
+ * replay) are as likely as guessing a 64-bit secret. */
 struct slot {
     uint64_t expires_s; /* 0: never used; past now: free again */
-    char nonce[2 * CROW_AUTH_NONCE_LEN];
+    uint64_t print;
 };
 
 struct crow_verifier {
@@ -21,6 +23,7 @@ struct crow_verifier {
     size_t key_count;
     uint8_t salt[16]; /* keys the slot hash: a key holder cannot aim nonces at one probe range */
     struct slot *slots;
+    uint32_t slot_count;
 };
 
 static int key_order(const void *a, const void *b)
@@ -29,16 +32,18 @@ static int key_order(const void *a, const void *b)
     return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->name, y->name);
 }
 
-int crow_verifier_new(crow_verifier_t **out, uint32_t window_s)
+int crow_verifier_new(crow_verifier_t **out, uint32_t window_s, uint32_t nonces)
 {
     crow_verifier_t *v = calloc(1, sizeof *v);
-    if (!v || !(v->slots = calloc(CROW_VERIFIER_NONCES, sizeof *v->slots)) ||
+    nonces = nonces ? nonces : CROW_VERIFIER_NONCES;
+    if (!v || !(v->slots = calloc(nonces, sizeof *v->slots)) ||
         !(v->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *v->keys)) ||
         crow_random_bytes(v->salt, sizeof v->salt)) {
         crow_verifier_free(v);
         return -ENOMEM;
     }
     v->window_s = window_s ? window_s : CROW_VERIFIER_WINDOW_S;
+    v->slot_count = nonces;
     *out = v;
     return 0;
 }
@@ -81,14 +86,16 @@ static int remember(crow_verifier_t *v, const crow_auth_claim_t *c, uint64_t now
     memcpy(in, v->salt, sizeof v->salt);
     memcpy(in + sizeof v->salt, c->nonce, sizeof c->nonce);
     crow_sha256(in, sizeof in, h);
-    uint32_t at = ((uint32_t)h[0] << 8 | h[1] | (uint32_t)h[2] << 16) % CROW_VERIFIER_NONCES;
+    uint32_t at = ((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3]) % v->slot_count;
+    uint64_t print;
+    memcpy(&print, h + 8, sizeof print);
     struct slot *free_slot = NULL;
     /* A nonce is placed in the first free slot of its range, and slots never used do not come back:
      * a lookup may stop at one. Expired slots are reused but do not end the search. */
     for (unsigned i = 0; i < PROBES; i++) {
-        struct slot *s = &v->slots[(at + i) % CROW_VERIFIER_NONCES];
+        struct slot *s = &v->slots[(at + i) % v->slot_count];
         bool live = s->expires_s >= now_s;
-        if (live && memcmp(s->nonce, c->nonce, sizeof s->nonce) == 0)
+        if (live && s->print == print)
             return CROW_EPROTO;
         if (!live && !free_slot)
             free_slot = s;
@@ -98,7 +105,7 @@ static int remember(crow_verifier_t *v, const crow_auth_claim_t *c, uint64_t now
     if (!free_slot)
         return CROW_ELIMIT;
     free_slot->expires_s = c->ts + v->window_s;
-    memcpy(free_slot->nonce, c->nonce, sizeof free_slot->nonce);
+    free_slot->print = print;
     return 0;
 }
 
