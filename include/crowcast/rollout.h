@@ -68,14 +68,15 @@ enum crow_host_act {
 
 typedef struct crow_rollout_host {
     char name[CROW_JREC_HOST_MAX + 1];
-    uint32_t rack;     /* index into crow_rollout_t.racks */
-    char current[65];  /* release id it runs, as far as the coordinator knows ("" unknown) */
-    char previous[65]; /* what it ran when told to activate: the rollback target */
-    uint8_t dl, rb;    /* crow_host_step */
-    uint8_t act;       /* crow_host_act */
-    char detail[96];   /* last failure detail */
-    uint64_t seen_ms;  /* its last poll (or registration, or the tracker's start), wall clock */
-    bool gone;         /* expired: out of the rollout until it polls again */
+    uint32_t rack;       /* index into crow_rollout_t.racks */
+    char current[65];    /* release id it runs, as far as the coordinator knows ("" unknown) */
+    char previous[65];   /* what it ran when told to activate: the rollback target */
+    uint8_t dl, rb;      /* crow_host_step */
+    uint8_t act;         /* crow_host_act */
+    char detail[96];     /* last failure detail */
+    uint64_t seen_ms;    /* its last poll (or registration, or the tracker's start), wall clock */
+    bool gone;           /* expired: out of the rollout until it polls again */
+    uint64_t report_seq; /* sequence of the last report taken (an older one is refused) */
 } crow_rollout_host_t;
 
 typedef struct crow_rollout_wave {
@@ -132,10 +133,12 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
                                crow_plan_error_t *err);
 
 /* Whether rec should be journaled and applied: 0 yes, 1 it changes nothing (a registration with the
- * same rack and current release, a repeated report, an activation or health report from a host that
- * has been rolled back since: skip it), or a negative code: CROW_EPROTO (a report or order that does not fit
- * the state, e.g. a second activation), CROW_EUSAGE (an operator command not allowed now, e.g. resume when
- * not paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table full). */
+ * same rack and current release, a repeated report or one with the sequence of the last report taken,
+ * an activation or health report from a host that has been rolled back since: skip it), or a negative
+ * code: CROW_EPROTO (a report or order that does not fit the state, e.g. a second activation, or a
+ * report older than the last one taken from its host: a replay), CROW_EUSAGE (an operator command not allowed
+ * now, e.g. resume when not paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table
+ * full). */
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec);
 
 /* Applies a record. Returns what crow_rollout_check returns; only 0 changes the state. */

@@ -161,7 +161,8 @@ int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *s
 }
 
 /* "Authorization: ...\r\n" for target under key, or "" without a key. Returns 0 or an error. */
-static int authorization(char *buf, size_t cap, const char *method, const char *target, const crow_auth_key_t *key)
+static int authorization(char *buf, size_t cap, const char *method, const char *target,
+                         const crow_auth_key_t *key)
 {
     buf[0] = '\0';
     if (!key)
@@ -178,9 +179,9 @@ static int authorization(char *buf, size_t cap, const char *method, const char *
     return 0;
 }
 
-int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
-                             const char *method, const char *target, const crow_auth_key_t *key,
-                             double timeout)
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
+                             struct in_addr bind, const char *method, const char *target,
+                             const crow_auth_key_t *key, double timeout)
 {
     if (c->in_flight)
         return CROW_EUSAGE;

@@ -40,9 +40,9 @@ int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *s
                          const char *target, double timeout);
 /* Sends METHOD target; with key, signed for the control plane (control_auth.h: the wall clock's
  * seconds and a fresh random nonce). Same returns as crow_http_client_get. */
-int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
-                             const char *method, const char *target, const crow_auth_key_t *key,
-                             double timeout);
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
+                             struct in_addr bind, const char *method, const char *target,
+                             const crow_auth_key_t *key, double timeout);
 bool crow_http_client_busy(const crow_http_client_t *c);
 /* Abandons what is in flight (no callback); the memory is freed once the loop returned the timer. */
 void crow_http_client_free(crow_http_client_t *c);

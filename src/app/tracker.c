@@ -328,7 +328,8 @@ static int load_keys(struct tracker *t)
 {
     char why[PATH_MAX + 128];
     size_t count = 0;
-    int ret = crow_auth_file_read(t->cfg->auth_path, t->keys, CROW_VERIFIER_MAX_KEYS, &count, why, sizeof why);
+    int ret =
+        crow_auth_file_read(t->cfg->auth_path, t->keys, CROW_VERIFIER_MAX_KEYS, &count, why, sizeof why);
     if (!ret && (ret = crow_verifier_set_keys(t->verifier, t->keys, count)))
         snprintf(why, sizeof why, "%s: more than %u identities", t->cfg->auth_path, CROW_VERIFIER_MAX_KEYS);
     size_t ops = 0;
@@ -408,8 +409,9 @@ static int setup_policy(struct tracker *t)
     crow_control_policy_t *p = &t->http.policy;
     bool loopback = (ntohl(cfg->listen.sin_addr.s_addr) >> 24) == 127;
     if (cfg->insecure_control && !loopback) {
-        fprintf(stderr, "crowcast tracker: --insecure-control serves only a loopback address (127.x), "
-                        "not %s: give --auth FILE\n",
+        fprintf(stderr,
+                "crowcast tracker: --insecure-control serves only a loopback address (127.x), "
+                "not %s: give --auth FILE\n",
                 inet_ntoa(cfg->listen.sin_addr));
         return 2;
     }

@@ -255,8 +255,8 @@ static int make_dir(const char *path)
 }
 
 int tracker_rollout_open(tracker_rollout_t **out, crow_loop_t *loop, const char *state_dir,
-                         const crow_racks_t *racks, uint64_t host_expiry_ms, tracker_rollout_answer_fn answer_fn,
-                         void *ctx)
+                         const crow_racks_t *racks, uint64_t host_expiry_ms,
+                         tracker_rollout_answer_fn answer_fn, void *ctx)
 {
     int ret;
     char path[PATH_MAX + 32], why[PATH_MAX + 128];

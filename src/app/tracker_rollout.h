@@ -44,9 +44,9 @@ bool tracker_rollout_handles(const crow_http_request_t *req);
 
 /* Answers one of those requests from src (host order), admitted by the control policy with the
  * identity who (NULL: an open read or an insecure tracker; an agent's may only poll and report for
- * the host it names). tr may be NULL (no --state: every endpoint refuses). Returns true when *out is the answer now (valid until the next call), false when the
- * answer comes later through the answer callback (until then, or until tracker_rollout_forget, the
- * connection must stay open and read nothing more). */
+ * the host it names). tr may be NULL (no --state: every endpoint refuses). Returns true when *out is the
+ * answer now (valid until the next call), false when the answer comes later through the answer callback
+ * (until then, or until tracker_rollout_forget, the connection must stay open and read nothing more). */
 bool tracker_rollout_serve(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src,
                            const crow_auth_key_t *who, void *conn, struct tracker_reply *out);
 

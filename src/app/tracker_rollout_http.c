@@ -315,8 +315,15 @@ static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, 
     }
     if (not_its_host(tr, who, q.host, out))
         return true;
-    if (crow_rollout_find_host(tr->ahead, q.host) == UINT32_MAX) {
+    uint32_t known = crow_rollout_find_host(tr->ahead, q.host);
+    if (known == UINT32_MAX) {
         agent_failure(tr, out, "unknown host %s: poll first", q.host);
+        return true;
+    }
+    if (q.seq && q.seq < tr->ahead->hosts[known].report_seq) {
+        agent_failure(tr, out, "stale report: sequence %llu is older than %llu, taken already from host %s",
+                      (unsigned long long)q.seq, (unsigned long long)tr->ahead->hosts[known].report_seq,
+                      q.host);
         return true;
     }
     crow_jrec_t *rec = &tr->rec;
@@ -326,6 +333,7 @@ static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, 
     rec->t_ms = tracker_rollout_wall_ms();
     rec->code = (int32_t)q.step;
     rec->status = q.ok ? 0 : 1;
+    rec->seq = q.seq;
     snprintf(rec->host, sizeof rec->host, "%s", q.host);
     snprintf(rec->text, sizeof rec->text, "%s", q.detail);
     int ret = tracker_rollout_submit(tr, rec);

@@ -197,7 +197,8 @@ int crow_cmd_agent(int argc, char **argv)
         if (crow_auth_file_read_one(key_path, &key, why, sizeof why))
             return crow_cli_usage_error("agent", "--key %s", why);
         if (key.kind != CROW_AUTH_AGENT)
-            return crow_cli_usage_error("agent", "--key %s holds an operator key, not an agent one", key_path);
+            return crow_cli_usage_error("agent", "--key %s holds an operator key, not an agent one",
+                                        key_path);
         if (cfg.host && strcmp(cfg.host, key.name))
             return crow_cli_usage_error("agent", "--host %s but --key %s is for host %s", cfg.host, key_path,
                                         key.name);

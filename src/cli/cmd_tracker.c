@@ -161,7 +161,8 @@ int crow_cmd_tracker(int argc, char **argv)
             cfg.closed_reads = true;
             break;
         case O_EXPIRY:
-            if (crow_parse_seconds(optarg, &cfg.host_expiry) || cfg.host_expiry < 1 || cfg.host_expiry > 86400)
+            if (crow_parse_seconds(optarg, &cfg.host_expiry) || cfg.host_expiry < 1 ||
+                cfg.host_expiry > 86400)
                 return crow_cli_usage_error("tracker", "--host-expiry wants 1 to 86400 seconds");
             break;
         case O_LOG:

@@ -382,10 +382,10 @@ long crow_http_write_head(char *buf, size_t cap, int status, const char *content
 long crow_http_write_head_with(char *buf, size_t cap, int status, const char *content_type,
                                size_t content_length, bool keep_alive, const char *extra)
 {
-    int n = snprintf(buf, cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n",
-                     status, crow_http_reason(status), content_type, content_length,
-                     keep_alive ? "keep-alive" : "close", extra ? extra : "", extra ? "\r\n" : "");
+    int n = snprintf(
+        buf, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n",
+        status, crow_http_reason(status), content_type, content_length, keep_alive ? "keep-alive" : "close",
+        extra ? extra : "", extra ? "\r\n" : "");
     return finish_snprintf(n, cap);
 }
 

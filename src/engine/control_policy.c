@@ -8,11 +8,16 @@ static const struct {
     const char *path;
     enum crow_access access;
 } table[] = {
-    {"/rollout/start", CROW_ACCESS_OPERATOR}, {"/rollout/pause", CROW_ACCESS_OPERATOR},
-    {"/rollout/resume", CROW_ACCESS_OPERATOR}, {"/rollout/abort", CROW_ACCESS_OPERATOR},
-    {"/rollout/rollback", CROW_ACCESS_OPERATOR}, {"/agent/poll", CROW_ACCESS_AGENT},
-    {"/agent/report", CROW_ACCESS_AGENT},        {"/status", CROW_ACCESS_READ},
-    {"/metrics", CROW_ACCESS_READ},              {"/rollout/status", CROW_ACCESS_READ},
+    {"/rollout/start", CROW_ACCESS_OPERATOR},
+    {"/rollout/pause", CROW_ACCESS_OPERATOR},
+    {"/rollout/resume", CROW_ACCESS_OPERATOR},
+    {"/rollout/abort", CROW_ACCESS_OPERATOR},
+    {"/rollout/rollback", CROW_ACCESS_OPERATOR},
+    {"/agent/poll", CROW_ACCESS_AGENT},
+    {"/agent/report", CROW_ACCESS_AGENT},
+    {"/status", CROW_ACCESS_READ},
+    {"/metrics", CROW_ACCESS_READ},
+    {"/rollout/status", CROW_ACCESS_READ},
     {"/agent/torrent", CROW_ACCESS_READ},
 };
 

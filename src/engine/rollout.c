@@ -257,6 +257,10 @@ static int check_order(const crow_rollout_t *r, const crow_jrec_t *rec, const cr
 static int check_report(const crow_jrec_t *rec, const crow_rollout_host_t *h)
 {
     bool ok = rec->status == 0;
+    /* Agents number their reports in the order they send them: an older one than the last taken is a
+     * replay (or a forgery) that must not undo what the host reported since. */
+    if (rec->seq && rec->seq <= h->report_seq)
+        return rec->seq == h->report_seq ? 1 : CROW_EPROTO;
     switch (rec->code) {
     case CROW_STEP_DOWNLOAD:
         if (h->dl == CROW_HS_ORDERED)
@@ -443,6 +447,8 @@ static void apply_order(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_
 static void apply_report(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
 {
     bool ok = rec->status == 0;
+    if (rec->seq > h->report_seq)
+        h->report_seq = rec->seq;
     if (!ok)
         snprintf(h->detail, sizeof h->detail, "%s: %.80s", crow_step_name(rec->code),
                  rec->text[0] ? rec->text : "failed");

@@ -92,7 +92,8 @@ START_TEST(test_sign_and_check)
 {
     crow_auth_key_t k = alice();
     char value[CROW_AUTH_HEADER_MAX];
-    long n = crow_auth_sign(value, sizeof value, &k, "POST", "/rollout/pause?reason=x%20y", 1764700000, nonce);
+    long n =
+        crow_auth_sign(value, sizeof value, &k, "POST", "/rollout/pause?reason=x%20y", 1764700000, nonce);
     ck_assert_int_gt(n, 0);
     ck_assert_ptr_nonnull(strstr(value, "Crowcast-HMAC-SHA256 id=operator:alice,ts=1764700000,"
                                         "nonce=0102030405060708090a0b0c0d0e0f10,sig="));
@@ -140,7 +141,7 @@ START_TEST(test_sign_and_check)
 }
 END_TEST
 
-#define SIG "0000000000000000000000000000000000000000000000000000000000000000"
+#define SIG   "0000000000000000000000000000000000000000000000000000000000000000"
 #define NONCE "0102030405060708090a0b0c0d0e0f10"
 static const char *const bad_headers[] = {
     "",

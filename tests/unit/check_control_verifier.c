@@ -37,8 +37,8 @@ static void teardown(void)
 }
 
 /* Parses "METHOD target" sent with key (NULL: unsigned), signed for signed_target at ts with nonce n. */
-static void request(const char *method, const char *target, const crow_auth_key_t *key, const char *signed_target,
-                    uint64_t ts, uint32_t n)
+static void request(const char *method, const char *target, const crow_auth_key_t *key,
+                    const char *signed_target, uint64_t ts, uint32_t n)
 {
     char auth[CROW_AUTH_HEADER_MAX + 32] = "";
     if (key) {
@@ -210,8 +210,9 @@ START_TEST(test_policy)
 {
     const crow_auth_key_t *key = cases[_i].key < 0 ? NULL : &keys[cases[_i].key];
     request(cases[_i].method, cases[_i].target, key, cases[_i].target, T, (uint32_t)_i + 1);
-    crow_control_policy_t p = {
-        .verifier = cases[_i].auth ? v : NULL, .insecure = cases[_i].insecure, .closed_reads = cases[_i].closed};
+    crow_control_policy_t p = {.verifier = cases[_i].auth ? v : NULL,
+                               .insecure = cases[_i].insecure,
+                               .closed_reads = cases[_i].closed};
     crow_admission_t a;
     bool ok = crow_control_admit(&p, &req, T, &a);
     ck_assert_msg(ok == (cases[_i].status == 0) && a.status == cases[_i].status, "%s %s: %d %s",

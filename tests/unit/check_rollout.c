@@ -27,7 +27,7 @@ struct sim {
     uint64_t now;
     /* By index in the host table (h11..h33 are 0..8). */
     bool sick[CROW_ROLLOUT_MAX_HOSTS], dl_fails[CROW_ROLLOUT_MAX_HOSTS];
-    bool silent[CROW_ROLLOUT_MAX_HOSTS];      /* its agent is gone: no poll, no report */
+    bool silent[CROW_ROLLOUT_MAX_HOSTS];        /* its agent is gone: no poll, no report */
     bool mute_activate[CROW_ROLLOUT_MAX_HOSTS]; /* goes silent when told to activate */
     int activated[CROW_ROLLOUT_MAX_HOSTS], rolled_back[CROW_ROLLOUT_MAX_HOSTS];
     char orders[512][80]; /* "activate h21", in the order they were decided */
@@ -881,7 +881,8 @@ START_TEST(test_silent_host_expires)
     ck_assert_int_gt(n, 0);
     ck_assert_ptr_nonnull(strstr(json_a, "h12=expired"));
     ck_assert_int_gt(crow_rollout_status_json(sim.r, sim.now, json_a, sizeof json_a), 0);
-    ck_assert_ptr_nonnull(strstr(json_a, "\"text\":\"host h12 expired: no poll for 60 s (host expiry 60 s)\""));
+    ck_assert_ptr_nonnull(
+        strstr(json_a, "\"text\":\"host h12 expired: no poll for 60 s (host expiry 60 s)\""));
     /* Expired once, not again; its next poll (a registration) brings it back. */
     ck_assert_int_eq(register_host("h12", "r1", old_rel), 0);
     ck_assert(!host(1)->gone);
@@ -929,6 +930,50 @@ START_TEST(test_silent_activation_counts_failed)
 }
 END_TEST
 
+/* Reports carry the agent's sequence: a replayed older one (a captured "health ok") cannot undo the
+ * failure the host reported since; the same one again is a harmless repeat. */
+START_TEST(test_report_sequence)
+{
+    crow_plan_error_t err = {0};
+    static crow_jrec_t rec;
+    ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
+    drive();
+    for (int i = 0; i < HOSTS; i++)
+        ck_assert_int_eq(report(host_name(i), 1, CROW_STEP_DOWNLOAD, true, ""), 0);
+    drive();
+    const char *rel;
+    ck_assert_int_eq(crow_rollout_order_for(sim.r, "h11", &rel), CROW_ORDER_ACTIVATE);
+    memset(&rec, 0, sizeof rec);
+    rec.type = CROW_JREC_REPORT;
+    rec.rollout = 1;
+    rec.t_ms = sim.now;
+    put(rec.host, sizeof rec.host, "h11");
+    rec.code = CROW_STEP_ACTIVATE;
+    rec.seq = 100;
+    ck_assert_int_eq(submit(&rec), 0);
+    rec.code = CROW_STEP_HEALTH;
+    rec.status = 1;
+    rec.seq = 102;
+    ck_assert_int_eq(submit(&rec), 0);
+    ck_assert_int_eq(host(0)->act, CROW_ACT_FAILED);
+    ck_assert_uint_eq(host(0)->report_seq, 102);
+    rec.status = 0; /* "health ok", numbered before the failure: a replay */
+    rec.seq = 101;
+    ck_assert_int_eq(crow_rollout_check(sim.r, &rec), CROW_EPROTO);
+    rec.status = 1;
+    rec.seq = 102;
+    ck_assert_int_eq(crow_rollout_check(sim.r, &rec), 1);
+    ck_assert_int_eq(host(0)->act, CROW_ACT_FAILED);
+    /* Through the journal codec: the sequence survives a replay. */
+    long n = crow_journal_encode(json_a, sizeof json_a, &rec);
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(json_a, "&q=102&"));
+    static crow_jrec_t back;
+    ck_assert_int_eq(crow_journal_decode(json_a, (size_t)n, &back), n);
+    ck_assert_uint_eq(back.seq, 102);
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert_str_eq(crow_rollout_state_name(CROW_ROLLOUT_ROLLING_BACK), "rolling-back");
@@ -963,6 +1008,7 @@ static Suite *rollout_suite(void)
     tcase_add_test(tc, test_replay_never_reissues_an_activation);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_silent_host_expires);
+    tcase_add_test(tc, test_report_sequence);
     tcase_add_test(tc, test_silent_activation_counts_failed);
     suite_add_tcase(s, tc);
     return s;
