@@ -5,7 +5,9 @@
  * request line -> 414, 8 KiB head -> 431, malformed -> 400), after which the connection is answered and
  * closed. A request head must arrive whole within header_timeout of its first byte (else 408 and close);
  * a connection with no request under way is closed after idle_timeout. At most max_connections are open:
- * the ones over it are accepted and closed at once. A response that does not fit the connection's
+ * the ones over it are accepted and closed at once, and so are those over max_per_address from one
+ * source address; a request over rate_per_address is answered 429 and its connection closed (the first
+ * refusal of an address is logged, until it is admitted again). A response that does not fit the connection's
  * output buffer (a large /status) is streamed and ends the connection (Connection: close).
  * Memory: about 26 KiB of buffers per open connection (mostly untouched), the registry's peer slots,
  * and /status or /metrics text up to 64 MiB.
@@ -35,6 +37,8 @@ struct crow_tracker_config {
     bool insecure_control;     /* without auth_path: believe unsigned state changes (loopback only) */
     bool closed_reads;         /* /status, /metrics, /rollout/status, /agent/torrent need a signature */
     double host_expiry;        /* seconds without a poll before a host leaves a rollout; 0: 300 */
+    uint32_t max_per_address;  /* open connections per source address; 0: 256 */
+    double rate_per_address;   /* requests per second per source address (burst 2x); 0: 200 */
 };
 
 /* Runs the tracker until SIGINT/SIGTERM. Raises RLIMIT_NOFILE's soft limit to the hard one first.

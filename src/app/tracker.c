@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth_file.h"
+#include "crowcast/addr_limits.h"
 #include "crowcast/control_verifier.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
@@ -54,8 +55,10 @@ struct tracker {
     struct tracker_http http;
     tracker_rollout_t *rollout; /* NULL without --state */
     crow_verifier_t *verifier;  /* NULL without --auth */
-    crow_auth_key_t *keys;      /* scratch for reading the keys file */
-    struct conn *conns;         /* every open connection */
+    crow_addr_limits_t *limits; /* per source address */
+    crow_addr_limits_config_t limit_cfg;
+    crow_auth_key_t *keys; /* scratch for reading the keys file */
+    struct conn *conns;    /* every open connection */
     uint32_t max_conns;
     uint64_t header_ns, idle_ns;
     size_t pending_total;
@@ -78,6 +81,7 @@ static void unlink_conn(struct conn *c)
         c->next->prev = c->prev;
     t->pending_total -= c->pending_len;
     t->http.counters.open_connections--;
+    crow_addr_limits_close(t->limits, c->src);
     if (c->held)
         tracker_rollout_forget(t->rollout, c);
     free(c->pending);
@@ -190,6 +194,15 @@ static void refuse(struct conn *c, int status, const char *why)
         drop(c);
 }
 
+static void log_limit(uint32_t addr, const char *what, double limit)
+{
+    char src[16];
+    crow_ipv4_format(addr, src);
+    crow_log_warn("%s: over the per-address limit of %g %s: refused (logged again after it is "
+                  "admitted once more)",
+                  src, limit, what);
+}
+
 static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t len)
 {
     (void)tcp;
@@ -212,6 +225,14 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
             return (long)len;
         }
         used += (size_t)ret;
+        enum crow_addr_verdict v = crow_addr_limits_request(t->limits, c->src, now_ms(t));
+        if (v != CROW_ADDR_OK) {
+            t->http.counters.rate_limited++;
+            if (v == CROW_ADDR_REFUSED_FIRST)
+                log_limit(c->src, "requests a second", t->limit_cfg.rate);
+            refuse(c, 429, "too many requests from this address: slow down");
+            return (long)len;
+        }
         c->in_request = false;
         c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
         struct tracker_reply r;
@@ -272,15 +293,25 @@ static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
         close(fd);
         return;
     }
+    uint32_t src = ntohl(peer->sin_addr.s_addr);
+    enum crow_addr_verdict v = crow_addr_limits_open(t->limits, src, now_ms(t));
+    if (v != CROW_ADDR_OK) {
+        t->http.counters.refused_per_address++;
+        if (v == CROW_ADDR_REFUSED_FIRST)
+            log_limit(src, "open connections", t->limit_cfg.max_conns);
+        close(fd);
+        return;
+    }
     struct conn *c = calloc(1, sizeof *c);
     struct crow_tcp_config tc = {.in_cap = IN_CAP, .out_cap = OUT_CAP};
     if (!c || crow_tcp_adopt(t->loop, &c->tcp, fd, &tc, &handlers, c)) {
+        crow_addr_limits_close(t->limits, src);
         free(c);
         close(fd);
         return;
     }
     c->t = t;
-    c->src = ntohl(peer->sin_addr.s_addr);
+    c->src = src;
     crow_http_parser_init(&c->parser, &(crow_http_limits_t){.max_request_line = LINE_MAX_});
     c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
     c->next = t->conns;
@@ -463,6 +494,14 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
     }
     if ((result = setup_policy(t)))
         goto out;
+    crow_addr_limits_config_t *lc = &t->limit_cfg;
+    *lc = (crow_addr_limits_config_t){.max_conns = cfg->max_per_address ? cfg->max_per_address : 256,
+                                      .rate = cfg->rate_per_address > 0 ? cfg->rate_per_address : 200};
+    lc->burst = 2 * lc->rate;
+    if (crow_addr_limits_new(&t->limits, lc)) {
+        result = 3;
+        goto out;
+    }
     result = 3;
     if ((ret = crow_loop_new(&t->loop, 1024))) {
         fprintf(stderr, "crowcast tracker: io_uring: %s\n", crow_strerror(ret));
@@ -512,6 +551,7 @@ out:
     tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
     crow_verifier_free(t->verifier);
+    crow_addr_limits_free(t->limits);
     free(t->keys);
     crow_registry_free(t->reg);
     free(t);

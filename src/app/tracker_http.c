@@ -144,6 +144,11 @@ static long server_metrics(const struct tracker_counters *c, char *buf, size_t c
         "--max-connections.\n"
         "# TYPE crowcast_tracker_connections_refused_total counter\n"
         "crowcast_tracker_connections_refused_total %llu\n"
+        "# HELP crowcast_tracker_address_refusals_total Connections and requests refused over a per-address "
+        "limit.\n"
+        "# TYPE crowcast_tracker_address_refusals_total counter\n"
+        "crowcast_tracker_address_refusals_total{limit=\"connections\"} %llu\n"
+        "crowcast_tracker_address_refusals_total{limit=\"rate\"} %llu\n"
         "# HELP crowcast_tracker_timeouts_total Connections cut off, by timeout.\n"
         "# TYPE crowcast_tracker_timeouts_total counter\n"
         "crowcast_tracker_timeouts_total{kind=\"header\"} %llu\n"
@@ -154,6 +159,7 @@ static long server_metrics(const struct tracker_counters *c, char *buf, size_t c
         "crowcast_tracker_http_responses_total{class=\"4xx\"} %llu\n"
         "crowcast_tracker_http_responses_total{class=\"5xx\"} %llu\n",
         c->open_connections, (unsigned long long)c->accepted, (unsigned long long)c->refused_over_cap,
+        (unsigned long long)c->refused_per_address, (unsigned long long)c->rate_limited,
         (unsigned long long)c->header_timeouts, (unsigned long long)c->idle_timeouts,
         (unsigned long long)c->responses_2xx, (unsigned long long)c->responses_4xx,
         (unsigned long long)c->responses_5xx);

@@ -1,6 +1,7 @@
 /* `crowcast tracker`: option parsing for the tracker role. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -46,6 +47,10 @@ static const char usage[] =
     "                         request too (any identity; needs --auth)\n"
     "  --host-expiry S        a host that has not polled for S seconds leaves the rollout (a\n"
     "                         journaled decision; default 300)\n"
+    "  --max-per-address N    open connections from one source address at most; more are closed\n"
+    "                         at once (default 256)\n"
+    "  --rate-per-address R   requests a second from one source address (bursts of 2R); more are\n"
+    "                         answered 429 and their connection closed (default 200)\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
@@ -81,7 +86,9 @@ int crow_cmd_tracker(int argc, char **argv)
         O_AUTH,
         O_INSECURE,
         O_CLOSED,
-        O_EXPIRY
+        O_EXPIRY,
+        O_PER_ADDR,
+        O_RATE
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -100,6 +107,8 @@ int crow_cmd_tracker(int argc, char **argv)
         {"insecure-control", no_argument, 0, O_INSECURE},
         {"closed-reads", no_argument, 0, O_CLOSED},
         {"host-expiry", required_argument, 0, O_EXPIRY},
+        {"max-per-address", required_argument, 0, O_PER_ADDR},
+        {"rate-per-address", required_argument, 0, O_RATE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -109,6 +118,7 @@ int crow_cmd_tracker(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         double s;
+        char *end;
         int err;
         switch (c) {
         case 'h':
@@ -159,6 +169,16 @@ int crow_cmd_tracker(int argc, char **argv)
             break;
         case O_CLOSED:
             cfg.closed_reads = true;
+            break;
+        case O_PER_ADDR:
+            if (number(optarg, 1000000, &cfg.max_per_address))
+                return crow_cli_usage_error("tracker", "--max-per-address wants 1 to 1000000");
+            break;
+        case O_RATE:
+            cfg.rate_per_address = strtod(optarg, &end);
+            if (end == optarg || *end || !(cfg.rate_per_address >= 0.1 && cfg.rate_per_address <= 1e6))
+                return crow_cli_usage_error("tracker",
+                                            "--rate-per-address wants 0.1 to 1000000 requests a second");
             break;
         case O_EXPIRY:
             if (crow_parse_seconds(optarg, &cfg.host_expiry) || cfg.host_expiry < 1 ||
