@@ -67,9 +67,8 @@ static const char usage[] =
     "           soak=T (N, Ns, Nm, Nh; default 0) parallel=N (activations at once, default no limit)\n"
     "\n"
     "Exit status: 0 done, 1 refused by the tracker now (e.g. resume when aborted: HTTP 409; a missing\n"
-    "or bad signature: 401; not allowed: 403),\n"
-    "2 bad usage, plan or torrent (HTTP 400; plan errors name their line), 3 tracker unreachable or\n"
-    "another system error.\n";
+    "or bad signature: 401; a key not allowed this: 403), 2 bad usage, plan or torrent (HTTP 400;\n"
+    "plan errors name their line), 3 tracker unreachable or another system error.\n";
 
 struct call {
     crow_loop_t *loop;

@@ -16,8 +16,9 @@ static const char usage[] =
     "Creates a control-plane identity: a random 32-byte secret for NAME (an operator's name, or the\n"
     "host name an agent polls for; 1-63 of [A-Za-z0-9._-]). Writes its key line to FILE (mode 0600,\n"
     "never overwritten) for `crowcast rollout --key FILE` or `crowcast agent --key FILE`, and prints the\n"
-    "same line on stdout: append it to the tracker's --auth file and send the tracker SIGHUP.\n"
-    "Rotate: a new token for the same NAME replaces its line; revoke: delete the line; then SIGHUP.\n"
+    "same line on stdout: append it to the tracker's --auth file and send the tracker SIGHUP (the\n"
+    "packaged service: systemctl restart crowcast-tracker). Rotate: a new token for the same NAME\n"
+    "replaces its line; revoke: delete the line; then SIGHUP (or restart) again.\n"
     "The line is 'KIND NAME SECRET' with SECRET 64 hex digits; `openssl rand -hex 32` makes one too.\n"
     "\n"
     "Exit status: 0 done, 2 bad usage, 3 FILE cannot be written (it exists already, or a system error).\n";

@@ -8,8 +8,8 @@
 
 struct slot {
     uint32_t addr;
-    uint32_t conns;  /* open connections admitted */
-    double tokens;   /* requests left in the bucket at last_ms */
+    uint32_t conns;   /* open connections admitted */
+    double tokens;    /* requests left in the bucket at last_ms */
     uint64_t last_ms; /* 0: never used */
     bool refusing[2]; /* per limit (connections, rate): the last check refused, so the next refusal
                        * needs no new log line */
@@ -45,7 +45,8 @@ static double refilled(const crow_addr_limits_t *l, const struct slot *s, uint64
 {
     if (l->cfg.rate <= 0)
         return l->cfg.burst;
-    double t = s->tokens + (double)(now_ms - (now_ms > s->last_ms ? s->last_ms : now_ms)) / 1000.0 * l->cfg.rate;
+    double t =
+        s->tokens + (double)(now_ms - (now_ms > s->last_ms ? s->last_ms : now_ms)) / 1000.0 * l->cfg.rate;
     return t < l->cfg.burst ? t : l->cfg.burst;
 }
 
