@@ -11,6 +11,10 @@
  * sig = HMAC-SHA256(secret, "crowcast-control-1\n" METHOD "\n" PATH "\n" QUERY "\n" KIND ":" NAME "\n"
  * TS "\n" NONCE), with PATH and QUERY exactly as they appear in the request line (still percent-encoded,
  * QUERY without its '?'), TS decimal seconds since the epoch and NONCE the 32 hex digits as sent.
+ * The tracker signs its 200 answer to a signed request with the same secret, so a client knows the
+ * answer (an order, an acknowledgement) comes from the tracker and belongs to its request:
+ *     X-Crowcast-Answer: <64 hex> = HMAC-SHA256(secret, "crowcast-answer-1\n" NONCE "\n" STATUS "\n" SHA)
+ * with NONCE the request's and SHA the 64 hex digits of the body's SHA-256.
  * Nothing here allocates; the tracker's replay window and nonce cache are control_verifier.h's.
  */
 #ifndef CROWCAST_CONTROL_AUTH_H
@@ -71,6 +75,12 @@ void crow_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_auth_c
  * header's value with a NUL. Returns its length, or CROW_ESPACE. */
 long crow_auth_sign(char *buf, size_t cap, const crow_auth_key_t *key, const char *method, const char *target,
                     uint64_t ts, const uint8_t nonce[CROW_AUTH_NONCE_LEN]);
+
+#define CROW_AUTH_ANSWER_HEADER "X-Crowcast-Answer"
+
+/* The answer's MAC (see the top of this file) as 64 hex digits and a NUL into hex. */
+void crow_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char *nonce, int status,
+                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_LEN + 1]);
 
 /* Parses an Authorization value. Returns 0, or CROW_EPARSE with *why. */
 int crow_auth_claim_parse(const char *value, size_t len, crow_auth_claim_t *out, const char **why);

@@ -8,7 +8,8 @@
  *   public (GET):    everything else (/announce, /scrape, /probe/...)
  *
  * Without a verifier (no --auth) a state change is refused unless the policy is insecure (every
- * request is believed: loopback demos only).
+ * request is believed: loopback demos only). A signed read is checked like a state change (a bad
+ * signature is refused even where reads are open), so its answer can be signed back.
  */
 #ifndef CROWCAST_CONTROL_POLICY_H
 #define CROWCAST_CONTROL_POLICY_H
@@ -28,10 +29,11 @@ typedef struct crow_control_policy {
 } crow_control_policy_t;
 
 typedef struct crow_admission {
-    int status;                 /* 0: serve it; else 401, 403, 405 or 503 */
-    const char *extra;          /* a header line for the refusal ("Allow: POST"), or NULL */
-    const crow_auth_key_t *who; /* admitted with an identity, else NULL */
-    char why[200];              /* the refusal */
+    int status;                              /* 0: serve it; else 401, 403, 405 or 503 */
+    const char *extra;                       /* a header line for the refusal ("Allow: POST"), or NULL */
+    const crow_auth_key_t *who;              /* admitted with an identity, else NULL */
+    char nonce[2 * CROW_AUTH_NONCE_LEN + 1]; /* who's request nonce: the tracker signs its answer with it */
+    char why[200];                           /* the refusal */
 } crow_admission_t;
 
 enum crow_access crow_control_access(crow_http_str_t path);

@@ -39,7 +39,9 @@ int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t res
 int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
                          const char *target, double timeout);
 /* Sends METHOD target; with key, signed for the control plane (control_auth.h: the wall clock's
- * seconds and a fresh random nonce). Same returns as crow_http_client_get. */
+ * seconds and a fresh random nonce), and a 200 answer that does not carry the tracker's signature of
+ * it is delivered as CROW_EHASH (logged). key must stay valid until the callback. Same returns as
+ * crow_http_client_get. */
 int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
                              struct in_addr bind, const char *method, const char *target,
                              const crow_auth_key_t *key, double timeout);

@@ -24,7 +24,7 @@
 #define TICK_NS      (200 * 1000000ull) /* timeout sweep period: cuts off late by at most this */
 #define IN_CAP       (8192 + 1024)      /* the parser's 8 KiB head limit, plus room to see it crossed */
 #define OUT_CAP      (16 * 1024)
-#define HEAD_MAX     256
+#define HEAD_MAX     384                  /* room for a signed answer's X-Crowcast-Answer line */
 #define PENDING_MAX  (256u * 1024 * 1024) /* streamed bodies of all connections together */
 #define FD_RESERVE   32                   /* descriptors kept for the listener, io_uring, files */
 #define DEFAULT_CONN 16384
@@ -42,7 +42,10 @@ struct conn {
     size_t pending_len, pending_off;
     bool held;            /* the rollout module answers later: read nothing more until then */
     bool held_keep_alive; /* keep the connection after that answer (nothing pipelined behind it) */
-    char held_path[32];   /* for the log */
+    bool sign_answer;     /* the request was signed: its 200 answer is signed back (control_auth.h) */
+    uint8_t answer_secret[CROW_AUTH_SECRET_LEN];
+    char answer_nonce[2 * CROW_AUTH_NONCE_LEN + 1];
+    char held_path[32]; /* for the log */
 };
 
 struct tracker {
@@ -142,13 +145,20 @@ static void feed_pending(struct conn *c)
 static bool send_reply(struct conn *c, const struct tracker_reply *r, bool keep_alive)
 {
     struct tracker *t = c->t;
-    char head[HEAD_MAX];
+    char head[HEAD_MAX], answer[sizeof CROW_AUTH_ANSWER_HEADER + 2 * CROW_HMAC_LEN + 4];
+    const char *extra = r->extra;
+    if (c->sign_answer && r->status == 200) {
+        char mac[2 * CROW_HMAC_LEN + 1];
+        crow_auth_answer_mac(c->answer_secret, c->answer_nonce, r->status, r->body, r->len, mac);
+        snprintf(answer, sizeof answer, CROW_AUTH_ANSWER_HEADER ": %s", mac);
+        extra = answer;
+    }
     size_t total = r->len + HEAD_MAX;
     /* A reply that does not fit the output buffer now is streamed, and ends the connection: input
      * behind it would wait for a read that may never come (the tcp layer hands input over on reads). */
     bool fits = total <= crow_tcp_out_space(c->tcp);
     long hl = crow_http_write_head_with(head, sizeof head, r->status, r->content_type, r->len,
-                                        keep_alive && fits, r->extra);
+                                        keep_alive && fits, extra);
     if (hl < 0) {
         drop(c);
         return false;
@@ -236,7 +246,14 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
         c->in_request = false;
         c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
         struct tracker_reply r;
-        if (!tracker_http_answer(&t->http, &req, c->src, now_ms(t), c, &r)) {
+        bool now = tracker_http_answer(&t->http, &req, c->src, now_ms(t), c, &r);
+        const crow_admission_t *a = &t->http.admission;
+        c->sign_answer = a->who != NULL;
+        if (a->who) {
+            memcpy(c->answer_secret, a->who->secret, sizeof c->answer_secret);
+            memcpy(c->answer_nonce, a->nonce, sizeof c->answer_nonce);
+        }
+        if (!now) {
             c->held = true;
             c->held_keep_alive = req.keep_alive && used == len;
             c->deadline_ns = UINT64_MAX; /* a long poll is not idle */

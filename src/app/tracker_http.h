@@ -46,7 +46,8 @@ struct tracker_http {
     struct tracker_probe probe;
     struct tracker_rollout *rollout; /* borrowed; NULL without --state */
     crow_control_policy_t policy;    /* its verifier is borrowed */
-    crow_admission_t admission;      /* of the last refused request: its text backs the reply */
+    crow_admission_t admission;      /* of the last request: a refusal's text backs the reply; who and
+                                      * nonce sign an admitted one's answer */
 };
 
 /* What to send back. body points into the tracker_http's scratch buffer, valid until the next call. */

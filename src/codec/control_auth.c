@@ -136,6 +136,20 @@ void crow_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_auth_c
     crow_hmac_sha256(secret, CROW_AUTH_SECRET_LEN, canon, len, out);
 }
 
+void crow_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char *nonce, int status,
+                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_LEN + 1])
+{
+    /* The body enters as its SHA-256: the MAC's input stays small whatever the body's size. */
+    uint8_t digest[CROW_SHA256_LEN], mac[CROW_HMAC_LEN];
+    crow_sha256(body, len, digest);
+    char text[128 + 2 * CROW_SHA256_LEN];
+    char dhex[2 * CROW_SHA256_LEN + 1];
+    crow_hex(digest, sizeof digest, dhex);
+    int n = snprintf(text, sizeof text, "crowcast-answer-1\n%.32s\n%d\n%s", nonce, status, dhex);
+    crow_hmac_sha256(secret, CROW_AUTH_SECRET_LEN, text, n > 0 ? (size_t)n : 0, mac);
+    crow_hex(mac, sizeof mac, hex);
+}
+
 long crow_auth_sign(char *buf, size_t cap, const crow_auth_key_t *key, const char *method, const char *target,
                     uint64_t ts, const uint8_t nonce[CROW_AUTH_NONCE_LEN])
 {

@@ -56,7 +56,9 @@ bool crow_control_admit(const crow_control_policy_t *p, const crow_http_request_
                       is(req->method, "GET") ? "GET" : "this method");
     if (!change && !is(req->method, "GET"))
         return refuse(out, 405, "Allow: GET", "only GET is served%s%s", "", "");
-    if (access == CROW_ACCESS_PUBLIC || (access == CROW_ACCESS_READ && !p->closed_reads))
+    bool signed_read = access == CROW_ACCESS_READ && p->verifier &&
+                       crow_http_find_header(req->headers, req->header_count, "Authorization");
+    if (access == CROW_ACCESS_PUBLIC || (access == CROW_ACCESS_READ && !p->closed_reads && !signed_read))
         return true;
     if (!p->verifier) {
         if (p->insecure || !change)
@@ -72,6 +74,7 @@ bool crow_control_admit(const crow_control_policy_t *p, const crow_http_request_
         return refuse(out, v.status, auth ? "WWW-Authenticate: " CROW_AUTH_SCHEME : NULL, "%s%s", v.why, "");
     }
     out->who = v.key;
+    memcpy(out->nonce, v.claim.nonce, sizeof out->nonce);
     enum crow_auth_kind need = access == CROW_ACCESS_OPERATOR ? CROW_AUTH_OPERATOR : CROW_AUTH_AGENT;
     if (change && v.key->kind != need)
         return refuse(out, 403, NULL, "%s is for %s identities", path,

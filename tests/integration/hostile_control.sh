@@ -10,7 +10,8 @@
 # the rollout finishes without it. An operator's reason full of terminal escapes reaches `rollout
 # status` escaped. SIGHUP revokes a deleted identity. Without --auth state changes are refused;
 # --insecure-control is refused off loopback; --closed-reads closes /status (no info hashes) to the
-# unsigned. Per-address limits: connections over --max-per-address are closed at once and requests
+# unsigned. An impostor tracker's unsigned orders are dropped by a real agent, which activates
+# nothing. Per-address limits: connections over --max-per-address are closed at once and requests
 # over --rate-per-address answered 429, each with one log line, while other addresses are served.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/control_lib.sh"
@@ -228,4 +229,27 @@ code_of "signed /status" ctl "$KEYS/h1.key" GET "http://127.0.0.1:$p3/status"
 expect "signed /status, closed reads: HTTP" "$code" 200
 grep -q '"info_hash":"0102030405' "$WORK/body" || fail "signed /status lacks the swarm: $(head -c 300 "$WORK/body")"
 log "secure by default; --insecure-control refused on 0.0.0.0; closed reads refuse the unsigned"
+
+# --- an impostor tracker (anyone on the path) hands an agent an order: dropped, nothing done -------
+fake=$(free_port)
+spawn fake python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = b"d8:intervali1e4:name7:app.bin5:order8:download7:release64:" + b"a" * 64 + b"7:rollouti1ee"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$fake"
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$fake" || fail "the impostor did not start"
+spawn agent-h1 "$CROWCAST" agent --tracker "http://127.0.0.1:$fake" --dir "$WORK/dir-h1" --key "$KEYS/h1.key" \
+  --iface 127.0.1.1 --poll-wait 0 --json
+wait_until 15 bash -c "[[ \$(grep -c \"without the tracker's signature\" '$WORK/agent-h1.log') -ge 2 ]]" ||
+  fail "the agent did not drop the impostor's answers: $(cat "$WORK/agent-h1.log")"
+grep -q '"event":"order"' "$WORK/agent-h1.log" && fail "the agent took the impostor's order"
+[[ ! -e $WORK/dir-h1/app.bin ]] || fail "the agent acted on the impostor's order"
+log "an impostor tracker's unsigned orders were dropped"
 log "ok"

@@ -141,6 +141,29 @@ START_TEST(test_sign_and_check)
 }
 END_TEST
 
+/* The tracker's answer MAC binds the request's nonce, the status and every byte of the body. */
+START_TEST(test_answer_mac)
+{
+    crow_auth_key_t k = alice();
+    static const uint8_t body[] = "d5:order8:activatee";
+    const char *req = "0102030405060708090a0b0c0d0e0f10";
+    char a[2 * CROW_HMAC_LEN + 1], b[2 * CROW_HMAC_LEN + 1];
+    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, a);
+    ck_assert_uint_eq(strlen(a), 64);
+    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
+    ck_assert_str_eq(a, b);
+    crow_auth_answer_mac(k.secret, "0102030405060708090a0b0c0d0e0f11", 200, body, sizeof body - 1, b);
+    ck_assert_str_ne(a, b);
+    crow_auth_answer_mac(k.secret, req, 201, body, sizeof body - 1, b);
+    ck_assert_str_ne(a, b);
+    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 2, b);
+    ck_assert_str_ne(a, b);
+    k.secret[0] ^= 1;
+    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
 #define SIG   "0000000000000000000000000000000000000000000000000000000000000000"
 #define NONCE "0102030405060708090a0b0c0d0e0f10"
 static const char *const bad_headers[] = {
@@ -182,6 +205,7 @@ int main(void)
     tcase_add_loop_test(tc, test_key_lines, 0, sizeof lines / sizeof lines[0]);
     tcase_add_test(tc, test_keys_file);
     tcase_add_test(tc, test_sign_and_check);
+    tcase_add_test(tc, test_answer_mac);
     tcase_add_loop_test(tc, test_bad_headers, 0, sizeof bad_headers / sizeof bad_headers[0]);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

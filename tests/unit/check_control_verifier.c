@@ -199,6 +199,7 @@ static const struct {
     {"POST", "/agent/poll?host=h1", 0, true, false, false, 403, NULL},
     {"POST", "/agent/poll?host=h1", 1, true, false, false, 0, NULL},
     {"GET", "/rollout/status", -1, true, false, false, 0, NULL},
+    {"GET", "/rollout/status", 0, true, false, false, 0, NULL}, /* a signed open read: its answer is signed */
     {"GET", "/rollout/status", -1, true, false, true, 401, "WWW-Authenticate: Crowcast-HMAC-SHA256"},
     {"GET", "/status", -1, true, false, true, 401, "WWW-Authenticate: Crowcast-HMAC-SHA256"},
     {"GET", "/metrics", 1, true, false, true, 0, NULL},
@@ -222,8 +223,11 @@ START_TEST(test_policy)
     else
         ck_assert_ptr_null(a.extra);
     ck_assert(ok || a.why[0]);
-    if (ok && key && cases[_i].auth)
-        ck_assert_ptr_eq(a.who->kind == key->kind ? a.who : NULL, a.who);
+    if (ok && key && cases[_i].auth) {
+        ck_assert_ptr_nonnull(a.who);
+        ck_assert_int_eq(a.who->kind, key->kind);
+        ck_assert_uint_eq(strlen(a.nonce), 2 * CROW_AUTH_NONCE_LEN);
+    }
 }
 END_TEST
 
