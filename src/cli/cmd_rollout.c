@@ -77,6 +77,15 @@ struct call {
     size_t len;
 };
 
+/* Control bytes other than newline and tab become '?': what the tracker (or whoever answers in its
+ * place) says must not drive the terminal. */
+static void make_printable(char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] < ' ' && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
+            s[i] = '?';
+}
+
 static void on_response(void *ctx, int err, const crow_http_response_t *res)
 {
     struct call *call = ctx;
@@ -88,6 +97,7 @@ static void on_response(void *ctx, int err, const crow_http_response_t *res)
             memcpy(call->body, res->body, res->body_len);
             call->body[res->body_len] = '\0';
             call->len = res->body_len;
+            make_printable(call->body, call->len);
         } else {
             call->err = -ENOMEM;
         }
@@ -133,6 +143,7 @@ static int refused(const char *cmd, const struct call *call, const char *plan_pa
     char why[1024];
     if (!crow_event_get_str(call->body, call->len, "error", why, sizeof why))
         snprintf(why, sizeof why, "HTTP %d: %.200s", call->status, call->body);
+    make_printable(why, strlen(why)); /* JSON escapes (\u001b) come back raw from the decoder */
     if (plan_path && strncmp(why, "plan: ", 6) == 0)
         fprintf(stderr, "crowcast rollout %s: %s: %s\n", cmd, plan_path, why + 6);
     else
@@ -225,6 +236,9 @@ static int cmd_start(const struct tracker *t, const char *torrent, const char *p
     crow_event_get_str(call.body, call.len, "release", release, sizeof release);
     crow_event_get_str(call.body, call.len, "name", name, sizeof name);
     crow_event_get_str(call.body, call.len, "state", state, sizeof state);
+    make_printable(name, strlen(name));
+    make_printable(release, strlen(release));
+    make_printable(state, strlen(state));
     printf("rollout %.0f: %s (release %.12s) in %.0f wave(s), %s\n", id, name, release, waves, state);
     printf("follow it with: crowcast rollout status --watch\n");
     free(call.body);
@@ -300,6 +314,7 @@ static int cmd_control(const struct tracker *t, const char *verb, const char *re
     double id = 0;
     crow_event_get_str(call.body, call.len, "state", state, sizeof state);
     crow_event_get_num(call.body, call.len, "rollout", &id);
+    make_printable(state, strlen(state));
     printf("rollout %.0f: %s\n", id, state);
     free(call.body);
     return CROW_EXIT_OK;

@@ -230,6 +230,14 @@ expect "signed /status, closed reads: HTTP" "$code" 200
 grep -q '"info_hash":"0102030405' "$WORK/body" || fail "signed /status lacks the swarm: $(head -c 300 "$WORK/body")"
 log "secure by default; --insecure-control refused on 0.0.0.0; closed reads refuse the unsigned"
 
+# --- --insecure-control on loopback: unsigned state changes are believed (a demo), GETs still refused
+p5=$(free_port)
+spawn insecure "$CROWCAST" tracker --listen "127.0.0.1:$p5" --state "$WORK/state5" --insecure-control
+wait_until 10 curl -sf "http://127.0.0.1:$p5/status" || fail "insecure tracker did not start"
+grep -q "insecure-control: anyone who reaches" "$WORK/insecure.log" || fail "no warning for --insecure-control"
+expect_refusal "unsigned pause, insecure" 409 "no rollout yet" curl -s -X POST "http://127.0.0.1:$p5/rollout/pause"
+expect_refusal "GET pause, insecure" 405 "POST it" curl -s "http://127.0.0.1:$p5/rollout/pause"
+
 # --- an impostor tracker (anyone on the path) hands an agent an order: dropped, nothing done -------
 fake=$(free_port)
 spawn fake python3 -c '
