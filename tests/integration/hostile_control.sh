@@ -132,6 +132,14 @@ play() { # HOST: one poll (wait=0) and the report of the order it brings, if any
   esac
 }
 SEQ=$(date +%s%N | cut -c1-16)
+# Their agents poll on while the test works (a slow machine must not let them expire too): every
+# 0.5 s for at most 2 minutes, stopped once the rollout is done.
+(for _ in $(seq 1 240); do
+  for h in h1 h3; do agent "$h" "$T/agent/poll?host=$h&current=&wait=0" >/dev/null || true; done
+  sleep 0.5
+done) &
+HEARTBEAT=$!
+PIDS+=("$HEARTBEAT")
 play h1
 play h3
 out=$(op "$START") || fail "start: $out"
@@ -160,6 +168,7 @@ hosts = {h["host"]: h["state"] for r in d["racks"] for h in r["hosts"]}
 assert hosts == {"h1": "healthy", "h2": "expired", "h3": "healthy"}, hosts
 assert d["waves"][0]["hosts"] == 1, d["waves"][0]
 ' || fail "status after the expiry: $(sjson)"
+kill "$HEARTBEAT"
 log "h2 expired after 3 s of silence; the rollout finished with h1 and h3"
 
 # --- terminal escapes in an operator's reason reach the status text escaped -------------------------
