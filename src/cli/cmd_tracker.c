@@ -55,9 +55,10 @@ static const char usage[] =
     "\n"
     "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
     "/agent/poll, /agent/torrent, /agent/report (agents) and /rollout/start, /rollout/status,\n"
-    "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout).\n"
-    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file or corrupt journal, 3 network\n"
-    "or system error.\n";
+    "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout); the\n"
+    "state changes are POSTs, everything else GETs (405 otherwise).\n"
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file, keys file or corrupt journal,\n"
+    "3 network or system error.\n";
 
 static int number(const char *text, uint64_t max, uint32_t *out)
 {
