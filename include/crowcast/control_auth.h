@@ -23,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crowcast/hmac.h"
+#include "crowcast/mac.h"
+#include "crowcast/random.h"
 #include "crowcast/http.h"
 
 #define CROW_AUTH_SECRET_LEN 32
@@ -47,7 +48,7 @@ typedef struct crow_auth_claim {
     char name[CROW_AUTH_NAME_MAX + 1];
     uint64_t ts;
     char nonce[2 * CROW_AUTH_NONCE_LEN + 1];
-    uint8_t sig[CROW_HMAC_LEN];
+    uint8_t sig[CROW_HMAC_SHA256_LEN];
 } crow_auth_claim_t;
 
 /* "operator" / "agent" (NULL for another value) and back (0 when unknown). */
@@ -69,7 +70,7 @@ int crow_auth_keys_parse(const char *text, size_t len, crow_auth_key_t *keys, si
 /* The MAC of a request under secret (see the top of this file). */
 void crow_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_auth_claim_t *claim,
                    crow_http_str_t method, crow_http_str_t path, crow_http_str_t query,
-                   uint8_t out[CROW_HMAC_LEN]);
+                   uint8_t out[CROW_HMAC_SHA256_LEN]);
 
 /* Signs METHOD target ("/path?query", origin-form, as sent) at ts with nonce: writes the Authorization
  * header's value with a NUL. Returns its length, or CROW_ESPACE. */
@@ -80,7 +81,7 @@ long crow_auth_sign(char *buf, size_t cap, const crow_auth_key_t *key, const cha
 
 /* The answer's MAC (see the top of this file) as 64 hex digits and a NUL into hex. */
 void crow_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char *nonce, int status,
-                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_LEN + 1]);
+                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_SHA256_LEN + 1]);
 
 /* Parses an Authorization value. Returns 0, or CROW_EPARSE with *why. */
 int crow_auth_claim_parse(const char *value, size_t len, crow_auth_claim_t *out, const char **why);

@@ -78,9 +78,10 @@ static bool answer_signed(const struct crow_http_client *c, const crow_http_resp
         return true;
     const crow_http_str_t *h =
         crow_http_find_header(res->headers, res->header_count, CROW_AUTH_ANSWER_HEADER);
-    char want[2 * CROW_HMAC_LEN + 1];
+    char want[2 * CROW_HMAC_SHA256_LEN + 1];
     crow_auth_answer_mac(c->key->secret, c->nonce, res->status, res->body, res->body_len, want);
-    return h && h->len == 2 * CROW_HMAC_LEN && crow_mem_equal(h->ptr, want, h->len);
+    return h && h->len == 2 * CROW_HMAC_SHA256_LEN &&
+           crow_mac_equal((const uint8_t *)h->ptr, (const uint8_t *)want, h->len);
 }
 
 /* Delivers the response once it is complete, or whatever the end of the connection leaves (the

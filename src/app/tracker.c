@@ -145,10 +145,10 @@ static void feed_pending(struct conn *c)
 static bool send_reply(struct conn *c, const struct tracker_reply *r, bool keep_alive)
 {
     struct tracker *t = c->t;
-    char head[HEAD_MAX], answer[sizeof CROW_AUTH_ANSWER_HEADER + 2 * CROW_HMAC_LEN + 4];
+    char head[HEAD_MAX], answer[sizeof CROW_AUTH_ANSWER_HEADER + 2 * CROW_HMAC_SHA256_LEN + 4];
     const char *extra = r->extra;
     if (c->sign_answer && r->status == 200) {
-        char mac[2 * CROW_HMAC_LEN + 1];
+        char mac[2 * CROW_HMAC_SHA256_LEN + 1];
         crow_auth_answer_mac(c->answer_secret, c->answer_nonce, r->status, r->body, r->len, mac);
         snprintf(answer, sizeof answer, CROW_AUTH_ANSWER_HEADER ": %s", mac);
         extra = answer;

@@ -125,7 +125,7 @@ int crow_auth_keys_parse(const char *text, size_t len, crow_auth_key_t *keys, si
 
 void crow_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_auth_claim_t *claim,
                    crow_http_str_t method, crow_http_str_t path, crow_http_str_t query,
-                   uint8_t out[CROW_HMAC_LEN])
+                   uint8_t out[CROW_HMAC_SHA256_LEN])
 {
     /* Bounded by the request line the tracker accepts (7 KiB) and the claim's fields. */
     char canon[8192 + 256];
@@ -137,10 +137,10 @@ void crow_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_auth_c
 }
 
 void crow_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char *nonce, int status,
-                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_LEN + 1])
+                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_SHA256_LEN + 1])
 {
     /* The body enters as its SHA-256: the MAC's input stays small whatever the body's size. */
-    uint8_t digest[CROW_SHA256_LEN], mac[CROW_HMAC_LEN];
+    uint8_t digest[CROW_SHA256_LEN], mac[CROW_HMAC_SHA256_LEN];
     crow_sha256(body, len, digest);
     char text[128 + 2 * CROW_SHA256_LEN];
     char dhex[2 * CROW_SHA256_LEN + 1];
@@ -159,8 +159,8 @@ long crow_auth_sign(char *buf, size_t cap, const crow_auth_key_t *key, const cha
     const char *q = strchr(target, '?');
     crow_http_str_t m = {method, strlen(method)}, path = {target, q ? (size_t)(q - target) : strlen(target)},
                     query = {q ? q + 1 : "", q ? strlen(q + 1) : 0};
-    uint8_t sig[CROW_HMAC_LEN];
-    char hex[2 * CROW_HMAC_LEN + 1];
+    uint8_t sig[CROW_HMAC_SHA256_LEN];
+    char hex[2 * CROW_HMAC_SHA256_LEN + 1];
     crow_auth_mac(key->secret, &claim, m, path, query, sig);
     crow_hex(sig, sizeof sig, hex);
     int n = snprintf(buf, cap, CROW_AUTH_SCHEME " id=%s:%s,ts=%" PRIu64 ",nonce=%s,sig=%s",
@@ -224,9 +224,9 @@ int crow_auth_claim_parse(const char *value, size_t len, crow_auth_claim_t *out,
     if (!(stop = field(&p, end, "nonce=")) || !hex_field(p, stop, CROW_AUTH_NONCE_LEN, out->nonce))
         return CROW_EPARSE;
     p = stop + (stop < end);
-    char sig[2 * CROW_HMAC_LEN + 1];
-    if (!(stop = field(&p, end, "sig=")) || stop != end || !hex_field(p, stop, CROW_HMAC_LEN, sig) ||
-        crow_unhex(sig, out->sig, CROW_HMAC_LEN))
+    char sig[2 * CROW_HMAC_SHA256_LEN + 1];
+    if (!(stop = field(&p, end, "sig=")) || stop != end || !hex_field(p, stop, CROW_HMAC_SHA256_LEN, sig) ||
+        crow_unhex(sig, out->sig, CROW_HMAC_SHA256_LEN))
         return CROW_EPARSE;
     *why = NULL;
     return 0;

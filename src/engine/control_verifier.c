@@ -124,9 +124,9 @@ int crow_verifier_check(crow_verifier_t *v, const crow_http_request_t *req, uint
     const crow_auth_key_t *key = bsearch(&probe, v->keys, v->key_count, sizeof *v->keys, key_order);
     if (!key)
         return refuse(out, 401, "unknown identity (not in the tracker's --auth file, or revoked)");
-    uint8_t mac[CROW_HMAC_LEN];
+    uint8_t mac[CROW_HMAC_SHA256_LEN];
     crow_auth_mac(key->secret, &out->claim, req->method, req->path, req->query, mac);
-    if (!crow_mem_equal(mac, out->claim.sig, sizeof mac))
+    if (!crow_mac_equal(mac, out->claim.sig, sizeof mac))
         return refuse(out, 401, "bad signature (wrong secret, or the request was altered)");
     if (out->claim.ts + v->window_s < now_s || out->claim.ts > now_s + v->window_s)
         return refuse(out, 401, "timestamp outside the replay window (are the clocks in sync?)");

@@ -103,7 +103,7 @@ START_TEST(test_sign_and_check)
     ck_assert_int_eq(c.kind, CROW_AUTH_OPERATOR);
     ck_assert_str_eq(c.name, "alice");
     ck_assert_uint_eq(c.ts, 1764700000);
-    uint8_t mac[CROW_HMAC_LEN];
+    uint8_t mac[CROW_HMAC_SHA256_LEN];
     crow_auth_mac(k.secret, &c, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
     ck_assert_mem_eq(mac, c.sig, sizeof mac);
     /* Every signed field changes the MAC. */
@@ -147,7 +147,7 @@ START_TEST(test_answer_mac)
     crow_auth_key_t k = alice();
     static const uint8_t body[] = "d5:order8:activatee";
     const char *req = "0102030405060708090a0b0c0d0e0f10";
-    char a[2 * CROW_HMAC_LEN + 1], b[2 * CROW_HMAC_LEN + 1];
+    char a[2 * CROW_HMAC_SHA256_LEN + 1], b[2 * CROW_HMAC_SHA256_LEN + 1];
     crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, a);
     ck_assert_uint_eq(strlen(a), 64);
     crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
