@@ -18,6 +18,8 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 
+#include "crowcast/control_auth.h"
+
 /* Exit codes of `crowcast agent`. */
 enum crow_agent_exit {
     CROW_AGENT_OK = 0,    /* stopped by SIGINT or SIGTERM */
@@ -45,8 +47,9 @@ struct crow_agent_config {
      * check again. NULL: any release */
     const struct crow_keyring *trust;
     const char *trust_path;
-    const char *mcast_key; /* get --mcast-key FILE, passed on to every get, or NULL (get's default) */
-    bool json;             /* machine-readable events on stdout, one JSON object a line */
+    const char *mcast_key;      /* get --mcast-key FILE, passed on to every get, or NULL (get's default) */
+    bool json;                  /* machine-readable events on stdout, one JSON object a line */
+    const crow_auth_key_t *key; /* signs polls and reports (an agent identity named host), or NULL */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns a crow_agent_exit code. */

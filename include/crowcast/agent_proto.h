@@ -43,11 +43,11 @@ int crow_agent_ack_decode(const uint8_t *buf, size_t len, char *failure, size_t 
 
 /* Request targets (origin-form) below prefix (the tracker URL's path without a trailing '/', may be
  * ""). Every value is percent-encoded. Return the length, or CROW_ESPACE. rack and current may be
- * "" or NULL (sent empty / left out). */
+ * "" or NULL (sent empty / left out); a report's seq 0 is left out. */
 long crow_agent_poll_target(char *buf, size_t cap, const char *prefix, const char *host, const char *rack,
                             const char *current, unsigned wait);
 long crow_agent_torrent_target(char *buf, size_t cap, const char *prefix, const char *release);
 long crow_agent_report_target(char *buf, size_t cap, const char *prefix, const char *host, uint32_t rollout,
-                              enum crow_step step, bool ok, const char *detail);
+                              enum crow_step step, bool ok, const char *detail, uint64_t seq);
 
 #endif

@@ -5,8 +5,9 @@
  * Client side: a GET request writer and a response parser (status, headers, Content-Length body).
  *
  * Nothing here allocates or touches a socket. Parsed strings point into the caller's buffer, which
- * must stay unchanged while they are used. The tracker only needs GET: a request carrying a body is
- * rejected (413, or 501 for Transfer-Encoding) rather than skipped, and the connection is closed.
+ * must stay unchanged while they are used. The tracker takes parameters in the query string only (a
+ * state change is a POST with an empty body): a request carrying a body is rejected (413, or 501 for
+ * Transfer-Encoding) rather than skipped, and the connection is closed.
  */
 #ifndef CROWCAST_HTTP_H
 #define CROWCAST_HTTP_H
@@ -91,6 +92,10 @@ const char *crow_http_reason(int status);
  * Returns the head length or CROW_ESPACE. */
 long crow_http_write_head(char *buf, size_t cap, int status, const char *content_type, size_t content_length,
                           bool keep_alive);
+
+/* The same with one more header line (e.g. "Allow: POST", without CRLF), or none when extra is NULL. */
+long crow_http_write_head_with(char *buf, size_t cap, int status, const char *content_type,
+                               size_t content_length, bool keep_alive, const char *extra);
 
 /* A complete text/plain response whose body is `why` plus a newline, with "Connection: close": the
  * answer to a refused request. Returns the length or CROW_ESPACE. */

@@ -4,8 +4,8 @@
  * A record is one text line: 8 lower-case hex digits of the CRC-32 (IEEE) of the payload, a space, the
  * payload, '\n'. The payload is a query string (key=value&...) whose values are percent-encoded, so a
  * record never contains a newline and a journal stays readable with grep. Keys: t (type), r (rollout),
- * ms, w (wave), c (code), s (status), h (host), k (rack), rel (release id), n (name), p (path), x (text),
- * y (extra).
+ * ms, w (wave), c (code), s (status), q (sequence), h (host), k (rack), rel (release id), n (name),
+ * p (path), x (text), y (extra).
  * Fields at their zero value are left out. A write cut short by a crash leaves a last line without its
  * '\n' or with a bad CRC: crow_journal_scan reports it as torn and the replay ignores it.
  */
@@ -29,10 +29,11 @@ enum crow_jrec_type {
         1,            /* a rollout begins: n release name, rel id, p torrent, x plan, y racks, c distribute */
     CROW_JREC_HOST,   /* an agent registered: h host, k rack, rel its current release */
     CROW_JREC_ORDER,  /* c crow_order for host h (rel: the release it goes to) */
-    CROW_JREC_REPORT, /* host h finished step c with status s (0 ok, 1 failed), x detail */
+    CROW_JREC_REPORT, /* host h finished step c with status s (0 ok, 1 failed), x detail, q its sequence */
     CROW_JREC_WAVE,   /* wave w enters state c (crow_wave_state) at ms; x reason */
     CROW_JREC_CONTROL, /* an operator command c (crow_control) ; x who/why */
     CROW_JREC_END,     /* the rollout ends in state c (crow_rollout_state); x reason */
+    CROW_JREC_EXPIRE,  /* host h leaves rollout r: it stopped polling; x reason (a poll brings it back) */
     CROW_JREC_TYPE_LAST_
 };
 
@@ -43,6 +44,7 @@ typedef struct crow_jrec {
     uint32_t wave;
     int32_t code;
     int32_t status;
+    uint64_t seq; /* REPORT: the agent's sequence number (0: an agent without one) */
     char host[CROW_JREC_HOST_MAX + 1];
     char rack[CROW_RACK_NAME_MAX + 1];
     char release[65]; /* hex release id, or "" */

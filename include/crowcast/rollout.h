@@ -68,12 +68,15 @@ enum crow_host_act {
 
 typedef struct crow_rollout_host {
     char name[CROW_JREC_HOST_MAX + 1];
-    uint32_t rack;     /* index into crow_rollout_t.racks */
-    char current[65];  /* release id it runs, as far as the coordinator knows ("" unknown) */
-    char previous[65]; /* what it ran when told to activate: the rollback target */
-    uint8_t dl, rb;    /* crow_host_step */
-    uint8_t act;       /* crow_host_act */
-    char detail[96];   /* last failure detail */
+    uint32_t rack;       /* index into crow_rollout_t.racks */
+    char current[65];    /* release id it runs, as far as the coordinator knows ("" unknown) */
+    char previous[65];   /* what it ran when told to activate: the rollback target */
+    uint8_t dl, rb;      /* crow_host_step */
+    uint8_t act;         /* crow_host_act */
+    char detail[96];     /* last failure detail */
+    uint64_t seen_ms;    /* its last poll (or registration, or the tracker's start), wall clock */
+    bool gone;           /* expired: out of the rollout until it polls again */
+    uint64_t report_seq; /* sequence of the last report taken (an older one is refused) */
 } crow_rollout_host_t;
 
 typedef struct crow_rollout_wave {
@@ -110,6 +113,7 @@ typedef struct crow_rollout {
     uint32_t decision_count;       /* total ever; the ring holds the last CROW_ROLLOUT_MAX_DECISIONS */
     uint64_t decisions_by_kind[4]; /* advance, halt, rollback, end */
     uint64_t activations_ordered;
+    uint64_t host_expiry_ms; /* configuration: a host silent this long leaves the rollout; 0 never */
 } crow_rollout_t;
 
 /* Allocates an idle coordinator. Returns 0 or -ENOMEM. */
@@ -129,10 +133,12 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
                                crow_plan_error_t *err);
 
 /* Whether rec should be journaled and applied: 0 yes, 1 it changes nothing (a registration with the
- * same rack and current release, a repeated report, an activation or health report from a host that
- * has been rolled back since: skip it), or a negative code: CROW_EPROTO (a report or order that does not fit
- * the state, e.g. a second activation), CROW_EUSAGE (an operator command not allowed now, e.g. resume when
- * not paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table full). */
+ * same rack and current release, a repeated report or one with the sequence of the last report taken,
+ * an activation or health report from a host that has been rolled back since: skip it), or a negative
+ * code: CROW_EPROTO (a report or order that does not fit the state, e.g. a second activation, or a
+ * report older than the last one taken from its host: a replay), CROW_EUSAGE (an operator command not allowed
+ * now, e.g. resume when not paused), CROW_ESESSION (a report for another rollout), CROW_ELIMIT (host table
+ * full). */
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec);
 
 /* Applies a record. Returns what crow_rollout_check returns; only 0 changes the state. */
@@ -141,7 +147,16 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec);
 /* The next decision at now_ms, if any: returns 1 and fills *rec (journal it, then apply it), or 0. */
 int crow_rollout_next(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec);
 
-/* When crow_rollout_next may have a time-driven decision (a soak ending): wall-clock ms, or UINT64_MAX. */
+/* A poll from host (index) at now_ms: not journaled (a poll that changes nothing is not a record), it
+ * only pushes the host's expiry back. A host that has not polled for host_expiry_ms while a rollout
+ * runs or rolls back is expired by crow_rollout_next (an EXPIRE record, with its reason): it no longer
+ * counts in its wave's hosts, an activation it was told and did not report counts as failed, and it
+ * is given no order until it polls again (its registration then brings it back). After a replay, call
+ * it for every host with the start time: silence before a restart is not the host's. */
+void crow_rollout_seen(crow_rollout_t *r, uint32_t host, uint64_t now_ms);
+
+/* When crow_rollout_next may have a time-driven decision (a soak ending, a host expiring): wall-clock
+ * ms, or UINT64_MAX. */
 uint64_t crow_rollout_deadline(const crow_rollout_t *r);
 
 /* The host's outstanding order (issued and not reported yet), NONE when there is nothing to do. An

@@ -33,6 +33,7 @@ typedef struct crow_report_query {
     enum crow_step step;
     bool ok;
     char detail[CROW_JREC_TEXT_MAX + 1]; /* "" when absent */
+    uint64_t seq;                        /* the agent's sequence number; 0 when absent */
 } crow_report_query_t;
 
 /* /rollout/start?torrent=PATH&plan=PLANTEXT&distribute=all|per-wave */

@@ -65,6 +65,17 @@ void agent_mark_verified(struct agent *a, const char *release)
     a->verified_next = (a->verified_next + 1) % AGENT_MAX_VERIFIED;
 }
 
+void agent_http_refusal(const crow_http_response_t *res, char *out, size_t cap)
+{
+    /* The body's first line (a text/plain reason, or a bencoded failure) with only printable bytes. */
+    size_t n = 0;
+    int len = snprintf(out, cap, "tracker answered HTTP %d: ", res->status);
+    for (size_t i = 0; len > 0 && (size_t)len + n + 1 < cap && i < res->body_len && res->body[i] != '\n'; i++)
+        out[len + n++] = res->body[i] >= ' ' && res->body[i] < 127 ? (char)res->body[i] : '?';
+    if (len > 0 && (size_t)len + n < cap)
+        out[len + n] = '\0';
+}
+
 const char *agent_current(const struct agent *a)
 {
     return a->state.release_count ? a->state.releases[0].current : "";
@@ -194,7 +205,7 @@ static void on_poll(void *ctx, int err, const crow_http_response_t *res)
     if (err || res->status != 200) {
         snprintf(what, sizeof what, "%s", err ? crow_strerror(err) : "HTTP error");
         if (!err)
-            snprintf(what, sizeof what, "tracker answered HTTP %d", res->status);
+            agent_http_refusal(res, what, sizeof what);
         poll_problem(a, what);
         return;
     }
@@ -222,8 +233,8 @@ static void send_poll(struct agent *a)
     a->next_poll_ns = UINT64_MAX; /* set again when the answer comes */
     a->poll_sent_ns = crow_loop_now(a->loop);
     int ret = n < 0 ? (int)n
-                    : crow_http_client_get(a->poll_http, &a->server, a->cfg->iface, target,
-                                           a->cfg->poll_wait + 10.0);
+                    : crow_http_client_request(a->poll_http, &a->server, a->cfg->iface, "POST", target,
+                                               a->cfg->key, a->cfg->poll_wait + 10.0);
     if (ret)
         poll_problem(a, crow_strerror(ret));
 }

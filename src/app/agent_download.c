@@ -108,9 +108,9 @@ void agent_fetch_torrent(struct agent *a)
 {
     char target[512];
     long n = crow_agent_torrent_target(target, sizeof target, a->prefix, a->job.order.release);
-    int ret = n < 0
-                  ? (int)n
-                  : crow_http_client_get(a->torrent_http, &a->server, a->cfg->iface, target, TORRENT_TIMEOUT);
+    int ret = n < 0 ? (int)n
+                    : crow_http_client_request(a->torrent_http, &a->server, a->cfg->iface, "GET", target,
+                                               a->cfg->key, TORRENT_TIMEOUT);
     if (ret)
         agent_job_next(a, ret, "cannot ask the tracker for the manifest");
 }

@@ -91,6 +91,8 @@ bool agent_is_verified(const struct agent *a, const char *release);
 void agent_mark_verified(struct agent *a, const char *release);
 /* DIR/<name>[/<rest>] into buf; false when it does not fit. */
 bool agent_path(const struct agent *a, char *buf, size_t cap, const char *name, const char *rest);
+/* "tracker answered HTTP N: <the body's first line, printable>" into out. */
+void agent_http_refusal(const crow_http_response_t *res, char *out, size_t cap);
 const char *agent_current(const struct agent *a);
 
 /* agent_report.c */

@@ -4,6 +4,7 @@
  * duplicate is harmless (the coordinator skips a report it already knows). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent_internal.h"
 #include "crowcast/error.h"
@@ -20,9 +21,10 @@ static void send_next(struct agent *a)
     const crow_agent_report_t *r = &a->state.outbox[0];
     char target[1024];
     long n = crow_agent_report_target(target, sizeof target, a->prefix, a->cfg->host, r->rollout, r->step,
-                                      r->ok, r->detail);
+                                      r->ok, r->detail, r->seq);
     int ret = n < 0 ? (int)n
-                    : crow_http_client_get(a->report_http, &a->server, a->cfg->iface, target, REPORT_TIMEOUT);
+                    : crow_http_client_request(a->report_http, &a->server, a->cfg->iface, "POST", target,
+                                               a->cfg->key, REPORT_TIMEOUT);
     if (ret) {
         crow_log_warn("report %s: %s; retrying", crow_step_name(r->step), crow_strerror(ret));
         a->next_report_ns = crow_loop_now(a->loop) + (uint64_t)(a->report_backoff * 1e9);
@@ -34,9 +36,13 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
     struct agent *a = ctx;
     const crow_agent_report_t *r = &a->state.outbox[0];
     char failure[256] = "";
-    int ret = err                  ? err
-              : res->status != 200 ? CROW_EPROTO
-                                   : crow_agent_ack_decode(res->body, res->body_len, failure, sizeof failure);
+    int ret = err ? err : crow_agent_ack_decode(res->body, res->body_len, failure, sizeof failure);
+    if (!err && res->status != 200) {
+        /* Not an answer to this report (refused before it was read: a bad signature, a clock out of
+         * the window): it is sent again, freshly signed. */
+        agent_http_refusal(res, failure, sizeof failure);
+        ret = CROW_EPARSE;
+    }
     if (a->state.outbox_count == 0)
         return;
     if (ret == 0 || (ret == CROW_EPROTO && failure[0])) {
@@ -59,9 +65,9 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
     }
     crow_log(a->report_backoff == BACKOFF_MIN ? CROW_LOG_WARN : CROW_LOG_DEBUG,
              "report %s to the tracker: %s; sending it again in %.1f s", crow_step_name(r->step),
-             err                  ? crow_strerror(err)
-             : res->status != 200 ? "HTTP error"
-                                  : "malformed answer",
+             err          ? crow_strerror(err)
+             : failure[0] ? failure
+                          : "malformed answer",
              a->report_backoff);
     a->next_report_ns = crow_loop_now(a->loop) + (uint64_t)(a->report_backoff * 1e9);
     a->report_backoff = a->report_backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : a->report_backoff * 2;
@@ -73,7 +79,9 @@ void agent_report(struct agent *a, uint32_t rollout, enum crow_step step, bool o
     snprintf(r.detail, sizeof r.detail, "%s", detail ? detail : "");
     crow_log(ok ? CROW_LOG_INFO : CROW_LOG_ERROR, "rollout %u: %s %s%s%s", rollout, crow_step_name(step),
              ok ? "ok" : "failed", r.detail[0] ? ": " : "", r.detail);
-    crow_agent_state_queue(&a->state, &r);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now); /* see crow_agent_state_queue: numbers outlive the state file */
+    crow_agent_state_queue(&a->state, &r, (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u);
     agent_save_state(a);
     if (crow_loop_now(a->loop) >= a->next_report_ns)
         send_next(a);

@@ -1,11 +1,14 @@
-/* HTTP GET client: one request per connection (Connection: close), the response collected in a
+/* HTTP client: one request per connection (Connection: close), the response collected in a
  * buffer of fixed size, a timeout per request. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crowcast/error.h"
+#include "crowcast/hash.h"
+#include "crowcast/log.h"
 #include "crowcast/tcp.h"
 #include "crowcast/udp.h"
 #include "http_client.h"
@@ -22,6 +25,8 @@ struct crow_http_client {
     size_t request_len;
     size_t cap, len;
     uint8_t *response;
+    const crow_auth_key_t *key; /* the request in flight was signed with it: its 200 answer must be too */
+    char nonce[2 * CROW_AUTH_NONCE_LEN + 1];
 };
 
 int crow_http_server_parse(const char *url, struct crow_http_server *out)
@@ -65,6 +70,20 @@ static void finish(struct crow_http_client *c, int err, const crow_http_response
         c->cb(c->ctx, err, res);
 }
 
+/* A signed request's 200 answer must carry the tracker's MAC of it (control_auth.h): anyone on the path
+ * could otherwise hand an agent orders. Refusals are not signed (the tracker may not know the key). */
+static bool answer_signed(const struct crow_http_client *c, const crow_http_response_t *res)
+{
+    if (!c->key || res->status != 200)
+        return true;
+    const crow_http_str_t *h =
+        crow_http_find_header(res->headers, res->header_count, CROW_AUTH_ANSWER_HEADER);
+    char want[2 * CROW_HMAC_SHA256_LEN + 1];
+    crow_auth_answer_mac(c->key->secret, c->nonce, res->status, res->body, res->body_len, want);
+    return h && h->len == 2 * CROW_HMAC_SHA256_LEN &&
+           crow_mac_equal((const uint8_t *)h->ptr, (const uint8_t *)want, h->len);
+}
+
 /* Delivers the response once it is complete, or whatever the end of the connection leaves (the
  * parser never asks for more bytes after eof). */
 static void try_deliver(struct crow_http_client *c, bool eof, int close_err)
@@ -75,6 +94,10 @@ static void try_deliver(struct crow_http_client *c, bool eof, int close_err)
     /* Closed before a byte of the answer: say so, not "malformed input". */
     int ret = eof && c->len == 0 ? (close_err ? close_err : CROW_ECLOSED)
                                  : crow_http_parse_response(c->response, c->len, eof, &limits, &res, &herr);
+    if (ret > 0 && !answer_signed(c, &res)) {
+        crow_log_warn("a 200 answer without the tracker's signature (%s): dropped", CROW_AUTH_ANSWER_HEADER);
+        ret = CROW_EHASH;
+    }
     if (ret != CROW_EMORE)
         finish(c, ret > 0 ? 0 : ret, ret > 0 ? &res : NULL);
 }
@@ -156,11 +179,45 @@ int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t res
 int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
                          const char *target, double timeout)
 {
+    return crow_http_client_request(c, server, bind, "GET", target, NULL, timeout);
+}
+
+/* "Authorization: ...\r\n" for target under key, or "" without a key. Returns 0 or an error. */
+static int authorization(struct crow_http_client *c, char *buf, size_t cap, const char *method,
+                         const char *target, const crow_auth_key_t *key)
+{
+    buf[0] = '\0';
+    if (!key)
+        return 0;
+    uint8_t nonce[CROW_AUTH_NONCE_LEN];
+    int ret = crow_random_bytes(nonce, sizeof nonce);
+    if (ret)
+        return ret;
+    crow_hex(nonce, sizeof nonce, c->nonce);
+    int n = snprintf(buf, cap, "Authorization: ");
+    long v = crow_auth_sign(buf + n, cap - (size_t)n - 2, key, method, target, (uint64_t)time(NULL), nonce);
+    if (v < 0)
+        return (int)v;
+    memcpy(buf + n + v, "\r\n", 3);
+    return 0;
+}
+
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
+                             struct in_addr bind, const char *method, const char *target,
+                             const crow_auth_key_t *key, double timeout)
+{
     if (c->in_flight)
         return CROW_EUSAGE;
-    int n = snprintf(c->request, sizeof c->request,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\nConnection: close\r\n\r\n",
-                     target, server->host, CROW_VERSION);
+    char auth[CROW_AUTH_HEADER_MAX + 32];
+    int n = authorization(c, auth, sizeof auth, method, target, key);
+    if (n)
+        return n;
+    c->key = key;
+    /* A POST carries its parameters in the query: its body is empty. */
+    n = snprintf(c->request, sizeof c->request,
+                 "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: crowcast/%s\r\n%s%sConnection: close\r\n\r\n",
+                 method, target, server->host, CROW_VERSION, auth,
+                 strcmp(method, "GET") ? "Content-Length: 0\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof c->request)
         return CROW_ESPACE;
     c->request_len = (size_t)n;

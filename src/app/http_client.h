@@ -1,4 +1,4 @@
-/* HTTP/1.1 GET client on the loop: one request per connection (Connection: close), a bounded
+/* HTTP/1.1 client on the loop: one request per connection (Connection: close), a bounded
  * response buffer, a deadline per request. Shared by the announce client and the rollout agent.
  */
 #ifndef CROWCAST_APP_HTTP_CLIENT_H
@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "crowcast/control_auth.h"
 #include "crowcast/http.h"
 #include "crowcast/loop.h"
 
@@ -37,6 +38,13 @@ int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t res
  * negative code when the connection could not be started (the callback will not fire). */
 int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
                          const char *target, double timeout);
+/* Sends METHOD target; with key, signed for the control plane (control_auth.h: the wall clock's
+ * seconds and a fresh random nonce), and a 200 answer that does not carry the tracker's signature of
+ * it is delivered as CROW_EHASH (logged). key must stay valid until the callback. Same returns as
+ * crow_http_client_get. */
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
+                             struct in_addr bind, const char *method, const char *target,
+                             const crow_auth_key_t *key, double timeout);
 bool crow_http_client_busy(const crow_http_client_t *c);
 /* Abandons what is in flight (no callback); the memory is freed once the loop returned the timer. */
 void crow_http_client_free(crow_http_client_t *c);

@@ -2,6 +2,7 @@
  * timer, signals. Request routing and bodies are tracker_http.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "auth_file.h"
+#include "crowcast/addr_limits.h"
+#include "crowcast/control_verifier.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
 #include "crowcast/log.h"
@@ -20,7 +24,7 @@
 #define TICK_NS      (200 * 1000000ull) /* timeout sweep period: cuts off late by at most this */
 #define IN_CAP       (8192 + 1024)      /* the parser's 8 KiB head limit, plus room to see it crossed */
 #define OUT_CAP      (16 * 1024)
-#define HEAD_MAX     256
+#define HEAD_MAX     384                  /* room for a signed answer's X-Crowcast-Answer line */
 #define PENDING_MAX  (256u * 1024 * 1024) /* streamed bodies of all connections together */
 #define FD_RESERVE   32                   /* descriptors kept for the listener, io_uring, files */
 #define DEFAULT_CONN 16384
@@ -38,7 +42,10 @@ struct conn {
     size_t pending_len, pending_off;
     bool held;            /* the rollout module answers later: read nothing more until then */
     bool held_keep_alive; /* keep the connection after that answer (nothing pipelined behind it) */
-    char held_path[32];   /* for the log */
+    bool sign_answer;     /* the request was signed: its 200 answer is signed back (control_auth.h) */
+    uint8_t answer_secret[CROW_AUTH_SECRET_LEN];
+    char answer_nonce[2 * CROW_AUTH_NONCE_LEN + 1];
+    char held_path[32]; /* for the log */
 };
 
 struct tracker {
@@ -50,7 +57,11 @@ struct tracker {
     crow_racks_t racks;
     struct tracker_http http;
     tracker_rollout_t *rollout; /* NULL without --state */
-    struct conn *conns;         /* every open connection */
+    crow_verifier_t *verifier;  /* NULL without --auth */
+    crow_addr_limits_t *limits; /* per source address */
+    crow_addr_limits_config_t limit_cfg;
+    crow_auth_key_t *keys; /* scratch for reading the keys file */
+    struct conn *conns;    /* every open connection */
     uint32_t max_conns;
     uint64_t header_ns, idle_ns;
     size_t pending_total;
@@ -73,6 +84,7 @@ static void unlink_conn(struct conn *c)
         c->next->prev = c->prev;
     t->pending_total -= c->pending_len;
     t->http.counters.open_connections--;
+    crow_addr_limits_close(t->limits, c->src);
     if (c->held)
         tracker_rollout_forget(t->rollout, c);
     free(c->pending);
@@ -133,12 +145,20 @@ static void feed_pending(struct conn *c)
 static bool send_reply(struct conn *c, const struct tracker_reply *r, bool keep_alive)
 {
     struct tracker *t = c->t;
-    char head[HEAD_MAX];
+    char head[HEAD_MAX], answer[sizeof CROW_AUTH_ANSWER_HEADER + 2 * CROW_HMAC_SHA256_LEN + 4];
+    const char *extra = r->extra;
+    if (c->sign_answer && r->status == 200) {
+        char mac[2 * CROW_HMAC_SHA256_LEN + 1];
+        crow_auth_answer_mac(c->answer_secret, c->answer_nonce, r->status, r->body, r->len, mac);
+        snprintf(answer, sizeof answer, CROW_AUTH_ANSWER_HEADER ": %s", mac);
+        extra = answer;
+    }
     size_t total = r->len + HEAD_MAX;
     /* A reply that does not fit the output buffer now is streamed, and ends the connection: input
      * behind it would wait for a read that may never come (the tcp layer hands input over on reads). */
     bool fits = total <= crow_tcp_out_space(c->tcp);
-    long hl = crow_http_write_head(head, sizeof head, r->status, r->content_type, r->len, keep_alive && fits);
+    long hl = crow_http_write_head_with(head, sizeof head, r->status, r->content_type, r->len,
+                                        keep_alive && fits, extra);
     if (hl < 0) {
         drop(c);
         return false;
@@ -184,6 +204,15 @@ static void refuse(struct conn *c, int status, const char *why)
         drop(c);
 }
 
+static void log_limit(uint32_t addr, const char *what, double limit)
+{
+    char src[16];
+    crow_ipv4_format(addr, src);
+    crow_log_warn("%s: over the per-address limit of %g %s: refused (logged again after it is "
+                  "admitted once more)",
+                  src, limit, what);
+}
+
 static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t len)
 {
     (void)tcp;
@@ -206,10 +235,25 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
             return (long)len;
         }
         used += (size_t)ret;
+        enum crow_addr_verdict v = crow_addr_limits_request(t->limits, c->src, now_ms(t));
+        if (v != CROW_ADDR_OK) {
+            t->http.counters.rate_limited++;
+            if (v == CROW_ADDR_REFUSED_FIRST)
+                log_limit(c->src, "requests a second", t->limit_cfg.rate);
+            refuse(c, 429, "too many requests from this address: slow down");
+            return (long)len;
+        }
         c->in_request = false;
         c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
         struct tracker_reply r;
-        if (!tracker_http_answer(&t->http, &req, c->src, now_ms(t), c, &r)) {
+        bool now = tracker_http_answer(&t->http, &req, c->src, now_ms(t), c, &r);
+        const crow_admission_t *a = &t->http.admission;
+        c->sign_answer = a->who != NULL;
+        if (a->who) {
+            memcpy(c->answer_secret, a->who->secret, sizeof c->answer_secret);
+            memcpy(c->answer_nonce, a->nonce, sizeof c->answer_nonce);
+        }
+        if (!now) {
             c->held = true;
             c->held_keep_alive = req.keep_alive && used == len;
             c->deadline_ns = UINT64_MAX; /* a long poll is not idle */
@@ -266,15 +310,25 @@ static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
         close(fd);
         return;
     }
+    uint32_t src = ntohl(peer->sin_addr.s_addr);
+    enum crow_addr_verdict v = crow_addr_limits_open(t->limits, src, now_ms(t));
+    if (v != CROW_ADDR_OK) {
+        t->http.counters.refused_per_address++;
+        if (v == CROW_ADDR_REFUSED_FIRST)
+            log_limit(src, "open connections", t->limit_cfg.max_conns);
+        close(fd);
+        return;
+    }
     struct conn *c = calloc(1, sizeof *c);
     struct crow_tcp_config tc = {.in_cap = IN_CAP, .out_cap = OUT_CAP};
     if (!c || crow_tcp_adopt(t->loop, &c->tcp, fd, &tc, &handlers, c)) {
+        crow_addr_limits_close(t->limits, src);
         free(c);
         close(fd);
         return;
     }
     c->t = t;
-    c->src = ntohl(peer->sin_addr.s_addr);
+    c->src = src;
     crow_http_parser_init(&c->parser, &(crow_http_limits_t){.max_request_line = LINE_MAX_});
     c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
     c->next = t->conns;
@@ -317,9 +371,38 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     crow_io_timeout(t->loop, &t->tick, wait);
 }
 
+/* Reads the --auth file into the verifier. Returns 0 or an error (logged; the keys in use stay). */
+static int load_keys(struct tracker *t)
+{
+    char why[PATH_MAX + 128];
+    size_t count = 0;
+    int ret =
+        crow_auth_file_read(t->cfg->auth_path, t->keys, CROW_VERIFIER_MAX_KEYS, &count, why, sizeof why);
+    if (!ret && (ret = crow_verifier_set_keys(t->verifier, t->keys, count)))
+        snprintf(why, sizeof why, "%s: more than %u identities", t->cfg->auth_path, CROW_VERIFIER_MAX_KEYS);
+    size_t ops = 0;
+    for (size_t i = 0; i < count; i++)
+        ops += t->keys[i].kind == CROW_AUTH_OPERATOR;
+    explicit_bzero(t->keys, CROW_VERIFIER_MAX_KEYS * sizeof *t->keys); /* a line cut short too */
+    if (ret) {
+        crow_log_error("--auth %s", why);
+        return ret;
+    }
+    crow_log_info("control plane: %zu operator(s) and %zu agent(s) from %s", ops, count - ops,
+                  t->cfg->auth_path);
+    return 0;
+}
+
 static void on_signal(void *ctx, int signo)
 {
     struct tracker *t = ctx;
+    if (signo == SIGHUP) {
+        if (!t->verifier)
+            crow_log_info("SIGHUP: no --auth file to read again");
+        else if (load_keys(t))
+            crow_log_error("SIGHUP: the keys in use stay");
+        return;
+    }
     crow_log_info("signal %d: stopping", signo);
     crow_loop_stop(t->loop, 1);
 }
@@ -367,6 +450,40 @@ static int load_racks(struct tracker *t, const char *path)
     return 0;
 }
 
+/* The control policy: keys, or an insecure loopback tracker. Returns 0 or an exit code. */
+static int setup_policy(struct tracker *t)
+{
+    const struct crow_tracker_config *cfg = t->cfg;
+    crow_control_policy_t *p = &t->http.policy;
+    bool loopback = (ntohl(cfg->listen.sin_addr.s_addr) >> 24) == 127;
+    if (cfg->insecure_control && !loopback) {
+        fprintf(stderr,
+                "crowcast tracker: --insecure-control serves only a loopback address (127.x), "
+                "not %s: give --auth FILE\n",
+                inet_ntoa(cfg->listen.sin_addr));
+        return 2;
+    }
+    p->insecure = cfg->insecure_control;
+    p->closed_reads = cfg->closed_reads;
+    if (!cfg->auth_path) {
+        if (cfg->state_dir && !cfg->insecure_control)
+            crow_log_warn("no --auth FILE: rollout and agent state changes are refused (see crowcast "
+                          "tracker --help)");
+        else if (cfg->state_dir)
+            crow_log_warn("--insecure-control: anyone who reaches %s may start, stop and answer rollouts",
+                          inet_ntoa(cfg->listen.sin_addr));
+        return 0;
+    }
+    if (crow_verifier_new(&t->verifier, 0, 0) || !(t->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *t->keys)))
+        return 3;
+    if (load_keys(t)) {
+        fprintf(stderr, "crowcast tracker: --auth %s: cannot use it (see the log)\n", cfg->auth_path);
+        return 2;
+    }
+    p->verifier = t->verifier;
+    return 0;
+}
+
 int crow_tracker_run(const struct crow_tracker_config *cfg)
 {
     struct tracker *t = calloc(1, sizeof *t);
@@ -392,6 +509,16 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
         result = ret == CROW_EUSAGE ? 2 : 3;
         goto out;
     }
+    if ((result = setup_policy(t)))
+        goto out;
+    crow_addr_limits_config_t *lc = &t->limit_cfg;
+    *lc = (crow_addr_limits_config_t){.max_conns = cfg->max_per_address ? cfg->max_per_address : 256,
+                                      .rate = cfg->rate_per_address > 0 ? cfg->rate_per_address : 200};
+    lc->burst = 2 * lc->rate;
+    if (crow_addr_limits_new(&t->limits, lc)) {
+        result = 3;
+        goto out;
+    }
     result = 3;
     if ((ret = crow_loop_new(&t->loop, 1024))) {
         fprintf(stderr, "crowcast tracker: io_uring: %s\n", crow_strerror(ret));
@@ -402,14 +529,15 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
                 ntohs(cfg->listen.sin_port), crow_strerror(ret));
         goto out;
     }
-    static const int sigs[] = {SIGINT, SIGTERM};
-    if ((ret = crow_signals_watch(t->loop, &t->signals, sigs, 2, on_signal, t))) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    if ((ret = crow_signals_watch(t->loop, &t->signals, sigs, 3, on_signal, t))) {
         fprintf(stderr, "crowcast tracker: signals: %s\n", crow_strerror(ret));
         goto out;
     }
     if (cfg->state_dir) {
-        if ((ret = tracker_rollout_open(&t->rollout, t->loop, cfg->state_dir, &t->racks, on_rollout_answer,
-                                        t))) {
+        if ((ret = tracker_rollout_open(&t->rollout, t->loop, cfg->state_dir, &t->racks,
+                                        (uint64_t)((cfg->host_expiry > 0 ? cfg->host_expiry : 300) * 1000),
+                                        on_rollout_answer, t))) {
             fprintf(stderr, "crowcast tracker: --state %s: %s\n", cfg->state_dir, crow_strerror(ret));
             result = ret == CROW_EPARSE ? 2 : 3;
             goto out;
@@ -439,6 +567,9 @@ out:
     }
     tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
+    crow_verifier_free(t->verifier);
+    crow_addr_limits_free(t->limits);
+    free(t->keys);
     crow_registry_free(t->reg);
     free(t);
     return result;

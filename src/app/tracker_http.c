@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crowcast/error.h"
+#include "crowcast/event.h"
 #include "tracker_http.h"
 #include "tracker_rollout.h"
 
@@ -143,6 +144,11 @@ static long server_metrics(const struct tracker_counters *c, char *buf, size_t c
         "--max-connections.\n"
         "# TYPE crowcast_tracker_connections_refused_total counter\n"
         "crowcast_tracker_connections_refused_total %llu\n"
+        "# HELP crowcast_tracker_address_refusals_total Connections and requests refused over a per-address "
+        "limit.\n"
+        "# TYPE crowcast_tracker_address_refusals_total counter\n"
+        "crowcast_tracker_address_refusals_total{limit=\"connections\"} %llu\n"
+        "crowcast_tracker_address_refusals_total{limit=\"rate\"} %llu\n"
         "# HELP crowcast_tracker_timeouts_total Connections cut off, by timeout.\n"
         "# TYPE crowcast_tracker_timeouts_total counter\n"
         "crowcast_tracker_timeouts_total{kind=\"header\"} %llu\n"
@@ -153,6 +159,7 @@ static long server_metrics(const struct tracker_counters *c, char *buf, size_t c
         "crowcast_tracker_http_responses_total{class=\"4xx\"} %llu\n"
         "crowcast_tracker_http_responses_total{class=\"5xx\"} %llu\n",
         c->open_connections, (unsigned long long)c->accepted, (unsigned long long)c->refused_over_cap,
+        (unsigned long long)c->refused_per_address, (unsigned long long)c->rate_limited,
         (unsigned long long)c->header_timeouts, (unsigned long long)c->idle_timeouts,
         (unsigned long long)c->responses_2xx, (unsigned long long)c->responses_4xx,
         (unsigned long long)c->responses_5xx);
@@ -205,11 +212,40 @@ void tracker_http_count(struct tracker_http *th, int status)
         th->counters.responses_5xx++;
 }
 
+/* A request the control policy refused: JSON for the operator's /rollout/..., text for the rest. */
+static void reply_refusal(struct tracker_http *th, const crow_http_request_t *req, struct tracker_reply *out)
+{
+    crow_admission_t *a = &th->admission;
+    crow_http_str_t p = req->path;
+    bool json = p.len >= 9 && memcmp(p.ptr, "/rollout/", 9) == 0;
+    long n = 0;
+    if (json) {
+        crow_event_writer_t w;
+        crow_event_begin(&w, (char *)th->scratch, th->scratch_cap - 1, "rollout");
+        crow_event_str(&w, "error", a->why);
+        n = crow_event_end(&w);
+    }
+    if (n <= 0) {
+        json = false;
+        n = snprintf((char *)th->scratch, th->scratch_cap, "%s\n", a->why);
+    }
+    *out = (struct tracker_reply){.status = a->status,
+                                  .content_type = json ? "application/json" : "text/plain",
+                                  .body = th->scratch,
+                                  .len = (size_t)n,
+                                  .failure = a->why,
+                                  .extra = a->extra};
+}
+
 bool tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req, uint32_t src,
                          uint64_t now_ms, void *conn, struct tracker_reply *out)
 {
-    if (!str_is(req->method, "GET"))
-        reply_text(th, out, 405, "only GET is served\n");
+    bool rollout = tracker_rollout_handles(req);
+    if (rollout && !th->rollout) {
+        th->admission.who = NULL;
+        tracker_rollout_serve(NULL, req, src, NULL, conn, out); /* no --state: says so, whatever the method */
+    } else if (!crow_control_admit(&th->policy, req, tracker_rollout_wall_ms() / 1000u, &th->admission))
+        reply_refusal(th, req, out);
     else if (str_is(req->path, "/announce"))
         announce(th, req, src, now_ms, out);
     else if (str_is(req->path, "/scrape"))
@@ -220,8 +256,8 @@ bool tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req
         render(th, true, now_ms, out);
     else if (tracker_probe_route(req->path))
         tracker_probe_answer(&th->probe, th->racks, req, src, now_ms, out);
-    else if (tracker_rollout_handles(req)) {
-        if (!tracker_rollout_serve(th->rollout, req, src, conn, out))
+    else if (rollout) {
+        if (!tracker_rollout_serve(th->rollout, req, src, th->admission.who, conn, out))
             return false; /* answered later, and counted then */
     } else
         reply_text(th, out, 404, "not found: try /announce, /scrape, /status or /metrics\n");

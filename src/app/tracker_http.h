@@ -6,8 +6,10 @@
  *   GET /status    JSON (crow_registry_status_json)
  *   GET /metrics   Prometheus text: the registry's metrics plus the server's own counters
  *   GET /probe/... `crowcast probe` receivers and reports (tracker_probe.h)
- *   GET /agent/..., /rollout/...  the rollout coordinator (tracker_rollout.h; may answer later)
- *   anything else  404; a method other than GET 405
+ *   /agent/..., /rollout/...  the rollout coordinator (tracker_rollout.h; may answer later)
+ *   anything else  404
+ * Before any of it, the control policy (control_policy.h) decides on the method and the identity:
+ * state changes are signed POSTs, the rest GETs; a refusal is 401, 403, 405 or 503 with its reason.
  */
 #ifndef CROWCAST_APP_TRACKER_HTTP_H
 #define CROWCAST_APP_TRACKER_HTTP_H
@@ -16,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crowcast/control_policy.h"
 #include "crowcast/http.h"
 #include "crowcast/racks.h"
 #include "crowcast/tracker_registry.h"
@@ -25,6 +28,7 @@
  * ones; tracker_http_answer counts responses. */
 struct tracker_counters {
     uint64_t accepted, refused_over_cap, header_timeouts, idle_timeouts;
+    uint64_t refused_per_address, rate_limited;
     uint64_t responses_2xx, responses_4xx, responses_5xx;
     uint32_t open_connections;
 };
@@ -41,6 +45,9 @@ struct tracker_http {
     size_t scrape_cap;
     struct tracker_probe probe;
     struct tracker_rollout *rollout; /* borrowed; NULL without --state */
+    crow_control_policy_t policy;    /* its verifier is borrowed */
+    crow_admission_t admission;      /* of the last request: a refusal's text backs the reply; who and
+                                      * nonce sign an admitted one's answer */
 };
 
 /* What to send back. body points into the tracker_http's scratch buffer, valid until the next call. */
@@ -50,6 +57,7 @@ struct tracker_reply {
     const uint8_t *body;
     size_t len;
     const char *failure; /* announce/scrape refusal reason, for the log (NULL when served) */
+    const char *extra;   /* one more header line ("Allow: POST"), or NULL */
 };
 
 /* Returns 0 or -ENOMEM. reg and racks must outlive it. */

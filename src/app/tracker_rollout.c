@@ -255,7 +255,8 @@ static int make_dir(const char *path)
 }
 
 int tracker_rollout_open(tracker_rollout_t **out, crow_loop_t *loop, const char *state_dir,
-                         const crow_racks_t *racks, tracker_rollout_answer_fn answer_fn, void *ctx)
+                         const crow_racks_t *racks, uint64_t host_expiry_ms,
+                         tracker_rollout_answer_fn answer_fn, void *ctx)
 {
     int ret;
     char path[PATH_MAX + 32], why[PATH_MAX + 128];
@@ -283,11 +284,15 @@ int tracker_rollout_open(tracker_rollout_t **out, crow_loop_t *loop, const char 
     if ((ret = crow_rollout_new(&tr->durable)) || (ret = crow_rollout_new(&tr->ahead)) ||
         (ret = tracker_rollout_scratch(tr, SCRATCH_START)))
         goto fail;
+    tr->durable->host_expiry_ms = host_expiry_ms;
     snprintf(path, sizeof path, "%s/rollout.journal", tr->dir);
     if ((ret = tracker_journal_open(&tr->journal, loop, path, replay_one, on_commit, tr, why, sizeof why))) {
         crow_log_error("rollout journal %s", why);
         goto fail;
     }
+    uint64_t now = tracker_rollout_wall_ms();
+    for (uint32_t i = 0; i < tr->durable->host_count; i++)
+        crow_rollout_seen(tr->durable, i, now);
     memcpy(tr->ahead, tr->durable, sizeof *tr->ahead);
     const crow_rollout_t *r = tr->durable;
     if (r->state == CROW_ROLLOUT_IDLE)

@@ -129,12 +129,19 @@ void tracker_rollout_held_answer(tracker_rollout_t *tr, enum wait_kind kind, uin
     }
 }
 
-/* Reads a whole regular file of at most max bytes into a new buffer. Returns 0, -errno or CROW_ELIMIT. */
+/* Reads a whole regular file of at most max bytes into a new buffer. Returns 0, -errno (-EINVAL: not
+ * a regular file) or CROW_ELIMIT. O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+ * writer, with the whole loop (every announce and poll) stopped behind it. */
 static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return -errno;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
     int ret = tracker_read_file(fd, max, out, len);
     close(fd);
     return ret;
@@ -225,8 +232,19 @@ static bool serve_torrent(tracker_rollout_t *tr, const crow_http_request_t *req,
     return true;
 }
 
-static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src, void *conn,
-                       struct tracker_reply *out)
+/* An agent identity speaks only for its own host. */
+static bool not_its_host(tracker_rollout_t *tr, const crow_auth_key_t *who, const char *host,
+                         struct tracker_reply *out)
+{
+    if (!who || strcmp(who->name, host) == 0)
+        return false;
+    agent_failure(tr, out, "agent %s cannot speak for host %s", who->name, host);
+    out->status = 403;
+    return true;
+}
+
+static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src,
+                       const crow_auth_key_t *who, void *conn, struct tracker_reply *out)
 {
     crow_poll_query_t q;
     const char *why;
@@ -234,7 +252,12 @@ static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, ui
         agent_failure(tr, out, "%s", why);
         return true;
     }
-    /* The racks file decides for an address it covers; else the agent's --rack. */
+    if (not_its_host(tr, who, q.host, out))
+        return true;
+    /* The racks file decides for an address it covers. A signed poll's claimed rack is never believed
+     * (an address outside the racks file is in no rack); only an insecure tracker takes it. */
+    if (who)
+        q.rack[0] = '\0';
     const crow_rack_t *rack = crow_racks_get(tr->racks, crow_racks_lookup(tr->racks, src));
     crow_jrec_t *rec = &tr->rec;
     memset(rec, 0, sizeof *rec);
@@ -258,8 +281,11 @@ static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, ui
     if (ret == 0)
         crow_log_info("rollout: host %s registered in rack %s%s%.12s", q.host,
                       rec->rack[0] ? rec->rack : "(none)", q.current[0] ? ", running " : "", q.current);
-    tracker_rollout_after_input(tr);
     uint32_t host = known != UINT32_MAX ? known : crow_rollout_find_host(tr->ahead, q.host);
+    /* Both copies: the one decisions come from, and the one it goes back to after a failed write. */
+    crow_rollout_seen(tr->ahead, host, rec->t_ms);
+    crow_rollout_seen(tr->durable, crow_rollout_find_host(tr->durable, q.host), rec->t_ms);
+    tracker_rollout_after_input(tr);
     const char *release;
     bool durable = tracker_journal_appended(tr->journal) <= tracker_journal_durable(tr->journal);
     if (durable &&
@@ -278,8 +304,8 @@ static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, ui
     return false;
 }
 
-static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, void *conn,
-                         struct tracker_reply *out)
+static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, const crow_auth_key_t *who,
+                         void *conn, struct tracker_reply *out)
 {
     crow_report_query_t q;
     const char *why;
@@ -287,8 +313,17 @@ static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, 
         agent_failure(tr, out, "%s", why);
         return true;
     }
-    if (crow_rollout_find_host(tr->ahead, q.host) == UINT32_MAX) {
+    if (not_its_host(tr, who, q.host, out))
+        return true;
+    uint32_t known = crow_rollout_find_host(tr->ahead, q.host);
+    if (known == UINT32_MAX) {
         agent_failure(tr, out, "unknown host %s: poll first", q.host);
+        return true;
+    }
+    if (q.seq && q.seq < tr->ahead->hosts[known].report_seq) {
+        agent_failure(tr, out, "stale report: sequence %llu is older than %llu, taken already from host %s",
+                      (unsigned long long)q.seq, (unsigned long long)tr->ahead->hosts[known].report_seq,
+                      q.host);
         return true;
     }
     crow_jrec_t *rec = &tr->rec;
@@ -298,6 +333,7 @@ static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, 
     rec->t_ms = tracker_rollout_wall_ms();
     rec->code = (int32_t)q.step;
     rec->status = q.ok ? 0 : 1;
+    rec->seq = q.seq;
     snprintf(rec->host, sizeof rec->host, "%s", q.host);
     snprintf(rec->text, sizeof rec->text, "%s", q.detail);
     int ret = tracker_rollout_submit(tr, rec);
@@ -353,7 +389,7 @@ static bool serve_start(tracker_rollout_t *tr, const crow_http_request_t *req, v
     int ret = read_file(q.torrent, CROW_MANIFEST_MAX_BYTES, &buf, &len);
     if (ret) {
         json_error(tr, out, 400, "torrent %s: %s (the tracker reads it itself)", q.torrent,
-                   crow_strerror(ret));
+                   ret == -EINVAL ? "not a regular file" : crow_strerror(ret));
         return true;
     }
     crow_manifest_t m;
@@ -494,8 +530,8 @@ bool tracker_rollout_handles(const crow_http_request_t *req)
     return starts_with(req->path, "/agent/") || starts_with(req->path, "/rollout/");
 }
 
-bool tracker_rollout_serve(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src, void *conn,
-                           struct tracker_reply *out)
+bool tracker_rollout_serve(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src,
+                           const crow_auth_key_t *who, void *conn, struct tracker_reply *out)
 {
     bool agent = starts_with(req->path, "/agent/");
     if (!tr) {
@@ -510,11 +546,13 @@ bool tracker_rollout_serve(tracker_rollout_t *tr, const crow_http_request_t *req
         return true;
     }
     if (is(req->path, "/agent/poll"))
-        return serve_poll(tr, req, src, conn, out);
+        return serve_poll(tr, req, src, who, conn, out);
     if (is(req->path, "/agent/report"))
-        return serve_report(tr, req, conn, out);
+        return serve_report(tr, req, who, conn, out);
     if (is(req->path, "/agent/torrent"))
         return serve_torrent(tr, req, out);
+    if (who && who->kind == CROW_AUTH_OPERATOR && !is(req->path, "/rollout/status"))
+        crow_log_info("operator %s: %.*s", who->name, (int)req->path.len, req->path.ptr);
     if (is(req->path, "/rollout/start"))
         return serve_start(tr, req, conn, out);
     if (is(req->path, "/rollout/status"))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../app/auth_file.h"
 #include "commands.h"
 #include "crowcast/agent.h"
 #include "crowcast/agent_proto.h"
@@ -36,7 +37,11 @@ static const char usage[] =
     "  --tracker URL          http://ADDR:PORT of the tracker (its /agent/* endpoints and /announce)\n"
     "  --dir DIR              where releases are published (created when missing)\n"
     "  --host NAME            the name the tracker knows this host by (default: the host name)\n"
-    "  --rack NAME            sent with every poll (the tracker's racks file decides first)\n"
+    "  --key FILE             this host's control-plane key: one 'agent HOST SECRET' line (crowcast\n"
+    "                         token new agent HOST); signs every poll and report. HOST is the host\n"
+    "                         name (--host, when given, must be the same)\n"
+    "  --rack NAME            sent with every poll; believed only by a tracker without --auth (a\n"
+    "                         tracker with --auth takes the rack from its racks file)\n"
     "  --iface ADDR           source address of every connection; get joins multicast on it\n"
     "                         (default 127.0.0.1)\n"
     "  --activate CMD         activation command (default: switch DIR/<name>/current)\n"
@@ -77,7 +82,8 @@ int crow_cmd_agent(int argc, char **argv)
         O_TRUST,
         O_JSON,
         O_LOG,
-        O_MCAST_KEY
+        O_MCAST_KEY,
+        O_KEY
     };
     static const struct option opts[] = {
         {"tracker", required_argument, 0, O_TRACKER},
@@ -94,6 +100,7 @@ int crow_cmd_agent(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
         {"mcast-key", required_argument, 0, O_MCAST_KEY},
+        {"key", required_argument, 0, O_KEY},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -105,6 +112,8 @@ int crow_cmd_agent(int argc, char **argv)
     char hostname[256] = "";
     static crow_keyring_t trust;
     static char trust_path[PATH_MAX], mcast_key_path[PATH_MAX];
+    const char *key_path = NULL;
+    static crow_auth_key_t key;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -167,6 +176,9 @@ int crow_cmd_agent(int argc, char **argv)
                 return crow_cli_usage_error("agent", "--mcast-key %s: %s", optarg, strerror(errno));
             cfg.mcast_key = strcmp(optarg, "none") != 0 ? mcast_key_path : optarg;
             break;
+        case O_KEY:
+            key_path = optarg;
+            break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("agent", optarg)))
                 return err;
@@ -180,6 +192,19 @@ int crow_cmd_agent(int argc, char **argv)
         return crow_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
     if (!cfg.tracker || !cfg.dir)
         return crow_cli_usage_error("agent", "--tracker URL and --dir DIR are required");
+    if (key_path) {
+        char why[PATH_MAX + 128];
+        if (crow_auth_file_read_one(key_path, &key, why, sizeof why))
+            return crow_cli_usage_error("agent", "--key %s", why);
+        if (key.kind != CROW_AUTH_AGENT)
+            return crow_cli_usage_error("agent", "--key %s holds an operator key, not an agent one",
+                                        key_path);
+        if (cfg.host && strcmp(cfg.host, key.name))
+            return crow_cli_usage_error("agent", "--host %s but --key %s is for host %s", cfg.host, key_path,
+                                        key.name);
+        cfg.host = key.name;
+        cfg.key = &key;
+    }
     if (!cfg.host) {
         if (gethostname(hostname, sizeof hostname - 1))
             return crow_cli_usage_error("agent", "no host name: give --host");

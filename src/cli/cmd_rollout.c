@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../app/auth_file.h"
 #include "../app/http_client.h"
 #include "commands.h"
 #include "crowcast/error.h"
@@ -53,6 +54,10 @@ static const char usage[] =
     "  --tracker URL          the tracker: http://ADDR:PORT, with or without /announce (default: the\n"
     "                         CROWCAST_TRACKER environment variable)\n"
     "  --timeout S            seconds to wait for the tracker (default 10)\n"
+    "  --key FILE             your control-plane key: one 'operator NAME SECRET' line (crowcast token\n"
+    "                         new operator NAME); signs every request (default: the CROWCAST_KEY\n"
+    "                         environment variable). A tracker with --auth refuses unsigned state\n"
+    "                         changes; status needs it only from a tracker with --closed-reads\n"
     "\n"
     "Plan file, one directive a line ('#' comments):\n"
     "  defaults OPTION...          options for the following waves\n"
@@ -61,9 +66,9 @@ static const char usage[] =
     "  options: healthy=P% (default 100) failures=N (halt at N failed hosts, default 1)\n"
     "           soak=T (N, Ns, Nm, Nh; default 0) parallel=N (activations at once, default no limit)\n"
     "\n"
-    "Exit status: 0 done, 1 refused by the tracker now (e.g. resume when aborted: HTTP 409),\n"
-    "2 bad usage, plan or torrent (HTTP 400; plan errors name their line), 3 tracker unreachable or\n"
-    "another system error.\n";
+    "Exit status: 0 done, 1 refused by the tracker now (e.g. resume when aborted: HTTP 409; a missing\n"
+    "or bad signature: 401; a key not allowed this: 403), 2 bad usage, plan or torrent (HTTP 400;\n"
+    "plan errors name their line), 3 tracker unreachable or another system error.\n";
 
 struct call {
     crow_loop_t *loop;
@@ -71,6 +76,15 @@ struct call {
     char *body;
     size_t len;
 };
+
+/* Control bytes other than newline and tab become '?': what the tracker (or whoever answers in its
+ * place) says must not drive the terminal. */
+static void make_printable(char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] < ' ' && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
+            s[i] = '?';
+}
 
 static void on_response(void *ctx, int err, const crow_http_response_t *res)
 {
@@ -83,6 +97,7 @@ static void on_response(void *ctx, int err, const crow_http_response_t *res)
             memcpy(call->body, res->body, res->body_len);
             call->body[res->body_len] = '\0';
             call->len = res->body_len;
+            make_printable(call->body, call->len);
         } else {
             call->err = -ENOMEM;
         }
@@ -95,10 +110,11 @@ struct tracker {
     struct crow_http_server server;
     char prefix[256]; /* the URL's path without /announce */
     double timeout;
+    const crow_auth_key_t *key; /* signs every request, or NULL */
 };
 
-/* One GET: fills *call (status and a NUL-terminated body to free) or returns the error. */
-static int request(const struct tracker *t, const char *target, struct call *call)
+/* One request: fills *call (status and a NUL-terminated body to free) or returns the error. */
+static int request(const struct tracker *t, const char *method, const char *target, struct call *call)
 {
     crow_http_client_t *client = NULL;
     *call = (struct call){0};
@@ -106,7 +122,8 @@ static int request(const struct tracker *t, const char *target, struct call *cal
     if (ret)
         return ret;
     if (!(ret = crow_http_client_new(&client, call->loop, RESPONSE_MAX, on_response, call)) &&
-        !(ret = crow_http_client_get(client, &t->server, (struct in_addr){0}, target, t->timeout))) {
+        !(ret = crow_http_client_request(client, &t->server, (struct in_addr){0}, method, target, t->key,
+                                         t->timeout))) {
         ret = crow_loop_run(call->loop);
         ret = ret < 0 ? ret : call->err;
     }
@@ -126,6 +143,7 @@ static int refused(const char *cmd, const struct call *call, const char *plan_pa
     char why[1024];
     if (!crow_event_get_str(call->body, call->len, "error", why, sizeof why))
         snprintf(why, sizeof why, "HTTP %d: %.200s", call->status, call->body);
+    make_printable(why, strlen(why)); /* JSON escapes (\u001b) come back raw from the decoder */
     if (plan_path && strncmp(why, "plan: ", 6) == 0)
         fprintf(stderr, "crowcast rollout %s: %s: %s\n", cmd, plan_path, why + 6);
     else
@@ -133,11 +151,12 @@ static int refused(const char *cmd, const struct call *call, const char *plan_pa
     return call->status == 400 ? CROW_EXIT_USAGE : call->status < 500 ? CROW_EXIT_FAIL : CROW_EXIT_IO;
 }
 
-/* Sends target; on success leaves the answer in *call (free call->body), else returns the exit code. */
+/* Sends target (a POST unless it is the status); on success leaves the answer in *call (free
+ * call->body), else returns the exit code. */
 static int ask(const char *cmd, const struct tracker *t, const char *target, struct call *call,
                const char *plan_path)
 {
-    int ret = request(t, target, call);
+    int ret = request(t, strcmp(cmd, "status") ? "POST" : "GET", target, call);
     if (ret) {
         fprintf(stderr, "crowcast rollout %s: cannot reach the tracker at %s: %s\n", cmd, t->url,
                 crow_strerror(ret));
@@ -217,6 +236,9 @@ static int cmd_start(const struct tracker *t, const char *torrent, const char *p
     crow_event_get_str(call.body, call.len, "release", release, sizeof release);
     crow_event_get_str(call.body, call.len, "name", name, sizeof name);
     crow_event_get_str(call.body, call.len, "state", state, sizeof state);
+    make_printable(name, strlen(name));
+    make_printable(release, strlen(release));
+    make_printable(state, strlen(state));
     printf("rollout %.0f: %s (release %.12s) in %.0f wave(s), %s\n", id, name, release, waves, state);
     printf("follow it with: crowcast rollout status --watch\n");
     free(call.body);
@@ -292,6 +314,7 @@ static int cmd_control(const struct tracker *t, const char *verb, const char *re
     double id = 0;
     crow_event_get_str(call.body, call.len, "state", state, sizeof state);
     crow_event_get_num(call.body, call.len, "rollout", &id);
+    make_printable(state, strlen(state));
     printf("rollout %.0f: %s\n", id, state);
     free(call.body);
     return CROW_EXIT_OK;
@@ -316,7 +339,7 @@ static int tracker_url(struct tracker *t, const char *url)
 
 int crow_cmd_rollout(int argc, char **argv)
 {
-    enum { O_TRACKER = 256, O_TIMEOUT, O_PLAN, O_DISTRIBUTE, O_JSON, O_WATCH, O_REASON };
+    enum { O_TRACKER = 256, O_TIMEOUT, O_PLAN, O_DISTRIBUTE, O_JSON, O_WATCH, O_REASON, O_KEY };
     static const struct option opts[] = {
         {"tracker", required_argument, 0, O_TRACKER},
         {"timeout", required_argument, 0, O_TIMEOUT},
@@ -325,6 +348,7 @@ int crow_cmd_rollout(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},
         {"watch", optional_argument, 0, O_WATCH},
         {"reason", required_argument, 0, O_REASON},
+        {"key", required_argument, 0, O_KEY},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -334,7 +358,7 @@ int crow_cmd_rollout(int argc, char **argv)
         return argc < 2 ? CROW_EXIT_USAGE : CROW_EXIT_OK;
     }
     const char *cmd = argv[1], *url = getenv("CROWCAST_TRACKER"), *plan = NULL, *distribute = "all",
-               *reason = NULL;
+               *reason = NULL, *key_path = getenv("CROWCAST_KEY");
     struct tracker t = {.timeout = 10};
     bool json = false;
     double watch = 0;
@@ -371,6 +395,9 @@ int crow_cmd_rollout(int argc, char **argv)
         case O_REASON:
             reason = optarg;
             break;
+        case O_KEY:
+            key_path = optarg;
+            break;
         default:
             return crow_cli_usage_error("rollout", "unknown option");
         }
@@ -398,6 +425,13 @@ int crow_cmd_rollout(int argc, char **argv)
     int ret = tracker_url(&t, url);
     if (ret)
         return ret;
+    static crow_auth_key_t key;
+    if (key_path && key_path[0]) {
+        char why[PATH_MAX + 128];
+        if (crow_auth_file_read_one(key_path, &key, why, sizeof why))
+            return crow_cli_usage_error("rollout", "--key %s", why);
+        t.key = &key;
+    }
     if (is_start)
         return cmd_start(&t, argv[1 + optind], plan, distribute);
     if (is_status)

@@ -1,6 +1,7 @@
 /* `crowcast tracker`: option parsing for the tracker role. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -34,13 +35,30 @@ static const char usage[] =
     "                         DIR/rollout.journal (append-only, synced before acting, replayed at\n"
     "                         start: a restarted tracker resumes the rollout) and DIR/releases/\n"
     "                         (copies of the released torrents); created if missing\n"
+    "  --auth FILE            the control plane's identities, one 'operator NAME SECRET' or 'agent\n"
+    "                         HOST SECRET' line each (crowcast token new); every state change\n"
+    "                         (/rollout/start|pause|resume|abort|rollback, /agent/poll|report) must\n"
+    "                         be a POST signed by one of them, and an agent only speaks for its own\n"
+    "                         host. SIGHUP reads FILE again (add a line to issue, change it to\n"
+    "                         rotate, delete it to revoke). Without --auth state changes are refused\n"
+    "  --insecure-control     without --auth: believe unsigned state changes (a loopback --listen\n"
+    "                         only, for demos)\n"
+    "  --closed-reads         /status, /metrics, /rollout/status and /agent/torrent need a signed\n"
+    "                         request too (any identity; needs --auth)\n"
+    "  --host-expiry S        a host that has not polled for S seconds leaves the rollout (a\n"
+    "                         journaled decision; default 300)\n"
+    "  --max-per-address N    open connections from one source address at most; more are closed\n"
+    "                         at once (default 256)\n"
+    "  --rate-per-address R   requests a second from one source address (bursts of 2R); more are\n"
+    "                         answered 429 and their connection closed (default 200)\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
     "/agent/poll, /agent/torrent, /agent/report (agents) and /rollout/start, /rollout/status,\n"
-    "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout).\n"
-    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file or corrupt journal, 3 network\n"
-    "or system error.\n";
+    "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout); the\n"
+    "state changes are POSTs, everything else GETs (405 otherwise).\n"
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file, keys file or corrupt journal,\n"
+    "3 network or system error.\n";
 
 static int number(const char *text, uint64_t max, uint32_t *out)
 {
@@ -65,7 +83,13 @@ int crow_cmd_tracker(int argc, char **argv)
         O_TRUST_IP,
         O_JSON,
         O_LOG,
-        O_STATE
+        O_STATE,
+        O_AUTH,
+        O_INSECURE,
+        O_CLOSED,
+        O_EXPIRY,
+        O_PER_ADDR,
+        O_RATE
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -80,6 +104,12 @@ int crow_cmd_tracker(int argc, char **argv)
         {"json-log", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
         {"state", required_argument, 0, O_STATE},
+        {"auth", required_argument, 0, O_AUTH},
+        {"insecure-control", no_argument, 0, O_INSECURE},
+        {"closed-reads", no_argument, 0, O_CLOSED},
+        {"host-expiry", required_argument, 0, O_EXPIRY},
+        {"max-per-address", required_argument, 0, O_PER_ADDR},
+        {"rate-per-address", required_argument, 0, O_RATE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -89,6 +119,7 @@ int crow_cmd_tracker(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         double s;
+        char *end;
         int err;
         switch (c) {
         case 'h':
@@ -131,6 +162,30 @@ int crow_cmd_tracker(int argc, char **argv)
         case O_STATE:
             cfg.state_dir = optarg;
             break;
+        case O_AUTH:
+            cfg.auth_path = optarg;
+            break;
+        case O_INSECURE:
+            cfg.insecure_control = true;
+            break;
+        case O_CLOSED:
+            cfg.closed_reads = true;
+            break;
+        case O_PER_ADDR:
+            if (number(optarg, 1000000, &cfg.max_per_address))
+                return crow_cli_usage_error("tracker", "--max-per-address wants 1 to 1000000");
+            break;
+        case O_RATE:
+            cfg.rate_per_address = strtod(optarg, &end);
+            if (end == optarg || *end || !(cfg.rate_per_address >= 0.1 && cfg.rate_per_address <= 1e6))
+                return crow_cli_usage_error("tracker",
+                                            "--rate-per-address wants 0.1 to 1000000 requests a second");
+            break;
+        case O_EXPIRY:
+            if (crow_parse_seconds(optarg, &cfg.host_expiry) || cfg.host_expiry < 1 ||
+                cfg.host_expiry > 86400)
+                return crow_cli_usage_error("tracker", "--host-expiry wants 1 to 86400 seconds");
+            break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("tracker", optarg)))
                 return err;
@@ -143,6 +198,10 @@ int crow_cmd_tracker(int argc, char **argv)
         return crow_cli_usage_error("tracker", "unexpected argument '%s'", argv[optind]);
     if (!listen_set)
         return crow_cli_usage_error("tracker", "--listen ADDR:PORT is required");
+    if (cfg.auth_path && cfg.insecure_control)
+        return crow_cli_usage_error("tracker", "--auth and --insecure-control exclude each other");
+    if (cfg.closed_reads && !cfg.auth_path)
+        return crow_cli_usage_error("tracker", "--closed-reads needs --auth FILE (readers sign too)");
     crow_log_set_role("tracker");
     return crow_tracker_run(&cfg);
 }

@@ -12,6 +12,7 @@ const struct crow_command crow_commands[] = {
     {"tracker", "serve the rack-aware tracker: /announce, /scrape, /status, /metrics", crow_cmd_tracker},
     {"rollout", "stage a release rack by rack: start, status, pause, resume, abort, rollback",
      crow_cmd_rollout},
+    {"token", "create a control-plane identity: a key line for the tracker's --auth file", crow_cmd_token},
     {"probe", "measure per rack the multicast rate taken without loss (synthetic sessions)", crow_cmd_probe},
     {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
     {"sign", "sign a manifest's release with an Ed25519 key (crowcast keygen)", crow_cmd_sign},

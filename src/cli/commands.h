@@ -72,6 +72,7 @@ int crow_cmd_verify(int argc, char **argv);
 int crow_cmd_tracker(int argc, char **argv);
 int crow_cmd_rollout(int argc, char **argv);
 int crow_cmd_agent(int argc, char **argv);
+int crow_cmd_token(int argc, char **argv);
 int crow_cmd_probe(int argc, char **argv);
 
 #endif

@@ -333,8 +333,16 @@ const char *crow_http_reason(int status)
         return "No Content";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
+    case 409:
+        return "Conflict";
+    case 429:
+        return "Too Many Requests";
     case 405:
         return "Method Not Allowed";
     case 408:
@@ -368,9 +376,16 @@ static long finish_snprintf(int n, size_t cap)
 long crow_http_write_head(char *buf, size_t cap, int status, const char *content_type, size_t content_length,
                           bool keep_alive)
 {
+    return crow_http_write_head_with(buf, cap, status, content_type, content_length, keep_alive, NULL);
+}
+
+long crow_http_write_head_with(char *buf, size_t cap, int status, const char *content_type,
+                               size_t content_length, bool keep_alive, const char *extra)
+{
     int n = snprintf(
-        buf, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-        status, crow_http_reason(status), content_type, content_length, keep_alive ? "keep-alive" : "close");
+        buf, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n",
+        status, crow_http_reason(status), content_type, content_length, keep_alive ? "keep-alive" : "close",
+        extra ? extra : "", extra ? "\r\n" : "");
     return finish_snprintf(n, cap);
 }
 

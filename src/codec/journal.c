@@ -74,6 +74,7 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
     put_num(&o, "w", rec->wave);
     put_num(&o, "c", rec->code);
     put_num(&o, "s", rec->status);
+    put_num(&o, "q", (long long)rec->seq);
     put_str(&o, "h", rec->host);
     put_str(&o, "k", rec->rack);
     put_str(&o, "rel", rec->release);
@@ -154,6 +155,8 @@ int crow_journal_decode(const char *buf, size_t len, crow_jrec_t *rec)
             rec->code = (int32_t)n;
         else if (key_is(k, "s") && !(ret = get_num(v, INT32_MIN, INT32_MAX, &n)))
             rec->status = (int32_t)n;
+        else if (key_is(k, "q") && !(ret = get_num(v, 0, INT64_MAX, &n)))
+            rec->seq = (uint64_t)n;
         else if (key_is(k, "h"))
             ret = get_str(v, rec->host, sizeof rec->host);
         else if (key_is(k, "k"))

@@ -190,16 +190,18 @@ long crow_agent_torrent_target(char *buf, size_t cap, const char *prefix, const 
 }
 
 long crow_agent_report_target(char *buf, size_t cap, const char *prefix, const char *host, uint32_t rollout,
-                              enum crow_step step, bool ok, const char *detail)
+                              enum crow_step step, bool ok, const char *detail, uint64_t seq)
 {
     size_t len;
-    char r[16];
+    char r[16], q[24];
     snprintf(r, sizeof r, "%u", rollout);
+    snprintf(q, sizeof q, "%llu", (unsigned long long)seq);
     if (start(buf, cap, &len, prefix, "report") || append(buf, cap, &len, '?', "host", host) ||
         append(buf, cap, &len, '&', "rollout", r) ||
         append(buf, cap, &len, '&', "step", crow_step_name(step)) ||
         append(buf, cap, &len, '&', "status", ok ? "ok" : "failed") ||
-        append(buf, cap, &len, '&', "detail", detail ? detail : ""))
+        append(buf, cap, &len, '&', "detail", detail ? detail : "") ||
+        (seq && append(buf, cap, &len, '&', "seq", q)))
         return CROW_ESPACE;
     return (long)len;
 }

@@ -6,7 +6,7 @@
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
 
-#define NODES (8 + CROW_AGENT_MAX_NAMES * 8 + CROW_AGENT_MAX_OUTBOX * 10)
+#define NODES (10 + CROW_AGENT_MAX_NAMES * 8 + CROW_AGENT_MAX_OUTBOX * 12)
 
 static bool id_ok(const char *id)
 {
@@ -33,6 +33,10 @@ long crow_agent_state_encode(const crow_agent_state_t *s, uint8_t *buf, size_t c
         crow_benc_int(&e, r->ok);
         crow_benc_key(&e, "rollout");
         crow_benc_int(&e, r->rollout);
+        if (r->seq) {
+            crow_benc_key(&e, "seq");
+            crow_benc_int(&e, (int64_t)r->seq);
+        }
         crow_benc_key(&e, "step");
         crow_benc_cstr(&e, crow_step_name(r->step));
         crow_benc_end(&e);
@@ -54,6 +58,10 @@ long crow_agent_state_encode(const crow_agent_state_t *s, uint8_t *buf, size_t c
         crow_benc_end(&e);
     }
     crow_benc_end(&e);
+    if (s->seq) {
+        crow_benc_key(&e, "seq");
+        crow_benc_int(&e, (int64_t)s->seq);
+    }
     crow_benc_key(&e, "version");
     crow_benc_int(&e, 1);
     crow_benc_end(&e);
@@ -110,6 +118,10 @@ static int decode_report(const crow_bdoc_t *doc, uint32_t at, crow_agent_state_t
         return bad(why, "a report has a bad rollout, ok or step");
     r->rollout = (uint32_t)rollout;
     r->ok = ok == 1;
+    int64_t seq = 0;
+    if (crow_bdict_get(doc, at, "seq") && (!crow_bdict_int(doc, at, "seq", &seq) || seq <= 0))
+        return bad(why, "a report has a bad seq");
+    r->seq = (uint64_t)seq;
     s->outbox_count++;
     return 0;
 }
@@ -148,6 +160,12 @@ int crow_agent_state_decode(const uint8_t *buf, size_t len, crow_agent_state_t *
          k++, i = doc.nodes[i].next)
         if ((ret = decode_report(&doc, i, s, why)))
             goto fail;
+    int64_t seq = 0;
+    if (crow_bdict_get(&doc, 0, "seq") && (!crow_bdict_int(&doc, 0, "seq", &seq) || seq <= 0)) {
+        ret = bad(why, "bad seq");
+        goto fail;
+    }
+    s->seq = (uint64_t)seq;
     return 0;
 fail:
     memset(s, 0, sizeof *s);
@@ -197,11 +215,13 @@ void crow_agent_state_rollback(crow_agent_state_t *s, const char *name, const ch
     r->previous[0] = '\0';
 }
 
-void crow_agent_state_queue(crow_agent_state_t *s, const crow_agent_report_t *r)
+void crow_agent_state_queue(crow_agent_state_t *s, const crow_agent_report_t *r, uint64_t now_us)
 {
     if (s->outbox_count == CROW_AGENT_MAX_OUTBOX)
         crow_agent_state_pop(s);
-    s->outbox[s->outbox_count++] = *r;
+    s->seq = now_us > s->seq ? now_us : s->seq + 1;
+    s->outbox[s->outbox_count] = *r;
+    s->outbox[s->outbox_count++].seq = s->seq;
 }
 
 void crow_agent_state_pop(crow_agent_state_t *s)

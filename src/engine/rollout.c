@@ -107,7 +107,9 @@ void crow_rollout_wave_counts(const crow_rollout_t *r, uint32_t wave, crow_wave_
     memset(c, 0, sizeof *c);
     for (uint32_t i = 0; i < r->host_count; i++) {
         const crow_rollout_host_t *h = &r->hosts[i];
-        if (wave_of_host(r, h) != wave)
+        /* An expired host that was never told to activate is out of its wave; one that was keeps
+         * counting (as failed, unless it reported healthy before it went silent). */
+        if (wave_of_host(r, h) != wave || (h->gone && h->act == CROW_ACT_NONE))
             continue;
         c->hosts++;
         c->downloaded += h->dl == CROW_HS_OK;
@@ -231,7 +233,7 @@ static int check_host(const crow_rollout_t *r, const crow_jrec_t *rec)
         return r->host_count == CROW_ROLLOUT_MAX_HOSTS ? CROW_ELIMIT : 0;
     const crow_rollout_host_t *h = &r->hosts[i];
     const char *rack = h->rack < r->rack_count ? r->racks[h->rack] : "";
-    return strcmp(rack, rec->rack) == 0 && strcmp(h->current, rec->release) == 0 ? 1 : 0;
+    return strcmp(rack, rec->rack) == 0 && strcmp(h->current, rec->release) == 0 && !h->gone ? 1 : 0;
 }
 
 static int check_order(const crow_rollout_t *r, const crow_jrec_t *rec, const crow_rollout_host_t *h)
@@ -255,6 +257,10 @@ static int check_order(const crow_rollout_t *r, const crow_jrec_t *rec, const cr
 static int check_report(const crow_jrec_t *rec, const crow_rollout_host_t *h)
 {
     bool ok = rec->status == 0;
+    /* Agents number their reports in the order they send them: an older one than the last taken is a
+     * replay (or a forgery) that must not undo what the host reported since. */
+    if (rec->seq && rec->seq <= h->report_seq)
+        return rec->seq == h->report_seq ? 1 : CROW_EPROTO;
     switch (rec->code) {
     case CROW_STEP_DOWNLOAD:
         if (h->dl == CROW_HS_ORDERED)
@@ -321,6 +327,9 @@ int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec)
         return CROW_ESESSION;
     uint32_t i;
     switch (rec->type) {
+    case CROW_JREC_EXPIRE:
+        i = crow_rollout_find_host(r, rec->host);
+        return i != UINT32_MAX && !r->hosts[i].gone ? 0 : CROW_EPROTO;
     case CROW_JREC_ORDER:
     case CROW_JREC_REPORT:
         if ((i = crow_rollout_find_host(r, rec->host)) == UINT32_MAX)
@@ -398,6 +407,28 @@ static void apply_host(crow_rollout_t *r, const crow_jrec_t *rec)
      * stays what it ran when it was told to activate. */
     copy(r->hosts[i].current, sizeof r->hosts[i].current, rec->release);
     r->hosts[i].rack = add_rack(r, rec->rack);
+    r->hosts[i].gone = false;
+    r->hosts[i].seen_ms = rec->t_ms > r->hosts[i].seen_ms ? rec->t_ms : r->hosts[i].seen_ms;
+}
+
+static void apply_expire(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
+{
+    h->gone = true;
+    if (h->act == CROW_ACT_ORDERED || h->act == CROW_ACT_ACTIVE) {
+        h->act = CROW_ACT_FAILED;
+        snprintf(h->detail, sizeof h->detail, "expired: %.80s", rec->text);
+    }
+    if (h->rb == CROW_HS_ORDERED) {
+        h->rb = CROW_HS_FAILED;
+        snprintf(h->detail, sizeof h->detail, "expired: %.80s", rec->text);
+    }
+    decide(r, -1, rec->t_ms, "host %s expired: %s", h->name, rec->text);
+}
+
+void crow_rollout_seen(crow_rollout_t *r, uint32_t host, uint64_t now_ms)
+{
+    if (host < r->host_count && now_ms > r->hosts[host].seen_ms)
+        r->hosts[host].seen_ms = now_ms;
 }
 
 static void apply_order(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
@@ -416,6 +447,8 @@ static void apply_order(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_
 static void apply_report(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
 {
     bool ok = rec->status == 0;
+    if (rec->seq > h->report_seq)
+        h->report_seq = rec->seq;
     if (!ok)
         snprintf(h->detail, sizeof h->detail, "%s: %.80s", crow_step_name(rec->code),
                  rec->text[0] ? rec->text : "failed");
@@ -530,6 +563,9 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
     case CROW_JREC_CONTROL:
         apply_control(r, rec);
         break;
+    case CROW_JREC_EXPIRE:
+        apply_expire(r, rec, &r->hosts[i]);
+        break;
     default:
         r->state = (enum crow_rollout_state)rec->code;
         copy(r->end_reason, sizeof r->end_reason, rec->text);
@@ -580,7 +616,7 @@ static const crow_rollout_host_t *to_download(const crow_rollout_t *r, bool all)
     for (uint32_t i = 0; i < r->host_count; i++) {
         const crow_rollout_host_t *h = &r->hosts[i];
         uint32_t w = wave_of_host(r, h);
-        if (h->dl == CROW_HS_NONE && w != UINT32_MAX && (all || w == r->current))
+        if (h->dl == CROW_HS_NONE && !h->gone && w != UINT32_MAX && (all || w == r->current))
             return h;
     }
     return NULL;
@@ -602,9 +638,31 @@ static int gate(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, cons
     return 0;
 }
 
+/* The first host of the plan that has been silent past the expiry, or NULL. */
+static const crow_rollout_host_t *silent_host(const crow_rollout_t *r, uint64_t now_ms)
+{
+    for (uint32_t i = 0; r->host_expiry_ms && i < r->host_count; i++) {
+        const crow_rollout_host_t *h = &r->hosts[i];
+        if (!h->gone && wave_of_host(r, h) != UINT32_MAX && now_ms >= h->seen_ms + r->host_expiry_ms)
+            return h;
+    }
+    return NULL;
+}
+
+static int expire(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, const crow_rollout_host_t *h)
+{
+    emit(r, rec, CROW_JREC_EXPIRE, now_ms);
+    copy(rec->host, sizeof rec->host, h->name);
+    snprintf(rec->text, sizeof rec->text, "no poll for %" PRIu64 " s (host expiry %" PRIu64 " s)",
+             (now_ms - h->seen_ms) / 1000, r->host_expiry_ms / 1000);
+    return 1;
+}
+
 static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec)
 {
     const crow_rollout_host_t *h;
+    if ((h = silent_host(r, now_ms)))
+        return expire(r, rec, now_ms, h);
     if (r->distribute == CROW_DISTRIBUTE_ALL && (h = to_download(r, true)))
         return order(r, rec, now_ms, h, CROW_ORDER_DOWNLOAD);
     if (r->current >= r->wave_count) {
@@ -647,7 +705,8 @@ static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *r
             return 0;
         for (uint32_t i = 0; i < r->host_count; i++) {
             h = &r->hosts[i];
-            if (wave_of_host(r, h) == r->current && h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK)
+            if (wave_of_host(r, h) == r->current && h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK &&
+                !h->gone)
                 return order(r, rec, now_ms, h, CROW_ORDER_ACTIVATE);
         }
         return 0;
@@ -666,6 +725,9 @@ static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *r
 
 static int next_rollback(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec)
 {
+    const crow_rollout_host_t *silent = silent_host(r, now_ms);
+    if (silent)
+        return expire(r, rec, now_ms, silent);
     const crow_rollout_wave_t *w = &r->waves[r->current];
     if (w->state == CROW_WAVE_ROLLED_BACK || r->wave_count == 0) {
         emit(r, rec, CROW_JREC_END, now_ms);
@@ -678,11 +740,11 @@ static int next_rollback(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *
         const crow_rollout_host_t *h = &r->hosts[i];
         if (wave_of_host(r, h) != r->current || h->act == CROW_ACT_NONE)
             continue;
-        if (h->rb == CROW_HS_NONE)
-            return order(r, rec, now_ms, h, CROW_ORDER_ROLLBACK);
         involved++;
+        if (h->rb == CROW_HS_NONE && !h->gone)
+            return order(r, rec, now_ms, h, CROW_ORDER_ROLLBACK);
         back += h->rb == CROW_HS_OK;
-        failed += h->rb == CROW_HS_FAILED;
+        failed += h->rb == CROW_HS_FAILED || (h->gone && h->rb == CROW_HS_NONE); /* silent: not back */
     }
     if (back + failed < involved)
         return 0;
@@ -701,17 +763,26 @@ int crow_rollout_next(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *rec
 
 uint64_t crow_rollout_deadline(const crow_rollout_t *r)
 {
-    if (r->state != CROW_ROLLOUT_RUNNING || r->current >= r->wave_count ||
-        r->waves[r->current].state != CROW_WAVE_SOAKING)
-        return UINT64_MAX;
-    return r->waves[r->current].soak_until_ms;
+    uint64_t at = UINT64_MAX;
+    if (r->state != CROW_ROLLOUT_RUNNING && r->state != CROW_ROLLOUT_ROLLING_BACK)
+        return at;
+    for (uint32_t i = 0; r->host_expiry_ms && i < r->host_count; i++) {
+        const crow_rollout_host_t *h = &r->hosts[i];
+        if (!h->gone && wave_of_host(r, h) != UINT32_MAX && h->seen_ms + r->host_expiry_ms < at)
+            at = h->seen_ms + r->host_expiry_ms;
+    }
+    if (r->state == CROW_ROLLOUT_RUNNING && r->current < r->wave_count &&
+        r->waves[r->current].state == CROW_WAVE_SOAKING && r->waves[r->current].soak_until_ms < at)
+        at = r->waves[r->current].soak_until_ms;
+    return at;
 }
 
 enum crow_order crow_rollout_order_for(const crow_rollout_t *r, const char *host, const char **release)
 {
     uint32_t i = crow_rollout_find_host(r, host);
     *release = r->release;
-    if (i == UINT32_MAX || r->state == CROW_ROLLOUT_IDLE || r->state == CROW_ROLLOUT_ABORTED)
+    if (i == UINT32_MAX || r->state == CROW_ROLLOUT_IDLE || r->state == CROW_ROLLOUT_ABORTED ||
+        r->hosts[i].gone)
         return CROW_ORDER_NONE;
     const crow_rollout_host_t *h = &r->hosts[i];
     if (h->rb == CROW_HS_ORDERED) {

@@ -101,6 +101,12 @@ int crow_report_query_parse(crow_http_str_t query, crow_report_query_t *out, con
         *why = "invalid detail";
         return CROW_EPARSE;
     }
+    char seq[24];
+    int ret = crow_query_value(query, "seq", seq, sizeof seq);
+    if (ret < 0 || (ret == 0 && !crow_parse_decimal(seq, strlen(seq), INT64_MAX, &out->seq))) {
+        *why = "invalid seq";
+        return CROW_EPARSE;
+    }
     return 0;
 }
 

@@ -40,6 +40,22 @@ static void put_json(struct out *o, const char *s)
         o->len += (size_t)n;
 }
 
+/* A copy of s fit for a terminal: bytes outside printable ASCII become \xNN, so a release name, a
+ * reason or a detail cannot carry escape sequences into `rollout status`. */
+static const char *safe(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 5 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= ' ' && c < 0x7f && c != '\\')
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static long finish(const struct out *o)
 {
     return o->full ? CROW_ESPACE : (long)o->len;
@@ -50,6 +66,8 @@ static const char *host_label(const crow_rollout_host_t *h)
     static const char *const rb[] = {"", "rolling-back", "rolled-back", "rollback-failed"};
     static const char *const act[] = {"", "activating", "checking", "healthy", "failed"};
     static const char *const dl[] = {"idle", "downloading", "downloaded", "download-failed"};
+    if (h->gone)
+        return "expired";
     if (h->rb)
         return rb[h->rb];
     if (h->act)
@@ -136,9 +154,11 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
         put(&o, "no rollout yet\n");
         return finish(&o);
     }
-    put(&o, "rollout %u: %s (%.12s) %s, distribute %s%s%s\n", r->id, r->name, r->release,
-        crow_rollout_state_name(r->state), r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave",
-        r->end_reason[0] ? ": " : "", r->end_reason);
+    char name[4 * sizeof r->name], reason[4 * sizeof r->end_reason];
+    put(&o, "rollout %u: %s (%.12s) %s, distribute %s%s%s\n", r->id, safe(r->name, name, sizeof name),
+        r->release, crow_rollout_state_name(r->state),
+        r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave", r->end_reason[0] ? ": " : "",
+        safe(r->end_reason, reason, sizeof reason));
     put(&o, "%-5s %-12s %-18s %5s %5s %7s %6s %8s  %s\n", "wave", "state", "racks", "hosts", "ready",
         "healthy", "failed", "rolledbk", "gate");
     for (uint32_t w = 0; w < r->wave_count; w++) {
@@ -175,7 +195,8 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
     for (uint32_t k = 0; k < kept; k++) {
         const crow_rollout_decision_t *d =
             &r->decisions[(r->decision_count - kept + k) % CROW_ROLLOUT_MAX_DECISIONS];
-        put(&o, "  [%u] %s\n", d->rollout, d->text);
+        char text[4 * sizeof d->text];
+        put(&o, "  [%u] %s\n", d->rollout, safe(d->text, text, sizeof text));
     }
     return finish(&o);
 }

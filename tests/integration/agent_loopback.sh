@@ -4,8 +4,11 @@
 # 127.0.2.2 in r2) and a 2-wave plan (canary r1, then r2). One agent is SIGKILLed in the middle of its
 # download and restarted: it resumes from the staging area. Every agent ends with the verified release
 # at DIR/<name>/<id>/<name>, `current` switched to it, its activation hook run once and health reported.
+# The control plane is signed: the tracker has --auth, each agent its --key, the operator's requests
+# are signed curl POSTs (control_lib.sh).
 source "$(dirname "$0")/lib.sh"
-need_cmd curl python3
+source "$(dirname "$0")/control_lib.sh"
+need_cmd curl python3 openssl
 
 TP=$(free_port)
 GP=$(free_port)
@@ -19,6 +22,10 @@ random_file "$WORK/src/app.bin" $SIZE agent
 "$CROWCAST" make "$WORK/src/app.bin" -o "$WORK/app.torrent" --piece-size 256K >/dev/null 2>&1
 ID=$("$CROWCAST" inspect "$WORK/app.torrent" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["release_id"])')
 printf 'rack r1 127.0.1.0/24 %s:%s\nrack r2 127.0.2.0/24 %s:%s\n' "$G1" "$GP" "$G2" "$GP" >"$WORK/racks.conf"
+KEYS=$WORK/keys
+new_identity operator op "$KEYS"
+for h in 1 2 3; do new_identity agent "host$h" "$KEYS"; done
+op() { ctl "$KEYS/op.key" POST "$@"; }
 
 # The activation hook of agents 2 and 3: records each call, then switches `current` itself.
 cat >"$WORK/hook.sh" <<'HOOK'
@@ -34,7 +41,7 @@ TRACKER_STARTS=0
 start_tracker() {
   TRACKER_STARTS=$((TRACKER_STARTS + 1))
   spawn "tracker$TRACKER_STARTS" "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" \
-    --interval 1 --state "$WORK/state"
+    --interval 1 --state "$WORK/state" --auth "$KEYS/auth"
   TRACKER_PID=$SPAWNED_PID
   # Its own word, not a connect: a just-killed tracker's listener outlives it for a moment (its
   # io_uring is torn down asynchronously) and accepts connections nobody will answer.
@@ -45,7 +52,7 @@ start_tracker
 start_agent() { # H IFACE [ARGS...]
   local h=$1 ip=$2; shift 2
   spawn "agent-$h" env HOOK_LOG="$WORK/hooks-$h.log" "$CROWCAST" agent --tracker "$TRACKER" --dir "$WORK/dir-$h" \
-    --host "host$h" --iface "$ip" --health "echo ok >>'$WORK/health-$h.log'" --seed-time 30 --poll-wait 5 --json "$@"
+    --key "$KEYS/host$h.key" --iface "$ip" --health "echo ok >>'$WORK/health-$h.log'" --seed-time 30 --poll-wait 5 --json "$@"
   eval "AGENT_$h=$SPAWNED_PID"
 }
 start_agent 1 127.0.1.1
@@ -58,8 +65,8 @@ registered() { [[ $(status | grep -o '"host":"host[0-9]"' | sort -u | wc -l) -eq
 # rollout is started once the tracker answers, and hosts that poll later join their rack's wave.
 wait_until 20 curl -sf "$TRACKER/rollout/status" || fail "no rollout status"
 PLAN=$(printf 'canary r1\nwave r2\n' | python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.stdin.read()))')
-curl -sf "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" >"$WORK/start.json" ||
-  fail "rollout/start refused: $(curl -s "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN")"
+op "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" -f >"$WORK/start.json" ||
+  fail "rollout/start refused: $(op "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN")"
 log "rollout started: $(cat "$WORK/start.json")"
 wait_until 30 registered || fail "not every agent registered: $(status)"
 
@@ -123,13 +130,13 @@ host_downloaded() { [[ $(downloads_reported "$1") -ge $2 ]]; } # H N
 declare -A before=([2]=$(downloads_reported 2) [3]=$(downloads_reported 3))
 reset_tracker
 SOAK_PLAN=$(printf 'canary r1 soak=1h\nwave r2\n' | python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.stdin.read()))')
-curl -sf "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$SOAK_PLAN&distribute=all" >/dev/null ||
+op "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$SOAK_PLAN&distribute=all" -f >/dev/null ||
   fail "rollout/start after the first reset refused"
 for h in 2 3; do
   wait_until 30 host_downloaded "$h" $((before[$h] + 1)) || fail "agent $h did not report the download again"
 done
 reset_tracker
-curl -sf "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" >/dev/null ||
+op "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" -f >/dev/null ||
   fail "rollout/start after the second reset refused"
 wait_until 60 done_all || fail "the rollout after the tracker's reset did not finish: $(status)"
 for h in 2 3; do

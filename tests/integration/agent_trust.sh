@@ -9,10 +9,11 @@
 # taken-over tracker could order) is refused as well, by the `crowcast verify --trust` the agent
 # runs on it, and the host stays on the signed release.
 # The rollouts go through `crowcast rollout` (whatever the tracker's control plane asks of a client,
-# the CLI speaks it); status is read with curl.
+# the CLI speaks it, signed with the operator's key in CROWCAST_KEY); status is read with curl.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/control_lib.sh"
 need_cmd curl python3
-export CROWCAST_TRACKER
+export CROWCAST_TRACKER CROWCAST_KEY
 
 TP=$(free_port)
 GP=$(free_port)
@@ -36,8 +37,12 @@ id_of() { "$CROWCAST" inspect "$WORK/$1.torrent" --json | python3 -c 'import jso
 ID=$(id_of signed)
 OLD=$(id_of old-unsigned)
 printf 'rack r1 127.0.1.0/24 %s:%s\n' "$G1" "$GP" >"$WORK/racks.conf"
+new_identity operator op "$WORK/control"
+new_identity agent host1 "$WORK/control"
+CROWCAST_KEY=$WORK/control/op.key
 
-spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 --state "$WORK/state"
+spawn tracker "$CROWCAST" tracker --listen "127.0.0.1:$TP" --racks "$WORK/racks.conf" --interval 1 --state "$WORK/state" \
+  --auth "$WORK/control/auth"
 wait_until 15 grep -q "serving on" "$WORK/tracker.log" || fail "the tracker did not start"
 cat >"$WORK/hook.sh" <<'HOOK'
 #!/bin/sh
@@ -45,8 +50,8 @@ echo "$CROWCAST_ACTION $CROWCAST_RELEASE_ID" >>"$HOOK_LOG"
 HOOK
 chmod +x "$WORK/hook.sh"
 start_agent() { # NAME [ARGS...]
-  spawn "$1" env HOOK_LOG="$WORK/hooks.log" "$CROWCAST" agent --tracker "$TRACKER" --dir "$WORK/dir" --host host1 \
-    --iface 127.0.1.1 --activate "$WORK/hook.sh" --seed-time 5 --poll-wait 2 --json "${@:2}"
+  spawn "$1" env HOOK_LOG="$WORK/hooks.log" "$CROWCAST" agent --tracker "$TRACKER" --dir "$WORK/dir" \
+    --key "$WORK/control/host1.key" --iface 127.0.1.1 --activate "$WORK/hook.sh" --seed-time 5 --poll-wait 2 --json "${@:2}"
   AGENT_PID=$SPAWNED_PID
 }
 start_agent agent-untrusting

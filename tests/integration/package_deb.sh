@@ -59,9 +59,10 @@ dpkg -i "$deb" >"$WORK/dpkg-install.log" 2>&1 || fail "dpkg -i failed: $(cat "$W
 out=$(/usr/bin/crowcast --version) || fail "/usr/bin/crowcast --version exited $?"
 [[ $out == "crowcast ${version%-*}" ]] || fail "/usr/bin/crowcast --version printed '$out', want 'crowcast ${version%-*}'"
 /usr/bin/crowcast-diag --help >/dev/null || fail "/usr/bin/crowcast-diag --help exited $?"
-for f in /etc/crowcast/tracker.env /etc/crowcast/agent.env /etc/crowcast/racks.conf; do
+for f in /etc/crowcast/tracker.env /etc/crowcast/agent.env /etc/crowcast/racks.conf /etc/crowcast/control.keys; do
   grep -qx "$f" /var/lib/dpkg/info/crowcast.conffiles || fail "$f is not a conffile"
 done
+[[ $(stat -c %a /etc/crowcast/control.keys) == 600 ]] || fail "control.keys is mode $(stat -c %a /etc/crowcast/control.keys)"
 units=(/lib/systemd/system/crowcast-tracker.service /lib/systemd/system/crowcast-agent.service)
 for u in "${units[@]}"; do
   [[ -f $u ]] || fail "$u is not installed"

@@ -49,9 +49,15 @@ exit 0
 HEALTH
 chmod +x "$WORK/activate.sh" "$WORK/health.sh"
 
+# The control plane is signed: one operator identity for `crowcast rollout`, one per agent's host.
+for r in 1 2 3; do for h in 1 2 3; do
+  "$CROWCAST" token new agent "r${r}h$h" -o "$WORK/r${r}h$h.key" >>"$WORK/auth" || fail "token new"
+done; done
+"$CROWCAST" token new operator ops -o "$WORK/ops.key" >>"$WORK/auth" || fail "token new"
+chmod 600 "$WORK/auth"
 start_tracker() {
   spawn "tracker$1" in_ns "$NS_TRACK" "$CROWCAST" tracker --listen 10.99.0.2:7070 --racks "$WORK/racks.conf" \
-    --interval 2 --state "$WORK/state"
+    --interval 2 --state "$WORK/state" --auth "$WORK/auth"
   TRACKER_PID=$SPAWNED_PID
   # Its own word, not a connect: a just-killed tracker's listener outlives it for a moment (its
   # io_uring is torn down asynchronously) and accepts connections nobody will answer.
@@ -62,11 +68,11 @@ start_agent() { # R H
   local h="r$1h$2"
   [[ -f "$WORK/agent-$h.log" ]] && mv "$WORK/agent-$h.log" "$WORK/agent-$h-before-restart.log"
   spawn "agent-$h" in_ns "$(host_ns "$1" "$2")" "$CROWCAST" agent --tracker "$TRACKER" --dir "$WORK/dir-$h" \
-    --host "$h" --iface "$(host_ip "$1" "$2")" --activate "$WORK/activate.sh $h" --health "$WORK/health.sh $h" \
+    --key "$WORK/$h.key" --iface "$(host_ip "$1" "$2")" --activate "$WORK/activate.sh $h" --health "$WORK/health.sh $h" \
     --poll-wait 5 --seed-time 20 --json
   AGENT[$h]=$SPAWNED_PID
 }
-rollout() { in_ns "$NS_SEED" "$CROWCAST" rollout "$@" --tracker "$TRACKER"; }
+rollout() { in_ns "$NS_SEED" "$CROWCAST" rollout "$@" --tracker "$TRACKER" --key "$WORK/ops.key"; }
 # query PYTHON: runs PYTHON with d = the rollout status (JSON); its exit status is the answer.
 query() { rollout status --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 state_is() { query "sys.exit(d['state'] != '$1')"; }

@@ -19,7 +19,7 @@ rack r2 127.0.2.0/24 239.255.7.2:6002
 rack r3 127.0.3.0/24 239.255.7.1:6001
 EOF
 spawn tracker "$CROWCAST" tracker --listen "$T" --racks "$WORK/racks.conf" --interval 20 --header-timeout 3 \
-  --idle-timeout 30 --max-connections 10100 --json-log
+  --idle-timeout 30 --max-connections 10100 --max-per-address 3000 --json-log
 TPID=$SPAWNED_PID
 wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || fail "tracker did not listen"
 

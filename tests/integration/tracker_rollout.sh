@@ -7,16 +7,26 @@
 # ordering an activation twice; waves advance to done; rollback returns hosts wave by wave in
 # reverse; a journal with a torn last record is repaired at start; /status and /metrics show the
 # rollout; without --state the endpoints refuse; an unreachable tracker is exit status 3.
+# The tracker runs with --auth: the CLI signs with an operator key (CROWCAST_KEY), each curl agent with
+# its own, from its rack's address (the racks file decides the rack: r1 127.0.1.0/24, r2 127.0.2.0/24).
 source "$(dirname "$0")/lib.sh"
-need_cmd curl
+source "$(dirname "$0")/control_lib.sh"
+need_cmd curl openssl
 
 port=$(free_port)
 T=http://127.0.0.1:$port
 STATE=$WORK/state
 export CROWCAST_TRACKER=$T/announce # the CLI's default tracker; --tracker overrides it below
+KEYS=$WORK/keys
+new_identity operator op "$KEYS"
+for h in a1 a2 b1 b2 c9; do new_identity agent "$h" "$KEYS"; done
+export CROWCAST_KEY=$KEYS/op.key
+printf 'rack r1 127.0.1.0/24 239.255.1.1:7001\nrack r2 127.0.2.0/24 239.255.1.2:7001\n' >"$WORK/racks.conf"
+declare -A ADDR=([a1]=127.0.1.1 [a2]=127.0.1.2 [b1]=127.0.2.1 [b2]=127.0.2.2 [c9]=127.0.2.9)
 
 start_tracker() {
-  spawn "tracker$1" "$CROWCAST" tracker --listen "127.0.0.1:$port" --state "$STATE" --log-level info
+  spawn "tracker$1" "$CROWCAST" tracker --listen "127.0.0.1:$port" --state "$STATE" --log-level info \
+    --auth "$KEYS/auth" --racks "$WORK/racks.conf"
   TPID=$SPAWNED_PID
   # Its own word first: a just-killed tracker's listener outlives it for a moment (its io_uring is
   # torn down asynchronously) and accepts connections nobody will answer.
@@ -24,11 +34,14 @@ start_tracker() {
   wait_until 10 curl -sf --max-time 2 "$T/rollout/status" || fail "tracker did not serve (start $1)"
 }
 
-# Fake agent requests. poll HOST RACK WAIT -> the bencoded answer.
+# Fake agent requests, signed with the host's key from its address. poll HOST RACK WAIT -> the
+# bencoded answer (RACK only says where the racks file puts HOST's address).
 OLD=1111111111111111111111111111111111111111111111111111111111111111
-poll() { curl -s --max-time 40 "$T/agent/poll?host=$1&rack=$2&current=$OLD&wait=$3"; }
+agent() { local h=$1; shift; ctl "$KEYS/$h.key" POST "$@" --interface "${ADDR[$h]}"; }
+poll() { agent "$1" "$T/agent/poll?host=$1&current=$OLD&wait=$3" --max-time 40; }
 order() { grep -o '5:order[0-9]*:[a-z]*' <<<"$1" | sed 's/.*://'; }
-report() { curl -s "$T/agent/report?host=$1&rollout=1&step=$2&status=${3:-ok}"; }
+report() { agent "$1" "$T/agent/report?host=$1&rollout=1&step=$2&status=${3:-ok}"; }
+op() { ctl "$KEYS/op.key" POST "$@"; }
 ok_report() { local r; r=$(report "$@"); [[ $r == d2:oki1ee ]] || fail "report $*: $r"; }
 sjson() { curl -s "$T/rollout/status?format=json"; }
 # The first (top-level) string value of a key in the status JSON.
@@ -51,7 +64,7 @@ for h in a1:r1 a2:r1 b1:r2 b2:r2; do expect_order "${h%:*}" "${h#*:}" 0 none; do
 rc_of rollout pause
 expect "pause with no rollout: exit" "$rc" 1
 grep -q "no rollout yet" "$WORK/err" || fail "pause with no rollout: $(cat "$WORK/err")"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$T/rollout/rollback")
+code=$(op "$T/rollout/rollback" -o /dev/null -w '%{http_code}')
 expect "rollback with no rollout: HTTP" "$code" 409
 rc_of rollout status --watch 5
 expect "status --watch 5 (a stray argument): exit" "$rc" 2
@@ -86,16 +99,16 @@ expect "unknown torrent" "$(curl -s -o /dev/null -w '%{http_code}' "$T/agent/tor
 for h in a1:r1 a2:r1 b1:r2 b2:r2; do expect_order "${h%:*}" "${h#*:}" 5 download; done
 a=$(poll a1 r1 0)
 grep -q "7:release64:$release" <<<"$a" || fail "download order without the release: $a"
-r=$(report nobody download)
-grep -q "unknown host" <<<"$r" || fail "report from an unknown host: $r"
-r=$(curl -s "$T/agent/report?host=a1&rollout=7&step=download&status=ok")
+r=$(report c9 download) # a host with a key that never polled
+grep -q "unknown host c9: poll first" <<<"$r" || fail "report from an unknown host: $r"
+r=$(agent a1 "$T/agent/report?host=a1&rollout=7&step=download&status=ok")
 grep -q "report for rollout 7" <<<"$r" || fail "report for another rollout: $r"
 for h in a1 b1 b2; do ok_report "$h" download; done
 ok_report a1 download # a repeated report (an agent re-reporting after a reconnect) is acknowledged
 
 # --- a long poll returns when the order appears, well before its wait -----------------------------
-curl -s --max-time 40 -o "$WORK/longpoll" -w '%{time_total}' \
-  "$T/agent/poll?host=a1&rack=r1&current=$OLD&wait=20" >"$WORK/longpoll.time" &
+agent a1 "$T/agent/poll?host=a1&current=$OLD&wait=20" --max-time 40 -o "$WORK/longpoll" -w '%{time_total}' \
+  >"$WORK/longpoll.time" &
 LP=$!
 sleep 1 # nothing to do for a1 until a2 has the release: the poll is held
 kill -0 "$LP" 2>/dev/null || fail "the long poll was answered before there was an order: $(cat "$WORK/longpoll")"
@@ -161,7 +174,7 @@ curl -s "$T/metrics" | grep -q '^crowcast_rollout_state{state="done"} 1$' || fai
 curl -s "$T/metrics" | grep -q '^crowcast_rollout_activations_total 4$' || fail "4 activations in /metrics"
 grep -q "wave 1 (r1) done" "$WORK/tracker2.log" || fail "decisions not logged"
 for v in pause resume abort; do
-  code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$T/rollout/$v")
+  code=$(op "$T/rollout/$v" -o "$WORK/body" -w '%{http_code}')
   expect "$v when done: HTTP" "$code" 409
   grep -q '"error":"cannot '"$v"': rollout 1 is done"' "$WORK/body" || fail "$v when done: $(cat "$WORK/body")"
 done

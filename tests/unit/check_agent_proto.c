@@ -103,9 +103,13 @@ START_TEST(targets)
     ck_assert_str_eq(buf, "/agent/poll?host=web%201%26x&rack=r1&current=" ID "&wait=30");
     n = crow_agent_poll_target(buf, sizeof buf, "/t", "h", NULL, "", 20);
     ck_assert_str_eq(buf, "/t/agent/poll?host=h&current=&wait=20");
-    n = crow_agent_report_target(buf, sizeof buf, "", "h", 4, CROW_STEP_HEALTH, false, "exit 3: disk=full");
+    n = crow_agent_report_target(buf, sizeof buf, "", "h", 4, CROW_STEP_HEALTH, false, "exit 3: disk=full",
+                                 0);
     ck_assert_str_eq(
         buf, "/agent/report?host=h&rollout=4&step=health&status=failed&detail=exit%203%3A%20disk%3Dfull");
+    n = crow_agent_report_target(buf, sizeof buf, "", "h", 4, CROW_STEP_HEALTH, true, "", 1764700000123456);
+    ck_assert_str_eq(buf,
+                     "/agent/report?host=h&rollout=4&step=health&status=ok&detail=&seq=1764700000123456");
     n = crow_agent_torrent_target(buf, sizeof buf, "", ID);
     ck_assert_str_eq(buf, "/agent/torrent?release=" ID);
     ck_assert_int_eq(crow_agent_poll_target(buf, 20, "", "h", NULL, ID, 1), CROW_ESPACE);

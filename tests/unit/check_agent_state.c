@@ -19,10 +19,18 @@ START_TEST(round_trip)
     crow_agent_state_switch(&s, "app", B);
     crow_agent_state_switch(&s, "db", A);
     crow_agent_report_t r = {.rollout = 7, .step = CROW_STEP_HEALTH, .ok = false, .detail = "exit 3"};
-    crow_agent_state_queue(&s, &r);
+    crow_agent_state_queue(&s, &r, 1000);
+    crow_agent_state_queue(&s, &r, 900); /* the clock went back: the numbers still grow */
+    crow_agent_state_pop(&s);
     long n = crow_agent_state_encode(&s, buf, sizeof buf);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(crow_agent_state_decode(buf, (size_t)n, &t, NULL), 0);
+    ck_assert_uint_eq(t.outbox[0].seq, 1001);
+    ck_assert_uint_eq(t.seq, 1001);
+    /* A state file lost: the next number still passes the last the tracker took. */
+    static crow_agent_state_t fresh;
+    crow_agent_state_queue(&fresh, &r, 5000);
+    ck_assert_uint_eq(fresh.outbox[0].seq, 5000);
     ck_assert_uint_eq(t.release_count, 2);
     ck_assert_str_eq(t.releases[0].name, "db"); /* most recently changed first */
     crow_agent_release_t *app = crow_agent_state_find(&t, "app");
@@ -61,7 +69,7 @@ START_TEST(bounded)
     for (uint32_t i = 0; i < CROW_AGENT_MAX_OUTBOX + 5; i++) {
         crow_agent_report_t r = {.rollout = i + 1, .step = CROW_STEP_DOWNLOAD, .ok = true};
         memset(r.detail, 'x', CROW_AGENT_DETAIL_MAX);
-        crow_agent_state_queue(&s, &r);
+        crow_agent_state_queue(&s, &r, UINT64_C(1764700000000000) + i);
     }
     ck_assert_uint_eq(s.outbox_count, CROW_AGENT_MAX_OUTBOX);
     ck_assert_uint_eq(s.outbox[0].rollout, 6); /* the oldest were dropped */

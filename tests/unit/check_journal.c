@@ -157,7 +157,7 @@ static const struct {
     {"", "empty payload"},
     {"r=1", "no type"},
     {"t=0", "type 0"},
-    {"t=8", "type past the last"},
+    {"t=9", "type past the last"},
     {"t=99999999999999999999", "type overflows"},
     {"t=3&zz=1", "unknown key"},
     {"t=3&H=x", "keys are case-sensitive"},

@@ -2,8 +2,8 @@
  * (3 racks x 3 hosts) pick up their orders and report; every record goes through the journal codec.
  * Covers a clean canary r1 -> r2 -> r3 rollout, a sick wave halting at its failure threshold with the
  * in-flight limit, rollback wave by wave in reverse, pause/resume/abort, soak deadlines, per-wave
- * distribution, refused records (second activation, another rollout, unknown host, full host table)
- * and replay of the journal into a fresh coordinator. */
+ * distribution, refused records (second activation, another rollout, unknown host, full host table),
+ * replay of the journal into a fresh coordinator, and hosts that stop polling expiring from a rollout. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,8 @@ struct sim {
     uint64_t now;
     /* By index in the host table (h11..h33 are 0..8). */
     bool sick[CROW_ROLLOUT_MAX_HOSTS], dl_fails[CROW_ROLLOUT_MAX_HOSTS];
+    bool silent[CROW_ROLLOUT_MAX_HOSTS];        /* its agent is gone: no poll, no report */
+    bool mute_activate[CROW_ROLLOUT_MAX_HOSTS]; /* goes silent when told to activate */
     int activated[CROW_ROLLOUT_MAX_HOSTS], rolled_back[CROW_ROLLOUT_MAX_HOSTS];
     char orders[512][80]; /* "activate h21", in the order they were decided */
     int order_count;
@@ -147,7 +149,15 @@ static int agents(void)
     uint32_t id = sim.r->id;
     for (uint32_t i = 0; i < sim.r->host_count; i++) {
         const char *rel, *h = sim.r->hosts[i].name;
-        switch (crow_rollout_order_for(sim.r, h, &rel)) {
+        if (sim.silent[i])
+            continue;
+        crow_rollout_seen(sim.r, i, sim.now); /* its poll */
+        enum crow_order o = crow_rollout_order_for(sim.r, h, &rel);
+        if (o == CROW_ORDER_ACTIVATE && sim.mute_activate[i]) {
+            sim.silent[i] = true;
+            continue;
+        }
+        switch (o) {
         case CROW_ORDER_DOWNLOAD:
             ck_assert_int_eq(report(h, id, CROW_STEP_DOWNLOAD, !sim.dl_fails[i], "disk full"), 0);
             break;
@@ -834,6 +844,127 @@ START_TEST(test_replay_never_reissues_an_activation)
 }
 END_TEST
 
+/* A host that never answers its download order would keep the canary distributing for ever: it
+ * expires after host_expiry_ms without a poll (a journaled decision with its reason) and the rollout
+ * goes on without it; its next poll brings it back. */
+START_TEST(test_silent_host_expires)
+{
+    crow_plan_error_t err = {0};
+    static crow_jrec_t rec;
+    sim.r->host_expiry_ms = 60000;
+    sim.silent[1] = true; /* h12 */
+    ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
+    settle();
+    ck_assert_int_eq(sim.r->waves[0].state, CROW_WAVE_DISTRIBUTING);
+    ck_assert_uint_eq(crow_rollout_deadline(sim.r), T0 + 60000);
+    sim.now = T0 + 59999;
+    settle();
+    ck_assert_int_eq(sim.r->waves[0].state, CROW_WAVE_DISTRIBUTING);
+    ck_assert_int_eq(crow_rollout_next(sim.r, sim.now, &rec), 0);
+    ck_assert_uint_eq(crow_rollout_deadline(sim.r), T0 + 60000); /* the others polled: h12 is first */
+    sim.now = T0 + 60000;
+    ck_assert_int_eq(crow_rollout_next(sim.r, sim.now, &rec), 1);
+    ck_assert_int_eq(rec.type, CROW_JREC_EXPIRE);
+    ck_assert_str_eq(rec.host, "h12");
+    ck_assert_str_eq(rec.text, "no poll for 60 s (host expiry 60 s)");
+    settle();
+    ck_assert_int_eq(sim.r->state, CROW_ROLLOUT_DONE);
+    ck_assert(host(1)->gone);
+    ck_assert_int_eq(sim.activated[1], 0);
+    crow_wave_counts_t c;
+    crow_rollout_wave_counts(sim.r, 0, &c);
+    ck_assert_uint_eq(c.hosts, 2);
+    ck_assert_uint_eq(c.healthy, 2);
+    const char *rel;
+    ck_assert_int_eq(crow_rollout_order_for(sim.r, "h12", &rel), CROW_ORDER_NONE);
+    long n = crow_rollout_status_text(sim.r, sim.now, json_a, sizeof json_a);
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(json_a, "h12=expired"));
+    ck_assert_int_gt(crow_rollout_status_json(sim.r, sim.now, json_a, sizeof json_a), 0);
+    ck_assert_ptr_nonnull(
+        strstr(json_a, "\"text\":\"host h12 expired: no poll for 60 s (host expiry 60 s)\""));
+    /* Expired once, not again; its next poll (a registration) brings it back. */
+    ck_assert_int_eq(register_host("h12", "r1", old_rel), 0);
+    ck_assert(!host(1)->gone);
+    ck_assert_int_eq(register_host("h12", "r1", old_rel), 1);
+    /* The journal replays into the same state. */
+    crow_rollout_t *again = replay(journal_len);
+    assert_same_status(sim.r, again);
+    crow_rollout_free(again);
+}
+END_TEST
+
+/* A host that goes silent after it was told to activate is not healthy: it expires as failed, and the
+ * wave's threshold decides. Expiry waits while a rollout is paused or over. */
+START_TEST(test_silent_activation_counts_failed)
+{
+    crow_plan_error_t err = {0};
+    static crow_jrec_t rec;
+    sim.r->host_expiry_ms = 30000;
+    sim.mute_activate[0] = true; /* h11: the canary's first activation */
+    ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
+    settle();
+    ck_assert_int_eq(sim.r->waves[0].state, CROW_WAVE_ACTIVATING);
+    ck_assert_int_eq(host(0)->act, CROW_ACT_ORDERED);
+    ck_assert_int_eq(control(CROW_CONTROL_PAUSE, ""), 0);
+    ck_assert_uint_eq(crow_rollout_deadline(sim.r), UINT64_MAX);
+    sim.now = T0 + 31000;
+    ck_assert_int_eq(crow_rollout_next(sim.r, sim.now, &rec), 0);
+    ck_assert_int_eq(agents(), 0); /* the others poll on while paused; nothing to do */
+    ck_assert_int_eq(control(CROW_CONTROL_RESUME, ""), 0);
+    settle();
+    ck_assert(host(0)->gone);
+    ck_assert_int_eq(host(0)->act, CROW_ACT_FAILED);
+    ck_assert_str_eq(host(0)->detail, "expired: no poll for 31 s (host expiry 30 s)");
+    ck_assert_int_eq(sim.r->state, CROW_ROLLOUT_HALTED);
+    ck_assert_str_eq(sim.r->end_reason, "1 of 3 hosts failed (threshold 1)");
+}
+END_TEST
+
+/* Reports carry the agent's sequence: a replayed older one (a captured "health ok") cannot undo the
+ * failure the host reported since; the same one again is a harmless repeat. */
+START_TEST(test_report_sequence)
+{
+    crow_plan_error_t err = {0};
+    static crow_jrec_t rec;
+    ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
+    drive();
+    for (int i = 0; i < HOSTS; i++)
+        ck_assert_int_eq(report(host_name(i), 1, CROW_STEP_DOWNLOAD, true, ""), 0);
+    drive();
+    const char *rel;
+    ck_assert_int_eq(crow_rollout_order_for(sim.r, "h11", &rel), CROW_ORDER_ACTIVATE);
+    memset(&rec, 0, sizeof rec);
+    rec.type = CROW_JREC_REPORT;
+    rec.rollout = 1;
+    rec.t_ms = sim.now;
+    put(rec.host, sizeof rec.host, "h11");
+    rec.code = CROW_STEP_ACTIVATE;
+    rec.seq = 100;
+    ck_assert_int_eq(submit(&rec), 0);
+    rec.code = CROW_STEP_HEALTH;
+    rec.status = 1;
+    rec.seq = 102;
+    ck_assert_int_eq(submit(&rec), 0);
+    ck_assert_int_eq(host(0)->act, CROW_ACT_FAILED);
+    ck_assert_uint_eq(host(0)->report_seq, 102);
+    rec.status = 0; /* "health ok", numbered before the failure: a replay */
+    rec.seq = 101;
+    ck_assert_int_eq(crow_rollout_check(sim.r, &rec), CROW_EPROTO);
+    rec.status = 1;
+    rec.seq = 102;
+    ck_assert_int_eq(crow_rollout_check(sim.r, &rec), 1);
+    ck_assert_int_eq(host(0)->act, CROW_ACT_FAILED);
+    /* Through the journal codec: the sequence survives a replay. */
+    long n = crow_journal_encode(json_a, sizeof json_a, &rec);
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(json_a, "&q=102&"));
+    static crow_jrec_t back;
+    ck_assert_int_eq(crow_journal_decode(json_a, (size_t)n, &back), n);
+    ck_assert_uint_eq(back.seq, 102);
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert_str_eq(crow_rollout_state_name(CROW_ROLLOUT_ROLLING_BACK), "rolling-back");
@@ -867,6 +998,9 @@ static Suite *rollout_suite(void)
     tcase_add_test(tc, test_replay_rebuilds_state);
     tcase_add_test(tc, test_replay_never_reissues_an_activation);
     tcase_add_test(tc, test_names);
+    tcase_add_test(tc, test_silent_host_expires);
+    tcase_add_test(tc, test_report_sequence);
+    tcase_add_test(tc, test_silent_activation_counts_failed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -62,6 +62,10 @@ foreach(crow_pair "crowcast-tracker.env;tracker.env" "crowcast-agent.env;agent.e
   install(FILES ${PROJECT_SOURCE_DIR}/tools/${crow_src} DESTINATION ${crow_etc_dir} RENAME ${crow_dst})
   string(APPEND crow_conffiles "${crow_etc_dir}/${crow_dst}\n")
 endforeach()
+# The control plane's secrets: readable by root only (systemd hands them to the tracker's dynamic user).
+install(FILES ${PROJECT_SOURCE_DIR}/tools/crowcast-control.keys DESTINATION ${crow_etc_dir}
+  RENAME control.keys PERMISSIONS OWNER_READ OWNER_WRITE)
+string(APPEND crow_conffiles "${crow_etc_dir}/control.keys\n")
 file(CONFIGURE OUTPUT ${crow_deb_out}/conffiles CONTENT "${crow_conffiles}")
 
 install(FILES ${PROJECT_SOURCE_DIR}/tools/crowcast.bash-completion
