@@ -271,8 +271,9 @@ START_TEST(test_ends_a_pass_that_reaches_nobody)
 END_TEST
 
 /* What the peers missed: the first pass starts where the swarm's need begins; after the passes,
- * a need shown by an answer at least 2.5 s old (the TCP repair shows in the maps) sends one more pass (bounded, never after a pass
- * that reached nobody); a pass ends once the tracker reports nobody incomplete. */
+ * a need shown by an answer at least 2.5 s old (the TCP repair shows in the maps) sends one more pass
+ * (bounded, never after a pass that reached nobody); a pass ends once the tracker reports nobody incomplete.
+ */
 static void answer_need(uint64_t now, int64_t incomplete, uint64_t need)
 {
     crow_seeder_swarm_t sw = {
