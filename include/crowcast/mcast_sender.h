@@ -41,7 +41,8 @@ typedef struct crow_mcast_sender_config {
     uint64_t beacon_interval_ns; /* a BEACON at start and then at least this often; > 0 */
     uint32_t end_copies;         /* ENDs sent back to back after each pass (a lost END costs a timeout) */
     uint16_t tcp_port;           /* advertised in BEACONs; 0 = no TCP seed */
-    uint32_t first_piece;        /* the first pass starts here and wraps around (default 0) */
+    uint32_t first_piece;        /* the first pass starts here and wraps around (a seeder restarted
+                                    mid-pass sends what the swarm lacks first); default 0 */
     bool auth;                   /* every datagram gets CROW_DGRAM_F_AUTH and room for its tag */
 } crow_mcast_sender_config_t;
 
@@ -114,11 +115,6 @@ void crow_mcast_sender_dispose(crow_mcast_sender_t *s);
 /* Marks one piece (out-of-range indexes are ignored) or all pieces as available to send. */
 void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece);
 void crow_mcast_sender_set_all_available(crow_mcast_sender_t *s);
-
-/* One more pass, starting at piece `first` and wrapping around (the part the peers miss first),
- * after every pass is done: sending resumes (a BEACON first). Returns 0, or CROW_EUSAGE while
- * passes are still under way or with passes "until stopped". */
-int crow_mcast_sender_add_pass(crow_mcast_sender_t *s, uint32_t first);
 
 /* Ends the current pass now (its ENDs, final, go out next) and drops the passes after it: nobody
  * receives the stream. Nothing happens once every pass is done. */

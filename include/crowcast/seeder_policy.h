@@ -15,14 +15,10 @@
  * multicast would only take the seeder's link from them. During the passes the tracker is asked every
  * CROW_SEEDER_SEND_POLL_NS.
  *
- * What the peers missed. Incomplete peers send the tracker a map of the segments the stream went by
- * without them (crowcast/stream_need.h); the tracker ORs them ("need", known when every incomplete
- * peer sent one). The first pass starts where the needed part begins (a seeder restarted mid-pass
- * sends what the swarm lacks first). After the passes, once an answer at least
- * CROW_SEEDER_NEED_SETTLE_NS old shows a need (the peers announce what they lack when the stream
- * ends), one more pass goes out from where it begins (peers that joined late, or whose seeder died),
- * at most CROW_SEEDER_CATCHUPS_MAX times, never after a pass that reached nobody. A pass under way
- * ends as soon as the tracker reports no incomplete peer.
+ * What the peers lack. Incomplete peers send the tracker a map of the segments they lack
+ * (crowcast/stream_need.h); the tracker ORs them ("need", known when every incomplete peer sent
+ * one). The first pass starts where the needed part begins (a seeder restarted mid-pass sends what
+ * the swarm lacks first). A pass under way ends as soon as the tracker reports no incomplete peer.
  *
  * During the passes the seeder stays. After the last pass:
  *   - serving no TCP: it leaves at once (nobody can repair from it);
@@ -51,8 +47,6 @@
 #define CROW_SEEDER_WAIT_POLL_NS          (250ull * 1000000ull)
 #define CROW_SEEDER_DARK_GRACE_NS         (1ull * 1000000000ull)
 #define CROW_SEEDER_WAIT_PEERS_DEFAULT_NS (600ull * 1000000000ull)
-#define CROW_SEEDER_NEED_SETTLE_NS        (2500ull * 1000000ull)
-#define CROW_SEEDER_CATCHUPS_MAX          4u
 
 enum crow_seeder_verdict {
     CROW_SEEDER_STAY,
@@ -91,7 +85,6 @@ typedef struct crow_seeder_policy {
     bool has_need; /* the tracker's last "need" */
     uint64_t need;
     uint64_t answer_at;     /* when the last tracker answer came (0: none) */
-    unsigned catchups;      /* passes added for what the peers missed */
     bool complete_ended;    /* the pass under way was ended: every peer is complete */
     uint64_t quiet_since;   /* the tracker's first report of no incomplete peer in a row, or 0 */
     uint64_t last_busy;     /* the last tick with a peer connected (or the pass's end) */
@@ -111,9 +104,6 @@ void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now);
 bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p, uint64_t now);
 /* The piece the first pass starts at: where the swarm's need begins (0 when none is known). */
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count);
-/* True (once per added pass; *need says what the peers miss) when one more pass should go out:
- * see "What the peers missed". The caller adds it; the policy counts it as under way. */
-bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, uint64_t now, uint64_t *need);
 /* True once per pass when the pass under way should end because every peer is complete. */
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p, uint64_t now);
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now);

@@ -6,8 +6,7 @@
  * to send the release again; a whole stretch missing is: the peer joined after the stream went by,
  * or the seeder died before sending it. Peers report the map with their announces (need=, 16 hex
  * digits); the tracker ORs the maps of the incomplete peers; a seeder acts on it where the stream
- * is not under way: its first pass starts where the need begins (a seeder restarted mid-pass), and
- * after its passes one more goes out from there.
+ * is not under way: its first pass starts where the need begins (a seeder restarted mid-pass).
  */
 #ifndef CROWCAST_STREAM_NEED_H
 #define CROWCAST_STREAM_NEED_H

@@ -19,7 +19,6 @@
 
 #define BATCH_MAX     16
 #define BATCH_BUFFERS 8
-#define EXTRA_MAX     8 /* passes added after the configured ones (crow_mcast_send_add_pass) */
 
 struct window_slot {
     crow_op_t op;
@@ -56,9 +55,6 @@ struct crow_mcast_send {
     void (*on_done)(void *ctx, int result);
     void *ctx;
     struct crow_mcast_send_stats stats;
-    unsigned configured_passes;      /* cfg.passes at the start */
-    uint32_t extra_first[EXTRA_MAX]; /* where each added pass starts */
-    unsigned extra;
 };
 
 static void pump(struct crow_mcast_send *ms);
@@ -68,16 +64,12 @@ static uint64_t order_total(const struct crow_mcast_send *ms)
     return ms->cfg.passes ? (uint64_t)ms->cfg.passes * ms->m->piece_count : UINT64_MAX;
 }
 
-/* The piece at a position in send order: each pass walks every piece from its first one on,
- * wrapping around (the engine's order). */
+/* The piece at a position in send order: the first pass walks every piece from its first one on,
+ * wrapping around (the engine's order), the others from piece 0. */
 static uint32_t piece_at(const struct crow_mcast_send *ms, uint64_t order)
 {
     uint32_t count = ms->m->piece_count;
-    uint64_t pass = order / count;
-    uint32_t first = pass == 0 ? ms->cfg.first_piece
-                     : ms->configured_passes == 0 || pass < ms->configured_passes /* 0: until stopped */
-                         ? 0
-                         : ms->extra_first[pass - ms->configured_passes];
+    uint32_t first = order < count ? ms->cfg.first_piece : 0;
     return (uint32_t)((order % count + first) % count);
 }
 
@@ -340,7 +332,6 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
     ec.beacon_interval_ns = cfg->beacon_interval_ns;
     ec.tcp_port = cfg->tcp_port;
     ms->cfg.first_piece = ec.first_piece = m->piece_count ? cfg->first_piece % m->piece_count : 0;
-    ms->configured_passes = cfg->passes;
     ec.auth = cfg->key != NULL;
     int ret = crow_mcast_sender_init(&ms->engine, m, &ec);
     if (ret) {
@@ -385,22 +376,6 @@ void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_se
 {
     *out = ms->stats;
     out->engine = ms->engine.stats;
-}
-
-int crow_mcast_send_add_pass(crow_mcast_send_t *ms, uint32_t first)
-{
-    if (!ms->done || ms->stopping || ms->cfg.passes == 0 || ms->extra == EXTRA_MAX)
-        return CROW_EUSAGE;
-    first %= ms->m->piece_count;
-    int ret = crow_mcast_sender_add_pass(&ms->engine, first);
-    if (ret)
-        return ret;
-    ms->extra_first[ms->extra++] = first;
-    ms->cfg.passes++;
-    ms->done = false;
-    ms->stats.finished_ns = 0;
-    pump(ms);
-    return 0;
 }
 
 void crow_mcast_send_end_now(crow_mcast_send_t *ms)

@@ -43,10 +43,6 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
                           const crow_manifest_t *m, const struct crow_mcast_send_config *cfg,
                           void (*on_done)(void *ctx, int result), void *ctx);
 void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_send_stats *out);
-/* Once every pass went out (on_done fired with 0): one more pass from piece `first` on, wrapping
- * around; on_done fires again at its end. At most 8 such passes; CROW_EUSAGE otherwise or while
- * passes are under way. */
-int crow_mcast_send_add_pass(crow_mcast_send_t *ms, uint32_t first);
 /* Ends the pass under way at once (final ENDs), and the passes after it; on_done follows. */
 void crow_mcast_send_end_now(crow_mcast_send_t *ms);
 /* Stops sending; the object is freed once no send or read is pending. */

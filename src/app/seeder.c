@@ -14,7 +14,6 @@
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
-#include "crowcast/stream_need.h"
 #include "crowcast/units.h"
 #include "announcer.h"
 #include "mcast_key.h"
@@ -140,15 +139,6 @@ static void decide(struct seeder *s)
     maybe_start_mcast(s);
     if (crow_loop_stopping(s->loop))
         return;
-    uint64_t need;
-    if (s->mcast && s->mcast_done && s->result == 0 && crow_seeder_policy_catch_up(&s->policy, now, &need)) {
-        uint32_t first = crow_stream_need_start(need, s->m.piece_count);
-        crow_log_info("peers miss parts of the release the stream went by without them (need map %016llx): "
-                      "one more pass, from piece %u",
-                      (unsigned long long)need, first);
-        if (crow_mcast_send_add_pass(s->mcast, first) == 0)
-            s->mcast_done = false;
-    }
     if (s->mcast && !s->mcast_done && crow_seeder_policy_swarm_complete(&s->policy, now)) {
         crow_log_info("the tracker reports every peer complete: ending the pass");
         crow_mcast_send_end_now(s->mcast); /* its on_done decides what follows */

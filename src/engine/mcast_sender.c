@@ -83,12 +83,11 @@ static bool finished(const crow_mcast_sender_t *s)
     return s->stats.pass >= s->cfg.passes;
 }
 
-/* A pass starts at piece `first` and wraps around to the pieces below it. */
-static void start_pass(crow_mcast_sender_t *s, uint32_t first)
+static void start_pass(crow_mcast_sender_t *s)
 {
     memcpy(s->pending.bytes, s->available.bytes, crow_bitfield_bytes(s->available.nbits));
     s->pending.count = s->available.count;
-    s->low_pending = first < s->m->piece_count ? first : 0;
+    s->low_pending = 0;
     s->stats.pieces_sent = 0;
 }
 
@@ -191,7 +190,7 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
         if (--s->ends_left == 0) {
             s->stats.pass++;
             if (!finished(s))
-                start_pass(s, 0);
+                start_pass(s);
         }
         return;
     case CROW_DGRAM_BEACON:
@@ -213,15 +212,6 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
             s->ends_left = s->cfg.end_copies;
         return;
     }
-}
-
-int crow_mcast_sender_add_pass(crow_mcast_sender_t *s, uint32_t first)
-{
-    if (!finished(s) || s->cfg.passes == UINT32_MAX)
-        return CROW_EUSAGE;
-    s->cfg.passes++;
-    start_pass(s, first);
-    return 0;
 }
 
 void crow_mcast_sender_end_now(crow_mcast_sender_t *s)

@@ -99,21 +99,6 @@ uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t 
     return p->has_need ? crow_stream_need_start(p->need, piece_count) : 0;
 }
 
-bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, uint64_t now, uint64_t *need)
-{
-    if (!p->passes_done || p->cut || p->catchups >= CROW_SEEDER_CATCHUPS_MAX || !p->has_need || !p->need ||
-        p->incomplete <= 0 || p->answer_at < p->passes_done_at + CROW_SEEDER_NEED_SETTLE_NS)
-        return false;
-    *need = p->need;
-    p->catchups++;
-    p->passes_done = false;
-    p->complete_ended = false;
-    p->sending_since = now; /* whether this pass reaches anyone is judged afresh */
-    if (p->cfg.tracker)
-        p->next_announce = now + CROW_SEEDER_SEND_POLL_NS;
-    return true;
-}
-
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p, uint64_t now)
 {
     (void)now;

@@ -270,10 +270,8 @@ START_TEST(test_ends_a_pass_that_reaches_nobody)
 }
 END_TEST
 
-/* What the peers missed: the first pass starts where the swarm's need begins; after the passes,
- * a need shown by an answer at least 2.5 s old (the TCP repair shows in the maps) sends one more pass
- * (bounded, never after a pass that reached nobody); a pass ends once the tracker reports nobody incomplete.
- */
+/* What the peers lack: the first pass starts where the swarm's need begins; a pass ends once the
+ * tracker reports nobody incomplete. */
 static void answer_need(uint64_t now, int64_t incomplete, uint64_t need)
 {
     crow_seeder_swarm_t sw = {
@@ -281,48 +279,21 @@ static void answer_need(uint64_t now, int64_t incomplete, uint64_t need)
     crow_seeder_policy_tracker_answer(&p, now, &sw);
 }
 
-START_TEST(test_sends_again_what_the_peers_missed)
+START_TEST(test_starts_where_the_swarm_lacks_and_ends_when_complete)
 {
     start(true, true, 600 * (int64_t)S);
     ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 256), 0); /* nothing known */
     answer_need(0, 4, 0xffffffff00000000ull);                      /* a seeder restarted mid-pass */
     ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 256), 128);
     crow_seeder_policy_sending(&p, 0);
-    uint64_t need;
-    ck_assert(!crow_seeder_policy_catch_up(&p, 1 * S, &need)); /* passes under way */
-    crow_seeder_policy_passes_done(&p, 5 * S);
-    answer_need(7 * S, 2, 0xf); /* too soon: the TCP repair may not have shown in the maps yet */
-    ck_assert(!crow_seeder_policy_catch_up(&p, 7 * S, &need));
-    answer_need(8 * S, 2, 0); /* scattered loss only */
-    ck_assert(!crow_seeder_policy_catch_up(&p, 8 * S, &need));
-    answer_need(9 * S, 2, 0xf); /* late joiners */
-    ck_assert(crow_seeder_policy_catch_up(&p, 9 * S, &need));
-    ck_assert_uint_eq(need, 0xf);
-    ck_assert(!p.passes_done);
-    bool announce;
-    ck_assert_int_eq(crow_seeder_policy_tick(&p, 300 * S, 0, &announce), CROW_SEEDER_STAY);
-    /* everybody complete: the pass ends */
-    answer_need(10 * S, 0, 0);
-    ck_assert(crow_seeder_policy_swarm_complete(&p, 10 * S));
-    ck_assert(!crow_seeder_policy_swarm_complete(&p, 10 * S)); /* once */
-    crow_seeder_policy_passes_done(&p, 10 * S);
-    /* at most CROW_SEEDER_CATCHUPS_MAX added passes */
-    for (unsigned i = 1; i < CROW_SEEDER_CATCHUPS_MAX; i++) {
-        uint64_t t = (10 + 4 * i) * S;
-        answer_need(t, 1, 0xf0);
-        ck_assert(crow_seeder_policy_catch_up(&p, t, &need));
-        crow_seeder_policy_passes_done(&p, t + S / 2);
-    }
-    answer_need(40 * S, 1, 0xf0);
-    ck_assert(!crow_seeder_policy_catch_up(&p, 40 * S, &need));
-    /* a pass that reached nobody is not sent again */
-    start(true, true, 600 * (int64_t)S);
-    crow_seeder_policy_sending(&p, 0);
-    answer_lit(2 * S, 1, 4, 0, 4);
-    ck_assert(crow_seeder_policy_reaches_nobody(&p, 2 * S));
+    ck_assert(!crow_seeder_policy_swarm_complete(&p, 0)); /* an answer from before the pass */
+    answer_need(1 * S, 2, 0xf0000000000000ull);
+    ck_assert(!crow_seeder_policy_swarm_complete(&p, 1 * S));
+    answer_need(2 * S, 0, 0); /* everybody complete: the pass ends */
+    ck_assert(crow_seeder_policy_swarm_complete(&p, 2 * S));
+    ck_assert(!crow_seeder_policy_swarm_complete(&p, 2 * S)); /* once */
     crow_seeder_policy_passes_done(&p, 2 * S);
-    answer_need(6 * S, 4, ~0ull);
-    ck_assert(!crow_seeder_policy_catch_up(&p, 6 * S, &need));
+    ck_assert(!crow_seeder_policy_swarm_complete(&p, 3 * S));
 }
 END_TEST
 
@@ -417,7 +388,7 @@ static Suite *seeder_policy_suite(void)
     tcase_add_test(tc, test_waits_for_a_peer_before_multicasting);
     tcase_add_test(tc, test_ends_a_pass_that_reaches_nobody);
     tcase_add_test(tc, test_random_fabrics);
-    tcase_add_test(tc, test_sends_again_what_the_peers_missed);
+    tcase_add_test(tc, test_starts_where_the_swarm_lacks_and_ends_when_complete);
     suite_add_tcase(s, tc);
     return s;
 }
