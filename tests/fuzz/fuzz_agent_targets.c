@@ -63,7 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint32_t rollout = 1u + (uint32_t)flags * 7919u;
     enum crow_step step = (enum crow_step)(CROW_STEP_DOWNLOAD + (flags & 3u));
-    len = crow_agent_report_target(target, sizeof target, prefix, host, rollout, step, flags & 2, detail);
+    uint64_t seq = (uint64_t)flags * 1000003u;
+    len =
+        crow_agent_report_target(target, sizeof target, prefix, host, rollout, step, flags & 2, detail, seq);
     FUZZ_ASSERT(len > 0);
     ret = crow_report_query_parse(query_of(target, len, request, sizeof request), &report, &why);
     if (host[0] && strlen(host) <= CROW_JREC_HOST_MAX) {

@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crow_dgram_t d;
     if (crow_dgram_decode(data, size, &d) != 0)
         return 0;
-    FUZZ_ASSERT(size == CROW_DGRAM_HEADER_LEN + d.length);
+    FUZZ_ASSERT(size ==
+                CROW_DGRAM_HEADER_LEN + d.length + (d.flags & CROW_DGRAM_F_AUTH ? CROW_DGRAM_TAG_LEN : 0));
     int ret = 0;
     if (d.type == CROW_DGRAM_DATA) {
         FUZZ_ASSERT(d.payload == data + CROW_DGRAM_HEADER_LEN);

@@ -154,8 +154,8 @@ static bool step(struct harness *h, fuzz_input_t *in)
     case 2:
         if (arg >= 8 && arg < 16) {
             crow_peer_context_set_place(&h->ctx, racks[arg & 3u], arg & 4u ? -1 : (int64_t)(arg & 3u));
-            for (int i = 0; i < CONNS; i++)
-                crow_peer_session_place_changed(h->conns[i].s);
+            for (int i = 0; i < CONNS; i++) /* the tracker places the remotes anew */
+                crow_peer_session_set_link(h->conns[i].s, 1 + (arg & 3u), !(arg & 4u));
         }
         alive = arg < 16 && serve(h, c);
         break;
