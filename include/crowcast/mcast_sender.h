@@ -116,6 +116,10 @@ void crow_mcast_sender_dispose(crow_mcast_sender_t *s);
 void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece);
 void crow_mcast_sender_set_all_available(crow_mcast_sender_t *s);
 
+/* Whether any DATA is still to go out, in this pass or a later one (none once a pass was ended
+ * early and only its ENDs remain). */
+bool crow_mcast_sender_data_left(const crow_mcast_sender_t *s);
+
 /* Ends the current pass now (its ENDs, final, go out next) and drops the passes after it: nobody
  * receives the stream. Nothing happens once every pass is done. */
 void crow_mcast_sender_end_now(crow_mcast_sender_t *s);

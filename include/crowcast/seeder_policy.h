@@ -76,7 +76,8 @@ enum crow_seeder_start {
 typedef struct crow_seeder_policy {
     crow_seeder_policy_config_t cfg;
     bool passes_done, swarm_seen;
-    bool sending, cut;   /* the passes started; they were ended for reaching nobody */
+    bool sending;        /* the passes started */
+    bool ended_early;    /* the caller was told to end them (nobody receives, or nobody needs them) */
     uint64_t started_at; /* the policy's start (the seeder's) */
     uint64_t sending_since;
     uint64_t passes_done_at;
@@ -85,7 +86,6 @@ typedef struct crow_seeder_policy {
     bool has_need; /* the tracker's last "need" */
     uint64_t need;
     uint64_t answer_at;     /* when the last tracker answer came (0: none) */
-    bool complete_ended;    /* the pass under way was ended: every peer is complete */
     uint64_t quiet_since;   /* the tracker's first report of no incomplete peer in a row, or 0 */
     uint64_t last_busy;     /* the last tick with a peer connected (or the pass's end) */
     uint64_t interval_ns;   /* the tracker's interval during the passes */
@@ -101,11 +101,11 @@ enum crow_seeder_start crow_seeder_policy_may_start(const crow_seeder_policy_t *
 void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now);
 /* True once (the caller then ends the pass) when the tracker's counts say the multicast reaches
  * nobody: see "Multicast that reaches nobody" above. */
-bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p, uint64_t now);
+bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p);
 /* The piece the first pass starts at: where the swarm's need begins (0 when none is known). */
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count);
 /* True once per pass when the pass under way should end because every peer is complete. */
-bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p, uint64_t now);
+bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p);
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now);
 /* An answer from the tracker: its interval (s, 0 keeps the current one), the swarm's counts
  * (complete includes this seeder) and how many incomplete peers said lit / dark. */

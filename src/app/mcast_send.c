@@ -177,9 +177,8 @@ static uint64_t datagrams_ready(struct crow_mcast_send *ms, bool *all_loaded)
         ready += crow_manifest_piece_chunks(ms->m, s->piece) - (o == ms->sending ? ms->sent_in_piece : 0);
     }
     /* Every DATA of the passes is loaded, or none is left to send (the pass was ended early). */
-    const crow_mcast_sender_t *e = &ms->engine;
-    bool data_left = e->in_piece || e->pending.count > 0 || e->stats.pass + 1 < e->cfg.passes;
-    *all_loaded = (ms->next_load >= order_total(ms) && o >= ms->next_load) || !data_left;
+    *all_loaded =
+        (ms->next_load >= order_total(ms) && o >= ms->next_load) || !crow_mcast_sender_data_left(&ms->engine);
     return ready;
 }
 

@@ -139,12 +139,12 @@ static void decide(struct seeder *s)
     maybe_start_mcast(s);
     if (crow_loop_stopping(s->loop))
         return;
-    if (s->mcast && !s->mcast_done && crow_seeder_policy_swarm_complete(&s->policy, now)) {
+    if (s->mcast && !s->mcast_done && crow_seeder_policy_swarm_complete(&s->policy)) {
         crow_log_info("the tracker reports every peer complete: ending the pass");
         crow_mcast_send_end_now(s->mcast); /* its on_done decides what follows */
         return;
     }
-    if (s->mcast && !s->mcast_done && crow_seeder_policy_reaches_nobody(&s->policy, now)) {
+    if (s->mcast && !s->mcast_done && crow_seeder_policy_reaches_nobody(&s->policy)) {
         crow_log_warn("the multicast stream reaches no peer (%u say no datagram arrives, none receives it): "
                       "ending the pass; the peers fetch over TCP",
                       s->policy.dark);

@@ -6,6 +6,7 @@
 
 #include "crowcast/announce.h"
 #include "crowcast/error.h"
+#include "crowcast/hash.h"
 #include "crowcast/http.h"
 
 enum param {
@@ -106,19 +107,17 @@ static bool parse_u64(const uint8_t *s, size_t len, uint64_t max, uint64_t *out)
 /* A need map: exactly 16 hex digits (crowcast/stream_need.h), most significant first. */
 static bool parse_need(const uint8_t *v, size_t len, uint64_t *out)
 {
+    char hex[17];
+    uint8_t bytes[8];
     if (len != 16)
         return false;
-    uint64_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int d = v[i] >= '0' && v[i] <= '9'   ? v[i] - '0'
-                : v[i] >= 'a' && v[i] <= 'f' ? v[i] - 'a' + 10
-                : v[i] >= 'A' && v[i] <= 'F' ? v[i] - 'A' + 10
-                                             : -1;
-        if (d < 0)
-            return false;
-        n = n << 4 | (uint64_t)d;
-    }
-    *out = n;
+    memcpy(hex, v, 16);
+    hex[16] = '\0';
+    if (crow_unhex(hex, bytes, sizeof bytes))
+        return false;
+    *out = 0;
+    for (size_t i = 0; i < sizeof bytes; i++)
+        *out = *out << 8 | bytes[i];
     return true;
 }
 

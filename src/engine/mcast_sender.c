@@ -214,6 +214,11 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
     }
 }
 
+bool crow_mcast_sender_data_left(const crow_mcast_sender_t *s)
+{
+    return s->in_piece || s->pending.count > 0 || s->stats.pass + 1 < s->cfg.passes;
+}
+
 void crow_mcast_sender_end_now(crow_mcast_sender_t *s)
 {
     if (finished(s))

@@ -37,15 +37,14 @@ void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now)
         p->next_announce = now + CROW_SEEDER_SEND_POLL_NS;
 }
 
-bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p, uint64_t now)
+bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p)
 {
-    (void)now;
-    if (!p->sending || p->passes_done || p->cut ||
+    if (!p->sending || p->passes_done || p->ended_early ||
         p->answer_at < p->sending_since + CROW_SEEDER_DARK_GRACE_NS)
         return false;
     if (p->dark == 0 || p->lit > 0)
         return false;
-    p->cut = true;
+    p->ended_early = true;
     return true;
 }
 
@@ -99,13 +98,12 @@ uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t 
     return p->has_need ? crow_stream_need_start(p->need, piece_count) : 0;
 }
 
-bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p, uint64_t now)
+bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p)
 {
-    (void)now;
-    if (!p->sending || p->passes_done || p->complete_ended || !p->swarm_seen || p->incomplete != 0 ||
+    if (!p->sending || p->passes_done || p->ended_early || !p->swarm_seen || p->incomplete != 0 ||
         p->answer_at <= p->sending_since)
         return false;
-    p->complete_ended = true;
+    p->ended_early = true;
     return true;
 }
 

@@ -141,6 +141,16 @@ static void record(struct rig *g, const crow_mcast_tx_t *tx)
 
 /* Runs the sender until it is done or the clock reaches `until`, delivering everything in batches
  * of 16 (the I/O layer's shape). Returns the last state. */
+/* The next datagram the sender hands out, the clock moved over its waits; false once it is done. */
+static bool next_sent(struct rig *g, crow_mcast_tx_t *tx)
+{
+    uint64_t wake;
+    int state;
+    while ((state = crow_mcast_sender_next(&g->s, g->now, tx, &wake)) == CROW_MCAST_WAIT)
+        g->now = wake;
+    return state == CROW_MCAST_SEND;
+}
+
 static int run(struct rig *g, uint64_t until)
 {
     crow_mcast_tx_t batch[16];
@@ -325,13 +335,8 @@ START_TEST(test_ends_after_each_pass)
     uint32_t data_in_pass = 0, pass = 0, ends = 0;
     uint64_t seq = 0, wake, last_data = 0;
     crow_mcast_tx_t tx;
-    int state;
     uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
-    while ((state = crow_mcast_sender_next(&g.s, g.now, &tx, &wake)) != CROW_MCAST_DONE) {
-        if (state == CROW_MCAST_WAIT) {
-            g.now = wake;
-            continue;
-        }
+    while (next_sent(&g, &tx)) {
         ck_assert_uint_eq(tx.seq, seq++);
         crow_dgram_t d;
         size_t len = assemble(&g, &tx, buf);
@@ -383,18 +388,10 @@ START_TEST(test_the_first_pass_starts_anywhere)
     rig_init(&g, test_manifest(3, 100), &cfg);
     crow_mcast_sender_set_all_available(&g.s);
     crow_mcast_tx_t tx;
-    uint64_t wake;
-    int state;
-    uint32_t order[16], n = 0, last = UINT32_MAX, pass_of_last = 0;
-    while ((state = crow_mcast_sender_next(&g.s, g.now, &tx, &wake)) != CROW_MCAST_DONE) {
-        if (state == CROW_MCAST_WAIT)
-            g.now = wake;
-        else if (tx.type == CROW_DGRAM_DATA && (tx.piece != last || g.s.stats.pass != pass_of_last) &&
-                 n < 16) {
-            order[n++] = last = tx.piece;
-            pass_of_last = g.s.stats.pass;
-        }
-    }
+    uint32_t order[16], n = 0;
+    while (next_sent(&g, &tx))
+        if (tx.type == CROW_DGRAM_DATA && tx.offset == 0 && n < 16)
+            order[n++] = tx.piece; /* each piece's first chunk */
     uint32_t pieces = g.m.piece_count;
     ck_assert_uint_eq(n, 2 * pieces);
     for (uint32_t i = 0; i < pieces; i++) {
@@ -416,25 +413,16 @@ START_TEST(test_end_now_closes_the_pass)
     rig_init(&g, test_manifest(3, 100), &cfg);
     crow_mcast_sender_set_all_available(&g.s);
     crow_mcast_tx_t tx;
-    uint64_t wake;
-    unsigned data = 0;
-    while (data < 5) {
-        int state = crow_mcast_sender_next(&g.s, g.now, &tx, &wake);
-        ck_assert_int_ne(state, CROW_MCAST_DONE);
-        if (state == CROW_MCAST_WAIT)
-            g.now = wake;
-        else
-            data += tx.type == CROW_DGRAM_DATA;
+    for (unsigned data = 0; data < 5;) {
+        ck_assert(next_sent(&g, &tx));
+        data += tx.type == CROW_DGRAM_DATA;
     }
+    ck_assert(crow_mcast_sender_data_left(&g.s));
     crow_mcast_sender_end_now(&g.s);
+    ck_assert(!crow_mcast_sender_data_left(&g.s));
     unsigned ends = 0;
     uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
-    int state;
-    while ((state = crow_mcast_sender_next(&g.s, g.now, &tx, &wake)) != CROW_MCAST_DONE) {
-        if (state == CROW_MCAST_WAIT) {
-            g.now = wake;
-            continue;
-        }
+    while (next_sent(&g, &tx)) {
         ck_assert_int_ne(tx.type, CROW_DGRAM_DATA);
         if (tx.type == CROW_DGRAM_END) {
             crow_dgram_t d;
@@ -447,6 +435,7 @@ START_TEST(test_end_now_closes_the_pass)
     ck_assert_uint_eq(ends, 2);
     ck_assert_uint_eq(g.s.stats.pass, 1);
     crow_mcast_sender_end_now(&g.s);
+    uint64_t wake;
     ck_assert_int_eq(crow_mcast_sender_next(&g.s, g.now, &tx, &wake), CROW_MCAST_DONE);
     rig_dispose(&g);
 }

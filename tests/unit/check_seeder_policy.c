@@ -252,21 +252,21 @@ START_TEST(test_ends_a_pass_that_reaches_nobody)
     crow_seeder_policy_sending(&p, 10 * S);
     /* dark reports from before the stream could reach anyone do not count */
     answer_lit(10 * S + 500 * 1000000ull, 1, 4, 0, 4);
-    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 10 * S + 500 * 1000000ull));
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p));
     /* one lit peer is enough to go on */
     answer_lit(12 * S + 1, 1, 4, 1, 3);
-    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 12 * S + 1));
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p));
     answer_lit(13 * S, 1, 4, 0, 0); /* nobody says anything */
-    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 13 * S));
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p));
     answer_lit(14 * S, 1, 4, 0, 2);
-    ck_assert(crow_seeder_policy_reaches_nobody(&p, 14 * S));
-    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 14 * S)); /* once */
+    ck_assert(crow_seeder_policy_reaches_nobody(&p));
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p)); /* once */
     /* after the passes there is nothing to end */
     start(true, true, 600 * (int64_t)S);
     crow_seeder_policy_sending(&p, 0);
     crow_seeder_policy_passes_done(&p, 5 * S);
     answer_lit(6 * S, 1, 4, 0, 4);
-    ck_assert(!crow_seeder_policy_reaches_nobody(&p, 6 * S));
+    ck_assert(!crow_seeder_policy_reaches_nobody(&p));
 }
 END_TEST
 
@@ -286,14 +286,14 @@ START_TEST(test_starts_where_the_swarm_lacks_and_ends_when_complete)
     answer_need(0, 4, 0xffffffff00000000ull);                      /* a seeder restarted mid-pass */
     ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 256), 128);
     crow_seeder_policy_sending(&p, 0);
-    ck_assert(!crow_seeder_policy_swarm_complete(&p, 0)); /* an answer from before the pass */
+    ck_assert(!crow_seeder_policy_swarm_complete(&p)); /* an answer from before the pass */
     answer_need(1 * S, 2, 0xf0000000000000ull);
-    ck_assert(!crow_seeder_policy_swarm_complete(&p, 1 * S));
+    ck_assert(!crow_seeder_policy_swarm_complete(&p));
     answer_need(2 * S, 0, 0); /* everybody complete: the pass ends */
-    ck_assert(crow_seeder_policy_swarm_complete(&p, 2 * S));
-    ck_assert(!crow_seeder_policy_swarm_complete(&p, 2 * S)); /* once */
+    ck_assert(crow_seeder_policy_swarm_complete(&p));
+    ck_assert(!crow_seeder_policy_swarm_complete(&p)); /* once */
     crow_seeder_policy_passes_done(&p, 2 * S);
-    ck_assert(!crow_seeder_policy_swarm_complete(&p, 3 * S));
+    ck_assert(!crow_seeder_policy_swarm_complete(&p));
 }
 END_TEST
 
@@ -356,7 +356,7 @@ START_TEST(test_random_fabrics)
                 sending_at = t;
                 crow_seeder_policy_sending(&p, t);
             }
-            if (cut_at == UINT64_MAX && crow_seeder_policy_reaches_nobody(&p, t)) {
+            if (cut_at == UINT64_MAX && crow_seeder_policy_reaches_nobody(&p)) {
                 for (int h = 0; h < HOSTS; h++)
                     ck_assert_msg(t < start_at[h] || sees_at[h] == UINT64_MAX,
                                   "seed %u: a pass host %d receives was ended at %llu ms", seed, h,
