@@ -46,6 +46,12 @@ static void counters(struct getter *g, crow_event_writer_t *w)
     crow_event_u64(w, "pieces", g->m.piece_count);
     crow_event_u64(w, "bytes_mcast", g->bytes_mcast);
     crow_event_u64(w, "bytes_tcp", g->bytes_tcp);
+    /* TCP blocks that came after their request was cancelled or expired (asked twice) */
+    crow_picker_stats_t tcp = {0};
+    if (g->picker)
+        crow_picker_total_stats(g->picker, &tcp);
+    crow_event_u64(w, "bytes_tcp_wasted", tcp.wasted);
+    crow_event_u64(w, "tcp_timeouts", tcp.timeouts);
     crow_event_u64(w, "datagrams_lost", getter_datagrams_lost(g));
     crow_event_u64(w, "test_dropped", g->rx.stats.dropped_on_purpose);
     crow_event_u64(w, "kernel_drops", getter_kernel_drops(g));
