@@ -4,7 +4,9 @@ DIR/results.md (markdown table), DIR/results.json and DIR/cdf-<round>.png (compl
 per tool, gnuplot). For crowcast scenarios it also sums the hosts' bytes_mcast/bytes_tcp from
 their --json "complete" lines in DIR/logs. With named scenarios or several runs of one, a second
 table gives per scenario and tool the median and worst last / ideal over the runs that had every
-host verified, and how many runs those were. A host excluded on purpose (head-kill) counts for
+host verified, and how many runs those were; beside last / ideal (from t0, the source's start) it
+gives the slowest host timed from its own start (t0 for hosts that started before it), which is
+what a late joiner or a seeder that started first costs. A host excluded on purpose (head-kill) counts for
 neither; a routed run's ideal is racks x S/B.
 
 usage: datacenter_report.py DIR"""
@@ -61,6 +63,12 @@ def summarize(out, row):
         s.update(min_s=times[0], median_s=round(statistics.median(times), 3), max_s=times[-1])
     if len(times) == s["hosts"] and times:
         s.update(last_s=times[-1], ratio=round(times[-1] / ideal, 3))
+        # A host that starts after t0 cannot be done before its start + ideal: the slowest host
+        # timed from its own start (or t0, when it started before) says what the start order cost.
+        starts = row.get("start_s") or {}
+        own = [t - max(starts.get(h, 0.0), 0.0) for h, t in row["hosts"].items()
+               if t is not None and h not in excluded]
+        s.update(ratio_own_start=round(max(own) / ideal, 3))
     if row["tool"].startswith(("crowcast", "tcp-chain")):
         b = crowcast_bytes(out, row)
         if b:
@@ -84,11 +92,11 @@ def label(s):
 
 def table(summary):
     lines = ["| round | tool | hosts verified | last host (s) | min / median / max (s) | last / ideal "
-             "| seeder sent (copies) | uplink copies per rack (max) | note |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| slowest from its start / ideal | seeder sent (copies) | uplink copies per rack (max) | note |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         if "hosts" not in s:
-            lines.append("| %s | %s | — | — | — | — | — | — | %s |" % (s["round"], label(s), s["status"]))
+            lines.append("| %s | %s | — | — | — | — | — | — | — | %s |" % (s["round"], label(s), s["status"]))
             continue
         note = [] if s["status"] == "ok" else [s["status"]]
         if s["ideal_basis"] != "S/B":
@@ -110,9 +118,9 @@ def table(summary):
         note.append("load %.1f" % s["load_before"])
         spread = "—" if "min_s" not in s else "%.2f / %.2f / %.2f" % (s["min_s"], s["median_s"], s["max_s"])
         verified = "%d/%d" % (s["verified"], s["hosts"])
-        lines.append("| %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s |" % (
             s["round"], label(s), verified, fmt(s.get("last_s")), spread,
-            fmt(s.get("ratio"), "%.3f"), s["seeder_copies"], max(s["uplink_copies"], default=0),
+            fmt(s.get("ratio"), "%.3f"), fmt(s.get("ratio_own_start"), "%.3f"), s["seeder_copies"], max(s["uplink_copies"], default=0),
             "; ".join(note)))
     return "\n".join(lines) + "\n"
 
@@ -126,6 +134,7 @@ def aggregate(summary):
     for (rnd, tool), runs in groups.items():
         timed = [s for s in runs if "hosts" in s]
         ratios = [s["ratio"] for s in timed if s.get("ratio") is not None]
+        own = [s["ratio_own_start"] for s in timed if s.get("ratio_own_start") is not None]
         failed = [s for s in timed if s.get("ratio") is None or s["status"] != "ok"]
         rows.append({"round": rnd, "tool": tool, "title": round_title(runs[0]), "runs": len(timed),
                      "skipped": len(runs) - len(timed),
@@ -133,6 +142,8 @@ def aggregate(summary):
                      "ok": sum(1 for s in timed if s.get("ratio") is not None and s["status"] == "ok"),
                      "median_ratio": round(statistics.median(ratios), 3) if ratios else None,
                      "worst_ratio": max(ratios) if ratios else None,
+                     "median_own_start": round(statistics.median(own), 3) if own else None,
+                     "worst_own_start": max(own) if own else None,
                      "ideal_basis": runs[0]["ideal_basis"], "ideal_s": runs[0]["ideal_s"],
                      "failures": ["#%d %s" % (s["run"], s["status"] if s["status"] != "ok" else "incomplete")
                                   for s in failed]})
@@ -141,15 +152,16 @@ def aggregate(summary):
 
 def aggregate_table(rows):
     lines = ["| scenario | tool | runs | every host verified | median last / ideal | worst last / ideal "
-             "| ideal | failed runs | what |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| from its start: median / worst | ideal | failed runs | what |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for a in rows:
         worst = fmt(a["worst_ratio"], "%.3f")
         if a["all_verified"] < a["runs"]:
             worst += " (+%d not verified)" % (a["runs"] - a["all_verified"])
-        lines.append("| %s | %s | %d%s | %d/%d | %s | %s | %s = %.2f s | %s | %s |" % (
+        lines.append("| %s | %s | %d%s | %d/%d | %s | %s | %s / %s | %s = %.2f s | %s | %s |" % (
             a["round"], a["tool"], a["runs"], " (+%d skipped)" % a["skipped"] if a["skipped"] else "",
-            a["all_verified"], a["runs"], fmt(a["median_ratio"], "%.3f"), worst, a["ideal_basis"], a["ideal_s"],
+            a["all_verified"], a["runs"], fmt(a["median_ratio"], "%.3f"), worst,
+            fmt(a["median_own_start"], "%.3f"), fmt(a["worst_own_start"], "%.3f"), a["ideal_basis"], a["ideal_s"],
             ", ".join(a["failures"]) or "—", a["title"] or "—"))
     return "\n".join(lines) + "\n"
 

@@ -9,7 +9,9 @@
  * silent: every missing chunk may be fetched over TCP. A stream that has shown no datagram at all
  * since its source became known gets CROW_PEER_FIRST_DATAGRAM_NS (when shorter): a seeder's first
  * datagram follows its start by milliseconds, so such silence means a fabric that does not carry the
- * group, and the rack should be on the TCP chain a moment after the seeder starts. Only a datagram that
+ * group, and the rack should be on the TCP chain a moment after the seeder starts. When the tracker
+ * says no seeder is still sending (its passes are over: a peer that joins late), that stream is not
+ * waited for at all (crow_peer_policy_senders). Only a datagram that
  * decoded, belongs to this session and fits the manifest counts (crow_peer_policy_datagram); junk and other
  * sessions' traffic never hold the clock off. A datagram after silence brings the stream back (the caller
  * returns the picker to the stream's frontier): a peer never fetches over TCP what a live stream is still
@@ -98,6 +100,7 @@ typedef struct crow_peer_policy {
     uint64_t urgent_backoff, retry_backoff;
     bool source_known, announced, tracker_failing, announce_now, complete;
     bool ever_datagram;           /* a datagram of this session arrived at some time */
+    bool no_sender;               /* the tracker's last answer counted no seeder still sending */
     uint8_t reported;             /* the mcast report of the last announce (enum crow_mcast_report) */
     uint64_t need, reported_need; /* what it lacks (crowcast/stream_need.h): now, and last announced */
     enum crow_peer_wait wait;
@@ -116,6 +119,11 @@ void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now);
 bool crow_peer_policy_datagram(crow_peer_policy_t *p, uint64_t now);
 /* A source of the release is known to exist: the silence clock starts (once). */
 void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now);
+/* The tracker counted `sending` seeders whose multicast passes are not over (announce "sending";
+ * call only when the answer had the key). With none, a stream that has shown no datagram since its
+ * source became known is not waited for: it goes silent at the next tick (a peer that joins after
+ * the pass fetches over TCP at once). A datagram brings it back as always. */
+void crow_peer_policy_senders(crow_peer_policy_t *p, uint32_t sending);
 /* The final END arrived: unless complete, the peer announces at once (what it still needs, and
  * fresh neighbours for the repair). */
 void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now);

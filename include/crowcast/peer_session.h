@@ -157,6 +157,11 @@ bool crow_peer_session_next_serve(crow_peer_session_t *s, crow_block_t *out);
 int crow_peer_session_piece_header(crow_peer_session_t *s, const crow_block_t *b, crow_outbuf_t *out);
 
 void crow_peer_session_info(const crow_peer_session_t *s, crow_peer_info_t *out);
+/* Two peers that dialled each other hold two connections, and each would count as a neighbour of
+ * its own (twice the requests in flight, an endgame that starts twice as early). Both ends keep
+ * the one dialled by the side whose peer id is smaller, so they close the same one: true when we
+ * (`ours`) keep the connection we dialled to `theirs`. */
+bool crow_peer_keeps_dialled(const uint8_t ours[CROW_WIRE_ID_LEN], const uint8_t theirs[CROW_WIRE_ID_LEN]);
 /* Why the session closed ("" while open). */
 const char *crow_peer_session_reason(const crow_peer_session_t *s);
 

@@ -6,8 +6,9 @@
  * straddles a piece, and is at most the neighbour's request size; stock clients see plain byte
  * ranges within a piece. Rules, in the order they apply:
  *   - only chunks we miss, and only one outstanding request per chunk, except in the endgame (no
- *     chunk left to ask for, stream over): then one duplicate per request, cancelled when either
- *     copy arrives;
+ *     chunk left to ask for, stream over): then a neighbour whose own queue ran dry duplicates the
+ *     request that would come last (the newest of the longest queue), one at a time, cancelled
+ *     when either copy arrives;
  *   - while a multicast stream is active, only chunks wholly behind its frontier (all after END, or
  *     all from the start when there is no stream);
  *   - a piece nobody in the rack has is fetched by the rack's chain head only, and only from

@@ -45,7 +45,8 @@
  *      Then peers of other racks that have data follow the chain neighbours, in swarm order, up to n.
  * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. Every reply counts the
  * swarm's incomplete peers whose last announce said mcast=lit and mcast=dark (crowcast "lit", "dark"),
- * and carries the OR of their need= maps ("need") when every one of them sent one. An
+ * and carries the OR of their need= maps ("need") when every one of them sent one, and the swarm's peers
+ * whose last announce said sending=1 ("sending"). An
  * announce costs O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and
  * `left`, and one of P's chain for its head.
  *

@@ -34,6 +34,7 @@ struct crow_announcer {
     int hook_status; /* -1: none */
     uint8_t mcast;   /* enum crow_mcast_report, sent as mcast= */
     bool has_need;   /* need= */
+    bool sending;    /* sending=1 */
     uint64_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
@@ -148,6 +149,7 @@ static void send_current(struct crow_announcer *a)
     req.mcast = a->mcast;
     req.has_need = a->has_need;
     req.need = a->need;
+    req.sending = a->sending;
     char query[1024];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
     char target[1536];
@@ -257,6 +259,11 @@ void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need)
 {
     a->has_need = known;
     a->need = need;
+}
+
+void crow_announcer_set_sending(crow_announcer_t *a, bool sending)
+{
+    a->sending = sending;
 }
 
 bool crow_announcer_busy(const crow_announcer_t *a)

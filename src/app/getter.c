@@ -408,9 +408,13 @@ void getter_decide(struct getter *g)
     crow_peer_policy_tick(&g->policy, now, g->picker ? &g->needs : NULL,
                           g->picker && crow_picker_chain_head(g->picker), &act);
     if (act.went_silent) {
-        crow_log_warn("no multicast datagram for %.1f s%s", (double)(now - g->policy.last_datagram) / 1e9,
-                      getter_has_tcp(g) ? ": fetching over TCP until the stream comes back"
-                                        : "; still waiting");
+        if (g->policy.no_sender && !g->policy.ever_datagram)
+            crow_log_info("the tracker lists no seeder still sending: fetching over TCP%s",
+                          getter_has_tcp(g) ? "" : " (no TCP source: still waiting)");
+        else
+            crow_log_warn("no multicast datagram for %.1f s%s", (double)(now - g->policy.last_datagram) / 1e9,
+                          getter_has_tcp(g) ? ": fetching over TCP until the stream comes back"
+                                            : "; still waiting");
         getter_event_simple(g, "stream", "state", "silent");
         getter_peers_frontier(g);
     }

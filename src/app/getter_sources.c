@@ -88,6 +88,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
     if (r->complete > 0)
         getter_source_known(g);
     const crow_crowcast_info_t *cc = &r->crowcast;
+    if (cc->present && cc->has_sending)
+        crow_peer_policy_senders(&g->policy, cc->sending);
     if (cc->present) {
         if (strcmp(g->rack, cc->rack) != 0 || crow_picker_chain_head(g->picker) != cc->head) {
             snprintf(g->rack, sizeof g->rack, "%s", cc->rack);
@@ -110,6 +112,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         getter_mcast_unavailable(g);
     }
     connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
+    if (g->policy.no_sender && g->policy.stream == CROW_STREAM_DUE)
+        getter_decide(g); /* no stream is coming: on to TCP now, not at the next tick */
 }
 
 void getter_mcast_unavailable(struct getter *g)

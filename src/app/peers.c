@@ -44,6 +44,8 @@ struct conn {
     struct sockaddr_in addr;
     crow_peer_place_t place;
     bool outgoing, ready, closing;
+    bool has_alias; /* this incoming connection stands for our dialled one to `alias` (a duplicate closed) */
+    struct sockaddr_in alias;
     bool in_handler; /* its data or drain handler runs: a close there frees it only at the end */
     struct serve serves[SERVES_PER_CONN];
 };
@@ -69,6 +71,7 @@ struct crow_peers {
 };
 
 static void flush(struct conn *c);
+static void dedupe(struct conn *c);
 static void serve_all(struct crow_peers *P);
 static void close_conn(struct conn *c, const char *why);
 static void conn_release(struct conn *c);
@@ -244,6 +247,7 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
             crow_log_debug("peer %s:%u ready (%s%s%s)", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port),
                            info.client[0] ? info.client : "unknown client", info.rack[0] ? ", rack " : "",
                            info.rack);
+            dedupe(c);
             break;
         }
         case CROW_PEER_EV_BLOCK: {
@@ -287,6 +291,35 @@ static void on_drain(void *ctx, crow_tcp_conn_t *tcp)
     serve_more(c);
     flush(c);
     handler_end(c);
+}
+
+/* c just became ready: if another open connection reaches the same peer id, close the one that
+ * both ends agree to drop (crow_peer_keeps_dialled). An incoming winner remembers the address we had
+ * dialled, so the next announce does not dial it again. */
+static void dedupe(struct conn *c)
+{
+    struct crow_peers *P = c->P;
+    crow_peer_info_t mine, other;
+    crow_peer_session_info(c->s, &mine);
+    for (struct conn *o = P->conns; o; o = o->next) {
+        if (o == c || o->closing || !o->ready || !o->s)
+            continue;
+        crow_peer_session_info(o->s, &other);
+        if (memcmp(mine.peer_id, other.peer_id, CROW_WIRE_ID_LEN) != 0)
+            continue;
+        struct conn *loser = c; /* same direction twice: keep the older */
+        if (c->outgoing != o->outgoing) {
+            bool keep_dialled = crow_peer_keeps_dialled(P->peer_id, mine.peer_id);
+            loser = c->outgoing == keep_dialled ? o : c;
+        }
+        struct conn *winner = loser == c ? o : c;
+        if (loser->outgoing && !winner->outgoing) {
+            winner->has_alias = true;
+            winner->alias = loser->addr;
+        }
+        close_conn(loser, "duplicate connection to the same peer");
+        return;
+    }
 }
 
 static void unlink_conn(struct conn *c)
@@ -425,9 +458,11 @@ int crow_peers_connect(crow_peers_t *P, const struct sockaddr_in *addr)
 {
     if (dropped(P, addr->sin_addr))
         return -EPERM;
-    for (struct conn *c = P->conns; c; c = c->next)
-        if (c->addr.sin_addr.s_addr == addr->sin_addr.s_addr && c->addr.sin_port == addr->sin_port)
+    for (struct conn *c = P->conns; c; c = c->next) {
+        const struct sockaddr_in *to = c->has_alias ? &c->alias : &c->addr;
+        if (to->sin_addr.s_addr == addr->sin_addr.s_addr && to->sin_port == addr->sin_port)
             return 0;
+    }
     struct conn *c = conn_new(P, addr, true);
     if (!c)
         return -ENOMEM;

@@ -51,6 +51,7 @@ struct seeder {
 
 static int start_mcast(struct seeder *s);
 static void decide(struct seeder *s);
+static void announce(struct seeder *s, enum crow_announce_event ev);
 
 static void emit_stats(struct seeder *s, const char *event)
 {
@@ -92,6 +93,7 @@ static void on_mcast_done(void *ctx, int result)
     }
     emit_stats(s, "mcast_done");
     crow_seeder_policy_passes_done(&s->policy, crow_loop_now(s->loop));
+    announce(s, CROW_EVENT_NONE); /* the tracker tells peers at once that no stream is coming */
     decide(s);
 }
 
@@ -100,6 +102,8 @@ static void announce(struct seeder *s, enum crow_announce_event ev)
     if (!s->announcer)
         return;
     uint64_t served = s->peers ? crow_peers_bytes_served(s->peers) : 0;
+    /* Until the passes are over, a peer that joins late waits for the stream; after, it need not. */
+    crow_announcer_set_sending(s->announcer, !s->mcast_done && ev != CROW_EVENT_STOPPED);
     crow_announcer_announce(s->announcer, ev, served, 0, 0);
     crow_seeder_policy_announced(&s->policy, crow_loop_now(s->loop));
 }

@@ -26,6 +26,7 @@ enum param {
     P_HOOK,
     P_MCAST,
     P_NEED,
+    P_SENDING,
     P_COUNT
 };
 
@@ -40,7 +41,7 @@ static const struct {
     }
     PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded),   PARAM(downloaded), PARAM(left),
     PARAM(event),     PARAM(numwant), PARAM(compact), PARAM(no_peer_id), PARAM(ip),         PARAM(rack),
-    PARAM(groups),    PARAM(hook),    PARAM(mcast),   PARAM(need),
+    PARAM(groups),    PARAM(hook),    PARAM(mcast),   PARAM(need),       PARAM(sending),
 #undef PARAM
 };
 
@@ -215,6 +216,11 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
     case P_NEED:
         req->has_need = parse_need(v, len, &req->need);
         return req->has_need;
+    case P_SENDING:
+        if (!bytes_are(v, len, "0") && !bytes_are(v, len, "1"))
+            return false;
+        req->sending = v[0] == '1';
+        return true;
     case P_COUNT:
         break;
     }
@@ -378,6 +384,8 @@ static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
     crow_benc_int(e, c->position);
     crow_benc_key(e, "rack");
     crow_benc_cstr(e, c->rack);
+    crow_benc_key(e, "sending");
+    crow_benc_int(e, c->sending);
     crow_benc_end(e);
 }
 
@@ -553,6 +561,8 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
         snprintf(hex, sizeof hex, "%016llx", (unsigned long long)req->need);
         ret = append_param(buf, cap, &len, "need", (const uint8_t *)hex, 16);
     }
+    if (ret == 0 && req->sending)
+        ret = append_number(buf, cap, &len, "sending", 1);
     return ret < 0 ? ret : (long)len;
 }
 
@@ -631,6 +641,12 @@ static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast dark");
         c->dark = (uint32_t)v;
+    }
+    if (crow_bdict_int(doc, dict, "sending", &v)) {
+        if (v < 0 || v > UINT32_MAX)
+            return bad(why, "invalid crowcast sending");
+        c->sending = (uint32_t)v;
+        c->has_sending = true;
     }
     crow_bdict_str(doc, dict, "peer flags", flags, flags_len);
     uint32_t groups = crow_bdict_get(doc, dict, "groups");

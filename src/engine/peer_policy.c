@@ -59,6 +59,11 @@ void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now)
     }
 }
 
+void crow_peer_policy_senders(crow_peer_policy_t *p, uint32_t sending)
+{
+    p->no_sender = sending == 0;
+}
+
 void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now)
 {
     if (p->stream == CROW_STREAM_ENDED)
@@ -175,6 +180,8 @@ static bool clock_runs(const crow_peer_policy_t *p)
  * fabric that does not carry the group; should it come after all, the peer goes back to it. */
 static uint64_t silence_limit(const crow_peer_policy_t *p)
 {
+    if (p->stream == CROW_STREAM_DUE && p->no_sender)
+        return 0; /* the tracker says no stream of the release is under way or about to start */
     if (p->stream == CROW_STREAM_DUE && p->cfg.silence_ns > CROW_PEER_FIRST_DATAGRAM_NS)
         return CROW_PEER_FIRST_DATAGRAM_NS;
     return p->cfg.silence_ns;

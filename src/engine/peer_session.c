@@ -659,6 +659,11 @@ int crow_peer_session_piece_header(crow_peer_session_t *s, const crow_block_t *b
     return 0;
 }
 
+bool crow_peer_keeps_dialled(const uint8_t ours[CROW_WIRE_ID_LEN], const uint8_t theirs[CROW_WIRE_ID_LEN])
+{
+    return memcmp(ours, theirs, CROW_WIRE_ID_LEN) < 0;
+}
+
 void crow_peer_session_info(const crow_peer_session_t *s, crow_peer_info_t *out)
 {
     *out = s->info;

@@ -23,6 +23,7 @@ struct entry {
     bool cancel; /* useless now: its owner should send CANCEL */
     crow_block_t block;
     uint64_t deadline;
+    uint64_t seq; /* order of issue: the latest of a queue is served last */
 };
 
 struct crow_picker {
@@ -36,6 +37,7 @@ struct crow_picker {
     uint64_t frontier;
     uint64_t missing; /* chunks not present */
     uint64_t fresh;   /* chunks neither present nor in flight */
+    uint64_t issued;  /* requests issued so far (entry seq) */
     crow_picker_stats_t total;
 };
 
@@ -419,7 +421,7 @@ static struct entry *add_entry(crow_picker_t *p, int nb, const crow_block_t *b, 
     for (uint32_t i = 0; i < p->cfg.max_depth; i++) {
         if (es[i].used)
             continue;
-        es[i] = (struct entry){.used = true, .block = *b, .deadline = deadline};
+        es[i] = (struct entry){.used = true, .block = *b, .deadline = deadline, .seq = ++p->issued};
         p->nbs[nb].outstanding++;
         p->nbs[nb].stats.requested += b->length;
         p->total.requested += b->length;
@@ -469,25 +471,34 @@ static bool pick_fresh(crow_picker_t *p, int nb, uint64_t deadline, crow_block_t
     return false;
 }
 
-/* Endgame: nothing fresh is left and the stream is over; duplicate one request of another
- * neighbour that is not duplicated yet. */
+/* Endgame: nothing fresh is left and the stream is over. A neighbour whose own queue has run dry
+ * takes a duplicate of the request that would otherwise come last: the newest one of the longest
+ * queue not duplicated yet. Only an idle neighbour does: a duplicate issued while both copies sit
+ * in full queues is served twice, and with megabytes in flight per neighbour the endgame starts
+ * when a large part of the release is still on its way. */
 static bool pick_duplicate(crow_picker_t *p, int nb, uint64_t deadline, crow_block_t *out)
 {
     struct neighbour *n = &p->nbs[nb];
-    if (p->fresh || !p->missing || p->frontier < p->m->total_length)
+    if (p->fresh || !p->missing || p->frontier < p->m->total_length || n->outstanding || n->unresponsive)
         return false;
+    struct entry *best = NULL;
     size_t total = (size_t)p->cfg.max_neighbours * p->cfg.max_depth;
     for (size_t i = 0; i < total; i++) {
         struct entry *e = &p->ledger[i];
         if (!e->used || e->dup || e->cancel || owner_of(p, e) == nb || e->block.length > n->max_request ||
-            n->unresponsive || !allowed(p, n, e->block.piece))
+            !allowed(p, n, e->block.piece))
             continue;
-        *out = e->block;
-        struct entry *twin = add_entry(p, nb, out, deadline);
-        e->dup = twin->dup = true;
-        return true;
+        uint32_t queue = p->nbs[owner_of(p, e)].outstanding;
+        uint32_t best_queue = best ? p->nbs[owner_of(p, best)].outstanding : 0;
+        if (!best || queue > best_queue || (queue == best_queue && e->seq > best->seq))
+            best = e;
     }
-    return false;
+    if (!best)
+        return false;
+    *out = best->block;
+    struct entry *twin = add_entry(p, nb, out, deadline);
+    best->dup = twin->dup = true;
+    return true;
 }
 
 /* Some chunk of the piece may be asked for now: fresh and wholly behind the frontier. */

@@ -18,6 +18,7 @@ struct peer {
     int16_t hook;  /* last --on-complete exit status announced (hook=N), -1 before any */
     uint8_t mcast; /* its last announce's mcast= report (enum crow_mcast_report) */
     bool has_need; /* its last announce's need= map */
+    bool sending;  /* its last announce's sending=1: a seeder whose passes are not over */
     uint64_t need;
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
@@ -354,13 +355,15 @@ static bool locate_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uin
 
 /* What the incomplete peers say of the multicast stream: how many receive it and how many do not
  * (a seeder stops multicasting into a fabric where it reaches nobody), and the OR of their need maps
- * (a seeder sends what they missed again), known only when every one of them sent a map. */
+ * (a seeder sends what they missed again), known only when every one of them sent a map; and how many
+ * seeders say a stream is under way or about to start (a late peer need not wait for one otherwise). */
 static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t *c)
 {
     bool all_need = true, any = false;
     uint64_t need = 0;
     for (uint32_t i = 0; i < s->count; i++) {
         const struct peer *p = &s->peers[i];
+        c->sending += p->sending;
         if (p->seeder)
             continue;
         any = true;
@@ -426,6 +429,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     p->mcast = req->mcast;
     p->has_need = req->has_need;
     p->need = req->need;
+    p->sending = req->sending;
     p->first_seen = known ? old.first_seen : now;
     /* Seniority in the chain decides its head: kept across announces (completion and a restart on the
      * same endpoint included), renewed when the peer moves to another rack's chain, where it is a

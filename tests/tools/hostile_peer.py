@@ -60,7 +60,10 @@ class Peer:
         self.closed = 0
 
     def intro(self):
-        hs = b"\x13BitTorrent protocol" + bytes([0, 0, 0, 0, 0, 0x10, 0, 0]) + self.info_hash + self.peer_id
+        # A flood of connections comes with a peer id each, as a real attacker's would: a victim keeps
+        # one connection per peer id (two dialled each other), so one id for all would test nothing.
+        pid = b"-XX0001-" + os.urandom(12) if self.args.mode in ("idle", "greedy") else self.peer_id
+        hs = b"\x13BitTorrent protocol" + bytes([0, 0, 0, 0, 0, 0x10, 0, 0]) + self.info_hash + pid
         if self.args.mode == "mute":
             return b""
         if self.args.mode == "greedy":

@@ -24,11 +24,11 @@ START_TEST(test_parse_full_announce)
 {
     crow_announce_req_t req;
     const char *failure = NULL;
-    ck_assert_int_eq(parse(BASE_Q
-                           "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
-                           "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need=00000000FFFF0001",
-                           &req, &failure),
-                     0);
+    ck_assert_int_eq(
+        parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
+                     "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need=00000000FFFF0001&sending=1",
+              &req, &failure),
+        0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
     ck_assert_mem_eq(req.peer_id, PEER_Q, 20);
     ck_assert_uint_eq(req.port, 6881);
@@ -49,6 +49,7 @@ START_TEST(test_parse_full_announce)
     ck_assert_uint_eq(req.mcast, CROW_MCAST_REPORT_DARK);
     ck_assert(req.has_need);
     ck_assert_uint_eq(req.need, 0xffff0001ull);
+    ck_assert(req.sending);
 }
 END_TEST
 
@@ -120,6 +121,8 @@ static const struct {
     {BASE_Q "&need=0123", "invalid need"},
     {BASE_Q "&need=0123456789abcdeg", "invalid need"},
     {BASE_Q "&need=0123456789abcdef0", "invalid need"},
+    {BASE_Q "&sending=yes", "invalid sending"},
+    {BASE_Q "&sending=1&sending=0", "duplicate sending"},
 };
 
 START_TEST(test_bad_queries_give_reasons)
@@ -187,6 +190,7 @@ static crow_announce_resp_t sample_resp(void)
     r.crowcast.dark = 2;
     r.crowcast.has_need = true;
     r.crowcast.need = 0xfedcba9876543210ull;
+    r.crowcast.sending = 1;
     return r;
 }
 
@@ -214,6 +218,8 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
     ck_assert_uint_eq(res->crowcast.dark, 2);
     ck_assert(res->crowcast.has_need);
     ck_assert_uint_eq(res->crowcast.need, 0xfedcba9876543210ull);
+    ck_assert(res->crowcast.has_sending);
+    ck_assert_uint_eq(res->crowcast.sending, 1);
     ck_assert(!res->crowcast.head);
 }
 
@@ -274,8 +280,9 @@ START_TEST(test_no_group_and_head)
     long n = crow_announce_encode(buf, sizeof(buf), &r, true, false);
     ck_assert_int_gt(n, 0);
     buf[n] = 0;
-    ck_assert_str_eq((char *)buf, "d8:completei0e8:crowcastd4:headi1e10:peer flags0:8:positioni0e4:rack0:e"
-                                  "10:incompletei0e8:intervali10e12:min intervali1e5:peers0:e");
+    ck_assert_str_eq((char *)buf,
+                     "d8:completei0e8:crowcastd4:headi1e10:peer flags0:8:positioni0e4:rack0:7:sendingi0ee"
+                     "10:incompletei0e8:intervali10e12:min intervali1e5:peers0:e");
     ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
     ck_assert(res.crowcast.head);
     ck_assert_uint_eq(res.crowcast.group, 0);

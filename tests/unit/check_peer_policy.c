@@ -61,6 +61,34 @@ START_TEST(test_silence_counts_from_the_source_or_the_last_datagram)
 }
 END_TEST
 
+/* A peer that joins after the passes: the tracker lists a complete peer and no seeder still sending,
+ * so the stream is not waited for; with a seeder still sending, the first-datagram clock runs as
+ * before; and a stream that showed datagrams is never cut short by what the tracker says. */
+START_TEST(test_no_wait_for_a_stream_nobody_sends)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_source_known(&p, 1 * S);
+    crow_peer_policy_senders(&p, 0);
+    ck_assert_uint_le(crow_peer_policy_next_deadline(&p), 1 * S);
+    ck_assert(tick(&p, 1 * S, &nothing_needed, false).went_silent);
+    ck_assert_int_eq(p.stream, CROW_STREAM_SILENT);
+    ck_assert_int_eq(crow_peer_policy_mcast_report(&p), CROW_MCAST_REPORT_DARK);
+
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_source_known(&p, 1 * S);
+    crow_peer_policy_senders(&p, 2);
+    ck_assert(!tick(&p, 1 * S + CROW_PEER_FIRST_DATAGRAM_NS - 1, &nothing_needed, false).went_silent);
+    crow_peer_policy_datagram(&p, 1 * S + 500 * MS);
+    crow_peer_policy_senders(&p, 0); /* stale: datagrams are coming */
+    ck_assert(!tick(&p, 1 * S + 600 * MS, &nothing_needed, false).went_silent);
+    ck_assert(!tick(&p, 4 * S + 500 * MS - 1, &nothing_needed, false).went_silent);
+    ck_assert(tick(&p, 4 * S + 500 * MS, &nothing_needed, false).went_silent); /* its own 3 s */
+}
+END_TEST
+
 START_TEST(test_end_is_final_and_announces_unless_complete)
 {
     crow_peer_policy_t p;
@@ -374,6 +402,7 @@ static Suite *peer_policy_suite(void)
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, test_no_clock_without_a_source);
     tcase_add_test(tc, test_silence_counts_from_the_source_or_the_last_datagram);
+    tcase_add_test(tc, test_no_wait_for_a_stream_nobody_sends);
     tcase_add_test(tc, test_end_is_final_and_announces_unless_complete);
     tcase_add_test(tc, test_end_contradicted_by_the_stream);
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);

@@ -677,6 +677,23 @@ START_TEST(test_receive_buffer_bound)
 }
 END_TEST
 
+/* Two peers that dialled each other agree on the one connection to keep: exactly one of them keeps
+ * its dialled one, whichever way the ids compare, and it is the one dialled by the smaller id. */
+START_TEST(test_both_ends_keep_the_same_of_two_connections)
+{
+    uint8_t a[CROW_WIRE_ID_LEN], b[CROW_WIRE_ID_LEN];
+    for (int round = 0; round < 64; round++) {
+        for (unsigned i = 0; i < CROW_WIRE_ID_LEN; i++) {
+            a[i] = (uint8_t)(round * 7 + (int)i);
+            b[i] = (uint8_t)(round * 7 + (int)i + (i == (unsigned)round % CROW_WIRE_ID_LEN ? 1 + round : 0));
+        }
+        ck_assert(crow_peer_keeps_dialled(a, b) != crow_peer_keeps_dialled(b, a));
+        ck_assert(crow_peer_keeps_dialled(a, b) == (memcmp(a, b, CROW_WIRE_ID_LEN) < 0));
+    }
+    ck_assert(!crow_peer_keeps_dialled(a, a)); /* ourselves: never happens, and never keeps both */
+}
+END_TEST
+
 static Suite *peer_session_suite(void)
 {
     Suite *s = suite_create("peer_session");
@@ -692,6 +709,7 @@ static Suite *peer_session_suite(void)
     tcase_add_test(tc, test_requests_while_choked_dropped_and_queue_bounded);
     tcase_add_test(tc, test_keepalive_and_idle);
     tcase_add_test(tc, test_receive_buffer_bound);
+    tcase_add_test(tc, test_both_ends_keep_the_same_of_two_connections);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -247,6 +247,50 @@ START_TEST(test_endgame_duplicates_with_cancel)
 }
 END_TEST
 
+/* Endgame with full queues: a neighbour that still has requests of its own duplicates nothing
+ * (both copies would be served); one whose queue ran dry takes the newest request of the longest
+ * queue, one at a time. */
+START_TEST(test_endgame_only_idle_neighbours_duplicate_the_tail)
+{
+    setup(true, false);
+    int a = seed(0, 1, true, 4, CHUNK);
+    int c = seed(1, 2, true, 4, CHUNK);
+    crow_block_t b, qa[4], qc[2];
+    for (int i = 0; i < 4; i++)
+        ck_assert(crow_picker_pick(picker, a, 100, &qa[i]));
+    for (int i = 0; i < 2; i++)
+        ck_assert(crow_picker_pick(picker, c, 100, &qc[i]));
+    /* 15 chunks: 6 in flight, 9 fresh; take the fresh ones away by marking them present. */
+    for (uint32_t piece = 0; piece < 4; piece++) {
+        uint32_t size = piece == 3 ? 10000u : PIECE;
+        for (uint32_t off = 0; off < size; off += CHUNK) {
+            bool out = false;
+            for (int i = 0; i < 4; i++)
+                out |= qa[i].piece == piece && qa[i].begin == off;
+            for (int i = 0; i < 2; i++)
+                out |= qc[i].piece == piece && qc[i].begin == off;
+            if (!out)
+                crow_picker_mark(picker, piece, off, size - off < CHUNK ? size - off : CHUNK);
+        }
+    }
+    ck_assert_uint_eq(crow_picker_missing(picker), 6);
+    ck_assert(!crow_picker_pick(picker, c, 100, &b)); /* c still has two of its own */
+    ck_assert(crow_picker_received(picker, c, qc[0].piece, qc[0].begin, qc[0].length));
+    ck_assert(!crow_picker_pick(picker, c, 100, &b));
+    ck_assert(crow_picker_received(picker, c, qc[1].piece, qc[1].begin, qc[1].length));
+    ck_assert(crow_picker_pick(picker, c, 100, &b)); /* idle: the last of a's queue */
+    assert_block(&b, qa[3].piece, qa[3].begin, qa[3].length);
+    ck_assert(!crow_picker_pick(picker, c, 100, &b)); /* one at a time */
+    ck_assert(crow_picker_received(picker, c, qa[3].piece, qa[3].begin, qa[3].length));
+    ck_assert(crow_picker_next_cancel(picker, a, &b)); /* a is told to drop its copy */
+    assert_block(&b, qa[3].piece, qa[3].begin, qa[3].length);
+    ck_assert(crow_picker_pick(picker, c, 100, &b)); /* then the next newest */
+    assert_block(&b, qa[2].piece, qa[2].begin, qa[2].length);
+    ck_assert(!crow_picker_pick(picker, a, 100, &b)); /* a has its own queue */
+    teardown();
+}
+END_TEST
+
 START_TEST(test_no_duplicates_before_the_end)
 {
     setup(true, true);
@@ -438,6 +482,7 @@ static Suite *picker_suite(void)
     tcase_add_test(tc, test_timeout_rerequests_elsewhere);
     tcase_add_test(tc, test_delivering_neighbour_keeps_its_requests);
     tcase_add_test(tc, test_endgame_duplicates_with_cancel);
+    tcase_add_test(tc, test_endgame_only_idle_neighbours_duplicate_the_tail);
     tcase_add_test(tc, test_no_duplicates_before_the_end);
     tcase_add_test(tc, test_multicast_arrival_cancels_request);
     tcase_add_test(tc, test_config_and_slots);

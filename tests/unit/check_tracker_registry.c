@@ -695,6 +695,43 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert_uint_eq(r.crowcast.lit, 0);
     ck_assert(r.crowcast.has_need);
     ck_assert_uint_eq(r.crowcast.need, 0x33);
+    ck_assert(r.crowcast.has_sending);
+    ck_assert_uint_eq(r.crowcast.sending, 0); /* nobody said sending=1 */
+}
+END_TEST
+
+/* The seeders whose passes are not over are counted for every peer: a late peer learns that no
+ * stream is coming once the last of them says so (or leaves). */
+START_TEST(test_counts_seeders_still_sending)
+{
+    crow_announce_req_t req = make_req(hash_a, peer_addr(0, 1), 0, 50);
+    req.sending = true;
+    const char *failure = NULL;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
+                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 1000, list, 256,
+                                            &resp, &failure),
+                     0);
+    report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
+    ck_assert_uint_eq(resp.crowcast.sending, 1);
+    req.sending = false; /* its passes are over */
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
+                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 2000, list, 256,
+                                            &resp, &failure),
+                     0);
+    report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
+    ck_assert_uint_eq(resp.crowcast.sending, 0);
+    req.sending = true; /* a new pass, then it leaves */
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
+                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 3000, list, 256,
+                                            &resp, &failure),
+                     0);
+    req.event = CROW_EVENT_STOPPED;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
+                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 4000, list, 256,
+                                            &resp, &failure),
+                     0);
+    report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
+    ck_assert_uint_eq(resp.crowcast.sending, 0);
 }
 END_TEST
 
@@ -718,6 +755,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, test_bounded_by_configuration);
     tcase_add_test(tc, test_status_and_metrics);
     tcase_add_test(tc, test_counts_what_peers_see_of_the_stream);
+    tcase_add_test(tc, test_counts_seeders_still_sending);
     suite_add_tcase(s, tc);
     return s;
 }
