@@ -11,20 +11,24 @@
  * release's multicast stream: lit, it does; dark, the tracker listed a seeder but no datagram of the
  * session came within the first-datagram clock) and `need=<16 hex digits>` (the segments of the
  * release it still needs from the stream, crowcast/stream_need.h) and `sending=1` (a seeder whose
- * multicast passes are not over: under way, or about to start); the response may carry a dictionary
+ * multicast passes are not over: under way, or about to start) and `streaming=1` (a seeder
+ * multicasting now); the response may carry a dictionary
  *   "crowcast": { "dark": N, "group": "239.x.y.z", "groups": ["239.x.y.z:PORT", ...], "head": 0|1,
- *                 "lit": N, "need": "<16 hex digits>", "peer flags": <one byte per listed peer>, "port":
- * <multicast port>, "position": <chain index>, "rack": "NAME", "sending": N } "lit" and "dark" (absent when
- * 0) count the release's incomplete peers whose last announce said mcast=lit / mcast=dark: a seeder learns
- * from them whether its multicast reaches anyone. "need" is the OR of the need maps of the incomplete peers,
- * present only when every one of them sent one. "group" and "port" are absent when the peer's rack has no
- * multicast group (an unracked peer, whose "rack" is ""). "groups" is present only when the announce asked
- * for it and some rack has a group: every rack's group once (racks sharing a group share one entry), as
- * "A.B.C.D:PORT" strings, at most CROW_ANNOUNCE_MAX_GROUPS. "peer flags" bytes: CROW_PEER_SEEDER,
- * CROW_PEER_OTHER_RACK. "sending" (always written) counts the release's peers whose last announce said
- * sending=1: with 0, no stream of the release is coming, and a peer that has seen none fetches over TCP at
- * once instead of waiting for a first datagram (a tracker without the key says nothing either way). Stock
- * clients ignore the whole dictionary.
+ *                 "lit": N, "need": "<16 hex digits>", "peer flags": <one byte per listed peer>,
+ *                 "port": <multicast port>, "position": <chain index>, "rack": "NAME", "sending": N,
+ *                 "streaming": N }
+ * "lit" and "dark" (absent when 0) count the release's incomplete peers whose last announce said
+ * mcast=lit / mcast=dark: a seeder learns from them whether its multicast reaches anyone. "need" is the
+ * OR of the need maps of the incomplete peers, present only when every one of them sent one. "group" and
+ * "port" are absent when the peer's rack has no multicast group (an unracked peer, whose "rack" is "").
+ * "groups" is present only when the announce asked for it and some rack has a group: every rack's group
+ * once (racks sharing a group share one entry), as "A.B.C.D:PORT" strings, at most
+ * CROW_ANNOUNCE_MAX_GROUPS. "peer flags" bytes: CROW_PEER_SEEDER, CROW_PEER_OTHER_RACK. "sending" and
+ * "streaming" (always written) count the release's peers whose last announce said sending=1 and
+ * streaming=1: with no sender, no stream of the release is coming, and a peer that has seen none fetches
+ * over TCP at once instead of waiting for a first datagram; with one streaming, its datagrams are due
+ * within milliseconds (a tracker without the keys says nothing either way). Stock clients ignore the
+ * whole dictionary.
  *
  * Addresses are IPv4 in host byte order throughout.
  */
@@ -79,17 +83,18 @@ typedef struct crow_announce_req {
     uint8_t hook;  /* hook=N: exit status of the peer's --on-complete command */
     uint8_t mcast; /* mcast=lit|dark: enum crow_mcast_report */
     bool has_need;
-    uint64_t need; /* need=<16 hex digits>: the segments it still needs from the stream */
-    bool sending;  /* sending=1: a seeder whose multicast passes are not over */
+    uint64_t need;  /* need=<16 hex digits>: the segments it still needs from the stream */
+    bool sending;   /* sending=1: a seeder whose multicast passes are not over */
+    bool streaming; /* streaming=1: a seeder multicasting now */
 } crow_announce_req_t;
 
 /* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
  * percent-decoding), port (1..65535), uploaded, downloaded, left (unsigned decimal). Optional: event
  * (started|stopped|completed|paused|empty), numwant (0..2^31-1), compact (0|1), no_peer_id, ip
  * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255), mcast (lit|dark), need (16 hex
- * digits), sending (0|1). Unknown parameters are ignored; a known one given twice is an error. Returns 0, or
- * CROW_EPARSE with *failure set to a static text fit for a "failure reason" (e.g. "missing info_hash",
- * "invalid port").
+ * digits), sending (0|1), streaming (0|1). Unknown parameters are ignored; a known one given twice is an
+ * error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a "failure reason" (e.g.
+ * "missing info_hash", "invalid port").
  */
 int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req, const char **failure);
 
@@ -121,6 +126,7 @@ typedef struct crow_crowcast_info {
     uint64_t need;                     /* the OR of their maps */
     bool has_sending;                  /* "sending" was present (always encoded) */
     uint32_t sending;                  /* peers whose last announce said sending=1 */
+    uint32_t streaming;                /* ... and streaming=1 (decoded with "sending") */
     uint32_t group_count;              /* "groups": every rack's multicast group (asked with groups=1);
                                           encoded when non-zero, filled by the decoder */
     struct {

@@ -32,6 +32,7 @@
 #include "crowcast/manifest.h"
 
 #define CROW_MCAST_IPV4_UDP_OVERHEAD 28u /* IPv4 header 20 + UDP header 8 */
+#define CROW_MCAST_BURST_NS          (10ull * 1000000ull)
 
 typedef struct crow_mcast_sender_config {
     uint64_t rate_bps;           /* pacing rate in bits per second, IP level; > 0 */
@@ -103,6 +104,12 @@ typedef struct crow_mcast_sender {
 /* Defaults: 1 Gbit/s, 1 pass, 28 bytes overhead (IPv4+UDP), a 16-datagram burst, a BEACON every
  * 200 ms, 3 ENDs per pass, no TCP port. */
 void crow_mcast_sender_config_default(crow_mcast_sender_config_t *cfg);
+/* The bucket depth for a sender at rate_bps whose largest datagram is datagram_wire_bytes on the wire:
+ * CROW_MCAST_BURST_NS of sending, between 16 and 256 datagrams. A sender that wakes late (a loaded
+ * host schedules it milliseconds after its timer) keeps its rate as long as it is late by less than
+ * that; the default 16 datagrams last 2 ms at 100 Mbit/s, and every later wake lost rate for good. The
+ * upper bound keeps a burst within a NIC's default transmit queue (1000 frames). */
+uint32_t crow_mcast_sender_burst_for(uint64_t rate_bps, uint32_t datagram_wire_bytes);
 
 /* Prepares a sender for m (which must stay valid and unchanged) with no piece available yet.
  * Returns 0, CROW_EUSAGE for a config out of range (rate 0, passes 0, interval 0, a burst smaller

@@ -51,13 +51,14 @@
 #include "crowcast/announce.h"
 #include "crowcast/picker.h"
 
-#define CROW_PEER_URGENT_MIN_NS     1000000000ull
-#define CROW_PEER_URGENT_MAX_NS     2000000000ull
-#define CROW_PEER_RETRY_MAX_NS      16000000000ull
-#define CROW_PEER_RACK_PATIENCE_NS  10000000000ull
-#define CROW_PEER_FIRST_DATAGRAM_NS 1000000000ull
-#define CROW_PEER_NEED_REFRESH_NS   2000000000ull
-#define CROW_PEER_END_GRACE_NS      1000000000ull
+#define CROW_PEER_URGENT_MIN_NS         1000000000ull
+#define CROW_PEER_URGENT_MAX_NS         2000000000ull
+#define CROW_PEER_RETRY_MAX_NS          16000000000ull
+#define CROW_PEER_RACK_PATIENCE_NS      10000000000ull
+#define CROW_PEER_FIRST_DATAGRAM_NS     1000000000ull
+#define CROW_PEER_STREAMING_DATAGRAM_NS 500000000ull
+#define CROW_PEER_NEED_REFRESH_NS       2000000000ull
+#define CROW_PEER_END_GRACE_NS          1000000000ull
 
 enum crow_stream_state {
     CROW_STREAM_UNJOINED, /* multicast wanted, no group joined yet (the tracker names it) */
@@ -101,6 +102,8 @@ typedef struct crow_peer_policy {
     bool source_known, announced, tracker_failing, announce_now, complete;
     bool ever_datagram;           /* a datagram of this session arrived at some time */
     bool no_sender;               /* the tracker's last answer counted no seeder still sending */
+    uint64_t streaming_since;     /* the first of the answers in a row that counted a seeder
+                                     multicasting now, 0 when the last did not */
     uint8_t reported;             /* the mcast report of the last announce (enum crow_mcast_report) */
     uint64_t need, reported_need; /* what it lacks (crowcast/stream_need.h): now, and last announced */
     enum crow_peer_wait wait;
@@ -119,11 +122,14 @@ void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now);
 bool crow_peer_policy_datagram(crow_peer_policy_t *p, uint64_t now);
 /* A source of the release is known to exist: the silence clock starts (once). */
 void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now);
-/* The tracker counted `sending` seeders whose multicast passes are not over (announce "sending";
- * call only when the answer had the key). With none, a stream that has shown no datagram since its
- * source became known is not waited for: it goes silent at the next tick (a peer that joins after
- * the pass fetches over TCP at once). A datagram brings it back as always. */
-void crow_peer_policy_senders(crow_peer_policy_t *p, uint32_t sending);
+/* The tracker counted `sending` seeders whose multicast passes are not over and `streaming` of them
+ * multicasting now (announce "sending", "streaming"; call only when the answer had them). With no
+ * sender, a stream that has shown no datagram since its source became known is not waited for: it
+ * goes silent at the next tick (a peer that joins after the pass fetches over TCP at once). With one
+ * streaming, such a stream gets CROW_PEER_STREAMING_DATAGRAM_NS from the first answer that said so
+ * (when that is sooner than the first-datagram clock): its datagrams would be here by then. A datagram
+ * brings a silent stream back as always. */
+void crow_peer_policy_senders(crow_peer_policy_t *p, uint64_t now, uint32_t sending, uint32_t streaming);
 /* The final END arrived: unless complete, the peer announces at once (what it still needs, and
  * fresh neighbours for the repair). */
 void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now);

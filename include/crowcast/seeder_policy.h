@@ -43,9 +43,9 @@
 #define CROW_SEEDER_QUIET_NS              (5ull * 1000000000ull)
 #define CROW_SEEDER_IDLE_NS               (15ull * 1000000000ull)
 #define CROW_SEEDER_POLL_NS               (1ull * 1000000000ull)
-#define CROW_SEEDER_SEND_POLL_NS          (1ull * 1000000000ull)
+#define CROW_SEEDER_SEND_POLL_NS          (250ull * 1000000ull)
 #define CROW_SEEDER_WAIT_POLL_NS          (250ull * 1000000ull)
-#define CROW_SEEDER_DARK_GRACE_NS         (1ull * 1000000000ull)
+#define CROW_SEEDER_DARK_GRACE_NS         (500ull * 1000000ull)
 #define CROW_SEEDER_WAIT_PEERS_DEFAULT_NS (600ull * 1000000000ull)
 
 enum crow_seeder_verdict {

@@ -46,7 +46,7 @@
  * Every listed peer carries CROW_PEER_SEEDER and CROW_PEER_OTHER_RACK flags. Every reply counts the
  * swarm's incomplete peers whose last announce said mcast=lit and mcast=dark (crowcast "lit", "dark"),
  * and carries the OR of their need= maps ("need") when every one of them sent one, and the swarm's peers
- * whose last announce said sending=1 ("sending"). An
+ * whose last announce said sending=1 and streaming=1 ("sending", "streaming"). An
  * announce costs O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and
  * `left`, and one of P's chain for its head.
  *

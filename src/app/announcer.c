@@ -35,6 +35,7 @@ struct crow_announcer {
     uint8_t mcast;   /* enum crow_mcast_report, sent as mcast= */
     bool has_need;   /* need= */
     bool sending;    /* sending=1 */
+    bool streaming;  /* streaming=1 */
     uint64_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
@@ -150,6 +151,7 @@ static void send_current(struct crow_announcer *a)
     req.has_need = a->has_need;
     req.need = a->need;
     req.sending = a->sending;
+    req.streaming = a->streaming;
     char query[1024];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
     char target[1536];
@@ -261,9 +263,10 @@ void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need)
     a->need = need;
 }
 
-void crow_announcer_set_sending(crow_announcer_t *a, bool sending)
+void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streaming)
 {
     a->sending = sending;
+    a->streaming = streaming;
 }
 
 bool crow_announcer_busy(const crow_announcer_t *a)

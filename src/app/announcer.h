@@ -70,8 +70,9 @@ void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report
 /* Adds need=MAP (what the peer still needs from the stream, crowcast/stream_need.h) to later
  * announces, or no need= when !known. */
 void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need);
-/* Adds sending=1 (a seeder whose multicast passes are not over) to later announces, or nothing. */
-void crow_announcer_set_sending(crow_announcer_t *a, bool sending);
+/* Adds sending=1 (a seeder whose multicast passes are not over) and streaming=1 (it multicasts now)
+ * to later announces, or nothing. */
+void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streaming);
 /* True while a request is in flight or queued. */
 bool crow_announcer_busy(const crow_announcer_t *a);
 /* Abandons what is in flight; freed once the loop returned every buffer. */

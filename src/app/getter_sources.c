@@ -89,7 +89,7 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         getter_source_known(g);
     const crow_crowcast_info_t *cc = &r->crowcast;
     if (cc->present && cc->has_sending)
-        crow_peer_policy_senders(&g->policy, cc->sending);
+        crow_peer_policy_senders(&g->policy, crow_loop_now(g->loop), cc->sending, cc->streaming);
     if (cc->present) {
         if (strcmp(g->rack, cc->rack) != 0 || crow_picker_chain_head(g->picker) != cc->head) {
             snprintf(g->rack, sizeof g->rack, "%s", cc->rack);

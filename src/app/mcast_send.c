@@ -327,6 +327,9 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
     crow_mcast_sender_config_t ec;
     crow_mcast_sender_config_default(&ec);
     ec.rate_bps = cfg->rate_bps;
+    ec.burst_bytes =
+        crow_mcast_sender_burst_for(cfg->rate_bps, CROW_DGRAM_HEADER_LEN + m->chunk_size +
+                                                       CROW_DGRAM_TAG_LEN + CROW_MCAST_IPV4_UDP_OVERHEAD);
     ec.passes = cfg->passes ? cfg->passes : UINT32_MAX;
     ec.beacon_interval_ns = cfg->beacon_interval_ns;
     ec.tcp_port = cfg->tcp_port;

@@ -103,7 +103,8 @@ static void announce(struct seeder *s, enum crow_announce_event ev)
         return;
     uint64_t served = s->peers ? crow_peers_bytes_served(s->peers) : 0;
     /* Until the passes are over, a peer that joins late waits for the stream; after, it need not. */
-    crow_announcer_set_sending(s->announcer, !s->mcast_done && ev != CROW_EVENT_STOPPED);
+    bool pending = !s->mcast_done && ev != CROW_EVENT_STOPPED;
+    crow_announcer_set_sending(s->announcer, pending, pending && s->mcast);
     crow_announcer_announce(s->announcer, ev, served, 0, 0);
     crow_seeder_policy_announced(&s->policy, crow_loop_now(s->loop));
 }
@@ -131,6 +132,7 @@ static void maybe_start_mcast(struct seeder *s)
         return;
     }
     crow_seeder_policy_sending(&s->policy, now);
+    announce(s, CROW_EVENT_NONE); /* streaming=1: peers that see no datagram give up on it sooner */
 }
 
 /* Carries out the seeder's decisions (crow_seeder_policy): start, end a pass that reaches nobody,

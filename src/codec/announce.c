@@ -27,6 +27,7 @@ enum param {
     P_MCAST,
     P_NEED,
     P_SENDING,
+    P_STREAMING,
     P_COUNT
 };
 
@@ -41,7 +42,7 @@ static const struct {
     }
     PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded),   PARAM(downloaded), PARAM(left),
     PARAM(event),     PARAM(numwant), PARAM(compact), PARAM(no_peer_id), PARAM(ip),         PARAM(rack),
-    PARAM(groups),    PARAM(hook),    PARAM(mcast),   PARAM(need),       PARAM(sending),
+    PARAM(groups),    PARAM(hook),    PARAM(mcast),   PARAM(need),       PARAM(sending),    PARAM(streaming),
 #undef PARAM
 };
 
@@ -217,9 +218,10 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         req->has_need = parse_need(v, len, &req->need);
         return req->has_need;
     case P_SENDING:
+    case P_STREAMING:
         if (!bytes_are(v, len, "0") && !bytes_are(v, len, "1"))
             return false;
-        req->sending = v[0] == '1';
+        *(p == P_SENDING ? &req->sending : &req->streaming) = v[0] == '1';
         return true;
     case P_COUNT:
         break;
@@ -386,6 +388,8 @@ static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
     crow_benc_cstr(e, c->rack);
     crow_benc_key(e, "sending");
     crow_benc_int(e, c->sending);
+    crow_benc_key(e, "streaming");
+    crow_benc_int(e, c->streaming);
     crow_benc_end(e);
 }
 
@@ -563,6 +567,8 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
     }
     if (ret == 0 && req->sending)
         ret = append_number(buf, cap, &len, "sending", 1);
+    if (ret == 0 && req->streaming)
+        ret = append_number(buf, cap, &len, "streaming", 1);
     return ret < 0 ? ret : (long)len;
 }
 
@@ -647,6 +653,11 @@ static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_
             return bad(why, "invalid crowcast sending");
         c->sending = (uint32_t)v;
         c->has_sending = true;
+    }
+    if (crow_bdict_int(doc, dict, "streaming", &v)) {
+        if (v < 0 || v > UINT32_MAX)
+            return bad(why, "invalid crowcast streaming");
+        c->streaming = (uint32_t)v;
     }
     crow_bdict_str(doc, dict, "peer flags", flags, flags_len);
     uint32_t groups = crow_bdict_get(doc, dict, "groups");

@@ -21,6 +21,14 @@ void crow_mcast_sender_config_default(crow_mcast_sender_config_t *cfg)
     cfg->end_copies = 3;
 }
 
+uint32_t crow_mcast_sender_burst_for(uint64_t rate_bps, uint32_t datagram_wire_bytes)
+{
+    uint64_t lo = 16ull * datagram_wire_bytes, hi = 256ull * datagram_wire_bytes;
+    uint64_t bytes = rate_bps / 8 * CROW_MCAST_BURST_NS / NS_PER_S;
+    bytes = bytes < lo ? lo : bytes > hi ? hi : bytes;
+    return (uint32_t)(bytes > MAX_BURST_BYTES ? MAX_BURST_BYTES : bytes);
+}
+
 int crow_mcast_sender_init(crow_mcast_sender_t *s, const crow_manifest_t *m,
                            const crow_mcast_sender_config_t *cfg)
 {

@@ -59,9 +59,13 @@ void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now)
     }
 }
 
-void crow_peer_policy_senders(crow_peer_policy_t *p, uint32_t sending)
+void crow_peer_policy_senders(crow_peer_policy_t *p, uint64_t now, uint32_t sending, uint32_t streaming)
 {
     p->no_sender = sending == 0;
+    if (!streaming)
+        p->streaming_since = 0;
+    else if (!p->streaming_since)
+        p->streaming_since = now ? now : 1;
 }
 
 void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now)
@@ -175,16 +179,23 @@ static bool clock_runs(const crow_peer_policy_t *p)
     return p->cfg.silence_ns && (p->stream == CROW_STREAM_DUE || p->stream == CROW_STREAM_ALIVE);
 }
 
-/* A stream that never showed a datagram although its source is known is given less time than one
- * that went quiet: a seeder's first datagram follows its start within milliseconds, so this is a
- * fabric that does not carry the group; should it come after all, the peer goes back to it. */
-static uint64_t silence_limit(const crow_peer_policy_t *p)
+/* When the stream counts as silent. A stream that never showed a datagram although its source is
+ * known is given less time than one that went quiet: a seeder's first datagram follows its start
+ * within milliseconds, so this is a fabric that does not carry the group; should it come after all,
+ * the peer goes back to it. Less still once the tracker says a seeder is multicasting now; none at
+ * all when it says no seeder is still sending. */
+static uint64_t silent_at(const crow_peer_policy_t *p)
 {
-    if (p->stream == CROW_STREAM_DUE && p->no_sender)
-        return 0; /* the tracker says no stream of the release is under way or about to start */
-    if (p->stream == CROW_STREAM_DUE && p->cfg.silence_ns > CROW_PEER_FIRST_DATAGRAM_NS)
-        return CROW_PEER_FIRST_DATAGRAM_NS;
-    return p->cfg.silence_ns;
+    uint64_t at = p->last_datagram + p->cfg.silence_ns;
+    if (p->stream != CROW_STREAM_DUE)
+        return at;
+    if (p->no_sender)
+        return p->last_datagram;
+    if (p->cfg.silence_ns > CROW_PEER_FIRST_DATAGRAM_NS)
+        at = p->last_datagram + CROW_PEER_FIRST_DATAGRAM_NS;
+    if (p->streaming_since && p->streaming_since + CROW_PEER_STREAMING_DATAGRAM_NS < at)
+        at = p->streaming_since + CROW_PEER_STREAMING_DATAGRAM_NS;
+    return at;
 }
 
 static enum crow_peer_wait judge_wait(const crow_peer_policy_t *p, const crow_picker_needs_t *n,
@@ -226,7 +237,7 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
                            bool chain_head, crow_peer_actions_t *out)
 {
     *out = (crow_peer_actions_t){0};
-    if (clock_runs(p) && now - p->last_datagram >= silence_limit(p)) {
+    if (clock_runs(p) && now >= silent_at(p)) {
         set_stream(p, CROW_STREAM_SILENT, now);
         out->went_silent = true;
         if (p->cfg.tracker && !p->complete)
@@ -258,8 +269,8 @@ uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p)
     if (p->announce_now)
         return 0;
     uint64_t at = p->cfg.tracker ? p->next_announce : UINT64_MAX;
-    if (clock_runs(p) && p->last_datagram + silence_limit(p) < at)
-        at = p->last_datagram + silence_limit(p);
+    if (clock_runs(p) && silent_at(p) < at)
+        at = silent_at(p);
     /* the earliest time at which an urgent announce may go out */
     uint64_t urgent_at = p->last_announce + p->urgent_backoff;
     if (p->wait == CROW_WAIT_RACK && p->wait_since + CROW_PEER_RACK_PATIENCE_NS > urgent_at)

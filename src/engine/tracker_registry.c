@@ -15,10 +15,11 @@ struct peer {
     uint32_t rack, addr;
     uint16_t port;
     bool seeder;
-    int16_t hook;  /* last --on-complete exit status announced (hook=N), -1 before any */
-    uint8_t mcast; /* its last announce's mcast= report (enum crow_mcast_report) */
-    bool has_need; /* its last announce's need= map */
-    bool sending;  /* its last announce's sending=1: a seeder whose passes are not over */
+    int16_t hook;   /* last --on-complete exit status announced (hook=N), -1 before any */
+    uint8_t mcast;  /* its last announce's mcast= report (enum crow_mcast_report) */
+    bool has_need;  /* its last announce's need= map */
+    bool sending;   /* its last announce's sending=1: a seeder whose passes are not over */
+    bool streaming; /* ... and streaming=1: multicasting now */
     uint64_t need;
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
@@ -364,6 +365,7 @@ static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t
     for (uint32_t i = 0; i < s->count; i++) {
         const struct peer *p = &s->peers[i];
         c->sending += p->sending;
+        c->streaming += p->streaming;
         if (p->seeder)
             continue;
         any = true;
@@ -430,6 +432,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     p->has_need = req->has_need;
     p->need = req->need;
     p->sending = req->sending;
+    p->streaming = req->streaming;
     p->first_seen = known ? old.first_seen : now;
     /* Seniority in the chain decides its head: kept across announces (completion and a restart on the
      * same endpoint included), renewed when the peer moves to another rack's chain, where it is a

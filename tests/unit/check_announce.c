@@ -24,11 +24,11 @@ START_TEST(test_parse_full_announce)
 {
     crow_announce_req_t req;
     const char *failure = NULL;
-    ck_assert_int_eq(
-        parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
-                     "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need=00000000FFFF0001&sending=1",
-              &req, &failure),
-        0);
+    ck_assert_int_eq(parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
+                                  "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need="
+                                  "00000000FFFF0001&sending=1&streaming=1",
+                           &req, &failure),
+                     0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
     ck_assert_mem_eq(req.peer_id, PEER_Q, 20);
     ck_assert_uint_eq(req.port, 6881);
@@ -50,6 +50,7 @@ START_TEST(test_parse_full_announce)
     ck_assert(req.has_need);
     ck_assert_uint_eq(req.need, 0xffff0001ull);
     ck_assert(req.sending);
+    ck_assert(req.streaming);
 }
 END_TEST
 
@@ -123,6 +124,7 @@ static const struct {
     {BASE_Q "&need=0123456789abcdef0", "invalid need"},
     {BASE_Q "&sending=yes", "invalid sending"},
     {BASE_Q "&sending=1&sending=0", "duplicate sending"},
+    {BASE_Q "&streaming=2", "invalid streaming"},
 };
 
 START_TEST(test_bad_queries_give_reasons)
@@ -191,6 +193,7 @@ static crow_announce_resp_t sample_resp(void)
     r.crowcast.has_need = true;
     r.crowcast.need = 0xfedcba9876543210ull;
     r.crowcast.sending = 1;
+    r.crowcast.streaming = 1;
     return r;
 }
 
@@ -220,6 +223,7 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
     ck_assert_uint_eq(res->crowcast.need, 0xfedcba9876543210ull);
     ck_assert(res->crowcast.has_sending);
     ck_assert_uint_eq(res->crowcast.sending, 1);
+    ck_assert_uint_eq(res->crowcast.streaming, 1);
     ck_assert(!res->crowcast.head);
 }
 
@@ -280,9 +284,10 @@ START_TEST(test_no_group_and_head)
     long n = crow_announce_encode(buf, sizeof(buf), &r, true, false);
     ck_assert_int_gt(n, 0);
     buf[n] = 0;
-    ck_assert_str_eq((char *)buf,
-                     "d8:completei0e8:crowcastd4:headi1e10:peer flags0:8:positioni0e4:rack0:7:sendingi0ee"
-                     "10:incompletei0e8:intervali10e12:min intervali1e5:peers0:e");
+    ck_assert_str_eq(
+        (char *)buf,
+        "d8:completei0e8:crowcastd4:headi1e10:peer flags0:8:positioni0e4:rack0:7:sendingi0e9:streamingi0ee"
+        "10:incompletei0e8:intervali10e12:min intervali1e5:peers0:e");
     ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
     ck_assert(res.crowcast.head);
     ck_assert_uint_eq(res.crowcast.group, 0);
@@ -329,7 +334,7 @@ END_TEST
 START_TEST(test_groups_roundtrip)
 {
     uint8_t buf[512];
-    crow_bnode_t nodes[32];
+    crow_bnode_t nodes[48];
     crow_announce_peer_t peers[1];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -347,7 +352,7 @@ START_TEST(test_groups_roundtrip)
     ck_assert_int_gt(n, 0);
     static const char want[] = "6:groupsl16:239.255.1.1:500115:224.0.0.1:65535e4:head";
     ck_assert_ptr_nonnull(memmem(buf, (size_t)n, want, sizeof(want) - 1));
-    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
+    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 48, peers, 1, &res, &why), 0);
     ck_assert_uint_eq(res.crowcast.group_count, 2);
     ck_assert_uint_eq(res.crowcast.groups[0].addr, 0xefff0101);
     ck_assert_uint_eq(res.crowcast.groups[0].port, 5001);
@@ -358,7 +363,7 @@ START_TEST(test_groups_roundtrip)
     r.crowcast.group_count = 0;
     n = crow_announce_encode(buf, sizeof(buf), &r, true, false);
     ck_assert_ptr_null(memmem(buf, (size_t)n, "groups", 6));
-    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
+    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 48, peers, 1, &res, &why), 0);
     ck_assert_uint_eq(res.crowcast.group_count, 0);
 }
 END_TEST

@@ -470,6 +470,54 @@ START_TEST(test_pacing)
 }
 END_TEST
 
+/* A sender woken up to 8 ms late at every wake (a loaded host) keeps its rate with the depth that
+ * crow_mcast_sender_burst_for gives it, within 2 %; with the old fixed 16-datagram bucket it lost
+ * more than a tenth. */
+static uint64_t sent_waking_late(uint64_t rate, uint32_t burst)
+{
+    struct rig g;
+    crow_mcast_sender_config_t cfg;
+    crow_mcast_sender_config_default(&cfg);
+    cfg.rate_bps = rate;
+    cfg.passes = 1000;
+    cfg.burst_bytes = burst;
+    rig_init(&g, test_manifest(16, 0), &cfg);
+    g.unwired = true;
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_mcast_tx_t batch[16];
+    uint32_t lcg = 12345;
+    while (g.now < 2 * NS_PER_S) {
+        crow_mcast_batch_end_t end;
+        size_t n = crow_mcast_sender_batch(&g.s, g.now, batch, 16, &end);
+        for (size_t i = 0; i < n; i++)
+            g.wire += crow_mcast_tx_size(&batch[i]) + CROW_MCAST_IPV4_UDP_OVERHEAD;
+        if (end.state == CROW_MCAST_WAIT) {
+            lcg = lcg * 1103515245u + 12345u;
+            g.now = end.wake_ns + (uint64_t)(lcg >> 8) % (8 * NS_PER_MS);
+        }
+    }
+    uint64_t wire = g.wire;
+    rig_dispose(&g);
+    return wire;
+}
+
+START_TEST(test_pacing_keeps_its_rate_when_woken_late)
+{
+    uint64_t rate = 95ull * 1000 * 1000, want = rate / 8 * 2;
+    uint32_t dgram = CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE + CROW_MCAST_IPV4_UDP_OVERHEAD;
+    uint64_t deep = sent_waking_late(rate, crow_mcast_sender_burst_for(rate, dgram));
+    ck_assert_msg(deep >= want - want / 50 && deep <= want + want / 50, "%llu bytes, want %llu",
+                  (unsigned long long)deep, (unsigned long long)want);
+    uint64_t shallow = sent_waking_late(rate, 16 * dgram);
+    ck_assert_msg(shallow < want - want / 10, "%llu bytes: the test does not wake late enough",
+                  (unsigned long long)shallow);
+    /* The depth is 10 ms of sending, within 16 and 256 datagrams. */
+    ck_assert_uint_eq(crow_mcast_sender_burst_for(95ull * 1000 * 1000, dgram), 95ull * 1000 * 1000 / 800);
+    ck_assert_uint_eq(crow_mcast_sender_burst_for(1000000, dgram), 16 * dgram);
+    ck_assert_uint_eq(crow_mcast_sender_burst_for(100ull * 1000 * 1000 * 1000, dgram), 256 * dgram);
+}
+END_TEST
+
 START_TEST(test_beacon_cadence)
 {
     struct rig g;
@@ -1128,6 +1176,7 @@ static Suite *mcast_suite(void)
     tcase_add_test(tc, test_end_now_closes_the_pass);
     tcase_add_test(tc, test_the_first_pass_starts_anywhere);
     tcase_add_loop_test(tc, test_pacing, 0, sizeof pacing_rates / sizeof pacing_rates[0]);
+    tcase_add_test(tc, test_pacing_keeps_its_rate_when_woken_late);
     tcase_add_test(tc, test_beacon_cadence);
     tcase_add_test(tc, test_streaming_availability);
     tcase_add_test(tc, test_duplicates_and_reordering);

@@ -70,7 +70,7 @@ START_TEST(test_no_wait_for_a_stream_nobody_sends)
     crow_peer_policy_init(&p, &with_tracker, 0);
     crow_peer_policy_joined(&p, 0);
     crow_peer_policy_source_known(&p, 1 * S);
-    crow_peer_policy_senders(&p, 0);
+    crow_peer_policy_senders(&p, 1 * S, 0, 0);
     ck_assert_uint_le(crow_peer_policy_next_deadline(&p), 1 * S);
     ck_assert(tick(&p, 1 * S, &nothing_needed, false).went_silent);
     ck_assert_int_eq(p.stream, CROW_STREAM_SILENT);
@@ -79,13 +79,34 @@ START_TEST(test_no_wait_for_a_stream_nobody_sends)
     crow_peer_policy_init(&p, &with_tracker, 0);
     crow_peer_policy_joined(&p, 0);
     crow_peer_policy_source_known(&p, 1 * S);
-    crow_peer_policy_senders(&p, 2);
+    crow_peer_policy_senders(&p, 1 * S, 2, 0); /* sending, not streaming yet: the 1 s clock */
     ck_assert(!tick(&p, 1 * S + CROW_PEER_FIRST_DATAGRAM_NS - 1, &nothing_needed, false).went_silent);
     crow_peer_policy_datagram(&p, 1 * S + 500 * MS);
-    crow_peer_policy_senders(&p, 0); /* stale: datagrams are coming */
+    crow_peer_policy_senders(&p, 1 * S + 550 * MS, 0, 0); /* stale: datagrams are coming */
     ck_assert(!tick(&p, 1 * S + 600 * MS, &nothing_needed, false).went_silent);
     ck_assert(!tick(&p, 4 * S + 500 * MS - 1, &nothing_needed, false).went_silent);
     ck_assert(tick(&p, 4 * S + 500 * MS, &nothing_needed, false).went_silent); /* its own 3 s */
+
+    /* A seeder multicasting now: a stream that shows nothing is given up on sooner, counted from
+     * the first answer that said so; a later one saying so again does not push it back. */
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_source_known(&p, 1 * S);
+    crow_peer_policy_senders(&p, 1 * S + 100 * MS, 1, 1);
+    tick(&p, 1 * S + 100 * MS, &nothing_needed, false); /* the first announce goes */
+    crow_peer_policy_senders(&p, 1 * S + 300 * MS, 1, 1);
+    ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 1 * S + 100 * MS + CROW_PEER_STREAMING_DATAGRAM_NS);
+    ck_assert(!tick(&p, 1 * S + 100 * MS + CROW_PEER_STREAMING_DATAGRAM_NS - 1, &nothing_needed, false)
+                   .went_silent);
+    ck_assert(
+        tick(&p, 1 * S + 100 * MS + CROW_PEER_STREAMING_DATAGRAM_NS, &nothing_needed, false).went_silent);
+    /* and a stream that flows keeps its own silence clock whatever the tracker says */
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_joined(&p, 0);
+    crow_peer_policy_source_known(&p, 1 * S);
+    crow_peer_policy_datagram(&p, 1 * S + 10 * MS);
+    crow_peer_policy_senders(&p, 1 * S + 20 * MS, 1, 1);
+    ck_assert(!tick(&p, 3 * S, &nothing_needed, false).went_silent);
 }
 END_TEST
 

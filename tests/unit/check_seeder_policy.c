@@ -251,7 +251,7 @@ START_TEST(test_ends_a_pass_that_reaches_nobody)
     start(true, true, 600 * (int64_t)S);
     crow_seeder_policy_sending(&p, 10 * S);
     /* dark reports from before the stream could reach anyone do not count */
-    answer_lit(10 * S + 500 * 1000000ull, 1, 4, 0, 4);
+    answer_lit(10 * S + CROW_SEEDER_DARK_GRACE_NS - 1, 1, 4, 0, 4);
     ck_assert(!crow_seeder_policy_reaches_nobody(&p));
     /* one lit peer is enough to go on */
     answer_lit(12 * S + 1, 1, 4, 1, 3);

@@ -705,7 +705,7 @@ END_TEST
 START_TEST(test_counts_seeders_still_sending)
 {
     crow_announce_req_t req = make_req(hash_a, peer_addr(0, 1), 0, 50);
-    req.sending = true;
+    req.sending = req.streaming = true;
     const char *failure = NULL;
     ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
                                             crow_racks_lookup(&racks, peer_addr(0, 1)), 1000, list, 256,
@@ -713,7 +713,8 @@ START_TEST(test_counts_seeders_still_sending)
                      0);
     report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
     ck_assert_uint_eq(resp.crowcast.sending, 1);
-    req.sending = false; /* its passes are over */
+    ck_assert_uint_eq(resp.crowcast.streaming, 1);
+    req.sending = req.streaming = false; /* its passes are over */
     ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
                                             crow_racks_lookup(&racks, peer_addr(0, 1)), 2000, list, 256,
                                             &resp, &failure),
