@@ -34,6 +34,8 @@
 #                      runs had every host verified
 #   --rack-loss PCT    loss of rack-loss, in percent (default 2)
 #   --fault-rack R     the rack of rack-loss and head-kill (default 1)
+#   --mcast-key FILE   crowcast's seeder and gets authenticate every datagram with this secret (the
+#                      fleet's --mcast-key; 16-64 random bytes, mode 600): the cost of authentication
 #   --igmp 2|3         IGMP version of the bridges' queries (default 3). With 2 (the kernel's
 #                      default, what this bench used before) hosts suppress their report when they
 #                      hear another member's, the snooping bridges miss some members for up to a
@@ -75,12 +77,14 @@ export CROWCAST CROW_SOURCE_DIR=$root
 
 racks=3 hosts=4 host_mbit=100 uplink_mbit=400 size_text=64M rate=95M loss_ppm=5000 budget=
 tools=crowcast,tcp-chain,http,bittorrent,udpcast,uftp out= scenarios= runs=1 rack_loss_pct=2 fault_rack=1 igmp=3
+MKEY=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --racks) racks=$2 ;; --hosts) hosts=$2 ;; --host-mbit) host_mbit=$2 ;; --uplink-mbit) uplink_mbit=$2 ;;
     --size) size_text=$2 ;; --rate) rate=$2 ;; --loss) loss_ppm=$2 ;; --tools) tools=$2 ;;
     --budget) budget=$2 ;; --out) out=$2 ;; --scenario) scenarios=$2 ;; --runs) runs=$2 ;;
     --rack-loss) rack_loss_pct=$2 ;; --fault-rack) fault_rack=$2 ;; --igmp) igmp=$2 ;;
+    --mcast-key) MKEY=(--mcast-key "$(realpath "$2")") ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "datacenter: unknown option '$1' (--help)" >&2; exit 2 ;;
   esac
@@ -219,13 +223,13 @@ sc_crowcast() {
   wait_until 10 listening "$NS_TRACK" "$TRACK_IP:7070" || fail "crowcast tracker did not listen"
   for h in "${HOSTS[@]}"; do
     client "$h" "$CROWCAST" get "$TORRENT" -o "$(hdir "$h")" --tracker "$url" --iface "$(hip "$h")" \
-      --listen "$(hip "$h"):$PORT" --mcast-timeout 10 --seed-time 3600 --json --on-complete "$MARK"
+      --listen "$(hip "$h"):$PORT" --mcast-timeout 10 --seed-time 3600 --json --on-complete "$MARK" "${MKEY[@]}"
   done
   wait_until 20 all_joined || log "not every crowcast get reported joined within 20 s"
   poll 10 mdb_ready 239.99.0.1 || log "IGMP snooping has not learned every member of 239.99.0.1: $(mdb_members 239.99.0.1)"
   T0=$(now)
   sc_spawn seeder "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --tracker "$url" --iface "$SEED_IP" \
-    --rate "$rate" --listen "$SEED_IP:$PORT" --json
+    --rate "$rate" --listen "$SEED_IP:$PORT" --json "${MKEY[@]}"
   wait_hosts "$LIMIT"
 }
 # all_joined [HOST...]: every given host (default all) has logged its "joined" event.
@@ -345,12 +349,12 @@ cc_get() {
   local h
   for h in "$@"; do
     client "$h" "$CROWCAST" get "$TORRENT" -o "$(hdir "$h")" --tracker "$URL" --iface "$(hip "$h")" \
-      --seed-time 20 --json --on-complete "$MARK"
+      --seed-time 20 --json --on-complete "$MARK" "${MKEY[@]}"
   done
 }
 # cc_seed [NAME]: the seeder, default flags; sets SEED_PID.
 cc_seed() {
-  sc_spawn "${1:-seeder}" "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --tracker "$URL" --iface "$SEED_IP" --rate "$rate"
+  sc_spawn "${1:-seeder}" "$NS_SEED" "$CROWCAST" seed "$TORRENT" "$SRC" --tracker "$URL" --iface "$SEED_IP" --rate "$rate" "${MKEY[@]}"
   SEED_PID=$SPAWNED_PID
 }
 # cc_ready HOST...: as in sc_crowcast, those gets have joined and snooping forwards them the group.
@@ -640,9 +644,9 @@ show_tail() {
 json_str() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
 RECORD_EXTRA=
 record() {
-  printf '{"round":"%s","loss_ppm":%s,"tool":"%s","status":%s,"size":%s,"ideal_s":%s,"host_count":%s,"racks":%s,"host_mbit":%s,"uplink_mbit":%s,"rate":"%s","run":%s,"runs":%s,"log_prefix":"%s","sb_s":%s,"ideal_basis":"%s","fabric":"%s","igmp":%s,"title":%s%s}\n' \
+  printf '{"round":"%s","loss_ppm":%s,"tool":"%s","status":%s,"size":%s,"ideal_s":%s,"host_count":%s,"racks":%s,"host_mbit":%s,"uplink_mbit":%s,"rate":"%s","run":%s,"runs":%s,"log_prefix":"%s","sb_s":%s,"ideal_basis":"%s","fabric":"%s","igmp":%s,"mcast_auth":%s,"title":%s%s}\n' \
     "$ROUND" "$ROUND_PPM" "$1" "$(json_str "$2")" "$size" "${IDEAL_RUN:-$ideal}" "${#HOSTS[@]}" "$racks" "$host_mbit" "$uplink_mbit" "$rate" \
-    "$RUN" "$runs" "$LOGP" "$sb" "${BASIS:-S/B}" "${TOPO_KIND:-flat}" "$igmp" "$(json_str "${TITLE:-}")" "${RECORD_EXTRA:+,$RECORD_EXTRA}" \
+    "$RUN" "$runs" "$LOGP" "$sb" "${BASIS:-S/B}" "${TOPO_KIND:-flat}" "$igmp" "$([[ ${#MKEY[@]} -gt 0 ]] && echo true || echo false)" "$(json_str "${TITLE:-}")" "${RECORD_EXTRA:+,$RECORD_EXTRA}" \
     >>"$out/raw.jsonl"
 }
 

@@ -217,9 +217,10 @@ def main():
     plots = {r: plot(out, r, summary) for r in rounds}
     meta = rows[0] if rows else {}
     head = ("Release %.1f MiB, %s racks x %s hosts, host links %s Mbit/s, uplinks %s Mbit/s, "
-            "multicast rate %s; ideal S/B = %.2f s.\n\n" % (
+            "multicast rate %s%s; ideal S/B = %.2f s.\n\n" % (
                 meta.get("size", 0) / 2**20, meta.get("racks"), meta.get("host_count", 0) // max(meta.get("racks", 1), 1),
-                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("rate"), meta.get("sb_s", meta.get("ideal_s", 0))))
+                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("rate"),
+                ", crowcast datagrams authenticated (--mcast-key)" if meta.get("mcast_auth") else "", meta.get("sb_s", meta.get("ideal_s", 0))))
     named = any(s["round"] not in ("noloss", "loss") for s in summary)
     agg = aggregate(summary) if named or any(s["runs"] > 1 for s in summary) else None
     with open(os.path.join(out, "results.md"), "w") as f:
