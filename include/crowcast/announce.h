@@ -12,7 +12,8 @@
  * session came within the first-datagram clock) and `need=<16 hex digits>` (the segments of the
  * release it still needs from the stream, crowcast/stream_need.h) and `sending=1` (a seeder whose
  * multicast passes are not over: under way, or about to start) and `streaming=1` (a seeder
- * multicasting now); the response may carry a dictionary
+ * multicasting now) and `lead=1` (a peer whose chain head brought it nothing acts as head: it is
+ * listed the sources outside the rack that the head would be); the response may carry a dictionary
  *   "crowcast": { "dark": N, "group": "239.x.y.z", "groups": ["239.x.y.z:PORT", ...], "head": 0|1,
  *                 "lit": N, "need": "<16 hex digits>", "peer flags": <one byte per listed peer>,
  *                 "port": <multicast port>, "position": <chain index>, "rack": "NAME", "sending": N,
@@ -86,15 +87,16 @@ typedef struct crow_announce_req {
     uint64_t need;  /* need=<16 hex digits>: the segments it still needs from the stream */
     bool sending;   /* sending=1: a seeder whose multicast passes are not over */
     bool streaming; /* streaming=1: a seeder multicasting now */
+    bool lead;      /* lead=1: a peer whose chain head brings nothing fetches from outside the rack */
 } crow_announce_req_t;
 
 /* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
  * percent-decoding), port (1..65535), uploaded, downloaded, left (unsigned decimal). Optional: event
  * (started|stopped|completed|paused|empty), numwant (0..2^31-1), compact (0|1), no_peer_id, ip
  * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255), mcast (lit|dark), need (16 hex
- * digits), sending (0|1), streaming (0|1). Unknown parameters are ignored; a known one given twice is an
- * error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a "failure reason" (e.g.
- * "missing info_hash", "invalid port").
+ * digits), sending (0|1), streaming (0|1), lead (0|1). Unknown parameters are ignored; a known one given
+ * twice is an error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a "failure reason"
+ * (e.g. "missing info_hash", "invalid port").
  */
 int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req, const char **failure);
 

@@ -26,7 +26,12 @@
  * is known to send, or has pieces that no connected neighbour it may ask holds (the chain head, or a
  * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll (the head
  * does) until it has waited CROW_PEER_RACK_PATIENCE_NS: the head may have died, and the tracker
- * names a new one (perhaps this peer) only to those who ask. A new wait restarts the backoff. A failed
+ * names a new one (perhaps this peer) only to those who ask. A peer that has waited for its head,
+ * on and off, for CROW_PEER_RACK_LEAD_NS with no piece verified meanwhile (it asked the tracker, and
+ * the tracker still names another head: one that claims pieces and never delivers them) is told to
+ * lead (`lead`): it fetches
+ * from outside the rack itself, one extra copy across the fabric rather than a wait without end.
+ * A new wait restarts the backoff. A failed
  * announce is retried after the same backoff, capped at CROW_PEER_RETRY_MAX_NS, so a tracker that comes back
  * is not met by every host at once. When the stream goes silent or ends, an incomplete peer
  * announces at once (fresh neighbours for the repair, and what it still needs from the stream).
@@ -55,6 +60,7 @@
 #define CROW_PEER_URGENT_MAX_NS         2000000000ull
 #define CROW_PEER_RETRY_MAX_NS          16000000000ull
 #define CROW_PEER_RACK_PATIENCE_NS      10000000000ull
+#define CROW_PEER_RACK_LEAD_NS          (CROW_PEER_RACK_PATIENCE_NS + CROW_PEER_URGENT_MAX_NS)
 #define CROW_PEER_FIRST_DATAGRAM_NS     1000000000ull
 #define CROW_PEER_STREAMING_DATAGRAM_NS 500000000ull
 #define CROW_PEER_NEED_REFRESH_NS       2000000000ull
@@ -87,6 +93,7 @@ typedef struct crow_peer_policy_config {
 typedef struct crow_peer_actions {
     bool announce;    /* send an announce now (then call crow_peer_policy_announced) */
     bool went_silent; /* the stream just went silent: let the picker ask for everything */
+    bool lead;        /* the rack's chain head brought nothing for CROW_PEER_RACK_LEAD_NS: act as head */
 } crow_peer_actions_t;
 
 /* Caller-allocated; read the fields, change them only through the calls below. */
@@ -102,6 +109,8 @@ typedef struct crow_peer_policy {
     bool source_known, announced, tracker_failing, announce_now, complete;
     bool ever_datagram;           /* a datagram of this session arrived at some time */
     bool no_sender;               /* the tracker's last answer counted no seeder still sending */
+    bool rack_stalled;            /* it waited for the head since a piece last verified ... */
+    uint64_t rack_stalled_since;  /* ... first at this time */
     uint64_t streaming_since;     /* the first of the answers in a row that counted a seeder
                                      multicasting now, 0 when the last did not */
     uint8_t reported;             /* the mcast report of the last announce (enum crow_mcast_report) */
@@ -130,6 +139,8 @@ void crow_peer_policy_source_known(crow_peer_policy_t *p, uint64_t now);
  * (when that is sooner than the first-datagram clock): its datagrams would be here by then. A datagram
  * brings a silent stream back as always. */
 void crow_peer_policy_senders(crow_peer_policy_t *p, uint64_t now, uint32_t sending, uint32_t streaming);
+/* A piece verified (from any source): the rack is not stalled. */
+void crow_peer_policy_progress(crow_peer_policy_t *p);
 /* The final END arrived: unless complete, the peer announces at once (what it still needs, and
  * fresh neighbours for the repair). */
 void crow_peer_policy_stream_ended(crow_peer_policy_t *p, uint64_t now);

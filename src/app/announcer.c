@@ -36,6 +36,7 @@ struct crow_announcer {
     bool has_need;   /* need= */
     bool sending;    /* sending=1 */
     bool streaming;  /* streaming=1 */
+    bool lead;       /* lead=1 */
     uint64_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
@@ -152,6 +153,7 @@ static void send_current(struct crow_announcer *a)
     req.need = a->need;
     req.sending = a->sending;
     req.streaming = a->streaming;
+    req.lead = a->lead;
     char query[1024];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
     char target[1536];
@@ -267,6 +269,11 @@ void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streamin
 {
     a->sending = sending;
     a->streaming = streaming;
+}
+
+void crow_announcer_set_lead(crow_announcer_t *a, bool lead)
+{
+    a->lead = lead;
 }
 
 bool crow_announcer_busy(const crow_announcer_t *a)

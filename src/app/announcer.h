@@ -73,6 +73,8 @@ void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need);
 /* Adds sending=1 (a seeder whose multicast passes are not over) and streaming=1 (it multicasts now)
  * to later announces, or nothing. */
 void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streaming);
+/* Adds lead=1 (the peer acts as its rack's chain head) to later announces. */
+void crow_announcer_set_lead(crow_announcer_t *a, bool lead);
 /* True while a request is in flight or queued. */
 bool crow_announcer_busy(const crow_announcer_t *a);
 /* Abandons what is in flight; freed once the loop returned every buffer. */

@@ -228,6 +228,7 @@ static void on_verified(void *ctx, uint32_t piece)
     struct getter *g = ctx;
     crow_staging_mark_verified(g->staging, piece);
     crow_mcast_receiver_mark_verified(&g->rx, piece);
+    crow_peer_policy_progress(&g->policy);
     getter_peers_have(g, piece);
     if (crow_bitfield_full(crow_piece_store_verified(g->store)))
         complete(g);
@@ -407,6 +408,17 @@ void getter_decide(struct getter *g)
     crow_peer_actions_t act;
     crow_peer_policy_tick(&g->policy, now, g->picker ? &g->needs : NULL,
                           g->picker && crow_picker_chain_head(g->picker), &act);
+    if (act.lead && g->picker) {
+        crow_log_warn("the rack's chain head has brought nothing for %.0f s: fetching from outside the rack",
+                      (double)CROW_PEER_RACK_LEAD_NS / 1e9);
+        g->leading = true;
+        crow_picker_set_chain_head(g->picker, true);
+        getter_event_simple(g, "lead", "why", "the rack's chain head brings nothing");
+        if (g->announcer) { /* the tracker lists a head's sources to a peer that leads */
+            crow_announcer_set_lead(g->announcer, true);
+            getter_announce(g, CROW_EVENT_NONE);
+        }
+    }
     if (act.went_silent) {
         if (g->policy.no_sender && !g->policy.ever_datagram)
             crow_log_info("the tracker lists no seeder still sending: fetching over TCP%s",

@@ -45,6 +45,7 @@ struct getter {
     uint64_t bytes_mcast, bytes_tcp;
     uint64_t frontier; /* release byte the multicast stream has passed */
     bool mcast_given, completed, done;
+    bool leading; /* acting as the rack's chain head: the named one brought nothing (crow_peer_policy lead) */
     struct sockaddr_in seeder_dialled; /* the BEACON-advertised TCP seed dialled last (no tracker) */
     crow_dgram_key_t key;              /* with a fleet secret: datagrams without a valid tag are dropped */
     uint64_t next_redial_ns;

@@ -91,9 +91,9 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
     if (cc->present && cc->has_sending)
         crow_peer_policy_senders(&g->policy, crow_loop_now(g->loop), cc->sending, cc->streaming);
     if (cc->present) {
-        if (strcmp(g->rack, cc->rack) != 0 || crow_picker_chain_head(g->picker) != cc->head) {
+        if (strcmp(g->rack, cc->rack) != 0 || crow_picker_chain_head(g->picker) != (cc->head || g->leading)) {
             snprintf(g->rack, sizeof g->rack, "%s", cc->rack);
-            crow_picker_set_chain_head(g->picker, cc->head);
+            crow_picker_set_chain_head(g->picker, cc->head || g->leading);
             crow_log_info("rack %s, chain position %u%s", cc->rack[0] ? cc->rack : "(none)", cc->position,
                           cc->head ? " (chain head)" : "");
         }

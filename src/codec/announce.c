@@ -28,6 +28,7 @@ enum param {
     P_NEED,
     P_SENDING,
     P_STREAMING,
+    P_LEAD,
     P_COUNT
 };
 
@@ -40,9 +41,10 @@ static const struct {
     {                                                                                                        \
 #n, "missing " #n, "invalid " #n, "duplicate " #n                                                    \
     }
-    PARAM(info_hash), PARAM(peer_id), PARAM(port),    PARAM(uploaded),   PARAM(downloaded), PARAM(left),
-    PARAM(event),     PARAM(numwant), PARAM(compact), PARAM(no_peer_id), PARAM(ip),         PARAM(rack),
-    PARAM(groups),    PARAM(hook),    PARAM(mcast),   PARAM(need),       PARAM(sending),    PARAM(streaming),
+    PARAM(info_hash), PARAM(peer_id), PARAM(port),      PARAM(uploaded), PARAM(downloaded),
+    PARAM(left),      PARAM(event),   PARAM(numwant),   PARAM(compact),  PARAM(no_peer_id),
+    PARAM(ip),        PARAM(rack),    PARAM(groups),    PARAM(hook),     PARAM(mcast),
+    PARAM(need),      PARAM(sending), PARAM(streaming), PARAM(lead),
 #undef PARAM
 };
 
@@ -219,9 +221,10 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         return req->has_need;
     case P_SENDING:
     case P_STREAMING:
+    case P_LEAD:
         if (!bytes_are(v, len, "0") && !bytes_are(v, len, "1"))
             return false;
-        *(p == P_SENDING ? &req->sending : &req->streaming) = v[0] == '1';
+        *(p == P_SENDING ? &req->sending : p == P_STREAMING ? &req->streaming : &req->lead) = v[0] == '1';
         return true;
     case P_COUNT:
         break;
@@ -569,6 +572,8 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
         ret = append_number(buf, cap, &len, "sending", 1);
     if (ret == 0 && req->streaming)
         ret = append_number(buf, cap, &len, "streaming", 1);
+    if (ret == 0 && req->lead)
+        ret = append_number(buf, cap, &len, "lead", 1);
     return ret < 0 ? ret : (long)len;
 }
 

@@ -454,7 +454,9 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     uint32_t lo, hi;
     chain_bounds(s, at, &lo, &hi);
     bool is_head = chain_head(s, lo, hi) == at;
-    select_neighbours(s, at, lo, hi, is_head, want, reg->cfg.head_seeders, peers, &resp->peer_count);
+    /* A peer that leads because its head brings nothing is listed what the head would be. */
+    select_neighbours(s, at, lo, hi, is_head || req->lead, want, reg->cfg.head_seeders, peers,
+                      &resp->peer_count);
     fill_crowcast(reg, rack, at - lo, is_head, &resp->crowcast);
     summarize_stream_reports(s, &resp->crowcast);
     resp->complete = s->complete;

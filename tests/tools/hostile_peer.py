@@ -143,11 +143,15 @@ class Peer:
             ls.setblocking(False)
             self.sel.register(ls, selectors.EVENT_READ, "listen")
         targets = [hostport(c) for c in self.args.connect]
+        next_announce = time.monotonic() + self.args.announce_every if self.args.announce_every else None
         if self.args.announce:
             announce(self.args, self.info_hash, self.peer_id, self.pieces)
         want = self.args.count if self.args.mode in ("idle", "mute", "greedy") else 1
         opened = 0
         while time.monotonic() < end:
+            if self.args.announce and next_announce and time.monotonic() >= next_announce:
+                announce(self.args, self.info_hash, self.peer_id, self.pieces)  # it keeps its place
+                next_announce += self.args.announce_every
             for t in targets:
                 mine = sum(1 for st in self.conns.values() if st.get("target") == t)
                 if self.args.mode in ("mute", "greedy"):  # once each: what becomes of them is the point
@@ -229,6 +233,8 @@ def main():
     ap.add_argument("--listen")
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--announce")
+    ap.add_argument("--announce-every", type=float, default=0,
+                    help="announce again every S seconds (a liar keeping its place in the chain)")
     ap.add_argument("--rack")
     ap.add_argument("--pos", type=int, default=0)
     ap.add_argument("--count", type=int, default=1)

@@ -26,7 +26,7 @@ START_TEST(test_parse_full_announce)
     const char *failure = NULL;
     ck_assert_int_eq(parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
                                   "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need="
-                                  "00000000FFFF0001&sending=1&streaming=1",
+                                  "00000000FFFF0001&sending=1&streaming=1&lead=1",
                            &req, &failure),
                      0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
@@ -51,6 +51,7 @@ START_TEST(test_parse_full_announce)
     ck_assert_uint_eq(req.need, 0xffff0001ull);
     ck_assert(req.sending);
     ck_assert(req.streaming);
+    ck_assert(req.lead);
 }
 END_TEST
 

@@ -110,6 +110,32 @@ START_TEST(test_no_wait_for_a_stream_nobody_sends)
 }
 END_TEST
 
+/* A peer behind a chain head that never brings the rack's missing pieces (a liar that claims them):
+ * it polls the tracker after its patience, and if it still waits after CROW_PEER_RACK_LEAD_NS it is
+ * told to lead (fetch from outside the rack itself); a chain head never is. */
+START_TEST(test_a_peer_behind_a_head_that_brings_nothing_leads)
+{
+    crow_peer_policy_t p;
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_no_multicast(&p, 0);
+    tick(&p, 0, &unserved, false);
+    ck_assert_int_eq(p.wait, CROW_WAIT_RACK);
+    ck_assert_uint_le(crow_peer_policy_next_deadline(&p), CROW_PEER_RACK_LEAD_NS);
+    /* requests to the head go out and expire, on and off: the stall goes on */
+    static const crow_picker_needs_t asking = {.unserved = 3, .rack_neighbours = true, .requests_out = true};
+    for (uint64_t t = 0; t < CROW_PEER_RACK_LEAD_NS; t += 100 * MS)
+        ck_assert_msg(!tick(&p, t, t / S % 3 == 1 ? &asking : &unserved, false).lead, "lead at %llu ms",
+                      (unsigned long long)(t / MS));
+    ck_assert(tick(&p, CROW_PEER_RACK_LEAD_NS, &unserved, false).lead);
+    ck_assert(!tick(&p, CROW_PEER_RACK_LEAD_NS, &unserved, true).lead); /* once head, no longer */
+    /* a verified piece ends the stall: the clock starts over at the next wait */
+    crow_peer_policy_progress(&p);
+    ck_assert(!tick(&p, CROW_PEER_RACK_LEAD_NS + S, &unserved, false).lead);
+    ck_assert(!tick(&p, 2 * CROW_PEER_RACK_LEAD_NS, &unserved, false).lead);
+    ck_assert(tick(&p, 2 * CROW_PEER_RACK_LEAD_NS + S, &unserved, false).lead);
+}
+END_TEST
+
 START_TEST(test_end_is_final_and_announces_unless_complete)
 {
     crow_peer_policy_t p;
@@ -424,6 +450,7 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_no_clock_without_a_source);
     tcase_add_test(tc, test_silence_counts_from_the_source_or_the_last_datagram);
     tcase_add_test(tc, test_no_wait_for_a_stream_nobody_sends);
+    tcase_add_test(tc, test_a_peer_behind_a_head_that_brings_nothing_leads);
     tcase_add_test(tc, test_end_is_final_and_announces_unless_complete);
     tcase_add_test(tc, test_end_contradicted_by_the_stream);
     tcase_add_test(tc, test_urgent_announces_back_off_to_the_cap);

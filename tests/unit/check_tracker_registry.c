@@ -224,6 +224,33 @@ START_TEST(test_head_gets_oldest_seeders_only)
 }
 END_TEST
 
+/* A peer behind a head that brings nothing says lead=1: it is listed the seeder, as the head is,
+ * without becoming the head (the reply's head flag and everyone else's view stay as they were). */
+START_TEST(test_a_leading_peer_is_listed_the_seeder)
+{
+    ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_NONE, 10), 0);
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE, 50, CROW_EVENT_STARTED, 20), 0); /* the head */
+    ck_assert_int_eq(announce_at(peer_addr(1, 1), SIZE, 50, CROW_EVENT_STARTED, 30), 0);
+    bool seeder = false;
+    for (size_t i = 0; i < resp.peer_count; i++)
+        seeder |= list[i].addr == SEEDER;
+    ck_assert(!seeder && !resp.crowcast.head);
+    crow_announce_req_t req = make_req(hash_a, peer_addr(1, 1), SIZE, 50);
+    req.lead = true;
+    const char *failure = NULL;
+    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(1, 1),
+                                            crow_racks_lookup(&racks, peer_addr(1, 1)), 40, list, 256, &resp,
+                                            &failure),
+                     0);
+    for (size_t i = 0; i < resp.peer_count; i++)
+        seeder |= list[i].addr == SEEDER;
+    ck_assert(seeder);
+    ck_assert(!resp.crowcast.head);
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE, 50, CROW_EVENT_NONE, 50), 0);
+    ck_assert(resp.crowcast.head); /* the head is still the head */
+}
+END_TEST
+
 /* --- One head per rack: a simultaneous start in every announce order, then departures. ----------
  * Four hosts of r0 (127.0.1.10-13) start at the same instant and announce in one of the 24 orders,
  * after the unracked seeder. A model follows what each host was last told and who joined when; after
@@ -746,6 +773,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, test_cross_rack_only_without_a_source);
     tcase_add_test(tc, test_seeder_in_rack_is_a_chain_member);
     tcase_add_test(tc, test_head_gets_oldest_seeders_only);
+    tcase_add_test(tc, test_a_leading_peer_is_listed_the_seeder);
     tcase_add_loop_test(tc, test_one_head_in_every_start_order, 0, 24 * LEAVE_MODES);
     tcase_add_test(tc, test_rack_change_joins_as_newcomer);
     tcase_add_loop_test(tc, test_complete_peers_and_the_head, 0,
