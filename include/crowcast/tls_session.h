@@ -34,7 +34,8 @@ int crow_tls_ctx_new_server(crow_tls_ctx_t **out, const char *cert_pem, size_t c
                             size_t key_len, char *why, size_t why_cap);
 /* A client context trusting the PEM certificates in ca_pem, or, with ca_pem NULL, the system's
  * store (OpenSSL's default paths, read when a chain is verified). Same returns. */
-int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_len, char *why, size_t why_cap);
+int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_len, char *why,
+                            size_t why_cap);
 void crow_tls_ctx_free(crow_tls_ctx_t *ctx);
 
 /* A session of ctx's role. A client names the server it expects in peer_name (copied; required);

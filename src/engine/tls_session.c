@@ -103,7 +103,8 @@ out:
     return ret;
 }
 
-int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_len, char *why, size_t why_cap)
+int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_len, char *why,
+                            size_t why_cap)
 {
     crow_tls_ctx_t *c;
     int ret = ctx_new(&c, false);

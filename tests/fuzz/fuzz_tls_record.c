@@ -42,7 +42,8 @@ static bool drain(crow_tls_session_t *s)
     uint8_t buf[512];
     for (int i = 0; i < 64; i++) {
         long r = crow_tls_session_read(s, buf, sizeof buf);
-        FUZZ_ASSERT(r == CROW_EMORE || r == CROW_ECLOSED || r == CROW_ETLS || (r > 0 && r <= (long)sizeof buf));
+        FUZZ_ASSERT(r == CROW_EMORE || r == CROW_ECLOSED || r == CROW_ETLS ||
+                    (r > 0 && r <= (long)sizeof buf));
         if (r == CROW_ETLS) {
             FUZZ_ASSERT(crow_tls_session_why(s)[0] != '\0');
             FUZZ_ASSERT(crow_tls_session_read(s, buf, sizeof buf) == CROW_ETLS);

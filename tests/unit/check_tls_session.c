@@ -20,7 +20,8 @@ static void setup(void)
                      0);
     ck_assert_int_eq(crow_tls_ctx_new_client(&client_ctx, fx.ca.cert, fx.ca.cert_len, why, sizeof why), 0);
     ck_assert_int_eq(
-        crow_tls_ctx_new_client(&other_client_ctx, fx.other_ca.cert, fx.other_ca.cert_len, why, sizeof why), 0);
+        crow_tls_ctx_new_client(&other_client_ctx, fx.other_ca.cert, fx.other_ca.cert_len, why, sizeof why),
+        0);
 }
 
 static void teardown(void)
@@ -132,7 +133,8 @@ START_TEST(test_wrong_ca)
     pair(other_client_ctx, "127.0.0.1", &c, &s);
     run(c, s, SIZE_MAX, &cr, &sr);
     ck_assert_int_eq(cr, CROW_ETLS);
-    ck_assert_msg(strstr(crow_tls_session_why(c), "certificate verify failed"), "%s", crow_tls_session_why(c));
+    ck_assert_msg(strstr(crow_tls_session_why(c), "certificate verify failed"), "%s",
+                  crow_tls_session_why(c));
     /* The client's alert reached the server, which failed too, saying why. */
     ck_assert_int_eq(sr, CROW_ETLS);
     ck_assert_msg(strstr(crow_tls_session_why(s), "unknown ca"), "%s", crow_tls_session_why(s));
@@ -280,8 +282,8 @@ START_TEST(test_bad_pem)
 {
     char why[160] = "";
     crow_tls_ctx_t *x;
-    ck_assert_int_eq(crow_tls_ctx_new_server(&x, "junk", 4, fx.server.key, fx.server.key_len, why, sizeof why),
-                     CROW_ETLS);
+    ck_assert_int_eq(
+        crow_tls_ctx_new_server(&x, "junk", 4, fx.server.key, fx.server.key_len, why, sizeof why), CROW_ETLS);
     ck_assert_msg(strstr(why, "certificate"), "%s", why);
     /* The CA's key does not belong to the server's certificate. */
     ck_assert_int_eq(crow_tls_ctx_new_server(&x, fx.server.cert, fx.server.cert_len, fx.ca.key, fx.ca.key_len,

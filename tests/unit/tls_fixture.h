@@ -78,7 +78,8 @@ static void tls_fixture_make(struct tls_fixture *f)
 {
     EVP_PKEY *ca_key, *leaf_key, *other_key;
     X509 *ca = tls_fixture_cert("crowcast test CA", NULL, NULL, NULL, &ca_key, &f->ca);
-    X509 *leaf = tls_fixture_cert("tracker", "IP:127.0.0.1,DNS:tracker.test", ca, ca_key, &leaf_key, &f->server);
+    X509 *leaf =
+        tls_fixture_cert("tracker", "IP:127.0.0.1,DNS:tracker.test", ca, ca_key, &leaf_key, &f->server);
     X509 *other = tls_fixture_cert("another CA", NULL, NULL, NULL, &other_key, &f->other_ca);
     X509_free(ca);
     X509_free(leaf);
