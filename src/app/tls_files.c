@@ -15,7 +15,8 @@ static int read_pem(const char *path, char **text, size_t *len, unsigned *mode, 
     int ret = crow_small_file_read(AT_FDCWD, path, O_NOCTTY, CROW_TLS_FILE_MAX, text, len, mode);
     if (ret)
         snprintf(why, cap, "%s: %s", path,
-                 ret == CROW_EPATH || ret == CROW_ELIMIT ? "not a regular file of at most 1 MiB" : crow_strerror(ret));
+                 ret == CROW_EPATH || ret == CROW_ELIMIT ? "not a regular file of at most 1 MiB"
+                                                         : crow_strerror(ret));
     return ret;
 }
 
@@ -38,7 +39,8 @@ int crow_tls_files_server(const char *cert_path, const char *key_path, crow_tls_
     if (ret || (ret = read_pem(key_path, &key, &key_len, &mode, why, cap)))
         goto out;
     if (mode & 077)
-        crow_log_warn("%s: readable by others than its owner (mode %03o): chmod 600 it", key_path, mode & 0777);
+        crow_log_warn("%s: readable by others than its owner (mode %03o): chmod 600 it", key_path,
+                      mode & 0777);
     ret = crow_tls_ctx_new_server(out, cert, cert_len, key, key_len, why, cap);
     if (ret == CROW_ETLS)
         name_file(ret, strstr(why, "private key") ? key_path : cert_path, why, cap);

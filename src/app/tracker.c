@@ -594,10 +594,9 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
         t->http.rollout = t->rollout;
     }
     const struct sockaddr_in *la = crow_tcp_listener_addr(t->listener);
-    crow_log_info(
-        "serving %s on %s:%u: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
-        t->tls ? "HTTPS" : "HTTP", inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->racks.count,
-        t->http.groups.group_count, crow_registry_config(t->reg)->interval, t->max_conns);
+    crow_log_info("serving on %s:%u%s: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
+                  inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->tls ? " (HTTPS only)" : "", t->racks.count,
+                  t->http.groups.group_count, crow_registry_config(t->reg)->interval, t->max_conns);
     crow_op_init(&t->tick, on_tick, t);
     crow_io_timeout(t->loop, &t->tick, TICK_NS);
     ret = crow_loop_run(t->loop);
