@@ -273,7 +273,7 @@ static int failed(crow_tls_session_t *s, int r)
         ERR_clear_error();
         return CROW_ETLS;
     }
-    return tls_why(s->why, sizeof s->why, e == SSL_ERROR_SSL ? "TLS" : "TLS (no reason given)");
+    return tls_why(s->why, sizeof s->why, s->ready ? "bad record" : "handshake failed");
 }
 
 int crow_tls_session_handshake(crow_tls_session_t *s)
