@@ -136,6 +136,9 @@ export CROWCAST_KEY=$KEYS/op.key
 spawn agent "$CROWCAST" agent --tracker "$T" --tls-ca "$PKI/ca.pem" --dir "$WORK/dir1" --key "$KEYS/host1.key" \
   --iface 127.0.1.1 --seed-time 5 --poll-wait 5 --json
 printf 'canary r1\n' >"$WORK/plan"
+# A wave whose rack has no registered agent halts at once: start once the agent has polled.
+registered() { rollout status --json --tracker "$T" --tls-ca "$PKI/ca.pem" | grep -q '"host":"host1"'; }
+wait_until 20 registered || fail "the agent did not register over https: $(tail -n 5 "$WORK/agent.log")"
 rollout start "$WORK/app.torrent" --plan "$WORK/plan" --tracker "$T" --tls-ca "$PKI/ca.pem" >"$WORK/start.out" 2>&1 ||
   fail "rollout start over https: $(cat "$WORK/start.out")"
 state() { rollout status --json --tracker "$T" --tls-ca "$PKI/ca.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
