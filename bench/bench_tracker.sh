@@ -126,29 +126,26 @@ for mode in keepalive close; do
   done
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# json_mode MODE A NA B NB: one mode's JSON object, target A (keys NA_...) against target B (NB_...).
+json_mode() {
+  local arps ap99 aerr aclosed acpu brps bp99 berr bclosed bcpu
+  read -r _ arps _ ap99 aerr aclosed acpu <<<"${res[$2,$1]}"
+  read -r _ brps _ bp99 berr bclosed bcpu <<<"${res[$4,$1]}"
+  printf ',"%s":{"%s_rps":%s,"%s_rps":%s,"%s_p99_ms":%s,"%s_p99_ms":%s' "$1" "$3" "$arps" "$5" "$brps" "$3" "$ap99" "$5" "$bp99"
+  printf ',"%s_errors":%s,"%s_errors":%s,"%s_closed":%s,"%s_closed":%s' "$3" "$aerr" "$5" "$berr" "$3" "$aclosed" "$5" "$bclosed"
+  printf ',"%s_cpu_us":%s,"%s_cpu_us":%s,"rps_ratio":%s,"p99_ratio":%s}' "$3" "$acpu" "$5" "$bcpu" \
+    "$(ratio "$arps" "$brps")" "$(ratio "$ap99" "$bp99")"
+}
 if [[ $tls == 1 ]]; then
   json="{\"bench\":\"tracker_tls\",\"seconds\":$secs,\"connections\":$conns"
-  for mode in keepalive close; do
-    read -r _ prps _ pp99 perr _ pcpu <<<"${res[crowcast,$mode]}"
-    read -r _ trps _ tp99 terr _ tcpu <<<"${res[crowcast-tls,$mode]}"
-    json+=",\"$mode\":{\"http_rps\":$prps,\"https_rps\":$trps,\"http_p99_ms\":$pp99,\"https_p99_ms\":$tp99"
-    json+=",\"http_errors\":$perr,\"https_errors\":$terr,\"http_cpu_us\":$pcpu,\"https_cpu_us\":$tcpu"
-    json+=",\"rps_ratio\":$(ratio "$trps" "$prps"),\"p99_ratio\":$(ratio "$tp99" "$pp99")}"
-  done
+  for mode in keepalive close; do json+=$(json_mode "$mode" crowcast-tls https crowcast http); done
   echo "ratios are https / http (rps: higher is better; p99: lower is better); cpu: the tracker's, per announce"
   echo "$json}"
   exit 0
 fi
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$cpid/status")
 json="{\"bench\":\"tracker\",\"seconds\":$secs,\"connections\":$conns,\"crowcast_rss_kb\":$rss"
-for mode in keepalive close; do
-  read -r _ crps _ cp99 cerr cclosed _ <<<"${res[crowcast,$mode]}"
-  read -r _ orps _ op99 oerr oclosed _ <<<"${res[opentracker,$mode]}"
-  json+=",\"$mode\":{\"crowcast_rps\":$crps,\"opentracker_rps\":$orps,\"crowcast_p99_ms\":$cp99"
-  json+=",\"opentracker_p99_ms\":$op99,\"crowcast_errors\":$cerr,\"opentracker_errors\":$oerr"
-  json+=",\"crowcast_closed\":$cclosed,\"opentracker_closed\":$oclosed"
-  json+=",\"rps_ratio\":$(ratio "$crps" "$orps"),\"p99_ratio\":$(ratio "$cp99" "$op99")}"
-done
+for mode in keepalive close; do json+=$(json_mode "$mode" crowcast crowcast opentracker opentracker); done
 echo "ratios are crowcast / opentracker (rps: higher is better; p99: lower is better); crowcast RSS ${rss} kB"
 echo "'closed by': connections the tracker ended after a reply (opentracker closes every one, even"
 echo "with keep-alive asked for, so its keepalive row pays a reconnect per announce)"

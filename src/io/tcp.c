@@ -87,22 +87,8 @@ static void fail(crow_tcp_conn_t *c, int err)
     reap(c);
 }
 
-/* After a handler returned: true when the connection ended (the caller must not touch it again). */
-static bool after_handler(crow_tcp_conn_t *c)
-{
-    c->in_handler = false;
-    if (c->closing) {
-        reap(c);
-        return true;
-    }
-    if (c->deferred) {
-        fail(c, c->deferred_err);
-        return true;
-    }
-    return false;
-}
-
-/* At a completion: an error kept from an owner's call ends the connection now. */
+/* At a completion, or after a handler: a close asked for meanwhile, or an error kept from a handler or
+ * an owner's call, ends the connection now. True when it ended (the caller must not touch it again). */
 static bool deferred_failure(crow_tcp_conn_t *c)
 {
     if (c->closing) {
@@ -114,6 +100,12 @@ static bool deferred_failure(crow_tcp_conn_t *c)
         return true;
     }
     return false;
+}
+
+static bool after_handler(crow_tcp_conn_t *c)
+{
+    c->in_handler = false;
+    return deferred_failure(c);
 }
 
 /* Ends an owner's call into the connection (write, commit, close_after_flush, resume). */
@@ -381,10 +373,8 @@ static void on_connected(crow_op_t *op, int res, unsigned flags)
         reap(c);
         return;
     }
-    if (c->deferred) {
-        fail(c, c->deferred_err);
+    if (deferred_failure(c))
         return;
-    }
     if (c->tls) {
         tls_pump(c); /* writes the client's hello */
         return;

@@ -8,18 +8,15 @@
 #include "crowcast/tls_session.h"
 #include "fuzz.h"
 
-static crow_tls_ctx_t *server_ctx, *client_ctx;
+static struct tls_fixture_ctx ctx;
 
 static void init_once(void)
 {
-    if (server_ctx)
+    if (ctx.server)
         return;
     struct tls_fixture fx;
-    char why[160];
     tls_fixture_make(&fx);
-    FUZZ_ASSERT(crow_tls_ctx_new_server(&server_ctx, fx.server.cert, fx.server.cert_len, fx.server.key,
-                                        fx.server.key_len, why, sizeof why) == 0);
-    FUZZ_ASSERT(crow_tls_ctx_new_client(&client_ctx, fx.ca.cert, fx.ca.cert_len, why, sizeof why) == 0);
+    FUZZ_ASSERT(tls_fixture_contexts(&fx, &ctx) == 0);
     tls_fixture_free(&fx);
 }
 
@@ -65,13 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t mode = fuzz_byte(&in) % 3;
     crow_tls_session_t *victim = NULL, *helper = NULL;
     if (mode == 1) {
-        FUZZ_ASSERT(crow_tls_session_new(&victim, client_ctx, "127.0.0.1") == 0);
+        FUZZ_ASSERT(crow_tls_session_new(&victim, ctx.client, "127.0.0.1") == 0);
         FUZZ_ASSERT(crow_tls_session_handshake(victim) == CROW_EMORE);
     } else {
-        FUZZ_ASSERT(crow_tls_session_new(&victim, server_ctx, NULL) == 0);
+        FUZZ_ASSERT(crow_tls_session_new(&victim, ctx.server, NULL) == 0);
     }
     if (mode == 2) {
-        FUZZ_ASSERT(crow_tls_session_new(&helper, client_ctx, "127.0.0.1") == 0);
+        FUZZ_ASSERT(crow_tls_session_new(&helper, ctx.client, "127.0.0.1") == 0);
         for (int i = 0; i < 8 && !(crow_tls_session_ready(helper) && crow_tls_session_ready(victim)); i++) {
             crow_tls_session_handshake(helper);
             transfer(helper, victim);

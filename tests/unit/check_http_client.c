@@ -131,12 +131,10 @@ static void https_round(struct server *sv, const crow_tls_ctx_t *server_tls, con
 START_TEST(test_https)
 {
     struct tls_fixture fx;
+    struct tls_fixture_ctx x;
     tls_fixture_make(&fx);
-    char why[160];
-    crow_tls_ctx_t *server_tls;
-    ck_assert_int_eq(crow_tls_ctx_new_server(&server_tls, fx.server.cert, fx.server.cert_len, fx.server.key,
-                                             fx.server.key_len, why, sizeof why),
-                     0);
+    ck_assert_int_eq(tls_fixture_contexts(&fx, &x), 0);
+    const crow_tls_ctx_t *server_tls = x.server;
     struct server sv = {0};
     switch (_i) {
     case 0: /* trusted */
@@ -153,7 +151,7 @@ START_TEST(test_https)
         ck_assert_int_eq(sv.err, CROW_ETLS);
         break;
     }
-    crow_tls_ctx_free(server_tls);
+    tls_fixture_contexts_free(&x);
     tls_fixture_free(&fx);
 }
 END_TEST

@@ -66,25 +66,17 @@ struct echo {
 
 /* TLS contexts for the TLS rounds: a server certificate for 127.0.0.1, a client trusting its CA. */
 static struct tls_fixture fx;
-static crow_tls_ctx_t *server_tls, *client_tls, *stranger_tls;
+static struct tls_fixture_ctx tls;
 
 static void tls_setup(void)
 {
-    char why[160];
     tls_fixture_make(&fx);
-    ck_assert_int_eq(crow_tls_ctx_new_server(&server_tls, fx.server.cert, fx.server.cert_len, fx.server.key,
-                                             fx.server.key_len, why, sizeof why),
-                     0);
-    ck_assert_int_eq(crow_tls_ctx_new_client(&client_tls, fx.ca.cert, fx.ca.cert_len, why, sizeof why), 0);
-    ck_assert_int_eq(
-        crow_tls_ctx_new_client(&stranger_tls, fx.other_ca.cert, fx.other_ca.cert_len, why, sizeof why), 0);
+    ck_assert_int_eq(tls_fixture_contexts(&fx, &tls), 0);
 }
 
 static void tls_teardown(void)
 {
-    crow_tls_ctx_free(server_tls);
-    crow_tls_ctx_free(client_tls);
-    crow_tls_ctx_free(stranger_tls);
+    tls_fixture_contexts_free(&tls);
     tls_fixture_free(&fx);
 }
 
@@ -164,14 +156,14 @@ static void on_accepted(void *ctx, int fd, const struct sockaddr_in *peer)
     ck_assert_int_eq(crow_tcp_adopt(e->loop, &e->server, fd, &e->server_cfg, &h, e), 0);
 }
 
-/* Runs one echo of total bytes; tls 0: plain, 1: TLS, 2: TLS with a client that trusts another CA. */
-static void echo_round(struct echo *e, int tls)
+/* Runs one echo of total bytes; mode 0: plain, 1: TLS, 2: TLS with a client that trusts another CA. */
+static void echo_round(struct echo *e, int mode)
 {
     struct crow_tcp_config client_cfg = {.in_cap = 64 * 1024, .out_cap = 64 * 1024};
     e->server_cfg = client_cfg;
-    if (tls) {
-        e->server_cfg.tls = server_tls;
-        client_cfg.tls = tls == 1 ? client_tls : stranger_tls;
+    if (mode) {
+        e->server_cfg.tls = tls.server;
+        client_cfg.tls = mode == 1 ? tls.client : tls.stranger;
     }
     struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(crow_tcp_listen(e->loop, &e->listener, &any, 16, on_accepted, e), 0);

@@ -9,26 +9,17 @@
 #include "tls_fixture.h"
 
 static struct tls_fixture fx;
-static crow_tls_ctx_t *server_ctx, *client_ctx, *other_client_ctx;
+static struct tls_fixture_ctx ctx;
 
 static void setup(void)
 {
-    char why[160];
     tls_fixture_make(&fx);
-    ck_assert_int_eq(crow_tls_ctx_new_server(&server_ctx, fx.server.cert, fx.server.cert_len, fx.server.key,
-                                             fx.server.key_len, why, sizeof why),
-                     0);
-    ck_assert_int_eq(crow_tls_ctx_new_client(&client_ctx, fx.ca.cert, fx.ca.cert_len, why, sizeof why), 0);
-    ck_assert_int_eq(
-        crow_tls_ctx_new_client(&other_client_ctx, fx.other_ca.cert, fx.other_ca.cert_len, why, sizeof why),
-        0);
+    ck_assert_int_eq(tls_fixture_contexts(&fx, &ctx), 0);
 }
 
 static void teardown(void)
 {
-    crow_tls_ctx_free(server_ctx);
-    crow_tls_ctx_free(client_ctx);
-    crow_tls_ctx_free(other_client_ctx);
+    tls_fixture_contexts_free(&ctx);
     tls_fixture_free(&fx);
 }
 
@@ -67,9 +58,19 @@ static void run(crow_tls_session_t *c, crow_tls_session_t *s, size_t max, int *c
 static void pair(crow_tls_ctx_t *cctx, const char *name, crow_tls_session_t **c, crow_tls_session_t **s)
 {
     ck_assert_int_eq(crow_tls_session_new(c, cctx, name), 0);
-    ck_assert_int_eq(crow_tls_session_new(s, server_ctx, NULL), 0);
+    ck_assert_int_eq(crow_tls_session_new(s, ctx.server, NULL), 0);
     ck_assert(crow_tls_session_is_server(*s));
     ck_assert(!crow_tls_session_is_server(*c));
+}
+
+/* A client and a server with the handshake done (both checked). */
+static void connected(crow_tls_session_t **c, crow_tls_session_t **s)
+{
+    int cr, sr;
+    pair(ctx.client, "127.0.0.1", c, s);
+    run(*c, *s, SIZE_MAX, &cr, &sr);
+    ck_assert_int_eq(cr, 0);
+    ck_assert_int_eq(sr, 0);
 }
 
 static void roundtrip(crow_tls_session_t *from, crow_tls_session_t *to, const char *text)
@@ -88,7 +89,7 @@ START_TEST(test_handshake_and_data)
     const char *names[] = {"127.0.0.1", "tracker.test"};
     crow_tls_session_t *c, *s;
     int cr, sr;
-    pair(client_ctx, names[_i], &c, &s);
+    pair(ctx.client, names[_i], &c, &s);
     ck_assert_int_eq(crow_tls_session_write(c, (const uint8_t *)"x", 1), 0); /* not ready yet */
     run(c, s, SIZE_MAX, &cr, &sr);
     ck_assert_int_eq(cr, 0);
@@ -107,7 +108,7 @@ START_TEST(test_byte_by_byte)
     /* Every record cut into single bytes: the handshake waits (CROW_EMORE) and completes. */
     crow_tls_session_t *c, *s;
     int cr, sr;
-    pair(client_ctx, "127.0.0.1", &c, &s);
+    pair(ctx.client, "127.0.0.1", &c, &s);
     run(c, s, 1, &cr, &sr);
     ck_assert_int_eq(cr, 0);
     ck_assert_int_eq(sr, 0);
@@ -130,7 +131,7 @@ START_TEST(test_wrong_ca)
 {
     crow_tls_session_t *c, *s;
     int cr, sr;
-    pair(other_client_ctx, "127.0.0.1", &c, &s);
+    pair(ctx.stranger, "127.0.0.1", &c, &s);
     run(c, s, SIZE_MAX, &cr, &sr);
     ck_assert_int_eq(cr, CROW_ETLS);
     ck_assert_msg(strstr(crow_tls_session_why(c), "certificate verify failed"), "%s",
@@ -149,7 +150,7 @@ START_TEST(test_wrong_name)
     const char *names[] = {"127.0.0.2", "other.test"};
     crow_tls_session_t *c, *s;
     int cr, sr;
-    pair(client_ctx, names[_i], &c, &s);
+    pair(ctx.client, names[_i], &c, &s);
     run(c, s, SIZE_MAX, &cr, &sr);
     ck_assert_int_eq(cr, CROW_ETLS);
     ck_assert_msg(strstr(crow_tls_session_why(c), "mismatch"), "%s", crow_tls_session_why(c));
@@ -171,7 +172,7 @@ START_TEST(test_garbage)
         {"\x17\x03\x03\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16},
     };
     crow_tls_session_t *s;
-    ck_assert_int_eq(crow_tls_session_new(&s, server_ctx, NULL), 0);
+    ck_assert_int_eq(crow_tls_session_new(&s, ctx.server, NULL), 0);
     crow_tls_session_feed(s, (const uint8_t *)inputs[_i].bytes, inputs[_i].len);
     uint8_t buf[64];
     long r = crow_tls_session_read(s, buf, sizeof buf);
@@ -187,10 +188,7 @@ END_TEST
 START_TEST(test_garbage_after_handshake)
 {
     crow_tls_session_t *c, *s;
-    int cr, sr;
-    pair(client_ctx, "127.0.0.1", &c, &s);
-    run(c, s, SIZE_MAX, &cr, &sr);
-    ck_assert_int_eq(sr, 0);
+    connected(&c, &s);
     /* A well-formed application-data header with a body that does not decrypt. */
     uint8_t rec[5 + 64] = {0x17, 0x03, 0x03, 0x00, 64};
     memset(rec + 5, 0xa5, 64);
@@ -206,8 +204,8 @@ START_TEST(test_truncated)
 {
     /* A client hello cut short, then the connection ends: the server only ever waits. */
     crow_tls_session_t *c, *s;
-    ck_assert_int_eq(crow_tls_session_new(&c, client_ctx, "127.0.0.1"), 0);
-    ck_assert_int_eq(crow_tls_session_new(&s, server_ctx, NULL), 0);
+    ck_assert_int_eq(crow_tls_session_new(&c, ctx.client, "127.0.0.1"), 0);
+    ck_assert_int_eq(crow_tls_session_new(&s, ctx.server, NULL), 0);
     ck_assert_int_eq(crow_tls_session_handshake(c), CROW_EMORE);
     const uint8_t *p;
     size_t n = crow_tls_session_out_peek(c, &p);
@@ -225,14 +223,11 @@ END_TEST
 START_TEST(test_bounded_buffers)
 {
     crow_tls_session_t *c, *s;
-    int cr, sr;
-    pair(client_ctx, "127.0.0.1", &c, &s);
-    run(c, s, SIZE_MAX, &cr, &sr);
-    ck_assert_int_eq(cr, 0);
+    connected(&c, &s);
     /* Input: no more than CROW_TLS_BUF bytes are taken before the session reads them. */
     static uint8_t junk[3 * CROW_TLS_BUF];
     crow_tls_session_t *idle;
-    ck_assert_int_eq(crow_tls_session_new(&idle, server_ctx, NULL), 0);
+    ck_assert_int_eq(crow_tls_session_new(&idle, ctx.server, NULL), 0);
     ck_assert_uint_eq(crow_tls_session_feed(idle, junk, sizeof junk), CROW_TLS_BUF);
     uint8_t *dst;
     ck_assert_uint_eq(crow_tls_session_in_room(idle, &dst), 0);
@@ -262,9 +257,7 @@ END_TEST
 START_TEST(test_close_notify)
 {
     crow_tls_session_t *c, *s;
-    int cr, sr;
-    pair(client_ctx, "127.0.0.1", &c, &s);
-    run(c, s, SIZE_MAX, &cr, &sr);
+    connected(&c, &s);
     ck_assert_int_eq(crow_tls_session_write(s, (const uint8_t *)"bye", 3), 3);
     crow_tls_session_close(s);
     crow_tls_session_close(s); /* once */
@@ -294,8 +287,8 @@ START_TEST(test_bad_pem)
     ck_assert_msg(strstr(why, "no PEM certificate"), "%s", why);
     /* A client must name the server it expects. */
     crow_tls_session_t *c;
-    ck_assert_int_eq(crow_tls_session_new(&c, client_ctx, NULL), CROW_EUSAGE);
-    ck_assert_int_eq(crow_tls_session_new(&c, client_ctx, ""), CROW_EUSAGE);
+    ck_assert_int_eq(crow_tls_session_new(&c, ctx.client, NULL), CROW_EUSAGE);
+    ck_assert_int_eq(crow_tls_session_new(&c, ctx.client, ""), CROW_EUSAGE);
 }
 END_TEST
 
@@ -308,7 +301,7 @@ START_TEST(test_ctx_freed_under_session)
                                              fx.server.key_len, why, sizeof why),
                      0);
     crow_tls_session_t *c, *s;
-    ck_assert_int_eq(crow_tls_session_new(&c, client_ctx, "127.0.0.1"), 0);
+    ck_assert_int_eq(crow_tls_session_new(&c, ctx.client, "127.0.0.1"), 0);
     ck_assert_int_eq(crow_tls_session_new(&s, old, NULL), 0);
     crow_tls_ctx_free(old);
     int cr, sr;
