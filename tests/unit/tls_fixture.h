@@ -118,7 +118,7 @@ static int tls_fixture_contexts(const struct tls_fixture *f, struct tls_fixture_
     return ret;
 }
 
-static void tls_fixture_contexts_free(struct tls_fixture_ctx *x)
+static inline void tls_fixture_contexts_free(struct tls_fixture_ctx *x)
 {
     crow_tls_ctx_free(x->server);
     crow_tls_ctx_free(x->client);
