@@ -62,8 +62,8 @@ static const char usage[] =
     "/agent/poll, /agent/torrent, /agent/report (agents) and /rollout/start, /rollout/status,\n"
     "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout); the\n"
     "state changes are POSTs, everything else GETs (405 otherwise).\n"
-    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file, keys file or corrupt journal,\n"
-    "3 network or system error.\n";
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file, keys file, certificate or\n"
+    "corrupt journal, 3 network or system error.\n";
 
 static int number(const char *text, uint64_t max, uint32_t *out)
 {
