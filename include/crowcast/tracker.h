@@ -9,7 +9,8 @@
  * source address; a request over rate_per_address is answered 429 and its connection closed (the first
  * refusal of an address is logged, until it is admitted again). A response that does not fit the connection's
  * output buffer (a large /status) is streamed and ends the connection (Connection: close).
- * Memory: about 26 KiB of buffers per open connection (mostly untouched), the registry's peer slots,
+ * Memory: about 26 KiB of buffers per open connection (mostly untouched; with TLS 16 KiB more of
+ * ciphertext buffers and OpenSSL's state), the registry's peer slots,
  * and /status or /metrics text up to 64 MiB.
  * With tls_cert and tls_key it speaks HTTPS only (TLS 1.2 or later): the handshake must end within
  * header_timeout of the accept (else the connection is closed), and SIGHUP reads both files again

@@ -1,7 +1,10 @@
 /* tls_session: a client and a server wired together in memory (certificates made by tls_fixture.h);
  * wrong CA and wrong name refused with their reason, hostile bytes (garbage, plaintext HTTP, a record
- * cut short) never crash or hang, buffers stay bounded, close_notify ends a session cleanly. */
+ * cut short) never crash or hang, buffers stay bounded, close_notify ends a session cleanly, a TLS 1.1
+ * client is turned away. */
 #include <check.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <string.h>
 
 #include "crowcast/error.h"
@@ -314,6 +317,35 @@ START_TEST(test_ctx_freed_under_session)
 }
 END_TEST
 
+START_TEST(test_old_version_refused)
+{
+    /* A TLS 1.1 client (OpenSSL itself, security level 0 so that it may offer 1.1) gets no session. */
+    SSL_CTX *old = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_security_level(old, 0);
+    SSL_CTX_set_min_proto_version(old, TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(old, TLS1_1_VERSION);
+    SSL *ssl = SSL_new(old);
+    BIO *inner, *outer;
+    BIO_new_bio_pair(&inner, 0, &outer, 0);
+    SSL_set_bio(ssl, inner, inner);
+    SSL_set_connect_state(ssl);
+    ck_assert_int_ne(SSL_do_handshake(ssl), 1);
+    uint8_t hello[4096];
+    int n = BIO_read(outer, hello, sizeof hello);
+    ck_assert_int_gt(n, 0);
+    crow_tls_session_t *s;
+    ck_assert_int_eq(crow_tls_session_new(&s, ctx.server, NULL), 0);
+    crow_tls_session_feed(s, hello, (size_t)n);
+    ck_assert_int_eq(crow_tls_session_handshake(s), CROW_ETLS);
+    ck_assert_msg(strstr(crow_tls_session_why(s), "protocol"), "%s", crow_tls_session_why(s));
+    crow_tls_session_free(s);
+    SSL_free(ssl);
+    BIO_free(outer);
+    SSL_CTX_free(old);
+    ERR_clear_error();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tls_session");
@@ -330,6 +362,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_close_notify);
     tcase_add_test(tc, test_bad_pem);
     tcase_add_test(tc, test_ctx_freed_under_session);
+    tcase_add_test(tc, test_old_version_refused);
     suite_add_tcase(s, tc);
     return s;
 }
