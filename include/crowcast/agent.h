@@ -47,6 +47,8 @@ struct crow_agent_config {
      * check again. NULL: any release */
     const struct crow_keyring *trust;
     const char *trust_path;
+    /* --tls-ca (absolute), handed to the get children for an https tracker, or NULL */
+    const char *tls_ca;
     const char *mcast_key;      /* get --mcast-key FILE, passed on to every get, or NULL (get's default) */
     bool json;                  /* machine-readable events on stdout, one JSON object a line */
     const crow_auth_key_t *key; /* signs polls and reports (an agent identity named host), or NULL */

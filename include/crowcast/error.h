@@ -25,6 +25,7 @@ enum crow_error {
     CROW_ETIMEOUT,      /* a deadline passed */
     CROW_ESIGNATURE,    /* a release is unsigned, signed by no trusted key, or its signature is bad */
     CROW_EAUTH,         /* a message failed authentication (missing or wrong tag) */
+    CROW_ETLS,          /* a TLS handshake, certificate check or record failed */
     CROW_ELAST_
 };
 

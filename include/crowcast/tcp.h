@@ -4,6 +4,16 @@
  * an output buffer (bytes appended by the owner are sent in order, one send in flight at a time).
  * Both are fixed at creation: memory per connection is bounded by configuration. Handlers never fire
  * after crow_tcp_close; on_close fires exactly once for a connection the peer or an error closed.
+ *
+ * A connection may carry TLS (crow_tcp_config.tls, a tls_session.h context): the buffers and
+ * handlers then see plaintext; received ciphertext is decrypted into the input buffer, output is
+ * encrypted as it is sent, close_after_flush ends with close_notify. A failed handshake, certificate
+ * check or record closes the connection with CROW_ETLS (the reason is logged: a warning on the client
+ * side, debug on the server side, where a stranger's junk is no news). Per connection TLS adds two
+ * CROW_TLS_BUF ciphertext buffers and OpenSSL's state.
+ *
+ * An error that arises inside an owner's call (a write that fails to encrypt) never runs on_close from
+ * within that call: the connection is shut down and on_close fires from the loop afterwards.
  */
 #ifndef CROWCAST_TCP_H
 #define CROWCAST_TCP_H
@@ -13,6 +23,7 @@
 #include <stdint.h>
 
 #include "crowcast/loop.h"
+#include "crowcast/tls_session.h"
 
 typedef struct crow_tcp_conn crow_tcp_conn_t;
 
@@ -28,11 +39,18 @@ struct crow_tcp_handlers {
     /* The peer closed (err CROW_ECLOSED), an error occurred (-errno), input overflowed (CROW_ELIMIT)
      * or on_data returned a negative code. The connection is freed right after this returns. */
     void (*on_close)(void *ctx, crow_tcp_conn_t *c, int err);
+    /* TLS only: the handshake completed (and the server's certificate checked out). May be NULL. */
+    void (*on_secure)(void *ctx, crow_tcp_conn_t *c);
 };
 
 struct crow_tcp_config {
     size_t in_cap;  /* input buffer bytes: the largest message plus room for the next reads */
     size_t out_cap; /* output buffer bytes */
+    /* TLS: a context (borrowed: needed only while the connection is created) of the role the
+     * connection plays (accepted: server; connected: client), or NULL for plain TCP. */
+    const crow_tls_ctx_t *tls;
+    /* TLS client: the name the server's certificate must carry; NULL: the address connected to. */
+    const char *tls_name;
 };
 
 /* Connects to `to` from local address `from` (port 0 = any; from may be NULL). */
@@ -49,7 +67,7 @@ void crow_tcp_close_after_flush(crow_tcp_conn_t *c);
 
 /* Room left in the output buffer. */
 size_t crow_tcp_out_space(const crow_tcp_conn_t *c);
-/* Bytes waiting in the output buffer (including the send in flight). */
+/* Bytes waiting in the output buffer (including the send in flight; with TLS, ciphertext too). */
 size_t crow_tcp_out_pending(const crow_tcp_conn_t *c);
 /* Appends bytes to the output buffer and starts sending. Returns 0 or CROW_ESPACE (nothing appended). */
 int crow_tcp_write(crow_tcp_conn_t *c, const void *data, size_t len);

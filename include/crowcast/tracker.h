@@ -9,8 +9,12 @@
  * source address; a request over rate_per_address is answered 429 and its connection closed (the first
  * refusal of an address is logged, until it is admitted again). A response that does not fit the connection's
  * output buffer (a large /status) is streamed and ends the connection (Connection: close).
- * Memory: about 26 KiB of buffers per open connection (mostly untouched), the registry's peer slots,
+ * Memory: about 26 KiB of buffers per open connection (mostly untouched; with TLS 16 KiB more of
+ * ciphertext buffers and OpenSSL's state), the registry's peer slots,
  * and /status or /metrics text up to 64 MiB.
+ * With tls_cert and tls_key it speaks HTTPS only (TLS 1.2 or later): the handshake must end within
+ * header_timeout of the accept (else the connection is closed), and SIGHUP reads both files again
+ * (new connections use the new certificate; a bad pair keeps the one in use, with an error logged).
  * With state_dir it also coordinates staged rollouts (/agent/..., /rollout/...: app/tracker_rollout.h),
  * holding at most 4096 long polls.
  */
@@ -39,13 +43,15 @@ struct crow_tracker_config {
     double host_expiry;        /* seconds without a poll before a host leaves a rollout; 0: 300 */
     uint32_t max_per_address;  /* open connections per source address; 0: 256 */
     double rate_per_address;   /* requests per second per source address (burst 2x); 0: 200 */
+    const char *tls_cert;      /* PEM certificate chain: serve HTTPS only (with tls_key), or NULL */
+    const char *tls_key;       /* its PEM private key */
 };
 
 /* Runs the tracker until SIGINT/SIGTERM. Raises RLIMIT_NOFILE's soft limit to the hard one first.
- * Returns a process exit code: 0 after a signal, 2 for a bad racks file, keys file or configuration
- * (insecure_control on an address that is not loopback, closed_reads without auth_path), 3 when the
- * address cannot be bound or io_uring is unavailable. SIGHUP re-reads auth_path (a bad file keeps the
- * keys in use, with an error logged). */
+ * Returns a process exit code: 0 after a signal, 2 for a bad racks file, keys file, certificate or
+ * configuration (insecure_control on an address that is not loopback, closed_reads without auth_path),
+ * 3 when the address cannot be bound or io_uring is unavailable. SIGHUP re-reads auth_path (a bad file
+ * keeps the keys in use, with an error logged) and the TLS files. */
 int crow_tracker_run(const struct crow_tracker_config *cfg);
 
 #endif

@@ -271,7 +271,7 @@ static int setup(struct agent *a)
 {
     const struct crow_agent_config *cfg = a->cfg;
     if (crow_http_server_parse(cfg->tracker, &a->server)) {
-        fprintf(stderr, "crowcast agent: --tracker wants http://ADDR:PORT, not '%s'\n", cfg->tracker);
+        fprintf(stderr, "crowcast agent: --tracker wants http[s]://ADDR:PORT, not '%s'\n", cfg->tracker);
         return CROW_EUSAGE;
     }
     size_t plen = strlen(a->server.path);

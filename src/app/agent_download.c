@@ -235,11 +235,12 @@ int agent_start_get(struct agent *a)
     torrent_path(a, o->name, o->release, torrent, sizeof torrent);
     snprintf(rest, sizeof rest, ".crowcast/%s", o->release);
     agent_path(a, out, sizeof out, o->name, rest);
-    snprintf(announce, sizeof announce, "http://%s%s/announce", a->server.host, a->prefix);
+    snprintf(announce, sizeof announce, "%s://%s%s/announce", a->server.tls ? "https" : "http",
+             a->server.host, a->prefix);
     snprintf(seed, sizeof seed, "%.0f", a->cfg->seed_time);
     char iface[16];
     snprintf(iface, sizeof iface, "%s", inet_ntoa(a->cfg->iface));
-    char *argv[20] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
+    char *argv[24] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
                       "--iface",           iface, "--json", "--seed-time", seed};
     int n = 12;
     if (a->cfg->log_level) {
@@ -249,6 +250,10 @@ int agent_start_get(struct agent *a)
     if (a->cfg->trust_path) {
         argv[n++] = "--trust";
         argv[n++] = (char *)a->cfg->trust_path;
+    }
+    if (a->cfg->tls_ca) {
+        argv[n++] = "--tls-ca";
+        argv[n++] = (char *)a->cfg->tls_ca;
     }
     if (a->cfg->mcast_key) {
         argv[n++] = "--mcast-key";

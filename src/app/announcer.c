@@ -195,7 +195,7 @@ uint32_t crow_announcer_filter(crow_tracker_tiers_t *t, const char *role)
         if (t->entry[i].disabled || crow_http_server_parse(t->entry[i].url, &server) == 0)
             continue;
         if (usable)
-            crow_log_warn("%s: skipping tracker %s: crowcast announces to http://A.B.C.D:PORT/ URLs only",
+            crow_log_warn("%s: skipping tracker %s: crowcast announces to http[s]://A.B.C.D:PORT/ URLs only",
                           role, t->entry[i].url);
         crow_tracker_tiers_disable(t, (int)i);
     }
@@ -298,11 +298,12 @@ int crow_announcer_choose(crow_tracker_tiers_t *t, const crow_manifest_t *m, con
     if (!listed || usable)
         return (int)usable;
     if (tracker)
-        fprintf(stderr, "crowcast %s: --tracker wants http://A.B.C.D:PORT/..., not '%s'\n", role, tracker);
+        fprintf(stderr, "crowcast %s: --tracker wants http[s]://A.B.C.D:PORT/..., not '%s'\n", role, tracker);
     else
-        fprintf(stderr,
-                "crowcast %s: %s names no tracker crowcast can announce to (%s%s; only http://A.B.C.D:PORT/ "
-                "URLs): give --tracker URL, or --no-tracker with %s\n",
-                role, torrent, crow_tracker_tiers_url(t, 0), listed > 1 ? ", ..." : "", alternative);
+        fprintf(
+            stderr,
+            "crowcast %s: %s names no tracker crowcast can announce to (%s%s; only http[s]://A.B.C.D:PORT/ "
+            "URLs): give --tracker URL, or --no-tracker with %s\n",
+            role, torrent, crow_tracker_tiers_url(t, 0), listed > 1 ? ", ..." : "", alternative);
     return -1;
 }

@@ -18,7 +18,7 @@
 #define CROW_ANNOUNCER_MAX_GROUPS 64
 
 struct crow_announcer_config {
-    const crow_tracker_tiers_t *trackers; /* copied; URLs http://A.B.C.D:PORT/path (IPv4 literal) */
+    const crow_tracker_tiers_t *trackers; /* copied; URLs http[s]://A.B.C.D:PORT/path (IPv4 literal) */
     const uint8_t *info_hash;             /* 20 bytes */
     const uint8_t *peer_id;               /* 20 bytes */
     uint16_t port;                        /* our peer-wire listening port */
@@ -43,7 +43,7 @@ typedef void (*crow_announcer_cb)(void *ctx, const struct crow_announce_outcome 
 
 typedef struct crow_announcer crow_announcer_t;
 
-/* Disables in `t` every tracker whose URL the announcer cannot speak (not http://IPv4[:PORT]/...),
+/* Disables in `t` every tracker whose URL the announcer cannot speak (not http[s]://IPv4[:PORT]/...),
  * warning once for each as `role` ("get", "seed") when some usable tracker remains (a single bad
  * URL is the caller's error to report). Returns how many usable trackers remain. */
 uint32_t crow_announcer_filter(crow_tracker_tiers_t *t, const char *role);

@@ -1,5 +1,5 @@
 /* HTTP client: one request per connection (Connection: close), the response collected in a
- * buffer of fixed size, a timeout per request. */
+ * buffer of fixed size, a timeout per request; https over the tcp layer's TLS. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +29,30 @@ struct crow_http_client {
     char nonce[2 * CROW_AUTH_NONCE_LEN + 1];
 };
 
+/* The trusted CAs of https requests: --tls-ca, or the system's store once one is needed. */
+static crow_tls_ctx_t *client_tls;
+
+void crow_http_client_set_tls(crow_tls_ctx_t *ctx)
+{
+    crow_tls_ctx_free(client_tls);
+    client_tls = ctx;
+}
+
+static const crow_tls_ctx_t *tls_ctx(void)
+{
+    char why[256];
+    if (!client_tls && crow_tls_ctx_new_client(&client_tls, NULL, 0, why, sizeof why))
+        crow_log_error("https: %s", why);
+    return client_tls;
+}
+
 int crow_http_server_parse(const char *url, struct crow_http_server *out)
 {
     const char *p = url;
-    if (strncmp(p, "http://", 7) != 0)
+    out->tls = strncmp(p, "https://", 8) == 0;
+    if (!out->tls && strncmp(p, "http://", 7) != 0)
         return CROW_EUSAGE;
-    p += 7;
+    p += out->tls ? 8 : 7;
     const char *slash = strchr(p, '/');
     size_t hostlen = slash ? (size_t)(slash - p) : strlen(p);
     if (hostlen == 0 || hostlen >= sizeof out->host)
@@ -42,7 +60,11 @@ int crow_http_server_parse(const char *url, struct crow_http_server *out)
     memcpy(out->host, p, hostlen);
     out->host[hostlen] = '\0';
     char endpoint[80];
-    snprintf(endpoint, sizeof endpoint, strchr(out->host, ':') ? "%s" : "%s:80", out->host);
+    snprintf(endpoint, sizeof endpoint,
+             strchr(out->host, ':') ? "%s"
+             : out->tls             ? "%s:443"
+                                    : "%s:80",
+             out->host);
     if (crow_parse_endpoint(endpoint, &out->addr))
         return CROW_EUSAGE;
     if (snprintf(out->path, sizeof out->path, "%s", slash ? slash : "") >= (int)sizeof out->path)
@@ -224,6 +246,8 @@ int crow_http_client_request(crow_http_client_t *c, const struct crow_http_serve
     c->len = 0;
     struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr = bind};
     struct crow_tcp_config tc = {.in_cap = 16 * 1024, .out_cap = sizeof c->request};
+    if (server->tls && !(tc.tls = tls_ctx()))
+        return CROW_ETLS;
     int ret = crow_tcp_connect(c->loop, &c->conn, &from, &server->addr, &tc, &handlers, c);
     if (ret) {
         c->conn = NULL;

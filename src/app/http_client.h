@@ -1,5 +1,5 @@
-/* HTTP/1.1 client on the loop: one request per connection (Connection: close), a bounded
- * response buffer, a deadline per request. Shared by the announce client and the rollout agent.
+/* HTTP/1.1 client on the loop, over TLS for https URLs: one request per connection (Connection: close), a
+ * bounded response buffer, a deadline per request. Shared by the announce client and the rollout agent.
  */
 #ifndef CROWCAST_APP_HTTP_CLIENT_H
 #define CROWCAST_APP_HTTP_CLIENT_H
@@ -11,20 +11,27 @@
 #include "crowcast/control_auth.h"
 #include "crowcast/http.h"
 #include "crowcast/loop.h"
+#include "crowcast/tls_session.h"
 
-/* A server named by an http://A.B.C.D[:PORT][/path] URL (IPv4 literal; port 80 by default). */
+/* A server named by an http[s]://A.B.C.D[:PORT][/path] URL (IPv4 literal; port 80, or 443 for https). */
 struct crow_http_server {
     struct sockaddr_in addr;
     char host[64];  /* for the Host header */
     char path[256]; /* the URL's path, "" when it has none */
+    bool tls;       /* https: the server's certificate must chain to the process's CAs and name addr */
 };
 
-/* Parses url into *out. Returns 0 or CROW_EUSAGE (not http://A.B.C.D[:PORT][/path], or a path holding
- * a space or a control byte: it could not be sent as a request target). */
+/* Parses url into *out. Returns 0 or CROW_EUSAGE (not http[s]://A.B.C.D[:PORT][/path], or a path
+ * holding a space or a control byte: it could not be sent as a request target). */
 int crow_http_server_parse(const char *url, struct crow_http_server *out);
 
+/* The CAs every https request of this process trusts (the CLI's --tls-ca), owned from now on; without
+ * it, the first https request loads the system's store. */
+void crow_http_client_set_tls(crow_tls_ctx_t *ctx);
+
 /* One finished request: err 0 and res (valid only during the callback), or err < 0 (connect,
- * timeout, CROW_EPARSE for a malformed response, CROW_ELIMIT over the response cap). */
+ * timeout, CROW_EPARSE for a malformed response, CROW_ELIMIT over the response cap, CROW_ETLS for a
+ * failed handshake or certificate check, whose reason is logged). */
 typedef void (*crow_http_client_cb)(void *ctx, int err, const crow_http_response_t *res);
 
 typedef struct crow_http_client crow_http_client_t;

@@ -202,7 +202,8 @@ int crow_probe_recv_run(const struct crow_probe_recv_config *cfg)
     struct receiver rv = {.cfg = cfg};
     crow_probe_rx_init(&rv.rx);
     if (crow_http_server_parse(cfg->tracker, &rv.tracker)) {
-        fprintf(stderr, "crowcast probe recv: --tracker wants http://A.B.C.D:PORT, not '%s'\n", cfg->tracker);
+        fprintf(stderr, "crowcast probe recv: --tracker wants http[s]://A.B.C.D:PORT, not '%s'\n",
+                cfg->tracker);
         return 2;
     }
     int ret = crow_loop_new(&rv.loop, 256);

@@ -268,7 +268,8 @@ int crow_probe_send_run(const struct crow_probe_send_config *cfg)
 {
     struct sender s = {.cfg = cfg, .result = 3};
     if (crow_http_server_parse(cfg->tracker, &s.tracker)) {
-        fprintf(stderr, "crowcast probe send: --tracker wants http://A.B.C.D:PORT, not '%s'\n", cfg->tracker);
+        fprintf(stderr, "crowcast probe send: --tracker wants http[s]://A.B.C.D:PORT, not '%s'\n",
+                cfg->tracker);
         return 2;
     }
     s.nladder = crow_probe_ladder(cfg->from_bps, cfg->to_bps, cfg->factor, s.ladder, CROW_PROBE_MAX_STEPS);

@@ -19,6 +19,7 @@
 #include "crowcast/tcp.h"
 #include "crowcast/tracker.h"
 #include "tracker_http.h"
+#include "tls_files.h"
 #include "tracker_rollout.h"
 
 #define TICK_NS      (200 * 1000000ull) /* timeout sweep period: cuts off late by at most this */
@@ -36,7 +37,9 @@ struct conn {
     struct conn *prev, *next;
     crow_http_parser_t parser;
     uint64_t deadline_ns;
-    bool in_request; /* part of a request head has arrived: the header timeout runs */
+    bool in_request;  /* part of a request head has arrived (or TLS is shaking hands): the header timeout runs
+                       */
+    bool handshaking; /* TLS: the handshake has not completed */
     uint32_t src;
     uint8_t *pending; /* a response larger than the output buffer, streamed on drain */
     size_t pending_len, pending_off;
@@ -58,6 +61,7 @@ struct tracker {
     struct tracker_http http;
     tracker_rollout_t *rollout; /* NULL without --state */
     crow_verifier_t *verifier;  /* NULL without --auth */
+    crow_tls_ctx_t *tls;        /* NULL without --tls-cert; new connections use the one loaded last */
     crow_addr_limits_t *limits; /* per source address */
     crow_addr_limits_config_t limit_cfg;
     crow_auth_key_t *keys; /* scratch for reading the keys file */
@@ -292,11 +296,25 @@ static void on_close(void *ctx, crow_tcp_conn_t *tcp, int err)
 {
     (void)tcp;
     (void)err;
-    unlink_conn(ctx);
+    struct conn *c = ctx;
+    if (c->handshaking)
+        c->t->http.counters.tls_failed++; /* a refused certificate, plaintext HTTP, junk, a hang-up */
+    unlink_conn(c);
+}
+
+/* TLS is up: the connection waits for requests as a plain one does. */
+static void on_secure(void *ctx, crow_tcp_conn_t *tcp)
+{
+    (void)tcp;
+    struct conn *c = ctx;
+    c->handshaking = false;
+    c->in_request = false;
+    c->deadline_ns = crow_loop_now(c->t->loop) + c->t->idle_ns;
+    c->t->http.counters.tls_ok++;
 }
 
 static const struct crow_tcp_handlers handlers = {
-    .on_data = on_data, .on_drain = on_drain, .on_close = on_close};
+    .on_data = on_data, .on_drain = on_drain, .on_close = on_close, .on_secure = on_secure};
 
 static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
 {
@@ -320,7 +338,7 @@ static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
         return;
     }
     struct conn *c = calloc(1, sizeof *c);
-    struct crow_tcp_config tc = {.in_cap = IN_CAP, .out_cap = OUT_CAP};
+    struct crow_tcp_config tc = {.in_cap = IN_CAP, .out_cap = OUT_CAP, .tls = t->tls};
     if (!c || crow_tcp_adopt(t->loop, &c->tcp, fd, &tc, &handlers, c)) {
         crow_addr_limits_close(t->limits, src);
         free(c);
@@ -330,7 +348,10 @@ static void on_accept(void *ctx, int fd, const struct sockaddr_in *peer)
     c->t = t;
     c->src = src;
     crow_http_parser_init(&c->parser, &(crow_http_limits_t){.max_request_line = LINE_MAX_});
-    c->deadline_ns = crow_loop_now(t->loop) + t->idle_ns;
+    /* A handshake is held to the header timeout, as a request head is: a client that opens
+     * connections and never finishes it holds no slot for longer. */
+    c->handshaking = c->in_request = t->tls != NULL;
+    c->deadline_ns = crow_loop_now(t->loop) + (t->tls ? t->header_ns : t->idle_ns);
     c->next = t->conns;
     if (t->conns)
         t->conns->prev = c;
@@ -351,7 +372,11 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
         next = c->next;
         if (now < c->deadline_ns)
             continue; /* a streamed reply counts too: a reader that stalls it is idle */
-        if (c->in_request) {
+        if (c->handshaking) {
+            t->http.counters.header_timeouts++;
+            t->http.counters.tls_timeouts++;
+            drop(c); /* nothing can be said to it before the handshake */
+        } else if (c->in_request) {
             t->http.counters.header_timeouts++;
             refuse(c, 408, "request head not received in time");
         } else {
@@ -393,14 +418,33 @@ static int load_keys(struct tracker *t)
     return 0;
 }
 
+/* Reads --tls-cert and --tls-key into a new context; new connections use it, open ones keep theirs.
+ * Returns 0 or an error (logged; the certificate in use stays). */
+static int load_tls(struct tracker *t)
+{
+    char why[512];
+    crow_tls_ctx_t *fresh;
+    int ret = crow_tls_files_server(t->cfg->tls_cert, t->cfg->tls_key, &fresh, why, sizeof why);
+    if (ret) {
+        crow_log_error("TLS: %s", why);
+        return ret;
+    }
+    crow_tls_ctx_free(t->tls);
+    t->tls = fresh;
+    crow_log_info("TLS: certificate %s loaded", t->cfg->tls_cert);
+    return 0;
+}
+
 static void on_signal(void *ctx, int signo)
 {
     struct tracker *t = ctx;
     if (signo == SIGHUP) {
-        if (!t->verifier)
-            crow_log_info("SIGHUP: no --auth file to read again");
-        else if (load_keys(t))
+        if (!t->verifier && !t->tls)
+            crow_log_info("SIGHUP: no --auth or TLS file to read again");
+        else if (t->verifier && load_keys(t))
             crow_log_error("SIGHUP: the keys in use stay");
+        if (t->tls && load_tls(t))
+            crow_log_error("SIGHUP: the certificate in use stays");
         return;
     }
     crow_log_info("signal %d: stopping", signo);
@@ -511,6 +555,11 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
     }
     if ((result = setup_policy(t)))
         goto out;
+    if (cfg->tls_cert && load_tls(t)) {
+        fprintf(stderr, "crowcast tracker: --tls-cert/--tls-key: cannot use them (see the log)\n");
+        result = 2;
+        goto out;
+    }
     crow_addr_limits_config_t *lc = &t->limit_cfg;
     *lc = (crow_addr_limits_config_t){.max_conns = cfg->max_per_address ? cfg->max_per_address : 256,
                                       .rate = cfg->rate_per_address > 0 ? cfg->rate_per_address : 200};
@@ -545,9 +594,9 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
         t->http.rollout = t->rollout;
     }
     const struct sockaddr_in *la = crow_tcp_listener_addr(t->listener);
-    crow_log_info("serving on %s:%u: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
-                  inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->racks.count, t->http.groups.group_count,
-                  crow_registry_config(t->reg)->interval, t->max_conns);
+    crow_log_info("serving on %s:%u%s: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
+                  inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->tls ? " (HTTPS only)" : "", t->racks.count,
+                  t->http.groups.group_count, crow_registry_config(t->reg)->interval, t->max_conns);
     crow_op_init(&t->tick, on_tick, t);
     crow_io_timeout(t->loop, &t->tick, TICK_NS);
     ret = crow_loop_run(t->loop);
@@ -568,6 +617,7 @@ out:
     tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
     crow_verifier_free(t->verifier);
+    crow_tls_ctx_free(t->tls);
     crow_addr_limits_free(t->limits);
     free(t->keys);
     crow_registry_free(t->reg);

@@ -157,12 +157,18 @@ static long server_metrics(const struct tracker_counters *c, char *buf, size_t c
         "# TYPE crowcast_tracker_http_responses_total counter\n"
         "crowcast_tracker_http_responses_total{class=\"2xx\"} %llu\n"
         "crowcast_tracker_http_responses_total{class=\"4xx\"} %llu\n"
-        "crowcast_tracker_http_responses_total{class=\"5xx\"} %llu\n",
+        "crowcast_tracker_http_responses_total{class=\"5xx\"} %llu\n"
+        "# HELP crowcast_tracker_tls_handshakes_total TLS handshakes (--tls-cert), by result.\n"
+        "# TYPE crowcast_tracker_tls_handshakes_total counter\n"
+        "crowcast_tracker_tls_handshakes_total{result=\"ok\"} %llu\n"
+        "crowcast_tracker_tls_handshakes_total{result=\"failed\"} %llu\n"
+        "crowcast_tracker_tls_handshakes_total{result=\"timeout\"} %llu\n",
         c->open_connections, (unsigned long long)c->accepted, (unsigned long long)c->refused_over_cap,
         (unsigned long long)c->refused_per_address, (unsigned long long)c->rate_limited,
         (unsigned long long)c->header_timeouts, (unsigned long long)c->idle_timeouts,
         (unsigned long long)c->responses_2xx, (unsigned long long)c->responses_4xx,
-        (unsigned long long)c->responses_5xx);
+        (unsigned long long)c->responses_5xx, (unsigned long long)c->tls_ok,
+        (unsigned long long)c->tls_failed, (unsigned long long)c->tls_timeouts);
     return n < 0 || (size_t)n >= cap ? CROW_ESPACE : n;
 }
 

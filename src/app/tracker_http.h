@@ -29,6 +29,7 @@
 struct tracker_counters {
     uint64_t accepted, refused_over_cap, header_timeouts, idle_timeouts;
     uint64_t refused_per_address, rate_limited;
+    uint64_t tls_ok, tls_failed, tls_timeouts; /* handshakes */
     uint64_t responses_2xx, responses_4xx, responses_5xx;
     uint32_t open_connections;
 };

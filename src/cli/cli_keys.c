@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../app/small_file.h"
 #include "commands.h"
 #include "crowcast/ed25519.h"
 #include "crowcast/error.h"
@@ -31,7 +32,7 @@ int crow_cli_load_secret(const char *cmd, const char *path, uint8_t secret[CROW_
     char *pem;
     size_t len;
     unsigned mode;
-    int ret = crow_cli_read_file(AT_FDCWD, path, O_NOFOLLOW, KEY_FILE_MAX, &pem, &len, &mode);
+    int ret = crow_small_file_read(AT_FDCWD, path, O_NOFOLLOW, KEY_FILE_MAX, &pem, &len, &mode);
     if (ret)
         return file_error(cmd, "private key", path, ret);
     int exit_code = CROW_EXIT_USAGE;
@@ -55,7 +56,7 @@ static int add_file(const char *cmd, int dirfd, const char *name, const char *sh
 {
     char *text, why[192];
     size_t len;
-    int ret = crow_cli_read_file(dirfd, name, 0, KEY_FILE_MAX, &text, &len, NULL);
+    int ret = crow_small_file_read(dirfd, name, 0, KEY_FILE_MAX, &text, &len, NULL);
     if (ret)
         return file_error(cmd, "--trust", shown, ret);
     ret = crow_keyring_add_text(kr, text, len, why, sizeof why);

@@ -1,6 +1,13 @@
-/* Option values that several subcommands take (addresses, endpoints, seconds, the log level):
+/* Option values that several subcommands take (addresses, endpoints, seconds, the log level, CAs):
  * each helper parses one value and, when it is bad, prints the one usage error every command
  * uses for it. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../app/http_client.h"
+#include "../app/tls_files.h"
 #include "commands.h"
 #include "crowcast/log.h"
 #include "crowcast/udp.h"
@@ -40,5 +47,19 @@ int crow_cli_opt_log_level(const char *cmd, const char *arg)
     if (crow_log_parse_level(arg, &level))
         return crow_cli_usage_error(cmd, "--log-level wants error, warn, info or debug");
     crow_log_set_level(level);
+    return 0;
+}
+
+int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_cap)
+{
+    char why[PATH_MAX + 256], full[PATH_MAX];
+    crow_tls_ctx_t *ctx;
+    if (crow_tls_files_client(arg, &ctx, why, sizeof why))
+        return crow_cli_usage_error(cmd, "--tls-ca %s", why);
+    crow_http_client_set_tls(ctx);
+    if (abs && (!realpath(arg, full) || strlen(full) >= abs_cap))
+        return crow_cli_usage_error(cmd, "--tls-ca %s: %s", arg, strerror(errno ? errno : ENAMETOOLONG));
+    if (abs)
+        memcpy(abs, full, strlen(full) + 1);
     return 0;
 }

@@ -34,7 +34,7 @@ static const char usage[] =
     "CROWCAST_PREVIOUS_DIR (the release the host ran before; may be empty). DIR/.crowcast-agent keeps\n"
     "the current and previous release per name and the reports the tracker has not acknowledged yet.\n"
     "\n"
-    "  --tracker URL          http://ADDR:PORT of the tracker (its /agent/* endpoints and /announce)\n"
+    "  --tracker URL          http[s]://ADDR:PORT of the tracker (its /agent/* endpoints and /announce)\n"
     "  --dir DIR              where releases are published (created when missing)\n"
     "  --host NAME            the name the tracker knows this host by (default: the host name)\n"
     "  --key FILE             this host's control-plane key: one 'agent HOST SECRET' line (crowcast\n"
@@ -57,8 +57,8 @@ static const char usage[] =
     "                         a directory of *.pub files, read at start. Any other release is\n"
     "                         refused before a byte of it is fetched, and the step is reported\n"
     "                         failed to the tracker with the reason. Default: any release\n"
-    "  --json                 machine-readable events on stdout, one JSON object a line\n"
-    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "  --json                 machine-readable events on stdout, one JSON object a "
+    "line\n" CROW_CLI_TLS_CA_USAGE "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "As a service: tools/crowcast-agent.service (systemd) reads TRACKER, DIR, HOST, RACK, IFACE,\n"
     "ACTIVATE, HEALTH, TRUST from /etc/crowcast/agent.env; see the README.\n"
@@ -99,6 +99,7 @@ int crow_cmd_agent(int argc, char **argv)
         {"trust", required_argument, 0, O_TRUST},
         {"json", no_argument, 0, O_JSON},
         {"log-level", required_argument, 0, O_LOG},
+        CROW_CLI_TLS_CA_OPTION,
         {"mcast-key", required_argument, 0, O_MCAST_KEY},
         {"key", required_argument, 0, O_KEY},
         {"help", no_argument, 0, 'h'},
@@ -111,7 +112,7 @@ int crow_cmd_agent(int argc, char **argv)
     crow_parse_ipv4("127.0.0.1", &cfg.iface);
     char hostname[256] = "";
     static crow_keyring_t trust;
-    static char trust_path[PATH_MAX], mcast_key_path[PATH_MAX];
+    static char trust_path[PATH_MAX], mcast_key_path[PATH_MAX], tls_ca_path[PATH_MAX];
     const char *key_path = NULL;
     static crow_auth_key_t key;
     int c;
@@ -178,6 +179,12 @@ int crow_cmd_agent(int argc, char **argv)
             break;
         case O_KEY:
             key_path = optarg;
+            break;
+        case CROW_CLI_O_TLS_CA:
+            /* The get children read the same file whatever directory they start in. */
+            if ((err = crow_cli_opt_tls_ca("agent", optarg, tls_ca_path, sizeof tls_ca_path)))
+                return err;
+            cfg.tls_ca = tls_ca_path;
             break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("agent", optarg)))

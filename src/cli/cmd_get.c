@@ -23,7 +23,7 @@ static const char usage[] =
     "  --tracker URL          announce to this tracker only: it assigns the multicast group and\n"
     "                         the neighbours. Default: the manifest's trackers (its announce-list\n"
     "                         tiers in order, failing over to the next, else its announce URL;\n"
-    "                         http://A.B.C.D:PORT/ URLs only, others are skipped with a warning)\n"
+    "                         http[s]://A.B.C.D:PORT/ URLs only, others are skipped with a warning)\n"
     "  --no-tracker           announce to no tracker (then --mcast or --peer names the source)\n"
     "  --mcast GROUP:PORT     join this multicast group (instead of the tracker's)\n"
     "  --no-mcast             TCP only\n"
@@ -48,7 +48,7 @@ static const char usage[] =
     "  --progress             live view on the terminal (default when stderr is a terminal)\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
     "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"
-    "                         collector), rewritten atomically every 5 s and at exit\n"
+    "                         collector), rewritten atomically every 5 s and at exit\n" CROW_CLI_TLS_CA_USAGE
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Test-only (loss handling without a special network):\n"
@@ -101,6 +101,7 @@ int crow_cmd_get(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},
         {"metrics", required_argument, 0, O_METRICS},
         {"log-level", required_argument, 0, O_LOG},
+        CROW_CLI_TLS_CA_OPTION,
         {"test-loss", required_argument, 0, O_LOSS},
         {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
         {"test-exit-after", required_argument, 0, O_EXIT_AFTER},
@@ -181,6 +182,10 @@ int crow_cmd_get(int argc, char **argv)
             break;
         case O_JSON:
             cfg.json = true;
+            break;
+        case CROW_CLI_O_TLS_CA:
+            if ((err = crow_cli_opt_tls_ca("get", optarg, NULL, 0)))
+                return err;
             break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("get", optarg)))

@@ -158,7 +158,7 @@ static void warn_skip(void *ctx, const char *path, const char *why)
     fprintf(stderr, "crowcast make: warning: skipping %s (%s)\n", path, why);
 }
 
-/* crowcast's own announce client speaks http://A.B.C.D:PORT/ only; stock clients may read more
+/* crowcast's own announce client speaks http[s]://A.B.C.D:PORT/ only; stock clients may read more
  * (udp://, names), so such a URL is kept, but the user hears that seed and get will skip it. */
 static void warn_unsupported_trackers(const crow_manifest_t *m)
 {
@@ -168,7 +168,7 @@ static void warn_unsupported_trackers(const crow_manifest_t *m)
         struct crow_http_server server;
         if (crow_http_server_parse(url, &server))
             fprintf(stderr,
-                    "crowcast make: warning: %s: crowcast seed and get announce to http://A.B.C.D:PORT/ "
+                    "crowcast make: warning: %s: crowcast seed and get announce to http[s]://A.B.C.D:PORT/ "
                     "URLs only and will skip this one (stock clients may use it)\n",
                     url);
     }

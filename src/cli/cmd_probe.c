@@ -26,10 +26,10 @@ static const char usage[] =
     "`crowcast get` counts them as foreign and ignores them.\n"
     "\n"
     "Both:\n"
-    "  --tracker URL          the rack-aware tracker (http://A.B.C.D:PORT)\n"
+    "  --tracker URL          the rack-aware tracker (http[s]://A.B.C.D:PORT)\n"
     "  --iface ADDR           local address: joins / sends multicast there (default 127.0.0.1)\n"
-    "  --json                 recv: a JSON line per step; send: the result as one JSON object\n"
-    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "  --json                 recv: a JSON line per step; send: the result as one JSON "
+    "object\n" CROW_CLI_TLS_CA_USAGE "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "recv:\n"
     "  --rack NAME            ask for this rack (if the racks file trusts announced racks)\n"
     "  --silence S            a step ends after S seconds without its datagrams (default 0.5)\n"
@@ -81,6 +81,7 @@ static const struct option opts[] = {
     {"iface", required_argument, 0, O_IFACE},
     {"json", no_argument, 0, O_JSON},
     {"log-level", required_argument, 0, O_LOG},
+    CROW_CLI_TLS_CA_OPTION,
     {"rack", required_argument, 0, O_RACK},
     {"silence", required_argument, 0, O_SILENCE},
     {"idle", required_argument, 0, O_IDLE},
@@ -170,6 +171,10 @@ int crow_cmd_probe(int argc, char **argv)
             break;
         case O_JSON:
             json = true;
+            break;
+        case CROW_CLI_O_TLS_CA:
+            if ((err = crow_cli_opt_tls_ca("probe", optarg, NULL, 0)))
+                return err;
             break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("probe", optarg)))

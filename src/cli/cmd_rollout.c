@@ -51,8 +51,8 @@ static const char usage[] =
     "                         from the last one started down to the canary\n"
     "\n"
     "options:\n"
-    "  --tracker URL          the tracker: http://ADDR:PORT, with or without /announce (default: the\n"
-    "                         CROWCAST_TRACKER environment variable)\n"
+    "  --tracker URL          the tracker: http[s]://ADDR:PORT, with or without /announce (default:\n"
+    "                         the CROWCAST_TRACKER environment variable)\n" CROW_CLI_TLS_CA_USAGE
     "  --timeout S            seconds to wait for the tracker (default 10)\n"
     "  --key FILE             your control-plane key: one 'operator NAME SECRET' line (crowcast token\n"
     "                         new operator NAME); signs every request (default: the CROWCAST_KEY\n"
@@ -326,7 +326,8 @@ static int tracker_url(struct tracker *t, const char *url)
         return crow_cli_usage_error("rollout", "no tracker: give --tracker URL or set CROWCAST_TRACKER");
     t->url = url;
     if (crow_http_server_parse(url, &t->server))
-        return crow_cli_usage_error("rollout", "--tracker wants http://ADDR:PORT[/announce], not '%s'", url);
+        return crow_cli_usage_error("rollout", "--tracker wants http[s]://ADDR:PORT[/announce], not '%s'",
+                                    url);
     size_t n = strlen(t->server.path);
     static const char announce[] = "/announce";
     if (n >= sizeof announce - 1 && strcmp(t->server.path + n - (sizeof announce - 1), announce) == 0)
@@ -349,6 +350,7 @@ int crow_cmd_rollout(int argc, char **argv)
         {"watch", optional_argument, 0, O_WATCH},
         {"reason", required_argument, 0, O_REASON},
         {"key", required_argument, 0, O_KEY},
+        CROW_CLI_TLS_CA_OPTION,
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -372,6 +374,12 @@ int crow_cmd_rollout(int argc, char **argv)
         case O_TRACKER:
             url = optarg;
             break;
+        case CROW_CLI_O_TLS_CA: {
+            int err = crow_cli_opt_tls_ca("rollout", optarg, NULL, 0);
+            if (err)
+                return err;
+            break;
+        }
         case O_TIMEOUT:
             if (crow_parse_seconds(optarg, &t.timeout) || t.timeout <= 0)
                 return crow_cli_usage_error("rollout", "--timeout wants positive seconds");

@@ -38,13 +38,13 @@ static const char usage[] =
     "                         seconds (default 600); 0 multicasts at once\n"
     "  --tracker URL          announce to this tracker only, as the seeder. Default: the\n"
     "                         manifest's trackers (its announce-list tiers in order, failing over\n"
-    "                         to the next, else its announce URL; http://A.B.C.D:PORT/ URLs only,\n"
+    "                         to the next, else its announce URL; http[s]://A.B.C.D:PORT/ URLs only,\n"
     "                         others are skipped with a warning). A tracker names the groups when\n"
     "                         --mcast does not, and gets a TCP port when --listen does not\n"
     "  --no-tracker           announce to no tracker\n"
     "  --json                 machine-readable events on stdout, one JSON object a line\n"
     "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"
-    "                         collector), rewritten atomically every 5 s and at exit\n"
+    "                         collector), rewritten atomically every 5 s and at exit\n" CROW_CLI_TLS_CA_USAGE
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Exit status: 0 done, 2 bad usage or manifest, 3 I/O or network error.\n";
@@ -86,6 +86,7 @@ int crow_cmd_seed(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},
         {"metrics", required_argument, 0, O_METRICS},
         {"log-level", required_argument, 0, O_LOG},
+        CROW_CLI_TLS_CA_OPTION,
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -161,6 +162,10 @@ int crow_cmd_seed(int argc, char **argv)
             break;
         case O_JSON:
             cfg.json = true;
+            break;
+        case CROW_CLI_O_TLS_CA:
+            if ((err = crow_cli_opt_tls_ca("seed", optarg, NULL, 0)))
+                return err;
             break;
         case O_LOG:
             if ((err = crow_cli_opt_log_level("seed", optarg)))

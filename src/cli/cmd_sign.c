@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../app/small_file.h"
 #include "commands.h"
 #include "crowcast/ed25519.h"
 #include "crowcast/error.h"
@@ -66,7 +67,7 @@ int crow_cmd_sign(int argc, char **argv)
     int exit_code = crow_cli_load_secret("sign", key, secret);
     if (exit_code)
         goto out;
-    int ret = crow_cli_read_file(AT_FDCWD, path, 0, CROW_MANIFEST_MAX_BYTES, &in, &in_len, NULL);
+    int ret = crow_small_file_read(AT_FDCWD, path, 0, CROW_MANIFEST_MAX_BYTES, &in, &in_len, NULL);
     if (ret) {
         fprintf(stderr, "crowcast sign: %s: %s\n", path, crow_strerror(ret));
         exit_code = ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;

@@ -51,14 +51,19 @@ static const char usage[] =
     "                         at once (default 256)\n"
     "  --rate-per-address R   requests a second from one source address (bursts of 2R); more are\n"
     "                         answered 429 and their connection closed (default 200)\n"
+    "  --tls-cert FILE        serve HTTPS only (TLS 1.2 or later) with this PEM certificate chain\n"
+    "                         (leaf first; its subjectAltName must carry the address clients use,\n"
+    "                         IP:A.B.C.D); the handshake must end within --header-timeout.\n"
+    "                         SIGHUP reads it and --tls-key again: new connections use the new pair\n"
+    "  --tls-key FILE         the certificate's PEM private key (mode 0600)\n"
     "  --log-level LEVEL      error, warn, info (default) or debug\n"
     "\n"
     "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
     "/agent/poll, /agent/torrent, /agent/report (agents) and /rollout/start, /rollout/status,\n"
     "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout); the\n"
     "state changes are POSTs, everything else GETs (405 otherwise).\n"
-    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file, keys file or corrupt journal,\n"
-    "3 network or system error.\n";
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 2 bad usage, racks file, keys file, certificate or\n"
+    "corrupt journal, 3 network or system error.\n";
 
 static int number(const char *text, uint64_t max, uint32_t *out)
 {
@@ -89,7 +94,9 @@ int crow_cmd_tracker(int argc, char **argv)
         O_CLOSED,
         O_EXPIRY,
         O_PER_ADDR,
-        O_RATE
+        O_RATE,
+        O_TLS_CERT,
+        O_TLS_KEY
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -110,6 +117,8 @@ int crow_cmd_tracker(int argc, char **argv)
         {"host-expiry", required_argument, 0, O_EXPIRY},
         {"max-per-address", required_argument, 0, O_PER_ADDR},
         {"rate-per-address", required_argument, 0, O_RATE},
+        {"tls-cert", required_argument, 0, O_TLS_CERT},
+        {"tls-key", required_argument, 0, O_TLS_KEY},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -181,6 +190,12 @@ int crow_cmd_tracker(int argc, char **argv)
                 return crow_cli_usage_error("tracker",
                                             "--rate-per-address wants 0.1 to 1000000 requests a second");
             break;
+        case O_TLS_CERT:
+            cfg.tls_cert = optarg;
+            break;
+        case O_TLS_KEY:
+            cfg.tls_key = optarg;
+            break;
         case O_EXPIRY:
             if (crow_parse_seconds(optarg, &cfg.host_expiry) || cfg.host_expiry < 1 ||
                 cfg.host_expiry > 86400)
@@ -202,6 +217,8 @@ int crow_cmd_tracker(int argc, char **argv)
         return crow_cli_usage_error("tracker", "--auth and --insecure-control exclude each other");
     if (cfg.closed_reads && !cfg.auth_path)
         return crow_cli_usage_error("tracker", "--closed-reads needs --auth FILE (readers sign too)");
+    if (!cfg.tls_cert != !cfg.tls_key)
+        return crow_cli_usage_error("tracker", "--tls-cert and --tls-key go together");
     crow_log_set_role("tracker");
     return crow_tracker_run(&cfg);
 }

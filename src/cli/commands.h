@@ -41,14 +41,23 @@ int crow_cli_opt_seconds(const char *cmd, const char *arg, double *out);
 /* Parses --log-level ARG and sets the process's log level (crow_log_set_level). */
 int crow_cli_opt_log_level(const char *cmd, const char *arg);
 
-/* Small files (cli_files.c). crow_cli_read_file reads the regular file PATH (relative to dirfd,
- * opened with O_RDONLY | flags) of at most max bytes into a malloc'd, NUL-terminated *buf (the
- * caller frees it), with its permission bits in *mode when mode is not NULL. Returns 0, -errno,
- * CROW_EPATH (not a regular file) or CROW_ELIMIT (larger than max). crow_cli_write_atomically
- * writes buf next to PATH and renames it into place (mode 0644 before the umask), so a reader
- * never sees half a file. Returns 0 or -errno. */
-int crow_cli_read_file(int dirfd, const char *path, int flags, size_t max, char **buf, size_t *len,
-                       unsigned *mode);
+/* --tls-ca FILE, one spelling for every command that talks to a tracker (get, seed, agent, rollout,
+ * probe): the PEM CAs an https:// tracker's certificate must chain to (default: the system's store).
+ * crow_cli_opt_tls_ca loads FILE for every https request of this process and, with abs, writes its
+ * absolute path there (for children); on a bad file it prints the usage error and returns its code. */
+#define CROW_CLI_O_TLS_CA 1000 /* getopt_long's value: above every command's own options */
+#define CROW_CLI_TLS_CA_OPTION                                                                               \
+    {                                                                                                        \
+        "tls-ca", required_argument, 0, CROW_CLI_O_TLS_CA                                                    \
+    }
+#define CROW_CLI_TLS_CA_USAGE                                                                                \
+    "  --tls-ca FILE          the CAs (PEM) an https:// tracker's certificate must chain to (default:\n"     \
+    "                         the system's store)\n"
+int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_cap);
+
+/* Small files (cli_files.c; reads: app/small_file.h). crow_cli_write_atomically writes buf next to
+ * PATH and renames it into place (mode 0644 before the umask), so a reader never sees half a file.
+ * Returns 0 or -errno. */
 int crow_cli_write_atomically(const char *path, const void *buf, size_t len);
 
 struct crow_keyring;

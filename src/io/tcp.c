@@ -1,13 +1,15 @@
-/* Buffered TCP connections and listeners over io_uring recv/send/accept/connect.
+/* Buffered TCP connections and listeners over io_uring recv/send/accept/connect, optionally TLS.
  *
  * A connection is freed only when none of its operations is pending and no handler of it is running,
- * so an owner may close it from inside any handler.
+ * so an owner may close it from inside any handler. With TLS, recv lands in the session's ciphertext
+ * buffer and send reads from it (tls_session.h, zero-copy); the handlers see the plaintext buffers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +24,12 @@ struct crow_tcp_conn {
     uint8_t *in, *out;
     size_t in_cap, in_head, in_tail;
     size_t out_cap, out_head, out_tail, out_sending;
-    bool paused, closing, flush_then_close, in_handler;
+    /* in_handler: an owner's handler or call is running above us, so c must stay allocated and
+     * on_close must wait; an error met then is kept in deferred_err until it returns. */
+    bool paused, closing, flush_then_close, in_handler, deferred;
+    int deferred_err;
+    crow_tls_session_t *tls; /* NULL: plain TCP */
+    bool tls_notified;       /* close_notify queued */
     struct crow_tcp_handlers h;
     void *ctx;
     struct sockaddr_in peer, local;
@@ -38,6 +45,7 @@ static void release(crow_tcp_conn_t *c)
 {
     if (c->fd >= 0)
         close(c->fd);
+    crow_tls_session_free(c->tls);
     free(c->in);
     free(c->out);
     free(c);
@@ -57,11 +65,21 @@ static void reap(crow_tcp_conn_t *c)
     crow_io_cancel(c->loop, &c->cn);
 }
 
-/* Ends the connection for a reason the owner has not asked for: tells it once, then reaps. */
+/* Ends the connection for a reason the owner has not asked for: tells it once, then reaps. While a
+ * handler or an owner's call runs, the owner must not hear of it yet (it may free what the running
+ * code still uses): the error waits for after_handler, or, from an owner's call, for a completion
+ * that the shutdown brings. */
 static void fail(crow_tcp_conn_t *c, int err)
 {
     if (c->closing)
         return;
+    if (c->in_handler) {
+        if (!c->deferred) {
+            c->deferred = true;
+            c->deferred_err = err;
+        }
+        return;
+    }
     c->closing = true;
     c->in_handler = true;
     c->h.on_close(c->ctx, c, err);
@@ -69,94 +87,261 @@ static void fail(crow_tcp_conn_t *c, int err)
     reap(c);
 }
 
+/* At a completion, or after a handler: a close asked for meanwhile, or an error kept from a handler or
+ * an owner's call, ends the connection now. True when it ended (the caller must not touch it again). */
+static bool deferred_failure(crow_tcp_conn_t *c)
+{
+    if (c->closing) {
+        reap(c);
+        return true;
+    }
+    if (c->deferred) {
+        fail(c, c->deferred_err);
+        return true;
+    }
+    return false;
+}
+
+static bool after_handler(crow_tcp_conn_t *c)
+{
+    c->in_handler = false;
+    return deferred_failure(c);
+}
+
+/* Ends an owner's call into the connection (write, commit, close_after_flush, resume). */
+static void end_owner_call(crow_tcp_conn_t *c, bool outer)
+{
+    c->in_handler = outer;
+    if (!outer && c->deferred && !c->closing && c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR); /* the pending recv completes, and reports the error */
+}
+
 static void arm_recv(crow_tcp_conn_t *c);
 static void arm_send(crow_tcp_conn_t *c);
+static void tls_pump(crow_tcp_conn_t *c);
 
-static void on_recv(crow_op_t *op, int res, unsigned flags)
+/* Hands the unconsumed input to the owner. Returns false when the connection ended. */
+static bool deliver(crow_tcp_conn_t *c)
 {
-    (void)flags;
-    crow_tcp_conn_t *c = op->owner;
-    if (c->closing) {
-        reap(c);
-        return;
-    }
-    if (res <= 0) {
-        fail(c, res == 0 ? CROW_ECLOSED : res);
-        return;
-    }
-    c->in_tail += (size_t)res;
-    c->bytes_in += (uint64_t)res;
     c->in_handler = true;
     long used = c->h.on_data(c->ctx, c, c->in + c->in_head, c->in_tail - c->in_head);
-    c->in_handler = false;
-    if (c->closing) {
-        reap(c);
-        return;
-    }
+    if (after_handler(c))
+        return false;
     if (used < 0) {
         fail(c, (int)used);
-        return;
+        return false;
     }
     c->in_head += (size_t)used;
     if (c->in_head == c->in_tail)
         c->in_head = c->in_tail = 0;
     if (c->in_head == 0 && c->in_tail == c->in_cap) {
         fail(c, CROW_ELIMIT);
+        return false;
+    }
+    return true;
+}
+
+static void on_recv(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    crow_tcp_conn_t *c = op->owner;
+    if (deferred_failure(c))
+        return;
+    if (res <= 0) {
+        fail(c, res == 0 ? CROW_ECLOSED : res);
         return;
     }
-    arm_recv(c);
+    c->bytes_in += (uint64_t)res;
+    if (c->tls) {
+        crow_tls_session_in_commit(c->tls, (size_t)res);
+        tls_pump(c);
+        return;
+    }
+    c->in_tail += (size_t)res;
+    if (deliver(c))
+        arm_recv(c);
+}
+
+static void compact_in(crow_tcp_conn_t *c)
+{
+    if (c->in_head) {
+        memmove(c->in, c->in + c->in_head, c->in_tail - c->in_head);
+        c->in_tail -= c->in_head;
+        c->in_head = 0;
+    }
 }
 
 static void arm_recv(crow_tcp_conn_t *c)
 {
     if (c->paused || c->closing || crow_op_pending(&c->rd))
         return;
-    if (c->in_head) {
-        memmove(c->in, c->in + c->in_head, c->in_tail - c->in_head);
-        c->in_tail -= c->in_head;
-        c->in_head = 0;
+    uint8_t *dst = c->in + c->in_tail;
+    size_t room;
+    if (c->tls) {
+        /* No room: the session holds a full buffer it has not decrypted; tls_pump reads it first. */
+        if (!(room = crow_tls_session_in_room(c->tls, &dst)))
+            return;
+    } else {
+        compact_in(c);
+        dst = c->in + c->in_tail;
+        room = c->in_cap - c->in_tail;
     }
-    int ret = crow_io_recv(c->loop, &c->rd, c->fd, c->in + c->in_tail, c->in_cap - c->in_tail, 0);
+    int ret = crow_io_recv(c->loop, &c->rd, c->fd, dst, room, 0);
     if (ret)
         fail(c, ret);
+}
+
+/* The session failed: says why, sends what it left (its alert) if the socket takes it at once,
+ * and closes with CROW_ETLS. */
+static void tls_fail(crow_tcp_conn_t *c)
+{
+    char peer[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &c->peer.sin_addr, peer, sizeof peer);
+    const char *why = crow_tls_session_why(c->tls);
+    if (crow_tls_session_is_server(c->tls))
+        crow_log_debug("TLS from %s:%u: %s", peer, ntohs(c->peer.sin_port), why);
+    else
+        crow_log_warn("TLS with %s:%u: %s", peer, ntohs(c->peer.sin_port), why);
+    const uint8_t *p;
+    size_t n = crow_op_pending(&c->wr) ? 0 : crow_tls_session_out_peek(c->tls, &p);
+    if (n && send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+        c->bytes_out += n;
+    fail(c, CROW_ETLS);
+}
+
+/* Encrypts the plaintext output into the session and sends its ciphertext (one send in flight).
+ * Returns false when the connection failed (freed, unless a handler or an owner's call runs). */
+static bool tls_send(crow_tcp_conn_t *c)
+{
+    if (c->closing)
+        return false;
+    if (crow_op_pending(&c->cn))
+        return true;
+    while (c->out_head < c->out_tail) {
+        long w = crow_tls_session_write(c->tls, c->out + c->out_head, c->out_tail - c->out_head);
+        if (w < 0) {
+            tls_fail(c);
+            return false;
+        }
+        if (w == 0)
+            break;
+        c->out_head += (size_t)w;
+    }
+    if (c->out_head == c->out_tail) {
+        c->out_head = c->out_tail = 0;
+        if (c->flush_then_close && !c->tls_notified) {
+            c->tls_notified = true;
+            crow_tls_session_close(c->tls);
+        }
+    }
+    const uint8_t *p;
+    size_t n;
+    if (crow_op_pending(&c->wr) || !(n = crow_tls_session_out_peek(c->tls, &p)))
+        return true;
+    int ret = crow_io_send(c->loop, &c->wr, c->fd, p, n, 0);
+    if (ret) {
+        fail(c, ret);
+        return false;
+    }
+    return true;
+}
+
+/* Moves TLS input along: decrypts into the input buffer, tells the owner of the handshake and of new
+ * plaintext, sends what the session answers, and reads again. Runs until the session wants more
+ * ciphertext (it may hold more plaintext than the input buffer takes at once). */
+static void tls_pump(crow_tcp_conn_t *c)
+{
+    for (;;) {
+        bool was_ready = crow_tls_session_ready(c->tls);
+        compact_in(c);
+        long r = CROW_EMORE;
+        size_t got = 0;
+        while (c->in_tail < c->in_cap &&
+               (r = crow_tls_session_read(c->tls, c->in + c->in_tail, c->in_cap - c->in_tail)) > 0) {
+            c->in_tail += (size_t)r;
+            got += (size_t)r;
+        }
+        if (r == CROW_ETLS) {
+            tls_fail(c);
+            return;
+        }
+        if (!was_ready && crow_tls_session_ready(c->tls) && c->h.on_secure) {
+            c->in_handler = true;
+            c->h.on_secure(c->ctx, c);
+            if (after_handler(c))
+                return;
+        }
+        /* handshake messages, and output the owner queued before the handshake ended */
+        if (!tls_send(c))
+            return;
+        if (got && !deliver(c))
+            return;
+        if (r == CROW_ECLOSED) {
+            fail(c, CROW_ECLOSED);
+            return;
+        }
+        if (!got || r == CROW_EMORE)
+            break;
+    }
+    arm_recv(c);
+}
+
+/* Called when the output emptied: the owner's flush-then-close or on_drain. Returns false when the
+ * connection ended. */
+static bool drained(crow_tcp_conn_t *c)
+{
+    if (c->flush_then_close) {
+        fail(c, 0);
+        return false;
+    }
+    if (c->h.on_drain) {
+        c->in_handler = true;
+        c->h.on_drain(c->ctx, c);
+        if (after_handler(c))
+            return false;
+    }
+    return true;
 }
 
 static void on_send(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
     crow_tcp_conn_t *c = op->owner;
-    if (c->closing) {
-        reap(c);
+    if (deferred_failure(c))
         return;
-    }
     if (res < 0) {
         fail(c, res);
         return;
     }
-    c->out_head += (size_t)res;
     c->bytes_out += (uint64_t)res;
+    if (c->tls) {
+        crow_tls_session_out_consume(c->tls, (size_t)res);
+        if (!crow_tls_session_ready(c->tls)) {
+            tls_pump(c); /* a handshake flight larger than the buffer goes on */
+            return;
+        }
+        if (!tls_send(c) || crow_op_pending(&c->wr) || c->out_head != c->out_tail)
+            return;
+        if (drained(c))
+            tls_send(c);
+        return;
+    }
+    c->out_head += (size_t)res;
     c->out_sending = 0;
     if (c->out_head == c->out_tail) {
         c->out_head = c->out_tail = 0;
-        if (c->flush_then_close) {
-            fail(c, 0);
+        if (!drained(c))
             return;
-        }
-        if (c->h.on_drain) {
-            c->in_handler = true;
-            c->h.on_drain(c->ctx, c);
-            c->in_handler = false;
-            if (c->closing) {
-                reap(c);
-                return;
-            }
-        }
     }
     arm_send(c);
 }
 
 static void arm_send(crow_tcp_conn_t *c)
 {
+    if (c->tls) {
+        tls_send(c);
+        return;
+    }
     if (c->closing || c->out_sending || c->out_head == c->out_tail || crow_op_pending(&c->cn))
         return;
     c->out_sending = c->out_tail - c->out_head;
@@ -188,22 +373,35 @@ static void on_connected(crow_op_t *op, int res, unsigned flags)
         reap(c);
         return;
     }
+    if (deferred_failure(c))
+        return;
+    if (c->tls) {
+        tls_pump(c); /* writes the client's hello */
+        return;
+    }
     arm_recv(c);
     arm_send(c);
 }
 
 static int conn_new(crow_loop_t *loop, crow_tcp_conn_t **out, int fd, const struct crow_tcp_config *cfg,
-                    const struct crow_tcp_handlers *h, void *ctx)
+                    const struct crow_tcp_handlers *h, void *ctx, const struct sockaddr_in *to)
 {
     crow_tcp_conn_t *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
+    c->fd = -1;
     c->in = malloc(cfg->in_cap);
     c->out = malloc(cfg->out_cap);
-    if (!c->in || !c->out) {
-        c->fd = -1;
-        release(c);
-        return -ENOMEM;
+    int ret = -ENOMEM;
+    if (!c->in || !c->out)
+        goto fail;
+    if (cfg->tls) {
+        char name[INET_ADDRSTRLEN];
+        if (to && !cfg->tls_name)
+            inet_ntop(AF_INET, &to->sin_addr, name, sizeof name);
+        if ((ret =
+                 crow_tls_session_new(&c->tls, cfg->tls, to ? (cfg->tls_name ? cfg->tls_name : name) : NULL)))
+            goto fail;
     }
     c->loop = loop;
     c->fd = fd;
@@ -218,6 +416,9 @@ static int conn_new(crow_loop_t *loop, crow_tcp_conn_t **out, int fd, const stru
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     *out = c;
     return 0;
+fail:
+    release(c);
+    return ret;
 }
 
 int crow_tcp_connect(crow_loop_t *loop, crow_tcp_conn_t **out, const struct sockaddr_in *from,
@@ -235,7 +436,7 @@ int crow_tcp_connect(crow_loop_t *loop, crow_tcp_conn_t **out, const struct sock
         return ret;
     }
     crow_tcp_conn_t *c;
-    int ret = conn_new(loop, &c, fd, cfg, h, ctx);
+    int ret = conn_new(loop, &c, fd, cfg, h, ctx, to);
     if (ret) {
         close(fd);
         return ret;
@@ -254,7 +455,7 @@ int crow_tcp_adopt(crow_loop_t *loop, crow_tcp_conn_t **out, int fd, const struc
                    const struct crow_tcp_handlers *h, void *ctx)
 {
     crow_tcp_conn_t *c;
-    int ret = conn_new(loop, &c, fd, cfg, h, ctx);
+    int ret = conn_new(loop, &c, fd, cfg, h, ctx, NULL);
     if (ret)
         return ret;
     socklen_t len = sizeof c->peer;
@@ -276,11 +477,18 @@ void crow_tcp_close(crow_tcp_conn_t *c)
 
 void crow_tcp_close_after_flush(crow_tcp_conn_t *c)
 {
-    if (c->out_head == c->out_tail && !c->out_sending) {
-        fail(c, 0);
+    if (c->closing)
         return;
-    }
     c->flush_then_close = true;
+    bool outer = c->in_handler;
+    c->in_handler = true;
+    if (c->tls)
+        tls_send(c); /* queues close_notify once the plaintext is encrypted */
+    bool empty = c->tls ? !crow_op_pending(&c->wr) && c->out_head == c->out_tail
+                        : c->out_head == c->out_tail && !c->out_sending;
+    end_owner_call(c, outer);
+    if (empty)
+        fail(c, 0);
 }
 
 static void compact_out(crow_tcp_conn_t *c)
@@ -299,7 +507,7 @@ size_t crow_tcp_out_space(const crow_tcp_conn_t *c)
 
 size_t crow_tcp_out_pending(const crow_tcp_conn_t *c)
 {
-    return c->out_tail - c->out_head;
+    return c->out_tail - c->out_head + (c->tls ? crow_tls_session_out_pending(c->tls) : 0);
 }
 
 uint8_t *crow_tcp_reserve(crow_tcp_conn_t *c, size_t len)
@@ -312,7 +520,10 @@ uint8_t *crow_tcp_reserve(crow_tcp_conn_t *c, size_t len)
 void crow_tcp_commit(crow_tcp_conn_t *c, size_t len)
 {
     c->out_tail += len;
+    bool outer = c->in_handler;
+    c->in_handler = true;
     arm_send(c);
+    end_owner_call(c, outer);
 }
 
 int crow_tcp_write(crow_tcp_conn_t *c, const void *data, size_t len)
@@ -333,8 +544,11 @@ void crow_tcp_pause(crow_tcp_conn_t *c)
 void crow_tcp_resume(crow_tcp_conn_t *c)
 {
     c->paused = false;
-    if (!crow_op_pending(&c->cn) && !c->in_handler)
+    if (!crow_op_pending(&c->cn) && !c->in_handler) {
+        c->in_handler = true;
         arm_recv(c);
+        end_owner_call(c, false);
+    }
 }
 
 const struct sockaddr_in *crow_tcp_peer(const crow_tcp_conn_t *c)

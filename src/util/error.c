@@ -21,6 +21,7 @@ static const char *const crow_messages[] = {
     [CROW_ETIMEOUT - CROW_EMORE] = "timed out",
     [CROW_ESIGNATURE - CROW_EMORE] = "release not signed by a trusted key",
     [CROW_EAUTH - CROW_EMORE] = "authentication failed",
+    [CROW_ETLS - CROW_EMORE] = "TLS failure",
 };
 
 const char *crow_strerror(int code)

@@ -301,4 +301,24 @@ write("netframe", [b"\x01" + ETH + udp_frames[1], b"\x01" + vlan + tcp_frames[1]
 write("diag_capture", [b"\x00" + b"".join(rec(ETH + f) for f in udp_frames + tcp_frames),
                        b"\x01" + b"".join(rec(f) for f in tcp_frames + udp_frames),
                        b"\x03" + b"".join(rec(sll2 + f) for f in udp_frames[:3] + tcp_frames[:3])])
+# --- TLS records (fuzz_tls_record: a mode byte, then records) ---------------------------------------
+def tls_record(ctype, body, version=0x0303):
+    return struct.pack(">BHH", ctype, version, len(body)) + body
+
+
+def client_hello():
+    """A TLS 1.2 ClientHello with a fixed random: ECDHE suites, P-256, SHA-256 signatures."""
+    ext = lambda t, d: struct.pack(">HH", t, len(d)) + d
+    exts = (ext(10, struct.pack(">HH", 2, 23)) + ext(11, b"\x01\x00") +
+            ext(13, struct.pack(">HHH", 4, 0x0403, 0x0804)) + ext(0xFF01, b"\x00"))
+    body = (struct.pack(">H", 0x0303) + bytes(range(32)) + b"\x00" + struct.pack(">HHH", 4, 0xC02B, 0xC02F) +
+            b"\x01\x00" + struct.pack(">H", len(exts)) + exts)
+    return tls_record(22, b"\x01" + struct.pack(">I", len(body))[1:] + body, 0x0301)
+
+
+HELLO = client_hello()
+write("tls_record", [b"\x00" + rec(HELLO), b"\x00" + rec(HELLO[:20]) + rec(HELLO[20:]),
+                     b"\x00" + rec(GET), b"\x01" + rec(tls_record(21, b"\x02\x28")),
+                     b"\x02" + rec(tls_record(23, bytes(40))) + rec(tls_record(21, b"\x01\x00"))])
+
 print("seeds written under", ROOT)

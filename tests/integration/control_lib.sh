@@ -26,6 +26,6 @@ ctl_auth() {
 # ctl KEYFILE METHOD URL [CURL ARGS...]: curl -s with the request signed by KEYFILE.
 ctl() {
   local key=$1 method=$2 url=$3; shift 3
-  local target="/${url#http://*/}"
+  local target="/${url#http*://*/}"
   curl -s -X "$method" -H "Authorization: $(ctl_auth "$key" "$method" "$target")" "$@" "$url"
 }

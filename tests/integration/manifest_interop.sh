@@ -87,7 +87,7 @@ cmp -s "$WORK/signed.torrent" "$WORK/signed-after.torrent" || fail "make --sign 
 "$CROWCAST" make "$WORK/solo/image.bin" -o "$WORK/tiers.torrent" --tracker http://127.0.0.1:1/announce \
   --tracker "http://127.0.0.2:2/announce,udp://tracker.example:80" 2>"$WORK/tiers.err" >/dev/null ||
   fail "make with two --tracker failed: $(cat "$WORK/tiers.err")"
-grep -q "udp://tracker.example:80: crowcast seed and get announce to http://A.B.C.D:PORT/ URLs only" \
+grep -qF "udp://tracker.example:80: crowcast seed and get announce to http[s]://A.B.C.D:PORT/ URLs only" \
   "$WORK/tiers.err" || fail "no warning about the udp:// tracker: $(cat "$WORK/tiers.err")"
 tiers=$(transmission-show "$WORK/tiers.torrent" | awk '/^TRACKERS/ {on = 1; next} /^FILES/ {on = 0} on && NF' |
   tr -s ' ' | paste -sd'|')

@@ -45,7 +45,7 @@ for who in get seed; do
   n=$(grep -c "tracker $dead: .*; failing over to $alive (tier 2)" "$WORK/$who.log" || true)
   [[ $n -eq 1 ]] || fail "$who logged the failover $n times, want once: $(grep -i tracker "$WORK/$who.log")"
   grep -q " warn: tracker $dead:" "$WORK/$who.log" || fail "$who's failover is not a warning"
-  n=$(grep -c " warn: $who: skipping tracker $udp: crowcast announces to http://A.B.C.D:PORT/ URLs only" \
+  n=$(grep -cF " warn: $who: skipping tracker $udp: crowcast announces to http[s]://A.B.C.D:PORT/ URLs only" \
     "$WORK/$who.log" || true)
   [[ $n -eq 1 ]] || fail "$who warned $n times about the udp:// tracker, want once"
 done

@@ -1,5 +1,6 @@
 /* io: the io_uring loop with real sockets on loopback: timers, TCP echo through the buffered
- * connection, multicast on 127.0.0.1 through both receive paths (multishot and fallback). */
+ * connection (plain and TLS), a TLS peer refused, multicast on 127.0.0.1 through both receive paths
+ * (multishot and fallback). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include "crowcast/loop.h"
 #include "crowcast/tcp.h"
 #include "crowcast/udp.h"
+#include "tls_fixture.h"
 
 static crow_loop_t *new_loop(void)
 {
@@ -58,10 +60,32 @@ struct echo {
     crow_tcp_conn_t *server, *client;
     uint8_t *data;
     size_t total, sent, checked;
-    int closes;
+    int closes, secured, client_err, server_err;
+    struct crow_tcp_config server_cfg;
 };
 
-static const struct crow_tcp_config tcp_cfg = {.in_cap = 64 * 1024, .out_cap = 64 * 1024};
+/* TLS contexts for the TLS rounds: a server certificate for 127.0.0.1, a client trusting its CA. */
+static struct tls_fixture fx;
+static struct tls_fixture_ctx tls;
+
+static void tls_setup(void)
+{
+    tls_fixture_make(&fx);
+    ck_assert_int_eq(tls_fixture_contexts(&fx, &tls), 0);
+}
+
+static void tls_teardown(void)
+{
+    tls_fixture_contexts_free(&tls);
+    tls_fixture_free(&fx);
+}
+
+static void on_secure(void *ctx, crow_tcp_conn_t *c)
+{
+    (void)c;
+    struct echo *e = ctx;
+    e->secured++;
+}
 
 static long server_data(void *ctx, crow_tcp_conn_t *c, const uint8_t *data, size_t len)
 {
@@ -75,7 +99,7 @@ static void server_close(void *ctx, crow_tcp_conn_t *c, int err)
 {
     (void)c;
     struct echo *e = ctx;
-    ck_assert_int_eq(err, CROW_ECLOSED);
+    e->server_err = err;
     e->closes++;
     crow_tcp_listener_close(e->listener);
 }
@@ -117,9 +141,9 @@ static void client_drain(void *ctx, crow_tcp_conn_t *c)
 
 static void client_close(void *ctx, crow_tcp_conn_t *c, int err)
 {
-    (void)ctx;
     (void)c;
-    ck_abort_msg("client closed unexpectedly: %s", crow_strerror(err));
+    struct echo *e = ctx;
+    e->client_err = err;
 }
 
 static void on_accepted(void *ctx, int fd, const struct sockaddr_in *peer)
@@ -127,8 +151,33 @@ static void on_accepted(void *ctx, int fd, const struct sockaddr_in *peer)
     struct echo *e = ctx;
     ck_assert_int_ge(fd, 0);
     ck_assert_str_eq(inet_ntoa(peer->sin_addr), "127.0.0.2");
-    static const struct crow_tcp_handlers h = {.on_data = server_data, .on_close = server_close};
-    ck_assert_int_eq(crow_tcp_adopt(e->loop, &e->server, fd, &tcp_cfg, &h, e), 0);
+    static const struct crow_tcp_handlers h = {
+        .on_data = server_data, .on_close = server_close, .on_secure = on_secure};
+    ck_assert_int_eq(crow_tcp_adopt(e->loop, &e->server, fd, &e->server_cfg, &h, e), 0);
+}
+
+/* Runs one echo of total bytes; mode 0: plain, 1: TLS, 2: TLS with a client that trusts another CA. */
+static void echo_round(struct echo *e, int mode)
+{
+    struct crow_tcp_config client_cfg = {.in_cap = 64 * 1024, .out_cap = 64 * 1024};
+    e->server_cfg = client_cfg;
+    if (mode) {
+        e->server_cfg.tls = tls.server;
+        client_cfg.tls = mode == 1 ? tls.client : tls.stranger;
+    }
+    struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(crow_tcp_listen(e->loop, &e->listener, &any, 16, on_accepted, e), 0);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+    static const struct crow_tcp_handlers h = {.on_connect = client_connect,
+                                               .on_data = client_data,
+                                               .on_drain = client_drain,
+                                               .on_close = client_close,
+                                               .on_secure = on_secure};
+    ck_assert_int_eq(
+        crow_tcp_connect(e->loop, &e->client, &from, crow_tcp_listener_addr(e->listener), &client_cfg, &h, e),
+        0);
+    ck_assert_int_eq(crow_loop_run(e->loop), 0);
 }
 
 START_TEST(test_tcp_echo_with_backpressure)
@@ -137,19 +186,27 @@ START_TEST(test_tcp_echo_with_backpressure)
     e.data = malloc(e.total);
     for (size_t i = 0; i < e.total; i++)
         e.data[i] = (uint8_t)(i * 7 + i / 251);
-    struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(crow_tcp_listen(e.loop, &e.listener, &any, 16, on_accepted, &e), 0);
-    struct sockaddr_in from = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
-    static const struct crow_tcp_handlers h = {.on_connect = client_connect,
-                                               .on_data = client_data,
-                                               .on_drain = client_drain,
-                                               .on_close = client_close};
-    ck_assert_int_eq(
-        crow_tcp_connect(e.loop, &e.client, &from, crow_tcp_listener_addr(e.listener), &tcp_cfg, &h, &e), 0);
-    ck_assert_int_eq(crow_loop_run(e.loop), 0);
+    echo_round(&e, _i);
     ck_assert_uint_eq(e.checked, e.total);
     ck_assert_int_eq(e.closes, 1);
+    ck_assert_int_eq(e.server_err, CROW_ECLOSED);
+    ck_assert_int_eq(e.client_err, 0);
+    ck_assert_int_eq(e.secured, _i ? 2 : 0); /* both ends, once each */
+    free(e.data);
+    crow_loop_free(e.loop);
+}
+END_TEST
+
+START_TEST(test_tls_refused)
+{
+    /* A client that does not trust the server's CA: both ends close with CROW_ETLS, nothing delivered. */
+    struct echo e = {.loop = new_loop(), .total = 4096};
+    e.data = calloc(1, e.total);
+    echo_round(&e, 2);
+    ck_assert_int_eq(e.client_err, CROW_ETLS);
+    ck_assert_int_eq(e.server_err, CROW_ETLS); /* the client's alert said why */
+    ck_assert_uint_eq(e.checked, 0);
+    ck_assert_int_eq(e.secured, 0);
     free(e.data);
     crow_loop_free(e.loop);
 }
@@ -262,7 +319,9 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_timers_fire_in_order_and_stop);
-    tcase_add_test(tc, test_tcp_echo_with_backpressure);
+    tcase_add_unchecked_fixture(tc, tls_setup, tls_teardown);
+    tcase_add_loop_test(tc, test_tcp_echo_with_backpressure, 0, 2);
+    tcase_add_test(tc, test_tls_refused);
     tcase_add_test(tc, test_multicast_multishot);
     tcase_add_test(tc, test_multicast_fallback);
     tcase_add_test(tc, test_endpoint_parsing);
