@@ -61,14 +61,14 @@ start_agent 3 127.0.2.2 --activate "$WORK/hook.sh"
 
 status() { curl -sf "$TRACKER/rollout/status?format=json"; }
 registered() { [[ $(status | grep -o '"host":"host[0-9]"' | sort -u | wc -l) -eq 3 ]]; }
-# Agents register with their first poll; before a rollout the status may list no host yet, so the
-# rollout is started once the tracker answers, and hosts that poll later join their rack's wave.
+# Agents register with their first poll, and a wave whose racks have no registered agent halts at
+# once: the rollout starts once every agent has polled.
 wait_until 20 curl -sf "$TRACKER/rollout/status" || fail "no rollout status"
+wait_until 30 registered || fail "not every agent registered: $(status)"
 PLAN=$(printf 'canary r1\nwave r2\n' | python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.stdin.read()))')
 op "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN&distribute=all" -f >"$WORK/start.json" ||
   fail "rollout/start refused: $(op "$TRACKER/rollout/start?torrent=$WORK/app.torrent&plan=$PLAN")"
 log "rollout started: $(cat "$WORK/start.json")"
-wait_until 30 registered || fail "not every agent registered: $(status)"
 
 # About 10 s of multicast at 20 Mbit/s: agent 3 is cut off in the middle of it.
 spawn seed "$CROWCAST" seed "$WORK/app.torrent" "$WORK/src/app.bin" --tracker "$TRACKER/announce" \
