@@ -132,8 +132,23 @@ static void print_json(const crow_manifest_t *m, const char *id, const char *ih,
     for (uint32_t i = 0; i < m->file_count; i++) {
         printf("%s{\"path\":", i ? "," : "");
         json_string(stdout, m->files[i].path);
-        printf(",\"length\":%llu,\"offset\":%llu}", (unsigned long long)m->files[i].length,
-               (unsigned long long)m->files[i].offset);
+        printf(",\"length\":%llu,\"offset\":%llu,\"executable\":%s,\"padding\":%s}",
+               (unsigned long long)m->files[i].length, (unsigned long long)m->files[i].offset,
+               m->files[i].attr & CROW_ATTR_EXEC ? "true" : "false",
+               m->files[i].attr & CROW_ATTR_PAD ? "true" : "false");
+    }
+    printf("],\"symlinks\":[");
+    for (uint32_t i = 0; i < m->link_count; i++) {
+        printf("%s{\"path\":", i ? "," : "");
+        json_string(stdout, m->links[i].path);
+        printf(",\"target\":");
+        json_string(stdout, m->links[i].target);
+        printf("}");
+    }
+    printf("],\"empty_directories\":[");
+    for (uint32_t i = 0; i < m->dir_count; i++) {
+        printf("%s", i ? "," : "");
+        json_string(stdout, m->dirs[i]);
     }
     printf("],\"release_id\":\"%s\",\"info_hash\":\"%s\",\"signatures\":[", id, ih);
     for (uint32_t i = 0; i < m->signature_count; i++) {
@@ -183,7 +198,17 @@ static void print_text(const crow_manifest_t *m, const char *id, const char *ih,
         printf("trust:        %s%s\n", t->accepted ? "accepted" : "REFUSED: ", t->verdict);
     printf("files:        %u%s\n", m->file_count, m->single_file ? " (single-file release)" : "");
     for (uint32_t i = 0; i < m->file_count; i++)
-        printf("  %15llu  %s\n", (unsigned long long)m->files[i].length, m->files[i].path);
+        printf("  %15llu  %s%s%s\n", (unsigned long long)m->files[i].length, m->files[i].path,
+               m->files[i].attr & CROW_ATTR_EXEC ? "  (executable)" : "",
+               m->files[i].attr & CROW_ATTR_PAD ? "  (padding)" : "");
+    if (m->link_count)
+        printf("symlinks:     %u (targets relative to the release root)\n", m->link_count);
+    for (uint32_t i = 0; i < m->link_count; i++)
+        printf("                   %s -> %s\n", m->links[i].path, m->links[i].target);
+    if (m->dir_count)
+        printf("empty dirs:   %u\n", m->dir_count);
+    for (uint32_t i = 0; i < m->dir_count; i++)
+        printf("                   %s/\n", m->dirs[i]);
 }
 
 int crow_cmd_inspect(int argc, char **argv)

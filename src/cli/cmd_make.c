@@ -29,7 +29,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
             "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n"
-            "                     [--sign KEY]...\n\n"
+            "                     [--sign KEY]... [--skip-special]\n\n"
             "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
             "piece for crowcast) and writes its manifest. The same input always gives the same bytes\n"
             "(no dates, files in a fixed order), hence the same release_id and info_hash.\n\n"
@@ -53,12 +53,17 @@ static void usage(FILE *out)
             "                       with get/agent --trust fetch only signed releases. Repeat it (up\n"
             "                       to %u keys) to sign with an old and a new key while rotating.\n"
             "                       crowcast sign signs an existing manifest\n"
+            "  --skip-special       leave out, each with a warning, what a release cannot carry\n"
+            "                       (below) instead of refusing the tree\n"
             "  -h, --help           this text\n\n"
-            "A directory becomes a multi-file release: every regular file under it, empty ones\n"
-            "included, sorted byte-wise by relative path. Empty directories cannot be represented\n"
-            "and leave no trace. Symlinks (to files or directories, inside the tree or not), FIFOs,\n"
-            "sockets and devices are skipped with a warning on stderr: a release only carries bytes.\n"
-            "PATH itself may be a symlink.\n\n"
+            "A directory becomes a multi-file release, as built: every regular file under it, empty\n"
+            "ones included, sorted byte-wise by relative path, with its executable bit (the owner's;\n"
+            "published as mode 0755, others 0644); symlinks whose target lies inside the tree (BEP 47,\n"
+            "the target kept relative to the release root; dangling ones too); empty directories.\n"
+            "FIFOs, sockets, devices, files with several hard links, entries it may not read and\n"
+            "symlinks pointing outside the tree are refused, naming the entry (exit 2; 3 for an\n"
+            "unreadable one), or left out with a warning under --skip-special. PATH itself may be a\n"
+            "symlink. A single file keeps its executable bit.\n\n"
             "Exit status: 0 ok, 2 bad usage or input that cannot form a release (nothing to hash,\n"
             "unsafe name, limits), 3 a file cannot be read or written.\n",
             DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE,
@@ -75,6 +80,7 @@ struct make_opts {
     uint32_t tier_count;
     uint64_t piece_size, chunk_size;
     unsigned threads;
+    bool skip_special;
 };
 
 static int parse_args(int argc, char **argv, struct make_opts *o)
@@ -87,6 +93,7 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
         {"name", required_argument, NULL, 'n'},
         {"threads", required_argument, NULL, 'j'},
         {"sign", required_argument, NULL, 's'},
+        {"skip-special", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -127,6 +134,9 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
             if (o->sign_count == CROW_MANIFEST_MAX_SIGNATURES)
                 return crow_cli_usage_error("make", "at most %u --sign", CROW_MANIFEST_MAX_SIGNATURES);
             o->sign_keys[o->sign_count++] = optarg;
+            break;
+        case 'S':
+            o->skip_special = true;
             break;
         case 'h':
             usage(stdout);
@@ -174,7 +184,30 @@ static void warn_unsupported_trackers(const crow_manifest_t *m)
     }
 }
 
-/* Fills m's name and file list from the input: one file, or every regular file under a directory. */
+/* Moves the scanned tree into m: files (with their executable bit), symlinks, empty directories. */
+static int tree_to_manifest(crow_tree_t *tree, crow_manifest_t *m)
+{
+    uint32_t links = tree->count - tree->files;
+    m->files = calloc(tree->files, sizeof *m->files);
+    m->links = calloc(links ? links : 1, sizeof *m->links);
+    m->dirs = calloc(links ? links : 1, sizeof *m->dirs);
+    if (!m->files || !m->links || !m->dirs)
+        return CROW_EXIT_IO;
+    for (uint32_t i = 0; i < tree->count; i++) {
+        crow_tree_entry_t *e = &tree->entries[i];
+        if (e->kind == CROW_TREE_FILE)
+            m->files[m->file_count++] = (crow_manifest_file_t){
+                .path = e->path, .length = e->length, .attr = e->executable ? CROW_ATTR_EXEC : 0};
+        else if (e->kind == CROW_TREE_LINK)
+            m->links[m->link_count++] = (crow_manifest_link_t){.path = e->path, .target = e->target};
+        else
+            m->dirs[m->dir_count++] = e->path;
+        e->path = e->target = NULL;
+    }
+    return CROW_EXIT_OK;
+}
+
+/* Fills m's name and file list from the input: one file, or the tree under a directory. */
 static int collect_files(const struct make_opts *o, crow_manifest_t *m)
 {
     char resolved[PATH_MAX];
@@ -192,6 +225,7 @@ static int collect_files(const struct make_opts *o, crow_manifest_t *m)
         if (!(m->files = calloc(1, sizeof *m->files)) || !(m->files[0].path = strdup(m->name)))
             return CROW_EXIT_IO;
         m->files[0].length = (uint64_t)st.st_size;
+        m->files[0].attr = st.st_mode & S_IXUSR ? CROW_ATTR_EXEC : 0;
         return CROW_EXIT_OK;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -199,31 +233,24 @@ static int collect_files(const struct make_opts *o, crow_manifest_t *m)
         return CROW_EXIT_USAGE;
     }
     crow_tree_t tree;
-    char why[256];
-    int ret = crow_tree_scan(o->input, &tree, warn_skip, NULL, why, sizeof why);
+    char why[CROW_MAX_PATH + 256];
+    int ret = crow_tree_scan(o->input, o->skip_special ? CROW_TREE_SKIP_SPECIAL : 0, &tree, warn_skip, NULL,
+                             why, sizeof why);
     if (ret) {
-        fprintf(stderr, "crowcast make: %s: %s\n", o->input, why);
+        bool special = ret == CROW_EUNSUPPORTED || ret == CROW_EPATH || ret == -EACCES || ret == -EPERM;
+        fprintf(stderr, "crowcast make: %s: %s%s\n", o->input, why,
+                special ? "; a release cannot carry it (--skip-special leaves such entries out)" : "");
         crow_tree_dispose(&tree);
         return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
     }
-    if (tree.count == 0) {
+    if (tree.files == 0) {
         fprintf(stderr, "crowcast make: %s holds no regular file\n", o->input);
         crow_tree_dispose(&tree);
         return CROW_EXIT_USAGE;
     }
-    /* The tree's entries move into the manifest: same layout of path and length. */
-    if (!(m->files = calloc(tree.count, sizeof *m->files))) {
-        crow_tree_dispose(&tree);
-        return CROW_EXIT_IO;
-    }
-    m->file_count = tree.count;
-    for (uint32_t i = 0; i < tree.count; i++) {
-        m->files[i].path = tree.entries[i].path;
-        m->files[i].length = tree.entries[i].length;
-        tree.entries[i].path = NULL;
-    }
+    ret = tree_to_manifest(&tree, m);
     crow_tree_dispose(&tree);
-    return CROW_EXIT_OK;
+    return ret;
 }
 
 static void store_hashes(void *ctx, uint32_t piece, const uint8_t sha1[20], const uint8_t sha256[32])
@@ -286,9 +313,13 @@ static int write_manifest(const struct make_opts *o, const crow_manifest_t *m,
         fprintf(stderr, "crowcast make: cannot write %s: %s\n", o->output, crow_strerror(ret));
         goto out;
     }
-    printf("wrote %s: %s, %u file%s, %s in %u pieces of %s\n", o->output, m->name, m->file_count,
-           m->file_count == 1 ? "" : "s", crow_format_size(m->total_length, size, sizeof size),
-           m->piece_count, crow_format_size(m->piece_length, piece, sizeof piece));
+    printf("wrote %s: %s, %u file%s", o->output, m->name, m->file_count, m->file_count == 1 ? "" : "s");
+    if (m->link_count)
+        printf(", %u symlink%s", m->link_count, m->link_count == 1 ? "" : "s");
+    if (m->dir_count)
+        printf(", %u empty director%s", m->dir_count, m->dir_count == 1 ? "y" : "ies");
+    printf(", %s in %u pieces of %s\n", crow_format_size(m->total_length, size, sizeof size), m->piece_count,
+           crow_format_size(m->piece_length, piece, sizeof piece));
     printf("release_id: %s\ninfo_hash:  %s\n", id, ih);
     if (signers[0])
         printf("signed by:  %s\n", signers);

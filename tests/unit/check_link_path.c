@@ -18,8 +18,8 @@ static const struct target_case {
     {"d/e/l", "../../x/y", NULL, 0, "x/y"},
     {"d/e/l", "../../../x", NULL, CROW_EPATH, NULL}, /* climbs out of the release */
     {"l", "..", NULL, CROW_EPATH, NULL},
-    {"d/l", "..", NULL, CROW_EPATH, NULL},           /* the root itself */
-    {"d/l", "../x/../..", NULL, CROW_EPATH, NULL},   /* back in, then out */
+    {"d/l", "..", NULL, CROW_EPATH, NULL},         /* the root itself */
+    {"d/l", "../x/../..", NULL, CROW_EPATH, NULL}, /* back in, then out */
     {"d/l", "x/../../../etc", NULL, CROW_EPATH, NULL},
     {"l", "", NULL, CROW_EPATH, NULL},
     {"l", ".", NULL, CROW_EPATH, NULL},
