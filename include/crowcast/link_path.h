@@ -16,9 +16,12 @@
  * absolute path outside abs_root or is not a safe path; CROW_ESPACE when it does not fit. */
 int crow_link_target(const char *link, const char *text, const char *abs_root, char *out, size_t cap);
 
-/* The relative text a symlink at release path `link` must hold to point at root-relative `target`:
- * "../" once per directory above the link, then target ("a/b/l" -> "c" gives "../../c"). Returns
- * the length written (NUL-terminated) or CROW_ESPACE. */
+/* The shortest relative text a symlink at release path `link` can hold to point at root-relative
+ * `target`: "../" up to the deepest directory the two share, then the rest of target ("a/b/l" ->
+ * "c" gives "../../c", "lib/so" -> "lib/so.1" gives "so.1", "a/b/l" -> "a" gives ".."), so a
+ * link written as such in a source tree is published with the same text. It climbs no higher than
+ * that shared directory, inside the release. Returns the length written (NUL-terminated) or
+ * CROW_ESPACE. */
 long crow_link_text(const char *link, const char *target, char *out, size_t cap);
 
 #endif

@@ -62,17 +62,51 @@ int crow_link_target(const char *link, const char *text, const char *abs_root, c
     return crow_manifest_check_path(out, n) ? CROW_EPATH : 0;
 }
 
+/* Bytes of the first `count` components of p (count >= 1 and p holds them). */
+static size_t prefix_len(const char *p, size_t count)
+{
+    const char *c = p;
+    for (size_t k = 1; k < count; k++)
+        c = strchr(c, '/') + 1;
+    return (size_t)(strchrnul(c, '/') - p);
+}
+
 long crow_link_text(const char *link, const char *target, char *out, size_t cap)
 {
-    size_t n = 0, tlen = strlen(target);
-    for (const char *p = strchr(link, '/'); p; p = strchr(p + 1, '/')) {
+    /* Components of the link's directory shared with the target, counted from the root. */
+    size_t dirs = 0, common = 0, tcomps = 1;
+    for (const char *p = strchr(link, '/'); p; p = strchr(p + 1, '/'))
+        dirs++;
+    for (const char *p = strchr(target, '/'); p; p = strchr(p + 1, '/'))
+        tcomps++;
+    while (common < dirs && common < tcomps) {
+        size_t a = prefix_len(link, common + 1);
+        if (prefix_len(target, common + 1) != a || memcmp(link, target, a) != 0)
+            break;
+        common++;
+    }
+    const char *rest = target;
+    if (common)
+        rest += prefix_len(target, common) + (target[prefix_len(target, common)] == '/');
+    size_t n = 0, rlen = strlen(rest);
+    for (size_t k = common; k < dirs; k++) {
         if (n + 3 >= cap)
             return CROW_ESPACE;
         memcpy(out + n, "../", 3);
         n += 3;
     }
-    if (n + tlen >= cap)
+    if (rlen == 0) { /* the target is the link's directory or one above it */
+        if (n)
+            n--; /* "../.." rather than "../../" */
+        else
+            out[n++] = '.';
+        if (n >= cap)
+            return CROW_ESPACE;
+        out[n] = '\0';
+        return (long)n;
+    }
+    if (n + rlen >= cap)
         return CROW_ESPACE;
-    memcpy(out + n, target, tlen + 1);
-    return (long)(n + tlen);
+    memcpy(out + n, rest, rlen + 1);
+    return (long)(n + rlen);
 }

@@ -1,5 +1,6 @@
 /* Staging of a download in OUTDIR/.crowcast-staging/<release id hex>/<name> and its publication
- * as OUTDIR/<name> by one rename once every piece verified. */
+ * as OUTDIR/<name> by one rename once every piece verified and the tree's modes, symlinks and
+ * empty directories are in place. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/storage.h"
+#include "crowcast/tree_attrs.h"
 
 struct crow_staging {
     const crow_manifest_t *m;
@@ -127,7 +129,7 @@ static int holds_release(const crow_manifest_t *m, int dirfd, const char *name)
         goto out;
     ret = crow_storage_verify(s, 0, &good, NULL, NULL);
     if (ret == 0)
-        ret = crow_bitfield_full(&good);
+        ret = crow_bitfield_full(&good) && crow_tree_check(m, dirfd, name, NULL, NULL) == 0;
     crow_bitfield_dispose(&good);
 out:
     crow_storage_close(s);
@@ -187,6 +189,9 @@ int crow_staging_publish(crow_staging_t *st, char *why, size_t why_cap)
                      st->verified.nbits - st->verified.count, st->verified.nbits);
         return CROW_EHASH;
     }
+    /* Modes, symlinks and empty directories go in before the rename: the release appears whole. */
+    if ((ret = crow_tree_apply(m, st->relfd, m->name, why, why_cap)))
+        return ret;
     ret = crow_storage_sync(st->storage);
     if (ret == 0 && fsync(st->relfd) < 0)
         ret = -errno;

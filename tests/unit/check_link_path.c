@@ -66,11 +66,21 @@ START_TEST(test_text)
     ck_assert_str_eq(out, "../../c");
     ck_assert_int_eq(crow_link_text("a/b/l", "c", out, 7), CROW_ESPACE);
     ck_assert_int_eq(crow_link_text("a/b/l", "c", out, 3), CROW_ESPACE);
-    /* The text resolves back to the target from the link's place. */
-    char back[64];
-    ck_assert_int_eq(crow_link_text("x/y/z/l", "x/q", out, sizeof out), 12);
-    ck_assert_int_eq(crow_link_target("x/y/z/l", out, NULL, back, sizeof back), 0);
-    ck_assert_str_eq(back, "x/q");
+    /* The shortest text from the link's directory; it resolves back to the target. */
+    static const char *const cases[][3] = {
+        {"x/y/z/l", "x/q", "../../q"}, {"lib/so", "lib/so.1", "so.1"}, {"bin/lib", "lib", "../lib"},
+        {"a/b/l", "a", ".."},          {"a/b/l", "a/b", "."},          {"a/b/l", "a/bc/d", "../bc/d"},
+        {"a/b/l", "a/b/c/d", "c/d"},   {"ab/l", "a/x", "../a/x"},      {"a/b/c/l", "q", "../../../q"},
+        {"a/b/c/l", "a/b", ".."},      {"a/b/c/l", "a", "../.."},      {"l", "x/y", "x/y"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char back[64];
+        ck_assert_int_ge(crow_link_text(cases[i][0], cases[i][1], out, sizeof out), 1);
+        ck_assert_msg(strcmp(out, cases[i][2]) == 0, "%s -> %s: %s, want %s", cases[i][0], cases[i][1], out,
+                      cases[i][2]);
+        ck_assert_int_eq(crow_link_target(cases[i][0], out, NULL, back, sizeof back), 0);
+        ck_assert_str_eq(back, cases[i][1]);
+    }
 }
 END_TEST
 

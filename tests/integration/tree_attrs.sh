@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A build arrives as it was built: a tree with executables, symlinks (into a file, into a
+# directory, dangling, and one at the top), empty directories (one nested), a zero-length file and
+# names with spaces and UTF-8 goes through `crowcast make`, a multicast `seed` and two `get`s on
+# loopback (127.0.0.2-3), one of them with a umask that would strip the executable bit; each
+# published copy is identical to the source (diff -r --no-dereference, every mode by stat -c %a,
+# every link by readlink: the same text, except an absolute one inside the tree, which is published
+# relative) and `verify` passes on it; after tampering with a mode, a link and an
+# empty directory, verify exits 1 naming all three. A symlink pointing outside the tree is refused
+# by make naming the link (exit 2); with --skip-special it is left out with a warning.
+# transmission-show and aria2c --show-files read the manifest and list the symlink as an entry.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mcast_lib.sh"
+need_cmd transmission-show aria2c diff stat readlink
+
+src=$WORK/src/build-42
+mkdir -p "$src/bin" "$src/lib/plugins" "$src/share/doc" "$src/var/cache/empty" "$src/tmp" "$src/naïve dir"
+random_file "$src/bin/server" 300000 server || true
+random_file "$src/lib/libcore.so.1" 200001 core || true
+random_file "$src/share/doc/README" 1000 readme || true
+random_file "$src/naïve dir/file with spaces ü.txt" 777 utf || true
+: >"$src/share/empty file"
+printf '#!/bin/sh\necho hello\n' >"$src/bin/run.sh"
+chmod 755 "$src/bin/server" "$src/bin/run.sh"
+chmod 640 "$src/share/doc/README" # not executable: published as 0644
+ln -s libcore.so.1 "$src/lib/libcore.so"
+ln -s ../lib "$src/bin/lib"
+ln -s ../../share/doc/README "$src/lib/plugins/README"
+ln -s not/there/yet "$src/lib/dangling"
+ln -s "bin/run.sh" "$src/run"
+ln -s "$src/naïve dir/file with spaces ü.txt" "$src/abs link" # absolute, inside: kept, made relative
+
+# One link pointing outside: refused, naming it; with --skip-special it is left out with a warning.
+ln -s /etc/passwd "$src/lib/escape"
+rc=0
+"$CROWCAST" make "$src" -o "$WORK/r.torrent" --piece-size 64K >"$WORK/make.out" 2>"$WORK/make.err" || rc=$?
+[[ $rc -eq 2 ]] || fail "make with a link leading out exited $rc, want 2: $(cat "$WORK/make.err")"
+grep -q "lib/escape: a symlink to /etc/passwd, outside the release" "$WORK/make.err" ||
+  fail "make's refusal does not name the link: $(cat "$WORK/make.err")"
+[[ ! -e $WORK/r.torrent ]] || fail "make wrote a manifest although it refused the tree"
+"$CROWCAST" make "$src" -o "$WORK/skip.torrent" --piece-size 64K --skip-special >/dev/null 2>"$WORK/skip.err" ||
+  fail "make --skip-special failed: $(cat "$WORK/skip.err")"
+grep -q "warning: skipping lib/escape (a symlink to /etc/passwd, outside the release)" "$WORK/skip.err" ||
+  fail "make --skip-special did not warn: $(cat "$WORK/skip.err")"
+rm "$src/lib/escape"
+
+"$CROWCAST" make "$src" -o "$WORK/r.torrent" --piece-size 64K >"$WORK/make.out" 2>"$WORK/make.err" ||
+  fail "make failed: $(cat "$WORK/make.err")"
+[[ ! -s $WORK/make.err ]] || fail "make warned: $(cat "$WORK/make.err")"
+grep -q "6 files, 6 symlinks, 2 empty directories" "$WORK/make.out" || fail "make summary: $(cat "$WORK/make.out")"
+cmp -s "$WORK/r.torrent" "$WORK/skip.torrent" || fail "the skipped link changed the manifest"
+"$CROWCAST" verify "$WORK/r.torrent" "$src" >/dev/null || fail "the source tree does not verify"
+
+# Stock tools read it; BEP 47's symlinks show as (empty) entries to those that do not know it.
+transmission-show "$WORK/r.torrent" >"$WORK/tshow.txt" 2>&1 || fail "transmission-show failed: $(cat "$WORK/tshow.txt")"
+grep -qF "build-42/naïve dir/file with spaces ü.txt" "$WORK/tshow.txt" || fail "transmission-show: $(cat "$WORK/tshow.txt")"
+grep -qF "build-42/lib/libcore.so " "$WORK/tshow.txt" || fail "transmission-show does not list the link"
+aria2c --show-files "$WORK/r.torrent" >"$WORK/aria.txt" 2>&1 || fail "aria2c --show-files failed: $(cat "$WORK/aria.txt")"
+grep -qF "./build-42/naïve dir/file with spaces ü.txt" "$WORK/aria.txt" || fail "aria2c: $(cat "$WORK/aria.txt")"
+grep -qF "./build-42/bin/lib" "$WORK/aria.txt" || fail "aria2c does not list the link"
+log "transmission-show and aria2c --show-files read the manifest"
+
+# Multicast on loopback to two receivers; the second one runs under umask 077.
+group=$(mcast_group)
+pids=()
+for i in 1 2; do
+  mask=022
+  [[ $i -eq 2 ]] && mask=077
+  spawn "get$i" bash -c "umask $mask; exec \"\$0\" \"\$@\"" "$CROWCAST" get "$WORK/r.torrent" -o "$WORK/out$i" \
+    --mcast "$group" --iface "127.0.0.$((i + 1))" --no-tracker --json
+  pids+=("$SPAWNED_PID")
+done
+mkdir -p "$WORK/out1" "$WORK/out2"
+wait_joined 20 "$WORK/get1.log" "$WORK/get2.log"
+timeout 60 "$CROWCAST" seed "$WORK/r.torrent" "$src" --mcast "$group" --iface 127.0.0.1 --rate 200M \
+  --passes 2 --linger 0 --no-tracker >"$WORK/seed.log" 2>&1 || fail "seed exited $?: $(tail -5 "$WORK/seed.log")"
+for i in 1 2; do
+  rc=0
+  wait_pid_timeout 60 "${pids[i - 1]}" || rc=$?
+  [[ $rc -eq 0 ]] || fail "get $i exited $rc: $(tail -5 "$WORK/get$i.log")"
+done
+
+# describe DIR [expected]: one line per entry, sorted: a symlink by where it points from the
+# root (its text may differ), a file or directory by its mode; "expected" gives the modes a
+# release publishes (0755 for directories and executables, 0644 for other files).
+describe() {
+  (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r p; do
+    if [[ -L $p ]]; then
+      t=$(readlink "$p")
+      [[ $t == /* ]] || t="$PWD/$(dirname "$p")/$t"
+      echo "$p -> $(realpath -ms --relative-to="$PWD" "$t")"
+    elif [[ ${2:-} != expected ]]; then echo "$p $(stat -c '%F %a' "$p" | sed 's/regular empty file/regular file/')"
+    elif [[ -d $p ]]; then echo "$p directory 755"
+    elif [[ -x $p ]]; then echo "$p regular file 755"
+    else echo "$p regular file 644"; fi
+  done)
+}
+want=$WORK/want.txt
+describe "$src" expected >"$want"
+for i in 1 2; do
+  out=$WORK/out$i/build-42
+  [[ -d $out ]] || fail "get $i published nothing"
+  [[ ! -e $WORK/out$i/.crowcast-staging ]] || fail "get $i left its staging area"
+  # The absolute link is published relative (checked below); every other link keeps its text.
+  diff -r --no-dereference --exclude='abs link' "$src" "$out" >"$WORK/diff$i.txt" 2>&1 || fail "get $i: diff -r: $(head -5 "$WORK/diff$i.txt")"
+  describe "$out" >"$WORK/got$i.txt"
+  diff "$want" "$WORK/got$i.txt" >"$WORK/modes$i.txt" || fail "get $i: modes or links differ: $(cat "$WORK/modes$i.txt")"
+  [[ $(readlink "$out/abs link") == "naïve dir/file with spaces ü.txt" && $(readlink "$out/bin/lib") == ../lib ]] ||
+    fail "get $i: links read $(readlink "$out/abs link") and $(readlink "$out/bin/lib")"
+  [[ $("$out/run") == hello ]] || fail "get $i: the published run.sh does not run through its link"
+  "$CROWCAST" verify "$WORK/r.torrent" "$out" >"$WORK/verify$i.txt" || fail "get $i: verify: $(cat "$WORK/verify$i.txt")"
+done
+log "both copies published identical: contents, modes ($(grep -c ' 755$' "$want") entries 0755), $(grep -c -- ' -> ' "$want") symlinks, empty directories"
+
+# Tampering: verify names the mode, the link and the missing empty directory.
+out=$WORK/out1/build-42
+chmod 644 "$out/bin/server"
+ln -sfn libcore.so.1 "$out/bin/lib"
+rmdir "$out/var/cache/empty"
+rc=0
+"$CROWCAST" verify "$WORK/r.torrent" "$out" >"$WORK/tampered.txt" || rc=$?
+[[ $rc -eq 1 ]] || fail "verify of a tampered tree exited $rc: $(cat "$WORK/tampered.txt")"
+grep -q "bin/server: not executable (mode 0644), the manifest says executable" "$WORK/tampered.txt" &&
+  grep -q "bin/lib: a symlink to libcore.so.1, the manifest says to lib" "$WORK/tampered.txt" &&
+  grep -q "var/cache/empty: missing, the manifest says an empty directory" "$WORK/tampered.txt" ||
+  fail "verify does not say what differs: $(cat "$WORK/tampered.txt")"
+log "verify names a changed mode, a changed link and a missing empty directory"
