@@ -99,4 +99,3 @@ int crow_dir_walk_to(struct crow_dir_walk *w, const char *path, const char **lea
     w->fd = fd;
     return fd;
 }
-

@@ -120,7 +120,8 @@ int crow_tree_apply(const crow_manifest_t *m, int dirfd, const char *root, char 
     }
     if (ret)
         crow_why(why, why_cap, ret, "%s: %s", failed ? failed : root,
-                 ret == CROW_EPATH ? "a symlink, or something of another kind, is in the way" : crow_strerror(ret));
+                 ret == CROW_EPATH ? "a symlink, or something of another kind, is in the way"
+                                   : crow_strerror(ret));
     return ret;
 }
 
@@ -148,8 +149,9 @@ static void check_mode(struct check *c, int dirfd, const char *name, const crow_
     if (exec == want)
         return;
     char what[96];
-    snprintf(what, sizeof what, "%s (mode %04o), the manifest says %s", exec ? "executable" : "not executable",
-             (unsigned)(st.st_mode & 07777), want ? "executable (0755)" : "not executable (0644)");
+    snprintf(what, sizeof what, "%s (mode %04o), the manifest says %s",
+             exec ? "executable" : "not executable", (unsigned)(st.st_mode & 07777),
+             want ? "executable (0755)" : "not executable (0644)");
     differs(c, f->path, what);
 }
 
@@ -165,7 +167,8 @@ static void check_link(struct check *c, int dirfd, const char *name, const crow_
         return;
     }
     text[n] = '\0';
-    if (crow_link_target(l->path, text, abs_root, target, sizeof target) == 0 && strcmp(target, l->target) == 0)
+    if (crow_link_target(l->path, text, abs_root, target, sizeof target) == 0 &&
+        strcmp(target, l->target) == 0)
         return;
     snprintf(what, sizeof what, "a symlink to %s, the manifest says to %s (from the release root)", text,
              l->target);
@@ -178,11 +181,13 @@ static void check_dir(struct check *c, int dirfd, const char *name, const char *
     bool exists = dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (exists && S_ISDIR(st.st_mode))
         return;
-    differs(c, path, exists ? "not a directory, the manifest says an empty directory"
-                            : "missing, the manifest says an empty directory");
+    differs(c, path,
+            exists ? "not a directory, the manifest says an empty directory"
+                   : "missing, the manifest says an empty directory");
 }
 
-unsigned crow_tree_check(const crow_manifest_t *m, int dirfd, const char *root, crow_tree_diff_cb cb, void *ctx)
+unsigned crow_tree_check(const crow_manifest_t *m, int dirfd, const char *root, crow_tree_diff_cb cb,
+                         void *ctx)
 {
     struct check c = {.cb = cb, .ctx = ctx};
     if (m->single_file) {
@@ -199,7 +204,9 @@ unsigned crow_tree_check(const crow_manifest_t *m, int dirfd, const char *root, 
     struct crow_dir_walk w = {.rootfd = rootfd, .fd = -1};
     const char *leaf;
     for (uint32_t i = 0; i < m->file_count; i++) {
-        int dfd = m->files[i].attr & CROW_ATTR_PAD ? -1 : crow_dir_walk_to(&w, m->files[i].path, &leaf, false, false);
+        int dfd = m->files[i].attr & CROW_ATTR_PAD
+                      ? -1
+                      : crow_dir_walk_to(&w, m->files[i].path, &leaf, false, false);
         if (dfd >= 0)
             check_mode(&c, dfd, leaf, &m->files[i], AT_SYMLINK_NOFOLLOW);
     }

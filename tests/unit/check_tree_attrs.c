@@ -139,8 +139,10 @@ START_TEST(test_publish_applies_the_tree)
     struct seen s = {0};
     ck_assert_uint_eq(crow_tree_check(&m, AT_FDCWD, at("rel"), record, &s), 5);
     ck_assert_uint_eq(s.count, 5);
-    ck_assert_ptr_nonnull(strstr(s.text, "bin/tool: not executable (mode 0644), the manifest says executable"));
-    ck_assert_ptr_nonnull(strstr(s.text, "lib/a.so: executable (mode 0700), the manifest says not executable"));
+    ck_assert_ptr_nonnull(
+        strstr(s.text, "bin/tool: not executable (mode 0644), the manifest says executable"));
+    ck_assert_ptr_nonnull(
+        strstr(s.text, "lib/a.so: executable (mode 0700), the manifest says not executable"));
     ck_assert_ptr_nonnull(strstr(s.text, "lib/current.so: missing, the manifest says a symlink to lib/a.so"));
     ck_assert_ptr_nonnull(strstr(s.text, "lib/tools: a symlink to ../var, the manifest says to bin"));
     ck_assert_ptr_nonnull(strstr(s.text, "var/empty: missing, the manifest says an empty directory"));
