@@ -9,9 +9,10 @@
 # empty directory, verify exits 1 naming all three. A symlink pointing outside the tree is refused
 # by make naming the link (exit 2); with --skip-special it is left out with a warning.
 # transmission-show and aria2c --show-files read the manifest and list the symlink as an entry.
+# crowcast diff against the next build shows what changed and the bytes that would move.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mcast_lib.sh"
-need_cmd transmission-show aria2c diff stat readlink
+need_cmd transmission-show aria2c diff stat readlink python3
 
 src=$WORK/src/build-42
 mkdir -p "$src/bin" "$src/lib/plugins" "$src/share/doc" "$src/var/cache/empty" "$src/tmp" "$src/naïve dir"
@@ -125,3 +126,30 @@ grep -q "bin/server: not executable (mode 0644), the manifest says executable" "
   grep -q "var/cache/empty: missing, the manifest says an empty directory" "$WORK/tampered.txt" ||
   fail "verify does not say what differs: $(cat "$WORK/tampered.txt")"
 log "verify names a changed mode, a changed link and a missing empty directory"
+
+# crowcast diff between this build and the next: a rewritten file, a flipped mode, a new file, a
+# retargeted link, a removed empty directory; the same manifest twice differs in nothing.
+rc=0
+"$CROWCAST" diff "$WORK/r.torrent" "$WORK/r.torrent" >"$WORK/diff-same.txt" || rc=$?
+[[ $rc -eq 0 ]] || fail "diff of a manifest with itself exited $rc: $(cat "$WORK/diff-same.txt")"
+next=$WORK/next/build-42
+mkdir -p "$WORK/next" && cp -a "$src" "$next"
+random_file "$next/lib/libcore.so.1" 200001 core2 || true
+chmod 644 "$next/bin/run.sh"
+echo news >"$next/share/NEWS"
+ln -sfn libcore.so.1 "$next/bin/lib"
+rmdir "$next/tmp"
+rm "$next/abs link" # it points into the first tree
+"$CROWCAST" make "$next" -o "$WORK/next.torrent" --piece-size 64K >/dev/null 2>&1 || fail "make of the next build failed"
+rc=0
+"$CROWCAST" diff "$WORK/r.torrent" "$WORK/next.torrent" >"$WORK/diff.txt" || rc=$?
+[[ $rc -eq 1 ]] || fail "diff exited $rc: $(cat "$WORK/diff.txt")"
+for want in "bin/run.sh" "mode 0755 -> 0644" "+  share/NEWS" "~  bin/lib -> bin/libcore.so.1 (was lib)" "-  tmp/" \
+  "lib/libcore.so.1"; do
+  grep -qF -- "$want" "$WORK/diff.txt" || fail "diff does not show '$want': $(cat "$WORK/diff.txt")"
+done
+"$CROWCAST" diff --json "$WORK/r.torrent" "$WORK/next.torrent" >"$WORK/diff.json" || [[ $? -eq 1 ]] ||
+  fail "diff --json failed"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert 0 < j["bytes_to_move"] < j["bytes_total"], j' \
+  "$WORK/diff.json" || fail "diff --json: $(cat "$WORK/diff.json")"
+log "diff: $(tail -n 1 "$WORK/diff.txt")"
