@@ -34,19 +34,19 @@ enum crow_diff_change {
 typedef struct crow_diff_entry {
     enum crow_diff_what what;
     enum crow_diff_change change;
-    bool mode_changed; /* a file in both whose executable bit differs */
-    const char *path;  /* borrowed from the old or the new manifest */
+    bool mode_changed;             /* a file in both whose executable bit differs */
+    const char *path;              /* borrowed from the old or the new manifest */
     uint32_t old_index, new_index; /* into files[], links[] or dirs[]; UINT32_MAX where absent */
 } crow_diff_entry_t;
 
 typedef struct crow_release_diff {
     crow_diff_entry_t *entries; /* owned; count entries, by kind (files, links, dirs), each by path */
     uint32_t count;
-    uint32_t files_same;          /* files (padding aside) in both, equal, same mode: not listed */
-    uint32_t pieces_total;        /* of the new release */
-    uint32_t pieces_new;          /* of them, whose content the old release lacks */
-    uint64_t bytes_total;         /* of the new release */
-    uint64_t bytes_to_move;       /* the new pieces' bytes */
+    uint32_t files_same;    /* files (padding aside) in both, equal, same mode: not listed */
+    uint32_t pieces_total;  /* of the new release */
+    uint32_t pieces_new;    /* of them, whose content the old release lacks */
+    uint64_t bytes_total;   /* of the new release */
+    uint64_t bytes_to_move; /* the new pieces' bytes */
 } crow_release_diff_t;
 
 /* Compares release `from` with its successor `to` (parsed manifests, borrowed: they must outlive

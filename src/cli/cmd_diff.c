@@ -12,25 +12,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: crowcast diff OLD.torrent NEW.torrent [--json]\n\n"
-            "Compares two releases by their manifests (no data is read): files, symlinks and empty\n"
-            "directories added (+), removed (-) and changed (~), executable bits flipped (x), and the\n"
-            "bytes a host holding OLD would still receive to have NEW: the pieces of NEW whose\n"
-            "SHA-256 no piece of OLD has.\n\n"
-            "A file in both with the same length is judged by its pieces. Where it sits at the same\n"
-            "place in its pieces in both releases, equal hashes mean equal bytes and a differing\n"
-            "piece of its own means changed. A file whose differing pieces it shares with a\n"
-            "neighbour, or that moved within its pieces (an earlier file changed size, or the piece\n"
-            "length differs), cannot be told from the hashes: it is listed as undetermined (?).\n\n"
-            "  --json      one JSON object: old and new (name, release_id, files, length), entries\n"
-            "              (each kind file|symlink|directory, change added|removed|changed|\n"
-            "              undetermined|same, mode_changed, path, and the lengths, executable bits\n"
-            "              or targets of both sides), files_unchanged, pieces, pieces_new,\n"
-            "              bytes_total, bytes_to_move\n"
-            "  -h, --help  this text\n\n"
-            "Exit status (as diff(1)): 0 the releases hold the same tree, 1 they differ, 2 bad usage\n"
-            "or an invalid manifest, 3 a manifest cannot be read.\n");
+    fprintf(out, "usage: crowcast diff OLD.torrent NEW.torrent [--json]\n\n"
+                 "Compares two releases by their manifests (no data is read): files, symlinks and empty\n"
+                 "directories added (+), removed (-) and changed (~), executable bits flipped (x), and the\n"
+                 "bytes a host holding OLD would still receive to have NEW: the pieces of NEW whose\n"
+                 "SHA-256 no piece of OLD has.\n\n"
+                 "A file in both with the same length is judged by its pieces. Where it sits at the same\n"
+                 "place in its pieces in both releases, equal hashes mean equal bytes and a differing\n"
+                 "piece of its own means changed. A file whose differing pieces it shares with a\n"
+                 "neighbour, or that moved within its pieces (an earlier file changed size, or the piece\n"
+                 "length differs), cannot be told from the hashes: it is listed as undetermined (?).\n\n"
+                 "  --json      one JSON object: old and new (name, release_id, files, length), entries\n"
+                 "              (each kind file|symlink|directory, change added|removed|changed|\n"
+                 "              undetermined|same, mode_changed, path, and the lengths, executable bits\n"
+                 "              or targets of both sides), files_unchanged, pieces, pieces_new,\n"
+                 "              bytes_total, bytes_to_move\n"
+                 "  -h, --help  this text\n\n"
+                 "Exit status (as diff(1)): 0 the releases hold the same tree, 1 they differ, 2 bad usage\n"
+                 "or an invalid manifest, 3 a manifest cannot be read.\n");
 }
 
 static int load(const char *path, crow_manifest_t *m)
@@ -65,8 +64,8 @@ static void print_entry_side_json(const char *side, const crow_diff_entry_t *e, 
     if (index == UINT32_MAX || e->what == CROW_DIFF_DIR)
         return;
     if (e->what == CROW_DIFF_FILE) {
-        printf(",\"%s_length\":%llu,\"%s_executable\":%s", side, (unsigned long long)m->files[index].length, side,
-               m->files[index].attr & CROW_ATTR_EXEC ? "true" : "false");
+        printf(",\"%s_length\":%llu,\"%s_executable\":%s", side, (unsigned long long)m->files[index].length,
+               side, m->files[index].attr & CROW_ATTR_EXEC ? "true" : "false");
     } else {
         printf(",\"%s_target\":", side);
         crow_cli_json_string(stdout, m->links[index].target);
@@ -111,11 +110,13 @@ static void print_entry(const crow_diff_entry_t *e, const crow_manifest_t *a, co
         const crow_manifest_file_t *f = e->new_index != UINT32_MAX ? &b->files[e->new_index] : NULL;
         const crow_manifest_file_t *o = e->old_index != UINT32_MAX ? &a->files[e->old_index] : NULL;
         if (o && f && o->length != f->length)
-            printf("  (%s -> %s)", crow_format_size(o->length, x, sizeof x), crow_format_size(f->length, y, sizeof y));
+            printf("  (%s -> %s)", crow_format_size(o->length, x, sizeof x),
+                   crow_format_size(f->length, y, sizeof y));
         else
             printf("  (%s)", crow_format_size((f ? f : o)->length, x, sizeof x));
         if (e->mode_changed)
-            printf("  mode %s -> %s", o->attr & CROW_ATTR_EXEC ? "0755" : "0644", f->attr & CROW_ATTR_EXEC ? "0755" : "0644");
+            printf("  mode %s -> %s", o->attr & CROW_ATTR_EXEC ? "0755" : "0644",
+                   f->attr & CROW_ATTR_EXEC ? "0755" : "0644");
     }
     printf("\n");
 }
@@ -133,14 +134,15 @@ static void print_text(const crow_manifest_t *a, const crow_manifest_t *b, const
         print_entry(&d->entries[i], a, b);
     const uint32_t *f = counts[CROW_DIFF_FILE], *l = counts[CROW_DIFF_LINK], *r = counts[CROW_DIFF_DIR];
     printf("files: %u added, %u removed, %u changed, %u undetermined, %u unchanged; %u mode change%s\n",
-           f[CROW_DIFF_ADDED], f[CROW_DIFF_REMOVED], f[CROW_DIFF_CHANGED], f[CROW_DIFF_UNDETERMINED], d->files_same,
-           modes, modes == 1 ? "" : "s");
+           f[CROW_DIFF_ADDED], f[CROW_DIFF_REMOVED], f[CROW_DIFF_CHANGED], f[CROW_DIFF_UNDETERMINED],
+           d->files_same, modes, modes == 1 ? "" : "s");
     if (a->link_count || b->link_count || a->dir_count || b->dir_count)
         printf("symlinks: %u added, %u removed, %u changed; empty directories: %u added, %u removed\n",
                l[CROW_DIFF_ADDED], l[CROW_DIFF_REMOVED], l[CROW_DIFF_CHANGED], r[CROW_DIFF_ADDED],
                r[CROW_DIFF_REMOVED]);
     printf("bytes to move: %s of %s (%.1f%%), %u of %u pieces are new\n",
-           crow_format_size(d->bytes_to_move, size, sizeof size), crow_format_size(d->bytes_total, total, sizeof total),
+           crow_format_size(d->bytes_to_move, size, sizeof size),
+           crow_format_size(d->bytes_total, total, sizeof total),
            d->bytes_total ? 100.0 * (double)d->bytes_to_move / (double)d->bytes_total : 0.0, d->pieces_new,
            d->pieces_total);
 }

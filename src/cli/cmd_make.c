@@ -16,6 +16,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/manifest.h"
+#include "crowcast/release_layout.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/tree_scan.h"
@@ -29,15 +30,16 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
             "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n"
-            "                     [--sign KEY]... [--skip-special]\n\n"
+            "                     [--sign KEY]... [--skip-special] [--align | --previous OLD.torrent]\n\n"
             "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
             "piece for crowcast) and writes its manifest. The same input always gives the same bytes\n"
             "(no dates, files in a fixed order), hence the same release_id and info_hash.\n\n"
             "  -o, --output FILE    where to write the manifest (required; replaced atomically)\n"
             "  --piece-size N       bytes per piece, a power of two from 16K to 64M. Default: the\n"
             "                       smallest power of two from 256K up that keeps the release within\n"
-            "                       %u pieces (64M pieces past 128 GiB)\n"
-            "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u)\n"
+            "                       %u pieces (64M pieces past 128 GiB); with --previous, OLD's\n"
+            "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u;\n"
+            "                       with --previous, OLD's)\n"
             "  --tracker URL[,URL...]\n"
             "                       tracker URL(s) stored in the manifest (default: none); repeat it\n"
             "                       for backup tiers (BEP 12, as mktorrent -a): each --tracker is a\n"
@@ -53,6 +55,14 @@ static void usage(FILE *out)
             "                       with get/agent --trust fetch only signed releases. Repeat it (up\n"
             "                       to %u keys) to sign with an old and a new key while rotating.\n"
             "                       crowcast sign signs an existing manifest\n"
+            "  --align              piece-aligned layout: every file of at least one piece starts a\n"
+            "                       piece (BEP 47 padding files, zeros that never reach the disk), so\n"
+            "                       the next build made with --previous keeps its pieces\n"
+            "  --previous OLD.torrent\n"
+            "                       lay files out so that a file OLD holds under the same path and\n"
+            "                       length keeps its pieces' hashes (same place within its pieces,\n"
+            "                       OLD's piece length and chunk size); other files as --align.\n"
+            "                       crowcast diff OLD NEW shows what is left to move\n"
             "  --skip-special       leave out, each with a warning, what a release cannot carry\n"
             "                       (below) instead of refusing the tree\n"
             "  -h, --help           this text\n\n"
@@ -80,7 +90,8 @@ struct make_opts {
     uint32_t tier_count;
     uint64_t piece_size, chunk_size;
     unsigned threads;
-    bool skip_special;
+    bool skip_special, align;
+    const char *previous; /* --previous OLD.torrent */
 };
 
 static int parse_args(int argc, char **argv, struct make_opts *o)
@@ -94,10 +105,12 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
         {"threads", required_argument, NULL, 'j'},
         {"sign", required_argument, NULL, 's'},
         {"skip-special", no_argument, NULL, 'S'},
+        {"align", no_argument, NULL, 'A'},
+        {"previous", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct make_opts){.chunk_size = CROW_DEFAULT_CHUNK_SIZE};
+    *o = (struct make_opts){0};
     uint64_t threads = 0;
     int c;
     optind = 1;
@@ -137,6 +150,13 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
             break;
         case 'S':
             o->skip_special = true;
+            break;
+        case 'A':
+            o->align = true;
+            break;
+        case 'P':
+            o->previous = optarg;
+            o->align = true;
             break;
         case 'h':
             usage(stdout);
@@ -253,6 +273,40 @@ static int collect_files(const struct make_opts *o, crow_manifest_t *m)
     return ret;
 }
 
+/* Piece length, chunk size and, with --align or --previous, the padding that lets unchanged files
+ * keep their pieces (release_layout.h). */
+static int choose_layout(const struct make_opts *o, crow_manifest_t *m, uint64_t total)
+{
+    crow_manifest_t prev = {0};
+    char why[256];
+    int ret;
+    if (o->previous && (ret = crow_manifest_load(o->previous, &prev, why, sizeof why))) {
+        fprintf(stderr, "crowcast make: --previous %s: %s\n", o->previous, why);
+        return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+    int code = CROW_EXIT_OK;
+    if (o->previous && o->piece_size && o->piece_size != prev.piece_length) {
+        fprintf(stderr, "crowcast make: --piece-size differs from %s's %u: no piece could be kept\n",
+                o->previous, prev.piece_length);
+        code = CROW_EXIT_USAGE;
+        goto out;
+    }
+    m->piece_length = o->piece_size ? (uint32_t)o->piece_size
+                      : o->previous ? prev.piece_length
+                                    : default_piece_length(total);
+    m->chunk_size = o->chunk_size ? (uint32_t)o->chunk_size
+                    : o->previous ? prev.chunk_size
+                                  : CROW_DEFAULT_CHUNK_SIZE;
+    if (o->align && !m->single_file &&
+        (ret = crow_release_align(m, o->previous ? &prev : NULL, why, sizeof why)) < 0) {
+        fprintf(stderr, "crowcast make: %s\n", why);
+        code = ret == -ENOMEM ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+out:
+    crow_manifest_dispose(&prev);
+    return code;
+}
+
 static void store_hashes(void *ctx, uint32_t piece, const uint8_t sha1[20], const uint8_t sha256[32])
 {
     crow_manifest_t *m = ctx;
@@ -313,7 +367,13 @@ static int write_manifest(const struct make_opts *o, const crow_manifest_t *m,
         fprintf(stderr, "crowcast make: cannot write %s: %s\n", o->output, crow_strerror(ret));
         goto out;
     }
-    printf("wrote %s: %s, %u file%s", o->output, m->name, m->file_count, m->file_count == 1 ? "" : "s");
+    uint32_t pads = 0;
+    for (uint32_t i = 0; i < m->file_count; i++)
+        pads += (m->files[i].attr & CROW_ATTR_PAD) != 0;
+    uint32_t files = m->file_count - pads;
+    printf("wrote %s: %s, %u file%s", o->output, m->name, files, files == 1 ? "" : "s");
+    if (pads)
+        printf(" (+%u padding)", pads);
     if (m->link_count)
         printf(", %u symlink%s", m->link_count, m->link_count == 1 ? "" : "s");
     if (m->dir_count)
@@ -358,8 +418,9 @@ int crow_cmd_make(int argc, char **argv)
     uint64_t total = 0;
     for (uint32_t i = 0; i < m.file_count; i++)
         total += m.files[i].length; /* layout rejects a sum past 2^63; this only picks a size */
-    m.piece_length = o.piece_size ? (uint32_t)o.piece_size : default_piece_length(total);
-    m.chunk_size = (uint32_t)o.chunk_size;
+    if ((exit_code = choose_layout(&o, &m, total)) != CROW_EXIT_OK)
+        goto out;
+    exit_code = CROW_EXIT_USAGE;
     if ((ret = crow_manifest_layout(&m, why, sizeof why))) {
         fprintf(stderr, "crowcast make: %s: %s\n", o.input, why);
         exit_code = ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;

@@ -21,7 +21,9 @@ static int by_name(const void *a, const void *b)
 /* The paths of one kind of entry, sorted; padding files are left out (they never reach the disk). */
 static struct named *sorted_paths(const crow_manifest_t *m, enum crow_diff_what what, uint32_t *count)
 {
-    uint32_t n = what == CROW_DIFF_FILE ? m->file_count : what == CROW_DIFF_LINK ? m->link_count : m->dir_count;
+    uint32_t n = what == CROW_DIFF_FILE   ? m->file_count
+                 : what == CROW_DIFF_LINK ? m->link_count
+                                          : m->dir_count;
     struct named *out = malloc((n ? n : 1) * sizeof *out);
     if (!out)
         return NULL;
@@ -29,7 +31,9 @@ static struct named *sorted_paths(const crow_manifest_t *m, enum crow_diff_what 
     for (uint32_t i = 0; i < n; i++) {
         if (what == CROW_DIFF_FILE && (m->files[i].attr & CROW_ATTR_PAD))
             continue;
-        const char *p = what == CROW_DIFF_FILE ? m->files[i].path : what == CROW_DIFF_LINK ? m->links[i].path : m->dirs[i];
+        const char *p = what == CROW_DIFF_FILE   ? m->files[i].path
+                        : what == CROW_DIFF_LINK ? m->links[i].path
+                                                 : m->dirs[i];
         out[(*count)++] = (struct named){p, i};
     }
     if (*count)

@@ -141,6 +141,13 @@ ln -sfn libcore.so.1 "$next/bin/lib"
 rmdir "$next/tmp"
 rm "$next/abs link" # it points into the first tree
 "$CROWCAST" make "$next" -o "$WORK/next.torrent" --piece-size 64K >/dev/null 2>&1 || fail "make of the next build failed"
+# The same build laid out after the first one: padding keeps unchanged files where their pieces
+# were; two new blobs start pieces, 65535 bytes of padding between them.
+random_file "$next/var/blob1" 65537 blob1 || true
+random_file "$next/var/blob2" 70000 blob2 || true
+"$CROWCAST" make "$next" -o "$WORK/next-aligned.torrent" --previous "$WORK/r.torrent" >"$WORK/make-aligned.out" 2>&1 ||
+  fail "make --previous failed: $(cat "$WORK/make-aligned.out")"
+grep -q "padding" "$WORK/make-aligned.out" || fail "make --previous added no padding: $(cat "$WORK/make-aligned.out")"
 rc=0
 "$CROWCAST" diff "$WORK/r.torrent" "$WORK/next.torrent" >"$WORK/diff.txt" || rc=$?
 [[ $rc -eq 1 ]] || fail "diff exited $rc: $(cat "$WORK/diff.txt")"
@@ -153,3 +160,33 @@ done
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert 0 < j["bytes_to_move"] < j["bytes_total"], j' \
   "$WORK/diff.json" || fail "diff --json: $(cat "$WORK/diff.json")"
 log "diff: $(tail -n 1 "$WORK/diff.txt")"
+
+# The padded release travels like any other: a multicast get that loses 5% and repairs over TCP
+# from the seeder, and a TCP-only get whose blocks include some lying wholly in padding. Both
+# publish the tree (no padding on disk) and verify.
+port=$(free_port)
+group=$(mcast_group)
+mkdir -p "$WORK/pad1" "$WORK/pad2"
+spawn pad-get1 "$CROWCAST" get "$WORK/next-aligned.torrent" -o "$WORK/pad1" --mcast "$group" --iface 127.0.0.2 \
+  --no-tracker --peer "127.0.0.1:$port" --test-loss 50000 --json
+g1=$SPAWNED_PID
+wait_joined 20 "$WORK/pad-get1.log"
+spawn pad-seed "$CROWCAST" seed "$WORK/next-aligned.torrent" "$next" --mcast "$group" --iface 127.0.0.1 \
+  --listen "127.0.0.1:$port" --rate 100M --linger 60 --no-tracker
+wait_until 10 bash -c "ss -Hltn 'sport = :$port' | grep -q ." || fail "the seeder does not listen on $port"
+spawn pad-get2 "$CROWCAST" get "$WORK/next-aligned.torrent" -o "$WORK/pad2" --no-mcast --iface 127.0.0.3 \
+  --no-tracker --peer "127.0.0.1:$port" --json
+g2=$SPAWNED_PID
+for g in "$g1" "$g2"; do
+  rc=0
+  wait_pid_timeout 60 "$g" || rc=$?
+  [[ $rc -eq 0 ]] || fail "a get of the padded release exited $rc: $(tail -3 "$WORK/pad-get1.log" "$WORK/pad-get2.log")"
+done
+grep -q '"bytes_tcp":[1-9]' "$WORK/pad-get1.log" || fail "the lossy get repaired nothing over TCP"
+for i in 1 2; do
+  diff -r --no-dereference "$next" "$WORK/pad$i/build-42" >"$WORK/pad-diff$i.txt" 2>&1 ||
+    fail "padded get $i: diff -r: $(head -5 "$WORK/pad-diff$i.txt")"
+  [[ ! -e $WORK/pad$i/build-42/.pad ]] || fail "padded get $i put padding on disk"
+  "$CROWCAST" verify "$WORK/next-aligned.torrent" "$WORK/pad$i/build-42" >/dev/null || fail "padded get $i does not verify"
+done
+log "a padded release published identical over multicast + TCP repair and over TCP alone"

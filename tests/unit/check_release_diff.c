@@ -29,13 +29,13 @@ static void build(crow_manifest_t *m, const struct spec *files, uint32_t n, cons
     m->chunk_size = 1024;
     m->files = calloc(n, sizeof *m->files);
     for (uint32_t i = 0; i < n; i++)
-        m->files[m->file_count++] = (crow_manifest_file_t){.path = strdup(files[i].path),
-                                                           .length = files[i].length,
-                                                           .attr = files[i].attr};
+        m->files[m->file_count++] = (crow_manifest_file_t){
+            .path = strdup(files[i].path), .length = files[i].length, .attr = files[i].attr};
     m->links = calloc(nlinks ? nlinks : 1, sizeof *m->links);
     for (uint32_t i = 0; i < nlinks; i++) {
         const char *eq = strchr(links[i], '=');
-        m->links[m->link_count++] = (crow_manifest_link_t){strndup(links[i], (size_t)(eq - links[i])), strdup(eq + 1)};
+        m->links[m->link_count++] =
+            (crow_manifest_link_t){strndup(links[i], (size_t)(eq - links[i])), strdup(eq + 1)};
     }
     m->dirs = calloc(ndirs ? ndirs : 1, sizeof *m->dirs);
     for (uint32_t i = 0; i < ndirs; i++)
@@ -70,10 +70,10 @@ static void describe(const crow_release_diff_t *d, char *out, size_t cap)
 }
 
 static const struct spec base[] = {
-    {"a.bin", 2 * PL, 1, 0},      /* pieces 0-1 */
-    {"b.bin", 3 * PL, 2, 0},      /* pieces 2-4 */
-    {"c.bin", 100, 3, 0},         /* piece 5, shared with d */
-    {"d.bin", PL - 100, 4, 0},    /* the rest of piece 5 */
+    {"a.bin", 2 * PL, 1, 0},   /* pieces 0-1 */
+    {"b.bin", 3 * PL, 2, 0},   /* pieces 2-4 */
+    {"c.bin", 100, 3, 0},      /* piece 5, shared with d */
+    {"d.bin", PL - 100, 4, 0}, /* the rest of piece 5 */
     {"run.sh", 5000, 5, CROW_ATTR_EXEC},
 };
 static const char *const base_links[] = {"lib/cur=b.bin", "tool=run.sh"};
@@ -153,9 +153,8 @@ END_TEST
 START_TEST(test_links_dirs_and_padding)
 {
     const struct spec s[] = {
-        {"a.bin", 2 * PL, 1, 0},        {"b.bin", 3 * PL, 2, 0},
-        {"c.bin", 100, 3, 0},           {"d.bin", PL - 100, 4, 0},
-        {".pad/0", 0, 0, CROW_ATTR_PAD}, {"run.sh", 5000, 5, CROW_ATTR_EXEC},
+        {"a.bin", 2 * PL, 1, 0},   {"b.bin", 3 * PL, 2, 0},         {"c.bin", 100, 3, 0},
+        {"d.bin", PL - 100, 4, 0}, {".pad/0", 0, 0, CROW_ATTR_PAD}, {"run.sh", 5000, 5, CROW_ATTR_EXEC},
     };
     const char *const links[] = {"lib/cur=a.bin", "lib/new=c.bin"};
     const char *const dirs[] = {"cache"};
@@ -167,8 +166,8 @@ START_TEST(test_other_piece_length)
 {
     /* The same files in 32 KiB pieces: nothing can be judged, and only the last piece (run.sh
      * alone, in both) is one the old release has. */
-    check(base, 5, base_links, 2, base_dirs, 1, 2 * PL,
-          "f?  a.bin;f?  b.bin;f?  c.bin;f?  d.bin;f?  run.sh;", 0, 3, 6 * PL);
+    check(base, 5, base_links, 2, base_dirs, 1, 2 * PL, "f?  a.bin;f?  b.bin;f?  c.bin;f?  d.bin;f?  run.sh;",
+          0, 3, 6 * PL);
 }
 END_TEST
 
