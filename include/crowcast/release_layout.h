@@ -2,10 +2,11 @@
  * pieces from one build to the next (sans I/O). Pieces hash the stream, not the files: when one
  * file grows, every later file moves within its pieces and all their hashes change. BEP 47
  * padding files (zeros that never reach the disk) put files back where their pieces start:
- *   - a file at least one piece long that the previous release holds under the same path with
- *     the same length goes at the same offset within its pieces as there;
- *   - any other file of at least one piece starts a piece;
- *   - smaller files are packed as before.
+ *   - with a previous release: a file at least one piece long that it holds under the same path
+ *     with the same length goes at the same offset within its pieces as there; every other file
+ *     is packed as before (wherever it lands, the next build keeps it there);
+ *   - without one (a first build, piece-aligned): each file of at least one piece starts a piece,
+ *     smaller files are packed.
  * Then such a file's pieces of its own hash as they did, whatever changed around it.
  */
 #ifndef CROWCAST_RELEASE_LAYOUT_H

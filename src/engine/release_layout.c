@@ -35,8 +35,9 @@ static const crow_manifest_file_t **index_of(const crow_manifest_t *prev, uint32
 int crow_release_align(crow_manifest_t *m, const crow_manifest_t *prev, char *why, size_t why_cap)
 {
     if (prev && prev->piece_length != m->piece_length)
-        return crow_why(why, why_cap, CROW_EMANIFEST, "piece length %u differs from the previous release's %u",
-                        m->piece_length, prev->piece_length);
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "piece length %u differs from the previous release's %u", m->piece_length,
+                        prev->piece_length);
     uint64_t pl = m->piece_length;
     uint32_t nprev;
     const crow_manifest_file_t **idx = index_of(prev, &nprev);
@@ -56,7 +57,9 @@ int crow_release_align(crow_manifest_t *m, const crow_manifest_t *prev, char *wh
         if (f.length >= pl && !(f.attr & CROW_ATTR_PAD)) {
             const crow_manifest_file_t key = {.path = f.path}, *k = &key;
             const crow_manifest_file_t **hit = nprev ? bsearch(&k, idx, nprev, sizeof *idx, by_path) : NULL;
-            want = hit && (*hit)->length == f.length ? (*hit)->offset % pl : 0;
+            /* After a previous release only its files need a place: the others are packed, and
+             * the next build keeps wherever they land now. Without one, each starts a piece. */
+            want = hit && (*hit)->length == f.length ? (*hit)->offset % pl : prev ? want : 0;
         }
         uint64_t gap = (want + pl - pos % pl) % pl;
         if (gap) {
