@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/piece_index.h"
 #include "crowcast/release_diff.h"
 
 #define NONE UINT32_MAX
@@ -128,38 +129,21 @@ static int merge(const crow_manifest_t *a, const crow_manifest_t *b, enum crow_d
     return ret;
 }
 
-struct piece_key {
-    const uint8_t *sha256;
-    uint32_t size;
-};
-
-static int by_content(const void *pa, const void *pb)
-{
-    const struct piece_key *a = pa, *b = pb;
-    if (a->size != b->size)
-        return a->size < b->size ? -1 : 1;
-    return memcmp(a->sha256, b->sha256, CROW_SHA256_LEN);
-}
-
 static int count_new_pieces(const crow_manifest_t *a, const crow_manifest_t *b, crow_release_diff_t *d)
 {
-    struct piece_key *keys = malloc((a->piece_count ? a->piece_count : 1) * sizeof *keys);
-    if (!keys)
+    crow_piece_index_t ix;
+    if (crow_piece_index_init(&ix, a))
         return -ENOMEM;
-    for (uint32_t p = 0; p < a->piece_count; p++)
-        keys[p] = (struct piece_key){sha256_of(a, p), crow_manifest_piece_size(a, p)};
-    if (a->piece_count)
-        qsort(keys, a->piece_count, sizeof *keys, by_content);
     d->pieces_total = b->piece_count;
     d->bytes_total = b->total_length;
     for (uint32_t p = 0; p < b->piece_count; p++) {
-        struct piece_key k = {sha256_of(b, p), crow_manifest_piece_size(b, p)};
-        if (a->piece_count && bsearch(&k, keys, a->piece_count, sizeof *keys, by_content))
+        uint32_t size = crow_manifest_piece_size(b, p);
+        if (crow_piece_index_find(&ix, sha256_of(b, p), size) != UINT32_MAX)
             continue;
         d->pieces_new++;
-        d->bytes_to_move += k.size;
+        d->bytes_to_move += size;
     }
-    free(keys);
+    crow_piece_index_dispose(&ix);
     return 0;
 }
 

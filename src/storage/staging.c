@@ -12,6 +12,7 @@
 
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
+#include "crowcast/piece_index.h"
 #include "crowcast/storage.h"
 #include "crowcast/tree_attrs.h"
 
@@ -107,6 +108,45 @@ void crow_staging_mark_verified(crow_staging_t *st, uint32_t piece)
 int crow_staging_verify(crow_staging_t *st, unsigned threads)
 {
     return crow_storage_verify(st->storage, threads, &st->verified, NULL, NULL);
+}
+
+long crow_staging_take(crow_staging_t *st, const crow_manifest_t *prev, const char *root, uint64_t *bytes)
+{
+    const crow_manifest_t *m = st->m;
+    *bytes = 0;
+    crow_storage_t *from = NULL;
+    crow_piece_index_t ix = {0};
+    uint8_t *buf = NULL;
+    /* A previous release that is gone or damaged is no error: the network has every piece. */
+    if (crow_storage_open_posix(&from, prev, AT_FDCWD, root, CROW_STORAGE_PARTIAL) < 0)
+        return 0;
+    long taken = crow_piece_index_init(&ix, prev);
+    if (taken == 0 && !(buf = malloc(m->piece_length)))
+        taken = -ENOMEM;
+    for (uint32_t p = 0; taken >= 0 && p < m->piece_count; p++) {
+        const uint8_t *want = m->sha256 + (size_t)p * CROW_SHA256_LEN;
+        uint32_t size = crow_manifest_piece_size(m, p);
+        uint32_t q =
+            crow_bitfield_get(&st->verified, p) ? UINT32_MAX : crow_piece_index_find(&ix, want, size);
+        uint8_t digest[CROW_SHA256_LEN];
+        if (q == UINT32_MAX || crow_storage_read_piece(from, q, 0, buf, size) < 0)
+            continue;
+        crow_sha256(buf, size, digest);
+        if (memcmp(digest, want, CROW_SHA256_LEN) != 0)
+            continue; /* the old copy changed on disk */
+        int ret = crow_storage_write_piece(st->storage, p, 0, buf, size);
+        if (ret < 0) {
+            taken = ret;
+            break;
+        }
+        crow_bitfield_set(&st->verified, p);
+        *bytes += size;
+        taken++;
+    }
+    free(buf);
+    crow_piece_index_dispose(&ix);
+    crow_storage_close(from);
+    return taken;
 }
 
 /* Does dirfd/name hold exactly release m? 1 yes, 0 no, negative on a system error. */

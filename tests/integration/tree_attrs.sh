@@ -10,7 +10,7 @@
 # by make naming the link (exit 2); with --skip-special it is left out with a warning.
 # transmission-show and aria2c --show-files read the manifest and list the symlink as an entry.
 # crowcast diff against the next build shows what changed and the bytes that would move, fewer
-# when the next build is made with --previous; a piece-aligned (padded) release travels over
+# when the next build is made with --previous, and get --previous fetches exactly those; a piece-aligned (padded) release travels over
 # multicast with TCP repair and over TCP alone, and publishes without its padding.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mcast_lib.sh"
@@ -165,6 +165,26 @@ moved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_t
 moved_prev=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_to_move"])' "$WORK/diff-prev.json")
 [[ $moved_prev -lt $moved ]] || fail "make --previous moves $moved_prev bytes, a plain make $moved"
 log "make --previous: $moved_prev bytes to move instead of $moved"
+
+# A host holding the first build fetches only what it lacks: get --previous takes the rest from
+# the copy on disk (checked piece by piece); over TCP alone, exactly the bytes diff counted move.
+port=$(free_port)
+spawn prev-seed "$CROWCAST" seed "$WORK/next-prev.torrent" "$next" --listen "127.0.0.1:$port" \
+  --linger 60 --no-tracker
+wait_until 10 bash -c "ss -Hltn 'sport = :$port' | grep -q ." || fail "the seeder does not listen on $port"
+mkdir -p "$WORK/prev-out"
+rc=0
+timeout 60 "$CROWCAST" get "$WORK/next-prev.torrent" -o "$WORK/prev-out" --no-mcast --iface 127.0.0.4 --no-tracker \
+  --peer "127.0.0.1:$port" --previous "$WORK/r.torrent" --previous-path "$WORK/out2/build-42" --json \
+  >"$WORK/prev-get.log" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] || fail "get --previous exited $rc: $(tail -5 "$WORK/prev-get.log")"
+diff -r --no-dereference "$next" "$WORK/prev-out/build-42" >"$WORK/prev-diff.txt" 2>&1 ||
+  fail "get --previous: diff -r: $(head -5 "$WORK/prev-diff.txt")"
+tcp=$(json_num "$(json_event "$WORK/prev-get.log" complete)" bytes_tcp)
+from_prev=$(json_num "$(json_event "$WORK/prev-get.log" previous)" bytes)
+[[ $tcp -eq $moved_prev && $((tcp + from_prev)) -eq $(inspect_num "$WORK/next-prev.torrent" length) ]] ||
+  fail "get --previous fetched $tcp bytes and took $from_prev from disk; diff said $moved_prev move"
+log "get --previous: $from_prev bytes from the previous release on disk, $tcp over TCP (diff said $moved_prev)"
 
 # The padded release travels like any other: a multicast get that loses 5% and repairs over TCP
 # from the seeder, and a TCP-only get whose blocks include some lying wholly in padding. Both
