@@ -44,7 +44,7 @@ uint32_t crow_piece_index_find(const crow_piece_index_t *ix, const uint8_t sha25
             hi = mid;
     }
     return lo < ix->m->piece_count && compare(ix->m, ix->order[lo], sha256, size) == 0 ? ix->order[lo]
-                                                                                        : UINT32_MAX;
+                                                                                       : UINT32_MAX;
 }
 
 void crow_piece_index_dispose(crow_piece_index_t *ix)
