@@ -164,6 +164,11 @@ write("manifest_writer", [
     + b"\x00\x00\x00\x00" + rec(b"lib/c") + b"\x03" + rec(b"lib/b") + rec(b"var/e") + b"\x04",
     b"\x8b" + rec(b"release.img") + b"\x01\xff\xff\x03",
 ])
+# Symlink texts: the link's path, its text, the root's real path (records).
+write("link_path", [rec(b"lib/libx.so") + rec(b"libx.so.1") + rec(b""),
+                    rec(b"a/b/l") + rec(b"../../c/./d//e") + rec(b""),
+                    rec(b"bin/lib") + rec(b"/srv/rel/lib") + rec(b"/srv/rel"),
+                    rec(b"l") + rec(b"../../etc/passwd") + rec(b"")])
 write("release_verify", [manifest([("release", 40000)], name="release"), manifest([("a", 1)], name="tiny")])
 KEY_LINE = "crowcast-ed25519 " + "3b" * 32
 write("keyring", ["# fleet keys\n" + KEY_LINE + " ops@example 2026\n\n" + "crowcast-ed25519 " + "a0" * 32 + "\n",
