@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(crow_manifest_check_path(target, strlen(target)) == 0);
         FUZZ_ASSERT(crow_link_text(link, target, written, sizeof written) > 0);
         FUZZ_ASSERT(written[0] != '/');
-        FUZZ_ASSERT(crow_link_target(link, written, NULL, back, sizeof back) == 0 && strcmp(back, target) == 0);
+        FUZZ_ASSERT(crow_link_target(link, written, NULL, back, sizeof back) == 0 &&
+                    strcmp(back, target) == 0);
     }
     free(link);
     free(text);
