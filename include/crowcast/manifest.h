@@ -10,13 +10,25 @@
  *                     signer's Ed25519 key, 32 bytes) and "signature" (64 bytes); no key twice.
  *                     What is signed, and when a signature counts, is release_sig.h's business
  *   info
+ *     attr            single file only (BEP 47): "x" when the file is executable
  *     crowcast        dictionary: "chunk size" (int, bytes per multicast datagram payload),
- *                     "sha256" (string, 32 bytes per piece, concatenated), "version" (int, 1)
- *     files | length  multi-file list (each: "length", "path" list of components) or single length
+ *                     "empty directories" (optional: a list of paths, each a list of components,
+ *                     of directories that hold nothing; no BEP has them, and stock clients skip
+ *                     the crowcast dictionary), "sha256" (string, 32 bytes per piece,
+ *                     concatenated), "version" (int: 1, or 2 when the release has attributes, so
+ *                     a crowcast that predates them refuses it instead of dropping them)
+ *     files | length  multi-file list or single length. Each entry: "length", "path" (a list of
+ *                     components) and, BEP 47, "attr" (letters: "x" executable, "p" a padding
+ *                     file of zeros that never lands on disk, "l" a symlink: length 0, with
+ *                     "symlink path", its target as components relative to the release root;
+ *                     other letters are ignored) and "symlink path"
  *     name            the file name (single) or top directory name (multi)
  *     piece length    bytes per piece (a power of two, 16 KiB .. 64 MiB)
  *     pieces          SHA-1 per piece, concatenated (20 bytes each), for stock clients
  * Release id = SHA-256 of the bencoded `info`; info hash = SHA-1 of it (the BitTorrent v1 id).
+ * Symlinks do not take part in the byte stream: the parser moves them out of `files` into `links`,
+ * and the writer lists them after every file. Stock clients that do not know BEP 47 show them as
+ * empty files.
  *
  * The release is one byte stream: files in manifest order, back to back; piece i covers bytes
  * [i * piece_length, min((i+1) * piece_length, total_length)). Pieces are split into chunks of
@@ -36,8 +48,8 @@
 #define CROW_MAX_PIECE_LENGTH   (64u * 1024 * 1024)
 #define CROW_MIN_CHUNK_SIZE     256u
 #define CROW_MAX_CHUNK_SIZE     65000u
-#define CROW_DEFAULT_CHUNK_SIZE 1408u /* fits a 1500-byte MTU with IP, UDP and datagram headers */
-#define CROW_MAX_FILES          1000000u
+#define CROW_DEFAULT_CHUNK_SIZE 1408u    /* fits a 1500-byte MTU with IP, UDP and datagram headers */
+#define CROW_MAX_FILES          1000000u /* files, symlinks and empty directories together */
 #define CROW_MAX_PATH           4096u
 #define CROW_MAX_NAME           255u                /* bytes in one path component (NAME_MAX) */
 #define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_load reads */
@@ -47,11 +59,24 @@
 #define CROW_MANIFEST_MAX_TRACKERS   64u /* URLs in announce-list, all tiers together */
 #define CROW_MANIFEST_MAX_SIGNATURES 8u  /* entries of "crowcast signatures" */
 
+/* BEP 47 attributes of a file (crow_manifest_file_t.attr). */
+enum crow_file_attr {
+    CROW_ATTR_EXEC = 1u << 0, /* "x": published with mode 0755 (others 0644) */
+    CROW_ATTR_PAD = 1u << 1,  /* "p": zeros in the stream, never a file on disk; path not unique */
+};
+
 typedef struct crow_manifest_file {
     char *path;      /* owned; relative, '/'-separated, validated (no "..", no absolute, no empty) */
     uint64_t length; /* bytes */
     uint64_t offset; /* where the file starts in the release byte stream */
+    uint32_t attr;   /* crow_file_attr bits */
 } crow_manifest_file_t;
+
+/* A symlink of the release (BEP 47 attr "l"). */
+typedef struct crow_manifest_link {
+    char *path;   /* owned; validated like a file's path */
+    char *target; /* owned; relative to the release root, validated likewise (see link_path.h) */
+} crow_manifest_link_t;
 
 /* One URL of announce-list (BEP 12). */
 typedef struct crow_manifest_tracker {
@@ -78,7 +103,11 @@ typedef struct crow_manifest {
     uint32_t piece_count;
     uint32_t chunk_size;
     uint32_t file_count;
-    crow_manifest_file_t *files;         /* owned; file_count entries (1 for a single file) */
+    crow_manifest_file_t *files; /* owned; file_count entries (1 for a single file) */
+    crow_manifest_link_t *links; /* owned; link_count symlinks (multi-file only) */
+    uint32_t link_count;
+    char **dirs; /* owned; dir_count paths of empty directories (multi-file only) */
+    uint32_t dir_count;
     uint8_t *sha1;                       /* owned; piece_count * 20 bytes */
     uint8_t *sha256;                     /* owned; piece_count * 32 bytes */
     uint8_t release_id[CROW_SHA256_LEN]; /* SHA-256 of the bencoded info */
@@ -111,9 +140,10 @@ uint64_t crow_manifest_total_chunks(const crow_manifest_t *m);
 int crow_manifest_check_path(const char *path, size_t len);
 
 /* Completes and validates a manifest being built (the writer's first step; parse runs it too).
- * Reads name, single_file, file_count, files[].path/length, piece_length and chunk_size; checks
- * them like crow_manifest_parse does (safe paths, a safe single-component name, no duplicate path
- * and no file that is also a directory of another, limits, no overflow, at least one byte) and
+ * Reads name, single_file, file_count, files[].path/length/attr, links, dirs, piece_length and
+ * chunk_size; checks them like crow_manifest_parse does (safe paths and link targets, a safe
+ * single-component name, no path twice among files, links and empty directories, none of them
+ * inside a file, a link or an "empty" directory, limits, no overflow, at least one byte) and
  * fills files[].offset, total_length and piece_count. For a single file, files[0].path must equal
  * name. Allocates nothing that outlives the call. Returns 0, CROW_EMANIFEST, CROW_EPATH,
  * CROW_ELIMIT or -ENOMEM, with a one-line reason in why. */
@@ -139,5 +169,9 @@ int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uin
 long crow_manifest_encode(const crow_manifest_t *m, uint8_t *buf, size_t cap);
 /* Bytes crow_manifest_encode needs for `m`. */
 size_t crow_manifest_encoded_size(const crow_manifest_t *m);
+
+/* Whether m uses anything beyond BitTorrent v1 (attributes, symlinks, empty directories), which
+ * makes it a version 2 manifest. */
+bool crow_manifest_has_attributes(const crow_manifest_t *m);
 
 #endif

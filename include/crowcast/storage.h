@@ -144,11 +144,22 @@ void crow_staging_mark_verified(crow_staging_t *st, uint32_t piece);
  * crow_storage_verify. */
 int crow_staging_verify(crow_staging_t *st, unsigned threads);
 
+/* Fills the staged release from a previous release on disk: every piece not yet verified whose
+ * SHA-256 and size some piece of `prev` has is read from the previous release at `root` (its file
+ * or top directory, opened read-only, symlinks not followed below it), checked against this
+ * release's hash and written into the staging area, then marked verified. Pieces of prev that
+ * cannot be read or no longer match are skipped (they come from the network). Memory: one piece
+ * and an index of prev's pieces. Returns the number of pieces taken (their bytes in *bytes), or
+ * -ENOMEM or a write error. */
+long crow_staging_take(crow_staging_t *st, const crow_manifest_t *prev, const char *root, uint64_t *bytes);
+
 /* Publishes the staged release as OUTDIR/<m->name>: refuses with CROW_EHASH while a piece is not
- * marked verified; syncs every file and directory, renames the root into place without replacing
+ * marked verified; applies modes, symlinks and empty directories (crow_tree_apply); syncs every
+ * file and directory, renames the root into place without replacing
  * anything (renameat2 RENAME_NOREPLACE), syncs OUTDIR and removes the emptied staging directory.
  * When OUTDIR/<name> exists already it is accepted only when it holds exactly this release
- * (every file of the right size, every piece matching): then the staged copy is deleted and 0
+ * (every file of the right size, every piece matching, modes,
+ * symlinks and empty directories as crow_tree_check wants them): then the staged copy is deleted and 0
  * returned; otherwise -EEXIST. On error a one-line reason goes into why (when why_cap > 0).
  * The staging object stays valid and must still be closed. */
 int crow_staging_publish(crow_staging_t *st, char *why, size_t why_cap);

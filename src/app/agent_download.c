@@ -243,6 +243,21 @@ int agent_start_get(struct agent *a)
     char *argv[24] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
                       "--iface",           iface, "--json", "--seed-time", seed};
     int n = 12;
+    /* The release this host runs now holds most of the next build's pieces (make --previous keeps
+     * them): get takes them from disk and fetches only the rest. */
+    char prev_torrent[4096], prev_data[4096], prev_rest[400];
+    const crow_agent_release_t *now = crow_agent_state_find(&a->state, o->name);
+    if (now && now->current[0] && strcmp(now->current, o->release) != 0) {
+        torrent_path(a, o->name, now->current, prev_torrent, sizeof prev_torrent);
+        snprintf(prev_rest, sizeof prev_rest, "%s/%s", now->current, o->name);
+        agent_path(a, prev_data, sizeof prev_data, o->name, prev_rest);
+        if (access(prev_torrent, R_OK) == 0) {
+            argv[n++] = "--previous";
+            argv[n++] = prev_torrent;
+            argv[n++] = "--previous-path";
+            argv[n++] = prev_data;
+        }
+    }
     if (a->cfg->log_level) {
         argv[n++] = "--log-level";
         argv[n++] = (char *)a->cfg->log_level;

@@ -500,6 +500,37 @@ static int make_dirs(const char *path)
     return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
 }
 
+/* Takes what the previous release on disk already has, before anything is fetched. A previous
+ * release that cannot be read costs nothing but a warning: the network has every piece. */
+static int take_previous(struct getter *g)
+{
+    crow_manifest_t prev;
+    char why[256];
+    int ret = crow_manifest_load(g->cfg->previous, &prev, why, sizeof why);
+    if (ret) {
+        crow_log_warn("--previous %s: %s; fetching everything", g->cfg->previous, why);
+        return 0;
+    }
+    uint64_t bytes;
+    long taken = crow_staging_take(g->staging, &prev, g->cfg->previous_path, &bytes);
+    crow_manifest_dispose(&prev);
+    if (taken < 0) {
+        fprintf(stderr, "crowcast get: copying from %s: %s\n", g->cfg->previous_path,
+                crow_strerror((int)taken));
+        return (int)taken;
+    }
+    char size[32];
+    crow_log_info("took %ld of %u pieces (%s) from the previous release at %s", taken, g->m.piece_count,
+                  crow_format_size(bytes, size, sizeof size), g->cfg->previous_path);
+    char line[512];
+    crow_event_writer_t w;
+    crow_event_begin(&w, line, sizeof line, "previous");
+    crow_event_u64(&w, "pieces", (uint64_t)taken);
+    crow_event_u64(&w, "bytes", bytes);
+    emit(g, &w);
+    return 0;
+}
+
 static int open_staging(struct getter *g)
 {
     int ret = make_dirs(g->cfg->outdir);
@@ -518,7 +549,7 @@ static int open_staging(struct getter *g)
     uint32_t have = crow_staging_verified(g->staging)->count;
     if (have)
         crow_log_info("resuming: %u of %u pieces already verified", have, g->m.piece_count);
-    return 0;
+    return g->cfg->previous ? take_previous(g) : 0;
 }
 
 int crow_getter_run(const struct crow_getter_config *cfg)

@@ -34,7 +34,7 @@ struct direct_write {
     crow_op_t op;
     struct crow_piece_store *ps;
     uint32_t piece, len;
-    uint64_t done;
+    uint64_t done, expected; /* bytes written so far, and those submitted (padding is not) */
     int error;
     uint8_t data[];
 };
@@ -42,7 +42,8 @@ struct direct_write {
 struct read_req {
     crow_op_t op;
     crow_op_t *user;
-    uint64_t expected, done;
+    uint64_t expected, done; /* bytes submitted (padding is not), and read so far */
+    uint32_t len;            /* what the caller asked for */
     int error;
     bool busy;
 };
@@ -170,29 +171,38 @@ void crow_piece_store_get_stats(const crow_piece_store_t *ps, struct crow_piece_
     *out = ps->stats;
 }
 
-/* Submits one read or write per file segment of piece bytes [offset, offset+len) on `op`.
- * Returns the number of bytes submitted, or a negative code when nothing could be submitted. */
+/* Submits one read or write per file segment of piece bytes [offset, offset+len) on `op`. Padding
+ * files (BEP 47) are zeros that never reach the disk: their bytes are zeroed on a read, dropped on
+ * a write, and not submitted. Returns the bytes covered, with the submitted ones in *io_bytes, or a
+ * negative code when nothing could be covered. */
 static long submit_range(crow_piece_store_t *ps, crow_op_t *op, bool write, uint32_t piece, uint32_t offset,
-                         uint8_t *buf, uint32_t len)
+                         uint8_t *buf, uint32_t len, uint64_t *io_bytes)
 {
     crow_layout_iter_t it;
+    *io_bytes = 0;
     int ret = crow_layout_iter_piece(&it, ps->m, piece, offset, len);
     if (ret)
         return ret;
     crow_segment_t seg;
-    long submitted = 0;
+    long covered = 0;
     while (crow_layout_next(&it, &seg)) {
-        int fd = crow_storage_fd(ps->storage, seg.file);
-        if (fd < 0)
-            return submitted ? submitted : fd;
-        ret = write ? crow_io_write(ps->loop, op, fd, buf, (unsigned)seg.length, seg.offset)
-                    : crow_io_read(ps->loop, op, fd, buf, (unsigned)seg.length, seg.offset);
-        if (ret)
-            return submitted ? submitted : ret;
+        if (ps->m->files[seg.file].attr & CROW_ATTR_PAD) {
+            if (!write)
+                memset(buf, 0, seg.length);
+        } else {
+            int fd = crow_storage_fd(ps->storage, seg.file);
+            if (fd < 0)
+                return covered ? covered : fd;
+            ret = write ? crow_io_write(ps->loop, op, fd, buf, (unsigned)seg.length, seg.offset)
+                        : crow_io_read(ps->loop, op, fd, buf, (unsigned)seg.length, seg.offset);
+            if (ret)
+                return covered ? covered : ret;
+            *io_bytes += seg.length;
+        }
         buf += seg.length;
-        submitted += (long)seg.length;
+        covered += (long)seg.length;
     }
-    return submitted;
+    return covered;
 }
 
 static void slot_io_begin(struct slot *s, enum slot_state state)
@@ -205,12 +215,13 @@ static void slot_io_begin(struct slot *s, enum slot_state state)
 /* Adds a range to the slot's pending I/O; a failure to submit is recorded as the slot's error. */
 static void slot_io_range(struct slot *s, bool write, uint32_t offset, uint32_t len)
 {
-    long n = submit_range(s->ps, &s->op, write, s->piece, offset, s->buf + offset, len);
+    uint64_t io_bytes;
+    long n = submit_range(s->ps, &s->op, write, s->piece, offset, s->buf + offset, len, &io_bytes);
     if (n < 0) {
         s->io_error = (int)n;
         return;
     }
-    s->io_expected += (uint64_t)n;
+    s->io_expected += io_bytes;
     if ((uint64_t)n < len)
         s->io_error = -EIO;
 }
@@ -419,7 +430,7 @@ static void on_direct_written(crow_op_t *op, int res, unsigned flags)
         dw->done += (uint64_t)res;
     if (crow_op_pending(op))
         return;
-    int err = dw->error ? dw->error : dw->done != dw->len ? -ENOSPC : 0;
+    int err = dw->error ? dw->error : dw->done != dw->expected ? -ENOSPC : 0;
     ps->writes_pending[dw->piece]--;
     ps->direct_bytes -= dw->len;
     free(dw);
@@ -444,10 +455,10 @@ static int put_direct(crow_piece_store_t *ps, uint32_t piece, uint32_t offset, c
     *dw = (struct direct_write){.ps = ps, .piece = piece, .len = len};
     crow_op_init(&dw->op, on_direct_written, dw);
     memcpy(dw->data, data, len);
-    long n = submit_range(ps, &dw->op, true, piece, offset, dw->data, len);
-    if (n < 0 && !crow_op_pending(&dw->op)) {
-        free(dw);
-        return (int)n;
+    long n = submit_range(ps, &dw->op, true, piece, offset, dw->data, len, &dw->expected);
+    if (!crow_op_pending(&dw->op) && (n < 0 || n == (long)len)) {
+        free(dw); /* failed, or all padding: nothing to wait for */
+        return n < 0 ? (int)n : 0;
     }
     if (n < (long)len)
         dw->error = -EIO;
@@ -509,14 +520,14 @@ static void on_read_io(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
     struct read_req *r = op->owner;
-    if (res < 0 && !r->error)
+    if (res < 0 && res != -ETIME && !r->error) /* -ETIME: the zero timeout of an all-padding read */
         r->error = res;
     else if (res > 0)
         r->done += (uint64_t)res;
     if (crow_op_pending(op))
         return;
     r->busy = false;
-    int result = r->error ? r->error : r->done != r->expected ? -EIO : (int)r->done;
+    int result = r->error ? r->error : r->done != r->expected ? -EIO : (int)r->len;
     crow_op_t *user = r->user;
     user->pending--;
     user->fn(user, result, 0);
@@ -535,12 +546,20 @@ int crow_piece_store_read(crow_piece_store_t *ps, crow_op_t *op, uint32_t piece,
             r = &ps->reads[i];
     if (!r)
         return -EBUSY;
-    long n = submit_range(ps, &r->op, false, piece, offset, buf, len);
+    uint64_t io_bytes;
+    long n = submit_range(ps, &r->op, false, piece, offset, buf, len, &io_bytes);
     if (n < 0 && !crow_op_pending(&r->op))
         return (int)n;
+    /* All padding: nothing to read, but the callback must come from the loop, as for any read. */
+    if (!crow_op_pending(&r->op)) {
+        int ret = crow_io_timeout(ps->loop, &r->op, 0);
+        if (ret)
+            return ret;
+    }
     r->busy = true;
     r->user = op;
-    r->expected = len;
+    r->expected = io_bytes;
+    r->len = len;
     r->done = 0;
     r->error = n < (long)len ? -EIO : 0;
     op->pending++;

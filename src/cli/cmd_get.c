@@ -43,6 +43,11 @@ static const char usage[] =
     "                         OUT.pub) or a directory of *.pub files. An unsigned release, one signed\n"
     "                         by other keys only, or whose signature does not verify is refused\n"
     "                         before anything is announced, joined, connected to or written (exit 5)\n"
+    "  --previous OLD.torrent with --previous-path PATH: before fetching, take every piece that\n"
+    "                         the previous release OLD, on disk at PATH (its file or top\n"
+    "                         directory), already has (same SHA-256 and size), checking each\n"
+    "                         (crowcast make --previous keeps unchanged files' pieces)\n"
+    "  --previous-path PATH   where the previous release lies\n"
     "  --on-complete CMD      run CMD (sh -c) after publishing; CROWCAST_RELEASE_PATH and\n"
     "                         CROWCAST_RELEASE_ID are in its environment\n"
     "  --progress             live view on the terminal (default when stderr is a terminal)\n"
@@ -81,7 +86,9 @@ int crow_cmd_get(int argc, char **argv)
         O_LOSS,
         O_LOSS_SEED,
         O_EXIT_AFTER,
-        O_MCAST_KEY
+        O_MCAST_KEY,
+        O_PREVIOUS,
+        O_PREVIOUS_PATH
     };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
@@ -105,6 +112,8 @@ int crow_cmd_get(int argc, char **argv)
         {"test-loss", required_argument, 0, O_LOSS},
         {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
         {"test-exit-after", required_argument, 0, O_EXIT_AFTER},
+        {"previous", required_argument, 0, O_PREVIOUS},
+        {"previous-path", required_argument, 0, O_PREVIOUS_PATH},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -141,6 +150,12 @@ int crow_cmd_get(int argc, char **argv)
         case O_IFACE:
             if ((err = crow_cli_opt_ipv4("get", "--iface", optarg, &cfg.iface)))
                 return err;
+            break;
+        case O_PREVIOUS:
+            cfg.previous = optarg;
+            break;
+        case O_PREVIOUS_PATH:
+            cfg.previous_path = optarg;
             break;
         case O_PEER:
             if (cfg.peer_count == CROW_MAX_STATIC_PEERS)
@@ -211,6 +226,8 @@ int crow_cmd_get(int argc, char **argv)
     cfg.torrent = argv[optind];
     if (cfg.tracker && cfg.no_tracker)
         return crow_cli_usage_error("get", "--tracker and --no-tracker contradict each other");
+    if (!cfg.previous != !cfg.previous_path)
+        return crow_cli_usage_error("get", "--previous and --previous-path go together");
     /* Without a tracker only --mcast or --peer can name a source. Whether the manifest names a
      * tracker is known once it is read (crow_getter_run says so when it names none). */
     bool mcast = cfg.group.sin_port && !cfg.no_mcast;

@@ -18,7 +18,9 @@ static void usage(FILE *out)
                  "the BitTorrent v1 id) and its signatures: each signer's key id, and whether the\n"
                  "signature is valid for this release.\n\n"
                  "  --json      one JSON object: name, length, piece_length, pieces, chunk_size,\n"
-                 "              files (each path, length, offset), release_id, info_hash, announce\n"
+                 "              files (each path, length, offset, executable, padding), symlinks\n"
+                 "              (each path and target, relative to the release root),\n"
+                 "              empty_directories (paths), release_id, info_hash, announce\n"
                  "              (null when absent), announce_list (BEP 12 tiers, a list of lists\n"
                  "              of URLs; null when absent), single_file. Bytes of names that are not\n"
                  "              valid UTF-8 appear as U+FFFD. signatures: a list of {key_id, valid,\n"
@@ -31,58 +33,6 @@ static void usage(FILE *out)
                  "Exit status: 0 ok, 2 bad usage or an invalid manifest (the reason is printed),\n"
                  "3 the file cannot be read, 5 with --trust: the release is not signed by a trusted\n"
                  "key (the reason is printed).\n");
-}
-
-/* Length of the valid UTF-8 sequence at s (at most `left` bytes), or 0 when it is not one. */
-static size_t utf8_sequence(const unsigned char *s, size_t left)
-{
-    size_t n;
-    unsigned cp;
-    if (s[0] < 0x80)
-        return 1;
-    else if ((s[0] & 0xe0) == 0xc0)
-        n = 2, cp = s[0] & 0x1f;
-    else if ((s[0] & 0xf0) == 0xe0)
-        n = 3, cp = s[0] & 0x0f;
-    else if ((s[0] & 0xf8) == 0xf0)
-        n = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and code points past U+10FFFF are not valid UTF-8. */
-    static const unsigned min_for[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_for[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return n;
-}
-
-static void json_string(FILE *out, const char *text)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    size_t left = strlen(text);
-    fputc('"', out);
-    while (left) {
-        size_t n = utf8_sequence(s, left);
-        if (n == 0) {
-            fputs("\\ufffd", out);
-            n = 1;
-        } else if (*s == '"' || *s == '\\') {
-            fprintf(out, "\\%c", *s);
-        } else if (*s < 0x20 || *s == 0x7f) {
-            fprintf(out, "\\u%04x", *s);
-        } else {
-            fwrite(s, 1, n, out);
-        }
-        s += n;
-        left -= n;
-    }
-    fputc('"', out);
 }
 
 /* What --trust decided: *verdict says why when the release is not acceptable (empty when it is). */
@@ -109,13 +59,13 @@ static struct signer signer_view(const crow_manifest_t *m, uint32_t i, const str
 static void print_json(const crow_manifest_t *m, const char *id, const char *ih, const struct trust_view *t)
 {
     printf("{\"name\":");
-    json_string(stdout, m->name);
+    crow_cli_json_string(stdout, m->name);
     printf(",\"length\":%llu,\"piece_length\":%u,\"pieces\":%u,\"chunk_size\":%u,\"single_file\":%s,"
            "\"announce\":",
            (unsigned long long)m->total_length, m->piece_length, m->piece_count, m->chunk_size,
            m->single_file ? "true" : "false");
     if (m->announce)
-        json_string(stdout, m->announce);
+        crow_cli_json_string(stdout, m->announce);
     else
         printf("null");
     printf(",\"announce_list\":");
@@ -124,16 +74,31 @@ static void print_json(const crow_manifest_t *m, const char *id, const char *ih,
     for (uint32_t i = 0; i < m->tracker_count; i++) {
         bool first_of_tier = i == 0 || m->trackers[i].tier != m->trackers[i - 1].tier;
         fputs(i == 0 ? "[[" : first_of_tier ? "],[" : ",", stdout);
-        json_string(stdout, m->trackers[i].url);
+        crow_cli_json_string(stdout, m->trackers[i].url);
     }
     if (m->tracker_count)
         printf("]]");
     printf(",\"files\":[");
     for (uint32_t i = 0; i < m->file_count; i++) {
         printf("%s{\"path\":", i ? "," : "");
-        json_string(stdout, m->files[i].path);
-        printf(",\"length\":%llu,\"offset\":%llu}", (unsigned long long)m->files[i].length,
-               (unsigned long long)m->files[i].offset);
+        crow_cli_json_string(stdout, m->files[i].path);
+        printf(",\"length\":%llu,\"offset\":%llu,\"executable\":%s,\"padding\":%s}",
+               (unsigned long long)m->files[i].length, (unsigned long long)m->files[i].offset,
+               m->files[i].attr & CROW_ATTR_EXEC ? "true" : "false",
+               m->files[i].attr & CROW_ATTR_PAD ? "true" : "false");
+    }
+    printf("],\"symlinks\":[");
+    for (uint32_t i = 0; i < m->link_count; i++) {
+        printf("%s{\"path\":", i ? "," : "");
+        crow_cli_json_string(stdout, m->links[i].path);
+        printf(",\"target\":");
+        crow_cli_json_string(stdout, m->links[i].target);
+        printf("}");
+    }
+    printf("],\"empty_directories\":[");
+    for (uint32_t i = 0; i < m->dir_count; i++) {
+        printf("%s", i ? "," : "");
+        crow_cli_json_string(stdout, m->dirs[i]);
     }
     printf("],\"release_id\":\"%s\",\"info_hash\":\"%s\",\"signatures\":[", id, ih);
     for (uint32_t i = 0; i < m->signature_count; i++) {
@@ -183,7 +148,17 @@ static void print_text(const crow_manifest_t *m, const char *id, const char *ih,
         printf("trust:        %s%s\n", t->accepted ? "accepted" : "REFUSED: ", t->verdict);
     printf("files:        %u%s\n", m->file_count, m->single_file ? " (single-file release)" : "");
     for (uint32_t i = 0; i < m->file_count; i++)
-        printf("  %15llu  %s\n", (unsigned long long)m->files[i].length, m->files[i].path);
+        printf("  %15llu  %s%s%s\n", (unsigned long long)m->files[i].length, m->files[i].path,
+               m->files[i].attr & CROW_ATTR_EXEC ? "  (executable)" : "",
+               m->files[i].attr & CROW_ATTR_PAD ? "  (padding)" : "");
+    if (m->link_count)
+        printf("symlinks:     %u (targets relative to the release root)\n", m->link_count);
+    for (uint32_t i = 0; i < m->link_count; i++)
+        printf("                   %s -> %s\n", m->links[i].path, m->links[i].target);
+    if (m->dir_count)
+        printf("empty dirs:   %u\n", m->dir_count);
+    for (uint32_t i = 0; i < m->dir_count; i++)
+        printf("                   %s/\n", m->dirs[i]);
 }
 
 int crow_cmd_inspect(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/manifest.h"
+#include "crowcast/release_layout.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/tree_scan.h"
@@ -29,15 +30,16 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
             "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n"
-            "                     [--sign KEY]...\n\n"
+            "                     [--sign KEY]... [--skip-special] [--align | --previous OLD.torrent]\n\n"
             "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
             "piece for crowcast) and writes its manifest. The same input always gives the same bytes\n"
             "(no dates, files in a fixed order), hence the same release_id and info_hash.\n\n"
             "  -o, --output FILE    where to write the manifest (required; replaced atomically)\n"
             "  --piece-size N       bytes per piece, a power of two from 16K to 64M. Default: the\n"
             "                       smallest power of two from 256K up that keeps the release within\n"
-            "                       %u pieces (64M pieces past 128 GiB)\n"
-            "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u)\n"
+            "                       %u pieces (64M pieces past 128 GiB); with --previous, OLD's\n"
+            "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u;\n"
+            "                       with --previous, OLD's)\n"
             "  --tracker URL[,URL...]\n"
             "                       tracker URL(s) stored in the manifest (default: none); repeat it\n"
             "                       for backup tiers (BEP 12, as mktorrent -a): each --tracker is a\n"
@@ -53,12 +55,26 @@ static void usage(FILE *out)
             "                       with get/agent --trust fetch only signed releases. Repeat it (up\n"
             "                       to %u keys) to sign with an old and a new key while rotating.\n"
             "                       crowcast sign signs an existing manifest\n"
+            "  --align              piece-aligned layout: every file of at least one piece starts a\n"
+            "                       piece (BEP 47 padding files, zeros that never reach the disk), so\n"
+            "                       the next build made with --previous keeps its pieces\n"
+            "  --previous OLD.torrent\n"
+            "                       lay files out so that a file OLD holds under the same path and\n"
+            "                       length keeps its pieces' hashes (same place within its pieces,\n"
+            "                       OLD's piece length and chunk size); other files are packed.\n"
+            "                       OLD need not have been made with --align\n"
+            "                       crowcast diff OLD NEW shows what is left to move\n"
+            "  --skip-special       leave out, each with a warning, what a release cannot carry\n"
+            "                       (below) instead of refusing the tree\n"
             "  -h, --help           this text\n\n"
-            "A directory becomes a multi-file release: every regular file under it, empty ones\n"
-            "included, sorted byte-wise by relative path. Empty directories cannot be represented\n"
-            "and leave no trace. Symlinks (to files or directories, inside the tree or not), FIFOs,\n"
-            "sockets and devices are skipped with a warning on stderr: a release only carries bytes.\n"
-            "PATH itself may be a symlink.\n\n"
+            "A directory becomes a multi-file release, as built: every regular file under it, empty\n"
+            "ones included, sorted byte-wise by relative path, with its executable bit (the owner's;\n"
+            "published as mode 0755, others 0644); symlinks whose target lies inside the tree (BEP 47,\n"
+            "the target kept relative to the release root; dangling ones too); empty directories.\n"
+            "FIFOs, sockets, devices, files with several hard links, entries it may not read and\n"
+            "symlinks pointing outside the tree are refused, naming the entry (exit 2; 3 for an\n"
+            "unreadable one), or left out with a warning under --skip-special. PATH itself may be a\n"
+            "symlink. A single file keeps its executable bit.\n\n"
             "Exit status: 0 ok, 2 bad usage or input that cannot form a release (nothing to hash,\n"
             "unsafe name, limits), 3 a file cannot be read or written.\n",
             DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE,
@@ -75,6 +91,8 @@ struct make_opts {
     uint32_t tier_count;
     uint64_t piece_size, chunk_size;
     unsigned threads;
+    bool skip_special, align;
+    const char *previous; /* --previous OLD.torrent */
 };
 
 static int parse_args(int argc, char **argv, struct make_opts *o)
@@ -87,10 +105,13 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
         {"name", required_argument, NULL, 'n'},
         {"threads", required_argument, NULL, 'j'},
         {"sign", required_argument, NULL, 's'},
+        {"skip-special", no_argument, NULL, 'S'},
+        {"align", no_argument, NULL, 'A'},
+        {"previous", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct make_opts){.chunk_size = CROW_DEFAULT_CHUNK_SIZE};
+    *o = (struct make_opts){0};
     uint64_t threads = 0;
     int c;
     optind = 1;
@@ -127,6 +148,16 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
             if (o->sign_count == CROW_MANIFEST_MAX_SIGNATURES)
                 return crow_cli_usage_error("make", "at most %u --sign", CROW_MANIFEST_MAX_SIGNATURES);
             o->sign_keys[o->sign_count++] = optarg;
+            break;
+        case 'S':
+            o->skip_special = true;
+            break;
+        case 'A':
+            o->align = true;
+            break;
+        case 'P':
+            o->previous = optarg;
+            o->align = true;
             break;
         case 'h':
             usage(stdout);
@@ -174,7 +205,30 @@ static void warn_unsupported_trackers(const crow_manifest_t *m)
     }
 }
 
-/* Fills m's name and file list from the input: one file, or every regular file under a directory. */
+/* Moves the scanned tree into m: files (with their executable bit), symlinks, empty directories. */
+static int tree_to_manifest(crow_tree_t *tree, crow_manifest_t *m)
+{
+    uint32_t links = tree->count - tree->files;
+    m->files = calloc(tree->files, sizeof *m->files);
+    m->links = calloc(links ? links : 1, sizeof *m->links);
+    m->dirs = calloc(links ? links : 1, sizeof *m->dirs);
+    if (!m->files || !m->links || !m->dirs)
+        return CROW_EXIT_IO;
+    for (uint32_t i = 0; i < tree->count; i++) {
+        crow_tree_entry_t *e = &tree->entries[i];
+        if (e->kind == CROW_TREE_FILE)
+            m->files[m->file_count++] = (crow_manifest_file_t){
+                .path = e->path, .length = e->length, .attr = e->executable ? CROW_ATTR_EXEC : 0};
+        else if (e->kind == CROW_TREE_LINK)
+            m->links[m->link_count++] = (crow_manifest_link_t){.path = e->path, .target = e->target};
+        else
+            m->dirs[m->dir_count++] = e->path;
+        e->path = e->target = NULL;
+    }
+    return CROW_EXIT_OK;
+}
+
+/* Fills m's name and file list from the input: one file, or the tree under a directory. */
 static int collect_files(const struct make_opts *o, crow_manifest_t *m)
 {
     char resolved[PATH_MAX];
@@ -192,6 +246,7 @@ static int collect_files(const struct make_opts *o, crow_manifest_t *m)
         if (!(m->files = calloc(1, sizeof *m->files)) || !(m->files[0].path = strdup(m->name)))
             return CROW_EXIT_IO;
         m->files[0].length = (uint64_t)st.st_size;
+        m->files[0].attr = st.st_mode & S_IXUSR ? CROW_ATTR_EXEC : 0;
         return CROW_EXIT_OK;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -199,31 +254,58 @@ static int collect_files(const struct make_opts *o, crow_manifest_t *m)
         return CROW_EXIT_USAGE;
     }
     crow_tree_t tree;
-    char why[256];
-    int ret = crow_tree_scan(o->input, &tree, warn_skip, NULL, why, sizeof why);
+    char why[CROW_MAX_PATH + 256];
+    int ret = crow_tree_scan(o->input, o->skip_special ? CROW_TREE_SKIP_SPECIAL : 0, &tree, warn_skip, NULL,
+                             why, sizeof why);
     if (ret) {
-        fprintf(stderr, "crowcast make: %s: %s\n", o->input, why);
+        bool special = ret == CROW_EUNSUPPORTED || ret == CROW_EPATH || ret == -EACCES || ret == -EPERM;
+        fprintf(stderr, "crowcast make: %s: %s%s\n", o->input, why,
+                special ? "; a release cannot carry it (--skip-special leaves such entries out)" : "");
         crow_tree_dispose(&tree);
         return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
     }
-    if (tree.count == 0) {
+    if (tree.files == 0) {
         fprintf(stderr, "crowcast make: %s holds no regular file\n", o->input);
         crow_tree_dispose(&tree);
         return CROW_EXIT_USAGE;
     }
-    /* The tree's entries move into the manifest: same layout of path and length. */
-    if (!(m->files = calloc(tree.count, sizeof *m->files))) {
-        crow_tree_dispose(&tree);
-        return CROW_EXIT_IO;
-    }
-    m->file_count = tree.count;
-    for (uint32_t i = 0; i < tree.count; i++) {
-        m->files[i].path = tree.entries[i].path;
-        m->files[i].length = tree.entries[i].length;
-        tree.entries[i].path = NULL;
-    }
+    ret = tree_to_manifest(&tree, m);
     crow_tree_dispose(&tree);
-    return CROW_EXIT_OK;
+    return ret;
+}
+
+/* Piece length, chunk size and, with --align or --previous, the padding that lets unchanged files
+ * keep their pieces (release_layout.h). */
+static int choose_layout(const struct make_opts *o, crow_manifest_t *m, uint64_t total)
+{
+    crow_manifest_t prev = {0};
+    char why[256];
+    int ret;
+    if (o->previous && (ret = crow_manifest_load(o->previous, &prev, why, sizeof why))) {
+        fprintf(stderr, "crowcast make: --previous %s: %s\n", o->previous, why);
+        return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+    int code = CROW_EXIT_OK;
+    if (o->previous && o->piece_size && o->piece_size != prev.piece_length) {
+        fprintf(stderr, "crowcast make: --piece-size differs from %s's %u: no piece could be kept\n",
+                o->previous, prev.piece_length);
+        code = CROW_EXIT_USAGE;
+        goto out;
+    }
+    m->piece_length = o->piece_size ? (uint32_t)o->piece_size
+                      : o->previous ? prev.piece_length
+                                    : default_piece_length(total);
+    m->chunk_size = o->chunk_size ? (uint32_t)o->chunk_size
+                    : o->previous ? prev.chunk_size
+                                  : CROW_DEFAULT_CHUNK_SIZE;
+    if (o->align && !m->single_file &&
+        (ret = crow_release_align(m, o->previous ? &prev : NULL, why, sizeof why)) < 0) {
+        fprintf(stderr, "crowcast make: %s\n", why);
+        code = ret == -ENOMEM ? CROW_EXIT_IO : CROW_EXIT_USAGE;
+    }
+out:
+    crow_manifest_dispose(&prev);
+    return code;
 }
 
 static void store_hashes(void *ctx, uint32_t piece, const uint8_t sha1[20], const uint8_t sha256[32])
@@ -286,9 +368,19 @@ static int write_manifest(const struct make_opts *o, const crow_manifest_t *m,
         fprintf(stderr, "crowcast make: cannot write %s: %s\n", o->output, crow_strerror(ret));
         goto out;
     }
-    printf("wrote %s: %s, %u file%s, %s in %u pieces of %s\n", o->output, m->name, m->file_count,
-           m->file_count == 1 ? "" : "s", crow_format_size(m->total_length, size, sizeof size),
-           m->piece_count, crow_format_size(m->piece_length, piece, sizeof piece));
+    uint32_t pads = 0;
+    for (uint32_t i = 0; i < m->file_count; i++)
+        pads += (m->files[i].attr & CROW_ATTR_PAD) != 0;
+    uint32_t files = m->file_count - pads;
+    printf("wrote %s: %s, %u file%s", o->output, m->name, files, files == 1 ? "" : "s");
+    if (pads)
+        printf(" (+%u padding)", pads);
+    if (m->link_count)
+        printf(", %u symlink%s", m->link_count, m->link_count == 1 ? "" : "s");
+    if (m->dir_count)
+        printf(", %u empty director%s", m->dir_count, m->dir_count == 1 ? "y" : "ies");
+    printf(", %s in %u pieces of %s\n", crow_format_size(m->total_length, size, sizeof size), m->piece_count,
+           crow_format_size(m->piece_length, piece, sizeof piece));
     printf("release_id: %s\ninfo_hash:  %s\n", id, ih);
     if (signers[0])
         printf("signed by:  %s\n", signers);
@@ -327,8 +419,9 @@ int crow_cmd_make(int argc, char **argv)
     uint64_t total = 0;
     for (uint32_t i = 0; i < m.file_count; i++)
         total += m.files[i].length; /* layout rejects a sum past 2^63; this only picks a size */
-    m.piece_length = o.piece_size ? (uint32_t)o.piece_size : default_piece_length(total);
-    m.chunk_size = (uint32_t)o.chunk_size;
+    if ((exit_code = choose_layout(&o, &m, total)) != CROW_EXIT_OK)
+        goto out;
+    exit_code = CROW_EXIT_USAGE;
     if ((ret = crow_manifest_layout(&m, why, sizeof why))) {
         fprintf(stderr, "crowcast make: %s: %s\n", o.input, why);
         exit_code = ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;

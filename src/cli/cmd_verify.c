@@ -17,6 +17,7 @@
 #include "crowcast/manifest.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
+#include "crowcast/tree_attrs.h"
 #include "crowcast/units.h"
 
 #define MAX_LISTED 50 /* files named in a report before "... and N more" */
@@ -26,15 +27,19 @@ static void usage(FILE *out)
     fprintf(out, "usage: crowcast verify X.torrent PATH [--threads N] [--quiet] [--trust KEYS]\n\n"
                  "Checks the data at PATH against the manifest's SHA-256 piece hashes. PATH is the file\n"
                  "itself for a single-file release, the top directory for a multi-file one. Symlinks\n"
-                 "inside PATH are not followed (they count as bad files).\n\n"
+                 "inside PATH are not followed (they count as bad files). Also compares the executable\n"
+                 "bit of every file, where each symlink of the release points (relative to PATH,\n"
+                 "whatever its text) and that each empty directory exists.\n\n"
                  "  -j, --threads N  hashing threads (default: one per online CPU)\n"
                  "  -q, --quiet      print nothing when every piece matches, and no progress\n"
                  "  --trust KEYS     first check that a key of KEYS signed the release (as get --trust\n"
                  "                   does): otherwise nothing is read and the exit status is 5\n"
                  "  -h, --help       this text\n\n"
                  "Progress goes to stderr when it is a terminal.\n\n"
-                 "Exit status: 0 every piece matches and every file has its size; 1 some do not (how\n"
-                 "many pieces, and which files are missing, of the wrong size or hold bad pieces);\n"
+                 "Exit status: 0 every piece matches, every file has its size and mode, every symlink\n"
+                 "and empty directory is there; 1 some do not (how many pieces, which files are\n"
+                 "missing, of the wrong size or hold bad pieces, which modes, symlinks or directories\n"
+                 "differ and how);\n"
                  "2 bad usage or an invalid manifest (the reason is printed); 3 a system error; 5 --trust\n"
                  "refused the release.\n");
 }
@@ -132,6 +137,20 @@ static int report_pieces(const crow_manifest_t *m, const crow_bitfield_t *good, 
     return (int)files;
 }
 
+struct tree_report {
+    const char *root;
+    unsigned listed;
+};
+
+static void print_difference(void *ctx, const char *path, const char *what)
+{
+    struct tree_report *r = ctx;
+    if (++r->listed <= MAX_LISTED)
+        printf("  %s/%s: %s\n", r->root, path, what);
+    else if (r->listed == MAX_LISTED + 1)
+        printf("  ... and more\n");
+}
+
 static int verify(const char *torrent, const char *root, unsigned threads, bool quiet,
                   const crow_keyring_t *trust)
 {
@@ -167,17 +186,26 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
 
     uint32_t bad_pieces = m.piece_count - good.count;
     uint32_t bad_files = report_files(s, &m, root, false);
-    if (bad_pieces == 0 && bad_files == 0) {
+    unsigned bad_tree = crow_tree_check(&m, AT_FDCWD, root, NULL, NULL);
+    if (bad_pieces == 0 && bad_files == 0 && bad_tree == 0) {
         char size[32];
         crow_format_size(m.total_length, size, sizeof size);
-        if (!quiet)
-            printf("OK: %u pieces, %s in %u file%s match %s\n", m.piece_count, size, m.file_count,
-                   m.file_count == 1 ? "" : "s", torrent);
+        if (!quiet) {
+            printf("OK: %u pieces, %s in %u file%s", m.piece_count, size, m.file_count,
+                   m.file_count == 1 ? "" : "s");
+            if (m.link_count || m.dir_count)
+                printf(", %u symlink%s, %u empty director%s", m.link_count, m.link_count == 1 ? "" : "s",
+                       m.dir_count, m.dir_count == 1 ? "y" : "ies");
+            printf(" match %s\n", torrent);
+        }
         code = CROW_EXIT_OK;
         goto out;
     }
-    printf("FAILED: %u of %u pieces do not match %s; %u file%s missing or of the wrong size\n", bad_pieces,
-           m.piece_count, torrent, bad_files, bad_files == 1 ? "" : "s");
+    printf("FAILED: %u of %u pieces do not match %s; %u file%s missing or of the wrong size; %u mode%s, "
+           "symlink%s or empty director%s differ%s\n",
+           bad_pieces, m.piece_count, torrent, bad_files, bad_files == 1 ? "" : "s", bad_tree,
+           bad_tree == 1 ? "" : "s", bad_tree == 1 ? "" : "s", bad_tree == 1 ? "y" : "ies",
+           bad_tree == 1 ? "s" : "");
     if (bad_pieces) {
         printf("files holding bad pieces:\n");
         if ((ret = report_pieces(&m, &good, root)) < 0)
@@ -186,6 +214,11 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
     if (bad_files) {
         printf("files missing or of the wrong size:\n");
         report_files(s, &m, root, true);
+    }
+    if (bad_tree) {
+        struct tree_report r = {.root = root};
+        printf("modes, symlinks and empty directories that differ:\n");
+        crow_tree_check(&m, AT_FDCWD, root, print_difference, &r);
     }
     code = CROW_EXIT_FAIL;
     goto out;

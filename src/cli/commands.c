@@ -19,6 +19,8 @@ const struct crow_command crow_commands[] = {
     {"keygen", "make an Ed25519 key pair for signing releases", crow_cmd_keygen},
     {"inspect", "show what a manifest describes (text or --json), and who signed it", crow_cmd_inspect},
     {"verify", "check data on disk against a manifest, piece by piece", crow_cmd_verify},
+    {"diff", "what changed between two releases, and the bytes a host holding the old one receives",
+     crow_cmd_diff},
     {"version", "print the version", crow_cmd_version},
     {NULL, NULL, NULL},
 };

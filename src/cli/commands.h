@@ -60,6 +60,10 @@ int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_
  * Returns 0 or -errno. */
 int crow_cli_write_atomically(const char *path, const void *buf, size_t len);
 
+/* Writes text as a JSON string literal (quotes, escapes; bytes that are not valid UTF-8 as
+ * U+FFFD) (cli_json.c). */
+void crow_cli_json_string(FILE *out, const char *text);
+
 struct crow_keyring;
 /* Key files (cli_keys.c). Both print their error and return an exit code (0 when loaded).
  * crow_cli_load_secret reads an Ed25519 private key in PEM, refusing a file that group or others
@@ -78,6 +82,7 @@ int crow_cmd_inspect(int argc, char **argv);
 int crow_cmd_keygen(int argc, char **argv);
 int crow_cmd_sign(int argc, char **argv);
 int crow_cmd_verify(int argc, char **argv);
+int crow_cmd_diff(int argc, char **argv);
 int crow_cmd_tracker(int argc, char **argv);
 int crow_cmd_rollout(int argc, char **argv);
 int crow_cmd_agent(int argc, char **argv);

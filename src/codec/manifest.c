@@ -17,7 +17,7 @@
 #include "crowcast/error.h"
 #include "crowcast/manifest.h"
 
-#define CROW_MANIFEST_VERSION 1
+#define CROW_MANIFEST_VERSION 2 /* the newest this code reads and writes */
 
 /* A path made printable for an error message: at most 60 bytes, control bytes as '?'. */
 static const char *printable(const char *s, size_t len, char out[64])
@@ -64,27 +64,76 @@ static int tree_order(const void *pa, const void *pb)
     }
 }
 
+/* One path of the release tree, for the uniqueness check. */
+struct tree_path {
+    const char *path;
+    const char *kind; /* "file", "symlink", "empty directory" */
+};
+
+static int tree_path_order(const void *pa, const void *pb)
+{
+    const char *a = ((const struct tree_path *)pa)->path, *b = ((const struct tree_path *)pb)->path;
+    return tree_order(&a, &b);
+}
+
+/* No path twice among files, symlinks and empty directories, and none of them below another (a
+ * file or a symlink cannot be a directory, an empty directory holds nothing). Padding files never
+ * reach the disk: their paths may repeat (BEP 47 names them after their size). */
 static int check_unique_paths(const crow_manifest_t *m, char *why, size_t why_cap)
 {
-    const char **sorted = malloc(m->file_count * sizeof *sorted);
+    size_t total = (size_t)m->file_count + m->link_count + m->dir_count, n = 0;
+    struct tree_path *sorted = malloc(total * sizeof *sorted);
     if (!sorted)
         return -ENOMEM;
     for (uint32_t i = 0; i < m->file_count; i++)
-        sorted[i] = m->files[i].path;
-    qsort(sorted, m->file_count, sizeof *sorted, tree_order);
+        if (!(m->files[i].attr & CROW_ATTR_PAD))
+            sorted[n++] = (struct tree_path){m->files[i].path, "file"};
+    for (uint32_t i = 0; i < m->link_count; i++)
+        sorted[n++] = (struct tree_path){m->links[i].path, "symlink"};
+    for (uint32_t i = 0; i < m->dir_count; i++)
+        sorted[n++] = (struct tree_path){m->dirs[i], "empty directory"};
+    if (n)
+        qsort(sorted, n, sizeof *sorted, tree_path_order);
     int ret = 0;
     char shown[64];
-    for (uint32_t i = 1; i < m->file_count && !ret; i++) {
-        size_t n = strlen(sorted[i - 1]);
-        if (strcmp(sorted[i - 1], sorted[i]) == 0)
-            ret = crow_why(why, why_cap, CROW_EPATH, "path \"%s\" listed twice",
-                           printable(sorted[i], n, shown));
-        else if (strncmp(sorted[i - 1], sorted[i], n) == 0 && sorted[i][n] == '/')
-            ret = crow_why(why, why_cap, CROW_EPATH, "\"%s\" is both a file and a directory",
-                           printable(sorted[i - 1], n, shown));
+    for (size_t i = 1; i < n && !ret; i++) {
+        const char *a = sorted[i - 1].path, *b = sorted[i].path;
+        size_t len = strlen(a);
+        if (strcmp(a, b) == 0)
+            ret = crow_why(why, why_cap, CROW_EPATH, "path \"%s\" listed twice", printable(b, len, shown));
+        else if (strncmp(a, b, len) == 0 && b[len] == '/')
+            ret = crow_why(why, why_cap, CROW_EPATH, "\"%s\" is both a%s %s and a directory",
+                           printable(a, len, shown), sorted[i - 1].kind[0] == 'e' ? "n" : "",
+                           sorted[i - 1].kind);
     }
     free(sorted);
     return ret;
+}
+
+/* Symlinks and empty directories: safe paths, safe targets, and only in a multi-file release. */
+static int check_tree_extras(const crow_manifest_t *m, char *why, size_t why_cap)
+{
+    char shown[64];
+    if (m->single_file && (m->link_count || m->dir_count || (m->files[0].attr & CROW_ATTR_PAD)))
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "a single-file release holds no symlink, directory or padding");
+    if ((uint64_t)m->file_count + m->link_count + m->dir_count > CROW_MAX_FILES)
+        return crow_why(why, why_cap, CROW_ELIMIT, "more than %u files, symlinks and directories",
+                        CROW_MAX_FILES);
+    for (uint32_t i = 0; i < m->link_count; i++) {
+        const crow_manifest_link_t *l = &m->links[i];
+        if (!l->path || crow_manifest_check_path(l->path, strlen(l->path)))
+            return crow_why(why, why_cap, CROW_EPATH, "symlink %u: unsafe path \"%s\"", i,
+                            l->path ? printable(l->path, strlen(l->path), shown) : "");
+        if (!l->target || crow_manifest_check_path(l->target, strlen(l->target)))
+            return crow_why(why, why_cap, CROW_EPATH, "symlink %s: unsafe target \"%s\"",
+                            printable(l->path, strlen(l->path), shown), l->target ? l->target : "");
+    }
+    for (uint32_t i = 0; i < m->dir_count; i++)
+        if (!m->dirs[i] || crow_manifest_check_path(m->dirs[i], strlen(m->dirs[i])))
+            return crow_why(why, why_cap, CROW_EPATH, "empty directory %u: unsafe path \"%s\"", i,
+                            m->dirs[i] ? printable(m->dirs[i], strlen(m->dirs[i]), shown) : "");
+    return 0;
 }
 
 int crow_manifest_layout(crow_manifest_t *m, char *why, size_t why_cap)
@@ -108,6 +157,9 @@ int crow_manifest_layout(crow_manifest_t *m, char *why, size_t why_cap)
     if (m->single_file && (m->file_count != 1 || !m->files[0].path || strcmp(m->files[0].path, m->name) != 0))
         return crow_why(why, why_cap, CROW_EMANIFEST,
                         "a single-file release must hold one file named like it");
+    int ret = check_tree_extras(m, why, why_cap);
+    if (ret)
+        return ret;
     uint64_t total = 0;
     for (uint32_t i = 0; i < m->file_count; i++) {
         crow_manifest_file_t *f = &m->files[i];
@@ -142,25 +194,26 @@ static char *copy_string(const uint8_t *s, size_t len)
     return out;
 }
 
-/* Joins the path components of files[i] with '/' into out (CROW_MAX_PATH + 1 bytes). */
-static int join_path(const crow_bdoc_t *doc, uint32_t list, uint32_t i, char *out, char *why, size_t why_cap)
+/* Joins the path components of a bencoded list with '/' into out (CROW_MAX_PATH + 1 bytes);
+ * `what` names the list in errors ("file 3", "file 3's symlink path"). */
+static int join_path(const crow_bdoc_t *doc, uint32_t list, const char *what, char *out, char *why,
+                     size_t why_cap)
 {
     const crow_bnode_t *l = &doc->nodes[list];
     if (l->type != CROW_BLIST || l->count == 0)
-        return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path is not a non-empty list", i);
+        return crow_why(why, why_cap, CROW_EMANIFEST, "%s: path is not a non-empty list", what);
     size_t len = 0;
     uint32_t c = crow_bnode_first(doc, list);
     for (uint32_t k = 0; k < l->count; k++, c = doc->nodes[c].next) {
         const crow_bnode_t *comp = &doc->nodes[c];
         if (comp->type != CROW_BSTR)
-            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path component %u is not a string", i, k);
+            return crow_why(why, why_cap, CROW_EMANIFEST, "%s: path component %u is not a string", what, k);
         /* A '/' inside a component would silently add a directory level once joined. */
         if (comp->len == 0 || memchr(comp->str, '/', comp->len))
-            return crow_why(why, why_cap, CROW_EPATH, "file %u: path component %u is empty or holds '/'", i,
-                            k);
+            return crow_why(why, why_cap, CROW_EPATH, "%s: path component %u is empty or holds '/'", what, k);
         size_t need = len + (k ? 1 : 0) + comp->len;
         if (need > CROW_MAX_PATH)
-            return crow_why(why, why_cap, CROW_EPATH, "file %u: path longer than %u bytes", i, CROW_MAX_PATH);
+            return crow_why(why, why_cap, CROW_EPATH, "%s: path longer than %u bytes", what, CROW_MAX_PATH);
         if (k)
             out[len++] = '/';
         memcpy(out + len, comp->str, comp->len);
@@ -169,9 +222,78 @@ static int join_path(const crow_bdoc_t *doc, uint32_t list, uint32_t i, char *ou
     out[len] = '\0';
     if (crow_manifest_check_path(out, len)) {
         char shown[64];
-        return crow_why(why, why_cap, CROW_EPATH, "file %u: unsafe path \"%s\"", i,
-                        printable(out, len, shown));
+        return crow_why(why, why_cap, CROW_EPATH, "%s: unsafe path \"%s\"", what, printable(out, len, shown));
     }
+    return 0;
+}
+
+/* BEP 47 "attr": a string of letters, unknown ones ignored (as the BEP asks). Sets *attr and
+ * *link; refuses letters that contradict each other. */
+static int read_attr(const crow_bdoc_t *doc, uint32_t dict, const char *what, uint32_t *attr, bool *link,
+                     char *why, size_t why_cap)
+{
+    *attr = 0;
+    *link = false;
+    uint32_t a = crow_bdict_get(doc, dict, "attr");
+    if (!a)
+        return 0;
+    const crow_bnode_t *n = &doc->nodes[a];
+    if (n->type != CROW_BSTR || n->len > 16)
+        return crow_why(why, why_cap, CROW_EMANIFEST, "%s: attr is not a string of at most 16 letters", what);
+    for (size_t i = 0; i < n->len; i++) {
+        if (n->str[i] == 'x')
+            *attr |= CROW_ATTR_EXEC;
+        else if (n->str[i] == 'p')
+            *attr |= CROW_ATTR_PAD;
+        else if (n->str[i] == 'l')
+            *link = true;
+    }
+    if ((*link && *attr) || *attr == (CROW_ATTR_EXEC | CROW_ATTR_PAD))
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "%s: attr combines a symlink, padding or executable that exclude each other", what);
+    return 0;
+}
+
+/* One entry of info.files: a file (into m->files) or, with attr "l", a symlink (into m->links). */
+static int read_entry(const crow_bdoc_t *doc, uint32_t e, uint32_t i, crow_manifest_t *m, char *why,
+                      size_t why_cap)
+{
+    char what[48], path[CROW_MAX_PATH + 1], target[CROW_MAX_PATH + 1];
+    snprintf(what, sizeof what, "file %u", i);
+    int64_t length;
+    if (doc->nodes[e].type != CROW_BDICT)
+        return crow_why(why, why_cap, CROW_EMANIFEST, "file %u is not a dictionary", i);
+    if (!crow_bdict_int(doc, e, "length", &length) || length < 0)
+        return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: length missing or negative", i);
+    uint32_t p = crow_bdict_get(doc, e, "path");
+    if (!p)
+        return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path missing", i);
+    uint32_t attr, sp = crow_bdict_get(doc, e, "symlink path");
+    bool link;
+    int ret = join_path(doc, p, what, path, why, why_cap);
+    if (ret || (ret = read_attr(doc, e, what, &attr, &link, why, why_cap)))
+        return ret;
+    if (link != (sp != 0) || (link && length != 0))
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "file %u: a symlink needs attr \"l\", length 0 and a symlink path, and only it", i);
+    if (!link) {
+        crow_manifest_file_t *f = &m->files[m->file_count];
+        f->length = (uint64_t)length;
+        f->attr = attr;
+        if (!(f->path = strdup(path)))
+            return -ENOMEM;
+        m->file_count++;
+        return 0;
+    }
+    snprintf(what, sizeof what, "file %u's symlink path", i);
+    if ((ret = join_path(doc, sp, what, target, why, why_cap)))
+        return ret;
+    crow_manifest_link_t *l = &m->links[m->link_count];
+    if (!(l->path = strdup(path)) || !(l->target = strdup(target))) {
+        free(l->path);
+        return -ENOMEM;
+    }
+    m->link_count++;
     return 0;
 }
 
@@ -183,47 +305,96 @@ static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m,
     if (l->count > CROW_MAX_FILES)
         return crow_why(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", l->count,
                         CROW_MAX_FILES);
+    /* Either array may end up holding every entry; both stay within CROW_MAX_FILES entries. */
     m->files = calloc(l->count, sizeof *m->files);
-    if (!m->files)
+    m->links = calloc(l->count, sizeof *m->links);
+    if (!m->files || !m->links)
         return -ENOMEM;
-    m->file_count = l->count;
-    char path[CROW_MAX_PATH + 1];
     uint32_t e = crow_bnode_first(doc, list);
     for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
-        int64_t length;
-        if (doc->nodes[e].type != CROW_BDICT)
-            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u is not a dictionary", i);
-        if (!crow_bdict_int(doc, e, "length", &length) || length < 0)
-            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: length missing or negative", i);
-        uint32_t p = crow_bdict_get(doc, e, "path");
-        if (!p)
-            return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path missing", i);
-        int ret = join_path(doc, p, i, path, why, why_cap);
+        int ret = read_entry(doc, e, i, m, why, why_cap);
         if (ret)
             return ret;
-        m->files[i].length = (uint64_t)length;
-        if (!(m->files[i].path = strdup(path)))
-            return -ENOMEM;
     }
     return 0;
 }
 
+/* info.crowcast's "empty directories": a list of paths. */
+static int read_dirs(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why, size_t why_cap)
+{
+    const crow_bnode_t *l = &doc->nodes[list];
+    if (l->type != CROW_BLIST || l->count == 0)
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "info.crowcast.empty directories is not a non-empty list");
+    if (l->count > CROW_MAX_FILES)
+        return crow_why(why, why_cap, CROW_ELIMIT, "%u empty directories exceed the limit of %u", l->count,
+                        CROW_MAX_FILES);
+    if (!(m->dirs = calloc(l->count, sizeof *m->dirs)))
+        return -ENOMEM;
+    char path[CROW_MAX_PATH + 1], what[48];
+    uint32_t e = crow_bnode_first(doc, list);
+    for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
+        snprintf(what, sizeof what, "empty directory %u", i);
+        int ret = join_path(doc, e, what, path, why, why_cap);
+        if (ret)
+            return ret;
+        if (!(m->dirs[i] = strdup(path)))
+            return -ENOMEM;
+        m->dir_count++;
+    }
+    return 0;
+}
+
+/* info.crowcast's chunk size and empty directories; the version is checked once the rest is read
+ * (it follows from what the release holds). */
 static int read_crowcast(const crow_bdoc_t *doc, uint32_t info, crow_manifest_t *m, char *why, size_t why_cap)
 {
     uint32_t cc = crow_bdict_get(doc, info, "crowcast");
     if (!cc || doc->nodes[cc].type != CROW_BDICT)
         return crow_why(why, why_cap, CROW_EMANIFEST,
                         "info.crowcast dictionary missing (not made by crowcast?)");
-    int64_t version, chunk;
-    if (!crow_bdict_int(doc, cc, "version", &version) || version != CROW_MANIFEST_VERSION)
-        return crow_why(why, why_cap, CROW_EMANIFEST, "info.crowcast.version missing or not %d",
-                        CROW_MANIFEST_VERSION);
+    int64_t chunk;
     if (!crow_bdict_int(doc, cc, "chunk size", &chunk) || chunk < CROW_MIN_CHUNK_SIZE ||
         chunk > CROW_MAX_CHUNK_SIZE)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info.crowcast.chunk size missing or outside %u..%u",
                         CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
     m->chunk_size = (uint32_t)chunk;
+    uint32_t dirs = crow_bdict_get(doc, cc, "empty directories");
+    if (dirs && m->single_file)
+        return crow_why(why, why_cap, CROW_EMANIFEST, "a single-file release lists empty directories");
+    return dirs ? read_dirs(doc, dirs, m, why, why_cap) : 0;
+}
+
+/* The version a reader of m needs: 2 once m has anything BitTorrent v1 cannot say. */
+static int64_t version_of(const crow_manifest_t *m)
+{
+    return crow_manifest_has_attributes(m) ? 2 : 1;
+}
+
+static int check_version(const crow_bdoc_t *doc, uint32_t info, const crow_manifest_t *m, char *why,
+                         size_t why_cap)
+{
+    int64_t version;
+    if (!crow_bdict_int(doc, crow_bdict_get(doc, info, "crowcast"), "version", &version) || version < 1 ||
+        version > CROW_MANIFEST_VERSION)
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "info.crowcast.version missing or not 1..%d (made by a newer crowcast?)",
+                        CROW_MANIFEST_VERSION);
+    if (version != version_of(m))
+        return crow_why(why, why_cap, CROW_EMANIFEST,
+                        "info.crowcast.version is %lld, but a release %s is %lld", (long long)version,
+                        version == 1 ? "with attributes" : "without attributes", (long long)version_of(m));
     return 0;
+}
+
+bool crow_manifest_has_attributes(const crow_manifest_t *m)
+{
+    if (m->link_count || m->dir_count)
+        return true;
+    for (uint32_t i = 0; i < m->file_count; i++)
+        if (m->files[i].attr)
+            return true;
+    return false;
 }
 
 /* Copies a concatenation of per-piece hashes after checking its length against the piece count. */
@@ -371,6 +542,8 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
     bool has_length = crow_bdict_get(doc, info, "length") != 0;
     if (files && has_length)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info has both length and files");
+    if (files && crow_bdict_get(doc, info, "attr"))
+        return crow_why(why, why_cap, CROW_EMANIFEST, "info.attr belongs to single-file releases");
     if (files) {
         if ((ret = read_files(doc, files, m, why, why_cap)))
             return ret;
@@ -382,8 +555,14 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
             return -ENOMEM;
         m->file_count = 1;
         m->files[0].length = (uint64_t)length;
+        bool link;
+        if ((ret = read_attr(doc, info, "info", &m->files[0].attr, &link, why, why_cap)))
+            return ret;
+        if (link || m->files[0].attr & CROW_ATTR_PAD)
+            return crow_why(why, why_cap, CROW_EMANIFEST, "a single-file release can only be executable");
     }
-    if ((ret = read_crowcast(doc, info, m, why, why_cap)) || (ret = crow_manifest_layout(m, why, why_cap)))
+    if ((ret = read_crowcast(doc, info, m, why, why_cap)) || (ret = crow_manifest_layout(m, why, why_cap)) ||
+        (ret = check_version(doc, info, m, why, why_cap)))
         return ret;
     if ((ret = read_hashes(doc, info, "pieces", CROW_SHA1_LEN, m->piece_count, &m->sha1, why, why_cap)))
         return ret;
@@ -481,6 +660,14 @@ void crow_manifest_dispose(crow_manifest_t *m)
     for (uint32_t i = 0; m->files && i < m->file_count; i++)
         free(m->files[i].path);
     free(m->files);
+    for (uint32_t i = 0; m->links && i < m->link_count; i++) {
+        free(m->links[i].path);
+        free(m->links[i].target);
+    }
+    free(m->links);
+    for (uint32_t i = 0; m->dirs && i < m->dir_count; i++)
+        free(m->dirs[i]);
+    free(m->dirs);
     free(m->name);
     drop_trackers(m);
     free(m->sha1);
@@ -564,6 +751,43 @@ static void encode_path(crow_benc_t *e, const char *path)
     crow_benc_end(e);
 }
 
+static void encode_attr(crow_benc_t *e, uint32_t attr)
+{
+    if (!attr)
+        return;
+    crow_benc_key(e, "attr");
+    crow_benc_cstr(e, attr & CROW_ATTR_PAD ? "p" : "x");
+}
+
+/* info.files: the files in order, then the symlinks (BEP 47: zero-length entries with attr "l"). */
+static void encode_files(const crow_manifest_t *m, crow_benc_t *e)
+{
+    crow_benc_key(e, "files");
+    crow_benc_list(e);
+    for (uint32_t i = 0; i < m->file_count; i++) {
+        crow_benc_dict(e);
+        encode_attr(e, m->files[i].attr);
+        crow_benc_key(e, "length");
+        crow_benc_int(e, (int64_t)m->files[i].length);
+        crow_benc_key(e, "path");
+        encode_path(e, m->files[i].path);
+        crow_benc_end(e);
+    }
+    for (uint32_t i = 0; i < m->link_count; i++) {
+        crow_benc_dict(e);
+        crow_benc_key(e, "attr");
+        crow_benc_cstr(e, "l");
+        crow_benc_key(e, "length");
+        crow_benc_int(e, 0);
+        crow_benc_key(e, "path");
+        encode_path(e, m->links[i].path);
+        crow_benc_key(e, "symlink path");
+        encode_path(e, m->links[i].target);
+        crow_benc_end(e);
+    }
+    crow_benc_end(e);
+}
+
 /* Keys go in byte order, as canonical bencode requires: the encoder rejects any other order. */
 static long encode(const crow_manifest_t *m, crow_benc_t *e)
 {
@@ -603,30 +827,29 @@ static long encode(const crow_manifest_t *m, crow_benc_t *e)
     }
     crow_benc_key(e, "info");
     crow_benc_dict(e);
+    if (m->single_file)
+        encode_attr(e, m->files[0].attr);
     crow_benc_key(e, "crowcast");
     crow_benc_dict(e);
     crow_benc_key(e, "chunk size");
     crow_benc_int(e, m->chunk_size);
+    if (m->dir_count) {
+        crow_benc_key(e, "empty directories");
+        crow_benc_list(e);
+        for (uint32_t i = 0; i < m->dir_count; i++)
+            encode_path(e, m->dirs[i]);
+        crow_benc_end(e);
+    }
     crow_benc_key(e, "sha256");
     crow_benc_str(e, m->sha256, (size_t)m->piece_count * CROW_SHA256_LEN);
     crow_benc_key(e, "version");
-    crow_benc_int(e, CROW_MANIFEST_VERSION);
+    crow_benc_int(e, version_of(m));
     crow_benc_end(e);
     if (m->single_file) {
         crow_benc_key(e, "length");
         crow_benc_int(e, (int64_t)m->total_length);
     } else {
-        crow_benc_key(e, "files");
-        crow_benc_list(e);
-        for (uint32_t i = 0; i < m->file_count; i++) {
-            crow_benc_dict(e);
-            crow_benc_key(e, "length");
-            crow_benc_int(e, (int64_t)m->files[i].length);
-            crow_benc_key(e, "path");
-            encode_path(e, m->files[i].path);
-            crow_benc_end(e);
-        }
-        crow_benc_end(e);
+        encode_files(m, e);
     }
     crow_benc_key(e, "name");
     crow_benc_cstr(e, m->name);

@@ -1,4 +1,5 @@
-/* The POSIX storage backend: one open descriptor per non-empty file, pread/pwrite.
+/* The POSIX storage backend: one open descriptor per non-empty file, pread/pwrite; padding files
+ * (BEP 47) read as zeros and are never created.
  *
  * Every path component below the root is opened with openat(O_NOFOLLOW) from its parent's
  * descriptor, so neither a symlinked directory nor a symlinked file inside the tree is ever
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "dir_walk.h"
 #include "crowcast/error.h"
 
 struct posix_storage {
@@ -23,13 +25,6 @@ struct posix_storage {
     int *errs;       /* per file: why it failed to open (CROW_STORAGE_PARTIAL), else 0 */
     uint64_t *sizes; /* per file: its size when opened (after preallocation) */
 };
-
-/* What an open(2) failure inside the tree means: a symlink (ELOOP with O_NOFOLLOW), a file
- * where a directory belongs or the reverse is an unsafe tree, anything else a system error. */
-static int open_error(int err)
-{
-    return err == ELOOP || err == ENOTDIR || err == EISDIR ? CROW_EPATH : -err;
-}
 
 static int preallocate(int fd, uint64_t have, uint64_t want)
 {
@@ -55,7 +50,7 @@ static int open_file(int dirfd, const char *name, int flags, bool follow, uint64
     int oflags = O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW) | (write ? O_RDWR | O_CREAT : O_RDONLY);
     int fd = openat(dirfd, name, oflags, 0644);
     if (fd < 0)
-        return open_error(errno);
+        return crow_open_error(errno);
     int ret;
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -79,94 +74,13 @@ fail:
     return ret;
 }
 
-/* Opens directory `name` under dirfd, creating it when asked; never follows a symlink unless
- * `follow`. Returns the descriptor or a negative code. */
-static int open_dir(int dirfd, const char *name, bool create, bool follow)
-{
-    int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
-    int fd = openat(dirfd, name, oflags);
-    if (fd < 0 && errno == ENOENT && create) {
-        if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        fd = openat(dirfd, name, oflags);
-    }
-    return fd < 0 ? open_error(errno) : fd;
-}
-
-/* Opens the directory path dir[0..len) (components separated by '/') below rootfd, one
- * component at a time, fsyncing each when `sync`. Returns a new descriptor or a negative code. */
-static int open_path_dir(int rootfd, const char *dir, size_t len, bool create, bool sync)
-{
-    char comp[NAME_MAX + 1];
-    int cur = rootfd;
-    size_t i = 0;
-    while (i < len) {
-        const char *slash = memchr(dir + i, '/', len - i);
-        size_t n = (slash ? (size_t)(slash - dir) : len) - i;
-        if (n > NAME_MAX) {
-            if (cur != rootfd)
-                close(cur);
-            return -ENAMETOOLONG;
-        }
-        memcpy(comp, dir + i, n);
-        comp[n] = '\0';
-        int next = open_dir(cur, comp, create, false);
-        if (cur != rootfd)
-            close(cur);
-        if (next < 0)
-            return next;
-        if (sync && fsync(next) < 0) {
-            int ret = -errno;
-            close(next);
-            return ret;
-        }
-        cur = next;
-        i += n + 1;
-    }
-    return cur == rootfd ? fcntl(rootfd, F_DUPFD_CLOEXEC, 0) : cur;
-}
-
-/* Walks the directories of every file in manifest order, reusing the last one while the
- * directory part repeats (sorted manifests keep a directory's files together). */
-struct dir_walk {
-    int rootfd;
-    const char *dir; /* directory part of the last path, or NULL */
-    size_t len;
-    int fd; /* its descriptor, or -1 */
-};
-
-static void walk_close(struct dir_walk *w)
-{
-    if (w->fd >= 0)
-        close(w->fd);
-    w->fd = -1;
-    w->dir = NULL;
-}
-
-/* Sets *leaf to the last component of path and returns the descriptor of its directory
- * (owned by the walk), or a negative code. */
-static int walk_to(struct dir_walk *w, const char *path, const char **leaf, bool create, bool sync)
-{
-    const char *slash = strrchr(path, '/');
-    *leaf = slash ? slash + 1 : path;
-    if (!slash)
-        return w->rootfd;
-    size_t len = (size_t)(slash - path);
-    if (w->dir && w->len == len && memcmp(w->dir, path, len) == 0)
-        return w->fd;
-    walk_close(w);
-    int fd = open_path_dir(w->rootfd, path, len, create, sync);
-    if (fd < 0)
-        return fd;
-    w->dir = path;
-    w->len = len;
-    w->fd = fd;
-    return fd;
-}
-
 static int px_read(crow_storage_t *s, uint32_t file, uint64_t offset, void *buf, size_t len)
 {
     int fd = ((struct posix_storage *)s)->fds[file];
+    if (s->m->files[file].attr & CROW_ATTR_PAD) {
+        memset(buf, 0, len);
+        return 0;
+    }
     if (fd < 0)
         return -EBADF;
     uint8_t *p = buf;
@@ -188,6 +102,8 @@ static int px_read(crow_storage_t *s, uint32_t file, uint64_t offset, void *buf,
 static int px_write(crow_storage_t *s, uint32_t file, uint64_t offset, const void *buf, size_t len)
 {
     int fd = ((struct posix_storage *)s)->fds[file];
+    if (s->m->files[file].attr & CROW_ATTR_PAD)
+        return 0; /* zeros by definition; the piece hash vouches for what was sent */
     if (fd < 0)
         return -EBADF;
     const uint8_t *p = buf;
@@ -216,15 +132,17 @@ static int px_sync(crow_storage_t *s)
     if (!s->writable || ps->rootfd < 0)
         return 0;
     /* New directory entries are durable only once their directories are synced too. */
-    struct dir_walk w = {.rootfd = ps->rootfd, .fd = -1};
+    struct crow_dir_walk w = {.rootfd = ps->rootfd, .fd = -1};
     int ret = 0;
     for (uint32_t i = 0; i < m->file_count && ret == 0; i++) {
+        if (m->files[i].attr & CROW_ATTR_PAD)
+            continue;
         const char *leaf;
-        int fd = walk_to(&w, m->files[i].path, &leaf, false, true);
+        int fd = crow_dir_walk_to(&w, m->files[i].path, &leaf, false, true);
         if (fd < 0)
             ret = fd;
     }
-    walk_close(&w);
+    crow_dir_walk_close(&w);
     if (ret == 0 && fsync(ps->rootfd) < 0)
         ret = -errno;
     return ret;
@@ -300,17 +218,21 @@ static int open_files(struct posix_storage *ps, int dirfd, const char *root)
         ps->fds[0] = fd;
         return 0;
     }
-    ps->rootfd = open_dir(dirfd, root, flags & CROW_STORAGE_WRITE, follow_root);
+    ps->rootfd = crow_open_dir(dirfd, root, flags & CROW_STORAGE_WRITE, follow_root);
     if (ps->rootfd < 0) {
         int err = ps->rootfd;
         for (uint32_t i = 0; i < m->file_count && ret == 0; i++)
             ret = file_failed(ps, i, err);
         return ret;
     }
-    struct dir_walk w = {.rootfd = ps->rootfd, .fd = -1};
+    struct crow_dir_walk w = {.rootfd = ps->rootfd, .fd = -1};
     for (uint32_t i = 0; i < m->file_count && ret == 0; i++) {
+        if (m->files[i].attr & CROW_ATTR_PAD) { /* BEP 47 padding: zeros, no file on disk */
+            ps->sizes[i] = m->files[i].length;
+            continue;
+        }
         const char *leaf;
-        int dfd = walk_to(&w, m->files[i].path, &leaf, flags & CROW_STORAGE_WRITE, false);
+        int dfd = crow_dir_walk_to(&w, m->files[i].path, &leaf, flags & CROW_STORAGE_WRITE, false);
         if (dfd < 0) {
             ret = file_failed(ps, i, dfd);
             continue;
@@ -323,7 +245,7 @@ static int open_files(struct posix_storage *ps, int dirfd, const char *root)
         else
             ps->fds[i] = fd;
     }
-    walk_close(&w);
+    crow_dir_walk_close(&w);
     return ret;
 }
 

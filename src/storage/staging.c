@@ -1,5 +1,6 @@
 /* Staging of a download in OUTDIR/.crowcast-staging/<release id hex>/<name> and its publication
- * as OUTDIR/<name> by one rename once every piece verified. */
+ * as OUTDIR/<name> by one rename once every piece verified and the tree's modes, symlinks and
+ * empty directories are in place. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,9 @@
 
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
+#include "crowcast/piece_index.h"
 #include "crowcast/storage.h"
+#include "crowcast/tree_attrs.h"
 
 struct crow_staging {
     const crow_manifest_t *m;
@@ -107,6 +110,45 @@ int crow_staging_verify(crow_staging_t *st, unsigned threads)
     return crow_storage_verify(st->storage, threads, &st->verified, NULL, NULL);
 }
 
+long crow_staging_take(crow_staging_t *st, const crow_manifest_t *prev, const char *root, uint64_t *bytes)
+{
+    const crow_manifest_t *m = st->m;
+    *bytes = 0;
+    crow_storage_t *from = NULL;
+    crow_piece_index_t ix = {0};
+    uint8_t *buf = NULL;
+    /* A previous release that is gone or damaged is no error: the network has every piece. */
+    if (crow_storage_open_posix(&from, prev, AT_FDCWD, root, CROW_STORAGE_PARTIAL) < 0)
+        return 0;
+    long taken = crow_piece_index_init(&ix, prev);
+    if (taken == 0 && !(buf = malloc(m->piece_length)))
+        taken = -ENOMEM;
+    for (uint32_t p = 0; taken >= 0 && p < m->piece_count; p++) {
+        const uint8_t *want = m->sha256 + (size_t)p * CROW_SHA256_LEN;
+        uint32_t size = crow_manifest_piece_size(m, p);
+        uint32_t q =
+            crow_bitfield_get(&st->verified, p) ? UINT32_MAX : crow_piece_index_find(&ix, want, size);
+        uint8_t digest[CROW_SHA256_LEN];
+        if (q == UINT32_MAX || crow_storage_read_piece(from, q, 0, buf, size) < 0)
+            continue;
+        crow_sha256(buf, size, digest);
+        if (memcmp(digest, want, CROW_SHA256_LEN) != 0)
+            continue; /* the old copy changed on disk */
+        int ret = crow_storage_write_piece(st->storage, p, 0, buf, size);
+        if (ret < 0) {
+            taken = ret;
+            break;
+        }
+        crow_bitfield_set(&st->verified, p);
+        *bytes += size;
+        taken++;
+    }
+    free(buf);
+    crow_piece_index_dispose(&ix);
+    crow_storage_close(from);
+    return taken;
+}
+
 /* Does dirfd/name hold exactly release m? 1 yes, 0 no, negative on a system error. */
 static int holds_release(const crow_manifest_t *m, int dirfd, const char *name)
 {
@@ -127,7 +169,7 @@ static int holds_release(const crow_manifest_t *m, int dirfd, const char *name)
         goto out;
     ret = crow_storage_verify(s, 0, &good, NULL, NULL);
     if (ret == 0)
-        ret = crow_bitfield_full(&good);
+        ret = crow_bitfield_full(&good) && crow_tree_check(m, dirfd, name, NULL, NULL) == 0;
     crow_bitfield_dispose(&good);
 out:
     crow_storage_close(s);
@@ -187,6 +229,9 @@ int crow_staging_publish(crow_staging_t *st, char *why, size_t why_cap)
                      st->verified.nbits - st->verified.count, st->verified.nbits);
         return CROW_EHASH;
     }
+    /* Modes, symlinks and empty directories go in before the rename: the release appears whole. */
+    if ((ret = crow_tree_apply(m, st->relfd, m->name, why, why_cap)))
+        return ret;
     ret = crow_storage_sync(st->storage);
     if (ret == 0 && fsync(st->relfd) < 0)
         ret = -errno;

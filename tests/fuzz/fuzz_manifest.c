@@ -18,7 +18,14 @@ static void same_release(const crow_manifest_t *a, const crow_manifest_t *b)
     for (uint32_t i = 0; i < a->file_count; i++) {
         FUZZ_ASSERT(strcmp(a->files[i].path, b->files[i].path) == 0);
         FUZZ_ASSERT(a->files[i].length == b->files[i].length && a->files[i].offset == b->files[i].offset);
+        FUZZ_ASSERT(a->files[i].attr == b->files[i].attr);
     }
+    FUZZ_ASSERT(a->link_count == b->link_count && a->dir_count == b->dir_count);
+    for (uint32_t i = 0; i < a->link_count; i++)
+        FUZZ_ASSERT(strcmp(a->links[i].path, b->links[i].path) == 0 &&
+                    strcmp(a->links[i].target, b->links[i].target) == 0);
+    for (uint32_t i = 0; i < a->dir_count; i++)
+        FUZZ_ASSERT(strcmp(a->dirs[i], b->dirs[i]) == 0);
     FUZZ_ASSERT(memcmp(a->sha1, b->sha1, (size_t)a->piece_count * CROW_SHA1_LEN) == 0);
     FUZZ_ASSERT(memcmp(a->sha256, b->sha256, (size_t)a->piece_count * CROW_SHA256_LEN) == 0);
 }

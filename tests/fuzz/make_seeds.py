@@ -127,17 +127,22 @@ write("peer_session", [
 ])
 
 # --- manifests --------------------------------------------------------------------------------------
-def manifest(files, name="release", piece=16384, trackers=None):
+def manifest(files, name="release", piece=16384, trackers=None, links=(), dirs=(), exe=()):
     data = b"".join(bytes((i * 7 + j) & 0xFF for j in range(n)) for i, (_, n) in enumerate(files))
     pieces = [data[i:i + piece] for i in range(0, len(data), piece)]
     info = {"crowcast": {"chunk size": 1408, "sha256": b"".join(hashlib.sha256(p).digest() for p in pieces),
-                         "version": 1},
+                         "version": 2 if links or dirs or exe else 1},
             "name": name, "piece length": piece,
             "pieces": b"".join(hashlib.sha1(p).digest() for p in pieces)}
     if len(files) == 1 and files[0][0] == name:
         info["length"] = files[0][1]
     else:
-        info["files"] = [{"length": n, "path": p.split("/")} for p, n in files]
+        info["files"] = [dict({"length": n, "path": p.split("/")}, **({"attr": "x"} if p in exe else {}))
+                         for p, n in files]
+        info["files"] += [{"attr": "l", "length": 0, "path": p.split("/"), "symlink path": t.split("/")}
+                          for p, t in links]
+    if dirs:
+        info["crowcast"]["empty directories"] = [d.split("/") for d in dirs]
     top = {"info": info, "announce": "http://127.0.0.1:6969/announce"}
     if trackers:
         top["announce-list"] = trackers
@@ -148,12 +153,22 @@ write("manifest", [
     manifest([("release", 40000)], name="release"),
     manifest([("bin/app", 30000), ("lib/libx.so", 5000), ("README", 10)], name="app-1.2"),
     manifest([("a", 1)], name="tiny", trackers=[["http://t1/announce", "http://t2/announce"], ["http://t3/a"]]),
+    manifest([("bin/app", 30000), ("lib/libx.so", 5000)], name="tree", exe=("bin/app",),
+             links=[("lib/libx.so.1", "lib/libx.so"), ("app", "bin/app")], dirs=("var/empty",)),
 ])
-# The writer: form byte (piece length, chunk size, single file), the name, then path records and 3-byte lengths.
+# The writer: form byte (piece length, chunk size, single file), the name, then per entry a path record,
+# a kind byte (0 file, 1 executable, 2 padding, 3 symlink + target record, 4 empty directory) and, for a
+# file, 3 bytes of length.
 write("manifest_writer", [
-    b"\x00" + rec(b"app") + rec(b"bin/a") + b"\x10\x00\x00" + rec(b"lib/b") + b"\x00\x01\x00" + rec(b"empty") + b"\x00\x00\x00",
-    b"\x8b" + rec(b"release.img") + b"\xff\xff\x03",
+    b"\x00" + rec(b"app") + rec(b"bin/a") + b"\x01\x10\x00\x00" + rec(b"lib/b") + b"\x00\x00\x01\x00" + rec(b"empty")
+    + b"\x00\x00\x00\x00" + rec(b"lib/c") + b"\x03" + rec(b"lib/b") + rec(b"var/e") + b"\x04",
+    b"\x8b" + rec(b"release.img") + b"\x01\xff\xff\x03",
 ])
+# Symlink texts: the link's path, its text, the root's real path (records).
+write("link_path", [rec(b"lib/libx.so") + rec(b"libx.so.1") + rec(b""),
+                    rec(b"a/b/l") + rec(b"../../c/./d//e") + rec(b""),
+                    rec(b"bin/lib") + rec(b"/srv/rel/lib") + rec(b"/srv/rel"),
+                    rec(b"l") + rec(b"../../etc/passwd") + rec(b"")])
 write("release_verify", [manifest([("release", 40000)], name="release"), manifest([("a", 1)], name="tiny")])
 KEY_LINE = "crowcast-ed25519 " + "3b" * 32
 write("keyring", ["# fleet keys\n" + KEY_LINE + " ops@example 2026\n\n" + "crowcast-ed25519 " + "a0" * 32 + "\n",

@@ -144,4 +144,25 @@ for h in 2 3; do
   [[ $(grep -c "^activate $ID" "$WORK/hooks-$h.log") -eq 1 ]] || fail "agent $h: hook calls: $(cat "$WORK/hooks-$h.log")"
 done
 log "after the tracker lost its state twice: the repeated download orders were carried out again, the rollout finished"
+
+# The next build changes 1 MiB of the 24 (made with --previous): each agent's get takes the other
+# 92 pieces from the release it runs, without a flag, and fetches 4.
+cp "$WORK/src/app.bin" "$WORK/src2.bin" && mkdir -p "$WORK/src2" && mv "$WORK/src2.bin" "$WORK/src2/app.bin"
+random_file "$WORK/patch.bin" $((1 << 20)) patch
+dd if="$WORK/patch.bin" of="$WORK/src2/app.bin" bs=1M seek=10 conv=notrunc status=none
+"$CROWCAST" make "$WORK/src2/app.bin" -o "$WORK/app2.torrent" --previous "$WORK/app.torrent" >/dev/null 2>&1 ||
+  fail "make of the second build failed"
+ID2=$("$CROWCAST" inspect "$WORK/app2.torrent" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["release_id"])')
+spawn seed2 "$CROWCAST" seed "$WORK/app2.torrent" "$WORK/src2/app.bin" --tracker "$TRACKER/announce" \
+  --iface 127.0.0.1 --listen "127.0.0.1:$(free_port)" --rate 20M
+op "$TRACKER/rollout/start?torrent=$WORK/app2.torrent&plan=$PLAN&distribute=all" -f >/dev/null ||
+  fail "rollout/start of the second build refused"
+on_second() { status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d["release"] == sys.argv[1] and d["state"] == "done"))' "$ID2"; }
+wait_until 90 on_second || fail "the rollout of the second build did not finish: $(status)"
+for h in 1 2 3; do
+  cmp "$WORK/src2/app.bin" "$WORK/dir-$h/app.bin/$ID2/app.bin" || fail "agent $h: the second build differs"
+  grep -q "took 92 of 96 pieces .* from the previous release at $WORK/dir-$h/app.bin/$ID/app.bin" "$WORK/agent-$h.log" ||
+    fail "agent $h's get did not take the unchanged pieces from the release it ran: $(grep -o 'took .*' "$WORK/agent-$h.log")"
+done
+log "second build: every agent's get took 92 of 96 pieces from the release it ran and fetched 4"
 log "ok"

@@ -63,6 +63,16 @@ static void assert_same(const crow_manifest_t *a, const crow_manifest_t *b)
         ck_assert_uint_eq(a->files[i].length, b->files[i].length);
         ck_assert_uint_eq(a->files[i].offset, b->files[i].offset);
     }
+    for (uint32_t i = 0; i < a->file_count; i++)
+        ck_assert_uint_eq(a->files[i].attr, b->files[i].attr);
+    ck_assert_uint_eq(a->link_count, b->link_count);
+    for (uint32_t i = 0; i < a->link_count; i++) {
+        ck_assert_str_eq(a->links[i].path, b->links[i].path);
+        ck_assert_str_eq(a->links[i].target, b->links[i].target);
+    }
+    ck_assert_uint_eq(a->dir_count, b->dir_count);
+    for (uint32_t i = 0; i < a->dir_count; i++)
+        ck_assert_str_eq(a->dirs[i], b->dirs[i]);
     ck_assert_uint_eq(a->tracker_count, b->tracker_count);
     for (uint32_t i = 0; i < a->tracker_count; i++) {
         ck_assert_str_eq(a->trackers[i].url, b->trackers[i].url);
@@ -138,6 +148,131 @@ START_TEST(test_round_trip_multi)
     ck_assert_ptr_null(p.announce);
     crow_manifest_dispose(&p);
     free(buf);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+/* Adds symlinks and empty directories to a manifest being built, then lays it out again. */
+static void add_tree_extras(crow_manifest_t *m, const char *const *links, uint32_t nlinks,
+                            const char *const *dirs, uint32_t ndirs)
+{
+    m->links = calloc(nlinks ? nlinks : 1, sizeof *m->links);
+    for (uint32_t i = 0; i < nlinks; i++) {
+        m->links[i].path = strdup(links[2 * i]);
+        m->links[i].target = strdup(links[2 * i + 1]);
+    }
+    m->link_count = nlinks;
+    m->dirs = calloc(ndirs ? ndirs : 1, sizeof *m->dirs);
+    for (uint32_t i = 0; i < ndirs; i++)
+        m->dirs[i] = strdup(dirs[i]);
+    m->dir_count = ndirs;
+    char why[200];
+    ck_assert_msg(crow_manifest_layout(m, why, sizeof why) == 0, "%s", why);
+}
+
+/* BEP 47: executables, padding, symlinks (listed after the files) and crowcast's empty
+ * directories survive a round trip; they make a version 2 manifest, a plain tree stays version 1. */
+START_TEST(test_round_trip_attributes)
+{
+    crow_manifest_t m;
+    const char *paths[] = {"bin/tool", ".pad/a", "lib/x.so", ".pad/b", "z"};
+    uint64_t lengths[] = {100, 16284, 5, 16379, 1};
+    build(&m, "rel", paths, lengths, 5, false, 16384);
+    long len;
+    uint8_t *buf = encode_alloc(&m, &len);
+    ck_assert_ptr_nonnull(memmem(buf, (size_t)len, "7:versioni1e", 12));
+    ck_assert_ptr_null(memmem(buf, (size_t)len, "4:attr", 6));
+    free(buf);
+    m.files[0].attr = CROW_ATTR_EXEC;
+    m.files[1].attr = m.files[3].attr = CROW_ATTR_PAD;
+    m.files[3].path[5] = 'a'; /* the same path twice: padding may repeat */
+    const char *links[] = {"lib/current", "lib/x.so", "tool", "bin/tool"};
+    const char *dirs[] = {"var/empty", "cache"};
+    add_tree_extras(&m, links, 2, dirs, 2);
+    ck_assert_uint_eq(m.piece_count, 3);
+    ck_assert_uint_eq(m.files[2].offset, 16384); /* after the padding, on a piece boundary */
+    round_trip(&m);
+    buf = encode_alloc(&m, &len);
+    ck_assert_ptr_nonnull(memmem(buf, (size_t)len, "7:versioni2e", 12));
+    const char *link_entry = "d4:attr1:l6:lengthi0e4:pathl3:lib7:currente12:symlink pathl3:lib4:x.soee";
+    ck_assert_ptr_nonnull(memmem(buf, (size_t)len, link_entry, strlen(link_entry)));
+    const char *dir_list = "17:empty directoriesll3:var5:emptyel5:cacheee";
+    ck_assert_ptr_nonnull(memmem(buf, (size_t)len, dir_list, strlen(dir_list)));
+    free(buf);
+    crow_manifest_dispose(&m);
+
+    /* A single executable file: BEP 47 puts attr in info itself. */
+    const char *one[] = {"run.sh"};
+    uint64_t one_len[] = {10};
+    build(&m, "run.sh", one, one_len, 1, true, 16384);
+    m.files[0].attr = CROW_ATTR_EXEC;
+    round_trip(&m);
+    buf = encode_alloc(&m, &len);
+    ck_assert_ptr_nonnull(memmem(buf, (size_t)len, "4:infod4:attr1:x8:crowcast", 26));
+    free(buf);
+    crow_manifest_dispose(&m);
+}
+END_TEST
+
+/* The writer refuses trees whose paths collide across files, symlinks and empty directories. */
+START_TEST(test_layout_rejects_tree_conflicts)
+{
+    static const struct {
+        const char *link, *target, *dir;
+        const char *why;
+    } cases[] = {
+        {"a", "b", NULL, "listed twice"},
+        {"l", "a", "l", "listed twice"},
+        {"a/l", "a", NULL, "both a file and a directory"},
+        {"l", "a", "l/x", "both a symlink and a directory"},
+        {NULL, NULL, "a", "listed twice"},
+        {NULL, NULL, "b", "both an empty directory and a directory"},
+        {"l", "../a", NULL, "unsafe target"},
+        {"l", "/etc", NULL, "unsafe target"},
+        {"l", "a//b", NULL, "unsafe target"},
+        {"/l", "a", NULL, "unsafe path"},
+        {NULL, NULL, "x/..", "unsafe path"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        crow_manifest_t m;
+        const char *paths[] = {"a", "b/c"};
+        uint64_t lengths[] = {1, 1};
+        build(&m, "rel", paths, lengths, 2, false, 16384);
+        m.links = calloc(1, sizeof *m.links);
+        m.dirs = calloc(1, sizeof *m.dirs);
+        if (cases[i].link) {
+            m.links[0].path = strdup(cases[i].link);
+            m.links[0].target = strdup(cases[i].target);
+            m.link_count = 1;
+        }
+        if (cases[i].dir) {
+            m.dirs[0] = strdup(cases[i].dir);
+            m.dir_count = 1;
+        }
+        char why[200] = "";
+        ck_assert_int_eq(crow_manifest_layout(&m, why, sizeof why), CROW_EPATH);
+        ck_assert_msg(strstr(why, cases[i].why), "case %zu: \"%s\" lacks \"%s\"", i, why, cases[i].why);
+        crow_manifest_dispose(&m);
+    }
+}
+END_TEST
+
+/* BEP 47 asks readers to ignore attr letters they do not know ("h" hidden, Windows'). */
+START_TEST(test_attr_unknown_letters_ignored)
+{
+    const char *t = "d4:infod8:crowcastd10:chunk sizei1408e6:sha25632:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+                    "7:versioni2ee5:filesld4:attr3:hx?6:lengthi100e4:pathl1:xeed4:attr2:hl6:lengthi0e"
+                    "4:pathl1:le12:symlink pathl1:xeee4:name1:a12:piece lengthi16384e"
+                    "6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+    crow_manifest_t m;
+    char why[200];
+    ck_assert_msg(crow_manifest_parse((const uint8_t *)t, strlen(t), &m, why, sizeof why) == 0, "%s", why);
+    ck_assert_uint_eq(m.file_count, 1);
+    ck_assert_uint_eq(m.files[0].attr, CROW_ATTR_EXEC);
+    ck_assert_uint_eq(m.link_count, 1);
+    ck_assert_str_eq(m.links[0].path, "l");
+    ck_assert_str_eq(m.links[0].target, "x");
+    ck_assert(crow_manifest_has_attributes(&m));
     crow_manifest_dispose(&m);
 }
 END_TEST
@@ -359,6 +494,11 @@ END_TEST
 #define PCS   "6:pieces20:" H20
 #define INFO  "4:infod" CC LEN NAM PL PCS "e"
 #define TIER8 "l1:a1:b1:c1:d1:e1:f1:g1:he"
+/* BEP 47 and empty directories: a version 2 crowcast dictionary, a file "x", a symlink entry */
+#define CC2       "8:crowcastd10:chunk sizei1408e6:sha25632:" H32 "7:versioni2ee"
+#define CCD(list) "8:crowcastd10:chunk sizei1408e17:empty directories" list "6:sha25632:" H32 "7:versioni2ee"
+#define FILE_X    "5:filesld6:lengthi100e4:pathl1:xee"
+#define LINK(t)   "d4:attr1:l6:lengthi0e4:pathl1:le12:symlink path" t "e"
 
 /* A manifest assembled from its info parts, in key order; NULL keeps the valid default. */
 static const struct hostile {
@@ -453,6 +593,72 @@ static const struct hostile {
      .ret = CROW_EMANIFEST,
      .why = "version"},
     {.cc = "8:crowcastl32:" H32 "e", .ret = CROW_EMANIFEST, .why = "crowcast dictionary missing"},
+    {.cc = "8:crowcastd10:chunk sizei1408e6:sha25632:" H32 "7:versioni3ee",
+     .ret = CROW_EMANIFEST,
+     .why = "not 1..2"},
+    /* BEP 47 attributes and symlinks */
+    {.cc = CC2,
+     .layout = "5:filesld4:attri1e6:lengthi100e4:pathl1:xeee",
+     .ret = CROW_EMANIFEST,
+     .why = "attr"},
+    {.cc = CC2,
+     .layout = "5:filesld4:attr17:xxxxxxxxxxxxxxxxx6:lengthi100e4:pathl1:xeee",
+     .ret = CROW_EMANIFEST,
+     .why = "at most 16"},
+    {.layout = "5:filesld4:attr1:x6:lengthi100e4:pathl1:xeee",
+     .ret = CROW_EMANIFEST,
+     .why = "version is 1, but a release with attributes is 2"},
+    {.cc = CC2,
+     .layout = "5:filesld4:attr2:lx6:lengthi0e4:pathl1:xe12:symlink pathl1:yeee",
+     .ret = CROW_EMANIFEST,
+     .why = "exclude each other"},
+    {.cc = CC2,
+     .layout = "5:filesld4:attr2:xp6:lengthi100e4:pathl1:xeee",
+     .ret = CROW_EMANIFEST,
+     .why = "exclude each other"},
+    {.cc = CC2,
+     .layout = FILE_X "d4:attr1:l6:lengthi5e4:pathl1:le12:symlink pathl1:xeee",
+     .ret = CROW_EMANIFEST,
+     .why = "a symlink needs"},
+    {.cc = CC2,
+     .layout = FILE_X "d4:attr1:l6:lengthi0e4:pathl1:leee",
+     .ret = CROW_EMANIFEST,
+     .why = "a symlink needs"},
+    {.cc = CC2,
+     .layout = FILE_X "d6:lengthi0e4:pathl1:le12:symlink pathl1:xeee",
+     .ret = CROW_EMANIFEST,
+     .why = "a symlink needs"},
+    {.cc = CC2,
+     .layout = FILE_X LINK("l2:..1:xe") "e",
+     .ret = CROW_EPATH,
+     .why = "symlink path: unsafe path"},
+    {.cc = CC2, .layout = FILE_X LINK("l4:/etce") "e", .ret = CROW_EPATH, .why = "holds '/'"},
+    {.cc = CC2, .layout = FILE_X LINK("l1:a0:e") "e", .ret = CROW_EPATH, .why = "empty"},
+    {.cc = CC2, .layout = FILE_X LINK("le") "e", .ret = CROW_EMANIFEST, .why = "non-empty list"},
+    {.cc = CC2, .layout = FILE_X LINK("i1e") "e", .ret = CROW_EMANIFEST, .why = "non-empty list"},
+    {.cc = CC2, .layout = FILE_X LINK("l1:.e") "e", .ret = CROW_EPATH, .why = "unsafe path"},
+    {.cc = CC2,
+     .layout = FILE_X "d4:attr1:l6:lengthi0e4:pathl1:xe12:symlink pathl1:yeee",
+     .ret = CROW_EPATH,
+     .why = "listed twice"},
+    {.cc = CC2,
+     .layout = "5:filesl" LINK("l1:xe") "d6:lengthi100e4:pathl1:l1:xeee",
+     .ret = CROW_EPATH,
+     .why = "both a symlink and a directory"},
+    {.cc = CC2, .layout = "5:filesl" LINK("l1:xe") "e", .ret = CROW_EMANIFEST, .why = "lists no file"},
+    {.cc = "4:attr1:x" CC2, .layout = FILE_X "e", .ret = CROW_EMANIFEST, .why = "belongs to single-file"},
+    {.cc = "4:attr1:l" CC2, .ret = CROW_EMANIFEST, .why = "can only be executable"},
+    {.cc = "4:attr1:p" CC2, .ret = CROW_EMANIFEST, .why = "can only be executable"},
+    /* empty directories */
+    {.cc = CCD("ll2:..ee"), .layout = FILE_X "e", .ret = CROW_EPATH, .why = "empty directory 0: unsafe path"},
+    {.cc = CCD("i1e"), .layout = FILE_X "e", .ret = CROW_EMANIFEST, .why = "not a non-empty list"},
+    {.cc = CCD("le"), .layout = FILE_X "e", .ret = CROW_EMANIFEST, .why = "not a non-empty list"},
+    {.cc = CCD("ll1:xee"), .layout = FILE_X "e", .ret = CROW_EPATH, .why = "listed twice"},
+    {.cc = CCD("ll1:dee"),
+     .layout = "5:filesld6:lengthi100e4:pathl1:d1:xeee",
+     .ret = CROW_EPATH,
+     .why = "both an empty directory and a directory"},
+    {.cc = CCD("ll1:dee"), .ret = CROW_EMANIFEST, .why = "single-file release lists empty directories"},
 };
 
 /* Concatenates the case into out; byte \001 stands for NUL, which a C string cannot hold. */
@@ -625,6 +831,9 @@ static Suite *manifest_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_round_trip_single);
     tcase_add_test(tc, test_round_trip_multi);
+    tcase_add_test(tc, test_round_trip_attributes);
+    tcase_add_test(tc, test_layout_rejects_tree_conflicts);
+    tcase_add_test(tc, test_attr_unknown_letters_ignored);
     tcase_add_test(tc, test_make_writes_announce_list);
     tcase_add_test(tc, test_announce_list_tiers);
     tcase_add_test(tc, test_encode_needs_hashes);

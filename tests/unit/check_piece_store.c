@@ -230,6 +230,60 @@ START_TEST(test_reads_verified_pieces_only)
 }
 END_TEST
 
+/* BEP 47 padding: reads of it are zeros, one lying wholly inside it completes through the loop
+ * like any other (nothing is read from disk), and none of it is a file. */
+START_TEST(test_padding_reads_as_zeros)
+{
+    static const struct fixture_file padded[] = {{"a.bin", 20000}, {".pad/12768", 12768}, {"b.bin", 30000}};
+    crow_manifest_t m;
+    fixture_manifest(&m, "rel", false, padded, 3, PIECE);
+    m.files[1].attr = CROW_ATTR_PAD;
+    uint8_t *data = make_data(&m);
+    memset(data + 20000, 0, 12768);
+    for (uint32_t p = 0; p < m.piece_count; p++)
+        crow_sha256(data + (uint64_t)p * PIECE, crow_manifest_piece_size(&m, p),
+                    m.sha256 + p * CROW_SHA256_LEN);
+    char dir[] = "/tmp/check_piece_store.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char root[64], pad[96];
+    snprintf(root, sizeof root, "%s/rel", dir);
+    crow_storage_t *st;
+    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
+    ck_assert_int_eq(crow_storage_write(st, 0, data, m.total_length), 0);
+    snprintf(pad, sizeof pad, "%s/.pad", root);
+    ck_assert_int_eq(access(pad, F_OK), -1);
+    crow_bitfield_t have;
+    ck_assert_int_eq(crow_bitfield_init(&have, m.piece_count), 0);
+    crow_bitfield_set(&have, 1);
+    struct run r = {.loop = new_loop()};
+    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
+    crow_piece_store_t *ps;
+    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, &have, 4, &ev, &r), 0);
+    uint8_t buf[PIECE];
+    crow_op_t op;
+    crow_op_init(&op, on_read, r.loop);
+    static const uint32_t reads[][2] = {
+        {4000, 12384}, {0, PIECE}, {16383, 1}}; /* padding only, mixed, last byte */
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        memset(buf, 0xaa, sizeof buf);
+        read_result = 0;
+        ck_assert_int_eq(crow_piece_store_read(ps, &op, 1, reads[i][0], buf, reads[i][1]), 0);
+        crow_loop_run(r.loop);
+        ck_assert_int_eq(read_result, (int)reads[i][1]);
+        ck_assert(memcmp(buf, data + PIECE + reads[i][0], reads[i][1]) == 0);
+    }
+    crow_piece_store_free(ps);
+    crow_bitfield_dispose(&have);
+    crow_storage_close(st);
+    crow_loop_free(r.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(data);
+    fixture_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("piece_store");
@@ -237,6 +291,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_assembles_more_pieces_than_buffers);
     tcase_add_test(tc, test_reads_verified_pieces_only);
+    tcase_add_test(tc, test_padding_reads_as_zeros);
     tcase_add_test(tc, test_new_piece_keeps_its_buffer_while_others_are_written);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -350,6 +350,41 @@ START_TEST(test_staging_publish)
 }
 END_TEST
 
+/* get --previous: pieces come from an older copy on disk when their content matches, each checked;
+ * a damaged piece there, or a missing copy, is left to the network. */
+START_TEST(test_staging_takes_from_previous)
+{
+    crow_storage_t *old;
+    ck_assert_int_eq(crow_storage_open_posix(&old, &m, AT_FDCWD, at("old"), CROW_STORAGE_WRITE), 0);
+    ck_assert_int_eq(crow_storage_write(old, 0, data, m.total_length), 0);
+    crow_storage_close(old);
+    /* Piece 3 of the old copy rots: bytes [49152, 65536) start in a/e.bin at offset 29052. */
+    uint8_t junk[16] = {0};
+    FILE *f = fopen(at("old/a/e.bin"), "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 29100, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    fclose(f);
+    crow_staging_t *st;
+    ck_assert_int_eq(crow_staging_open(&st, &m, dir), 0);
+    crow_staging_mark_verified(st, 0); /* already there: not copied again */
+    uint64_t bytes;
+    ck_assert_int_eq(crow_staging_take(st, &m, at("old"), &bytes), 3);
+    ck_assert_uint_eq(bytes, 2 * PIECE + (m.total_length - 4 * PIECE));
+    const crow_bitfield_t *v = crow_staging_verified(st);
+    ck_assert(!crow_bitfield_get(v, 3) && v->count == 4);
+    /* What was taken is really there. */
+    crow_bitfield_t good;
+    ck_assert_int_eq(crow_bitfield_init(&good, m.piece_count), 0);
+    ck_assert_int_eq(crow_storage_verify(crow_staging_storage(st), 1, &good, NULL, NULL), 0);
+    ck_assert(crow_bitfield_get(&good, 1) && crow_bitfield_get(&good, 2) && crow_bitfield_get(&good, 4));
+    crow_bitfield_dispose(&good);
+    ck_assert_int_eq(crow_staging_take(st, &m, at("nowhere"), &bytes), 0);
+    ck_assert_uint_eq(bytes, 0);
+    crow_staging_close(st);
+}
+END_TEST
+
 static const char *const hostile[] = {"../escape", "/etc/passwd", "a//b", "a/../../b", "./a", "a/", "", ".."};
 
 START_TEST(test_hostile_paths_rejected)
@@ -427,6 +462,7 @@ static Suite *storage_suite(void)
     tcase_add_test(tc, test_piece_hash_run_matches_reference);
     tcase_add_test(tc, test_verify_finds_one_flipped_byte);
     tcase_add_test(tc, test_staging_publish);
+    tcase_add_test(tc, test_staging_takes_from_previous);
     tcase_add_loop_test(tc, test_hostile_paths_rejected, 0, sizeof hostile / sizeof hostile[0]);
     tcase_add_test(tc, test_planted_symlinks_rejected);
     suite_add_tcase(s, tc);
