@@ -289,7 +289,12 @@ int crow_tls_session_handshake(crow_tls_session_t *s)
         return 0;
     }
     int ret = failed(s, r);
-    return ret == CROW_ECLOSED ? CROW_ETLS : ret; /* closed mid-handshake */
+    if (ret == CROW_ECLOSED) { /* a close_notify before the handshake finished: failed, and says so */
+        s->failed = true;
+        snprintf(s->why, sizeof s->why, "the peer closed the connection during the handshake");
+        return CROW_ETLS;
+    }
+    return ret;
 }
 
 bool crow_tls_session_ready(const crow_tls_session_t *s)

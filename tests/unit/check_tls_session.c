@@ -188,6 +188,24 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* Found by fuzz_tls_record: a client whose hello is answered by a close_notify alert failed without
+ * a reason and did not stay failed. */
+START_TEST(test_close_notify_during_the_handshake)
+{
+    static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00};
+    crow_tls_session_t *c;
+    ck_assert_int_eq(crow_tls_session_new(&c, ctx.client, "127.0.0.1"), 0);
+    ck_assert_int_eq(crow_tls_session_handshake(c), CROW_EMORE);
+    crow_tls_session_feed(c, alert, sizeof alert);
+    uint8_t buf[64];
+    ck_assert_int_eq(crow_tls_session_read(c, buf, sizeof buf), CROW_ETLS);
+    ck_assert_msg(strstr(crow_tls_session_why(c), "during the handshake"), "%s", crow_tls_session_why(c));
+    ck_assert_int_eq(crow_tls_session_read(c, buf, sizeof buf), CROW_ETLS); /* stays failed */
+    ck_assert_int_eq(crow_tls_session_handshake(c), CROW_ETLS);
+    crow_tls_session_free(c);
+}
+END_TEST
+
 START_TEST(test_garbage_after_handshake)
 {
     crow_tls_session_t *c, *s;
@@ -356,6 +374,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_wrong_ca);
     tcase_add_loop_test(tc, test_wrong_name, 0, 2);
     tcase_add_loop_test(tc, test_garbage, 0, 3);
+    tcase_add_test(tc, test_close_notify_during_the_handshake);
     tcase_add_test(tc, test_garbage_after_handshake);
     tcase_add_test(tc, test_truncated);
     tcase_add_test(tc, test_bounded_buffers);
