@@ -25,7 +25,9 @@
  *   - with a tracker: it announces every CROW_SEEDER_POLL_NS and leaves once the tracker has shown
  *     peers of the release (incomplete > 0, or a complete peer besides the seeder) and then reports
  *     no incomplete peer for CROW_SEEDER_QUIET_NS in a row. Until the tracker has shown any peer,
- *     it stays: the peers may not have started yet;
+ *     it stays: the peers may not have started yet. A failed announce breaks the streak, and after
+ *     one the tracker's "none incomplete" counts only from an announce interval later (peers that
+ *     started while it was down, or that it forgot in a restart, announce to it again by then);
  *   - without a tracker, serving TCP: it leaves once no peer has been connected for
  *     CROW_SEEDER_IDLE_NS (counted from the end of the pass at the earliest);
  *   - in every case at most `linger_ns` after the last pass (default CROW_SEEDER_LINGER_DEFAULT_NS);
@@ -87,6 +89,8 @@ typedef struct crow_seeder_policy {
     uint64_t need;
     uint64_t answer_at;     /* when the last tracker answer came (0: none) */
     uint64_t quiet_since;   /* the tracker's first report of no incomplete peer in a row, or 0 */
+    bool tracker_failed;    /* an announce failed at some time ... */
+    uint64_t failed_at;     /* ... the last one at this time */
     uint64_t last_busy;     /* the last tick with a peer connected (or the pass's end) */
     uint64_t interval_ns;   /* the tracker's interval during the passes */
     uint64_t next_announce; /* UINT64_MAX without a tracker */

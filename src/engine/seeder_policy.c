@@ -74,6 +74,13 @@ void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now)
     p->next_announce = now + period(p);
 }
 
+/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
+ * read the clock before an event it caused inside the same tick). */
+static uint64_t since(uint64_t now, uint64_t from)
+{
+    return now > from ? now - from : 0;
+}
+
 void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw)
 {
     int64_t complete = sw->complete, incomplete = sw->incomplete;
@@ -87,7 +94,10 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
     p->answer_at = now;
     if (incomplete > 0 || complete > 1)
         p->swarm_seen = true;
-    if (incomplete != 0 || !p->swarm_seen || !p->passes_done)
+    /* After an outage the tracker has heard only from peers that announced since it came back:
+     * "none incomplete" counts once every peer had an interval to announce to it again. */
+    bool heard_everyone = !p->tracker_failed || since(now, p->failed_at) >= p->interval_ns;
+    if (incomplete != 0 || !p->swarm_seen || !p->passes_done || !heard_everyone)
         p->quiet_since = 0;
     else if (!p->quiet_since)
         p->quiet_since = now;
@@ -110,13 +120,9 @@ bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p)
 void crow_seeder_policy_tracker_failed(crow_seeder_policy_t *p, uint64_t now)
 {
     p->next_announce = now + CROW_SEEDER_POLL_NS;
-}
-
-/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
- * read the clock before an event it caused inside the same tick). */
-static uint64_t since(uint64_t now, uint64_t from)
-{
-    return now > from ? now - from : 0;
+    p->quiet_since = 0; /* peers may start while it is down: it cannot say none is incomplete */
+    p->tracker_failed = true;
+    p->failed_at = now;
 }
 
 enum crow_seeder_verdict crow_seeder_policy_tick(crow_seeder_policy_t *p, uint64_t now, unsigned connections,

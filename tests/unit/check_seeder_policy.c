@@ -246,6 +246,33 @@ START_TEST(test_waits_for_a_peer_before_multicasting)
 }
 END_TEST
 
+/* Found by the simulator (seeds 1473, 1797, 2026, 2300): the tracker reported none incomplete, went
+ * down, and peers started meanwhile; the seeder's quiet streak went on through its failed announces
+ * and it left 5 s later, so the new peers found no source. A failed announce breaks the streak, and a
+ * tracker back from an outage is believed only an interval later (30 s here). */
+START_TEST(test_a_tracker_outage_is_not_quiet)
+{
+    start(true, true, 600 * (int64_t)S);
+    crow_seeder_policy_sending(&p, 0);
+    crow_seeder_policy_passes_done(&p, 10 * S);
+    answer(10 * S, 1, 3);
+    answer(11 * S, 4, 0); /* everyone complete: the streak starts */
+    ck_assert_int_eq(tick(12 * S, 0), CROW_SEEDER_STAY);
+    crow_seeder_policy_tracker_failed(&p, 13 * S);
+    crow_seeder_policy_tracker_failed(&p, 14 * S);
+    for (uint64_t t = 12 * S; t < 40 * S; t += S)
+        ck_assert_int_eq(tick(t, 0), CROW_SEEDER_STAY); /* no streak through the outage */
+    answer(15 * S, 4, 0);                               /* back, having heard only from some */
+    for (uint64_t t = 15 * S; t < 44 * S; t += S) {
+        answer(t, 4, 0);
+        ck_assert_int_eq(tick(t, 0), CROW_SEEDER_STAY);
+    }
+    answer(44 * S, 4, 0); /* an interval after the last failure: the streak may start */
+    ck_assert_int_eq(tick(48 * S, 0), CROW_SEEDER_STAY);
+    ck_assert_int_eq(tick(49 * S, 0), CROW_SEEDER_STOP_COMPLETE);
+}
+END_TEST
+
 START_TEST(test_ends_a_pass_that_reaches_nobody)
 {
     start(true, true, 600 * (int64_t)S);
@@ -386,6 +413,7 @@ static Suite *seeder_policy_suite(void)
     tcase_add_test(tc, test_the_linger_bound_holds);
     tcase_add_test(tc, test_random_swarms);
     tcase_add_test(tc, test_waits_for_a_peer_before_multicasting);
+    tcase_add_test(tc, test_a_tracker_outage_is_not_quiet);
     tcase_add_test(tc, test_ends_a_pass_that_reaches_nobody);
     tcase_add_test(tc, test_random_fabrics);
     tcase_add_test(tc, test_starts_where_the_swarm_lacks_and_ends_when_complete);
