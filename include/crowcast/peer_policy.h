@@ -26,10 +26,11 @@
  * is known to send, or has pieces that no connected neighbour it may ask holds (the chain head, or a
  * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll (the head
  * does) until it has waited CROW_PEER_RACK_PATIENCE_NS: the head may have died, and the tracker
- * names a new one (perhaps this peer) only to those who ask. A peer that has waited for its head,
- * on and off, for CROW_PEER_RACK_LEAD_NS with no piece verified meanwhile (it asked the tracker, and
- * the tracker still names another head: one that claims pieces and never delivers them) is told to
- * lead (`lead`): it fetches
+ * names a new one (perhaps this peer) only to those who ask. A peer that is not head and has
+ * waited for its head, or for a source it may not fetch from outside the rack, on and off, for
+ * CROW_PEER_RACK_LEAD_NS with no piece verified meanwhile (it asked the tracker, and the tracker
+ * still names another head: one that claims pieces and never delivers them, or a dead one not
+ * expired yet) is told to lead (`lead`): it fetches
  * from outside the rack itself, one extra copy across the fabric rather than a wait without end.
  * A new wait restarts the backoff. A failed
  * announce is retried after the same backoff, capped at CROW_PEER_RETRY_MAX_NS, so a tracker that comes back

@@ -254,15 +254,18 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
         p->wait_since = now;
         p->urgent_backoff = CROW_PEER_URGENT_MIN_NS;
     }
-    /* Waiting for the head, on and off (requests to a head that claims pieces go out and expire):
-     * the stall counts from the first such wait since a piece last verified. */
-    if (w != CROW_WAIT_RACK && w != CROW_WAIT_NONE) {
+    /* Waiting for the head, on and off (requests to a head that claims pieces go out and expire), or
+     * for a source while only the head may fetch outside the rack (a dead head not expired yet, no
+     * rack neighbour connected): the stall counts from the first such wait since a piece last
+     * verified. */
+    bool head_bound = !chain_head && (w == CROW_WAIT_RACK || w == CROW_WAIT_SOURCE);
+    if (!head_bound && w != CROW_WAIT_NONE) {
         p->rack_stalled = false;
-    } else if (w == CROW_WAIT_RACK && !p->rack_stalled) {
+    } else if (head_bound && !p->rack_stalled) {
         p->rack_stalled = true;
         p->rack_stalled_since = now;
     }
-    out->lead = w == CROW_WAIT_RACK && !chain_head && now - p->rack_stalled_since >= CROW_PEER_RACK_LEAD_NS;
+    out->lead = head_bound && now - p->rack_stalled_since >= CROW_PEER_RACK_LEAD_NS;
     if (!p->cfg.tracker)
         return;
     if (urgent(p, now) && (!p->announced || now - p->last_announce >= p->urgent_backoff)) {
@@ -289,7 +292,7 @@ uint64_t crow_peer_policy_next_deadline(const crow_peer_policy_t *p)
     uint64_t urgent_at = p->last_announce + p->urgent_backoff;
     if (p->wait == CROW_WAIT_RACK && p->wait_since + CROW_PEER_RACK_PATIENCE_NS > urgent_at)
         urgent_at = p->wait_since + CROW_PEER_RACK_PATIENCE_NS;
-    if (p->wait == CROW_WAIT_RACK && p->rack_stalled_since + CROW_PEER_RACK_LEAD_NS < at)
+    if (p->rack_stalled && p->rack_stalled_since + CROW_PEER_RACK_LEAD_NS < at)
         at = p->rack_stalled_since + CROW_PEER_RACK_LEAD_NS;
     if (urgent(p, urgent_at) && urgent_at < at)
         at = urgent_at;

@@ -133,6 +133,16 @@ START_TEST(test_a_peer_behind_a_head_that_brings_nothing_leads)
     ck_assert(!tick(&p, CROW_PEER_RACK_LEAD_NS + S, &unserved, false).lead);
     ck_assert(!tick(&p, 2 * CROW_PEER_RACK_LEAD_NS, &unserved, false).lead);
     ck_assert(tick(&p, 2 * CROW_PEER_RACK_LEAD_NS + S, &unserved, false).lead);
+
+    /* behind a dead head (not expired yet at the tracker): no rack neighbour is connected, the peer
+     * waits for a source it may not fetch outside the rack, and leads as well */
+    static const crow_picker_needs_t alone = {.unserved = 3};
+    crow_peer_policy_init(&p, &with_tracker, 0);
+    crow_peer_policy_no_multicast(&p, 0);
+    tick(&p, 0, &alone, false);
+    ck_assert_int_eq(p.wait, CROW_WAIT_SOURCE);
+    ck_assert(!tick(&p, CROW_PEER_RACK_LEAD_NS - 1, &alone, false).lead);
+    ck_assert(tick(&p, CROW_PEER_RACK_LEAD_NS, &alone, false).lead);
 }
 END_TEST
 
