@@ -29,7 +29,8 @@
  *     one the tracker's "none incomplete" counts only from an announce interval later (peers that
  *     started while it was down, or that it forgot in a restart, announce to it again by then);
  *   - without a tracker, serving TCP: it leaves once no peer has been connected for
- *     CROW_SEEDER_IDLE_NS (counted from the end of the pass at the earliest);
+ *     CROW_SEEDER_IDLE_NS (counted from the end of the pass at the earliest; a seeder with no
+ *     multicast at all, `tcp_only`, has no pass and counts only once a peer has come);
  *   - in every case at most `linger_ns` after the last pass (default CROW_SEEDER_LINGER_DEFAULT_NS);
  *     a negative linger means until stopped (no automatic stop while TCP is served); 0 leaves at the
  *     pass's end.
@@ -65,6 +66,7 @@ typedef struct crow_seeder_policy_config {
     int64_t linger_ns;     /* bound after the last pass; < 0: until stopped */
     int64_t wait_peers_ns; /* with a tracker: wait this long for a peer before the first pass; < 0:
                               until one comes, 0: start at once */
+    bool tcp_only;         /* no multicast at all: the passes count as done from the start */
 } crow_seeder_policy_config_t;
 
 enum crow_seeder_start {
@@ -78,6 +80,7 @@ enum crow_seeder_start {
 typedef struct crow_seeder_policy {
     crow_seeder_policy_config_t cfg;
     bool passes_done, swarm_seen;
+    bool served;         /* a peer has been connected at some tick */
     bool sending;        /* the passes started */
     bool ended_early;    /* the caller was told to end them (nobody receives, or nobody needs them) */
     uint64_t started_at; /* the policy's start (the seeder's) */

@@ -44,6 +44,7 @@ struct seeder {
     char tracker_error[128]; /* the last announce problem, warned once */
     int result;
     bool mcast_done;
+    uint64_t served_seen; /* bytes served as of the last decision */
     bool waiting_logged;  /* "waiting for a peer" said once */
     crow_dgram_key_t key; /* with a fleet secret: every datagram is tagged */
     bool keyed;
@@ -158,8 +159,11 @@ static void decide(struct seeder *s)
         return;
     }
     bool announce_now;
-    enum crow_seeder_verdict v =
-        crow_seeder_policy_tick(&s->policy, now, s->peers ? crow_peers_count(s->peers) : 0, &announce_now);
+    /* A peer that came and went between two decisions counts as connected: it was served. */
+    uint64_t served = s->peers ? crow_peers_bytes_served(s->peers) : 0;
+    unsigned connected = (s->peers ? crow_peers_count(s->peers) : 0) + (served != s->served_seen);
+    s->served_seen = served;
+    enum crow_seeder_verdict v = crow_seeder_policy_tick(&s->policy, now, connected, &announce_now);
     if (v != CROW_SEEDER_STAY) {
         crow_log_info("stopping: %s", crow_seeder_stop_reason(v));
         crow_loop_stop(s->loop, 1);
@@ -402,6 +406,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         .serves_tcp = s.peers != NULL,
         .linger_ns = cfg->linger < 0 ? -1 : (int64_t)(cfg->linger * 1e9),
         .wait_peers_ns = cfg->wait_peers < 0 ? -1 : (int64_t)(cfg->wait_peers * 1e9),
+        .tcp_only = !s.tracker && cfg->group_count == 0,
     };
     crow_seeder_policy_init(&s.policy, &lc, crow_loop_update_now(s.loop));
     s.group_count = cfg->group_count;

@@ -13,6 +13,8 @@ void crow_seeder_policy_init(crow_seeder_policy_t *p, const crow_seeder_policy_c
         .last_busy = now,
         .started_at = now,
         .incomplete = -1,
+        .passes_done = cfg->tcp_only,
+        .passes_done_at = now,
     };
 }
 
@@ -129,8 +131,10 @@ enum crow_seeder_verdict crow_seeder_policy_tick(crow_seeder_policy_t *p, uint64
                                                  bool *announce)
 {
     *announce = p->cfg.tracker && now >= p->next_announce;
-    if (connections)
+    if (connections) {
         p->last_busy = now;
+        p->served = true;
+    }
     if (!p->passes_done)
         return CROW_SEEDER_STAY;
     if (!p->cfg.serves_tcp)
@@ -141,7 +145,8 @@ enum crow_seeder_verdict crow_seeder_policy_tick(crow_seeder_policy_t *p, uint64
         return CROW_SEEDER_STOP_NO_LINGER;
     if (p->cfg.tracker && p->quiet_since && since(now, p->quiet_since) >= CROW_SEEDER_QUIET_NS)
         return CROW_SEEDER_STOP_COMPLETE;
-    if (!p->cfg.tracker && since(now, p->last_busy) >= CROW_SEEDER_IDLE_NS)
+    /* A TCP-only seeder's peers may start after it: idle counts once one has come. */
+    if (!p->cfg.tracker && (p->served || !p->cfg.tcp_only) && since(now, p->last_busy) >= CROW_SEEDER_IDLE_NS)
         return CROW_SEEDER_STOP_IDLE;
     if (since(now, p->passes_done_at) >= (uint64_t)p->cfg.linger_ns)
         return CROW_SEEDER_STOP_LINGER_OVER;

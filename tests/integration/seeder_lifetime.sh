@@ -10,6 +10,9 @@
 #     rack's uplink): nobody in the rack can repair those chunks, only the seeder has them.
 #  3. The seeder starts before anyone, default flags: it multicasts nothing until the tracker shows
 #     a peer, so the peers that come seconds later get the release by multicast, not over TCP.
+#  4. A seeder with neither tracker nor multicast (--no-tracker --listen): it has no pass; it stays
+#     while nobody came (3 s here), serves a get that comes, and leaves 15 s after it went, saying
+#     why. (Before: it never left.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 
@@ -84,3 +87,20 @@ for h in 1 2; do
 done
 seeder_leaves 3
 log "ok: the seeder that came first waited for the peers, which got the release by multicast"
+stop_peers 3
+
+# 4. TCP only, no tracker
+tcp_port=$(free_port)
+spawn seed4 "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --no-tracker --listen "127.0.0.1:$tcp_port"
+seed_pid=$SPAWNED_PID
+wait_until 10 grep -q "serving over TCP" "$WORK/seed4.log" || fail "the TCP-only seeder did not listen"
+sleep 3
+kill -0 "$seed_pid" 2>/dev/null || fail "the TCP-only seeder left before any peer came"
+spawn get-tcp "$CROWCAST" get "$WORK/rel.torrent" -o "$WORK/out-tcp" --no-tracker --peer "127.0.0.1:$tcp_port" \
+  --iface 127.0.1.1 --seed-time 0
+wait_pid_timeout 20 "$SPAWNED_PID" >/dev/null || fail "the get from the TCP-only seeder did not finish"
+cmp -s "$WORK/rel.bin" "$WORK/out-tcp/rel.bin" || fail "the get from the TCP-only seeder has other bytes"
+wait_pid_timeout 25 "$seed_pid" >/dev/null || fail "the TCP-only seeder still runs 25 s after its only peer left"
+grep -q "stopping: no peer has been connected for 15 s" "$WORK/seed4.log" ||
+  fail "the TCP-only seeder did not say why it stopped: $(tail -n 3 "$WORK/seed4.log")"
+log "ok: the TCP-only seeder served its get and left 15 s after it"

@@ -250,6 +250,24 @@ END_TEST
  * down, and peers started meanwhile; the seeder's quiet streak went on through its failed announces
  * and it left 5 s later, so the new peers found no source. A failed announce breaks the streak, and a
  * tracker back from an outage is believed only an interval later (30 s here). */
+/* A seeder with no multicast and no tracker (--listen only) has no pass: it stays until a peer has
+ * come and then gone for CROW_SEEDER_IDLE_NS, at most its linger (before, it never left). */
+START_TEST(test_tcp_only_seeder_leaves_once_served_and_idle)
+{
+    crow_seeder_policy_config_t c = {.serves_tcp = true, .linger_ns = 600 * (int64_t)S, .tcp_only = true};
+    crow_seeder_policy_init(&p, &c, 0);
+    for (uint64_t t = 0; t < 100 * S; t += S)
+        ck_assert_int_eq(tick(t, 0), CROW_SEEDER_STAY); /* nobody yet: the peers may start later */
+    ck_assert_int_eq(tick(100 * S, 2), CROW_SEEDER_STAY);
+    ck_assert_int_eq(tick(110 * S, 1), CROW_SEEDER_STAY);
+    ck_assert_int_eq(tick(110 * S + CROW_SEEDER_IDLE_NS - 1, 0), CROW_SEEDER_STAY);
+    ck_assert_int_eq(tick(110 * S + CROW_SEEDER_IDLE_NS, 0), CROW_SEEDER_STOP_IDLE);
+    /* and never past its linger, served or not */
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(tick(600 * S, 0), CROW_SEEDER_STOP_LINGER_OVER);
+}
+END_TEST
+
 START_TEST(test_a_tracker_outage_is_not_quiet)
 {
     start(true, true, 600 * (int64_t)S);
@@ -414,6 +432,7 @@ static Suite *seeder_policy_suite(void)
     tcase_add_test(tc, test_random_swarms);
     tcase_add_test(tc, test_waits_for_a_peer_before_multicasting);
     tcase_add_test(tc, test_a_tracker_outage_is_not_quiet);
+    tcase_add_test(tc, test_tcp_only_seeder_leaves_once_served_and_idle);
     tcase_add_test(tc, test_ends_a_pass_that_reaches_nobody);
     tcase_add_test(tc, test_random_fabrics);
     tcase_add_test(tc, test_starts_where_the_swarm_lacks_and_ends_when_complete);
