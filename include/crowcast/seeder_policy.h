@@ -24,7 +24,8 @@
  *   - serving no TCP: it leaves at once (nobody can repair from it);
  *   - with a tracker: it announces every CROW_SEEDER_POLL_NS and leaves once the tracker has shown
  *     peers of the release (incomplete > 0, or a complete peer besides the seeder) and then reports
- *     no incomplete peer for CROW_SEEDER_QUIET_NS in a row. Until the tracker has shown any peer,
+ *     no incomplete peer in answers spanning CROW_SEEDER_QUIET_NS in a row (time without an answer,
+ *     an announce waiting out its timeout, does not count). Until the tracker has shown any peer,
  *     it stays: the peers may not have started yet. A failed announce breaks the streak, and after
  *     one the tracker's "none incomplete" counts only from an announce interval later (peers that
  *     started while it was down, or that it forgot in a restart, announce to it again by then);

@@ -143,7 +143,8 @@ enum crow_seeder_verdict crow_seeder_policy_tick(crow_seeder_policy_t *p, uint64
         return CROW_SEEDER_STAY;
     if (p->cfg.linger_ns == 0)
         return CROW_SEEDER_STOP_NO_LINGER;
-    if (p->cfg.tracker && p->quiet_since && since(now, p->quiet_since) >= CROW_SEEDER_QUIET_NS)
+    /* Quiet for as long as the answers say so: an announce still waiting out its timeout is no answer. */
+    if (p->cfg.tracker && p->quiet_since && since(p->answer_at, p->quiet_since) >= CROW_SEEDER_QUIET_NS)
         return CROW_SEEDER_STOP_COMPLETE;
     /* A TCP-only seeder's peers may start after it: idle counts once one has come. */
     if (!p->cfg.tracker && (p->served || !p->cfg.tcp_only) && since(now, p->last_busy) >= CROW_SEEDER_IDLE_NS)
