@@ -34,8 +34,7 @@ uint64_t sim_link_offer(sim_link_t *l, uint64_t now, uint64_t bytes, bool droppa
     uint64_t start = l->free_at > now ? l->free_at : now;
     if (droppable) {
         /* Bytes still waiting before this packet can start. */
-        uint64_t backlog =
-            (uint64_t)(((unsigned __int128)(start - now) * l->rate_bps) / 8000000000ull);
+        uint64_t backlog = (uint64_t)(((unsigned __int128)(start - now) * l->rate_bps) / 8000000000ull);
         if (backlog + bytes > l->queue_bytes || sim_loss_drop(&l->loss, rng)) {
             l->dropped_packets++;
             return SIM_DROPPED;

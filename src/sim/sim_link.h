@@ -28,10 +28,10 @@ enum sim_loss_kind {
 
 typedef struct sim_loss {
     enum sim_loss_kind kind;
-    double p;                  /* RANDOM */
-    double p_gb, p_bg;         /* GE: state changes per packet */
+    double p;                   /* RANDOM */
+    double p_gb, p_bg;          /* GE: state changes per packet */
     double loss_good, loss_bad; /* GE: loss in each state */
-    bool bad;                  /* GE: the current state */
+    bool bad;                   /* GE: the current state */
     uint64_t dropped;
 } sim_loss_t;
 

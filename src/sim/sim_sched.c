@@ -36,7 +36,8 @@ int sim_sched_at(sim_sched_t *s, uint64_t t, uint32_t kind, uint32_t obj, uint64
         s->heap = h;
         s->cap *= 2;
     }
-    sim_event_t e = {.t = t < s->now ? s->now : t, .seq = s->next_seq++, .kind = kind, .obj = obj, .arg = arg};
+    sim_event_t e = {
+        .t = t < s->now ? s->now : t, .seq = s->next_seq++, .kind = kind, .obj = obj, .arg = arg};
     size_t i = s->n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -80,7 +81,8 @@ bool sim_sched_pop(sim_sched_t *s, sim_event_t *out)
     hash_u64(&s->hash, (uint64_t)out->kind << 32 | out->obj);
     hash_u64(&s->hash, out->arg);
     if (s->log)
-        fprintf(s->log, "%" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", out->t, out->kind, out->obj, out->arg);
+        fprintf(s->log, "%" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", out->t, out->kind, out->obj,
+                out->arg);
     return true;
 }
 

@@ -6,6 +6,7 @@
 #include "sim_link.h"
 #include "sim_rng.h"
 #include "sim_sched.h"
+#include "sim_world.h"
 
 START_TEST(test_events_come_out_in_time_order)
 {
@@ -165,6 +166,68 @@ START_TEST(test_loss_models)
 }
 END_TEST
 
+/* A whole datacenter on the real engines: every peer verifies, and the log is a function of the seed. */
+static void small_world(sim_config_t *c, uint64_t seed)
+{
+    sim_config_default(c);
+    c->racks = 2;
+    c->hosts_per_rack = 3;
+    c->size = 4u << 20;
+    c->seed = seed;
+    ck_assert_int_eq(sim_loss_parse(&c->loss, "random:0.01,rack:1:0.05"), 0);
+    ck_assert_int_eq(sim_crash_parse(&c->crashes[0], "peer:4@0.001+0.5"), 0);
+    c->crash_count = 1;
+}
+
+START_TEST(test_world_verifies_and_replays)
+{
+    sim_config_t c;
+    sim_result_t a, b, other;
+    small_world(&c, 5);
+    ck_assert_int_eq(sim_run(&c, &a), 0);
+    ck_assert(a.all_verified);
+    ck_assert_uint_eq(a.verified, 6);
+    ck_assert(a.max_s >= a.sb_s);
+    ck_assert_uint_gt(a.datagrams_lost, 0);
+    ck_assert_int_eq(sim_run(&c, &b), 0);
+    ck_assert_uint_eq(a.hash, b.hash);
+    ck_assert_uint_eq(a.events, b.events);
+    small_world(&c, 6);
+    ck_assert_int_eq(sim_run(&c, &other), 0);
+    ck_assert_uint_ne(a.hash, other.hash);
+}
+END_TEST
+
+START_TEST(test_scenario_arguments)
+{
+    sim_loss_spec_t l;
+    ck_assert_int_eq(sim_loss_parse(&l, "none"), 0);
+    ck_assert_int_eq(l.host.kind, SIM_LOSS_NONE);
+    ck_assert_int_eq(sim_loss_parse(&l, "ge:0.01:0.2:0.5,slow:3:0.5"), 0);
+    ck_assert_int_eq(l.host.kind, SIM_LOSS_GE);
+    ck_assert_uint_eq(l.slow_host, 3);
+    static const char *const bad[] = {"",         "random", "random:2",    "ge:0.1:0.2", "rack:1",
+                                      "slow:1:0", "foo:1",  "random:0.1,", "random:0.1x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(sim_loss_parse(&l, bad[i]) != 0, "%s", bad[i]);
+    sim_crash_t k;
+    ck_assert_int_eq(sim_crash_parse(&k, "peer:12@1.5+0.25"), 0);
+    ck_assert_uint_eq(k.host, 12);
+    ck_assert_uint_eq(k.at_ns, 1500000000ull);
+    ck_assert_uint_eq(k.down_ns, 250000000ull);
+    ck_assert_int_eq(sim_crash_parse(&k, "tracker@0+1"), 0);
+    ck_assert_int_eq(k.who, SIM_WHO_TRACKER);
+    static const char *const bad_crash[] = {"peer@1+1",    "peer:x@1+1", "seeder@1",
+                                            "seeder@-1+1", "host@1+1",   "seeder1+1"};
+    for (size_t i = 0; i < sizeof bad_crash / sizeof *bad_crash; i++)
+        ck_assert_msg(sim_crash_parse(&k, bad_crash[i]) != 0, "%s", bad_crash[i]);
+    enum sim_start_order o;
+    ck_assert_int_eq(sim_start_parse(&o, "seeder-last"), 0);
+    ck_assert_int_eq(o, SIM_START_SEEDER_LAST);
+    ck_assert_int_ne(sim_start_parse(&o, "later"), 0);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
     Suite *s = suite_create("sim");
@@ -178,6 +241,10 @@ static Suite *sim_suite(void)
     tc = tcase_create("link");
     tcase_add_test(tc, test_link_serialises_queues_and_delays);
     tcase_add_test(tc, test_loss_models);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("world");
+    tcase_add_test(tc, test_world_verifies_and_replays);
+    tcase_add_test(tc, test_scenario_arguments);
     suite_add_tcase(s, tc);
     return s;
 }
