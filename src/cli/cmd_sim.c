@@ -11,49 +11,51 @@
 
 #include "commands.h"
 #include "crowcast/error.h"
+#include "crowcast/log.h"
 #include "crowcast/units.h"
 #include "sim_property.h"
 #include "sim_world.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: crowcast sim [--racks N] [--hosts-per-rack N] [--size BYTES] [--rate BPS] [--loss MODEL]\n"
-            "                    [--seed N] [--start-order ORDER] [--crash WHO@T+D] [--json] [--hash] ...\n"
-            "       crowcast sim --property N [--property-seed S]\n\n"
-            "Simulates a rollout over a datacenter: the real engines (multicast sender and receiver, picker,\n"
-            "peer sessions speaking the real wire codec, the peer's and the seeder's policies, the tracker's\n"
-            "registry and racks) under a simulated clock and network. No socket, no real clock: the same\n"
-            "seed gives the same event log, byte for byte.\n\n"
-            "  --racks N            racks (default 2), --hosts-per-rack N peers in each (default 4)\n"
-            "  --size BYTES         release size (default 64M); --piece-size (1M), --chunk-size (8192:\n"
-            "                       one simulated datagram per chunk; larger chunks simulate faster)\n"
-            "  --rate BPS           every host's NIC rate, B in S/B (default 10G); the seeder paces its\n"
-            "                       multicast at 95 %% of it (--mcast-rate BPS), a rack's links to the\n"
-            "                       fabric carry 4x it (--rack-uplink BPS)\n"
-            "  --queue BYTES        a host's receive buffering before it drops datagrams (default 8M)\n"
-            "  --loss MODEL         none (default), or items joined by ',': random:P (each host loses P of\n"
-            "                       the datagrams), ge:P_GB:P_BG:LOSS (bursty Gilbert-Elliott, each host),\n"
-            "                       rack:R:P (rack R's link from the fabric: the whole rack misses the\n"
-            "                       same datagrams), slow:H:F (host H drains at F x its rate: its buffer\n"
-            "                       overflows)\n"
-            "  --start-order ORDER  together (default), seeder-first, seeder-last, random; the hosts start\n"
-            "                       within --spread S seconds (default 2)\n"
-            "  --crash WHO@T+D      kill -9 at T s, restart D s later; WHO: peer:H, seeder, tracker\n"
-            "                       (repeatable, up to %d)\n"
-            "  --seed-time S        a complete peer serves its neighbours this long (default 60)\n"
-            "  --limit S            give up at this simulated time (default 3600)\n"
-            "  --seed N             the run's seed (default 1)\n"
-            "  --hash               print the event log's hash (FNV-1a 64)\n"
-            "  --log FILE           write every event as a line: time kind object argument\n"
-            "  --json               one JSON object instead of the table\n"
-            "  --property N         run N random small datacenters (racks, hosts, sizes, loss, start\n"
-            "                       order, one crash), seeds from --property-seed (default 1) on; each must\n"
-            "                       end with every peer verified within its bound; a failure prints the\n"
-            "                       command replaying it\n"
-            "  -h, --help           this text\n\n"
-            "Exit status: 0 every peer verified (every scenario passed); 1 not; 2 bad usage.\n",
-            SIM_MAX_CRASHES);
+    fprintf(
+        out,
+        "usage: crowcast sim [--racks N] [--hosts-per-rack N] [--size BYTES] [--rate BPS] [--loss MODEL]\n"
+        "                    [--seed N] [--start-order ORDER] [--crash WHO@T+D] [--json] [--hash] ...\n"
+        "       crowcast sim --property N [--property-seed S]\n\n"
+        "Simulates a rollout over a datacenter: the real engines (multicast sender and receiver, picker,\n"
+        "peer sessions speaking the real wire codec, the peer's and the seeder's policies, the tracker's\n"
+        "registry and racks) under a simulated clock and network. No socket, no real clock: the same\n"
+        "seed gives the same event log, byte for byte.\n\n"
+        "  --racks N            racks (default 2), --hosts-per-rack N peers in each (default 4)\n"
+        "  --size BYTES         release size (default 64M); --piece-size (1M), --chunk-size (8192:\n"
+        "                       one simulated datagram per chunk; larger chunks simulate faster)\n"
+        "  --rate BPS           every host's NIC rate, B in S/B (default 10G); the seeder paces its\n"
+        "                       multicast at 95 %% of it (--mcast-rate BPS), a rack's links to the\n"
+        "                       fabric carry 4x it (--rack-uplink BPS)\n"
+        "  --queue BYTES        a host's receive buffering before it drops datagrams (default 8M)\n"
+        "  --loss MODEL         none (default), or items joined by ',': random:P (each host loses P of\n"
+        "                       the datagrams), ge:P_GB:P_BG:LOSS (bursty Gilbert-Elliott, each host),\n"
+        "                       rack:R:P (rack R's link from the fabric: the whole rack misses the\n"
+        "                       same datagrams), slow:H:F (host H drains at F x its rate: its buffer\n"
+        "                       overflows)\n"
+        "  --start-order ORDER  together (default), seeder-first, seeder-last, random; the hosts start\n"
+        "                       within --spread S seconds (default 2)\n"
+        "  --crash WHO@T+D      kill -9 at T s, restart D s later; WHO: peer:H, seeder, tracker\n"
+        "                       (repeatable, up to %d)\n"
+        "  --seed-time S        a complete peer serves its neighbours this long (default 60)\n"
+        "  --limit S            give up at this simulated time (default 3600)\n"
+        "  --seed N             the run's seed (default 1)\n"
+        "  --hash               print the event log's hash (FNV-1a 64)\n"
+        "  --log FILE           write every event as a line: time kind object argument\n"
+        "  --json               one JSON object instead of the table\n"
+        "  --property N         run N random small datacenters (racks, hosts, sizes, loss, start\n"
+        "                       order, one crash), seeds from --property-seed (default 1) on; each must\n"
+        "                       end with every peer verified within its bound; a failure prints the\n"
+        "                       command replaying it\n"
+        "  -h, --help           this text\n\n"
+        "Exit status: 0 every peer verified (every scenario passed); 1 not; 2 bad usage.\n",
+        SIM_MAX_CRASHES);
 }
 
 enum {
@@ -103,10 +105,12 @@ static void print_result(const sim_config_t *c, const sim_result_t *r, double wa
                "\"p99_sb\":%.4f,\"max_sb\":%.4f,\"last_done_s\":%.6f,\"fabric_copies_per_rack\":%.4f,"
                "\"fabric_copies_max\":%.4f,\"seeder_mcast_bytes\":%llu,\"seeder_tcp_bytes\":%llu,"
                "\"tcp_bytes\":%llu,\"datagrams_lost\":%llu,\"announces\":%llu,\"announces_per_s\":%.2f,"
-               "\"sim_s\":%.6f,\"events\":%llu,\"log_hash\":\"%016llx\",\"wall_s\":%.3f,\"peak_rss_mib\":%.1f}\n",
-               c->racks * c->hosts_per_rack, c->racks, (unsigned long long)c->size, (unsigned long long)c->rate_bps,
-               (unsigned long long)c->seed, r->all_verified ? "true" : "false", r->verified, r->sb_s, r->p50_s,
-               r->p99_s, r->max_s, r->p50_s / r->sb_s, r->p99_s / r->sb_s, r->max_s / r->sb_s, r->last_done_s,
+               "\"sim_s\":%.6f,\"events\":%llu,\"log_hash\":\"%016llx\",\"wall_s\":%.3f,\"peak_rss_mib\":%."
+               "1f}\n",
+               c->racks * c->hosts_per_rack, c->racks, (unsigned long long)c->size,
+               (unsigned long long)c->rate_bps, (unsigned long long)c->seed,
+               r->all_verified ? "true" : "false", r->verified, r->sb_s, r->p50_s, r->p99_s, r->max_s,
+               r->p50_s / r->sb_s, r->p99_s / r->sb_s, r->max_s / r->sb_s, r->last_done_s,
                r->fabric_copies_per_rack, r->fabric_copies_max, (unsigned long long)r->seeder_mcast_bytes,
                (unsigned long long)r->seeder_tcp_bytes, (unsigned long long)r->tcp_bytes,
                (unsigned long long)r->datagrams_lost, (unsigned long long)r->announces, r->announces_per_s,
@@ -115,19 +119,21 @@ static void print_result(const sim_config_t *c, const sim_result_t *r, double wa
     }
     char a[32], b[32], s[32];
     printf("%u hosts in %u racks, %s at %s: %u of %u verified%s\n", c->racks * c->hosts_per_rack, c->racks,
-           crow_format_size(c->size, s, sizeof s), crow_format_rate((double)c->rate_bps, a, sizeof a), r->verified,
-           c->racks * c->hosts_per_rack, r->all_verified ? "" : " (NOT ALL)");
-    printf("  completion      p50 %.3f s  p99 %.3f s  max %.3f s   (S/B %.3f s: x%.3f x%.3f x%.3f)\n", r->p50_s,
-           r->p99_s, r->max_s, r->sb_s, r->p50_s / r->sb_s, r->p99_s / r->sb_s, r->max_s / r->sb_s);
-    printf("  fabric          %.3f copies per rack (max %.3f)\n", r->fabric_copies_per_rack, r->fabric_copies_max);
-    printf("  seeder          %s multicast, %s over TCP\n", crow_format_size(r->seeder_mcast_bytes, a, sizeof a),
+           crow_format_size(c->size, s, sizeof s), crow_format_rate((double)c->rate_bps, a, sizeof a),
+           r->verified, c->racks * c->hosts_per_rack, r->all_verified ? "" : " (NOT ALL)");
+    printf("  completion      p50 %.3f s  p99 %.3f s  max %.3f s   (S/B %.3f s: x%.3f x%.3f x%.3f)\n",
+           r->p50_s, r->p99_s, r->max_s, r->sb_s, r->p50_s / r->sb_s, r->p99_s / r->sb_s, r->max_s / r->sb_s);
+    printf("  fabric          %.3f copies per rack (max %.3f)\n", r->fabric_copies_per_rack,
+           r->fabric_copies_max);
+    printf("  seeder          %s multicast, %s over TCP\n",
+           crow_format_size(r->seeder_mcast_bytes, a, sizeof a),
            crow_format_size(r->seeder_tcp_bytes, b, sizeof b));
-    printf("  peers           %s over TCP, %llu datagrams lost\n", crow_format_size(r->tcp_bytes, a, sizeof a),
-           (unsigned long long)r->datagrams_lost);
-    printf("  tracker         %llu announces, %.1f/s over %.3f s simulated\n", (unsigned long long)r->announces,
-           r->announces_per_s, r->sim_s);
-    printf("  simulator       %llu events, %.2f s wall, peak RSS %.0f MiB\n", (unsigned long long)r->events, wall,
-           rss);
+    printf("  peers           %s over TCP, %llu datagrams lost\n",
+           crow_format_size(r->tcp_bytes, a, sizeof a), (unsigned long long)r->datagrams_lost);
+    printf("  tracker         %llu announces, %.1f/s over %.3f s simulated\n",
+           (unsigned long long)r->announces, r->announces_per_s, r->sim_s);
+    printf("  simulator       %llu events, %.2f s wall, peak RSS %.0f MiB\n", (unsigned long long)r->events,
+           wall, rss);
     if (hash)
         printf("  event log hash  %016llx\n", (unsigned long long)r->hash);
 }
@@ -151,7 +157,8 @@ static int property(uint64_t count, uint64_t first)
             printf("FAIL seed %llu: %s\n", (unsigned long long)c.seed, crow_strerror(ret));
         else if (!r.all_verified)
             printf("FAIL seed %llu: %u of %u peers verified at %.3f s (peer %u is not)\n",
-                   (unsigned long long)c.seed, r.verified, c.racks * c.hosts_per_rack, r.sim_s, r.first_missing);
+                   (unsigned long long)c.seed, r.verified, c.racks * c.hosts_per_rack, r.sim_s,
+                   r.first_missing);
         else
             printf("FAIL seed %llu: the last peer verified at %.3f s, after the bound %.3f s\n",
                    (unsigned long long)c.seed, r.last_done_s, bound);
@@ -290,6 +297,8 @@ int crow_cmd_sim(int argc, char **argv)
     }
     if (optind < argc)
         return crow_cli_usage_error("sim", "unexpected argument '%s'", argv[optind]);
+    /* The engines' own logs would stamp simulated events with the wall clock: errors only. */
+    crow_log_set_level(CROW_LOG_ERROR);
     if (prop)
         return property(prop, prop_seed);
     for (uint32_t i = 0; i < c.crash_count; i++)

@@ -20,7 +20,7 @@
 #define NUMWANT        50
 
 struct sim_peer {
-    crow_bitfield_t have; /* verified: survives a kill (the staging area) */
+    crow_bitfield_t have;  /* verified: survives a kill (the staging area) */
     uint64_t completed_at; /* the first verification of the whole release, 0 before */
     /* the rest lives and dies with the process */
     crow_mcast_receiver_t rx;
@@ -260,7 +260,8 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
         if (!p->joined && cc->group && !p->completed && p->policy.stream == CROW_STREAM_UNJOINED)
             join(w, h);
     }
-    if (!p->joined && !(cc->present && cc->group) && p->policy.stream == CROW_STREAM_UNJOINED && !p->completed)
+    if (!p->joined && !(cc->present && cc->group) && p->policy.stream == CROW_STREAM_UNJOINED &&
+        !p->completed)
         mcast_unavailable(w, h);
     /* connect_neighbours */
     crow_peer_directory_set_tracker_list(&p->dir, r->peers, r->peer_count, cc->present && cc->rack[0]);

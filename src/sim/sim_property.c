@@ -59,8 +59,13 @@ double sim_property_bound_s(const sim_config_t *c)
      * (a silent stream 3 s, the tracker's announce backoff up to 16 s, a rack's chain head's
      * patience 10 s, the seeder waiting for peers) and the scenario's own start spread and downtime. */
     double sb = (double)c->size * 8 / (double)c->rate_bps, down = 0;
-    for (uint32_t i = 0; i < c->crash_count; i++)
+    for (uint32_t i = 0; i < c->crash_count; i++) {
         down += (double)(c->crashes[i].at_ns + c->crashes[i].down_ns) / 1e9;
+        /* A killed peer stays registered until the tracker expires it (3 intervals of 30 s): if it
+         * was its rack's chain head, the rack waits for that (README, "Who waits for what"). */
+        if (c->crashes[i].who == SIM_WHO_PEER)
+            down += SIM_PROPERTY_EXPIRY_S;
+    }
     return 10 * sb + (double)c->spread_ns / 1e9 + down + 60;
 }
 
@@ -87,12 +92,13 @@ int sim_property_command(const sim_config_t *c, char *buf, size_t cap)
     static const char *const orders[] = {"together", "seeder-first", "seeder-last", "random"};
     char loss[256];
     loss_text(&c->loss, loss, sizeof loss);
-    int n = snprintf(buf, cap,
-                     "crowcast sim --racks %u --hosts-per-rack %u --size %llu --piece-size %u --chunk-size %u "
-                     "--rate %llu --loss %s --start-order %s --spread %.9f --seed %llu --limit %.0f",
-                     c->racks, c->hosts_per_rack, (unsigned long long)c->size, c->piece_length, c->chunk_size,
-                     (unsigned long long)c->rate_bps, loss, orders[c->start_order], (double)c->spread_ns / 1e9,
-                     (unsigned long long)c->seed, (double)c->limit_ns / 1e9);
+    int n =
+        snprintf(buf, cap,
+                 "crowcast sim --racks %u --hosts-per-rack %u --size %llu --piece-size %u --chunk-size %u "
+                 "--rate %llu --loss %s --start-order %s --spread %.9f --seed %llu --limit %.0f",
+                 c->racks, c->hosts_per_rack, (unsigned long long)c->size, c->piece_length, c->chunk_size,
+                 (unsigned long long)c->rate_bps, loss, orders[c->start_order], (double)c->spread_ns / 1e9,
+                 (unsigned long long)c->seed, (double)c->limit_ns / 1e9);
     for (uint32_t i = 0; i < c->crash_count && n > 0 && (size_t)n < cap; i++) {
         const sim_crash_t *k = &c->crashes[i];
         char who[32];

@@ -18,20 +18,22 @@ struct sim_seeder {
     crow_mcast_sender_t sender;
     crow_bitfield_t all;
     bool running, groups_known, sending, mcast_done;
-    uint64_t pump_at; /* the pacing timer armed, 0: none */
+    uint64_t pump_at;     /* the pacing timer armed, 0: none */
     uint64_t mcast_bytes; /* over every incarnation */
 };
 
 uint64_t sim_seeder_mcast_bytes(const sim_host_t *h)
 {
-    return h->seeder ? h->seeder->mcast_bytes + (h->seeder->sending ? h->seeder->sender.stats.payload_bytes : 0)
-                     : 0;
+    return h->seeder
+               ? h->seeder->mcast_bytes + (h->seeder->sending ? h->seeder->sender.stats.payload_bytes : 0)
+               : 0;
 }
 
 static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
 {
     crow_announce_req_t *q = &h->ann_req;
-    *q = (crow_announce_req_t){.port = SIM_PORT, .numwant = 0, .compact = true, .event = ev, .want_groups = true};
+    *q = (crow_announce_req_t){
+        .port = SIM_PORT, .numwant = 0, .compact = true, .event = ev, .want_groups = true};
     memcpy(q->info_hash, w->m.info_hash, sizeof q->info_hash);
     memcpy(q->peer_id, h->peer_id, sizeof q->peer_id);
     q->uploaded = w->seeder_tcp_bytes;

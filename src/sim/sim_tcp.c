@@ -289,7 +289,8 @@ void sim_tcp_close_host(sim_world_t *w, uint32_t host)
         bool tell = cn->open[1 - d];
         free_side(w, c, d);
         if (tell)
-            sim_at(w, sim_now(w) + sim_oneway_ns(w, cn->host[0], cn->host[1]), SIM_EV_TCP_FIN, c, (uint64_t)d);
+            sim_at(w, sim_now(w) + sim_oneway_ns(w, cn->host[0], cn->host[1]), SIM_EV_TCP_FIN, c,
+                   (uint64_t)d);
     }
 }
 
@@ -357,7 +358,8 @@ void sim_tcp_event(sim_world_t *w, const sim_event_t *e)
     switch (e->kind) {
     case SIM_EV_TCP_SYN: {
         sim_host_t *t = &w->hosts[cn->host[1]];
-        bool ok = cn->open[0] && t->alive && t->nin < (t->index == w->seeder ? 4 * SIM_MAX_CONNS : SIM_MAX_CONNS);
+        bool ok =
+            cn->open[0] && t->alive && t->nin < (t->index == w->seeder ? 4 * SIM_MAX_CONNS : SIM_MAX_CONNS);
         if (ok) {
             cn->open[1] = true;
             cn->incarnation[1] = t->incarnation;
@@ -395,6 +397,7 @@ void sim_tcp_event(sim_world_t *w, const sim_event_t *e)
         break;
     }
     case SIM_EV_TCP_FIN:
+        d = (int)e->arg; /* the side that closed */
         if (cn->open[1 - d]) {
             uint32_t host = cn->host[1 - d];
             free_side(w, e->obj, 1 - d);

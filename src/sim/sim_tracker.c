@@ -28,7 +28,8 @@ int sim_tracker_start(sim_world_t *w)
     int ret = crow_registry_new(&w->registry, &rc, &w->racks);
     if (ret)
         return ret;
-    sim_at(w, sim_now(w) + TRACKER_TICK_NS, SIM_EV_TRACKER_TICK, w->tracker, w->hosts[w->tracker].incarnation);
+    sim_at(w, sim_now(w) + TRACKER_TICK_NS, SIM_EV_TRACKER_TICK, w->tracker,
+           w->hosts[w->tracker].incarnation);
     return 0;
 }
 
@@ -45,7 +46,8 @@ void sim_tracker_tick_event(sim_world_t *w)
     uint64_t now = now_ms(w);
     if (crow_registry_next_deadline(w->registry) <= now)
         crow_registry_expire(w->registry, now);
-    sim_at(w, sim_now(w) + TRACKER_TICK_NS, SIM_EV_TRACKER_TICK, w->tracker, w->hosts[w->tracker].incarnation);
+    sim_at(w, sim_now(w) + TRACKER_TICK_NS, SIM_EV_TRACKER_TICK, w->tracker,
+           w->hosts[w->tracker].incarnation);
 }
 
 static void send_now(sim_world_t *w, sim_host_t *h)
@@ -82,8 +84,8 @@ static void answer(sim_world_t *w, sim_host_t *h, uint64_t id)
         return;
     const char *failure = NULL;
     w->announces++;
-    if (crow_registry_announce(w->registry, q, h->addr, rack, now_ms(w), h->ann_peers, MAX_PEERS, &h->ann_resp,
-                               &failure))
+    if (crow_registry_announce(w->registry, q, h->addr, rack, now_ms(w), h->ann_peers, MAX_PEERS,
+                               &h->ann_resp, &failure))
         h->ann_resp.interval = 0; /* refused: answered as a failure */
     else if (q->want_groups) {
         crow_crowcast_info_t *cc = &h->ann_resp.crowcast;

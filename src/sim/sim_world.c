@@ -11,13 +11,13 @@
 #include "crowcast/error.h"
 #include "sim_world.h"
 
-#define ADDR_BASE    0x0a000000u /* 10.0.0.0 */
-#define ADDR_SEEDER  0x0afa0001u /* 10.250.0.1 */
-#define ADDR_TRACKER 0x0afa0002u
-#define GROUP        0xef010101u /* 239.1.1.1 */
-#define NIC_DELAY_NS 1000u
+#define ADDR_BASE     0x0a000000u /* 10.0.0.0 */
+#define ADDR_SEEDER   0x0afa0001u /* 10.250.0.1 */
+#define ADDR_TRACKER  0x0afa0002u
+#define GROUP         0xef010101u /* 239.1.1.1 */
+#define NIC_DELAY_NS  1000u
 #define RACK_DELAY_NS 5000u
-#define HOP_NS       20000u /* a small message's processing at each end (connect, announce) */
+#define HOP_NS        20000u /* a small message's processing at each end (connect, announce) */
 
 uint64_t sim_now(const sim_world_t *w)
 {
@@ -57,10 +57,10 @@ sim_host_t *sim_host_by_addr(sim_world_t *w, uint32_t addr)
 
 static int check_config(const sim_config_t *c)
 {
-    if (!c->racks || c->racks > CROW_RACKS_MAX || !c->hosts_per_rack || c->hosts_per_rack > 4000 || !c->size ||
-        !c->piece_length || !c->chunk_size || c->chunk_size > CROW_DGRAM_MAX_PAYLOAD - CROW_DGRAM_HEADER_LEN ||
-        c->piece_length % c->chunk_size || !c->rate_bps || c->crash_count > SIM_MAX_CRASHES ||
-        c->size / c->piece_length >= UINT32_MAX)
+    if (!c->racks || c->racks > CROW_RACKS_MAX || !c->hosts_per_rack || c->hosts_per_rack > 4000 ||
+        !c->size || !c->piece_length || !c->chunk_size ||
+        c->chunk_size > CROW_DGRAM_MAX_PAYLOAD - CROW_DGRAM_HEADER_LEN || c->piece_length % c->chunk_size ||
+        !c->rate_bps || c->crash_count > SIM_MAX_CRASHES || c->size / c->piece_length >= UINT32_MAX)
         return CROW_EUSAGE;
     for (uint32_t i = 0; i < c->crash_count; i++)
         if (c->crashes[i].who == SIM_WHO_PEER && c->crashes[i].host >= c->racks * c->hosts_per_rack)
@@ -100,9 +100,9 @@ static int make_racks(sim_world_t *w)
     size_t len = 0;
     for (uint32_t r = 0; r < w->cfg->racks; r++) {
         uint32_t net = ADDR_BASE + ((r + 1) << 12);
-        len += (size_t)snprintf(text + len, cap - len, "rack r%u %u.%u.%u.%u/20 %u.%u.%u.%u:5000\n", r, net >> 24,
-                                net >> 16 & 255, net >> 8 & 255, net & 255, GROUP >> 24, GROUP >> 16 & 255,
-                                GROUP >> 8 & 255, GROUP & 255);
+        len += (size_t)snprintf(text + len, cap - len, "rack r%u %u.%u.%u.%u/20 %u.%u.%u.%u:5000\n", r,
+                                net >> 24, net >> 16 & 255, net >> 8 & 255, net & 255, GROUP >> 24,
+                                GROUP >> 16 & 255, GROUP >> 8 & 255, GROUP & 255);
     }
     crow_racks_error_t err;
     int ret = crow_racks_parse(&w->racks, text, len, &err);
@@ -151,7 +151,8 @@ static int make_hosts(sim_world_t *w)
 static void set_peer_id(sim_host_t *h)
 {
     /* Azureus style, then the host and its incarnation: a restart is a new client on the same endpoint. */
-    snprintf((char *)h->peer_id, sizeof h->peer_id, "-CW0100-%06u%05u", h->index % 1000000u, h->incarnation % 100000u);
+    snprintf((char *)h->peer_id, sizeof h->peer_id, "-CW0100-%06u%05u", h->index % 1000000u,
+             h->incarnation % 100000u);
 }
 
 static uint64_t start_time(sim_world_t *w, uint32_t i)
@@ -359,8 +360,8 @@ int sim_run(const sim_config_t *cfg, sim_result_t *r)
     w.tracker = w.npeers + 1;
     sim_rng_seed(&w.rng, c.seed);
     make_manifest(&w);
-    w.scratch_cap = CROW_WIRE_PIECE_HEADER_LEN + (size_t)(c.piece_length < CROW_WIRE_MAX_BLOCK ? c.piece_length
-                                                                                              : CROW_WIRE_MAX_BLOCK);
+    w.scratch_cap = CROW_WIRE_PIECE_HEADER_LEN +
+                    (size_t)(c.piece_length < CROW_WIRE_MAX_BLOCK ? c.piece_length : CROW_WIRE_MAX_BLOCK);
     if (w.scratch_cap < CROW_DGRAM_HEADER_LEN + c.chunk_size)
         w.scratch_cap = CROW_DGRAM_HEADER_LEN + c.chunk_size;
     if ((ret = sim_sched_init(&w.sched)) || (ret = make_racks(&w)) || (ret = make_hosts(&w)) ||
@@ -377,7 +378,8 @@ int sim_run(const sim_config_t *cfg, sim_result_t *r)
         sim_at(&w, k->at_ns, SIM_EV_KILL, host, k->down_ns);
     }
     sim_event_t e;
-    while (!w.error && w.verified < w.npeers && sim_sched_peek(&w.sched) <= c.limit_ns && sim_sched_pop(&w.sched, &e))
+    while (!w.error && w.verified < w.npeers && sim_sched_peek(&w.sched) <= c.limit_ns &&
+           sim_sched_pop(&w.sched, &e))
         dispatch(&w, &e);
     ret = w.error;
     figures(&w, r);

@@ -53,21 +53,21 @@ typedef struct sim_crash {
 
 /* Loss where it sits (sim_link.h); parsed from --loss by sim_loss_parse. */
 typedef struct sim_loss_spec {
-    sim_loss_t host;      /* every host's downlink, each with its own state */
-    uint32_t rack;        /* a rack whose downlink from the fabric loses (UINT32_MAX: none) */
+    sim_loss_t host; /* every host's downlink, each with its own state */
+    uint32_t rack;   /* a rack whose downlink from the fabric loses (UINT32_MAX: none) */
     sim_loss_t rack_loss;
-    uint32_t slow_host;   /* a host whose NIC drains slower than the stream (UINT32_MAX: none) */
-    double slow_factor;   /* its drain rate, a share of the link rate */
+    uint32_t slow_host; /* a host whose NIC drains slower than the stream (UINT32_MAX: none) */
+    double slow_factor; /* its drain rate, a share of the link rate */
 } sim_loss_spec_t;
 
 typedef struct sim_config {
     uint32_t racks, hosts_per_rack;
-    uint64_t size;                      /* release bytes */
+    uint64_t size; /* release bytes */
     uint32_t piece_length, chunk_size;
-    uint64_t rate_bps;                  /* every host's NIC (B in S/B) */
-    uint64_t mcast_rate_bps;            /* the seeder's pacing (0: 95 % of rate_bps) */
-    uint64_t rack_uplink_bps;           /* a rack's links to the fabric, each way (0: 4 x rate_bps) */
-    uint64_t host_queue_bytes;          /* a host's receive buffering (switch port and socket) */
+    uint64_t rate_bps;         /* every host's NIC (B in S/B) */
+    uint64_t mcast_rate_bps;   /* the seeder's pacing (0: 95 % of rate_bps) */
+    uint64_t rack_uplink_bps;  /* a rack's links to the fabric, each way (0: 4 x rate_bps) */
+    uint64_t host_queue_bytes; /* a host's receive buffering (switch port and socket) */
     sim_loss_spec_t loss;
     enum sim_start_order start_order;
     uint64_t spread_ns;
@@ -81,20 +81,21 @@ typedef struct sim_config {
 
 typedef struct sim_result {
     bool all_verified;
-    uint32_t verified;      /* peers verified at the end */
-    double sb_s;            /* S/B in seconds */
+    uint32_t verified;          /* peers verified at the end */
+    double sb_s;                /* S/B in seconds */
     double p50_s, p99_s, max_s; /* completion, from each peer's (last) start */
     double last_done_s;         /* the last verification, simulated time since t=0 */
-    double fabric_copies_per_rack; /* release copies into an average rack from the fabric (multicast and TCP) */
+    double
+        fabric_copies_per_rack; /* release copies into an average rack from the fabric (multicast and TCP) */
     double fabric_copies_max;
     uint64_t seeder_mcast_bytes, seeder_tcp_bytes;
     uint64_t announces;
-    double announces_per_s; /* at the tracker, over the run's simulated time */
+    double announces_per_s;  /* at the tracker, over the run's simulated time */
     uint64_t datagrams_lost; /* dropped on links (loss models and full queues) */
     uint64_t tcp_bytes;      /* block bytes peers took over TCP */
     uint64_t events, hash;
-    double sim_s;            /* simulated time at the end */
-    uint32_t first_missing;  /* a peer not verified (when !all_verified) */
+    double sim_s;           /* simulated time at the end */
+    uint32_t first_missing; /* a peer not verified (when !all_verified) */
 } sim_result_t;
 
 /* Defaults: 2 racks x 4 hosts, 64 MiB, 1 MiB pieces, 8 KiB chunks, 10 Gbit/s, no loss, together. */
@@ -162,7 +163,7 @@ typedef struct sim_conn {
     uint32_t host[2]; /* 0: the dialler, 1: the target */
     uint32_t incarnation[2];
     crow_peer_session_t *s[2];
-    bool open[2];     /* each side's socket is open */
+    bool open[2]; /* each side's socket is open */
     bool established;
     sim_pipe_t pipe[2]; /* pipe[d]: from host[d] to host[1-d] */
 } sim_conn_t;
@@ -177,7 +178,7 @@ typedef struct sim_host {
     uint32_t incarnation; /* bumped by every kill: stale timers are ignored */
     uint64_t started_at;  /* the last start */
     sim_link_t up, down;  /* NIC: towards the switch, and from it */
-    uint32_t *conns; /* connection ids this host has open */
+    uint32_t *conns;      /* connection ids this host has open */
     uint32_t nconns, conns_cap, nout, nin;
     /* announces (peers and the seeder) */
     uint64_t ann_id;
