@@ -57,7 +57,7 @@ static int pipe_reserve(sim_pipe_t *p, size_t n)
         if (p->real_len + n <= p->real_cap)
             return 0;
     }
-    size_t cap = p->real_cap ? p->real_cap : 4096;
+    size_t cap = p->real_cap ? p->real_cap : 256;
     while (cap < p->real_len + n)
         cap *= 2;
     uint8_t *b = realloc(p->real, cap);
@@ -213,14 +213,19 @@ void sim_tcp_flush(sim_world_t *w, uint32_t c, int d)
     if (space > want + FLUSH_ROOM)
         space = want + FLUSH_ROOM;
     if (space >= want) {
-        if (pipe_reserve(p, space)) {
-            sim_fail(w, -ENOMEM);
-            return;
-        }
-        crow_outbuf_t out = {.data = p->real + p->real_len, .cap = space};
+        /* Written to the shared flush buffer, then only what was said is kept in the pipe: a pipe
+         * holds its bytes in flight, not the room a flush may use. */
+        crow_outbuf_t out = {.data = w->flushbuf, .cap = space < w->flushbuf_cap ? space : w->flushbuf_cap};
         int ret = crow_peer_session_flush(cn->s[d], sim_now(w), &out);
-        p->real_len += out.len;
-        p->produced += out.len;
+        if (out.len) {
+            if (pipe_reserve(p, out.len)) {
+                sim_fail(w, -ENOMEM);
+                return;
+            }
+            memcpy(p->real + p->real_len, w->flushbuf, out.len);
+            p->real_len += out.len;
+            p->produced += out.len;
+        }
         if (ret < 0) {
             pump(w, c, d);
             sim_tcp_close(w, c, d);
@@ -236,9 +241,13 @@ void sim_tcp_flush_host(sim_world_t *w, uint32_t host)
 {
     /* A flush may close connections (and so change the list): walk a copy. */
     sim_host_t *h = &w->hosts[host];
-    uint32_t n = h->nconns, ids[2 * SIM_MAX_CONNS];
-    if (n > 2 * SIM_MAX_CONNS)
-        n = 2 * SIM_MAX_CONNS;
+    uint32_t n = h->nconns, small[2 * SIM_MAX_CONNS], *ids = small;
+    if (n == 0)
+        return;
+    if (n > 2 * SIM_MAX_CONNS && !(ids = malloc(n * sizeof *ids))) { /* the seeder's many */
+        sim_fail(w, -ENOMEM);
+        return;
+    }
     memcpy(ids, h->conns, n * sizeof *ids);
     for (uint32_t i = 0; i < n; i++) {
         sim_conn_t *cn = conn_at(w, ids[i]);
@@ -246,6 +255,8 @@ void sim_tcp_flush_host(sim_world_t *w, uint32_t host)
         if (cn->open[d] && cn->established)
             sim_tcp_flush(w, ids[i], d);
     }
+    if (ids != small)
+        free(ids);
 }
 
 static void free_side(sim_world_t *w, uint32_t c, int d)

@@ -342,6 +342,7 @@ static void dispose(sim_world_t *w)
     free(w->rack_down);
     free(w->rack_in_bytes);
     free(w->scratch);
+    free(w->flushbuf);
     sim_sched_dispose(&w->sched);
 }
 
@@ -364,8 +365,10 @@ int sim_run(const sim_config_t *cfg, sim_result_t *r)
                     (size_t)(c.piece_length < CROW_WIRE_MAX_BLOCK ? c.piece_length : CROW_WIRE_MAX_BLOCK);
     if (w.scratch_cap < CROW_DGRAM_HEADER_LEN + c.chunk_size)
         w.scratch_cap = CROW_DGRAM_HEADER_LEN + c.chunk_size;
+    /* A flush's largest first message (handshake, bitfield, extension handshake) and then some. */
+    w.flushbuf_cap = 32768 + crow_bitfield_bytes(w.m.piece_count);
     if ((ret = sim_sched_init(&w.sched)) || (ret = make_racks(&w)) || (ret = make_hosts(&w)) ||
-        !(w.scratch = calloc(1, w.scratch_cap))) {
+        !(w.scratch = calloc(1, w.scratch_cap)) || !(w.flushbuf = malloc(w.flushbuf_cap))) {
         ret = ret ? ret : -ENOMEM;
         goto out;
     }

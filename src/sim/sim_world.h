@@ -215,6 +215,8 @@ typedef struct sim_world {
     uint64_t announces;
     uint8_t *scratch; /* a datagram or a PIECE message being handed to an engine */
     size_t scratch_cap;
+    uint8_t *flushbuf; /* a session's flush writes here first (sim_tcp.c) */
+    size_t flushbuf_cap;
     uint32_t verified;
     uint64_t seeder_tcp_bytes;
     uint64_t tcp_bytes;
