@@ -18,6 +18,10 @@
 #define DECIDE_TICK_NS SIM_NS            /* getter.c's tick */
 #define SILENCE_NS     (3 * SIM_NS)      /* --mcast-timeout's default */
 #define NUMWANT        50
+/* getter.c flushes every session each time a datagram moves the stream's frontier; here one flush
+ * covers the datagrams of KICK_NS: the same requests (for chunks the stream passed), at most this much
+ * later, and a simulation that does not spend its time on a flush per datagram per neighbour. */
+#define KICK_NS (1000 * 1000ull)
 
 struct sim_peer {
     crow_bitfield_t have;  /* verified: survives a kill (the staging area) */
@@ -30,6 +34,7 @@ struct sim_peer {
     crow_picker_needs_t needs;
     uint64_t frontier;
     bool running, joined, completed;
+    bool kick_armed;
     int64_t swarm_incomplete;
     char rack[CROW_RACK_NAME_MAX + 1];
     uint64_t seed_until, next_second;
@@ -92,14 +97,19 @@ static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
     sim_announce(w, h);
 }
 
-/* getter_peers_frontier */
-static void frontier_changed(sim_world_t *w, sim_host_t *h)
+/* getter_peers_frontier: the picker follows the stream (its frontier, or everything once the stream
+ * is over or silent); the caller flushes the sessions. */
+static void picker_follow(sim_peer_t *p)
 {
-    sim_peer_t *p = h->peer;
     if (!crow_peer_policy_stream_pending(&p->policy))
         crow_picker_stream_end(p->picker);
     else
         crow_picker_stream_resume(p->picker, p->frontier);
+}
+
+static void frontier_changed(sim_world_t *w, sim_host_t *h)
+{
+    picker_follow(h->peer);
     sim_tcp_flush_host(w, h->index);
 }
 
@@ -176,6 +186,22 @@ static void mcast_unavailable(sim_world_t *w, sim_host_t *h)
     frontier_changed(w, h);
 }
 
+static void kick_later(sim_world_t *w, sim_host_t *h)
+{
+    sim_peer_t *p = h->peer;
+    if (p->kick_armed)
+        return;
+    p->kick_armed = true;
+    sim_at(w, sim_now(w) + KICK_NS, SIM_EV_PEER_KICK, h->index, h->incarnation);
+}
+
+void sim_peer_kick_event(sim_world_t *w, sim_host_t *h)
+{
+    h->peer->kick_armed = false;
+    if (h->peer->running)
+        sim_tcp_flush_host(w, h->index);
+}
+
 void sim_peer_datagram(sim_world_t *w, sim_host_t *h, const uint8_t *buf, size_t len, uint64_t source)
 {
     sim_peer_t *p = h->peer;
@@ -218,7 +244,8 @@ void sim_peer_datagram(sim_world_t *w, sim_host_t *h, const uint8_t *buf, size_t
     }
     if (ev.kind == CROW_MCAST_RX_DATA && crow_mcast_receiver_frontier_offset(&p->rx) > p->frontier) {
         p->frontier = crow_mcast_receiver_frontier_offset(&p->rx);
-        frontier_changed(w, h);
+        picker_follow(p);
+        kick_later(w, h);
     }
 }
 
@@ -326,7 +353,7 @@ int sim_peer_start(sim_world_t *w, sim_host_t *h)
     sim_peer_t *p = h->peer;
     uint64_t now = sim_now(w);
     p->frontier = 0;
-    p->joined = p->completed = false;
+    p->joined = p->completed = p->kick_armed = false;
     p->swarm_incomplete = -1;
     p->rack[0] = '\0';
     p->bytes_mcast = p->bytes_tcp = 0;

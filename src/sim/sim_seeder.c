@@ -84,6 +84,11 @@ static int start_mcast(sim_world_t *w, sim_host_t *h)
     ec.passes = 1;
     ec.tcp_port = SIM_PORT;
     ec.first_piece = crow_seeder_policy_first_piece(&s->policy, w->m.piece_count);
+    /* A burst of 16 datagrams as the default has, for the chunk size simulated (coarse chunks stand
+     * for GSO runs of real ones). */
+    uint32_t burst = 16 * (CROW_DGRAM_HEADER_LEN + w->m.chunk_size + CROW_MCAST_IPV4_UDP_OVERHEAD);
+    if (burst > ec.burst_bytes)
+        ec.burst_bytes = burst;
     int ret = crow_mcast_sender_init(&s->sender, &w->m, &ec);
     if (ret)
         return ret;

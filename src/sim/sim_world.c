@@ -228,6 +228,10 @@ static void dispatch(sim_world_t *w, const sim_event_t *e)
         if (current(h, e))
             sim_peer_tick_event(w, h);
         break;
+    case SIM_EV_PEER_KICK:
+        if (current(h, e))
+            sim_peer_kick_event(w, h);
+        break;
     case SIM_EV_SEEDER_PUMP:
         if (current(h, e))
             sim_seeder_pump_event(w, h);

@@ -123,6 +123,7 @@ enum sim_ev {
     SIM_EV_KILL,         /* obj host: kill -9; arg: down ns */
     SIM_EV_PEER_DECIDE,  /* obj host, arg incarnation */
     SIM_EV_PEER_TICK,    /* obj host, arg incarnation: peers.c's 50 ms tick */
+    SIM_EV_PEER_KICK,    /* obj host, arg incarnation: the flush after the stream's frontier moved */
     SIM_EV_SEEDER_PUMP,  /* arg incarnation: the sender's pacing timer */
     SIM_EV_SEEDER_TICK,  /* arg incarnation */
     SIM_EV_TRACKER_TICK, /* arg incarnation: expiry */
@@ -256,6 +257,7 @@ void sim_peer_datagram(sim_world_t *w, sim_host_t *h, const uint8_t *buf, size_t
 void sim_peer_block(sim_world_t *w, sim_host_t *h, const crow_block_t *b);
 void sim_peer_decide_event(sim_world_t *w, sim_host_t *h);
 void sim_peer_tick_event(sim_world_t *w, sim_host_t *h);
+void sim_peer_kick_event(sim_world_t *w, sim_host_t *h);
 void sim_peer_answer(sim_world_t *w, sim_host_t *h);
 bool sim_peer_verified(const sim_host_t *h);
 uint64_t sim_peer_completed_at(const sim_host_t *h);
