@@ -80,6 +80,7 @@ enum {
     O_JSON,
     O_PROPERTY,
     O_PROPERTY_SEED,
+    O_TRACE,
 };
 
 static double wall_s(void)
@@ -162,7 +163,7 @@ static int property(uint64_t count, uint64_t first)
         else
             printf("FAIL seed %llu: the last peer verified at %.3f s, after the bound %.3f s\n",
                    (unsigned long long)c.seed, r.last_done_s, bound);
-        printf("  replay: %s\n", cmd);
+        printf("  replay: %s --hash   (event log hash %016llx)\n", cmd, (unsigned long long)r.hash);
         failed++;
     }
     printf("%llu scenarios, %u failed, %.1f s wall\n", (unsigned long long)count, failed, wall_s() - start);
@@ -211,6 +212,7 @@ int crow_cmd_sim(int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},
         {"property", required_argument, NULL, O_PROPERTY},
         {"property-seed", required_argument, NULL, O_PROPERTY_SEED},
+        {"trace", required_argument, NULL, O_TRACE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -282,6 +284,10 @@ int crow_cmd_sim(int argc, char **argv)
             break;
         case O_PROPERTY:
             bad = !crow_parse_decimal(optarg, strlen(optarg), UINT32_MAX, &prop) || !prop;
+            break;
+        case O_TRACE:
+            bad = parse_u32(optarg, 0, &c.trace_host);
+            c.trace = stderr;
             break;
         case O_PROPERTY_SEED:
             bad = !crow_parse_decimal(optarg, strlen(optarg), UINT64_MAX, &prop_seed);

@@ -7,6 +7,8 @@
  * (getter.c's resume). A complete peer serves its neighbours for seed_time, or until the tracker
  * reports no incomplete peer, then announces `stopped` and exits. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +63,24 @@ uint64_t sim_peer_completed_at(const sim_host_t *h)
     return h->peer ? h->peer->completed_at : 0;
 }
 
+/* --trace HOST: what the peer tells the tracker and hears back, with its state. */
+__attribute__((format(printf, 3, 4))) static void trace(const sim_world_t *w, const sim_host_t *h,
+                                                        const char *fmt, ...)
+{
+    if (h->index != w->cfg->trace_host || !w->cfg->trace)
+        return;
+    const sim_peer_t *p = h->peer;
+    fprintf(w->cfg->trace, "%.6f peer %u [stream %s, wait %s, %u conns, head %d, %u unserved] ",
+            (double)sim_now(w) / 1e9, h->index, crow_stream_state_name(p->policy.stream),
+            crow_peer_wait_name(p->policy.wait), h->nconns, p->picker && crow_picker_chain_head(p->picker),
+            p->needs.unserved);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(w->cfg->trace, fmt, ap);
+    va_end(ap);
+    fputc('\n', w->cfg->trace);
+}
+
 static bool on_stream(const sim_peer_t *p)
 {
     return p->policy.stream != CROW_STREAM_OFF && p->policy.stream != CROW_STREAM_UNJOINED;
@@ -94,6 +114,7 @@ static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
     q->has_need = on_stream(p) && !p->completed;
     q->need = need(w, p);
     crow_peer_policy_announced(&p->policy, sim_now(w));
+    trace(w, h, "announce event %d left %llu", ev, (unsigned long long)q->left);
     sim_announce(w, h);
 }
 
@@ -127,6 +148,7 @@ static void complete(sim_world_t *w, sim_host_t *h)
     if (p->completed)
         return;
     p->completed = true;
+    trace(w, h, "verified");
     if (!p->completed_at) {
         p->completed_at = sim_now(w);
         w->verified++;
@@ -268,10 +290,13 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
         return;
     uint64_t now = sim_now(w);
     if (!h->ann_ok) {
+        trace(w, h, "announce failed");
         crow_peer_policy_tracker_answer(&p->policy, now, false, 0);
         return;
     }
     const crow_announce_resp_t *r = &h->ann_resp;
+    trace(w, h, "answer: %u complete, %u incomplete, head %d, %zu peers", r->complete, r->incomplete,
+          r->crowcast.head, r->peer_count);
     crow_peer_policy_tracker_answer(&p->policy, now, true, r->interval);
     p->swarm_incomplete = r->incomplete;
     if (r->complete > 0)

@@ -23,6 +23,7 @@ void sim_config_default(sim_config_t *c)
         .seed_time_ns = 60 * SIM_NS,
         .limit_ns = 3600 * SIM_NS,
         .seed = 1,
+        .trace_host = UINT32_MAX,
     };
 }
 

@@ -76,7 +76,9 @@ typedef struct sim_config {
     uint64_t seed_time_ns; /* a complete peer serves this long (or until the tracker shows none incomplete) */
     uint64_t limit_ns;     /* simulated time after which the run gives up */
     uint64_t seed;
-    FILE *log; /* every event as a line, or NULL */
+    FILE *log;           /* every event as a line, or NULL */
+    uint32_t trace_host; /* a peer whose announces and answers are told on `trace` (UINT32_MAX: none) */
+    FILE *trace;
 } sim_config_t;
 
 typedef struct sim_result {
