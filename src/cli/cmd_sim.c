@@ -81,6 +81,7 @@ enum {
     O_PROPERTY,
     O_PROPERTY_SEED,
     O_TRACE,
+    O_FAULT,
 };
 
 static double wall_s(void)
@@ -140,13 +141,14 @@ static void print_result(const sim_config_t *c, const sim_result_t *r, double wa
 }
 
 /* --property N: every scenario must verify every peer within its bound. */
-static int property(uint64_t count, uint64_t first)
+static int property(uint64_t count, uint64_t first, bool fault_linger0)
 {
     unsigned failed = 0;
     double start = wall_s();
     for (uint64_t i = 0; i < count; i++) {
         sim_config_t c;
         sim_property_config(first + i, &c);
+        c.fault_linger0 = fault_linger0;
         sim_result_t r;
         int ret = sim_run(&c, &r);
         double bound = sim_property_bound_s(&c);
@@ -213,6 +215,7 @@ int crow_cmd_sim(int argc, char **argv)
         {"property", required_argument, NULL, O_PROPERTY},
         {"property-seed", required_argument, NULL, O_PROPERTY_SEED},
         {"trace", required_argument, NULL, O_TRACE},
+        {"fault", required_argument, NULL, O_FAULT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -289,6 +292,10 @@ int crow_cmd_sim(int argc, char **argv)
             bad = parse_u32(optarg, 0, &c.trace_host);
             c.trace = stderr;
             break;
+        case O_FAULT:
+            bad = strcmp(optarg, "linger0") != 0;
+            c.fault_linger0 = true;
+            break;
         case O_PROPERTY_SEED:
             bad = !crow_parse_decimal(optarg, strlen(optarg), UINT64_MAX, &prop_seed);
             break;
@@ -306,7 +313,7 @@ int crow_cmd_sim(int argc, char **argv)
     /* The engines' own logs would stamp simulated events with the wall clock: errors only. */
     crow_log_set_level(CROW_LOG_ERROR);
     if (prop)
-        return property(prop, prop_seed);
+        return property(prop, prop_seed, c.fault_linger0);
     for (uint32_t i = 0; i < c.crash_count; i++)
         if (c.crashes[i].who == SIM_WHO_PEER && c.crashes[i].host >= c.racks * c.hosts_per_rack)
             return crow_cli_usage_error("sim", "--crash: no peer %u (there are %u)", c.crashes[i].host,

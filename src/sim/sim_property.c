@@ -99,6 +99,8 @@ int sim_property_command(const sim_config_t *c, char *buf, size_t cap)
                  c->racks, c->hosts_per_rack, (unsigned long long)c->size, c->piece_length, c->chunk_size,
                  (unsigned long long)c->rate_bps, loss, orders[c->start_order], (double)c->spread_ns / 1e9,
                  (unsigned long long)c->seed, (double)c->limit_ns / 1e9);
+    if (c->fault_linger0 && n > 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --fault linger0");
     for (uint32_t i = 0; i < c->crash_count && n > 0 && (size_t)n < cap; i++) {
         const sim_crash_t *k = &c->crashes[i];
         char who[32];

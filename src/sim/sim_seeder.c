@@ -213,7 +213,8 @@ int sim_seeder_start(sim_world_t *w, sim_host_t *h)
         return ret;
     crow_seeder_policy_config_t lc = {.tracker = true,
                                       .serves_tcp = true,
-                                      .linger_ns = (int64_t)CROW_SEEDER_LINGER_DEFAULT_NS,
+                                      .linger_ns =
+                                          w->cfg->fault_linger0 ? 0 : (int64_t)CROW_SEEDER_LINGER_DEFAULT_NS,
                                       .wait_peers_ns = (int64_t)CROW_SEEDER_WAIT_PEERS_DEFAULT_NS};
     crow_seeder_policy_init(&s->policy, &lc, sim_now(w));
     s->running = true;
