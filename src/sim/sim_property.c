@@ -18,8 +18,6 @@ void sim_property_config(uint64_t seed, sim_config_t *c)
     static const uint32_t chunks[] = {1408, 8192, 16384};
     c->piece_length = pieces[sim_rng_below(&r, 2)];
     c->chunk_size = chunks[sim_rng_below(&r, 3)];
-    if (c->piece_length % c->chunk_size) /* 1408 does not divide a power of two */
-        c->piece_length = c->chunk_size * (c->piece_length / c->chunk_size);
     c->size = (64u << 10) + sim_rng_below(&r, 16u << 20);
     c->rate_bps = sim_rng_below(&r, 2) ? 10000000000ull : 1000000000ull;
     uint32_t hosts = c->racks * c->hosts_per_rack;

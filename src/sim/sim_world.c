@@ -59,7 +59,7 @@ static int check_config(const sim_config_t *c)
 {
     if (!c->racks || c->racks > CROW_RACKS_MAX || !c->hosts_per_rack || c->hosts_per_rack > 4000 ||
         !c->size || !c->piece_length || !c->chunk_size ||
-        c->chunk_size > CROW_DGRAM_MAX_PAYLOAD - CROW_DGRAM_HEADER_LEN || c->piece_length % c->chunk_size ||
+        c->chunk_size > CROW_DGRAM_MAX_PAYLOAD - CROW_DGRAM_HEADER_LEN || c->chunk_size > c->piece_length ||
         !c->rate_bps || c->crash_count > SIM_MAX_CRASHES || c->size / c->piece_length >= UINT32_MAX)
         return CROW_EUSAGE;
     for (uint32_t i = 0; i < c->crash_count; i++)
