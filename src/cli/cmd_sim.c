@@ -14,6 +14,7 @@
 #include "crowcast/log.h"
 #include "crowcast/units.h"
 #include "sim_property.h"
+#include "sim_rollout.h"
 #include "sim_world.h"
 
 static void usage(FILE *out)
@@ -82,6 +83,9 @@ enum {
     O_PROPERTY_SEED,
     O_TRACE,
     O_FAULT,
+    O_ROLLOUT,
+    O_PLAN,
+    O_SICK,
 };
 
 static double wall_s(void)
@@ -172,6 +176,57 @@ static int property(uint64_t count, uint64_t first, bool fault_linger0)
     return failed ? CROW_EXIT_FAIL : CROW_EXIT_OK;
 }
 
+/* --rollout: the coordinator under simulated agents; a download lasts what the stream takes (1.06 x
+ * S/B, as the simulator measures at scale). */
+static int run_rollout(const sim_config_t *c, const char *plan_path, uint32_t sick, bool json)
+{
+    char plan[1025];
+    if (plan_path) {
+        FILE *f = fopen(plan_path, "r");
+        size_t n = f ? fread(plan, 1, sizeof plan - 1, f) : 0;
+        if (f)
+            fclose(f);
+        if (!f || n == 0)
+            return crow_cli_usage_error("sim", "--plan: cannot read %s", plan_path);
+        plan[n] = '\0';
+    } else {
+        sim_rollout_default_plan(plan, sizeof plan, c->racks);
+    }
+    if (sick != UINT32_MAX && sick >= c->racks)
+        return crow_cli_usage_error("sim", "--sick-rack: no rack %u", sick);
+    double sb = (double)c->size * 8 / (double)c->rate_bps;
+    sim_rollout_config_t rc = {.racks = c->racks,
+                               .hosts_per_rack = c->hosts_per_rack,
+                               .plan = plan,
+                               .sick_rack = sick,
+                               .download_ns = (uint64_t)(1.06 * sb * 1e9),
+                               .activate_ns = SIM_NS,
+                               .health_ns = 2 * SIM_NS,
+                               .rtt_ns = 200000,
+                               .limit_ns = c->limit_ns,
+                               .seed = c->seed};
+    sim_rollout_result_t r;
+    double start = wall_s();
+    int ret = sim_rollout_run(&rc, &r, json ? NULL : stdout);
+    double wall = wall_s() - start;
+    if (ret) {
+        fprintf(stderr, "crowcast sim: rollout: %s\n", crow_strerror(ret));
+        return CROW_EXIT_USAGE;
+    }
+    printf(json ? "{\"hosts\":%u,\"racks\":%u,\"state\":\"%s\",\"registered\":%u,\"refused\":%u,"
+                  "\"activations\":%llu,\"healthy\":%u,\"failed\":%u,\"polls\":%llu,\"reports\":%llu,"
+                  "\"records\":%llu,\"poll_ns\":%.0f,\"next_ns\":%.0f,\"sim_s\":%.3f,\"wall_s\":%.3f,"
+                  "\"log_hash\":\"%016llx\"}\n"
+                : "%u hosts in %u racks: rollout %s; %u registered, %u refused; %llu activations ordered, %u "
+                  "healthy, %u failed\n  %llu polls, %llu reports, %llu records; %.0f ns a poll, %.0f ns a "
+                  "decision step (wall); %.3f s simulated, %.2f s wall, event log hash %016llx\n",
+           c->racks * c->hosts_per_rack, c->racks, r.state, r.registered, r.refused,
+           (unsigned long long)r.activations, r.healthy, r.failed, (unsigned long long)r.polls,
+           (unsigned long long)r.reports, (unsigned long long)r.records, r.poll_ns, r.next_ns, r.sim_s, wall,
+           (unsigned long long)r.hash);
+    return strcmp(r.state, "done") == 0 ? CROW_EXIT_OK : CROW_EXIT_FAIL;
+}
+
 static int parse_u32(const char *arg, uint32_t min, uint32_t *out)
 {
     uint64_t v;
@@ -216,12 +271,17 @@ int crow_cmd_sim(int argc, char **argv)
         {"property-seed", required_argument, NULL, O_PROPERTY_SEED},
         {"trace", required_argument, NULL, O_TRACE},
         {"fault", required_argument, NULL, O_FAULT},
+        {"rollout", no_argument, NULL, O_ROLLOUT},
+        {"plan", required_argument, NULL, O_PLAN},
+        {"sick-rack", required_argument, NULL, O_SICK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sim_config_t c;
     sim_config_default(&c);
-    bool json = false, hash = false;
+    bool json = false, hash = false, rollout = false;
+    const char *plan_path = NULL;
+    uint32_t sick = UINT32_MAX;
     uint64_t prop = 0, prop_seed = 1, v;
     const char *log_path = NULL;
     int opt;
@@ -296,6 +356,15 @@ int crow_cmd_sim(int argc, char **argv)
             bad = strcmp(optarg, "linger0") != 0;
             c.fault_linger0 = true;
             break;
+        case O_ROLLOUT:
+            rollout = true;
+            break;
+        case O_PLAN:
+            plan_path = optarg;
+            break;
+        case O_SICK:
+            bad = parse_u32(optarg, 0, &sick);
+            break;
         case O_PROPERTY_SEED:
             bad = !crow_parse_decimal(optarg, strlen(optarg), UINT64_MAX, &prop_seed);
             break;
@@ -314,6 +383,8 @@ int crow_cmd_sim(int argc, char **argv)
     crow_log_set_level(CROW_LOG_ERROR);
     if (prop)
         return property(prop, prop_seed, c.fault_linger0);
+    if (rollout)
+        return run_rollout(&c, plan_path, sick, json);
     for (uint32_t i = 0; i < c.crash_count; i++)
         if (c.crashes[i].who == SIM_WHO_PEER && c.crashes[i].host >= c.racks * c.hosts_per_rack)
             return crow_cli_usage_error("sim", "--crash: no peer %u (there are %u)", c.crashes[i].host,

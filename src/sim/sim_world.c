@@ -91,21 +91,21 @@ static void make_manifest(sim_world_t *w)
         m->info_hash[i] = (uint8_t)sim_rng_next(&r);
 }
 
-static int make_racks(sim_world_t *w)
+int sim_racks_make(crow_racks_t *racks, uint32_t count)
 {
-    size_t cap = (size_t)w->cfg->racks * 64 + 1;
+    size_t cap = (size_t)count * 64 + 1;
     char *text = malloc(cap);
     if (!text)
         return -ENOMEM;
     size_t len = 0;
-    for (uint32_t r = 0; r < w->cfg->racks; r++) {
+    for (uint32_t r = 0; r < count; r++) {
         uint32_t net = ADDR_BASE + ((r + 1) << 12);
         len += (size_t)snprintf(text + len, cap - len, "rack r%u %u.%u.%u.%u/20 %u.%u.%u.%u:5000\n", r,
                                 net >> 24, net >> 16 & 255, net >> 8 & 255, net & 255, GROUP >> 24,
                                 GROUP >> 16 & 255, GROUP >> 8 & 255, GROUP & 255);
     }
     crow_racks_error_t err;
-    int ret = crow_racks_parse(&w->racks, text, len, &err);
+    int ret = crow_racks_parse(racks, text, len, &err);
     free(text);
     return ret;
 }
@@ -371,8 +371,9 @@ int sim_run(const sim_config_t *cfg, sim_result_t *r)
         w.scratch_cap = CROW_DGRAM_HEADER_LEN + c.chunk_size;
     /* A flush's largest first message (handshake, bitfield, extension handshake) and then some. */
     w.flushbuf_cap = 32768 + crow_bitfield_bytes(w.m.piece_count);
-    if ((ret = sim_sched_init(&w.sched)) || (ret = make_racks(&w)) || (ret = make_hosts(&w)) ||
-        !(w.scratch = calloc(1, w.scratch_cap)) || !(w.flushbuf = malloc(w.flushbuf_cap))) {
+    if ((ret = sim_sched_init(&w.sched)) || (ret = sim_racks_make(&w.racks, c.racks)) ||
+        (ret = make_hosts(&w)) || !(w.scratch = calloc(1, w.scratch_cap)) ||
+        !(w.flushbuf = malloc(w.flushbuf_cap))) {
         ret = ret ? ret : -ENOMEM;
         goto out;
     }

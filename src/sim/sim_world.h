@@ -228,6 +228,9 @@ typedef struct sim_world {
 } sim_world_t;
 
 /* sim_world.c */
+/* The racks file of `count` racks r0, r1 ... (rack R is 10.0.0.0 + (R+1)<<12 /20, one shared group),
+ * parsed. Returns 0 or a crow_racks_parse / -ENOMEM code. */
+int sim_racks_make(crow_racks_t *racks, uint32_t count);
 uint64_t sim_now(const sim_world_t *w);
 void sim_at(sim_world_t *w, uint64_t t, enum sim_ev kind, uint32_t obj, uint64_t arg);
 void sim_fail(sim_world_t *w, int err);

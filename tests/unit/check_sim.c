@@ -5,6 +5,7 @@
 
 #include "sim_link.h"
 #include "sim_rng.h"
+#include "sim_rollout.h"
 #include "sim_sched.h"
 #include "sim_world.h"
 
@@ -228,6 +229,41 @@ START_TEST(test_scenario_arguments)
 }
 END_TEST
 
+/* The real coordinator under simulated agents: a healthy fleet gets every host activated, a sick rack
+ * halts its wave at the threshold, and the run is a function of its seed. */
+START_TEST(test_rollout_done_and_halted)
+{
+    char plan[1024];
+    sim_rollout_default_plan(plan, sizeof plan, 12);
+    sim_rollout_config_t c = {.racks = 12,
+                              .hosts_per_rack = 8,
+                              .plan = plan,
+                              .sick_rack = UINT32_MAX,
+                              .download_ns = 3000000000ull,
+                              .activate_ns = 1000000000ull,
+                              .health_ns = 2000000000ull,
+                              .rtt_ns = 200000,
+                              .limit_ns = 3600000000000ull,
+                              .seed = 3};
+    sim_rollout_result_t r, again;
+    ck_assert_int_eq(sim_rollout_run(&c, &r, NULL), 0);
+    ck_assert_str_eq(r.state, "done");
+    ck_assert_uint_eq(r.registered, 96);
+    ck_assert_uint_eq(r.activations, 96);
+    ck_assert_uint_eq(r.healthy, 96);
+    c.sick_rack = 5;
+    ck_assert_int_eq(sim_rollout_run(&c, &r, NULL), 0);
+    ck_assert_str_eq(r.state, "halted");
+    /* 5 failures, or fewer once 90 % healthy is out of the wave's reach */
+    ck_assert(r.failed >= 1 && r.failed <= 5);
+    ck_assert_uint_lt(r.activations, 96); /* later waves were never told */
+    ck_assert_int_eq(sim_rollout_run(&c, &again, NULL), 0);
+    ck_assert_uint_eq(r.hash, again.hash);
+    c.plan = "wave nosuchrack\n";
+    ck_assert_int_lt(sim_rollout_run(&c, &r, NULL), 0);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
     Suite *s = suite_create("sim");
@@ -245,6 +281,7 @@ static Suite *sim_suite(void)
     tc = tcase_create("world");
     tcase_add_test(tc, test_world_verifies_and_replays);
     tcase_add_test(tc, test_scenario_arguments);
+    tcase_add_test(tc, test_rollout_done_and_halted);
     suite_add_tcase(s, tc);
     return s;
 }
