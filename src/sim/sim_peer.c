@@ -43,8 +43,6 @@ struct sim_peer {
     uint64_t bytes_mcast, bytes_tcp;
 };
 
-crow_peer_place_t sim_peer_place(const sim_world_t *w, const sim_host_t *h, uint32_t addr);
-
 crow_peer_place_t sim_peer_place(const sim_world_t *w, const sim_host_t *h, uint32_t addr)
 {
     crow_peer_place_t unknown = {.distance = CROW_PEER_DISTANCE_UNKNOWN};

@@ -27,11 +27,11 @@ typedef struct sim_rollout_config {
 } sim_rollout_config_t;
 
 typedef struct sim_rollout_result {
-    char state[32];        /* the rollout's state at the end */
-    char reason[160];      /* why it ended */
-    uint32_t registered;   /* hosts the coordinator took */
-    uint32_t refused;      /* registrations it refused (its host table is full) */
-    uint64_t activations;  /* activations ordered */
+    char state[32];       /* the rollout's state at the end */
+    char reason[160];     /* why it ended */
+    uint32_t registered;  /* hosts the coordinator took */
+    uint32_t refused;     /* registrations it refused (its host table is full) */
+    uint64_t activations; /* activations ordered */
     uint32_t healthy, failed;
     uint64_t polls, reports, records;
     double poll_ns, next_ns; /* wall time per poll and per crow_rollout_next call */

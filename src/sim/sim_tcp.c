@@ -25,8 +25,6 @@
 #define OUT_CAP_EXTRA (64u * 1024 + 4096)
 #define FLUSH_ROOM    (16u * 1024)
 
-crow_peer_place_t sim_peer_place(const sim_world_t *w, const sim_host_t *h, uint32_t addr);
-
 static sim_conn_t *conn_at(sim_world_t *w, uint32_t c)
 {
     return &w->conns[c];

@@ -6,10 +6,12 @@
  * on the fabric. Every rack has the same multicast group: the fabric carries one copy of each
  * datagram to every rack, and the rack's switch one to each of its hosts.
  *
- * Files: sim_world.c (setup, the event loop, crashes, results), sim_mcast.c (datagrams through the
- * fabric), sim_tcp.c (connections carrying real peer-wire bytes, block payloads elided),
- * sim_peer.c (the peer's glue, as src/app/getter*.c and peers.c drive the engines), sim_seeder.c
- * (as src/app/seeder.c), sim_tracker.c (as src/app/tracker*.c, and the announce transport). */
+ * Files: sim_world.c (setup, the event loop, crashes, results), sim_spec.c (scenario arguments),
+ * sim_mcast.c (datagrams through the fabric), sim_tcp.c (connections carrying real peer-wire bytes,
+ * block payloads elided), sim_peer.c (the peer's glue, as src/app/getter*.c and peers.c drive the
+ * engines), sim_seeder.c (as src/app/seeder.c), sim_tracker.c (as src/app/tracker*.c, and the
+ * announce transport); beside them sim_property.c (the property check's scenarios) and
+ * sim_rollout.c (the rollout coordinator under simulated agents). */
 #ifndef CROWCAST_SIM_WORLD_H
 #define CROWCAST_SIM_WORLD_H
 
@@ -257,6 +259,9 @@ void sim_tcp_close_host(sim_world_t *w, uint32_t host);
 void sim_tcp_dispose(sim_world_t *w);
 
 /* sim_peer.c */
+/* Where `addr` sits for host h's sessions: the peer's directory (the tracker's word), or an unknown,
+ * far neighbour (the seeder's, which ranks nobody). */
+crow_peer_place_t sim_peer_place(const sim_world_t *w, const sim_host_t *h, uint32_t addr);
 int sim_peer_start(sim_world_t *w, sim_host_t *h);
 void sim_peer_stop(sim_world_t *w, sim_host_t *h);
 void sim_peer_datagram(sim_world_t *w, sim_host_t *h, const uint8_t *buf, size_t len, uint64_t source);
