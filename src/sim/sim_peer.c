@@ -300,6 +300,8 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
     if (r->complete > 0)
         crow_peer_policy_source_known(&p->policy, now);
     const crow_crowcast_info_t *cc = &r->crowcast;
+    if (cc->present && cc->has_sending)
+        crow_peer_policy_senders(&p->policy, now, cc->sending, cc->streaming);
     if (cc->present) {
         if (strcmp(p->rack, cc->rack) != 0 || crow_picker_chain_head(p->picker) != cc->head) {
             snprintf(p->rack, sizeof p->rack, "%s", cc->rack);
@@ -334,6 +336,8 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
         if (t && !sim_tcp_connected(w, h->index, a->addr))
             sim_tcp_connect(w, h->index, t->index);
     }
+    if (h->alive && p->policy.no_sender && p->policy.stream == CROW_STREAM_DUE)
+        decide(w, h); /* no stream is coming: on to TCP now, not at the next tick */
 }
 
 void sim_peer_decide_event(sim_world_t *w, sim_host_t *h)

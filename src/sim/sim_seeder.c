@@ -31,13 +31,17 @@ uint64_t sim_seeder_mcast_bytes(const sim_host_t *h)
 
 static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
 {
+    sim_seeder_t *s = h->seeder;
     crow_announce_req_t *q = &h->ann_req;
     *q = (crow_announce_req_t){
         .port = SIM_PORT, .numwant = 0, .compact = true, .event = ev, .want_groups = true};
+    /* Until the passes are over, a peer that joins late waits for the stream; after, it need not. */
+    q->sending = !s->mcast_done && ev != CROW_EVENT_STOPPED;
+    q->streaming = q->sending && s->sending;
     memcpy(q->info_hash, w->m.info_hash, sizeof q->info_hash);
     memcpy(q->peer_id, h->peer_id, sizeof q->peer_id);
     q->uploaded = w->seeder_tcp_bytes;
-    crow_seeder_policy_announced(&h->seeder->policy, sim_now(w));
+    crow_seeder_policy_announced(&s->policy, sim_now(w));
     sim_announce(w, h);
 }
 
@@ -48,6 +52,7 @@ static void passes_done(sim_world_t *w, sim_host_t *h)
     sim_seeder_t *s = h->seeder;
     s->mcast_done = true;
     crow_seeder_policy_passes_done(&s->policy, sim_now(w));
+    announce(w, h, CROW_EVENT_NONE); /* the tracker tells peers at once that no stream is coming */
     decide(w, h);
 }
 
@@ -84,11 +89,9 @@ static int start_mcast(sim_world_t *w, sim_host_t *h)
     ec.passes = 1;
     ec.tcp_port = SIM_PORT;
     ec.first_piece = crow_seeder_policy_first_piece(&s->policy, w->m.piece_count);
-    /* A burst of 16 datagrams as the default has, for the chunk size simulated (coarse chunks stand
-     * for GSO runs of real ones). */
-    uint32_t burst = 16 * (CROW_DGRAM_HEADER_LEN + w->m.chunk_size + CROW_MCAST_IPV4_UDP_OVERHEAD);
-    if (burst > ec.burst_bytes)
-        ec.burst_bytes = burst;
+    ec.burst_bytes =
+        crow_mcast_sender_burst_for(ec.rate_bps, CROW_DGRAM_HEADER_LEN + w->m.chunk_size +
+                                                     CROW_DGRAM_TAG_LEN + CROW_MCAST_IPV4_UDP_OVERHEAD);
     int ret = crow_mcast_sender_init(&s->sender, &w->m, &ec);
     if (ret)
         return ret;
@@ -111,6 +114,7 @@ static void maybe_start_mcast(sim_world_t *w, sim_host_t *h)
         return;
     }
     crow_seeder_policy_sending(&s->policy, sim_now(w));
+    announce(w, h, CROW_EVENT_NONE); /* streaming=1: peers that see no datagram give up on it sooner */
 }
 
 static void leave(sim_world_t *w, sim_host_t *h)

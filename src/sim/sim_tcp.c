@@ -25,6 +25,9 @@
 #define OUT_CAP_EXTRA (64u * 1024 + 4096)
 #define FLUSH_ROOM    (16u * 1024)
 
+/* The link a segment takes next (SIM_EV_TCP_TOR's arg, bits 40 and up). */
+enum hop { HOP_HOST, HOP_RACK_UP, HOP_FABRIC };
+
 static sim_conn_t *conn_at(sim_world_t *w, uint32_t c)
 {
     return &w->conns[c];
@@ -157,16 +160,11 @@ static void pump(sim_world_t *w, uint32_t c, int d)
         n = n < SEG_BYTES ? n : SEG_BYTES;
         n = n < room ? n : room;
         uint64_t t = sim_link_offer(&a->up, sim_now(w), n, false, NULL);
-        if (a->rack != b->rack) {
-            if (a->rack != CROW_RACK_NONE)
-                t = sim_link_offer(&w->rack_up[a->rack], t, n, false, NULL);
-            if (b->rack != CROW_RACK_NONE) {
-                t = sim_link_offer(&w->rack_down[b->rack], t, n, false, NULL);
-                w->rack_in_bytes[b->rack] += n;
-            }
-        }
+        /* Every shared link takes the segment when it gets there (an offer ahead of time would
+         * count it in the queue early, and multicast behind it would be dropped for it). */
+        enum hop next = a->rack == b->rack ? HOP_HOST : a->rack != CROW_RACK_NONE ? HOP_RACK_UP : HOP_FABRIC;
         p->sent += n;
-        sim_at(w, t, SIM_EV_TCP_TOR, c, (uint64_t)d << 32 | n);
+        sim_at(w, t, SIM_EV_TCP_TOR, c, (uint64_t)next << 40 | (uint64_t)d << 32 | n);
     }
 }
 
@@ -303,6 +301,38 @@ void sim_tcp_close_host(sim_world_t *w, uint32_t host)
     }
 }
 
+/* Side d of c just became ready (peers.c's dedupe): when another ready connection of the same host
+ * reaches the same peer id, both ends close the one crow_peer_keeps_dialled says to drop (the same
+ * direction twice: the newer). Returns whether c's side d was the one closed. */
+static bool dedupe(sim_world_t *w, uint32_t c, int d)
+{
+    sim_conn_t *cn = conn_at(w, c);
+    sim_host_t *h = &w->hosts[cn->host[d]];
+    crow_peer_info_t mine, other;
+    crow_peer_session_info(cn->s[d], &mine);
+    for (uint32_t i = 0; i < h->nconns; i++) {
+        uint32_t oc = h->conns[i];
+        sim_conn_t *o = conn_at(w, oc);
+        int od = o->host[0] == h->index ? 0 : 1;
+        if (oc == c || !o->open[od] || !o->ready[od] || !o->s[od])
+            continue;
+        crow_peer_session_info(o->s[od], &other);
+        if (memcmp(mine.peer_id, other.peer_id, CROW_WIRE_ID_LEN) != 0)
+            continue;
+        bool lose_c = true; /* same direction twice: keep the older */
+        if ((d == 0) != (od == 0)) {
+            bool keep_dialled = crow_peer_keeps_dialled(h->peer_id, mine.peer_id);
+            lose_c = (d == 0) != keep_dialled;
+        }
+        if (lose_c)
+            sim_tcp_close(w, c, d);
+        else
+            sim_tcp_close(w, oc, od);
+        return lose_c;
+    }
+    return false;
+}
+
 /* The receiving side r reads whole messages: the handshake, then length-prefixed messages, a PIECE
  * message's payload (elided on the way) stands in a scratch buffer behind its header. */
 static void receive(sim_world_t *w, uint32_t c, int r)
@@ -348,6 +378,11 @@ static void receive(sim_world_t *w, uint32_t c, int r)
         p->real_read += real_bytes;
         p->consumed += msg_bytes;
         sim_host_t *h = &w->hosts[cn->host[r]];
+        if (ev.type == CROW_PEER_EV_READY) {
+            cn->ready[r] = true;
+            if (dedupe(w, c, r))
+                return;
+        }
         if (ev.type == CROW_PEER_EV_BLOCK && h->index < w->npeers)
             sim_peer_block(w, h, &ev.block);
         if (ev.wake_others && !flushed_all) {
@@ -357,6 +392,38 @@ static void receive(sim_world_t *w, uint32_t c, int r)
     }
     if (cn->open[r])
         sim_tcp_flush(w, c, r);
+}
+
+/* A segment reached the next link of its way: the sender's rack uplink, the receiver's rack link
+ * from the fabric, the receiver's NIC. */
+static void hop(sim_world_t *w, const sim_event_t *e)
+{
+    sim_conn_t *cn = conn_at(w, e->obj);
+    int d = (int)(e->arg >> 32 & 1);
+    uint64_t n = e->arg & 0xffffffffu, t;
+    sim_host_t *a = &w->hosts[cn->host[d]], *b = &w->hosts[cn->host[1 - d]];
+    enum hop next;
+    switch ((enum hop)(e->arg >> 40)) {
+    case HOP_RACK_UP:
+        t = sim_link_offer(&w->rack_up[a->rack], sim_now(w), n, false, NULL);
+        next = b->rack != CROW_RACK_NONE ? HOP_FABRIC : HOP_HOST;
+        break;
+    case HOP_FABRIC:
+        if (b->rack == CROW_RACK_NONE) {
+            t = sim_now(w);
+            next = HOP_HOST;
+            break;
+        }
+        t = sim_link_offer(&w->rack_down[b->rack], sim_now(w), n, false, NULL);
+        w->rack_in_bytes[b->rack] += n;
+        next = HOP_HOST;
+        break;
+    default:
+        t = sim_link_offer(&b->down, sim_now(w), n, false, NULL);
+        sim_at(w, t, SIM_EV_TCP_DATA, e->obj, e->arg & 0xffffffffffull);
+        return;
+    }
+    sim_at(w, t, SIM_EV_TCP_TOR, e->obj, (uint64_t)next << 40 | (e->arg & 0xffffffffffull));
 }
 
 void sim_tcp_event(sim_world_t *w, const sim_event_t *e)
@@ -389,12 +456,9 @@ void sim_tcp_event(sim_world_t *w, const sim_event_t *e)
         start_session(w, e->obj, 0);
         receive(w, e->obj, 0); /* the target's handshake may have come with the answer */
         break;
-    case SIM_EV_TCP_TOR: {
-        sim_host_t *b = &w->hosts[cn->host[1 - d]];
-        uint64_t t = sim_link_offer(&b->down, sim_now(w), n, false, NULL);
-        sim_at(w, t, SIM_EV_TCP_DATA, e->obj, e->arg);
+    case SIM_EV_TCP_TOR:
+        hop(w, e);
         break;
-    }
     case SIM_EV_TCP_DATA: {
         sim_pipe_t *p = &cn->pipe[d];
         if (!cn->open[1 - d])

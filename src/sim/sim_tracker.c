@@ -87,7 +87,9 @@ static void answer(sim_world_t *w, sim_host_t *h, uint64_t id)
     if (crow_registry_announce(w->registry, q, h->addr, rack, now_ms(w), h->ann_peers, MAX_PEERS,
                                &h->ann_resp, &failure))
         h->ann_resp.interval = 0; /* refused: answered as a failure */
-    else if (q->want_groups) {
+    else
+        h->ann_resp.crowcast.has_sending = true; /* the encoder always writes "sending" */
+    if (!failure && q->want_groups) {
         crow_crowcast_info_t *cc = &h->ann_resp.crowcast;
         const crow_rack_t *r = crow_racks_get(&w->racks, 0);
         cc->group_count = r && r->group ? 1 : 0; /* every rack shares one group */

@@ -137,7 +137,7 @@ enum sim_ev {
     SIM_EV_MC_HOST,      /* obj host, arg packet: it reaches the host's socket */
     SIM_EV_TCP_SYN,      /* obj conn: the connect reaches its target */
     SIM_EV_TCP_SYNACK,   /* obj conn: accepted (arg 1) or refused (arg 0), back at the dialler */
-    SIM_EV_TCP_TOR,      /* obj conn, arg dir << 32 | bytes: a segment reaches the receiver's switch */
+    SIM_EV_TCP_TOR,      /* obj conn, arg hop << 40 | dir << 32 | bytes: a segment reaches its next link */
     SIM_EV_TCP_DATA,     /* obj conn, arg dir << 32 | bytes: it reaches the receiver */
     SIM_EV_TCP_FIN,      /* obj conn, arg side that closed: the other side learns it */
     SIM_EV_ANNOUNCE,     /* obj host: its announce reaches the tracker */
@@ -169,7 +169,8 @@ typedef struct sim_conn {
     uint32_t host[2]; /* 0: the dialler, 1: the target */
     uint32_t incarnation[2];
     crow_peer_session_t *s[2];
-    bool open[2]; /* each side's socket is open */
+    bool open[2];  /* each side's socket is open */
+    bool ready[2]; /* each side's session saw the remote handshake */
     bool established;
     sim_pipe_t pipe[2]; /* pipe[d]: from host[d] to host[1-d] */
 } sim_conn_t;
