@@ -28,6 +28,9 @@
 /* The link a segment takes next (SIM_EV_TCP_TOR's arg, bits 40 and up). */
 enum hop { HOP_HOST, HOP_RACK_UP, HOP_FABRIC };
 
+static void flush(sim_world_t *w, uint32_t c, int d);
+static void close_side(sim_world_t *w, uint32_t c, int d);
+
 static sim_conn_t *conn_at(sim_world_t *w, uint32_t c)
 {
     return &w->conns[c];
@@ -143,10 +146,10 @@ static void start_session(sim_world_t *w, uint32_t c, int d)
     crow_peer_place_t place = sim_peer_place(w, h, w->hosts[cn->host[1 - d]].addr);
     int ret = crow_peer_session_new(&h->ctx, place.distance, place.same_rack, sim_now(w), &cn->s[d]);
     if (ret) {
-        sim_tcp_close(w, c, d);
+        close_side(w, c, d);
         return;
     }
-    sim_tcp_flush(w, c, d);
+    flush(w, c, d);
 }
 
 /* Segments from side d while the window and the stream allow. */
@@ -183,7 +186,7 @@ static void serve(sim_world_t *w, uint32_t c, int d)
         }
         crow_outbuf_t out = {.data = p->real + p->real_len, .cap = CROW_WIRE_PIECE_HEADER_LEN};
         if (crow_peer_session_piece_header(cn->s[d], &b, &out)) {
-            sim_tcp_close(w, c, d);
+            close_side(w, c, d);
             return;
         }
         p->real_len += out.len;
@@ -193,7 +196,8 @@ static void serve(sim_world_t *w, uint32_t c, int d)
     }
 }
 
-void sim_tcp_flush(sim_world_t *w, uint32_t c, int d)
+/* Runs the session's flush (and the serving of queued requests) for side d of conn c. */
+static void flush(sim_world_t *w, uint32_t c, int d)
 {
     sim_conn_t *cn = conn_at(w, c);
     if (!cn->s[d] || !cn->open[d])
@@ -224,7 +228,7 @@ void sim_tcp_flush(sim_world_t *w, uint32_t c, int d)
         }
         if (ret < 0) {
             pump(w, c, d);
-            sim_tcp_close(w, c, d);
+            close_side(w, c, d);
             return;
         }
         if (ret == 1)
@@ -249,7 +253,7 @@ void sim_tcp_flush_host(sim_world_t *w, uint32_t host)
         sim_conn_t *cn = conn_at(w, ids[i]);
         int d = cn->host[0] == host ? 0 : 1;
         if (cn->open[d] && cn->established)
-            sim_tcp_flush(w, ids[i], d);
+            flush(w, ids[i], d);
     }
     if (ids != small)
         free(ids);
@@ -272,7 +276,8 @@ static void free_side(sim_world_t *w, uint32_t c, int d)
     }
 }
 
-void sim_tcp_close(sim_world_t *w, uint32_t c, int d)
+/* Closes side d (the other side learns it a one-way delay later). */
+static void close_side(sim_world_t *w, uint32_t c, int d)
 {
     sim_conn_t *cn = conn_at(w, c);
     if (!cn->open[d])
@@ -325,9 +330,9 @@ static bool dedupe(sim_world_t *w, uint32_t c, int d)
             lose_c = (d == 0) != keep_dialled;
         }
         if (lose_c)
-            sim_tcp_close(w, c, d);
+            close_side(w, c, d);
         else
-            sim_tcp_close(w, oc, od);
+            close_side(w, oc, od);
         return lose_c;
     }
     return false;
@@ -371,7 +376,7 @@ static void receive(sim_world_t *w, uint32_t c, int r)
         if (n == CROW_EMORE)
             n = CROW_EPROTO; /* a whole message did not satisfy it: the framing disagrees */
         if (n < 0) {
-            sim_tcp_close(w, c, r);
+            close_side(w, c, r);
             return;
         }
         p->handshake_read = true;
@@ -391,7 +396,7 @@ static void receive(sim_world_t *w, uint32_t c, int r)
         }
     }
     if (cn->open[r])
-        sim_tcp_flush(w, c, r);
+        flush(w, c, r);
 }
 
 /* A segment reached the next link of its way: the sender's rack uplink, the receiver's rack link
@@ -466,7 +471,7 @@ void sim_tcp_event(sim_world_t *w, const sim_event_t *e)
         p->arrived += n;
         receive(w, e->obj, 1 - d);
         if (cn->open[d] && cn->s[d]) /* the window opened: the sender goes on */
-            sim_tcp_flush(w, e->obj, d);
+            flush(w, e->obj, d);
         break;
     }
     case SIM_EV_TCP_FIN:

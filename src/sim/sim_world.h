@@ -251,11 +251,7 @@ void sim_mcast_dispose(sim_world_t *w);
 void sim_tcp_connect(sim_world_t *w, uint32_t from, uint32_t to);
 bool sim_tcp_connected(const sim_world_t *w, uint32_t from, uint32_t to_addr);
 void sim_tcp_event(sim_world_t *w, const sim_event_t *e);
-/* Runs the session's flush (and the serving of queued requests) for side d of conn c. */
-void sim_tcp_flush(sim_world_t *w, uint32_t c, int d);
 void sim_tcp_flush_host(sim_world_t *w, uint32_t host);
-/* Closes side d (the other side learns it a one-way delay later). */
-void sim_tcp_close(sim_world_t *w, uint32_t c, int d);
 void sim_tcp_close_host(sim_world_t *w, uint32_t host);
 void sim_tcp_dispose(sim_world_t *w);
 
