@@ -286,7 +286,8 @@ int crow_cmd_sim(int argc, char **argv)
     const char *log_path = NULL;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    int which = 0;
+    while ((opt = getopt_long(argc, argv, "h", opts, &which)) != -1) {
         bool bad = false;
         switch (opt) {
         case O_RACKS:
@@ -375,7 +376,7 @@ int crow_cmd_sim(int argc, char **argv)
             return crow_cli_usage_error("sim", "unknown option");
         }
         if (bad)
-            return crow_cli_usage_error("sim", "bad value for %s: '%s'", argv[optind - 1], optarg);
+            return crow_cli_usage_error("sim", "bad value for --%s: '%s'", opts[which].name, optarg);
     }
     if (optind < argc)
         return crow_cli_usage_error("sim", "unexpected argument '%s'", argv[optind]);
