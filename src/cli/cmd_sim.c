@@ -43,7 +43,8 @@ static void usage(FILE *out)
         "  --start-order ORDER  together (default), seeder-first, seeder-last, random; the hosts start\n"
         "                       within --spread S seconds (default 2)\n"
         "  --crash WHO@T+D      kill -9 at T s, restart D s later; WHO: peer:H, seeder, tracker\n"
-        "                       (repeatable, up to %d)\n"
+        "                       (repeatable, up to %d); a killed tracker refuses connections, with\n"
+        "                       --tracker-dark its host answers nothing (announces time out in 5 s)\n"
         "  --seed-time S        a complete peer serves its neighbours this long (default 60)\n"
         "  --limit S            give up at this simulated time (default 3600)\n"
         "  --seed N             the run's seed (default 1)\n"
@@ -86,6 +87,7 @@ enum {
     O_ROLLOUT,
     O_PLAN,
     O_SICK,
+    O_TRACKER_DARK,
 };
 
 static double wall_s(void)
@@ -274,6 +276,7 @@ int crow_cmd_sim(int argc, char **argv)
         {"rollout", no_argument, NULL, O_ROLLOUT},
         {"plan", required_argument, NULL, O_PLAN},
         {"sick-rack", required_argument, NULL, O_SICK},
+        {"tracker-dark", no_argument, NULL, O_TRACKER_DARK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -356,6 +359,9 @@ int crow_cmd_sim(int argc, char **argv)
         case O_FAULT:
             bad = strcmp(optarg, "linger0") != 0;
             c.fault_linger0 = true;
+            break;
+        case O_TRACKER_DARK:
+            c.tracker_dark = true;
             break;
         case O_ROLLOUT:
             rollout = true;

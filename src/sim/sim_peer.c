@@ -37,6 +37,7 @@ struct sim_peer {
     uint64_t frontier;
     bool running, joined, completed;
     bool kick_armed;
+    bool leading; /* the rack's chain head brought nothing: it fetches outside the rack itself */
     int64_t swarm_incomplete;
     char rack[CROW_RACK_NAME_MAX + 1];
     uint64_t seed_until, next_second;
@@ -111,6 +112,7 @@ static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
     q->mcast = (uint8_t)crow_peer_policy_mcast_report(&p->policy);
     q->has_need = on_stream(p) && !p->completed;
     q->need = need(w, p);
+    q->lead = p->leading;
     crow_peer_policy_announced(&p->policy, sim_now(w));
     trace(w, h, "announce event %d left %llu", ev, (unsigned long long)q->left);
     sim_announce(w, h);
@@ -167,6 +169,7 @@ static void check_piece(sim_world_t *w, sim_host_t *h, uint32_t piece)
         return;
     crow_bitfield_set(&p->have, piece);
     crow_mcast_receiver_mark_verified(&p->rx, piece);
+    crow_peer_policy_progress(&p->policy);
     crow_picker_piece_verified(p->picker, piece);
     for (uint32_t i = 0; i < h->nconns; i++) {
         sim_conn_t *c = &w->conns[h->conns[i]];
@@ -188,6 +191,12 @@ static void decide(sim_world_t *w, sim_host_t *h)
     crow_peer_policy_need(&p->policy, need(w, p));
     crow_peer_actions_t act;
     crow_peer_policy_tick(&p->policy, now, &p->needs, crow_picker_chain_head(p->picker), &act);
+    if (act.lead) { /* the tracker lists a head's sources to a peer that leads */
+        p->leading = true;
+        crow_picker_set_chain_head(p->picker, true);
+        trace(w, h, "leads: the rack's chain head brings nothing");
+        announce(w, h, CROW_EVENT_NONE);
+    }
     if (act.went_silent)
         frontier_changed(w, h);
     if (act.announce)
@@ -303,9 +312,9 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
     if (cc->present && cc->has_sending)
         crow_peer_policy_senders(&p->policy, now, cc->sending, cc->streaming);
     if (cc->present) {
-        if (strcmp(p->rack, cc->rack) != 0 || crow_picker_chain_head(p->picker) != cc->head) {
+        if (strcmp(p->rack, cc->rack) != 0 || crow_picker_chain_head(p->picker) != (cc->head || p->leading)) {
             snprintf(p->rack, sizeof p->rack, "%s", cc->rack);
-            crow_picker_set_chain_head(p->picker, cc->head);
+            crow_picker_set_chain_head(p->picker, cc->head || p->leading);
         }
         if (cc->rack[0])
             crow_peer_context_set_place(&h->ctx, p->rack, cc->position);
@@ -380,7 +389,7 @@ int sim_peer_start(sim_world_t *w, sim_host_t *h)
     sim_peer_t *p = h->peer;
     uint64_t now = sim_now(w);
     p->frontier = 0;
-    p->joined = p->completed = p->kick_armed = false;
+    p->joined = p->completed = p->kick_armed = p->leading = false;
     p->swarm_incomplete = -1;
     p->rack[0] = '\0';
     p->bytes_mcast = p->bytes_tcp = 0;

@@ -49,6 +49,7 @@ void sim_property_config(uint64_t seed, sim_config_t *c)
     k->at_ns = sim_rng_below(&r, (uint64_t)(2 * sb * 1e9) + c->spread_ns + SIM_NS);
     k->down_ns = SIM_NS / 2 + sim_rng_below(&r, 5 * SIM_NS);
     c->limit_ns = 600 * SIM_NS;
+    c->tracker_dark = sim_rng_below(&r, 2); /* drawn last: the draws above keep their seeds' values */
 }
 
 double sim_property_bound_s(const sim_config_t *c)
@@ -57,13 +58,8 @@ double sim_property_bound_s(const sim_config_t *c)
      * (a silent stream 3 s, the tracker's announce backoff up to 16 s, a rack's chain head's
      * patience 10 s, the seeder waiting for peers) and the scenario's own start spread and downtime. */
     double sb = (double)c->size * 8 / (double)c->rate_bps, down = 0;
-    for (uint32_t i = 0; i < c->crash_count; i++) {
+    for (uint32_t i = 0; i < c->crash_count; i++)
         down += (double)(c->crashes[i].at_ns + c->crashes[i].down_ns) / 1e9;
-        /* A killed peer stays registered until the tracker expires it (3 intervals of 30 s): if it
-         * was its rack's chain head, the rack waits for that (README, "Who waits for what"). */
-        if (c->crashes[i].who == SIM_WHO_PEER)
-            down += SIM_PROPERTY_EXPIRY_S;
-    }
     return 10 * sb + (double)c->spread_ns / 1e9 + down + 60;
 }
 
@@ -97,6 +93,8 @@ int sim_property_command(const sim_config_t *c, char *buf, size_t cap)
                  c->racks, c->hosts_per_rack, (unsigned long long)c->size, c->piece_length, c->chunk_size,
                  (unsigned long long)c->rate_bps, loss, orders[c->start_order], (double)c->spread_ns / 1e9,
                  (unsigned long long)c->seed, (double)c->limit_ns / 1e9);
+    if (c->tracker_dark && n > 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --tracker-dark");
     if (c->fault_linger0 && n > 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " --fault linger0");
     for (uint32_t i = 0; i < c->crash_count && n > 0 && (size_t)n < cap; i++) {

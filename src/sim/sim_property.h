@@ -8,9 +8,6 @@
 
 #include "sim_world.h"
 
-/* The tracker's default peer expiry (3 x its 30 s interval), in seconds. */
-#define SIM_PROPERTY_EXPIRY_S 90.0
-
 /* The scenario of `seed`: 1-5 racks of 1-8 hosts, 64 KiB to 16 MiB, 1 or 10 Gbit/s, one loss model
  * (none, random, bursty, a rack's uplink, a slow host), a start order, and one kill -9 and restart of
  * a peer, the seeder or the tracker. */

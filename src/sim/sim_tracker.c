@@ -76,8 +76,14 @@ void sim_announce(sim_world_t *w, sim_host_t *h)
 /* The tracker answers h's announce (tracker_http.c's announce). */
 static void answer(sim_world_t *w, sim_host_t *h, uint64_t id)
 {
-    if (!w->registry || !w->hosts[w->tracker].alive)
-        return; /* nobody listens: the announce times out */
+    if (!w->registry || !w->hosts[w->tracker].alive) {
+        /* A killed tracker process on a live host refuses the connection at once; a host gone dark
+         * (--tracker-dark) answers nothing, and the announce times out. */
+        if (!w->cfg->tracker_dark)
+            sim_at(w, sim_now(w) + sim_oneway_ns(w, w->tracker, h->index), SIM_EV_ANSWER, h->index,
+                   id | 1ull << 63);
+        return;
+    }
     const crow_announce_req_t *q = &h->ann_sent;
     uint32_t rack;
     if (crow_racks_resolve(&w->racks, h->addr, q->has_rack ? q->rack : NULL, &rack))

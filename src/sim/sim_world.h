@@ -80,6 +80,7 @@ typedef struct sim_config {
     uint64_t seed;
     FILE *log;           /* every event as a line, or NULL */
     bool fault_linger0;  /* a deliberate fault: the seeder leaves after its pass (--linger 0) */
+    bool tracker_dark;   /* a killed tracker's host answers nothing (else: connections refused) */
     uint32_t trace_host; /* a peer whose announces and answers are told on `trace` (UINT32_MAX: none) */
     FILE *trace;
 } sim_config_t;
