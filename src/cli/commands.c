@@ -14,6 +14,8 @@ const struct crow_command crow_commands[] = {
      crow_cmd_rollout},
     {"token", "create a control-plane identity: a key line for the tracker's --auth file", crow_cmd_token},
     {"probe", "measure per rack the multicast rate taken without loss (synthetic sessions)", crow_cmd_probe},
+    {"sim", "simulate a rollout over a datacenter on the real engines (deterministic, no sockets)",
+     crow_cmd_sim},
     {"make", "hash a file or directory into a manifest (.torrent)", crow_cmd_make},
     {"sign", "sign a manifest's release with an Ed25519 key (crowcast keygen)", crow_cmd_sign},
     {"keygen", "make an Ed25519 key pair for signing releases", crow_cmd_keygen},

@@ -88,5 +88,6 @@ int crow_cmd_rollout(int argc, char **argv);
 int crow_cmd_agent(int argc, char **argv);
 int crow_cmd_token(int argc, char **argv);
 int crow_cmd_probe(int argc, char **argv);
+int crow_cmd_sim(int argc, char **argv);
 
 #endif
