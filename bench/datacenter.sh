@@ -27,7 +27,8 @@
 #        head-kill          rack --fault-rack's chain head (tracker /status, checked against its log
 #                           line 'chain position 0') gets kill -9 at S/B/2; it is excluded, every
 #                           other host must verify
-#        seeder-restart     the seeder gets kill -9 at S/B/2 and the same command again 2 s later
+#        seeder-restart     the seeder gets kill -9 at S/B/2 and the same command again 2 s later; the
+#                           ratio is against S/B + those 2 s (nothing can send while it is dead)
 #        faults             all seven above except plain
 #   --runs N           run every scenario (every tool of a round) N times (default 1); the table
 #                      then also gives per scenario the median and worst last / ideal and how many
@@ -482,7 +483,7 @@ sc_seeder_restart() {
   kill -KILL "$SEED_PID"
   killed=$(since_t0)
   wait "$SEED_PID" 2>/dev/null || true
-  at "$(awk -v k="$killed" 'BEGIN {print k + 2}')"
+  at "$(awk -v k="$killed" -v g="$RESTART_GAP" 'BEGIN {print k + g}')"
   cc_seed seeder-2
   SC_NOTE="seeder killed (-9) at +$killed s, started again at +$(since_t0) s"
   cc_wait
@@ -520,9 +521,10 @@ run_named() {
   local sc=$1 left extra=0
   TOOL=crowcast IDEAL_RUN=$sb BASIS=S/B TITLE=${TITLES[$sc]} NAMED=1
   [[ $sc == routed ]] && IDEAL_RUN=$(python3 -c "print('%.3f' % ($racks * $sb))") BASIS="racks x S/B"
+  [[ $sc == seeder-restart ]] && IDEAL_RUN=$(python3 -c "print('%.3f' % ($sb + $RESTART_GAP))") BASIS="S/B + ${RESTART_GAP} s down"
   case $sc in
     late-join) extra=$LATE_AT ;;
-    seeder-restart) extra=2 ;;
+    seeder-restart) extra=$RESTART_GAP ;;
     skew-seeder-first) extra=$SKEW_SEEDER ;;
   esac
   LIMIT=$(python3 -c "import math; print(int(math.ceil(6 * $IDEAL_RUN + 20 + $extra)))")
@@ -658,6 +660,7 @@ IFS=, read -r -a tool_list <<<"$tools"
 for t in "${tool_list[@]}"; do [[ -n ${FACTOR[$t]:-} ]] || fail "unknown tool '$t'"; done
 LATE_AT=$(python3 -c "print('%.3f' % ($sb + 2))")
 SKEW_SEEDER=$(python3 -c "print('%.3f' % min(3, $sb / 2))") # mid-pass also for a small --size
+RESTART_GAP=2 # seeder-restart: seconds the seeder is dead
 scenario_list=()
 IFS=, read -r -a asked <<<"$scenarios"
 for sc in "${asked[@]}"; do

@@ -40,7 +40,9 @@
  *        4     4  reserved, zero
  *        8     8  sequence number of the last DATA datagram of that pass
  *
- * An END carries CROW_DGRAM_F_FINAL when no pass follows it.
+ * An END carries CROW_DGRAM_F_FINAL when no pass follows it. A BEACON carries CROW_DGRAM_F_CATCH_UP
+ * when its sender resends, before its final END, the stretches that peers which joined late missed
+ * (crowcast/mcast_sender.h): such a peer may wait for them rather than fetch them over TCP.
  *
  * Authentication (any type): CROW_DGRAM_F_AUTH (0x8000) says a 16-byte tag follows the body:
  *
@@ -81,6 +83,8 @@ enum crow_dgram_type {
 #define CROW_DGRAM_F_REPEAT 0x0001u
 /* END: the last pass; nothing follows. */
 #define CROW_DGRAM_F_FINAL 0x0001u
+/* BEACON: the stream resends what late joiners missed before its final END. */
+#define CROW_DGRAM_F_CATCH_UP 0x0002u
 /* Any type: a CROW_DGRAM_TAG_LEN-byte tag follows the body. */
 #define CROW_DGRAM_F_AUTH  0x8000u
 #define CROW_DGRAM_TAG_LEN 16u

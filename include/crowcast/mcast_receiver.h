@@ -137,6 +137,7 @@ typedef struct crow_mcast_receiver {
     const struct crow_dgram_key *key; /* borrowed; NULL: datagrams are not authenticated */
     bool have_beacon;
     crow_dgram_beacon_t beacon;
+    int8_t catch_up; /* the main source's last BEACON: CROW_DGRAM_F_CATCH_UP set (1), clear (0), none (-1) */
     uint32_t loss_ppm;
     uint64_t loss_seed;
     uint32_t nsources;
@@ -195,6 +196,9 @@ uint64_t crow_mcast_receiver_frontier_offset(const crow_mcast_receiver_t *r);
 uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r);
 /* A final END from the main source arrived and no DATA of the stream contradicted it since. */
 bool crow_mcast_receiver_stream_done(const crow_mcast_receiver_t *r);
+/* Whether the stream's main source catches up late joiners (its last BEACON carried
+ * CROW_DGRAM_F_CATCH_UP): 1 yes, 0 no, -1 no BEACON from it yet. */
+int crow_mcast_receiver_catches_up(const crow_mcast_receiver_t *r);
 /* The last BEACON accepted, or NULL before the first. */
 const crow_dgram_beacon_t *crow_mcast_receiver_beacon(const crow_mcast_receiver_t *r);
 

@@ -11,6 +11,11 @@
  * pass the sender streams the lowest-numbered available piece it has not sent in that pass; when
  * nothing is available it keeps beaconing and waits. A pass ends once every piece went out in it.
  *
+ * Catching up (cfg.catch_up): when the last pass has sent every piece, the sender holds its final ENDs
+ * (beaconing meanwhile, crow_mcast_sender_drained says so) until the caller either resends pieces in
+ * it (crow_mcast_sender_resend: those that peers which joined late missed) or closes it
+ * (crow_mcast_sender_close_pass). Its BEACONs carry CROW_DGRAM_F_CATCH_UP.
+ *
  * Usage from an event loop:
  *     crow_mcast_sender_init(&s, &manifest, &cfg);
  *     crow_mcast_sender_set_all_available(&s);      (or _set_available(piece) as pieces verify)
@@ -45,6 +50,7 @@ typedef struct crow_mcast_sender_config {
     uint32_t first_piece;        /* the first pass starts here and wraps around (a seeder restarted
                                     mid-pass sends what the swarm lacks first); default 0 */
     bool auth;                   /* every datagram gets CROW_DGRAM_F_AUTH and room for its tag */
+    bool catch_up;               /* the last pass waits for resends or close_pass before its ENDs */
 } crow_mcast_sender_config_t;
 
 enum crow_mcast_state {
@@ -77,7 +83,8 @@ typedef struct crow_mcast_sender_stats {
     uint64_t payload_bytes; /* DATA payload */
     uint64_t wire_bytes;    /* every datagram plus overhead_bytes each: what the pacer counted */
     uint32_t pass;          /* current pass (== passes once done) */
-    uint32_t pieces_sent;   /* pieces fully sent in the current pass */
+    uint32_t pieces_sent;   /* pieces fully sent in the current pass (and not asked again) */
+    uint32_t resent;        /* pieces resent to catch up */
 } crow_mcast_sender_stats_t;
 
 /* Caller-allocated; fields other than `stats` are private. */
@@ -91,6 +98,7 @@ typedef struct crow_mcast_sender {
     bool in_piece;             /* streaming `piece` at `offset` */
     uint32_t piece, offset;
     uint32_t ends_left; /* ENDs still to send for the pass just finished */
+    bool drained;       /* catch_up: the last pass sent everything and holds its ENDs */
     uint64_t seq;
     uint64_t last_data_seq;
     bool started;
@@ -130,6 +138,16 @@ bool crow_mcast_sender_data_left(const crow_mcast_sender_t *s);
 /* Ends the current pass now (its ENDs, final, go out next) and drops the passes after it: nobody
  * receives the stream. Nothing happens once every pass is done. */
 void crow_mcast_sender_end_now(crow_mcast_sender_t *s);
+
+/* The pieces the current pass has still to send (the one under way included). */
+const crow_bitfield_t *crow_mcast_sender_pending(const crow_mcast_sender_t *s);
+/* catch_up: the last pass sent every piece and waits for resends or close_pass. */
+bool crow_mcast_sender_drained(const crow_mcast_sender_t *s);
+/* catch_up: sends the piece again in the last pass before its ENDs (ignored unless that pass is under
+ * way or drained, the piece is available and not pending already). */
+void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece);
+/* catch_up: the drained last pass sends its ENDs now (nothing happens when it is not drained). */
+void crow_mcast_sender_close_pass(crow_mcast_sender_t *s);
 
 /* Decides the next datagram at time now_ns. Returns CROW_MCAST_SEND with *out filled (sequence
  * number and tokens consumed), CROW_MCAST_WAIT with *wake_ns set (call again at or after it, or

@@ -10,7 +10,10 @@
  *     request that would come last (the newest of the longest queue), one at a time, cancelled
  *     when either copy arrives;
  *   - while a multicast stream is active, only chunks wholly behind its frontier (all after END, or
- *     all from the start when there is no stream);
+ *     all from the start when there is no stream); while it may catch up (crow_picker_hold_untouched),
+ *     not a piece of which nothing had arrived when the frontier passed it: a peer that joined late
+ *     waits for the stream to resend what went by before it joined, rather than take it from a
+ *     seeder's link the stream fills;
  *   - a piece nobody in the rack has is fetched by the rack's chain head only, and only from
  *     outside the rack; everyone else asks rack neighbours only (cross-rack traffic stays at one
  *     copy per rack);
@@ -84,6 +87,12 @@ void crow_picker_stream_end(crow_picker_t *p);
 /* A stream given up came back: only chunks behind `offset` (its frontier) may be requested again;
  * requests already out ahead of it stay and are cancelled as the stream brings their chunks. */
 void crow_picker_stream_resume(crow_picker_t *p, uint64_t offset);
+
+/* Whether pieces of which no chunk had arrived when the frontier passed them are left to the stream
+ * (it resends what late joiners missed before its final END, crowcast/mcast_sender.h): they are not
+ * asked for, also once the resend has brought part of them, until the hold is lifted (false, or
+ * crow_picker_stream_end). */
+void crow_picker_hold_untouched(crow_picker_t *p, bool hold);
 
 /* What the picker can and cannot do now, for the peer's decisions (crow_peer_policy). */
 typedef struct crow_picker_needs {

@@ -20,6 +20,18 @@
  * one). The first pass starts where the needed part begins (a seeder restarted mid-pass sends what
  * the swarm lacks first). A pass under way ends as soon as the tracker reports no incomplete peer.
  *
+ * Catching up late joiners (cfg.catch_up). A peer that joins mid-pass misses what went by before it
+ * joined; fetching that over TCP takes the seeder's link from the stream (a chain head repairing from
+ * it mid-pass overflows the link's queue, and every host loses the same datagrams), and three racks'
+ * heads fetch it over one link after the pass. Instead the last pass resends it before its final
+ * ENDs, to everyone at once. The caller says which segments the pass has sent whole
+ * (crow_seeder_policy_stream_sent, every tick); a segment in the tracker's need map although it went
+ * out whole more than CROW_SEEDER_NEED_AGE_NS before the answer (older than any map in the OR can
+ * be) is missed: some peer on the stream lacks half of it. When the last pass has sent everything,
+ * crow_seeder_policy_catch_up names the missed segments not resent yet (each is resent at most once,
+ * so catching up costs at most one more pass); the caller resends them, and asks again when those
+ * went out, until nothing is left: then the final ENDs.
+ *
  * During the passes the seeder stays. After the last pass:
  *   - serving no TCP: it leaves at once (nobody can repair from it);
  *   - with a tracker: it announces every CROW_SEEDER_POLL_NS and leaves once the tracker has shown
@@ -43,6 +55,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crowcast/stream_need.h"
+
 #define CROW_SEEDER_LINGER_DEFAULT_NS     (600ull * 1000000000ull)
 #define CROW_SEEDER_QUIET_NS              (5ull * 1000000000ull)
 #define CROW_SEEDER_IDLE_NS               (15ull * 1000000000ull)
@@ -51,6 +65,9 @@
 #define CROW_SEEDER_WAIT_POLL_NS          (250ull * 1000000ull)
 #define CROW_SEEDER_DARK_GRACE_NS         (500ull * 1000000ull)
 #define CROW_SEEDER_WAIT_PEERS_DEFAULT_NS (600ull * 1000000000ull)
+/* A peer refreshes a changed need map 2 s after its last announce (crowcast/peer_policy.h), and its
+ * announce and our answer take a moment more. */
+#define CROW_SEEDER_NEED_AGE_NS (3500ull * 1000000ull)
 
 enum crow_seeder_verdict {
     CROW_SEEDER_STAY,
@@ -68,6 +85,7 @@ typedef struct crow_seeder_policy_config {
     int64_t wait_peers_ns; /* with a tracker: wait this long for a peer before the first pass; < 0:
                               until one comes, 0: start at once */
     bool tcp_only;         /* no multicast at all: the passes count as done from the start */
+    bool catch_up;         /* the last pass resends what late joiners missed (see above) */
 } crow_seeder_policy_config_t;
 
 enum crow_seeder_start {
@@ -91,13 +109,17 @@ typedef struct crow_seeder_policy {
     uint32_t lit, dark;
     bool has_need; /* the tracker's last "need" */
     uint64_t need;
-    uint64_t answer_at;     /* when the last tracker answer came (0: none) */
-    uint64_t quiet_since;   /* the tracker's first report of no incomplete peer in a row, or 0 */
-    bool tracker_failed;    /* an announce failed at some time ... */
-    uint64_t failed_at;     /* ... the last one at this time */
-    uint64_t last_busy;     /* the last tick with a peer connected (or the pass's end) */
-    uint64_t interval_ns;   /* the tracker's interval during the passes */
-    uint64_t next_announce; /* UINT64_MAX without a tracker */
+    uint64_t answer_at;   /* when the last tracker answer came (0: none) */
+    uint64_t quiet_since; /* the tracker's first report of no incomplete peer in a row, or 0 */
+    bool tracker_failed;  /* an announce failed at some time ... */
+    uint64_t failed_at;   /* ... the last one at this time */
+    uint64_t last_busy;   /* the last tick with a peer connected (or the pass's end) */
+    uint64_t sent_at[CROW_NEED_SEGMENTS]; /* catch_up: when each need segment went out whole in the pass (0:
+                                             not yet) */
+    uint64_t missed;                      /* segments the last answer shows missed (see "Catching up") */
+    uint64_t caught;                      /* segments resent to catch up */
+    uint64_t interval_ns;                 /* the tracker's interval during the passes */
+    uint64_t next_announce;               /* UINT64_MAX without a tracker */
 } crow_seeder_policy_t;
 
 void crow_seeder_policy_init(crow_seeder_policy_t *p, const crow_seeder_policy_config_t *cfg, uint64_t now);
@@ -112,6 +134,11 @@ void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now);
 bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p);
 /* The piece the first pass starts at: where the swarm's need begins (0 when none is known). */
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count);
+/* catch_up: the segments the pass has sent whole by now (crow_stream_segments_sent). */
+void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, uint64_t sent);
+/* catch_up: the last pass sent everything; the missed segments to resend now (0: none, send the
+ * final ENDs). Each segment is named once. */
+uint64_t crow_seeder_policy_catch_up(crow_seeder_policy_t *p);
 /* True once per pass when the pass under way should end because every peer is complete. */
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p);
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now);

@@ -27,4 +27,11 @@ uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
  * unneeded ones (cyclically), so the needed part comes first and in one stretch. 0 for an empty map. */
 uint32_t crow_stream_need_start(uint64_t need, uint32_t piece_count);
 
+/* The segments none of whose pieces is in `pending` (the pieces a pass has still to send, the one
+ * under way included): those the pass has sent whole. */
+uint64_t crow_stream_segments_sent(uint32_t piece_count, const crow_bitfield_t *pending);
+
+/* The pieces [*first, *end) of segment `seg` (seg below the release's segment count). */
+void crow_stream_segment_pieces(uint32_t seg, uint32_t piece_count, uint32_t *first, uint32_t *end);
+
 #endif

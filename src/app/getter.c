@@ -334,6 +334,10 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
     }
     case CROW_MCAST_RX_BEACON:
         getter_on_beacon(g, crow_mcast_receiver_beacon(&g->rx), from, ev.main_source);
+        if (crow_mcast_receiver_catches_up(&g->rx) != g->catch_up_seen) {
+            g->catch_up_seen = (int8_t)crow_mcast_receiver_catches_up(&g->rx);
+            getter_peers_frontier(g); /* what it left to the stream may be asked for, or not */
+        }
         break;
     case CROW_MCAST_RX_END:
         /* Several END copies close a pass: act on the first. With no chunk missing, the last
@@ -554,7 +558,7 @@ static int open_staging(struct getter *g)
 
 int crow_getter_run(const struct crow_getter_config *cfg)
 {
-    struct getter g = {.cfg = cfg, .result = CROW_GET_IO, .swarm_incomplete = -1};
+    struct getter g = {.cfg = cfg, .result = CROW_GET_IO, .swarm_incomplete = -1, .catch_up_seen = -1};
     char why[256] = "";
     int ret = crow_manifest_load(cfg->torrent, &g.m, why, sizeof why);
     if (ret) {

@@ -43,7 +43,8 @@ struct getter {
     uint64_t seed_until_ns;
     int64_t swarm_incomplete;
     uint64_t bytes_mcast, bytes_tcp;
-    uint64_t frontier; /* release byte the multicast stream has passed */
+    uint64_t frontier;    /* release byte the multicast stream has passed */
+    int8_t catch_up_seen; /* crow_mcast_receiver_catches_up as last acted on */
     bool mcast_given, completed, done;
     bool leading; /* acting as the rack's chain head: the named one brought nothing (crow_peer_policy lead) */
     struct sockaddr_in seeder_dialled; /* the BEACON-advertised TCP seed dialled last (no tracker) */

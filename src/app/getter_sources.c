@@ -241,10 +241,13 @@ void getter_peers_frontier(struct getter *g)
 {
     if (!g->picker)
         return;
-    if (!crow_peer_policy_stream_pending(&g->policy))
+    if (!crow_peer_policy_stream_pending(&g->policy)) {
         crow_picker_stream_end(g->picker);
-    else
+    } else {
         crow_picker_stream_resume(g->picker, g->frontier);
+        /* Until the stream's BEACON says it does not, it resends what went by before we joined. */
+        crow_picker_hold_untouched(g->picker, crow_mcast_receiver_catches_up(&g->rx) != 0);
+    }
     crow_peers_kick(g->peers);
 }
 

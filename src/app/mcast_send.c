@@ -5,6 +5,8 @@
  * window loads pieces in that same order; a batch is asked for only when the window holds the
  * bytes of every DATA datagram it could contain. Datagrams (header + payload) are assembled into
  * batch buffers, so a piece buffer is free again as soon as its last chunk was copied.
+ * Pieces resent to catch up (crow_mcast_send_resend) come after the passes in send order, in index
+ * order, which is the order the engine sends them in (all are asked for at once, while it is drained).
  * Without a piece store (`crowcast probe`: a synthetic release) every payload is zeros and there is
  * no window.
  */
@@ -14,6 +16,7 @@
 
 #include "crowcast/error.h"
 #include "crowcast/log.h"
+#include "crowcast/stream_need.h"
 #include "crowcast/udp.h"
 #include "mcast_send.h"
 
@@ -52,6 +55,10 @@ struct crow_mcast_send {
     size_t batch_cap;
     crow_op_t timer;
     bool timer_armed, stopping, done;
+    uint32_t *extra; /* pieces resent to catch up, in send order after the passes */
+    uint32_t extra_count;
+    bool drained_told; /* on_drained fired for the drain under way */
+    bool in_drained;   /* on_drained runs: the pump that called it goes on afterwards */
     void (*on_done)(void *ctx, int result);
     void *ctx;
     struct crow_mcast_send_stats stats;
@@ -59,15 +66,22 @@ struct crow_mcast_send {
 
 static void pump(struct crow_mcast_send *ms);
 
-static uint64_t order_total(const struct crow_mcast_send *ms)
+static uint64_t passes_total(const struct crow_mcast_send *ms)
 {
     return ms->cfg.passes ? (uint64_t)ms->cfg.passes * ms->m->piece_count : UINT64_MAX;
 }
 
+static uint64_t order_total(const struct crow_mcast_send *ms)
+{
+    return ms->cfg.passes ? passes_total(ms) + ms->extra_count : UINT64_MAX;
+}
+
 /* The piece at a position in send order: the first pass walks every piece from its first one on,
- * wrapping around (the engine's order), the others from piece 0. */
+ * wrapping around (the engine's order), the others from piece 0; then the resent pieces. */
 static uint32_t piece_at(const struct crow_mcast_send *ms, uint64_t order)
 {
+    if (order >= passes_total(ms))
+        return ms->extra[order - passes_total(ms)];
     uint32_t count = ms->m->piece_count;
     uint32_t first = order < count ? ms->cfg.first_piece : 0;
     return (uint32_t)((order % count + first) % count);
@@ -101,6 +115,7 @@ static void release(struct crow_mcast_send *ms)
     for (unsigned i = 0; i < BATCH_BUFFERS; i++)
         free(ms->batches[i].bytes);
     free(ms->slots);
+    free(ms->extra);
     crow_udp_tx_close(ms->tx);
     crow_mcast_sender_dispose(&ms->engine);
     free(ms);
@@ -296,6 +311,16 @@ static void pump(struct crow_mcast_send *ms)
             finish(ms, 0);
             return;
         }
+        if (end.state == CROW_MCAST_WAIT && ms->cfg.on_drained && crow_mcast_sender_drained(&ms->engine) &&
+            !ms->drained_told) {
+            ms->drained_told = ms->in_drained = true;
+            ms->cfg.on_drained(ms->ctx);
+            ms->in_drained = false;
+            if (ms->done || ms->stopping)
+                return;
+            if (!crow_mcast_sender_drained(&ms->engine))
+                continue; /* it resent pieces, or closed the pass */
+        }
         if (end.state == CROW_MCAST_WAIT) {
             if (!ms->timer_armed) {
                 uint64_t now = crow_loop_now(ms->loop);
@@ -335,8 +360,14 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
     ec.tcp_port = cfg->tcp_port;
     ms->cfg.first_piece = ec.first_piece = m->piece_count ? cfg->first_piece % m->piece_count : 0;
     ec.auth = cfg->key != NULL;
+    ec.catch_up = cfg->on_drained != NULL && cfg->passes > 0;
+    if (ec.catch_up && !(ms->extra = malloc((size_t)m->piece_count * sizeof *ms->extra))) {
+        free(ms);
+        return -ENOMEM;
+    }
     int ret = crow_mcast_sender_init(&ms->engine, m, &ec);
     if (ret) {
+        free(ms->extra);
         free(ms);
         return ret;
     }
@@ -387,6 +418,57 @@ void crow_mcast_send_end_now(crow_mcast_send_t *ms)
     crow_mcast_sender_end_now(&ms->engine);
     ms->cfg.passes = ms->engine.cfg.passes;
     pump(ms);
+}
+
+static int by_index(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void crow_mcast_send_resend(crow_mcast_send_t *ms, const uint32_t *pieces, uint32_t n)
+{
+    if (ms->done || ms->stopping || !crow_mcast_sender_drained(&ms->engine) || n == 0)
+        return;
+    uint32_t *sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted) {
+        crow_log_warn("no memory to resend %u piece(s): closing the pass", n);
+        crow_mcast_send_close_pass(ms);
+        return;
+    }
+    memcpy(sorted, pieces, (size_t)n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_index);
+    uint32_t before_count = ms->extra_count;
+    /* The window loads what the engine sends: a piece goes into both or neither (the engine ignores
+     * one already pending; the list holds as many as the release has pieces). */
+    for (uint32_t i = 0; i < n && ms->extra_count < ms->m->piece_count; i++) {
+        uint64_t before = ms->engine.stats.resent;
+        crow_mcast_sender_resend(&ms->engine, sorted[i]);
+        if (ms->engine.stats.resent != before)
+            ms->extra[ms->extra_count++] = sorted[i];
+    }
+    free(sorted);
+    if (ms->extra_count == before_count) { /* nothing new to send: the pass is over */
+        crow_mcast_send_close_pass(ms);
+        return;
+    }
+    ms->drained_told = false;
+    if (!ms->in_drained)
+        pump(ms);
+}
+
+void crow_mcast_send_close_pass(crow_mcast_send_t *ms)
+{
+    if (ms->done || ms->stopping)
+        return;
+    crow_mcast_sender_close_pass(&ms->engine);
+    if (!ms->in_drained)
+        pump(ms);
+}
+
+uint64_t crow_mcast_send_segments_sent(const crow_mcast_send_t *ms)
+{
+    return crow_stream_segments_sent(ms->m->piece_count, crow_mcast_sender_pending(&ms->engine));
 }
 
 void crow_mcast_send_stop(crow_mcast_send_t *ms)

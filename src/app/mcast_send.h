@@ -25,6 +25,10 @@ struct crow_mcast_send_config {
     unsigned window;             /* pieces read ahead (memory: window x piece length) */
     uint32_t first_piece;        /* the first pass starts at this piece and wraps around */
     const crow_dgram_key_t *key; /* borrowed, outlives the stream; NULL: datagrams carry no tag */
+    /* Catching up (crowcast/mcast_sender.h; needs passes >= 1): the last pass holds its final ENDs
+     * once everything went out, and this fires (with the start's ctx); answer, then or later, with
+     * crow_mcast_send_resend or crow_mcast_send_close_pass. NULL: the ENDs follow at once. */
+    void (*on_drained)(void *ctx);
 };
 
 struct crow_mcast_send_stats {
@@ -45,6 +49,13 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
 void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_send_stats *out);
 /* Ends the pass under way at once (final ENDs), and the passes after it; on_done follows. */
 void crow_mcast_send_end_now(crow_mcast_send_t *ms);
+/* Catching up, once on_drained fired: sends these pieces again before the final ENDs (on_drained
+ * fires again when they went out). Nothing happens at another time. */
+void crow_mcast_send_resend(crow_mcast_send_t *ms, const uint32_t *pieces, uint32_t n);
+/* Catching up, once on_drained fired: the final ENDs go out now. */
+void crow_mcast_send_close_pass(crow_mcast_send_t *ms);
+/* The need segments (crowcast/stream_need.h) the current pass has sent whole. */
+uint64_t crow_mcast_send_segments_sent(const crow_mcast_send_t *ms);
 /* Stops sending; the object is freed once no send or read is pending. */
 void crow_mcast_send_stop(crow_mcast_send_t *ms);
 

@@ -14,6 +14,7 @@
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
+#include "crowcast/stream_need.h"
 #include "crowcast/units.h"
 #include "announcer.h"
 #include "mcast_key.h"
@@ -53,6 +54,7 @@ struct seeder {
 static int start_mcast(struct seeder *s);
 static void decide(struct seeder *s);
 static void announce(struct seeder *s, enum crow_announce_event ev);
+static void note_stream(struct seeder *s);
 
 static void emit_stats(struct seeder *s, const char *event)
 {
@@ -144,6 +146,7 @@ static void decide(struct seeder *s)
         return; /* decided already */
     uint64_t now = crow_loop_now(s->loop);
     maybe_start_mcast(s);
+    note_stream(s);
     if (crow_loop_stopping(s->loop))
         return;
     if (s->mcast && !s->mcast_done && crow_seeder_policy_swarm_complete(&s->policy)) {
@@ -195,6 +198,7 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         .has_need = r->crowcast.has_need,
         .need = r->crowcast.need,
     };
+    note_stream(s);
     crow_seeder_policy_tracker_answer(&s->policy, crow_loop_now(s->loop), &sw);
     /* Without --mcast the tracker names the groups: one per rack (or shared). */
     if (!s->cfg->group_count && !s->group_count && o->group_count) {
@@ -287,6 +291,40 @@ static void on_signal(void *ctx, int signo)
     crow_loop_stop(s->loop, 1);
 }
 
+/* What the pass has sent whole, for the catch-up's judgement of the tracker's need maps. */
+static void note_stream(struct seeder *s)
+{
+    if (s->mcast && !s->mcast_done)
+        crow_seeder_policy_stream_sent(&s->policy, crow_loop_now(s->loop),
+                                       crow_mcast_send_segments_sent(s->mcast));
+}
+
+/* The last pass sent everything: resend what peers that joined late missed, or end it. */
+static void on_mcast_drained(void *ctx)
+{
+    struct seeder *s = ctx;
+    note_stream(s);
+    uint64_t segs = crow_seeder_policy_catch_up(&s->policy);
+    uint32_t *pieces = segs ? malloc((size_t)s->m.piece_count * sizeof *pieces) : NULL;
+    uint32_t n = 0;
+    for (uint32_t seg = 0; pieces && seg < CROW_NEED_SEGMENTS; seg++) {
+        if (!(segs >> seg & 1))
+            continue;
+        uint32_t first, end;
+        crow_stream_segment_pieces(seg, s->m.piece_count, &first, &end);
+        for (uint32_t p = first; p < end; p++)
+            pieces[n++] = p;
+    }
+    if (n == 0) {
+        free(pieces);
+        crow_mcast_send_close_pass(s->mcast);
+        return;
+    }
+    crow_log_info("catching up: sending %u piece(s) again that peers which joined late missed", n);
+    crow_mcast_send_resend(s->mcast, pieces, n);
+    free(pieces);
+}
+
 static int start_mcast(struct seeder *s)
 {
     const struct crow_seeder_config *cfg = s->cfg;
@@ -303,6 +341,7 @@ static int start_mcast(struct seeder *s)
         .window = 4,
         .first_piece = crow_seeder_policy_first_piece(&s->policy, s->m.piece_count),
         .key = s->keyed ? &s->key : NULL,
+        .on_drained = s->policy.cfg.catch_up ? on_mcast_drained : NULL,
     };
     int ret = crow_mcast_send_start(&s->mcast, s->loop, s->store, &s->m, &mc, on_mcast_done, s);
     if (ret) {
@@ -407,6 +446,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
         .linger_ns = cfg->linger < 0 ? -1 : (int64_t)(cfg->linger * 1e9),
         .wait_peers_ns = cfg->wait_peers < 0 ? -1 : (int64_t)(cfg->wait_peers * 1e9),
         .tcp_only = !s.tracker && cfg->group_count == 0,
+        .catch_up = s.tracker && cfg->passes > 0,
     };
     crow_seeder_policy_init(&s.policy, &lc, crow_loop_update_now(s.loop));
     s.group_count = cfg->group_count;

@@ -20,8 +20,8 @@ static uint16_t allowed_flags(uint8_t type)
         return CROW_DGRAM_F_REPEAT | CROW_DGRAM_F_AUTH;
     case CROW_DGRAM_END:
         return CROW_DGRAM_F_FINAL | CROW_DGRAM_F_AUTH;
-    default:
-        return CROW_DGRAM_F_AUTH;
+    default: /* CROW_DGRAM_BEACON */
+        return CROW_DGRAM_F_CATCH_UP | CROW_DGRAM_F_AUTH;
     }
 }
 

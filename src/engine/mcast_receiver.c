@@ -35,6 +35,7 @@ int crow_mcast_receiver_init(crow_mcast_receiver_t *r, const crow_manifest_t *m)
     }
     r->m = m;
     r->session = crow_dgram_session_of(m->release_id);
+    r->catch_up = -1;
     r->piece_chunks = crow_manifest_piece_chunks(m, 0);
     return 0;
 out_verified:
@@ -351,6 +352,8 @@ int crow_mcast_receiver_on_datagram(crow_mcast_receiver_t *r, uint64_t source, c
         ev->kind = CROW_MCAST_RX_BEACON;
         ev->pass = d.beacon.pass;
         ev->main_source = is_main(r, source);
+        if (ev->main_source)
+            r->catch_up = (d.flags & CROW_DGRAM_F_CATCH_UP) != 0;
         return 0;
     }
     on_end(r, source, &d, ev);
@@ -446,6 +449,11 @@ uint32_t crow_mcast_receiver_frontier(const crow_mcast_receiver_t *r)
 bool crow_mcast_receiver_stream_done(const crow_mcast_receiver_t *r)
 {
     return r->stream_done;
+}
+
+int crow_mcast_receiver_catches_up(const crow_mcast_receiver_t *r)
+{
+    return r->catch_up;
 }
 
 const crow_dgram_beacon_t *crow_mcast_receiver_beacon(const crow_mcast_receiver_t *r)

@@ -169,6 +169,7 @@ static void encode(const crow_mcast_sender_t *s, crow_mcast_tx_t *tx)
         tx->bytes_len = (uint16_t)(crow_dgram_encode_header(tx->bytes, &d) - tx->bytes);
         return;
     case CROW_DGRAM_BEACON:
+        d.flags |= s->cfg.catch_up ? CROW_DGRAM_F_CATCH_UP : 0;
         memcpy(d.beacon.release_id, s->m->release_id, CROW_SHA256_LEN);
         d.beacon.total_length = s->m->total_length;
         d.beacon.rate_bps = s->cfg.rate_bps;
@@ -216,8 +217,12 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
         crow_bitfield_clear(&s->pending, s->piece);
         if (s->low_pending == s->piece)
             s->low_pending = s->piece + 1;
-        if (++s->stats.pieces_sent == s->m->piece_count)
-            s->ends_left = s->cfg.end_copies;
+        if (++s->stats.pieces_sent == s->m->piece_count) {
+            if (s->cfg.catch_up && s->stats.pass + 1 == s->cfg.passes)
+                s->drained = true;
+            else
+                s->ends_left = s->cfg.end_copies;
+        }
         return;
     }
 }
@@ -227,11 +232,46 @@ bool crow_mcast_sender_data_left(const crow_mcast_sender_t *s)
     return s->in_piece || s->pending.count > 0 || s->stats.pass + 1 < s->cfg.passes;
 }
 
+const crow_bitfield_t *crow_mcast_sender_pending(const crow_mcast_sender_t *s)
+{
+    return &s->pending;
+}
+
+bool crow_mcast_sender_drained(const crow_mcast_sender_t *s)
+{
+    return s->drained;
+}
+
+static bool in_last_pass(const crow_mcast_sender_t *s)
+{
+    return !finished(s) && s->stats.pass + 1 == s->cfg.passes && s->ends_left == 0;
+}
+
+void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece)
+{
+    if (!s->cfg.catch_up || !in_last_pass(s) || !crow_bitfield_get(&s->available, piece) ||
+        crow_bitfield_get(&s->pending, piece) || (s->in_piece && s->piece == piece))
+        return;
+    mark_pending(s, piece);
+    s->stats.pieces_sent--; /* it counts as sent again once it went out again */
+    s->stats.resent++;
+    s->drained = false;
+}
+
+void crow_mcast_sender_close_pass(crow_mcast_sender_t *s)
+{
+    if (!s->drained)
+        return;
+    s->drained = false;
+    s->ends_left = s->cfg.end_copies;
+}
+
 void crow_mcast_sender_end_now(crow_mcast_sender_t *s)
 {
     if (finished(s))
         return;
     s->cfg.passes = s->stats.pass + 1;
+    s->drained = false;
     if (s->ends_left > 0)
         return; /* the pass is closing already: its remaining ENDs are now final */
     memset(s->pending.bytes, 0, crow_bitfield_bytes(s->pending.nbits));

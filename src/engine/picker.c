@@ -35,9 +35,11 @@ struct crow_picker {
     struct neighbour *nbs;
     struct entry *ledger; /* neighbour i owns ledger[i * max_depth ...] */
     uint64_t frontier;
-    uint64_t missing; /* chunks not present */
-    uint64_t fresh;   /* chunks neither present nor in flight */
-    uint64_t issued;  /* requests issued so far (entry seq) */
+    bool hold_untouched;  /* pieces with no chunk present wait for the stream */
+    crow_bitfield_t held; /* those pieces (left to the stream until it ends or says it does not resend) */
+    uint64_t missing;     /* chunks not present */
+    uint64_t fresh;       /* chunks neither present nor in flight */
+    uint64_t issued;      /* requests issued so far (entry seq) */
     crow_picker_stats_t total;
 };
 
@@ -61,7 +63,7 @@ int crow_picker_new(const crow_picker_config_t *cfg, crow_picker_t **out)
     p->frontier = cfg->multicast ? 0 : m->total_length;
     if (crow_bitfield_init(&p->present, (uint32_t)chunks) ||
         crow_bitfield_init(&p->inflight, (uint32_t)chunks) ||
-        crow_bitfield_init(&p->verified, m->piece_count))
+        crow_bitfield_init(&p->verified, m->piece_count) || crow_bitfield_init(&p->held, m->piece_count))
         goto fail;
     p->rack_avail = calloc(m->piece_count, sizeof *p->rack_avail);
     p->nbs = calloc(cfg->max_neighbours, sizeof *p->nbs);
@@ -82,6 +84,7 @@ void crow_picker_free(crow_picker_t *p)
     free(p->ledger);
     free(p->nbs);
     free(p->rack_avail);
+    crow_bitfield_dispose(&p->held);
     crow_bitfield_dispose(&p->verified);
     crow_bitfield_dispose(&p->inflight);
     crow_bitfield_dispose(&p->present);
@@ -255,22 +258,68 @@ uint64_t crow_picker_missing(const crow_picker_t *p)
     return p->missing;
 }
 
+/* No chunk of the piece is present. */
+static bool untouched(const crow_picker_t *p, uint32_t piece)
+{
+    uint32_t first = chunk_id(p, piece, 0);
+    return crow_bitfield_next_set(&p->present, first) >= first + crow_manifest_piece_chunks(p->m, piece);
+}
+
+/* Holding: the pieces wholly behind the frontier, below `end`, that nothing of arrived stay with the
+ * stream (also once its resend starts filling them: TCP must not race it for their rest). */
+static void hold_behind(crow_picker_t *p, uint64_t end)
+{
+    if (!p->hold_untouched)
+        return;
+    for (uint32_t piece = crow_bitfield_next_clear(&p->verified, 0); piece < p->m->piece_count;
+         piece = crow_bitfield_next_clear(&p->verified, piece + 1)) {
+        uint64_t piece_end = (uint64_t)piece * p->m->piece_length + crow_manifest_piece_size(p->m, piece);
+        if (piece_end > end)
+            break;
+        if (untouched(p, piece))
+            crow_bitfield_set(&p->held, piece);
+    }
+}
+
 void crow_picker_set_frontier(crow_picker_t *p, uint64_t offset)
 {
     if (offset > p->m->total_length)
         offset = p->m->total_length;
-    if (offset > p->frontier)
+    if (offset > p->frontier) {
         p->frontier = offset;
+        hold_behind(p, offset);
+    }
+}
+
+static void drop_holds(crow_picker_t *p)
+{
+    p->hold_untouched = false;
+    memset(p->held.bytes, 0, crow_bitfield_bytes(p->held.nbits));
+    p->held.count = 0;
 }
 
 void crow_picker_stream_end(crow_picker_t *p)
 {
     p->frontier = p->m->total_length;
+    drop_holds(p);
+}
+
+void crow_picker_hold_untouched(crow_picker_t *p, bool hold)
+{
+    if (!hold) {
+        drop_holds(p);
+        return;
+    }
+    if (!p->hold_untouched) {
+        p->hold_untouched = true;
+        hold_behind(p, p->frontier);
+    }
 }
 
 void crow_picker_stream_resume(crow_picker_t *p, uint64_t offset)
 {
     p->frontier = offset < p->m->total_length ? offset : p->m->total_length;
+    hold_behind(p, p->frontier);
 }
 
 int crow_picker_join(crow_picker_t *p, const crow_bitfield_t *remote, uint32_t distance, bool same_rack)
@@ -434,6 +483,8 @@ static struct entry *add_entry(crow_picker_t *p, int nb, const crow_block_t *b, 
  * behind the frontier, within max_len bytes. Returns false when there is none. */
 static bool fresh_run(const crow_picker_t *p, uint32_t piece, uint32_t max_len, crow_block_t *out)
 {
+    if (p->hold_untouched && crow_bitfield_get(&p->held, piece))
+        return false;
     uint32_t size = crow_manifest_piece_size(p->m, piece);
     uint32_t n = crow_manifest_piece_chunks(p->m, piece);
     uint64_t base = (uint64_t)piece * p->m->piece_length;

@@ -83,6 +83,16 @@ static uint64_t since(uint64_t now, uint64_t from)
     return now > from ? now - from : 0;
 }
 
+/* The segments that went out whole at least CROW_SEEDER_NEED_AGE_NS before now. */
+static uint64_t sent_before(const crow_seeder_policy_t *p, uint64_t now)
+{
+    uint64_t old = 0;
+    for (unsigned seg = 0; seg < CROW_NEED_SEGMENTS; seg++)
+        if (p->sent_at[seg] && since(now, p->sent_at[seg]) >= CROW_SEEDER_NEED_AGE_NS)
+            old |= 1ull << seg;
+    return old;
+}
+
 void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw)
 {
     int64_t complete = sw->complete, incomplete = sw->incomplete;
@@ -94,6 +104,8 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
     p->has_need = sw->has_need;
     p->need = sw->need;
     p->answer_at = now;
+    if (p->cfg.catch_up && sw->has_need && p->sending && !p->passes_done)
+        p->missed = sw->need & sent_before(p, now);
     if (incomplete > 0 || complete > 1)
         p->swarm_seen = true;
     /* After an outage the tracker has heard only from peers that announced since it came back:
@@ -103,6 +115,22 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
         p->quiet_since = 0;
     else if (!p->quiet_since)
         p->quiet_since = now;
+}
+
+void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, uint64_t sent)
+{
+    for (unsigned seg = 0; seg < CROW_NEED_SEGMENTS; seg++)
+        if (!(sent >> seg & 1))
+            p->sent_at[seg] = 0;
+        else if (!p->sent_at[seg])
+            p->sent_at[seg] = now ? now : 1;
+}
+
+uint64_t crow_seeder_policy_catch_up(crow_seeder_policy_t *p)
+{
+    uint64_t resend = p->cfg.catch_up ? p->missed & ~p->caught : 0;
+    p->caught |= resend;
+    return resend;
 }
 
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count)

@@ -52,3 +52,22 @@ uint32_t crow_stream_need_start(uint64_t need, uint32_t piece_count)
     }
     return segment_first(best_end, nseg, piece_count);
 }
+
+uint64_t crow_stream_segments_sent(uint32_t piece_count, const crow_bitfield_t *pending)
+{
+    uint32_t nseg = segments(piece_count);
+    uint64_t sent = 0;
+    for (uint32_t seg = 0; seg < nseg; seg++) {
+        uint32_t lo = segment_first(seg, nseg, piece_count), hi = segment_first(seg + 1, nseg, piece_count);
+        if (crow_bitfield_next_set(pending, lo) >= hi)
+            sent |= 1ull << seg;
+    }
+    return sent;
+}
+
+void crow_stream_segment_pieces(uint32_t seg, uint32_t piece_count, uint32_t *first, uint32_t *end)
+{
+    uint32_t nseg = segments(piece_count);
+    *first = segment_first(seg, nseg, piece_count);
+    *end = segment_first(seg + 1, nseg, piece_count);
+}

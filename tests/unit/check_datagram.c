@@ -146,6 +146,8 @@ START_TEST(test_round_trips)
     assert_round_trip(&d, 32 + CROW_DGRAM_MAX_PAYLOAD);
     d = beacon_dgram(&m);
     assert_round_trip(&d, 32 + CROW_DGRAM_BEACON_BODY);
+    d.flags = CROW_DGRAM_F_CATCH_UP;
+    assert_round_trip(&d, 32 + CROW_DGRAM_BEACON_BODY);
     ck_assert_uint_eq(32 + CROW_DGRAM_BEACON_BODY, CROW_DGRAM_CONTROL_MAX);
     d = end_dgram(&m);
     assert_round_trip(&d, 32 + CROW_DGRAM_END_BODY);
@@ -188,6 +190,7 @@ static const struct malformed_case malformed_cases[] = {
     {"AUTH flag with no room for the tag", CROW_DGRAM_DATA, 4, 0x80, 0},
     {"BEACON with AUTH but no tag", CROW_DGRAM_BEACON, 4, 0x80, 0},
     {"BEACON with a flag", CROW_DGRAM_BEACON, 5, 0x01, 0},
+    {"BEACON with an undefined flag", CROW_DGRAM_BEACON, 5, 0x04, 0},
     {"END with an undefined flag", CROW_DGRAM_END, 5, 0x03, 0},
     {"length claims more than present", CROW_DGRAM_DATA, 7, 101, 0},
     {"length claims less than present", CROW_DGRAM_DATA, 7, 99, 0},

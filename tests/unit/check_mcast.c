@@ -441,6 +441,121 @@ START_TEST(test_end_now_closes_the_pass)
 }
 END_TEST
 
+/* The datagrams until the sender waits with nothing but BEACONs to send (or is done): per type, and
+ * the pieces whose first chunk went out, in order. */
+struct sent_run {
+    unsigned data, beacons, ends, final_ends, catch_up_beacons;
+    uint32_t first_chunks[16];
+    unsigned nfirst;
+};
+
+static int send_until_idle(struct rig *g, struct sent_run *out)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t buf[CROW_DGRAM_HEADER_LEN + CROW_DEFAULT_CHUNK_SIZE];
+    for (;;) {
+        crow_mcast_tx_t tx;
+        uint64_t wake;
+        int state = crow_mcast_sender_next(&g->s, g->now, &tx, &wake);
+        if (state == CROW_MCAST_DONE ||
+            (state == CROW_MCAST_WAIT && !crow_mcast_sender_data_left(&g->s) && g->s.ends_left == 0))
+            return state;
+        if (state == CROW_MCAST_WAIT) {
+            g->now = wake;
+            continue;
+        }
+        crow_dgram_t d;
+        ck_assert_int_eq(crow_dgram_decode(buf, assemble(g, &tx, buf), &d), 0);
+        out->data += tx.type == CROW_DGRAM_DATA;
+        out->beacons += tx.type == CROW_DGRAM_BEACON;
+        out->catch_up_beacons += tx.type == CROW_DGRAM_BEACON && (d.flags & CROW_DGRAM_F_CATCH_UP);
+        out->ends += tx.type == CROW_DGRAM_END;
+        out->final_ends += tx.type == CROW_DGRAM_END && (d.flags & CROW_DGRAM_F_FINAL);
+        if (tx.type == CROW_DGRAM_DATA && tx.offset == 0 && out->nfirst < 16)
+            out->first_chunks[out->nfirst++] = tx.piece;
+    }
+}
+
+/* With catch_up the last pass holds its final ENDs once everything went out: pieces resent then go
+ * out again (each once, however often asked), in piece order; close_pass sends the ENDs. Without it,
+ * a resend is ignored and the ENDs follow the pass at once. */
+START_TEST(test_catch_up_resends_before_the_final_end)
+{
+    struct rig g;
+    crow_mcast_sender_config_t cfg = fast_config();
+    cfg.catch_up = true;
+    cfg.end_copies = 2;
+    rig_init(&g, test_manifest(3, 100), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    struct sent_run r;
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    uint32_t chunks = crow_manifest_piece_chunks(&g.m, 0);
+    ck_assert_uint_eq(r.data, 3 * chunks + 1);
+    ck_assert_uint_eq(r.ends, 0);
+    ck_assert(crow_mcast_sender_drained(&g.s));
+    ck_assert_uint_ge(r.catch_up_beacons, 1);
+    ck_assert_uint_eq(r.catch_up_beacons, r.beacons);
+
+    crow_mcast_sender_resend(&g.s, 3);
+    crow_mcast_sender_resend(&g.s, 1);
+    crow_mcast_sender_resend(&g.s, 1);
+    crow_mcast_sender_resend(&g.s, 99); /* out of range */
+    ck_assert(!crow_mcast_sender_drained(&g.s));
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    ck_assert_uint_eq(r.nfirst, 2);
+    ck_assert_uint_eq(r.first_chunks[0], 1);
+    ck_assert_uint_eq(r.first_chunks[1], 3);
+    ck_assert_uint_eq(r.data, chunks + 1);
+    ck_assert_uint_eq(r.ends, 0);
+    ck_assert_uint_eq(g.s.stats.resent, 2);
+    ck_assert(crow_mcast_sender_drained(&g.s));
+
+    crow_mcast_sender_close_pass(&g.s);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_DONE);
+    ck_assert_uint_eq(r.data, 0);
+    ck_assert_uint_eq(r.final_ends, 2);
+    crow_mcast_sender_resend(&g.s, 2); /* done: nothing more */
+    ck_assert(!crow_mcast_sender_data_left(&g.s));
+    rig_dispose(&g);
+
+    /* Drained, then ended early (the swarm is complete): the ENDs go out, final. */
+    cfg.passes = 1;
+    rig_init(&g, test_manifest(2, 100), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    ck_assert(crow_mcast_sender_drained(&g.s));
+    crow_mcast_sender_end_now(&g.s);
+    ck_assert(!crow_mcast_sender_drained(&g.s));
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_DONE);
+    ck_assert_uint_eq(r.final_ends, 2);
+    rig_dispose(&g);
+
+    /* Two passes: only the last one holds; a resend in the first is ignored. */
+    cfg.passes = 2;
+    rig_init(&g, test_manifest(2, 100), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_mcast_sender_resend(&g.s, 0);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    ck_assert_uint_eq(r.ends, 2);
+    ck_assert_uint_eq(r.final_ends, 0);
+    ck_assert_uint_eq(r.data, 2 * (2 * chunks + 1));
+    ck_assert_uint_eq(g.s.stats.resent, 0);
+    rig_dispose(&g);
+
+    /* Without catch_up nothing is held and nothing resent. */
+    cfg = fast_config();
+    cfg.end_copies = 2;
+    rig_init(&g, test_manifest(2, 100), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_mcast_tx_t tx;
+    while (next_sent(&g, &tx) && tx.type != CROW_DGRAM_END)
+        crow_mcast_sender_resend(&g.s, 0);
+    ck_assert_uint_eq(g.s.stats.resent, 0);
+    ck_assert(!crow_mcast_sender_drained(&g.s));
+    rig_dispose(&g);
+}
+END_TEST
+
 /* Over one simulated second in steady state, the sender puts rate/8 bytes on the wire (datagrams
  * plus IP/UDP overhead), within 1%. */
 static const uint64_t pacing_rates[] = {10ull * 1000 * 1000, 900ull * 1000 * 1000, 1000ull * 1000 * 1000};
@@ -1174,6 +1289,7 @@ static Suite *mcast_suite(void)
     tcase_add_test(tc, test_second_pass_fills_gaps);
     tcase_add_test(tc, test_ends_after_each_pass);
     tcase_add_test(tc, test_end_now_closes_the_pass);
+    tcase_add_test(tc, test_catch_up_resends_before_the_final_end);
     tcase_add_test(tc, test_the_first_pass_starts_anywhere);
     tcase_add_loop_test(tc, test_pacing, 0, sizeof pacing_rates / sizeof pacing_rates[0]);
     tcase_add_test(tc, test_pacing_keeps_its_rate_when_woken_late);

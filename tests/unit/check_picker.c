@@ -122,6 +122,52 @@ START_TEST(test_frontier_rule)
 }
 END_TEST
 
+/* A stream that catches up: a piece of which nothing had arrived when the frontier passed it (we
+ * joined after it went by) is left to the stream, also once the resend brought part of it; one with
+ * a chunk in asks for the rest; the stream's end lifts the hold, and so does a stream that says it
+ * does not catch up. Held pieces do not count as unserved. */
+START_TEST(test_untouched_pieces_wait_for_the_stream)
+{
+    setup(true, true);
+    int a = seed(0, 1, true, 4, PIECE);
+    crow_picker_hold_untouched(picker, true);
+    crow_picker_mark(picker, 2, 0, CHUNK);       /* we joined in piece 2 */
+    crow_picker_set_frontier(picker, 3 * PIECE); /* pieces 0..2 went by */
+    crow_block_t b;
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 2, CHUNK, PIECE - CHUNK);
+    ck_assert(!crow_picker_pick(picker, a, 100, &b)); /* 0 and 1 wait */
+    crow_picker_needs_t needs;
+    crow_picker_needs(picker, &needs);
+    ck_assert_uint_eq(needs.unserved, 0);
+    /* The stream resends piece 1: TCP does not race it for the rest. */
+    crow_picker_mark(picker, 1, 2 * CHUNK, CHUNK);
+    ck_assert(!crow_picker_pick(picker, a, 100, &b));
+    /* Pieces the frontier passes later with nothing in are held too; piece 3 got a chunk. */
+    crow_picker_mark(picker, 3, 0, CHUNK);
+    crow_picker_set_frontier(picker, TOTAL);
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 3, CHUNK, 10000 - CHUNK);
+    ck_assert(!crow_picker_pick(picker, a, 100, &b));
+    crow_picker_hold_untouched(picker, false); /* its BEACON says it does not catch up */
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 1, 0, 2 * CHUNK);
+    teardown();
+
+    setup(true, true);
+    a = seed(0, 1, true, 4, PIECE);
+    crow_picker_hold_untouched(picker, true);
+    crow_picker_set_frontier(picker, 2 * PIECE);
+    ck_assert(!crow_picker_pick(picker, a, 100, &b));
+    crow_picker_stream_end(picker); /* the final END: nothing is held any more */
+    ck_assert(crow_picker_pick(picker, a, 100, &b));
+    assert_block(&b, 0, 0, PIECE);
+    teardown();
+}
+END_TEST
+
 START_TEST(test_chain_head_rule)
 {
     /* Not the head: a piece only outside the rack is left to the head. */
@@ -488,6 +534,7 @@ static Suite *picker_suite(void)
     tcase_add_test(tc, test_config_and_slots);
     tcase_add_test(tc, test_unresponsive_loses_rack_place);
     tcase_add_test(tc, test_unresponsive_counts_as_unserved);
+    tcase_add_test(tc, test_untouched_pieces_wait_for_the_stream);
     tcase_add_loop_test(tc, test_random_schedules_with_liars, 0, 500);
     suite_add_tcase(s, tc);
     return s;

@@ -4,7 +4,8 @@
  * that a seeder never leaves while the tracker's last word was "someone is incomplete". When it
  * starts: with a tracker once a peer shows up (bounded). When it ends a pass early: only when the
  * peers say none of them receives it, over random fabrics where some racks see the stream late or
- * never. */
+ * never. What it resends before its final END: what peers that joined late missed, each segment once,
+ * never what an early peer's older map still lists. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -40,6 +41,66 @@ static enum crow_seeder_verdict tick(uint64_t now, unsigned connections)
         crow_seeder_policy_announced(&p, now);
     return v;
 }
+
+static void answer_need(uint64_t now, int64_t incomplete, uint64_t need);
+
+/* The segments [0, n) as a map. */
+static uint64_t first_segments(unsigned n)
+{
+    return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+START_TEST(test_catches_up_what_late_joiners_missed)
+{
+    const uint64_t ms = 1000000ull;
+    crow_seeder_policy_config_t c = {.tracker = true, .serves_tcp = true, .linger_ns = -1, .catch_up = true};
+    crow_seeder_policy_init(&p, &c, 0);
+    crow_seeder_policy_sending(&p, 0);
+    /* A 6.4 s pass, one segment every 100 ms; peers answer every 250 ms. A late peer joins at 1 s
+     * and lacks the ten segments that went by; the early peers' maps list what has not come yet, up
+     * to 2 s late (the refresh). */
+    for (uint64_t t = 0; t <= 6400 * ms; t += 50 * ms) {
+        unsigned sent = (unsigned)(t / (100 * ms));
+        crow_seeder_policy_stream_sent(&p, t, first_segments(sent));
+        if (t % (250 * ms))
+            continue;
+        unsigned early_has = t >= 2000 * ms ? (unsigned)((t - 2000 * ms) / (100 * ms)) : 0;
+        uint64_t need = ~first_segments(early_has);
+        if (t >= 1000 * ms)
+            need |= first_segments(10); /* the late peer */
+        answer_need(t, 12, need);
+        uint64_t missed = p.missed;
+        /* Never more than the late peer's ten, and those only once they are old enough to judge. */
+        ck_assert_uint_eq(missed & ~first_segments(10), 0);
+        if (t >= 1000 * ms + CROW_SEEDER_NEED_AGE_NS)
+            ck_assert_uint_eq(missed, first_segments(10));
+    }
+    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), first_segments(10));
+    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0); /* each once */
+    /* Resent: those segments are pending again, then sent again; nothing new is missed. */
+    crow_seeder_policy_stream_sent(&p, 6500 * ms, ~first_segments(10));
+    answer_need(6600 * ms, 1, first_segments(10));
+    crow_seeder_policy_stream_sent(&p, 7500 * ms, ~0ull);
+    answer_need(7600 * ms, 1, first_segments(10));
+    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+    crow_seeder_policy_passes_done(&p, 8000 * ms);
+    answer_need(20000 * ms, 1, ~0ull); /* after the passes nothing counts */
+    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+
+    /* Without catch_up nothing is ever named; without a known need map neither. */
+    crow_seeder_policy_config_t off = {.tracker = true, .serves_tcp = true, .linger_ns = -1};
+    crow_seeder_policy_init(&p, &off, 0);
+    crow_seeder_policy_sending(&p, 0);
+    crow_seeder_policy_stream_sent(&p, 0, first_segments(10));
+    answer_need(10000 * ms, 1, ~0ull);
+    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+    crow_seeder_policy_init(&p, &c, 0);
+    crow_seeder_policy_sending(&p, 0);
+    crow_seeder_policy_stream_sent(&p, 0, first_segments(10));
+    answer(10000 * ms, 1, 3);
+    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+}
+END_TEST
 
 START_TEST(test_stays_during_the_passes)
 {
@@ -459,6 +520,7 @@ static Suite *seeder_policy_suite(void)
     tcase_add_test(tc, test_ends_a_pass_that_reaches_nobody);
     tcase_add_test(tc, test_random_fabrics);
     tcase_add_test(tc, test_starts_where_the_swarm_lacks_and_ends_when_complete);
+    tcase_add_test(tc, test_catches_up_what_late_joiners_missed);
     suite_add_tcase(s, tc);
     return s;
 }
