@@ -35,6 +35,7 @@ struct sim_peer {
     crow_peer_directory_t dir;
     crow_picker_needs_t needs;
     uint64_t frontier;
+    int8_t catch_up_seen; /* crow_mcast_receiver_catches_up as last acted on */
     bool running, joined, completed;
     bool kick_armed;
     bool leading; /* the rack's chain head brought nothing: it fetches outside the rack itself */
@@ -87,7 +88,11 @@ static bool on_stream(const sim_peer_t *p)
 
 static uint64_t need(const sim_world_t *w, const sim_peer_t *p)
 {
-    return on_stream(p) ? crow_stream_need(&w->m, p->rx.have, &p->have) : 0;
+    if (!on_stream(p))
+        return 0;
+    uint32_t upto =
+        p->policy.stream == CROW_STREAM_ALIVE ? crow_mcast_receiver_frontier(&p->rx) : w->m.piece_count;
+    return crow_stream_need(&w->m, p->rx.have, &p->have, upto);
 }
 
 static uint64_t bytes_left(const sim_world_t *w, const sim_peer_t *p)
@@ -122,10 +127,12 @@ static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
  * is over or silent); the caller flushes the sessions. */
 static void picker_follow(sim_peer_t *p)
 {
-    if (!crow_peer_policy_stream_pending(&p->policy))
+    if (!crow_peer_policy_stream_pending(&p->policy)) {
         crow_picker_stream_end(p->picker);
-    else
+    } else {
         crow_picker_stream_resume(p->picker, p->frontier);
+        crow_picker_hold_untouched(p->picker, crow_mcast_receiver_catches_up(&p->rx) != 0);
+    }
 }
 
 static void frontier_changed(sim_world_t *w, sim_host_t *h)
@@ -268,8 +275,14 @@ void sim_peer_datagram(sim_world_t *w, sim_host_t *h, const uint8_t *buf, size_t
             }
         }
         break;
+    case CROW_MCAST_RX_BEACON: /* with a tracker, the seeder's TCP port comes from it */
+        if (crow_mcast_receiver_catches_up(&p->rx) != p->catch_up_seen) {
+            p->catch_up_seen = (int8_t)crow_mcast_receiver_catches_up(&p->rx);
+            frontier_changed(w, h);
+        }
+        break;
     default:
-        break; /* BEACON: with a tracker, the seeder's TCP port comes from it */
+        break;
     }
     if (ev.kind == CROW_MCAST_RX_DATA && crow_mcast_receiver_frontier_offset(&p->rx) > p->frontier) {
         p->frontier = crow_mcast_receiver_frontier_offset(&p->rx);
@@ -389,6 +402,7 @@ int sim_peer_start(sim_world_t *w, sim_host_t *h)
     sim_peer_t *p = h->peer;
     uint64_t now = sim_now(w);
     p->frontier = 0;
+    p->catch_up_seen = -1;
     p->joined = p->completed = p->kick_armed = p->leading = false;
     p->swarm_incomplete = -1;
     p->rack[0] = '\0';

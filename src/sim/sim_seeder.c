@@ -56,6 +56,33 @@ static void passes_done(sim_world_t *w, sim_host_t *h)
     decide(w, h);
 }
 
+/* seeder.c's note_stream */
+static void note_stream(sim_world_t *w, sim_seeder_t *s)
+{
+    if (s->sending && !s->mcast_done)
+        crow_seeder_policy_stream_sent(
+            &s->policy, sim_now(w),
+            crow_stream_segments_sent(w->m.piece_count, crow_mcast_sender_pending(&s->sender)));
+}
+
+/* seeder.c's on_mcast_drained: resend what late joiners missed, or close the pass. */
+static void drained(sim_world_t *w, sim_seeder_t *s)
+{
+    note_stream(w, s);
+    uint64_t segs = crow_seeder_policy_catch_up(&s->policy);
+    uint64_t before = s->sender.stats.resent;
+    for (uint32_t seg = 0; seg < CROW_NEED_SEGMENTS; seg++) {
+        if (!(segs >> seg & 1))
+            continue;
+        uint32_t first, end;
+        crow_stream_segment_pieces(seg, w->m.piece_count, &first, &end);
+        for (uint32_t p = first; p < end; p++)
+            crow_mcast_sender_resend(&s->sender, p);
+    }
+    if (s->sender.stats.resent == before)
+        crow_mcast_sender_close_pass(&s->sender);
+}
+
 /* mcast_send.c's pump: batches while the engine has datagrams due, then its timer. */
 static void pump(sim_world_t *w, sim_host_t *h)
 {
@@ -69,6 +96,11 @@ static void pump(sim_world_t *w, sim_host_t *h)
         if (end.state == CROW_MCAST_DONE) {
             passes_done(w, h);
             return;
+        }
+        if (end.state == CROW_MCAST_WAIT && crow_mcast_sender_drained(&s->sender)) {
+            drained(w, s);
+            if (!crow_mcast_sender_drained(&s->sender))
+                continue;
         }
         if (end.state == CROW_MCAST_WAIT) {
             if (!s->pump_at || end.wake_ns < s->pump_at) {
@@ -89,6 +121,7 @@ static int start_mcast(sim_world_t *w, sim_host_t *h)
     ec.passes = 1;
     ec.tcp_port = SIM_PORT;
     ec.first_piece = crow_seeder_policy_first_piece(&s->policy, w->m.piece_count);
+    ec.catch_up = true;
     ec.burst_bytes =
         crow_mcast_sender_burst_for(ec.rate_bps, CROW_DGRAM_HEADER_LEN + w->m.chunk_size +
                                                      CROW_DGRAM_TAG_LEN + CROW_MCAST_IPV4_UDP_OVERHEAD);
@@ -131,6 +164,7 @@ static void decide(sim_world_t *w, sim_host_t *h)
     if (!s->running)
         return;
     maybe_start_mcast(w, h);
+    note_stream(w, s);
     if (s->sending && !s->mcast_done &&
         (crow_seeder_policy_swarm_complete(&s->policy) || crow_seeder_policy_reaches_nobody(&s->policy))) {
         crow_mcast_sender_end_now(&s->sender);
@@ -186,6 +220,7 @@ void sim_seeder_answer(sim_world_t *w, sim_host_t *h)
         .has_need = r->crowcast.has_need,
         .need = r->crowcast.need,
     };
+    note_stream(w, s);
     crow_seeder_policy_tracker_answer(&s->policy, sim_now(w), &sw);
     if (r->crowcast.group_count)
         s->groups_known = true;
@@ -219,7 +254,8 @@ int sim_seeder_start(sim_world_t *w, sim_host_t *h)
                                       .serves_tcp = true,
                                       .linger_ns =
                                           w->cfg->fault_linger0 ? 0 : (int64_t)CROW_SEEDER_LINGER_DEFAULT_NS,
-                                      .wait_peers_ns = (int64_t)CROW_SEEDER_WAIT_PEERS_DEFAULT_NS};
+                                      .wait_peers_ns = (int64_t)CROW_SEEDER_WAIT_PEERS_DEFAULT_NS,
+                                      .catch_up = true};
     crow_seeder_policy_init(&s->policy, &lc, sim_now(w));
     s->running = true;
     announce(w, h, CROW_EVENT_STARTED);
