@@ -146,6 +146,11 @@ bool crow_mcast_sender_drained(const crow_mcast_sender_t *s);
 /* catch_up: sends the piece again in the last pass before its ENDs (ignored unless that pass is under
  * way or drained, the piece is available and not pending already). */
 void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece);
+/* catch_up: resends every piece of the need segments `segs` (crowcast/stream_need.h), in index
+ * order, as crow_mcast_sender_resend; the pieces it took go to out[0..max) in the order they will be
+ * sent (out may be NULL). Returns how many it took. */
+uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, uint64_t segs, uint32_t *out,
+                                           uint32_t max);
 /* catch_up: the drained last pass sends its ENDs now (nothing happens when it is not drained). */
 void crow_mcast_sender_close_pass(crow_mcast_sender_t *s);
 

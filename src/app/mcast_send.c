@@ -420,41 +420,23 @@ void crow_mcast_send_end_now(crow_mcast_send_t *ms)
     pump(ms);
 }
 
-static int by_index(const void *a, const void *b)
+uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, uint64_t segs)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-void crow_mcast_send_resend(crow_mcast_send_t *ms, const uint32_t *pieces, uint32_t n)
-{
-    if (ms->done || ms->stopping || !crow_mcast_sender_drained(&ms->engine) || n == 0)
-        return;
-    uint32_t *sorted = malloc((size_t)n * sizeof *sorted);
-    if (!sorted) {
-        crow_log_warn("no memory to resend %u piece(s): closing the pass", n);
+    if (ms->done || ms->stopping || !crow_mcast_sender_drained(&ms->engine))
+        return 0;
+    /* The window loads what the engine sends: the engine lists the pieces it took, in its order (the
+     * list holds as many as the release has pieces: each is resent at most once). */
+    uint32_t n = crow_mcast_sender_resend_segments(&ms->engine, segs, ms->extra + ms->extra_count,
+                                                   ms->m->piece_count - ms->extra_count);
+    if (n == 0) { /* nothing new to send: the pass is over */
         crow_mcast_send_close_pass(ms);
-        return;
+        return 0;
     }
-    memcpy(sorted, pieces, (size_t)n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, by_index);
-    uint32_t before_count = ms->extra_count;
-    /* The window loads what the engine sends: a piece goes into both or neither (the engine ignores
-     * one already pending; the list holds as many as the release has pieces). */
-    for (uint32_t i = 0; i < n && ms->extra_count < ms->m->piece_count; i++) {
-        uint64_t before = ms->engine.stats.resent;
-        crow_mcast_sender_resend(&ms->engine, sorted[i]);
-        if (ms->engine.stats.resent != before)
-            ms->extra[ms->extra_count++] = sorted[i];
-    }
-    free(sorted);
-    if (ms->extra_count == before_count) { /* nothing new to send: the pass is over */
-        crow_mcast_send_close_pass(ms);
-        return;
-    }
+    ms->extra_count += n;
     ms->drained_told = false;
     if (!ms->in_drained)
         pump(ms);
+    return n;
 }
 
 void crow_mcast_send_close_pass(crow_mcast_send_t *ms)

@@ -49,9 +49,10 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
 void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_send_stats *out);
 /* Ends the pass under way at once (final ENDs), and the passes after it; on_done follows. */
 void crow_mcast_send_end_now(crow_mcast_send_t *ms);
-/* Catching up, once on_drained fired: sends these pieces again before the final ENDs (on_drained
- * fires again when they went out). Nothing happens at another time. */
-void crow_mcast_send_resend(crow_mcast_send_t *ms, const uint32_t *pieces, uint32_t n);
+/* Catching up, once on_drained fired: sends the pieces of these need segments (crowcast/stream_need.h)
+ * again before the final ENDs (on_drained fires again when they went out), or, with none new to
+ * send, closes the pass. Returns the pieces it resends. Nothing happens at another time. */
+uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, uint64_t segs);
 /* Catching up, once on_drained fired: the final ENDs go out now. */
 void crow_mcast_send_close_pass(crow_mcast_send_t *ms);
 /* The need segments (crowcast/stream_need.h) the current pass has sent whole. */

@@ -14,7 +14,6 @@
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
-#include "crowcast/stream_need.h"
 #include "crowcast/units.h"
 #include "announcer.h"
 #include "mcast_key.h"
@@ -304,25 +303,9 @@ static void on_mcast_drained(void *ctx)
 {
     struct seeder *s = ctx;
     note_stream(s);
-    uint64_t segs = crow_seeder_policy_catch_up(&s->policy);
-    uint32_t *pieces = segs ? malloc((size_t)s->m.piece_count * sizeof *pieces) : NULL;
-    uint32_t n = 0;
-    for (uint32_t seg = 0; pieces && seg < CROW_NEED_SEGMENTS; seg++) {
-        if (!(segs >> seg & 1))
-            continue;
-        uint32_t first, end;
-        crow_stream_segment_pieces(seg, s->m.piece_count, &first, &end);
-        for (uint32_t p = first; p < end; p++)
-            pieces[n++] = p;
-    }
-    if (n == 0) {
-        free(pieces);
-        crow_mcast_send_close_pass(s->mcast);
-        return;
-    }
-    crow_log_info("catching up: sending %u piece(s) again that peers which joined late missed", n);
-    crow_mcast_send_resend(s->mcast, pieces, n);
-    free(pieces);
+    uint32_t n = crow_mcast_send_resend(s->mcast, crow_seeder_policy_catch_up(&s->policy));
+    if (n)
+        crow_log_info("catching up: sending %u piece(s) again that peers which joined late missed", n);
 }
 
 static int start_mcast(struct seeder *s)

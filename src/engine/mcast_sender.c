@@ -5,6 +5,7 @@
 
 #include "crowcast/error.h"
 #include "crowcast/mcast_sender.h"
+#include "crowcast/stream_need.h"
 
 #define NS_PER_S        1000000000ull
 #define MAX_RATE_BPS    1000000000000ull /* 1 Tbit/s keeps the token arithmetic within 64 bits */
@@ -256,6 +257,27 @@ void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece)
     s->stats.pieces_sent--; /* it counts as sent again once it went out again */
     s->stats.resent++;
     s->drained = false;
+}
+
+uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, uint64_t segs, uint32_t *out, uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t seg = 0; seg < CROW_NEED_SEGMENTS && (!out || n < max); seg++) {
+        if (!(segs >> seg & 1))
+            continue;
+        uint32_t first, end;
+        crow_stream_segment_pieces(seg, s->m->piece_count, &first, &end);
+        for (uint32_t p = first; p < end && (!out || n < max); p++) {
+            uint32_t before = s->stats.resent;
+            crow_mcast_sender_resend(s, p);
+            if (s->stats.resent == before)
+                continue;
+            if (out)
+                out[n] = p;
+            n++;
+        }
+    }
+    return n;
 }
 
 void crow_mcast_sender_close_pass(crow_mcast_sender_t *s)

@@ -265,13 +265,15 @@ static bool untouched(const crow_picker_t *p, uint32_t piece)
     return crow_bitfield_next_set(&p->present, first) >= first + crow_manifest_piece_chunks(p->m, piece);
 }
 
-/* Holding: the pieces wholly behind the frontier, below `end`, that nothing of arrived stay with the
- * stream (also once its resend starts filling them: TCP must not race it for their rest). */
-static void hold_behind(crow_picker_t *p, uint64_t end)
+/* Holding: the pieces the frontier passed on its way from `from` to `end` (those ending in between)
+ * of which nothing arrived stay with the stream (also once its resend starts filling them: TCP must
+ * not race it for their rest). Each frontier move scans only what it passed. */
+static void hold_behind(crow_picker_t *p, uint64_t from, uint64_t end)
 {
-    if (!p->hold_untouched)
+    if (!p->hold_untouched || end <= from)
         return;
-    for (uint32_t piece = crow_bitfield_next_clear(&p->verified, 0); piece < p->m->piece_count;
+    uint32_t start = (uint32_t)(from / p->m->piece_length);
+    for (uint32_t piece = crow_bitfield_next_clear(&p->verified, start); piece < p->m->piece_count;
          piece = crow_bitfield_next_clear(&p->verified, piece + 1)) {
         uint64_t piece_end = (uint64_t)piece * p->m->piece_length + crow_manifest_piece_size(p->m, piece);
         if (piece_end > end)
@@ -286,8 +288,8 @@ void crow_picker_set_frontier(crow_picker_t *p, uint64_t offset)
     if (offset > p->m->total_length)
         offset = p->m->total_length;
     if (offset > p->frontier) {
+        hold_behind(p, p->frontier, offset);
         p->frontier = offset;
-        hold_behind(p, offset);
     }
 }
 
@@ -312,14 +314,15 @@ void crow_picker_hold_untouched(crow_picker_t *p, bool hold)
     }
     if (!p->hold_untouched) {
         p->hold_untouched = true;
-        hold_behind(p, p->frontier);
+        hold_behind(p, 0, p->frontier);
     }
 }
 
 void crow_picker_stream_resume(crow_picker_t *p, uint64_t offset)
 {
-    p->frontier = offset < p->m->total_length ? offset : p->m->total_length;
-    hold_behind(p, p->frontier);
+    uint64_t to = offset < p->m->total_length ? offset : p->m->total_length;
+    hold_behind(p, p->frontier, to);
+    p->frontier = to;
 }
 
 int crow_picker_join(crow_picker_t *p, const crow_bitfield_t *remote, uint32_t distance, bool same_rack)

@@ -69,17 +69,7 @@ static void note_stream(sim_world_t *w, sim_seeder_t *s)
 static void drained(sim_world_t *w, sim_seeder_t *s)
 {
     note_stream(w, s);
-    uint64_t segs = crow_seeder_policy_catch_up(&s->policy);
-    uint64_t before = s->sender.stats.resent;
-    for (uint32_t seg = 0; seg < CROW_NEED_SEGMENTS; seg++) {
-        if (!(segs >> seg & 1))
-            continue;
-        uint32_t first, end;
-        crow_stream_segment_pieces(seg, w->m.piece_count, &first, &end);
-        for (uint32_t p = first; p < end; p++)
-            crow_mcast_sender_resend(&s->sender, p);
-    }
-    if (s->sender.stats.resent == before)
+    if (!crow_mcast_sender_resend_segments(&s->sender, crow_seeder_policy_catch_up(&s->policy), NULL, 0))
         crow_mcast_sender_close_pass(&s->sender);
 }
 

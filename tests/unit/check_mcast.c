@@ -542,6 +542,22 @@ START_TEST(test_catch_up_resends_before_the_final_end)
     ck_assert_uint_eq(g.s.stats.resent, 0);
     rig_dispose(&g);
 
+    /* By need segments (one piece each here): the pieces taken, in send order, each once. */
+    cfg.passes = 1;
+    rig_init(&g, test_manifest(3, 100), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    uint32_t taken[4];
+    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, 1u << 3 | 1u << 1, taken, 4), 2);
+    ck_assert_uint_eq(taken[0], 1);
+    ck_assert_uint_eq(taken[1], 3);
+    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, 1u << 1, taken, 4), 0); /* pending already */
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    ck_assert_uint_eq(r.nfirst, 2);
+    ck_assert_uint_eq(r.first_chunks[0], 1);
+    ck_assert_uint_eq(r.first_chunks[1], 3);
+    rig_dispose(&g);
+
     /* Without catch_up nothing is held and nothing resent. */
     cfg = fast_config();
     cfg.end_copies = 2;
