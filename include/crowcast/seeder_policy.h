@@ -27,10 +27,12 @@
  * ENDs, to everyone at once. The caller says which segments the pass has sent whole
  * (crow_seeder_policy_stream_sent, every tick); a segment in the tracker's need map although it went
  * out whole more than CROW_SEEDER_NEED_AGE_NS before the answer is missed: some peer on the stream
- * lacks half of it although the stream has passed it. When the last pass has sent everything,
- * crow_seeder_policy_catch_up names the missed segments not resent yet (each is resent at most once,
- * so catching up costs at most one more pass); the caller resends them, and asks again when those
- * went out, until nothing is left: then the final ENDs.
+ * lacks half of it although the stream passed it long ago. (A host that is seconds behind in its
+ * socket buffer looks the same and draws resends it does not need: peers report what they lack,
+ * which a restarted seeder's first pass and the delta pass must know, not only what went by.) When the last
+ * pass has sent everything, crow_seeder_policy_catch_up names the missed segments not resent yet (each is
+ * resent at most once, so catching up costs at most one more pass); the caller resends them, and asks again
+ * when those went out, until nothing is left: then the final ENDs.
  *
  * During the passes the seeder stays. After the last pass:
  *   - serving no TCP: it leaves at once (nobody can repair from it);
@@ -65,10 +67,10 @@
 #define CROW_SEEDER_WAIT_POLL_NS          (250ull * 1000000ull)
 #define CROW_SEEDER_DARK_GRACE_NS         (500ull * 1000000ull)
 #define CROW_SEEDER_WAIT_PEERS_DEFAULT_NS (600ull * 1000000000ull)
-/* A peer on a live stream reports only what the stream has passed (crowcast/stream_need.h), but one
- * that has joined and seen no datagram yet reports all it lacks, until its first datagram a moment
- * later: a segment counts as missed only once it went out this long before the answer. */
-#define CROW_SEEDER_NEED_AGE_NS (1000ull * 1000000ull)
+/* A peer refreshes a changed need map 2 s after its last announce (crowcast/peer_policy.h), and its
+ * announce and our answer take a moment more: a segment counts as missed only once it went out
+ * longer ago than any map in the tracker's OR can be old. */
+#define CROW_SEEDER_NEED_AGE_NS (3500ull * 1000000ull)
 
 enum crow_seeder_verdict {
     CROW_SEEDER_STAY,

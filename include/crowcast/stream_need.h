@@ -19,12 +19,9 @@
 #define CROW_NEED_SEGMENTS 64u
 
 /* Bit i (1 << i) set when segment i is needed. have_chunks[p]: chunks of piece p received by
- * multicast; verified: pieces held whole (from any source); pieces from `upto` on count as not
- * missing (piece_count: none does). A peer whose stream is alive passes its frontier there: what the
- * stream has yet to bring is not a need, and a receiver that is seconds behind (a loaded host
- * working through its socket buffer) does not look like one that joined late. */
+ * multicast; verified: pieces held whole (from any source). */
 uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
-                          const crow_bitfield_t *verified, uint32_t upto);
+                          const crow_bitfield_t *verified);
 
 /* The piece a pass over `need` should start at: the first needed segment after the longest run of
  * unneeded ones (cyclically), so the needed part comes first and in one stretch. 0 for an empty map. */

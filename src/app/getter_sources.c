@@ -33,14 +33,10 @@ bool getter_on_stream(const struct getter *g)
 }
 
 /* What this peer lacks of whole stretches of the release: only one on the multicast path asks the
- * seeder for them; with the stream alive, only what it has passed. */
+ * seeder for them. */
 uint64_t getter_need(const struct getter *g)
 {
-    if (!getter_on_stream(g))
-        return 0;
-    uint32_t upto =
-        g->policy.stream == CROW_STREAM_ALIVE ? crow_mcast_receiver_frontier(&g->rx) : g->m.piece_count;
-    return crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store), upto);
+    return getter_on_stream(g) ? crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store)) : 0;
 }
 
 void getter_announce(struct getter *g, enum crow_announce_event ev)

@@ -12,7 +12,7 @@ static uint32_t segment_first(uint32_t seg, uint32_t nseg, uint32_t piece_count)
 }
 
 uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
-                          const crow_bitfield_t *verified, uint32_t upto)
+                          const crow_bitfield_t *verified)
 {
     uint32_t nseg = segments(m->piece_count);
     uint64_t need = 0;
@@ -23,7 +23,7 @@ uint64_t crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks,
         for (uint32_t p = lo; p < hi; p++) {
             uint32_t n = crow_manifest_piece_chunks(m, p);
             chunks += n;
-            if (p < upto && !crow_bitfield_get(verified, p))
+            if (!crow_bitfield_get(verified, p))
                 missing += have_chunks[p] < n ? n - have_chunks[p] : 0;
         }
         if (missing * 2 >= chunks && missing > 0)

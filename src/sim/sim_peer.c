@@ -88,11 +88,7 @@ static bool on_stream(const sim_peer_t *p)
 
 static uint64_t need(const sim_world_t *w, const sim_peer_t *p)
 {
-    if (!on_stream(p))
-        return 0;
-    uint32_t upto =
-        p->policy.stream == CROW_STREAM_ALIVE ? crow_mcast_receiver_frontier(&p->rx) : w->m.piece_count;
-    return crow_stream_need(&w->m, p->rx.have, &p->have, upto);
+    return on_stream(p) ? crow_stream_need(&w->m, p->rx.have, &p->have) : 0;
 }
 
 static uint64_t bytes_left(const sim_world_t *w, const sim_peer_t *p)

@@ -32,7 +32,7 @@ START_TEST(test_scattered_loss_is_not_a_need)
 {
     for (uint32_t p = 0; p < 256; p += 3)
         have[p] = 3; /* one chunk in three pieces of four lost: TCP repairs that */
-    ck_assert_uint_eq(crow_stream_need(&m, have, &verified, m.piece_count), 0);
+    ck_assert_uint_eq(crow_stream_need(&m, have, &verified), 0);
 }
 END_TEST
 
@@ -43,30 +43,15 @@ START_TEST(test_a_late_joiner_needs_what_went_by)
         have[p] = 0;
     for (uint32_t p = 200; p < 256; p++)
         have[p] = 0;
-    uint64_t need = crow_stream_need(&m, have, &verified, m.piece_count);
+    uint64_t need = crow_stream_need(&m, have, &verified);
     ck_assert_uint_eq(need, ((1ull << 25) - 1) | ~((1ull << 50) - 1));
     ck_assert_uint_eq(crow_stream_need_start(need, 256), 200);
     /* what arrived over TCP is not needed */
     for (uint32_t p = 0; p < 100; p++)
         crow_bitfield_set(&verified, p);
-    need = crow_stream_need(&m, have, &verified, m.piece_count);
+    need = crow_stream_need(&m, have, &verified);
     ck_assert_uint_eq(need, ~((1ull << 50) - 1));
     ck_assert_uint_eq(crow_stream_need_start(need, 256), 200);
-}
-END_TEST
-
-/* A live stream's peer reports only what the stream has passed: a receiver that is behind (its
- * frontier at piece 40, the rest not processed yet) needs nothing beyond it; one that joined at 100
- * needs what went by. */
-START_TEST(test_what_the_stream_has_yet_to_bring_is_no_need)
-{
-    for (uint32_t p = 40; p < 256; p++)
-        have[p] = 0;
-    ck_assert_uint_eq(crow_stream_need(&m, have, &verified, 40), 0);
-    ck_assert_uint_eq(crow_stream_need(&m, have, &verified, m.piece_count), ~((1ull << 10) - 1));
-    for (uint32_t p = 0; p < 256; p++)
-        have[p] = p < 100 ? 0 : 4;
-    ck_assert_uint_eq(crow_stream_need(&m, have, &verified, 180), (1ull << 25) - 1);
 }
 END_TEST
 
@@ -75,7 +60,7 @@ START_TEST(test_half_missing_is_a_need)
     have[8] = have[9] = have[10] = 0; /* segment 2: 12 of 16 chunks */
     have[12] = have[13] = 1;          /* segment 3: 6 of 16 */
     have[16] = have[17] = 0;          /* segment 4: 8 of 16, exactly half */
-    ck_assert_uint_eq(crow_stream_need(&m, have, &verified, m.piece_count), 1ull << 2 | 1ull << 4);
+    ck_assert_uint_eq(crow_stream_need(&m, have, &verified), 1ull << 2 | 1ull << 4);
 }
 END_TEST
 
@@ -136,7 +121,6 @@ static Suite *need_suite(void)
     tcase_add_test(tc, test_scattered_loss_is_not_a_need);
     tcase_add_test(tc, test_a_late_joiner_needs_what_went_by);
     tcase_add_test(tc, test_half_missing_is_a_need);
-    tcase_add_test(tc, test_what_the_stream_has_yet_to_bring_is_no_need);
     tcase_add_test(tc, test_a_pass_starts_after_the_longest_gap);
     tcase_add_test(tc, test_random_maps);
     suite_add_tcase(s, tc);
