@@ -17,6 +17,7 @@
 #include "crowcast/diag_stats.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
+#include "crowcast/json.h"
 #include "crowcast/units.h"
 #include "crowcast/wire.h"
 
@@ -391,20 +392,10 @@ static void json_counts(const crow_diag_counts_t *c)
            loss_pct(c), c->duplicates, c->reordered, c->first_ts, c->last_ts, rate_bps(c));
 }
 
-/* Labels hold only addresses, numbers and the file or interface names the user gave: quote-escaping
- * covers them. */
 static void json_str(const char *key, const char *value)
 {
-    printf("\"%s\":\"", key);
-    for (const char *p = value; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
+    printf("\"%s\":", key);
+    crow_json_fput(stdout, value);
 }
 
 static void json_aggs(const run_t *r, enum crow_diag_by by, crow_diag_agg_t *agg)

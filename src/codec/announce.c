@@ -8,6 +8,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/http.h"
+#include "crowcast/units.h"
 
 enum param {
     P_INFO_HASH,
@@ -48,36 +49,6 @@ static const struct {
 #undef PARAM
 };
 
-bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr)
-{
-    uint32_t v = 0;
-    size_t i = 0;
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (i >= len || text[i] != '.')
-                return false;
-            i++;
-        }
-        size_t first = i;
-        unsigned octet = 0;
-        while (i < len && text[i] >= '0' && text[i] <= '9' && i - first < 3)
-            octet = octet * 10 + (unsigned)(text[i++] - '0');
-        size_t digits = i - first;
-        if (digits == 0 || octet > 255 || (digits > 1 && text[first] == '0'))
-            return false;
-        v = v << 8 | octet;
-    }
-    if (i != len)
-        return false;
-    *addr = v;
-    return true;
-}
-
-void crow_ipv4_format(uint32_t addr, char out[16])
-{
-    snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
-}
-
 bool crow_rack_name_valid(const char *name, size_t len)
 {
     if (len == 0 || len > CROW_RACK_NAME_MAX)
@@ -88,23 +59,6 @@ bool crow_rack_name_valid(const char *name, size_t len)
               c == '_' || c == '-'))
             return false;
     }
-    return true;
-}
-
-static bool parse_u64(const uint8_t *s, size_t len, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 20)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
     return true;
 }
 
@@ -162,20 +116,20 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         memcpy(p == P_INFO_HASH ? req->info_hash : req->peer_id, v, len);
         return true;
     case P_PORT:
-        if (!parse_u64(v, len, 65535, &n) || n == 0)
+        if (!crow_parse_decimal((const char *)v, len, 65535, &n) || n == 0)
             return false;
         req->port = (uint16_t)n;
         return true;
     case P_UPLOADED:
-        return parse_u64(v, len, UINT64_MAX, &req->uploaded);
+        return crow_parse_decimal((const char *)v, len, UINT64_MAX, &req->uploaded);
     case P_DOWNLOADED:
-        return parse_u64(v, len, UINT64_MAX, &req->downloaded);
+        return crow_parse_decimal((const char *)v, len, UINT64_MAX, &req->downloaded);
     case P_LEFT:
-        return parse_u64(v, len, UINT64_MAX, &req->left);
+        return crow_parse_decimal((const char *)v, len, UINT64_MAX, &req->left);
     case P_EVENT:
         return parse_event(v, len, &req->event);
     case P_NUMWANT:
-        if (!parse_u64(v, len, INT32_MAX, &n))
+        if (!crow_parse_decimal((const char *)v, len, INT32_MAX, &n))
             return false;
         req->numwant = (int32_t)n;
         return true;
@@ -203,7 +157,7 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         req->want_groups = v[0] == '1';
         return true;
     case P_HOOK:
-        if (!parse_u64(v, len, 255, &n))
+        if (!crow_parse_decimal((const char *)v, len, 255, &n))
             return false;
         req->hook = (uint8_t)n;
         req->has_hook = true;
@@ -598,8 +552,8 @@ static int decode_groups(const crow_bdoc_t *doc, uint32_t list, crow_crowcast_in
         uint32_t addr;
         if (!colon || !crow_ipv4_parse((const char *)n->str, (size_t)(colon - (const char *)n->str), &addr) ||
             (addr >> 28) != 14 ||
-            !parse_u64((const uint8_t *)colon + 1, n->len - (size_t)(colon - (const char *)n->str) - 1, 65535,
-                       &port) ||
+            !crow_parse_decimal(colon + 1, n->len - (size_t)(colon - (const char *)n->str) - 1, 65535,
+                                &port) ||
             port == 0)
             return bad(why, "invalid crowcast group in groups");
         c->groups[c->group_count].addr = addr;

@@ -460,39 +460,6 @@ START_TEST(test_scrape_encode_sorted_and_unique)
 }
 END_TEST
 
-static const struct {
-    const char *text;
-    bool ok;
-    uint32_t addr;
-} ipv4_cases[] = {
-    {"0.0.0.0", true, 0},
-    {"255.255.255.255", true, 0xffffffff},
-    {"127.0.1.2", true, 0x7f000102},
-    {"1.2.3", false, 0},
-    {"1.2.3.4.", false, 0},
-    {"1.2.3.4.5", false, 0},
-    {"256.1.1.1", false, 0},
-    {"01.1.1.1", false, 0},
-    {"1..1.1", false, 0},
-    {"1.2.3.4 ", false, 0},
-    {"", false, 0},
-    {"1234.1.1.1", false, 0},
-};
-
-START_TEST(test_ipv4_parse)
-{
-    uint32_t a = 0;
-    bool ok = crow_ipv4_parse(ipv4_cases[_i].text, strlen(ipv4_cases[_i].text), &a);
-    ck_assert_msg(ok == ipv4_cases[_i].ok, "'%s'", ipv4_cases[_i].text);
-    if (ok) {
-        char back[16];
-        ck_assert_uint_eq(a, ipv4_cases[_i].addr);
-        crow_ipv4_format(a, back);
-        ck_assert_str_eq(back, ipv4_cases[_i].text);
-    }
-}
-END_TEST
-
 static Suite *announce_suite(void)
 {
     Suite *s = suite_create("announce");
@@ -512,7 +479,6 @@ static Suite *announce_suite(void)
     tcase_add_test(tc, test_hostname_peers_are_dropped);
     tcase_add_test(tc, test_scrape_parse);
     tcase_add_test(tc, test_scrape_encode_sorted_and_unique);
-    tcase_add_loop_test(tc, test_ipv4_parse, 0, sizeof(ipv4_cases) / sizeof(ipv4_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }
