@@ -1,12 +1,12 @@
 /* announce: query parsing (valid, each missing or bad parameter), query building, response encoding in
  * both peer forms and decoding back, failure reasons, scrape, hostile responses. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/announce.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define HASH_Q "%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13%ff"
 #define PEER_Q "-CC0001-abcdefghijkl"
@@ -460,7 +460,7 @@ START_TEST(test_scrape_encode_sorted_and_unique)
 }
 END_TEST
 
-static Suite *announce_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("announce");
     TCase *tc = tcase_create("core");
@@ -481,13 +481,4 @@ static Suite *announce_suite(void)
     tcase_add_test(tc, test_scrape_encode_sorted_and_unique);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(announce_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

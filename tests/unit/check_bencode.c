@@ -1,10 +1,10 @@
 /* bencode: strict decoding (table of valid and malformed inputs), lookups, canonical encoding. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 static crow_bnode_t nodes[256];
 
@@ -256,7 +256,7 @@ START_TEST(test_mutations_never_crash)
 }
 END_TEST
 
-static Suite *bencode_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("bencode");
     TCase *tc = tcase_create("core");
@@ -272,13 +272,4 @@ static Suite *bencode_suite(void)
     tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(bencode_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

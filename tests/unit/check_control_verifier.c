@@ -4,13 +4,13 @@
  * are forgotten once their window passed, and a table that is full refuses rather than forgets. The
  * policy: state changes are POSTs by the right kind of identity, reads GETs (closed when asked), and
  * without keys a state change is refused unless the tracker is insecure. */
-#include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crowcast/control_policy.h"
 #include "crowcast/control_verifier.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define T     1764700000u
 #define SLOTS 8192 /* the nonce table under test (the tracker's default is larger) */
@@ -245,7 +245,7 @@ START_TEST(test_secure_default_message)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("control_verifier");
     TCase *tc = tcase_create("core");
@@ -259,9 +259,5 @@ int main(void)
     tcase_add_loop_test(tc, test_policy, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, test_secure_default_message);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

@@ -2,12 +2,12 @@
  * give; streams split by receiving host (SLL2 interface, direction, capture source) and summed by
  * session, sender, group and host; BEACON/END; snaplen-cut datagrams; GSO batches; table limits;
  * hostile frames. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/diag_stats.h"
 #include "frame_fixture.h"
+#include "check_main.h"
 
 #define SESSION 0xa0a1a2a3a4a5a6a7ull
 
@@ -312,7 +312,7 @@ START_TEST(test_hostile_frames)
 }
 END_TEST
 
-static Suite *diag_stats_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("diag_stats");
     TCase *tc = tcase_create("engine");
@@ -325,13 +325,4 @@ static Suite *diag_stats_suite(void)
     tcase_add_test(tc, test_hostile_frames);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(diag_stats_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

@@ -1,9 +1,9 @@
 /* event: JSON event lines written and read back; lookups that must not be fooled. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/event.h"
+#include "check_main.h"
 
 START_TEST(test_round_trip)
 {
@@ -61,7 +61,7 @@ START_TEST(test_overflow_and_truncation)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("event");
     TCase *tc = tcase_create("core");
@@ -69,9 +69,5 @@ int main(void)
     tcase_add_test(tc, test_keys_inside_strings_do_not_match);
     tcase_add_test(tc, test_overflow_and_truncation);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,10 +1,10 @@
 /* hex: the one hex encoder and decoder; a digit too few, too many or not a digit is refused. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/hex.h"
+#include "check_main.h"
 
 START_TEST(test_round_trip_every_byte)
 {
@@ -45,15 +45,16 @@ END_TEST
 START_TEST(test_digit)
 {
     for (int c = -128; c < 128; c++) {
-        int want = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                         : -1;
+        int want = c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
         ck_assert_int_eq(crow_hex_digit((char)c), want);
     }
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("hex");
     TCase *tc = tcase_create("core");
@@ -61,9 +62,5 @@ int main(void)
     tcase_add_loop_test(tc, test_refuses_hostile_text, 0, sizeof refused / sizeof refused[0]);
     tcase_add_test(tc, test_digit);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,10 +1,10 @@
 /* ipv4: the one dotted-quad parser and formatter; anything but exactly a.b.c.d is refused. */
-#include <check.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/ipv4.h"
+#include "check_main.h"
 
 static const struct {
     const char *text;
@@ -75,7 +75,7 @@ START_TEST(test_format_extremes)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("ipv4");
     TCase *tc = tcase_create("core");
@@ -83,9 +83,5 @@ int main(void)
     tcase_add_test(tc, test_length_bounds_the_text);
     tcase_add_test(tc, test_format_extremes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

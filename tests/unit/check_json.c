@@ -1,11 +1,11 @@
 /* json: the one JSON string escaper; whatever bytes come in, what goes out is valid JSON. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/json.h"
+#include "check_main.h"
 
 /* A check of a JSON string literal: quoted, only the escapes JSON has, no raw control byte, and
  * every multi-byte character a lead byte with its continuation bytes. */
@@ -60,12 +60,12 @@ static const struct {
     const char *in, *want;
 } hostile[] = {
     {"\xff", "\"\xef\xbf\xbd\""},
-    {"a\x80z", "\"a\xef\xbf\xbdz\""},                            /* a stray continuation byte */
-    {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                /* overlong '/' */
+    {"a\x80z", "\"a\xef\xbf\xbdz\""},                             /* a stray continuation byte */
+    {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                 /* overlong '/' */
     {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* a surrogate, U+D800 */
     {"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* past U+10FFFF */
-    {"\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                /* cut short at the end */
-    {"\xe2\"x", "\"\xef\xbf\xbd\\\"x\""},                         /* cut short by a quote */
+    {"\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                                 /* cut short at the end */
+    {"\xe2\"x", "\"\xef\xbf\xbd\\\"x\""},                                         /* cut short by a quote */
 };
 
 START_TEST(test_hostile_bytes)
@@ -127,7 +127,7 @@ START_TEST(test_stream_matches_buffer)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("json");
     TCase *tc = tcase_create("core");
@@ -137,9 +137,5 @@ int main(void)
     tcase_add_test(tc, test_bounds_whole_or_nothing);
     tcase_add_test(tc, test_stream_matches_buffer);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,10 +1,10 @@
 /* link_path: lexical resolution of symlink texts into root-relative targets (escapes, absolute
  * texts, odd components) and the relative text that points back at a target. */
-#include <check.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/link_path.h"
+#include "check_main.h"
 
 static const struct target_case {
     const char *link, *text, *abs_root;
@@ -84,7 +84,7 @@ START_TEST(test_text)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("link_path");
     TCase *tc = tcase_create("core");
@@ -92,9 +92,5 @@ int main(void)
     tcase_add_test(tc, test_target_space);
     tcase_add_test(tc, test_text);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

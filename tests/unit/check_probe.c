@@ -2,7 +2,6 @@
  * and the synthetic release rebuilt from a BEACON, the rate ladder, the receiver's step bookkeeping
  * driven by the real sender engine under a fake clock with dropped datagrams, and the per-rack
  * verdict (rack-wide uplink loss, single-host loss, flukes, the stop rule). */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "crowcast/error.h"
 #include "crowcast/mcast_sender.h"
 #include "crowcast/probe.h"
+#include "check_main.h"
 
 /* Field by field: struct padding is not part of a value. */
 static void assert_report_eq(const crow_probe_report_t *a, const crow_probe_report_t *b)
@@ -424,7 +424,7 @@ START_TEST(test_verdict)
 }
 END_TEST
 
-static Suite *probe_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("probe");
     TCase *tc = tcase_create("core");
@@ -441,13 +441,4 @@ static Suite *probe_suite(void)
     tcase_add_test(tc, test_verdict);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(probe_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

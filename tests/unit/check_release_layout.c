@@ -1,13 +1,13 @@
 /* release_layout: padding puts files of a piece or more on piece starts, or where the previous
  * release had them within their pieces; small files stay packed; the result lays out (offsets,
  * version 2) and keeps a file's own pieces across an earlier file's growth. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/release_layout.h"
+#include "check_main.h"
 
 #define PL 16384u
 
@@ -97,7 +97,7 @@ START_TEST(test_already_aligned_adds_nothing)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("release_layout");
     TCase *tc = tcase_create("core");
@@ -105,9 +105,5 @@ int main(void)
     tcase_add_test(tc, test_follow_previous);
     tcase_add_test(tc, test_already_aligned_adds_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

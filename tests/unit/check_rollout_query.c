@@ -1,7 +1,6 @@
 /* rollout_query: the tracker's parsing of /agent/poll, /agent/report and /rollout/start query strings
  * (percent-decoding, mandatory keys, ranges, embedded NULs, lengths), single values, and the bencoded
  * poll answer read back with the bencode decoder. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
 #include "crowcast/rollout_query.h"
+#include "check_main.h"
 
 #define REL "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -177,7 +177,7 @@ START_TEST(test_poll_answer)
 }
 END_TEST
 
-static Suite *rollout_query_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("rollout_query");
     TCase *tc = tcase_create("core");
@@ -189,13 +189,4 @@ static Suite *rollout_query_suite(void)
     tcase_add_test(tc, test_poll_answer);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(rollout_query_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

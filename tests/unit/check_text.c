@@ -1,10 +1,10 @@
 /* text: the bounded text writer; the first write that does not fit sticks, nothing past cap. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/text.h"
+#include "check_main.h"
 
 START_TEST(test_appends_and_terminates)
 {
@@ -76,7 +76,7 @@ START_TEST(test_never_writes_past_cap)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("text");
     TCase *tc = tcase_create("core");
@@ -85,9 +85,5 @@ int main(void)
     tcase_add_test(tc, test_full_sticks);
     tcase_add_test(tc, test_never_writes_past_cap);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

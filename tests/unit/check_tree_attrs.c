@@ -3,7 +3,6 @@
  * and no padding on disk; crow_tree_check names each difference; publishing over a tree that
  * differs only in a link is refused; apply replaces a file where a link belongs and refuses a
  * directory there. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "crowcast/storage.h"
 #include "crowcast/tree_attrs.h"
 #include "release_fixture.h"
+#include "check_main.h"
 
 #define PIECE 16384u
 
@@ -183,7 +183,7 @@ START_TEST(test_padding_is_zeros)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tree_attrs");
     TCase *tc = tcase_create("core");
@@ -191,9 +191,5 @@ int main(void)
     tcase_add_test(tc, test_publish_applies_the_tree);
     tcase_add_test(tc, test_padding_is_zeros);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,7 +1,6 @@
 /* tree_scan: what a directory walk keeps (regular files with their executable bit, symlinks inside
  * the tree, empty directories), what it refuses or skips (special files, hard links, unreadable
  * entries, symlinks leading out) and the order it returns. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "crowcast/error.h"
 #include "crowcast/manifest.h"
 #include "crowcast/tree_scan.h"
+#include "check_main.h"
 
 static char root[64];
 
@@ -261,7 +261,7 @@ START_TEST(test_scan_empty_tree)
 }
 END_TEST
 
-static Suite *tree_scan_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tree_scan");
     TCase *tc = tcase_create("core");
@@ -272,13 +272,4 @@ static Suite *tree_scan_suite(void)
     tcase_add_test(tc, test_scan_empty_tree);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(tree_scan_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,5 +1,4 @@
 /* util: bitfields, units, hashing, error strings. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +6,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/units.h"
+#include "check_main.h"
 
 START_TEST(test_bitfield_wire_order_and_count)
 {
@@ -139,7 +139,7 @@ START_TEST(test_strerror_covers_every_code)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("core");
@@ -151,9 +151,5 @@ int main(void)
     tcase_add_test(tc, test_hashes);
     tcase_add_test(tc, test_strerror_covers_every_code);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
