@@ -185,7 +185,7 @@ typedef struct crow_announce_result {
  * the crowcast dictionary (whose "peer flags" land in peers[i].flags). nodes: scratch for the decoder;
  * a dictionary-form list needs about 9 nodes per peer, a compact one about 30 in all. Returns 0 (check
  * result->failure), or CROW_EPARSE / CROW_ELIMIT with *why set. */
-int crow_announce_decode(const uint8_t *body, size_t len, crow_bnode_t *nodes, uint32_t node_cap,
+int crow_announce_decode(const uint8_t *body, size_t len, crow_bencode_node_t *nodes, uint32_t node_cap,
                          crow_announce_peer_t *peers, size_t peer_cap, crow_announce_result_t *result,
                          const char **why);
 

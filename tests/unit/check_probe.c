@@ -397,29 +397,29 @@ START_TEST(test_verdict)
     ck_assert_uint_eq(v.hosts_over, 1);
     ck_assert_uint_eq(v.worst_host, 3);
     ck_assert_uint_eq(v.worst_loss_ppm, 100000);
-    ck_assert_uint_eq(crow_probe_loss_ppm(t, 3, 5), 1000000);
+    ck_assert_uint_eq(crow_probe_verdict_loss_ppm(t, 3, 5), 1000000);
 
     crow_probe_verdict(t, 2, &v);
     ck_assert_int_eq(v.fail_step, -1);
     ck_assert_int_eq(v.where, CROW_PROBE_CLEAN);
     ck_assert_uint_eq(v.limit_bps, 9900000 * 6);
-    ck_assert(!crow_probe_all_failed(t));
+    ck_assert(!crow_probe_verdict_all_failed(t));
 
     /* Rack 2 loses at the last step only: unconfirmed for stepping on, but the verdict names it. */
     t->cells[4][5].received = 500;
     crow_probe_verdict(t, 2, &v);
     ck_assert_int_eq(v.fail_step, 5);
     ck_assert_int_eq(v.where, CROW_PROBE_HOST); /* a rack of one host */
-    ck_assert(!crow_probe_all_failed(t));
+    ck_assert(!crow_probe_verdict_all_failed(t));
     t->cells[4][4].received = 500;
-    ck_assert(crow_probe_all_failed(t));
+    ck_assert(crow_probe_verdict_all_failed(t));
 
     /* A rack without hosts is neither judged nor waited for. */
     t->nracks = 4;
     crow_probe_verdict(t, 3, &v);
     ck_assert_uint_eq(v.hosts, 0);
     ck_assert_int_eq(v.fail_step, -1);
-    ck_assert(crow_probe_all_failed(t));
+    ck_assert(crow_probe_verdict_all_failed(t));
     free(t);
 }
 END_TEST

@@ -713,7 +713,7 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     uint8_t body[4096];
     long n = crow_announce_encode(body, sizeof body, &resp, true, false);
     ck_assert_int_gt(n, 0);
-    crow_bnode_t nodes[256];
+    crow_bencode_node_t nodes[256];
     crow_announce_peer_t peers[64];
     crow_announce_result_t r;
     const char *why = NULL;

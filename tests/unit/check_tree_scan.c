@@ -127,7 +127,7 @@ START_TEST(test_scan_keeps_tree_in_byte_order)
     }
     ck_assert_uint_eq(t.skipped, 0);
     ck_assert_uint_eq(s.count, 0);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     remove_root();
 }
 END_TEST
@@ -200,12 +200,12 @@ START_TEST(test_scan_refuses_what_it_cannot_carry)
     int ret = crow_tree_scan(root, 0, &t, record_skip, &s, why, sizeof why);
     ck_assert_msg(ret == c->ret, "%s: %d (%s), want %d", c->name, ret, why, c->ret);
     ck_assert_msg(strstr(why, c->why), "%s: \"%s\" lacks \"%s\"", c->name, why, c->why);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     ck_assert_int_eq(crow_tree_scan(root, CROW_TREE_SKIP_SPECIAL, &t, record_skip, &s, why, sizeof why), 0);
     ck_assert_uint_eq(t.skipped, 1);
     ck_assert_uint_eq(s.count, 1);
     ck_assert_msg(strncmp(s.seen, "sub/x(", 6) == 0, "%s", s.seen);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -f '%s.other'", root, root);
     ck_assert_int_eq(system(cmd), 0);
@@ -222,10 +222,10 @@ START_TEST(test_scan_errors)
     snprintf(path, sizeof path, "%s/f", root);
     ck_assert_int_eq(crow_tree_scan(path, 0, &t, NULL, NULL, why, sizeof why), -ENOTDIR);
     ck_assert_ptr_nonnull(strstr(why, "cannot open directory"));
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     snprintf(path, sizeof path, "%s/missing", root);
     ck_assert_int_eq(crow_tree_scan(path, 0, &t, NULL, NULL, why, sizeof why), -ENOENT);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
 
     /* 17 nested names of 255 bytes: a path past CROW_MAX_PATH is refused, not truncated. */
     int fd = open(root, O_RDONLY | O_DIRECTORY);
@@ -242,7 +242,7 @@ START_TEST(test_scan_errors)
     close(fd);
     ck_assert_int_eq(crow_tree_scan(root, 0, &t, NULL, NULL, why, sizeof why), CROW_ELIMIT);
     ck_assert_msg(strstr(why, "longer than"), "%s", why);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     remove_root();
 }
 END_TEST
@@ -256,7 +256,7 @@ START_TEST(test_scan_empty_tree)
     ck_assert_uint_eq(t.count, 1); /* the empty directory only_dirs, and no file */
     ck_assert_uint_eq(t.files, 0);
     ck_assert_int_eq(t.entries[0].kind, CROW_TREE_DIR);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     remove_root();
 }
 END_TEST
