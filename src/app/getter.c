@@ -378,7 +378,8 @@ int getter_join(struct getter *g, const struct sockaddr_in *group)
     int ret = crow_udp_rx_open(g->loop, &g->udp, &rc, on_datagram, g);
     if (ret) {
         crow_log_warn("cannot join %s:%u on %s: %s; going on over TCP only", inet_ntoa(group->sin_addr),
-                      ntohs(group->sin_port), inet_ntoa(g->cfg->iface), crow_strerror(ret));
+                      ntohs(group->sin_port), inet_ntop(AF_INET, &g->cfg->iface, (char[16]){0}, 16),
+                      crow_strerror(ret));
         return ret;
     }
     struct crow_udp_rx_stats st;

@@ -2,10 +2,10 @@
  * known, only datagrams of the session hold it off, a stream that comes back is followed again),
  * urgent announces with their backoff and bound, tracker failures, what the peer waits for; then
  * thousands of random schedules checked against the same rules. */
-#include <check.h>
 #include <stdlib.h>
 
 #include "crowcast/peer_policy.h"
+#include "check_main.h"
 
 #define S  1000000000ull
 #define MS 1000000ull
@@ -460,7 +460,7 @@ START_TEST(test_random_schedules)
 }
 END_TEST
 
-static Suite *peer_policy_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("peer_policy");
     TCase *tc = tcase_create("rules");
@@ -480,13 +480,4 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_random_schedules);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(peer_policy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
