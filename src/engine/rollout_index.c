@@ -65,8 +65,8 @@ static uint32_t name_hash(const char *s)
     return h;
 }
 
-uint32_t rollout_index_find(const struct rollout_index *ix, const crow_rollout_host_t *hosts, const char *name,
-                            uint64_t *probes)
+uint32_t rollout_index_find(const struct rollout_index *ix, const crow_rollout_host_t *hosts,
+                            const char *name, uint64_t *probes)
 {
     uint32_t mask = 2 * ix->cap - 1;
     for (uint32_t at = name_hash(name) & mask;; at = (at + 1) & mask) {

@@ -14,7 +14,7 @@
 enum rollout_set { SET_DOWNLOAD, SET_ACTIVATE, SET_ROLLBACK, SET_KINDS };
 
 struct rollout_index {
-    uint32_t cap; /* hosts it has room for: a power of two */
+    uint32_t cap;    /* hosts it has room for: a power of two */
     uint32_t *slots; /* 2 * cap: host index + 1, 0 empty (open addressing; hosts are never removed) */
     /* A set is a bitmap over host indexes with a summary bit per word above it, level after level up
      * to a single word: the first member is found in one word read per level. */
@@ -35,12 +35,13 @@ void rollout_index_free(struct rollout_index *ix);
 void rollout_index_clear(struct rollout_index *ix);
 
 /* Index of the host named name in hosts (count of them), or UINT32_MAX. *probes += slots looked at. */
-uint32_t rollout_index_find(const struct rollout_index *ix, const crow_rollout_host_t *hosts, const char *name,
-                            uint64_t *probes);
+uint32_t rollout_index_find(const struct rollout_index *ix, const crow_rollout_host_t *hosts,
+                            const char *name, uint64_t *probes);
 /* Adds hosts[i] by its name (not present yet; i < cap). */
 void rollout_index_add(struct rollout_index *ix, const crow_rollout_host_t *hosts, uint32_t i);
 
-void rollout_index_put(struct rollout_index *ix, enum rollout_set kind, uint32_t wave, uint32_t i, int member);
+void rollout_index_put(struct rollout_index *ix, enum rollout_set kind, uint32_t wave, uint32_t i,
+                       int member);
 /* The lowest member of a wave's set, or UINT32_MAX. *probes += words looked at. */
 uint32_t rollout_index_first(const struct rollout_index *ix, enum rollout_set kind, uint32_t wave,
                              uint64_t *probes);
