@@ -444,6 +444,26 @@ void getter_decide(struct getter *g)
     }
     if (act.announce)
         getter_announce(g, CROW_EVENT_NONE);
+    getter_wake_for_deadline(g);
+}
+
+static void on_soon(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct getter *g = op->owner;
+    g->soon_armed = false;
+    if (res == -ECANCELED || crow_loop_stopping(g->loop))
+        return;
+    getter_decide(g);
+}
+
+void getter_wake_for_deadline(struct getter *g)
+{
+    uint64_t now = crow_loop_now(g->loop), due = crow_peer_policy_next_deadline(&g->policy);
+    if (g->soon_armed || due >= g->tick_at || crow_loop_stopping(g->loop))
+        return;
+    if (crow_io_timeout(g->loop, &g->soon, due > now ? due - now : 0) == 0)
+        g->soon_armed = true;
 }
 
 static void on_tick(crow_op_t *op, int res, unsigned flags)
@@ -474,6 +494,7 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
     uint64_t due = crow_peer_policy_next_deadline(&g->policy), wait = period;
     if (due > now && due - now < wait)
         wait = due - now < 1000000 ? 1000000 : due - now;
+    g->tick_at = now + wait;
     crow_io_timeout(g->loop, &g->tick, wait);
 }
 
@@ -621,10 +642,12 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     else if ((ret = getter_start_sources(&g)))
         goto out;
     crow_op_init(&g.tick, on_tick, &g);
+    crow_op_init(&g.soon, on_soon, &g);
     /* The decisions run at once (the policy's first announce backoff is shorter than a second);
      * the once-a-second work starts a second in. */
     uint64_t period = cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS;
     g.next_second_ns = g.started_ns + period - period / 20;
+    g.tick_at = g.started_ns + 1000000;
     crow_io_timeout(g.loop, &g.tick, 1000000);
     if (!g.done)
         crow_loop_run(g.loop);
@@ -638,6 +661,8 @@ out:
     crow_signals_close(g.loop, g.signals);
     if (g.loop)
         crow_io_cancel(g.loop, &g.tick);
+    if (g.loop && g.soon_armed)
+        crow_io_cancel(g.loop, &g.soon);
     if (g.loop && crow_loop_drain(g.loop, 3000000000ull))
         crow_log_warn("shutdown: some I/O did not finish in time");
     if (g.store && !crow_piece_store_busy(g.store))

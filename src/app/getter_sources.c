@@ -114,6 +114,8 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
     connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
     if (g->policy.no_sender && g->policy.stream == CROW_STREAM_DUE)
         getter_decide(g); /* no stream is coming: on to TCP now, not at the next tick */
+    else
+        getter_wake_for_deadline(g); /* a source or a streaming seeder learned: its clock is short */
 }
 
 void getter_mcast_unavailable(struct getter *g)
