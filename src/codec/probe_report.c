@@ -102,20 +102,6 @@ long crow_probe_line_encode(const crow_probe_line_t *l, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? CROW_ESPACE : n;
 }
 
-/* "A.B.C.D:PORT" with a port 1..65535. */
-static bool parse_group(crow_http_str_t v, uint32_t *addr, uint16_t *port)
-{
-    const char *colon = memchr(v.ptr, ':', v.len);
-    uint64_t p;
-    if (!colon || !crow_ipv4_parse(v.ptr, (size_t)(colon - v.ptr), addr))
-        return false;
-    crow_http_str_t ps = {colon + 1, v.len - (size_t)(colon + 1 - v.ptr)};
-    if (!parse_u64(ps, &p) || p == 0 || p > UINT16_MAX)
-        return false;
-    *port = (uint16_t)p;
-    return true;
-}
-
 int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -140,7 +126,7 @@ int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out)
         else if (str_is(k, "rack"))
             ok = !rack && (rack = crow_rack_name_valid(v.ptr, v.len));
         else if (out->kind == CROW_PROBE_LINE_RECEIVER && str_is(k, "group"))
-            ok = !group && (group = parse_group(v, &out->group, &out->port));
+            ok = !group && (group = crow_ipv4_parse_endpoint(v.ptr, v.len, &out->group, &out->port));
         else
             ok = out->kind == CROW_PROBE_LINE_REPORT && take_field(&out->report, tmp, &seen, k, v);
         if (!ok)
