@@ -30,18 +30,18 @@ struct crow_http_client {
 };
 
 /* The trusted CAs of https requests: --tls-ca, or the system's store once one is needed. */
-static crow_tls_ctx_t *client_tls;
+static crow_tls_session_ctx_t *client_tls;
 
-void crow_http_client_set_tls(crow_tls_ctx_t *ctx)
+void crow_http_client_set_tls(crow_tls_session_ctx_t *ctx)
 {
-    crow_tls_ctx_free(client_tls);
+    crow_tls_session_ctx_free(client_tls);
     client_tls = ctx;
 }
 
-static const crow_tls_ctx_t *tls_ctx(void)
+static const crow_tls_session_ctx_t *tls_ctx(void)
 {
     char why[256];
-    if (!client_tls && crow_tls_ctx_new_client(&client_tls, NULL, 0, why, sizeof why))
+    if (!client_tls && crow_tls_session_ctx_new_client(&client_tls, NULL, 0, why, sizeof why))
         crow_log_error("https: %s", why);
     return client_tls;
 }

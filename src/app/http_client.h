@@ -27,7 +27,7 @@ int crow_http_server_parse(const char *url, struct crow_http_server *out);
 
 /* The CAs every https request of this process trusts (the CLI's --tls-ca), owned from now on; without
  * it, the first https request loads the system's store. */
-void crow_http_client_set_tls(crow_tls_ctx_t *ctx);
+void crow_http_client_set_tls(crow_tls_session_ctx_t *ctx);
 
 /* One finished request: err 0 and res (valid only during the callback), or err < 0 (connect,
  * timeout, CROW_EPARSE for a malformed response, CROW_ELIMIT over the response cap, CROW_ETLS for a

@@ -100,12 +100,12 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
 
 /* Requests https://127.0.0.1:PORT/x from a server with TLS (server_tls) or without (NULL) while the
  * process trusts ca_pem. */
-static void https_round(struct server *sv, const crow_tls_ctx_t *server_tls, const char *ca_pem,
+static void https_round(struct server *sv, const crow_tls_session_ctx_t *server_tls, const char *ca_pem,
                         size_t ca_len)
 {
     char why[160], url[64];
-    crow_tls_ctx_t *client;
-    ck_assert_int_eq(crow_tls_ctx_new_client(&client, ca_pem, ca_len, why, sizeof why), 0);
+    crow_tls_session_ctx_t *client;
+    ck_assert_int_eq(crow_tls_session_ctx_new_client(&client, ca_pem, ca_len, why, sizeof why), 0);
     crow_http_client_set_tls(client);
     int ret = crow_loop_new(&sv->loop, 64);
     if (ret) {
@@ -134,7 +134,7 @@ START_TEST(test_https)
     struct tls_fixture_ctx x;
     tls_fixture_make(&fx);
     ck_assert_int_eq(tls_fixture_contexts(&fx, &x), 0);
-    const crow_tls_ctx_t *server_tls = x.server;
+    const crow_tls_session_ctx_t *server_tls = x.server;
     struct server sv = {0};
     switch (_i) {
     case 0: /* trusted */
