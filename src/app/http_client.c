@@ -46,7 +46,7 @@ static const crow_tls_session_ctx_t *tls_ctx(void)
     return client_tls;
 }
 
-int crow_http_server_parse(const char *url, struct crow_http_server *out)
+int crow_http_client_parse_server(const char *url, struct crow_http_client_server *out)
 {
     const char *p = url;
     out->tls = strncmp(p, "https://", 8) == 0;
@@ -198,8 +198,8 @@ int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t res
     return 0;
 }
 
-int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
-                         const char *target, double timeout)
+int crow_http_client_get(crow_http_client_t *c, const struct crow_http_client_server *server,
+                         struct in_addr bind, const char *target, double timeout)
 {
     return crow_http_client_request(c, server, bind, "GET", target, NULL, timeout);
 }
@@ -224,7 +224,7 @@ static int authorization(struct crow_http_client *c, char *buf, size_t cap, cons
     return 0;
 }
 
-int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_client_server *server,
                              struct in_addr bind, const char *method, const char *target,
                              const crow_auth_key_t *key, double timeout)
 {

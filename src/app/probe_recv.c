@@ -25,7 +25,7 @@ struct receiver {
     crow_loop_t *loop;
     crow_signals_t *signals;
     crow_http_client_t *http;
-    struct crow_http_server tracker;
+    struct crow_http_client_server tracker;
     crow_udp_rx_t *udp;
     crow_op_t tick;
     crow_probe_rx_t rx;
@@ -201,7 +201,7 @@ int crow_probe_recv_run(const struct crow_probe_recv_config *cfg)
 {
     struct receiver rv = {.cfg = cfg};
     crow_probe_rx_init(&rv.rx);
-    if (crow_http_server_parse(cfg->tracker, &rv.tracker)) {
+    if (crow_http_client_parse_server(cfg->tracker, &rv.tracker)) {
         fprintf(stderr, "crowcast probe recv: --tracker wants http[s]://A.B.C.D:PORT, not '%s'\n",
                 cfg->tracker);
         return 2;

@@ -31,7 +31,7 @@ struct sender {
     crow_loop_t *loop;
     crow_signals_t *signals;
     crow_http_client_t *http;
-    struct crow_http_server tracker;
+    struct crow_http_client_server tracker;
     crow_op_t timer;
     enum phase phase;
     uint16_t run;
@@ -267,7 +267,7 @@ static void on_signal(void *ctx, int signo)
 int crow_probe_send_run(const struct crow_probe_send_config *cfg)
 {
     struct sender s = {.cfg = cfg, .result = 3};
-    if (crow_http_server_parse(cfg->tracker, &s.tracker)) {
+    if (crow_http_client_parse_server(cfg->tracker, &s.tracker)) {
         fprintf(stderr, "crowcast probe send: --tracker wants http[s]://A.B.C.D:PORT, not '%s'\n",
                 cfg->tracker);
         return 2;

@@ -107,7 +107,7 @@ size_t crow_log_format(char *buf, size_t cap, int64_t unix_ms, const char *who, 
     return n;
 }
 
-void crow_vlog(enum crow_log_level level, const char *fmt, va_list ap)
+void crow_log_v(enum crow_log_level level, const char *fmt, va_list ap)
 {
     if (level > current_level)
         return;
@@ -129,6 +129,6 @@ void crow_log(enum crow_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    crow_vlog(level, fmt, ap);
+    crow_log_v(level, fmt, ap);
     va_end(ap);
 }

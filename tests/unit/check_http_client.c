@@ -1,4 +1,4 @@
-/* HTTP client: the tracker URLs it accepts (crow_http_server_parse), table-driven. An announce URL
+/* HTTP client: the tracker URLs it accepts (crow_http_client_parse_server), table-driven. An announce URL
  * comes from the manifest, anyone's file, and its path is written into the request line. https: a
  * request to a TLS server on loopback is answered when its CA is trusted and refused (CROW_ETLS)
  * when not, or when the server speaks plain HTTP. */
@@ -43,8 +43,8 @@ static const struct {
 
 START_TEST(test_server_parse)
 {
-    struct crow_http_server s;
-    int ret = crow_http_server_parse(cases[_i].url, &s);
+    struct crow_http_client_server s;
+    int ret = crow_http_client_parse_server(cases[_i].url, &s);
     ck_assert_msg(ret == cases[_i].ret, "%s: %d", cases[_i].url, ret);
     if (ret == 0) {
         ck_assert_str_eq(s.host, cases[_i].host);
@@ -116,8 +116,8 @@ static void https_round(struct server *sv, const crow_tls_session_ctx_t *server_
     struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(crow_tcp_listen(sv->loop, &sv->listener, &any, 4, on_accepted, sv), 0);
     snprintf(url, sizeof url, "https://127.0.0.1:%u", ntohs(crow_tcp_listener_addr(sv->listener)->sin_port));
-    struct crow_http_server server;
-    ck_assert_int_eq(crow_http_server_parse(url, &server), 0);
+    struct crow_http_client_server server;
+    ck_assert_int_eq(crow_http_client_parse_server(url, &server), 0);
     crow_http_client_t *hc;
     ck_assert_int_eq(crow_http_client_new(&hc, sv->loop, 4096, on_answer, sv), 0);
     struct in_addr lo = {htonl(INADDR_LOOPBACK)};
