@@ -10,8 +10,8 @@
 #define CROW_MIX_GOLDEN 0x9e3779b97f4a7c15ull
 
 /* SplitMix64's output function of x. */
-uint64_t crow_mix64(uint64_t x);
-/* The next value of the SplitMix64 sequence at *state: crow_mix64(*state += CROW_MIX_GOLDEN). */
+uint64_t crow_mix_bits(uint64_t x);
+/* The next value of the SplitMix64 sequence at *state: crow_mix_bits(*state += CROW_MIX_GOLDEN). */
 uint64_t crow_mix_next(uint64_t *state);
 /* The mask of an open-addressing table for `entries` keys: a power of two at least twice as large
  * (and at least 16), minus one. */

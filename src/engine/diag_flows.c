@@ -89,7 +89,7 @@ static uint32_t conn_hash(const crow_netframe_t *fr)
 {
     uint64_t a = (uint64_t)fr->src_ip << 16 | fr->src_port;
     uint64_t b = (uint64_t)fr->dst_ip << 16 | fr->dst_port;
-    return (uint32_t)crow_mix64(crow_mix64(a < b ? a : b) ^ (a < b ? b : a));
+    return (uint32_t)crow_mix_bits(crow_mix_bits(a < b ? a : b) ^ (a < b ? b : a));
 }
 
 /* The connection of a segment; created (as `kind`) when kind != 0; NULL when unknown or full. */
@@ -261,7 +261,7 @@ static bool wire_plausible(const uint8_t *p, size_t n)
 
 static crow_diag_announcer_t *announcer_for(crow_diag_flows_t *f, uint32_t ip, uint16_t port)
 {
-    uint32_t i = (uint32_t)crow_mix64((uint64_t)ip << 16 | port) & f->ann_mask;
+    uint32_t i = (uint32_t)crow_mix_bits((uint64_t)ip << 16 | port) & f->ann_mask;
     for (;; i = (i + 1) & f->ann_mask) {
         uint32_t slot = f->ann_slots[i];
         if (slot == 0)

@@ -13,10 +13,10 @@
 
 static uint64_t key_hash(const crow_diag_stats_key_t *k)
 {
-    uint64_t h = crow_mix64(k->session);
-    h = crow_mix64(h ^ ((uint64_t)k->src_ip << 32 | k->dst_ip));
-    h = crow_mix64(h ^ ((uint64_t)k->src_port << 48 | (uint64_t)k->dst_port << 32 | k->source));
-    return crow_mix64(h ^ ((uint64_t)(uint32_t)k->ifindex << 1 | k->outgoing));
+    uint64_t h = crow_mix_bits(k->session);
+    h = crow_mix_bits(h ^ ((uint64_t)k->src_ip << 32 | k->dst_ip));
+    h = crow_mix_bits(h ^ ((uint64_t)k->src_port << 48 | (uint64_t)k->dst_port << 32 | k->source));
+    return crow_mix_bits(h ^ ((uint64_t)(uint32_t)k->ifindex << 1 | k->outgoing));
 }
 
 static bool key_equal(const crow_diag_stats_key_t *a, const crow_diag_stats_key_t *b)

@@ -62,7 +62,7 @@ void crow_mcast_receiver_dispose(crow_mcast_receiver_t *r)
 
 bool crow_mcast_test_loss_drops(uint64_t seed, uint32_t ppm, uint64_t seq)
 {
-    return ppm > 0 && crow_mix64(seed + 0x9e3779b97f4a7c15ull * (seq + 1)) % 1000000 < ppm;
+    return ppm > 0 && crow_mix_bits(seed + 0x9e3779b97f4a7c15ull * (seq + 1)) % 1000000 < ppm;
 }
 
 void crow_mcast_receiver_set_test_loss(crow_mcast_receiver_t *r, uint32_t ppm, uint64_t seed)

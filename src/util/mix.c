@@ -1,7 +1,7 @@
 /* SplitMix64 and hash-table sizing (crowcast/mix.h). */
 #include "crowcast/mix.h"
 
-uint64_t crow_mix64(uint64_t x)
+uint64_t crow_mix_bits(uint64_t x)
 {
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
@@ -10,7 +10,7 @@ uint64_t crow_mix64(uint64_t x)
 
 uint64_t crow_mix_next(uint64_t *state)
 {
-    return crow_mix64(*state += CROW_MIX_GOLDEN);
+    return crow_mix_bits(*state += CROW_MIX_GOLDEN);
 }
 
 uint32_t crow_mix_table_mask(uint32_t entries)

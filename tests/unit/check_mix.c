@@ -14,7 +14,7 @@ START_TEST(test_reference_sequence)
     ck_assert_uint_eq(s, 1234567 + 3 * CROW_MIX_GOLDEN);
     s = 0;
     ck_assert_uint_eq(crow_mix_next(&s), 0xe220a8397b1dcdafull);
-    ck_assert_uint_eq(crow_mix64(CROW_MIX_GOLDEN), 0xe220a8397b1dcdafull);
+    ck_assert_uint_eq(crow_mix_bits(CROW_MIX_GOLDEN), 0xe220a8397b1dcdafull);
 }
 END_TEST
 
@@ -22,7 +22,8 @@ END_TEST
 START_TEST(test_avalanche)
 {
     for (int bit = 0; bit < 64; bit++) {
-        uint64_t a = crow_mix64(0x0123456789abcdefull), b = crow_mix64(0x0123456789abcdefull ^ (1ull << bit));
+        uint64_t a = crow_mix_bits(0x0123456789abcdefull),
+                 b = crow_mix_bits(0x0123456789abcdefull ^ (1ull << bit));
         int flipped = __builtin_popcountll(a ^ b);
         ck_assert_msg(flipped > 12 && flipped < 52, "bit %d flips %d", bit, flipped);
     }
