@@ -29,24 +29,15 @@ int crow_parse_ipv4(const char *text, struct in_addr *out)
 
 int crow_parse_endpoint(const char *text, struct sockaddr_in *out)
 {
-    char host[64];
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) >= sizeof host)
-        return CROW_EUSAGE;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    /* Digits only: strtol alone would take a leading space, tab or sign, and the text may become a
-     * Host header (a tracker URL from a .torrent). */
-    const char *digits = colon + 1;
-    if (!*digits || strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 5)
-        return CROW_EUSAGE;
-    long port = strtol(digits, NULL, 10);
-    if (port <= 0 || port > 65535)
+    uint32_t addr;
+    uint16_t port;
+    if (!crow_ipv4_parse_endpoint(text, strlen(text), &addr, &port))
         return CROW_EUSAGE;
     memset(out, 0, sizeof *out);
     out->sin_family = AF_INET;
-    out->sin_port = htons((uint16_t)port);
-    return crow_parse_ipv4(host, &out->sin_addr);
+    out->sin_port = htons(port);
+    out->sin_addr.s_addr = htonl(addr);
+    return 0;
 }
 
 /* ---- receiver ---- */
