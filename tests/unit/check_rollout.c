@@ -4,7 +4,6 @@
  * in-flight limit, rollback wave by wave in reverse, pause/resume/abort, soak deadlines, per-wave
  * distribution, refused records (second activation, another rollout, unknown host, full host table),
  * replay of the journal into a fresh coordinator, and hosts that stop polling expiring from a rollout. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "crowcast/journal.h"
 #include "crowcast/racks.h"
 #include "crowcast/rollout.h"
+#include "check_main.h"
 
 #define HOSTS 9
 #define TABLE 4096 /* hosts of test_host_table_limit (its table is cut to this size) */
@@ -1089,7 +1089,7 @@ START_TEST(test_names)
 }
 END_TEST
 
-static Suite *rollout_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("rollout");
     TCase *tc = tcase_create("core");
@@ -1114,13 +1114,4 @@ static Suite *rollout_suite(void)
     tcase_add_test(tc, test_silent_activation_counts_failed);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(rollout_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,10 +1,10 @@
 /* The need map: which segments a peer asks the seeder to send again (joined late, seeder died),
  * and where a pass over them starts. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/stream_need.h"
+#include "check_main.h"
 
 static crow_manifest_t m;
 static uint32_t have[256];
@@ -113,7 +113,7 @@ START_TEST(test_random_maps)
 }
 END_TEST
 
-static Suite *need_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("stream_need");
     TCase *tc = tcase_create("rules");
@@ -125,13 +125,4 @@ static Suite *need_suite(void)
     tcase_add_test(tc, test_random_maps);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(need_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
