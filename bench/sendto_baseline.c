@@ -125,7 +125,7 @@ static int run_recv(const struct sockaddr_in *g, const char *iface, unsigned lon
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv))
         return die("socket options");
     fprintf(stderr, "joined\n");
-    static uint8_t bufs[BATCH][2048];
+    static uint8_t bufs[BATCH][65536]; /* any datagram whole, 8 KiB chunks too */
     static char ctl[BATCH][CMSG_SPACE(sizeof(uint32_t))];
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];

@@ -69,6 +69,7 @@ static void counters(struct getter *g, crow_event_writer_t *w)
     crow_event_u64(w, "ends_revoked", g->rx.stats.ends_revoked);
     crow_event_u64(w, "out_of_range", g->rx.stats.out_of_range);
     crow_event_u64(w, "truncated", us.truncated);
+    crow_event_u64(w, "datagrams", us.datagrams); /* read whole from the socket (the bench's denominator) */
     crow_event_str(w, "stream", crow_stream_state_name(g->policy.stream));
     crow_event_str(w, "waiting", crow_peer_wait_name(g->policy.wait));
     crow_event_num(w, "waiting_s", (double)(crow_loop_now(g->loop) - g->policy.wait_since) / 1e9);
