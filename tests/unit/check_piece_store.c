@@ -181,6 +181,52 @@ START_TEST(test_new_piece_keeps_its_buffer_while_others_are_written)
 }
 END_TEST
 
+/* The disk lags: every buffer holds a complete piece waiting for its write (the loop does not run,
+ * so nothing is submitted). Later pieces get new buffers instead of going to disk chunk by chunk
+ * (to be read back for the hash), and nothing is spilled. */
+START_TEST(test_buffers_added_while_the_disk_lags)
+{
+    crow_manifest_t m;
+    fixture_manifest(&m, "rel", false, files, 3, PIECE);
+    uint8_t *data = make_data(&m);
+    char dir[] = "/tmp/check_piece_store.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char root[64];
+    snprintf(root, sizeof root, "%s/rel", dir);
+    crow_storage_t *st;
+    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
+    struct run r = {.loop = new_loop(), .pieces = 10};
+    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
+    crow_piece_store_t *ps;
+    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, NULL, 4, &ev, &r), 0);
+    for (uint32_t p = 0; p < 10; p++)
+        for (uint32_t off = 0; off < PIECE; off += 1024)
+            ck_assert_int_eq(crow_piece_store_put(ps, p, off, data + p * PIECE + off, 1024), 1024);
+    struct crow_piece_store_stats stats;
+    crow_piece_store_get_stats(ps, &stats);
+    ck_assert_uint_eq(stats.buffers_added, 6);
+    for (int i = 0; i < 200 && r.verified < 10; i++)
+        crow_loop_run_for(r.loop, 10000000);
+    ck_assert_uint_eq(r.verified, 10);
+    crow_piece_store_get_stats(ps, &stats);
+    ck_assert_uint_eq(stats.spills, 0);
+    ck_assert_uint_eq(stats.buffers_added, 6);
+    uint8_t *back = malloc(10 * PIECE);
+    ck_assert_int_eq(crow_storage_read(st, 0, back, 10 * PIECE), 0);
+    ck_assert(memcmp(back, data, 10 * PIECE) == 0);
+    free(back);
+    crow_loop_drain(r.loop, 1000000000ull);
+    crow_piece_store_free(ps);
+    crow_storage_close(st);
+    crow_loop_free(r.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(data);
+    fixture_free(&m);
+}
+END_TEST
+
 static int read_result;
 static void on_read(crow_op_t *op, int res, unsigned flags)
 {
@@ -293,6 +339,7 @@ int main(void)
     tcase_add_test(tc, test_reads_verified_pieces_only);
     tcase_add_test(tc, test_padding_reads_as_zeros);
     tcase_add_test(tc, test_new_piece_keeps_its_buffer_while_others_are_written);
+    tcase_add_test(tc, test_buffers_added_while_the_disk_lags);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
