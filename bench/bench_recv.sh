@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Receiver CPU per datagram: `crowcast get` (decode, check, store, SHA-256, write) against the
 # counting receiver of bench/sendto_baseline.c (recvmmsg 64 at a time, count only), both fed by the
-# same `crowcast seed` on loopback, at each chunk size and receiver count, runs interleaved.
+# same `crowcast seed` on loopback, at each chunk size and receiver count, runs interleaved. The
+# counting receiver also runs with UDP_GRO (as crowcast get reads), to show what reading alone costs.
 #
 # usage: bench/bench_recv.sh [SIZE]          (default 128M: the release sent once per run)
 #   BENCH_RUNS=N          runs per scenario (default 5); the table gives the median and the worst
@@ -48,34 +49,9 @@ for n in "${receivers[@]}"; do
   [[ $n =~ ^[1-8]$ ]] || { echo "bench_recv: bad receiver count '$n' (1..8)" >&2; exit 2; }
 done
 
-base_dir=/dev/shm
-[[ -w $base_dir ]] || base_dir=/tmp
-work=$(mktemp -d "$base_dir/crowcast-bench-recv.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench_recv: $*" >&2; exit 3; }
-field() { grep -oE "(\"$2\":|(^| )$2=)-?[0-9][0-9.e+]*" <<<"$1" | head -n 1 | sed -E 's/.*[:=]//'; }
-wait_file() { # wait_file SECONDS FILE PATTERN
-  local end=$((SECONDS + $1))
-  until grep -q "$3" "$2" 2>/dev/null; do
-    ((SECONDS < end)) || die "timed out waiting for '$3' in $2"
-    sleep 0.02
-  done
-}
-wait_pids() { # wait_pids SECONDS PID...: waits for each; ends (SIGTERM) what is left after SECONDS
-  local end=$((SECONDS + $1))
-  shift
-  for p in "$@"; do
-    while kill -0 "$p" 2>/dev/null && ((SECONDS < end)); do sleep 0.05; done
-    kill "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-}
+BENCH_NAME=bench_recv
+source "$root/bench/bench_lib.sh"
+bench_workdir bench-recv
 # cpu_at_join CPUFILE: ns of CPU the process has used so far, every thread it ever had included
 # (its CPU-time clock, the clockid of clock_getcpuclockid(pid): (~pid << 3) | 2).
 cpu_at_join() {
@@ -102,11 +78,11 @@ seed_flat_out() { # seed_flat_out TORRENT
 
 # Each scenario appends "side chunk receivers run ns_per_datagram datagrams drops" to $work/results
 # (ns and datagrams are the receivers' means, drops their sum).
-scenario_count() { # scenario_count CHUNK N RUN
+scenario_count() { # scenario_count CHUNK N RUN [gro]
   local i pids=() joins=()
   for ((i = 1; i <= $2; i++)); do
     timeout "$limit" python3 "$CPU_RUN" "$work/c$run_id.$i.cpu" "$BASE" recv "$GROUP" "127.0.0.$((i + 1))" 500 "$limit" \
-      >"$work/c$run_id.$i.out" 2>"$work/c$run_id.$i.err" &
+      ${4:+"$4"} >"$work/c$run_id.$i.out" 2>"$work/c$run_id.$i.err" &
     pids+=($!) PIDS+=($!)
   done
   for ((i = 1; i <= $2; i++)); do
@@ -119,9 +95,10 @@ scenario_count() { # scenario_count CHUNK N RUN
     local out
     out=$(cat "$work/c$run_id.$i.out")
     echo "$(cpu_of "$work/c$run_id.$i.cpu" "${joins[i - 1]}") $(field "$out" datagrams) $(field "$out" drops)"
-  done | awk -v s="count $1 $2 $3" '{ns += $1 / ($2 > 0 ? $2 : 1); d += $2; dr += $3}
+  done | awk -v s="count${4:-} $1 $2 $3" '{ns += $1 / ($2 > 0 ? $2 : 1); d += $2; dr += $3}
     END {printf "%s %.1f %.0f %d\n", s, ns / NR, d / NR, dr}' >>"$work/results"
 }
+scenario_countgro() { scenario_count "$@" gro; }
 scenario_get() { # scenario_get CHUNK N RUN
   local i pids=() joins=()
   for ((i = 1; i <= $2; i++)); do
@@ -158,7 +135,7 @@ done
 for ((k = 1; k <= runs; k++)); do
   for c in "${chunks[@]}"; do
     for n in "${receivers[@]}"; do
-      for s in count get; do
+      for s in count countgro get; do
         run_id=$((run_id + 1))
         GROUP="239.255.252.$((run_id % 250 + 1)):$port"
         "scenario_$s" "$c" "$n" "$k"
@@ -176,26 +153,29 @@ for line in open(path):
     side, chunk, n, run, ns, dgrams, drops = line.split()
     res.setdefault((int(chunk), int(n)), {}).setdefault(side, {})[int(run)] = (float(ns), float(dgrams), int(drops))
 out = {"bench": "recv", "release_bytes": size, "runs": runs, "rate": rate, "rows": []}
-print("%6s %4s %12s %12s %12s %12s %8s %8s %9s %9s %7s" % ("chunk", "rcv", "count ns/dg", "(worst)", "get ns/dg",
-      "(worst)", "ratio", "(worst)", "get drops", "cores@10G", "@25G"), file=sys.stderr)
+print("%6s %4s %12s %9s %10s %12s %9s %7s %8s %9s %9s %7s" % ("chunk", "rcv", "count ns/dg", "(worst)", "+GRO ns/dg",
+      "get ns/dg", "(worst)", "ratio", "(worst)", "get drops", "cores@10G", "@25G"), file=sys.stderr)
 for (chunk, n), sides in sorted(res.items()):
-    cnt, get = sides["count"], sides["get"]
+    cnt, get, cgro = sides["count"], sides["get"], sides["countgro"]
     ratios = [cnt[k][0] / get[k][0] for k in get if k in cnt and get[k][0] > 0]
     c_ns = statistics.median(v[0] for v in cnt.values())
+    cg_ns = statistics.median(v[0] for v in cgro.values())
     g_ns = statistics.median(v[0] for v in get.values())
     wire = chunk + 32 + 8 + 20 + 38
     cores = {g: round(g * 1e9 / 8 / wire * g_ns / 1e9, 2) for g in (10, 25)}
     row = {"chunk": chunk, "receivers": n, "count_ns": round(c_ns, 1), "count_ns_worst": round(max(v[0] for v in cnt.values()), 1),
-           "get_ns": round(g_ns, 1), "get_ns_worst": round(max(v[0] for v in get.values()), 1),
+           "count_gro_ns": round(cg_ns, 1), "get_ns": round(g_ns, 1), "get_ns_worst": round(max(v[0] for v in get.values()), 1),
            "ratio": round(statistics.median(ratios), 3), "ratio_worst": round(min(ratios), 3),
            "get_drops": statistics.median(v[2] for v in get.values()),
            "count_drops": statistics.median(v[2] for v in cnt.values()),
            "get_cores_10g": cores[10], "get_cores_25g": cores[25],
            "count_cores_10g": round(10e9 / 8 / wire * c_ns / 1e9, 2), "count_cores_25g": round(25e9 / 8 / wire * c_ns / 1e9, 2)}
     out["rows"].append(row)
-    print("%6d %4d %12.0f %12.0f %12.0f %12.0f %8.2f %8.2f %9d %9.2f %7.2f" % (chunk, n, c_ns, row["count_ns_worst"], g_ns,
-          row["get_ns_worst"], row["ratio"], row["ratio_worst"], row["get_drops"], cores[10], cores[25]), file=sys.stderr)
-print("ns/dg: CPU ns per datagram read (medians of %d runs, worst in brackets); ratio: counting / crowcast per run;"
-      " cores: crowcast get at line rate" % runs, file=sys.stderr)
+    print("%6d %4d %12.0f %9.0f %10.0f %12.0f %9.0f %7.2f %8.2f %9d %9.2f %7.2f" % (chunk, n, c_ns, row["count_ns_worst"],
+          cg_ns, g_ns, row["get_ns_worst"], row["ratio"], row["ratio_worst"], row["get_drops"], cores[10], cores[25]),
+          file=sys.stderr)
+print("ns/dg: CPU ns per datagram read (medians of %d runs, worst in brackets); +GRO: the counting receiver with"
+      " UDP_GRO; ratio: counting (without GRO) / crowcast per run; cores: crowcast get at line rate" % runs,
+      file=sys.stderr)
 print(json.dumps(out, separators=(",", ":")))
 EOF
