@@ -24,6 +24,7 @@ wait_pids() {
 }
 bench_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done # before their files go
   rm -rf "$work"
 }
 bench_workdir() { # bench_workdir NAME: sets work, base_dir and PIDS, and the traps

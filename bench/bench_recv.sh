@@ -59,6 +59,12 @@ cpu_at_join() {
   pid=$(sed -n 's/^pid=//p' "$1")
   python3 -c 'import sys, time; print(time.clock_gettime_ns((~int(sys.argv[1]) << 3) | 2))' "$pid"
 }
+# loop_at_join CPUFILE: ns of CPU the process's main thread (get's event loop) has used so far.
+loop_at_join() {
+  local pid
+  pid=$(sed -n 's/^pid=//p' "$1")
+  awk '{print $1}' "/proc/$pid/task/$pid/schedstat"
+}
 # cpu_of CPUFILE JOIN_NS: ns used after joining.
 cpu_of() {
   local total
@@ -76,8 +82,15 @@ seed_flat_out() { # seed_flat_out TORRENT
   SENT=$(field "$out" datagrams)
 }
 
-# Each scenario appends "side chunk receivers run ns_per_datagram datagrams drops" to $work/results
-# (ns and datagrams are the receivers' means, drops their sum).
+# Each scenario appends "side chunk receivers run ns_per_datagram datagrams drops [loop_ns]" to
+# $work/results (ns and datagrams are the receivers' means, drops their sum; get adds the CPU ns per
+# datagram of its event loop's thread alone, from its own clock at the end).
+# joined CPUFILE LOG: waits for the receiver to say it joined, and for cpu_run.py to name its pid
+# (the child may print before its parent wrote the file).
+joined() {
+  wait_file 10 "$2" joined
+  wait_file 10 "$1" '^pid='
+}
 scenario_count() { # scenario_count CHUNK N RUN [gro]
   local i pids=() joins=()
   for ((i = 1; i <= $2; i++)); do
@@ -86,7 +99,7 @@ scenario_count() { # scenario_count CHUNK N RUN [gro]
     pids+=($!) PIDS+=($!)
   done
   for ((i = 1; i <= $2; i++)); do
-    wait_file 10 "$work/c$run_id.$i.err" joined
+    joined "$work/c$run_id.$i.cpu" "$work/c$run_id.$i.err"
     joins+=("$(cpu_at_join "$work/c$run_id.$i.cpu")")
   done
   seed_flat_out "$work/rel$1.torrent"
@@ -100,7 +113,7 @@ scenario_count() { # scenario_count CHUNK N RUN [gro]
 }
 scenario_countgro() { scenario_count "$@" gro; }
 scenario_get() { # scenario_get CHUNK N RUN
-  local i pids=() joins=()
+  local i pids=() joins=() loops=()
   for ((i = 1; i <= $2; i++)); do
     timeout "$limit" python3 "$CPU_RUN" "$work/g$run_id.$i.cpu" "$CROWCAST" get "$work/rel$1.torrent" \
       -o "$work/get$run_id.$i" --mcast "$GROUP" --iface "127.0.0.$((i + 1))" --mcast-timeout 0 --json \
@@ -108,8 +121,8 @@ scenario_get() { # scenario_get CHUNK N RUN
     pids+=($!) PIDS+=($!)
   done
   for ((i = 1; i <= $2; i++)); do
-    wait_file 10 "$work/g$run_id.$i.log" '"event":"joined"'
-    joins+=("$(cpu_at_join "$work/g$run_id.$i.cpu")")
+    joined "$work/g$run_id.$i.cpu" "$work/g$run_id.$i.log"
+    joins+=("$(cpu_at_join "$work/g$run_id.$i.cpu")") loops+=("$(loop_at_join "$work/g$run_id.$i.cpu")")
   done
   seed_flat_out "$work/rel$1.torrent"
   # a receiver that missed the END would wait: 10 s after the seeder is plenty to finish hashing
@@ -118,9 +131,10 @@ scenario_get() { # scenario_get CHUNK N RUN
     local line
     line=$(grep -E '"event":"(complete|incomplete)"' "$work/g$run_id.$i.log" | tail -n 1) ||
       die "get $i (chunk $1, $2 receivers) printed no final event: $(tail -n 3 "$work/g$run_id.$i.log")"
-    echo "$(cpu_of "$work/g$run_id.$i.cpu" "${joins[i - 1]}") $(field "$line" datagrams) $(field "$line" kernel_drops)"
-  done | awk -v s="get $1 $2 $3" '{ns += $1 / ($2 > 0 ? $2 : 1); d += $2; dr += $3}
-    END {printf "%s %.1f %.0f %d\n", s, ns / NR, d / NR, dr}' >>"$work/results"
+    echo "$(cpu_of "$work/g$run_id.$i.cpu" "${joins[i - 1]}") $(field "$line" datagrams) $(field "$line" kernel_drops)" \
+      "$(field "$line" cpu_loop_s) ${loops[i - 1]}"
+  done | awk -v s="get $1 $2 $3" '{ns += $1 / ($2 > 0 ? $2 : 1); d += $2; dr += $3; loop += ($4 * 1e9 - $5) / ($2 > 0 ? $2 : 1)}
+    END {printf "%s %.1f %.0f %d %.1f\n", s, ns / NR, d / NR, dr, loop / NR}' >>"$work/results"
   rm -rf "$work/get$run_id".*
 }
 
@@ -150,32 +164,37 @@ import json, statistics, sys
 path, size, runs, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 res = {}
 for line in open(path):
-    side, chunk, n, run, ns, dgrams, drops = line.split()
-    res.setdefault((int(chunk), int(n)), {}).setdefault(side, {})[int(run)] = (float(ns), float(dgrams), int(drops))
+    side, chunk, n, run, ns, dgrams, drops, *loop = line.split()
+    res.setdefault((int(chunk), int(n)), {}).setdefault(side, {})[int(run)] = (float(ns), float(dgrams), int(drops),
+                                                                               float(loop[0]) if loop else 0.0)
 out = {"bench": "recv", "release_bytes": size, "runs": runs, "rate": rate, "rows": []}
-print("%6s %4s %12s %9s %10s %12s %9s %7s %8s %9s %9s %7s" % ("chunk", "rcv", "count ns/dg", "(worst)", "+GRO ns/dg",
-      "get ns/dg", "(worst)", "ratio", "(worst)", "get drops", "cores@10G", "@25G"), file=sys.stderr)
+print("%6s %4s %12s %9s %10s %12s %9s %9s %7s %8s %9s %9s %7s" % ("chunk", "rcv", "count ns/dg", "(worst)",
+      "+GRO ns/dg", "get ns/dg", "(worst)", "loop ns", "ratio", "(worst)", "get drops", "cores@10G", "@25G"),
+      file=sys.stderr)
 for (chunk, n), sides in sorted(res.items()):
     cnt, get, cgro = sides["count"], sides["get"], sides["countgro"]
     ratios = [cnt[k][0] / get[k][0] for k in get if k in cnt and get[k][0] > 0]
     c_ns = statistics.median(v[0] for v in cnt.values())
     cg_ns = statistics.median(v[0] for v in cgro.values())
     g_ns = statistics.median(v[0] for v in get.values())
+    l_ns = statistics.median(v[3] for v in get.values())
     wire = chunk + 32 + 8 + 20 + 38
     cores = {g: round(g * 1e9 / 8 / wire * g_ns / 1e9, 2) for g in (10, 25)}
     row = {"chunk": chunk, "receivers": n, "count_ns": round(c_ns, 1), "count_ns_worst": round(max(v[0] for v in cnt.values()), 1),
-           "count_gro_ns": round(cg_ns, 1), "get_ns": round(g_ns, 1), "get_ns_worst": round(max(v[0] for v in get.values()), 1),
+           "count_gro_ns": round(cg_ns, 1), "get_ns": round(g_ns, 1), "get_loop_ns": round(l_ns, 1),
+           "get_loop_cores_10g": round(10e9 / 8 / wire * l_ns / 1e9, 2), "get_ns_worst": round(max(v[0] for v in get.values()), 1),
            "ratio": round(statistics.median(ratios), 3), "ratio_worst": round(min(ratios), 3),
            "get_drops": statistics.median(v[2] for v in get.values()),
            "count_drops": statistics.median(v[2] for v in cnt.values()),
            "get_cores_10g": cores[10], "get_cores_25g": cores[25],
            "count_cores_10g": round(10e9 / 8 / wire * c_ns / 1e9, 2), "count_cores_25g": round(25e9 / 8 / wire * c_ns / 1e9, 2)}
     out["rows"].append(row)
-    print("%6d %4d %12.0f %9.0f %10.0f %12.0f %9.0f %7.2f %8.2f %9d %9.2f %7.2f" % (chunk, n, c_ns, row["count_ns_worst"],
-          cg_ns, g_ns, row["get_ns_worst"], row["ratio"], row["ratio_worst"], row["get_drops"], cores[10], cores[25]),
-          file=sys.stderr)
+    print("%6d %4d %12.0f %9.0f %10.0f %12.0f %9.0f %9.0f %7.2f %8.2f %9d %9.2f %7.2f" % (chunk, n, c_ns,
+          row["count_ns_worst"], cg_ns, g_ns, row["get_ns_worst"], l_ns, row["ratio"], row["ratio_worst"],
+          row["get_drops"], cores[10], cores[25]), file=sys.stderr)
 print("ns/dg: CPU ns per datagram read (medians of %d runs, worst in brackets); +GRO: the counting receiver with"
-      " UDP_GRO; ratio: counting (without GRO) / crowcast per run; cores: crowcast get at line rate" % runs,
+      " UDP_GRO; loop ns: get's event-loop thread alone (the rest is io_uring's write workers); ratio: counting"
+      " (without GRO) / crowcast per run; cores: crowcast get at line rate" % runs,
       file=sys.stderr)
 print(json.dumps(out, separators=(",", ":")))
 EOF

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crowcast/error.h"
@@ -70,6 +71,9 @@ static void counters(struct getter *g, crow_event_writer_t *w)
     crow_event_u64(w, "out_of_range", g->rx.stats.out_of_range);
     crow_event_u64(w, "truncated", us.truncated);
     crow_event_u64(w, "datagrams", us.datagrams); /* read whole from the socket (the bench's denominator) */
+    struct timespec cpu; /* the loop thread's CPU time: what one core must keep up with */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    crow_event_num(w, "cpu_loop_s", (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
     crow_event_str(w, "stream", crow_stream_state_name(g->policy.stream));
     crow_event_str(w, "waiting", crow_peer_wait_name(g->policy.wait));
     crow_event_num(w, "waiting_s", (double)(crow_loop_now(g->loop) - g->policy.wait_since) / 1e9);
