@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "crowcast/announce.h"
+#include "crowcast/clock.h"
 #include "crowcast/diag_stats.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
@@ -626,11 +626,10 @@ static int read_file(run_t *r, uint16_t source)
     return ret;
 }
 
+/* Seconds since the epoch, as pcap stamps its packets. */
 static double wall_clock(void)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+    return (double)crow_clock_wall_ns() / 1e9;
 }
 
 static int capture_live(run_t *r)

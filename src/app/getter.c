@@ -17,6 +17,7 @@
 #include "crowcast/event.h"
 #include "crowcast/getter.h"
 #include "crowcast/log.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/mcast_receiver.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
@@ -532,7 +533,7 @@ static int take_previous(struct getter *g)
 {
     crow_manifest_t prev;
     char why[256];
-    int ret = crow_manifest_load(g->cfg->previous, &prev, why, sizeof why);
+    int ret = crow_manifest_file_load(g->cfg->previous, &prev, why, sizeof why);
     if (ret) {
         crow_log_warn("--previous %s: %s; fetching everything", g->cfg->previous, why);
         return 0;
@@ -582,7 +583,7 @@ int crow_getter_run(const struct crow_getter_config *cfg)
 {
     struct getter g = {.cfg = cfg, .result = CROW_GET_IO, .swarm_incomplete = -1, .catch_up_seen = -1};
     char why[256] = "";
-    int ret = crow_manifest_load(cfg->torrent, &g.m, why, sizeof why);
+    int ret = crow_manifest_file_load(cfg->torrent, &g.m, why, sizeof why);
     if (ret) {
         fprintf(stderr, "crowcast get: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
         return CROW_GET_USAGE;

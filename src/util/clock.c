@@ -1,0 +1,21 @@
+/* The monotonic and the wall clock (crowcast/clock.h): the only clock_gettime calls of src and tools. */
+#include <time.h>
+
+#include "crowcast/clock.h"
+
+static uint64_t read_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t crow_clock_mono_ns(void)
+{
+    return read_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t crow_clock_wall_ns(void)
+{
+    return read_ns(CLOCK_REALTIME);
+}
