@@ -22,8 +22,11 @@ static void write_file(const char *path, const void *buf, size_t len)
 
 START_TEST(test_load_reads_what_parse_reads)
 {
-    crow_manifest_t m = {.name = strdup("one.bin"), .announce = strdup("http://127.0.0.1:6969/announce"),
-                         .single_file = true, .piece_length = 16384, .chunk_size = CROW_DEFAULT_CHUNK_SIZE,
+    crow_manifest_t m = {.name = strdup("one.bin"),
+                         .announce = strdup("http://127.0.0.1:6969/announce"),
+                         .single_file = true,
+                         .piece_length = 16384,
+                         .chunk_size = CROW_DEFAULT_CHUNK_SIZE,
                          .file_count = 1};
     m.files = calloc(1, sizeof *m.files);
     m.files[0].path = strdup("one.bin");
