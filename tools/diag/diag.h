@@ -55,8 +55,8 @@ int diag_options_parse(int argc, char **argv, diag_options_t *o);
  * " out" for copies leaving an interface); the key of an aggregate row; a peer-wire message slot. */
 const char *diag_text_ip_port(uint32_t ip, uint16_t port, char *out, size_t cap);
 const char *diag_text_host_label(const diag_run_t *r, const crow_diag_stats_key_t *k, char *out, size_t cap);
-const char *diag_text_agg_label(const diag_run_t *r, enum crow_diag_stats_by by, const crow_diag_stats_agg_t *a,
-                                char *out, size_t cap);
+const char *diag_text_agg_label(const diag_run_t *r, enum crow_diag_stats_by by,
+                                const crow_diag_stats_agg_t *a, char *out, size_t cap);
 const char *diag_text_msg_name(uint32_t slot);
 /* Loss in percent of the expected datagrams; bits per second between the first and the last. */
 double diag_text_loss_pct(const crow_diag_stats_counts_t *c);

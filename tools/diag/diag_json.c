@@ -16,8 +16,8 @@ static void json_counts(const crow_diag_stats_counts_t *c)
            ",\"loss_pct\":%.4f,\"duplicates\":%" PRIu64 ",\"reordered\":%" PRIu64
            ",\"first_ts\":%.6f,\"last_ts\":%.6f,\"rate_bps\":%.0f",
            c->datagrams, c->bytes, c->data, c->beacons, c->ends, c->expected, c->distinct,
-           crow_diag_stats_lost(c), diag_text_loss_pct(c), c->duplicates, c->reordered, c->first_ts, c->last_ts,
-           diag_text_rate_bps(c));
+           crow_diag_stats_lost(c), diag_text_loss_pct(c), c->duplicates, c->reordered, c->first_ts,
+           c->last_ts, diag_text_rate_bps(c));
 }
 
 static void json_str(const char *key, const char *value)

@@ -45,8 +45,8 @@ double diag_text_rate_bps(const crow_diag_stats_counts_t *c)
     return span > 0 ? 8.0 * (double)c->bytes / span : 0.0;
 }
 
-const char *diag_text_agg_label(const diag_run_t *r, enum crow_diag_stats_by by, const crow_diag_stats_agg_t *a,
-                             char *out, size_t cap)
+const char *diag_text_agg_label(const diag_run_t *r, enum crow_diag_stats_by by,
+                                const crow_diag_stats_agg_t *a, char *out, size_t cap)
 {
     switch (by) {
     case CROW_DIAG_STATS_BY_SESSION:
@@ -61,7 +61,8 @@ const char *diag_text_agg_label(const diag_run_t *r, enum crow_diag_stats_by by,
     }
 }
 
-static void print_table(const diag_run_t *r, enum crow_diag_stats_by by, const crow_diag_stats_agg_t *a, size_t n)
+static void print_table(const diag_run_t *r, enum crow_diag_stats_by by, const crow_diag_stats_agg_t *a,
+                        size_t n)
 {
     static const char *const titles[] = {"SESSION", "SENDER", "GROUP", "HOST"};
     printf("\n%-28s %9s %10s %8s %7s %6s %6s %8s %14s %s\n", titles[by], "datagrams", "bytes", "lost",
@@ -137,9 +138,9 @@ static void print_tracker(const crow_diag_flows_t *f)
         const crow_diag_announcer_t *a = &f->announcers[i];
         char peer[32];
         printf("%-21s %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %6" PRIu64 " %12" PRIu64 " %s\n",
-               diag_text_ip_port(a->ip, a->port, peer, sizeof peer), a->announces, a->events[CROW_EVENT_STARTED],
-               a->events[CROW_EVENT_COMPLETED], a->events[CROW_EVENT_STOPPED], a->events[CROW_EVENT_NONE],
-               a->left, a->rack);
+               diag_text_ip_port(a->ip, a->port, peer, sizeof peer), a->announces,
+               a->events[CROW_EVENT_STARTED], a->events[CROW_EVENT_COMPLETED], a->events[CROW_EVENT_STOPPED],
+               a->events[CROW_EVENT_NONE], a->left, a->rack);
     }
 }
 

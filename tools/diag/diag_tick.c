@@ -50,8 +50,9 @@ static void print_tick(diag_run_t *r, double now)
         printf("[%7.1fs] datagrams %" PRIu64 " (+%" PRIu64 ", %s) lost %" PRIu64 " (%.2f%%) dup %" PRIu64
                " reord %" PRIu64 " | piece data %s | announces %" PRIu64,
                now - r->start_ts, c.datagrams, c.datagrams - r->tick_prev.datagrams,
-               crow_format_rate(bps, rate, sizeof rate), crow_diag_stats_lost(&c), diag_text_loss_pct(&c), c.duplicates,
-               c.reordered, crow_format_size(piece, size, sizeof size), r->diag.flows.announces);
+               crow_format_rate(bps, rate, sizeof rate), crow_diag_stats_lost(&c), diag_text_loss_pct(&c),
+               c.duplicates, c.reordered, crow_format_size(piece, size, sizeof size),
+               r->diag.flows.announces);
         if (worst)
             printf(" | worst %s %.2f%%", worst_label, diag_text_loss_pct(&worst->c));
         printf("\n");
