@@ -1,4 +1,4 @@
-/* `crowcast get`: option parsing for the peer role. */
+/* `crowcast get`: option parsing for the getter role. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
