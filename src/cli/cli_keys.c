@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 
 #include "../app/auth_file.h"
-#include "../app/small_file.h"
 #include "commands.h"
 #include "crowcast/ed25519.h"
 #include "crowcast/error.h"
 #include "crowcast/release_sig.h"
+#include "crowcast/small_file.h"
 
 #define KEY_FILE_MAX (256u * 1024) /* a trust file of CROW_KEYRING_MAX commented keys is ~20 KiB */
 

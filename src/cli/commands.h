@@ -126,7 +126,7 @@ void crow_cli_shared_init(struct crow_cli_shared *s);
  * its exit code. */
 int crow_cli_opt_shared(const char *cmd, int code, const char *arg, struct crow_cli_shared *s);
 
-/* Small files (cli_files.c; reads: app/small_file.h). crow_cli_write_atomically writes buf next to
+/* Small files (cli_files.c; reads: crowcast/small_file.h). crow_cli_write_atomically writes buf next to
  * PATH and renames it into place (mode 0644 before the umask), so a reader never sees half a file.
  * Returns 0 or -errno. */
 int crow_cli_write_atomically(const char *path, const void *buf, size_t len);
