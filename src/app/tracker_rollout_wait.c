@@ -49,7 +49,8 @@ static void conn_remove(tracker_rollout_t *tr, uint32_t at)
 {
     tr->by_conn[at] = NULL;
     /* Moves back every entry of the run after the hole that may no longer be reached past it. */
-    for (uint32_t next = (at + 1) & (CONN_SLOTS - 1); tr->by_conn[next]; next = (next + 1) & (CONN_SLOTS - 1)) {
+    for (uint32_t next = (at + 1) & (CONN_SLOTS - 1); tr->by_conn[next];
+         next = (next + 1) & (CONN_SLOTS - 1)) {
         uint32_t home = conn_slot(tr->by_conn[next]->conn);
         if (((next - home) & (CONN_SLOTS - 1)) >= ((next - at) & (CONN_SLOTS - 1))) {
             tr->by_conn[at] = tr->by_conn[next];

@@ -1,4 +1,5 @@
-/* The monotonic and the wall clock (crowcast/clock.h): the only clock_gettime calls of src and tools. */
+/* The monotonic, the wall and the thread's CPU clock (crowcast/clock.h): the only clock_gettime calls of src
+ * and tools. */
 #include <time.h>
 
 #include "crowcast/clock.h"
@@ -18,4 +19,9 @@ uint64_t crow_clock_mono_ns(void)
 uint64_t crow_clock_wall_ns(void)
 {
     return read_ns(CLOCK_REALTIME);
+}
+
+uint64_t crow_clock_thread_cpu_ns(void)
+{
+    return read_ns(CLOCK_THREAD_CPUTIME_ID);
 }
