@@ -70,20 +70,16 @@ int crow_cmd_agent(int argc, char **argv)
 {
     enum { O_DIR = 256, O_HOST, O_RACK, O_ACTIVATE, O_HEALTH, O_HOOK_TIMEOUT, O_SEED_TIME, O_POLL_WAIT };
     static const struct option opts[] = {
-        CROW_CLI_OPTION_TRACKER,
+        CROW_CLI_OPTIONS_TRACKER_CLIENT,
         {"dir", required_argument, 0, O_DIR},
         {"host", required_argument, 0, O_HOST},
         {"rack", required_argument, 0, O_RACK},
-        CROW_CLI_OPTION_IFACE,
         {"activate", required_argument, 0, O_ACTIVATE},
         {"health", required_argument, 0, O_HEALTH},
         {"hook-timeout", required_argument, 0, O_HOOK_TIMEOUT},
         {"seed-time", required_argument, 0, O_SEED_TIME},
         {"poll-wait", required_argument, 0, O_POLL_WAIT},
         CROW_CLI_OPTION_TRUST,
-        CROW_CLI_OPTION_JSON,
-        CROW_CLI_OPTION_LOG_LEVEL,
-        CROW_CLI_OPTION_TLS_CA,
         CROW_CLI_OPTION_MCAST_KEY,
         CROW_CLI_OPTION_KEY,
         {"help", no_argument, 0, 'h'},

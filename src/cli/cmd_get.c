@@ -80,12 +80,11 @@ int crow_cmd_get(int argc, char **argv)
         O_PREVIOUS_PATH
     };
     static const struct option opts[] = {
+        CROW_CLI_OPTIONS_TRACKER_CLIENT,
         {"output", required_argument, 0, 'o'},
-        CROW_CLI_OPTION_TRACKER,
         CROW_CLI_OPTION_NO_TRACKER,
         {"mcast", required_argument, 0, O_MCAST},
         {"no-mcast", no_argument, 0, O_NO_MCAST},
-        CROW_CLI_OPTION_IFACE,
         {"peer", required_argument, 0, O_PEER},
         {"listen", required_argument, 0, O_LISTEN},
         {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
@@ -94,10 +93,7 @@ int crow_cmd_get(int argc, char **argv)
         {"on-complete", required_argument, 0, O_ON_COMPLETE},
         CROW_CLI_OPTION_TRUST,
         {"progress", no_argument, 0, O_PROGRESS},
-        CROW_CLI_OPTION_JSON,
         CROW_CLI_OPTION_METRICS,
-        CROW_CLI_OPTION_LOG_LEVEL,
-        CROW_CLI_OPTION_TLS_CA,
         {"test-loss", required_argument, 0, O_LOSS},
         {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
         {"test-exit-after", required_argument, 0, O_EXIT_AFTER},

@@ -72,11 +72,7 @@ enum {
 };
 
 static const struct option opts[] = {
-    CROW_CLI_OPTION_TRACKER,
-    CROW_CLI_OPTION_IFACE,
-    CROW_CLI_OPTION_JSON,
-    CROW_CLI_OPTION_LOG_LEVEL,
-    CROW_CLI_OPTION_TLS_CA,
+    CROW_CLI_OPTIONS_TRACKER_CLIENT,
     {"rack", required_argument, 0, O_RACK},
     {"silence", required_argument, 0, O_SILENCE},
     {"idle", required_argument, 0, O_IDLE},

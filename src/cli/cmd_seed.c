@@ -49,8 +49,8 @@ int crow_cmd_seed(int argc, char **argv)
 {
     enum { O_MCAST = 256, O_RATE, O_PASSES, O_TTL, O_LOOP, O_BEACON, O_LISTEN, O_LINGER, O_WAIT_PEERS };
     static const struct option opts[] = {
+        CROW_CLI_OPTIONS_TRACKER_CLIENT,
         {"mcast", required_argument, 0, O_MCAST},
-        CROW_CLI_OPTION_IFACE,
         {"rate", required_argument, 0, O_RATE},
         {"passes", required_argument, 0, O_PASSES},
         {"ttl", required_argument, 0, O_TTL},
@@ -60,12 +60,8 @@ int crow_cmd_seed(int argc, char **argv)
         {"listen", required_argument, 0, O_LISTEN},
         {"linger", required_argument, 0, O_LINGER},
         {"wait-peers", required_argument, 0, O_WAIT_PEERS},
-        CROW_CLI_OPTION_TRACKER,
         CROW_CLI_OPTION_NO_TRACKER,
-        CROW_CLI_OPTION_JSON,
         CROW_CLI_OPTION_METRICS,
-        CROW_CLI_OPTION_LOG_LEVEL,
-        CROW_CLI_OPTION_TLS_CA,
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };

@@ -43,10 +43,11 @@ int crow_cli_opt_seconds(const char *cmd, const char *arg, double *out);
 
 /* The options commands share (cli_options.c): one spelling, one value check and, where the meaning
  * does not depend on the role, one help line each. A command lists those it takes in its own
- * getopt_long table (CROW_CLI_OPTION_TRACKER ...), hands every code its switch does not know to
- * crow_cli_opt_shared, and takes the values from its struct crow_cli_shared after the loop. Their
- * codes lie above every command's own (256 and up). --tracker, --iface, --trust, --key and
- * --mcast-key say in each command's help what they mean for that role. */
+ * getopt_long table (CROW_CLI_OPTION_TRACKER ..., or the group CROW_CLI_OPTIONS_TRACKER_CLIENT),
+ * hands every code its switch does not know to crow_cli_opt_shared, and takes the values from its
+ * struct crow_cli_shared after the loop. Their codes lie above every command's own (256 and up).
+ * --tracker, --iface, --trust, --key and --mcast-key say in each command's help what they mean for
+ * that role. */
 enum crow_cli_shared_code {
     CROW_CLI_O_TRACKER = 1000, /* --tracker URL */
     CROW_CLI_O_NO_TRACKER,     /* --no-tracker */
@@ -59,46 +60,23 @@ enum crow_cli_shared_code {
     CROW_CLI_O_KEY,            /* --key FILE: a control-plane key (crow_cli_opt_auth_key reads it) */
     CROW_CLI_O_MCAST_KEY,      /* --mcast-key FILE|none */
 };
-#define CROW_CLI_OPTION_TRACKER                                                                              \
-    {                                                                                                        \
-        "tracker", required_argument, 0, CROW_CLI_O_TRACKER                                                  \
-    }
-#define CROW_CLI_OPTION_NO_TRACKER                                                                           \
-    {                                                                                                        \
-        "no-tracker", no_argument, 0, CROW_CLI_O_NO_TRACKER                                                  \
-    }
-#define CROW_CLI_OPTION_IFACE                                                                                \
-    {                                                                                                        \
-        "iface", required_argument, 0, CROW_CLI_O_IFACE                                                      \
-    }
-#define CROW_CLI_OPTION_JSON                                                                                 \
-    {                                                                                                        \
-        "json", no_argument, 0, CROW_CLI_O_JSON                                                              \
-    }
-#define CROW_CLI_OPTION_METRICS                                                                              \
-    {                                                                                                        \
-        "metrics", required_argument, 0, CROW_CLI_O_METRICS                                                  \
-    }
-#define CROW_CLI_OPTION_LOG_LEVEL                                                                            \
-    {                                                                                                        \
-        "log-level", required_argument, 0, CROW_CLI_O_LOG_LEVEL                                              \
-    }
-#define CROW_CLI_OPTION_TLS_CA                                                                               \
-    {                                                                                                        \
-        "tls-ca", required_argument, 0, CROW_CLI_O_TLS_CA                                                    \
-    }
-#define CROW_CLI_OPTION_TRUST                                                                                \
-    {                                                                                                        \
-        "trust", required_argument, 0, CROW_CLI_O_TRUST                                                      \
-    }
-#define CROW_CLI_OPTION_KEY                                                                                  \
-    {                                                                                                        \
-        "key", required_argument, 0, CROW_CLI_O_KEY                                                          \
-    }
-#define CROW_CLI_OPTION_MCAST_KEY                                                                            \
-    {                                                                                                        \
-        "mcast-key", required_argument, 0, CROW_CLI_O_MCAST_KEY                                              \
-    }
+/* One entry a line, as the table it is. */
+/* clang-format off */
+#define CROW_CLI_OPTION_TRACKER    {"tracker", required_argument, 0, CROW_CLI_O_TRACKER}
+#define CROW_CLI_OPTION_NO_TRACKER {"no-tracker", no_argument, 0, CROW_CLI_O_NO_TRACKER}
+#define CROW_CLI_OPTION_IFACE      {"iface", required_argument, 0, CROW_CLI_O_IFACE}
+#define CROW_CLI_OPTION_JSON       {"json", no_argument, 0, CROW_CLI_O_JSON}
+#define CROW_CLI_OPTION_METRICS    {"metrics", required_argument, 0, CROW_CLI_O_METRICS}
+#define CROW_CLI_OPTION_LOG_LEVEL  {"log-level", required_argument, 0, CROW_CLI_O_LOG_LEVEL}
+#define CROW_CLI_OPTION_TLS_CA     {"tls-ca", required_argument, 0, CROW_CLI_O_TLS_CA}
+#define CROW_CLI_OPTION_TRUST      {"trust", required_argument, 0, CROW_CLI_O_TRUST}
+#define CROW_CLI_OPTION_KEY        {"key", required_argument, 0, CROW_CLI_O_KEY}
+#define CROW_CLI_OPTION_MCAST_KEY  {"mcast-key", required_argument, 0, CROW_CLI_O_MCAST_KEY}
+/* The entries of every command that is a tracker's client on a host (get, seed, agent, probe). */
+#define CROW_CLI_OPTIONS_TRACKER_CLIENT \
+    CROW_CLI_OPTION_TRACKER, CROW_CLI_OPTION_IFACE, CROW_CLI_OPTION_JSON, CROW_CLI_OPTION_LOG_LEVEL, \
+    CROW_CLI_OPTION_TLS_CA
+/* clang-format on */
 
 /* The help lines of the shared options whose meaning is the same in every command. */
 #define CROW_CLI_USAGE_JSON_EVENTS                                                                           \
