@@ -5,6 +5,9 @@
 #  - a file of src/util, src/codec, src/engine or src/storage includes liburing, a header of src/io,
 #    the public header of an io module (crowcast/loop.h, udp.h, tcp.h ...) or a public header that
 #    includes one of those, at any depth;
+#  - a file of src/codec, src/engine or src/storage includes crowcast/clock.h (engines take the time
+#    as a parameter), or a file of src or tools other than src/util/clock.c reads a clock itself
+#    (clock_gettime, gettimeofday, time(), timespec_get);
 #  - with BUILD_DIR (ctest passes it): the link line of a unit test built on those layers alone
 #    names liburing or crow_io.
 set -euo pipefail
@@ -53,6 +56,22 @@ for f in $(find "${lower[@]}" -name '*.[ch]' | sort); do
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | sed 's/^\([0-9]*\):[^<"]*[<"]\([^>"]*\)[>"].*/\1:\2/')
 done
 
+# The clocks: read in util/clock.c alone, and never by the sans-I/O layers above util.
+for f in $(find src/codec src/engine src/storage -name '*.[ch]' | sort); do
+  while IFS=: read -r n inc; do
+    if [[ $inc == crowcast/clock.h ]]; then
+      echo "layers: $f:$n includes $inc: ${f%/*} takes the time as a parameter"
+      bad=1
+    fi
+  done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | sed 's/^\([0-9]*\):[^<"]*[<"]\([^>"]*\)[>"].*/\1:\2/')
+done
+while IFS=: read -r f n _; do
+  [[ $f == src/util/clock.c ]] && continue
+  echo "layers: $f:$n reads a clock itself: call crow_clock_mono_ns or crow_clock_wall_ns (crowcast/clock.h)"
+  bad=1
+done < <(grep -rnE '(^|[^_[:alnum:]])((clock_gettime|gettimeofday|timespec_get)[[:space:]]*|time)\(' src tools --include='*.[ch]' |
+  grep -vE '^[^:]*:[0-9]*:[[:space:]]*(/?\*|//)' || true)
+
 if [[ -n $build ]]; then
   # crow_unit_test(MODULE LIB...): the tests whose libraries all sit below io.
   while read -r module libs; do
@@ -76,5 +95,5 @@ if [[ -n $build ]]; then
     bad=1
   fi
 fi
-((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); $checked unit tests link without liburing"
+((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; $checked unit tests link without liburing"
 exit $bad

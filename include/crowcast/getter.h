@@ -1,6 +1,6 @@
-/* The peer role (`crowcast get`): receives a release from its rack's multicast group, repairs the
- * gaps over TCP from neighbours, verifies every piece, publishes the release atomically, then keeps
- * seeding for its neighbours for a while. */
+/* The getter role (`crowcast get`, README "Words"): receives a release from its rack's multicast group,
+ * repairs the gaps over TCP from neighbours, verifies every piece, publishes the release atomically, then
+ * keeps seeding for its neighbours for a while. */
 #ifndef CROWCAST_GETTER_H
 #define CROWCAST_GETTER_H
 

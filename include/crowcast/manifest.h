@@ -52,7 +52,7 @@
 #define CROW_MAX_FILES          1000000u /* files, symlinks and empty directories together */
 #define CROW_MAX_PATH           4096u
 #define CROW_MAX_NAME           255u                /* bytes in one path component (NAME_MAX) */
-#define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_load reads */
+#define CROW_MANIFEST_MAX_BYTES (64u * 1024 * 1024) /* largest .torrent crow_manifest_file_load reads */
 /* Parsing allocates one bencode node per value, at most len/2+1 and never more than this
  * (~224 MiB of nodes; enough for ~400k files with short paths). */
 #define CROW_MANIFEST_MAX_NODES      (4u * 1024 * 1024)
@@ -123,8 +123,6 @@ typedef struct crow_manifest {
  * field), CROW_EPATH (unsafe path), CROW_ELIMIT or -ENOMEM, leaves *m empty, and writes a
  * one-line reason into why (when why_cap > 0). */
 int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char *why, size_t why_cap);
-/* Reads and parses a .torrent file (at most 64 MiB). Same returns, plus -errno for I/O. */
-int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t why_cap);
 void crow_manifest_dispose(crow_manifest_t *m);
 
 /* Bytes in piece `piece` (the last one may be short); 0 when out of range. */

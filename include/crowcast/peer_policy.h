@@ -1,7 +1,8 @@
-/* The peer's timing decisions, sans I/O: whether the multicast stream is alive, when to announce
- * to the tracker, and what the peer is waiting for. The caller feeds events with the time (`now`,
- * nanoseconds on a monotonic clock) and calls crow_peer_policy_tick at crow_peer_policy_next_deadline
- * or sooner; the tick says what to do. Nothing here reads a clock or touches a socket.
+/* The getter's timing decisions (the receiving peer's policy, README "Words"), sans I/O: whether
+ * the multicast stream is alive, when to announce to the tracker, and what the peer is waiting for.
+ * The caller feeds events with the time (`now`, nanoseconds on a monotonic clock) and calls
+ * crow_peer_policy_tick at crow_peer_policy_next_deadline or sooner; the tick says what to do.
+ * Nothing here reads a clock or touches a socket.
  *
  * The stream. A joined peer waits for datagrams without a clock until a source of the release is
  * known to exist (the tracker lists a complete peer, a --peer was given, a datagram came): then the

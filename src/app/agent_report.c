@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "agent_internal.h"
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 
@@ -79,9 +80,8 @@ void agent_report(struct agent *a, uint32_t rollout, enum crow_step step, bool o
     snprintf(r.detail, sizeof r.detail, "%s", detail ? detail : "");
     crow_log(ok ? CROW_LOG_INFO : CROW_LOG_ERROR, "rollout %u: %s %s%s%s", rollout, crow_step_name(step),
              ok ? "ok" : "failed", r.detail[0] ? ": " : "", r.detail);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now); /* see crow_agent_state_queue: numbers outlive the state file */
-    crow_agent_state_queue(&a->state, &r, (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u);
+    /* wall-clock µs: see crow_agent_state_queue (numbers outlive the state file) */
+    crow_agent_state_queue(&a->state, &r, crow_clock_wall_ns() / 1000u);
     agent_save_state(a);
     if (crow_loop_now(a->loop) >= a->next_report_ns)
         send_next(a);

@@ -7,7 +7,7 @@
 #include "auth_file.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
-#include "small_file.h"
+#include "crowcast/small_file.h"
 
 int crow_auth_file_read(const char *path, crow_auth_key_t *keys, size_t max, size_t *count, char *why,
                         size_t cap)

@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
 #include "crowcast/getter.h"
 #include "crowcast/log.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/mcast_receiver.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
@@ -71,9 +73,7 @@ static void counters(struct getter *g, crow_event_writer_t *w)
     crow_event_u64(w, "out_of_range", g->rx.stats.out_of_range);
     crow_event_u64(w, "truncated", us.truncated);
     crow_event_u64(w, "datagrams", us.datagrams); /* read whole from the socket (the bench's denominator) */
-    struct timespec cpu; /* the loop thread's CPU time: what one core must keep up with */
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-    crow_event_num(w, "cpu_loop_s", (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
+    crow_event_num(w, "cpu_loop_s", (double)crow_clock_thread_cpu_ns() / 1e9); /* the loop thread's CPU */
     crow_event_str(w, "stream", crow_stream_state_name(g->policy.stream));
     crow_event_str(w, "waiting", crow_peer_wait_name(g->policy.wait));
     crow_event_num(w, "waiting_s", (double)(crow_loop_now(g->loop) - g->policy.wait_since) / 1e9);
@@ -538,7 +538,7 @@ static int take_previous(struct getter *g)
 {
     crow_manifest_t prev;
     char why[256];
-    int ret = crow_manifest_load(g->cfg->previous, &prev, why, sizeof why);
+    int ret = crow_manifest_file_load(g->cfg->previous, &prev, why, sizeof why);
     if (ret) {
         crow_log_warn("--previous %s: %s; fetching everything", g->cfg->previous, why);
         return 0;
@@ -588,7 +588,7 @@ int crow_getter_run(const struct crow_getter_config *cfg)
 {
     struct getter g = {.cfg = cfg, .result = CROW_GET_IO, .swarm_incomplete = -1, .catch_up_seen = -1};
     char why[256] = "";
-    int ret = crow_manifest_load(cfg->torrent, &g.m, why, sizeof why);
+    int ret = crow_manifest_file_load(cfg->torrent, &g.m, why, sizeof why);
     if (ret) {
         fprintf(stderr, "crowcast get: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
         return CROW_GET_USAGE;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/log.h"
@@ -217,7 +218,8 @@ static int authorization(struct crow_http_client *c, char *buf, size_t cap, cons
         return ret;
     crow_hex(nonce, sizeof nonce, c->nonce);
     int n = snprintf(buf, cap, "Authorization: ");
-    long v = crow_auth_sign(buf + n, cap - (size_t)n - 2, key, method, target, (uint64_t)time(NULL), nonce);
+    long v = crow_auth_sign(buf + n, cap - (size_t)n - 2, key, method, target,
+                            crow_clock_wall_ns() / 1000000000u, nonce);
     if (v < 0)
         return (int)v;
     memcpy(buf + n + v, "\r\n", 3);

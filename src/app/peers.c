@@ -1,4 +1,5 @@
-/* Peer-wire connections on the loop: TCP buffers <-> crow_peer_session <-> picker and piece store.
+/* The connection set (peers.h), peer-wire connections on the loop: TCP buffers <->
+ * crow_peer_session <-> picker and piece store.
  *
  * Every session is flushed into its connection's output buffer after input, after a served block,
  * after a verified piece and on a 50 ms tick (timeouts, keep-alives, new requests once the

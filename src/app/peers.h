@@ -1,6 +1,7 @@
-/* The TCP side of a peer or seeder: peer-wire connections to and from neighbours, each driven by a
- * crow_peer_session, requests chosen by the picker (downloads), blocks served from the piece store
- * (uploads). One object per process and release. */
+/* The connection set (README "Words"): the TCP side of a getter or a seeder, its peer-wire
+ * connections to and from neighbours, each driven by a crow_peer_session, requests chosen by the
+ * picker (downloads), blocks served from the piece store (uploads). One object per process and
+ * release. */
 #ifndef CROWCAST_APP_PEERS_H
 #define CROWCAST_APP_PEERS_H
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "crowcast/mcast_sender.h"
@@ -281,9 +282,8 @@ int crow_probe_send_run(const struct crow_probe_send_config *cfg)
     if (!s.t)
         return 3;
     s.t->loss_ppm = cfg->loss_ppm;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s.run = (uint16_t)(ts.tv_nsec ^ ts.tv_sec ^ getpid());
+    uint64_t wall = crow_clock_wall_ns();
+    s.run = (uint16_t)((wall % 1000000000u) ^ (wall / 1000000000u) ^ (uint64_t)getpid());
     int ret = crow_loop_new(&s.loop, 512);
     if (ret) {
         fprintf(stderr, "crowcast probe send: io_uring: %s\n", crow_strerror(ret));

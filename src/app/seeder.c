@@ -10,6 +10,7 @@
 #include "crowcast/error.h"
 #include "crowcast/event.h"
 #include "crowcast/log.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/prom_text.h"
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
@@ -364,7 +365,7 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
 {
     struct seeder s = {.cfg = cfg, .result = 0};
     char why[256] = "";
-    int ret = crow_manifest_load(cfg->torrent, &s.m, why, sizeof why);
+    int ret = crow_manifest_file_load(cfg->torrent, &s.m, why, sizeof why);
     if (ret) {
         fprintf(stderr, "crowcast seed: %s: %s\n", cfg->torrent, why[0] ? why : crow_strerror(ret));
         return 2;

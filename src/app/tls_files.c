@@ -6,7 +6,7 @@
 
 #include "crowcast/error.h"
 #include "crowcast/log.h"
-#include "small_file.h"
+#include "crowcast/small_file.h"
 #include "tls_files.h"
 
 /* Reads one PEM file; on failure writes "PATH: reason" into why. */

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "tracker_rollout_internal.h"
@@ -21,9 +22,7 @@ uint64_t tracker_rollout_wall_ms(void)
 {
     /* The coordinator's deadlines (soak ends) are wall-clock: they must mean the same after a restart,
      * which the loop's monotonic clock does not. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return crow_clock_wall_ns() / 1000000u;
 }
 
 const crow_rollout_t *tracker_rollout_state(const tracker_rollout_t *tr)

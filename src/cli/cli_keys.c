@@ -1,20 +1,22 @@
-/* Key files on disk, for the commands that sign (make --sign, sign) and those that check (get,
- * agent, verify, inspect with --trust): reading a private key that only its owner may read, and
- * reading --trust, a public key file or a directory of them, into a keyring. Formats and what the
- * keys mean are in crowcast/release_sig.h. */
+/* Key files on disk, for the commands that sign (make --sign, sign), those that check (get,
+ * agent, verify, inspect with --trust) and those that sign control-plane requests (--key): reading a private
+ * key that only its owner may read, and reading --trust, a public key file or a directory of them, into a
+ * keyring. Formats and what the keys mean are in crowcast/release_sig.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../app/small_file.h"
+#include "../app/auth_file.h"
 #include "commands.h"
 #include "crowcast/ed25519.h"
 #include "crowcast/error.h"
 #include "crowcast/release_sig.h"
+#include "crowcast/small_file.h"
 
 #define KEY_FILE_MAX (256u * 1024) /* a trust file of CROW_KEYRING_MAX commented keys is ~20 KiB */
 
@@ -103,4 +105,12 @@ int crow_cli_opt_trust(const char *cmd, const char *path, crow_keyring_t *kr)
         ret = CROW_EXIT_USAGE;
     }
     return ret;
+}
+
+int crow_cli_opt_auth_key(const char *cmd, const char *path, crow_auth_key_t *key)
+{
+    char why[PATH_MAX + 128];
+    if (crow_auth_file_read_one(path, key, why, sizeof why))
+        return crow_cli_usage_error(cmd, "--key %s", why);
+    return 0;
 }

@@ -1,6 +1,6 @@
-/* Option values that several subcommands take (addresses, endpoints, seconds, the log level, CAs):
- * each helper parses one value and, when it is bad, prints the one usage error every command
- * uses for it. */
+/* The options several subcommands share (commands.h: the table, crow_cli_opt_shared) and the
+ * values several take (addresses, endpoints, seconds): each parses one value and, when it is bad,
+ * prints the one usage error every command uses for it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "../app/tls_files.h"
 #include "commands.h"
 #include "crowcast/log.h"
+#include "crowcast/release_sig.h"
 #include "crowcast/udp.h"
 #include "crowcast/units.h"
 
@@ -41,7 +42,7 @@ int crow_cli_opt_seconds(const char *cmd, const char *arg, double *out)
     return 0;
 }
 
-int crow_cli_opt_log_level(const char *cmd, const char *arg)
+static int opt_log_level(const char *cmd, const char *arg)
 {
     enum crow_log_level level;
     if (crow_log_parse_level(arg, &level))
@@ -50,7 +51,7 @@ int crow_cli_opt_log_level(const char *cmd, const char *arg)
     return 0;
 }
 
-int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_cap)
+static int opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_cap)
 {
     char why[PATH_MAX + 256], full[PATH_MAX];
     crow_tls_session_ctx_t *ctx;
@@ -62,4 +63,53 @@ int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_
     if (abs)
         memcpy(abs, full, strlen(full) + 1);
     return 0;
+}
+
+void crow_cli_shared_init(struct crow_cli_shared *s)
+{
+    memset(s, 0, sizeof *s);
+    crow_parse_ipv4("127.0.0.1", &s->iface);
+}
+
+int crow_cli_opt_shared(const char *cmd, int code, const char *arg, struct crow_cli_shared *s)
+{
+    static crow_keyring_t trust; /* one command a process: its keys live as long as it runs */
+    int err;
+    switch (code) {
+    case CROW_CLI_O_TRACKER:
+        s->tracker = arg;
+        return 0;
+    case CROW_CLI_O_NO_TRACKER:
+        s->no_tracker = true;
+        return 0;
+    case CROW_CLI_O_IFACE:
+        return crow_cli_opt_ipv4(cmd, "--iface", arg, &s->iface);
+    case CROW_CLI_O_JSON:
+        s->json = true;
+        return 0;
+    case CROW_CLI_O_METRICS:
+        s->metrics = arg;
+        return 0;
+    case CROW_CLI_O_LOG_LEVEL:
+        s->log_level = arg;
+        return opt_log_level(cmd, arg);
+    case CROW_CLI_O_TLS_CA:
+        return opt_tls_ca(cmd, arg, s->tls_ca, sizeof s->tls_ca);
+    case CROW_CLI_O_TRUST:
+        if ((err = crow_cli_opt_trust(cmd, arg, &trust)))
+            return err;
+        /* Children (the agent's get) read the same keys whatever directory they start in. */
+        if (!realpath(arg, s->trust_path))
+            return crow_cli_usage_error(cmd, "--trust %s: %s", arg, strerror(errno));
+        s->trust = &trust;
+        return 0;
+    case CROW_CLI_O_KEY:
+        s->key = arg;
+        return 0;
+    case CROW_CLI_O_MCAST_KEY:
+        s->mcast_key = arg;
+        return 0;
+    default:
+        return crow_cli_usage_error(cmd, "unknown option");
+    }
 }

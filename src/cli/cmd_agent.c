@@ -58,10 +58,8 @@ static const char usage[] =
     "                         (crowcast make --sign): a public key file (crowcast-ed25519 lines) or\n"
     "                         a directory of *.pub files, read at start. Any other release is\n"
     "                         refused before a byte of it is fetched, and the step is reported\n"
-    "                         failed to the tracker with the reason. Default: any release\n"
-    "  --json                 machine-readable events on stdout, one JSON object a "
-    "line\n" CROW_CLI_TLS_CA_USAGE "  --log-level LEVEL      error, warn, info (default) or debug\n"
-    "\n"
+    "                         failed to the tracker with the reason. Default: any "
+    "release\n" CROW_CLI_USAGE_JSON_EVENTS CROW_CLI_USAGE_TLS_CA CROW_CLI_USAGE_LOG_LEVEL "\n"
     "As a service: tools/crowcast-agent.service (systemd) reads TRACKER, DIR, HOST, RACK, IFACE,\n"
     "ACTIVATE, HEALTH, TRUST from /etc/crowcast/agent.env; see the README.\n"
     "\n"
@@ -70,40 +68,20 @@ static const char usage[] =
 
 int crow_cmd_agent(int argc, char **argv)
 {
-    enum {
-        O_TRACKER = 256,
-        O_DIR,
-        O_HOST,
-        O_RACK,
-        O_IFACE,
-        O_ACTIVATE,
-        O_HEALTH,
-        O_HOOK_TIMEOUT,
-        O_SEED_TIME,
-        O_POLL_WAIT,
-        O_TRUST,
-        O_JSON,
-        O_LOG,
-        O_MCAST_KEY,
-        O_KEY
-    };
+    enum { O_DIR = 256, O_HOST, O_RACK, O_ACTIVATE, O_HEALTH, O_HOOK_TIMEOUT, O_SEED_TIME, O_POLL_WAIT };
     static const struct option opts[] = {
-        {"tracker", required_argument, 0, O_TRACKER},
+        CROW_CLI_OPTIONS_TRACKER_CLIENT,
         {"dir", required_argument, 0, O_DIR},
         {"host", required_argument, 0, O_HOST},
         {"rack", required_argument, 0, O_RACK},
-        {"iface", required_argument, 0, O_IFACE},
         {"activate", required_argument, 0, O_ACTIVATE},
         {"health", required_argument, 0, O_HEALTH},
         {"hook-timeout", required_argument, 0, O_HOOK_TIMEOUT},
         {"seed-time", required_argument, 0, O_SEED_TIME},
         {"poll-wait", required_argument, 0, O_POLL_WAIT},
-        {"trust", required_argument, 0, O_TRUST},
-        {"json", no_argument, 0, O_JSON},
-        {"log-level", required_argument, 0, O_LOG},
-        CROW_CLI_TLS_CA_OPTION,
-        {"mcast-key", required_argument, 0, O_MCAST_KEY},
-        {"key", required_argument, 0, O_KEY},
+        CROW_CLI_OPTION_TRUST,
+        CROW_CLI_OPTION_MCAST_KEY,
+        CROW_CLI_OPTION_KEY,
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -111,11 +89,10 @@ int crow_cmd_agent(int argc, char **argv)
         .hook_timeout = 300, .seed_time = 60, .poll_wait = 20, .exe = "/proc/self/exe"};
     /* Children (get, verify) run this very executable: /proc/self/exe of the child is the one it
      * was forked from, even when the file on disk was replaced by an upgrade meanwhile. */
-    crow_parse_ipv4("127.0.0.1", &cfg.iface);
+    static struct crow_cli_shared sh; /* its paths outlive this function: the agent runs on them */
+    crow_cli_shared_init(&sh);
     char hostname[256] = "";
-    static crow_keyring_t trust;
-    static char trust_path[PATH_MAX], mcast_key_path[PATH_MAX], tls_ca_path[PATH_MAX];
-    const char *key_path = NULL;
+    static char mcast_key_path[PATH_MAX];
     static crow_auth_key_t key;
     int c;
     optind = 1;
@@ -126,9 +103,6 @@ int crow_cmd_agent(int argc, char **argv)
         case 'h':
             fputs(usage, stdout);
             return CROW_EXIT_OK;
-        case O_TRACKER:
-            cfg.tracker = optarg;
-            break;
         case O_DIR:
             cfg.dir = optarg;
             break;
@@ -137,10 +111,6 @@ int crow_cmd_agent(int argc, char **argv)
             break;
         case O_RACK:
             cfg.rack = optarg;
-            break;
-        case O_IFACE:
-            if ((err = crow_cli_opt_ipv4("agent", "--iface", optarg, &cfg.iface)))
-                return err;
             break;
         case O_ACTIVATE:
             cfg.activate = optarg;
@@ -161,50 +131,32 @@ int crow_cmd_agent(int argc, char **argv)
             else
                 cfg.poll_wait = (unsigned)s;
             break;
-        case O_TRUST:
-            if ((err = crow_cli_opt_trust("agent", optarg, &trust)))
-                return err;
-            /* The children run with the same keys whatever directory they start in. */
-            if (!realpath(optarg, trust_path))
-                return crow_cli_usage_error("agent", "--trust %s: %s", optarg, strerror(errno));
-            cfg.trust = &trust;
-            cfg.trust_path = trust_path;
-            break;
-        case O_JSON:
-            cfg.json = true;
-            break;
-        case O_MCAST_KEY:
-            /* As --trust: the same file whatever directory a get starts in ("none" passes as is). */
-            if (strcmp(optarg, "none") != 0 && !realpath(optarg, mcast_key_path))
-                return crow_cli_usage_error("agent", "--mcast-key %s: %s", optarg, strerror(errno));
-            cfg.mcast_key = strcmp(optarg, "none") != 0 ? mcast_key_path : optarg;
-            break;
-        case O_KEY:
-            key_path = optarg;
-            break;
-        case CROW_CLI_O_TLS_CA:
-            /* The get children read the same file whatever directory they start in. */
-            if ((err = crow_cli_opt_tls_ca("agent", optarg, tls_ca_path, sizeof tls_ca_path)))
-                return err;
-            cfg.tls_ca = tls_ca_path;
-            break;
-        case O_LOG:
-            if ((err = crow_cli_opt_log_level("agent", optarg)))
-                return err;
-            cfg.log_level = optarg;
-            break;
         default:
-            return crow_cli_usage_error("agent", "unknown option");
+            if ((err = crow_cli_opt_shared("agent", c, optarg, &sh)))
+                return err;
         }
     }
+    /* The get children read the same files whatever directory they start in: absolute paths
+     * (--mcast-key none passes as is). */
+    if (sh.mcast_key && strcmp(sh.mcast_key, "none") != 0 && !realpath(sh.mcast_key, mcast_key_path))
+        return crow_cli_usage_error("agent", "--mcast-key %s: %s", sh.mcast_key, strerror(errno));
+    cfg.mcast_key = sh.mcast_key && strcmp(sh.mcast_key, "none") != 0 ? mcast_key_path : sh.mcast_key;
+    cfg.tracker = sh.tracker;
+    cfg.iface = sh.iface;
+    cfg.json = sh.json;
+    cfg.log_level = sh.log_level;
+    cfg.trust = sh.trust;
+    cfg.trust_path = sh.trust ? sh.trust_path : NULL;
+    cfg.tls_ca = sh.tls_ca[0] ? sh.tls_ca : NULL;
+    const char *key_path = sh.key;
     if (optind != argc)
         return crow_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
     if (!cfg.tracker || !cfg.dir)
         return crow_cli_usage_error("agent", "--tracker URL and --dir DIR are required");
     if (key_path) {
-        char why[PATH_MAX + 128];
-        if (crow_auth_file_read_one(key_path, &key, why, sizeof why))
-            return crow_cli_usage_error("agent", "--key %s", why);
+        int err = crow_cli_opt_auth_key("agent", key_path, &key);
+        if (err)
+            return err;
         if (key.kind != CROW_AUTH_AGENT)
             return crow_cli_usage_error("agent", "--key %s holds an operator key, not an agent one",
                                         key_path);
@@ -225,8 +177,8 @@ int crow_cmd_agent(int argc, char **argv)
     snprintf(role, sizeof role, "agent %s", cfg.host);
     crow_log_set_role(role);
     if (cfg.trust)
-        crow_log_info("trusting %u release signing key%s from %s", trust.count, trust.count == 1 ? "" : "s",
-                      cfg.trust_path);
+        crow_log_info("trusting %u release signing key%s from %s", cfg.trust->count,
+                      cfg.trust->count == 1 ? "" : "s", cfg.trust_path);
     else
         crow_log_info("no --trust: releases are run whether signed or not");
     return crow_agent_run(&cfg);

@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "crowcast/hash.h"
 #include "crowcast/json.h"
-#include "crowcast/manifest.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/release_diff.h"
 #include "crowcast/units.h"
 
@@ -36,7 +36,7 @@ static void usage(FILE *out)
 static int load(const char *path, crow_manifest_t *m)
 {
     char why[256];
-    int ret = crow_manifest_load(path, m, why, sizeof why);
+    int ret = crow_manifest_file_load(path, m, why, sizeof why);
     if (ret == 0)
         return 0;
     bool system = ret > -4096; /* error.h: CROW_E* codes sit below -4096 */

@@ -1,4 +1,4 @@
-/* `crowcast get`: option parsing for the peer role. */
+/* `crowcast get`: option parsing for the getter role. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -50,12 +50,9 @@ static const char usage[] =
     "  --previous-path PATH   where the previous release lies\n"
     "  --on-complete CMD      run CMD (sh -c) after publishing; CROWCAST_RELEASE_PATH and\n"
     "                         CROWCAST_RELEASE_ID are in its environment\n"
-    "  --progress             live view on the terminal (default when stderr is a terminal)\n"
-    "  --json                 machine-readable events on stdout, one JSON object a line\n"
-    "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"
-    "                         collector), rewritten atomically every 5 s and at exit\n" CROW_CLI_TLS_CA_USAGE
-    "  --log-level LEVEL      error, warn, info (default) or debug\n"
-    "\n"
+    "  --progress             live view on the terminal (default when stderr is a "
+    "terminal)\n" CROW_CLI_USAGE_JSON_EVENTS CROW_CLI_USAGE_METRICS CROW_CLI_USAGE_TLS_CA
+        CROW_CLI_USAGE_LOG_LEVEL "\n"
     "Test-only (loss handling without a special network):\n"
     "  --test-loss PPM        drop PPM of every million DATA datagrams, deterministically\n"
     "  --test-loss-seed N     seed of that choice (default 1)\n"
@@ -68,47 +65,35 @@ static const char usage[] =
 int crow_cmd_get(int argc, char **argv)
 {
     enum {
-        O_TRACKER = 256,
-        O_NO_TRACKER,
-        O_MCAST,
+        O_MCAST = 256,
         O_NO_MCAST,
-        O_IFACE,
         O_PEER,
         O_LISTEN,
         O_MTIMEOUT,
         O_SEED_TIME,
         O_ON_COMPLETE,
-        O_TRUST,
         O_PROGRESS,
-        O_JSON,
-        O_METRICS,
-        O_LOG,
         O_LOSS,
         O_LOSS_SEED,
         O_EXIT_AFTER,
-        O_MCAST_KEY,
         O_PREVIOUS,
         O_PREVIOUS_PATH
     };
     static const struct option opts[] = {
+        CROW_CLI_OPTIONS_TRACKER_CLIENT,
         {"output", required_argument, 0, 'o'},
-        {"tracker", required_argument, 0, O_TRACKER},
-        {"no-tracker", no_argument, 0, O_NO_TRACKER},
+        CROW_CLI_OPTION_NO_TRACKER,
         {"mcast", required_argument, 0, O_MCAST},
         {"no-mcast", no_argument, 0, O_NO_MCAST},
-        {"iface", required_argument, 0, O_IFACE},
         {"peer", required_argument, 0, O_PEER},
         {"listen", required_argument, 0, O_LISTEN},
         {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
-        {"mcast-key", required_argument, 0, O_MCAST_KEY},
+        CROW_CLI_OPTION_MCAST_KEY,
         {"seed-time", required_argument, 0, O_SEED_TIME},
         {"on-complete", required_argument, 0, O_ON_COMPLETE},
-        {"trust", required_argument, 0, O_TRUST},
+        CROW_CLI_OPTION_TRUST,
         {"progress", no_argument, 0, O_PROGRESS},
-        {"json", no_argument, 0, O_JSON},
-        {"metrics", required_argument, 0, O_METRICS},
-        {"log-level", required_argument, 0, O_LOG},
-        CROW_CLI_TLS_CA_OPTION,
+        CROW_CLI_OPTION_METRICS,
         {"test-loss", required_argument, 0, O_LOSS},
         {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
         {"test-exit-after", required_argument, 0, O_EXIT_AFTER},
@@ -118,8 +103,8 @@ int crow_cmd_get(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1};
-    static crow_keyring_t trust;
-    crow_parse_ipv4("127.0.0.1", &cfg.iface);
+    struct crow_cli_shared sh;
+    crow_cli_shared_init(&sh);
     bool listen_given = false;
     int c;
     optind = 1;
@@ -134,22 +119,12 @@ int crow_cmd_get(int argc, char **argv)
         case 'o':
             cfg.outdir = optarg;
             break;
-        case O_TRACKER:
-            cfg.tracker = optarg;
-            break;
-        case O_NO_TRACKER:
-            cfg.no_tracker = true;
-            break;
         case O_MCAST:
             if ((err = crow_cli_opt_group("get", "--mcast", optarg, &cfg.group)))
                 return err;
             break;
         case O_NO_MCAST:
             cfg.no_mcast = true;
-            break;
-        case O_IFACE:
-            if ((err = crow_cli_opt_ipv4("get", "--iface", optarg, &cfg.iface)))
-                return err;
             break;
         case O_PREVIOUS:
             cfg.previous = optarg;
@@ -181,30 +156,8 @@ int crow_cmd_get(int argc, char **argv)
         case O_ON_COMPLETE:
             cfg.on_complete = optarg;
             break;
-        case O_TRUST:
-            if ((err = crow_cli_opt_trust("get", optarg, &trust)))
-                return err;
-            cfg.trust = &trust;
-            break;
         case O_PROGRESS:
             cfg.progress = true;
-            break;
-        case O_METRICS:
-            cfg.metrics = optarg;
-            break;
-        case O_MCAST_KEY:
-            cfg.mcast_key = optarg;
-            break;
-        case O_JSON:
-            cfg.json = true;
-            break;
-        case CROW_CLI_O_TLS_CA:
-            if ((err = crow_cli_opt_tls_ca("get", optarg, NULL, 0)))
-                return err;
-            break;
-        case O_LOG:
-            if ((err = crow_cli_opt_log_level("get", optarg)))
-                return err;
             break;
         case O_LOSS:
         case O_LOSS_SEED:
@@ -216,9 +169,17 @@ int crow_cmd_get(int argc, char **argv)
                 cfg.test_loss_seed = v;
             break;
         default:
-            return crow_cli_usage_error("get", "unknown option");
+            if ((err = crow_cli_opt_shared("get", c, optarg, &sh)))
+                return err;
         }
     }
+    cfg.tracker = sh.tracker;
+    cfg.no_tracker = sh.no_tracker;
+    cfg.iface = sh.iface;
+    cfg.trust = sh.trust;
+    cfg.metrics = sh.metrics;
+    cfg.mcast_key = sh.mcast_key;
+    cfg.json = sh.json;
     if (argc - optind != 1)
         return crow_cli_usage_error("get", "wants one X.torrent");
     if (!cfg.outdir)

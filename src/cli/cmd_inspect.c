@@ -7,7 +7,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/json.h"
-#include "crowcast/manifest.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/units.h"
 
@@ -199,7 +199,7 @@ int crow_cmd_inspect(int argc, char **argv)
     }
     crow_manifest_t m;
     char why[256];
-    ret = crow_manifest_load(path, &m, why, sizeof why);
+    ret = crow_manifest_file_load(path, &m, why, sizeof why);
     if (ret) {
         /* A file we could not read is a system error (-errno); anything we read and rejected is a
          * format error (a CROW_E* code). */

@@ -13,9 +13,10 @@
 
 #include "../app/http_client.h"
 #include "commands.h"
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
-#include "crowcast/manifest.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/release_layout.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
@@ -281,7 +282,7 @@ static int choose_layout(const struct make_opts *o, crow_manifest_t *m, uint64_t
     crow_manifest_t prev = {0};
     char why[256];
     int ret;
-    if (o->previous && (ret = crow_manifest_load(o->previous, &prev, why, sizeof why))) {
+    if (o->previous && (ret = crow_manifest_file_load(o->previous, &prev, why, sizeof why))) {
         fprintf(stderr, "crowcast make: --previous %s: %s\n", o->previous, why);
         return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
     }
@@ -315,11 +316,9 @@ static void store_hashes(void *ctx, uint32_t piece, const uint8_t sha1[20], cons
     memcpy(m->sha256 + (size_t)piece * CROW_SHA256_LEN, sha256, CROW_SHA256_LEN);
 }
 
-static double seconds_since(const struct timespec *t0)
+static double seconds_since(uint64_t t0_ns)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    return (double)(crow_clock_mono_ns() - t0_ns) / 1e9;
 }
 
 /* Encodes m, signs it with each of the o->sign_count secrets, parses the result back (the same
@@ -427,7 +426,7 @@ int crow_cmd_make(int argc, char **argv)
         exit_code = ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
         goto out;
     }
-    /* A manifest too large for crow_manifest_load would be useless: stop before hashing. */
+    /* A manifest too large for crow_manifest_file_load would be useless: stop before hashing. */
     if ((uint64_t)m.piece_count * (CROW_SHA1_LEN + CROW_SHA256_LEN) > CROW_MANIFEST_MAX_BYTES - 65536) {
         fprintf(stderr, "crowcast make: %u pieces make the manifest too large; use a larger --piece-size\n",
                 m.piece_count);
@@ -438,14 +437,12 @@ int crow_cmd_make(int argc, char **argv)
     m.sha256 = malloc((size_t)m.piece_count * CROW_SHA256_LEN);
     if (!m.sha1 || !m.sha256)
         goto out;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = crow_clock_mono_ns();
     if ((ret = crow_piece_hash_run(&m, o.input, o.threads, store_hashes, &m))) {
         fprintf(stderr, "crowcast make: hashing %s failed: %s\n", o.input, crow_strerror(ret));
         goto out;
     }
-    exit_code =
-        write_manifest(&o, &m, (const uint8_t(*)[CROW_ED25519_SECRET_LEN])secrets, seconds_since(&t0));
+    exit_code = write_manifest(&o, &m, (const uint8_t(*)[CROW_ED25519_SECRET_LEN])secrets, seconds_since(t0));
 out:
     crow_ed25519_wipe(secrets, sizeof secrets);
     crow_manifest_dispose(&m);

@@ -29,8 +29,7 @@ static const char usage[] =
     "  --tracker URL          the rack-aware tracker (http[s]://A.B.C.D:PORT)\n"
     "  --iface ADDR           local address: joins / sends multicast there (default 127.0.0.1)\n"
     "  --json                 recv: a JSON line per step; send: the result as one JSON "
-    "object\n" CROW_CLI_TLS_CA_USAGE "  --log-level LEVEL      error, warn, info (default) or debug\n"
-    "recv:\n"
+    "object\n" CROW_CLI_USAGE_TLS_CA CROW_CLI_USAGE_LOG_LEVEL "recv:\n"
     "  --rack NAME            ask for this rack (if the racks file trusts announced racks)\n"
     "  --silence S            a step ends after S seconds without its datagrams (default 0.5)\n"
     "  --idle S               exit S seconds after the last probe traffic (default 0: never)\n"
@@ -55,11 +54,7 @@ static const char usage[] =
     "Exit status: 0 verdict printed, 1 no receiver or no report, 2 bad usage, 3 network error.\n";
 
 enum {
-    O_TRACKER = 256,
-    O_IFACE,
-    O_JSON,
-    O_LOG,
-    O_RACK,
+    O_RACK = 256,
     O_SILENCE,
     O_IDLE,
     O_TIMEOUT,
@@ -77,11 +72,7 @@ enum {
 };
 
 static const struct option opts[] = {
-    {"tracker", required_argument, 0, O_TRACKER},
-    {"iface", required_argument, 0, O_IFACE},
-    {"json", no_argument, 0, O_JSON},
-    {"log-level", required_argument, 0, O_LOG},
-    CROW_CLI_TLS_CA_OPTION,
+    CROW_CLI_OPTIONS_TRACKER_CLIENT,
     {"rack", required_argument, 0, O_RACK},
     {"silence", required_argument, 0, O_SILENCE},
     {"idle", required_argument, 0, O_IDLE},
@@ -101,10 +92,10 @@ static const struct option opts[] = {
     {0, 0, 0, 0},
 };
 
-/* Options of the other mode are refused rather than ignored. */
+/* Options of the other mode are refused rather than ignored (the shared ones serve both). */
 static bool send_only(int c)
 {
-    return c >= O_FROM;
+    return c >= O_FROM && c <= O_LOOP;
 }
 
 static bool recv_only(int c)
@@ -142,10 +133,8 @@ int crow_cmd_probe(int argc, char **argv)
                                         .join_wait = 10,
                                         .chunk_size = CROW_DEFAULT_CHUNK_SIZE,
                                         .ttl = 1};
-    struct in_addr iface;
-    crow_parse_ipv4("127.0.0.1", &iface);
-    const char *tracker = NULL;
-    bool json = false;
+    struct crow_cli_shared sh;
+    crow_cli_shared_init(&sh);
     int loop_choice = -1, c;
     uint64_t v;
     optind = 2;
@@ -162,24 +151,6 @@ int crow_cmd_probe(int argc, char **argv)
         case 'h':
             fputs(usage, stdout);
             return CROW_EXIT_OK;
-        case O_TRACKER:
-            tracker = optarg;
-            break;
-        case O_IFACE:
-            if ((err = crow_cli_opt_ipv4("probe", "--iface", optarg, &iface)))
-                return err;
-            break;
-        case O_JSON:
-            json = true;
-            break;
-        case CROW_CLI_O_TLS_CA:
-            if ((err = crow_cli_opt_tls_ca("probe", optarg, NULL, 0)))
-                return err;
-            break;
-        case O_LOG:
-            if ((err = crow_cli_opt_log_level("probe", optarg)))
-                return err;
-            break;
         case O_RACK:
             if (!crow_rack_name_valid(optarg, strlen(optarg)))
                 return crow_cli_usage_error("probe",
@@ -242,9 +213,13 @@ int crow_cmd_probe(int argc, char **argv)
             loop_choice = strcmp(optarg, "on") == 0;
             break;
         default:
-            return crow_cli_usage_error("probe", "unknown option");
+            if ((err = crow_cli_opt_shared("probe", c, optarg, &sh)))
+                return err;
         }
     }
+    const char *tracker = sh.tracker;
+    struct in_addr iface = sh.iface;
+    bool json = sh.json;
     if (optind != argc)
         return crow_cli_usage_error("probe", "unexpected argument '%s'", argv[optind]);
     if (!tracker)

@@ -52,7 +52,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --tracker URL          the tracker: http[s]://ADDR:PORT, with or without /announce (default:\n"
-    "                         the CROWCAST_TRACKER environment variable)\n" CROW_CLI_TLS_CA_USAGE
+    "                         the CROWCAST_TRACKER environment variable)\n" CROW_CLI_USAGE_TLS_CA
     "  --timeout S            seconds to wait for the tracker (default 10)\n"
     "  --key FILE             your control-plane key: one 'operator NAME SECRET' line (crowcast token\n"
     "                         new operator NAME); signs every request (default: the CROWCAST_KEY\n"
@@ -340,17 +340,17 @@ static int tracker_url(struct tracker *t, const char *url)
 
 int crow_cmd_rollout(int argc, char **argv)
 {
-    enum { O_TRACKER = 256, O_TIMEOUT, O_PLAN, O_DISTRIBUTE, O_JSON, O_WATCH, O_REASON, O_KEY };
+    enum { O_TIMEOUT = 256, O_PLAN, O_DISTRIBUTE, O_WATCH, O_REASON };
     static const struct option opts[] = {
-        {"tracker", required_argument, 0, O_TRACKER},
+        CROW_CLI_OPTION_TRACKER,
         {"timeout", required_argument, 0, O_TIMEOUT},
         {"plan", required_argument, 0, O_PLAN},
         {"distribute", required_argument, 0, O_DISTRIBUTE},
-        {"json", no_argument, 0, O_JSON},
+        CROW_CLI_OPTION_JSON,
         {"watch", optional_argument, 0, O_WATCH},
         {"reason", required_argument, 0, O_REASON},
-        {"key", required_argument, 0, O_KEY},
-        CROW_CLI_TLS_CA_OPTION,
+        CROW_CLI_OPTION_KEY,
+        CROW_CLI_OPTION_TLS_CA,
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -359,27 +359,18 @@ int crow_cmd_rollout(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CROW_EXIT_USAGE : CROW_EXIT_OK;
     }
-    const char *cmd = argv[1], *url = getenv("CROWCAST_TRACKER"), *plan = NULL, *distribute = "all",
-               *reason = NULL, *key_path = getenv("CROWCAST_KEY");
+    const char *cmd = argv[1], *plan = NULL, *distribute = "all", *reason = NULL;
     struct tracker t = {.timeout = 10};
-    bool json = false;
+    struct crow_cli_shared sh;
+    crow_cli_shared_init(&sh);
     double watch = 0;
-    int c;
+    int c, err;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             fputs(usage, stdout);
             return CROW_EXIT_OK;
-        case O_TRACKER:
-            url = optarg;
-            break;
-        case CROW_CLI_O_TLS_CA: {
-            int err = crow_cli_opt_tls_ca("rollout", optarg, NULL, 0);
-            if (err)
-                return err;
-            break;
-        }
         case O_TIMEOUT:
             if (crow_parse_seconds(optarg, &t.timeout) || t.timeout <= 0)
                 return crow_cli_usage_error("rollout", "--timeout wants positive seconds");
@@ -392,9 +383,6 @@ int crow_cmd_rollout(int argc, char **argv)
                 return crow_cli_usage_error("rollout", "--distribute wants all or per-wave");
             distribute = optarg;
             break;
-        case O_JSON:
-            json = true;
-            break;
         case O_WATCH:
             watch = 2;
             if (optarg && (crow_parse_seconds(optarg, &watch) || watch < 0.1 || watch > 3600))
@@ -403,13 +391,14 @@ int crow_cmd_rollout(int argc, char **argv)
         case O_REASON:
             reason = optarg;
             break;
-        case O_KEY:
-            key_path = optarg;
-            break;
         default:
-            return crow_cli_usage_error("rollout", "unknown option");
+            if ((err = crow_cli_opt_shared("rollout", c, optarg, &sh)))
+                return err;
         }
     }
+    const char *url = sh.tracker ? sh.tracker : getenv("CROWCAST_TRACKER");
+    const char *key_path = sh.key ? sh.key : getenv("CROWCAST_KEY");
+    bool json = sh.json;
     bool is_start = strcmp(cmd, "start") == 0, is_status = strcmp(cmd, "status") == 0;
     bool is_control =
         !strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "abort") || !strcmp(cmd, "rollback");
@@ -435,9 +424,8 @@ int crow_cmd_rollout(int argc, char **argv)
         return ret;
     static crow_auth_key_t key;
     if (key_path && key_path[0]) {
-        char why[PATH_MAX + 128];
-        if (crow_auth_file_read_one(key_path, &key, why, sizeof why))
-            return crow_cli_usage_error("rollout", "--key %s", why);
+        if ((ret = crow_cli_opt_auth_key("rollout", key_path, &key)))
+            return ret;
         t.key = &key;
     }
     if (is_start)

@@ -41,58 +41,34 @@ static const char usage[] =
     "                         to the next, else its announce URL; http[s]://A.B.C.D:PORT/ URLs only,\n"
     "                         others are skipped with a warning). A tracker names the groups when\n"
     "                         --mcast does not, and gets a TCP port when --listen does not\n"
-    "  --no-tracker           announce to no tracker\n"
-    "  --json                 machine-readable events on stdout, one JSON object a line\n"
-    "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"
-    "                         collector), rewritten atomically every 5 s and at exit\n" CROW_CLI_TLS_CA_USAGE
-    "  --log-level LEVEL      error, warn, info (default) or debug\n"
-    "\n"
+    "  --no-tracker           announce to no tracker\n" CROW_CLI_USAGE_JSON_EVENTS CROW_CLI_USAGE_METRICS
+        CROW_CLI_USAGE_TLS_CA CROW_CLI_USAGE_LOG_LEVEL "\n"
     "Exit status: 0 done, 2 bad usage or manifest, 3 I/O or network error.\n";
 
 int crow_cmd_seed(int argc, char **argv)
 {
-    enum {
-        O_MCAST = 256,
-        O_IFACE,
-        O_RATE,
-        O_PASSES,
-        O_TTL,
-        O_LOOP,
-        O_BEACON,
-        O_LISTEN,
-        O_LINGER,
-        O_WAIT_PEERS,
-        O_TRACKER,
-        O_NO_TRACKER,
-        O_JSON,
-        O_METRICS,
-        O_LOG,
-        O_MCAST_KEY
-    };
+    enum { O_MCAST = 256, O_RATE, O_PASSES, O_TTL, O_LOOP, O_BEACON, O_LISTEN, O_LINGER, O_WAIT_PEERS };
     static const struct option opts[] = {
+        CROW_CLI_OPTIONS_TRACKER_CLIENT,
         {"mcast", required_argument, 0, O_MCAST},
-        {"iface", required_argument, 0, O_IFACE},
         {"rate", required_argument, 0, O_RATE},
         {"passes", required_argument, 0, O_PASSES},
         {"ttl", required_argument, 0, O_TTL},
         {"mcast-loop", required_argument, 0, O_LOOP},
         {"beacon-interval", required_argument, 0, O_BEACON},
-        {"mcast-key", required_argument, 0, O_MCAST_KEY},
+        CROW_CLI_OPTION_MCAST_KEY,
         {"listen", required_argument, 0, O_LISTEN},
         {"linger", required_argument, 0, O_LINGER},
         {"wait-peers", required_argument, 0, O_WAIT_PEERS},
-        {"tracker", required_argument, 0, O_TRACKER},
-        {"no-tracker", no_argument, 0, O_NO_TRACKER},
-        {"json", no_argument, 0, O_JSON},
-        {"metrics", required_argument, 0, O_METRICS},
-        {"log-level", required_argument, 0, O_LOG},
-        CROW_CLI_TLS_CA_OPTION,
+        CROW_CLI_OPTION_NO_TRACKER,
+        CROW_CLI_OPTION_METRICS,
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     struct crow_seeder_config cfg = {
         .rate = 1000000000ull, .passes = 1, .ttl = 1, .beacon_interval = 0.2, .linger = -2, .wait_peers = -2};
-    crow_parse_ipv4("127.0.0.1", &cfg.iface);
+    struct crow_cli_shared sh;
+    crow_cli_shared_init(&sh);
     int loop_choice = -1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -108,10 +84,6 @@ int crow_cmd_seed(int argc, char **argv)
             if ((err = crow_cli_opt_group("seed", "--mcast", optarg, &cfg.groups[cfg.group_count])))
                 return err;
             cfg.group_count++;
-            break;
-        case O_IFACE:
-            if ((err = crow_cli_opt_ipv4("seed", "--iface", optarg, &cfg.iface)))
-                return err;
             break;
         case O_RATE:
             if (crow_parse_rate(optarg, &cfg.rate) || cfg.rate < 1000)
@@ -148,33 +120,17 @@ int crow_cmd_seed(int argc, char **argv)
             if ((err = crow_cli_opt_endpoint("seed", "--listen", optarg, &cfg.listen)))
                 return err;
             break;
-        case O_TRACKER:
-            cfg.tracker = optarg;
-            break;
-        case O_NO_TRACKER:
-            cfg.no_tracker = true;
-            break;
-        case O_METRICS:
-            cfg.metrics = optarg;
-            break;
-        case O_MCAST_KEY:
-            cfg.mcast_key = optarg;
-            break;
-        case O_JSON:
-            cfg.json = true;
-            break;
-        case CROW_CLI_O_TLS_CA:
-            if ((err = crow_cli_opt_tls_ca("seed", optarg, NULL, 0)))
-                return err;
-            break;
-        case O_LOG:
-            if ((err = crow_cli_opt_log_level("seed", optarg)))
-                return err;
-            break;
         default:
-            return crow_cli_usage_error("seed", "unknown option");
+            if ((err = crow_cli_opt_shared("seed", c, optarg, &sh)))
+                return err;
         }
     }
+    cfg.tracker = sh.tracker;
+    cfg.no_tracker = sh.no_tracker;
+    cfg.iface = sh.iface;
+    cfg.metrics = sh.metrics;
+    cfg.mcast_key = sh.mcast_key;
+    cfg.json = sh.json;
     if (argc - optind != 2)
         return crow_cli_usage_error("seed", "wants X.torrent and PATH");
     cfg.torrent = argv[optind];

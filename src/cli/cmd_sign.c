@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../app/small_file.h"
 #include "commands.h"
 #include "crowcast/ed25519.h"
 #include "crowcast/error.h"
 #include "crowcast/release_sig.h"
+#include "crowcast/small_file.h"
 
 static void usage(FILE *out)
 {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "crowcast/units.h"
@@ -100,9 +101,7 @@ enum {
 
 static double wall_s(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    return (double)crow_clock_mono_ns() / 1e9;
 }
 
 static double peak_rss_mib(void)

@@ -55,9 +55,7 @@ static const char usage[] =
     "                         (leaf first; its subjectAltName must carry the address clients use,\n"
     "                         IP:A.B.C.D); the handshake must end within --header-timeout.\n"
     "                         SIGHUP reads it and --tls-key again: new connections use the new pair\n"
-    "  --tls-key FILE         the certificate's PEM private key (mode 0600)\n"
-    "  --log-level LEVEL      error, warn, info (default) or debug\n"
-    "\n"
+    "  --tls-key FILE         the certificate's PEM private key (mode 0600)\n" CROW_CLI_USAGE_LOG_LEVEL "\n"
     "Endpoints: /announce, /scrape, /status (JSON), /metrics (Prometheus text); with --state also\n"
     "/agent/poll, /agent/torrent, /agent/report (agents) and /rollout/start, /rollout/status,\n"
     "/rollout/pause, /rollout/resume, /rollout/abort, /rollout/rollback (crowcast rollout); the\n"
@@ -87,7 +85,6 @@ int crow_cmd_tracker(int argc, char **argv)
         O_PEERS,
         O_TRUST_IP,
         O_JSON,
-        O_LOG,
         O_STATE,
         O_AUTH,
         O_INSECURE,
@@ -109,7 +106,7 @@ int crow_cmd_tracker(int argc, char **argv)
         {"max-peers", required_argument, 0, O_PEERS},
         {"trust-ip", no_argument, 0, O_TRUST_IP},
         {"json-log", no_argument, 0, O_JSON},
-        {"log-level", required_argument, 0, O_LOG},
+        CROW_CLI_OPTION_LOG_LEVEL,
         {"state", required_argument, 0, O_STATE},
         {"auth", required_argument, 0, O_AUTH},
         {"insecure-control", no_argument, 0, O_INSECURE},
@@ -123,6 +120,8 @@ int crow_cmd_tracker(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct crow_tracker_config cfg = {0};
+    struct crow_cli_shared sh; /* --log-level */
+    crow_cli_shared_init(&sh);
     bool listen_set = false;
     int c;
     optind = 1;
@@ -201,12 +200,9 @@ int crow_cmd_tracker(int argc, char **argv)
                 cfg.host_expiry > 86400)
                 return crow_cli_usage_error("tracker", "--host-expiry wants 1 to 86400 seconds");
             break;
-        case O_LOG:
-            if ((err = crow_cli_opt_log_level("tracker", optarg)))
-                return err;
-            break;
         default:
-            return crow_cli_usage_error("tracker", "unknown option");
+            if ((err = crow_cli_opt_shared("tracker", c, optarg, &sh)))
+                return err;
         }
     }
     if (optind != argc)

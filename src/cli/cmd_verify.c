@@ -12,9 +12,10 @@
 
 #include "commands.h"
 #include "crowcast/bitfield.h"
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/layout.h"
-#include "crowcast/manifest.h"
+#include "crowcast/manifest_file.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/storage.h"
 #include "crowcast/tree_attrs.h"
@@ -46,23 +47,22 @@ static void usage(FILE *out)
 
 struct progress {
     uint64_t piece_length;
-    struct timespec start, last;
+    uint64_t start_ns, last_ns; /* crow_clock_mono_ns */
 };
 
-static double since(const struct timespec *a, const struct timespec *b)
+static double since(uint64_t a_ns, uint64_t b_ns)
 {
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+    return (double)(b_ns - a_ns) / 1e9;
 }
 
 static void show_progress(void *ctx, uint32_t done, uint32_t total, uint32_t good)
 {
     struct progress *p = ctx;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (done < total && since(&p->last, &now) < 0.25)
+    uint64_t now = crow_clock_mono_ns();
+    if (done < total && since(p->last_ns, now) < 0.25)
         return;
-    p->last = now;
-    double secs = since(&p->start, &now);
+    p->last_ns = now;
+    double secs = since(p->start_ns, now);
     char rate[32] = "";
     if (secs > 0)
         crow_format_size((uint64_t)((double)done * (double)p->piece_length / secs), rate, sizeof rate);
@@ -156,7 +156,7 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
 {
     crow_manifest_t m;
     char why[256];
-    int ret = crow_manifest_load(torrent, &m, why, sizeof why);
+    int ret = crow_manifest_file_load(torrent, &m, why, sizeof why);
     if (ret) {
         bool system = ret > -4096; /* error.h: CROW_E* codes sit below -4096 */
         fprintf(stderr, "crowcast verify: %s: %s%s\n", torrent, system ? "" : "invalid manifest: ", why);
@@ -178,8 +178,7 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
     }
     if ((ret = crow_bitfield_init(&good, m.piece_count)) < 0)
         goto fail;
-    struct progress prog = {.piece_length = m.piece_length};
-    clock_gettime(CLOCK_MONOTONIC, &prog.start);
+    struct progress prog = {.piece_length = m.piece_length, .start_ns = crow_clock_mono_ns()};
     bool show = !quiet && isatty(STDERR_FILENO) && m.piece_count > 0;
     if ((ret = crow_storage_verify(s, threads, &good, show ? show_progress : NULL, &prog)) < 0)
         goto fail;

@@ -5,7 +5,9 @@
 #ifndef CROWCAST_CLI_COMMANDS_H
 #define CROWCAST_CLI_COMMANDS_H
 
+#include <limits.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -38,24 +40,71 @@ int crow_cli_opt_endpoint(const char *cmd, const char *opt, const char *arg, str
 int crow_cli_opt_group(const char *cmd, const char *opt, const char *arg, struct sockaddr_in *out);
 /* Any number of seconds crow_parse_seconds takes; the message names ARG, not the option. */
 int crow_cli_opt_seconds(const char *cmd, const char *arg, double *out);
-/* Parses --log-level ARG and sets the process's log level (crow_log_set_level). */
-int crow_cli_opt_log_level(const char *cmd, const char *arg);
 
-/* --tls-ca FILE, one spelling for every command that talks to a tracker (get, seed, agent, rollout,
- * probe): the PEM CAs an https:// tracker's certificate must chain to (default: the system's store).
- * crow_cli_opt_tls_ca loads FILE for every https request of this process and, with abs, writes its
- * absolute path there (for children); on a bad file it prints the usage error and returns its code. */
-#define CROW_CLI_O_TLS_CA 1000 /* getopt_long's value: above every command's own options */
-#define CROW_CLI_TLS_CA_OPTION                                                                               \
-    {                                                                                                        \
-        "tls-ca", required_argument, 0, CROW_CLI_O_TLS_CA                                                    \
-    }
-#define CROW_CLI_TLS_CA_USAGE                                                                                \
+/* The options commands share (cli_options.c): one spelling, one value check and, where the meaning
+ * does not depend on the role, one help line each. A command lists those it takes in its own
+ * getopt_long table (CROW_CLI_OPTION_TRACKER ..., or the group CROW_CLI_OPTIONS_TRACKER_CLIENT),
+ * hands every code its switch does not know to crow_cli_opt_shared, and takes the values from its
+ * struct crow_cli_shared after the loop. Their codes lie above every command's own (256 and up).
+ * --tracker, --iface, --trust, --key and --mcast-key say in each command's help what they mean for
+ * that role. */
+enum crow_cli_shared_code {
+    CROW_CLI_O_TRACKER = 1000, /* --tracker URL */
+    CROW_CLI_O_NO_TRACKER,     /* --no-tracker */
+    CROW_CLI_O_IFACE,          /* --iface ADDR (IPv4) */
+    CROW_CLI_O_JSON,           /* --json */
+    CROW_CLI_O_METRICS,        /* --metrics FILE */
+    CROW_CLI_O_LOG_LEVEL,      /* --log-level LEVEL: sets the process's level at once */
+    CROW_CLI_O_TLS_CA,         /* --tls-ca FILE: loaded at once for every https request of the process */
+    CROW_CLI_O_TRUST,          /* --trust KEYS: read at once into a keyring */
+    CROW_CLI_O_KEY,            /* --key FILE: a control-plane key (crow_cli_opt_auth_key reads it) */
+    CROW_CLI_O_MCAST_KEY,      /* --mcast-key FILE|none */
+};
+/* One entry a line, as the table it is. */
+/* clang-format off */
+#define CROW_CLI_OPTION_TRACKER    {"tracker", required_argument, 0, CROW_CLI_O_TRACKER}
+#define CROW_CLI_OPTION_NO_TRACKER {"no-tracker", no_argument, 0, CROW_CLI_O_NO_TRACKER}
+#define CROW_CLI_OPTION_IFACE      {"iface", required_argument, 0, CROW_CLI_O_IFACE}
+#define CROW_CLI_OPTION_JSON       {"json", no_argument, 0, CROW_CLI_O_JSON}
+#define CROW_CLI_OPTION_METRICS    {"metrics", required_argument, 0, CROW_CLI_O_METRICS}
+#define CROW_CLI_OPTION_LOG_LEVEL  {"log-level", required_argument, 0, CROW_CLI_O_LOG_LEVEL}
+#define CROW_CLI_OPTION_TLS_CA     {"tls-ca", required_argument, 0, CROW_CLI_O_TLS_CA}
+#define CROW_CLI_OPTION_TRUST      {"trust", required_argument, 0, CROW_CLI_O_TRUST}
+#define CROW_CLI_OPTION_KEY        {"key", required_argument, 0, CROW_CLI_O_KEY}
+#define CROW_CLI_OPTION_MCAST_KEY  {"mcast-key", required_argument, 0, CROW_CLI_O_MCAST_KEY}
+/* The entries of every command that is a tracker's client on a host (get, seed, agent, probe). */
+#define CROW_CLI_OPTIONS_TRACKER_CLIENT \
+    CROW_CLI_OPTION_TRACKER, CROW_CLI_OPTION_IFACE, CROW_CLI_OPTION_JSON, CROW_CLI_OPTION_LOG_LEVEL, \
+    CROW_CLI_OPTION_TLS_CA
+/* clang-format on */
+
+/* The help lines of the shared options whose meaning is the same in every command. */
+#define CROW_CLI_USAGE_JSON_EVENTS                                                                           \
+    "  --json                 machine-readable events on stdout, one JSON object a line\n"
+#define CROW_CLI_USAGE_METRICS                                                                               \
+    "  --metrics FILE         Prometheus text metrics in FILE (node_exporter's textfile\n"                   \
+    "                         collector), rewritten atomically every 5 s and at exit\n"
+#define CROW_CLI_USAGE_TLS_CA                                                                                \
     "  --tls-ca FILE          the CAs (PEM) an https:// tracker's certificate must chain to (default:\n"     \
     "                         the system's store)\n"
-int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_cap);
+#define CROW_CLI_USAGE_LOG_LEVEL "  --log-level LEVEL      error, warn, info (default) or debug\n"
 
-/* Small files (cli_files.c; reads: app/small_file.h). crow_cli_write_atomically writes buf next to
+struct crow_cli_shared {
+    const char *tracker, *metrics, *key, *mcast_key, *log_level; /* as given (NULL: not given) */
+    bool no_tracker, json;
+    struct in_addr iface;       /* default 127.0.0.1 */
+    struct crow_keyring *trust; /* the keys of --trust (NULL: not given) */
+    char trust_path[PATH_MAX];  /* its absolute path, for children ("" without) */
+    char tls_ca[PATH_MAX];      /* --tls-ca's absolute path, for children ("" without) */
+};
+/* Empty values and the defaults above. */
+void crow_cli_shared_init(struct crow_cli_shared *s);
+/* Takes option CODE with value ARG (optarg) of command CMD into *s and returns 0; on a bad value, or
+ * a code that is not a shared option (getopt's '?' included), prints the usage error and returns
+ * its exit code. */
+int crow_cli_opt_shared(const char *cmd, int code, const char *arg, struct crow_cli_shared *s);
+
+/* Small files (cli_files.c; reads: crowcast/small_file.h). crow_cli_write_atomically writes buf next to
  * PATH and renames it into place (mode 0644 before the umask), so a reader never sees half a file.
  * Returns 0 or -errno. */
 int crow_cli_write_atomically(const char *path, const void *buf, size_t len);
@@ -67,6 +116,10 @@ struct crow_keyring;
  * crowcast-ed25519 lines), or a directory whose *.pub files are read. PATH must name a key. */
 int crow_cli_load_secret(const char *cmd, const char *path, uint8_t secret[32]);
 int crow_cli_opt_trust(const char *cmd, const char *path, struct crow_keyring *kr);
+struct crow_auth_key;
+/* Reads --key PATH, a file of one control-plane key line, into *key; prints why and returns the
+ * usage exit code when it cannot. */
+int crow_cli_opt_auth_key(const char *cmd, const char *path, struct crow_auth_key *key);
 
 int crow_cmd_help(int argc, char **argv);
 int crow_cmd_demo(int argc, char **argv);

@@ -3,15 +3,12 @@
  *
  * Parsing trusts nothing: every field is checked for type, range and consistency with the others
  * (hash strings against the piece count, lengths against overflow, paths against escapes) before
- * the caller sees it. crow_manifest_load is the one function here that touches a file. */
+ * the caller sees it. It touches no file: storage/manifest_file.c reads one. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
@@ -599,53 +596,6 @@ int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char
             crow_why(why, why_cap, ret, "out of memory");
         crow_manifest_dispose(m);
     }
-    return ret;
-}
-
-int crow_manifest_load(const char *path, crow_manifest_t *m, char *why, size_t why_cap)
-{
-    memset(m, 0, sizeof *m);
-    uint8_t *buf = NULL;
-    int ret;
-    /* O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below as not a regular file
-     * (on a regular file the flag changes nothing). */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return crow_why(why, why_cap, -errno, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        ret = crow_why(why, why_cap, -errno, "cannot stat %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ret = crow_why(why, why_cap, CROW_EMANIFEST, "%s is not a regular file", path);
-        goto out;
-    }
-    if ((uint64_t)st.st_size > CROW_MANIFEST_MAX_BYTES) {
-        ret =
-            crow_why(why, why_cap, CROW_ELIMIT, "%s is larger than %u bytes", path, CROW_MANIFEST_MAX_BYTES);
-        goto out;
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    if (!(buf = malloc(size ? size : 1))) {
-        ret = crow_why(why, why_cap, -ENOMEM, "out of memory");
-        goto out;
-    }
-    while (got < size) {
-        ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            ret = crow_why(why, why_cap, n < 0 ? -errno : CROW_EPARSE, "cannot read %s: %s", path,
-                           n < 0 ? strerror(errno) : "file shrank while reading");
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    ret = crow_manifest_parse(buf, size, m, why, why_cap);
-out:
-    free(buf);
-    close(fd);
     return ret;
 }
 

@@ -15,15 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/loop.h"
 #include "loop_internal.h"
-
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static bool kernel_at_least(int major, int minor)
 {
@@ -73,7 +67,7 @@ int crow_loop_new(crow_loop_t **out, unsigned entries)
         return ret;
     }
     probe_features(loop);
-    loop->now = monotonic_ns();
+    loop->now = crow_clock_mono_ns();
     *out = loop;
     return 0;
 }
@@ -105,7 +99,7 @@ uint64_t crow_loop_now(const crow_loop_t *loop)
 
 uint64_t crow_loop_update_now(crow_loop_t *loop)
 {
-    return loop->now = monotonic_ns();
+    return loop->now = crow_clock_mono_ns();
 }
 
 void crow_loop_stop(crow_loop_t *loop, int code)
@@ -169,7 +163,7 @@ int crow_loop_run(crow_loop_t *loop)
         int ret = io_uring_submit_and_wait(&loop->ring, 1);
         if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
             return ret;
-        loop->now = monotonic_ns();
+        loop->now = crow_clock_mono_ns();
         struct io_uring_cqe *cqe;
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&loop->ring, head, cqe)
@@ -209,9 +203,9 @@ int crow_loop_run_for(crow_loop_t *loop, uint64_t ns)
 
 int crow_loop_drain(crow_loop_t *loop, uint64_t ns)
 {
-    uint64_t end = monotonic_ns() + ns;
+    uint64_t end = crow_clock_mono_ns() + ns;
     while (loop->inflight) {
-        uint64_t now = monotonic_ns();
+        uint64_t now = crow_clock_mono_ns();
         if (now >= end)
             return -ETIME;
         struct __kernel_timespec ts = {.tv_sec = (int64_t)((end - now) / 1000000000ull),
@@ -220,7 +214,7 @@ int crow_loop_drain(crow_loop_t *loop, uint64_t ns)
         int ret = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, &ts, NULL);
         if (ret < 0 && ret != -ETIME && ret != -EINTR)
             return ret;
-        loop->now = monotonic_ns();
+        loop->now = crow_clock_mono_ns();
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&loop->ring, head, cqe)
         {

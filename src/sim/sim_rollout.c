@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/rollout.h"
 #include "sim_rollout.h"
@@ -36,9 +37,7 @@ struct rollout_sim {
 
 static double wall_ns(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+    return (double)crow_clock_mono_ns();
 }
 
 /* Simulated ms on an epoch of its own (the coordinator wants wall-clock ms; any origin will do). */

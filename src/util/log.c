@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "crowcast/units.h"
@@ -104,9 +105,7 @@ void crow_log_v(enum crow_log_level level, const char *fmt, va_list ap)
         stamped = !stderr_is_journal();
     int64_t unix_ms = -1;
     if (stamped) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        unix_ms = (int64_t)(crow_clock_wall_ns() / 1000000u);
     }
     char line[1024];
     size_t len = crow_log_format(line, sizeof line, unix_ms, role, level, fmt, ap);

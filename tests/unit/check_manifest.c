@@ -803,28 +803,6 @@ START_TEST(test_mutations_never_crash)
 }
 END_TEST
 
-START_TEST(test_load_errors)
-{
-    crow_manifest_t m;
-    char why[200];
-    ck_assert_int_eq(crow_manifest_load("/nonexistent/x.torrent", &m, why, sizeof why), -ENOENT);
-    ck_assert_ptr_nonnull(strstr(why, "cannot open"));
-    ck_assert_int_eq(crow_manifest_load("/", &m, why, sizeof why), CROW_EMANIFEST);
-    char path[] = "/tmp/check_manifest.XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, "d4:infod", 8), 8);
-    close(fd);
-    ck_assert_int_eq(crow_manifest_load(path, &m, why, sizeof why), CROW_EPARSE);
-    unlink(path);
-    /* A FIFO is refused at once, not waited on until someone writes to it. */
-    ck_assert_int_eq(mkfifo(path, 0600), 0);
-    ck_assert_int_eq(crow_manifest_load(path, &m, why, sizeof why), CROW_EMANIFEST);
-    ck_assert_ptr_nonnull(strstr(why, "not a regular file"));
-    unlink(path);
-}
-END_TEST
-
 Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("manifest");
@@ -845,7 +823,6 @@ Suite *crow_test_suite(void)
     tcase_add_loop_test(tc, test_hostile_manifest_rejected, 0, sizeof hostile / sizeof hostile[0]);
     tcase_add_test(tc, test_every_truncation_rejected);
     tcase_add_test(tc, test_mutations_never_crash);
-    tcase_add_test(tc, test_load_errors);
     suite_add_tcase(s, tc);
     return s;
 }

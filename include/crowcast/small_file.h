@@ -1,6 +1,6 @@
-/* Reading a small file whole (see small_file.c). */
-#ifndef CROWCAST_APP_SMALL_FILE_H
-#define CROWCAST_APP_SMALL_FILE_H
+/* Reading a small file whole (storage/small_file.c): keys, certificates, auth files, manifests. */
+#ifndef CROWCAST_SMALL_FILE_H
+#define CROWCAST_SMALL_FILE_H
 
 #include <stddef.h>
 

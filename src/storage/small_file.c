@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "crowcast/error.h"
-#include "small_file.h"
+#include "crowcast/small_file.h"
 
 int crow_small_file_read(int dirfd, const char *path, int flags, size_t max, char **buf, size_t *len,
                          unsigned *mode)
