@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../app/auth_file.h"
+#include "../app/common/auth_file.h"
 #include "commands.h"
 #include "crowcast/ed25519.h"
 #include "crowcast/error.h"

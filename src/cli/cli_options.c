@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../app/http_client.h"
-#include "../app/tls_files.h"
+#include "../app/common/http_client.h"
+#include "../app/common/tls_files.h"
 #include "commands.h"
 #include "crowcast/log.h"
 #include "crowcast/release_sig.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../app/auth_file.h"
+#include "../app/common/auth_file.h"
 #include "commands.h"
 #include "crowcast/agent.h"
 #include "crowcast/agent_proto.h"

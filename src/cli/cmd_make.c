@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../app/http_client.h"
+#include "../app/common/http_client.h"
 #include "commands.h"
 #include "crowcast/clock.h"
 #include "crowcast/error.h"

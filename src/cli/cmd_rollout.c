@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../app/auth_file.h"
-#include "../app/http_client.h"
+#include "../app/common/auth_file.h"
+#include "../app/common/http_client.h"
 #include "commands.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"

@@ -2,7 +2,7 @@
  * from the manifest (anyone's .torrent). A URL that crow_http_client_parse_server accepts must give a host
  * and a path that make exactly one request, with that target, when written as the HTTP client writes
  * it: no byte of the URL may end the request line or start a header of its own. */
-#include "../../src/app/http_client.h"
+#include "../../src/app/common/http_client.h"
 #include "crowcast/error.h"
 #include "fuzz.h"
 

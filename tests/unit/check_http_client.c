@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/app/http_client.h"
+#include "../../src/app/common/http_client.h"
 #include "crowcast/error.h"
 #include "crowcast/tcp.h"
 #include "tls_fixture.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/app/piece_store.h"
+#include "../../src/app/common/piece_store.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "release_fixture.h"
