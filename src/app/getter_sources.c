@@ -119,6 +119,9 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
     connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
     if (g->policy.no_sender && g->policy.stream == CROW_STREAM_DUE)
         getter_decide(g); /* no stream is coming: on to TCP now, not at the next tick */
+    else if (g->policy.announce_now)
+        getter_decide(
+            g); /* it joined: its first need map now (queued behind this answer), the seeder waits */
 }
 
 void getter_mcast_unavailable(struct getter *g)

@@ -131,7 +131,7 @@ static void maybe_start_mcast(struct seeder *s)
     if (why == CROW_SEEDER_START_TIMEOUT)
         crow_log_warn("no peer showed up at the tracker in %.0f s: multicasting anyway", s->cfg->wait_peers);
     if (why == CROW_SEEDER_START_NO_MAP)
-        crow_log_info("not every peer told the tracker what it lacks within %.0f s: multicasting everything",
+        crow_log_info("not every peer told the tracker what it lacks within %.1f s: multicasting everything",
                       (double)CROW_SEEDER_MAP_WAIT_NS / 1e9);
     if (start_mcast(s)) {
         s->result = 3;

@@ -361,6 +361,8 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
     }
     if (h->alive && p->policy.no_sender && p->policy.stream == CROW_STREAM_DUE)
         decide(w, h); /* no stream is coming: on to TCP now, not at the next tick */
+    else if (h->alive && p->policy.announce_now)
+        decide(w, h); /* it joined: its first need map now, the seeder waits for it */
 }
 
 void sim_peer_decide_event(sim_world_t *w, sim_host_t *h)

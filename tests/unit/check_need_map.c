@@ -39,8 +39,9 @@ END_TEST
 
 START_TEST(test_refuses_other_text)
 {
-    static const char *const bad[] = {"", "x", "00000000ffff0001", "r-", "r1-", "r-1", "r.1", "r1.", "r2-1",
-                                      "r5.3", "r3.4", "r1-3.2", "r1024", "r01", "r1..2", "r 1", "r99999"};
+    static const char *const bad[] = {
+        "",     "x",    "00000000ffff0001", "r-",    "r1-", "r-1",   "r.1", "r1.",   "r2-1",
+        "r5.3", "r3.4", "r1-3.2",           "r1024", "r01", "r1..2", "r 1", "r99999"};
     crow_need_t n = {{0}};
     crow_need_set(&n, 7);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -73,8 +74,8 @@ START_TEST(test_random_maps)
             ranges += *c == '.';
         ck_assert_uint_le(ranges, CROW_NEED_TEXT_RANGES);
         for (uint32_t seg = 0; seg < CROW_NEED_SEGMENTS; seg++)
-            ck_assert_msg(!crow_need_get(&n, seg) || crow_need_get(&back, seg), "seed %u: segment %u lost", seed,
-                          seg);
+            ck_assert_msg(!crow_need_get(&n, seg) || crow_need_get(&back, seg), "seed %u: segment %u lost",
+                          seed, seg);
         if (runs <= CROW_NEED_TEXT_RANGES) {
             ck_assert_msg(crow_need_equal(&back, &n), "seed %u: %s", seed, text);
             continue;
