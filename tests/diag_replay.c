@@ -1,6 +1,6 @@
-/* diag_replay FILE.pcap [WIRE_PORT]: feeds every record of a classic pcap file to crow_diag_feed from a heap
- * buffer of exactly the record's captured length, so that a sanitizer build catches any read past a frame
- * (inside crowcast-diag, libpcap's large read buffer would hide such a read). Used by the diag_fuzz
+/* diag_replay FILE.pcap [WIRE_PORT]: feeds every record of a classic pcap file to crow_diag_stats_feed from a
+ * heap buffer of exactly the record's captured length, so that a sanitizer build catches any read past a
+ * frame (inside crowcast-diag, libpcap's large read buffer would hide such a read). Used by the diag_fuzz
  * test. Prints the number of frames fed; exits 0, or 3 when the file is not a pcap it can read to the
  * end (what was fed before the damage is still accounted). */
 #include <stdint.h>
@@ -28,10 +28,10 @@ int main(int argc, char **argv)
         return 3;
     int ret = 3;
     uint64_t frames = 0;
-    crow_diag_t d;
-    crow_diag_config_t cfg = {
+    crow_diag_stats_t d;
+    crow_diag_stats_config_t cfg = {
         .flows = {.wire_ports = {argc == 3 ? (uint16_t)atoi(argv[2]) : 6881}, .wire_port_count = 1}};
-    if (crow_diag_init(&d, &cfg) != 0) {
+    if (crow_diag_stats_init(&d, &cfg) != 0) {
         fclose(f);
         return 3;
     }
@@ -59,13 +59,13 @@ int main(int argc, char **argv)
             break;
         }
         double ts = (double)get32(rec, swapped) + (double)get32(rec + 4, swapped) * frac;
-        crow_diag_feed(&d, link, frame, incl, orig, 0, ts);
+        crow_diag_stats_feed(&d, link, frame, incl, orig, 0, ts);
         free(frame);
         frames++;
     }
 out:
     printf("%llu frames\n", (unsigned long long)frames);
-    crow_diag_dispose(&d);
+    crow_diag_stats_dispose(&d);
     fclose(f);
     return ret;
 }

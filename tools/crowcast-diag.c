@@ -17,6 +17,7 @@
 #include "crowcast/diag_stats.h"
 #include "crowcast/error.h"
 #include "crowcast/event.h"
+#include "crowcast/json.h"
 #include "crowcast/units.h"
 #include "crowcast/wire.h"
 
@@ -34,20 +35,20 @@ typedef struct options {
     uint64_t count;
     int snaplen;
     bool json;
-    crow_diag_config_t cfg;
+    crow_diag_stats_config_t cfg;
 } options_t;
 
 typedef struct run {
     options_t *opt;
-    crow_diag_t diag;
+    crow_diag_stats_t diag;
     pcap_t *pcap;
     pcap_dumper_t *dumper;
     int link;
     uint16_t source;
     double start_ts, prev_tick, next_tick, last_ts;
     bool started;
-    crow_diag_counts_t tick_prev;
-    crow_diag_agg_t *agg; /* max_streams entries: room for any view */
+    crow_diag_stats_counts_t tick_prev;
+    crow_diag_stats_agg_t *agg; /* max_streams entries: room for any view */
     uint64_t frames;
 } run_t;
 
@@ -226,7 +227,7 @@ static const char *ip_port(uint32_t ip, uint16_t port, char *out, size_t cap)
 }
 
 /* "FILE", "IFACE", "any/if3(veth1)", with " out" for copies leaving an interface. */
-static const char *host_label(const run_t *r, const crow_diag_key_t *k, char *out, size_t cap)
+static const char *host_label(const run_t *r, const crow_diag_stats_key_t *k, char *out, size_t cap)
 {
     const options_t *o = r->opt;
     const char *src = o->iface ? o->iface : o->files[k->source];
@@ -243,27 +244,27 @@ static const char *host_label(const run_t *r, const crow_diag_key_t *k, char *ou
     return out;
 }
 
-static double loss_pct(const crow_diag_counts_t *c)
+static double loss_pct(const crow_diag_stats_counts_t *c)
 {
-    return c->expected ? 100.0 * (double)crow_diag_lost(c) / (double)c->expected : 0.0;
+    return c->expected ? 100.0 * (double)crow_diag_stats_lost(c) / (double)c->expected : 0.0;
 }
 
-static double rate_bps(const crow_diag_counts_t *c)
+static double rate_bps(const crow_diag_stats_counts_t *c)
 {
     double span = c->last_ts - c->first_ts;
     return span > 0 ? 8.0 * (double)c->bytes / span : 0.0;
 }
 
-static const char *agg_label(const run_t *r, enum crow_diag_by by, const crow_diag_agg_t *a, char *out,
-                             size_t cap)
+static const char *agg_label(const run_t *r, enum crow_diag_stats_by by, const crow_diag_stats_agg_t *a,
+                             char *out, size_t cap)
 {
     switch (by) {
-    case CROW_DIAG_BY_SESSION:
+    case CROW_DIAG_STATS_BY_SESSION:
         snprintf(out, cap, "%016" PRIx64, a->key.session);
         return out;
-    case CROW_DIAG_BY_SENDER:
+    case CROW_DIAG_STATS_BY_SENDER:
         return ip_port(a->key.src_ip, a->key.src_port, out, cap);
-    case CROW_DIAG_BY_GROUP:
+    case CROW_DIAG_STATS_BY_GROUP:
         return ip_port(a->key.dst_ip, a->key.dst_port, out, cap);
     default:
         return host_label(r, &a->key, out, cap);
@@ -273,20 +274,21 @@ static const char *agg_label(const run_t *r, enum crow_diag_by by, const crow_di
 static const char *const by_names[] = {"sessions", "senders", "groups", "hosts"};
 static const char *const key_names[] = {"session", "sender", "group", "host"};
 
-static void print_table(const run_t *r, enum crow_diag_by by, const crow_diag_agg_t *a, size_t n)
+static void print_table(const run_t *r, enum crow_diag_stats_by by, const crow_diag_stats_agg_t *a, size_t n)
 {
     static const char *const titles[] = {"SESSION", "SENDER", "GROUP", "HOST"};
     printf("\n%-28s %9s %10s %8s %7s %6s %6s %8s %14s %s\n", titles[by], "datagrams", "bytes", "lost",
            "loss%", "dup", "reord", "seconds", "rate", "beacon/end");
     for (size_t i = 0; i < n; i++) {
-        const crow_diag_counts_t *c = &a[i].c;
+        const crow_diag_stats_counts_t *c = &a[i].c;
         char label[96], size[32], rate[32];
         printf("%-28s %9" PRIu64 " %10s %8" PRIu64 " %6.2f%% %6" PRIu64 " %6" PRIu64 " %8.2f %14s %" PRIu64
                "/%" PRIu64 "%s\n",
                agg_label(r, by, &a[i], label, sizeof label), c->datagrams,
-               crow_format_size(c->bytes, size, sizeof size), crow_diag_lost(c), loss_pct(c), c->duplicates,
-               c->reordered, c->last_ts - c->first_ts, crow_format_rate(rate_bps(c), rate, sizeof rate),
-               c->beacons, c->ends, a[i].final_seen ? " final" : "");
+               crow_format_size(c->bytes, size, sizeof size), crow_diag_stats_lost(c), loss_pct(c),
+               c->duplicates, c->reordered, c->last_ts - c->first_ts,
+               crow_format_rate(rate_bps(c), rate, sizeof rate), c->beacons, c->ends,
+               a[i].final_seen ? " final" : "");
     }
 }
 
@@ -356,9 +358,9 @@ static void print_tracker(const crow_diag_flows_t *f)
     }
 }
 
-static void print_text(const run_t *r, crow_diag_agg_t *agg)
+static void print_text(const run_t *r, crow_diag_stats_agg_t *agg)
 {
-    const crow_diag_totals_t *t = &r->diag.totals;
+    const crow_diag_stats_totals_t *t = &r->diag.totals;
     printf("frames %" PRIu64 ":", t->frames);
     for (int s = 0; s < CROW_NF_COUNT_; s++)
         if (t->frame_status[s])
@@ -372,44 +374,36 @@ static void print_text(const run_t *r, crow_diag_agg_t *agg)
         printf("; over limits: %" PRIu64 " datagrams, %" PRIu64 " connections", t->streams_dropped,
                r->diag.flows.conns_dropped);
     printf("\n");
-    for (int by = CROW_DIAG_BY_SESSION; by <= CROW_DIAG_BY_HOST; by++) {
-        size_t n = crow_diag_aggregate(&r->diag, (enum crow_diag_by)by, agg, r->diag.stream_count);
+    for (int by = CROW_DIAG_STATS_BY_SESSION; by <= CROW_DIAG_STATS_BY_HOST; by++) {
+        size_t n =
+            crow_diag_stats_aggregate(&r->diag, (enum crow_diag_stats_by)by, agg, r->diag.stream_count);
         if (n)
-            print_table(r, (enum crow_diag_by)by, agg, n);
+            print_table(r, (enum crow_diag_stats_by)by, agg, n);
     }
     print_wire(&r->diag.flows);
     print_tracker(&r->diag.flows);
 }
 
-static void json_counts(const crow_diag_counts_t *c)
+static void json_counts(const crow_diag_stats_counts_t *c)
 {
     printf("\"datagrams\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"data\":%" PRIu64 ",\"beacons\":%" PRIu64
            ",\"ends\":%" PRIu64 ",\"expected\":%" PRIu64 ",\"distinct\":%" PRIu64 ",\"lost\":%" PRIu64
            ",\"loss_pct\":%.4f,\"duplicates\":%" PRIu64 ",\"reordered\":%" PRIu64
            ",\"first_ts\":%.6f,\"last_ts\":%.6f,\"rate_bps\":%.0f",
-           c->datagrams, c->bytes, c->data, c->beacons, c->ends, c->expected, c->distinct, crow_diag_lost(c),
-           loss_pct(c), c->duplicates, c->reordered, c->first_ts, c->last_ts, rate_bps(c));
+           c->datagrams, c->bytes, c->data, c->beacons, c->ends, c->expected, c->distinct,
+           crow_diag_stats_lost(c), loss_pct(c), c->duplicates, c->reordered, c->first_ts, c->last_ts,
+           rate_bps(c));
 }
 
-/* Labels hold only addresses, numbers and the file or interface names the user gave: quote-escaping
- * covers them. */
 static void json_str(const char *key, const char *value)
 {
-    printf("\"%s\":\"", key);
-    for (const char *p = value; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
+    printf("\"%s\":", key);
+    crow_json_fput(stdout, value);
 }
 
-static void json_aggs(const run_t *r, enum crow_diag_by by, crow_diag_agg_t *agg)
+static void json_aggs(const run_t *r, enum crow_diag_stats_by by, crow_diag_stats_agg_t *agg)
 {
-    size_t n = crow_diag_aggregate(&r->diag, by, agg, r->diag.stream_count);
+    size_t n = crow_diag_stats_aggregate(&r->diag, by, agg, r->diag.stream_count);
     printf(",\"%s\":[", by_names[by]);
     for (size_t i = 0; i < n; i++) {
         char label[96];
@@ -418,7 +412,7 @@ static void json_aggs(const run_t *r, enum crow_diag_by by, crow_diag_agg_t *agg
         printf(",\"streams\":%u,\"beacon_seen\":%s,\"end_seen\":%s,\"final_seen\":%s,", agg[i].streams,
                agg[i].beacon_seen ? "true" : "false", agg[i].end_seen ? "true" : "false",
                agg[i].final_seen ? "true" : "false");
-        if (by == CROW_DIAG_BY_SESSION && agg[i].beacon_seen)
+        if (by == CROW_DIAG_STATS_BY_SESSION && agg[i].beacon_seen)
             printf("\"beacon_rate_bps\":%" PRIu64 ",\"beacon_pieces\":%u,\"beacon_length\":%" PRIu64 ",",
                    agg[i].beacon.rate_bps, agg[i].beacon.piece_count, agg[i].beacon.total_length);
         json_counts(&agg[i].c);
@@ -475,9 +469,9 @@ static void json_flows(const crow_diag_flows_t *f)
     printf("]}");
 }
 
-static void print_json(const run_t *r, crow_diag_agg_t *agg)
+static void print_json(const run_t *r, crow_diag_stats_agg_t *agg)
 {
-    const crow_diag_totals_t *t = &r->diag.totals;
+    const crow_diag_stats_totals_t *t = &r->diag.totals;
     printf("{\"event\":\"summary\",\"frames\":%" PRIu64 ",\"frame_status\":{", t->frames);
     for (int s = 0; s < CROW_NF_COUNT_; s++)
         printf("%s\"%s\":%" PRIu64, s ? "," : "", crow_netframe_status_name((enum crow_nf_status)s),
@@ -487,13 +481,13 @@ static void print_json(const run_t *r, crow_diag_agg_t *agg)
            ",\"streams_dropped\":%" PRIu64 ",\"conns_dropped\":%" PRIu64 ",\"tcp_copies\":%" PRIu64,
            t->udp, t->udp_other, t->dgram_cut, t->gso_packets, t->gso_tail_bad, t->tcp, t->streams_dropped,
            r->diag.flows.conns_dropped, r->diag.flows.copies);
-    crow_diag_counts_t all;
-    crow_diag_sum(&r->diag, &all);
+    crow_diag_stats_counts_t all;
+    crow_diag_stats_sum(&r->diag, &all);
     printf(",\"total\":{");
     json_counts(&all);
     printf("}");
-    for (int by = CROW_DIAG_BY_SESSION; by <= CROW_DIAG_BY_HOST; by++)
-        json_aggs(r, (enum crow_diag_by)by, agg);
+    for (int by = CROW_DIAG_STATS_BY_SESSION; by <= CROW_DIAG_STATS_BY_HOST; by++)
+        json_aggs(r, (enum crow_diag_stats_by)by, agg);
     json_flows(&r->diag.flows);
     printf("}\n");
 }
@@ -501,18 +495,20 @@ static void print_json(const run_t *r, crow_diag_agg_t *agg)
 /* The periodic line: totals now and the rate since the previous line. */
 static void print_tick(run_t *r, double now)
 {
-    crow_diag_counts_t c;
-    crow_diag_sum(&r->diag, &c);
+    crow_diag_stats_counts_t c;
+    crow_diag_stats_sum(&r->diag, &c);
     double span = now - r->prev_tick;
     double bps = span > 0 ? 8.0 * (double)(c.bytes - r->tick_prev.bytes) / span : 0.0;
     uint64_t piece = 0;
     for (uint32_t i = 0; i < r->diag.flows.conn_count; i++)
         piece += r->diag.flows.conns[i].dir[0].piece_bytes + r->diag.flows.conns[i].dir[1].piece_bytes;
     /* The receiving host with the highest loss so far: the first place to look. */
-    size_t hosts = crow_diag_aggregate(&r->diag, CROW_DIAG_BY_HOST, r->agg, r->diag.cfg.max_streams);
-    const crow_diag_agg_t *worst = NULL;
+    size_t hosts =
+        crow_diag_stats_aggregate(&r->diag, CROW_DIAG_STATS_BY_HOST, r->agg, r->diag.cfg.max_streams);
+    const crow_diag_stats_agg_t *worst = NULL;
     for (size_t i = 0; i < hosts; i++)
-        if (crow_diag_lost(&r->agg[i].c) > 0 && (!worst || loss_pct(&r->agg[i].c) > loss_pct(&worst->c)))
+        if (crow_diag_stats_lost(&r->agg[i].c) > 0 &&
+            (!worst || loss_pct(&r->agg[i].c) > loss_pct(&worst->c)))
             worst = &r->agg[i];
     char worst_label[96] = "";
     if (worst)
@@ -525,7 +521,7 @@ static void print_tick(run_t *r, double now)
         crow_event_u64(&w, "datagrams", c.datagrams);
         crow_event_u64(&w, "new_datagrams", c.datagrams - r->tick_prev.datagrams);
         crow_event_num(&w, "rate_bps", bps);
-        crow_event_u64(&w, "lost", crow_diag_lost(&c));
+        crow_event_u64(&w, "lost", crow_diag_stats_lost(&c));
         crow_event_u64(&w, "duplicates", c.duplicates);
         crow_event_u64(&w, "reordered", c.reordered);
         crow_event_u64(&w, "piece_bytes", piece);
@@ -541,7 +537,7 @@ static void print_tick(run_t *r, double now)
         printf("[%7.1fs] datagrams %" PRIu64 " (+%" PRIu64 ", %s) lost %" PRIu64 " (%.2f%%) dup %" PRIu64
                " reord %" PRIu64 " | piece data %s | announces %" PRIu64,
                now - r->start_ts, c.datagrams, c.datagrams - r->tick_prev.datagrams,
-               crow_format_rate(bps, rate, sizeof rate), crow_diag_lost(&c), loss_pct(&c), c.duplicates,
+               crow_format_rate(bps, rate, sizeof rate), crow_diag_stats_lost(&c), loss_pct(&c), c.duplicates,
                c.reordered, crow_format_size(piece, size, sizeof size), r->diag.flows.announces);
         if (worst)
             printf(" | worst %s %.2f%%", worst_label, loss_pct(&worst->c));
@@ -587,7 +583,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     r->last_ts = ts;
     if (r->dumper)
         pcap_dump((u_char *)r->dumper, h, bytes);
-    crow_diag_feed(&r->diag, r->link, bytes, h->caplen, h->len, r->source, ts);
+    crow_diag_stats_feed(&r->diag, r->link, bytes, h->caplen, h->len, r->source, ts);
     if (r->opt->count && ++r->frames >= r->opt->count) {
         stop_requested = 1;
         pcap_breakloop(r->pcap);
@@ -710,7 +706,8 @@ int main(int argc, char **argv)
     run_t r;
     memset(&r, 0, sizeof r);
     r.opt = &opt;
-    if (crow_diag_init(&r.diag, &opt.cfg) != 0 || !(r.agg = calloc(r.diag.cfg.max_streams, sizeof *r.agg))) {
+    if (crow_diag_stats_init(&r.diag, &opt.cfg) != 0 ||
+        !(r.agg = calloc(r.diag.cfg.max_streams, sizeof *r.agg))) {
         fprintf(stderr, "crowcast-diag: out of memory\n");
         return EXIT_CAPTURE;
     }
@@ -731,6 +728,6 @@ int main(int argc, char **argv)
             print_text(&r, r.agg);
     }
     free(r.agg);
-    crow_diag_dispose(&r.diag);
+    crow_diag_stats_dispose(&r.diag);
     return ret == 0 ? EXIT_OK : EXIT_CAPTURE;
 }

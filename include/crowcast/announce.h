@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "crowcast/bencode.h"
+#include "crowcast/ipv4.h"
 #include "crowcast/need_map.h"
 
 #define CROW_INFO_HASH_LEN       20
@@ -187,14 +188,9 @@ typedef struct crow_announce_result {
  * the crowcast dictionary (whose "peer flags" land in peers[i].flags). nodes: scratch for the decoder;
  * a dictionary-form list needs about 9 nodes per peer, a compact one about 30 in all. Returns 0 (check
  * result->failure), or CROW_EPARSE / CROW_ELIMIT with *why set. */
-int crow_announce_decode(const uint8_t *body, size_t len, crow_bnode_t *nodes, uint32_t node_cap,
+int crow_announce_decode(const uint8_t *body, size_t len, crow_bencode_node_t *nodes, uint32_t node_cap,
                          crow_announce_peer_t *peers, size_t peer_cap, crow_announce_result_t *result,
                          const char **why);
-
-/* Dotted-quad helpers: parse exactly "a.b.c.d" (each 0..255, no leading zeros) into host order;
- * format into out (at least 16 bytes). */
-bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr);
-void crow_ipv4_format(uint32_t addr, char out[16]);
 
 /* True when name is 1..CROW_RACK_NAME_MAX bytes of [A-Za-z0-9._-]. */
 bool crow_rack_name_valid(const char *name, size_t len);

@@ -23,9 +23,9 @@
 enum crow_access { CROW_ACCESS_PUBLIC, CROW_ACCESS_READ, CROW_ACCESS_OPERATOR, CROW_ACCESS_AGENT };
 
 typedef struct crow_control_policy {
-    crow_verifier_t *verifier; /* borrowed; NULL: no --auth */
-    bool insecure;             /* believe unsigned state changes (--insecure-control) */
-    bool closed_reads;         /* reads need a signed request too (--closed-reads) */
+    crow_control_verifier_t *verifier; /* borrowed; NULL: no --auth */
+    bool insecure;                     /* believe unsigned state changes (--insecure-control) */
+    bool closed_reads;                 /* reads need a signed request too (--closed-reads) */
 } crow_control_policy_t;
 
 typedef struct crow_admission {
@@ -36,11 +36,11 @@ typedef struct crow_admission {
     char why[200];                           /* the refusal */
 } crow_admission_t;
 
-enum crow_access crow_control_access(crow_http_str_t path);
+enum crow_access crow_control_policy_access(crow_http_str_t path);
 
 /* Decides whether req may be served at now_s (wall clock). Returns true (out->who may be NULL: an open
  * read, or an insecure policy) or false with out's refusal. */
-bool crow_control_admit(const crow_control_policy_t *p, const crow_http_request_t *req, uint64_t now_s,
-                        crow_admission_t *out);
+bool crow_control_policy_admit(const crow_control_policy_t *p, const crow_http_request_t *req, uint64_t now_s,
+                               crow_admission_t *out);
 
 #endif

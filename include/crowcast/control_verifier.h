@@ -20,16 +20,16 @@
 #define CROW_VERIFIER_NONCES   (1u << 18)
 #define CROW_VERIFIER_WINDOW_S 30 /* default: a timestamp may be this far from now, either way */
 
-typedef struct crow_verifier crow_verifier_t;
+typedef struct crow_control_verifier crow_control_verifier_t;
 
 /* window_s and nonces (slots of the nonce table) 0 take the defaults. Returns 0 or -ENOMEM. */
-int crow_verifier_new(crow_verifier_t **out, uint32_t window_s, uint32_t nonces);
-void crow_verifier_free(crow_verifier_t *v);
+int crow_control_verifier_new(crow_control_verifier_t **out, uint32_t window_s, uint32_t nonces);
+void crow_control_verifier_free(crow_control_verifier_t *v);
 
 /* Replaces the identities (a reload: removed ones are refused from now on; remembered nonces stay).
  * Returns 0 or CROW_ELIMIT (too many; the old keys stay). */
-int crow_verifier_set_keys(crow_verifier_t *v, const crow_auth_key_t *keys, size_t count);
-size_t crow_verifier_key_count(const crow_verifier_t *v);
+int crow_control_verifier_set_keys(crow_control_verifier_t *v, const crow_auth_key_t *keys, size_t count);
+size_t crow_control_verifier_key_count(const crow_control_verifier_t *v);
 
 typedef struct crow_verdict {
     int status;                 /* 0 accepted; else the HTTP status to refuse with: 401 or 503 */
@@ -39,7 +39,7 @@ typedef struct crow_verdict {
 } crow_verdict_t;
 
 /* Checks req's Authorization header at now_s. Returns 0 (accepted) or CROW_EPROTO (see out). */
-int crow_verifier_check(crow_verifier_t *v, const crow_http_request_t *req, uint64_t now_s,
-                        crow_verdict_t *out);
+int crow_control_verifier_check(crow_control_verifier_t *v, const crow_http_request_t *req, uint64_t now_s,
+                                crow_verdict_t *out);
 
 #endif

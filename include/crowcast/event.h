@@ -12,15 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct crow_event_writer {
-    char *buf;
-    size_t cap, len;
-    bool overflow;
-} crow_event_writer_t;
+#include "crowcast/json.h"
+#include "crowcast/text.h"
 
-/* Writes s as a JSON string, quoted, with quotes, backslashes and control bytes escaped, into
- * out[0..cap) followed by a NUL. Returns its length, or -1 when it does not fit. */
-long crow_json_quote(char *out, size_t cap, const char *s);
+/* The events' writer is the bounded text writer; crow_json_quote (crowcast/json.h) escapes. */
+typedef crow_text_t crow_event_writer_t;
 
 /* Starts an object {"event":"<name>" in buf. */
 void crow_event_begin(crow_event_writer_t *w, char *buf, size_t cap, const char *name);

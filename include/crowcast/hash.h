@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crowcast/hex.h" /* digests travel as hex */
+
 #define CROW_SHA256_LEN 32
 #define CROW_SHA1_LEN   20
 
@@ -22,10 +24,5 @@ void crow_hasher_update(crow_hasher_t *h, const void *data, size_t len);
 /* Writes 32 (SHA-256) or 20 (SHA-1) bytes to out. */
 void crow_hasher_final(crow_hasher_t *h, uint8_t *out);
 void crow_hasher_free(crow_hasher_t *h);
-
-/* Lower-case hex of `len` bytes into out (2*len+1 bytes, NUL-terminated). */
-void crow_hex(const uint8_t *bytes, size_t len, char *out);
-/* Parses exactly 2*len hex digits; returns 0 or CROW_EPARSE. */
-int crow_unhex(const char *hex, uint8_t *out, size_t len);
 
 #endif

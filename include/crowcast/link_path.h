@@ -14,7 +14,7 @@
  * every absolute text). Writes the root-relative target, checked by crow_manifest_check_path, into
  * out[0..cap). Returns 0; CROW_EPATH when the target leaves the release, is the root itself, is an
  * absolute path outside abs_root or is not a safe path; CROW_ESPACE when it does not fit. */
-int crow_link_target(const char *link, const char *text, const char *abs_root, char *out, size_t cap);
+int crow_link_path_target(const char *link, const char *text, const char *abs_root, char *out, size_t cap);
 
 /* The shortest relative text a symlink at release path `link` can hold to point at root-relative
  * `target`: "../" up to the deepest directory the two share, then the rest of target ("a/b/l" ->
@@ -22,6 +22,6 @@ int crow_link_target(const char *link, const char *text, const char *abs_root, c
  * link written as such in a source tree is published with the same text. It climbs no higher than
  * that shared directory, inside the release. Returns the length written (NUL-terminated) or
  * CROW_ESPACE. */
-long crow_link_text(const char *link, const char *target, char *out, size_t cap);
+long crow_link_path_text(const char *link, const char *target, char *out, size_t cap);
 
 #endif

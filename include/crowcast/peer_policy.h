@@ -22,11 +22,14 @@
  * forged END alone never makes it exit.
  *
  * Announces. Regularly at the tracker's interval. At once, then 1 s, 2 s ... apart (capped at
- * CROW_PEER_URGENT_MAX_NS) while the peer has work and no source for it: it waits for a stream nobody
- * is known to send, or has pieces that no connected neighbour it may ask holds (the chain head, or a
- * peer with no rack neighbour). A peer that waits for its rack's chain head does not poll (the head
- * does) until it has waited CROW_PEER_RACK_PATIENCE_NS: the head may have died, and the tracker
- * names a new one (perhaps this peer) only to those who ask. A peer that is not head and has
+ * CROW_PEER_URGENT_MAX_NS) while the peer has work and no source for it: it has pieces that no
+ * connected neighbour it may ask holds (the chain head, or a peer with no rack neighbour), or it waits
+ * for a stream nobody is known to send: that wait's backoff starts at CROW_PEER_AWAIT_STREAM_NS (announces
+ * at 0, 0.5 s, 1.5 s, 3.5 s ...), so peers that start before the seeder learn within half a second that it
+ * streams and, if no datagram of it arrives, are on the TCP chain a moment later (on a fabric that does not
+ * carry the group every such second is the whole swarm idle). A peer that waits for its rack's chain head
+ * does not poll (the head does) until it has waited CROW_PEER_RACK_PATIENCE_NS: the head may have died, and
+ * the tracker names a new one (perhaps this peer) only to those who ask. A peer that is not head and has
  * waited for its head, or for a source it may not fetch from outside the rack, on and off, for
  * CROW_PEER_RACK_LEAD_NS with no piece verified meanwhile (it asked the tracker, and the tracker
  * still names another head: one that claims pieces and never delivers them, or a dead one not
@@ -65,7 +68,8 @@
 #define CROW_PEER_RACK_PATIENCE_NS      10000000000ull
 #define CROW_PEER_RACK_LEAD_NS          (CROW_PEER_RACK_PATIENCE_NS + CROW_PEER_URGENT_MAX_NS)
 #define CROW_PEER_FIRST_DATAGRAM_NS     1000000000ull
-#define CROW_PEER_STREAMING_DATAGRAM_NS 500000000ull
+#define CROW_PEER_STREAMING_DATAGRAM_NS 250000000ull
+#define CROW_PEER_AWAIT_STREAM_NS       250000000ull
 #define CROW_PEER_NEED_REFRESH_NS       2000000000ull
 #define CROW_PEER_END_GRACE_NS          1000000000ull
 

@@ -122,7 +122,7 @@ typedef struct crow_probe_table {
 } crow_probe_table_t;
 
 /* Loss of host h in step s in parts per million: 1e6 without a report. */
-uint32_t crow_probe_loss_ppm(const crow_probe_table_t *t, uint32_t h, uint32_t s);
+uint32_t crow_probe_verdict_loss_ppm(const crow_probe_table_t *t, uint32_t h, uint32_t s);
 
 enum crow_probe_where {
     CROW_PROBE_CLEAN = 0, /* no host of the rack lost more than the threshold */
@@ -148,6 +148,6 @@ typedef struct crow_probe_rack_verdict {
 /* Judges rack r over the steps measured so far. */
 void crow_probe_verdict(const crow_probe_table_t *t, uint32_t r, crow_probe_rack_verdict_t *out);
 /* True when every rack with hosts has a fail_step: stepping further teaches nothing. */
-bool crow_probe_all_failed(const crow_probe_table_t *t);
+bool crow_probe_verdict_all_failed(const crow_probe_table_t *t);
 
 #endif

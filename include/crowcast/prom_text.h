@@ -17,11 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct crow_prom_writer {
-    char *buf;
-    size_t cap, len;
-    bool failed; /* out of room, or a bad name */
-} crow_prom_writer_t;
+#include "crowcast/text.h"
+
+/* The bounded text writer; `full` also marks a bad name. */
+typedef crow_text_t crow_prom_writer_t;
 
 void crow_prom_begin(crow_prom_writer_t *w, char *buf, size_t cap);
 /* type: "counter" or "gauge". */

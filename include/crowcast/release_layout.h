@@ -22,6 +22,6 @@
  * crow_manifest_layout afterwards). Returns the number of padding files added, CROW_EMANIFEST
  * when the piece lengths differ, CROW_ELIMIT past CROW_MAX_FILES entries, or -ENOMEM; why gets a
  * reason. */
-int crow_release_align(crow_manifest_t *m, const crow_manifest_t *prev, char *why, size_t why_cap);
+int crow_release_layout_align(crow_manifest_t *m, const crow_manifest_t *prev, char *why, size_t why_cap);
 
 #endif

@@ -27,7 +27,9 @@
 #include "crowcast/racks.h"
 #include "crowcast/rollout_plan.h"
 
-#define CROW_ROLLOUT_MAX_HOSTS     4096
+/* The host table grows as agents register, up to this many hosts (a registration past it is refused
+ * with CROW_ELIMIT); about 400 bytes a host with the indexes, so a million hosts take 400 MiB. */
+#define CROW_ROLLOUT_MAX_HOSTS     (1u << 20)
 #define CROW_ROLLOUT_MAX_DECISIONS 64 /* kept for /status; older ones are only in the journal */
 
 enum crow_rollout_state {
@@ -92,7 +94,10 @@ typedef struct crow_rollout_decision {
     char text[200]; /* "wave 2 (r2) halted: 1 of 3 hosts failed (threshold 1)" */
 } crow_rollout_decision_t;
 
-/* The coordinator's state. About 1 MiB with its host table: allocate it (crow_rollout_new). */
+struct rollout_index; /* rollout.c's: hosts by name, per-wave counts and candidates, last polls */
+
+/* The coordinator's state (about 40 KiB, plus its host table): allocate it (crow_rollout_new). Copy it
+ * with crow_rollout_copy only (it owns its host table and indexes). */
 typedef struct crow_rollout {
     enum crow_rollout_state state;
     uint32_t id; /* of the current (or last) rollout; 0 before any */
@@ -106,9 +111,12 @@ typedef struct crow_rollout {
     uint32_t wave_of[CROW_RACKS_MAX]; /* wave of each rack, UINT32_MAX outside the plan */
     crow_rollout_wave_t waves[CROW_PLAN_MAX_WAVES];
     uint32_t wave_count;
-    uint32_t current; /* wave being worked on (or rolled back) */
-    crow_rollout_host_t hosts[CROW_ROLLOUT_MAX_HOSTS];
-    uint32_t host_count;
+    uint32_t current;           /* wave being worked on (or rolled back) */
+    crow_rollout_host_t *hosts; /* host_count of them, in the order they registered */
+    uint32_t host_count, host_cap;
+    uint32_t
+        host_limit; /* configuration: the most hosts it takes (crow_rollout_new: CROW_ROLLOUT_MAX_HOSTS) */
+    struct rollout_index *index;
     crow_rollout_decision_t decisions[CROW_ROLLOUT_MAX_DECISIONS];
     uint32_t decision_count;       /* total ever; the ring holds the last CROW_ROLLOUT_MAX_DECISIONS */
     uint64_t decisions_by_kind[4]; /* advance, halt, rollback, end */
@@ -119,6 +127,10 @@ typedef struct crow_rollout {
 /* Allocates an idle coordinator. Returns 0 or -ENOMEM. */
 int crow_rollout_new(crow_rollout_t **out);
 void crow_rollout_free(crow_rollout_t *r);
+/* Makes dst the same state as src (both from crow_rollout_new), configuration included. It does not
+ * allocate when dst's table already has room for src's hosts (dst was a copy of src plus records).
+ * Returns 0 or -ENOMEM (dst is then unchanged). */
+int crow_rollout_copy(crow_rollout_t *dst, const crow_rollout_t *src);
 
 /* Fills a START record for a new rollout (id = r->id + 1) of release (64 lower-case hex) named name,
  * with the plan text, the torrent's path (served to agents) and the racks file's rack names (racks may
@@ -141,7 +153,8 @@ int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, con
  * full). */
 int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec);
 
-/* Applies a record. Returns what crow_rollout_check returns; only 0 changes the state. */
+/* Applies a record. Returns what crow_rollout_check returns, or -ENOMEM when the host table cannot
+ * grow; only 0 changes the state. */
 int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec);
 
 /* The next decision at now_ms, if any: returns 1 and fills *rec (journal it, then apply it), or 0. */
@@ -165,8 +178,14 @@ uint64_t crow_rollout_deadline(const crow_rollout_t *r);
  * order is about (rollback: the previous one). */
 enum crow_order crow_rollout_order_for(const crow_rollout_t *r, const char *host, const char **release);
 
-/* Index of a host by name, or UINT32_MAX. */
+/* Index of a host by name, or UINT32_MAX (a hash lookup). */
 uint32_t crow_rollout_find_host(const crow_rollout_t *r, const char *host);
+
+/* Work done so far by lookups and decisions: name slots, set words, tree nodes and hosts looked at
+ * (a host table rebuild counts each host). crow_rollout_next, crow_rollout_order_for and
+ * crow_rollout_find_host do work that does not grow with the hosts (amortised over the rebuilds at
+ * each start and each doubling of the table): tests count it. */
+uint64_t crow_rollout_work(const crow_rollout_t *r);
 
 const char *crow_rollout_state_name(enum crow_rollout_state s);
 const char *crow_wave_state_name(enum crow_wave_state s);

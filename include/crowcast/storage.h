@@ -154,12 +154,12 @@ int crow_staging_verify(crow_staging_t *st, unsigned threads);
 long crow_staging_take(crow_staging_t *st, const crow_manifest_t *prev, const char *root, uint64_t *bytes);
 
 /* Publishes the staged release as OUTDIR/<m->name>: refuses with CROW_EHASH while a piece is not
- * marked verified; applies modes, symlinks and empty directories (crow_tree_apply); syncs every
+ * marked verified; applies modes, symlinks and empty directories (crow_tree_attrs_apply); syncs every
  * file and directory, renames the root into place without replacing
  * anything (renameat2 RENAME_NOREPLACE), syncs OUTDIR and removes the emptied staging directory.
  * When OUTDIR/<name> exists already it is accepted only when it holds exactly this release
  * (every file of the right size, every piece matching, modes,
- * symlinks and empty directories as crow_tree_check wants them): then the staged copy is deleted and 0
+ * symlinks and empty directories as crow_tree_attrs_check wants them): then the staged copy is deleted and 0
  * returned; otherwise -EEXIST. On error a one-line reason goes into why (when why_cap > 0).
  * The staging object stays valid and must still be closed. */
 int crow_staging_publish(crow_staging_t *st, char *why, size_t why_cap);

@@ -19,7 +19,7 @@
  * directories, replaces whatever non-directory sits where a symlink belongs, and syncs what it
  * changed. Returns 0, or CROW_EPATH (a symlink or a non-directory in the way of a path, a
  * directory where a symlink belongs) or -errno, with a one-line reason naming the path in why. */
-int crow_tree_apply(const crow_manifest_t *m, int dirfd, const char *root, char *why, size_t why_cap);
+int crow_tree_attrs_apply(const crow_manifest_t *m, int dirfd, const char *root, char *why, size_t why_cap);
 
 /* Told about each difference: the release path and what differs, in words. */
 typedef void (*crow_tree_diff_cb)(void *ctx, const char *path, const char *what);
@@ -28,7 +28,7 @@ typedef void (*crow_tree_diff_cb)(void *ctx, const char *path, const char *what)
  * modes, symlinks (by where they point, relative to the root, not by their text) and empty
  * directories. A file that is missing or not a regular file is not reported here (storage's file
  * errors say it). cb may be NULL. Returns the number of differences. */
-unsigned crow_tree_check(const crow_manifest_t *m, int dirfd, const char *root, crow_tree_diff_cb cb,
-                         void *ctx);
+unsigned crow_tree_attrs_check(const crow_manifest_t *m, int dirfd, const char *root, crow_tree_diff_cb cb,
+                               void *ctx);
 
 #endif

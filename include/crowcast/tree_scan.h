@@ -44,7 +44,7 @@ enum crow_tree_flags {
 /* Told about each entry the walk leaves out: its relative path and why ("a FIFO", ...). */
 typedef void (*crow_tree_skip_cb)(void *ctx, const char *path, const char *why);
 
-/* Walks the directory `root` and fills *t (release with crow_tree_dispose, also on failure).
+/* Walks the directory `root` and fills *t (release with crow_tree_scan_dispose, also on failure).
  * on_skip may be NULL. Returns 0, or CROW_EUNSUPPORTED (an entry a release cannot carry),
  * CROW_EPATH (a symlink pointing outside the tree, or one whose target resolves differently
  * through another symlink than its text reads), CROW_ELIMIT (more than CROW_MAX_FILES entries, or
@@ -53,6 +53,6 @@ typedef void (*crow_tree_skip_cb)(void *ctx, const char *path, const char *why);
  * the entry. */
 int crow_tree_scan(const char *root, int flags, crow_tree_t *t, crow_tree_skip_cb on_skip, void *ctx,
                    char *why, size_t why_cap);
-void crow_tree_dispose(crow_tree_t *t);
+void crow_tree_scan_dispose(crow_tree_t *t);
 
 #endif

@@ -40,7 +40,7 @@ struct crow_announcer {
     crow_need_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
-    crow_bnode_t nodes[NODES];
+    crow_bencode_node_t nodes[NODES];
     crow_announce_peer_t peers[CROW_ANNOUNCER_MAX_PEERS];
     struct sockaddr_in groups[CROW_ANNOUNCER_MAX_GROUPS];
 };

@@ -378,7 +378,8 @@ int getter_join(struct getter *g, const struct sockaddr_in *group)
     int ret = crow_udp_rx_open(g->loop, &g->udp, &rc, on_datagram, g);
     if (ret) {
         crow_log_warn("cannot join %s:%u on %s: %s; going on over TCP only", inet_ntoa(group->sin_addr),
-                      ntohs(group->sin_port), inet_ntoa(g->cfg->iface), crow_strerror(ret));
+                      ntohs(group->sin_port), inet_ntop(AF_INET, &g->cfg->iface, (char[16]){0}, 16),
+                      crow_strerror(ret));
         return ret;
     }
     struct crow_udp_rx_stats st;
@@ -622,7 +623,11 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     else if ((ret = getter_start_sources(&g)))
         goto out;
     crow_op_init(&g.tick, on_tick, &g);
-    crow_io_timeout(g.loop, &g.tick, cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS);
+    /* The decisions run at once (the policy's first announce backoff is shorter than a second);
+     * the once-a-second work starts a second in. */
+    uint64_t period = cfg->test_exit_after > 0 ? TICK_NS / 10 : TICK_NS;
+    g.next_second_ns = g.started_ns + period - period / 20;
+    crow_io_timeout(g.loop, &g.tick, 1000000);
     if (!g.done)
         crow_loop_run(g.loop);
     getter_write_metrics(&g, true); /* written while the loop drains */

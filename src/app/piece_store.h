@@ -38,9 +38,9 @@ struct crow_piece_store_stats {
 };
 
 /* Creates a store over `storage` (borrowed; writable for a download). `verified` (may be NULL)
- * gives the pieces already on disk and valid (resume, or a complete seed); `on_verified_mark`
- * (may be NULL) is called for every newly verified piece so the staging area can record it.
- * Returns 0, -ENOMEM. */
+ * gives the pieces already on disk and valid (resume, or a complete seed); `slots` is the number of
+ * piece buffers; `ev` (copied) is told, with `ctx`, of every piece verified or failed and of a
+ * disk error (its on_verified is where the staging area records a piece). Returns 0, -ENOMEM. */
 int crow_piece_store_new(crow_piece_store_t **out, crow_loop_t *loop, crow_storage_t *storage,
                          const crow_bitfield_t *verified, unsigned slots,
                          const struct crow_piece_store_events *ev, void *ctx);

@@ -23,7 +23,7 @@ static uint32_t worst_loss(const crow_probe_table_t *t, uint32_t r, uint32_t s)
 {
     uint32_t worst = 0;
     for (uint32_t h = 0; h < t->nhosts; h++) {
-        uint32_t l = crow_probe_loss_ppm(t, h, s);
+        uint32_t l = crow_probe_verdict_loss_ppm(t, h, s);
         if (t->hosts[h].rack == r && l > worst)
             worst = l;
     }
@@ -45,7 +45,7 @@ static void print_json(const crow_probe_table_t *t, uint16_t run)
             printf("%s{\"host\":\"%s\",\"rack\":\"%s\",\"reported\":%s,\"received\":%llu,\"loss_pct\":%.4f,"
                    "\"usec\":%llu,\"kernel_drops\":%llu}",
                    h ? "," : "", host, t->racks[t->hosts[h].rack], c->reported ? "true" : "false",
-                   (unsigned long long)c->received, crow_probe_loss_ppm(t, h, s) / 1e4,
+                   (unsigned long long)c->received, crow_probe_verdict_loss_ppm(t, h, s) / 1e4,
                    (unsigned long long)c->usec, (unsigned long long)c->kernel_drops);
         }
         printf("]}");

@@ -207,7 +207,7 @@ static void start_step(struct sender *s)
 
 static void next_step(struct sender *s)
 {
-    if (s->step + 1 >= s->nladder || crow_probe_all_failed(s->t)) {
+    if (s->step + 1 >= s->nladder || crow_probe_verdict_all_failed(s->t)) {
         finish(s, 0);
         return;
     }

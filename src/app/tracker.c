@@ -59,10 +59,10 @@ struct tracker {
     crow_registry_t *reg;
     crow_racks_t racks;
     struct tracker_http http;
-    tracker_rollout_t *rollout; /* NULL without --state */
-    crow_verifier_t *verifier;  /* NULL without --auth */
-    crow_tls_ctx_t *tls;        /* NULL without --tls-cert; new connections use the one loaded last */
-    crow_addr_limits_t *limits; /* per source address */
+    tracker_rollout_t *rollout;        /* NULL without --state */
+    crow_control_verifier_t *verifier; /* NULL without --auth */
+    crow_tls_ctx_t *tls;               /* NULL without --tls-cert; new connections use the one loaded last */
+    crow_addr_limits_t *limits;        /* per source address */
     crow_addr_limits_config_t limit_cfg;
     crow_auth_key_t *keys; /* scratch for reading the keys file */
     struct conn *conns;    /* every open connection */
@@ -403,7 +403,7 @@ static int load_keys(struct tracker *t)
     size_t count = 0;
     int ret =
         crow_auth_file_read(t->cfg->auth_path, t->keys, CROW_VERIFIER_MAX_KEYS, &count, why, sizeof why);
-    if (!ret && (ret = crow_verifier_set_keys(t->verifier, t->keys, count)))
+    if (!ret && (ret = crow_control_verifier_set_keys(t->verifier, t->keys, count)))
         snprintf(why, sizeof why, "%s: more than %u identities", t->cfg->auth_path, CROW_VERIFIER_MAX_KEYS);
     size_t ops = 0;
     for (size_t i = 0; i < count; i++)
@@ -518,7 +518,8 @@ static int setup_policy(struct tracker *t)
                           inet_ntoa(cfg->listen.sin_addr));
         return 0;
     }
-    if (crow_verifier_new(&t->verifier, 0, 0) || !(t->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *t->keys)))
+    if (crow_control_verifier_new(&t->verifier, 0, 0) ||
+        !(t->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *t->keys)))
         return 3;
     if (load_keys(t)) {
         fprintf(stderr, "crowcast tracker: --auth %s: cannot use it (see the log)\n", cfg->auth_path);
@@ -616,7 +617,7 @@ out:
     }
     tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
-    crow_verifier_free(t->verifier);
+    crow_control_verifier_free(t->verifier);
     crow_tls_ctx_free(t->tls);
     crow_addr_limits_free(t->limits);
     free(t->keys);

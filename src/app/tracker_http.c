@@ -250,7 +250,8 @@ bool tracker_http_answer(struct tracker_http *th, const crow_http_request_t *req
     if (rollout && !th->rollout) {
         th->admission.who = NULL;
         tracker_rollout_serve(NULL, req, src, NULL, conn, out); /* no --state: says so, whatever the method */
-    } else if (!crow_control_admit(&th->policy, req, tracker_rollout_wall_ms() / 1000u, &th->admission))
+    } else if (!crow_control_policy_admit(&th->policy, req, tracker_rollout_wall_ms() / 1000u,
+                                          &th->admission))
         reply_refusal(th, req, out);
     else if (str_is(req->path, "/announce"))
         announce(th, req, src, now_ms, out);

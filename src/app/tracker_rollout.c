@@ -11,7 +11,10 @@
 #include "crowcast/log.h"
 #include "tracker_rollout_internal.h"
 
-#define DECIDE_MAX  (2 * CROW_ROLLOUT_MAX_HOSTS + 4 * CROW_PLAN_MAX_WAVES) /* decisions in one round */
+/* Decisions journaled in one round: a start orders every host to download at once; past this many the
+ * round ends, and the commit of what it journaled runs the next one (so the loop serves requests in
+ * between, and a round stays within the journal's batch). */
+#define DECIDE_MAX  4096
 #define TIMER_SLACK (5 * 1000000ull) /* a timer this much later than wanted is re-armed */
 
 uint64_t tracker_rollout_wall_ms(void)
@@ -168,7 +171,8 @@ static void on_commit(void *ctx, const char *lines, size_t len, int err)
     if (err) {
         /* What was not written is gone: the state ahead goes back to what is on disk, and every request
          * waiting for a record past it is told so. */
-        memcpy(tr->ahead, tr->durable, sizeof *tr->ahead);
+        if (crow_rollout_copy(tr->ahead, tr->durable)) /* ahead has room for durable's hosts */
+            crow_log_error("rollout: cannot reset the state ahead of the journal (out of memory)");
         uint64_t durable = tracker_journal_durable(tr->journal);
         for (struct waiter *w = tr->active, *next; w; w = next) {
             next = w->next;
@@ -293,7 +297,8 @@ int tracker_rollout_open(tracker_rollout_t **out, crow_loop_t *loop, const char 
     uint64_t now = tracker_rollout_wall_ms();
     for (uint32_t i = 0; i < tr->durable->host_count; i++)
         crow_rollout_seen(tr->durable, i, now);
-    memcpy(tr->ahead, tr->durable, sizeof *tr->ahead);
+    if ((ret = crow_rollout_copy(tr->ahead, tr->durable)))
+        goto fail;
     const crow_rollout_t *r = tr->durable;
     if (r->state == CROW_ROLLOUT_IDLE)
         crow_log_info("rollout state in %s: no rollout yet", tr->dir);

@@ -7,8 +7,10 @@
 #include "tracker_journal.h"
 #include "tracker_rollout.h"
 
-#define MAX_POLLS     CROW_ROLLOUT_MAX_HOSTS /* long polls held at once; more are answered at once */
-#define MAX_WAITERS   (MAX_POLLS + 512)      /* plus requests waiting for their record's fsync */
+/* Long polls held at once; more are answered at once (the agent polls again after its interval). A
+ * held poll holds a connection: as many as the tracker's default connection limit. */
+#define MAX_POLLS     16384
+#define MAX_WAITERS   (MAX_POLLS + 512) /* plus requests waiting for their record's fsync */
 #define SCRATCH_START (64 * 1024)
 
 enum wait_kind { W_POLL, W_REPORT, W_CONTROL, W_START };

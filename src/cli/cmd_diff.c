@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "crowcast/hash.h"
+#include "crowcast/json.h"
 #include "crowcast/manifest.h"
 #include "crowcast/release_diff.h"
 #include "crowcast/units.h"
@@ -52,7 +53,7 @@ static void print_side_json(const char *key, const crow_manifest_t *m)
     char id[2 * CROW_SHA256_LEN + 1];
     crow_hex(m->release_id, CROW_SHA256_LEN, id);
     printf("\"%s\":{\"name\":", key);
-    crow_cli_json_string(stdout, m->name);
+    crow_json_fput(stdout, m->name);
     printf(",\"release_id\":\"%s\",\"files\":%u,\"length\":%llu}", id, m->file_count,
            (unsigned long long)m->total_length);
 }
@@ -68,7 +69,7 @@ static void print_entry_side_json(const char *side, const crow_diff_entry_t *e, 
                side, m->files[index].attr & CROW_ATTR_EXEC ? "true" : "false");
     } else {
         printf(",\"%s_target\":", side);
-        crow_cli_json_string(stdout, m->links[index].target);
+        crow_json_fput(stdout, m->links[index].target);
     }
 }
 
@@ -83,7 +84,7 @@ static void print_json(const crow_manifest_t *a, const crow_manifest_t *b, const
         const crow_diff_entry_t *e = &d->entries[i];
         printf("%s{\"kind\":\"%s\",\"change\":\"%s\",\"mode_changed\":%s,\"path\":", i ? "," : "",
                what_names[e->what], change_names[e->change], e->mode_changed ? "true" : "false");
-        crow_cli_json_string(stdout, e->path);
+        crow_json_fput(stdout, e->path);
         print_entry_side_json("old", e, a, e->old_index);
         print_entry_side_json("new", e, b, e->new_index);
         printf("}");

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
+#include "crowcast/json.h"
 #include "crowcast/manifest.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/units.h"
@@ -59,13 +60,13 @@ static struct signer signer_view(const crow_manifest_t *m, uint32_t i, const str
 static void print_json(const crow_manifest_t *m, const char *id, const char *ih, const struct trust_view *t)
 {
     printf("{\"name\":");
-    crow_cli_json_string(stdout, m->name);
+    crow_json_fput(stdout, m->name);
     printf(",\"length\":%llu,\"piece_length\":%u,\"pieces\":%u,\"chunk_size\":%u,\"single_file\":%s,"
            "\"announce\":",
            (unsigned long long)m->total_length, m->piece_length, m->piece_count, m->chunk_size,
            m->single_file ? "true" : "false");
     if (m->announce)
-        crow_cli_json_string(stdout, m->announce);
+        crow_json_fput(stdout, m->announce);
     else
         printf("null");
     printf(",\"announce_list\":");
@@ -74,14 +75,14 @@ static void print_json(const crow_manifest_t *m, const char *id, const char *ih,
     for (uint32_t i = 0; i < m->tracker_count; i++) {
         bool first_of_tier = i == 0 || m->trackers[i].tier != m->trackers[i - 1].tier;
         fputs(i == 0 ? "[[" : first_of_tier ? "],[" : ",", stdout);
-        crow_cli_json_string(stdout, m->trackers[i].url);
+        crow_json_fput(stdout, m->trackers[i].url);
     }
     if (m->tracker_count)
         printf("]]");
     printf(",\"files\":[");
     for (uint32_t i = 0; i < m->file_count; i++) {
         printf("%s{\"path\":", i ? "," : "");
-        crow_cli_json_string(stdout, m->files[i].path);
+        crow_json_fput(stdout, m->files[i].path);
         printf(",\"length\":%llu,\"offset\":%llu,\"executable\":%s,\"padding\":%s}",
                (unsigned long long)m->files[i].length, (unsigned long long)m->files[i].offset,
                m->files[i].attr & CROW_ATTR_EXEC ? "true" : "false",
@@ -90,15 +91,15 @@ static void print_json(const crow_manifest_t *m, const char *id, const char *ih,
     printf("],\"symlinks\":[");
     for (uint32_t i = 0; i < m->link_count; i++) {
         printf("%s{\"path\":", i ? "," : "");
-        crow_cli_json_string(stdout, m->links[i].path);
+        crow_json_fput(stdout, m->links[i].path);
         printf(",\"target\":");
-        crow_cli_json_string(stdout, m->links[i].target);
+        crow_json_fput(stdout, m->links[i].target);
         printf("}");
     }
     printf("],\"empty_directories\":[");
     for (uint32_t i = 0; i < m->dir_count; i++) {
         printf("%s", i ? "," : "");
-        crow_cli_json_string(stdout, m->dirs[i]);
+        crow_json_fput(stdout, m->dirs[i]);
     }
     printf("],\"release_id\":\"%s\",\"info_hash\":\"%s\",\"signatures\":[", id, ih);
     for (uint32_t i = 0; i < m->signature_count; i++) {

@@ -261,16 +261,16 @@ static int collect_files(const struct make_opts *o, crow_manifest_t *m)
         bool special = ret == CROW_EUNSUPPORTED || ret == CROW_EPATH || ret == -EACCES || ret == -EPERM;
         fprintf(stderr, "crowcast make: %s: %s%s\n", o->input, why,
                 special ? "; a release cannot carry it (--skip-special leaves such entries out)" : "");
-        crow_tree_dispose(&tree);
+        crow_tree_scan_dispose(&tree);
         return ret > -4096 ? CROW_EXIT_IO : CROW_EXIT_USAGE;
     }
     if (tree.files == 0) {
         fprintf(stderr, "crowcast make: %s holds no regular file\n", o->input);
-        crow_tree_dispose(&tree);
+        crow_tree_scan_dispose(&tree);
         return CROW_EXIT_USAGE;
     }
     ret = tree_to_manifest(&tree, m);
-    crow_tree_dispose(&tree);
+    crow_tree_scan_dispose(&tree);
     return ret;
 }
 
@@ -299,7 +299,7 @@ static int choose_layout(const struct make_opts *o, crow_manifest_t *m, uint64_t
                     : o->previous ? prev.chunk_size
                                   : CROW_DEFAULT_CHUNK_SIZE;
     if (o->align && !m->single_file &&
-        (ret = crow_release_align(m, o->previous ? &prev : NULL, why, sizeof why)) < 0) {
+        (ret = crow_release_layout_align(m, o->previous ? &prev : NULL, why, sizeof why)) < 0) {
         fprintf(stderr, "crowcast make: %s\n", why);
         code = ret == -ENOMEM ? CROW_EXIT_IO : CROW_EXIT_USAGE;
     }

@@ -217,15 +217,17 @@ static int run_rollout(const sim_config_t *c, const char *plan_path, uint32_t si
     }
     printf(json ? "{\"hosts\":%u,\"racks\":%u,\"state\":\"%s\",\"registered\":%u,\"refused\":%u,"
                   "\"activations\":%llu,\"healthy\":%u,\"failed\":%u,\"polls\":%llu,\"reports\":%llu,"
-                  "\"records\":%llu,\"poll_ns\":%.0f,\"next_ns\":%.0f,\"sim_s\":%.3f,\"wall_s\":%.3f,"
+                  "\"records\":%llu,\"poll_ns\":%.0f,\"next_ns\":%.0f,\"poll_work\":%.2f,\"next_work\":%.2f,"
+                  "\"sim_s\":%.3f,\"wall_s\":%.3f,"
                   "\"log_hash\":\"%016llx\"}\n"
                 : "%u hosts in %u racks: rollout %s; %u registered, %u refused; %llu activations ordered, %u "
                   "healthy, %u failed\n  %llu polls, %llu reports, %llu records; %.0f ns a poll, %.0f ns a "
-                  "decision step (wall); %.3f s simulated, %.2f s wall, event log hash %016llx\n",
+                  "decision step (wall), %.2f and %.2f steps of work; %.3f s simulated, %.2f s wall, event "
+                  "log hash %016llx\n",
            c->racks * c->hosts_per_rack, c->racks, r.state, r.registered, r.refused,
            (unsigned long long)r.activations, r.healthy, r.failed, (unsigned long long)r.polls,
-           (unsigned long long)r.reports, (unsigned long long)r.records, r.poll_ns, r.next_ns, r.sim_s, wall,
-           (unsigned long long)r.hash);
+           (unsigned long long)r.reports, (unsigned long long)r.records, r.poll_ns, r.next_ns, r.poll_work,
+           r.next_work, r.sim_s, wall, (unsigned long long)r.hash);
     return strcmp(r.state, "done") == 0 ? CROW_EXIT_OK : CROW_EXIT_FAIL;
 }
 

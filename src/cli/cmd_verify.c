@@ -186,7 +186,7 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
 
     uint32_t bad_pieces = m.piece_count - good.count;
     uint32_t bad_files = report_files(s, &m, root, false);
-    unsigned bad_tree = crow_tree_check(&m, AT_FDCWD, root, NULL, NULL);
+    unsigned bad_tree = crow_tree_attrs_check(&m, AT_FDCWD, root, NULL, NULL);
     if (bad_pieces == 0 && bad_files == 0 && bad_tree == 0) {
         char size[32];
         crow_format_size(m.total_length, size, sizeof size);
@@ -218,7 +218,7 @@ static int verify(const char *torrent, const char *root, unsigned threads, bool 
     if (bad_tree) {
         struct tree_report r = {.root = root};
         printf("modes, symlinks and empty directories that differ:\n");
-        crow_tree_check(&m, AT_FDCWD, root, print_difference, &r);
+        crow_tree_attrs_check(&m, AT_FDCWD, root, print_difference, &r);
     }
     code = CROW_EXIT_FAIL;
     goto out;

@@ -60,10 +60,6 @@ int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_
  * Returns 0 or -errno. */
 int crow_cli_write_atomically(const char *path, const void *buf, size_t len);
 
-/* Writes text as a JSON string literal (quotes, escapes; bytes that are not valid UTF-8 as
- * U+FFFD) (cli_json.c). */
-void crow_cli_json_string(FILE *out, const char *text);
-
 struct crow_keyring;
 /* Key files (cli_keys.c). Both print their error and return an exit code (0 when loaded).
  * crow_cli_load_secret reads an Ed25519 private key in PEM, refusing a file that group or others

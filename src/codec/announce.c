@@ -8,6 +8,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/http.h"
+#include "crowcast/units.h"
 
 enum param {
     P_INFO_HASH,
@@ -48,36 +49,6 @@ static const struct {
 #undef PARAM
 };
 
-bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr)
-{
-    uint32_t v = 0;
-    size_t i = 0;
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (i >= len || text[i] != '.')
-                return false;
-            i++;
-        }
-        size_t first = i;
-        unsigned octet = 0;
-        while (i < len && text[i] >= '0' && text[i] <= '9' && i - first < 3)
-            octet = octet * 10 + (unsigned)(text[i++] - '0');
-        size_t digits = i - first;
-        if (digits == 0 || octet > 255 || (digits > 1 && text[first] == '0'))
-            return false;
-        v = v << 8 | octet;
-    }
-    if (i != len)
-        return false;
-    *addr = v;
-    return true;
-}
-
-void crow_ipv4_format(uint32_t addr, char out[16])
-{
-    snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
-}
-
 bool crow_rack_name_valid(const char *name, size_t len)
 {
     if (len == 0 || len > CROW_RACK_NAME_MAX)
@@ -88,23 +59,6 @@ bool crow_rack_name_valid(const char *name, size_t len)
               c == '_' || c == '-'))
             return false;
     }
-    return true;
-}
-
-static bool parse_u64(const uint8_t *s, size_t len, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 20)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
     return true;
 }
 
@@ -145,20 +99,20 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         memcpy(p == P_INFO_HASH ? req->info_hash : req->peer_id, v, len);
         return true;
     case P_PORT:
-        if (!parse_u64(v, len, 65535, &n) || n == 0)
+        if (!crow_parse_decimal((const char *)v, len, 65535, &n) || n == 0)
             return false;
         req->port = (uint16_t)n;
         return true;
     case P_UPLOADED:
-        return parse_u64(v, len, UINT64_MAX, &req->uploaded);
+        return crow_parse_decimal((const char *)v, len, UINT64_MAX, &req->uploaded);
     case P_DOWNLOADED:
-        return parse_u64(v, len, UINT64_MAX, &req->downloaded);
+        return crow_parse_decimal((const char *)v, len, UINT64_MAX, &req->downloaded);
     case P_LEFT:
-        return parse_u64(v, len, UINT64_MAX, &req->left);
+        return crow_parse_decimal((const char *)v, len, UINT64_MAX, &req->left);
     case P_EVENT:
         return parse_event(v, len, &req->event);
     case P_NUMWANT:
-        if (!parse_u64(v, len, INT32_MAX, &n))
+        if (!crow_parse_decimal((const char *)v, len, INT32_MAX, &n))
             return false;
         req->numwant = (int32_t)n;
         return true;
@@ -186,7 +140,7 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         req->want_groups = v[0] == '1';
         return true;
     case P_HOOK:
-        if (!parse_u64(v, len, 255, &n))
+        if (!crow_parse_decimal((const char *)v, len, 255, &n))
             return false;
         req->hook = (uint8_t)n;
         req->has_hook = true;
@@ -304,16 +258,16 @@ int crow_scrape_parse(const char *query, size_t len, uint8_t (*hashes)[CROW_INFO
 
 /* Starts a string value of `len` bytes whose bytes follow through string_tail: long strings (compact
  * peer lists) are written piece by piece, straight into the output, without a staging buffer. */
-static void string_prefix(crow_benc_t *e, size_t len)
+static void string_prefix(crow_bencode_writer_t *e, size_t len)
 {
     char prefix[24];
     int n = snprintf(prefix, sizeof(prefix), "%zu:", len);
-    crow_benc_raw(e, prefix, (size_t)n);
+    crow_bencode_put_raw(e, prefix, (size_t)n);
 }
 
-/* Appends the rest of a value begun with crow_benc_raw, with the encoder's own space accounting: after a
- * shortfall it keeps counting, so e->len still tells the size needed. */
-static void string_tail(crow_benc_t *e, const void *bytes, size_t n)
+/* Appends the rest of a value begun with crow_bencode_put_raw, with the encoder's own space accounting: after
+ * a shortfall it keeps counting, so e->len still tells the size needed. */
+static void string_tail(crow_bencode_writer_t *e, const void *bytes, size_t n)
 {
     if (e->err == 0 && e->len + n <= e->cap)
         memcpy(e->buf + e->len, bytes, n);
@@ -322,61 +276,61 @@ static void string_tail(crow_benc_t *e, const void *bytes, size_t n)
     e->len += n;
 }
 
-static void encode_crowcast(crow_benc_t *e, const crow_announce_resp_t *r)
+static void encode_crowcast(crow_bencode_writer_t *e, const crow_announce_resp_t *r)
 {
     const crow_crowcast_info_t *c = &r->crowcast;
     char dotted[16];
-    crow_benc_key(e, "crowcast");
-    crow_benc_dict(e);
+    crow_bencode_put_key(e, "crowcast");
+    crow_bencode_open_dict(e);
     if (c->dark) {
-        crow_benc_key(e, "dark");
-        crow_benc_int(e, c->dark);
+        crow_bencode_put_key(e, "dark");
+        crow_bencode_put_int(e, c->dark);
     }
     if (c->group) {
         crow_ipv4_format(c->group, dotted);
-        crow_benc_key(e, "group");
-        crow_benc_cstr(e, dotted);
+        crow_bencode_put_key(e, "group");
+        crow_bencode_put_cstr(e, dotted);
     }
     if (c->group_count) {
-        crow_benc_key(e, "groups");
-        crow_benc_list(e);
+        crow_bencode_put_key(e, "groups");
+        crow_bencode_open_list(e);
         for (uint32_t i = 0; i < c->group_count && i < CROW_ANNOUNCE_MAX_GROUPS; i++) {
             char endpoint[24];
             crow_ipv4_format(c->groups[i].addr, dotted);
             snprintf(endpoint, sizeof(endpoint), "%s:%u", dotted, c->groups[i].port);
-            crow_benc_cstr(e, endpoint);
+            crow_bencode_put_cstr(e, endpoint);
         }
-        crow_benc_end(e);
+        crow_bencode_close(e);
     }
-    crow_benc_key(e, "head");
-    crow_benc_int(e, c->head ? 1 : 0);
+    crow_bencode_put_key(e, "head");
+    crow_bencode_put_int(e, c->head ? 1 : 0);
     if (c->lit) {
-        crow_benc_key(e, "lit");
-        crow_benc_int(e, c->lit);
+        crow_bencode_put_key(e, "lit");
+        crow_bencode_put_int(e, c->lit);
     }
     if (c->has_need) {
         char text[CROW_NEED_TEXT_MAX];
         crow_need_format(&c->need, text, sizeof text);
-        crow_benc_key(e, "need");
-        crow_benc_cstr(e, text);
+        crow_bencode_put_key(e, "need");
+        crow_bencode_put_cstr(e, text);
     }
-    crow_benc_key(e, "peer flags");
+    crow_bencode_put_key(e, "peer flags");
     string_prefix(e, r->peer_count);
     for (size_t i = 0; i < r->peer_count; i++)
         string_tail(e, &r->peers[i].flags, 1);
     if (c->group) {
-        crow_benc_key(e, "port");
-        crow_benc_int(e, c->port);
+        crow_bencode_put_key(e, "port");
+        crow_bencode_put_int(e, c->port);
     }
-    crow_benc_key(e, "position");
-    crow_benc_int(e, c->position);
-    crow_benc_key(e, "rack");
-    crow_benc_cstr(e, c->rack);
-    crow_benc_key(e, "sending");
-    crow_benc_int(e, c->sending);
-    crow_benc_key(e, "streaming");
-    crow_benc_int(e, c->streaming);
-    crow_benc_end(e);
+    crow_bencode_put_key(e, "position");
+    crow_bencode_put_int(e, c->position);
+    crow_bencode_put_key(e, "rack");
+    crow_bencode_put_cstr(e, c->rack);
+    crow_bencode_put_key(e, "sending");
+    crow_bencode_put_int(e, c->sending);
+    crow_bencode_put_key(e, "streaming");
+    crow_bencode_put_int(e, c->streaming);
+    crow_bencode_close(e);
 }
 
 static void put_be(uint8_t *out, uint32_t addr, uint16_t port)
@@ -389,7 +343,7 @@ static void put_be(uint8_t *out, uint32_t addr, uint16_t port)
     out[5] = (uint8_t)port;
 }
 
-static void encode_compact_peers(crow_benc_t *e, const crow_announce_resp_t *r)
+static void encode_compact_peers(crow_bencode_writer_t *e, const crow_announce_resp_t *r)
 {
     string_prefix(e, r->peer_count * CROW_COMPACT_PEER_LEN);
     for (size_t i = 0; i < r->peer_count; i++) {
@@ -402,53 +356,53 @@ static void encode_compact_peers(crow_benc_t *e, const crow_announce_resp_t *r)
 long crow_announce_encode(uint8_t *buf, size_t cap, const crow_announce_resp_t *r, bool compact,
                           bool no_peer_id)
 {
-    crow_benc_t e;
+    crow_bencode_writer_t e;
     char dotted[16];
-    crow_benc_init(&e, buf, cap);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "complete");
-    crow_benc_int(&e, r->complete);
+    crow_bencode_writer_init(&e, buf, cap);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "complete");
+    crow_bencode_put_int(&e, r->complete);
     if (r->crowcast.present)
         encode_crowcast(&e, r);
-    crow_benc_key(&e, "incomplete");
-    crow_benc_int(&e, r->incomplete);
-    crow_benc_key(&e, "interval");
-    crow_benc_int(&e, r->interval);
-    crow_benc_key(&e, "min interval");
-    crow_benc_int(&e, r->min_interval);
-    crow_benc_key(&e, "peers");
+    crow_bencode_put_key(&e, "incomplete");
+    crow_bencode_put_int(&e, r->incomplete);
+    crow_bencode_put_key(&e, "interval");
+    crow_bencode_put_int(&e, r->interval);
+    crow_bencode_put_key(&e, "min interval");
+    crow_bencode_put_int(&e, r->min_interval);
+    crow_bencode_put_key(&e, "peers");
     if (compact) {
         encode_compact_peers(&e, r);
     } else {
-        crow_benc_list(&e);
+        crow_bencode_open_list(&e);
         for (size_t i = 0; i < r->peer_count; i++) {
-            crow_benc_dict(&e);
+            crow_bencode_open_dict(&e);
             crow_ipv4_format(r->peers[i].addr, dotted);
-            crow_benc_key(&e, "ip");
-            crow_benc_cstr(&e, dotted);
+            crow_bencode_put_key(&e, "ip");
+            crow_bencode_put_cstr(&e, dotted);
             if (!no_peer_id) {
-                crow_benc_key(&e, "peer id");
-                crow_benc_str(&e, r->peers[i].peer_id, CROW_PEER_ID_LEN);
+                crow_bencode_put_key(&e, "peer id");
+                crow_bencode_put_str(&e, r->peers[i].peer_id, CROW_PEER_ID_LEN);
             }
-            crow_benc_key(&e, "port");
-            crow_benc_int(&e, r->peers[i].port);
-            crow_benc_end(&e);
+            crow_bencode_put_key(&e, "port");
+            crow_bencode_put_int(&e, r->peers[i].port);
+            crow_bencode_close(&e);
         }
-        crow_benc_end(&e);
+        crow_bencode_close(&e);
     }
-    crow_benc_end(&e);
-    return crow_benc_finish(&e);
+    crow_bencode_close(&e);
+    return crow_bencode_finish(&e);
 }
 
 long crow_announce_encode_failure(uint8_t *buf, size_t cap, const char *reason)
 {
-    crow_benc_t e;
-    crow_benc_init(&e, buf, cap);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "failure reason");
-    crow_benc_cstr(&e, reason);
-    crow_benc_end(&e);
-    return crow_benc_finish(&e);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, cap);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "failure reason");
+    crow_bencode_put_cstr(&e, reason);
+    crow_bencode_close(&e);
+    return crow_bencode_finish(&e);
 }
 
 static int compare_entries(const void *a, const void *b)
@@ -459,15 +413,15 @@ static int compare_entries(const void *a, const void *b)
 
 long crow_scrape_encode(uint8_t *buf, size_t cap, crow_scrape_entry_t *entries, size_t count)
 {
-    crow_benc_t e;
+    crow_bencode_writer_t e;
     if (count > 1)
         qsort(entries, count, sizeof(*entries), compare_entries);
-    crow_benc_init(&e, buf, cap);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "files");
-    /* Its keys are binary hashes, which crow_benc_key (text keys) cannot take: the sorted, duplicate-free
-     * entries are written as one raw value instead. */
-    crow_benc_raw(&e, "d", 1);
+    crow_bencode_writer_init(&e, buf, cap);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "files");
+    /* Its keys are binary hashes, which crow_bencode_put_key (text keys) cannot take: the sorted,
+     * duplicate-free entries are written as one raw value instead. */
+    crow_bencode_put_raw(&e, "d", 1);
     for (size_t i = 0; i < count; i++) {
         if (i > 0 && compare_entries(&entries[i - 1], &entries[i]) == 0)
             continue;
@@ -479,8 +433,8 @@ long crow_scrape_encode(uint8_t *buf, size_t cap, crow_scrape_entry_t *entries, 
         string_tail(&e, item, (size_t)n);
     }
     string_tail(&e, "e", 1);
-    crow_benc_end(&e);
-    return crow_benc_finish(&e);
+    crow_bencode_close(&e);
+    return crow_bencode_finish(&e);
 }
 
 /* Appends "&name=" plus the encoded bytes (no '&' before the first parameter). */
@@ -567,22 +521,23 @@ static int bad(const char **why, const char *text)
 }
 
 /* "groups": a list of "A.B.C.D:PORT" strings, each a multicast group. */
-static int decode_groups(const crow_bdoc_t *doc, uint32_t list, crow_crowcast_info_t *c, const char **why)
+static int decode_groups(const crow_bencode_doc_t *doc, uint32_t list, crow_crowcast_info_t *c,
+                         const char **why)
 {
-    if (doc->nodes[list].type != CROW_BLIST)
+    if (doc->nodes[list].type != CROW_BENCODE_LIST)
         return bad(why, "crowcast groups is not a list");
     if (doc->nodes[list].count > CROW_ANNOUNCE_MAX_GROUPS)
         return bad(why, "too many crowcast groups");
-    uint32_t item = crow_bnode_first(doc, list);
+    uint32_t item = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < doc->nodes[list].count; i++, item = doc->nodes[item].next) {
-        const crow_bnode_t *n = &doc->nodes[item];
-        const char *colon = n->type == CROW_BSTR ? memchr(n->str, ':', n->len) : NULL;
+        const crow_bencode_node_t *n = &doc->nodes[item];
+        const char *colon = n->type == CROW_BENCODE_STR ? memchr(n->str, ':', n->len) : NULL;
         uint64_t port;
         uint32_t addr;
         if (!colon || !crow_ipv4_parse((const char *)n->str, (size_t)(colon - (const char *)n->str), &addr) ||
             (addr >> 28) != 14 ||
-            !parse_u64((const uint8_t *)colon + 1, n->len - (size_t)(colon - (const char *)n->str) - 1, 65535,
-                       &port) ||
+            !crow_parse_decimal(colon + 1, n->len - (size_t)(colon - (const char *)n->str) - 1, 65535,
+                                &port) ||
             port == 0)
             return bad(why, "invalid crowcast group in groups");
         c->groups[c->group_count].addr = addr;
@@ -592,61 +547,62 @@ static int decode_groups(const crow_bdoc_t *doc, uint32_t list, crow_crowcast_in
     return 0;
 }
 
-static int decode_crowcast(const crow_bdoc_t *doc, uint32_t dict, crow_crowcast_info_t *c,
+static int decode_crowcast(const crow_bencode_doc_t *doc, uint32_t dict, crow_crowcast_info_t *c,
                            const uint8_t **flags, size_t *flags_len, const char **why)
 {
     const uint8_t *s;
     size_t len;
     int64_t v;
-    if (doc->nodes[dict].type != CROW_BDICT)
+    if (doc->nodes[dict].type != CROW_BENCODE_DICT)
         return bad(why, "crowcast is not a dictionary");
     c->present = true;
-    if (crow_bdict_str(doc, dict, "rack", &s, &len)) {
+    if (crow_bencode_dict_str(doc, dict, "rack", &s, &len)) {
         if (len > 0 && !crow_rack_name_valid((const char *)s, len))
             return bad(why, "invalid crowcast rack");
         memcpy(c->rack, s, len);
         c->rack[len] = '\0';
     }
-    if (crow_bdict_str(doc, dict, "group", &s, &len) && !crow_ipv4_parse((const char *)s, len, &c->group))
+    if (crow_bencode_dict_str(doc, dict, "group", &s, &len) &&
+        !crow_ipv4_parse((const char *)s, len, &c->group))
         return bad(why, "invalid crowcast group");
-    if (crow_bdict_int(doc, dict, "port", &v)) {
+    if (crow_bencode_dict_int(doc, dict, "port", &v)) {
         if (v < 0 || v > 65535)
             return bad(why, "invalid crowcast port");
         c->port = (uint16_t)v;
     }
-    if (crow_bdict_int(doc, dict, "position", &v)) {
+    if (crow_bencode_dict_int(doc, dict, "position", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast position");
         c->position = (uint32_t)v;
     }
-    if (crow_bdict_int(doc, dict, "head", &v))
+    if (crow_bencode_dict_int(doc, dict, "head", &v))
         c->head = v != 0;
-    if (crow_bdict_int(doc, dict, "lit", &v)) {
+    if (crow_bencode_dict_int(doc, dict, "lit", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast lit");
         c->lit = (uint32_t)v;
     }
     /* Another form (an older tracker's) is no map: the seeder then sends everything. */
-    if (crow_bdict_str(doc, dict, "need", &s, &len))
+    if (crow_bencode_dict_str(doc, dict, "need", &s, &len))
         c->has_need = crow_need_parse((const char *)s, len, &c->need);
-    if (crow_bdict_int(doc, dict, "dark", &v)) {
+    if (crow_bencode_dict_int(doc, dict, "dark", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast dark");
         c->dark = (uint32_t)v;
     }
-    if (crow_bdict_int(doc, dict, "sending", &v)) {
+    if (crow_bencode_dict_int(doc, dict, "sending", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast sending");
         c->sending = (uint32_t)v;
         c->has_sending = true;
     }
-    if (crow_bdict_int(doc, dict, "streaming", &v)) {
+    if (crow_bencode_dict_int(doc, dict, "streaming", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast streaming");
         c->streaming = (uint32_t)v;
     }
-    crow_bdict_str(doc, dict, "peer flags", flags, flags_len);
-    uint32_t groups = crow_bdict_get(doc, dict, "groups");
+    crow_bencode_dict_str(doc, dict, "peer flags", flags, flags_len);
+    uint32_t groups = crow_bencode_dict_get(doc, dict, "groups");
     return groups ? decode_groups(doc, groups, c, why) : 0;
 }
 
@@ -659,12 +615,12 @@ static void store_peer(crow_announce_peer_t *peers, size_t peer_cap, crow_announ
         r->peers_dropped++;
 }
 
-static int decode_peer_list(const crow_bdoc_t *doc, uint32_t list, const uint8_t *flags, size_t flags_len,
-                            crow_announce_peer_t *peers, size_t peer_cap, crow_announce_result_t *r,
-                            const char **why)
+static int decode_peer_list(const crow_bencode_doc_t *doc, uint32_t list, const uint8_t *flags,
+                            size_t flags_len, crow_announce_peer_t *peers, size_t peer_cap,
+                            crow_announce_result_t *r, const char **why)
 {
-    const crow_bnode_t *n = &doc->nodes[list];
-    if (n->type == CROW_BSTR) {
+    const crow_bencode_node_t *n = &doc->nodes[list];
+    if (n->type == CROW_BENCODE_STR) {
         if (n->len % CROW_COMPACT_PEER_LEN)
             return bad(why, "compact peers length is not a multiple of 6");
         size_t count = n->len / CROW_COMPACT_PEER_LEN;
@@ -680,23 +636,23 @@ static int decode_peer_list(const crow_bdoc_t *doc, uint32_t list, const uint8_t
         }
         return 0;
     }
-    if (n->type != CROW_BLIST)
+    if (n->type != CROW_BENCODE_LIST)
         return bad(why, "peers is neither a string nor a list");
     if (flags && flags_len != n->count)
         return bad(why, "crowcast peer flags do not match the peers");
-    uint32_t item = crow_bnode_first(doc, list);
+    uint32_t item = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < n->count; i++, item = doc->nodes[item].next) {
-        if (doc->nodes[item].type != CROW_BDICT)
+        if (doc->nodes[item].type != CROW_BENCODE_DICT)
             return bad(why, "peer entry is not a dictionary");
         const uint8_t *ip, *id;
         size_t ip_len, id_len;
         int64_t port;
         crow_announce_peer_t p = {0};
-        if (!crow_bdict_int(doc, item, "port", &port) || port < 1 || port > 65535)
+        if (!crow_bencode_dict_int(doc, item, "port", &port) || port < 1 || port > 65535)
             return bad(why, "peer entry without a valid port");
-        if (!crow_bdict_str(doc, item, "ip", &ip, &ip_len))
+        if (!crow_bencode_dict_str(doc, item, "ip", &ip, &ip_len))
             return bad(why, "peer entry without ip");
-        if (crow_bdict_str(doc, item, "peer id", &id, &id_len) && id_len == CROW_PEER_ID_LEN)
+        if (crow_bencode_dict_str(doc, item, "peer id", &id, &id_len) && id_len == CROW_PEER_ID_LEN)
             memcpy(p.peer_id, id, id_len);
         p.port = (uint16_t)port;
         p.flags = flags ? flags[i] : 0;
@@ -708,11 +664,11 @@ static int decode_peer_list(const crow_bdoc_t *doc, uint32_t list, const uint8_t
     return 0;
 }
 
-int crow_announce_decode(const uint8_t *body, size_t len, crow_bnode_t *nodes, uint32_t node_cap,
+int crow_announce_decode(const uint8_t *body, size_t len, crow_bencode_node_t *nodes, uint32_t node_cap,
                          crow_announce_peer_t *peers, size_t peer_cap, crow_announce_result_t *r,
                          const char **why)
 {
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err = {0};
     memset(r, 0, sizeof(*r));
     r->interval = r->min_interval = r->complete = r->incomplete = -1;
@@ -721,23 +677,23 @@ int crow_announce_decode(const uint8_t *body, size_t len, crow_bnode_t *nodes, u
         *why = err.why;
         return ret;
     }
-    if (doc.nodes[0].type != CROW_BDICT)
+    if (doc.nodes[0].type != CROW_BENCODE_DICT)
         return bad(why, "response is not a dictionary");
     size_t flen;
-    if (crow_bdict_str(&doc, 0, "failure reason", &r->failure, &flen)) {
+    if (crow_bencode_dict_str(&doc, 0, "failure reason", &r->failure, &flen)) {
         r->failure_len = flen;
         return 0;
     }
-    crow_bdict_int(&doc, 0, "interval", &r->interval);
-    crow_bdict_int(&doc, 0, "min interval", &r->min_interval);
-    crow_bdict_int(&doc, 0, "complete", &r->complete);
-    crow_bdict_int(&doc, 0, "incomplete", &r->incomplete);
+    crow_bencode_dict_int(&doc, 0, "interval", &r->interval);
+    crow_bencode_dict_int(&doc, 0, "min interval", &r->min_interval);
+    crow_bencode_dict_int(&doc, 0, "complete", &r->complete);
+    crow_bencode_dict_int(&doc, 0, "incomplete", &r->incomplete);
     const uint8_t *flags = NULL;
     size_t flags_len = 0;
-    uint32_t cc = crow_bdict_get(&doc, 0, "crowcast");
+    uint32_t cc = crow_bencode_dict_get(&doc, 0, "crowcast");
     if (cc && (ret = decode_crowcast(&doc, cc, &r->crowcast, &flags, &flags_len, why)) < 0)
         return ret;
-    uint32_t list = crow_bdict_get(&doc, 0, "peers");
+    uint32_t list = crow_bencode_dict_get(&doc, 0, "peers");
     if (!list)
         return bad(why, "response without peers");
     return decode_peer_list(&doc, list, flags, flags_len, peers, peer_cap, r, why);

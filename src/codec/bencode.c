@@ -8,7 +8,7 @@
 struct parser {
     const uint8_t *buf;
     size_t len, pos;
-    crow_bnode_t *nodes;
+    crow_bencode_node_t *nodes;
     uint32_t cap, count;
     crow_bencode_error_t *err;
 };
@@ -58,12 +58,12 @@ static int read_decimal(struct parser *p, char stop, bool allow_negative, int64_
     return 0;
 }
 
-static int new_node(struct parser *p, enum crow_bnode_type type, uint32_t *idx)
+static int new_node(struct parser *p, enum crow_bencode_type type, uint32_t *idx)
 {
     if (p->count >= p->cap)
         return fail(p, CROW_ELIMIT, "too many values");
     *idx = p->count++;
-    crow_bnode_t *n = &p->nodes[*idx];
+    crow_bencode_node_t *n = &p->nodes[*idx];
     memset(n, 0, sizeof *n);
     n->type = type;
     n->start = p->pos;
@@ -72,7 +72,7 @@ static int new_node(struct parser *p, enum crow_bnode_type type, uint32_t *idx)
 
 static int parse_string(struct parser *p, uint32_t *idx)
 {
-    int ret = new_node(p, CROW_BSTR, idx);
+    int ret = new_node(p, CROW_BENCODE_STR, idx);
     if (ret)
         return ret;
     int64_t n = 0;
@@ -81,7 +81,7 @@ static int parse_string(struct parser *p, uint32_t *idx)
         return ret;
     if ((uint64_t)n > p->len - p->pos)
         return fail(p, CROW_EPARSE, "string longer than the input");
-    crow_bnode_t *node = &p->nodes[*idx];
+    crow_bencode_node_t *node = &p->nodes[*idx];
     node->str = p->buf + p->pos;
     node->len = (size_t)n;
     p->pos += (size_t)n;
@@ -89,7 +89,7 @@ static int parse_string(struct parser *p, uint32_t *idx)
 }
 
 /* Byte-wise comparison of two keys, shorter-is-smaller on a common prefix. */
-static int compare_keys(const crow_bnode_t *a, const crow_bnode_t *b)
+static int compare_keys(const crow_bencode_node_t *a, const crow_bencode_node_t *b)
 {
     size_t n = a->len < b->len ? a->len : b->len;
     int c = n ? memcmp(a->str, b->str, n) : 0;
@@ -107,8 +107,8 @@ struct open_container {
 /* Records a finished child in its open parent. */
 static void child_done(struct parser *p, struct open_container *top, uint32_t child)
 {
-    crow_bnode_t *parent = &p->nodes[top->node];
-    if (parent->type == CROW_BLIST) {
+    crow_bencode_node_t *parent = &p->nodes[top->node];
+    if (parent->type == CROW_BENCODE_LIST) {
         parent->count++;
     } else if (top->want_value) {
         top->want_value = false;
@@ -137,7 +137,7 @@ static int parse_value(struct parser *p)
             p->pos++;
             idx = top->node;
             depth--;
-        } else if (top && p->nodes[top->node].type == CROW_BDICT && !top->want_value) {
+        } else if (top && p->nodes[top->node].type == CROW_BENCODE_DICT && !top->want_value) {
             if (!(c >= '0' && c <= '9'))
                 return fail(p, CROW_EPARSE, "dictionary key is not a string");
             size_t at = p->pos;
@@ -148,7 +148,7 @@ static int parse_value(struct parser *p)
                 return fail(p, CROW_EPARSE, "dictionary keys unsorted or duplicated");
             }
         } else if (c == 'i') {
-            if ((ret = new_node(p, CROW_BINT, &idx)))
+            if ((ret = new_node(p, CROW_BENCODE_INT, &idx)))
                 return ret;
             p->pos++;
             if ((ret = read_decimal(p, 'e', true, &p->nodes[idx].ival)))
@@ -159,7 +159,7 @@ static int parse_value(struct parser *p)
         } else if (c == 'l' || c == 'd') {
             if (depth >= CROW_BENCODE_MAX_DEPTH)
                 return fail(p, CROW_ELIMIT, "nesting too deep");
-            if ((ret = new_node(p, c == 'l' ? CROW_BLIST : CROW_BDICT, &idx)))
+            if ((ret = new_node(p, c == 'l' ? CROW_BENCODE_LIST : CROW_BENCODE_DICT, &idx)))
                 return ret;
             p->pos++;
             stack[depth++] = (struct open_container){.node = idx};
@@ -167,7 +167,7 @@ static int parse_value(struct parser *p)
         } else {
             return fail(p, CROW_EPARSE, "unexpected byte");
         }
-        crow_bnode_t *node = &p->nodes[idx];
+        crow_bencode_node_t *node = &p->nodes[idx];
         node->end = p->pos;
         node->next = p->count;
         if (depth == 0)
@@ -176,8 +176,8 @@ static int parse_value(struct parser *p)
     }
 }
 
-int crow_bencode_decode(const uint8_t *buf, size_t len, crow_bnode_t *nodes, uint32_t cap, crow_bdoc_t *doc,
-                        crow_bencode_error_t *err)
+int crow_bencode_decode(const uint8_t *buf, size_t len, crow_bencode_node_t *nodes, uint32_t cap,
+                        crow_bencode_doc_t *doc, crow_bencode_error_t *err)
 {
     struct parser p = {.buf = buf, .len = len, .nodes = nodes, .cap = cap, .err = err};
     int ret = parse_value(&p);
@@ -190,49 +190,50 @@ int crow_bencode_decode(const uint8_t *buf, size_t len, crow_bnode_t *nodes, uin
     return 0;
 }
 
-uint32_t crow_bnode_first(const crow_bdoc_t *doc, uint32_t container)
+uint32_t crow_bencode_first_child(const crow_bencode_doc_t *doc, uint32_t container)
 {
     if (container >= doc->count)
         return 0;
-    const crow_bnode_t *n = &doc->nodes[container];
-    if ((n->type != CROW_BLIST && n->type != CROW_BDICT) || n->count == 0)
+    const crow_bencode_node_t *n = &doc->nodes[container];
+    if ((n->type != CROW_BENCODE_LIST && n->type != CROW_BENCODE_DICT) || n->count == 0)
         return 0;
     return container + 1;
 }
 
-bool crow_bnode_is(const crow_bnode_t *node, const char *text)
+bool crow_bencode_is(const crow_bencode_node_t *node, const char *text)
 {
     size_t n = strlen(text);
-    return node->type == CROW_BSTR && node->len == n && memcmp(node->str, text, n) == 0;
+    return node->type == CROW_BENCODE_STR && node->len == n && memcmp(node->str, text, n) == 0;
 }
 
-uint32_t crow_bdict_get(const crow_bdoc_t *doc, uint32_t dict, const char *key)
+uint32_t crow_bencode_dict_get(const crow_bencode_doc_t *doc, uint32_t dict, const char *key)
 {
-    if (dict >= doc->count || doc->nodes[dict].type != CROW_BDICT)
+    if (dict >= doc->count || doc->nodes[dict].type != CROW_BENCODE_DICT)
         return 0;
-    uint32_t k = crow_bnode_first(doc, dict);
+    uint32_t k = crow_bencode_first_child(doc, dict);
     for (uint32_t i = 0; k && i < doc->nodes[dict].count; i++) {
         uint32_t v = doc->nodes[k].next;
-        if (crow_bnode_is(&doc->nodes[k], key))
+        if (crow_bencode_is(&doc->nodes[k], key))
             return v;
         k = doc->nodes[v].next;
     }
     return 0;
 }
 
-bool crow_bdict_int(const crow_bdoc_t *doc, uint32_t dict, const char *key, int64_t *out)
+bool crow_bencode_dict_int(const crow_bencode_doc_t *doc, uint32_t dict, const char *key, int64_t *out)
 {
-    uint32_t v = crow_bdict_get(doc, dict, key);
-    if (!v || doc->nodes[v].type != CROW_BINT)
+    uint32_t v = crow_bencode_dict_get(doc, dict, key);
+    if (!v || doc->nodes[v].type != CROW_BENCODE_INT)
         return false;
     *out = doc->nodes[v].ival;
     return true;
 }
 
-bool crow_bdict_str(const crow_bdoc_t *doc, uint32_t dict, const char *key, const uint8_t **str, size_t *len)
+bool crow_bencode_dict_str(const crow_bencode_doc_t *doc, uint32_t dict, const char *key, const uint8_t **str,
+                           size_t *len)
 {
-    uint32_t v = crow_bdict_get(doc, dict, key);
-    if (!v || doc->nodes[v].type != CROW_BSTR)
+    uint32_t v = crow_bencode_dict_get(doc, dict, key);
+    if (!v || doc->nodes[v].type != CROW_BENCODE_STR)
         return false;
     *str = doc->nodes[v].str;
     *len = doc->nodes[v].len;
@@ -241,14 +242,14 @@ bool crow_bdict_str(const crow_bdoc_t *doc, uint32_t dict, const char *key, cons
 
 /* ---- encoder ---- */
 
-void crow_benc_init(crow_benc_t *e, uint8_t *buf, size_t cap)
+void crow_bencode_writer_init(crow_bencode_writer_t *e, uint8_t *buf, size_t cap)
 {
     memset(e, 0, sizeof *e);
     e->buf = buf;
     e->cap = cap;
 }
 
-static void put(crow_benc_t *e, const void *bytes, size_t n)
+static void put(crow_bencode_writer_t *e, const void *bytes, size_t n)
 {
     if (e->len + n <= e->cap && !e->err)
         memcpy(e->buf + e->len, bytes, n);
@@ -259,7 +260,7 @@ static void put(crow_benc_t *e, const void *bytes, size_t n)
 
 /* Called before every value: inside a dict, a value must follow a key; at the top, there is one value
  * (len counts every byte written, even past the end, so it says whether the root was written). */
-static bool value_allowed(crow_benc_t *e)
+static bool value_allowed(crow_bencode_writer_t *e)
 {
     if (e->err && e->err != CROW_ESPACE)
         return false;
@@ -277,7 +278,7 @@ static bool value_allowed(crow_benc_t *e)
     return true;
 }
 
-void crow_benc_int(crow_benc_t *e, int64_t v)
+void crow_bencode_put_int(crow_bencode_writer_t *e, int64_t v)
 {
     if (!value_allowed(e))
         return;
@@ -286,7 +287,7 @@ void crow_benc_int(crow_benc_t *e, int64_t v)
     put(e, tmp, (size_t)n);
 }
 
-static void put_string(crow_benc_t *e, const void *bytes, size_t len)
+static void put_string(crow_bencode_writer_t *e, const void *bytes, size_t len)
 {
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%zu:", len);
@@ -294,18 +295,18 @@ static void put_string(crow_benc_t *e, const void *bytes, size_t len)
     put(e, bytes, len);
 }
 
-void crow_benc_str(crow_benc_t *e, const void *bytes, size_t len)
+void crow_bencode_put_str(crow_bencode_writer_t *e, const void *bytes, size_t len)
 {
     if (value_allowed(e))
         put_string(e, bytes, len);
 }
 
-void crow_benc_cstr(crow_benc_t *e, const char *text)
+void crow_bencode_put_cstr(crow_bencode_writer_t *e, const char *text)
 {
-    crow_benc_str(e, text, strlen(text));
+    crow_bencode_put_str(e, text, strlen(text));
 }
 
-void crow_benc_key(crow_benc_t *e, const char *key)
+void crow_bencode_put_key(crow_bencode_writer_t *e, const char *key)
 {
     if (e->err && e->err != CROW_ESPACE)
         return;
@@ -314,7 +315,7 @@ void crow_benc_key(crow_benc_t *e, const char *key)
         return;
     }
     size_t klen = strlen(key);
-    struct crow_benc_frame *f = &e->frames[e->depth - 1];
+    struct crow_bencode_frame *f = &e->frames[e->depth - 1];
     if (f->has_key && !e->err) {
         size_t n = f->key_len < klen ? f->key_len : klen;
         int c = memcmp(e->buf + f->key_off, key, n);
@@ -330,7 +331,7 @@ void crow_benc_key(crow_benc_t *e, const char *key)
     f->want_key = false;
 }
 
-static void open_container(crow_benc_t *e, bool is_dict)
+static void open_container(crow_bencode_writer_t *e, bool is_dict)
 {
     if (!value_allowed(e))
         return;
@@ -345,17 +346,17 @@ static void open_container(crow_benc_t *e, bool is_dict)
     e->depth++;
 }
 
-void crow_benc_list(crow_benc_t *e)
+void crow_bencode_open_list(crow_bencode_writer_t *e)
 {
     open_container(e, false);
 }
 
-void crow_benc_dict(crow_benc_t *e)
+void crow_bencode_open_dict(crow_bencode_writer_t *e)
 {
     open_container(e, true);
 }
 
-void crow_benc_end(crow_benc_t *e)
+void crow_bencode_close(crow_bencode_writer_t *e)
 {
     if (e->err && e->err != CROW_ESPACE)
         return;
@@ -367,13 +368,13 @@ void crow_benc_end(crow_benc_t *e)
     put(e, "e", 1);
 }
 
-void crow_benc_raw(crow_benc_t *e, const void *encoded, size_t len)
+void crow_bencode_put_raw(crow_bencode_writer_t *e, const void *encoded, size_t len)
 {
     if (value_allowed(e))
         put(e, encoded, len);
 }
 
-long crow_benc_finish(crow_benc_t *e)
+long crow_bencode_finish(crow_bencode_writer_t *e)
 {
     if (e->err)
         return e->err;

@@ -6,6 +6,7 @@
 #include "crowcast/control_auth.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
+#include "crowcast/units.h"
 
 #define CANON_PREFIX "crowcast-control-1\n"
 
@@ -216,10 +217,9 @@ int crow_auth_claim_parse(const char *value, size_t len, crow_auth_claim_t *out,
         return CROW_EPARSE;
     memcpy(out->name, colon + 1, (size_t)(stop - colon - 1));
     p = stop + (stop < end);
-    if (!(stop = field(&p, end, "ts=")) || stop == p || stop - p > 12 || !all_of(p, stop, "0123456789"))
+    if (!(stop = field(&p, end, "ts=")) ||
+        !crow_parse_decimal(p, (size_t)(stop - p), 999999999999u, &out->ts))
         return CROW_EPARSE;
-    for (; p < stop; p++)
-        out->ts = out->ts * 10 + (uint64_t)(*p - '0');
     p = stop + (stop < end);
     if (!(stop = field(&p, end, "nonce=")) || !hex_field(p, stop, CROW_AUTH_NONCE_LEN, out->nonce))
         return CROW_EPARSE;

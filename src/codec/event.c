@@ -5,67 +5,24 @@
 
 #include "crowcast/event.h"
 
-static void put(crow_event_writer_t *w, const char *s, size_t n)
-{
-    if (w->len + n >= w->cap) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
-
-long crow_json_quote(char *out, size_t cap, const char *s)
-{
-    if (cap < 3)
-        return -1;
-    size_t len = 0;
-    out[len++] = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8] = {(char)c};
-        int n = 1;
-        if (c == '"' || c == '\\')
-            n = snprintf(esc, sizeof esc, "\\%c", c);
-        else if (c < 0x20)
-            n = snprintf(esc, sizeof esc, "\\u%04x", c);
-        if (len + (size_t)n + 2 > cap) /* room for it, the closing quote and the NUL */
-            return -1;
-        memcpy(out + len, esc, (size_t)n);
-        len += (size_t)n;
-    }
-    out[len++] = '"';
-    out[len] = '\0';
-    return (long)len;
-}
-
-static void put_escaped(crow_event_writer_t *w, const char *s)
-{
-    long n = w->overflow ? -1 : crow_json_quote(w->buf + w->len, w->cap - w->len, s);
-    if (n < 0)
-        w->overflow = true;
-    else
-        w->len += (size_t)n;
-}
-
 static void put_key(crow_event_writer_t *w, const char *key)
 {
-    put(w, ",", 1);
-    put_escaped(w, key);
-    put(w, ":", 1);
+    crow_text_put(w, ",", 1);
+    crow_json_put(w, key);
+    crow_text_put(w, ":", 1);
 }
 
 void crow_event_begin(crow_event_writer_t *w, char *buf, size_t cap, const char *name)
 {
-    *w = (crow_event_writer_t){.buf = buf, .cap = cap};
-    put(w, "{\"event\":", 9);
-    put_escaped(w, name);
+    crow_text_init(w, buf, cap);
+    crow_text_put(w, "{\"event\":", 9);
+    crow_json_put(w, name);
 }
 
 void crow_event_str(crow_event_writer_t *w, const char *key, const char *value)
 {
     put_key(w, key);
-    put_escaped(w, value);
+    crow_json_put(w, value);
 }
 
 void crow_event_u64(crow_event_writer_t *w, const char *key, uint64_t value)
@@ -73,7 +30,7 @@ void crow_event_u64(crow_event_writer_t *w, const char *key, uint64_t value)
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)value);
     put_key(w, key);
-    put(w, tmp, (size_t)n);
+    crow_text_put(w, tmp, (size_t)n);
 }
 
 void crow_event_num(crow_event_writer_t *w, const char *key, double value)
@@ -81,22 +38,19 @@ void crow_event_num(crow_event_writer_t *w, const char *key, double value)
     char tmp[48];
     int n = snprintf(tmp, sizeof tmp, "%.6g", value);
     put_key(w, key);
-    put(w, tmp, (size_t)n);
+    crow_text_put(w, tmp, (size_t)n);
 }
 
 void crow_event_bool(crow_event_writer_t *w, const char *key, bool value)
 {
     put_key(w, key);
-    put(w, value ? "true" : "false", value ? 4 : 5);
+    crow_text_put(w, value ? "true" : "false", value ? 4 : 5);
 }
 
 long crow_event_end(crow_event_writer_t *w)
 {
-    put(w, "}\n", 2);
-    if (w->overflow)
-        return -1;
-    w->buf[w->len] = '\0';
-    return (long)w->len;
+    crow_text_put(w, "}\n", 2);
+    return w->full ? -1 : (long)w->len;
 }
 
 /* Returns a pointer to the first byte of the value of "key", or NULL. Skips over string values

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "crowcast/error.h"
+#include "crowcast/hex.h"
 #include "crowcast/http.h"
 
 #define DEFAULT_REQUEST_LINE 2048
@@ -423,17 +424,6 @@ bool crow_http_query_next(crow_http_query_t *q, crow_http_str_t *key, crow_http_
     return false;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long crow_http_pct_decode(const char *src, size_t len, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -442,7 +432,7 @@ long crow_http_pct_decode(const char *src, size_t len, uint8_t *out, size_t cap)
         if (src[i] == '%') {
             if (len - i < 3)
                 return CROW_EPARSE;
-            int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+            int hi = crow_hex_digit(src[i + 1]), lo = crow_hex_digit(src[i + 2]);
             if (hi < 0 || lo < 0)
                 return CROW_EPARSE;
             byte = (uint8_t)(hi << 4 | lo);

@@ -6,6 +6,7 @@
 #include "crowcast/error.h"
 #include "crowcast/http.h"
 #include "crowcast/journal.h"
+#include "crowcast/text.h"
 #include "crowcast/units.h"
 
 uint32_t crow_journal_crc32(const char *p, size_t len)
@@ -19,38 +20,21 @@ uint32_t crow_journal_crc32(const char *p, size_t len)
     return ~crc;
 }
 
-struct out {
-    char *p, *end;
-    bool full;
-};
-
-static void put_raw(struct out *o, const char *s, size_t len)
+static void put_str(crow_text_t *o, const char *key, const char *value)
 {
-    if ((size_t)(o->end - o->p) < len) {
-        o->full = true;
+    if (!value[0])
         return;
-    }
-    memcpy(o->p, s, len);
-    o->p += len;
-}
-
-static void put_str(struct out *o, const char *key, const char *value)
-{
-    if (!value[0] || o->full)
-        return;
-    put_raw(o, "&", 1);
-    put_raw(o, key, strlen(key));
-    put_raw(o, "=", 1);
+    crow_text_printf(o, "&%s=", key);
     if (o->full)
         return;
-    long n = crow_http_pct_encode((const uint8_t *)value, strlen(value), o->p, (size_t)(o->end - o->p));
+    long n = crow_http_pct_encode((const uint8_t *)value, strlen(value), o->buf + o->len, o->cap - o->len);
     if (n < 0)
         o->full = true;
     else
-        o->p += n;
+        o->len += (size_t)n;
 }
 
-static void put_num(struct out *o, const char *key, long long v)
+static void put_num(crow_text_t *o, const char *key, long long v)
 {
     char num[24];
     if (v == 0)
@@ -66,8 +50,9 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
     if (cap < 12)
         return CROW_ESPACE;
     /* Fields go in from buf + 8, each behind a '&': the first one's becomes the space after the CRC.
-     * Every field ends with crow_http_pct_encode's NUL, so the '\n' always has its byte. */
-    struct out o = {buf + 8, buf + cap, false};
+     * The writer keeps room for a NUL, so the '\n' always has its byte. */
+    crow_text_t o;
+    crow_text_init(&o, buf + 8, cap - 8);
     put_num(&o, "t", rec->type);
     put_num(&o, "r", rec->rollout);
     put_num(&o, "ms", (long long)rec->t_ms);
@@ -84,7 +69,7 @@ long crow_journal_encode(char *buf, size_t cap, const crow_jrec_t *rec)
     put_str(&o, "y", rec->extra);
     if (o.full)
         return CROW_ESPACE;
-    size_t plen = (size_t)(o.p - (buf + 9));
+    size_t plen = o.len - 1;
     char crc[9];
     snprintf(crc, sizeof crc, "%08x", crow_journal_crc32(buf + 9, plen));
     memcpy(buf, crc, 8);

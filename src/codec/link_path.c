@@ -36,7 +36,7 @@ static int apply(const char *s, size_t len, char *out, size_t cap, size_t *n)
     return 0;
 }
 
-int crow_link_target(const char *link, const char *text, const char *abs_root, char *out, size_t cap)
+int crow_link_path_target(const char *link, const char *text, const char *abs_root, char *out, size_t cap)
 {
     if (cap == 0)
         return CROW_ESPACE;
@@ -71,7 +71,7 @@ static size_t prefix_len(const char *p, size_t count)
     return (size_t)(strchrnul(c, '/') - p);
 }
 
-long crow_link_text(const char *link, const char *target, char *out, size_t cap)
+long crow_link_path_text(const char *link, const char *target, char *out, size_t cap)
 {
     /* Components of the link's directory shared with the target, counted from the root. */
     size_t dirs = 0, common = 0, tcomps = 1;

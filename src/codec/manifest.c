@@ -196,17 +196,17 @@ static char *copy_string(const uint8_t *s, size_t len)
 
 /* Joins the path components of a bencoded list with '/' into out (CROW_MAX_PATH + 1 bytes);
  * `what` names the list in errors ("file 3", "file 3's symlink path"). */
-static int join_path(const crow_bdoc_t *doc, uint32_t list, const char *what, char *out, char *why,
+static int join_path(const crow_bencode_doc_t *doc, uint32_t list, const char *what, char *out, char *why,
                      size_t why_cap)
 {
-    const crow_bnode_t *l = &doc->nodes[list];
-    if (l->type != CROW_BLIST || l->count == 0)
+    const crow_bencode_node_t *l = &doc->nodes[list];
+    if (l->type != CROW_BENCODE_LIST || l->count == 0)
         return crow_why(why, why_cap, CROW_EMANIFEST, "%s: path is not a non-empty list", what);
     size_t len = 0;
-    uint32_t c = crow_bnode_first(doc, list);
+    uint32_t c = crow_bencode_first_child(doc, list);
     for (uint32_t k = 0; k < l->count; k++, c = doc->nodes[c].next) {
-        const crow_bnode_t *comp = &doc->nodes[c];
-        if (comp->type != CROW_BSTR)
+        const crow_bencode_node_t *comp = &doc->nodes[c];
+        if (comp->type != CROW_BENCODE_STR)
             return crow_why(why, why_cap, CROW_EMANIFEST, "%s: path component %u is not a string", what, k);
         /* A '/' inside a component would silently add a directory level once joined. */
         if (comp->len == 0 || memchr(comp->str, '/', comp->len))
@@ -229,16 +229,16 @@ static int join_path(const crow_bdoc_t *doc, uint32_t list, const char *what, ch
 
 /* BEP 47 "attr": a string of letters, unknown ones ignored (as the BEP asks). Sets *attr and
  * *link; refuses letters that contradict each other. */
-static int read_attr(const crow_bdoc_t *doc, uint32_t dict, const char *what, uint32_t *attr, bool *link,
-                     char *why, size_t why_cap)
+static int read_attr(const crow_bencode_doc_t *doc, uint32_t dict, const char *what, uint32_t *attr,
+                     bool *link, char *why, size_t why_cap)
 {
     *attr = 0;
     *link = false;
-    uint32_t a = crow_bdict_get(doc, dict, "attr");
+    uint32_t a = crow_bencode_dict_get(doc, dict, "attr");
     if (!a)
         return 0;
-    const crow_bnode_t *n = &doc->nodes[a];
-    if (n->type != CROW_BSTR || n->len > 16)
+    const crow_bencode_node_t *n = &doc->nodes[a];
+    if (n->type != CROW_BENCODE_STR || n->len > 16)
         return crow_why(why, why_cap, CROW_EMANIFEST, "%s: attr is not a string of at most 16 letters", what);
     for (size_t i = 0; i < n->len; i++) {
         if (n->str[i] == 'x')
@@ -255,20 +255,20 @@ static int read_attr(const crow_bdoc_t *doc, uint32_t dict, const char *what, ui
 }
 
 /* One entry of info.files: a file (into m->files) or, with attr "l", a symlink (into m->links). */
-static int read_entry(const crow_bdoc_t *doc, uint32_t e, uint32_t i, crow_manifest_t *m, char *why,
+static int read_entry(const crow_bencode_doc_t *doc, uint32_t e, uint32_t i, crow_manifest_t *m, char *why,
                       size_t why_cap)
 {
     char what[48], path[CROW_MAX_PATH + 1], target[CROW_MAX_PATH + 1];
     snprintf(what, sizeof what, "file %u", i);
     int64_t length;
-    if (doc->nodes[e].type != CROW_BDICT)
+    if (doc->nodes[e].type != CROW_BENCODE_DICT)
         return crow_why(why, why_cap, CROW_EMANIFEST, "file %u is not a dictionary", i);
-    if (!crow_bdict_int(doc, e, "length", &length) || length < 0)
+    if (!crow_bencode_dict_int(doc, e, "length", &length) || length < 0)
         return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: length missing or negative", i);
-    uint32_t p = crow_bdict_get(doc, e, "path");
+    uint32_t p = crow_bencode_dict_get(doc, e, "path");
     if (!p)
         return crow_why(why, why_cap, CROW_EMANIFEST, "file %u: path missing", i);
-    uint32_t attr, sp = crow_bdict_get(doc, e, "symlink path");
+    uint32_t attr, sp = crow_bencode_dict_get(doc, e, "symlink path");
     bool link;
     int ret = join_path(doc, p, what, path, why, why_cap);
     if (ret || (ret = read_attr(doc, e, what, &attr, &link, why, why_cap)))
@@ -297,10 +297,11 @@ static int read_entry(const crow_bdoc_t *doc, uint32_t e, uint32_t i, crow_manif
     return 0;
 }
 
-static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why, size_t why_cap)
+static int read_files(const crow_bencode_doc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+                      size_t why_cap)
 {
-    const crow_bnode_t *l = &doc->nodes[list];
-    if (l->type != CROW_BLIST || l->count == 0)
+    const crow_bencode_node_t *l = &doc->nodes[list];
+    if (l->type != CROW_BENCODE_LIST || l->count == 0)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info.files is not a non-empty list");
     if (l->count > CROW_MAX_FILES)
         return crow_why(why, why_cap, CROW_ELIMIT, "%u files exceed the limit of %u", l->count,
@@ -310,7 +311,7 @@ static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m,
     m->links = calloc(l->count, sizeof *m->links);
     if (!m->files || !m->links)
         return -ENOMEM;
-    uint32_t e = crow_bnode_first(doc, list);
+    uint32_t e = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
         int ret = read_entry(doc, e, i, m, why, why_cap);
         if (ret)
@@ -320,10 +321,11 @@ static int read_files(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m,
 }
 
 /* info.crowcast's "empty directories": a list of paths. */
-static int read_dirs(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why, size_t why_cap)
+static int read_dirs(const crow_bencode_doc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+                     size_t why_cap)
 {
-    const crow_bnode_t *l = &doc->nodes[list];
-    if (l->type != CROW_BLIST || l->count == 0)
+    const crow_bencode_node_t *l = &doc->nodes[list];
+    if (l->type != CROW_BENCODE_LIST || l->count == 0)
         return crow_why(why, why_cap, CROW_EMANIFEST,
                         "info.crowcast.empty directories is not a non-empty list");
     if (l->count > CROW_MAX_FILES)
@@ -332,7 +334,7 @@ static int read_dirs(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, 
     if (!(m->dirs = calloc(l->count, sizeof *m->dirs)))
         return -ENOMEM;
     char path[CROW_MAX_PATH + 1], what[48];
-    uint32_t e = crow_bnode_first(doc, list);
+    uint32_t e = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
         snprintf(what, sizeof what, "empty directory %u", i);
         int ret = join_path(doc, e, what, path, why, why_cap);
@@ -347,19 +349,20 @@ static int read_dirs(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, 
 
 /* info.crowcast's chunk size and empty directories; the version is checked once the rest is read
  * (it follows from what the release holds). */
-static int read_crowcast(const crow_bdoc_t *doc, uint32_t info, crow_manifest_t *m, char *why, size_t why_cap)
+static int read_crowcast(const crow_bencode_doc_t *doc, uint32_t info, crow_manifest_t *m, char *why,
+                         size_t why_cap)
 {
-    uint32_t cc = crow_bdict_get(doc, info, "crowcast");
-    if (!cc || doc->nodes[cc].type != CROW_BDICT)
+    uint32_t cc = crow_bencode_dict_get(doc, info, "crowcast");
+    if (!cc || doc->nodes[cc].type != CROW_BENCODE_DICT)
         return crow_why(why, why_cap, CROW_EMANIFEST,
                         "info.crowcast dictionary missing (not made by crowcast?)");
     int64_t chunk;
-    if (!crow_bdict_int(doc, cc, "chunk size", &chunk) || chunk < CROW_MIN_CHUNK_SIZE ||
+    if (!crow_bencode_dict_int(doc, cc, "chunk size", &chunk) || chunk < CROW_MIN_CHUNK_SIZE ||
         chunk > CROW_MAX_CHUNK_SIZE)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info.crowcast.chunk size missing or outside %u..%u",
                         CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE);
     m->chunk_size = (uint32_t)chunk;
-    uint32_t dirs = crow_bdict_get(doc, cc, "empty directories");
+    uint32_t dirs = crow_bencode_dict_get(doc, cc, "empty directories");
     if (dirs && m->single_file)
         return crow_why(why, why_cap, CROW_EMANIFEST, "a single-file release lists empty directories");
     return dirs ? read_dirs(doc, dirs, m, why, why_cap) : 0;
@@ -371,12 +374,12 @@ static int64_t version_of(const crow_manifest_t *m)
     return crow_manifest_has_attributes(m) ? 2 : 1;
 }
 
-static int check_version(const crow_bdoc_t *doc, uint32_t info, const crow_manifest_t *m, char *why,
+static int check_version(const crow_bencode_doc_t *doc, uint32_t info, const crow_manifest_t *m, char *why,
                          size_t why_cap)
 {
     int64_t version;
-    if (!crow_bdict_int(doc, crow_bdict_get(doc, info, "crowcast"), "version", &version) || version < 1 ||
-        version > CROW_MANIFEST_VERSION)
+    if (!crow_bencode_dict_int(doc, crow_bencode_dict_get(doc, info, "crowcast"), "version", &version) ||
+        version < 1 || version > CROW_MANIFEST_VERSION)
         return crow_why(why, why_cap, CROW_EMANIFEST,
                         "info.crowcast.version missing or not 1..%d (made by a newer crowcast?)",
                         CROW_MANIFEST_VERSION);
@@ -398,12 +401,12 @@ bool crow_manifest_has_attributes(const crow_manifest_t *m)
 }
 
 /* Copies a concatenation of per-piece hashes after checking its length against the piece count. */
-static int read_hashes(const crow_bdoc_t *doc, uint32_t dict, const char *key, size_t each, uint32_t count,
-                       uint8_t **out, char *why, size_t why_cap)
+static int read_hashes(const crow_bencode_doc_t *doc, uint32_t dict, const char *key, size_t each,
+                       uint32_t count, uint8_t **out, char *why, size_t why_cap)
 {
     const uint8_t *s;
     size_t len;
-    if (!crow_bdict_str(doc, dict, key, &s, &len))
+    if (!crow_bencode_dict_str(doc, dict, key, &s, &len))
         return crow_why(why, why_cap, CROW_EMANIFEST, "%s missing or not a string", key);
     if (len != (uint64_t)each * count)
         return crow_why(why, why_cap, CROW_EMANIFEST, "%s holds %zu bytes, %u pieces need %llu", key, len,
@@ -416,16 +419,16 @@ static int read_hashes(const crow_bdoc_t *doc, uint32_t dict, const char *key, s
 
 /* BEP 12 announce-list: a list of tiers, each a list of URL strings. An empty tier is dropped
  * (it names nobody); anything else that is not a URL string is an error, as everywhere here. */
-static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+static int read_announce_list(const crow_bencode_doc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
                               size_t why_cap)
 {
-    const crow_bnode_t *l = &doc->nodes[list];
-    if (l->type != CROW_BLIST)
+    const crow_bencode_node_t *l = &doc->nodes[list];
+    if (l->type != CROW_BENCODE_LIST)
         return crow_why(why, why_cap, CROW_EMANIFEST, "announce-list is not a list of tiers");
     uint32_t total = 0;
-    uint32_t t = crow_bnode_first(doc, list);
+    uint32_t t = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < l->count; i++, t = doc->nodes[t].next) {
-        if (doc->nodes[t].type != CROW_BLIST)
+        if (doc->nodes[t].type != CROW_BENCODE_LIST)
             return crow_why(why, why_cap, CROW_EMANIFEST, "announce-list tier %u is not a list of URLs",
                             i + 1);
         total += doc->nodes[t].count;
@@ -438,12 +441,13 @@ static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manife
     if (!(m->trackers = calloc(total, sizeof *m->trackers)))
         return -ENOMEM;
     uint32_t tier = 0;
-    t = crow_bnode_first(doc, list);
+    t = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < l->count; i++, t = doc->nodes[t].next) {
-        uint32_t u = crow_bnode_first(doc, t);
+        uint32_t u = crow_bencode_first_child(doc, t);
         for (uint32_t k = 0; k < doc->nodes[t].count; k++, u = doc->nodes[u].next) {
-            const crow_bnode_t *n = &doc->nodes[u];
-            if (n->type != CROW_BSTR || n->len == 0 || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
+            const crow_bencode_node_t *n = &doc->nodes[u];
+            if (n->type != CROW_BENCODE_STR || n->len == 0 || n->len > CROW_MAX_PATH ||
+                memchr(n->str, '\0', n->len))
                 return crow_why(why, why_cap, CROW_EMANIFEST,
                                 "announce-list tier %u: entry %u is not a URL string", i + 1, k + 1);
             crow_manifest_tracker_t *e = &m->trackers[m->tracker_count];
@@ -461,21 +465,22 @@ static int read_announce_list(const crow_bdoc_t *doc, uint32_t list, crow_manife
 /* The top-level "crowcast signatures" list: shape only (what a signature proves is release_sig.c's
  * to say). A key listed twice is refused, so no reader can be shown one entry and another reader
  * a second one for the same signer. */
-static int read_signatures(const crow_bdoc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
+static int read_signatures(const crow_bencode_doc_t *doc, uint32_t list, crow_manifest_t *m, char *why,
                            size_t why_cap)
 {
-    const crow_bnode_t *l = &doc->nodes[list];
-    if (l->type != CROW_BLIST || l->count == 0)
+    const crow_bencode_node_t *l = &doc->nodes[list];
+    if (l->type != CROW_BENCODE_LIST || l->count == 0)
         return crow_why(why, why_cap, CROW_EMANIFEST, "crowcast signatures is not a non-empty list");
     if (l->count > CROW_MANIFEST_MAX_SIGNATURES)
         return crow_why(why, why_cap, CROW_ELIMIT, "%u crowcast signatures exceed the limit of %u", l->count,
                         CROW_MANIFEST_MAX_SIGNATURES);
-    uint32_t e = crow_bnode_first(doc, list);
+    uint32_t e = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < l->count; i++, e = doc->nodes[e].next) {
         const uint8_t *key, *sig;
         size_t key_len, sig_len;
-        if (doc->nodes[e].type != CROW_BDICT || !crow_bdict_str(doc, e, "public key", &key, &key_len) ||
-            !crow_bdict_str(doc, e, "signature", &sig, &sig_len))
+        if (doc->nodes[e].type != CROW_BENCODE_DICT ||
+            !crow_bencode_dict_str(doc, e, "public key", &key, &key_len) ||
+            !crow_bencode_dict_str(doc, e, "signature", &sig, &sig_len))
             return crow_why(why, why_cap, CROW_EMANIFEST,
                             "crowcast signature %u is not a dictionary of \"public key\" and \"signature\"",
                             i + 1);
@@ -495,60 +500,60 @@ static int read_signatures(const crow_bdoc_t *doc, uint32_t list, crow_manifest_
     return 0;
 }
 
-static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manifest_t *m, char *why,
+static int read_manifest(const crow_bencode_doc_t *doc, const uint8_t *buf, crow_manifest_t *m, char *why,
                          size_t why_cap)
 {
-    if (doc->nodes[0].type != CROW_BDICT)
+    if (doc->nodes[0].type != CROW_BENCODE_DICT)
         return crow_why(why, why_cap, CROW_EMANIFEST, "the top level is not a dictionary");
-    uint32_t a = crow_bdict_get(doc, 0, "announce");
+    uint32_t a = crow_bencode_dict_get(doc, 0, "announce");
     if (a) {
-        const crow_bnode_t *n = &doc->nodes[a];
-        if (n->type != CROW_BSTR || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
+        const crow_bencode_node_t *n = &doc->nodes[a];
+        if (n->type != CROW_BENCODE_STR || n->len > CROW_MAX_PATH || memchr(n->str, '\0', n->len))
             return crow_why(why, why_cap, CROW_EMANIFEST, "announce is not a URL string");
         if (!(m->announce = copy_string(n->str, n->len)))
             return -ENOMEM;
     }
-    uint32_t al = crow_bdict_get(doc, 0, "announce-list");
+    uint32_t al = crow_bencode_dict_get(doc, 0, "announce-list");
     int ret;
     if (al && (ret = read_announce_list(doc, al, m, why, why_cap)))
         return ret;
-    uint32_t sigs = crow_bdict_get(doc, 0, "crowcast signatures");
+    uint32_t sigs = crow_bencode_dict_get(doc, 0, "crowcast signatures");
     if (sigs && (ret = read_signatures(doc, sigs, m, why, why_cap)))
         return ret;
-    uint32_t info = crow_bdict_get(doc, 0, "info");
-    if (!info || doc->nodes[info].type != CROW_BDICT)
+    uint32_t info = crow_bencode_dict_get(doc, 0, "info");
+    if (!info || doc->nodes[info].type != CROW_BENCODE_DICT)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info dictionary missing");
-    const crow_bnode_t *in = &doc->nodes[info];
+    const crow_bencode_node_t *in = &doc->nodes[info];
     crow_sha256(buf + in->start, in->end - in->start, m->release_id);
     crow_sha1(buf + in->start, in->end - in->start, m->info_hash);
 
     const uint8_t *name;
     size_t name_len;
-    if (!crow_bdict_str(doc, info, "name", &name, &name_len))
+    if (!crow_bencode_dict_str(doc, info, "name", &name, &name_len))
         return crow_why(why, why_cap, CROW_EMANIFEST, "info.name missing or not a string");
     if (!(m->name = copy_string(name, name_len)))
         return -ENOMEM;
     if (strlen(m->name) != name_len)
         return crow_why(why, why_cap, CROW_EPATH, "info.name holds a NUL byte");
     int64_t piece_length;
-    if (!crow_bdict_int(doc, info, "piece length", &piece_length) || piece_length <= 0 ||
+    if (!crow_bencode_dict_int(doc, info, "piece length", &piece_length) || piece_length <= 0 ||
         piece_length > CROW_MAX_PIECE_LENGTH)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info.piece length missing or outside 1..%u",
                         CROW_MAX_PIECE_LENGTH);
     m->piece_length = (uint32_t)piece_length;
 
-    uint32_t files = crow_bdict_get(doc, info, "files");
+    uint32_t files = crow_bencode_dict_get(doc, info, "files");
     int64_t length;
-    bool has_length = crow_bdict_get(doc, info, "length") != 0;
+    bool has_length = crow_bencode_dict_get(doc, info, "length") != 0;
     if (files && has_length)
         return crow_why(why, why_cap, CROW_EMANIFEST, "info has both length and files");
-    if (files && crow_bdict_get(doc, info, "attr"))
+    if (files && crow_bencode_dict_get(doc, info, "attr"))
         return crow_why(why, why_cap, CROW_EMANIFEST, "info.attr belongs to single-file releases");
     if (files) {
         if ((ret = read_files(doc, files, m, why, why_cap)))
             return ret;
     } else {
-        if (!crow_bdict_int(doc, info, "length", &length) || length < 0)
+        if (!crow_bencode_dict_int(doc, info, "length", &length) || length < 0)
             return crow_why(why, why_cap, CROW_EMANIFEST, "info.length missing or negative (and no files)");
         m->single_file = true;
         if (!(m->files = calloc(1, sizeof *m->files)) || !(m->files[0].path = strdup(m->name)))
@@ -566,8 +571,8 @@ static int read_manifest(const crow_bdoc_t *doc, const uint8_t *buf, crow_manife
         return ret;
     if ((ret = read_hashes(doc, info, "pieces", CROW_SHA1_LEN, m->piece_count, &m->sha1, why, why_cap)))
         return ret;
-    return read_hashes(doc, crow_bdict_get(doc, info, "crowcast"), "sha256", CROW_SHA256_LEN, m->piece_count,
-                       &m->sha256, why, why_cap);
+    return read_hashes(doc, crow_bencode_dict_get(doc, info, "crowcast"), "sha256", CROW_SHA256_LEN,
+                       m->piece_count, &m->sha256, why, why_cap);
 }
 
 int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char *why, size_t why_cap)
@@ -578,10 +583,10 @@ int crow_manifest_parse(const uint8_t *buf, size_t len, crow_manifest_t *m, char
     /* Every bencode value takes at least two bytes ("le", "0:"), so len/2+1 nodes always suffice. */
     size_t want = len / 2 + 1;
     uint32_t cap = want > CROW_MANIFEST_MAX_NODES ? CROW_MANIFEST_MAX_NODES : (uint32_t)want;
-    crow_bnode_t *nodes = malloc(cap * sizeof *nodes);
+    crow_bencode_node_t *nodes = malloc(cap * sizeof *nodes);
     if (!nodes)
         return -ENOMEM;
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err = {0};
     int ret = crow_bencode_decode(buf, len, nodes, cap, &doc, &err);
     if (ret)
@@ -737,142 +742,142 @@ int crow_manifest_set_trackers(crow_manifest_t *m, const char *const *tiers, uin
 
 /* ---- encoding ---- */
 
-static void encode_path(crow_benc_t *e, const char *path)
+static void encode_path(crow_bencode_writer_t *e, const char *path)
 {
-    crow_benc_list(e);
+    crow_bencode_open_list(e);
     for (const char *p = path;;) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        crow_benc_str(e, p, n);
+        crow_bencode_put_str(e, p, n);
         if (!slash)
             break;
         p = slash + 1;
     }
-    crow_benc_end(e);
+    crow_bencode_close(e);
 }
 
-static void encode_attr(crow_benc_t *e, uint32_t attr)
+static void encode_attr(crow_bencode_writer_t *e, uint32_t attr)
 {
     if (!attr)
         return;
-    crow_benc_key(e, "attr");
-    crow_benc_cstr(e, attr & CROW_ATTR_PAD ? "p" : "x");
+    crow_bencode_put_key(e, "attr");
+    crow_bencode_put_cstr(e, attr & CROW_ATTR_PAD ? "p" : "x");
 }
 
 /* info.files: the files in order, then the symlinks (BEP 47: zero-length entries with attr "l"). */
-static void encode_files(const crow_manifest_t *m, crow_benc_t *e)
+static void encode_files(const crow_manifest_t *m, crow_bencode_writer_t *e)
 {
-    crow_benc_key(e, "files");
-    crow_benc_list(e);
+    crow_bencode_put_key(e, "files");
+    crow_bencode_open_list(e);
     for (uint32_t i = 0; i < m->file_count; i++) {
-        crow_benc_dict(e);
+        crow_bencode_open_dict(e);
         encode_attr(e, m->files[i].attr);
-        crow_benc_key(e, "length");
-        crow_benc_int(e, (int64_t)m->files[i].length);
-        crow_benc_key(e, "path");
+        crow_bencode_put_key(e, "length");
+        crow_bencode_put_int(e, (int64_t)m->files[i].length);
+        crow_bencode_put_key(e, "path");
         encode_path(e, m->files[i].path);
-        crow_benc_end(e);
+        crow_bencode_close(e);
     }
     for (uint32_t i = 0; i < m->link_count; i++) {
-        crow_benc_dict(e);
-        crow_benc_key(e, "attr");
-        crow_benc_cstr(e, "l");
-        crow_benc_key(e, "length");
-        crow_benc_int(e, 0);
-        crow_benc_key(e, "path");
+        crow_bencode_open_dict(e);
+        crow_bencode_put_key(e, "attr");
+        crow_bencode_put_cstr(e, "l");
+        crow_bencode_put_key(e, "length");
+        crow_bencode_put_int(e, 0);
+        crow_bencode_put_key(e, "path");
         encode_path(e, m->links[i].path);
-        crow_benc_key(e, "symlink path");
+        crow_bencode_put_key(e, "symlink path");
         encode_path(e, m->links[i].target);
-        crow_benc_end(e);
+        crow_bencode_close(e);
     }
-    crow_benc_end(e);
+    crow_bencode_close(e);
 }
 
 /* Keys go in byte order, as canonical bencode requires: the encoder rejects any other order. */
-static long encode(const crow_manifest_t *m, crow_benc_t *e)
+static long encode(const crow_manifest_t *m, crow_bencode_writer_t *e)
 {
     if (!m->sha1 || !m->sha256 || m->piece_count == 0)
         return CROW_EMANIFEST;
-    crow_benc_dict(e);
+    crow_bencode_open_dict(e);
     if (m->announce) {
-        crow_benc_key(e, "announce");
-        crow_benc_cstr(e, m->announce);
+        crow_bencode_put_key(e, "announce");
+        crow_bencode_put_cstr(e, m->announce);
     }
     if (m->tracker_count) {
-        crow_benc_key(e, "announce-list");
-        crow_benc_list(e);
+        crow_bencode_put_key(e, "announce-list");
+        crow_bencode_open_list(e);
         for (uint32_t i = 0; i < m->tracker_count; i++) {
             if (i == 0 || m->trackers[i].tier != m->trackers[i - 1].tier) {
                 if (i)
-                    crow_benc_end(e);
-                crow_benc_list(e);
+                    crow_bencode_close(e);
+                crow_bencode_open_list(e);
             }
-            crow_benc_cstr(e, m->trackers[i].url);
+            crow_bencode_put_cstr(e, m->trackers[i].url);
         }
-        crow_benc_end(e);
-        crow_benc_end(e);
+        crow_bencode_close(e);
+        crow_bencode_close(e);
     }
     if (m->signature_count) {
-        crow_benc_key(e, "crowcast signatures");
-        crow_benc_list(e);
+        crow_bencode_put_key(e, "crowcast signatures");
+        crow_bencode_open_list(e);
         for (uint32_t i = 0; i < m->signature_count && i < CROW_MANIFEST_MAX_SIGNATURES; i++) {
-            crow_benc_dict(e);
-            crow_benc_key(e, "public key");
-            crow_benc_str(e, m->signatures[i].public_key, CROW_ED25519_PUBLIC_LEN);
-            crow_benc_key(e, "signature");
-            crow_benc_str(e, m->signatures[i].signature, CROW_ED25519_SIGNATURE_LEN);
-            crow_benc_end(e);
+            crow_bencode_open_dict(e);
+            crow_bencode_put_key(e, "public key");
+            crow_bencode_put_str(e, m->signatures[i].public_key, CROW_ED25519_PUBLIC_LEN);
+            crow_bencode_put_key(e, "signature");
+            crow_bencode_put_str(e, m->signatures[i].signature, CROW_ED25519_SIGNATURE_LEN);
+            crow_bencode_close(e);
         }
-        crow_benc_end(e);
+        crow_bencode_close(e);
     }
-    crow_benc_key(e, "info");
-    crow_benc_dict(e);
+    crow_bencode_put_key(e, "info");
+    crow_bencode_open_dict(e);
     if (m->single_file)
         encode_attr(e, m->files[0].attr);
-    crow_benc_key(e, "crowcast");
-    crow_benc_dict(e);
-    crow_benc_key(e, "chunk size");
-    crow_benc_int(e, m->chunk_size);
+    crow_bencode_put_key(e, "crowcast");
+    crow_bencode_open_dict(e);
+    crow_bencode_put_key(e, "chunk size");
+    crow_bencode_put_int(e, m->chunk_size);
     if (m->dir_count) {
-        crow_benc_key(e, "empty directories");
-        crow_benc_list(e);
+        crow_bencode_put_key(e, "empty directories");
+        crow_bencode_open_list(e);
         for (uint32_t i = 0; i < m->dir_count; i++)
             encode_path(e, m->dirs[i]);
-        crow_benc_end(e);
+        crow_bencode_close(e);
     }
-    crow_benc_key(e, "sha256");
-    crow_benc_str(e, m->sha256, (size_t)m->piece_count * CROW_SHA256_LEN);
-    crow_benc_key(e, "version");
-    crow_benc_int(e, version_of(m));
-    crow_benc_end(e);
+    crow_bencode_put_key(e, "sha256");
+    crow_bencode_put_str(e, m->sha256, (size_t)m->piece_count * CROW_SHA256_LEN);
+    crow_bencode_put_key(e, "version");
+    crow_bencode_put_int(e, version_of(m));
+    crow_bencode_close(e);
     if (m->single_file) {
-        crow_benc_key(e, "length");
-        crow_benc_int(e, (int64_t)m->total_length);
+        crow_bencode_put_key(e, "length");
+        crow_bencode_put_int(e, (int64_t)m->total_length);
     } else {
         encode_files(m, e);
     }
-    crow_benc_key(e, "name");
-    crow_benc_cstr(e, m->name);
-    crow_benc_key(e, "piece length");
-    crow_benc_int(e, m->piece_length);
-    crow_benc_key(e, "pieces");
-    crow_benc_str(e, m->sha1, (size_t)m->piece_count * CROW_SHA1_LEN);
-    crow_benc_end(e);
-    crow_benc_end(e);
-    return crow_benc_finish(e);
+    crow_bencode_put_key(e, "name");
+    crow_bencode_put_cstr(e, m->name);
+    crow_bencode_put_key(e, "piece length");
+    crow_bencode_put_int(e, m->piece_length);
+    crow_bencode_put_key(e, "pieces");
+    crow_bencode_put_str(e, m->sha1, (size_t)m->piece_count * CROW_SHA1_LEN);
+    crow_bencode_close(e);
+    crow_bencode_close(e);
+    return crow_bencode_finish(e);
 }
 
 long crow_manifest_encode(const crow_manifest_t *m, uint8_t *buf, size_t cap)
 {
-    crow_benc_t e;
-    crow_benc_init(&e, buf, cap);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, cap);
     return encode(m, &e);
 }
 
 size_t crow_manifest_encoded_size(const crow_manifest_t *m)
 {
-    crow_benc_t e;
-    crow_benc_init(&e, NULL, 0);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, NULL, 0);
     encode(m, &e);
     return e.len;
 }

@@ -5,20 +5,9 @@
 
 #include "crowcast/prom_text.h"
 
-static void raw(crow_prom_writer_t *w, const char *s, size_t n)
-{
-    if (w->failed || w->len + n + 1 > w->cap) {
-        w->failed = true;
-        return;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
-}
-
 static void text(crow_prom_writer_t *w, const char *s)
 {
-    raw(w, s, strlen(s));
+    crow_text_put(w, s, strlen(s));
 }
 
 /* Escapes \ and newline (and " when quoted: label values). */
@@ -32,7 +21,7 @@ static void escaped(crow_prom_writer_t *w, const char *s, bool quoted)
         else if (*s == '"' && quoted)
             text(w, "\\\"");
         else
-            raw(w, s, 1);
+            crow_text_put(w, s, 1);
     }
 }
 
@@ -52,15 +41,14 @@ static bool valid_name(const char *s, bool colon)
 
 void crow_prom_begin(crow_prom_writer_t *w, char *buf, size_t cap)
 {
-    *w = (crow_prom_writer_t){.buf = buf, .cap = cap, .failed = cap == 0};
-    if (cap)
-        buf[0] = '\0';
+    crow_text_init(w, buf, cap);
+    w->full = cap == 0;
 }
 
 void crow_prom_family(crow_prom_writer_t *w, const char *name, const char *type, const char *help)
 {
     if (!valid_name(name, true) || (strcmp(type, "counter") && strcmp(type, "gauge"))) {
-        w->failed = true;
+        w->full = true;
         return;
     }
     text(w, "# HELP ");
@@ -77,7 +65,7 @@ void crow_prom_family(crow_prom_writer_t *w, const char *name, const char *type,
 static void label(crow_prom_writer_t *w, const char *name, const char *value, bool first)
 {
     if (!valid_name(name, false) || !value) {
-        w->failed = true;
+        w->full = true;
         return;
     }
     text(w, first ? "{" : ",");
@@ -91,7 +79,7 @@ void crow_prom_sample(crow_prom_writer_t *w, const char *name, const char *label
                       const char *label2, const char *value2, double value)
 {
     if (!valid_name(name, true)) {
-        w->failed = true;
+        w->full = true;
         return;
     }
     text(w, name);
@@ -115,5 +103,5 @@ void crow_prom_sample(crow_prom_writer_t *w, const char *name, const char *label
 
 long crow_prom_end(const crow_prom_writer_t *w)
 {
-    return w->failed ? -1 : (long)w->len;
+    return w->full ? -1 : (long)w->len;
 }

@@ -188,12 +188,12 @@ uint8_t *crow_wire_encode_ext_header(uint8_t *dst, uint8_t ext_id, uint32_t payl
 }
 
 /* Reads an optional integer in [0, max]; absent leaves *out alone. */
-static int ext_int(const crow_bdoc_t *doc, uint32_t dict, const char *key, int64_t max, int64_t *out)
+static int ext_int(const crow_bencode_doc_t *doc, uint32_t dict, const char *key, int64_t max, int64_t *out)
 {
-    uint32_t at = crow_bdict_get(doc, dict, key);
+    uint32_t at = crow_bencode_dict_get(doc, dict, key);
     if (!at)
         return 0;
-    if (doc->nodes[at].type != CROW_BINT || doc->nodes[at].ival < 0 || doc->nodes[at].ival > max)
+    if (doc->nodes[at].type != CROW_BENCODE_INT || doc->nodes[at].ival < 0 || doc->nodes[at].ival > max)
         return CROW_EPROTO;
     *out = doc->nodes[at].ival;
     return 0;
@@ -201,68 +201,68 @@ static int ext_int(const crow_bdoc_t *doc, uint32_t dict, const char *key, int64
 
 int crow_wire_decode_ext(const uint8_t *payload, size_t len, crow_wire_ext_t *ext, const char **why)
 {
-    crow_bnode_t nodes[CROW_WIRE_EXT_MAX_NODES];
-    crow_bdoc_t doc;
+    crow_bencode_node_t nodes[CROW_WIRE_EXT_MAX_NODES];
+    crow_bencode_doc_t doc;
     memset(ext, 0, sizeof *ext);
     ext->pos = -1;
     if (crow_bencode_decode(payload, len, nodes, CROW_WIRE_EXT_MAX_NODES, &doc, NULL) != 0)
         return fail(why, "extension handshake is not valid bencode", CROW_EPROTO);
-    if (doc.nodes[0].type != CROW_BDICT)
+    if (doc.nodes[0].type != CROW_BENCODE_DICT)
         return fail(why, "extension handshake is not a dictionary", CROW_EPROTO);
     int64_t reqq = 0;
     if (ext_int(&doc, 0, "reqq", UINT32_MAX, &reqq))
         return fail(why, "extension handshake: bad reqq", CROW_EPROTO);
     ext->reqq = (uint32_t)reqq;
-    crow_bdict_str(&doc, 0, "v", &ext->client, &ext->client_len);
-    uint32_t cc = crow_bdict_get(&doc, 0, "crowcast");
+    crow_bencode_dict_str(&doc, 0, "v", &ext->client, &ext->client_len);
+    uint32_t cc = crow_bencode_dict_get(&doc, 0, "crowcast");
     if (!cc)
         return 0;
-    if (doc.nodes[cc].type != CROW_BDICT)
+    if (doc.nodes[cc].type != CROW_BENCODE_DICT)
         return fail(why, "extension handshake: crowcast is not a dictionary", CROW_EPROTO);
     ext->crowcast = true;
     int64_t max_req = 0;
     if (ext_int(&doc, cc, "max req", UINT32_MAX, &max_req) || ext_int(&doc, cc, "pos", INT32_MAX, &ext->pos))
         return fail(why, "extension handshake: bad crowcast integer", CROW_EPROTO);
     ext->max_request = (uint32_t)max_req;
-    crow_bdict_str(&doc, cc, "rack", &ext->rack, &ext->rack_len);
+    crow_bencode_dict_str(&doc, cc, "rack", &ext->rack, &ext->rack_len);
     return 0;
 }
 
 long crow_wire_encode_ext(uint8_t *dst, size_t cap, const crow_wire_ext_t *ext)
 {
-    crow_benc_t e;
-    crow_benc_init(&e, dst, cap);
-    crow_benc_dict(&e);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, dst, cap);
+    crow_bencode_open_dict(&e);
     if (ext->crowcast) {
-        crow_benc_key(&e, "crowcast");
-        crow_benc_dict(&e);
+        crow_bencode_put_key(&e, "crowcast");
+        crow_bencode_open_dict(&e);
         if (ext->max_request) {
-            crow_benc_key(&e, "max req");
-            crow_benc_int(&e, ext->max_request);
+            crow_bencode_put_key(&e, "max req");
+            crow_bencode_put_int(&e, ext->max_request);
         }
         if (ext->pos >= 0) {
-            crow_benc_key(&e, "pos");
-            crow_benc_int(&e, ext->pos);
+            crow_bencode_put_key(&e, "pos");
+            crow_bencode_put_int(&e, ext->pos);
         }
         if (ext->rack) {
-            crow_benc_key(&e, "rack");
-            crow_benc_str(&e, ext->rack, ext->rack_len);
+            crow_bencode_put_key(&e, "rack");
+            crow_bencode_put_str(&e, ext->rack, ext->rack_len);
         }
-        crow_benc_end(&e);
+        crow_bencode_close(&e);
     }
-    crow_benc_key(&e, "m");
-    crow_benc_dict(&e);
-    crow_benc_end(&e);
+    crow_bencode_put_key(&e, "m");
+    crow_bencode_open_dict(&e);
+    crow_bencode_close(&e);
     if (ext->reqq) {
-        crow_benc_key(&e, "reqq");
-        crow_benc_int(&e, ext->reqq);
+        crow_bencode_put_key(&e, "reqq");
+        crow_bencode_put_int(&e, ext->reqq);
     }
     if (ext->client) {
-        crow_benc_key(&e, "v");
-        crow_benc_str(&e, ext->client, ext->client_len);
+        crow_bencode_put_key(&e, "v");
+        crow_bencode_put_str(&e, ext->client, ext->client_len);
     }
-    crow_benc_end(&e);
-    return crow_benc_finish(&e);
+    crow_bencode_close(&e);
+    return crow_bencode_finish(&e);
 }
 
 const char *crow_wire_type_name(enum crow_wire_type type)

@@ -32,18 +32,18 @@ bool crow_agent_name_valid(const char *text)
 
 /* Copies a bencoded string value into out (NUL-terminated); false when absent, not a string, too long
  * or holding a NUL. */
-static bool get_text(const crow_bdoc_t *doc, const char *key, char *out, size_t cap)
+static bool get_text(const crow_bencode_doc_t *doc, const char *key, char *out, size_t cap)
 {
     const uint8_t *s;
     size_t len;
-    if (!crow_bdict_str(doc, 0, key, &s, &len) || len >= cap || memchr(s, 0, len))
+    if (!crow_bencode_dict_str(doc, 0, key, &s, &len) || len >= cap || memchr(s, 0, len))
         return false;
     memcpy(out, s, len);
     out[len] = '\0';
     return true;
 }
 
-static int decode_dict(const uint8_t *buf, size_t len, crow_bnode_t *nodes, crow_bdoc_t *doc,
+static int decode_dict(const uint8_t *buf, size_t len, crow_bencode_node_t *nodes, crow_bencode_doc_t *doc,
                        const char **why)
 {
     crow_bencode_error_t err;
@@ -51,7 +51,7 @@ static int decode_dict(const uint8_t *buf, size_t len, crow_bnode_t *nodes, crow
         *why = err.why ? err.why : "not bencode";
         return CROW_EPARSE;
     }
-    if (doc->nodes[0].type != CROW_BDICT) {
+    if (doc->nodes[0].type != CROW_BENCODE_DICT) {
         *why = "not a dictionary";
         return CROW_EPARSE;
     }
@@ -60,12 +60,12 @@ static int decode_dict(const uint8_t *buf, size_t len, crow_bnode_t *nodes, crow
 
 static int decode_order(const uint8_t *buf, size_t len, crow_agent_order_t *out, const char **why)
 {
-    crow_bnode_t nodes[NODES];
-    crow_bdoc_t doc;
+    crow_bencode_node_t nodes[NODES];
+    crow_bencode_doc_t doc;
     int ret = decode_dict(buf, len, nodes, &doc, why);
     if (ret)
         return ret;
-    if (crow_bdict_get(&doc, 0, "failure reason")) {
+    if (crow_bencode_dict_get(&doc, 0, "failure reason")) {
         if (!get_text(&doc, "failure reason", out->failure, sizeof out->failure)) {
             *why = "bad failure reason";
             return CROW_EPARSE;
@@ -84,8 +84,8 @@ static int decode_order(const uint8_t *buf, size_t len, crow_agent_order_t *out,
             return CROW_EPARSE;
         }
     int64_t v;
-    if (crow_bdict_get(&doc, 0, "interval")) {
-        if (!crow_bdict_int(&doc, 0, "interval", &v) || v < 0 || v > CROW_AGENT_INTERVAL_MAX) {
+    if (crow_bencode_dict_get(&doc, 0, "interval")) {
+        if (!crow_bencode_dict_int(&doc, 0, "interval", &v) || v < 0 || v > CROW_AGENT_INTERVAL_MAX) {
             *why = "bad interval";
             return CROW_EPARSE;
         }
@@ -93,7 +93,7 @@ static int decode_order(const uint8_t *buf, size_t len, crow_agent_order_t *out,
     }
     if (out->order == CROW_ORDER_NONE)
         return 0;
-    if (!crow_bdict_int(&doc, 0, "rollout", &v) || v <= 0 || v > UINT32_MAX) {
+    if (!crow_bencode_dict_int(&doc, 0, "rollout", &v) || v <= 0 || v > UINT32_MAX) {
         *why = "bad rollout number";
         return CROW_EPARSE;
     }
@@ -125,15 +125,15 @@ int crow_agent_order_decode(const uint8_t *buf, size_t len, crow_agent_order_t *
 
 int crow_agent_ack_decode(const uint8_t *buf, size_t len, char *failure, size_t cap)
 {
-    crow_bnode_t nodes[NODES];
-    crow_bdoc_t doc;
+    crow_bencode_node_t nodes[NODES];
+    crow_bencode_doc_t doc;
     const char *why;
     if (cap)
         failure[0] = '\0';
     if (decode_dict(buf, len, nodes, &doc, &why))
         return CROW_EPARSE;
     char text[256];
-    if (crow_bdict_get(&doc, 0, "failure reason")) {
+    if (crow_bencode_dict_get(&doc, 0, "failure reason")) {
         if (!get_text(&doc, "failure reason", text, sizeof text))
             return CROW_EPARSE;
         if (cap)
@@ -141,7 +141,7 @@ int crow_agent_ack_decode(const uint8_t *buf, size_t len, char *failure, size_t 
         return CROW_EPROTO;
     }
     int64_t ok;
-    return crow_bdict_int(&doc, 0, "ok", &ok) && ok == 1 ? 0 : CROW_EPARSE;
+    return crow_bencode_dict_int(&doc, 0, "ok", &ok) && ok == 1 ? 0 : CROW_EPARSE;
 }
 
 /* Appends "<sep>key=<percent-encoded value>" at buf+*len. */

@@ -17,64 +17,64 @@ long crow_agent_state_encode(const crow_agent_state_t *s, uint8_t *buf, size_t c
 {
     if (s->release_count > CROW_AGENT_MAX_NAMES || s->outbox_count > CROW_AGENT_MAX_OUTBOX)
         return CROW_EPARSE;
-    crow_benc_t e;
-    crow_benc_init(&e, buf, cap);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "outbox");
-    crow_benc_list(&e);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, cap);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "outbox");
+    crow_bencode_open_list(&e);
     for (uint32_t i = 0; i < s->outbox_count; i++) {
         const crow_agent_report_t *r = &s->outbox[i];
         if (r->rollout == 0 || !crow_step_parse(crow_step_name(r->step)))
             return CROW_EPARSE;
-        crow_benc_dict(&e);
-        crow_benc_key(&e, "detail");
-        crow_benc_str(&e, r->detail, strnlen(r->detail, CROW_AGENT_DETAIL_MAX));
-        crow_benc_key(&e, "ok");
-        crow_benc_int(&e, r->ok);
-        crow_benc_key(&e, "rollout");
-        crow_benc_int(&e, r->rollout);
+        crow_bencode_open_dict(&e);
+        crow_bencode_put_key(&e, "detail");
+        crow_bencode_put_str(&e, r->detail, strnlen(r->detail, CROW_AGENT_DETAIL_MAX));
+        crow_bencode_put_key(&e, "ok");
+        crow_bencode_put_int(&e, r->ok);
+        crow_bencode_put_key(&e, "rollout");
+        crow_bencode_put_int(&e, r->rollout);
         if (r->seq) {
-            crow_benc_key(&e, "seq");
-            crow_benc_int(&e, (int64_t)r->seq);
+            crow_bencode_put_key(&e, "seq");
+            crow_bencode_put_int(&e, (int64_t)r->seq);
         }
-        crow_benc_key(&e, "step");
-        crow_benc_cstr(&e, crow_step_name(r->step));
-        crow_benc_end(&e);
+        crow_bencode_put_key(&e, "step");
+        crow_bencode_put_cstr(&e, crow_step_name(r->step));
+        crow_bencode_close(&e);
     }
-    crow_benc_end(&e);
-    crow_benc_key(&e, "releases");
-    crow_benc_list(&e);
+    crow_bencode_close(&e);
+    crow_bencode_put_key(&e, "releases");
+    crow_bencode_open_list(&e);
     for (uint32_t i = 0; i < s->release_count; i++) {
         const crow_agent_release_t *r = &s->releases[i];
         if (!crow_agent_name_valid(r->name) || !id_ok(r->current) || !id_ok(r->previous))
             return CROW_EPARSE;
-        crow_benc_dict(&e);
-        crow_benc_key(&e, "current");
-        crow_benc_cstr(&e, r->current);
-        crow_benc_key(&e, "name");
-        crow_benc_cstr(&e, r->name);
-        crow_benc_key(&e, "previous");
-        crow_benc_cstr(&e, r->previous);
-        crow_benc_end(&e);
+        crow_bencode_open_dict(&e);
+        crow_bencode_put_key(&e, "current");
+        crow_bencode_put_cstr(&e, r->current);
+        crow_bencode_put_key(&e, "name");
+        crow_bencode_put_cstr(&e, r->name);
+        crow_bencode_put_key(&e, "previous");
+        crow_bencode_put_cstr(&e, r->previous);
+        crow_bencode_close(&e);
     }
-    crow_benc_end(&e);
+    crow_bencode_close(&e);
     if (s->seq) {
-        crow_benc_key(&e, "seq");
-        crow_benc_int(&e, (int64_t)s->seq);
+        crow_bencode_put_key(&e, "seq");
+        crow_bencode_put_int(&e, (int64_t)s->seq);
     }
-    crow_benc_key(&e, "version");
-    crow_benc_int(&e, 1);
-    crow_benc_end(&e);
-    return crow_benc_finish(&e);
+    crow_bencode_put_key(&e, "version");
+    crow_bencode_put_int(&e, 1);
+    crow_bencode_close(&e);
+    return crow_bencode_finish(&e);
 }
 
 /* Copies string value `key` of dictionary `dict` into out; false when absent, not a string, too long
  * or holding a NUL. */
-static bool get_text(const crow_bdoc_t *doc, uint32_t dict, const char *key, char *out, size_t cap)
+static bool get_text(const crow_bencode_doc_t *doc, uint32_t dict, const char *key, char *out, size_t cap)
 {
     const uint8_t *s;
     size_t len;
-    if (!crow_bdict_str(doc, dict, key, &s, &len) || len >= cap || memchr(s, 0, len))
+    if (!crow_bencode_dict_str(doc, dict, key, &s, &len) || len >= cap || memchr(s, 0, len))
         return false;
     memcpy(out, s, len);
     out[len] = '\0';
@@ -87,10 +87,10 @@ static int bad(const char **why, const char *text)
     return CROW_EPARSE;
 }
 
-static int decode_release(const crow_bdoc_t *doc, uint32_t at, crow_agent_state_t *s, const char **why)
+static int decode_release(const crow_bencode_doc_t *doc, uint32_t at, crow_agent_state_t *s, const char **why)
 {
     crow_agent_release_t *r = &s->releases[s->release_count];
-    if (doc->nodes[at].type != CROW_BDICT || !get_text(doc, at, "name", r->name, sizeof r->name) ||
+    if (doc->nodes[at].type != CROW_BENCODE_DICT || !get_text(doc, at, "name", r->name, sizeof r->name) ||
         !get_text(doc, at, "current", r->current, sizeof r->current) ||
         !get_text(doc, at, "previous", r->previous, sizeof r->previous))
         return bad(why, "a release entry lacks name, current or previous");
@@ -105,13 +105,13 @@ static int decode_release(const crow_bdoc_t *doc, uint32_t at, crow_agent_state_
     return 0;
 }
 
-static int decode_report(const crow_bdoc_t *doc, uint32_t at, crow_agent_state_t *s, const char **why)
+static int decode_report(const crow_bencode_doc_t *doc, uint32_t at, crow_agent_state_t *s, const char **why)
 {
     crow_agent_report_t *r = &s->outbox[s->outbox_count];
     char step[16];
     int64_t rollout, ok;
-    if (doc->nodes[at].type != CROW_BDICT || !crow_bdict_int(doc, at, "rollout", &rollout) ||
-        !crow_bdict_int(doc, at, "ok", &ok) || !get_text(doc, at, "step", step, sizeof step) ||
+    if (doc->nodes[at].type != CROW_BENCODE_DICT || !crow_bencode_dict_int(doc, at, "rollout", &rollout) ||
+        !crow_bencode_dict_int(doc, at, "ok", &ok) || !get_text(doc, at, "step", step, sizeof step) ||
         !get_text(doc, at, "detail", r->detail, sizeof r->detail))
         return bad(why, "a report lacks rollout, ok, step or detail");
     if (rollout <= 0 || rollout > UINT32_MAX || (ok != 0 && ok != 1) || !(r->step = crow_step_parse(step)))
@@ -119,7 +119,7 @@ static int decode_report(const crow_bdoc_t *doc, uint32_t at, crow_agent_state_t
     r->rollout = (uint32_t)rollout;
     r->ok = ok == 1;
     int64_t seq = 0;
-    if (crow_bdict_get(doc, at, "seq") && (!crow_bdict_int(doc, at, "seq", &seq) || seq <= 0))
+    if (crow_bencode_dict_get(doc, at, "seq") && (!crow_bencode_dict_int(doc, at, "seq", &seq) || seq <= 0))
         return bad(why, "a report has a bad seq");
     r->seq = (uint64_t)seq;
     s->outbox_count++;
@@ -128,8 +128,8 @@ static int decode_report(const crow_bdoc_t *doc, uint32_t at, crow_agent_state_t
 
 int crow_agent_state_decode(const uint8_t *buf, size_t len, crow_agent_state_t *s, const char **why)
 {
-    crow_bnode_t nodes[NODES];
-    crow_bdoc_t doc;
+    crow_bencode_node_t nodes[NODES];
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err;
     const char *dummy;
     if (!why)
@@ -141,27 +141,27 @@ int crow_agent_state_decode(const uint8_t *buf, size_t len, crow_agent_state_t *
         return ret;
     }
     int64_t version;
-    if (doc.nodes[0].type != CROW_BDICT || !crow_bdict_int(&doc, 0, "version", &version))
+    if (doc.nodes[0].type != CROW_BENCODE_DICT || !crow_bencode_dict_int(&doc, 0, "version", &version))
         return bad(why, "not an agent state (no version)");
     if (version != 1)
         return bad(why, "unknown state version");
-    uint32_t rel = crow_bdict_get(&doc, 0, "releases"), out = crow_bdict_get(&doc, 0, "outbox");
-    if (!rel || doc.nodes[rel].type != CROW_BLIST || !out || doc.nodes[out].type != CROW_BLIST)
+    uint32_t rel = crow_bencode_dict_get(&doc, 0, "releases"), out = crow_bencode_dict_get(&doc, 0, "outbox");
+    if (!rel || doc.nodes[rel].type != CROW_BENCODE_LIST || !out || doc.nodes[out].type != CROW_BENCODE_LIST)
         return bad(why, "releases or outbox is not a list");
     if (doc.nodes[rel].count > CROW_AGENT_MAX_NAMES || doc.nodes[out].count > CROW_AGENT_MAX_OUTBOX) {
         *why = "too many entries";
         return CROW_ELIMIT;
     }
-    for (uint32_t i = crow_bnode_first(&doc, rel), k = 0; k < doc.nodes[rel].count;
+    for (uint32_t i = crow_bencode_first_child(&doc, rel), k = 0; k < doc.nodes[rel].count;
          k++, i = doc.nodes[i].next)
         if ((ret = decode_release(&doc, i, s, why)))
             goto fail;
-    for (uint32_t i = crow_bnode_first(&doc, out), k = 0; k < doc.nodes[out].count;
+    for (uint32_t i = crow_bencode_first_child(&doc, out), k = 0; k < doc.nodes[out].count;
          k++, i = doc.nodes[i].next)
         if ((ret = decode_report(&doc, i, s, why)))
             goto fail;
     int64_t seq = 0;
-    if (crow_bdict_get(&doc, 0, "seq") && (!crow_bdict_int(&doc, 0, "seq", &seq) || seq <= 0)) {
+    if (crow_bencode_dict_get(&doc, 0, "seq") && (!crow_bencode_dict_int(&doc, 0, "seq", &seq) || seq <= 0)) {
         ret = bad(why, "bad seq");
         goto fail;
     }

@@ -21,7 +21,7 @@ static const struct {
     {"/agent/torrent", CROW_ACCESS_READ},
 };
 
-enum crow_access crow_control_access(crow_http_str_t path)
+enum crow_access crow_control_policy_access(crow_http_str_t path)
 {
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (path.len == strlen(table[i].path) && memcmp(path.ptr, table[i].path, path.len) == 0)
@@ -43,11 +43,11 @@ static bool refuse(crow_admission_t *out, int status, const char *extra, const c
     return false;
 }
 
-bool crow_control_admit(const crow_control_policy_t *p, const crow_http_request_t *req, uint64_t now_s,
-                        crow_admission_t *out)
+bool crow_control_policy_admit(const crow_control_policy_t *p, const crow_http_request_t *req, uint64_t now_s,
+                               crow_admission_t *out)
 {
     memset(out, 0, sizeof *out);
-    enum crow_access access = crow_control_access(req->path);
+    enum crow_access access = crow_control_policy_access(req->path);
     bool change = access == CROW_ACCESS_OPERATOR || access == CROW_ACCESS_AGENT;
     char path[64];
     snprintf(path, sizeof path, "%.*s", (int)(req->path.len < 48 ? req->path.len : 48), req->path.ptr);
@@ -69,7 +69,7 @@ bool crow_control_admit(const crow_control_policy_t *p, const crow_http_request_
                       "", "");
     }
     crow_verdict_t v;
-    if (crow_verifier_check(p->verifier, req, now_s, &v)) {
+    if (crow_control_verifier_check(p->verifier, req, now_s, &v)) {
         bool auth = v.status == 401;
         return refuse(out, v.status, auth ? "WWW-Authenticate: " CROW_AUTH_SCHEME : NULL, "%s%s", v.why, "");
     }

@@ -17,7 +17,7 @@ struct slot {
     uint64_t print;
 };
 
-struct crow_verifier {
+struct crow_control_verifier {
     uint32_t window_s;
     crow_auth_key_t *keys; /* sorted by kind, then name */
     size_t key_count;
@@ -32,14 +32,14 @@ static int key_order(const void *a, const void *b)
     return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->name, y->name);
 }
 
-int crow_verifier_new(crow_verifier_t **out, uint32_t window_s, uint32_t nonces)
+int crow_control_verifier_new(crow_control_verifier_t **out, uint32_t window_s, uint32_t nonces)
 {
-    crow_verifier_t *v = calloc(1, sizeof *v);
+    crow_control_verifier_t *v = calloc(1, sizeof *v);
     nonces = nonces ? nonces : CROW_VERIFIER_NONCES;
     if (!v || !(v->slots = calloc(nonces, sizeof *v->slots)) ||
         !(v->keys = calloc(CROW_VERIFIER_MAX_KEYS, sizeof *v->keys)) ||
         crow_random_bytes(v->salt, sizeof v->salt)) {
-        crow_verifier_free(v);
+        crow_control_verifier_free(v);
         return -ENOMEM;
     }
     v->window_s = window_s ? window_s : CROW_VERIFIER_WINDOW_S;
@@ -48,7 +48,7 @@ int crow_verifier_new(crow_verifier_t **out, uint32_t window_s, uint32_t nonces)
     return 0;
 }
 
-void crow_verifier_free(crow_verifier_t *v)
+void crow_control_verifier_free(crow_control_verifier_t *v)
 {
     if (!v)
         return;
@@ -57,7 +57,7 @@ void crow_verifier_free(crow_verifier_t *v)
     free(v);
 }
 
-int crow_verifier_set_keys(crow_verifier_t *v, const crow_auth_key_t *keys, size_t count)
+int crow_control_verifier_set_keys(crow_control_verifier_t *v, const crow_auth_key_t *keys, size_t count)
 {
     if (count > CROW_VERIFIER_MAX_KEYS)
         return CROW_ELIMIT;
@@ -67,7 +67,7 @@ int crow_verifier_set_keys(crow_verifier_t *v, const crow_auth_key_t *keys, size
     return 0;
 }
 
-size_t crow_verifier_key_count(const crow_verifier_t *v)
+size_t crow_control_verifier_key_count(const crow_control_verifier_t *v)
 {
     return v->key_count;
 }
@@ -80,7 +80,7 @@ static int refuse(crow_verdict_t *out, int status, const char *why)
 }
 
 /* Remembers the nonce: 0, CROW_EPROTO when it is there already, CROW_ELIMIT when no slot is free. */
-static int remember(crow_verifier_t *v, const crow_auth_claim_t *c, uint64_t now_s)
+static int remember(crow_control_verifier_t *v, const crow_auth_claim_t *c, uint64_t now_s)
 {
     uint8_t h[CROW_SHA256_LEN], in[sizeof v->salt + sizeof c->nonce];
     memcpy(in, v->salt, sizeof v->salt);
@@ -109,8 +109,8 @@ static int remember(crow_verifier_t *v, const crow_auth_claim_t *c, uint64_t now
     return 0;
 }
 
-int crow_verifier_check(crow_verifier_t *v, const crow_http_request_t *req, uint64_t now_s,
-                        crow_verdict_t *out)
+int crow_control_verifier_check(crow_control_verifier_t *v, const crow_http_request_t *req, uint64_t now_s,
+                                crow_verdict_t *out)
 {
     memset(out, 0, sizeof *out);
     const crow_http_str_t *h = crow_http_find_header(req->headers, req->header_count, "Authorization");

@@ -19,7 +19,7 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 33);
 }
 
-static uint64_t key_hash(const crow_diag_key_t *k)
+static uint64_t key_hash(const crow_diag_stats_key_t *k)
 {
     uint64_t h = mix64(k->session);
     h = mix64(h ^ ((uint64_t)k->src_ip << 32 | k->dst_ip));
@@ -27,7 +27,7 @@ static uint64_t key_hash(const crow_diag_key_t *k)
     return mix64(h ^ ((uint64_t)(uint32_t)k->ifindex << 1 | k->outgoing));
 }
 
-static bool key_equal(const crow_diag_key_t *a, const crow_diag_key_t *b)
+static bool key_equal(const crow_diag_stats_key_t *a, const crow_diag_stats_key_t *b)
 {
     return a->session == b->session && a->src_ip == b->src_ip && a->dst_ip == b->dst_ip &&
            a->src_port == b->src_port && a->dst_port == b->dst_port && a->source == b->source &&
@@ -42,7 +42,7 @@ static uint32_t table_mask(uint32_t entries)
     return size - 1;
 }
 
-int crow_diag_init(crow_diag_t *d, const crow_diag_config_t *cfg)
+int crow_diag_stats_init(crow_diag_stats_t *d, const crow_diag_stats_config_t *cfg)
 {
     memset(d, 0, sizeof *d);
     if (cfg)
@@ -54,13 +54,13 @@ int crow_diag_init(crow_diag_t *d, const crow_diag_config_t *cfg)
     d->slots = calloc((size_t)d->slot_mask + 1, sizeof *d->slots);
     d->scratch = malloc(CROW_DGRAM_HEADER_LEN + CROW_DGRAM_MAX_PAYLOAD);
     if (!d->streams || !d->slots || !d->scratch || crow_diag_flows_init(&d->flows, &d->cfg.flows) != 0) {
-        crow_diag_dispose(d);
+        crow_diag_stats_dispose(d);
         return -ENOMEM;
     }
     return 0;
 }
 
-void crow_diag_dispose(crow_diag_t *d)
+void crow_diag_stats_dispose(crow_diag_stats_t *d)
 {
     crow_diag_flows_dispose(&d->flows);
     free(d->scratch);
@@ -70,7 +70,7 @@ void crow_diag_dispose(crow_diag_t *d)
 }
 
 /* The stream of key k, created on first sight; NULL when the table is full. */
-static crow_diag_stream_t *stream_for(crow_diag_t *d, const crow_diag_key_t *k)
+static crow_diag_stats_stream_t *stream_for(crow_diag_stats_t *d, const crow_diag_stats_key_t *k)
 {
     uint32_t i = (uint32_t)key_hash(k) & d->slot_mask;
     for (;; i = (i + 1) & d->slot_mask) {
@@ -82,41 +82,41 @@ static crow_diag_stream_t *stream_for(crow_diag_t *d, const crow_diag_key_t *k)
     }
     if (d->stream_count == d->cfg.max_streams)
         return NULL;
-    crow_diag_stream_t *s = &d->streams[d->stream_count++];
+    crow_diag_stats_stream_t *s = &d->streams[d->stream_count++];
     s->key = *k;
     d->slots[i] = d->stream_count;
     return s;
 }
 
-static bool seen_test(const crow_diag_stream_t *s, uint64_t seq)
+static bool seen_test(const crow_diag_stats_stream_t *s, uint64_t seq)
 {
-    uint64_t bit = seq % CROW_DIAG_WINDOW;
+    uint64_t bit = seq % CROW_DIAG_STATS_WINDOW;
     return (s->seen[bit / 64] >> (bit % 64)) & 1u;
 }
 
-static void seen_set(crow_diag_stream_t *s, uint64_t seq, bool on)
+static void seen_set(crow_diag_stats_stream_t *s, uint64_t seq, bool on)
 {
-    uint64_t bit = seq % CROW_DIAG_WINDOW;
+    uint64_t bit = seq % CROW_DIAG_STATS_WINDOW;
     if (on)
         s->seen[bit / 64] |= 1ull << (bit % 64);
     else
         s->seen[bit / 64] &= ~(1ull << (bit % 64));
 }
 
-static void track_seq(crow_diag_stream_t *s, uint64_t seq)
+static void track_seq(crow_diag_stats_stream_t *s, uint64_t seq)
 {
-    crow_diag_counts_t *c = &s->c;
+    crow_diag_stats_counts_t *c = &s->c;
     if (c->distinct == 0) {
         s->min_seq = s->max_seq = seq;
     } else if (seq > s->max_seq) {
         /* Forget the numbers that slide out of the window: their bits now stand for the new ones. */
-        if (seq - s->max_seq >= CROW_DIAG_WINDOW)
+        if (seq - s->max_seq >= CROW_DIAG_STATS_WINDOW)
             memset(s->seen, 0, sizeof s->seen);
         else
             for (uint64_t q = s->max_seq + 1; q < seq; q++)
                 seen_set(s, q, false);
         s->max_seq = seq;
-    } else if (s->max_seq - seq < CROW_DIAG_WINDOW && seen_test(s, seq)) {
+    } else if (s->max_seq - seq < CROW_DIAG_STATS_WINDOW && seen_test(s, seq)) {
         c->duplicates++;
         return;
     } else {
@@ -125,7 +125,7 @@ static void track_seq(crow_diag_stream_t *s, uint64_t seq)
             s->min_seq = seq;
     }
     /* Past the window a bit would stand for a newer number: such a straggler is not remembered. */
-    if (s->max_seq - seq < CROW_DIAG_WINDOW)
+    if (s->max_seq - seq < CROW_DIAG_STATS_WINDOW)
         seen_set(s, seq, true);
     c->distinct++;
     c->expected = s->max_seq - s->min_seq + 1;
@@ -137,7 +137,7 @@ static void track_seq(crow_diag_stream_t *s, uint64_t seq)
  * datagram cut by the snaplen is rebuilt in scratch with its declared length: the accounting needs
  * only its header. Returns the datagram's size, CROW_EPARSE (not crowcast) or CROW_ESPACE (looks like
  * crowcast but too cut to account). */
-static long decode_at(crow_diag_t *d, const uint8_t *p, size_t captured, size_t wire, crow_dgram_t *out)
+static long decode_at(crow_diag_stats_t *d, const uint8_t *p, size_t captured, size_t wire, crow_dgram_t *out)
 {
     if (captured < CROW_DGRAM_HEADER_LEN) {
         bool magic = captured >= 2 && p[0] == (CROW_DGRAM_MAGIC >> 8) && p[1] == (CROW_DGRAM_MAGIC & 0xffu);
@@ -155,10 +155,10 @@ static long decode_at(crow_diag_t *d, const uint8_t *p, size_t captured, size_t 
     return out->type == CROW_DGRAM_DATA ? (long)size : CROW_ESPACE;
 }
 
-static void account(crow_diag_t *d, const crow_netframe_t *fr, const crow_dgram_t *dg, size_t size,
+static void account(crow_diag_stats_t *d, const crow_netframe_t *fr, const crow_dgram_t *dg, size_t size,
                     uint16_t source, double ts)
 {
-    crow_diag_key_t k;
+    crow_diag_stats_key_t k;
     memset(&k, 0, sizeof k);
     k.session = dg->session;
     k.src_ip = fr->src_ip;
@@ -168,12 +168,12 @@ static void account(crow_diag_t *d, const crow_netframe_t *fr, const crow_dgram_
     k.source = source;
     k.ifindex = fr->ifindex;
     k.outgoing = fr->pkttype == CROW_SLL_OUTGOING;
-    crow_diag_stream_t *s = stream_for(d, &k);
+    crow_diag_stats_stream_t *s = stream_for(d, &k);
     if (!s) {
         d->totals.streams_dropped++;
         return;
     }
-    crow_diag_counts_t *c = &s->c;
+    crow_diag_stats_counts_t *c = &s->c;
     if (c->datagrams == 0)
         c->first_ts = ts;
     c->last_ts = ts;
@@ -197,7 +197,7 @@ static void account(crow_diag_t *d, const crow_netframe_t *fr, const crow_dgram_
     track_seq(s, dg->seq);
 }
 
-static void feed_udp(crow_diag_t *d, const crow_netframe_t *fr, uint16_t source, double ts)
+static void feed_udp(crow_diag_stats_t *d, const crow_netframe_t *fr, uint16_t source, double ts)
 {
     size_t off = 0;
     uint32_t count = 0;
@@ -225,8 +225,8 @@ static void feed_udp(crow_diag_t *d, const crow_netframe_t *fr, uint16_t source,
     }
 }
 
-void crow_diag_feed(crow_diag_t *d, int link, const uint8_t *buf, size_t caplen, size_t wirelen,
-                    uint16_t source, double ts)
+void crow_diag_stats_feed(crow_diag_stats_t *d, int link, const uint8_t *buf, size_t caplen, size_t wirelen,
+                          uint16_t source, double ts)
 {
     crow_netframe_t fr;
     enum crow_nf_status st = crow_netframe_parse(link, buf, caplen, wirelen, &fr);
@@ -243,23 +243,23 @@ void crow_diag_feed(crow_diag_t *d, int link, const uint8_t *buf, size_t caplen,
     }
 }
 
-static crow_diag_key_t group_key(const crow_diag_key_t *k, enum crow_diag_by by)
+static crow_diag_stats_key_t group_key(const crow_diag_stats_key_t *k, enum crow_diag_stats_by by)
 {
-    crow_diag_key_t g;
+    crow_diag_stats_key_t g;
     memset(&g, 0, sizeof g);
     switch (by) {
-    case CROW_DIAG_BY_SESSION:
+    case CROW_DIAG_STATS_BY_SESSION:
         g.session = k->session;
         break;
-    case CROW_DIAG_BY_SENDER:
+    case CROW_DIAG_STATS_BY_SENDER:
         g.src_ip = k->src_ip;
         g.src_port = k->src_port;
         break;
-    case CROW_DIAG_BY_GROUP:
+    case CROW_DIAG_STATS_BY_GROUP:
         g.dst_ip = k->dst_ip;
         g.dst_port = k->dst_port;
         break;
-    case CROW_DIAG_BY_HOST:
+    case CROW_DIAG_STATS_BY_HOST:
         g.source = k->source;
         g.ifindex = k->ifindex;
         g.outgoing = k->outgoing;
@@ -268,7 +268,7 @@ static crow_diag_key_t group_key(const crow_diag_key_t *k, enum crow_diag_by by)
     return g;
 }
 
-static void add_counts(crow_diag_counts_t *to, const crow_diag_counts_t *c)
+static void add_counts(crow_diag_stats_counts_t *to, const crow_diag_stats_counts_t *c)
 {
     if (to->datagrams == 0 || c->first_ts < to->first_ts)
         to->first_ts = c->first_ts;
@@ -285,12 +285,13 @@ static void add_counts(crow_diag_counts_t *to, const crow_diag_counts_t *c)
     to->reordered += c->reordered;
 }
 
-size_t crow_diag_aggregate(const crow_diag_t *d, enum crow_diag_by by, crow_diag_agg_t *out, size_t cap)
+size_t crow_diag_stats_aggregate(const crow_diag_stats_t *d, enum crow_diag_stats_by by,
+                                 crow_diag_stats_agg_t *out, size_t cap)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < d->stream_count; i++) {
-        const crow_diag_stream_t *s = &d->streams[i];
-        crow_diag_key_t g = group_key(&s->key, by);
+        const crow_diag_stats_stream_t *s = &d->streams[i];
+        crow_diag_stats_key_t g = group_key(&s->key, by);
         size_t j = 0;
         while (j < n && !key_equal(&out[j].key, &g))
             j++;
@@ -300,7 +301,7 @@ size_t crow_diag_aggregate(const crow_diag_t *d, enum crow_diag_by by, crow_diag
             memset(&out[n], 0, sizeof out[n]);
             out[n++].key = g;
         }
-        crow_diag_agg_t *a = &out[j];
+        crow_diag_stats_agg_t *a = &out[j];
         add_counts(&a->c, &s->c);
         a->streams++;
         if (s->beacon_seen) {
@@ -313,7 +314,7 @@ size_t crow_diag_aggregate(const crow_diag_t *d, enum crow_diag_by by, crow_diag
     return n;
 }
 
-void crow_diag_sum(const crow_diag_t *d, crow_diag_counts_t *out)
+void crow_diag_stats_sum(const crow_diag_stats_t *d, crow_diag_stats_counts_t *out)
 {
     memset(out, 0, sizeof *out);
     for (uint32_t i = 0; i < d->stream_count; i++)

@@ -262,7 +262,7 @@ void crow_peer_policy_tick(crow_peer_policy_t *p, uint64_t now, const crow_picke
     if (w != p->wait) { /* a new wait: its backoff starts over */
         p->wait = w;
         p->wait_since = now;
-        p->urgent_backoff = CROW_PEER_URGENT_MIN_NS;
+        p->urgent_backoff = w == CROW_WAIT_STREAM ? CROW_PEER_AWAIT_STREAM_NS : CROW_PEER_URGENT_MIN_NS;
     }
     /* Waiting for the head, on and off (requests to a head that claims pieces go out and expire), or
      * for a source while only the head may fetch outside the rack (a dead head not expired yet, no

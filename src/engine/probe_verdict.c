@@ -5,7 +5,7 @@
 
 #include "crowcast/probe.h"
 
-uint32_t crow_probe_loss_ppm(const crow_probe_table_t *t, uint32_t h, uint32_t s)
+uint32_t crow_probe_verdict_loss_ppm(const crow_probe_table_t *t, uint32_t h, uint32_t s)
 {
     const crow_probe_cell_t *c = &t->cells[h][s];
     uint64_t sent = t->steps[s].sent;
@@ -20,7 +20,7 @@ uint32_t crow_probe_loss_ppm(const crow_probe_table_t *t, uint32_t h, uint32_t s
 static bool step_fails(const crow_probe_table_t *t, uint32_t r, uint32_t s)
 {
     for (uint32_t h = 0; h < t->nhosts; h++)
-        if (t->hosts[h].rack == r && crow_probe_loss_ppm(t, h, s) > t->loss_ppm)
+        if (t->hosts[h].rack == r && crow_probe_verdict_loss_ppm(t, h, s) > t->loss_ppm)
             return true;
     return false;
 }
@@ -61,7 +61,7 @@ static void judge_failure(const crow_probe_table_t *t, uint32_t r, crow_probe_ra
     for (uint32_t h = 0; h < t->nhosts; h++) {
         if (t->hosts[h].rack != r)
             continue;
-        uint32_t loss = crow_probe_loss_ppm(t, h, s);
+        uint32_t loss = crow_probe_verdict_loss_ppm(t, h, s);
         if (loss > t->loss_ppm)
             v->hosts_over++;
         if (n == 0 || loss > v->worst_loss_ppm) {
@@ -93,7 +93,7 @@ void crow_probe_verdict(const crow_probe_table_t *t, uint32_t r, crow_probe_rack
         judge_failure(t, r, out);
 }
 
-bool crow_probe_all_failed(const crow_probe_table_t *t)
+bool crow_probe_verdict_all_failed(const crow_probe_table_t *t)
 {
     bool any = false;
     for (uint32_t r = 0; r < t->nracks; r++) {

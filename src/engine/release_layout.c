@@ -32,7 +32,7 @@ static const crow_manifest_file_t **index_of(const crow_manifest_t *prev, uint32
     return idx;
 }
 
-int crow_release_align(crow_manifest_t *m, const crow_manifest_t *prev, char *why, size_t why_cap)
+int crow_release_layout_align(crow_manifest_t *m, const crow_manifest_t *prev, char *why, size_t why_cap)
 {
     if (prev && prev->piece_length != m->piece_length)
         return crow_why(why, why_cap, CROW_EMANIFEST,

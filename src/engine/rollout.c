@@ -9,18 +9,76 @@
 #include "crowcast/agent_proto.h"
 #include "crowcast/error.h"
 #include "crowcast/rollout.h"
+#include "rollout_index.h"
 
 enum { KIND_ADVANCE, KIND_HALT, KIND_ROLLBACK, KIND_END };
 
+#define FIRST_CAP 64 /* hosts the table has room for at first; it doubles when full */
+
+static void reindex(crow_rollout_t *r);
+
+/* Room for cap hosts in the table and its indexes (rebuilt from the table). */
+static int make_room(crow_rollout_t *r, uint32_t cap)
+{
+    struct rollout_index *ix;
+    crow_rollout_host_t *hosts = realloc(r->hosts, (size_t)cap * sizeof *hosts);
+    if (!hosts)
+        return -ENOMEM;
+    r->hosts = hosts;
+    if (rollout_index_new(&ix, cap))
+        return -ENOMEM;
+    if (r->index)
+        ix->work = r->index->work;
+    rollout_index_free(r->index);
+    r->index = ix;
+    r->host_cap = cap;
+    reindex(r);
+    return 0;
+}
+
 int crow_rollout_new(crow_rollout_t **out)
 {
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : -ENOMEM;
+    crow_rollout_t *r = calloc(1, sizeof *r);
+    *out = NULL;
+    if (!r)
+        return -ENOMEM;
+    r->host_limit = CROW_ROLLOUT_MAX_HOSTS;
+    if (make_room(r, FIRST_CAP)) {
+        crow_rollout_free(r);
+        return -ENOMEM;
+    }
+    *out = r;
+    return 0;
 }
 
 void crow_rollout_free(crow_rollout_t *r)
 {
+    if (!r)
+        return;
+    rollout_index_free(r->index);
+    free(r->hosts);
     free(r);
+}
+
+int crow_rollout_copy(crow_rollout_t *dst, const crow_rollout_t *src)
+{
+    if (dst->host_cap < src->host_count && make_room(dst, src->host_cap))
+        return -ENOMEM;
+    crow_rollout_host_t *hosts = dst->hosts;
+    struct rollout_index *ix = dst->index;
+    uint32_t cap = dst->host_cap;
+    *dst = *src;
+    dst->hosts = hosts;
+    dst->index = ix;
+    dst->host_cap = cap;
+    memcpy(dst->hosts, src->hosts, (size_t)src->host_count * sizeof *hosts);
+    reindex(dst);
+    return 0;
+}
+
+uint64_t crow_rollout_work(const crow_rollout_t *r)
+{
+    return r->index->work;
 }
 
 static const char *const rollout_states[] = {"idle",    "running", "paused",       "halted",
@@ -64,10 +122,7 @@ static void copy(char *dst, size_t cap, const char *src)
 
 uint32_t crow_rollout_find_host(const crow_rollout_t *r, const char *host)
 {
-    for (uint32_t i = 0; i < r->host_count; i++)
-        if (strcmp(r->hosts[i].name, host) == 0)
-            return i;
-    return UINT32_MAX;
+    return rollout_index_find(r->index, r->hosts, host, &r->index->work);
 }
 
 static uint32_t find_rack(const crow_rollout_t *r, const char *name)
@@ -94,6 +149,59 @@ static uint32_t wave_of_host(const crow_rollout_t *r, const crow_rollout_host_t 
     return h->rack < r->rack_count ? r->wave_of[h->rack] : UINT32_MAX;
 }
 
+static void count(uint32_t *n, int sign, bool cond)
+{
+    if (cond)
+        *n += (uint32_t)sign; /* -1 wraps to a decrement */
+}
+
+/* Takes host i's part out of its wave's counts, sets and the poll tree (sign -1), or puts it in (+1)
+ * as it is now. Every change to a host's steps, rack or silence goes between the two, so the indexes
+ * answer what a walk over the hosts would (the walks this replaced are the rules written here). */
+static void track(crow_rollout_t *r, uint32_t i, int sign)
+{
+    const crow_rollout_host_t *h = &r->hosts[i];
+    struct rollout_index *ix = r->index;
+    uint32_t w = wave_of_host(r, h);
+    if (w >= CROW_PLAN_MAX_WAVES)
+        return; /* out of the plan: no order, no expiry, no count */
+    int in = sign > 0 && !h->gone;
+    rollout_index_poll(ix, i, in ? h->seen_ms : UINT64_MAX);
+    rollout_index_put(ix, SET_DOWNLOAD, w, i, in && h->dl == CROW_HS_NONE);
+    rollout_index_put(ix, SET_ACTIVATE, w, i, in && h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK);
+    rollout_index_put(ix, SET_ROLLBACK, w, i, in && h->act != CROW_ACT_NONE && h->rb == CROW_HS_NONE);
+    if (h->act != CROW_ACT_NONE) {
+        /* What a rollback of the wave waits for: every host told to activate back, failed or silent. */
+        count(&ix->rb_involved[w], sign, true);
+        count(&ix->rb_back[w], sign, h->rb == CROW_HS_OK);
+        count(&ix->rb_failed[w], sign, h->rb == CROW_HS_FAILED || (h->gone && h->rb == CROW_HS_NONE));
+    }
+    /* An expired host that was never told to activate is out of its wave; one that was keeps
+     * counting (as failed, unless it reported healthy before it went silent). */
+    if (h->gone && h->act == CROW_ACT_NONE)
+        return;
+    crow_wave_counts_t *c = &ix->counts[w];
+    count(&c->hosts, sign, true);
+    count(&c->downloaded, sign, h->dl == CROW_HS_OK);
+    count(&c->download_failed, sign, h->dl == CROW_HS_FAILED);
+    count(&c->ordered, sign, h->act == CROW_ACT_ORDERED);
+    count(&c->active, sign, h->act == CROW_ACT_ACTIVE);
+    count(&c->healthy, sign, h->act == CROW_ACT_HEALTHY);
+    count(&c->failed, sign, h->act == CROW_ACT_FAILED);
+    count(&c->rolled_back, sign, h->rb == CROW_HS_OK);
+}
+
+/* Rebuilds every index from the host table (after a start re-plans the waves, a copy, a growth). */
+static void reindex(crow_rollout_t *r)
+{
+    rollout_index_clear(r->index);
+    for (uint32_t i = 0; i < r->host_count; i++) {
+        rollout_index_add(r->index, r->hosts, i);
+        track(r, i, 1);
+    }
+    r->index->work += r->host_count;
+}
+
 static bool valid_name(const char *s, size_t max)
 {
     size_t n = strlen(s);
@@ -104,22 +212,10 @@ static bool valid_name(const char *s, size_t max)
 
 void crow_rollout_wave_counts(const crow_rollout_t *r, uint32_t wave, crow_wave_counts_t *c)
 {
-    memset(c, 0, sizeof *c);
-    for (uint32_t i = 0; i < r->host_count; i++) {
-        const crow_rollout_host_t *h = &r->hosts[i];
-        /* An expired host that was never told to activate is out of its wave; one that was keeps
-         * counting (as failed, unless it reported healthy before it went silent). */
-        if (wave_of_host(r, h) != wave || (h->gone && h->act == CROW_ACT_NONE))
-            continue;
-        c->hosts++;
-        c->downloaded += h->dl == CROW_HS_OK;
-        c->download_failed += h->dl == CROW_HS_FAILED;
-        c->ordered += h->act == CROW_ACT_ORDERED;
-        c->active += h->act == CROW_ACT_ACTIVE;
-        c->healthy += h->act == CROW_ACT_HEALTHY;
-        c->failed += h->act == CROW_ACT_FAILED;
-        c->rolled_back += h->rb == CROW_HS_OK;
-    }
+    if (wave < CROW_PLAN_MAX_WAVES)
+        *c = r->index->counts[wave];
+    else
+        memset(c, 0, sizeof *c);
 }
 
 /* "r1,r2" for a wave. */
@@ -230,7 +326,7 @@ static int check_host(const crow_rollout_t *r, const crow_jrec_t *rec)
         return CROW_EPROTO;
     uint32_t i = crow_rollout_find_host(r, rec->host);
     if (i == UINT32_MAX)
-        return r->host_count == CROW_ROLLOUT_MAX_HOSTS ? CROW_ELIMIT : 0;
+        return r->host_count >= r->host_limit || r->host_count >= CROW_ROLLOUT_MAX_HOSTS ? CROW_ELIMIT : 0;
     const crow_rollout_host_t *h = &r->hosts[i];
     const char *rack = h->rack < r->rack_count ? r->racks[h->rack] : "";
     return strcmp(rack, rec->rack) == 0 && strcmp(h->current, rec->release) == 0 && !h->gone ? 1 : 0;
@@ -391,17 +487,23 @@ static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec, const struct 
         h->act = CROW_ACT_NONE;
         h->previous[0] = h->detail[0] = '\0';
     }
+    reindex(r); /* every host's wave may have changed */
     decide(r, -1, rec->t_ms, "rollout %u started: %s (%.12s) in %u wave(s), distribute %s", r->id, r->name,
            r->release, r->wave_count, r->distribute == CROW_DISTRIBUTE_ALL ? "all" : "per-wave");
 }
 
-static void apply_host(crow_rollout_t *r, const crow_jrec_t *rec)
+static int apply_host(crow_rollout_t *r, const crow_jrec_t *rec)
 {
     uint32_t i = crow_rollout_find_host(r, rec->host);
     if (i == UINT32_MAX) {
+        if (r->host_count == r->host_cap && make_room(r, 2 * r->host_cap))
+            return -ENOMEM;
         i = r->host_count++;
         memset(&r->hosts[i], 0, sizeof r->hosts[i]);
         copy(r->hosts[i].name, sizeof r->hosts[i].name, rec->host);
+        rollout_index_add(r->index, r->hosts, i);
+    } else {
+        track(r, i, -1);
     }
     /* The agent knows best what it runs (it may have been switched by hand); the rollback target
      * stays what it ran when it was told to activate. */
@@ -409,6 +511,8 @@ static void apply_host(crow_rollout_t *r, const crow_jrec_t *rec)
     r->hosts[i].rack = add_rack(r, rec->rack);
     r->hosts[i].gone = false;
     r->hosts[i].seen_ms = rec->t_ms > r->hosts[i].seen_ms ? rec->t_ms : r->hosts[i].seen_ms;
+    track(r, i, 1);
+    return 0;
 }
 
 static void apply_expire(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
@@ -427,8 +531,12 @@ static void apply_expire(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout
 
 void crow_rollout_seen(crow_rollout_t *r, uint32_t host, uint64_t now_ms)
 {
-    if (host < r->host_count && now_ms > r->hosts[host].seen_ms)
-        r->hosts[host].seen_ms = now_ms;
+    if (host >= r->host_count || now_ms <= r->hosts[host].seen_ms)
+        return;
+    crow_rollout_host_t *h = &r->hosts[host];
+    h->seen_ms = now_ms;
+    if (wave_of_host(r, h) < CROW_PLAN_MAX_WAVES && !h->gone)
+        rollout_index_poll(r->index, host, now_ms);
 }
 
 static void apply_order(crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_host_t *h)
@@ -547,10 +655,13 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
     if (ret)
         return ret;
     uint32_t i = rec->host[0] ? crow_rollout_find_host(r, rec->host) : UINT32_MAX;
+    bool of_host =
+        rec->type == CROW_JREC_ORDER || rec->type == CROW_JREC_REPORT || rec->type == CROW_JREC_EXPIRE;
+    if (of_host)
+        track(r, i, -1);
     switch (rec->type) {
     case CROW_JREC_HOST:
-        apply_host(r, rec);
-        break;
+        return apply_host(r, rec);
     case CROW_JREC_ORDER:
         apply_order(r, rec, &r->hosts[i]);
         break;
@@ -573,6 +684,8 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
                rec->text);
         break;
     }
+    if (of_host)
+        track(r, i, 1);
     return 0;
 }
 
@@ -610,16 +723,24 @@ static int wave_to(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, e
     return 1;
 }
 
-/* A host of the wave still to be told to download (`all` distribution covers every planned wave). */
+/* The first host (in table order) of a wave's set, or NULL. */
+static const crow_rollout_host_t *first_of(const crow_rollout_t *r, enum rollout_set kind, uint32_t wave)
+{
+    uint32_t i = rollout_index_first(r->index, kind, wave, &r->index->work);
+    return i == UINT32_MAX ? NULL : &r->hosts[i];
+}
+
+/* The first host of the wave still to be told to download (`all` distribution: of every planned
+ * wave, the first in table order). */
 static const crow_rollout_host_t *to_download(const crow_rollout_t *r, bool all)
 {
-    for (uint32_t i = 0; i < r->host_count; i++) {
-        const crow_rollout_host_t *h = &r->hosts[i];
-        uint32_t w = wave_of_host(r, h);
-        if (h->dl == CROW_HS_NONE && !h->gone && w != UINT32_MAX && (all || w == r->current))
-            return h;
-    }
-    return NULL;
+    if (!all)
+        return first_of(r, SET_DOWNLOAD, r->current);
+    const crow_rollout_host_t *first = NULL, *h;
+    for (uint32_t w = 0; w < r->wave_count; w++)
+        if ((h = first_of(r, SET_DOWNLOAD, w)) && (!first || h < first))
+            first = h;
+    return first;
 }
 
 /* Halts the current wave when its failures reached the threshold or the healthy share is out of reach. */
@@ -638,15 +759,13 @@ static int gate(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, cons
     return 0;
 }
 
-/* The first host of the plan that has been silent past the expiry, or NULL. */
+/* The first host of the plan (in table order) that has been silent past the expiry, or NULL. */
 static const crow_rollout_host_t *silent_host(const crow_rollout_t *r, uint64_t now_ms)
 {
-    for (uint32_t i = 0; r->host_expiry_ms && i < r->host_count; i++) {
-        const crow_rollout_host_t *h = &r->hosts[i];
-        if (!h->gone && wave_of_host(r, h) != UINT32_MAX && now_ms >= h->seen_ms + r->host_expiry_ms)
-            return h;
-    }
-    return NULL;
+    if (!r->host_expiry_ms || now_ms < r->host_expiry_ms)
+        return NULL;
+    uint32_t i = rollout_index_first_polled_by(r->index, now_ms - r->host_expiry_ms, &r->index->work);
+    return i == UINT32_MAX ? NULL : &r->hosts[i];
 }
 
 static int expire(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, const crow_rollout_host_t *h)
@@ -675,11 +794,12 @@ static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *r
     crow_wave_counts_t c;
     crow_rollout_wave_counts(r, r->current, &c);
     char racks[256];
-    wave_racks(r, r->current, racks, sizeof racks);
     switch (w->state) {
     case CROW_WAVE_PENDING:
-        if (c.hosts == 0)
+        if (c.hosts == 0) {
+            wave_racks(r, r->current, racks, sizeof racks);
             return wave_to(r, rec, now_ms, CROW_WAVE_HALTED, "no agent has registered in racks %s", racks);
+        }
         return wave_to(r, rec, now_ms, CROW_WAVE_DISTRIBUTING, "starting with %u host(s)", c.hosts);
     case CROW_WAVE_DISTRIBUTING:
         if ((h = to_download(r, false)))
@@ -703,12 +823,8 @@ static int next_running(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *r
             limit = w->spec.parallel;
         if (c.ordered + c.active >= limit)
             return 0;
-        for (uint32_t i = 0; i < r->host_count; i++) {
-            h = &r->hosts[i];
-            if (wave_of_host(r, h) == r->current && h->act == CROW_ACT_NONE && h->dl == CROW_HS_OK &&
-                !h->gone)
-                return order(r, rec, now_ms, h, CROW_ORDER_ACTIVATE);
-        }
+        if ((h = first_of(r, SET_ACTIVATE, r->current)))
+            return order(r, rec, now_ms, h, CROW_ORDER_ACTIVATE);
         return 0;
     }
     case CROW_WAVE_SOAKING:
@@ -735,18 +851,12 @@ static int next_rollback(const crow_rollout_t *r, uint64_t now_ms, crow_jrec_t *
         snprintf(rec->text, sizeof rec->text, "every wave rolled back");
         return 1;
     }
-    uint32_t involved = 0, back = 0, failed = 0;
-    for (uint32_t i = 0; i < r->host_count; i++) {
-        const crow_rollout_host_t *h = &r->hosts[i];
-        if (wave_of_host(r, h) != r->current || h->act == CROW_ACT_NONE)
-            continue;
-        involved++;
-        if (h->rb == CROW_HS_NONE && !h->gone)
-            return order(r, rec, now_ms, h, CROW_ORDER_ROLLBACK);
-        back += h->rb == CROW_HS_OK;
-        failed += h->rb == CROW_HS_FAILED || (h->gone && h->rb == CROW_HS_NONE); /* silent: not back */
-    }
-    if (back + failed < involved)
+    const crow_rollout_host_t *h = first_of(r, SET_ROLLBACK, r->current);
+    if (h)
+        return order(r, rec, now_ms, h, CROW_ORDER_ROLLBACK);
+    const struct rollout_index *ix = r->index;
+    uint32_t back = ix->rb_back[r->current], failed = ix->rb_failed[r->current]; /* silent: not back */
+    if (back + failed < ix->rb_involved[r->current])
         return 0;
     return wave_to(r, rec, now_ms, CROW_WAVE_ROLLED_BACK,
                    "%u host(s) back on their previous release, %u failed", back, failed);
@@ -766,11 +876,9 @@ uint64_t crow_rollout_deadline(const crow_rollout_t *r)
     uint64_t at = UINT64_MAX;
     if (r->state != CROW_ROLLOUT_RUNNING && r->state != CROW_ROLLOUT_ROLLING_BACK)
         return at;
-    for (uint32_t i = 0; r->host_expiry_ms && i < r->host_count; i++) {
-        const crow_rollout_host_t *h = &r->hosts[i];
-        if (!h->gone && wave_of_host(r, h) != UINT32_MAX && h->seen_ms + r->host_expiry_ms < at)
-            at = h->seen_ms + r->host_expiry_ms;
-    }
+    uint64_t oldest = rollout_index_oldest_poll(r->index);
+    if (r->host_expiry_ms && oldest != UINT64_MAX)
+        at = oldest + r->host_expiry_ms;
     if (r->state == CROW_ROLLOUT_RUNNING && r->current < r->wave_count &&
         r->waves[r->current].state == CROW_WAVE_SOAKING && r->waves[r->current].soak_until_ms < at)
         at = r->waves[r->current].soak_until_ms;

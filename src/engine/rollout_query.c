@@ -140,19 +140,19 @@ int crow_start_query_parse(crow_http_str_t query, crow_start_query_t *out, const
 long crow_poll_answer_encode(uint8_t *buf, size_t cap, enum crow_order order, uint32_t rollout,
                              const char *release, const char *name, uint32_t interval)
 {
-    crow_benc_t e;
-    crow_benc_init(&e, buf, cap);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "interval");
-    crow_benc_int(&e, interval);
-    crow_benc_key(&e, "name");
-    crow_benc_cstr(&e, name);
-    crow_benc_key(&e, "order");
-    crow_benc_cstr(&e, crow_order_name(order));
-    crow_benc_key(&e, "release");
-    crow_benc_cstr(&e, release);
-    crow_benc_key(&e, "rollout");
-    crow_benc_int(&e, rollout);
-    crow_benc_end(&e);
-    return crow_benc_finish(&e);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, cap);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "interval");
+    crow_bencode_put_int(&e, interval);
+    crow_bencode_put_key(&e, "name");
+    crow_bencode_put_cstr(&e, name);
+    crow_bencode_put_key(&e, "order");
+    crow_bencode_put_cstr(&e, crow_order_name(order));
+    crow_bencode_put_key(&e, "release");
+    crow_bencode_put_cstr(&e, release);
+    crow_bencode_put_key(&e, "rollout");
+    crow_bencode_put_int(&e, rollout);
+    crow_bencode_close(&e);
+    return crow_bencode_finish(&e);
 }

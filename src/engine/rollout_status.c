@@ -1,44 +1,18 @@
 /* Rendering of the rollout state: JSON for /status and `rollout status --json`, text per wave and
  * rack for `rollout status`, Prometheus lines for /metrics. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crowcast/error.h"
-#include "crowcast/event.h"
+#include "crowcast/json.h"
 #include "crowcast/rollout.h"
 
-struct out {
-    char *buf;
-    size_t cap, len;
-    bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-    if (o->full)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->len)
-        o->full = true;
-    else
-        o->len += (size_t)n;
-}
-
-static void put_json(struct out *o, const char *s)
-{
-    long n = o->full ? -1 : crow_json_quote(o->buf + o->len, o->cap - o->len, s);
-    if (n < 0)
-        o->full = true;
-    else
-        o->len += (size_t)n;
-}
+/* util's bounded text writer and JSON escaper (crowcast/text.h, crowcast/json.h) under short names. */
+#define put      crow_text_printf
+#define put_json crow_json_put
+#define finish   crow_text_end
 
 /* A copy of s fit for a terminal: bytes outside printable ASCII become \xNN, so a release name, a
  * reason or a detail cannot carry escape sequences into `rollout status`. */
@@ -54,11 +28,6 @@ static const char *safe(const char *s, char *buf, size_t cap)
     }
     buf[n] = '\0';
     return buf;
-}
-
-static long finish(const struct out *o)
-{
-    return o->full ? CROW_ESPACE : (long)o->len;
 }
 
 static const char *host_label(const crow_rollout_host_t *h)
@@ -84,7 +53,7 @@ static uint64_t soak_left_s(const crow_rollout_wave_t *w, uint64_t now_ms)
 
 long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *buf, size_t cap)
 {
-    struct out o = {buf, cap, 0, false};
+    crow_text_t o = {buf, cap, 0, false};
     put(&o, "{\"rollout\":%u,\"state\":\"%s\",\"release\":\"%s\",\"name\":", r->id,
         crow_rollout_state_name(r->state), r->release);
     put_json(&o, r->name);
@@ -149,7 +118,7 @@ long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *bu
 
 long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *buf, size_t cap)
 {
-    struct out o = {buf, cap, 0, false};
+    crow_text_t o = {buf, cap, 0, false};
     if (r->state == CROW_ROLLOUT_IDLE) {
         put(&o, "no rollout yet\n");
         return finish(&o);
@@ -203,7 +172,7 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
 
 long crow_rollout_metrics(const crow_rollout_t *r, char *buf, size_t cap)
 {
-    struct out o = {buf, cap, 0, false};
+    crow_text_t o = {buf, cap, 0, false};
     put(&o, "# HELP crowcast_rollout_state Current rollout state (1 for the state it is in).\n"
             "# TYPE crowcast_rollout_state gauge\n");
     for (int s = CROW_ROLLOUT_IDLE; s <= CROW_ROLLOUT_ROLLED_BACK; s++)

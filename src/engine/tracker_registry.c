@@ -2,13 +2,13 @@
  * contiguous run, and neighbour selection is index arithmetic around the asking peer. A chain's head is
  * its member with the lowest join number, wherever its address places it. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
+#include "crowcast/text.h"
 #include "crowcast/tracker_registry.h"
 
 struct peer {
@@ -524,30 +524,9 @@ size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[
     return n;
 }
 
-/* Text output into a caller buffer; the first shortfall sticks. */
-struct text {
-    char *buf;
-    size_t cap, len;
-    bool full;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = t->len < t->cap ? t->cap - t->len : 0;
-    int n = vsnprintf(room ? t->buf + t->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room)
-        t->full = true;
-    if (n > 0)
-        t->len += (size_t)n;
-}
-
-static long finish(struct text *t)
-{
-    return t->full ? CROW_ESPACE : (long)t->len;
-}
+/* Text output into a caller buffer (crowcast/text.h): the first shortfall sticks. */
+#define put    crow_text_printf
+#define finish crow_text_end
 
 struct rack_stats {
     uint32_t rack, peers, complete;
@@ -573,7 +552,7 @@ static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *
     return i;
 }
 
-static void put_endpoint(struct text *t, uint32_t addr, uint16_t port)
+static void put_endpoint(crow_text_t *t, uint32_t addr, uint16_t port)
 {
     char dotted[16];
     crow_ipv4_format(addr, dotted);
@@ -582,7 +561,7 @@ static void put_endpoint(struct text *t, uint32_t addr, uint16_t port)
 
 long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap)
 {
-    struct text t = {buf, cap, 0, false};
+    crow_text_t t = {buf, cap, 0, false};
     put(&t, "{\"now_ms\":%llu,\"releases\":[", (unsigned long long)now);
     for (uint32_t k = 0; k < reg->active; k++) {
         const struct swarm *s = &reg->swarms[reg->order[k]];
@@ -634,7 +613,7 @@ long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *b
 
 enum rack_metric { M_PEERS, M_COMPLETE, M_BYTES_LEFT };
 
-static void put_rack_metric(struct text *t, const crow_registry_t *reg, enum rack_metric m, const char *name,
+static void put_rack_metric(crow_text_t *t, const crow_registry_t *reg, enum rack_metric m, const char *name,
                             const char *help)
 {
     put(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
@@ -655,7 +634,7 @@ static void put_rack_metric(struct text *t, const crow_registry_t *reg, enum rac
 
 long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap)
 {
-    struct text t = {buf, cap, 0, false};
+    crow_text_t t = {buf, cap, 0, false};
     put(&t,
         "# HELP crowcast_tracker_swarms Releases (info hashes) with at least one peer.\n"
         "# TYPE crowcast_tracker_swarms gauge\ncrowcast_tracker_swarms %u\n",

@@ -14,12 +14,17 @@
 #include <unistd.h>
 
 #include "crowcast/error.h"
+#include "crowcast/ipv4.h"
 #include "crowcast/udp.h"
 #include "loop_internal.h"
 
 int crow_parse_ipv4(const char *text, struct in_addr *out)
 {
-    return inet_pton(AF_INET, text, out) == 1 ? 0 : CROW_EUSAGE;
+    uint32_t addr;
+    if (!crow_ipv4_parse(text, strlen(text), &addr))
+        return CROW_EUSAGE;
+    out->s_addr = htonl(addr);
+    return 0;
 }
 
 int crow_parse_endpoint(const char *text, struct sockaddr_in *out)

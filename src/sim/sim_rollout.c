@@ -30,7 +30,7 @@ struct rollout_sim {
     uint32_t nagents;
     sim_rollout_result_t *res;
     double poll_wall, next_wall;
-    uint64_t next_calls;
+    uint64_t next_calls, poll_work, next_work; /* crow_rollout_work in polls and decision steps */
     int error;
 };
 
@@ -83,8 +83,10 @@ static void decide(struct rollout_sim *s)
     crow_jrec_t rec;
     for (;;) {
         double t0 = wall_ns();
+        uint64_t w0 = crow_rollout_work(s->co);
         int more = crow_rollout_next(s->co, now_ms(s), &rec);
         s->next_wall += wall_ns() - t0;
+        s->next_work += crow_rollout_work(s->co) - w0;
         s->next_calls++;
         if (more != 1 || take(s, &rec))
             break;
@@ -99,8 +101,10 @@ static void poll_agent(struct rollout_sim *s, uint32_t a)
     struct agent *g = &s->agents[a];
     const char *release;
     double t0 = wall_ns();
+    uint64_t w0 = crow_rollout_work(s->co);
     enum crow_order o = crow_rollout_order_for(s->co, g->name, &release);
     s->poll_wall += wall_ns() - t0;
+    s->poll_work += crow_rollout_work(s->co) - w0;
     s->res->polls++;
     uint64_t t = s->sched.now;
     switch (o) {
@@ -183,6 +187,8 @@ static void tally(struct rollout_sim *s, sim_rollout_result_t *r)
     }
     r->poll_ns = r->polls ? s->poll_wall / (double)r->polls : 0;
     r->next_ns = s->next_calls ? s->next_wall / (double)s->next_calls : 0;
+    r->poll_work = r->polls ? (double)s->poll_work / (double)r->polls : 0;
+    r->next_work = s->next_calls ? (double)s->next_work / (double)s->next_calls : 0;
     r->sim_s = (double)s->sched.now / 1e9;
     r->events = s->sched.popped;
     r->hash = s->sched.hash;

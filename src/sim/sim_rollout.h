@@ -8,8 +8,8 @@
  * a download takes download_ns, an activation activate_ns, its health check health_ns; each step is
  * reported (a REPORT record through crow_rollout_check and _apply, a half round trip later), and the
  * agent polls again. Hosts of the sick rack fail their health check. The wall time the coordinator
- * spends per poll (crow_rollout_order_for) and per decision (crow_rollout_next) is measured, to see
- * how the tracker's work grows with the hosts. */
+ * spends per poll (crow_rollout_order_for) and per decision (crow_rollout_next) is measured, and the
+ * work it counts (crow_rollout_work), to see how the tracker's work grows with the hosts. */
 #ifndef CROWCAST_SIM_ROLLOUT_H
 #define CROWCAST_SIM_ROLLOUT_H
 
@@ -34,7 +34,8 @@ typedef struct sim_rollout_result {
     uint64_t activations; /* activations ordered */
     uint32_t healthy, failed;
     uint64_t polls, reports, records;
-    double poll_ns, next_ns; /* wall time per poll and per crow_rollout_next call */
+    double poll_ns, next_ns;     /* wall time per poll and per crow_rollout_next call */
+    double poll_work, next_work; /* crow_rollout_work per poll and per crow_rollout_next call */
     double sim_s;
     uint64_t events, hash;
 } sim_rollout_result_t;

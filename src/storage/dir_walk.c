@@ -13,14 +13,14 @@
 
 /* What an open(2) failure inside the tree means: a symlink (ELOOP with O_NOFOLLOW), a file
  * where a directory belongs or the reverse is an unsafe tree, anything else a system error. */
-int crow_open_error(int err)
+int crow_dir_walk_open_error(int err)
 {
     return err == ELOOP || err == ENOTDIR || err == EISDIR ? CROW_EPATH : -err;
 }
 
 /* Opens directory `name` under dirfd, creating it when asked; never follows a symlink unless
  * `follow`. Returns the descriptor or a negative code. */
-int crow_open_dir(int dirfd, const char *name, bool create, bool follow)
+int crow_dir_walk_open_dir(int dirfd, const char *name, bool create, bool follow)
 {
     int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
     int fd = openat(dirfd, name, oflags);
@@ -35,7 +35,7 @@ int crow_open_dir(int dirfd, const char *name, bool create, bool follow)
             return ret;
         }
     }
-    return fd < 0 ? crow_open_error(errno) : fd;
+    return fd < 0 ? crow_dir_walk_open_error(errno) : fd;
 }
 
 /* Opens the directory path dir[0..len) (components separated by '/') below rootfd, one
@@ -55,7 +55,7 @@ static int open_path_dir(int rootfd, const char *dir, size_t len, bool create, b
         }
         memcpy(comp, dir + i, n);
         comp[n] = '\0';
-        int next = crow_open_dir(cur, comp, create, false);
+        int next = crow_dir_walk_open_dir(cur, comp, create, false);
         if (cur != rootfd)
             close(cur);
         if (next < 0)

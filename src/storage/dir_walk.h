@@ -7,11 +7,11 @@
 
 /* What an open(2) failure inside the tree means: a symlink (ELOOP with O_NOFOLLOW), a file where
  * a directory belongs or the reverse is an unsafe tree (CROW_EPATH), anything else -errno. */
-int crow_open_error(int err);
+int crow_dir_walk_open_error(int err);
 
 /* Opens directory `name` under dirfd, creating it (mode 0755, whatever the umask) when asked; never follows a
  * symlink unless `follow`. Returns the descriptor or a negative code. */
-int crow_open_dir(int dirfd, const char *name, bool create, bool follow);
+int crow_dir_walk_open_dir(int dirfd, const char *name, bool create, bool follow);
 
 /* Walks the directories of paths in turn, reusing the last one while the directory part repeats
  * (sorted manifests keep a directory's entries together). Start with {.rootfd = FD, .fd = -1}. */

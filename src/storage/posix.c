@@ -50,7 +50,7 @@ static int open_file(int dirfd, const char *name, int flags, bool follow, uint64
     int oflags = O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW) | (write ? O_RDWR | O_CREAT : O_RDONLY);
     int fd = openat(dirfd, name, oflags, 0644);
     if (fd < 0)
-        return crow_open_error(errno);
+        return crow_dir_walk_open_error(errno);
     int ret;
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -218,7 +218,7 @@ static int open_files(struct posix_storage *ps, int dirfd, const char *root)
         ps->fds[0] = fd;
         return 0;
     }
-    ps->rootfd = crow_open_dir(dirfd, root, flags & CROW_STORAGE_WRITE, follow_root);
+    ps->rootfd = crow_dir_walk_open_dir(dirfd, root, flags & CROW_STORAGE_WRITE, follow_root);
     if (ps->rootfd < 0) {
         int err = ps->rootfd;
         for (uint32_t i = 0; i < m->file_count && ret == 0; i++)

@@ -169,7 +169,7 @@ static int holds_release(const crow_manifest_t *m, int dirfd, const char *name)
         goto out;
     ret = crow_storage_verify(s, 0, &good, NULL, NULL);
     if (ret == 0)
-        ret = crow_bitfield_full(&good) && crow_tree_check(m, dirfd, name, NULL, NULL) == 0;
+        ret = crow_bitfield_full(&good) && crow_tree_attrs_check(m, dirfd, name, NULL, NULL) == 0;
     crow_bitfield_dispose(&good);
 out:
     crow_storage_close(s);
@@ -230,7 +230,7 @@ int crow_staging_publish(crow_staging_t *st, char *why, size_t why_cap)
         return CROW_EHASH;
     }
     /* Modes, symlinks and empty directories go in before the rename: the release appears whole. */
-    if ((ret = crow_tree_apply(m, st->relfd, m->name, why, why_cap)))
+    if ((ret = crow_tree_attrs_apply(m, st->relfd, m->name, why, why_cap)))
         return ret;
     ret = crow_storage_sync(st->storage);
     if (ret == 0 && fsync(st->relfd) < 0)

@@ -24,7 +24,7 @@ static int set_mode(int dirfd, const char *name, mode_t mode)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return crow_open_error(errno);
+        return crow_dir_walk_open_error(errno);
     struct stat st;
     int ret = 0;
     if (fstat(fd, &st) < 0)
@@ -58,7 +58,7 @@ static int put_link(int dirfd, const char *name, const char *text)
 
 static int put_dir(int dirfd, const char *name)
 {
-    int fd = crow_open_dir(dirfd, name, true, false);
+    int fd = crow_dir_walk_open_dir(dirfd, name, true, false);
     if (fd < 0)
         return fd;
     close(fd);
@@ -85,7 +85,7 @@ static int apply_tree(const crow_manifest_t *m, int rootfd, const char **failed)
     }
     for (uint32_t i = 0; i < m->link_count && ret == 0; i++) {
         *failed = m->links[i].path;
-        long len = crow_link_text(m->links[i].path, m->links[i].target, text, sizeof text);
+        long len = crow_link_path_text(m->links[i].path, m->links[i].target, text, sizeof text);
         int dfd = len < 0 ? (int)len : crow_dir_walk_to(&w, m->links[i].path, &leaf, true, false);
         ret = dfd < 0 ? dfd : put_link(dfd, leaf, text);
     }
@@ -106,14 +106,14 @@ static int apply_tree(const crow_manifest_t *m, int rootfd, const char **failed)
     return ret;
 }
 
-int crow_tree_apply(const crow_manifest_t *m, int dirfd, const char *root, char *why, size_t why_cap)
+int crow_tree_attrs_apply(const crow_manifest_t *m, int dirfd, const char *root, char *why, size_t why_cap)
 {
     const char *failed = root;
     int ret;
     if (m->single_file) {
         ret = set_mode(dirfd, root, file_mode(&m->files[0]));
     } else {
-        int rootfd = crow_open_dir(dirfd, root, false, false);
+        int rootfd = crow_dir_walk_open_dir(dirfd, root, false, false);
         ret = rootfd < 0 ? rootfd : apply_tree(m, rootfd, &failed);
         if (rootfd >= 0)
             close(rootfd);
@@ -167,7 +167,7 @@ static void check_link(struct check *c, int dirfd, const char *name, const crow_
         return;
     }
     text[n] = '\0';
-    if (crow_link_target(l->path, text, abs_root, target, sizeof target) == 0 &&
+    if (crow_link_path_target(l->path, text, abs_root, target, sizeof target) == 0 &&
         strcmp(target, l->target) == 0)
         return;
     snprintf(what, sizeof what, "a symlink to %s, the manifest says to %s (from the release root)", text,
@@ -186,15 +186,15 @@ static void check_dir(struct check *c, int dirfd, const char *name, const char *
                    : "missing, the manifest says an empty directory");
 }
 
-unsigned crow_tree_check(const crow_manifest_t *m, int dirfd, const char *root, crow_tree_diff_cb cb,
-                         void *ctx)
+unsigned crow_tree_attrs_check(const crow_manifest_t *m, int dirfd, const char *root, crow_tree_diff_cb cb,
+                               void *ctx)
 {
     struct check c = {.cb = cb, .ctx = ctx};
     if (m->single_file) {
         check_mode(&c, dirfd, root, &m->files[0], 0);
         return c.differences;
     }
-    int rootfd = crow_open_dir(dirfd, root, false, true);
+    int rootfd = crow_dir_walk_open_dir(dirfd, root, false, true);
     if (rootfd < 0)
         return 0; /* the files' errors say it */
     /* The root's real path, for links written with an absolute text (as in a source tree). */

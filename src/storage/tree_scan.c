@@ -159,7 +159,7 @@ static int add_link(struct walk *w, int dirfd, const char *name, char *rel)
         return ret;
     }
     text[n] = '\0';
-    int ret = crow_link_target(rel, text, w->abs_root, target, sizeof target);
+    int ret = crow_link_path_target(rel, text, w->abs_root, target, sizeof target);
     if (ret == 0 && !resolves_alike(w, rel, target)) {
         snprintf(what, sizeof what, "a symlink to %.4096s that resolves through another symlink elsewhere",
                  text);
@@ -296,7 +296,7 @@ out:
     return ret;
 }
 
-void crow_tree_dispose(crow_tree_t *t)
+void crow_tree_scan_dispose(crow_tree_t *t)
 {
     for (uint32_t i = 0; i < t->count; i++) {
         free(t->entries[i].path);

@@ -7,7 +7,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static crow_bnode_t nodes[1024];
+    static crow_bencode_node_t nodes[1024];
     static crow_announce_peer_t peers[64];
     if (size == 0)
         return 0;

@@ -6,39 +6,39 @@
 
 #define NODES 4096u
 
-static crow_bnode_t nodes[NODES];
+static crow_bencode_node_t nodes[NODES];
 
-/* Re-encodes the subtree at i; false when a dictionary key holds a NUL byte (crow_benc_key takes
+/* Re-encodes the subtree at i; false when a dictionary key holds a NUL byte (crow_bencode_put_key takes
  * text, so such a document cannot be rebuilt through it). */
-static bool encode(const crow_bdoc_t *doc, uint32_t i, crow_benc_t *e)
+static bool encode(const crow_bencode_doc_t *doc, uint32_t i, crow_bencode_writer_t *e)
 {
-    const crow_bnode_t *n = &doc->nodes[i];
+    const crow_bencode_node_t *n = &doc->nodes[i];
     switch (n->type) {
-    case CROW_BINT:
-        crow_benc_int(e, n->ival);
+    case CROW_BENCODE_INT:
+        crow_bencode_put_int(e, n->ival);
         return true;
-    case CROW_BSTR:
-        crow_benc_str(e, n->str, n->len);
+    case CROW_BENCODE_STR:
+        crow_bencode_put_str(e, n->str, n->len);
         return true;
-    case CROW_BLIST:
-    case CROW_BDICT:
+    case CROW_BENCODE_LIST:
+    case CROW_BENCODE_DICT:
         break;
     }
-    bool dict = n->type == CROW_BDICT;
-    dict ? crow_benc_dict(e) : crow_benc_list(e);
-    uint32_t child = crow_bnode_first(doc, i);
+    bool dict = n->type == CROW_BENCODE_DICT;
+    dict ? crow_bencode_open_dict(e) : crow_bencode_open_list(e);
+    uint32_t child = crow_bencode_first_child(doc, i);
     for (uint32_t k = 0; k < n->count; k++) {
         FUZZ_ASSERT(child > i && child < doc->count);
         if (dict) {
-            const crow_bnode_t *key = &doc->nodes[child];
-            FUZZ_ASSERT(key->type == CROW_BSTR);
+            const crow_bencode_node_t *key = &doc->nodes[child];
+            FUZZ_ASSERT(key->type == CROW_BENCODE_STR);
             char text[512];
             if (key->len >= sizeof text || memchr(key->str, 0, key->len))
                 return false;
             memcpy(text, key->str, key->len);
             text[key->len] = '\0';
-            crow_benc_key(e, text);
-            FUZZ_ASSERT(crow_bdict_get(doc, i, text) == key->next);
+            crow_bencode_put_key(e, text);
+            FUZZ_ASSERT(crow_bencode_dict_get(doc, i, text) == key->next);
             child = key->next;
         }
         if (!encode(doc, child, e))
@@ -46,13 +46,13 @@ static bool encode(const crow_bdoc_t *doc, uint32_t i, crow_benc_t *e)
         child = doc->nodes[child].next;
     }
     FUZZ_ASSERT(n->count == 0 || child == n->next);
-    crow_benc_end(e);
+    crow_bencode_close(e);
     return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err;
     int ret = crow_bencode_decode(data, size, nodes, NODES, &doc, &err);
     if (ret != 0) {
@@ -63,18 +63,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(doc.count >= 1 && doc.count <= NODES);
     FUZZ_ASSERT(doc.nodes[0].start == 0 && doc.nodes[0].end == size && doc.nodes[0].next == doc.count);
     for (uint32_t i = 0; i < doc.count; i++) {
-        const crow_bnode_t *n = &doc.nodes[i];
+        const crow_bencode_node_t *n = &doc.nodes[i];
         FUZZ_ASSERT(n->start < n->end && n->end <= size && n->next > i && n->next <= doc.count);
-        if (n->type == CROW_BSTR)
+        if (n->type == CROW_BENCODE_STR)
             FUZZ_ASSERT(n->str >= data && n->str + n->len <= data + size);
     }
     uint8_t *out = malloc(size);
     if (!out)
         abort();
-    crow_benc_t e;
-    crow_benc_init(&e, out, size);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, out, size);
     if (encode(&doc, 0, &e)) {
-        long len = crow_benc_finish(&e);
+        long len = crow_bencode_finish(&e);
         FUZZ_ASSERT(len == (long)size && memcmp(out, data, size) == 0);
     }
     free(out);

@@ -12,8 +12,8 @@
 
 static long write_all(const uint8_t *ops, size_t n, uint8_t *buf, size_t cap, size_t *needed)
 {
-    crow_benc_t e;
-    crow_benc_init(&e, buf, cap);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, cap);
     fuzz_input_t in = fuzz_input(ops, n);
     char key[32];
     while (in.left > 0) {
@@ -21,10 +21,10 @@ static long write_all(const uint8_t *ops, size_t n, uint8_t *buf, size_t cap, si
         size_t len = op >> 3 < in.left ? op >> 3 : in.left;
         switch (op & 7u) {
         case 0:
-            crow_benc_int(&e, (int64_t)(int8_t)op * (op & 0x80 ? INT64_C(72057594037927935) : 1));
+            crow_bencode_put_int(&e, (int64_t)(int8_t)op * (op & 0x80 ? INT64_C(72057594037927935) : 1));
             break;
         case 1:
-            crow_benc_str(&e, in.pos, len);
+            crow_bencode_put_str(&e, in.pos, len);
             in.pos += len;
             in.left -= len;
             break;
@@ -33,31 +33,31 @@ static long write_all(const uint8_t *ops, size_t n, uint8_t *buf, size_t cap, si
             key[len] = '\0';
             in.pos += len;
             in.left -= len;
-            crow_benc_key(&e, key);
+            crow_bencode_put_key(&e, key);
             break;
         case 3:
-            crow_benc_list(&e);
+            crow_bencode_open_list(&e);
             break;
         case 4:
-            crow_benc_dict(&e);
+            crow_bencode_open_dict(&e);
             break;
         case 5:
         case 6:
-            crow_benc_end(&e);
+            crow_bencode_close(&e);
             break;
         default:
-            crow_benc_raw(&e, "i7e", 3);
+            crow_bencode_put_raw(&e, "i7e", 3);
             break;
         }
     }
     FUZZ_ASSERT(e.len <= cap || e.err != 0);
     *needed = e.len;
-    return crow_benc_finish(&e);
+    return crow_bencode_finish(&e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static crow_bnode_t nodes[NODES];
+    static crow_bencode_node_t nodes[NODES];
     if (size == 0)
         return 0;
     size_t cap = (size_t)data[0] * 4u, needed;
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (len >= 0) {
         FUZZ_ASSERT((size_t)len == needed && (size_t)len <= cap);
-        crow_bdoc_t doc;
+        crow_bencode_doc_t doc;
         crow_bencode_error_t err;
         int ret = crow_bencode_decode(buf, (size_t)len, nodes, NODES, &doc, &err);
         FUZZ_ASSERT(ret == 0 || ret == CROW_ELIMIT);

@@ -1,6 +1,6 @@
 /* Symlink targets (`crowcast make` reads them from trees anyone may have built): whatever text a link
- * at whatever release path holds, crow_link_target either refuses it or gives a safe root-relative
- * target, and the text crow_link_text writes back for it resolves to that same target. The input:
+ * at whatever release path holds, crow_link_path_target either refuses it or gives a safe root-relative
+ * target, and the text crow_link_path_text writes back for it resolves to that same target. The input:
  * a record with the link's path, a record with its text, a record with the root's real path. */
 #include "crowcast/link_path.h"
 #include "crowcast/manifest.h"
@@ -26,11 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *link = text_of(&in), *text = text_of(&in), *root = text_of(&in);
     char target[CROW_MAX_PATH + 1], back[CROW_MAX_PATH + 1], written[2 * CROW_MAX_PATH + 1];
     if (crow_manifest_check_path(link, strlen(link)) == 0 &&
-        crow_link_target(link, text, root[0] == '/' ? root : NULL, target, sizeof target) == 0) {
+        crow_link_path_target(link, text, root[0] == '/' ? root : NULL, target, sizeof target) == 0) {
         FUZZ_ASSERT(crow_manifest_check_path(target, strlen(target)) == 0);
-        FUZZ_ASSERT(crow_link_text(link, target, written, sizeof written) > 0);
+        FUZZ_ASSERT(crow_link_path_text(link, target, written, sizeof written) > 0);
         FUZZ_ASSERT(written[0] != '/');
-        FUZZ_ASSERT(crow_link_target(link, written, NULL, back, sizeof back) == 0 &&
+        FUZZ_ASSERT(crow_link_path_target(link, written, NULL, back, sizeof back) == 0 &&
                     strcmp(back, target) == 0);
     }
     free(link);

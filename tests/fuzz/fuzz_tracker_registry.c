@@ -18,7 +18,7 @@ static void answer(crow_registry_t *reg, const crow_racks_t *racks, const char *
 {
     static crow_announce_peer_t peers[PEERS_MAX], decoded[PEERS_MAX];
     static uint8_t body[4096];
-    static crow_bnode_t nodes[512];
+    static crow_bencode_node_t nodes[512];
     crow_announce_req_t req;
     const char *failure;
     if (crow_announce_parse(q, len, &req, &failure) != 0)

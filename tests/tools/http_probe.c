@@ -138,7 +138,7 @@ static int cmd_announce(const struct opts *o)
         return 1;
     }
     printf("status %d\nms %.3f\n", res.status, ms);
-    static crow_bnode_t nodes[8192];
+    static crow_bencode_node_t nodes[8192];
     static crow_announce_peer_t peers[1024];
     crow_announce_result_t r;
     const char *why = NULL;

@@ -1,8 +1,8 @@
 /* addr_limits: per-address connection caps and request buckets under a fake clock; the first refusal
  * of each limit is flagged for the log, addresses do not disturb each other, idle slots are reused. */
-#include <check.h>
 
 #include "crowcast/addr_limits.h"
+#include "check_main.h"
 
 #define T 1000000u
 
@@ -67,7 +67,7 @@ START_TEST(test_many_addresses)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("addr_limits");
     TCase *tc = tcase_create("core");
@@ -75,9 +75,5 @@ int main(void)
     tcase_add_test(tc, test_rate);
     tcase_add_test(tc, test_many_addresses);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

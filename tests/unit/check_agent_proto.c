@@ -1,10 +1,10 @@
 /* The agent's protocol codec: request targets, poll answers and report acknowledgements, including
  * hostile and malformed answers from a tracker. */
-#include <check.h>
 #include <string.h>
 
 #include "crowcast/agent_proto.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -128,7 +128,7 @@ START_TEST(validity)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("agent_proto");
     TCase *tc = tcase_create("core");
@@ -138,9 +138,5 @@ int main(void)
     tcase_add_test(tc, targets);
     tcase_add_test(tc, validity);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

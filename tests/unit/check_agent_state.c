@@ -1,10 +1,10 @@
 /* The agent's state file: round trips, the edits the agent makes, and hostile files. */
-#include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crowcast/agent_state.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -149,7 +149,7 @@ START_TEST(encode_refuses)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("agent_state");
     TCase *tc = tcase_create("core");
@@ -158,9 +158,5 @@ int main(void)
     tcase_add_loop_test(tc, state_hostile, 0, sizeof hostile / sizeof hostile[0]);
     tcase_add_test(tc, encode_refuses);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

@@ -1,12 +1,12 @@
 /* announce: query parsing (valid, each missing or bad parameter), query building, response encoding in
  * both peer forms and decoding back, failure reasons, scrape, hostile responses. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/announce.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define HASH_Q "%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13%ff"
 #define PEER_Q "-CC0001-abcdefghijkl"
@@ -251,7 +251,7 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
 START_TEST(test_encode_decode_compact)
 {
     uint8_t buf[512];
-    crow_bnode_t nodes[64];
+    crow_bencode_node_t nodes[64];
     crow_announce_peer_t peers[8];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -275,7 +275,7 @@ END_TEST
 START_TEST(test_encode_decode_dictionary)
 {
     uint8_t buf[1024];
-    crow_bnode_t nodes[64];
+    crow_bencode_node_t nodes[64];
     crow_announce_peer_t peers[8];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -295,7 +295,7 @@ END_TEST
 START_TEST(test_no_group_and_head)
 {
     uint8_t buf[256];
-    crow_bnode_t nodes[32];
+    crow_bencode_node_t nodes[32];
     crow_announce_peer_t peers[1];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -319,7 +319,7 @@ END_TEST
 START_TEST(test_failure_roundtrip)
 {
     uint8_t buf[128];
-    crow_bnode_t nodes[8];
+    crow_bencode_node_t nodes[8];
     crow_announce_result_t res;
     const char *why = NULL;
     long n = crow_announce_encode_failure(buf, sizeof(buf), "missing info_hash");
@@ -337,7 +337,7 @@ START_TEST(test_decode_stock_response)
     static const char body[] = "d8:completei1e10:downloadedi0e10:incompletei1e8:intervali1800e"
                                "12:min intervali900e5:peers6:\x7f\x00\x00\x01\x1a\xe1"
                                "e";
-    crow_bnode_t nodes[32];
+    crow_bencode_node_t nodes[32];
     crow_announce_peer_t peers[4];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -355,7 +355,7 @@ END_TEST
 START_TEST(test_groups_roundtrip)
 {
     uint8_t buf[512];
-    crow_bnode_t nodes[48];
+    crow_bencode_node_t nodes[48];
     crow_announce_peer_t peers[1];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -413,7 +413,7 @@ static const char *const hostile_bodies[] = {
 
 START_TEST(test_hostile_bodies_rejected)
 {
-    crow_bnode_t nodes[32];
+    crow_bencode_node_t nodes[32];
     crow_announce_peer_t peers[4];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -427,7 +427,7 @@ END_TEST
 START_TEST(test_hostname_peers_are_dropped)
 {
     const char *b = "d5:peersld2:ip11:example.com4:porti1eed2:ip8:10.0.0.94:porti2eeee";
-    crow_bnode_t nodes[32];
+    crow_bencode_node_t nodes[32];
     crow_announce_peer_t peers[4];
     crow_announce_result_t res;
     const char *why = NULL;
@@ -473,47 +473,14 @@ START_TEST(test_scrape_encode_sorted_and_unique)
                        "20:bbbbbbbbbbbbbbbbbbbbd8:completei1e10:downloadedi2e10:incompletei3eeee";
     ck_assert_int_eq(n, (long)strlen(want));
     ck_assert_mem_eq(buf, want, (size_t)n);
-    crow_bnode_t nodes[32];
-    crow_bdoc_t doc;
+    crow_bencode_node_t nodes[32];
+    crow_bencode_doc_t doc;
     ck_assert_int_eq(crow_bencode_decode(buf, (size_t)n, nodes, 32, &doc, NULL), 0);
     ck_assert_int_eq(crow_scrape_encode(buf, 50, e, 3), CROW_ESPACE);
 }
 END_TEST
 
-static const struct {
-    const char *text;
-    bool ok;
-    uint32_t addr;
-} ipv4_cases[] = {
-    {"0.0.0.0", true, 0},
-    {"255.255.255.255", true, 0xffffffff},
-    {"127.0.1.2", true, 0x7f000102},
-    {"1.2.3", false, 0},
-    {"1.2.3.4.", false, 0},
-    {"1.2.3.4.5", false, 0},
-    {"256.1.1.1", false, 0},
-    {"01.1.1.1", false, 0},
-    {"1..1.1", false, 0},
-    {"1.2.3.4 ", false, 0},
-    {"", false, 0},
-    {"1234.1.1.1", false, 0},
-};
-
-START_TEST(test_ipv4_parse)
-{
-    uint32_t a = 0;
-    bool ok = crow_ipv4_parse(ipv4_cases[_i].text, strlen(ipv4_cases[_i].text), &a);
-    ck_assert_msg(ok == ipv4_cases[_i].ok, "'%s'", ipv4_cases[_i].text);
-    if (ok) {
-        char back[16];
-        ck_assert_uint_eq(a, ipv4_cases[_i].addr);
-        crow_ipv4_format(a, back);
-        ck_assert_str_eq(back, ipv4_cases[_i].text);
-    }
-}
-END_TEST
-
-static Suite *announce_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("announce");
     TCase *tc = tcase_create("core");
@@ -533,16 +500,6 @@ static Suite *announce_suite(void)
     tcase_add_test(tc, test_hostname_peers_are_dropped);
     tcase_add_test(tc, test_scrape_parse);
     tcase_add_test(tc, test_scrape_encode_sorted_and_unique);
-    tcase_add_loop_test(tc, test_ipv4_parse, 0, sizeof(ipv4_cases) / sizeof(ipv4_cases[0]));
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(announce_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,14 +1,14 @@
 /* bencode: strict decoding (table of valid and malformed inputs), lookups, canonical encoding. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
-static crow_bnode_t nodes[256];
+static crow_bencode_node_t nodes[256];
 
-static int decode(const char *text, crow_bdoc_t *doc, crow_bencode_error_t *err)
+static int decode(const char *text, crow_bencode_doc_t *doc, crow_bencode_error_t *err)
 {
     return crow_bencode_decode((const uint8_t *)text, strlen(text), nodes, 256, doc, err);
 }
@@ -31,7 +31,7 @@ static const char *const valid[] = {
 
 START_TEST(test_valid_inputs_decode)
 {
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err = {0};
     ck_assert_msg(decode(valid[_i], &doc, &err) == 0, "%s: %s at %zu", valid[_i], err.why, err.pos);
     ck_assert_uint_eq(doc.nodes[0].start, 0);
@@ -69,7 +69,7 @@ static const struct {
 
 START_TEST(test_malformed_inputs_fail_with_position)
 {
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err = {0};
     int ret = decode(malformed[_i].text, &doc, &err);
     ck_assert_msg(ret == CROW_EPARSE, "'%s' gave %d", malformed[_i].text, ret);
@@ -88,7 +88,7 @@ START_TEST(test_nesting_limit)
     for (int i = 0; i <= CROW_BENCODE_MAX_DEPTH; i++)
         deep[n++] = 'e';
     deep[n] = 0;
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err;
     ck_assert_int_eq(decode(deep, &doc, &err), CROW_ELIMIT);
     ck_assert_int_eq(decode(deep + 1, &doc, &err), CROW_EPARSE); /* unbalanced: one 'e' too many */
@@ -99,7 +99,7 @@ END_TEST
 
 START_TEST(test_node_limit)
 {
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err;
     const char *text = "li1ei2ei3ee";
     ck_assert_int_eq(crow_bencode_decode((const uint8_t *)text, strlen(text), nodes, 3, &doc, &err),
@@ -110,29 +110,29 @@ END_TEST
 
 START_TEST(test_lookups)
 {
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     const char *text = "d4:infod6:lengthi42e4:name3:abce4:listli1eli2eei3ee5:zzzzzi-5ee";
     ck_assert_int_eq(decode(text, &doc, NULL), 0);
-    uint32_t info = crow_bdict_get(&doc, 0, "info");
+    uint32_t info = crow_bencode_dict_get(&doc, 0, "info");
     ck_assert_uint_ne(info, 0);
     int64_t v;
-    ck_assert(crow_bdict_int(&doc, info, "length", &v));
+    ck_assert(crow_bencode_dict_int(&doc, info, "length", &v));
     ck_assert_int_eq(v, 42);
     const uint8_t *s;
     size_t len;
-    ck_assert(crow_bdict_str(&doc, info, "name", &s, &len));
+    ck_assert(crow_bencode_dict_str(&doc, info, "name", &s, &len));
     ck_assert_uint_eq(len, 3);
     ck_assert(memcmp(s, "abc", 3) == 0);
-    ck_assert(!crow_bdict_str(&doc, info, "length", &s, &len));
-    ck_assert(crow_bdict_int(&doc, 0, "zzzzz", &v));
+    ck_assert(!crow_bencode_dict_str(&doc, info, "length", &s, &len));
+    ck_assert(crow_bencode_dict_int(&doc, 0, "zzzzz", &v));
     ck_assert_int_eq(v, -5);
-    ck_assert_uint_eq(crow_bdict_get(&doc, 0, "missing"), 0);
-    uint32_t list = crow_bdict_get(&doc, 0, "list");
+    ck_assert_uint_eq(crow_bencode_dict_get(&doc, 0, "missing"), 0);
+    uint32_t list = crow_bencode_dict_get(&doc, 0, "list");
     ck_assert_uint_eq(doc.nodes[list].count, 3);
-    uint32_t item = crow_bnode_first(&doc, list);
+    uint32_t item = crow_bencode_first_child(&doc, list);
     ck_assert_int_eq(doc.nodes[item].ival, 1);
     item = doc.nodes[item].next;
-    ck_assert_int_eq(doc.nodes[item].type, CROW_BLIST);
+    ck_assert_int_eq(doc.nodes[item].type, CROW_BENCODE_LIST);
     item = doc.nodes[item].next;
     ck_assert_int_eq(doc.nodes[item].ival, 3);
     ck_assert_uint_eq(doc.nodes[item].next, doc.nodes[list].next);
@@ -144,24 +144,24 @@ END_TEST
 START_TEST(test_encoder_round_trip)
 {
     uint8_t buf[128];
-    crow_benc_t e;
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "a");
-    crow_benc_int(&e, -7);
-    crow_benc_key(&e, "b");
-    crow_benc_list(&e);
-    crow_benc_cstr(&e, "x");
-    crow_benc_raw(&e, "de", 2);
-    crow_benc_end(&e);
-    crow_benc_key(&e, "bb");
-    crow_benc_str(&e, "\0\1", 2);
-    crow_benc_end(&e);
-    long n = crow_benc_finish(&e);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "a");
+    crow_bencode_put_int(&e, -7);
+    crow_bencode_put_key(&e, "b");
+    crow_bencode_open_list(&e);
+    crow_bencode_put_cstr(&e, "x");
+    crow_bencode_put_raw(&e, "de", 2);
+    crow_bencode_close(&e);
+    crow_bencode_put_key(&e, "bb");
+    crow_bencode_put_str(&e, "\0\1", 2);
+    crow_bencode_close(&e);
+    long n = crow_bencode_finish(&e);
     const char expect[] = "d1:ai-7e1:bl1:xdee2:bb2:\0\1e";
     ck_assert_int_eq(n, (long)sizeof expect - 1);
     ck_assert(memcmp(buf, expect, (size_t)n) == 0);
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     ck_assert_int_eq(crow_bencode_decode(buf, (size_t)n, nodes, 256, &doc, NULL), 0);
 }
 END_TEST
@@ -169,28 +169,28 @@ END_TEST
 START_TEST(test_encoder_rejects_misuse)
 {
     uint8_t buf[64];
-    crow_benc_t e;
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_dict(&e);
-    crow_benc_key(&e, "b");
-    crow_benc_int(&e, 1);
-    crow_benc_key(&e, "a"); /* out of order */
-    crow_benc_int(&e, 2);
-    crow_benc_end(&e);
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_key(&e, "b");
+    crow_bencode_put_int(&e, 1);
+    crow_bencode_put_key(&e, "a"); /* out of order */
+    crow_bencode_put_int(&e, 2);
+    crow_bencode_close(&e);
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE);
 
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_dict(&e);
-    crow_benc_int(&e, 1); /* value where a key belongs */
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_open_dict(&e);
+    crow_bencode_put_int(&e, 1); /* value where a key belongs */
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE);
 
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_list(&e);
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE); /* unbalanced */
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_open_list(&e);
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE); /* unbalanced */
 
-    crow_benc_init(&e, buf, 4);
-    crow_benc_cstr(&e, "too long for four bytes");
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_ESPACE);
+    crow_bencode_writer_init(&e, buf, 4);
+    crow_bencode_put_cstr(&e, "too long for four bytes");
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_ESPACE);
     ck_assert_uint_eq(e.len, 26); /* the size that was needed */
 }
 END_TEST
@@ -201,30 +201,30 @@ END_TEST
 START_TEST(test_encoder_one_root_value)
 {
     uint8_t buf[64];
-    crow_benc_t e;
-    crow_benc_init(&e, buf, sizeof buf);
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE); /* nothing written */
+    crow_bencode_writer_t e;
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE); /* nothing written */
 
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_int(&e, 1);
-    crow_benc_int(&e, 2);
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_put_int(&e, 1);
+    crow_bencode_put_int(&e, 2);
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE);
 
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_list(&e);
-    crow_benc_end(&e);
-    crow_benc_dict(&e);
-    crow_benc_end(&e);
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_open_list(&e);
+    crow_bencode_close(&e);
+    crow_bencode_open_dict(&e);
+    crow_bencode_close(&e);
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE);
 
-    crow_benc_init(&e, buf, 2); /* a second root is refused even past the end of the buffer */
-    crow_benc_cstr(&e, "abc");
-    crow_benc_int(&e, 3);
-    ck_assert_int_eq(crow_benc_finish(&e), CROW_EPARSE);
+    crow_bencode_writer_init(&e, buf, 2); /* a second root is refused even past the end of the buffer */
+    crow_bencode_put_cstr(&e, "abc");
+    crow_bencode_put_int(&e, 3);
+    ck_assert_int_eq(crow_bencode_finish(&e), CROW_EPARSE);
 
-    crow_benc_init(&e, buf, sizeof buf);
-    crow_benc_int(&e, 5);
-    ck_assert_int_eq(crow_benc_finish(&e), 3);
+    crow_bencode_writer_init(&e, buf, sizeof buf);
+    crow_bencode_put_int(&e, 5);
+    ck_assert_int_eq(crow_bencode_finish(&e), 3);
 }
 END_TEST
 
@@ -236,7 +236,7 @@ START_TEST(test_mutations_never_crash)
         "d8:announce9:http://x/4:infod5:filesld6:lengthi3e4:pathl1:aeee4:name1:n12:piece lengthi16384eee";
     size_t n = strlen(text);
     uint8_t *copy = malloc(n);
-    crow_bdoc_t doc;
+    crow_bencode_doc_t doc;
     crow_bencode_error_t err;
     for (size_t cut = 0; cut < n; cut++) {
         memcpy(copy, text, cut);
@@ -256,7 +256,7 @@ START_TEST(test_mutations_never_crash)
 }
 END_TEST
 
-static Suite *bencode_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("bencode");
     TCase *tc = tcase_create("core");
@@ -272,13 +272,4 @@ static Suite *bencode_suite(void)
     tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(bencode_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,12 +2,12 @@
  * `strikes` failures is dropped then and the others' shared strikes are withdrawn, verified pieces
  * and multicast bytes blame nobody, the source table's bound; and random schedules with one liar
  * among honest sources. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/blame.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define PIECE  65536u
 #define PIECES 8u
@@ -176,7 +176,7 @@ START_TEST(test_random_schedules_one_liar)
 }
 END_TEST
 
-static Suite *blame_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("blame");
     TCase *tc = tcase_create("rules");
@@ -191,13 +191,4 @@ static Suite *blame_suite(void)
     tcase_add_test(tb, test_bounds);
     suite_add_tcase(s, tb);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(blame_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

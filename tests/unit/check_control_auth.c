@@ -1,12 +1,12 @@
 /* control_auth: key lines and keys files (comments, blanks, every malformed field, a name given twice),
  * a signature that round-trips through the Authorization header, a MAC that changes with every signed
  * field, and malformed headers refused. */
-#include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crowcast/control_auth.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define SECRET "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
@@ -198,7 +198,7 @@ START_TEST(test_bad_headers)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("control_auth");
     TCase *tc = tcase_create("core");
@@ -208,9 +208,5 @@ int main(void)
     tcase_add_test(tc, test_answer_mac);
     tcase_add_loop_test(tc, test_bad_headers, 0, sizeof bad_headers / sizeof bad_headers[0]);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

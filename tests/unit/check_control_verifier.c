@@ -4,13 +4,13 @@
  * are forgotten once their window passed, and a table that is full refuses rather than forgets. The
  * policy: state changes are POSTs by the right kind of identity, reads GETs (closed when asked), and
  * without keys a state change is refused unless the tracker is insecure. */
-#include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crowcast/control_policy.h"
 #include "crowcast/control_verifier.h"
 #include "crowcast/error.h"
+#include "check_main.h"
 
 #define T     1764700000u
 #define SLOTS 8192 /* the nonce table under test (the tracker's default is larger) */
@@ -18,7 +18,7 @@
 #define H1    "agent h1 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 
 static crow_auth_key_t keys[2];
-static crow_verifier_t *v;
+static crow_control_verifier_t *v;
 static char raw[4096];
 static crow_http_request_t req;
 
@@ -27,13 +27,13 @@ static void setup(void)
     const char *why;
     ck_assert_int_eq(crow_auth_key_parse(ALICE, strlen(ALICE), &keys[0], &why), 0);
     ck_assert_int_eq(crow_auth_key_parse(H1, strlen(H1), &keys[1], &why), 0);
-    ck_assert_int_eq(crow_verifier_new(&v, 30, SLOTS), 0);
-    ck_assert_int_eq(crow_verifier_set_keys(v, keys, 2), 0);
+    ck_assert_int_eq(crow_control_verifier_new(&v, 30, SLOTS), 0);
+    ck_assert_int_eq(crow_control_verifier_set_keys(v, keys, 2), 0);
 }
 
 static void teardown(void)
 {
-    crow_verifier_free(v);
+    crow_control_verifier_free(v);
 }
 
 /* Parses "METHOD target" sent with key (NULL: unsigned), signed for signed_target at ts with nonce n. */
@@ -57,7 +57,7 @@ static void request(const char *method, const char *target, const crow_auth_key_
 
 static int check(uint64_t now, crow_verdict_t *out)
 {
-    return crow_verifier_check(v, &req, now, out);
+    return crow_control_verifier_check(v, &req, now, out);
 }
 
 START_TEST(test_accepts_once)
@@ -131,8 +131,8 @@ END_TEST
 START_TEST(test_reload_revokes)
 {
     crow_verdict_t out;
-    ck_assert_int_eq(crow_verifier_key_count(v), 2);
-    ck_assert_int_eq(crow_verifier_set_keys(v, &keys[1], 1), 0);
+    ck_assert_int_eq(crow_control_verifier_key_count(v), 2);
+    ck_assert_int_eq(crow_control_verifier_set_keys(v, &keys[1], 1), 0);
     request("POST", "/rollout/abort", &keys[0], "/rollout/abort", T, 1);
     ck_assert_int_eq(check(T, &out), CROW_EPROTO);
     ck_assert_ptr_nonnull(strstr(out.why, "unknown identity"));
@@ -141,7 +141,7 @@ START_TEST(test_reload_revokes)
     /* Rotated: the old secret no longer signs. */
     crow_auth_key_t rotated = keys[1];
     memset(rotated.secret, 7, sizeof rotated.secret);
-    ck_assert_int_eq(crow_verifier_set_keys(v, &rotated, 1), 0);
+    ck_assert_int_eq(crow_control_verifier_set_keys(v, &rotated, 1), 0);
     request("POST", "/agent/poll", &keys[1], "/agent/poll", T, 3);
     ck_assert_int_eq(check(T, &out), CROW_EPROTO);
     request("POST", "/agent/poll", &rotated, "/agent/poll", T, 4);
@@ -215,7 +215,7 @@ START_TEST(test_policy)
                                .insecure = cases[_i].insecure,
                                .closed_reads = cases[_i].closed};
     crow_admission_t a;
-    bool ok = crow_control_admit(&p, &req, T, &a);
+    bool ok = crow_control_policy_admit(&p, &req, T, &a);
     ck_assert_msg(ok == (cases[_i].status == 0) && a.status == cases[_i].status, "%s %s: %d %s",
                   cases[_i].method, cases[_i].target, a.status, a.why);
     if (cases[_i].extra)
@@ -236,16 +236,17 @@ START_TEST(test_secure_default_message)
     request("POST", "/rollout/start?torrent=x", NULL, NULL, 0, 0);
     crow_control_policy_t p = {0};
     crow_admission_t a;
-    ck_assert(!crow_control_admit(&p, &req, T, &a));
+    ck_assert(!crow_control_policy_admit(&p, &req, T, &a));
     ck_assert_ptr_nonnull(strstr(a.why, "no --auth FILE"));
     request("GET", "/rollout/start?torrent=x", NULL, NULL, 0, 0);
-    ck_assert(!crow_control_admit(&p, &req, T, &a));
+    ck_assert(!crow_control_policy_admit(&p, &req, T, &a));
     ck_assert_str_eq(a.why, "/rollout/start changes state: POST it (signed), not GET");
-    ck_assert_int_eq(crow_control_access((crow_http_str_t){"/rollout/startx", 15}), CROW_ACCESS_PUBLIC);
+    ck_assert_int_eq(crow_control_policy_access((crow_http_str_t){"/rollout/startx", 15}),
+                     CROW_ACCESS_PUBLIC);
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("control_verifier");
     TCase *tc = tcase_create("core");
@@ -259,9 +260,5 @@ int main(void)
     tcase_add_loop_test(tc, test_policy, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, test_secure_default_message);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

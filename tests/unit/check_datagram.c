@@ -1,12 +1,12 @@
 /* datagram: round trips of DATA, BEACON and END; every truncation; a table of malformed datagrams
  * that must each fail to decode; a table of DATA datagrams checked against a manifest. */
-#include <check.h>
 #include <string.h>
 
 #include "crowcast/datagram.h"
 #include "crowcast/dgram_auth.h"
 #include "crowcast/error.h"
 #include "crowcast/mac.h"
+#include "check_main.h"
 
 /* Two full pieces of 16 KiB (16 chunks of 1000 bytes, the last 384) and a short one of 4500 bytes
  * (4 chunks of 1000, then 500). Only the fields the datagram checks read are filled. */
@@ -400,7 +400,7 @@ START_TEST(test_auth_tags)
 }
 END_TEST
 
-static Suite *datagram_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("datagram");
     TCase *tc = tcase_create("codec");
@@ -416,13 +416,4 @@ static Suite *datagram_suite(void)
     tcase_add_test(tc, test_auth_tags);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(datagram_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

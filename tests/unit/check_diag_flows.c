@@ -1,7 +1,6 @@
 /* diag_flows: a peer-wire conversation (handshakes, bitfield, requests, PIECE blocks larger than the
  * flow buffer split across segments) with its message counts, piece bytes and latencies; TCP
  * retransmissions, overlaps and holes; handshake detection; tracker announces; table limits; junk. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "crowcast/diag_flows.h"
 #include "crowcast/wire.h"
 #include "frame_fixture.h"
+#include "check_main.h"
 
 static const fx_addr_t A_TO_B = {.link = CROW_LINK_EN10MB,
                                  .src = FX_IP(10, 0, 0, 1),
@@ -379,7 +379,7 @@ START_TEST(test_copies_elsewhere)
 }
 END_TEST
 
-static Suite *diag_flows_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("diag_flows");
     TCase *tc = tcase_create("engine");
@@ -393,13 +393,4 @@ static Suite *diag_flows_suite(void)
     tcase_add_test(tc, test_junk_segments);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(diag_flows_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

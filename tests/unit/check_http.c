@@ -1,12 +1,12 @@
 /* http: request heads (valid, hostile, byte by byte, pipelined), keep-alive rules, limits mapped to
  * 414/431, query iteration and percent-coding, response writing and the client's response parser. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/http.h"
+#include "check_main.h"
 
 static int parse(const char *text, crow_http_request_t *req, crow_http_error_t *err)
 {
@@ -352,7 +352,7 @@ START_TEST(test_write_get)
 }
 END_TEST
 
-static Suite *http_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("http");
     TCase *tc = tcase_create("core");
@@ -376,13 +376,4 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_write_get);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(http_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -3,7 +3,6 @@
  * request to a TLS server on loopback is answered when its CA is trusted and refused (CROW_ETLS)
  * when not, or when the server speaks plain HTTP. */
 #include <arpa/inet.h>
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +10,7 @@
 #include "crowcast/error.h"
 #include "crowcast/tcp.h"
 #include "tls_fixture.h"
+#include "check_main.h"
 
 static const struct {
     const char *url;
@@ -156,16 +156,12 @@ START_TEST(test_https)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("http_client");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, test_server_parse, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_loop_test(tc, test_https, 0, 3);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -2,7 +2,6 @@
  * connection (plain and TLS), a TLS peer refused, multicast on 127.0.0.1 through both receive paths
  * (multishot and fallback). */
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "crowcast/tcp.h"
 #include "crowcast/udp.h"
 #include "tls_fixture.h"
+#include "check_main.h"
 
 static crow_loop_t *new_loop(void)
 {
@@ -313,7 +313,7 @@ START_TEST(test_endpoint_parsing)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("io");
     TCase *tc = tcase_create("core");
@@ -326,9 +326,5 @@ int main(void)
     tcase_add_test(tc, test_multicast_fallback);
     tcase_add_test(tc, test_endpoint_parsing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -2,13 +2,13 @@
  * hostile values are percent-encoded (a record stays one line), a bad CRC, an unknown key or type and an
  * over-long value are refused, a torn last record is ignored while corruption in the middle is not,
  * and random garbage never crashes the decoder. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/journal.h"
+#include "check_main.h"
 
 static char line[CROW_JREC_LINE_MAX];
 static char journal[4 * CROW_JREC_LINE_MAX];
@@ -397,7 +397,7 @@ START_TEST(test_fuzz_garbage)
 }
 END_TEST
 
-static Suite *journal_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("journal");
     TCase *tc = tcase_create("core");
@@ -412,13 +412,4 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, test_fuzz_garbage);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(journal_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

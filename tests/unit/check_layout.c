@@ -1,6 +1,5 @@
 /* layout: stream and piece ranges onto file segments (tables, boundaries, empty files, short last
  * piece), checked against a byte-by-byte reference on random layouts. */
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include "crowcast/error.h"
 #include "crowcast/layout.h"
 #include "release_fixture.h"
+#include "check_main.h"
 
 /* 19 bytes in 4-byte pieces: pieces 0..3 are full, piece 4 holds 3 bytes. Empty files sit first,
  * between, in a run, and last. Stream: f1 [0,5) f3 [5,8) f6 [8,18) f7 [18,19). */
@@ -210,7 +210,7 @@ START_TEST(test_random_layouts_match_reference)
 }
 END_TEST
 
-static Suite *layout_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("layout");
     TCase *tc = tcase_create("core");
@@ -223,13 +223,4 @@ static Suite *layout_suite(void)
     tcase_add_test(tc, test_random_layouts_match_reference);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(layout_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,10 +1,10 @@
 /* link_path: lexical resolution of symlink texts into root-relative targets (escapes, absolute
  * texts, odd components) and the relative text that points back at a target. */
-#include <check.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/link_path.h"
+#include "check_main.h"
 
 static const struct target_case {
     const char *link, *text, *abs_root;
@@ -36,7 +36,7 @@ START_TEST(test_target)
 {
     const struct target_case *c = &target_cases[_i];
     char out[64];
-    int ret = crow_link_target(c->link, c->text, c->abs_root, out, sizeof out);
+    int ret = crow_link_path_target(c->link, c->text, c->abs_root, out, sizeof out);
     ck_assert_msg(ret == c->ret, "case %d (%s -> %s): %d, want %d", _i, c->link, c->text, ret, c->ret);
     if (c->want)
         ck_assert_str_eq(out, c->want);
@@ -46,26 +46,26 @@ END_TEST
 START_TEST(test_target_space)
 {
     char out[4];
-    ck_assert_int_eq(crow_link_target("l", "abcd", NULL, out, sizeof out), CROW_ESPACE);
-    ck_assert_int_eq(crow_link_target("l", "abc", NULL, out, sizeof out), 0);
-    ck_assert_int_eq(crow_link_target("l", "abc", NULL, out, 0), CROW_ESPACE);
+    ck_assert_int_eq(crow_link_path_target("l", "abcd", NULL, out, sizeof out), CROW_ESPACE);
+    ck_assert_int_eq(crow_link_path_target("l", "abc", NULL, out, sizeof out), 0);
+    ck_assert_int_eq(crow_link_path_target("l", "abc", NULL, out, 0), CROW_ESPACE);
     /* A component longer than NAME_MAX is unsafe even though it stays inside. */
     char text[300], big[400];
     memset(text, 'n', 256);
     text[256] = '\0';
-    ck_assert_int_eq(crow_link_target("l", text, NULL, big, sizeof big), CROW_EPATH);
+    ck_assert_int_eq(crow_link_path_target("l", text, NULL, big, sizeof big), CROW_EPATH);
 }
 END_TEST
 
 START_TEST(test_text)
 {
     char out[64];
-    ck_assert_int_eq(crow_link_text("l", "bin/tool", out, sizeof out), 8);
+    ck_assert_int_eq(crow_link_path_text("l", "bin/tool", out, sizeof out), 8);
     ck_assert_str_eq(out, "bin/tool");
-    ck_assert_int_eq(crow_link_text("a/b/l", "c", out, sizeof out), 7);
+    ck_assert_int_eq(crow_link_path_text("a/b/l", "c", out, sizeof out), 7);
     ck_assert_str_eq(out, "../../c");
-    ck_assert_int_eq(crow_link_text("a/b/l", "c", out, 7), CROW_ESPACE);
-    ck_assert_int_eq(crow_link_text("a/b/l", "c", out, 3), CROW_ESPACE);
+    ck_assert_int_eq(crow_link_path_text("a/b/l", "c", out, 7), CROW_ESPACE);
+    ck_assert_int_eq(crow_link_path_text("a/b/l", "c", out, 3), CROW_ESPACE);
     /* The shortest text from the link's directory; it resolves back to the target. */
     static const char *const cases[][3] = {
         {"x/y/z/l", "x/q", "../../q"}, {"lib/so", "lib/so.1", "so.1"}, {"bin/lib", "lib", "../lib"},
@@ -75,16 +75,16 @@ START_TEST(test_text)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char back[64];
-        ck_assert_int_ge(crow_link_text(cases[i][0], cases[i][1], out, sizeof out), 1);
+        ck_assert_int_ge(crow_link_path_text(cases[i][0], cases[i][1], out, sizeof out), 1);
         ck_assert_msg(strcmp(out, cases[i][2]) == 0, "%s -> %s: %s, want %s", cases[i][0], cases[i][1], out,
                       cases[i][2]);
-        ck_assert_int_eq(crow_link_target(cases[i][0], out, NULL, back, sizeof back), 0);
+        ck_assert_int_eq(crow_link_path_target(cases[i][0], out, NULL, back, sizeof back), 0);
         ck_assert_str_eq(back, cases[i][1]);
     }
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("link_path");
     TCase *tc = tcase_create("core");
@@ -92,9 +92,5 @@ int main(void)
     tcase_add_test(tc, test_target_space);
     tcase_add_test(tc, test_text);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

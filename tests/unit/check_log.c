@@ -1,7 +1,6 @@
 /* util/log: the line format for an injected time (RFC 3339, milliseconds, UTC; no stamp under the
  * journal), cutting long messages, and systemd's JOURNAL_STREAM rule, both as a pure function and
  * through a real fd 2. */
-#include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "crowcast/log.h"
 #include "../../src/util/log_internal.h"
+#include "check_main.h"
 
 static size_t fmt(char *buf, size_t cap, int64_t ms, const char *role, enum crow_log_level level,
                   const char *f, ...) __attribute__((format(printf, 6, 7)));
@@ -158,7 +158,7 @@ START_TEST(test_other_stderr_is_stamped)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("log");
     TCase *tc = tcase_create("core");
@@ -168,9 +168,5 @@ int main(void)
     tcase_add_test(tc, test_journal_has_no_stamp);
     tcase_add_test(tc, test_other_stderr_is_stamped);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

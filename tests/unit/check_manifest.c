@@ -1,6 +1,5 @@
 /* manifest: round trips through the writer and the parser, piece/chunk arithmetic, path checks,
  * and a table of hostile manifests that must each fail with a precise code and reason. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/manifest.h"
+#include "check_main.h"
 
 /* A manifest under construction, as `crowcast make` builds one; hashes are a fixed pattern. */
 static void build(crow_manifest_t *m, const char *name, const char *const *paths, const uint64_t *lengths,
@@ -825,7 +825,7 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
-static Suite *manifest_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("manifest");
     TCase *tc = tcase_create("core");
@@ -848,13 +848,4 @@ static Suite *manifest_suite(void)
     tcase_add_test(tc, test_load_errors);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(manifest_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

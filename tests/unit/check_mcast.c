@@ -2,7 +2,6 @@
  * clock. The "network" copies each datagram into a buffer (header from the sender, payload from a
  * synthetic release), the receiver's DATA events are written to an in-memory disk, and completed
  * pieces are "hashed" by comparing them with the release. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 #include "crowcast/error.h"
 #include "crowcast/mcast_receiver.h"
 #include "crowcast/mcast_sender.h"
+#include "check_main.h"
 
 #define NS_PER_S  1000000000ull
 #define NS_PER_MS 1000000ull
@@ -1358,7 +1358,7 @@ START_TEST(test_sender_config_rejected)
 }
 END_TEST
 
-static Suite *mcast_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("mcast");
     TCase *tc = tcase_create("engine");
@@ -1389,13 +1389,4 @@ static Suite *mcast_suite(void)
     tcase_add_test(tc, test_sender_config_rejected);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(mcast_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

@@ -1,10 +1,10 @@
 /* The need map's text form: what a peer tells the tracker it lacks, and the tracker tells a seeder. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/need_map.h"
+#include "check_main.h"
 
 static crow_need_t roundtrip(const crow_need_t *n, char *text)
 {
@@ -102,7 +102,7 @@ START_TEST(test_random_maps)
 }
 END_TEST
 
-static Suite *need_map_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("need_map");
     TCase *tc = tcase_create("text");
@@ -111,13 +111,4 @@ static Suite *need_map_suite(void)
     tcase_add_test(tc, test_random_maps);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(need_map_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

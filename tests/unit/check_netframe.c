@@ -1,12 +1,12 @@
 /* netframe: a table of frames, each a valid one bent in one way (VLAN tags, IP options, fragments,
  * wrong lengths, other protocols, every link type) with the verdict and fields expected; every
  * truncation of valid frames; random bytes. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/netframe.h"
 #include "frame_fixture.h"
+#include "check_main.h"
 
 static const uint8_t PAYLOAD[] = "crowcast payload bytes";
 #define PLEN (sizeof PAYLOAD - 1)
@@ -573,7 +573,7 @@ START_TEST(test_random_bytes)
 }
 END_TEST
 
-static Suite *netframe_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("netframe");
     TCase *tc = tcase_create("codec");
@@ -582,13 +582,4 @@ static Suite *netframe_suite(void)
     tcase_add_test(tc, test_random_bytes);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(netframe_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

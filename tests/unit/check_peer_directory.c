@@ -1,10 +1,10 @@
 /* Peer directory: places from the tracker's list order and flags, the operator's --peer entries
  * kept across tracker lists, unknown addresses far, a host named twice, the capacity bound. */
-#include <check.h>
 #include <stdlib.h>
 
 #include "crowcast/error.h"
 #include "crowcast/peer_directory.h"
+#include "check_main.h"
 
 static crow_announce_peer_t peer(uint32_t addr, uint8_t flags)
 {
@@ -71,7 +71,7 @@ START_TEST(test_named_twice_and_capacity)
 }
 END_TEST
 
-static Suite *peer_directory_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("peer_directory");
     TCase *tc = tcase_create("places");
@@ -79,13 +79,4 @@ static Suite *peer_directory_suite(void)
     tcase_add_test(tc, test_named_twice_and_capacity);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(peer_directory_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,10 +2,10 @@
  * known, only datagrams of the session hold it off, a stream that comes back is followed again),
  * urgent announces with their backoff and bound, tracker failures, what the peer waits for; then
  * thousands of random schedules checked against the same rules. */
-#include <check.h>
 #include <stdlib.h>
 
 #include "crowcast/peer_policy.h"
+#include "check_main.h"
 
 #define S  1000000000ull
 #define MS 1000000ull
@@ -325,6 +325,12 @@ START_TEST(test_waiting_for_an_unknown_stream_polls_the_tracker)
     uint64_t at[64];
     unsigned n = announces(&p, 100 * MS, 120 * S, &nothing_needed, false, at, 64);
     ck_assert_uint_ge(n, 55);
+    /* its first need map as it joined (at 50 ms, the next tick); then 0.5 s after it, doubling to
+     * the cap: a seeder that starts meanwhile is known within the backoff */
+    ck_assert_uint_eq(at[0], 100 * MS);
+    ck_assert_uint_eq(at[1] - at[0], 2 * CROW_PEER_AWAIT_STREAM_NS);
+    ck_assert_uint_eq(at[2] - at[1], 4 * CROW_PEER_AWAIT_STREAM_NS);
+    ck_assert_uint_eq(at[3] - at[2], CROW_PEER_URGENT_MAX_NS);
     for (unsigned i = 1; i < n; i++)
         ck_assert_uint_le(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
     /* once the tracker names a source, the polling stops and the silence clock runs */
@@ -374,7 +380,8 @@ END_TEST
  * go, tracker answers failing at random. The rules that must hold in every one:
  *   - the stream is never declared silent while a datagram came less than silence_ns ago, and is
  *     silent (or ended) by one tick after silence_ns without one, once a source is known;
- *   - urgent announces are at least 1 s apart (one-shot repair announces aside);
+ *   - urgent announces are at least 1 s apart, 0.25 s while waiting for an unknown stream (one-shot
+ *     repair announces aside);
  *   - a head with unserved pieces and a working tracker announces at least every 4 s (+ a tick);
  *   - without a source nor a stream, a working tracker is asked at least every 4 s (+ a tick). */
 START_TEST(test_random_schedules)
@@ -435,7 +442,8 @@ START_TEST(test_random_schedules)
                 bool oneshot = p.announce_now || report_news; /* lit or dark: the seeder's to know */
                 if (!oneshot && t >= p.next_announce)
                     oneshot = true; /* regular or retry */
-                ck_assert_msg(oneshot || !last_announce || t - last_announce >= S,
+                uint64_t gap = p.wait == CROW_WAIT_STREAM ? CROW_PEER_AWAIT_STREAM_NS : S;
+                ck_assert_msg(oneshot || !last_announce || t - last_announce >= gap,
                               "seed %u: announces too close", seed);
                 crow_peer_policy_announced(&p, t);
                 last_announce = t;
@@ -457,7 +465,7 @@ START_TEST(test_random_schedules)
 }
 END_TEST
 
-static Suite *peer_policy_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("peer_policy");
     TCase *tc = tcase_create("rules");
@@ -477,13 +485,4 @@ static Suite *peer_policy_suite(void)
     tcase_add_test(tc, test_random_schedules);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(peer_policy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,12 +1,12 @@
 /* Peer session: sessions wired together in memory under a fake clock (a release exchanged in both
  * directions, a stalled neighbour replaced after a request timeout), a stock peer getting 16 KiB
  * requests, hostile input closing the connection with a reason, and the receive-buffer bound. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/peer_session.h"
+#include "check_main.h"
 
 #define PIECE   32768u
 #define PIECES  7u /* not a multiple of 8: the bitfield has spare bits */
@@ -694,7 +694,7 @@ START_TEST(test_both_ends_keep_the_same_of_two_connections)
 }
 END_TEST
 
-static Suite *peer_session_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("peer_session");
     TCase *tc = tcase_create("session");
@@ -712,13 +712,4 @@ static Suite *peer_session_suite(void)
     tcase_add_test(tc, test_both_ends_keep_the_same_of_two_connections);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(peer_session_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,12 +2,12 @@
  * frontier, the chain-head rule, nearest neighbours first, timeouts, endgame duplicates with
  * cancel, byte accounting; neighbours that claim pieces and never deliver (also over random
  * schedules). */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/picker.h"
+#include "check_main.h"
 
 /* 4 pieces of 16 KiB, the last one 10000 bytes; chunks of 4096 bytes (4, 4, 4, 3 chunks). */
 #define PIECE 16384u
@@ -517,7 +517,7 @@ START_TEST(test_random_schedules_with_liars)
 }
 END_TEST
 
-static Suite *picker_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("picker");
     TCase *tc = tcase_create("rules");
@@ -538,13 +538,4 @@ static Suite *picker_suite(void)
     tcase_add_loop_test(tc, test_random_schedules_with_liars, 0, 500);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(picker_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

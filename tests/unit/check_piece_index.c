@@ -1,10 +1,10 @@
 /* piece_index: pieces found by SHA-256 and size; equal hashes of another size do not match, twins
  * give the lowest numbered piece, absent content gives UINT32_MAX, an empty index finds nothing. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/piece_index.h"
+#include "check_main.h"
 
 START_TEST(test_find)
 {
@@ -40,15 +40,11 @@ START_TEST(test_find)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("piece_index");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_find);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

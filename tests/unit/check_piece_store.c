@@ -1,7 +1,6 @@
 /* piece store: chunk assembly with fewer buffers than pieces in flight (spills and direct writes),
  * out-of-order and duplicate chunks, a corrupted piece that fails and is fetched again, reads of
  * verified pieces; on a real loop with POSIX files in a temporary directory. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "release_fixture.h"
+#include "check_main.h"
 
 #define PIECE 16384u
 
@@ -284,7 +284,7 @@ START_TEST(test_padding_reads_as_zeros)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("piece_store");
     TCase *tc = tcase_create("core");
@@ -294,9 +294,5 @@ int main(void)
     tcase_add_test(tc, test_padding_reads_as_zeros);
     tcase_add_test(tc, test_new_piece_keeps_its_buffer_while_others_are_written);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -2,7 +2,6 @@
  * and the synthetic release rebuilt from a BEACON, the rate ladder, the receiver's step bookkeeping
  * driven by the real sender engine under a fake clock with dropped datagrams, and the per-rack
  * verdict (rack-wide uplink loss, single-host loss, flukes, the stop rule). */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "crowcast/error.h"
 #include "crowcast/mcast_sender.h"
 #include "crowcast/probe.h"
+#include "check_main.h"
 
 /* Field by field: struct padding is not part of a value. */
 static void assert_report_eq(const crow_probe_report_t *a, const crow_probe_report_t *b)
@@ -397,34 +397,34 @@ START_TEST(test_verdict)
     ck_assert_uint_eq(v.hosts_over, 1);
     ck_assert_uint_eq(v.worst_host, 3);
     ck_assert_uint_eq(v.worst_loss_ppm, 100000);
-    ck_assert_uint_eq(crow_probe_loss_ppm(t, 3, 5), 1000000);
+    ck_assert_uint_eq(crow_probe_verdict_loss_ppm(t, 3, 5), 1000000);
 
     crow_probe_verdict(t, 2, &v);
     ck_assert_int_eq(v.fail_step, -1);
     ck_assert_int_eq(v.where, CROW_PROBE_CLEAN);
     ck_assert_uint_eq(v.limit_bps, 9900000 * 6);
-    ck_assert(!crow_probe_all_failed(t));
+    ck_assert(!crow_probe_verdict_all_failed(t));
 
     /* Rack 2 loses at the last step only: unconfirmed for stepping on, but the verdict names it. */
     t->cells[4][5].received = 500;
     crow_probe_verdict(t, 2, &v);
     ck_assert_int_eq(v.fail_step, 5);
     ck_assert_int_eq(v.where, CROW_PROBE_HOST); /* a rack of one host */
-    ck_assert(!crow_probe_all_failed(t));
+    ck_assert(!crow_probe_verdict_all_failed(t));
     t->cells[4][4].received = 500;
-    ck_assert(crow_probe_all_failed(t));
+    ck_assert(crow_probe_verdict_all_failed(t));
 
     /* A rack without hosts is neither judged nor waited for. */
     t->nracks = 4;
     crow_probe_verdict(t, 3, &v);
     ck_assert_uint_eq(v.hosts, 0);
     ck_assert_int_eq(v.fail_step, -1);
-    ck_assert(crow_probe_all_failed(t));
+    ck_assert(crow_probe_verdict_all_failed(t));
     free(t);
 }
 END_TEST
 
-static Suite *probe_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("probe");
     TCase *tc = tcase_create("core");
@@ -441,13 +441,4 @@ static Suite *probe_suite(void)
     tcase_add_test(tc, test_verdict);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(probe_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,11 +1,11 @@
 /* Prometheus text writer: the exact text of families and samples, label and HELP escaping, number
  * forms, names a scraper would reject, and a buffer too small. */
-#include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/prom_text.h"
+#include "check_main.h"
 
 START_TEST(test_family_and_samples)
 {
@@ -87,7 +87,7 @@ START_TEST(test_too_small)
 }
 END_TEST
 
-static Suite *prom_text_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("prom_text");
     TCase *tc = tcase_create("writer");
@@ -97,13 +97,4 @@ static Suite *prom_text_suite(void)
     tcase_add_test(tc, test_too_small);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(prom_text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

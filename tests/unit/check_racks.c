@@ -1,12 +1,12 @@
 /* racks: parsing a racks file (comments, blank lines, several CIDRs, trust directive), longest-prefix
  * lookup with nested prefixes, announced-rack trust, and files with errors on given lines. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/racks.h"
+#include "check_main.h"
 
 static crow_racks_t racks;
 
@@ -162,7 +162,7 @@ START_TEST(test_nul_byte_and_limits)
 }
 END_TEST
 
-static Suite *racks_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("racks");
     TCase *tc = tcase_create("core");
@@ -174,13 +174,4 @@ static Suite *racks_suite(void)
     tcase_add_test(tc, test_nul_byte_and_limits);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(racks_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,13 +2,13 @@
  * compared: identical, one file edited in place, added, removed, resized (later files shift and
  * become undetermined), shared-piece edits, a mode flip, symlinks and empty directories, padding
  * ignored, other piece lengths, and the bytes a host holding the old release would receive. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/hash.h"
 #include "crowcast/release_diff.h"
+#include "check_main.h"
 
 #define PL 16384u
 
@@ -181,7 +181,7 @@ START_TEST(test_moved_content_is_reused)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("release_diff");
     TCase *tc = tcase_create("core");
@@ -194,9 +194,5 @@ int main(void)
     tcase_add_test(tc, test_other_piece_length);
     tcase_add_test(tc, test_moved_content_is_reused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,13 +1,13 @@
 /* release_layout: padding puts files of a piece or more on piece starts, or where the previous
  * release had them within their pieces; small files stay packed; the result lays out (offsets,
  * version 2) and keeps a file's own pieces across an earlier file's growth. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/release_layout.h"
+#include "check_main.h"
 
 #define PL 16384u
 
@@ -42,7 +42,7 @@ START_TEST(test_align_without_previous)
     const uint64_t lengths[] = {10, PL + 5, 7, 3, 3 * PL, 1};
     files_of(&m, paths, lengths, 6);
     char why[200], got[256];
-    ck_assert_int_eq(crow_release_align(&m, NULL, why, sizeof why), 2);
+    ck_assert_int_eq(crow_release_layout_align(&m, NULL, why, sizeof why), 2);
     describe(&m, got, sizeof got);
     ck_assert_str_eq(got, "a:10 +16374 big:16389 b:7 c:3 +16369 huge:49152 tail:1 ");
     ck_assert_str_eq(m.files[1].path, ".pad/16374");
@@ -66,7 +66,7 @@ START_TEST(test_follow_previous)
     const char *paths[] = {"a", "big", "gone", "new"};
     const uint64_t lengths[] = {5000, 5 * PL, 2 * PL + 1, PL};
     files_of(&m, paths, lengths, 4);
-    ck_assert_int_eq(crow_release_align(&m, &prev, why, sizeof why), 1);
+    ck_assert_int_eq(crow_release_layout_align(&m, &prev, why, sizeof why), 1);
     describe(&m, got, sizeof got);
     /* big: from 5000 to 16384 + 100; gone changed length and new is new: both packed */
     ck_assert_str_eq(got, "a:5000 +11484 big:81920 gone:32769 new:16384 ");
@@ -77,7 +77,7 @@ START_TEST(test_follow_previous)
     /* A previous release in other pieces cannot be followed. */
     files_of(&m, paths, lengths, 4);
     m.piece_length = 2 * PL;
-    ck_assert_int_eq(crow_release_align(&m, &prev, why, sizeof why), CROW_EMANIFEST);
+    ck_assert_int_eq(crow_release_layout_align(&m, &prev, why, sizeof why), CROW_EMANIFEST);
     ck_assert_ptr_nonnull(strstr(why, "piece length"));
     crow_manifest_dispose(&m);
     crow_manifest_dispose(&prev);
@@ -91,13 +91,13 @@ START_TEST(test_already_aligned_adds_nothing)
     const uint64_t lengths[] = {2 * PL, PL};
     files_of(&m, paths, lengths, 2);
     char why[200];
-    ck_assert_int_eq(crow_release_align(&m, NULL, why, sizeof why), 0);
+    ck_assert_int_eq(crow_release_layout_align(&m, NULL, why, sizeof why), 0);
     ck_assert_uint_eq(m.file_count, 2);
     crow_manifest_dispose(&m);
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("release_layout");
     TCase *tc = tcase_create("core");
@@ -105,9 +105,5 @@ int main(void)
     tcase_add_test(tc, test_follow_previous);
     tcase_add_test(tc, test_already_aligned_adds_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,7 +1,6 @@
 /* release_sig and ed25519: the RFC 8032 test vector, PEM round trips, the signed message, signing
  * a manifest (ids unchanged, same key replaced), the "crowcast signatures" shape checks on hostile
  * input, key lines and keyrings, and the trust decision get and agent apply. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "crowcast/hash.h"
 #include "crowcast/manifest.h"
 #include "crowcast/release_sig.h"
+#include "check_main.h"
 
 /* RFC 8032 section 7.1, TEST 1: the empty message. */
 static const char rfc_secret[] = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -534,7 +534,7 @@ START_TEST(test_keyring_text)
 }
 END_TEST
 
-static Suite *release_sig_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("release_sig");
     TCase *tc = tcase_create("core");
@@ -553,13 +553,4 @@ static Suite *release_sig_suite(void)
     tcase_add_test(tc, test_keyring_text);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(release_sig_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,7 +1,6 @@
 /* rollout_plan: parsing plan files (canary, waves by rack, N% and rest, defaults and per-wave
  * options), every error with its line, the limits, and assigning racks to waves (percentages rounded
  * up in name order, racks left out, unknown racks and waves that get no rack). */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "crowcast/error.h"
 #include "crowcast/racks.h"
 #include "crowcast/rollout_plan.h"
+#include "check_main.h"
 
 static crow_plan_t plan;
 static char names[CROW_RACKS_MAX + 1][CROW_RACK_NAME_MAX + 1];
@@ -294,7 +294,7 @@ START_TEST(test_assign_many_racks)
 }
 END_TEST
 
-static Suite *plan_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("rollout_plan");
     TCase *tc = tcase_create("core");
@@ -307,13 +307,4 @@ static Suite *plan_suite(void)
     tcase_add_test(tc, test_assign_many_racks);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(plan_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

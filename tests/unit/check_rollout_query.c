@@ -1,7 +1,6 @@
 /* rollout_query: the tracker's parsing of /agent/poll, /agent/report and /rollout/start query strings
  * (percent-decoding, mandatory keys, ranges, embedded NULs, lengths), single values, and the bencoded
  * poll answer read back with the bencode decoder. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "crowcast/bencode.h"
 #include "crowcast/error.h"
 #include "crowcast/rollout_query.h"
+#include "check_main.h"
 
 #define REL "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -146,11 +146,11 @@ START_TEST(test_value)
 }
 END_TEST
 
-static void expect_str(const crow_bdoc_t *doc, const char *key, const char *want)
+static void expect_str(const crow_bencode_doc_t *doc, const char *key, const char *want)
 {
     const uint8_t *s;
     size_t n;
-    ck_assert_msg(crow_bdict_str(doc, 0, key, &s, &n), "no %s", key);
+    ck_assert_msg(crow_bencode_dict_str(doc, 0, key, &s, &n), "no %s", key);
     ck_assert_uint_eq(n, strlen(want));
     ck_assert(memcmp(s, want, n) == 0);
 }
@@ -158,8 +158,8 @@ static void expect_str(const crow_bdoc_t *doc, const char *key, const char *want
 START_TEST(test_poll_answer)
 {
     uint8_t buf[512];
-    crow_bnode_t nodes[32];
-    crow_bdoc_t doc;
+    crow_bencode_node_t nodes[32];
+    crow_bencode_doc_t doc;
     int64_t v;
     long n = crow_poll_answer_encode(buf, sizeof buf, CROW_ORDER_ROLLBACK, 7, REL, "app", 5);
     ck_assert_int_gt(n, 0);
@@ -167,8 +167,8 @@ START_TEST(test_poll_answer)
     expect_str(&doc, "order", "rollback");
     expect_str(&doc, "release", REL);
     expect_str(&doc, "name", "app");
-    ck_assert(crow_bdict_int(&doc, 0, "rollout", &v) && v == 7);
-    ck_assert(crow_bdict_int(&doc, 0, "interval", &v) && v == 5);
+    ck_assert(crow_bencode_dict_int(&doc, 0, "rollout", &v) && v == 7);
+    ck_assert(crow_bencode_dict_int(&doc, 0, "interval", &v) && v == 5);
     n = crow_poll_answer_encode(buf, sizeof buf, CROW_ORDER_NONE, 0, "", "", 5);
     ck_assert_int_eq(crow_bencode_decode(buf, (size_t)n, nodes, 32, &doc, NULL), 0);
     expect_str(&doc, "order", "none");
@@ -177,7 +177,7 @@ START_TEST(test_poll_answer)
 }
 END_TEST
 
-static Suite *rollout_query_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("rollout_query");
     TCase *tc = tcase_create("core");
@@ -189,13 +189,4 @@ static Suite *rollout_query_suite(void)
     tcase_add_test(tc, test_poll_answer);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(rollout_query_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -6,10 +6,10 @@
  * peers say none of them receives it, over random fabrics where some racks see the stream late or
  * never. What it resends before its final END: what peers that joined late missed, each segment once,
  * never what an early peer's older map still lists. */
-#include <check.h>
 #include <stdlib.h>
 
 #include "crowcast/seeder_policy.h"
+#include "check_main.h"
 
 #define S 1000000000ull
 
@@ -607,7 +607,7 @@ START_TEST(test_random_fabrics)
 }
 END_TEST
 
-static Suite *seeder_policy_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("seeder_policy");
     TCase *tc = tcase_create("rules");
@@ -630,13 +630,4 @@ static Suite *seeder_policy_suite(void)
     tcase_add_test(tc, test_catches_up_what_late_joiners_missed);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(seeder_policy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

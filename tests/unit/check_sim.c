@@ -1,6 +1,5 @@
 /* The simulator's foundations: the event scheduler (order, ties, determinism of the log hash), the
  * generator, links (serialisation, queueing, queue overflow, delay) and loss models. */
-#include <check.h>
 #include <stdlib.h>
 
 #include "sim_link.h"
@@ -8,6 +7,7 @@
 #include "sim_rollout.h"
 #include "sim_sched.h"
 #include "sim_world.h"
+#include "check_main.h"
 
 START_TEST(test_events_come_out_in_time_order)
 {
@@ -264,7 +264,7 @@ START_TEST(test_rollout_done_and_halted)
 }
 END_TEST
 
-static Suite *sim_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("sched");
@@ -284,13 +284,4 @@ static Suite *sim_suite(void)
     tcase_add_test(tc, test_rollout_done_and_halted);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(sim_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

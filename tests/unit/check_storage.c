@@ -1,6 +1,5 @@
 /* storage: memory and POSIX backends (round trips across files, preallocation, missing and short
  * files), parallel piece hashing, verify, staging -> publish, hostile paths and planted symlinks. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "crowcast/hash.h"
 #include "crowcast/storage.h"
 #include "release_fixture.h"
+#include "check_main.h"
 
 /* 5 pieces of 16 KiB (the last one short), nested directories, an empty file, and a piece that
  * spans three files. */
@@ -450,7 +450,7 @@ START_TEST(test_planted_symlinks_rejected)
 }
 END_TEST
 
-static Suite *storage_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("storage");
     TCase *tc = tcase_create("core");
@@ -467,13 +467,4 @@ static Suite *storage_suite(void)
     tcase_add_test(tc, test_planted_symlinks_rejected);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(storage_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,10 +1,10 @@
 /* The need map: which segments a peer lacks (joined late, seeder died, a delta's changed pieces),
  * and where a pass over them starts. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/stream_need.h"
+#include "check_main.h"
 
 #define PIECES 4096u
 
@@ -174,7 +174,7 @@ START_TEST(test_segments_sent)
 }
 END_TEST
 
-static Suite *need_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("stream_need");
     TCase *tc = tcase_create("rules");
@@ -188,13 +188,4 @@ static Suite *need_suite(void)
     tcase_add_test(tc, test_random_maps);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(need_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

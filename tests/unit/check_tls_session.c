@@ -2,7 +2,6 @@
  * wrong CA and wrong name refused with their reason, hostile bytes (garbage, plaintext HTTP, a record
  * cut short) never crash or hang, buffers stay bounded, close_notify ends a session cleanly, a TLS 1.1
  * client is turned away. */
-#include <check.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "crowcast/error.h"
 #include "crowcast/tls_session.h"
 #include "tls_fixture.h"
+#include "check_main.h"
 
 static struct tls_fixture fx;
 static struct tls_fixture_ctx ctx;
@@ -364,7 +364,7 @@ START_TEST(test_old_version_refused)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tls_session");
     TCase *tc = tcase_create("core");
@@ -384,13 +384,4 @@ static Suite *suite(void)
     tcase_add_test(tc, test_old_version_refused);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

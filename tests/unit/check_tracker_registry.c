@@ -2,13 +2,13 @@
  * one per rack in every announce order of a simultaneous start, handed on when it stops or expires) and
  * the seeders it is given, cross-rack fallback only without a source, expiry under a fake clock, bounds,
  * stats, status, metrics. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/tracker_registry.h"
+#include "check_main.h"
 
 #define RACKS    3
 #define PER_RACK 8
@@ -716,7 +716,7 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     uint8_t body[4096];
     long n = crow_announce_encode(body, sizeof body, &resp, true, false);
     ck_assert_int_gt(n, 0);
-    crow_bnode_t nodes[256];
+    crow_bencode_node_t nodes[256];
     crow_announce_peer_t peers[64];
     crow_announce_result_t r;
     const char *why = NULL;
@@ -766,7 +766,7 @@ START_TEST(test_counts_seeders_still_sending)
 }
 END_TEST
 
-static Suite *registry_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tracker_registry");
     TCase *tc = tcase_create("core");
@@ -790,13 +790,4 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, test_counts_seeders_still_sending);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(registry_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

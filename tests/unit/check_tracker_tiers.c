@@ -1,12 +1,12 @@
 /* tracker_tiers: which trackers a role announces to (--tracker, --no-tracker, announce-list,
  * announce), BEP 12's order and promotion, failover within one announce, rests after failures, and
  * random schedules checked against the same rules. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/tracker_tiers.h"
+#include "check_main.h"
 
 #define S 1000000000ull
 
@@ -274,7 +274,7 @@ START_TEST(test_random_schedules)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tracker_tiers");
     TCase *tc = tcase_create("core");
@@ -286,9 +286,5 @@ int main(void)
     tcase_add_test(tc, test_disabled_never_chosen);
     tcase_add_test(tc, test_random_schedules);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

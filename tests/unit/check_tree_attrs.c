@@ -1,9 +1,8 @@
 /* tree_attrs and padding: a staged release with an executable, a padding file, symlinks and empty
  * directories publishes with fixed modes whatever the umask, its links and directories in place
- * and no padding on disk; crow_tree_check names each difference; publishing over a tree that
+ * and no padding on disk; crow_tree_attrs_check names each difference; publishing over a tree that
  * differs only in a link is refused; apply replaces a file where a link belongs and refuses a
  * directory there. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "crowcast/storage.h"
 #include "crowcast/tree_attrs.h"
 #include "release_fixture.h"
+#include "check_main.h"
 
 #define PIECE 16384u
 
@@ -123,7 +123,7 @@ START_TEST(test_publish_applies_the_tree)
     text[n] = '\0';
     ck_assert_str_eq(text, "../bin");
     ck_assert_int_eq(access(at("rel/.pad"), F_OK), -1); /* padding never lands on disk */
-    ck_assert_uint_eq(crow_tree_check(&m, AT_FDCWD, at("rel"), NULL, NULL), 0);
+    ck_assert_uint_eq(crow_tree_attrs_check(&m, AT_FDCWD, at("rel"), NULL, NULL), 0);
 
     /* The same release again is accepted as it stands; one link changed, it is not. */
     stage_and_publish(0);
@@ -137,7 +137,7 @@ START_TEST(test_publish_applies_the_tree)
     ck_assert_int_eq(unlink(at("rel/lib/current.so")), 0);
     ck_assert_int_eq(rmdir(at("rel/var/empty")), 0);
     struct seen s = {0};
-    ck_assert_uint_eq(crow_tree_check(&m, AT_FDCWD, at("rel"), record, &s), 5);
+    ck_assert_uint_eq(crow_tree_attrs_check(&m, AT_FDCWD, at("rel"), record, &s), 5);
     ck_assert_uint_eq(s.count, 5);
     ck_assert_ptr_nonnull(
         strstr(s.text, "bin/tool: not executable (mode 0644), the manifest says executable"));
@@ -150,11 +150,11 @@ START_TEST(test_publish_applies_the_tree)
     /* apply repairs what it may: a file where a link belongs is replaced; a directory is not. */
     ck_assert_int_eq(close(open(at("rel/lib/current.so"), O_CREAT | O_WRONLY, 0644)), 0);
     char why[200];
-    ck_assert_int_eq(crow_tree_apply(&m, AT_FDCWD, at("rel"), why, sizeof why), 0);
-    ck_assert_uint_eq(crow_tree_check(&m, AT_FDCWD, at("rel"), NULL, NULL), 0);
+    ck_assert_int_eq(crow_tree_attrs_apply(&m, AT_FDCWD, at("rel"), why, sizeof why), 0);
+    ck_assert_uint_eq(crow_tree_attrs_check(&m, AT_FDCWD, at("rel"), NULL, NULL), 0);
     ck_assert_int_eq(unlink(at("rel/lib/tools")), 0);
     ck_assert_int_eq(mkdir(at("rel/lib/tools"), 0755), 0);
-    ck_assert_int_eq(crow_tree_apply(&m, AT_FDCWD, at("rel"), why, sizeof why), CROW_EPATH);
+    ck_assert_int_eq(crow_tree_attrs_apply(&m, AT_FDCWD, at("rel"), why, sizeof why), CROW_EPATH);
     ck_assert_ptr_nonnull(strstr(why, "lib/tools"));
 }
 END_TEST
@@ -183,7 +183,7 @@ START_TEST(test_padding_is_zeros)
 }
 END_TEST
 
-int main(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tree_attrs");
     TCase *tc = tcase_create("core");
@@ -191,9 +191,5 @@ int main(void)
     tcase_add_test(tc, test_publish_applies_the_tree);
     tcase_add_test(tc, test_padding_is_zeros);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,7 +1,6 @@
 /* tree_scan: what a directory walk keeps (regular files with their executable bit, symlinks inside
  * the tree, empty directories), what it refuses or skips (special files, hard links, unreadable
  * entries, symlinks leading out) and the order it returns. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "crowcast/error.h"
 #include "crowcast/manifest.h"
 #include "crowcast/tree_scan.h"
+#include "check_main.h"
 
 static char root[64];
 
@@ -127,7 +127,7 @@ START_TEST(test_scan_keeps_tree_in_byte_order)
     }
     ck_assert_uint_eq(t.skipped, 0);
     ck_assert_uint_eq(s.count, 0);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     remove_root();
 }
 END_TEST
@@ -200,12 +200,12 @@ START_TEST(test_scan_refuses_what_it_cannot_carry)
     int ret = crow_tree_scan(root, 0, &t, record_skip, &s, why, sizeof why);
     ck_assert_msg(ret == c->ret, "%s: %d (%s), want %d", c->name, ret, why, c->ret);
     ck_assert_msg(strstr(why, c->why), "%s: \"%s\" lacks \"%s\"", c->name, why, c->why);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     ck_assert_int_eq(crow_tree_scan(root, CROW_TREE_SKIP_SPECIAL, &t, record_skip, &s, why, sizeof why), 0);
     ck_assert_uint_eq(t.skipped, 1);
     ck_assert_uint_eq(s.count, 1);
     ck_assert_msg(strncmp(s.seen, "sub/x(", 6) == 0, "%s", s.seen);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -f '%s.other'", root, root);
     ck_assert_int_eq(system(cmd), 0);
@@ -222,10 +222,10 @@ START_TEST(test_scan_errors)
     snprintf(path, sizeof path, "%s/f", root);
     ck_assert_int_eq(crow_tree_scan(path, 0, &t, NULL, NULL, why, sizeof why), -ENOTDIR);
     ck_assert_ptr_nonnull(strstr(why, "cannot open directory"));
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     snprintf(path, sizeof path, "%s/missing", root);
     ck_assert_int_eq(crow_tree_scan(path, 0, &t, NULL, NULL, why, sizeof why), -ENOENT);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
 
     /* 17 nested names of 255 bytes: a path past CROW_MAX_PATH is refused, not truncated. */
     int fd = open(root, O_RDONLY | O_DIRECTORY);
@@ -242,7 +242,7 @@ START_TEST(test_scan_errors)
     close(fd);
     ck_assert_int_eq(crow_tree_scan(root, 0, &t, NULL, NULL, why, sizeof why), CROW_ELIMIT);
     ck_assert_msg(strstr(why, "longer than"), "%s", why);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     remove_root();
 }
 END_TEST
@@ -256,12 +256,12 @@ START_TEST(test_scan_empty_tree)
     ck_assert_uint_eq(t.count, 1); /* the empty directory only_dirs, and no file */
     ck_assert_uint_eq(t.files, 0);
     ck_assert_int_eq(t.entries[0].kind, CROW_TREE_DIR);
-    crow_tree_dispose(&t);
+    crow_tree_scan_dispose(&t);
     remove_root();
 }
 END_TEST
 
-static Suite *tree_scan_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tree_scan");
     TCase *tc = tcase_create("core");
@@ -272,13 +272,4 @@ static Suite *tree_scan_suite(void)
     tcase_add_test(tc, test_scan_empty_tree);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(tree_scan_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,10 +1,10 @@
 /* Peer wire codec: handshake, every message kind round-tripped, hostile framing (lying lengths,
  * 4 GiB prefixes, truncations at every byte), the BEP 10 extension handshake. */
-#include <check.h>
 #include <string.h>
 
 #include "crowcast/error.h"
 #include "crowcast/wire.h"
+#include "check_main.h"
 
 #define MAX_LEN (16u * 1024 + 9)
 
@@ -266,7 +266,7 @@ START_TEST(test_type_names)
 }
 END_TEST
 
-static Suite *wire_suite(void)
+Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("wire");
     TCase *tc = tcase_create("codec");
@@ -281,13 +281,4 @@ static Suite *wire_suite(void)
     tcase_add_test(tc, test_type_names);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(wire_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

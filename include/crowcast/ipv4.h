@@ -1,0 +1,16 @@
+/* Dotted-quad IPv4 addresses as text, in host byte order: the one parser and formatter behind the
+ * command line, tracker queries, probe reports and the diagnostics. */
+#ifndef CROWCAST_IPV4_H
+#define CROWCAST_IPV4_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses exactly "a.b.c.d" in text[0..len) (each 0..255, no sign, space or leading zero: "010" is
+ * octal to some parsers and decimal to others). True with *addr set, else false. */
+bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr);
+/* "a.b.c.d" into out (16 bytes: the longest form and its NUL). */
+void crow_ipv4_format(uint32_t addr, char out[16]);
+
+#endif
