@@ -75,7 +75,8 @@ print(j["pieces"], j["pieces_new"], j["bytes_total"], j["bytes_to_move"])' "$d/d
 # delta_run MODE (full | delta): one run; appends its line to DIR/delta.jsonl.
 delta_run() {
   local mode=$1 d=$DATA/delta h prev=() tx0 tx1 up0 up1 status=ok verified=0 rows= last=0 t i ub=
-  TOOL=crowcast LOGP=delta-$mode$([[ $RUN -gt 1 ]] && echo ".$RUN")
+  TOOL=crowcast LOGP=delta-$mode
+  ((RUN == 1)) || LOGP+=.$RUN
   LIMIT=$(python3 -c "import math; print(int(math.ceil(6 * $DELTA_BYTES * 8 / ($host_mbit * 1e6) + 30)))")
   rm -rf "$DATA/h" "$DATA/done"
   for h in "${HOSTS[@]}"; do

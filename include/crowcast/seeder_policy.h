@@ -18,14 +18,13 @@
  * What the peers lack. Incomplete peers send the tracker a map of the segments they lack
  * (crowcast/stream_need.h); the tracker ORs them ("need", known when every incomplete peer sent
  * one). Once the tracker shows peers, the first pass waits for that map too (a peer sends its first
- * one as it joins the stream), at most CROW_SEEDER_MAP_WAIT_NS
- * after the peers showed up (some peer sends none: no multicast, or an older version): then it
- * starts anyway (CROW_SEEDER_START_NO_MAP). The passes' scope is decided as they start
- * (crow_seeder_policy_scope): with a known map, only its segments (peers holding the previous
- * release lack only the changed pieces: the pass sends those and nothing else; a seeder restarted
- * mid-pass sends what the swarm lacks), none at all when the map is empty (nobody needs anything of
- * the stream: the pass has no DATA); every segment without a tracker or a known map. The first pass
- * starts where the needed part begins. A pass under way ends as soon as the tracker reports no
+ * one as it joins the stream), at most CROW_SEEDER_MAP_WAIT_NS after the peers showed up (some peer
+ * sends none: no multicast, or an older version): then it starts anyway (CROW_SEEDER_START_NO_MAP). The
+ * passes' scope is decided as they start (crow_seeder_policy_scope): with a known map, only its segments
+ * (peers holding the previous release lack only the changed pieces: the pass sends those and nothing else; a
+ * seeder restarted mid-pass sends what the swarm lacks), none at all when the map is empty (nobody needs
+ * anything of the stream: the pass has no DATA); every segment without a tracker or a known map. The first
+ * pass starts where the needed part begins. A pass under way ends as soon as the tracker reports no
  * incomplete peer.
  *
  * Catching up late joiners (cfg.catch_up). A peer that joins mid-pass misses what went by before it
