@@ -18,13 +18,20 @@ void crow_seeder_policy_init(crow_seeder_policy_t *p, const crow_seeder_policy_c
     };
 }
 
+/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
+ * read the clock before an event it caused inside the same tick). */
+static uint64_t since(uint64_t now, uint64_t from)
+{
+    return now > from ? now - from : 0;
+}
+
 enum crow_seeder_start crow_seeder_policy_may_start(const crow_seeder_policy_t *p, uint64_t now)
 {
     if (!p->cfg.tracker || p->cfg.wait_peers_ns == 0)
         return CROW_SEEDER_START_AT_ONCE;
     if (p->incomplete > 0 && p->has_need)
         return CROW_SEEDER_START_PEERS;
-    if (p->incomplete > 0 && p->peers_at && now - p->peers_at >= CROW_SEEDER_MAP_WAIT_NS)
+    if (p->incomplete > 0 && p->peers_at && since(now, p->peers_at) >= CROW_SEEDER_MAP_WAIT_NS)
         return CROW_SEEDER_START_NO_MAP;
     if (p->incomplete > 0)
         return CROW_SEEDER_START_WAIT; /* for the peers' maps */
@@ -78,13 +85,6 @@ static uint64_t period(const crow_seeder_policy_t *p)
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now)
 {
     p->next_announce = now + period(p);
-}
-
-/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
- * read the clock before an event it caused inside the same tick). */
-static uint64_t since(uint64_t now, uint64_t from)
-{
-    return now > from ? now - from : 0;
 }
 
 /* The needed segments the passes will not bring: outside their scope, or out whole at least
