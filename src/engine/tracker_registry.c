@@ -398,9 +398,15 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     uint32_t at;
     bool known = s && locate_peer(s, rack, addr, req->port, &at);
     struct peer old = {0};
+    /* A peer announcing again from its rack keeps its place in the sorted array (rack, addr, port):
+     * it is rewritten where it is, without moving the swarm's peers twice. */
+    bool in_place = known && !stopping && s->peers[at].rack == rack;
     if (known) {
         old = s->peers[at];
-        remove_peer_at(s, at);
+        if (!in_place)
+            remove_peer_at(s, at);
+        else if (old.seeder)
+            s->complete--;
     } else if (s && !stopping && s->count >= reg->cfg.max_peers_per_swarm) {
         reg->rejected++;
         *failure = "release full: too many peers";
@@ -417,10 +423,12 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         }
         return 0;
     }
-    bool found;
-    at = find_peer(s, rack, addr, req->port, &found);
-    memmove(&s->peers[at + 1], &s->peers[at], (s->count - at) * sizeof(*s->peers));
-    s->count++;
+    if (!in_place) {
+        bool found;
+        at = find_peer(s, rack, addr, req->port, &found);
+        memmove(&s->peers[at + 1], &s->peers[at], (s->count - at) * sizeof(*s->peers));
+        s->count++;
+    }
     struct peer *p = &s->peers[at];
     p->rack = rack;
     p->addr = addr;

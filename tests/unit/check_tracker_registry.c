@@ -535,6 +535,13 @@ START_TEST(test_stopped_and_completed_counts)
     ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_COMPLETED, 3), 0); /* repeated */
     ck_assert_uint_eq(resp.complete, 1);
     ck_assert_uint_eq(resp.incomplete, 1);
+    /* announcing again in place: a peer that lost its copy counts as incomplete, then complete */
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 3), 0);
+    ck_assert_uint_eq(resp.complete, 0);
+    ck_assert_uint_eq(resp.incomplete, 2);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_NONE, 3), 0);
+    ck_assert_uint_eq(resp.complete, 1);
+    ck_assert_uint_eq(resp.incomplete, 1);
     ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STOPPED, 4), 0);
     ck_assert_uint_eq(resp.peer_count, 0);
     ck_assert_uint_eq(resp.complete, 1);
