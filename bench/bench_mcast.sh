@@ -56,38 +56,10 @@ for n in "${receivers[@]}"; do
   [[ $n =~ ^[1-8]$ ]] || { echo "bench_mcast: bad receiver count '$n' (1..8)" >&2; exit 2; }
 done
 
-base_dir=/dev/shm
-[[ -w $base_dir ]] || base_dir=/tmp
-work=$(mktemp -d "$base_dir/crowcast-bench-mcast.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+BENCH_NAME=bench_mcast
+source "$root/bench/bench_lib.sh"
+bench_workdir bench-mcast
 now() { date +%s.%N; }
-die() { echo "bench_mcast: $*" >&2; exit 3; }
-# field TEXT KEY: the number after KEY= or "KEY": in TEXT.
-field() { grep -oE "(\"$2\":|(^| )$2=)-?[0-9][0-9.e+]*" <<<"$1" | head -n 1 | sed -E 's/.*[:=]//'; }
-# wait_file SECONDS FILE PATTERN
-wait_file() {
-  local end=$((SECONDS + $1))
-  until grep -q "$3" "$2" 2>/dev/null; do
-    ((SECONDS < end)) || die "timed out waiting for '$3' in $2"
-    sleep 0.05
-  done
-}
-# wait_pids SECONDS PID...: waits for each; kills what is left after SECONDS.
-wait_pids() {
-  local end=$((SECONDS + $1)); shift
-  for p in "$@"; do
-    while kill -0 "$p" 2>/dev/null && ((SECONDS < end)); do sleep 0.05; done
-    kill "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-}
 
 make_release() { # make_release NAME BYTES
   { openssl enc -aes-128-ctr -pass "pass:$1" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null || true; } |

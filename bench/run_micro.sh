@@ -9,16 +9,19 @@
 #                                 loopback to the same counting receivers
 #   receiver     bench_mcast.sh   crowcast get goodput vs the counting receivers (recvmmsg, count
 #                                 only), both fed by the same crowcast seed flat out
+#   receiver CPU bench_recv.sh    crowcast get's CPU per datagram vs the counting receiver's, at
+#                                 1408 B and 8 KiB chunks (as datagrams per CPU-second)
 #   tracker      bench_tracker.sh announces/s under wrk vs opentracker, keep-alive and a connection
 #                                 per announce (skipped, with the reason, without wrk or opentracker)
 #
 # usage: bench/run_micro.sh [--quick] [--out FILE] [--build-dir DIR] [--no-build]
 #                           [--hash-size SIZE] [--mcast-size SIZE] [--runs N] [--receivers "N..."]
 #                           [--codec-seconds S] [--tracker-seconds S] [--mcast-key FILE]
+#                           [--recv-size SIZE]
 #   --quick           tiny sizes, no tracker warm-up (CI smoke: ~15-30 s); the figures only show
 #                     that everything runs
-#   default           hash 512M, mcast 256M x 3 runs to 1 and 4 receivers, codec 3 s (7 rounds),
-#                     tracker 5 s per target and mode: ~1.5-3 minutes
+#   default           hash 512M, mcast 256M x 3 runs to 1 and 4 receivers, receiver CPU 128M x 3
+#                     runs, codec 3 s (7 rounds), tracker 5 s per target and mode: ~3-5 minutes
 #   --out FILE        the JSON result (default bench/results/micro.json)
 #   --build-dir DIR   where crowcast and the bench programs are built (default $CROW_BUILD_DIR or
 #                     build/); it is configured if needed and the three targets built, unless --no-build
@@ -37,13 +40,13 @@ die() { echo "run_micro: $1" >&2; exit "${2:-3}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 quick=0 build_flag=1 out=$root/bench/results/micro.json build=${CROW_BUILD_DIR:-$root/build}
-hash_size="" mcast_size="" runs="" receivers="" codec_secs="" tracker_secs="" mcast_key=""
+hash_size="" mcast_size="" runs="" receivers="" codec_secs="" tracker_secs="" mcast_key="" recv_size=""
 while (($#)); do
   case $1 in
   --quick) quick=1 ;;
   --no-build) build_flag=0 ;;
   --out | --build-dir | --hash-size | --mcast-size | --runs | --receivers | --codec-seconds | --tracker-seconds | \
-    --mcast-key)
+    --mcast-key | --recv-size)
     (($# >= 2)) || die "$1 needs a value" 2
     case $1 in
     --out) out=$2 ;;
@@ -55,6 +58,7 @@ while (($#)); do
     --codec-seconds) codec_secs=$2 ;;
     --tracker-seconds) tracker_secs=$2 ;;
     --mcast-key) mcast_key=$2 ;;
+    --recv-size) recv_size=$2 ;;
     esac
     shift ;;
   -h | --help) usage; exit 0 ;;
@@ -64,9 +68,11 @@ while (($#)); do
 done
 if ((quick)); then
   : "${hash_size:=16M}" "${mcast_size:=8M}" "${runs:=1}" "${receivers:=1}" "${codec_secs:=0.3}" "${tracker_secs:=1}"
+  : "${recv_size:=8M}"
   ossl_secs=1 codec_reps=3 tracker_warmup=0 limit=120
 else
   : "${hash_size:=512M}" "${mcast_size:=256M}" "${runs:=3}" "${receivers:=1 4}" "${codec_secs:=3}" "${tracker_secs:=5}"
+  : "${recv_size:=128M}"
   ossl_secs=3 codec_reps=7 tracker_warmup=1 limit=900
 fi
 [[ $runs =~ ^[1-9][0-9]?$ ]] || die "bad --runs '$runs'" 2
@@ -124,6 +130,7 @@ BENCH_OPENSSL_SECONDS=$ossl_secs BENCH_TIMEOUT=$limit bench hash bash "$root/ben
 bench codec "$codec" --seconds "$codec_secs" --reps "$codec_reps"
 BENCH_RUNS=$runs BENCH_MEM_SIZE=0 BENCH_RECEIVERS=$receivers BENCH_TIMEOUT=60 BENCH_MCAST_KEY=$mcast_key \
   bench mcast bash "$root/bench/bench_mcast.sh" "$mcast_size"
+BENCH_RUNS=$runs BENCH_RECEIVERS=$receivers BENCH_TIMEOUT=60 bench recv bash "$root/bench/bench_recv.sh" "$recv_size"
 tracker_skip=""
 for c in wrk opentracker ss; do
   command -v "$c" >/dev/null || { tracker_skip="'$c' is not installed (tools/setup.sh installs it)"; break; }
@@ -140,7 +147,7 @@ python3 - "$work" "$out" "$quick" "$receivers" "$tracker_skip" "$load_start" "$r
 import json, os, sys
 work, out, quick, receivers, tracker_skip, load_start, runs, tracker_secs, ossl_secs = sys.argv[1:10]
 raw = {}
-for name in ("hash", "codec", "mcast", "tracker"):
+for name in ("hash", "codec", "mcast", "recv", "tracker"):
     path = os.path.join(work, name + ".json")
     if os.path.exists(path):
         raw[name] = json.load(open(path))
@@ -168,6 +175,11 @@ for n in receivers.split():
         m["crowcast_%s_dps" % n], m["sendto_%s_dps" % n])
     row("receiver: crowcast get goodput, %s" % rcv, "counting receiver (recvmmsg), same sender",
         "Gbit/s", m["get_%s_rx_gbps" % n], m["crowcast_%s_rx_gbps" % n])
+for r in raw["recv"]["rows"]:
+    rcv = "1 receiver" if r["receivers"] == 1 else "%d receivers" % r["receivers"]
+    # 1e6 / ns per datagram: thousands of datagrams per second of CPU, so that higher is better
+    row("receiver CPU: crowcast get, %d B chunks, %s" % (r["chunk"], rcv), "counting receiver (recvmmsg), same sender",
+        "k datagrams per CPU-second", round(1e6 / r["get_ns"], 1), round(1e6 / r["count_ns"], 1))
 skipped = []
 if "tracker" in raw:
     t = raw["tracker"]
@@ -190,8 +202,8 @@ load_end = open("/proc/loadavg").read().split()[:3]
 mode = "quick" if quick == "1" else "default"
 print("\n%s run, %d CPUs, load average %s at the start, %s at the end" % (mode, cores, load_start, " ".join(load_end)))
 print("hashing: %d MiB once, openssl speed %s s per digest; codec: medians of %d rounds; sender and receiver:"
-      " medians of %s runs of %d MiB%s"
-      % (h["bytes"] >> 20, ossl_secs, c["reps"], runs, m["release_bytes"] >> 20,
+      " medians of %s runs of %d MiB; receiver CPU: of %s runs of %d MiB%s"
+      % (h["bytes"] >> 20, ossl_secs, c["reps"], runs, m["release_bytes"] >> 20, runs, raw["recv"]["release_bytes"] >> 20,
          "; tracker: %s s per target and mode" % tracker_secs if "tracker" in raw else ""))
 with open(out, "w") as f:
     json.dump({"mode": mode, "cpus": cores, "loadavg_start": load_start, "loadavg_end": " ".join(load_end),

@@ -3,10 +3,11 @@
  *   sendto_baseline send GROUP:PORT COUNT SIZE MAX_SECONDS
  *       one sendto() per datagram, COUNT datagrams of SIZE bytes, as fast as the kernel takes them
  *       (no pacing, no GSO, a blocking socket); stops early after MAX_SECONDS.
- *   sendto_baseline recv GROUP:PORT IFACE IDLE_MS MAX_SECONDS
+ *   sendto_baseline recv GROUP:PORT IFACE IDLE_MS MAX_SECONDS [gro]
  *       joins GROUP on IFACE and counts datagrams (recvmmsg, 64 at a time, 64 MiB receive buffer)
  *       until IDLE_MS pass without one after the first, or MAX_SECONDS in all; kernel drops from
- *       SO_RXQ_OVFL. Prints "joined" on stderr once it is receiving.
+ *       SO_RXQ_OVFL. Prints "joined" on stderr once it is receiving. With "gro", UDP_GRO is on:
+ *       a read may bring a run of datagrams, counted one by one from the UDP_GRO size.
  *
  * Both print one line on stdout: datagrams=N bytes=B seconds=S [drops=D]; for recv, seconds is the
  * time from the first datagram to the last. Network rule: the sender binds 127.0.0.1 and sends with
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +103,8 @@ static int run_send(const struct sockaddr_in *g, unsigned long count, size_t siz
     return 0;
 }
 
-static int run_recv(const struct sockaddr_in *g, const char *iface, unsigned long idle_ms, double max_s)
+static int run_recv(const struct sockaddr_in *g, const char *iface, unsigned long idle_ms, double max_s,
+                    int gro)
 {
     struct in_addr ifa;
     if (inet_pton(AF_INET, iface, &ifa) != 1) {
@@ -122,11 +125,12 @@ static int run_recv(const struct sockaddr_in *g, const char *iface, unsigned lon
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero) ||
         bind(fd, (struct sockaddr *)&bind_to, sizeof bind_to) ||
         setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ||
+        (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one)))
         return die("socket options");
     fprintf(stderr, "joined\n");
-    static uint8_t bufs[BATCH][2048];
-    static char ctl[BATCH][CMSG_SPACE(sizeof(uint32_t))];
+    static uint8_t bufs[BATCH][65536]; /* any datagram whole, 8 KiB chunks too */
+    static char ctl[BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int))];
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];
     unsigned long datagrams = 0;
@@ -153,11 +157,16 @@ static int run_recv(const struct sockaddr_in *g, const char *iface, unsigned lon
         if (!datagrams)
             first = last;
         for (int i = 0; i < n; i++) {
-            datagrams++;
+            int seg = 0;
             bytes += msgs[i].msg_len;
-            for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
+                 c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
                     memcpy(&drops, CMSG_DATA(c), sizeof drops);
+                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO)
+                    memcpy(&seg, CMSG_DATA(c), sizeof seg);
+            }
+            datagrams += seg > 0 && msgs[i].msg_len > (unsigned)seg ? (msgs[i].msg_len + seg - 1) / seg : 1;
         }
     }
     close(fd);
@@ -173,11 +182,12 @@ int main(int argc, char **argv)
         return run_send(&g, num(argv[3], 100000000, "count"), num(argv[4], MAX_SIZE, "size"),
                         (double)num(argv[5], 3600, "seconds"));
     }
-    if (argc == 6 && strcmp(argv[1], "recv") == 0) {
+    if ((argc == 6 || (argc == 7 && strcmp(argv[6], "gro") == 0)) && strcmp(argv[1], "recv") == 0) {
         parse_group(argv[2], &g);
-        return run_recv(&g, argv[3], num(argv[4], 60000, "idle ms"), (double)num(argv[5], 3600, "seconds"));
+        return run_recv(&g, argv[3], num(argv[4], 60000, "idle ms"), (double)num(argv[5], 3600, "seconds"),
+                        argc == 7);
     }
     fprintf(stderr, "usage: sendto_baseline send GROUP:PORT COUNT SIZE MAX_SECONDS\n"
-                    "       sendto_baseline recv GROUP:PORT IFACE IDLE_MS MAX_SECONDS\n");
+                    "       sendto_baseline recv GROUP:PORT IFACE IDLE_MS MAX_SECONDS [gro]\n");
     return 2;
 }

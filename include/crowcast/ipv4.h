@@ -10,6 +10,9 @@
 /* Parses exactly "a.b.c.d" in text[0..len) (each 0..255, no sign, space or leading zero: "010" is
  * octal to some parsers and decimal to others). True with *addr set, else false. */
 bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr);
+/* Parses exactly "a.b.c.d:port" in text[0..len): the address as crow_ipv4_parse, the port 1..65535
+ * in strict decimal (crow_parse_decimal). True with both set, else false. */
+bool crow_ipv4_parse_endpoint(const char *text, size_t len, uint32_t *addr, uint16_t *port);
 /* "a.b.c.d" into out (16 bytes: the longest form and its NUL). */
 void crow_ipv4_format(uint32_t addr, char out[16]);
 

@@ -17,7 +17,7 @@ int crow_log_parse_level(const char *name, enum crow_log_level *out);
 void crow_log_set_role(const char *role);
 
 void crow_log(enum crow_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void crow_vlog(enum crow_log_level level, const char *fmt, va_list ap);
+void crow_log_v(enum crow_log_level level, const char *fmt, va_list ap);
 
 #define crow_log_error(...) crow_log(CROW_LOG_ERROR, __VA_ARGS__)
 #define crow_log_warn(...)  crow_log(CROW_LOG_WARN, __VA_ARGS__)

@@ -51,26 +51,26 @@ int crow_probe_report_decode(const char *q, size_t len, crow_probe_report_t *out
 
 /* Parses the query of GET /probe/results: exactly run=R&step=S (either order). Returns 0 or
  * CROW_EPARSE. */
-int crow_probe_results_query_decode(const char *q, size_t len, uint16_t *run, uint16_t *step);
+int crow_probe_report_results_decode(const char *q, size_t len, uint16_t *run, uint16_t *step);
 
-enum crow_probe_line_kind {
-    CROW_PROBE_LINE_RECEIVER = 1,
-    CROW_PROBE_LINE_REPORT = 2,
+enum crow_probe_report_line_kind {
+    CROW_PROBE_REPORT_LINE_RECEIVER = 1,
+    CROW_PROBE_REPORT_LINE_REPORT = 2,
 };
 
 /* One line of a /probe/results body. */
-typedef struct crow_probe_line {
-    int kind;                          /* enum crow_probe_line_kind */
+typedef struct crow_probe_report_line {
+    int kind;                          /* enum crow_probe_report_line_kind */
     uint32_t host;                     /* IPv4, host order */
     char rack[CROW_RACK_NAME_MAX + 1]; /* NUL-terminated */
     uint32_t group;                    /* RECEIVER: the rack's group, host order */
     uint16_t port;                     /* RECEIVER */
     crow_probe_report_t report;        /* REPORT */
-} crow_probe_line_t;
+} crow_probe_report_line_t;
 
 /* Writes a line (with its '\n') for l into buf[0..cap); returns its length or CROW_ESPACE. */
-long crow_probe_line_encode(const crow_probe_line_t *l, char *buf, size_t cap);
+long crow_probe_report_line_encode(const crow_probe_report_line_t *l, char *buf, size_t cap);
 /* Parses one line (without its '\n'). Returns 0 or CROW_EPARSE. */
-int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out);
+int crow_probe_report_line_decode(const char *line, size_t len, crow_probe_report_line_t *out);
 
 #endif

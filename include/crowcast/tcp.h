@@ -48,7 +48,7 @@ struct crow_tcp_config {
     size_t out_cap; /* output buffer bytes */
     /* TLS: a context (borrowed: needed only while the connection is created) of the role the
      * connection plays (accepted: server; connected: client), or NULL for plain TCP. */
-    const crow_tls_ctx_t *tls;
+    const crow_tls_session_ctx_t *tls;
     /* TLS client: the name the server's certificate must carry; NULL: the address connected to. */
     const char *tls_name;
 };

@@ -5,7 +5,7 @@
  * waits in two fixed buffers of CROW_TLS_BUF bytes each (received, not yet decrypted; encrypted,
  * not yet sent), so a session's memory is bounded whatever the peer sends.
  *
- * A context (crow_tls_ctx_t) holds what sessions share: a server's certificate chain and key, or a
+ * A context (crow_tls_session_ctx_t) holds what sessions share: a server's certificate chain and key, or a
  * client's trusted CAs. Versions below TLS 1.2 are refused. A client verifies the server's chain
  * against its CAs and its name (an IPv4 literal is matched against the certificate's IP
  * subjectAltNames, anything else against its DNS names). A session keeps its own reference to the
@@ -24,23 +24,23 @@
 
 #define CROW_TLS_BUF 8192 /* ciphertext bytes buffered each way */
 
-typedef struct crow_tls_ctx crow_tls_ctx_t;
+typedef struct crow_tls_session_ctx crow_tls_session_ctx_t;
 typedef struct crow_tls_session crow_tls_session_t;
 
 /* A server context from a PEM certificate chain (leaf first) and a PEM private key, both in memory.
  * Returns 0, CROW_ETLS (unreadable PEM, or a key that does not match the certificate: the reason in
  * why) or -ENOMEM. */
-int crow_tls_ctx_new_server(crow_tls_ctx_t **out, const char *cert_pem, size_t cert_len, const char *key_pem,
-                            size_t key_len, char *why, size_t why_cap);
+int crow_tls_session_ctx_new_server(crow_tls_session_ctx_t **out, const char *cert_pem, size_t cert_len,
+                                    const char *key_pem, size_t key_len, char *why, size_t why_cap);
 /* A client context trusting the PEM certificates in ca_pem, or, with ca_pem NULL, the system's
  * store (OpenSSL's default paths, read when a chain is verified). Same returns. */
-int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_len, char *why,
-                            size_t why_cap);
-void crow_tls_ctx_free(crow_tls_ctx_t *ctx);
+int crow_tls_session_ctx_new_client(crow_tls_session_ctx_t **out, const char *ca_pem, size_t ca_len,
+                                    char *why, size_t why_cap);
+void crow_tls_session_ctx_free(crow_tls_session_ctx_t *ctx);
 
 /* A session of ctx's role. A client names the server it expects in peer_name (copied; required);
  * a server passes NULL. Returns 0, CROW_EUSAGE or -ENOMEM. */
-int crow_tls_session_new(crow_tls_session_t **out, const crow_tls_ctx_t *ctx, const char *peer_name);
+int crow_tls_session_new(crow_tls_session_t **out, const crow_tls_session_ctx_t *ctx, const char *peer_name);
 void crow_tls_session_free(crow_tls_session_t *s);
 
 /* Received ciphertext, zero-copy: *dst gets where up to the returned number of bytes may be written

@@ -75,6 +75,11 @@ typedef struct crow_registry_config {
     uint32_t default_numwant;     /* when the peer sent none; default 50 */
     uint32_t head_seeders;        /* foreign seeders given to a chain head; default 2 */
     uint32_t max_numwant;         /* default 200 */
+    /* A deliberate fault for the simulator's property check (`crowcast sim --fault two-heads`; the
+     * tracker never sets it): seniority judged by the millisecond of the first announce, as the
+     * registry once did, so peers of a rack whose first announces land in the same millisecond are
+     * each told head. */
+    bool fault_same_ms_heads;
 } crow_registry_config_t;
 
 typedef struct crow_registry crow_registry_t;

@@ -24,6 +24,8 @@ struct crow_udp_rx_config {
     int rcvbuf;               /* requested SO_RCVBUF bytes (SO_RCVBUFFORCE when permitted) */
     unsigned buffers;         /* receive buffers (power of two) */
     unsigned buffer_size;     /* bytes per buffer, at least the largest datagram */
+    bool gro;                 /* UDP_GRO where the kernel and the multishot receive have it: a run of
+                                 datagrams per read (buffers then hold 64 KiB; `buffers` is ignored) */
 };
 
 /* Called for every datagram received; `data` is valid only during the call. */
@@ -35,6 +37,8 @@ struct crow_udp_rx_stats {
     uint64_t kernel_drops; /* SO_RXQ_OVFL: dropped by the kernel for lack of buffer space */
     int rcvbuf;            /* SO_RCVBUF the kernel granted */
     bool multishot;        /* multishot receive with a provided-buffer ring in use */
+    bool gro;              /* UDP_GRO in use */
+    uint64_t gro_buffers;  /* reads that brought more than one datagram */
 };
 
 typedef struct crow_udp_rx crow_udp_rx_t;

@@ -270,7 +270,7 @@ static void on_signal(void *ctx, int signo)
 static int setup(struct agent *a)
 {
     const struct crow_agent_config *cfg = a->cfg;
-    if (crow_http_server_parse(cfg->tracker, &a->server)) {
+    if (crow_http_client_parse_server(cfg->tracker, &a->server)) {
         fprintf(stderr, "crowcast agent: --tracker wants http[s]://ADDR:PORT, not '%s'\n", cfg->tracker);
         return CROW_EUSAGE;
     }

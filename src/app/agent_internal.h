@@ -51,7 +51,7 @@ struct agent {
     crow_signals_t *signals;
     crow_op_t tick;
     bool stopping;
-    struct crow_http_server server;
+    struct crow_http_client_server server;
     char prefix[256];
     /* polls */
     crow_http_client_t *poll_http;

@@ -24,7 +24,7 @@ struct pending {
 struct crow_announcer {
     struct crow_announcer_config cfg;
     crow_tracker_tiers_t tiers;
-    struct crow_http_server servers[CROW_TRACKER_TIERS_MAX]; /* by tracker id */
+    struct crow_http_client_server servers[CROW_TRACKER_TIERS_MAX]; /* by tracker id */
     crow_loop_t *loop;
     char rack[CROW_RACK_NAME_MAX + 1];
     uint8_t info_hash[CROW_INFO_HASH_LEN], peer_id[CROW_PEER_ID_LEN];
@@ -133,7 +133,7 @@ static void on_response(void *ctx, int err, const crow_http_response_t *res)
 /* Sends the announce under way to the current tracker. */
 static void send_current(struct crow_announcer *a)
 {
-    const struct crow_http_server *server = &a->servers[crow_tracker_tiers_current(&a->tiers)];
+    const struct crow_http_client_server *server = &a->servers[crow_tracker_tiers_current(&a->tiers)];
     crow_announce_req_t req = {.port = a->cfg.port, .numwant = a->cfg.numwant, .compact = true};
     memcpy(req.info_hash, a->info_hash, sizeof req.info_hash);
     memcpy(req.peer_id, a->peer_id, sizeof req.peer_id);
@@ -186,13 +186,13 @@ uint32_t crow_announcer_filter(crow_tracker_tiers_t *t, const char *role)
 {
     uint32_t usable = 0;
     for (uint32_t i = 0; i < t->count; i++) {
-        struct crow_http_server server;
-        if (!t->entry[i].disabled && crow_http_server_parse(t->entry[i].url, &server) == 0)
+        struct crow_http_client_server server;
+        if (!t->entry[i].disabled && crow_http_client_parse_server(t->entry[i].url, &server) == 0)
             usable++;
     }
     for (uint32_t i = 0; i < t->count; i++) {
-        struct crow_http_server server;
-        if (t->entry[i].disabled || crow_http_server_parse(t->entry[i].url, &server) == 0)
+        struct crow_http_client_server server;
+        if (t->entry[i].disabled || crow_http_client_parse_server(t->entry[i].url, &server) == 0)
             continue;
         if (usable)
             crow_log_warn("%s: skipping tracker %s: crowcast announces to http[s]://A.B.C.D:PORT/ URLs only",
@@ -210,7 +210,7 @@ int crow_announcer_new(crow_announcer_t **out, crow_loop_t *loop, const struct c
         return -ENOMEM;
     a->tiers = *cfg->trackers;
     for (uint32_t i = 0; i < a->tiers.count; i++)
-        if (crow_http_server_parse(a->tiers.entry[i].url, &a->servers[i]))
+        if (crow_http_client_parse_server(a->tiers.entry[i].url, &a->servers[i]))
             crow_tracker_tiers_disable(&a->tiers, (int)i);
     int ret = crow_tracker_tiers_usable(&a->tiers) ? 0 : CROW_EUSAGE;
     if (ret == 0)

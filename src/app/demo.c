@@ -25,6 +25,7 @@
 #include "crowcast/demo.h"
 #include "crowcast/event.h"
 #include "crowcast/loop.h"
+#include "crowcast/mix.h"
 #include "crowcast/units.h"
 #include "spawn.h"
 
@@ -97,10 +98,7 @@ static int generate_release(struct demo *d, const char *path, uint64_t size)
     int ret = 0;
     for (uint64_t left = size; left && !ret;) {
         for (size_t i = 0; i < sizeof block / sizeof block[0]; i++) {
-            uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-            block[i] = z ^ (z >> 31);
+            block[i] = crow_mix_next(&state);
         }
         size_t n = left < sizeof block ? (size_t)left : sizeof block;
         if (write(fd, block, n) != (ssize_t)n)

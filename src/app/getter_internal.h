@@ -35,6 +35,9 @@ struct getter {
     crow_announcer_t *announcer;
     crow_signals_t *signals;
     crow_op_t tick;
+    uint64_t tick_at; /* when the armed tick fires */
+    crow_op_t soon;   /* brings a decision forward when the engine's deadline moves before tick_at */
+    bool soon_armed;
     crow_peer_policy_t policy; /* stream liveness, announce schedule, what we wait for */
     struct crow_metrics_file metrics;
     crow_picker_needs_t needs; /* the picker's view at the last tick */
@@ -74,6 +77,9 @@ void getter_hook_done(struct getter *g, int code);
 /* Runs the peer's decisions on what the picker sees now and carries them out (announce, give up
  * on a silent stream, report what it waits for). */
 void getter_decide(struct getter *g);
+/* After an event that may move the peer policy's deadline closer (a tracker answer): wakes the
+ * decisions at that deadline rather than at the next tick. */
+void getter_wake_for_deadline(struct getter *g);
 
 /* A source of the release is known to exist: the multicast silence clock starts now. */
 void getter_source_known(struct getter *g);

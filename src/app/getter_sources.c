@@ -117,11 +117,12 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         getter_mcast_unavailable(g);
     }
     connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
+    /* Otherwise a source or a streaming seeder learned (its clock is short), or it joined (its
+     * first need map goes at once: the seeder waits for it): decide at that deadline. */
     if (g->policy.no_sender && g->policy.stream == CROW_STREAM_DUE)
         getter_decide(g); /* no stream is coming: on to TCP now, not at the next tick */
-    else if (g->policy.announce_now)
-        getter_decide(
-            g); /* it joined: its first need map now (queued behind this answer), the seeder waits */
+    else
+        getter_wake_for_deadline(g);
 }
 
 void getter_mcast_unavailable(struct getter *g)

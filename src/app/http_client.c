@@ -30,23 +30,23 @@ struct crow_http_client {
 };
 
 /* The trusted CAs of https requests: --tls-ca, or the system's store once one is needed. */
-static crow_tls_ctx_t *client_tls;
+static crow_tls_session_ctx_t *client_tls;
 
-void crow_http_client_set_tls(crow_tls_ctx_t *ctx)
+void crow_http_client_set_tls(crow_tls_session_ctx_t *ctx)
 {
-    crow_tls_ctx_free(client_tls);
+    crow_tls_session_ctx_free(client_tls);
     client_tls = ctx;
 }
 
-static const crow_tls_ctx_t *tls_ctx(void)
+static const crow_tls_session_ctx_t *tls_ctx(void)
 {
     char why[256];
-    if (!client_tls && crow_tls_ctx_new_client(&client_tls, NULL, 0, why, sizeof why))
+    if (!client_tls && crow_tls_session_ctx_new_client(&client_tls, NULL, 0, why, sizeof why))
         crow_log_error("https: %s", why);
     return client_tls;
 }
 
-int crow_http_server_parse(const char *url, struct crow_http_server *out)
+int crow_http_client_parse_server(const char *url, struct crow_http_client_server *out)
 {
     const char *p = url;
     out->tls = strncmp(p, "https://", 8) == 0;
@@ -198,8 +198,8 @@ int crow_http_client_new(crow_http_client_t **out, crow_loop_t *loop, size_t res
     return 0;
 }
 
-int crow_http_client_get(crow_http_client_t *c, const struct crow_http_server *server, struct in_addr bind,
-                         const char *target, double timeout)
+int crow_http_client_get(crow_http_client_t *c, const struct crow_http_client_server *server,
+                         struct in_addr bind, const char *target, double timeout)
 {
     return crow_http_client_request(c, server, bind, "GET", target, NULL, timeout);
 }
@@ -224,7 +224,7 @@ static int authorization(struct crow_http_client *c, char *buf, size_t cap, cons
     return 0;
 }
 
-int crow_http_client_request(crow_http_client_t *c, const struct crow_http_server *server,
+int crow_http_client_request(crow_http_client_t *c, const struct crow_http_client_server *server,
                              struct in_addr bind, const char *method, const char *target,
                              const crow_auth_key_t *key, double timeout)
 {

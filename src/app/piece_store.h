@@ -4,7 +4,9 @@
  * buffers; a piece whose chunks are all present is hashed from memory (SHA-256 against the
  * manifest), written to its files through io_uring, and then marked verified. When every buffer is
  * taken, the least recently used partial piece is written out ("spilled") and read back when it
- * completes. Memory: `slots` x piece length, whatever the release size.
+ * completes. When no buffer is free (their writes lag behind the stream), buffers are added, up
+ * to 64 in all and 64 MiB more. Memory: `slots` x piece length, plus what the disk's lag added,
+ * whatever the release size.
  * Uploads read verified pieces through io_uring (or from a buffer while the piece is resident).
  */
 #ifndef CROWCAST_APP_PIECE_STORE_H
@@ -35,6 +37,7 @@ struct crow_piece_store_stats {
     uint64_t pieces_failed;   /* hash mismatches */
     uint64_t spills;          /* partial pieces written out for lack of buffers */
     uint64_t dropped_busy;    /* chunks refused while every buffer was busy writing */
+    uint64_t buffers_added;   /* piece buffers added when none was free */
 };
 
 /* Creates a store over `storage` (borrowed; writable for a download). `verified` (may be NULL)

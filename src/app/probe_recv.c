@@ -25,11 +25,11 @@ struct receiver {
     crow_loop_t *loop;
     crow_signals_t *signals;
     crow_http_client_t *http;
-    struct crow_http_server tracker;
+    struct crow_http_client_server tracker;
     crow_udp_rx_t *udp;
     crow_op_t tick;
     crow_probe_rx_t rx;
-    crow_probe_line_t joined; /* the tracker's answer to /probe/join */
+    crow_probe_report_line_t joined; /* the tracker's answer to /probe/join */
     bool have_rack;
     uint64_t started_ns, last_traffic_ns, next_join_ns, drops_before;
     char queue[QUEUE][256]; /* report queries, oldest first */
@@ -45,10 +45,10 @@ static void on_http(void *ctx, int err, const crow_http_response_t *res)
     struct receiver *rv = ctx;
     bool ok = err == 0 && res->status == 200;
     if (!rv->sending_report) {
-        crow_probe_line_t l;
+        crow_probe_report_line_t l;
         if (ok && res->body_len &&
-            crow_probe_line_decode((const char *)res->body, res->body_len - 1, &l) == 0 &&
-            l.kind == CROW_PROBE_LINE_RECEIVER) {
+            crow_probe_report_line_decode((const char *)res->body, res->body_len - 1, &l) == 0 &&
+            l.kind == CROW_PROBE_REPORT_LINE_RECEIVER) {
             rv->joined = l;
             rv->have_rack = true;
         } else if (!rv->have_rack) {
@@ -201,7 +201,7 @@ int crow_probe_recv_run(const struct crow_probe_recv_config *cfg)
 {
     struct receiver rv = {.cfg = cfg};
     crow_probe_rx_init(&rv.rx);
-    if (crow_http_server_parse(cfg->tracker, &rv.tracker)) {
+    if (crow_http_client_parse_server(cfg->tracker, &rv.tracker)) {
         fprintf(stderr, "crowcast probe recv: --tracker wants http[s]://A.B.C.D:PORT, not '%s'\n",
                 cfg->tracker);
         return 2;

@@ -31,7 +31,7 @@ struct sender {
     crow_loop_t *loop;
     crow_signals_t *signals;
     crow_http_client_t *http;
-    struct crow_http_server tracker;
+    struct crow_http_client_server tracker;
     crow_op_t timer;
     enum phase phase;
     uint16_t run;
@@ -69,7 +69,7 @@ static int host_index(const crow_probe_table_t *t, uint32_t addr)
 }
 
 /* While joining: a receiver line adds its host, rack and group. */
-static void add_receiver(struct sender *s, const crow_probe_line_t *l)
+static void add_receiver(struct sender *s, const crow_probe_report_line_t *l)
 {
     crow_probe_table_t *t = s->t;
     if (host_index(t, l->host) >= 0 || t->nhosts == CROW_PROBE_MAX_HOSTS)
@@ -88,7 +88,7 @@ static void add_receiver(struct sender *s, const crow_probe_line_t *l)
 }
 
 /* While collecting: a report of the current step fills its host's cell. */
-static void add_report(struct sender *s, const crow_probe_line_t *l)
+static void add_report(struct sender *s, const crow_probe_report_line_t *l)
 {
     int h = host_index(s->t, l->host);
     if (h < 0 || l->report.run != s->run || l->report.step != s->step)
@@ -125,11 +125,11 @@ static void on_results(void *ctx, int err, const crow_http_response_t *res)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        crow_probe_line_t l;
-        if (crow_probe_line_decode(p, len, &l) == 0) {
-            if (l.kind == CROW_PROBE_LINE_RECEIVER && s->phase == JOINING)
+        crow_probe_report_line_t l;
+        if (crow_probe_report_line_decode(p, len, &l) == 0) {
+            if (l.kind == CROW_PROBE_REPORT_LINE_RECEIVER && s->phase == JOINING)
                 add_receiver(s, &l);
-            else if (l.kind == CROW_PROBE_LINE_REPORT && s->phase == COLLECTING)
+            else if (l.kind == CROW_PROBE_REPORT_LINE_REPORT && s->phase == COLLECTING)
                 add_report(s, &l);
         }
         p += len + 1;
@@ -267,7 +267,7 @@ static void on_signal(void *ctx, int signo)
 int crow_probe_send_run(const struct crow_probe_send_config *cfg)
 {
     struct sender s = {.cfg = cfg, .result = 3};
-    if (crow_http_server_parse(cfg->tracker, &s.tracker)) {
+    if (crow_http_client_parse_server(cfg->tracker, &s.tracker)) {
         fprintf(stderr, "crowcast probe send: --tracker wants http[s]://A.B.C.D:PORT, not '%s'\n",
                 cfg->tracker);
         return 2;

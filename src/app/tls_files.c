@@ -29,8 +29,8 @@ static int name_file(int ret, const char *path, char *why, size_t cap)
     return ret;
 }
 
-int crow_tls_files_server(const char *cert_path, const char *key_path, crow_tls_ctx_t **out, char *why,
-                          size_t cap)
+int crow_tls_files_server(const char *cert_path, const char *key_path, crow_tls_session_ctx_t **out,
+                          char *why, size_t cap)
 {
     char *cert = NULL, *key = NULL;
     size_t cert_len, key_len;
@@ -41,7 +41,7 @@ int crow_tls_files_server(const char *cert_path, const char *key_path, crow_tls_
     if (mode & 077)
         crow_log_warn("%s: readable by others than its owner (mode %03o): chmod 600 it", key_path,
                       mode & 0777);
-    ret = crow_tls_ctx_new_server(out, cert, cert_len, key, key_len, why, cap);
+    ret = crow_tls_session_ctx_new_server(out, cert, cert_len, key, key_len, why, cap);
     if (ret == CROW_ETLS)
         name_file(ret, strstr(why, "private key") ? key_path : cert_path, why, cap);
 out:
@@ -52,16 +52,16 @@ out:
     return ret;
 }
 
-int crow_tls_files_client(const char *ca_path, crow_tls_ctx_t **out, char *why, size_t cap)
+int crow_tls_files_client(const char *ca_path, crow_tls_session_ctx_t **out, char *why, size_t cap)
 {
     if (!ca_path)
-        return crow_tls_ctx_new_client(out, NULL, 0, why, cap);
+        return crow_tls_session_ctx_new_client(out, NULL, 0, why, cap);
     char *ca;
     size_t len;
     int ret = read_pem(ca_path, &ca, &len, NULL, why, cap);
     if (ret)
         return ret;
-    ret = crow_tls_ctx_new_client(out, ca, len, why, cap);
+    ret = crow_tls_session_ctx_new_client(out, ca, len, why, cap);
     if (ret == CROW_ETLS)
         name_file(ret, ca_path, why, cap);
     free(ca);

@@ -11,10 +11,10 @@
 
 /* A server context from cert_path (PEM chain, leaf first) and key_path (PEM private key; a warning
  * when group or others may read it). Returns 0, or an error with the reason, naming the file, in why. */
-int crow_tls_files_server(const char *cert_path, const char *key_path, crow_tls_ctx_t **out, char *why,
-                          size_t cap);
+int crow_tls_files_server(const char *cert_path, const char *key_path, crow_tls_session_ctx_t **out,
+                          char *why, size_t cap);
 /* A client context trusting the PEM certificates of ca_path, or the system's store when it is NULL.
  * Same returns. */
-int crow_tls_files_client(const char *ca_path, crow_tls_ctx_t **out, char *why, size_t cap);
+int crow_tls_files_client(const char *ca_path, crow_tls_session_ctx_t **out, char *why, size_t cap);
 
 #endif

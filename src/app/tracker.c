@@ -61,7 +61,7 @@ struct tracker {
     struct tracker_http http;
     tracker_rollout_t *rollout;        /* NULL without --state */
     crow_control_verifier_t *verifier; /* NULL without --auth */
-    crow_tls_ctx_t *tls;               /* NULL without --tls-cert; new connections use the one loaded last */
+    crow_tls_session_ctx_t *tls;       /* NULL without --tls-cert; new connections use the one loaded last */
     crow_addr_limits_t *limits;        /* per source address */
     crow_addr_limits_config_t limit_cfg;
     crow_auth_key_t *keys; /* scratch for reading the keys file */
@@ -423,13 +423,13 @@ static int load_keys(struct tracker *t)
 static int load_tls(struct tracker *t)
 {
     char why[512];
-    crow_tls_ctx_t *fresh;
+    crow_tls_session_ctx_t *fresh;
     int ret = crow_tls_files_server(t->cfg->tls_cert, t->cfg->tls_key, &fresh, why, sizeof why);
     if (ret) {
         crow_log_error("TLS: %s", why);
         return ret;
     }
-    crow_tls_ctx_free(t->tls);
+    crow_tls_session_ctx_free(t->tls);
     t->tls = fresh;
     crow_log_info("TLS: certificate %s loaded", t->cfg->tls_cert);
     return 0;
@@ -618,7 +618,7 @@ out:
     tracker_rollout_free(t->rollout);
     tracker_http_dispose(&t->http);
     crow_control_verifier_free(t->verifier);
-    crow_tls_ctx_free(t->tls);
+    crow_tls_session_ctx_free(t->tls);
     crow_addr_limits_free(t->limits);
     free(t->keys);
     crow_registry_free(t->reg);

@@ -82,9 +82,9 @@ static struct tracker_probe_receiver *receiver(struct tracker_probe *tp, uint32_
 }
 
 /* Appends one line; false when the body is full. */
-static bool append(struct tracker_probe *tp, size_t *len, const crow_probe_line_t *l)
+static bool append(struct tracker_probe *tp, size_t *len, const crow_probe_report_line_t *l)
 {
-    long n = crow_probe_line_encode(l, tp->body + *len, tp->body_cap - *len);
+    long n = crow_probe_report_line_encode(l, tp->body + *len, tp->body_cap - *len);
     if (n < 0)
         return false;
     *len += (size_t)n;
@@ -113,7 +113,8 @@ static void join(struct tracker_probe *tp, const crow_racks_t *racks, const crow
     }
     rc->rack = rack;
     rc->seen_ms = now_ms;
-    crow_probe_line_t l = {.kind = CROW_PROBE_LINE_RECEIVER, .host = src, .group = r->group, .port = r->port};
+    crow_probe_report_line_t l = {
+        .kind = CROW_PROBE_REPORT_LINE_RECEIVER, .host = src, .group = r->group, .port = r->port};
     snprintf(l.rack, sizeof l.rack, "%s", r->name);
     size_t len = 0;
     append(tp, &len, &l);
@@ -157,7 +158,7 @@ static void results(struct tracker_probe *tp, const crow_racks_t *racks, const c
                     uint64_t now_ms, struct tracker_reply *out)
 {
     uint16_t run, step;
-    if (crow_probe_results_query_decode(req->query.ptr, req->query.len, &run, &step)) {
+    if (crow_probe_report_results_decode(req->query.ptr, req->query.len, &run, &step)) {
         reply_text(tp, out, 400, "want run=R&step=S");
         return;
     }
@@ -166,7 +167,7 @@ static void results(struct tracker_probe *tp, const crow_racks_t *racks, const c
     bool ok = true;
     for (uint32_t i = 0; ok && i < tp->nreceivers; i++) {
         const crow_rack_t *r = crow_racks_get(racks, tp->receivers[i].rack);
-        crow_probe_line_t l = {.kind = CROW_PROBE_LINE_RECEIVER, .host = tp->receivers[i].addr};
+        crow_probe_report_line_t l = {.kind = CROW_PROBE_REPORT_LINE_RECEIVER, .host = tp->receivers[i].addr};
         snprintf(l.rack, sizeof l.rack, "%s", r->name);
         l.group = r->group;
         l.port = r->port;
@@ -176,7 +177,8 @@ static void results(struct tracker_probe *tp, const crow_racks_t *racks, const c
         const struct tracker_probe_report *p = &tp->reports[i];
         if (p->report.run != run || p->report.step != step)
             continue;
-        crow_probe_line_t l = {.kind = CROW_PROBE_LINE_REPORT, .host = p->addr, .report = p->report};
+        crow_probe_report_line_t l = {
+            .kind = CROW_PROBE_REPORT_LINE_REPORT, .host = p->addr, .report = p->report};
         snprintf(l.rack, sizeof l.rack, "%s", crow_racks_get(racks, p->rack)->name);
         ok = append(tp, &len, &l);
     }

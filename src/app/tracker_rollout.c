@@ -59,82 +59,6 @@ void tracker_rollout_decide(tracker_rollout_t *tr)
     tracker_journal_flush(tr->journal);
 }
 
-struct waiter *tracker_rollout_hold(tracker_rollout_t *tr, void *conn, enum wait_kind kind)
-{
-    if (!tr->free_list || (kind == W_POLL && tr->polls >= MAX_POLLS))
-        return NULL;
-    struct waiter *w = tr->free_list;
-    tr->free_list = w->next;
-    memset(w, 0, sizeof *w);
-    w->conn = conn;
-    w->kind = kind;
-    w->seq = tracker_journal_appended(tr->journal);
-    w->next = tr->active;
-    if (tr->active)
-        tr->active->prev = w;
-    tr->active = w;
-    tr->polls += kind == W_POLL;
-    return w;
-}
-
-static void release(tracker_rollout_t *tr, struct waiter *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        tr->active = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    tr->polls -= w->kind == W_POLL;
-    w->prev = NULL;
-    w->next = tr->free_list;
-    tr->free_list = w;
-}
-
-void tracker_rollout_forget(tracker_rollout_t *tr, void *conn)
-{
-    if (!tr)
-        return;
-    for (struct waiter *w = tr->active; w; w = w->next)
-        if (w->conn == conn) {
-            release(tr, w);
-            return;
-        }
-}
-
-/* Answers a held request and frees its slot first: answering may close the connection. */
-static void answer(tracker_rollout_t *tr, struct waiter *w, int err)
-{
-    struct tracker_reply r;
-    void *conn = w->conn;
-    enum wait_kind kind = w->kind;
-    uint32_t host = w->host;
-    release(tr, w);
-    tracker_rollout_held_answer(tr, kind, host, err, &r);
-    tr->answer(tr->ctx, conn, &r);
-}
-
-/* Answers what the durable state now allows: requests whose records are on disk, polls that have an
- * order (checked only when woken by an order or newly durable) or whose wait ended. */
-static void answer_ready(tracker_rollout_t *tr, uint64_t was_durable, uint64_t now_ns)
-{
-    uint64_t durable = tracker_journal_durable(tr->journal);
-    for (struct waiter *w = tr->active, *next; w; w = next) {
-        next = w->next;
-        if (w->seq > durable)
-            continue;
-        if (w->kind != W_POLL || now_ns >= w->deadline_ns) {
-            answer(tr, w, 0);
-        } else if (w->woken || w->seq > was_durable) {
-            const char *release;
-            w->woken = false;
-            if (crow_rollout_order_for(tr->durable, tr->durable->hosts[w->host].name, &release) !=
-                CROW_ORDER_NONE)
-                answer(tr, w, 0);
-        }
-    }
-}
-
 /* Applies one durable record to the state answers come from, and logs what it decided. */
 static void apply_durable(tracker_rollout_t *tr, const crow_jrec_t *rec, bool live)
 {
@@ -154,9 +78,7 @@ static void apply_durable(tracker_rollout_t *tr, const crow_jrec_t *rec, bool li
     if (rec->type == CROW_JREC_ORDER) {
         crow_log_info("rollout %u: order %s to host %s (release %.12s)", rec->rollout,
                       crow_order_name(rec->code), rec->host, rec->release);
-        uint32_t host = crow_rollout_find_host(r, rec->host);
-        for (struct waiter *w = tr->active; w; w = w->next)
-            w->woken |= w->kind == W_POLL && w->host == host;
+        tracker_rollout_wake_host(tr, crow_rollout_find_host(r, rec->host));
     } else if (rec->type == CROW_JREC_REPORT) {
         crow_log_info("rollout %u: host %s reports %s %s%s%s", rec->rollout, rec->host,
                       crow_step_name(rec->code), rec->status ? "failed" : "ok", rec->text[0] ? ": " : "",
@@ -173,15 +95,9 @@ static void on_commit(void *ctx, const char *lines, size_t len, int err)
          * waiting for a record past it is told so. */
         if (crow_rollout_copy(tr->ahead, tr->durable)) /* ahead has room for durable's hosts */
             crow_log_error("rollout: cannot reset the state ahead of the journal (out of memory)");
-        uint64_t durable = tracker_journal_durable(tr->journal);
-        for (struct waiter *w = tr->active, *next; w; w = next) {
-            next = w->next;
-            if (w->seq > durable)
-                answer(tr, w, err);
-        }
+        tracker_rollout_answer_lost(tr, err);
         return;
     }
-    uint64_t was_durable = tr->durable_seen;
     for (size_t off = 0; off < len;) {
         int n = crow_journal_decode(lines + off, len - off, &tr->rec);
         if (n <= 0) {
@@ -191,8 +107,7 @@ static void on_commit(void *ctx, const char *lines, size_t len, int err)
         off += (size_t)n;
         apply_durable(tr, &tr->rec, true);
     }
-    tr->durable_seen = tracker_journal_durable(tr->journal);
-    answer_ready(tr, was_durable, now_ns);
+    tracker_rollout_answer_ready(tr, now_ns);
     tracker_rollout_decide(tr);
     tracker_rollout_arm(tr);
 }
@@ -204,7 +119,7 @@ static void on_timer(crow_op_t *op, int res, unsigned flags)
     tracker_rollout_t *tr = op->owner;
     if (tr->stopping || crow_loop_stopping(tr->loop))
         return;
-    answer_ready(tr, tr->durable_seen, crow_loop_update_now(tr->loop));
+    tracker_rollout_answer_ready(tr, crow_loop_update_now(tr->loop));
     tracker_rollout_decide(tr);
     tracker_rollout_arm(tr);
 }
@@ -215,10 +130,7 @@ void tracker_rollout_arm(tracker_rollout_t *tr)
 {
     if (tr->stopping)
         return;
-    uint64_t now = crow_loop_now(tr->loop), wake = UINT64_MAX;
-    for (const struct waiter *w = tr->active; w; w = w->next)
-        if (w->kind == W_POLL && w->deadline_ns < wake)
-            wake = w->deadline_ns;
+    uint64_t now = crow_loop_now(tr->loop), wake = tracker_rollout_next_poll_end(tr);
     uint64_t soak = crow_rollout_deadline(tr->ahead), wall = tracker_rollout_wall_ms();
     if (soak != UINT64_MAX) {
         uint64_t at = now + (soak > wall ? (soak - wall) * 1000000u : 0);
@@ -272,10 +184,7 @@ int tracker_rollout_open(tracker_rollout_t **out, crow_loop_t *loop, const char 
     tr->answer = answer_fn;
     tr->ctx = ctx;
     crow_op_init(&tr->timer, on_timer, tr);
-    for (unsigned i = 0; i < MAX_WAITERS; i++) {
-        tr->pool[i].next = tr->free_list;
-        tr->free_list = &tr->pool[i];
-    }
+    tracker_rollout_waiters_init(tr);
     if (strlen(state_dir) >= sizeof tr->dir - 64) {
         crow_log_error("state directory path too long");
         ret = CROW_ELIMIT;
@@ -335,5 +244,6 @@ void tracker_rollout_free(tracker_rollout_t *tr)
     crow_rollout_free(tr->ahead);
     free(tr->torrent);
     free(tr->scratch);
+    tracker_rollout_waiters_dispose(tr);
     free(tr);
 }

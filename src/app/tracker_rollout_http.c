@@ -293,13 +293,11 @@ static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, ui
         poll_answer(tr, q.host, out);
         return true;
     }
-    struct waiter *w = tracker_rollout_hold(tr, conn, W_POLL);
-    if (!w) { /* every slot taken: answer from what is on disk now */
-        poll_answer(tr, q.host, out);
+    uint64_t deadline = crow_loop_now(tr->loop) + (uint64_t)q.wait_s * 1000000000ull;
+    if (!tracker_rollout_hold(tr, conn, W_POLL, host, deadline)) {
+        poll_answer(tr, q.host, out); /* every slot taken: answer from what is on disk now */
         return true;
     }
-    w->host = host;
-    w->deadline_ns = crow_loop_now(tr->loop) + (uint64_t)q.wait_s * 1000000000ull;
     tracker_rollout_arm(tr); /* for this poll's end */
     return false;
 }
@@ -354,7 +352,7 @@ static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, 
         reply(out, 200, "text/plain", "d2:oki1ee", 9);
         return true;
     }
-    if (!tracker_rollout_hold(tr, conn, W_REPORT)) {
+    if (!tracker_rollout_hold(tr, conn, W_REPORT, 0, 0)) {
         agent_failure(tr, out, "tracker busy: report again");
         return true;
     }
@@ -368,7 +366,7 @@ static bool held_or_now(tracker_rollout_t *tr, void *conn, enum wait_kind kind, 
         tracker_rollout_held_answer(tr, kind, 0, 0, out);
         return true;
     }
-    if (!tracker_rollout_hold(tr, conn, kind)) {
+    if (!tracker_rollout_hold(tr, conn, kind, 0, 0)) {
         json_error(tr, out, 503, "tracker busy: the command is recorded, see /rollout/status");
         return true;
     }

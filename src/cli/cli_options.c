@@ -53,7 +53,7 @@ int crow_cli_opt_log_level(const char *cmd, const char *arg)
 int crow_cli_opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_cap)
 {
     char why[PATH_MAX + 256], full[PATH_MAX];
-    crow_tls_ctx_t *ctx;
+    crow_tls_session_ctx_t *ctx;
     if (crow_tls_files_client(arg, &ctx, why, sizeof why))
         return crow_cli_usage_error(cmd, "--tls-ca %s", why);
     crow_http_client_set_tls(ctx);

@@ -196,8 +196,8 @@ static void warn_unsupported_trackers(const crow_manifest_t *m)
     uint32_t n = m->tracker_count ? m->tracker_count : (m->announce ? 1 : 0);
     for (uint32_t i = 0; i < n; i++) {
         const char *url = m->tracker_count ? m->trackers[i].url : m->announce;
-        struct crow_http_server server;
-        if (crow_http_server_parse(url, &server))
+        struct crow_http_client_server server;
+        if (crow_http_client_parse_server(url, &server))
             fprintf(stderr,
                     "crowcast make: warning: %s: crowcast seed and get announce to http[s]://A.B.C.D:PORT/ "
                     "URLs only and will skip this one (stock clients may use it)\n",

@@ -107,7 +107,7 @@ static void on_response(void *ctx, int err, const crow_http_response_t *res)
 
 struct tracker {
     const char *url;
-    struct crow_http_server server;
+    struct crow_http_client_server server;
     char prefix[256]; /* the URL's path without /announce */
     double timeout;
     const crow_auth_key_t *key; /* signs every request, or NULL */
@@ -325,7 +325,7 @@ static int tracker_url(struct tracker *t, const char *url)
     if (!url || !url[0])
         return crow_cli_usage_error("rollout", "no tracker: give --tracker URL or set CROWCAST_TRACKER");
     t->url = url;
-    if (crow_http_server_parse(url, &t->server))
+    if (crow_http_client_parse_server(url, &t->server))
         return crow_cli_usage_error("rollout", "--tracker wants http[s]://ADDR:PORT[/announce], not '%s'",
                                     url);
     size_t n = strlen(t->server.path);

@@ -45,6 +45,12 @@ static void usage(FILE *out)
         "  --crash WHO@T+D      kill -9 at T s, restart D s later; WHO: peer:H, seeder, tracker\n"
         "                       (repeatable, up to %d); a killed tracker refuses connections, with\n"
         "                       --tracker-dark its host answers nothing (announces time out in 5 s)\n"
+        "  --junk S             a stray sender on the group: every S seconds a datagram to every rack,\n"
+        "                       by turns junk and another session's DATA (default: none)\n"
+        "  --fault NAME         re-introduce a fault the project once had (repeatable): linger0 (the\n"
+        "                       seeder leaves after its pass), junk (any datagram resets a peer's\n"
+        "                       silence clock), two-heads (peers of a rack that start together are\n"
+        "                       each told chain head)\n"
         "  --seed-time S        a complete peer serves its neighbours this long (default 60)\n"
         "  --limit S            give up at this simulated time (default 3600)\n"
         "  --seed N             the run's seed (default 1)\n"
@@ -54,7 +60,8 @@ static void usage(FILE *out)
         "  --property N         run N random small datacenters (racks, hosts, sizes, loss, start\n"
         "                       order, one crash), seeds from --property-seed (default 1) on; each must\n"
         "                       end with every peer verified within its bound; a failure prints the\n"
-        "                       command replaying it\n"
+        "                       command replaying it (and runs no further than a broken invariant:\n"
+        "                       one chain head per rack); --fault applies to every scenario\n"
         "  -h, --help           this text\n\n"
         "Exit status: 0 every peer verified (every scenario passed); 1 not; 2 bad usage.\n",
         SIM_MAX_CRASHES);
@@ -84,6 +91,7 @@ enum {
     O_PROPERTY_SEED,
     O_TRACE,
     O_FAULT,
+    O_JUNK,
     O_ROLLOUT,
     O_PLAN,
     O_SICK,
@@ -142,28 +150,35 @@ static void print_result(const sim_config_t *c, const sim_result_t *r, double wa
            (unsigned long long)r->announces, r->announces_per_s, r->sim_s);
     printf("  simulator       %llu events, %.2f s wall, peak RSS %.0f MiB\n", (unsigned long long)r->events,
            wall, rss);
+    if (r->violation[0])
+        printf("  BROKEN          %s (the run stopped there)\n", r->violation);
     if (hash)
         printf("  event log hash  %016llx\n", (unsigned long long)r->hash);
 }
 
-/* --property N: every scenario must verify every peer within its bound. */
-static int property(uint64_t count, uint64_t first, bool fault_linger0)
+/* --property N: every scenario must verify every peer within its bound, and break no invariant. The
+ * faults of `faults` are set in every scenario. */
+static int property(uint64_t count, uint64_t first, const sim_config_t *faults)
 {
     unsigned failed = 0;
     double start = wall_s();
     for (uint64_t i = 0; i < count; i++) {
         sim_config_t c;
         sim_property_config(first + i, &c);
-        c.fault_linger0 = fault_linger0;
+        c.fault_linger0 = faults->fault_linger0;
+        c.fault_junk = faults->fault_junk;
+        c.fault_two_heads = faults->fault_two_heads;
         sim_result_t r;
         int ret = sim_run(&c, &r);
         double bound = sim_property_bound_s(&c);
-        if (ret == 0 && r.all_verified && r.last_done_s <= bound)
+        if (ret == 0 && !r.violation[0] && r.all_verified && r.last_done_s <= bound)
             continue;
         char cmd[1024];
         sim_property_command(&c, cmd, sizeof cmd);
         if (ret)
             printf("FAIL seed %llu: %s\n", (unsigned long long)c.seed, crow_strerror(ret));
+        else if (r.violation[0])
+            printf("FAIL seed %llu: %s\n", (unsigned long long)c.seed, r.violation);
         else if (!r.all_verified)
             printf("FAIL seed %llu: %u of %u peers verified at %.3f s (peer %u is not)\n",
                    (unsigned long long)c.seed, r.verified, c.racks * c.hosts_per_rack, r.sim_s,
@@ -275,6 +290,7 @@ int crow_cmd_sim(int argc, char **argv)
         {"property-seed", required_argument, NULL, O_PROPERTY_SEED},
         {"trace", required_argument, NULL, O_TRACE},
         {"fault", required_argument, NULL, O_FAULT},
+        {"junk", required_argument, NULL, O_JUNK},
         {"rollout", no_argument, NULL, O_ROLLOUT},
         {"plan", required_argument, NULL, O_PLAN},
         {"sick-rack", required_argument, NULL, O_SICK},
@@ -359,8 +375,13 @@ int crow_cmd_sim(int argc, char **argv)
             c.trace = stderr;
             break;
         case O_FAULT:
-            bad = strcmp(optarg, "linger0") != 0;
-            c.fault_linger0 = true;
+            c.fault_linger0 |= strcmp(optarg, "linger0") == 0;
+            c.fault_junk |= strcmp(optarg, "junk") == 0;
+            c.fault_two_heads |= strcmp(optarg, "two-heads") == 0;
+            bad = strcmp(optarg, "linger0") && strcmp(optarg, "junk") && strcmp(optarg, "two-heads");
+            break;
+        case O_JUNK:
+            bad = parse_seconds_ns(optarg, &c.junk_every_ns) || !c.junk_every_ns;
             break;
         case O_TRACKER_DARK:
             c.tracker_dark = true;
@@ -391,7 +412,7 @@ int crow_cmd_sim(int argc, char **argv)
     /* The engines' own logs would stamp simulated events with the wall clock: errors only. */
     crow_log_set_level(CROW_LOG_ERROR);
     if (prop)
-        return property(prop, prop_seed, c.fault_linger0);
+        return property(prop, prop_seed, &c);
     if (rollout)
         return run_rollout(&c, plan_path, sick, json);
     for (uint32_t i = 0; i < c.crash_count; i++)
@@ -415,5 +436,5 @@ int crow_cmd_sim(int argc, char **argv)
         return ret == CROW_EUSAGE ? CROW_EXIT_USAGE : CROW_EXIT_IO;
     }
     print_result(&c, &r, wall, json, hash);
-    return r.all_verified ? CROW_EXIT_OK : CROW_EXIT_FAIL;
+    return r.all_verified && !r.violation[0] ? CROW_EXIT_OK : CROW_EXIT_FAIL;
 }

@@ -531,14 +531,10 @@ static int decode_groups(const crow_bencode_doc_t *doc, uint32_t list, crow_crow
     uint32_t item = crow_bencode_first_child(doc, list);
     for (uint32_t i = 0; i < doc->nodes[list].count; i++, item = doc->nodes[item].next) {
         const crow_bencode_node_t *n = &doc->nodes[item];
-        const char *colon = n->type == CROW_BENCODE_STR ? memchr(n->str, ':', n->len) : NULL;
-        uint64_t port;
+        uint16_t port;
         uint32_t addr;
-        if (!colon || !crow_ipv4_parse((const char *)n->str, (size_t)(colon - (const char *)n->str), &addr) ||
-            (addr >> 28) != 14 ||
-            !crow_parse_decimal(colon + 1, n->len - (size_t)(colon - (const char *)n->str) - 1, 65535,
-                                &port) ||
-            port == 0)
+        if (n->type != CROW_BENCODE_STR ||
+            !crow_ipv4_parse_endpoint((const char *)n->str, n->len, &addr, &port) || (addr >> 28) != 14)
             return bad(why, "invalid crowcast group in groups");
         c->groups[c->group_count].addr = addr;
         c->groups[c->group_count].port = (uint16_t)port;

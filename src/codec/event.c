@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crowcast/event.h"
+#include "crowcast/hex.h"
 
 static void put_key(crow_event_writer_t *w, const char *key)
 {
@@ -97,10 +98,14 @@ bool crow_event_get_str(const char *line, size_t len, const char *key, char *out
                 return false;
             c = *v == 'n' ? '\n' : *v == 't' ? '\t' : *v;
             if (*v == 'u') {
-                if (end - v < 5)
-                    return false;
-                char hex[5] = {v[1], v[2], v[3], v[4], 0};
-                c = (char)strtol(hex, NULL, 16);
+                int cp = 0;
+                for (int i = 1; i <= 4; i++) {
+                    int d = end - v > i ? crow_hex_digit(v[i]) : -1;
+                    if (d < 0)
+                        return false;
+                    cp = cp << 4 | d;
+                }
+                c = (char)cp;
                 v += 4;
             }
         }

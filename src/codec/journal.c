@@ -1,9 +1,10 @@
 /* The rollout journal's record codec: CRC-framed query-string lines. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "crowcast/byteorder.h"
 #include "crowcast/error.h"
+#include "crowcast/hex.h"
 #include "crowcast/http.h"
 #include "crowcast/journal.h"
 #include "crowcast/text.h"
@@ -113,13 +114,14 @@ int crow_journal_decode(const char *buf, size_t len, crow_jrec_t *rec)
         return CROW_EMORE;
     size_t line = (size_t)(nl - buf);
     char hex[9];
+    uint8_t crc[4];
     if (line < 9 || buf[8] != ' ')
         return CROW_EPARSE;
     memcpy(hex, buf, 8);
     hex[8] = '\0';
-    char *end;
-    unsigned long want = strtoul(hex, &end, 16);
-    if (*end || strspn(hex, "0123456789abcdef") != 8 || want != crow_journal_crc32(buf + 9, line - 9))
+    /* Lower case only: the CRC is written that way, so anything else is damage. */
+    if (strspn(hex, "0123456789abcdef") != 8 || crow_unhex(hex, crc, sizeof crc) ||
+        crow_get32(crc) != crow_journal_crc32(buf + 9, line - 9))
         return CROW_EPARSE;
     memset(rec, 0, sizeof *rec);
     crow_http_query_t q;

@@ -80,12 +80,12 @@ int crow_probe_report_decode(const char *q, size_t len, crow_probe_report_t *out
     return finish_report(out, tmp, seen);
 }
 
-long crow_probe_line_encode(const crow_probe_line_t *l, char *buf, size_t cap)
+long crow_probe_report_line_encode(const crow_probe_report_line_t *l, char *buf, size_t cap)
 {
     char host[16], group[16];
     crow_ipv4_format(l->host, host);
     int n;
-    if (l->kind == CROW_PROBE_LINE_RECEIVER) {
+    if (l->kind == CROW_PROBE_REPORT_LINE_RECEIVER) {
         crow_ipv4_format(l->group, group);
         n = snprintf(buf, cap, "receiver&host=%s&rack=%s&group=%s:%u\n", host, l->rack, group, l->port);
     } else {
@@ -102,21 +102,7 @@ long crow_probe_line_encode(const crow_probe_line_t *l, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? CROW_ESPACE : n;
 }
 
-/* "A.B.C.D:PORT" with a port 1..65535. */
-static bool parse_group(crow_http_str_t v, uint32_t *addr, uint16_t *port)
-{
-    const char *colon = memchr(v.ptr, ':', v.len);
-    uint64_t p;
-    if (!colon || !crow_ipv4_parse(v.ptr, (size_t)(colon - v.ptr), addr))
-        return false;
-    crow_http_str_t ps = {colon + 1, v.len - (size_t)(colon + 1 - v.ptr)};
-    if (!parse_u64(ps, &p) || p == 0 || p > UINT16_MAX)
-        return false;
-    *port = (uint16_t)p;
-    return true;
-}
-
-int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out)
+int crow_probe_report_line_decode(const char *line, size_t len, crow_probe_report_line_t *out)
 {
     memset(out, 0, sizeof *out);
     crow_http_query_t it;
@@ -125,9 +111,9 @@ int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out)
     if (!crow_http_query_next(&it, &k, &v) || v.len)
         return CROW_EPARSE;
     if (str_is(k, "receiver"))
-        out->kind = CROW_PROBE_LINE_RECEIVER;
+        out->kind = CROW_PROBE_REPORT_LINE_RECEIVER;
     else if (str_is(k, "report"))
-        out->kind = CROW_PROBE_LINE_REPORT;
+        out->kind = CROW_PROBE_REPORT_LINE_REPORT;
     else
         return CROW_EPARSE;
     bool host = false, rack = false, group = false;
@@ -139,10 +125,10 @@ int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out)
             ok = !host && (host = crow_ipv4_parse(v.ptr, v.len, &out->host));
         else if (str_is(k, "rack"))
             ok = !rack && (rack = crow_rack_name_valid(v.ptr, v.len));
-        else if (out->kind == CROW_PROBE_LINE_RECEIVER && str_is(k, "group"))
-            ok = !group && (group = parse_group(v, &out->group, &out->port));
+        else if (out->kind == CROW_PROBE_REPORT_LINE_RECEIVER && str_is(k, "group"))
+            ok = !group && (group = crow_ipv4_parse_endpoint(v.ptr, v.len, &out->group, &out->port));
         else
-            ok = out->kind == CROW_PROBE_LINE_REPORT && take_field(&out->report, tmp, &seen, k, v);
+            ok = out->kind == CROW_PROBE_REPORT_LINE_REPORT && take_field(&out->report, tmp, &seen, k, v);
         if (!ok)
             return CROW_EPARSE;
         if (str_is(k, "rack"))
@@ -150,12 +136,12 @@ int crow_probe_line_decode(const char *line, size_t len, crow_probe_line_t *out)
     }
     if (!host || !rack)
         return CROW_EPARSE;
-    if (out->kind == CROW_PROBE_LINE_RECEIVER)
+    if (out->kind == CROW_PROBE_REPORT_LINE_RECEIVER)
         return group ? 0 : CROW_EPARSE;
     return finish_report(&out->report, tmp, seen);
 }
 
-int crow_probe_results_query_decode(const char *q, size_t len, uint16_t *run, uint16_t *step)
+int crow_probe_report_results_decode(const char *q, size_t len, uint16_t *run, uint16_t *step)
 {
     crow_http_query_t it;
     crow_http_query_init(&it, (crow_http_str_t){q, len});

@@ -9,6 +9,7 @@
 #include "crowcast/diag_flows.h"
 #include "crowcast/error.h"
 #include "crowcast/http.h"
+#include "crowcast/mix.h"
 #include "crowcast/wire.h"
 
 #define DEFAULT_MAX_CONNS      256u
@@ -24,23 +25,6 @@ enum dir_state {
     DIR_IGNORE,    /* a tracker's responses: counted, not parsed */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
-static uint32_t table_mask(uint32_t entries)
-{
-    uint32_t size = 16;
-    while (size < 2 * entries)
-        size *= 2;
-    return size - 1;
-}
-
 int crow_diag_flows_init(crow_diag_flows_t *f, const crow_diag_flows_config_t *cfg)
 {
     memset(f, 0, sizeof *f);
@@ -54,8 +38,8 @@ int crow_diag_flows_init(crow_diag_flows_t *f, const crow_diag_flows_config_t *c
         f->cfg.max_conns = DEFAULT_MAX_CONNS;
     if (f->cfg.max_announcers == 0)
         f->cfg.max_announcers = DEFAULT_MAX_ANNOUNCERS;
-    f->conn_mask = table_mask(f->cfg.max_conns);
-    f->ann_mask = table_mask(f->cfg.max_announcers);
+    f->conn_mask = crow_mix_table_mask(f->cfg.max_conns);
+    f->ann_mask = crow_mix_table_mask(f->cfg.max_announcers);
     f->conns = calloc(f->cfg.max_conns, sizeof *f->conns);
     f->conn_slots = calloc((size_t)f->conn_mask + 1, sizeof *f->conn_slots);
     f->announcers = calloc(f->cfg.max_announcers, sizeof *f->announcers);
@@ -105,7 +89,7 @@ static uint32_t conn_hash(const crow_netframe_t *fr)
 {
     uint64_t a = (uint64_t)fr->src_ip << 16 | fr->src_port;
     uint64_t b = (uint64_t)fr->dst_ip << 16 | fr->dst_port;
-    return (uint32_t)mix64(mix64(a < b ? a : b) ^ (a < b ? b : a));
+    return (uint32_t)crow_mix_bits(crow_mix_bits(a < b ? a : b) ^ (a < b ? b : a));
 }
 
 /* The connection of a segment; created (as `kind`) when kind != 0; NULL when unknown or full. */
@@ -277,7 +261,7 @@ static bool wire_plausible(const uint8_t *p, size_t n)
 
 static crow_diag_announcer_t *announcer_for(crow_diag_flows_t *f, uint32_t ip, uint16_t port)
 {
-    uint32_t i = (uint32_t)mix64((uint64_t)ip << 16 | port) & f->ann_mask;
+    uint32_t i = (uint32_t)crow_mix_bits((uint64_t)ip << 16 | port) & f->ann_mask;
     for (;; i = (i + 1) & f->ann_mask) {
         uint32_t slot = f->ann_slots[i];
         if (slot == 0)

@@ -7,24 +7,16 @@
 
 #include "crowcast/diag_stats.h"
 #include "crowcast/error.h"
+#include "crowcast/mix.h"
 
 #define DEFAULT_MAX_STREAMS 4096u
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static uint64_t key_hash(const crow_diag_stats_key_t *k)
 {
-    uint64_t h = mix64(k->session);
-    h = mix64(h ^ ((uint64_t)k->src_ip << 32 | k->dst_ip));
-    h = mix64(h ^ ((uint64_t)k->src_port << 48 | (uint64_t)k->dst_port << 32 | k->source));
-    return mix64(h ^ ((uint64_t)(uint32_t)k->ifindex << 1 | k->outgoing));
+    uint64_t h = crow_mix_bits(k->session);
+    h = crow_mix_bits(h ^ ((uint64_t)k->src_ip << 32 | k->dst_ip));
+    h = crow_mix_bits(h ^ ((uint64_t)k->src_port << 48 | (uint64_t)k->dst_port << 32 | k->source));
+    return crow_mix_bits(h ^ ((uint64_t)(uint32_t)k->ifindex << 1 | k->outgoing));
 }
 
 static bool key_equal(const crow_diag_stats_key_t *a, const crow_diag_stats_key_t *b)
@@ -34,14 +26,6 @@ static bool key_equal(const crow_diag_stats_key_t *a, const crow_diag_stats_key_
            a->ifindex == b->ifindex && a->outgoing == b->outgoing;
 }
 
-static uint32_t table_mask(uint32_t entries)
-{
-    uint32_t size = 16;
-    while (size < 2 * entries)
-        size *= 2;
-    return size - 1;
-}
-
 int crow_diag_stats_init(crow_diag_stats_t *d, const crow_diag_stats_config_t *cfg)
 {
     memset(d, 0, sizeof *d);
@@ -49,7 +33,7 @@ int crow_diag_stats_init(crow_diag_stats_t *d, const crow_diag_stats_config_t *c
         d->cfg = *cfg;
     if (d->cfg.max_streams == 0)
         d->cfg.max_streams = DEFAULT_MAX_STREAMS;
-    d->slot_mask = table_mask(d->cfg.max_streams);
+    d->slot_mask = crow_mix_table_mask(d->cfg.max_streams);
     d->streams = calloc(d->cfg.max_streams, sizeof *d->streams);
     d->slots = calloc((size_t)d->slot_mask + 1, sizeof *d->slots);
     d->scratch = malloc(CROW_DGRAM_HEADER_LEN + CROW_DGRAM_MAX_PAYLOAD);

@@ -9,6 +9,7 @@
 #include "crowcast/dgram_auth.h"
 #include "crowcast/error.h"
 #include "crowcast/mcast_receiver.h"
+#include "crowcast/mix.h"
 
 int crow_mcast_receiver_init(crow_mcast_receiver_t *r, const crow_manifest_t *m)
 {
@@ -59,19 +60,9 @@ void crow_mcast_receiver_dispose(crow_mcast_receiver_t *r)
     crow_bitfield_dispose(&r->chunks);
 }
 
-/* splitmix64's finalizer: every input bit affects every output bit. */
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 bool crow_mcast_test_loss_drops(uint64_t seed, uint32_t ppm, uint64_t seq)
 {
-    return ppm > 0 && mix(seed + 0x9e3779b97f4a7c15ull * (seq + 1)) % 1000000 < ppm;
+    return ppm > 0 && crow_mix_bits(seed + 0x9e3779b97f4a7c15ull * (seq + 1)) % 1000000 < ppm;
 }
 
 void crow_mcast_receiver_set_test_loss(crow_mcast_receiver_t *r, uint32_t ppm, uint64_t seed)

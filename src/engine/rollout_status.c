@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
@@ -28,6 +29,42 @@ static const char *safe(const char *s, char *buf, size_t cap)
     }
     buf[n] = '\0';
     return buf;
+}
+
+/* The hosts of each rack in table order, without a walk over every host for each rack (a status of
+ * 100,000 hosts in 250 racks would look at 25 million). */
+struct by_rack {
+    uint32_t *hosts; /* host indexes, rack after rack; NULL (out of memory): each rack walks the table */
+    uint32_t first[CROW_RACKS_MAX + 1];
+};
+
+static void by_rack_build(const crow_rollout_t *r, struct by_rack *g)
+{
+    uint32_t fill[CROW_RACKS_MAX];
+    memset(g->first, 0, sizeof g->first);
+    if (!(g->hosts = malloc((size_t)r->host_count * sizeof *g->hosts + 1)))
+        return;
+    for (uint32_t i = 0; i < r->host_count; i++)
+        if (r->hosts[i].rack < r->rack_count)
+            g->first[r->hosts[i].rack + 1]++;
+    for (uint32_t k = 0; k < r->rack_count; k++) {
+        fill[k] = g->first[k];
+        g->first[k + 1] += g->first[k];
+    }
+    for (uint32_t i = 0; i < r->host_count; i++)
+        if (r->hosts[i].rack < r->rack_count)
+            g->hosts[fill[r->hosts[i].rack]++] = i;
+}
+
+/* The next host of rack k, *at counting from 0 (a cursor), or UINT32_MAX. */
+static uint32_t by_rack_next(const crow_rollout_t *r, const struct by_rack *g, uint32_t k, uint32_t *at)
+{
+    if (g->hosts)
+        return *at < g->first[k + 1] - g->first[k] ? g->hosts[g->first[k] + (*at)++] : UINT32_MAX;
+    for (; *at < r->host_count; ++*at)
+        if (r->hosts[*at].rack == k)
+            return (*at)++;
+    return UINT32_MAX;
 }
 
 static const char *host_label(const crow_rollout_host_t *h)
@@ -82,6 +119,8 @@ long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *bu
         put(&o, "}");
     }
     put(&o, "],\"racks\":[");
+    struct by_rack g;
+    by_rack_build(r, &g);
     for (uint32_t k = 0; k < r->rack_count; k++) {
         put(&o, "%s{\"rack\":\"%s\",\"wave\":", k ? "," : "", r->racks[k]);
         if (r->wave_of[k] == UINT32_MAX)
@@ -90,10 +129,8 @@ long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *bu
             put(&o, "%u", r->wave_of[k] + 1);
         put(&o, ",\"hosts\":[");
         bool first = true;
-        for (uint32_t i = 0; i < r->host_count; i++) {
+        for (uint32_t at = 0, i; (i = by_rack_next(r, &g, k, &at)) != UINT32_MAX;) {
             const crow_rollout_host_t *h = &r->hosts[i];
-            if (h->rack != k)
-                continue;
             put(&o, "%s{\"host\":\"%s\",\"state\":\"%s\",\"current\":\"%s\",\"detail\":", first ? "" : ",",
                 h->name, host_label(h), h->current);
             put_json(&o, h->detail);
@@ -102,6 +139,7 @@ long crow_rollout_status_json(const crow_rollout_t *r, uint64_t now_ms, char *bu
         }
         put(&o, "]}");
     }
+    free(g.hosts);
     put(&o, "],\"decisions\":[");
     uint32_t kept =
         r->decision_count < CROW_ROLLOUT_MAX_DECISIONS ? r->decision_count : CROW_ROLLOUT_MAX_DECISIONS;
@@ -149,16 +187,18 @@ long crow_rollout_status_text(const crow_rollout_t *r, uint64_t now_ms, char *bu
             c.rolled_back, wv->spec.healthy_pct, wv->spec.max_failures, wv->spec.soak_s,
             wv->spec.canary ? " (canary)" : "", "");
     }
+    struct by_rack g;
+    by_rack_build(r, &g);
     for (uint32_t k = 0; k < r->rack_count; k++) {
         if (r->wave_of[k] == UINT32_MAX)
             put(&o, "rack %s (not in the plan):", r->racks[k]);
         else
             put(&o, "rack %s (wave %u):", r->racks[k], r->wave_of[k] + 1);
-        for (uint32_t i = 0; i < r->host_count; i++)
-            if (r->hosts[i].rack == k)
-                put(&o, " %s=%s", r->hosts[i].name, host_label(&r->hosts[i]));
+        for (uint32_t at = 0, i; (i = by_rack_next(r, &g, k, &at)) != UINT32_MAX;)
+            put(&o, " %s=%s", r->hosts[i].name, host_label(&r->hosts[i]));
         put(&o, "\n");
     }
+    free(g.hosts);
     put(&o, "decisions:\n");
     uint32_t kept = r->decision_count < 12 ? r->decision_count : 12;
     for (uint32_t k = 0; k < kept; k++) {

@@ -17,7 +17,7 @@
 /* A record's header, MAC or tag and padding on top of its plaintext (TLS 1.2 CBC is the largest). */
 #define RECORD_OVERHEAD 512
 
-struct crow_tls_ctx {
+struct crow_tls_session_ctx {
     SSL_CTX *ssl;
     bool server;
 };
@@ -40,9 +40,9 @@ static int tls_why(char *why, size_t cap, const char *what)
     return CROW_ETLS;
 }
 
-static int ctx_new(crow_tls_ctx_t **out, bool server)
+static int ctx_new(crow_tls_session_ctx_t **out, bool server)
 {
-    crow_tls_ctx_t *c = calloc(1, sizeof *c);
+    crow_tls_session_ctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     c->server = server;
@@ -60,10 +60,10 @@ static int ctx_new(crow_tls_ctx_t **out, bool server)
     return 0;
 }
 
-int crow_tls_ctx_new_server(crow_tls_ctx_t **out, const char *cert_pem, size_t cert_len, const char *key_pem,
-                            size_t key_len, char *why, size_t why_cap)
+int crow_tls_session_ctx_new_server(crow_tls_session_ctx_t **out, const char *cert_pem, size_t cert_len,
+                                    const char *key_pem, size_t key_len, char *why, size_t why_cap)
 {
-    crow_tls_ctx_t *c;
+    crow_tls_session_ctx_t *c;
     int ret = ctx_new(&c, true);
     if (ret)
         return ret;
@@ -99,14 +99,14 @@ out:
     X509_free(leaf);
     BIO_free(certs);
     BIO_free(keys);
-    crow_tls_ctx_free(c);
+    crow_tls_session_ctx_free(c);
     return ret;
 }
 
-int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_len, char *why,
-                            size_t why_cap)
+int crow_tls_session_ctx_new_client(crow_tls_session_ctx_t **out, const char *ca_pem, size_t ca_len,
+                                    char *why, size_t why_cap)
 {
-    crow_tls_ctx_t *c;
+    crow_tls_session_ctx_t *c;
     int ret = ctx_new(&c, false);
     if (ret)
         return ret;
@@ -131,14 +131,14 @@ int crow_tls_ctx_new_client(crow_tls_ctx_t **out, const char *ca_pem, size_t ca_
             ret = crow_why(why, why_cap, CROW_ETLS, "no PEM certificate in the CA file");
     }
     if (ret) {
-        crow_tls_ctx_free(c);
+        crow_tls_session_ctx_free(c);
         return ret;
     }
     *out = c;
     return 0;
 }
 
-void crow_tls_ctx_free(crow_tls_ctx_t *ctx)
+void crow_tls_session_ctx_free(crow_tls_session_ctx_t *ctx)
 {
     if (!ctx)
         return;
@@ -159,7 +159,7 @@ static int expect_name(SSL *ssl, const char *name)
     return 0;
 }
 
-int crow_tls_session_new(crow_tls_session_t **out, const crow_tls_ctx_t *ctx, const char *peer_name)
+int crow_tls_session_new(crow_tls_session_t **out, const crow_tls_session_ctx_t *ctx, const char *peer_name)
 {
     if (!ctx->server && (!peer_name || !*peer_name))
         return CROW_EUSAGE;

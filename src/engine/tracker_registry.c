@@ -462,7 +462,8 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         want = cap;
     uint32_t lo, hi;
     chain_bounds(s, at, &lo, &hi);
-    bool is_head = chain_head(s, lo, hi) == at;
+    uint32_t head = chain_head(s, lo, hi);
+    bool is_head = head == at || (reg->cfg.fault_same_ms_heads && s->peers[head].first_seen == p->first_seen);
     /* A peer that leads because its head brings nothing is listed what the head would be. */
     select_neighbours(s, at, lo, hi, is_head || req->lead, want, reg->cfg.head_seeders, peers,
                       &resp->peer_count);

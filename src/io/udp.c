@@ -2,7 +2,10 @@
  *
  * Receive: a multishot recvmsg over a provided-buffer ring where the kernel has it, otherwise a fixed
  * set of recvmsg operations re-armed after each datagram. SO_RXQ_OVFL carries the socket's drop
- * counter in every datagram's control data.
+ * counter in every datagram's control data. With UDP_GRO (multishot only, when asked), one buffer
+ * may hold a run of datagrams of one size (the last may be shorter), as a sender's GSO burst or the
+ * NIC's GRO built it; the UDP_GRO control message gives that size, and each datagram is cut out and
+ * judged alone (one longer than buffer_size counts as truncated, as without GRO).
  * Send: one sendmsg per GSO burst (UDP_SEGMENT in the control data) or per datagram.
  */
 #include <arpa/inet.h>
@@ -29,29 +32,22 @@ int crow_parse_ipv4(const char *text, struct in_addr *out)
 
 int crow_parse_endpoint(const char *text, struct sockaddr_in *out)
 {
-    char host[64];
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) >= sizeof host)
-        return CROW_EUSAGE;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    /* Digits only: strtol alone would take a leading space, tab or sign, and the text may become a
-     * Host header (a tracker URL from a .torrent). */
-    const char *digits = colon + 1;
-    if (!*digits || strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 5)
-        return CROW_EUSAGE;
-    long port = strtol(digits, NULL, 10);
-    if (port <= 0 || port > 65535)
+    uint32_t addr;
+    uint16_t port;
+    if (!crow_ipv4_parse_endpoint(text, strlen(text), &addr, &port))
         return CROW_EUSAGE;
     memset(out, 0, sizeof *out);
     out->sin_family = AF_INET;
-    out->sin_port = htons((uint16_t)port);
-    return crow_parse_ipv4(host, &out->sin_addr);
+    out->sin_port = htons(port);
+    out->sin_addr.s_addr = htonl(addr);
+    return 0;
 }
 
 /* ---- receiver ---- */
 
-#define RX_CONTROL_SPACE CMSG_SPACE(sizeof(uint32_t))
+#define RX_CONTROL_SPACE (CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int)))
+#define RX_GRO_BYTES     65535u     /* the largest run of datagrams GRO hands over in one buffer */
+#define RX_GRO_RING      (8u << 20) /* bytes of GRO buffers: 128 of 64 KiB */
 
 struct rx_slot {
     crow_op_t op;
@@ -71,6 +67,7 @@ struct crow_udp_rx {
     void *ctx;
     struct crow_udp_rx_stats stats;
     uint32_t last_ovfl;
+    size_t max_len; /* the longest datagram taken: buffer_size */
     /* multishot */
     crow_op_t op;
     crow_bufring_t *ring;
@@ -101,27 +98,45 @@ static void rx_free(struct crow_udp_rx *rx)
     free(rx);
 }
 
-/* Reads SO_RXQ_OVFL (a running count of the socket's drops) from the control data. */
-static void account_overflow(struct crow_udp_rx *rx, struct cmsghdr *cm)
+/* Reads one control message: SO_RXQ_OVFL (a running count of the socket's drops) or UDP_GRO (the
+ * size of each datagram in the buffer, into *gso). */
+static void account_cmsg(struct crow_udp_rx *rx, const struct cmsghdr *cm, size_t *gso)
 {
-    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
         uint32_t total;
         memcpy(&total, CMSG_DATA(cm), sizeof total);
         rx->stats.kernel_drops += (uint32_t)(total - rx->last_ovfl);
         rx->last_ovfl = total;
+    } else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+        int size;
+        memcpy(&size, CMSG_DATA(cm), sizeof size);
+        *gso = size > 0 ? (size_t)size : 0;
     }
 }
 
-static void deliver(struct crow_udp_rx *rx, const uint8_t *data, size_t len, bool truncated,
-                    const struct sockaddr_in *from)
+static void deliver_one(struct crow_udp_rx *rx, const uint8_t *data, size_t len, bool truncated,
+                        const struct sockaddr_in *from)
 {
-    if (truncated) {
+    if (truncated || len > rx->max_len) {
         rx->stats.truncated++;
         return;
     }
     rx->stats.datagrams++;
     rx->stats.bytes += len;
     rx->fn(rx->ctx, data, len, from);
+}
+
+/* Hands over the datagrams of one buffer: len bytes, in datagrams of gso bytes (0: one datagram). */
+static void deliver(struct crow_udp_rx *rx, const uint8_t *data, size_t len, size_t gso, bool truncated,
+                    const struct sockaddr_in *from)
+{
+    if (gso == 0 || gso >= len) {
+        deliver_one(rx, data, len, truncated, from);
+        return;
+    }
+    rx->stats.gro_buffers++;
+    for (size_t off = 0; off < len && !rx->closing; off += gso)
+        deliver_one(rx, data + off, len - off < gso ? len - off : gso, truncated, from);
 }
 
 static int rx_arm_multishot(struct crow_udp_rx *rx)
@@ -137,11 +152,14 @@ static void on_multishot(crow_op_t *op, int res, unsigned flags)
         uint8_t *buf = crow_bufring_buffer(rx->ring, id);
         struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, &rx->tmpl);
         if (o && !rx->closing) {
-            account_overflow(rx, io_uring_recvmsg_cmsg_firsthdr(o, &rx->tmpl));
+            size_t gso = 0;
+            for (struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, &rx->tmpl); cm;
+                 cm = io_uring_recvmsg_cmsg_nexthdr(o, &rx->tmpl, cm))
+                account_cmsg(rx, cm, &gso);
             struct sockaddr_in from;
             memcpy(&from, io_uring_recvmsg_name(o), sizeof from);
             deliver(rx, io_uring_recvmsg_payload(o, &rx->tmpl),
-                    io_uring_recvmsg_payload_length(o, res, &rx->tmpl), o->flags & MSG_TRUNC, &from);
+                    io_uring_recvmsg_payload_length(o, res, &rx->tmpl), gso, o->flags & MSG_TRUNC, &from);
         }
         crow_bufring_recycle(rx->ring, id);
     }
@@ -180,8 +198,10 @@ static void on_slot(crow_op_t *op, int res, unsigned flags)
         return;
     }
     if (res >= 0) {
-        account_overflow(rx, CMSG_FIRSTHDR(&s->msg));
-        deliver(rx, s->buf, (size_t)res, s->msg.msg_flags & MSG_TRUNC, &s->from);
+        size_t gso = 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&s->msg); cm; cm = CMSG_NXTHDR(&s->msg, cm))
+            account_cmsg(rx, cm, &gso);
+        deliver(rx, s->buf, (size_t)res, gso, s->msg.msg_flags & MSG_TRUNC, &s->from);
     }
     rx_arm_slot(s);
 }
@@ -241,17 +261,24 @@ int crow_udp_rx_open(crow_loop_t *loop, crow_udp_rx_t **out, const struct crow_u
     rx->loop = loop;
     rx->fn = fn;
     rx->ctx = ctx;
+    rx->max_len = cfg->buffer_size;
     crow_op_init(&rx->op, on_multishot, rx);
     int ret = rx->fd = open_rx_socket(cfg, &rx->stats.rcvbuf);
     if (ret < 0)
         goto fail;
     if (loop->features.multishot_recv) {
+        /* A GRO buffer must hold the longest run the kernel may hand over, or the rest of the run is
+         * lost: fewer, larger buffers (each read brings up to 64 KiB of datagrams). */
+        int one = 1;
+        rx->stats.gro = cfg->gro && setsockopt(rx->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+        unsigned payload = rx->stats.gro ? RX_GRO_BYTES : cfg->buffer_size;
+        unsigned count = rx->stats.gro ? RX_GRO_RING / (RX_GRO_BYTES + 1) : cfg->buffers;
         /* Each buffer holds the recvmsg header, the source address and control data, then the payload. */
         unsigned size = (unsigned)(sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_in) +
-                                   RX_CONTROL_SPACE + cfg->buffer_size);
+                                   RX_CONTROL_SPACE + payload);
         rx->tmpl.msg_namelen = sizeof(struct sockaddr_in);
         rx->tmpl.msg_controllen = RX_CONTROL_SPACE;
-        ret = crow_bufring_new(loop, &rx->ring, cfg->buffers, size, next_group++);
+        ret = crow_bufring_new(loop, &rx->ring, count, size, next_group++);
         if (ret == 0 && (ret = rx_arm_multishot(rx)) == 0) {
             rx->stats.multishot = true;
             *out = rx;
@@ -259,6 +286,11 @@ int crow_udp_rx_open(crow_loop_t *loop, crow_udp_rx_t **out, const struct crow_u
         }
         crow_bufring_free(loop, rx->ring);
         rx->ring = NULL;
+        if (rx->stats.gro) { /* the fallback's buffers are buffer_size: no GRO there */
+            int zero = 0;
+            setsockopt(rx->fd, SOL_UDP, UDP_GRO, &zero, sizeof zero);
+            rx->stats.gro = false;
+        }
     }
     if ((ret = rx_start_fallback(rx, cfg)) == 0) {
         *out = rx;

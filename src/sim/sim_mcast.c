@@ -36,6 +36,7 @@ static uint32_t packet_new(sim_world_t *w, const crow_mcast_tx_t *tx)
     p->bytes_len = tx->bytes_len;
     p->payload_len = tx->type == CROW_DGRAM_DATA ? tx->length : 0;
     p->refs = 0;
+    p->stray = false;
     return i;
 }
 
@@ -69,7 +70,8 @@ static void fabric(sim_world_t *w, uint32_t i)
         uint64_t t = sim_link_offer(&w->rack_down[r], sim_now(w), packet_size(p), true, &w->rng);
         if (t == SIM_DROPPED)
             continue;
-        w->rack_in_bytes[r] += p->payload_len;
+        if (!p->stray)
+            w->rack_in_bytes[r] += p->payload_len;
         p->refs++;
         sim_at(w, t, SIM_EV_MC_RACK, r, i);
     }
@@ -102,7 +104,8 @@ static void deliver(sim_world_t *w, uint32_t host, uint32_t i)
         /* The payload's bytes are whatever the scratch holds: nothing hashes them. */
         size_t len = p->bytes_len + p->payload_len;
         memcpy(w->scratch, p->bytes, p->bytes_len);
-        uint64_t source = (uint64_t)w->hosts[w->seeder].addr << 16 | SIM_PORT;
+        uint32_t from = p->stray ? 0x0afffe01u /* 10.255.254.1 */ : w->hosts[w->seeder].addr;
+        uint64_t source = (uint64_t)from << 16 | SIM_PORT;
         sim_peer_datagram(w, h, w->scratch, len, source);
     }
     packet_unref(w, i);
@@ -124,6 +127,33 @@ void sim_mcast_event(sim_world_t *w, const sim_event_t *e)
     default:
         break;
     }
+}
+
+void sim_mcast_junk_event(sim_world_t *w)
+{
+    crow_mcast_tx_t tx = {.type = CROW_DGRAM_BEACON, .bytes_len = CROW_DGRAM_HEADER_LEN};
+    if (w->junk_sent % 2 == 0) {
+        for (size_t k = 0; k < tx.bytes_len; k++) /* no payload: the junk is these bytes */
+            tx.bytes[k] = (uint8_t)sim_rng_below(&w->rng, 256);
+    } else {
+        /* The release's own session id with its top bit flipped: a stream of another release. */
+        uint32_t len = crow_manifest_piece_size(&w->m, 0);
+        crow_dgram_t d = {.type = CROW_DGRAM_DATA,
+                          .length = (uint16_t)(len < w->cfg->chunk_size ? len : w->cfg->chunk_size),
+                          .session = crow_dgram_session_of(w->m.release_id) ^ 1ull << 63,
+                          .seq = w->junk_sent / 2};
+        crow_dgram_encode_header(tx.bytes, &d);
+        tx.type = CROW_DGRAM_DATA;
+        tx.length = d.length;
+    }
+    w->junk_sent++;
+    uint32_t i = packet_new(w, &tx);
+    if (i != UINT32_MAX) {
+        w->packets[i].stray = true;
+        w->packets[i].refs = 1;
+        fabric(w, i); /* it comes from a host on the fabric, beside the seeder */
+    }
+    sim_at(w, sim_now(w) + w->cfg->junk_every_ns, SIM_EV_JUNK, 0, 0);
 }
 
 void sim_mcast_dispose(sim_world_t *w)

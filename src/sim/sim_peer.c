@@ -247,6 +247,9 @@ void sim_peer_datagram(sim_world_t *w, sim_host_t *h, const uint8_t *buf, size_t
     uint64_t now = sim_now(w);
     crow_mcast_rx_event_t ev;
     crow_mcast_receiver_set_repair(&p->rx, true); /* a tracker: TCP repair exists */
+    /* --fault junk: what getter.c once did, before any check of the datagram. */
+    if (w->cfg->fault_junk && crow_peer_policy_datagram(&p->policy, now))
+        frontier_changed(w, h);
     if (crow_mcast_receiver_on_datagram(&p->rx, source, buf, len, &ev) != 0)
         return;
     if (ev.live && crow_peer_policy_datagram(&p->policy, now))

@@ -49,7 +49,11 @@ void sim_property_config(uint64_t seed, sim_config_t *c)
     k->at_ns = sim_rng_below(&r, (uint64_t)(2 * sb * 1e9) + c->spread_ns + SIM_NS);
     k->down_ns = SIM_NS / 2 + sim_rng_below(&r, 5 * SIM_NS);
     c->limit_ns = 600 * SIM_NS;
-    c->tracker_dark = sim_rng_below(&r, 2); /* drawn last: the draws above keep their seeds' values */
+    c->tracker_dark = sim_rng_below(&r, 2); /* drawn after the rest: the draws above keep their values */
+    /* Half the datacenters have a stray sender on the group (another session, or junk), more often
+     * than a peer's 3 s of silence: drawn last, for the same reason. */
+    if (sim_rng_below(&r, 2))
+        c->junk_every_ns = SIM_NS / 10 + sim_rng_below(&r, 2 * SIM_NS);
 }
 
 double sim_property_bound_s(const sim_config_t *c)
@@ -95,8 +99,14 @@ int sim_property_command(const sim_config_t *c, char *buf, size_t cap)
                  (unsigned long long)c->seed, (double)c->limit_ns / 1e9);
     if (c->tracker_dark && n > 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " --tracker-dark");
+    if (c->junk_every_ns && n > 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --junk %.9f", (double)c->junk_every_ns / 1e9);
     if (c->fault_linger0 && n > 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " --fault linger0");
+    if (c->fault_junk && n > 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --fault junk");
+    if (c->fault_two_heads && n > 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --fault two-heads");
     for (uint32_t i = 0; i < c->crash_count && n > 0 && (size_t)n < cap; i++) {
         const sim_crash_t *k = &c->crashes[i];
         char who[32];

@@ -2,13 +2,7 @@
  * every machine for a seed. */
 #include "sim_rng.h"
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "crowcast/mix.h"
 
 static uint64_t rotl(uint64_t x, int k)
 {
@@ -18,7 +12,7 @@ static uint64_t rotl(uint64_t x, int k)
 void sim_rng_seed(sim_rng_t *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
+        r->s[i] = crow_mix_next(&seed);
 }
 
 uint64_t sim_rng_next(sim_rng_t *r)

@@ -24,7 +24,11 @@ static uint64_t now_ms(const sim_world_t *w)
 
 int sim_tracker_start(sim_world_t *w)
 {
-    crow_registry_config_t rc = {.max_swarms = 4, .max_peers_per_swarm = w->npeers + 8};
+    crow_registry_config_t rc = {.max_swarms = 4,
+                                 .max_peers_per_swarm = w->npeers + 8,
+                                 .fault_same_ms_heads = w->cfg->fault_two_heads};
+    for (uint32_t i = 0; i < w->npeers; i++)
+        w->hosts[i].told_head = false; /* a new registry: nobody is anybody's head yet */
     int ret = crow_registry_new(&w->registry, &rc, &w->racks);
     if (ret)
         return ret;
@@ -73,6 +77,23 @@ void sim_announce(sim_world_t *w, sim_host_t *h)
     h->ann_queued = true;
 }
 
+/* The registry's promise (tracker_registry.h): at most one registered member of a chain was last told
+ * head. Checked for the live peers of h's rack as each answer goes out; a break stops the run. */
+static void check_head(sim_world_t *w, sim_host_t *h, bool head, bool stopping)
+{
+    if (h->index >= w->npeers)
+        return;
+    h->told_head = head && !stopping;
+    uint32_t per = w->cfg->hosts_per_rack, first = h->rack * per;
+    for (uint32_t k = first; h->told_head && k < first + per; k++) {
+        const sim_host_t *o = &w->hosts[k];
+        if (o != h && o->alive && o->told_head && !w->violation[0])
+            snprintf(w->violation, sizeof w->violation,
+                     "two chain heads in rack %u at %.6f s: peers %u and %u", h->rack,
+                     (double)sim_now(w) / 1e9, o->index, h->index);
+    }
+}
+
 /* The tracker answers h's announce (tracker_http.c's announce). */
 static void answer(sim_world_t *w, sim_host_t *h, uint64_t id)
 {
@@ -95,6 +116,9 @@ static void answer(sim_world_t *w, sim_host_t *h, uint64_t id)
         h->ann_resp.interval = 0; /* refused: answered as a failure */
     else
         h->ann_resp.crowcast.has_sending = true; /* the encoder always writes "sending" */
+    if (!failure)
+        check_head(w, h, h->ann_resp.crowcast.present && h->ann_resp.crowcast.head,
+                   q->event == CROW_EVENT_STOPPED);
     if (!failure && q->want_groups) {
         crow_crowcast_info_t *cc = &h->ann_resp.crowcast;
         const crow_rack_t *r = crow_racks_get(&w->racks, 0);

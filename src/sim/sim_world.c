@@ -198,6 +198,7 @@ static void kill_host(sim_world_t *w, sim_host_t *h, uint64_t down_ns)
         sim_tracker_stop(w);
     sim_tcp_close_host(w, h->index);
     h->alive = false;
+    h->told_head = false;
     h->incarnation++;
     h->ann_busy = h->ann_queued = false;
     h->ann_id++;
@@ -243,6 +244,9 @@ static void dispatch(sim_world_t *w, const sim_event_t *e)
     case SIM_EV_TRACKER_TICK:
         if (current(h, e))
             sim_tracker_tick_event(w);
+        break;
+    case SIM_EV_JUNK:
+        sim_mcast_junk_event(w);
         break;
     case SIM_EV_MC_FABRIC:
     case SIM_EV_MC_RACK:
@@ -318,6 +322,7 @@ static void figures(sim_world_t *w, sim_result_t *r)
     r->announces_per_s = r->sim_s > 0 ? (double)w->announces / r->sim_s : 0;
     r->events = w->sched.popped;
     r->hash = w->sched.hash;
+    snprintf(r->violation, sizeof r->violation, "%s", w->violation);
 }
 
 static void dispose(sim_world_t *w)
@@ -386,7 +391,9 @@ int sim_run(const sim_config_t *cfg, sim_result_t *r)
         sim_at(&w, k->at_ns, SIM_EV_KILL, host, k->down_ns);
     }
     sim_event_t e;
-    while (!w.error && w.verified < w.npeers && sim_sched_peek(&w.sched) <= c.limit_ns &&
+    if (c.junk_every_ns)
+        sim_at(&w, c.junk_every_ns, SIM_EV_JUNK, 0, 0);
+    while (!w.error && !w.violation[0] && w.verified < w.npeers && sim_sched_peek(&w.sched) <= c.limit_ns &&
            sim_sched_pop(&w.sched, &e))
         dispatch(&w, &e);
     ret = w.error;

@@ -78,10 +78,16 @@ typedef struct sim_config {
     uint64_t seed_time_ns; /* a complete peer serves this long (or until the tracker shows none incomplete) */
     uint64_t limit_ns;     /* simulated time after which the run gives up */
     uint64_t seed;
-    FILE *log;           /* every event as a line, or NULL */
-    bool fault_linger0;  /* a deliberate fault: the seeder leaves after its pass (--linger 0) */
-    bool tracker_dark;   /* a killed tracker's host answers nothing (else: connections refused) */
-    uint32_t trace_host; /* a peer whose announces and answers are told on `trace` (UINT32_MAX: none) */
+    FILE *log;              /* every event as a line, or NULL */
+    uint64_t junk_every_ns; /* a stray sender on the group: a junk or another session's datagram this
+                               often, to every rack (0: none) */
+    /* Deliberate faults (--fault), each one the project once had, for the property check to catch: */
+    bool fault_linger0;   /* the seeder leaves after its pass (--linger 0) */
+    bool fault_junk;      /* any datagram, junk or another session's, resets a peer's silence clock */
+    bool fault_two_heads; /* the registry judges seniority by the millisecond (peers of a rack that
+                             start together are each told chain head) */
+    bool tracker_dark;    /* a killed tracker's host answers nothing (else: connections refused) */
+    uint32_t trace_host;  /* a peer whose announces and answers are told on `trace` (UINT32_MAX: none) */
     FILE *trace;
 } sim_config_t;
 
@@ -102,6 +108,9 @@ typedef struct sim_result {
     uint64_t events, hash;
     double sim_s;           /* simulated time at the end */
     uint32_t first_missing; /* a peer not verified (when !all_verified) */
+    /* An invariant the run broke (it stopped there), or "": at most one live peer of a rack whose
+     * last answer from the tracker (since it last started) said chain head. */
+    char violation[160];
 } sim_result_t;
 
 /* Defaults: 2 racks x 4 hosts, 64 MiB, 1 MiB pieces, 8 KiB chunks, 10 Gbit/s, no loss, together. */
@@ -144,6 +153,7 @@ enum sim_ev {
     SIM_EV_ANNOUNCE,     /* obj host: its announce reaches the tracker */
     SIM_EV_ANSWER,       /* obj host, arg announce id: the tracker's answer reaches it */
     SIM_EV_ANN_TIMEOUT,  /* obj host, arg announce id */
+    SIM_EV_JUNK,         /* the stray sender's next datagram (junk_every_ns) */
 };
 
 /* One datagram in flight: the engine's header (or whole control datagram), the payload elided. */
@@ -152,6 +162,7 @@ typedef struct sim_packet {
     uint16_t bytes_len;
     uint32_t payload_len;
     uint32_t refs; /* deliveries still pending */
+    bool stray;    /* the stray sender's (junk or another session's), not the release's */
 } sim_packet_t;
 
 /* One direction of a connection: the stream as the sender wrote it. Real bytes are kept (`real`);
@@ -196,6 +207,7 @@ typedef struct sim_host {
     crow_announce_resp_t ann_resp;
     crow_announce_peer_t *ann_peers;
     bool ann_ok;
+    bool told_head; /* a peer whose last answer from this tracker incarnation said chain head */
     crow_peer_context_t ctx;
     uint8_t peer_id[CROW_WIRE_ID_LEN];
     union {
@@ -228,7 +240,9 @@ typedef struct sim_world {
     uint32_t verified;
     uint64_t seeder_tcp_bytes;
     uint64_t tcp_bytes;
-    int error; /* the first failure of the glue (out of memory): the run stops */
+    uint64_t junk_sent;
+    char violation[160]; /* sim_result_t's: the run stops */
+    int error;           /* the first failure of the glue (out of memory): the run stops */
 } sim_world_t;
 
 /* sim_world.c */
@@ -245,6 +259,9 @@ sim_host_t *sim_host_by_addr(sim_world_t *w, uint32_t addr);
 /* sim_mcast.c */
 void sim_mcast_send(sim_world_t *w, const crow_mcast_tx_t *tx);
 void sim_mcast_event(sim_world_t *w, const sim_event_t *e);
+/* The stray sender's datagram now, and its next one scheduled: by turns bytes that decode as no
+ * datagram, and a DATA datagram of another session (of this release's geometry). */
+void sim_mcast_junk_event(sim_world_t *w);
 void sim_mcast_dispose(sim_world_t *w);
 
 /* sim_tcp.c: connections between hosts. A session on each side is made by the side's glue

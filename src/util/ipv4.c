@@ -1,7 +1,9 @@
 /* Dotted-quad IPv4 text (crowcast/ipv4.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "crowcast/ipv4.h"
+#include "crowcast/units.h"
 
 bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr)
 {
@@ -25,6 +27,19 @@ bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr)
     if (i != len)
         return false;
     *addr = v;
+    return true;
+}
+
+bool crow_ipv4_parse_endpoint(const char *text, size_t len, uint32_t *addr, uint16_t *port)
+{
+    const char *colon = memchr(text, ':', len);
+    uint64_t p;
+    uint32_t a;
+    if (!colon || !crow_ipv4_parse(text, (size_t)(colon - text), &a) ||
+        !crow_parse_decimal(colon + 1, len - (size_t)(colon + 1 - text), 65535, &p) || p == 0)
+        return false;
+    *addr = a;
+    *port = (uint16_t)p;
     return true;
 }
 

@@ -5,7 +5,6 @@
  * systemd journal, which stamps every line itself: a log file written by a test harness, nohup or
  * a container runtime can then say when a host stalled. This file is the one place besides io/
  * that reads a clock: a log line's time is for people, never an input to a decision. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "crowcast/error.h"
 #include "crowcast/log.h"
+#include "crowcast/units.h"
 #include "log_internal.h"
 
 static enum crow_log_level current_level = CROW_LOG_INFO;
@@ -49,23 +49,12 @@ void crow_log_set_role(const char *name)
     snprintf(role, sizeof role, "%s", name);
 }
 
-/* Reads a decimal number of digits only (strtoull alone would take spaces, '+' and '-'). */
-static bool read_decimal(const char **p, uint64_t *out)
-{
-    if (**p < '0' || **p > '9')
-        return false;
-    char *end;
-    errno = 0;
-    *out = strtoull(*p, &end, 10);
-    *p = end;
-    return errno == 0;
-}
-
 bool crow_log_is_journal(const char *journal_stream, uint64_t dev, uint64_t ino)
 {
-    const char *p = journal_stream;
+    const char *colon = journal_stream ? strchr(journal_stream, ':') : NULL;
     uint64_t d, i;
-    if (!p || !read_decimal(&p, &d) || *p++ != ':' || !read_decimal(&p, &i) || *p)
+    if (!colon || !crow_parse_decimal(journal_stream, (size_t)(colon - journal_stream), UINT64_MAX, &d) ||
+        !crow_parse_decimal(colon + 1, strlen(colon + 1), UINT64_MAX, &i))
         return false;
     return d == dev && i == ino;
 }
@@ -107,7 +96,7 @@ size_t crow_log_format(char *buf, size_t cap, int64_t unix_ms, const char *who, 
     return n;
 }
 
-void crow_vlog(enum crow_log_level level, const char *fmt, va_list ap)
+void crow_log_v(enum crow_log_level level, const char *fmt, va_list ap)
 {
     if (level > current_level)
         return;
@@ -129,6 +118,6 @@ void crow_log(enum crow_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    crow_vlog(level, fmt, ap);
+    crow_log_v(level, fmt, ap);
     va_end(ap);
 }

@@ -97,12 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct replay rp;
     static char status[1u << 20], status2[1u << 20];
-    /* One coordinator for every input, cleared as crow_rollout_new clears a new one: allocating
-     * a few MiB per input would cost more than the replay. */
-    if ((!rp.r && crow_rollout_new(&rp.r) != 0) || (!rp.replayed && crow_rollout_new(&rp.replayed) != 0))
+    /* Fresh coordinators for every input (small until hosts register: the host table grows). */
+    crow_rollout_free(rp.r);
+    crow_rollout_free(rp.replayed);
+    rp.r = rp.replayed = NULL;
+    if (crow_rollout_new(&rp.r) != 0 || crow_rollout_new(&rp.replayed) != 0)
         abort();
-    memset(rp.r, 0, sizeof *rp.r);
-    memset(rp.replayed, 0, sizeof *rp.replayed);
     rp.journal_len = 0;
     if (size == 0)
         return 0;

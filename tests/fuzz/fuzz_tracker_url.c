@@ -1,5 +1,5 @@
 /* Tracker URLs as the announcer and the agent turn them into HTTP requests: an announce URL comes
- * from the manifest (anyone's .torrent). A URL that crow_http_server_parse accepts must give a host
+ * from the manifest (anyone's .torrent). A URL that crow_http_client_parse_server accepts must give a host
  * and a path that make exactly one request, with that target, when written as the HTTP client writes
  * it: no byte of the URL may end the request line or start a header of its own. */
 #include "../../src/app/http_client.h"
@@ -12,8 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = strnlen((const char *)data, size < sizeof url ? size : sizeof url - 1);
     memcpy(url, data, n);
     url[n] = '\0';
-    struct crow_http_server server;
-    if (crow_http_server_parse(url, &server) != 0)
+    struct crow_http_client_server server;
+    if (crow_http_client_parse_server(url, &server) != 0)
         return 0;
     FUZZ_ASSERT(server.path[0] == '\0' || server.path[0] == '/');
     snprintf(target, sizeof target, "%s?info_hash=x", server.path[0] ? server.path : "/announce");

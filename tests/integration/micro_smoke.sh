@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Smoke run of bench/run_micro.sh --quick so the microbenchmark harness cannot rot: every benchmark
-# runs (hashing, datagram codec, sender, receiver, tracker unless wrk/opentracker are missing) and
-# every row of the markdown table and of the JSON carries a positive crowcast figure, a positive
-# baseline and their ratio. Speed is not asserted. Also: bad usage and a missing build fail clearly.
+# runs (hashing, datagram codec, sender, receiver, receiver CPU, tracker unless wrk/opentracker are
+# missing) and every row of the markdown table and of the JSON carries a positive crowcast figure, a
+# positive baseline and their ratio. Speed is not asserted. Also: bad usage and a missing build fail clearly.
 source "$(dirname "$0")/lib.sh"
 need_cmd python3 openssl cmake
 [[ -x $CROW_BUILD_DIR/bench/bench_codec && -x $CROW_BUILD_DIR/bench/sendto_baseline ]] ||
@@ -32,7 +32,7 @@ import json, re, sys
 res = json.load(open(sys.argv[1]))
 table = [l for l in open(sys.argv[2]) if l.startswith("| ") and not l.startswith("| benchmark")]
 tracker = sys.argv[3] == "1"
-want = {"hashing": 2, "codec": 3, "sender": 1, "receiver": 1, "tracker": 2 if tracker else 0}
+want = {"hashing": 2, "codec": 3, "sender": 1, "receiver": 1, "receiver CPU": 2, "tracker": 2 if tracker else 0}
 got = {}
 for r in res["rows"]:
     kind = r["benchmark"].split(":")[0]
@@ -49,7 +49,7 @@ for line, r in zip(table, res["rows"]):
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
     assert cells[0] == r["benchmark"] and len(cells) == 6, line
     assert all(float(c) > 0 for c in cells[3:]), line
-assert set(res["raw"]) == {"hash", "codec", "mcast"} | ({"tracker"} if tracker else set()), res["raw"].keys()
+assert set(res["raw"]) == {"hash", "codec", "mcast", "recv"} | ({"tracker"} if tracker else set()), res["raw"].keys()
 PY
 cat "$WORK/table.md" >&2
 log "ok: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["rows"]))' "$WORK/micro.json") rows, all positive"

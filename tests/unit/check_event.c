@@ -58,6 +58,11 @@ START_TEST(test_overflow_and_truncation)
     ck_assert(!crow_event_get_str(cut, strlen(cut), "event", s, sizeof s));
     const char *esc = "{\"a\":\"\\u00";
     ck_assert(!crow_event_get_str(esc, strlen(esc), "a", s, sizeof s));
+    const char *junk = "{\"a\":\"\\u0z41\"}"; /* not four hex digits */
+    ck_assert(!crow_event_get_str(junk, strlen(junk), "a", s, sizeof s));
+    const char *ok = "{\"a\":\"\\u0041\\u007E\"}";
+    ck_assert(crow_event_get_str(ok, strlen(ok), "a", s, sizeof s));
+    ck_assert_str_eq(s, "A~");
 }
 END_TEST
 

@@ -1,4 +1,4 @@
-/* HTTP client: the tracker URLs it accepts (crow_http_server_parse), table-driven. An announce URL
+/* HTTP client: the tracker URLs it accepts (crow_http_client_parse_server), table-driven. An announce URL
  * comes from the manifest, anyone's file, and its path is written into the request line. https: a
  * request to a TLS server on loopback is answered when its CA is trusted and refused (CROW_ETLS)
  * when not, or when the server speaks plain HTTP. */
@@ -43,8 +43,8 @@ static const struct {
 
 START_TEST(test_server_parse)
 {
-    struct crow_http_server s;
-    int ret = crow_http_server_parse(cases[_i].url, &s);
+    struct crow_http_client_server s;
+    int ret = crow_http_client_parse_server(cases[_i].url, &s);
     ck_assert_msg(ret == cases[_i].ret, "%s: %d", cases[_i].url, ret);
     if (ret == 0) {
         ck_assert_str_eq(s.host, cases[_i].host);
@@ -100,12 +100,12 @@ static void on_answer(void *ctx, int err, const crow_http_response_t *res)
 
 /* Requests https://127.0.0.1:PORT/x from a server with TLS (server_tls) or without (NULL) while the
  * process trusts ca_pem. */
-static void https_round(struct server *sv, const crow_tls_ctx_t *server_tls, const char *ca_pem,
+static void https_round(struct server *sv, const crow_tls_session_ctx_t *server_tls, const char *ca_pem,
                         size_t ca_len)
 {
     char why[160], url[64];
-    crow_tls_ctx_t *client;
-    ck_assert_int_eq(crow_tls_ctx_new_client(&client, ca_pem, ca_len, why, sizeof why), 0);
+    crow_tls_session_ctx_t *client;
+    ck_assert_int_eq(crow_tls_session_ctx_new_client(&client, ca_pem, ca_len, why, sizeof why), 0);
     crow_http_client_set_tls(client);
     int ret = crow_loop_new(&sv->loop, 64);
     if (ret) {
@@ -116,8 +116,8 @@ static void https_round(struct server *sv, const crow_tls_ctx_t *server_tls, con
     struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(crow_tcp_listen(sv->loop, &sv->listener, &any, 4, on_accepted, sv), 0);
     snprintf(url, sizeof url, "https://127.0.0.1:%u", ntohs(crow_tcp_listener_addr(sv->listener)->sin_port));
-    struct crow_http_server server;
-    ck_assert_int_eq(crow_http_server_parse(url, &server), 0);
+    struct crow_http_client_server server;
+    ck_assert_int_eq(crow_http_client_parse_server(url, &server), 0);
     crow_http_client_t *hc;
     ck_assert_int_eq(crow_http_client_new(&hc, sv->loop, 4096, on_answer, sv), 0);
     struct in_addr lo = {htonl(INADDR_LOOPBACK)};
@@ -134,7 +134,7 @@ START_TEST(test_https)
     struct tls_fixture_ctx x;
     tls_fixture_make(&fx);
     ck_assert_int_eq(tls_fixture_contexts(&fx, &x), 0);
-    const crow_tls_ctx_t *server_tls = x.server;
+    const crow_tls_session_ctx_t *server_tls = x.server;
     struct server sv = {0};
     switch (_i) {
     case 0: /* trusted */

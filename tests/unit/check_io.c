@@ -212,7 +212,8 @@ START_TEST(test_tls_refused)
 }
 END_TEST
 
-/* Multicast on loopback: 200 datagrams of mixed sizes, sent in GSO batches, all received in order. */
+/* Multicast on loopback: 200 datagrams of mixed sizes, sent in GSO batches, all received in order,
+ * one by one whatever the receive path (with UDP GRO a batch arrives in one buffer). */
 struct mc {
     crow_loop_t *loop;
     crow_udp_rx_t *rx;
@@ -228,6 +229,7 @@ static void on_datagram(void *ctx, const uint8_t *data, size_t len, const struct
     uint32_t seq;
     memcpy(&seq, data, 4);
     ck_assert_uint_eq(seq, m->received);
+    ck_assert_uint_eq(len, seq % 20 == 19 ? 100 + seq / 20 : 1000); /* batch b ends with 100 + b bytes */
     m->received++;
     m->bytes += len;
     if (m->received == 200)
@@ -241,13 +243,13 @@ static void on_sent(crow_op_t *op, int res, unsigned flags)
     ck_assert_int_gt(res, 0);
 }
 
-static void multicast_round(bool fallback)
+static void multicast_round(bool fallback, bool gro)
 {
     struct mc m = {.loop = new_loop()};
     if (fallback)
         crow_loop_disable_features(m.loop,
                                    &(struct crow_loop_features){.multishot_recv = true, .udp_gso = true});
-    struct crow_udp_rx_config rc = {.rcvbuf = 4 << 20, .buffers = 64, .buffer_size = 2048};
+    struct crow_udp_rx_config rc = {.rcvbuf = 4 << 20, .buffers = 64, .buffer_size = 2048, .gro = gro};
     ck_assert_int_eq(crow_parse_endpoint("239.255.77.1:34567", &rc.group), 0);
     ck_assert_int_eq(crow_parse_ipv4("127.0.0.1", &rc.iface), 0);
     ck_assert_int_eq(crow_udp_rx_open(m.loop, &m.rx, &rc, on_datagram, &m), 0);
@@ -271,6 +273,9 @@ static void multicast_round(bool fallback)
     struct crow_udp_rx_stats st;
     crow_udp_rx_get_stats(m.rx, &st);
     ck_assert(st.multishot == !fallback);
+    ck_assert(st.gro == (gro && !fallback)); /* GRO needs the multishot's large buffers */
+    if (!st.gro)
+        ck_assert_uint_eq(st.gro_buffers, 0);
     ck_assert_uint_eq(st.datagrams, 200);
     ck_assert_uint_eq(st.kernel_drops, 0);
     ck_assert_uint_eq(st.bytes, m.bytes);
@@ -283,13 +288,79 @@ static void multicast_round(bool fallback)
 
 START_TEST(test_multicast_multishot)
 {
-    multicast_round(false);
+    multicast_round(false, false);
 }
 END_TEST
 
 START_TEST(test_multicast_fallback)
 {
-    multicast_round(true);
+    multicast_round(true, false);
+    multicast_round(true, true);
+}
+END_TEST
+
+START_TEST(test_multicast_gro)
+{
+    multicast_round(false, true);
+}
+END_TEST
+
+/* With UDP GRO, a buffer holding a run of datagrams longer than buffer_size counts each of them as
+ * truncated, as a buffer of buffer_size would have; a single datagram too, and the ones that fit
+ * are still taken whole. */
+struct mc_trunc {
+    crow_loop_t *loop;
+    unsigned received;
+    size_t lens[8];
+};
+
+static void on_trunc_datagram(void *ctx, const uint8_t *data, size_t len, const struct sockaddr_in *from)
+{
+    (void)data;
+    (void)from;
+    struct mc_trunc *t = ctx;
+    if (t->received < 8)
+        t->lens[t->received] = len;
+    if (++t->received == 3)
+        crow_loop_stop(t->loop, 0);
+}
+
+START_TEST(test_multicast_gro_truncation)
+{
+    struct mc_trunc t = {.loop = new_loop()};
+    crow_udp_rx_t *rx;
+    struct crow_udp_rx_config rc = {.rcvbuf = 4 << 20, .buffers = 64, .buffer_size = 2048, .gro = true};
+    ck_assert_int_eq(crow_parse_endpoint("239.255.77.2:34568", &rc.group), 0);
+    ck_assert_int_eq(crow_parse_ipv4("127.0.0.1", &rc.iface), 0);
+    ck_assert_int_eq(crow_udp_rx_open(t.loop, &rx, &rc, on_trunc_datagram, &t), 0);
+    crow_udp_tx_t *tx;
+    struct crow_udp_tx_config tc = {.iface = rc.iface, .ttl = 1, .loop = true};
+    ck_assert_int_eq(crow_udp_tx_open(t.loop, &tx, &tc), 0);
+    static uint8_t buf[3 * 3000];
+    static crow_op_t ops[4];
+    for (unsigned i = 0; i < 4; i++)
+        crow_op_init(&ops[i], on_sent, NULL);
+    /* in order: 3 x 3000 (a GSO burst), 2049 alone, then 2048 and 2 x 1000 (taken) */
+    ck_assert_int_eq(crow_udp_tx_send(tx, &ops[0], &rc.group, buf, sizeof buf, 3000), 0);
+    ck_assert_int_eq(crow_udp_tx_send(tx, &ops[1], &rc.group, buf, 2049, 2049), 0);
+    ck_assert_int_eq(crow_udp_tx_send(tx, &ops[2], &rc.group, buf, 2048, 2048), 0);
+    ck_assert_int_eq(crow_udp_tx_send(tx, &ops[3], &rc.group, buf, 2000, 1000), 0);
+    ck_assert_int_eq(crow_loop_run_for(t.loop, 5000000000ull), 0);
+    struct crow_udp_rx_stats st;
+    crow_udp_rx_get_stats(rx, &st);
+    ck_assert_uint_eq(t.received, 3);
+    ck_assert_uint_eq(t.lens[0], 2048);
+    ck_assert_uint_eq(t.lens[1], 1000);
+    ck_assert_uint_eq(t.lens[2], 1000);
+    ck_assert_uint_eq(st.truncated, 4);
+    ck_assert_uint_eq(st.datagrams, 3);
+    if (st.gro && crow_udp_tx_gso(tx))
+        ck_assert_uint_ge(st.gro_buffers, 1);
+    crow_udp_rx_close(rx);
+    while (crow_loop_inflight(t.loop))
+        crow_loop_run(t.loop);
+    crow_udp_tx_close(tx);
+    crow_loop_free(t.loop);
 }
 END_TEST
 
@@ -324,6 +395,8 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_tls_refused);
     tcase_add_test(tc, test_multicast_multishot);
     tcase_add_test(tc, test_multicast_fallback);
+    tcase_add_test(tc, test_multicast_gro);
+    tcase_add_test(tc, test_multicast_gro_truncation);
     tcase_add_test(tc, test_endpoint_parsing);
     suite_add_tcase(s, tc);
     return s;

@@ -1,4 +1,4 @@
-/* ipv4: the one dotted-quad parser and formatter; anything but exactly a.b.c.d is refused. */
+/* ipv4: the one dotted-quad (and ADDR:PORT) parser and formatter; anything but exactly a.b.c.d is refused. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +65,43 @@ START_TEST(test_length_bounds_the_text)
 }
 END_TEST
 
+static const struct {
+    const char *text;
+    bool ok;
+    uint32_t addr;
+    uint16_t port;
+} endpoints[] = {
+    {"239.1.2.3:7000", true, 0xef010203, 7000},
+    {"0.0.0.0:1", true, 0, 1},
+    {"1.2.3.4:65535", true, 0x01020304, 65535},
+    {"1.2.3.4:65536", false, 0, 0},
+    {"1.2.3.4:0", false, 0, 0},
+    {"1.2.3.4:080", false, 0, 0}, /* a leading zero */
+    {"1.2.3.4:+80", false, 0, 0},
+    {"1.2.3.4: 80", false, 0, 0},
+    {"1.2.3.4:80 ", false, 0, 0},
+    {"1.2.3.4:", false, 0, 0},
+    {"1.2.3.4", false, 0, 0},
+    {":80", false, 0, 0},
+    {"1.2.3.4:80:90", false, 0, 0},
+    {"1.2.3.04:80", false, 0, 0},
+    {"host:80", false, 0, 0},
+    {"1.2.3.4:99999999999999999999999", false, 0, 0},
+};
+
+START_TEST(test_endpoint)
+{
+    uint32_t a = 0;
+    uint16_t p = 0;
+    bool ok = crow_ipv4_parse_endpoint(endpoints[_i].text, strlen(endpoints[_i].text), &a, &p);
+    ck_assert_msg(ok == endpoints[_i].ok, "'%s'", endpoints[_i].text);
+    if (ok) {
+        ck_assert_uint_eq(a, endpoints[_i].addr);
+        ck_assert_uint_eq(p, endpoints[_i].port);
+    }
+}
+END_TEST
+
 START_TEST(test_format_extremes)
 {
     char out[16];
@@ -81,6 +118,7 @@ Suite *crow_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, test_ipv4_parse, 0, sizeof(ipv4_cases) / sizeof(ipv4_cases[0]));
     tcase_add_test(tc, test_length_bounds_the_text);
+    tcase_add_loop_test(tc, test_endpoint, 0, sizeof(endpoints) / sizeof(endpoints[0]));
     tcase_add_test(tc, test_format_extremes);
     suite_add_tcase(s, tc);
     return s;

@@ -68,25 +68,53 @@ static crow_loop_t *new_loop(void)
     return loop;
 }
 
+/* A store with 4 buffers over the release `files` in a temporary directory, on a real loop; the run
+ * stops once `pieces` pieces verified (0: all of them). */
+struct rig {
+    crow_manifest_t m;
+    uint8_t *data;
+    char dir[32];
+    crow_storage_t *st;
+    struct run r;
+    crow_piece_store_t *ps;
+};
+
+static void rig_open(struct rig *g, uint32_t pieces)
+{
+    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
+    fixture_manifest(&g->m, "rel", false, files, 3, PIECE);
+    g->data = make_data(&g->m);
+    snprintf(g->dir, sizeof g->dir, "/tmp/check_piece_store.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(g->dir));
+    char root[64];
+    snprintf(root, sizeof root, "%s/rel", g->dir);
+    ck_assert_int_eq(crow_storage_open_posix(&g->st, &g->m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
+    g->r = (struct run){.loop = new_loop(), .pieces = pieces ? pieces : g->m.piece_count};
+    ck_assert_int_eq(crow_piece_store_new(&g->ps, g->r.loop, g->st, NULL, 4, &ev, &g->r), 0);
+}
+
+static void rig_close(struct rig *g)
+{
+    crow_loop_drain(g->r.loop, 1000000000ull);
+    crow_piece_store_free(g->ps);
+    crow_storage_close(g->st);
+    crow_loop_free(g->r.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g->dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(g->data);
+    fixture_free(&g->m);
+}
+
 START_TEST(test_assembles_more_pieces_than_buffers)
 {
-    crow_manifest_t m;
-    fixture_manifest(&m, "rel", false, files, 3, PIECE);
-    uint8_t *data = make_data(&m);
-    char dir[] = "/tmp/check_piece_store.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char root[64];
-    snprintf(root, sizeof root, "%s/rel", dir);
-    crow_storage_t *st;
-    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
-    struct run r = {.loop = new_loop(), .pieces = m.piece_count};
-    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
-    crow_piece_store_t *ps;
-    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, NULL, 4, &ev, &r), 0);
+    struct rig g;
+    rig_open(&g, 0);
 
-    ck_assert_int_eq(crow_piece_store_put(ps, 0, 100, data, 1024), CROW_EPROTO); /* not on a chunk boundary */
-    ck_assert_int_eq(crow_piece_store_put(ps, 0, 0, data, 1000), CROW_EPROTO);   /* ends inside a chunk */
-    ck_assert_int_eq(crow_piece_store_put(ps, m.piece_count, 0, data, 1024), CROW_EPROTO);
+    ck_assert_int_eq(crow_piece_store_put(g.ps, 0, 100, g.data, 1024),
+                     CROW_EPROTO); /* not on a chunk boundary */
+    ck_assert_int_eq(crow_piece_store_put(g.ps, 0, 0, g.data, 1000), CROW_EPROTO); /* ends inside a chunk */
+    ck_assert_int_eq(crow_piece_store_put(g.ps, g.m.piece_count, 0, g.data, 1024), CROW_EPROTO);
 
     /* Round-robin over every piece, one chunk at a time: all 22 pieces in flight with 4 buffers.
      * Piece 5 first gets a corrupted chunk 3. */
@@ -94,52 +122,45 @@ START_TEST(test_assembles_more_pieces_than_buffers)
     memset(bad, 0x5a, sizeof bad);
     uint32_t chunks = PIECE / 1024;
     for (uint32_t c = 0; c < chunks; c++) {
-        for (uint32_t p = 0; p < m.piece_count; p++) {
-            uint32_t size = crow_manifest_piece_size(&m, p);
+        for (uint32_t p = 0; p < g.m.piece_count; p++) {
+            uint32_t size = crow_manifest_piece_size(&g.m, p);
             uint32_t off = c * 1024;
             if (off >= size)
                 continue;
             uint32_t len = size - off < 1024 ? size - off : 1024;
-            const uint8_t *src = p == 5 && c == 3 ? bad : data + (uint64_t)p * PIECE + off;
-            ck_assert_int_ge(crow_piece_store_put(ps, p, off, src, len), 0);
+            const uint8_t *src = p == 5 && c == 3 ? bad : g.data + (uint64_t)p * PIECE + off;
+            ck_assert_int_ge(crow_piece_store_put(g.ps, p, off, src, len), 0);
             if (c % 5 == 0) /* duplicates change nothing */
-                ck_assert_int_eq(crow_piece_store_put(ps, p, off, src, len), 0);
+                ck_assert_int_eq(crow_piece_store_put(g.ps, p, off, src, len), 0);
         }
-        crow_loop_run_for(r.loop, 1000000); /* let some writes complete in between */
+        crow_loop_run_for(g.r.loop, 1000000); /* let some writes complete in between */
     }
-    for (int i = 0; i < 200 && r.verified + r.failed < m.piece_count; i++)
-        crow_loop_run_for(r.loop, 10000000);
-    ck_assert_uint_eq(r.failed, 1);
-    ck_assert_uint_eq(r.verified, m.piece_count - 1);
-    ck_assert(!crow_bitfield_get(crow_piece_store_verified(ps), 5));
+    for (int i = 0; i < 200 && g.r.verified + g.r.failed < g.m.piece_count; i++)
+        crow_loop_run_for(g.r.loop, 10000000);
+    ck_assert_uint_eq(g.r.failed, 1);
+    ck_assert_uint_eq(g.r.verified, g.m.piece_count - 1);
+    ck_assert(!crow_bitfield_get(crow_piece_store_verified(g.ps), 5));
     /* the failed piece lost its chunks: they are accepted again */
     for (uint32_t c = 0; c < chunks; c++)
-        ck_assert_int_eq(crow_piece_store_put(ps, 5, c * 1024, data + 5 * PIECE + c * 1024, 1024), 1024);
-    for (int i = 0; i < 200 && r.verified < m.piece_count; i++)
-        crow_loop_run_for(r.loop, 10000000);
-    ck_assert_uint_eq(r.verified, m.piece_count);
-    ck_assert(crow_bitfield_full(crow_piece_store_verified(ps)));
+        ck_assert_int_eq(crow_piece_store_put(g.ps, 5, c * 1024, g.data + 5 * PIECE + c * 1024, 1024), 1024);
+    for (int i = 0; i < 200 && g.r.verified < g.m.piece_count; i++)
+        crow_loop_run_for(g.r.loop, 10000000);
+    ck_assert_uint_eq(g.r.verified, g.m.piece_count);
+    ck_assert(crow_bitfield_full(crow_piece_store_verified(g.ps)));
     struct crow_piece_store_stats stats;
-    crow_piece_store_get_stats(ps, &stats);
+    crow_piece_store_get_stats(g.ps, &stats);
     ck_assert_uint_eq(stats.pieces_failed, 1);
     ck_assert_uint_gt(stats.spills, 0);
     ck_assert_uint_eq(stats.dropped_busy, 0);
 
     /* what is on disk is the release */
-    uint8_t *back = malloc(m.total_length);
-    ck_assert_int_eq(crow_storage_read(st, 0, back, m.total_length), 0);
-    ck_assert(memcmp(back, data, m.total_length) == 0);
+    uint8_t *back = malloc(g.m.total_length);
+    ck_assert_int_eq(crow_storage_read(g.st, 0, back, g.m.total_length), 0);
+    ck_assert(memcmp(back, g.data, g.m.total_length) == 0);
     free(back);
-    crow_loop_drain(r.loop, 1000000000ull);
-    ck_assert(!crow_piece_store_busy(ps));
-    crow_piece_store_free(ps);
-    crow_storage_close(st);
-    crow_loop_free(r.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(data);
-    fixture_free(&m);
+    crow_loop_drain(g.r.loop, 1000000000ull);
+    ck_assert(!crow_piece_store_busy(g.ps));
+    rig_close(&g);
 }
 END_TEST
 
@@ -147,37 +168,45 @@ END_TEST
  * spares must not spill (release) that very buffer while its first chunk is being copied in. */
 START_TEST(test_new_piece_keeps_its_buffer_while_others_are_written)
 {
-    crow_manifest_t m;
-    fixture_manifest(&m, "rel", false, files, 3, PIECE);
-    uint8_t *data = make_data(&m);
-    char dir[] = "/tmp/check_piece_store.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char root[64];
-    snprintf(root, sizeof root, "%s/rel", dir);
-    crow_storage_t *st;
-    ck_assert_int_eq(crow_storage_open_posix(&st, &m, AT_FDCWD, root, CROW_STORAGE_WRITE), 0);
-    struct run r = {.loop = new_loop(), .pieces = 3};
-    static const struct crow_piece_store_events ev = {on_verified, on_failed, on_error};
-    crow_piece_store_t *ps;
-    ck_assert_int_eq(crow_piece_store_new(&ps, r.loop, st, NULL, 4, &ev, &r), 0);
+    struct rig g;
+    rig_open(&g, 3);
     /* whole pieces in one call: verified at once, their writes pending until the loop runs */
-    ck_assert_int_eq(crow_piece_store_put(ps, 0, 0, data, PIECE), PIECE);
-    ck_assert_int_eq(crow_piece_store_put(ps, 1, 0, data + PIECE, PIECE), PIECE);
+    ck_assert_int_eq(crow_piece_store_put(g.ps, 0, 0, g.data, PIECE), PIECE);
+    ck_assert_int_eq(crow_piece_store_put(g.ps, 1, 0, g.data + PIECE, PIECE), PIECE);
     for (uint32_t off = 0; off < PIECE; off += 1024)
-        ck_assert_int_eq(crow_piece_store_put(ps, 2, off, data + 2 * PIECE + off, 1024), 1024);
-    for (int i = 0; i < 200 && r.verified + r.failed < 3; i++)
-        crow_loop_run_for(r.loop, 10000000);
-    ck_assert_uint_eq(r.failed, 0);
-    ck_assert_uint_eq(r.verified, 3);
-    crow_loop_drain(r.loop, 1000000000ull);
-    crow_piece_store_free(ps);
-    crow_storage_close(st);
-    crow_loop_free(r.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(data);
-    fixture_free(&m);
+        ck_assert_int_eq(crow_piece_store_put(g.ps, 2, off, g.data + 2 * PIECE + off, 1024), 1024);
+    for (int i = 0; i < 200 && g.r.verified + g.r.failed < 3; i++)
+        crow_loop_run_for(g.r.loop, 10000000);
+    ck_assert_uint_eq(g.r.failed, 0);
+    ck_assert_uint_eq(g.r.verified, 3);
+    rig_close(&g);
+}
+END_TEST
+
+/* The disk lags: every buffer holds a complete piece waiting for its write (the loop does not run,
+ * so nothing is submitted). Later pieces get new buffers instead of going to disk chunk by chunk
+ * (to be read back for the hash), and nothing is spilled. */
+START_TEST(test_buffers_added_while_the_disk_lags)
+{
+    struct rig g;
+    rig_open(&g, 10);
+    for (uint32_t p = 0; p < 10; p++)
+        for (uint32_t off = 0; off < PIECE; off += 1024)
+            ck_assert_int_eq(crow_piece_store_put(g.ps, p, off, g.data + p * PIECE + off, 1024), 1024);
+    struct crow_piece_store_stats stats;
+    crow_piece_store_get_stats(g.ps, &stats);
+    ck_assert_uint_eq(stats.buffers_added, 6);
+    for (int i = 0; i < 200 && g.r.verified < 10; i++)
+        crow_loop_run_for(g.r.loop, 10000000);
+    ck_assert_uint_eq(g.r.verified, 10);
+    crow_piece_store_get_stats(g.ps, &stats);
+    ck_assert_uint_eq(stats.spills, 0);
+    ck_assert_uint_eq(stats.buffers_added, 6);
+    uint8_t *back = malloc(10 * PIECE);
+    ck_assert_int_eq(crow_storage_read(g.st, 0, back, 10 * PIECE), 0);
+    ck_assert(memcmp(back, g.data, 10 * PIECE) == 0);
+    free(back);
+    rig_close(&g);
 }
 END_TEST
 
@@ -293,6 +322,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_reads_verified_pieces_only);
     tcase_add_test(tc, test_padding_reads_as_zeros);
     tcase_add_test(tc, test_new_piece_keeps_its_buffer_while_others_are_written);
+    tcase_add_test(tc, test_buffers_added_while_the_disk_lags);
     suite_add_tcase(s, tc);
     return s;
 }

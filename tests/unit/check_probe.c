@@ -25,7 +25,7 @@ static void assert_report_eq(const crow_probe_report_t *a, const crow_probe_repo
     ck_assert_uint_eq(a->kernel_drops, b->kernel_drops);
 }
 
-static void assert_line_eq(const crow_probe_line_t *a, const crow_probe_line_t *b)
+static void assert_line_eq(const crow_probe_report_line_t *a, const crow_probe_report_line_t *b)
 {
     ck_assert_int_eq(a->kind, b->kind);
     ck_assert_uint_eq(a->host, b->host);
@@ -95,27 +95,27 @@ END_TEST
 
 START_TEST(test_lines)
 {
-    crow_probe_line_t rl = {
-        .kind = CROW_PROBE_LINE_RECEIVER, .host = 0x0a010102, .group = 0xefff0101, .port = 7000};
+    crow_probe_report_line_t rl = {
+        .kind = CROW_PROBE_REPORT_LINE_RECEIVER, .host = 0x0a010102, .group = 0xefff0101, .port = 7000};
     strcpy(rl.rack, "rack-1.a");
     char buf[512];
-    long n = crow_probe_line_encode(&rl, buf, sizeof buf);
+    long n = crow_probe_report_line_encode(&rl, buf, sizeof buf);
     ck_assert_str_eq(buf, "receiver&host=10.1.1.2&rack=rack-1.a&group=239.255.1.1:7000\n");
-    crow_probe_line_t back;
-    ck_assert_int_eq(crow_probe_line_decode(buf, (size_t)n - 1, &back), 0);
+    crow_probe_report_line_t back;
+    ck_assert_int_eq(crow_probe_report_line_decode(buf, (size_t)n - 1, &back), 0);
     assert_line_eq(&back, &rl);
 
-    crow_probe_line_t rp = {
-        .kind = CROW_PROBE_LINE_REPORT,
+    crow_probe_report_line_t rp = {
+        .kind = CROW_PROBE_REPORT_LINE_REPORT,
         .host = 0x0a020301,
         .report = {.run = 7, .step = 3, .rate_bps = 60000000, .expected = 5000, .received = 4000}};
     strcpy(rp.rack, "r2");
-    n = crow_probe_line_encode(&rp, buf, sizeof buf);
+    n = crow_probe_report_line_encode(&rp, buf, sizeof buf);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(buf[n - 1], '\n');
-    ck_assert_int_eq(crow_probe_line_decode(buf, (size_t)n - 1, &back), 0);
+    ck_assert_int_eq(crow_probe_report_line_decode(buf, (size_t)n - 1, &back), 0);
     assert_line_eq(&back, &rp);
-    ck_assert_int_eq(crow_probe_line_encode(&rp, buf, 40), CROW_ESPACE);
+    ck_assert_int_eq(crow_probe_report_line_encode(&rp, buf, 40), CROW_ESPACE);
 }
 END_TEST
 
@@ -141,16 +141,16 @@ static const char *const bad_lines[] = {
 
 START_TEST(test_lines_malformed)
 {
-    crow_probe_line_t l;
+    crow_probe_report_line_t l;
     const char *s = bad_lines[_i];
-    ck_assert_msg(crow_probe_line_decode(s, strlen(s), &l) == CROW_EPARSE, "accepted: %s", s);
+    ck_assert_msg(crow_probe_report_line_decode(s, strlen(s), &l) == CROW_EPARSE, "accepted: %s", s);
 }
 END_TEST
 
 START_TEST(test_results_query)
 {
     uint16_t run, step;
-    ck_assert_int_eq(crow_probe_results_query_decode("step=5&run=300", 14, &run, &step), 0);
+    ck_assert_int_eq(crow_probe_report_results_decode("step=5&run=300", 14, &run, &step), 0);
     ck_assert_uint_eq(run, 300);
     ck_assert_uint_eq(step, 5);
     const char *bad[] = {"",
@@ -162,7 +162,7 @@ START_TEST(test_results_query)
                          "run=70000&step=1",
                          "run=a&step=1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(crow_probe_results_query_decode(bad[i], strlen(bad[i]), &run, &step) == CROW_EPARSE,
+        ck_assert_msg(crow_probe_report_results_decode(bad[i], strlen(bad[i]), &run, &step) == CROW_EPARSE,
                       "%s", bad[i]);
 }
 END_TEST

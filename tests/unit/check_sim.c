@@ -1,8 +1,10 @@
 /* The simulator's foundations: the event scheduler (order, ties, determinism of the log hash), the
- * generator, links (serialisation, queueing, queue overflow, delay) and loss models. */
+ * generator, links (serialisation, queueing, queue overflow, delay) and loss models; whole worlds,
+ * the deliberate faults the property check must catch, and the rollout coordinator. */
 #include <stdlib.h>
 
 #include "sim_link.h"
+#include "sim_property.h"
 #include "sim_rng.h"
 #include "sim_rollout.h"
 #include "sim_sched.h"
@@ -229,6 +231,36 @@ START_TEST(test_scenario_arguments)
 }
 END_TEST
 
+/* Each deliberate fault breaks a scenario of the property check that passes without it: junk resetting
+ * the silence clock holds a peer that joined after the pass on a dead stream (seed 93: a stray sender
+ * every 2 s), peers of a rack that start together are each told chain head (seed 2). */
+START_TEST(test_faults_are_caught)
+{
+    static const struct {
+        uint64_t seed;
+        bool junk, two_heads;
+    } cases[] = {{93, true, false}, {2, false, true}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sim_config_t c;
+        sim_result_t r;
+        sim_property_config(cases[i].seed, &c);
+        ck_assert_int_eq(sim_run(&c, &r), 0);
+        ck_assert(r.all_verified);
+        ck_assert_str_eq(r.violation, "");
+        ck_assert(r.last_done_s <= sim_property_bound_s(&c));
+        c.fault_junk = cases[i].junk;
+        c.fault_two_heads = cases[i].two_heads;
+        ck_assert_int_eq(sim_run(&c, &r), 0);
+        if (cases[i].junk) {
+            ck_assert_uint_gt(c.junk_every_ns, 0);
+            ck_assert(!r.all_verified);
+        } else {
+            ck_assert_str_eq(r.violation, "two chain heads in rack 0 at 0.000052 s: peers 0 and 1");
+        }
+    }
+}
+END_TEST
+
 /* The real coordinator under simulated agents: a healthy fleet gets every host activated, a sick rack
  * halts its wave at the threshold, and the run is a function of its seed. */
 START_TEST(test_rollout_done_and_halted)
@@ -282,6 +314,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_world_verifies_and_replays);
     tcase_add_test(tc, test_scenario_arguments);
     tcase_add_test(tc, test_rollout_done_and_halted);
+    tcase_add_test(tc, test_faults_are_caught);
     suite_add_tcase(s, tc);
     return s;
 }

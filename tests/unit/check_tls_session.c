@@ -58,7 +58,8 @@ static void run(crow_tls_session_t *c, crow_tls_session_t *s, size_t max, int *c
     }
 }
 
-static void pair(crow_tls_ctx_t *cctx, const char *name, crow_tls_session_t **c, crow_tls_session_t **s)
+static void pair(crow_tls_session_ctx_t *cctx, const char *name, crow_tls_session_t **c,
+                 crow_tls_session_t **s)
 {
     ck_assert_int_eq(crow_tls_session_new(c, cctx, name), 0);
     ck_assert_int_eq(crow_tls_session_new(s, ctx.server, NULL), 0);
@@ -295,16 +296,17 @@ END_TEST
 START_TEST(test_bad_pem)
 {
     char why[160] = "";
-    crow_tls_ctx_t *x;
+    crow_tls_session_ctx_t *x;
     ck_assert_int_eq(
-        crow_tls_ctx_new_server(&x, "junk", 4, fx.server.key, fx.server.key_len, why, sizeof why), CROW_ETLS);
+        crow_tls_session_ctx_new_server(&x, "junk", 4, fx.server.key, fx.server.key_len, why, sizeof why),
+        CROW_ETLS);
     ck_assert_msg(strstr(why, "certificate"), "%s", why);
     /* The CA's key does not belong to the server's certificate. */
-    ck_assert_int_eq(crow_tls_ctx_new_server(&x, fx.server.cert, fx.server.cert_len, fx.ca.key, fx.ca.key_len,
-                                             why, sizeof why),
+    ck_assert_int_eq(crow_tls_session_ctx_new_server(&x, fx.server.cert, fx.server.cert_len, fx.ca.key,
+                                                     fx.ca.key_len, why, sizeof why),
                      CROW_ETLS);
     ck_assert_msg(strstr(why, "private key"), "%s", why);
-    ck_assert_int_eq(crow_tls_ctx_new_client(&x, "no pem here", 11, why, sizeof why), CROW_ETLS);
+    ck_assert_int_eq(crow_tls_session_ctx_new_client(&x, "no pem here", 11, why, sizeof why), CROW_ETLS);
     ck_assert_msg(strstr(why, "no PEM certificate"), "%s", why);
     /* A client must name the server it expects. */
     crow_tls_session_t *c;
@@ -317,14 +319,14 @@ START_TEST(test_ctx_freed_under_session)
 {
     /* A reloaded certificate frees the old context while its sessions still run. */
     char why[160];
-    crow_tls_ctx_t *old;
-    ck_assert_int_eq(crow_tls_ctx_new_server(&old, fx.server.cert, fx.server.cert_len, fx.server.key,
-                                             fx.server.key_len, why, sizeof why),
+    crow_tls_session_ctx_t *old;
+    ck_assert_int_eq(crow_tls_session_ctx_new_server(&old, fx.server.cert, fx.server.cert_len, fx.server.key,
+                                                     fx.server.key_len, why, sizeof why),
                      0);
     crow_tls_session_t *c, *s;
     ck_assert_int_eq(crow_tls_session_new(&c, ctx.client, "127.0.0.1"), 0);
     ck_assert_int_eq(crow_tls_session_new(&s, old, NULL), 0);
-    crow_tls_ctx_free(old);
+    crow_tls_session_ctx_free(old);
     int cr, sr;
     run(c, s, SIZE_MAX, &cr, &sr);
     ck_assert_int_eq(cr, 0);

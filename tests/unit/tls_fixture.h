@@ -103,26 +103,27 @@ static void tls_fixture_free(struct tls_fixture *f)
 /* Contexts over the set: a server with the certificate, a client trusting ca, one trusting other_ca.
  * Returns 0, or the first error (the fixture is then of no use). */
 struct tls_fixture_ctx {
-    crow_tls_ctx_t *server, *client, *stranger;
+    crow_tls_session_ctx_t *server, *client, *stranger;
 };
 
 static int tls_fixture_contexts(const struct tls_fixture *f, struct tls_fixture_ctx *x)
 {
     char why[160];
-    int ret = crow_tls_ctx_new_server(&x->server, f->server.cert, f->server.cert_len, f->server.key,
-                                      f->server.key_len, why, sizeof why);
+    int ret = crow_tls_session_ctx_new_server(&x->server, f->server.cert, f->server.cert_len, f->server.key,
+                                              f->server.key_len, why, sizeof why);
     if (!ret)
-        ret = crow_tls_ctx_new_client(&x->client, f->ca.cert, f->ca.cert_len, why, sizeof why);
+        ret = crow_tls_session_ctx_new_client(&x->client, f->ca.cert, f->ca.cert_len, why, sizeof why);
     if (!ret)
-        ret = crow_tls_ctx_new_client(&x->stranger, f->other_ca.cert, f->other_ca.cert_len, why, sizeof why);
+        ret = crow_tls_session_ctx_new_client(&x->stranger, f->other_ca.cert, f->other_ca.cert_len, why,
+                                              sizeof why);
     return ret;
 }
 
 static inline void tls_fixture_contexts_free(struct tls_fixture_ctx *x)
 {
-    crow_tls_ctx_free(x->server);
-    crow_tls_ctx_free(x->client);
-    crow_tls_ctx_free(x->stranger);
+    crow_tls_session_ctx_free(x->server);
+    crow_tls_session_ctx_free(x->client);
+    crow_tls_session_ctx_free(x->stranger);
 }
 
 #endif
