@@ -30,6 +30,11 @@
 #        seeder-restart     the seeder gets kill -9 at S/B/2 and the same command again 2 s later; the
 #                           ratio is against S/B + those 2 s (nothing can send while it is dead)
 #        faults             all seven above except plain
+#        delta              the next build of a tree (DELTA_FILES=1000 files, --size bytes, 1G unless
+#                           given; DELTA_CHANGED=20 of them changed, made with make --previous) to
+#                           hosts that hold nothing (full) and to hosts that hold v1 (get --previous):
+#                           bytes by multicast / TCP / from disk per host, the seeder's, the time
+#                           (bench/datacenter_delta.sh; results in DIR/delta.md, DIR/delta.jsonl)
 #   --runs N           run every scenario (every tool of a round) N times (default 1); the table
 #                      then also gives per scenario the median and worst last / ideal and how many
 #                      runs had every host verified
@@ -76,13 +81,13 @@ fi
 [[ -x ${CROWCAST:-} ]] || { echo "datacenter: no crowcast binary; build first or set CROWCAST" >&2; exit 2; }
 export CROWCAST CROW_SOURCE_DIR=$root
 
-racks=3 hosts=4 host_mbit=100 uplink_mbit=400 size_text=64M rate=95M loss_ppm=5000 budget=
+racks=3 hosts=4 host_mbit=100 uplink_mbit=400 size_text=64M size_given= rate=95M loss_ppm=5000 budget=
 tools=crowcast,tcp-chain,http,bittorrent,udpcast,uftp out= scenarios= runs=1 rack_loss_pct=2 fault_rack=1 igmp=3
 MKEY=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --racks) racks=$2 ;; --hosts) hosts=$2 ;; --host-mbit) host_mbit=$2 ;; --uplink-mbit) uplink_mbit=$2 ;;
-    --size) size_text=$2 ;; --rate) rate=$2 ;; --loss) loss_ppm=$2 ;; --tools) tools=$2 ;;
+    --size) size_text=$2 size_given=1 ;; --rate) rate=$2 ;; --loss) loss_ppm=$2 ;; --tools) tools=$2 ;;
     --budget) budget=$2 ;; --out) out=$2 ;; --scenario) scenarios=$2 ;; --runs) runs=$2 ;;
     --rack-loss) rack_loss_pct=$2 ;; --fault-rack) fault_rack=$2 ;; --igmp) igmp=$2 ;;
     --mcast-key) MKEY=(--mcast-key "$(realpath "$2")") ;;
@@ -116,6 +121,7 @@ size=$(numfmt --from=iec "${size_text%B}")
 mkdir -p "$out"
 rm -rf "$out/logs" && mkdir "$out/logs"
 : >"$out/raw.jsonl"
+: >"$out/delta.jsonl"
 
 DATA=$(mktemp -d /dev/shm/crowcast-dc.XXXXXX)
 at_exit "rm -rf '$DATA'"
@@ -489,6 +495,9 @@ sc_seeder_restart() {
   cc_wait
 }
 
+# shellcheck source=datacenter_delta.sh
+source "$root/bench/datacenter_delta.sh"
+
 # --- one scenario: fresh directories, counters around it, verification, a raw.jsonl line -----
 declare -A FACTOR=([crowcast]=4 [tcp-chain]=5 [http]=25 [bittorrent]=8 [udpcast]=6 [uftp]=6)
 declare -A NEEDS=([crowcast]="" [tcp-chain]="" [http]="nginx curl" [bittorrent]="aria2c opentracker"
@@ -666,7 +675,7 @@ IFS=, read -r -a asked <<<"$scenarios"
 for sc in "${asked[@]}"; do
   if [[ $sc == faults ]]; then IFS=, read -r -a more <<<"$FAULTS"; scenario_list+=("${more[@]}"); continue; fi
   case $sc in
-    noloss | plain | rack-loss | routed | skew-peers-first | skew-seeder-first | late-join | head-kill | seeder-restart) ;;
+    noloss | plain | rack-loss | routed | skew-peers-first | skew-seeder-first | late-join | head-kill | seeder-restart | delta) ;;
     loss) ((loss_ppm > 0)) || fail "--scenario loss with --loss 0" ;;
     *) fail "unknown scenario '$sc' (--help lists them)" ;;
   esac
@@ -707,6 +716,13 @@ for ROUND in "${scenario_list[@]}"; do
       done
       if [[ $ROUND == loss ]]; then for h in "${HOSTS[@]}"; do topo_loss_clear "$(hns "$h")"; done; fi
       ;;
+    delta)
+      ensure_fabric flat
+      for ((RUN = 1; RUN <= runs; RUN++)); do
+        ((runs == 1)) || RUN_TAG=" run $RUN/$runs"
+        run_delta_scenario
+      done
+      ;;
     *)
       if [[ $ROUND == routed ]]; then ensure_fabric routed; else ensure_fabric flat; fi
       if [[ $ROUND == rack-loss ]]; then
@@ -723,6 +739,8 @@ for ROUND in "${scenario_list[@]}"; do
   esac
 done
 
+[[ ! -s $out/delta.jsonl ]] || { delta_report; cat "$out/delta.md"; }
+[[ -s $out/raw.jsonl ]] || { log "done in $((SECONDS - bench_start)) s: $out/delta.md"; exit 0; }
 python3 "$root/bench/datacenter_report.py" "$out"
 log "done in $((SECONDS - bench_start)) s: $out/results.md"
 cat "$out/results.md"

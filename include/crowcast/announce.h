@@ -9,18 +9,20 @@
  * rack's multicast group) and `hook=N` (0..255: the exit status of the peer's --on-complete command,
  * which the tracker shows in its status) and `mcast=lit|dark` (whether the peer receives the
  * release's multicast stream: lit, it does; dark, the tracker listed a seeder but no datagram of the
- * session came within the first-datagram clock) and `need=<16 hex digits>` (the segments of the
- * release it still needs from the stream, crowcast/stream_need.h) and `sending=1` (a seeder whose
- * multicast passes are not over: under way, or about to start) and `streaming=1` (a seeder
- * multicasting now) and `lead=1` (a peer whose chain head brought it nothing acts as head: it is
+ * session came within the first-datagram clock) and `need=rA-B.C...` (the segments of the
+ * release it still needs from the stream, crowcast/stream_need.h, in crowcast/need_map.h's text form) and
+ * `sending=1` (a seeder whose multicast passes are not over: under way, or about to start) and `streaming=1`
+ * (a seeder multicasting now) and `lead=1` (a peer whose chain head brought it nothing acts as head: it is
  * listed the sources outside the rack that the head would be); the response may carry a dictionary
  *   "crowcast": { "dark": N, "group": "239.x.y.z", "groups": ["239.x.y.z:PORT", ...], "head": 0|1,
- *                 "lit": N, "need": "<16 hex digits>", "peer flags": <one byte per listed peer>,
+ *                 "lit": N, "need": "rA-B.C...", "peer flags": <one byte per listed peer>,
  *                 "port": <multicast port>, "position": <chain index>, "rack": "NAME", "sending": N,
  *                 "streaming": N }
  * "lit" and "dark" (absent when 0) count the release's incomplete peers whose last announce said
  * mcast=lit / mcast=dark: a seeder learns from them whether its multicast reaches anyone. "need" is the
- * OR of the need maps of the incomplete peers, present only when every one of them sent one. "group" and
+ * OR of the need maps of the incomplete peers, present only when every one of them sent a
+ * map. A need= or "need" in another form (an older peer's 16 hex digits)
+ * counts as no map: the announce or the answer is taken without it. "group" and
  * "port" are absent when the peer's rack has no multicast group (an unracked peer, whose "rack" is "").
  * "groups" is present only when the announce asked for it and some rack has a group: every rack's group
  * once (racks sharing a group share one entry), as "A.B.C.D:PORT" strings, at most
@@ -42,6 +44,7 @@
 
 #include "crowcast/bencode.h"
 #include "crowcast/ipv4.h"
+#include "crowcast/need_map.h"
 
 #define CROW_INFO_HASH_LEN       20
 #define CROW_PEER_ID_LEN         20
@@ -85,19 +88,19 @@ typedef struct crow_announce_req {
     uint8_t hook;  /* hook=N: exit status of the peer's --on-complete command */
     uint8_t mcast; /* mcast=lit|dark: enum crow_mcast_report */
     bool has_need;
-    uint64_t need;  /* need=<16 hex digits>: the segments it still needs from the stream */
-    bool sending;   /* sending=1: a seeder whose multicast passes are not over */
-    bool streaming; /* streaming=1: a seeder multicasting now */
-    bool lead;      /* lead=1: a peer whose chain head brings nothing fetches from outside the rack */
+    crow_need_t need; /* need=: the segments it still needs from the stream */
+    bool sending;     /* sending=1: a seeder whose multicast passes are not over */
+    bool streaming;   /* streaming=1: a seeder multicasting now */
+    bool lead;        /* lead=1: a peer whose chain head brings nothing fetches from outside the rack */
 } crow_announce_req_t;
 
 /* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
  * percent-decoding), port (1..65535), uploaded, downloaded, left (unsigned decimal). Optional: event
  * (started|stopped|completed|paused|empty), numwant (0..2^31-1), compact (0|1), no_peer_id, ip
- * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255), mcast (lit|dark), need (16 hex
- * digits), sending (0|1), streaming (0|1), lead (0|1). Unknown parameters are ignored; a known one given
- * twice is an error. Returns 0, or CROW_EPARSE with *failure set to a static text fit for a "failure reason"
- * (e.g. "missing info_hash", "invalid port").
+ * (dotted IPv4), rack (1..32 of [A-Za-z0-9._-]), groups (0|1), hook (0..255), mcast (lit|dark), need (a map,
+ * crowcast/need_map.h; any other text is no map, not an error), sending (0|1), streaming (0|1), lead (0|1).
+ * Unknown parameters are ignored; a known one given twice is an error. Returns 0, or CROW_EPARSE with
+ * *failure set to a static text fit for a "failure reason" (e.g. "missing info_hash", "invalid port").
  */
 int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req, const char **failure);
 
@@ -126,7 +129,7 @@ typedef struct crow_crowcast_info {
     bool head;                         /* the rack's chain head (its oldest member) */
     uint32_t lit, dark;                /* incomplete peers reporting mcast=lit / mcast=dark */
     bool has_need;                     /* "need": every incomplete peer sent need= */
-    uint64_t need;                     /* the OR of their maps */
+    crow_need_t need;                  /* the OR of their maps */
     bool has_sending;                  /* "sending" was present (always encoded) */
     uint32_t sending;                  /* peers whose last announce said sending=1 */
     uint32_t streaming;                /* ... and streaming=1 (decoded with "sending") */

@@ -11,6 +11,11 @@
  * pass the sender streams the lowest-numbered available piece it has not sent in that pass; when
  * nothing is available it keeps beaconing and waits. A pass ends once every piece went out in it.
  *
+ * Scope (crow_mcast_sender_want_segments, before the first datagram): every pass sends only the
+ * pieces of some need segments (crowcast/stream_need.h: what the peers lack, a delta's changed
+ * pieces) and ends once those went out; with none wanted a pass is its ENDs (and, with
+ * catch_up, BEACONs while the last one waits).
+ *
  * Catching up (cfg.catch_up): when the last pass has sent every piece, the sender holds its final ENDs
  * (beaconing meanwhile, crow_mcast_sender_drained says so) until the caller either resends pieces in
  * it (crow_mcast_sender_resend: those that peers which joined late missed) or closes it
@@ -35,6 +40,7 @@
 #include "crowcast/bitfield.h"
 #include "crowcast/datagram.h"
 #include "crowcast/manifest.h"
+#include "crowcast/need_map.h"
 
 #define CROW_MCAST_IPV4_UDP_OVERHEAD 28u /* IPv4 header 20 + UDP header 8 */
 #define CROW_MCAST_BURST_NS          (10ull * 1000000ull)
@@ -84,6 +90,7 @@ typedef struct crow_mcast_sender_stats {
     uint64_t wire_bytes;    /* every datagram plus overhead_bytes each: what the pacer counted */
     uint32_t pass;          /* current pass (== passes once done) */
     uint32_t pieces_sent;   /* pieces fully sent in the current pass (and not asked again) */
+    uint32_t wanted;        /* pieces each pass sends (the scope) */
     uint32_t resent;        /* pieces resent to catch up */
 } crow_mcast_sender_stats_t;
 
@@ -93,7 +100,8 @@ typedef struct crow_mcast_sender {
     crow_mcast_sender_config_t cfg;
     uint64_t session;
     crow_bitfield_t available; /* pieces the caller has */
-    crow_bitfield_t pending;   /* available and not yet sent in this pass */
+    crow_bitfield_t wanted;    /* pieces the passes send (the scope; all by default) */
+    crow_bitfield_t pending;   /* available, wanted and not yet sent in this pass */
     uint32_t low_pending;      /* no pending piece below this index */
     bool in_piece;             /* streaming `piece` at `offset` */
     uint32_t piece, offset;
@@ -127,6 +135,12 @@ int crow_mcast_sender_init(crow_mcast_sender_t *s, const crow_manifest_t *m,
                            const crow_mcast_sender_config_t *cfg);
 void crow_mcast_sender_dispose(crow_mcast_sender_t *s);
 
+/* Before the first datagram: the passes send only the pieces of the need segments `segs`
+ * (crowcast/stream_need.h); ignored once sending started. */
+void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_t *segs);
+/* The pieces the passes send. */
+const crow_bitfield_t *crow_mcast_sender_wanted(const crow_mcast_sender_t *s);
+
 /* Marks one piece (out-of-range indexes are ignored) or all pieces as available to send. */
 void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece);
 void crow_mcast_sender_set_all_available(crow_mcast_sender_t *s);
@@ -147,9 +161,9 @@ bool crow_mcast_sender_drained(const crow_mcast_sender_t *s);
  * way or drained, the piece is available and not pending already). */
 void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece);
 /* catch_up: resends every piece of the need segments `segs` (crowcast/stream_need.h), in index
- * order, as crow_mcast_sender_resend; the pieces it took go to out[0..max) in the order they will be
- * sent (out may be NULL). Returns how many it took. */
-uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, uint64_t segs, uint32_t *out,
+ * order, as crow_mcast_sender_resend (also those outside the scope); the pieces it took go to
+ * out[0..max) in the order they will be sent (out may be NULL). Returns how many it took. */
+uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, const crow_need_t *segs, uint32_t *out,
                                            uint32_t max);
 /* catch_up: the drained last pass sends its ENDs now (nothing happens when it is not drained). */
 void crow_mcast_sender_close_pass(crow_mcast_sender_t *s);

@@ -17,8 +17,15 @@
  *
  * What the peers lack. Incomplete peers send the tracker a map of the segments they lack
  * (crowcast/stream_need.h); the tracker ORs them ("need", known when every incomplete peer sent
- * one). The first pass starts where the needed part begins (a seeder restarted mid-pass sends what
- * the swarm lacks first). A pass under way ends as soon as the tracker reports no incomplete peer.
+ * one). Once the tracker shows peers, the first pass waits for that map too (a peer sends its first
+ * one as it joins the stream), at most CROW_SEEDER_MAP_WAIT_NS after the peers showed up (some peer
+ * sends none: no multicast, or an older version): then it starts anyway (CROW_SEEDER_START_NO_MAP). The
+ * passes' scope is decided as they start (crow_seeder_policy_scope): with a known map, only its segments
+ * (peers holding the previous release lack only the changed pieces: the pass sends those and nothing else; a
+ * seeder restarted mid-pass sends what the swarm lacks), none at all when the map is empty (nobody needs
+ * anything of the stream: the pass has no DATA); every segment without a tracker or a known map. The first
+ * pass starts where the needed part begins. A pass under way ends as soon as the tracker reports no
+ * incomplete peer.
  *
  * Catching up late joiners (cfg.catch_up). A peer that joins mid-pass misses what went by before it
  * joined; fetching that over TCP takes the seeder's link from the stream (a chain head repairing from
@@ -27,7 +34,9 @@
  * ENDs, to everyone at once. The caller says which segments the pass has sent whole
  * (crow_seeder_policy_stream_sent, every tick); a segment in the tracker's need map although it went
  * out whole more than CROW_SEEDER_NEED_AGE_NS before the answer is missed: some peer on the stream
- * lacks half of it although the stream passed it long ago. (A host that is seconds behind in its
+ * lacks half of it although the stream passed it long ago; so is one outside the passes' scope (a peer
+ * that joined after the scope was decided lacks more than the others did: one holding nothing, among
+ * hosts that hold the previous release). (A host that is seconds behind in its
  * socket buffer looks the same and draws resends it does not need: peers report what they lack,
  * which a restarted seeder's first pass and the delta pass must know, not only what went by.) When the last
  * pass has sent everything, crow_seeder_policy_catch_up names the missed segments not resent yet (each is
@@ -71,6 +80,10 @@
  * announce and our answer take a moment more: a segment counts as missed only once it went out
  * longer ago than any map in the tracker's OR can be old. */
 #define CROW_SEEDER_NEED_AGE_NS (3500ull * 1000000ull)
+/* Peers send their first map as they join the stream, a round trip after their first announce
+ * (crowcast/peer_policy.h). One that sends none (no multicast, an older version) must not hold the
+ * pass past the 1 s the others give its first datagram (CROW_PEER_FIRST_DATAGRAM_NS), less our poll. */
+#define CROW_SEEDER_MAP_WAIT_NS (500ull * 1000000ull)
 
 enum crow_seeder_verdict {
     CROW_SEEDER_STAY,
@@ -91,9 +104,17 @@ typedef struct crow_seeder_policy_config {
     bool catch_up;         /* the last pass resends what late joiners missed (see above) */
 } crow_seeder_policy_config_t;
 
+/* What the passes send (crow_seeder_policy_scope). */
+enum crow_seeder_scope {
+    CROW_SEEDER_SCOPE_ALL,    /* every piece: no tracker, or no known map */
+    CROW_SEEDER_SCOPE_NEEDED, /* the segments of the tracker's need map */
+    CROW_SEEDER_SCOPE_NONE,   /* nothing: the map is known and empty */
+};
+
 enum crow_seeder_start {
     CROW_SEEDER_START_WAIT,    /* no peer yet: keep waiting */
-    CROW_SEEDER_START_PEERS,   /* the tracker shows peers: start */
+    CROW_SEEDER_START_PEERS,   /* the tracker shows peers and their need map: start */
+    CROW_SEEDER_START_NO_MAP,  /* the tracker shows peers, but not every one sent a map in time */
     CROW_SEEDER_START_AT_ONCE, /* no tracker, or no wait configured */
     CROW_SEEDER_START_TIMEOUT, /* waited wait_peers_ns for a peer in vain: start anyway */
 };
@@ -111,7 +132,10 @@ typedef struct crow_seeder_policy {
     int64_t incomplete; /* the tracker's last counts (-1 before any) */
     uint32_t lit, dark;
     bool has_need; /* the tracker's last "need" */
-    uint64_t need;
+    crow_need_t need;
+    uint64_t peers_at;    /* the first answer that showed an incomplete peer (0: none yet) */
+    crow_need_t scope;    /* the segments the passes send (decided by crow_seeder_policy_scope) */
+    uint32_t segments;    /* the release's segments (crow_stream_segments), known with the scope */
     uint64_t answer_at;   /* when the last tracker answer came (0: none) */
     uint64_t quiet_since; /* the tracker's first report of no incomplete peer in a row, or 0 */
     bool tracker_failed;  /* an announce failed at some time ... */
@@ -119,8 +143,8 @@ typedef struct crow_seeder_policy {
     uint64_t last_busy;   /* the last tick with a peer connected (or the pass's end) */
     uint64_t sent_at[CROW_NEED_SEGMENTS]; /* catch_up: when each need segment went out whole in the pass (0:
                                              not yet) */
-    uint64_t missed;                      /* segments the last answer shows missed (see "Catching up") */
-    uint64_t caught;                      /* segments resent to catch up */
+    crow_need_t missed;                   /* segments the last answer shows missed (see "Catching up") */
+    crow_need_t caught;                   /* segments resent to catch up */
     uint64_t interval_ns;                 /* the tracker's interval during the passes */
     uint64_t next_announce;               /* UINT64_MAX without a tracker */
 } crow_seeder_policy_t;
@@ -137,11 +161,15 @@ void crow_seeder_policy_sending(crow_seeder_policy_t *p, uint64_t now);
 bool crow_seeder_policy_reaches_nobody(crow_seeder_policy_t *p);
 /* The piece the first pass starts at: where the swarm's need begins (0 when none is known). */
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count);
+/* The passes' scope, asked once as they start (see "What the peers lack"): *segs gets the segments to
+ * send (every one of the release's for ALL, none for NONE). */
+enum crow_seeder_scope crow_seeder_policy_scope(crow_seeder_policy_t *p, uint32_t piece_count,
+                                                crow_need_t *segs);
 /* catch_up: the segments the pass has sent whole by now (crow_stream_segments_sent). */
-void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, uint64_t sent);
-/* catch_up: the last pass sent everything; the missed segments to resend now (0: none, send the
- * final ENDs). Each segment is named once. */
-uint64_t crow_seeder_policy_catch_up(crow_seeder_policy_t *p);
+void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, const crow_need_t *sent);
+/* catch_up: the last pass sent everything; *resend gets the missed segments to resend now, and the
+ * call returns whether there is any (false: send the final ENDs). Each segment is named once. */
+bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, crow_need_t *resend);
 /* True once per pass when the pass under way should end because every peer is complete. */
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p);
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now);
@@ -152,7 +180,7 @@ typedef struct crow_seeder_swarm {
     int64_t complete, incomplete;
     uint32_t lit, dark;
     bool has_need;
-    uint64_t need; /* OR of the incomplete peers' need maps (crowcast/stream_need.h) */
+    crow_need_t need; /* OR of the incomplete peers' need maps (crowcast/stream_need.h) */
 } crow_seeder_swarm_t;
 void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw);
 /* A failed announce: retried after CROW_SEEDER_POLL_NS. */

@@ -47,12 +47,14 @@
  * swarm's incomplete peers whose last announce said mcast=lit and mcast=dark (crowcast "lit", "dark"),
  * and carries the OR of their need= maps ("need") when every one of them sent one, and the swarm's peers
  * whose last announce said sending=1 and streaming=1 ("sending", "streaming"). An
- * announce costs O(peers in the swarm): a binary search, one insertion (memmove), one scan for seeders and
- * `left`, and one of P's chain for its head.
+ * announce costs O(peers in the swarm): a binary search, one insertion (memmove; none when a known peer
+ * announces again from its rack: it is rewritten in place), one scan for seeders and `left`, and one of
+ * P's chain for its head.
  *
- * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about 72
- * bytes each; calloc'd, so pages the kernel never hands out until used). Nothing allocates afterwards;
- * a new release when all swarms are taken, or a new peer in a full swarm, is refused (CROW_ELIMIT).
+ * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about
+ * 200 bytes each, 128 of them a need map; calloc'd, so pages the kernel never hands out until used).
+ * Nothing allocates afterwards; a new release when all swarms are taken, or a new peer in a full swarm, is
+ * refused (CROW_ELIMIT).
  */
 #ifndef CROWCAST_TRACKER_REGISTRY_H
 #define CROWCAST_TRACKER_REGISTRY_H

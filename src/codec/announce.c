@@ -62,23 +62,6 @@ bool crow_rack_name_valid(const char *name, size_t len)
     return true;
 }
 
-/* A need map: exactly 16 hex digits (crowcast/stream_need.h), most significant first. */
-static bool parse_need(const uint8_t *v, size_t len, uint64_t *out)
-{
-    char hex[17];
-    uint8_t bytes[8];
-    if (len != 16)
-        return false;
-    memcpy(hex, v, 16);
-    hex[16] = '\0';
-    if (crow_unhex(hex, bytes, sizeof bytes))
-        return false;
-    *out = 0;
-    for (size_t i = 0; i < sizeof bytes; i++)
-        *out = *out << 8 | bytes[i];
-    return true;
-}
-
 static bool bytes_are(const uint8_t *s, size_t len, const char *text)
 {
     return len == strlen(text) && memcmp(s, text, len) == 0;
@@ -170,9 +153,9 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
         else
             return false;
         return true;
-    case P_NEED:
-        req->has_need = parse_need(v, len, &req->need);
-        return req->has_need;
+    case P_NEED: /* another form (an older peer's) is no map, not a broken announce */
+        req->has_need = crow_need_parse((const char *)v, len, &req->need);
+        return true;
     case P_SENDING:
     case P_STREAMING:
     case P_LEAD:
@@ -206,7 +189,7 @@ int crow_announce_parse(const char *query, size_t len, crow_announce_req_t *req,
     crow_http_query_init(&it, (crow_http_str_t){query, len});
     crow_http_str_t k, v;
     while (crow_http_query_next(&it, &k, &v)) {
-        uint8_t key[16], val[64];
+        uint8_t key[16], val[CROW_NEED_TEXT_MAX]; /* need= is the longest value */
         size_t klen;
         if (decode_key(k, key, sizeof(key), &klen) < 0) {
             *failure = "bad percent-encoding in a parameter name";
@@ -326,10 +309,10 @@ static void encode_crowcast(crow_bencode_writer_t *e, const crow_announce_resp_t
         crow_bencode_put_int(e, c->lit);
     }
     if (c->has_need) {
-        char hex[17];
-        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)c->need);
+        char text[CROW_NEED_TEXT_MAX];
+        crow_need_format(&c->need, text, sizeof text);
         crow_bencode_put_key(e, "need");
-        crow_bencode_put_cstr(e, hex);
+        crow_bencode_put_cstr(e, text);
     }
     crow_bencode_put_key(e, "peer flags");
     string_prefix(e, r->peer_count);
@@ -518,9 +501,9 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
         ret = append_param(buf, cap, &len, "mcast", (const uint8_t *)m, strlen(m));
     }
     if (ret == 0 && req->has_need) {
-        char hex[17];
-        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)req->need);
-        ret = append_param(buf, cap, &len, "need", (const uint8_t *)hex, 16);
+        char text[CROW_NEED_TEXT_MAX];
+        long n = crow_need_format(&req->need, text, sizeof text);
+        ret = append_param(buf, cap, &len, "need", (const uint8_t *)text, (size_t)n);
     }
     if (ret == 0 && req->sending)
         ret = append_number(buf, cap, &len, "sending", 1);
@@ -595,11 +578,9 @@ static int decode_crowcast(const crow_bencode_doc_t *doc, uint32_t dict, crow_cr
             return bad(why, "invalid crowcast lit");
         c->lit = (uint32_t)v;
     }
-    if (crow_bencode_dict_str(doc, dict, "need", &s, &len)) {
-        if (!parse_need(s, len, &c->need))
-            return bad(why, "invalid crowcast need");
-        c->has_need = true;
-    }
+    /* Another form (an older tracker's) is no map: the seeder then sends everything. */
+    if (crow_bencode_dict_str(doc, dict, "need", &s, &len))
+        c->has_need = crow_need_parse((const char *)s, len, &c->need);
     if (crow_bencode_dict_int(doc, dict, "dark", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast dark");

@@ -46,14 +46,21 @@ int crow_mcast_sender_init(crow_mcast_sender_t *s, const crow_manifest_t *m,
     int ret = crow_bitfield_init(&s->available, m->piece_count);
     if (ret < 0)
         goto out;
-    ret = crow_bitfield_init(&s->pending, m->piece_count);
+    ret = crow_bitfield_init(&s->wanted, m->piece_count);
     if (ret < 0)
         goto out_available;
+    ret = crow_bitfield_init(&s->pending, m->piece_count);
+    if (ret < 0)
+        goto out_wanted;
+    crow_bitfield_set_all(&s->wanted);
+    s->stats.wanted = m->piece_count;
     s->m = m;
     s->cfg = *cfg;
     s->session = crow_dgram_session_of(m->release_id);
     s->depth = (uint64_t)cfg->burst_bytes * 8 * NS_PER_S;
     return 0;
+out_wanted:
+    crow_bitfield_dispose(&s->wanted);
 out_available:
     crow_bitfield_dispose(&s->available);
 out:
@@ -63,6 +70,7 @@ out:
 void crow_mcast_sender_dispose(crow_mcast_sender_t *s)
 {
     crow_bitfield_dispose(&s->pending);
+    crow_bitfield_dispose(&s->wanted);
     crow_bitfield_dispose(&s->available);
 }
 
@@ -76,8 +84,35 @@ static void mark_pending(crow_mcast_sender_t *s, uint32_t piece)
 void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece)
 {
     /* A piece that just became available cannot have been sent in this pass yet. */
-    if (crow_bitfield_set(&s->available, piece))
+    if (crow_bitfield_set(&s->available, piece) && crow_bitfield_get(&s->wanted, piece))
         mark_pending(s, piece);
+}
+
+void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_t *segs)
+{
+    if (s->started)
+        return;
+    uint32_t nseg = crow_stream_segments(s->m->piece_count);
+    for (uint32_t seg = 0; seg < nseg; seg++) {
+        uint32_t first, end;
+        crow_stream_segment_pieces(seg, s->m->piece_count, &first, &end);
+        for (uint32_t p = first; p < end; p++) {
+            if (crow_need_get(segs, seg)) {
+                crow_bitfield_set(&s->wanted, p);
+                if (crow_bitfield_get(&s->available, p))
+                    mark_pending(s, p);
+            } else {
+                crow_bitfield_clear(&s->wanted, p);
+                crow_bitfield_clear(&s->pending, p);
+            }
+        }
+    }
+    s->stats.wanted = s->wanted.count;
+}
+
+const crow_bitfield_t *crow_mcast_sender_wanted(const crow_mcast_sender_t *s)
+{
+    return &s->wanted;
 }
 
 void crow_mcast_sender_set_all_available(crow_mcast_sender_t *s)
@@ -92,12 +127,28 @@ static bool finished(const crow_mcast_sender_t *s)
     return s->stats.pass >= s->cfg.passes;
 }
 
+/* Every wanted piece went out in this pass: the ENDs follow, or with catch_up the last pass waits. */
+static void pass_sent(crow_mcast_sender_t *s)
+{
+    if (s->cfg.catch_up && s->stats.pass + 1 == s->cfg.passes)
+        s->drained = true;
+    else
+        s->ends_left = s->cfg.end_copies;
+}
+
 static void start_pass(crow_mcast_sender_t *s)
 {
-    memcpy(s->pending.bytes, s->available.bytes, crow_bitfield_bytes(s->available.nbits));
-    s->pending.count = s->available.count;
+    size_t bytes = crow_bitfield_bytes(s->available.nbits);
+    uint32_t count = 0;
+    for (size_t i = 0; i < bytes; i++) {
+        s->pending.bytes[i] = s->available.bytes[i] & s->wanted.bytes[i];
+        count += (uint32_t)__builtin_popcount(s->pending.bytes[i]);
+    }
+    s->pending.count = count;
     s->low_pending = 0;
     s->stats.pieces_sent = 0;
+    if (s->wanted.count == 0)
+        pass_sent(s);
 }
 
 static void refill(crow_mcast_sender_t *s, uint64_t now)
@@ -218,12 +269,8 @@ static void advance(crow_mcast_sender_t *s, uint64_t now, const crow_mcast_tx_t 
         crow_bitfield_clear(&s->pending, s->piece);
         if (s->low_pending == s->piece)
             s->low_pending = s->piece + 1;
-        if (++s->stats.pieces_sent == s->m->piece_count) {
-            if (s->cfg.catch_up && s->stats.pass + 1 == s->cfg.passes)
-                s->drained = true;
-            else
-                s->ends_left = s->cfg.end_copies;
-        }
+        if (++s->stats.pieces_sent == s->wanted.count)
+            pass_sent(s);
         return;
     }
 }
@@ -259,11 +306,12 @@ void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece)
     s->drained = false;
 }
 
-uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, uint64_t segs, uint32_t *out, uint32_t max)
+uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, const crow_need_t *segs, uint32_t *out,
+                                           uint32_t max)
 {
-    uint32_t n = 0;
-    for (uint32_t seg = 0; seg < CROW_NEED_SEGMENTS && (!out || n < max); seg++) {
-        if (!(segs >> seg & 1))
+    uint32_t n = 0, nseg = crow_stream_segments(s->m->piece_count);
+    for (uint32_t seg = 0; seg < nseg && (!out || n < max); seg++) {
+        if (!crow_need_get(segs, seg))
             continue;
         uint32_t first, end;
         crow_stream_segment_pieces(seg, s->m->piece_count, &first, &end);
@@ -313,6 +361,8 @@ int crow_mcast_sender_next(crow_mcast_sender_t *s, uint64_t now_ns, crow_mcast_t
         s->last_ns = now_ns;
         s->tokens = s->depth;
         s->next_beacon_ns = now_ns;
+        if (s->wanted.count == 0)
+            pass_sent(s); /* nothing to send in the first pass either */
     }
     refill(s, now_ns);
     if (!pick(s, now_ns, out)) {

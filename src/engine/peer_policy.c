@@ -25,12 +25,21 @@ void crow_peer_policy_init(crow_peer_policy_t *p, const crow_peer_policy_config_
     };
 }
 
+/* On the multicast path: its announces carry a need map (getter_on_stream). */
+static bool on_stream(const crow_peer_policy_t *p)
+{
+    return p->stream != CROW_STREAM_OFF && p->stream != CROW_STREAM_UNJOINED;
+}
+
 void crow_peer_policy_joined(crow_peer_policy_t *p, uint64_t now)
 {
     if (p->stream != CROW_STREAM_UNJOINED && p->stream != CROW_STREAM_OFF)
         return;
     set_stream(p, p->source_known ? CROW_STREAM_DUE : CROW_STREAM_AWAITED, now);
     p->last_datagram = now;
+    /* its first need map goes to the tracker at once: the seeder waits for it */
+    if (p->cfg.tracker && !p->complete)
+        p->announce_now = true;
 }
 
 void crow_peer_policy_no_multicast(crow_peer_policy_t *p, uint64_t now)
@@ -105,11 +114,12 @@ void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now)
     p->next_announce = now + p->interval_ns;
     p->reported = crow_peer_policy_mcast_report(p);
     p->reported_need = p->need;
+    p->reported_on_stream = on_stream(p);
 }
 
-void crow_peer_policy_need(crow_peer_policy_t *p, uint64_t need)
+void crow_peer_policy_need(crow_peer_policy_t *p, const crow_need_t *need)
 {
-    p->need = need;
+    p->need = *need;
 }
 
 /* What the peer lacks shrinks (stream or TCP): the tracker hears of it every
@@ -118,7 +128,7 @@ void crow_peer_policy_need(crow_peer_policy_t *p, uint64_t need)
 static bool need_stale(const crow_peer_policy_t *p)
 {
     return p->cfg.tracker && p->announced && !p->complete && p->stream != CROW_STREAM_OFF &&
-           p->need != p->reported_need;
+           (!crow_need_equal(&p->need, &p->reported_need) || on_stream(p) != p->reported_on_stream);
 }
 
 enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p)

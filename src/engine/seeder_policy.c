@@ -18,12 +18,23 @@ void crow_seeder_policy_init(crow_seeder_policy_t *p, const crow_seeder_policy_c
     };
 }
 
+/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
+ * read the clock before an event it caused inside the same tick). */
+static uint64_t since(uint64_t now, uint64_t from)
+{
+    return now > from ? now - from : 0;
+}
+
 enum crow_seeder_start crow_seeder_policy_may_start(const crow_seeder_policy_t *p, uint64_t now)
 {
     if (!p->cfg.tracker || p->cfg.wait_peers_ns == 0)
         return CROW_SEEDER_START_AT_ONCE;
-    if (p->incomplete > 0)
+    if (p->incomplete > 0 && p->has_need)
         return CROW_SEEDER_START_PEERS;
+    if (p->incomplete > 0 && p->peers_at && since(now, p->peers_at) >= CROW_SEEDER_MAP_WAIT_NS)
+        return CROW_SEEDER_START_NO_MAP;
+    if (p->incomplete > 0)
+        return CROW_SEEDER_START_WAIT; /* for the peers' maps */
     if (p->cfg.wait_peers_ns > 0 && now - p->started_at >= (uint64_t)p->cfg.wait_peers_ns)
         return CROW_SEEDER_START_TIMEOUT;
     return CROW_SEEDER_START_WAIT;
@@ -76,21 +87,16 @@ void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now)
     p->next_announce = now + period(p);
 }
 
-/* Time from `from` to now; 0 when an event was stamped later than the tick's `now` (a caller that
- * read the clock before an event it caused inside the same tick). */
-static uint64_t since(uint64_t now, uint64_t from)
+/* The needed segments the passes will not bring: outside their scope, or out whole at least
+ * CROW_SEEDER_NEED_AGE_NS before now. */
+static void find_missed(crow_seeder_policy_t *p, uint64_t now, const crow_need_t *need)
 {
-    return now > from ? now - from : 0;
-}
-
-/* The segments that went out whole at least CROW_SEEDER_NEED_AGE_NS before now. */
-static uint64_t sent_before(const crow_seeder_policy_t *p, uint64_t now)
-{
-    uint64_t old = 0;
-    for (unsigned seg = 0; seg < CROW_NEED_SEGMENTS; seg++)
-        if (p->sent_at[seg] && since(now, p->sent_at[seg]) >= CROW_SEEDER_NEED_AGE_NS)
-            old |= 1ull << seg;
-    return old;
+    p->missed = (crow_need_t){{0}};
+    for (uint32_t seg = 0; seg < p->segments; seg++)
+        if (crow_need_get(need, seg) &&
+            (!crow_need_get(&p->scope, seg) ||
+             (p->sent_at[seg] && since(now, p->sent_at[seg]) >= CROW_SEEDER_NEED_AGE_NS)))
+            crow_need_set(&p->missed, seg);
 }
 
 void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw)
@@ -104,8 +110,10 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
     p->has_need = sw->has_need;
     p->need = sw->need;
     p->answer_at = now;
+    if (incomplete > 0 && !p->peers_at)
+        p->peers_at = now ? now : 1;
     if (p->cfg.catch_up && sw->has_need && p->sending && !p->passes_done)
-        p->missed = sw->need & sent_before(p, now);
+        find_missed(p, now, &sw->need);
     if (incomplete > 0 || complete > 1)
         p->swarm_seen = true;
     /* After an outage the tracker has heard only from peers that announced since it came back:
@@ -117,25 +125,44 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
         p->quiet_since = now;
 }
 
-void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, uint64_t sent)
+void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, const crow_need_t *sent)
 {
     for (unsigned seg = 0; seg < CROW_NEED_SEGMENTS; seg++)
-        if (!(sent >> seg & 1))
+        if (!crow_need_get(sent, seg))
             p->sent_at[seg] = 0;
         else if (!p->sent_at[seg])
             p->sent_at[seg] = now ? now : 1;
 }
 
-uint64_t crow_seeder_policy_catch_up(crow_seeder_policy_t *p)
+bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, crow_need_t *resend)
 {
-    uint64_t resend = p->cfg.catch_up ? p->missed & ~p->caught : 0;
-    p->caught |= resend;
-    return resend;
+    for (unsigned i = 0; i < CROW_NEED_WORDS; i++)
+        resend->w[i] = p->cfg.catch_up ? p->missed.w[i] & ~p->caught.w[i] : 0;
+    crow_need_or(&p->caught, resend);
+    return crow_need_any(resend);
 }
 
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count)
 {
-    return p->has_need ? crow_stream_need_start(p->need, piece_count) : 0;
+    return p->has_need ? crow_stream_need_start(&p->need, piece_count) : 0;
+}
+
+enum crow_seeder_scope crow_seeder_policy_scope(crow_seeder_policy_t *p, uint32_t piece_count,
+                                                crow_need_t *segs)
+{
+    p->segments = crow_stream_segments(piece_count);
+    p->scope = (crow_need_t){{0}};
+    if (p->cfg.tracker && p->has_need) {
+        for (uint32_t seg = 0; seg < p->segments; seg++)
+            if (crow_need_get(&p->need, seg))
+                crow_need_set(&p->scope, seg);
+    } else {
+        crow_need_set_range(&p->scope, 0, p->segments);
+    }
+    *segs = p->scope;
+    if (!p->cfg.tracker || !p->has_need)
+        return CROW_SEEDER_SCOPE_ALL;
+    return crow_need_any(&p->scope) ? CROW_SEEDER_SCOPE_NEEDED : CROW_SEEDER_SCOPE_NONE;
 }
 
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p)

@@ -20,7 +20,7 @@ struct peer {
     bool has_need;  /* its last announce's need= map */
     bool sending;   /* its last announce's sending=1: a seeder whose passes are not over */
     bool streaming; /* ... and streaming=1: multicasting now */
-    uint64_t need;
+    crow_need_t need;
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
     uint64_t joined; /* join number: when it entered its current chain (lowest = chain head) */
@@ -361,7 +361,7 @@ static bool locate_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uin
 static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t *c)
 {
     bool all_need = true, any = false;
-    uint64_t need = 0;
+    crow_need_t need = {{0}};
     for (uint32_t i = 0; i < s->count; i++) {
         const struct peer *p = &s->peers[i];
         c->sending += p->sending;
@@ -372,10 +372,11 @@ static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t
         c->lit += p->mcast == CROW_MCAST_REPORT_LIT;
         c->dark += p->mcast == CROW_MCAST_REPORT_DARK;
         all_need &= p->has_need;
-        need |= p->need;
+        if (p->has_need)
+            crow_need_or(&need, &p->need);
     }
     c->has_need = any && all_need;
-    c->need = c->has_need ? need : 0;
+    c->need = c->has_need ? need : (crow_need_t){{0}};
 }
 
 int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
@@ -397,9 +398,15 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     uint32_t at;
     bool known = s && locate_peer(s, rack, addr, req->port, &at);
     struct peer old = {0};
+    /* A peer announcing again from its rack keeps its place in the sorted array (rack, addr, port):
+     * it is rewritten where it is, without moving the swarm's peers twice. */
+    bool in_place = known && !stopping && s->peers[at].rack == rack;
     if (known) {
         old = s->peers[at];
-        remove_peer_at(s, at);
+        if (!in_place)
+            remove_peer_at(s, at);
+        else if (old.seeder)
+            s->complete--;
     } else if (s && !stopping && s->count >= reg->cfg.max_peers_per_swarm) {
         reg->rejected++;
         *failure = "release full: too many peers";
@@ -416,10 +423,12 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         }
         return 0;
     }
-    bool found;
-    at = find_peer(s, rack, addr, req->port, &found);
-    memmove(&s->peers[at + 1], &s->peers[at], (s->count - at) * sizeof(*s->peers));
-    s->count++;
+    if (!in_place) {
+        bool found;
+        at = find_peer(s, rack, addr, req->port, &found);
+        memmove(&s->peers[at + 1], &s->peers[at], (s->count - at) * sizeof(*s->peers));
+        s->count++;
+    }
     struct peer *p = &s->peers[at];
     p->rack = rack;
     p->addr = addr;

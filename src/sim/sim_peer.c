@@ -86,9 +86,12 @@ static bool on_stream(const sim_peer_t *p)
     return p->policy.stream != CROW_STREAM_OFF && p->policy.stream != CROW_STREAM_UNJOINED;
 }
 
-static uint64_t need(const sim_world_t *w, const sim_peer_t *p)
+static void need(const sim_world_t *w, const sim_peer_t *p, crow_need_t *out)
 {
-    return on_stream(p) ? crow_stream_need(&w->m, p->rx.have, &p->have) : 0;
+    if (on_stream(p))
+        crow_stream_need(&w->m, p->rx.have, &p->have, out);
+    else
+        *out = (crow_need_t){{0}};
 }
 
 static uint64_t bytes_left(const sim_world_t *w, const sim_peer_t *p)
@@ -112,7 +115,7 @@ static void announce(sim_world_t *w, sim_host_t *h, enum crow_announce_event ev)
     q->left = bytes_left(w, p);
     q->mcast = (uint8_t)crow_peer_policy_mcast_report(&p->policy);
     q->has_need = on_stream(p) && !p->completed;
-    q->need = need(w, p);
+    need(w, p, &q->need);
     q->lead = p->leading;
     crow_peer_policy_announced(&p->policy, sim_now(w));
     trace(w, h, "announce event %d left %llu", ev, (unsigned long long)q->left);
@@ -191,7 +194,9 @@ static void decide(sim_world_t *w, sim_host_t *h)
     sim_peer_t *p = h->peer;
     uint64_t now = sim_now(w);
     crow_picker_needs(p->picker, &p->needs);
-    crow_peer_policy_need(&p->policy, need(w, p));
+    crow_need_t lacks;
+    need(w, p, &lacks);
+    crow_peer_policy_need(&p->policy, &lacks);
     crow_peer_actions_t act;
     crow_peer_policy_tick(&p->policy, now, &p->needs, crow_picker_chain_head(p->picker), &act);
     if (act.lead) { /* the tracker lists a head's sources to a peer that leads */
@@ -359,6 +364,8 @@ void sim_peer_answer(sim_world_t *w, sim_host_t *h)
     }
     if (h->alive && p->policy.no_sender && p->policy.stream == CROW_STREAM_DUE)
         decide(w, h); /* no stream is coming: on to TCP now, not at the next tick */
+    else if (h->alive && p->policy.announce_now)
+        decide(w, h); /* it joined: its first need map now, the seeder waits for it */
 }
 
 void sim_peer_decide_event(sim_world_t *w, sim_host_t *h)

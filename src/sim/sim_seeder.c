@@ -59,17 +59,20 @@ static void passes_done(sim_world_t *w, sim_host_t *h)
 /* seeder.c's note_stream */
 static void note_stream(sim_world_t *w, sim_seeder_t *s)
 {
-    if (s->sending && !s->mcast_done)
-        crow_seeder_policy_stream_sent(
-            &s->policy, sim_now(w),
-            crow_stream_segments_sent(w->m.piece_count, crow_mcast_sender_pending(&s->sender)));
+    if (!s->sending || s->mcast_done)
+        return;
+    crow_need_t sent;
+    crow_stream_segments_sent(w->m.piece_count, crow_mcast_sender_pending(&s->sender), &sent);
+    crow_seeder_policy_stream_sent(&s->policy, sim_now(w), &sent);
 }
 
 /* seeder.c's on_mcast_drained: resend what late joiners missed, or close the pass. */
 static void drained(sim_world_t *w, sim_seeder_t *s)
 {
     note_stream(w, s);
-    if (!crow_mcast_sender_resend_segments(&s->sender, crow_seeder_policy_catch_up(&s->policy), NULL, 0))
+    crow_need_t missed;
+    crow_seeder_policy_catch_up(&s->policy, &missed);
+    if (!crow_mcast_sender_resend_segments(&s->sender, &missed, NULL, 0))
         crow_mcast_sender_close_pass(&s->sender);
 }
 
@@ -119,6 +122,9 @@ static int start_mcast(sim_world_t *w, sim_host_t *h)
     if (ret)
         return ret;
     crow_mcast_sender_set_all_available(&s->sender);
+    crow_need_t scope; /* seeder.c's start_mcast: the pass sends what the swarm lacks */
+    crow_seeder_policy_scope(&s->policy, w->m.piece_count, &scope);
+    crow_mcast_sender_want_segments(&s->sender, &scope);
     s->sending = true;
     pump(w, h);
     return 0;

@@ -26,7 +26,7 @@ START_TEST(test_parse_full_announce)
     const char *failure = NULL;
     ck_assert_int_eq(parse(BASE_Q "&event=started&numwant=30&compact=0&no_peer_id=1&ip=10.1.2.3&rack=r-1.a"
                                   "&key=zz&supportcrypto=1&groups=1&hook=255&mcast=dark&need="
-                                  "00000000FFFF0001&sending=1&streaming=1&lead=1",
+                                  "r0.16-31.1023&sending=1&streaming=1&lead=1",
                            &req, &failure),
                      0);
     ck_assert_mem_eq(req.info_hash, hash_bytes, 20);
@@ -48,10 +48,28 @@ START_TEST(test_parse_full_announce)
     ck_assert_uint_eq(req.hook, 255);
     ck_assert_uint_eq(req.mcast, CROW_MCAST_REPORT_DARK);
     ck_assert(req.has_need);
-    ck_assert_uint_eq(req.need, 0xffff0001ull);
+    ck_assert_uint_eq(req.need.w[0], 0xffff0001ull);
+    ck_assert_uint_eq(req.need.w[15], 1ull << 63);
+    ck_assert_uint_eq(crow_need_count(&req.need), 18);
     ck_assert(req.sending);
     ck_assert(req.streaming);
     ck_assert(req.lead);
+}
+END_TEST
+
+/* An older peer's need= (16 hex digits) or a broken map is no map: the announce itself stands. */
+START_TEST(test_parse_need_in_another_form)
+{
+    static const char *const forms[] = {
+        "00000000ffff0001", "", "r1-", "r5.3", "r3.4", "r1024", "r01", "r2-1", "r1..2"};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        char q[512] = BASE_Q "&need=";
+        strcat(q, forms[i]);
+        crow_announce_req_t req;
+        const char *failure = NULL;
+        ck_assert_msg(parse(q, &req, &failure) == 0, "need=%s: %s", forms[i], failure);
+        ck_assert_msg(!req.has_need, "need=%s taken as a map", forms[i]);
+    }
 }
 END_TEST
 
@@ -120,9 +138,7 @@ static const struct {
     {BASE_Q "&mcast=on", "invalid mcast"},
     {BASE_Q "&mcast=", "invalid mcast"},
     {BASE_Q "&mcast=lit&mcast=dark", "duplicate mcast"},
-    {BASE_Q "&need=0123", "invalid need"},
-    {BASE_Q "&need=0123456789abcdeg", "invalid need"},
-    {BASE_Q "&need=0123456789abcdef0", "invalid need"},
+    {BASE_Q "&need=r1&need=r2", "duplicate need"},
     {BASE_Q "&sending=yes", "invalid sending"},
     {BASE_Q "&sending=1&sending=0", "duplicate sending"},
     {BASE_Q "&streaming=2", "invalid streaming"},
@@ -164,7 +180,8 @@ START_TEST(test_build_query_roundtrip)
     req.hook = 3;
     req.mcast = CROW_MCAST_REPORT_LIT;
     req.has_need = true;
-    req.need = 0x8000000000000001ull;
+    crow_need_set(&req.need, 0);
+    crow_need_set_range(&req.need, 500, 1024);
     long n = crow_announce_build_query(q, sizeof(q), &req);
     ck_assert_int_eq(n, (long)strlen(q));
     ck_assert_int_eq(crow_announce_parse(q, (size_t)n, &back, &failure), 0);
@@ -192,7 +209,8 @@ static crow_announce_resp_t sample_resp(void)
     r.crowcast.lit = 5;
     r.crowcast.dark = 2;
     r.crowcast.has_need = true;
-    r.crowcast.need = 0xfedcba9876543210ull;
+    crow_need_set_range(&r.crowcast.need, 3, 9);
+    crow_need_set(&r.crowcast.need, 700);
     r.crowcast.sending = 1;
     r.crowcast.streaming = 1;
     return r;
@@ -221,7 +239,9 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
     ck_assert_uint_eq(res->crowcast.lit, 5);
     ck_assert_uint_eq(res->crowcast.dark, 2);
     ck_assert(res->crowcast.has_need);
-    ck_assert_uint_eq(res->crowcast.need, 0xfedcba9876543210ull);
+    ck_assert_uint_eq(res->crowcast.need.w[0], 0x1f8ull);
+    ck_assert(crow_need_get(&res->crowcast.need, 700));
+    ck_assert_uint_eq(crow_need_count(&res->crowcast.need), 7);
     ck_assert(res->crowcast.has_sending);
     ck_assert_uint_eq(res->crowcast.sending, 1);
     ck_assert_uint_eq(res->crowcast.streaming, 1);
@@ -465,6 +485,7 @@ Suite *crow_test_suite(void)
     Suite *s = suite_create("announce");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_parse_full_announce);
+    tcase_add_test(tc, test_parse_need_in_another_form);
     tcase_add_test(tc, test_parse_defaults);
     tcase_add_loop_test(tc, test_bad_queries_give_reasons, 0, sizeof(bad_queries) / sizeof(bad_queries[0]));
     tcase_add_test(tc, test_build_query_roundtrip);

@@ -548,10 +548,11 @@ START_TEST(test_catch_up_resends_before_the_final_end)
     crow_mcast_sender_set_all_available(&g.s);
     ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
     uint32_t taken[4];
-    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, 1u << 3 | 1u << 1, taken, 4), 2);
+    crow_need_t segs = {{1u << 3 | 1u << 1}}, again = {{1u << 1}};
+    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, &segs, taken, 4), 2);
     ck_assert_uint_eq(taken[0], 1);
     ck_assert_uint_eq(taken[1], 3);
-    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, 1u << 1, taken, 4), 0); /* pending already */
+    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, &again, taken, 4), 0); /* pending already */
     ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
     ck_assert_uint_eq(r.nfirst, 2);
     ck_assert_uint_eq(r.first_chunks[0], 1);
@@ -568,6 +569,67 @@ START_TEST(test_catch_up_resends_before_the_final_end)
         crow_mcast_sender_resend(&g.s, 0);
     ck_assert_uint_eq(g.s.stats.resent, 0);
     ck_assert(!crow_mcast_sender_drained(&g.s));
+    rig_dispose(&g);
+}
+END_TEST
+
+/* A scope (a delta's changed pieces): every pass sends only its pieces, the first from its first
+ * piece on and wrapping; an empty one sends no DATA, only its ENDs; with catch_up, pieces
+ * outside it are resent when asked (a host that came lacking everything). */
+START_TEST(test_scope_sends_only_the_wanted_pieces)
+{
+    struct rig g;
+    crow_mcast_sender_config_t cfg = fast_config();
+    cfg.end_copies = 2;
+    cfg.passes = 2;
+    cfg.first_piece = 5;
+    rig_init(&g, test_manifest(10, 0), &cfg); /* 10 pieces: a segment each */
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_need_t scope = {{1u << 2 | 1u << 7}};
+    crow_mcast_sender_want_segments(&g.s, &scope);
+    ck_assert_uint_eq(g.s.stats.wanted, 2);
+    struct sent_run r;
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_DONE);
+    uint32_t chunks = crow_manifest_piece_chunks(&g.m, 0);
+    ck_assert_uint_eq(r.data, 2 * 2 * chunks);
+    ck_assert_uint_eq(r.nfirst, 4);
+    ck_assert_uint_eq(r.first_chunks[0], 7); /* from piece 5 on, wrapping */
+    ck_assert_uint_eq(r.first_chunks[1], 2);
+    ck_assert_uint_eq(r.first_chunks[2], 2); /* the second pass from the lowest */
+    ck_assert_uint_eq(r.first_chunks[3], 7);
+    ck_assert_uint_eq(r.ends, 4);
+    ck_assert_uint_eq(r.final_ends, 2);
+    ck_assert_uint_eq(g.s.stats.payload_bytes, 4ull * g.m.piece_length);
+    rig_dispose(&g);
+
+    /* Nobody lacks anything: the ENDs, no DATA. */
+    cfg.passes = 1;
+    rig_init(&g, test_manifest(10, 0), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_need_t none = {{0}};
+    crow_mcast_sender_want_segments(&g.s, &none);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_DONE);
+    ck_assert_uint_eq(r.data, 0);
+    ck_assert_uint_eq(r.final_ends, 2);
+    rig_dispose(&g);
+
+    /* Catching up outside the scope: an empty scope drains at once; a resend of piece 4 goes out. */
+    cfg.catch_up = true;
+    rig_init(&g, test_manifest(10, 0), &cfg);
+    crow_mcast_sender_set_all_available(&g.s);
+    crow_mcast_sender_want_segments(&g.s, &none);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    ck_assert(crow_mcast_sender_drained(&g.s));
+    ck_assert_uint_eq(r.data, 0);
+    crow_need_t four = {{1u << 4}};
+    ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, &four, NULL, 0), 1);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
+    ck_assert_uint_eq(r.nfirst, 1);
+    ck_assert_uint_eq(r.first_chunks[0], 4);
+    ck_assert(crow_mcast_sender_drained(&g.s));
+    crow_mcast_sender_close_pass(&g.s);
+    ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_DONE);
+    ck_assert_uint_eq(r.final_ends, 2);
     rig_dispose(&g);
 }
 END_TEST
@@ -1306,6 +1368,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_ends_after_each_pass);
     tcase_add_test(tc, test_end_now_closes_the_pass);
     tcase_add_test(tc, test_catch_up_resends_before_the_final_end);
+    tcase_add_test(tc, test_scope_sends_only_the_wanted_pieces);
     tcase_add_test(tc, test_the_first_pass_starts_anywhere);
     tcase_add_loop_test(tc, test_pacing, 0, sizeof pacing_rates / sizeof pacing_rates[0]);
     tcase_add_test(tc, test_pacing_keeps_its_rate_when_woken_late);

@@ -271,10 +271,12 @@ START_TEST(test_reports_the_stream_lit_or_dark)
     crow_peer_policy_joined(&p, 50 * MS);
     crow_peer_policy_source_known(&p, 60 * MS); /* the tracker lists the seeder */
     ck_assert_int_eq(crow_peer_policy_mcast_report(&p), CROW_MCAST_REPORT_NONE);
-    /* the first-datagram clock runs out: dark, said at once (the stream went silent) */
+    /* joined: its first need map at once; then the first-datagram clock runs out: dark, said at once
+     * (the stream went silent) */
     uint64_t at[8];
-    ck_assert_uint_eq(announces(&p, 100 * MS, 1200 * MS, &nothing_needed, false, at, 8), 1);
-    ck_assert_uint_eq(at[0], 1100 * MS); /* the clock started at 60 ms; ticks every 100 ms */
+    ck_assert_uint_eq(announces(&p, 100 * MS, 1200 * MS, &nothing_needed, false, at, 8), 2);
+    ck_assert_uint_eq(at[0], 100 * MS);
+    ck_assert_uint_eq(at[1], 1100 * MS); /* the clock started at 60 ms; ticks every 100 ms */
     ck_assert_int_eq(p.stream, CROW_STREAM_SILENT);
     ck_assert_int_eq(p.reported, CROW_MCAST_REPORT_DARK);
     /* a datagram after all: lit, said at once (the seeder must not stop a stream that reaches us) */
@@ -301,13 +303,15 @@ START_TEST(test_refreshes_its_need_while_the_stream_flows)
     crow_peer_policy_t p;
     start_peer(&p, true); /* lit, announced at 100 ms */
     uint64_t at[8];
-    crow_peer_policy_need(&p, ~0ull);
+    crow_need_t all = {{0}}, some = {{0xff}};
+    crow_need_set_range(&all, 0, CROW_NEED_SEGMENTS);
+    crow_peer_policy_need(&p, &all);
     ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 2100 * MS);
     ck_assert_uint_eq(announces(&p, 200 * MS, 2200 * MS, &nothing_needed, false, at, 8), 1);
     ck_assert_uint_eq(at[0], 2100 * MS);
-    ck_assert_uint_eq(p.reported_need, ~0ull);
+    ck_assert(crow_need_equal(&p.reported_need, &all));
     ck_assert_uint_eq(announces(&p, 2200 * MS, 10 * S, &nothing_needed, false, at, 8), 0);
-    crow_peer_policy_need(&p, 0xff);
+    crow_peer_policy_need(&p, &some);
     ck_assert_uint_eq(announces(&p, 10 * S, 11 * S, &nothing_needed, false, at, 8), 1);
     ck_assert_uint_eq(at[0], 10 * S);
 }
@@ -321,11 +325,12 @@ START_TEST(test_waiting_for_an_unknown_stream_polls_the_tracker)
     uint64_t at[64];
     unsigned n = announces(&p, 100 * MS, 120 * S, &nothing_needed, false, at, 64);
     ck_assert_uint_ge(n, 55);
-    /* 0.5 s after the first (at 0), then doubling to the cap: a seeder that starts meanwhile is known
-     * within the backoff */
-    ck_assert_uint_eq(at[0], 2 * CROW_PEER_AWAIT_STREAM_NS);
-    ck_assert_uint_eq(at[1] - at[0], 4 * CROW_PEER_AWAIT_STREAM_NS);
-    ck_assert_uint_eq(at[2] - at[1], CROW_PEER_URGENT_MAX_NS);
+    /* its first need map as it joined (at 50 ms, the next tick); then 0.5 s after it, doubling to
+     * the cap: a seeder that starts meanwhile is known within the backoff */
+    ck_assert_uint_eq(at[0], 100 * MS);
+    ck_assert_uint_eq(at[1] - at[0], 2 * CROW_PEER_AWAIT_STREAM_NS);
+    ck_assert_uint_eq(at[2] - at[1], 4 * CROW_PEER_AWAIT_STREAM_NS);
+    ck_assert_uint_eq(at[3] - at[2], CROW_PEER_URGENT_MAX_NS);
     for (unsigned i = 1; i < n; i++)
         ck_assert_uint_le(at[i] - at[i - 1], CROW_PEER_URGENT_MAX_NS);
     /* once the tracker names a source, the polling stops and the silence clock runs */

@@ -44,24 +44,56 @@ static enum crow_seeder_verdict tick(uint64_t now, unsigned connections)
 
 static void answer_need(uint64_t now, int64_t incomplete, uint64_t need);
 
-/* The segments [0, n) as a map. */
+/* The segments [0, n) of a release of 64 segments, as their bits. */
 static uint64_t first_segments(unsigned n)
 {
     return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+/* A map of the first 64 segments. */
+static crow_need_t map64(uint64_t bits)
+{
+    return (crow_need_t){{bits}};
+}
+
+static void stream_sent(uint64_t now, uint64_t bits)
+{
+    crow_need_t sent = map64(bits);
+    crow_seeder_policy_stream_sent(&p, now, &sent);
+}
+
+/* The segments the catch-up names now (all among the first 64). */
+static uint64_t catch_up(void)
+{
+    crow_need_t resend;
+    bool any = crow_seeder_policy_catch_up(&p, &resend);
+    ck_assert(any == crow_need_any(&resend));
+    for (unsigned i = 1; i < CROW_NEED_WORDS; i++)
+        ck_assert_uint_eq(resend.w[i], 0);
+    return resend.w[0];
+}
+
+/* The pass starts: its scope decided for a release of `pieces` pieces. */
+static enum crow_seeder_scope sending(uint64_t now, uint32_t pieces, crow_need_t *scope)
+{
+    enum crow_seeder_scope kind = crow_seeder_policy_scope(&p, pieces, scope);
+    crow_seeder_policy_sending(&p, now);
+    return kind;
 }
 
 START_TEST(test_catches_up_what_late_joiners_missed)
 {
     const uint64_t ms = 1000000ull;
     crow_seeder_policy_config_t c = {.tracker = true, .serves_tcp = true, .linger_ns = -1, .catch_up = true};
+    crow_need_t scope;
     crow_seeder_policy_init(&p, &c, 0);
-    crow_seeder_policy_sending(&p, 0);
+    ck_assert_int_eq(sending(0, 64, &scope), CROW_SEEDER_SCOPE_ALL);
     /* A 6.4 s pass, one segment every 100 ms; peers answer every 250 ms. A late peer joins at 1 s
      * and lacks the ten segments that went by; the early peers' maps list what has not come yet, up
      * to 2 s late (the refresh). */
     for (uint64_t t = 0; t <= 6400 * ms; t += 50 * ms) {
         unsigned sent = (unsigned)(t / (100 * ms));
-        crow_seeder_policy_stream_sent(&p, t, first_segments(sent));
+        stream_sent(t, first_segments(sent));
         if (t % (250 * ms))
             continue;
         unsigned early_has = t >= 2000 * ms ? (unsigned)((t - 2000 * ms) / (100 * ms)) : 0;
@@ -69,36 +101,97 @@ START_TEST(test_catches_up_what_late_joiners_missed)
         if (t >= 1000 * ms)
             need |= first_segments(10); /* the late peer */
         answer_need(t, 12, need);
-        uint64_t missed = p.missed;
+        uint64_t missed = p.missed.w[0];
         /* Never more than the late peer's ten, and those only once they are old enough to judge. */
         ck_assert_uint_eq(missed & ~first_segments(10), 0);
         if (t >= 1000 * ms + CROW_SEEDER_NEED_AGE_NS)
             ck_assert_uint_eq(missed, first_segments(10));
     }
-    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), first_segments(10));
-    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0); /* each once */
+    ck_assert_uint_eq(catch_up(), first_segments(10));
+    ck_assert_uint_eq(catch_up(), 0); /* each once */
     /* Resent: those segments are pending again, then sent again; nothing new is missed. */
-    crow_seeder_policy_stream_sent(&p, 6500 * ms, ~first_segments(10));
+    stream_sent(6500 * ms, ~first_segments(10));
     answer_need(6600 * ms, 1, first_segments(10));
-    crow_seeder_policy_stream_sent(&p, 7500 * ms, ~0ull);
+    stream_sent(7500 * ms, ~0ull);
     answer_need(7600 * ms, 1, first_segments(10));
-    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+    ck_assert_uint_eq(catch_up(), 0);
     crow_seeder_policy_passes_done(&p, 8000 * ms);
     answer_need(20000 * ms, 1, ~0ull); /* after the passes nothing counts */
-    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+    ck_assert_uint_eq(catch_up(), 0);
 
     /* Without catch_up nothing is ever named; without a known need map neither. */
     crow_seeder_policy_config_t off = {.tracker = true, .serves_tcp = true, .linger_ns = -1};
     crow_seeder_policy_init(&p, &off, 0);
-    crow_seeder_policy_sending(&p, 0);
-    crow_seeder_policy_stream_sent(&p, 0, first_segments(10));
+    sending(0, 64, &scope);
+    stream_sent(0, first_segments(10));
     answer_need(10000 * ms, 1, ~0ull);
-    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+    ck_assert_uint_eq(catch_up(), 0);
     crow_seeder_policy_init(&p, &c, 0);
-    crow_seeder_policy_sending(&p, 0);
-    crow_seeder_policy_stream_sent(&p, 0, first_segments(10));
+    sending(0, 64, &scope);
+    stream_sent(0, first_segments(10));
     answer(10000 * ms, 1, 3);
-    ck_assert_uint_eq(crow_seeder_policy_catch_up(&p), 0);
+    ck_assert_uint_eq(catch_up(), 0);
+}
+END_TEST
+
+/* The pass sends what the peers lack, as the tracker's map says when it starts: only the changed
+ * pieces' segments for hosts holding the previous release, nothing when nobody lacks anything,
+ * everything without a map; a peer that comes later lacking more is caught up on what the scope
+ * left out, at once (nothing of it is on its way), and on nothing the scope sends. */
+START_TEST(test_the_pass_sends_what_the_peers_lack)
+{
+    const uint64_t ms = 1000000ull;
+    crow_seeder_policy_config_t c = {.tracker = true,
+                                     .serves_tcp = true,
+                                     .linger_ns = -1,
+                                     .wait_peers_ns = 600 * (int64_t)S,
+                                     .catch_up = true};
+    crow_need_t scope;
+    /* Three hosts hold v1 and lack segments 5, 6 and 900 of 1024 (4096 pieces). */
+    crow_seeder_policy_init(&p, &c, 0);
+    crow_need_t delta = {{0}};
+    crow_need_set(&delta, 5);
+    crow_need_set(&delta, 6);
+    crow_need_set(&delta, 900);
+    crow_seeder_swarm_t sw = {
+        .interval_s = 30, .complete = 1, .incomplete = 3, .has_need = true, .need = delta};
+    crow_seeder_policy_tracker_answer(&p, 100 * ms, &sw);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 100 * ms), CROW_SEEDER_START_PEERS);
+    ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 4096), 3600); /* after the gap 7..899 */
+    ck_assert_int_eq(sending(100 * ms, 4096, &scope), CROW_SEEDER_SCOPE_NEEDED);
+    ck_assert(crow_need_equal(&scope, &delta));
+    /* A fourth host holding nothing joins: it lacks everything. What the scope sends is not missed
+     * (it is on its way), the rest is, at once. */
+    crow_need_t everything = {{0}};
+    crow_need_set_range(&everything, 0, 1024);
+    sw.incomplete = 4;
+    sw.need = everything;
+    crow_seeder_policy_tracker_answer(&p, 300 * ms, &sw);
+    ck_assert_uint_eq(crow_need_count(&p.missed), 1024 - 3);
+    ck_assert(!crow_need_get(&p.missed, 5) && !crow_need_get(&p.missed, 900));
+    crow_need_t resend;
+    ck_assert(crow_seeder_policy_catch_up(&p, &resend));
+    ck_assert_uint_eq(crow_need_count(&resend), 1024 - 3);
+    ck_assert(!crow_seeder_policy_catch_up(&p, &resend)); /* each once */
+
+    /* Every host lacks nothing of the stream (only scattered chunks): no piece at all. */
+    crow_seeder_policy_init(&p, &c, 0);
+    sw = (crow_seeder_swarm_t){.interval_s = 30, .complete = 1, .incomplete = 2, .has_need = true};
+    crow_seeder_policy_tracker_answer(&p, 100 * ms, &sw);
+    ck_assert_int_eq(sending(100 * ms, 4096, &scope), CROW_SEEDER_SCOPE_NONE);
+    ck_assert(!crow_need_any(&scope));
+
+    /* No map (a peer sent none in time) or no tracker: every segment of the release. */
+    crow_seeder_policy_init(&p, &c, 0);
+    answer(100 * ms, 1, 2);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 100 * ms + CROW_SEEDER_MAP_WAIT_NS),
+                     CROW_SEEDER_START_NO_MAP);
+    ck_assert_int_eq(sending(100 * ms + CROW_SEEDER_MAP_WAIT_NS, 300, &scope), CROW_SEEDER_SCOPE_ALL);
+    ck_assert_uint_eq(crow_need_count(&scope), 300); /* one segment a piece */
+    c.tracker = false;
+    crow_seeder_policy_init(&p, &c, 0);
+    ck_assert_int_eq(sending(0, 4096, &scope), CROW_SEEDER_SCOPE_ALL);
+    ck_assert_uint_eq(crow_need_count(&scope), 1024);
 }
 END_TEST
 
@@ -287,8 +380,14 @@ START_TEST(test_waits_for_a_peer_before_multicasting)
     ck_assert_uint_eq(p.next_announce, CROW_SEEDER_WAIT_POLL_NS); /* polls often while it waits */
     answer(10 * 1000000ull, 1, 0);
     ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S), CROW_SEEDER_START_WAIT);
-    answer(5 * S, 1, 2);
-    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S), CROW_SEEDER_START_PEERS);
+    answer(5 * S, 1, 2); /* peers, but not their maps yet: it waits for them, a while */
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S), CROW_SEEDER_START_WAIT);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S + CROW_SEEDER_MAP_WAIT_NS - 1),
+                     CROW_SEEDER_START_WAIT);
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 5 * S + CROW_SEEDER_MAP_WAIT_NS),
+                     CROW_SEEDER_START_NO_MAP);
+    answer_need(6 * S, 2, 0xff); /* every one sent its map */
+    ck_assert_int_eq(crow_seeder_policy_may_start(&p, 6 * S), CROW_SEEDER_START_PEERS);
     crow_seeder_policy_sending(&p, 5 * S);
     crow_seeder_policy_announced(&p, 5 * S);
     ck_assert_uint_eq(p.next_announce, 5 * S + CROW_SEEDER_SEND_POLL_NS);
@@ -403,16 +502,16 @@ END_TEST
 static void answer_need(uint64_t now, int64_t incomplete, uint64_t need)
 {
     crow_seeder_swarm_t sw = {
-        .interval_s = 30, .complete = 1, .incomplete = incomplete, .has_need = true, .need = need};
+        .interval_s = 30, .complete = 1, .incomplete = incomplete, .has_need = true, .need = map64(need)};
     crow_seeder_policy_tracker_answer(&p, now, &sw);
 }
 
 START_TEST(test_starts_where_the_swarm_lacks_and_ends_when_complete)
 {
     start(true, true, 600 * (int64_t)S);
-    ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 256), 0); /* nothing known */
-    answer_need(0, 4, 0xffffffff00000000ull);                      /* a seeder restarted mid-pass */
-    ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 256), 128);
+    ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 64), 0); /* nothing known */
+    answer_need(0, 4, 0xffffffff00000000ull);                     /* a seeder restarted mid-pass */
+    ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 64), 32);
     crow_seeder_policy_sending(&p, 0);
     ck_assert(!crow_seeder_policy_swarm_complete(&p)); /* an answer from before the pass */
     answer_need(1 * S, 2, 0xf0000000000000ull);
@@ -475,9 +574,16 @@ START_TEST(test_random_fabrics)
             }
             bool announce;
             crow_seeder_policy_tick(&p, t, 0, &announce);
-            if (announce) {
+            if (announce) { /* every host sent its map as it joined */
                 crow_seeder_policy_announced(&p, t);
-                answer_lit(t, 1, present, lit, dark);
+                crow_seeder_swarm_t sw = {.interval_s = 30,
+                                          .complete = 1,
+                                          .incomplete = present,
+                                          .lit = lit,
+                                          .dark = dark,
+                                          .has_need = present > 0,
+                                          .need = map64(~0ull)};
+                crow_seeder_policy_tracker_answer(&p, t, &sw);
             }
             if (sending_at == UINT64_MAX && crow_seeder_policy_may_start(&p, t) != CROW_SEEDER_START_WAIT) {
                 ck_assert_uint_gt(present, 0);
@@ -514,6 +620,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_the_linger_bound_holds);
     tcase_add_test(tc, test_random_swarms);
     tcase_add_test(tc, test_waits_for_a_peer_before_multicasting);
+    tcase_add_test(tc, test_the_pass_sends_what_the_peers_lack);
     tcase_add_test(tc, test_a_tracker_outage_is_not_quiet);
     tcase_add_test(tc, test_tcp_only_seeder_leaves_once_served_and_idle);
     tcase_add_test(tc, test_quiet_is_counted_in_answers);

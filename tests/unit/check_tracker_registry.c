@@ -535,6 +535,13 @@ START_TEST(test_stopped_and_completed_counts)
     ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_COMPLETED, 3), 0); /* repeated */
     ck_assert_uint_eq(resp.complete, 1);
     ck_assert_uint_eq(resp.incomplete, 1);
+    /* announcing again in place: a peer that lost its copy counts as incomplete, then complete */
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 3), 0);
+    ck_assert_uint_eq(resp.complete, 0);
+    ck_assert_uint_eq(resp.incomplete, 2);
+    ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_NONE, 3), 0);
+    ck_assert_uint_eq(resp.complete, 1);
+    ck_assert_uint_eq(resp.incomplete, 1);
     ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STOPPED, 4), 0);
     ck_assert_uint_eq(resp.peer_count, 0);
     ck_assert_uint_eq(resp.complete, 1);
@@ -692,7 +699,8 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert(!resp.crowcast.has_need);
     crow_announce_req_t req = make_req(hash_a, peer_addr(0, 2), 100, 50);
     req.has_need = true;
-    req.need = 0x3;
+    req.need = (crow_need_t){{0x3}};
+    crow_need_set(&req.need, 1000);
     req.mcast = CROW_MCAST_REPORT_DARK; /* it still says so */
     const char *failure = NULL;
     ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 2),
@@ -702,13 +710,15 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert(!resp.crowcast.has_need); /* peer 2.2 sent none */
     req = make_req(hash_a, peer_addr(2, 2), 100, 50);
     req.has_need = true;
-    req.need = 0x30;
+    req.need = (crow_need_t){{0x30}};
     ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 2),
                                             crow_racks_lookup(&racks, peer_addr(2, 2)), 1000, list, 256,
                                             &resp, &failure),
                      0);
     ck_assert(resp.crowcast.has_need);
-    ck_assert_uint_eq(resp.crowcast.need, 0x33);
+    ck_assert_uint_eq(resp.crowcast.need.w[0], 0x33);
+    ck_assert(crow_need_get(&resp.crowcast.need, 1000));
+    ck_assert_uint_eq(crow_need_count(&resp.crowcast.need), 5);
     /* and the codec carries the counts to the seeder */
     uint8_t body[4096];
     long n = crow_announce_encode(body, sizeof body, &resp, true, false);
@@ -721,7 +731,7 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert_uint_eq(r.crowcast.dark, 1);
     ck_assert_uint_eq(r.crowcast.lit, 0);
     ck_assert(r.crowcast.has_need);
-    ck_assert_uint_eq(r.crowcast.need, 0x33);
+    ck_assert(crow_need_equal(&r.crowcast.need, &resp.crowcast.need));
     ck_assert(r.crowcast.has_sending);
     ck_assert_uint_eq(r.crowcast.sending, 0); /* nobody said sending=1 */
 }

@@ -37,7 +37,7 @@ struct crow_announcer {
     bool sending;    /* sending=1 */
     bool streaming;  /* streaming=1 */
     bool lead;       /* lead=1 */
-    uint64_t need;
+    crow_need_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
     crow_bencode_node_t nodes[NODES];
@@ -154,9 +154,9 @@ static void send_current(struct crow_announcer *a)
     req.sending = a->sending;
     req.streaming = a->streaming;
     req.lead = a->lead;
-    char query[1024];
+    char query[1024 + CROW_NEED_TEXT_MAX];
     long qlen = crow_announce_build_query(query, sizeof query, &req);
-    char target[1536];
+    char target[1536 + CROW_NEED_TEXT_MAX];
     const char *path = server->path[0] ? server->path : "/announce";
     int n =
         qlen < 0 ? -1 : snprintf(target, sizeof target, "%s%s%s", path, strchr(path, '?') ? "&" : "?", query);
@@ -259,10 +259,10 @@ void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report
     a->mcast = (uint8_t)report;
 }
 
-void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need)
+void crow_announcer_set_need(crow_announcer_t *a, bool known, const crow_need_t *need)
 {
     a->has_need = known;
-    a->need = need;
+    a->need = *need;
 }
 
 void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streaming)

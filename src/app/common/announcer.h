@@ -69,7 +69,7 @@ void crow_announcer_set_hook_status(crow_announcer_t *a, int code);
 void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report report);
 /* Adds need=MAP (what the peer still needs from the stream, crowcast/stream_need.h) to later
  * announces, or no need= when !known. */
-void crow_announcer_set_need(crow_announcer_t *a, bool known, uint64_t need);
+void crow_announcer_set_need(crow_announcer_t *a, bool known, const crow_need_t *need);
 /* Adds sending=1 (a seeder whose multicast passes are not over) and streaming=1 (it multicasts now)
  * to later announces, or nothing. */
 void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streaming);

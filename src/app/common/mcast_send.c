@@ -1,10 +1,10 @@
 /* Seeder multicast: read-ahead window -> sender engine batches -> tags (with a key) -> UDP (GSO)
  * to every group.
  *
- * With every piece available, the engine streams pieces in index order, pass after pass, so the
- * window loads pieces in that same order; a batch is asked for only when the window holds the
- * bytes of every DATA datagram it could contain. Datagrams (header + payload) are assembled into
- * batch buffers, so a piece buffer is free again as soon as its last chunk was copied.
+ * With every piece available, the engine streams the pieces in scope in index order, pass after
+ * pass, so the window loads them in that same order (from the list of those pieces); a batch is asked for
+ * only when the window holds the bytes of every DATA datagram it could contain. Datagrams (header + payload)
+ * are assembled into batch buffers, so a piece buffer is free again as soon as its last chunk was copied.
  * Pieces resent to catch up (crow_mcast_send_resend) come after the passes in send order, in index
  * order, which is the order the engine sends them in (all are asked for at once, while it is drained).
  * Without a piece store (`crowcast probe`: a synthetic release) every payload is zeros and there is
@@ -55,7 +55,10 @@ struct crow_mcast_send {
     size_t batch_cap;
     crow_op_t timer;
     bool timer_armed, stopping, done;
-    uint32_t *extra; /* pieces resent to catch up, in send order after the passes */
+    uint32_t *order;      /* the pieces in scope, in index order */
+    uint32_t order_count; /* ... how many */
+    uint32_t order_first; /* the first pass starts at order[order_first] */
+    uint32_t *extra;      /* pieces resent to catch up, in send order after the passes */
     uint32_t extra_count;
     bool drained_told; /* on_drained fired for the drain under way */
     bool in_drained;   /* on_drained runs: the pump that called it goes on afterwards */
@@ -68,7 +71,7 @@ static void pump(struct crow_mcast_send *ms);
 
 static uint64_t passes_total(const struct crow_mcast_send *ms)
 {
-    return ms->cfg.passes ? (uint64_t)ms->cfg.passes * ms->m->piece_count : UINT64_MAX;
+    return ms->cfg.passes ? (uint64_t)ms->cfg.passes * ms->order_count : UINT64_MAX;
 }
 
 static uint64_t order_total(const struct crow_mcast_send *ms)
@@ -76,15 +79,32 @@ static uint64_t order_total(const struct crow_mcast_send *ms)
     return ms->cfg.passes ? passes_total(ms) + ms->extra_count : UINT64_MAX;
 }
 
-/* The piece at a position in send order: the first pass walks every piece from its first one on,
- * wrapping around (the engine's order), the others from piece 0; then the resent pieces. */
+/* The piece at a position in send order: the first pass walks the pieces in scope from its first
+ * one on, wrapping around (the engine's order), the others from the lowest; then the resent pieces. */
 static uint32_t piece_at(const struct crow_mcast_send *ms, uint64_t order)
 {
     if (order >= passes_total(ms))
         return ms->extra[order - passes_total(ms)];
-    uint32_t count = ms->m->piece_count;
-    uint32_t first = order < count ? ms->cfg.first_piece : 0;
-    return (uint32_t)((order % count + first) % count);
+    uint32_t count = ms->order_count;
+    uint32_t first = order < count ? ms->order_first : 0;
+    return ms->order[(order % count + first) % count];
+}
+
+/* The send order's list: the pieces in scope, and where the first pass starts in it. */
+static int list_scope(struct crow_mcast_send *ms)
+{
+    const crow_bitfield_t *wanted = crow_mcast_sender_wanted(&ms->engine);
+    if (!(ms->order = malloc(((size_t)wanted->count + 1) * sizeof *ms->order)))
+        return -ENOMEM;
+    for (uint32_t p = crow_bitfield_next_set(wanted, 0); p < wanted->nbits;
+         p = crow_bitfield_next_set(wanted, p + 1)) {
+        if (p < ms->cfg.first_piece)
+            ms->order_first = ms->order_count + 1;
+        ms->order[ms->order_count++] = p;
+    }
+    if (ms->order_first == ms->order_count)
+        ms->order_first = 0; /* every piece in scope is below the first piece: the wrap comes at once */
+    return 0;
 }
 
 static struct window_slot *slot_at(struct crow_mcast_send *ms, uint64_t order)
@@ -115,6 +135,7 @@ static void release(struct crow_mcast_send *ms)
     for (unsigned i = 0; i < BATCH_BUFFERS; i++)
         free(ms->batches[i].bytes);
     free(ms->slots);
+    free(ms->order);
     free(ms->extra);
     crow_udp_tx_close(ms->tx);
     crow_mcast_sender_dispose(&ms->engine);
@@ -372,8 +393,12 @@ int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece
         return ret;
     }
     crow_mcast_sender_set_all_available(&ms->engine);
+    if (cfg->scope && cfg->passes) /* passes without end send everything */
+        crow_mcast_sender_want_segments(&ms->engine, cfg->scope);
     ms->window = !store ? 0 : cfg->window < 2 ? 2 : cfg->window;
     ms->slots = calloc(ms->window, sizeof *ms->slots);
+    if ((ret = list_scope(ms)))
+        goto fail;
     ms->batch_cap = BATCH_MAX * (CROW_DGRAM_HEADER_LEN + (size_t)m->chunk_size + CROW_DGRAM_CONTROL_MAX +
                                  2 * CROW_DGRAM_TAG_LEN);
     ret = -ENOMEM;
@@ -420,7 +445,7 @@ void crow_mcast_send_end_now(crow_mcast_send_t *ms)
     pump(ms);
 }
 
-uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, uint64_t segs)
+uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, const crow_need_t *segs)
 {
     if (ms->done || ms->stopping || !crow_mcast_sender_drained(&ms->engine))
         return 0;
@@ -448,9 +473,9 @@ void crow_mcast_send_close_pass(crow_mcast_send_t *ms)
         pump(ms);
 }
 
-uint64_t crow_mcast_send_segments_sent(const crow_mcast_send_t *ms)
+void crow_mcast_send_segments_sent(const crow_mcast_send_t *ms, crow_need_t *out)
 {
-    return crow_stream_segments_sent(ms->m->piece_count, crow_mcast_sender_pending(&ms->engine));
+    crow_stream_segments_sent(ms->m->piece_count, crow_mcast_sender_pending(&ms->engine), out);
 }
 
 void crow_mcast_send_stop(crow_mcast_send_t *ms)

@@ -24,6 +24,8 @@ struct crow_mcast_send_config {
     uint16_t tcp_port;
     unsigned window;             /* pieces read ahead (memory: window x piece length) */
     uint32_t first_piece;        /* the first pass starts at this piece and wraps around */
+    const crow_need_t *scope;    /* the passes send only the pieces of these need segments
+                                    (crowcast/stream_need.h); NULL, or passes 0: every piece */
     const crow_dgram_key_t *key; /* borrowed, outlives the stream; NULL: datagrams carry no tag */
     /* Catching up (crowcast/mcast_sender.h; needs passes >= 1): the last pass holds its final ENDs
      * once everything went out, and this fires (with the start's ctx); answer, then or later, with
@@ -40,8 +42,8 @@ struct crow_mcast_send_stats {
 
 typedef struct crow_mcast_send crow_mcast_send_t;
 
-/* Starts streaming every piece of the store (all must be verified; NULL: zeros, for a synthetic
- * release). on_done fires once every pass
+/* Starts streaming every piece of the store in cfg->scope (all must be verified; NULL: zeros, for a
+ * synthetic release). on_done fires once every pass
  * went out (or with a negative code on a fatal error). Returns 0 or a negative code. */
 int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece_store_t *store,
                           const crow_manifest_t *m, const struct crow_mcast_send_config *cfg,
@@ -52,11 +54,11 @@ void crow_mcast_send_end_now(crow_mcast_send_t *ms);
 /* Catching up, once on_drained fired: sends the pieces of these need segments (crowcast/stream_need.h)
  * again before the final ENDs (on_drained fires again when they went out), or, with none new to
  * send, closes the pass. Returns the pieces it resends. Nothing happens at another time. */
-uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, uint64_t segs);
+uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, const crow_need_t *segs);
 /* Catching up, once on_drained fired: the final ENDs go out now. */
 void crow_mcast_send_close_pass(crow_mcast_send_t *ms);
 /* The need segments (crowcast/stream_need.h) the current pass has sent whole. */
-uint64_t crow_mcast_send_segments_sent(const crow_mcast_send_t *ms);
+void crow_mcast_send_segments_sent(const crow_mcast_send_t *ms, crow_need_t *out);
 /* Stops sending; the object is freed once no send or read is pending. */
 void crow_mcast_send_stop(crow_mcast_send_t *ms);
 

@@ -415,7 +415,9 @@ void getter_decide(struct getter *g)
     if (g->picker)
         crow_picker_needs(g->picker, &g->needs);
     enum crow_peer_wait was = g->policy.wait;
-    crow_peer_policy_need(&g->policy, getter_need(g));
+    crow_need_t need;
+    getter_need(g, &need);
+    crow_peer_policy_need(&g->policy, &need);
     crow_peer_actions_t act;
     crow_peer_policy_tick(&g->policy, now, g->picker ? &g->needs : NULL,
                           g->picker && crow_picker_chain_head(g->picker), &act);

@@ -94,7 +94,7 @@ int getter_choose_trackers(struct getter *g);
 /* Announces now (with a tracker); `ev` as BEP 3's event. */
 /* On the multicast path (a group joined), and the segments it lacks (crowcast/stream_need.h). */
 bool getter_on_stream(const struct getter *g);
-uint64_t getter_need(const struct getter *g);
+void getter_need(const struct getter *g, crow_need_t *out);
 void getter_announce(struct getter *g, enum crow_announce_event ev);
 int getter_start_sources(struct getter *g);
 void getter_stop_sources(struct getter *g);

@@ -34,9 +34,12 @@ bool getter_on_stream(const struct getter *g)
 
 /* What this peer lacks of whole stretches of the release: only one on the multicast path asks the
  * seeder for them. */
-uint64_t getter_need(const struct getter *g)
+void getter_need(const struct getter *g, crow_need_t *out)
 {
-    return getter_on_stream(g) ? crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store)) : 0;
+    if (getter_on_stream(g))
+        crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store), out);
+    else
+        *out = (crow_need_t){{0}};
 }
 
 void getter_announce(struct getter *g, enum crow_announce_event ev)
@@ -45,7 +48,9 @@ void getter_announce(struct getter *g, enum crow_announce_event ev)
         return;
     uint64_t up = g->peers ? crow_peers_bytes_served(g->peers) : 0;
     crow_announcer_set_mcast_report(g->announcer, crow_peer_policy_mcast_report(&g->policy));
-    crow_announcer_set_need(g->announcer, getter_on_stream(g) && !g->completed, getter_need(g));
+    crow_need_t need;
+    getter_need(g, &need);
+    crow_announcer_set_need(g->announcer, getter_on_stream(g) && !g->completed, &need);
     crow_announcer_announce(g->announcer, ev, up, g->bytes_mcast + g->bytes_tcp, bytes_left(g));
     crow_peer_policy_announced(&g->policy, crow_loop_now(g->loop));
 }
@@ -112,10 +117,12 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         getter_mcast_unavailable(g);
     }
     connect_neighbours(g, o->peers, r->peer_count, cc->present && cc->rack[0]);
+    /* Otherwise a source or a streaming seeder learned (its clock is short), or it joined (its
+     * first need map goes at once: the seeder waits for it): decide at that deadline. */
     if (g->policy.no_sender && g->policy.stream == CROW_STREAM_DUE)
         getter_decide(g); /* no stream is coming: on to TCP now, not at the next tick */
     else
-        getter_wake_for_deadline(g); /* a source or a streaming seeder learned: its clock is short */
+        getter_wake_for_deadline(g);
 }
 
 void getter_mcast_unavailable(struct getter *g)

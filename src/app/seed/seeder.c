@@ -72,6 +72,8 @@ static void emit_stats(struct seeder *s, const char *event)
         crow_event_u64(&w, "payload_bytes", st.engine.payload_bytes);
         crow_event_u64(&w, "wire_bytes", st.engine.wire_bytes);
         crow_event_u64(&w, "pass", st.engine.pass);
+        crow_event_u64(&w, "pieces", st.engine.wanted);
+        crow_event_u64(&w, "resent", st.engine.resent);
         crow_event_num(&w, "rate_bps", rate);
         crow_event_u64(&w, "send_errors", st.send_errors);
         crow_event_bool(&w, "gso", st.gso);
@@ -129,6 +131,9 @@ static void maybe_start_mcast(struct seeder *s)
     }
     if (why == CROW_SEEDER_START_TIMEOUT)
         crow_log_warn("no peer showed up at the tracker in %.0f s: multicasting anyway", s->cfg->wait_peers);
+    if (why == CROW_SEEDER_START_NO_MAP)
+        crow_log_info("not every peer told the tracker what it lacks within %.1f s: multicasting everything",
+                      (double)CROW_SEEDER_MAP_WAIT_NS / 1e9);
     if (start_mcast(s)) {
         s->result = 3;
         crow_loop_stop(s->loop, 1);
@@ -294,9 +299,11 @@ static void on_signal(void *ctx, int signo)
 /* What the pass has sent whole, for the catch-up's judgement of the tracker's need maps. */
 static void note_stream(struct seeder *s)
 {
-    if (s->mcast && !s->mcast_done)
-        crow_seeder_policy_stream_sent(&s->policy, crow_loop_now(s->loop),
-                                       crow_mcast_send_segments_sent(s->mcast));
+    if (!s->mcast || s->mcast_done)
+        return;
+    crow_need_t sent;
+    crow_mcast_send_segments_sent(s->mcast, &sent);
+    crow_seeder_policy_stream_sent(&s->policy, crow_loop_now(s->loop), &sent);
 }
 
 /* The last pass sent everything: resend what peers that joined late missed, or end it. */
@@ -304,7 +311,9 @@ static void on_mcast_drained(void *ctx)
 {
     struct seeder *s = ctx;
     note_stream(s);
-    uint32_t n = crow_mcast_send_resend(s->mcast, crow_seeder_policy_catch_up(&s->policy));
+    crow_need_t missed;
+    crow_seeder_policy_catch_up(&s->policy, &missed);
+    uint32_t n = crow_mcast_send_resend(s->mcast, &missed);
     if (n)
         crow_log_info("catching up: sending %u piece(s) again that peers which joined late missed", n);
 }
@@ -312,6 +321,8 @@ static void on_mcast_drained(void *ctx)
 static int start_mcast(struct seeder *s)
 {
     const struct crow_seeder_config *cfg = s->cfg;
+    crow_need_t scope;
+    enum crow_seeder_scope kind = crow_seeder_policy_scope(&s->policy, s->m.piece_count, &scope);
     struct crow_mcast_send_config mc = {
         .groups = s->groups,
         .group_count = s->group_count,
@@ -324,6 +335,7 @@ static int start_mcast(struct seeder *s)
         .tcp_port = s->peers ? ntohs(crow_peers_listen_addr(s->peers)->sin_port) : 0,
         .window = 4,
         .first_piece = crow_seeder_policy_first_piece(&s->policy, s->m.piece_count),
+        .scope = &scope,
         .key = s->keyed ? &s->key : NULL,
         .on_drained = s->policy.cfg.catch_up ? on_mcast_drained : NULL,
     };
@@ -335,9 +347,16 @@ static int start_mcast(struct seeder *s)
     char a[32];
     struct crow_mcast_send_stats st;
     crow_mcast_send_get_stats(s->mcast, &st);
-    crow_log_info("multicasting %s to %u group(s) at %s each, %u pass(es) from piece %u, UDP GSO %s",
-                  s->m.name, s->group_count, crow_format_rate((double)cfg->rate, a, sizeof a), cfg->passes,
-                  mc.first_piece, st.gso ? "on" : "off");
+    static const char *const scopes[] = {
+        [CROW_SEEDER_SCOPE_ALL] = "every piece",
+        [CROW_SEEDER_SCOPE_NEEDED] = "the pieces the peers lack",
+        [CROW_SEEDER_SCOPE_NONE] = "no piece: the peers lack none",
+    };
+    crow_log_info(
+        "multicasting %s to %u group(s) at %s each, %u pass(es) of %u of %u pieces (%s) from piece %u, "
+        "UDP GSO %s",
+        s->m.name, s->group_count, crow_format_rate((double)cfg->rate, a, sizeof a), cfg->passes,
+        st.engine.wanted, s->m.piece_count, scopes[kind], mc.first_piece, st.gso ? "on" : "off");
     return 0;
 }
 
