@@ -6,6 +6,11 @@
 #   --racks R          racks (default 3)             --hosts H        hosts per rack (default 4)
 #   --host-mbit M      host links (default 100)      --uplink-mbit M  rack uplinks (default 400)
 #   --size SIZE        release size (default 64M)    --rate RATE      multicast rate (default 95M)
+#   --sizes LIST       comma list of sizes (e.g. 64M,256M): the noloss round of --tools (default
+#                      crowcast,udpcast,uftp,bittorrent) at each size, each in OUT/size-SIZE, then
+#                      per tool last host / S/B at each size and the fit t = fixed + slope x S/B
+#                      (bench/datacenter_fit.py, OUT/fit.md); crowcast's slope is set against its
+#                      framing floor, 1.053 (1482-byte frames for 1408-byte chunks) / (rate / host link)
 #   --loss PPM         the 'loss' round drops PPM per million frames on every host's eth0
 #                      ingress (default 5000 = 0.5%; 0 = no loss round)
 #   --tools LIST       comma list of crowcast,tcp-chain,http,bittorrent,udpcast,uftp (default all):
@@ -83,13 +88,14 @@ export CROWCAST CROW_SOURCE_DIR=$root
 
 racks=3 hosts=4 host_mbit=100 uplink_mbit=400 size_text=64M size_given= rate=95M loss_ppm=5000 budget=
 tools=crowcast,tcp-chain,http,bittorrent,udpcast,uftp out= scenarios= runs=1 rack_loss_pct=2 fault_rack=1 igmp=3
-MKEY=()
+MKEY=() sizes="" FWD=() # FWD: the options a --sizes run passes on to each size's run
 while [[ $# -gt 0 ]]; do
+  case $1 in --sizes | --size | --out | --tools | --scenario | --loss | --budget) ;; *) FWD+=("$1" "${2:-}") ;; esac
   case $1 in
     --racks) racks=$2 ;; --hosts) hosts=$2 ;; --host-mbit) host_mbit=$2 ;; --uplink-mbit) uplink_mbit=$2 ;;
     --size) size_text=$2 size_given=1 ;; --rate) rate=$2 ;; --loss) loss_ppm=$2 ;; --tools) tools=$2 ;;
     --budget) budget=$2 ;; --out) out=$2 ;; --scenario) scenarios=$2 ;; --runs) runs=$2 ;;
-    --rack-loss) rack_loss_pct=$2 ;; --fault-rack) fault_rack=$2 ;; --igmp) igmp=$2 ;;
+    --rack-loss) rack_loss_pct=$2 ;; --fault-rack) fault_rack=$2 ;; --igmp) igmp=$2 ;; --sizes) sizes=$2 ;;
     --mcast-key) MKEY=(--mcast-key "$(realpath "$2")") ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "datacenter: unknown option '$1' (--help)" >&2; exit 2 ;;
@@ -119,6 +125,19 @@ need_cmd python3 cmp setsid
 out=${out:-$CROW_BUILD_DIR/bench-datacenter}
 size=$(numfmt --from=iec "${size_text%B}")
 mkdir -p "$out"
+if [[ -n $sizes ]]; then
+  # One run of this script per size (its own topology, release and budget-free limits), then the fit.
+  [[ $tools == crowcast,tcp-chain,http,bittorrent,udpcast,uftp ]] && tools=crowcast,udpcast,uftp,bittorrent
+  dirs=()
+  IFS=, read -r -a size_list <<<"$sizes"
+  for s in "${size_list[@]}"; do
+    dirs+=("$out/size-$s")
+    "$0" "${FWD[@]}" --size "$s" --loss 0 --tools "$tools" --budget 0 --out "$out/size-$s" || exit $?
+  done
+  python3 "$root/bench/datacenter_fit.py" "$out" "${dirs[@]}"
+  cat "$out/fit.md"
+  exit 0
+fi
 rm -rf "$out/logs" && mkdir "$out/logs"
 : >"$out/raw.jsonl"
 : >"$out/delta.jsonl"
@@ -624,11 +643,11 @@ run_one() {
     fi
   fi
 
-  RECORD_EXTRA="\"limit_s\":$LIMIT,\"load_before\":$load,\"seeder_tx\":$((tx1 - tx0)),\"drops\":$((d1 - d0)),\"uplink_bytes\":[$ub],\"hosts\":{$hosts_json}"
+  RECORD_EXTRA="\"t0\":$T0,\"start_s\":{$starts_json},\"limit_s\":$LIMIT,\"load_before\":$load,\"seeder_tx\":$((tx1 - tx0)),\"drops\":$((d1 - d0)),\"uplink_bytes\":[$ub],\"hosts\":{$hosts_json}"
   if [[ -n $NAMED ]]; then
     local ex=
     for h in "${EXCLUDED[@]}"; do ex+="${ex:+,}\"$h\""; done
-    RECORD_EXTRA+=",\"start_s\":{$starts_json},\"excluded\":[$ex],\"note\":$(json_str "$SC_NOTE")"
+    RECORD_EXTRA+=",\"excluded\":[$ex],\"note\":$(json_str "$SC_NOTE")"
     [[ $TOPO_KIND != routed ]] ||
       RECORD_EXTRA+=",\"mcast_seeder_bytes\":$((sb1 - sb0)),\"mcast_to_router\":$((rt1 - rt0)),\"mcast_into_racks\":[$leaks]"
   fi

@@ -7,9 +7,13 @@ table gives per scenario and tool the median and worst last / ideal over the run
 host verified, and how many runs those were; beside last / ideal (from t0, the source's start) it
 gives the slowest host timed from its own start (t0 for hosts that started before it), which is
 what a late joiner or a seeder that started first costs. A host excluded on purpose (head-kill) counts for
-neither; a routed run's ideal is racks x S/B.
+neither; a routed run's ideal is racks x S/B. For crowcast it gives the fixed costs from the
+processes' stamped log lines: from t0 (the seeder's start) to its first datagram ("multicasting"),
+from its last datagram ("mcast_done") to the last host's publish ("verified and published"), from
+that publish to the bench's completion hook, and the slowest get's start to its join.
 
 usage: datacenter_report.py DIR"""
+import datetime
 import json
 import os
 import shutil
@@ -42,6 +46,52 @@ def crowcast_bytes(out, row, elapsed=None):
                     tcp += ev.get("bytes_tcp", 0)
                     found = True
     return (mcast, tcp) if found else None
+
+
+def log_times(path, *needles):
+    """{needle: [unix seconds of each stamped line of path that holds it]}."""
+    found = {n: [] for n in needles}
+    if not os.path.exists(path):
+        return found
+    with open(path, errors="replace") as f:
+        for line in f:
+            if len(line) < 24 or line[4] != "-" or line[23] != "Z":
+                continue
+            for n in needles:
+                if n in line:
+                    t = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+                    found[n].append(t.replace(tzinfo=datetime.timezone.utc).timestamp())
+    return found
+
+
+def fixed_costs(out, row):
+    """crowcast's fixed costs in one run (seconds), or {} when the logs do not have them."""
+    t0, prefix = row.get("t0"), row.get("log_prefix", row["round"])
+    if t0 is None:
+        return {}
+    logs = os.path.join(out, "logs")
+    seed = log_times(os.path.join(logs, "%s-seeder.log" % prefix), "multicasting", "mcast_done:")
+    again = log_times(os.path.join(logs, "%s-seeder-2.log" % prefix), "mcast_done:")
+    done = seed["mcast_done:"] + again["mcast_done:"]
+    published, joins = [], []
+    for host, t in row["hosts"].items():
+        g = log_times(os.path.join(logs, "%s-%s-%s.log" % (prefix, row["tool"], host)), "verified and published",
+                      "joined ")
+        if t is not None and g["verified and published"]:
+            published.append(g["verified and published"][-1])
+        start = (row.get("start_s") or {}).get(host)
+        if start is not None and g["joined "]:
+            joins.append(g["joined "][0] - (t0 + start))
+    c = {}
+    if seed["multicasting"]:
+        c["first_datagram_s"] = round(seed["multicasting"][0] - t0, 3)
+    if done and published and len(published) == len(row["hosts"]):
+        c["tail_s"] = round(max(published) - max(done), 3)
+        last = max(t for t in row["hosts"].values() if t is not None)
+        c["hook_s"] = round(t0 + last - max(published), 3)
+    if joins:
+        c["get_join_s"] = round(max(joins), 3)
+    return c
 
 
 def summarize(out, row):
@@ -80,6 +130,8 @@ def summarize(out, row):
         own = [t - max(starts.get(h, 0.0), 0.0) for h, t in row["hosts"].items()
                if t is not None and h not in excluded]
         s.update(ratio_own_start=round(max(own) / ideal, 3))
+    if row["tool"] == "crowcast":
+        s.update(fixed_costs(out, row))
     if row["tool"].startswith(("crowcast", "tcp-chain")):
         b = crowcast_bytes(out, row)
         if b:
@@ -103,11 +155,12 @@ def label(s):
 
 def table(summary):
     lines = ["| round | tool | hosts verified | last host (s) | min / median / max (s) | last / ideal "
-             "| slowest from its start / ideal | seeder sent (copies) | uplink copies per rack (max) | note |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| slowest from its start / ideal | seeder sent (copies) | uplink copies per rack (max) "
+             "| fixed: start / tail / hook / join (s) | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         if "hosts" not in s:
-            lines.append("| %s | %s | — | — | — | — | — | — | — | %s |" % (s["round"], label(s), s["status"]))
+            lines.append("| %s | %s | — | — | — | — | — | — | — | — | %s |" % (s["round"], label(s), s["status"]))
             continue
         note = [] if s["status"] == "ok" else [s["status"]]
         if s["ideal_basis"] != "S/B":
@@ -129,10 +182,12 @@ def table(summary):
         note.append("load %.1f" % s["load_before"])
         spread = "—" if "min_s" not in s else "%.2f / %.2f / %.2f" % (s["min_s"], s["median_s"], s["max_s"])
         verified = "%d/%d" % (s["verified"], s["hosts"])
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s |" % (
+        fixed = "—" if "first_datagram_s" not in s else " / ".join(
+            fmt(s.get(k), "%.3f") for k in ("first_datagram_s", "tail_s", "hook_s", "get_join_s"))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s |" % (
             s["round"], label(s), verified, fmt(s.get("last_s")), spread,
             fmt(s.get("ratio"), "%.3f"), fmt(s.get("ratio_own_start"), "%.3f"), s["seeder_copies"], max(s["uplink_copies"], default=0),
-            "; ".join(note)))
+            fixed, "; ".join(note)))
     return "\n".join(lines) + "\n"
 
 

@@ -87,6 +87,10 @@ unsigned crow_loop_inflight(const crow_loop_t *loop);
 int crow_io_read(crow_loop_t *loop, crow_op_t *op, int fd, void *buf, unsigned len, uint64_t offset);
 int crow_io_write(crow_loop_t *loop, crow_op_t *op, int fd, const void *buf, unsigned len, uint64_t offset);
 int crow_io_fsync(crow_loop_t *loop, crow_op_t *op, int fd);
+/* sync_file_range(2) of [offset, offset + len) with its flags (SYNC_FILE_RANGE_*), off the loop's
+ * thread: with SYNC_FILE_RANGE_WRITE alone it starts the write-back and waits for nothing. */
+int crow_io_sync_file_range(crow_loop_t *loop, crow_op_t *op, int fd, uint64_t offset, unsigned len,
+                            unsigned flags);
 int crow_io_send(crow_loop_t *loop, crow_op_t *op, int fd, const void *buf, size_t len, int flags);
 int crow_io_recv(crow_loop_t *loop, crow_op_t *op, int fd, void *buf, size_t len, int flags);
 int crow_io_sendmsg(crow_loop_t *loop, crow_op_t *op, int fd, const struct msghdr *msg, int flags);

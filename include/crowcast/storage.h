@@ -140,6 +140,10 @@ crow_storage_t *crow_staging_storage(crow_staging_t *st);
 const crow_bitfield_t *crow_staging_verified(const crow_staging_t *st);
 /* Marks a piece the caller wrote and checked against m->sha256. */
 void crow_staging_mark_verified(crow_staging_t *st, uint32_t piece);
+/* Was the release's staging directory there before this open? A new one holds only preallocated
+ * zeros (this open created it), so there is nothing to re-check; one that was there may hold
+ * pieces from an earlier run: crow_staging_verify finds them. */
+bool crow_staging_resumed(const crow_staging_t *st);
 /* Re-checks the staged data and marks exactly the pieces that match (resume). Returns as
  * crow_storage_verify. */
 int crow_staging_verify(crow_staging_t *st, unsigned threads);

@@ -256,6 +256,15 @@ int crow_io_fsync(crow_loop_t *loop, crow_op_t *op, int fd)
     return 0;
 }
 
+int crow_io_sync_file_range(crow_loop_t *loop, crow_op_t *op, int fd, uint64_t offset, unsigned len,
+                            unsigned flags)
+{
+    PREP_OR_FAIL(loop, sqe);
+    io_uring_prep_sync_file_range(sqe, fd, len, offset, (int)flags);
+    crow_loop_arm(loop, op, sqe);
+    return 0;
+}
+
 int crow_io_send(crow_loop_t *loop, crow_op_t *op, int fd, const void *buf, size_t len, int flags)
 {
     PREP_OR_FAIL(loop, sqe);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,18 @@ struct crow_staging {
     char hex[2 * CROW_SHA256_LEN + 1];
     crow_storage_t *storage;
     crow_bitfield_t verified;
+    bool resumed; /* the release directory was there before this open */
 };
 
-/* Creates (when missing) and opens directory `name` under dirfd, refusing a symlink. */
-static int make_dir(int dirfd, const char *name, mode_t mode)
+/* Creates (when missing) and opens directory `name` under dirfd, refusing a symlink; *existed
+ * (when given) tells whether it was there already. */
+static int make_dir(int dirfd, const char *name, mode_t mode, bool *existed)
 {
-    if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+    bool was = mkdirat(dirfd, name, mode) < 0;
+    if (was && errno != EEXIST)
         return -errno;
+    if (existed)
+        *existed = was;
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ELOOP || errno == ENOTDIR ? CROW_EPATH : -errno;
@@ -69,11 +75,11 @@ int crow_staging_open(crow_staging_t **out, const crow_manifest_t *m, const char
         ret = -errno;
         goto fail;
     }
-    if ((st->stagefd = make_dir(st->outfd, CROW_STAGING_DIR, 0700)) < 0) {
+    if ((st->stagefd = make_dir(st->outfd, CROW_STAGING_DIR, 0700, NULL)) < 0) {
         ret = st->stagefd;
         goto fail;
     }
-    if ((st->relfd = make_dir(st->stagefd, st->hex, 0755)) < 0) {
+    if ((st->relfd = make_dir(st->stagefd, st->hex, 0755, &st->resumed)) < 0) {
         ret = st->relfd;
         goto fail;
     }
@@ -103,6 +109,11 @@ const crow_bitfield_t *crow_staging_verified(const crow_staging_t *st)
 void crow_staging_mark_verified(crow_staging_t *st, uint32_t piece)
 {
     crow_bitfield_set(&st->verified, piece);
+}
+
+bool crow_staging_resumed(const crow_staging_t *st)
+{
+    return st->resumed;
 }
 
 int crow_staging_verify(crow_staging_t *st, unsigned threads)

@@ -1,11 +1,13 @@
 /* io: the io_uring loop with real sockets on loopback: timers, TCP echo through the buffered
  * connection (plain and TLS), a TLS peer refused, multicast on 127.0.0.1 through both receive paths
- * (multishot and fallback). */
+ * (multishot and fallback), sync_file_range. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crowcast/error.h"
 #include "crowcast/loop.h"
@@ -364,6 +366,43 @@ START_TEST(test_multicast_gro_truncation)
 }
 END_TEST
 
+/* sync_file_range through the loop: the write-back of a written range starts (0), a bad
+ * descriptor is reported to the handler. */
+static int sfr_res[2], sfr_fired;
+static void on_sfr(crow_op_t *op, int res, unsigned flags)
+{
+    (void)flags;
+    sfr_res[(int *)op->owner - sfr_res] = res;
+    sfr_fired++;
+}
+
+START_TEST(test_sync_file_range)
+{
+    crow_loop_t *loop = new_loop();
+    char path[] = "/tmp/crow-check-io-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    static char block[1 << 16];
+    memset(block, 0x5a, sizeof block);
+    ck_assert_int_eq(pwrite(fd, block, sizeof block, 0), (ssize_t)sizeof block);
+    crow_op_t ok, bad;
+    crow_op_init(&ok, on_sfr, &sfr_res[0]);
+    crow_op_init(&bad, on_sfr, &sfr_res[1]);
+    sfr_res[0] = sfr_res[1] = 1;
+    sfr_fired = 0;
+    ck_assert_int_eq(crow_io_sync_file_range(loop, &ok, fd, 0, sizeof block, SYNC_FILE_RANGE_WRITE), 0);
+    ck_assert_int_eq(crow_io_sync_file_range(loop, &bad, -1, 0, sizeof block, SYNC_FILE_RANGE_WRITE), 0);
+    for (int i = 0; i < 100 && sfr_fired < 2; i++)
+        crow_loop_run_for(loop, 10 * 1000000ull);
+    ck_assert_int_eq(sfr_fired, 2);
+    ck_assert_int_eq(sfr_res[0], 0);
+    ck_assert_int_eq(sfr_res[1], -EBADF);
+    close(fd);
+    crow_loop_free(loop);
+}
+END_TEST
+
 START_TEST(test_endpoint_parsing)
 {
     struct sockaddr_in a;
@@ -397,6 +436,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_multicast_fallback);
     tcase_add_test(tc, test_multicast_gro);
     tcase_add_test(tc, test_multicast_gro_truncation);
+    tcase_add_test(tc, test_sync_file_range);
     tcase_add_test(tc, test_endpoint_parsing);
     suite_add_tcase(s, tc);
     return s;

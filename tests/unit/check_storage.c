@@ -293,12 +293,14 @@ START_TEST(test_staging_publish)
     crow_hex(m.release_id, 32, hex);
     snprintf(staged, sizeof staged, ".crowcast-staging/%s/rel/a/e.bin", hex);
     ck_assert(exists(staged));
+    ck_assert(!crow_staging_resumed(st)); /* just created: nothing there to re-check */
     crow_storage_t *s = crow_staging_storage(st);
     /* Half the pieces, then a restart: resume finds exactly those. */
     ck_assert_int_eq(crow_storage_write_piece(s, 0, 0, data, PIECE), 0);
     ck_assert_int_eq(crow_storage_write_piece(s, 3, 0, data + 3 * PIECE, PIECE), 0);
     crow_staging_close(st);
     ck_assert_int_eq(crow_staging_open(&st, &m, dir), 0);
+    ck_assert(crow_staging_resumed(st));
     s = crow_staging_storage(st);
     ck_assert_int_eq(crow_staging_verify(st, 2), 0);
     const crow_bitfield_t *v = crow_staging_verified(st);
@@ -330,6 +332,7 @@ START_TEST(test_staging_publish)
 
     /* The same release again: the identical target is accepted and the staged copy removed. */
     ck_assert_int_eq(crow_staging_open(&st, &m, dir), 0);
+    ck_assert(!crow_staging_resumed(st)); /* publishing removed the old staging directory */
     ck_assert_int_eq(crow_storage_write(crow_staging_storage(st), 0, data, m.total_length), 0);
     ck_assert_int_eq(crow_staging_verify(st, 1), 0);
     ck_assert_int_eq(crow_staging_publish(st, why, sizeof why), 0);

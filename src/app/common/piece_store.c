@@ -2,6 +2,7 @@
  * See piece_store.h for the contract. Disk I/O goes through the loop; hashing runs inline (a 1 MiB
  * piece costs about a millisecond of SHA-256, far below what the socket buffers absorb). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,7 @@ struct crow_piece_store {
     struct slot *last; /* the slot of the last put: the next chunk is most likely for it */
     uint64_t tick;
     struct read_req reads[MAX_READS];
+    crow_op_t writeback; /* the write-backs started for verified pieces (several at once) */
     struct crow_piece_store_events ev;
     void *ctx;
     struct crow_piece_store_stats stats;
@@ -73,6 +75,12 @@ struct crow_piece_store {
 static void on_slot_io(crow_op_t *op, int res, unsigned flags);
 static void on_read_io(crow_op_t *op, int res, unsigned flags);
 static void try_verify(crow_piece_store_t *ps);
+
+/* Best effort: an error shows at the final sync, which writes whatever is left. */
+static void on_writeback(crow_op_t *op, int res, unsigned flags)
+{
+    (void)op, (void)res, (void)flags;
+}
 
 int crow_piece_store_new(crow_piece_store_t **out, crow_loop_t *loop, crow_storage_t *storage,
                          const crow_bitfield_t *verified, unsigned slots,
@@ -117,6 +125,7 @@ int crow_piece_store_new(crow_piece_store_t **out, crow_loop_t *loop, crow_stora
     }
     for (unsigned i = 0; i < MAX_READS; i++)
         crow_op_init(&ps->reads[i].op, on_read_io, &ps->reads[i]);
+    crow_op_init(&ps->writeback, on_writeback, ps);
     for (uint32_t p = 0; verified && p < m->piece_count; p++) {
         if (!crow_bitfield_get(verified, p))
             continue;
@@ -159,7 +168,7 @@ bool crow_piece_store_busy(const crow_piece_store_t *ps)
     for (unsigned i = 0; i < MAX_READS; i++)
         if (ps->reads[i].busy)
             return true;
-    return ps->direct_bytes != 0;
+    return ps->direct_bytes != 0 || crow_op_pending(&ps->writeback);
 }
 
 uint64_t crow_piece_store_first_chunk(const crow_piece_store_t *ps, uint32_t piece)
@@ -308,6 +317,23 @@ static void start_verify(struct slot *s)
         on_slot_io(&s->op, 0, 0);
 }
 
+/* Starts the write-back of a piece just written: a download at link rate otherwise leaves the
+ * whole release dirty (the kernel's background write-back waits for 10% of RAM or 30 s) for the
+ * one fsync of the publish (0.15-0.22 s for 256 MiB on an ext4 VM disk). */
+static void start_writeback(crow_piece_store_t *ps, uint32_t piece)
+{
+    crow_layout_iter_t it;
+    if (crow_layout_iter_piece(&it, ps->m, piece, 0, crow_manifest_piece_size(ps->m, piece)))
+        return;
+    crow_segment_t seg;
+    while (crow_layout_next(&it, &seg)) {
+        int fd = ps->m->files[seg.file].attr & CROW_ATTR_PAD ? -1 : crow_storage_fd(ps->storage, seg.file);
+        if (fd >= 0)
+            (void)crow_io_sync_file_range(ps->loop, &ps->writeback, fd, seg.offset, (unsigned)seg.length,
+                                          SYNC_FILE_RANGE_WRITE);
+    }
+}
+
 static void on_slot_io(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
@@ -341,6 +367,7 @@ static void on_slot_io(crow_op_t *op, int res, unsigned flags)
     case SLOT_WRITING: {
         uint32_t piece = s->piece;
         slot_release(s);
+        start_writeback(ps, piece);
         crow_bitfield_set(&ps->verified, piece);
         if (ps->ev.on_verified)
             ps->ev.on_verified(ps->ctx, piece);
