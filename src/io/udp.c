@@ -273,9 +273,12 @@ int crow_udp_rx_open(crow_loop_t *loop, crow_udp_rx_t **out, const struct crow_u
         rx->stats.gro = cfg->gro && setsockopt(rx->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
         unsigned payload = rx->stats.gro ? RX_GRO_BYTES : cfg->buffer_size;
         unsigned count = rx->stats.gro ? RX_GRO_RING / (RX_GRO_BYTES + 1) : cfg->buffers;
-        /* Each buffer holds the recvmsg header, the source address and control data, then the payload. */
+        /* Each buffer holds the recvmsg header, the source address and control data, then the payload;
+         * its size is rounded up to a cache line so that every buffer, and the header at its start,
+         * stays aligned whatever the payload size (an odd --buffer size misaligned them all). */
         unsigned size = (unsigned)(sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_in) +
-                                   RX_CONTROL_SPACE + payload);
+                                   RX_CONTROL_SPACE + payload + 63u) &
+                        ~63u;
         rx->tmpl.msg_namelen = sizeof(struct sockaddr_in);
         rx->tmpl.msg_controllen = RX_CONTROL_SPACE;
         ret = crow_bufring_new(loop, &rx->ring, count, size, next_group++);
