@@ -1,6 +1,6 @@
 /* Tracker announce messages, the client side: the announce query a peer sends, and the tracker's bencoded
- * reply (peers compact or as dictionaries, failure reason, the crowcast dictionary) decoded. The tracker side,
- * which reads these queries and writes these replies, is announce_tracker.c. */
+ * reply (peers compact or as dictionaries, failure reason, the crowcast dictionary) decoded. The tracker
+ * side, which reads these queries and writes these replies, is announce_tracker.c. */
 #include <stdio.h>
 #include <string.h>
 
