@@ -8,6 +8,8 @@
 #  - a file of src/codec, src/engine or src/storage includes crowcast/clock.h (engines take the time
 #    as a parameter), or a file of src or tools other than src/util/clock.c reads a clock itself
 #    (clock_gettime, gettimeofday, time(), timespec_get);
+#  - a file of src/codec, src/engine or src/storage includes crowcast/log.h (they report through return
+#    values, reasons and events; the glue above them logs);
 #  - with BUILD_DIR (ctest passes it): the link line of a unit test built on those layers alone
 #    names liburing or crow_io.
 set -euo pipefail
@@ -56,11 +58,14 @@ for f in $(find "${lower[@]}" -name '*.[ch]' | sort); do
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | sed 's/^\([0-9]*\):[^<"]*[<"]\([^>"]*\)[>"].*/\1:\2/')
 done
 
-# The clocks: read in util/clock.c alone, and never by the sans-I/O layers above util.
+# The clocks: read in util/clock.c alone, and never by the sans-I/O layers above util; nor do they log.
 for f in $(find src/codec src/engine src/storage -name '*.[ch]' | sort); do
   while IFS=: read -r n inc; do
     if [[ $inc == crowcast/clock.h ]]; then
       echo "layers: $f:$n includes $inc: ${f%/*} takes the time as a parameter"
+      bad=1
+    elif [[ $inc == crowcast/log.h ]]; then
+      echo "layers: $f:$n includes $inc: ${f%/*} reports (a return value, a reason, an event) and its caller logs"
       bad=1
     fi
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | sed 's/^\([0-9]*\):[^<"]*[<"]\([^>"]*\)[>"].*/\1:\2/')
@@ -95,5 +100,5 @@ if [[ -n $build ]]; then
     bad=1
   fi
 fi
-((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; $checked unit tests link without liburing"
+((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; no log from codec, engine or storage; $checked unit tests link without liburing"
 exit $bad

@@ -45,7 +45,7 @@ struct crow_registry {
     uint64_t joins; /* join numbers handed out; 64 bits never wrap */
 };
 
-/* The head of the chain [lo, hi) of swarm s: the member that joined it first (the only place it is decided). */
+/* The head of the chain [lo, hi) of swarm s: the member that joined it first (decided here alone). */
 uint32_t crow_registry_chain_head(const struct swarm *s, uint32_t lo, uint32_t hi);
 
 #endif
