@@ -10,6 +10,7 @@
 #    (clock_gettime, gettimeofday, time(), timespec_get);
 #  - a file of src/codec, src/engine or src/storage includes crowcast/log.h (they report through return
 #    values, reasons and events; the glue above them logs);
+#  - a file of src or tools outside src/io makes a socket (socket(): the io helpers make them);
 #  - with BUILD_DIR (ctest passes it): the link line of a unit test built on those layers alone
 #    names liburing or crow_io.
 set -euo pipefail
@@ -77,6 +78,13 @@ while IFS=: read -r f n _; do
 done < <(grep -rnE '(^|[^_[:alnum:]])((clock_gettime|gettimeofday|timespec_get)[[:space:]]*|time)\(' src tools --include='*.[ch]' |
   grep -vE '^[^:]*:[0-9]*:[[:space:]]*(/?\*|//)' || true)
 
+# Sockets: made in src/io alone (the loop's UDP and TCP, and its blocking helpers for a launcher).
+while IFS=: read -r f n _; do
+  echo "layers: $f:$n makes a socket itself: use src/io (crowcast/udp.h, crowcast/tcp.h)"
+  bad=1
+done < <(grep -rnE '(^|[^_[:alnum:]])socket\(' src tools --include='*.[ch]' | grep -v '^src/io/' |
+  grep -vE '^[^:]*:[0-9]*:[[:space:]]*(/?\*|//)' || true)
+
 if [[ -n $build ]]; then
   # crow_unit_test(MODULE LIB...): the tests whose libraries all sit below io.
   while read -r module libs; do
@@ -100,5 +108,5 @@ if [[ -n $build ]]; then
     bad=1
   fi
 fi
-((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; no log from codec, engine or storage; $checked unit tests link without liburing"
+((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; no log from codec, engine or storage; sockets made in src/io alone; $checked unit tests link without liburing"
 exit $bad
