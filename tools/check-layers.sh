@@ -8,6 +8,9 @@
 #  - a file of src/codec, src/engine or src/storage includes crowcast/clock.h (engines take the time
 #    as a parameter), or a file of src or tools other than src/util/clock.c reads a clock itself
 #    (clock_gettime, gettimeofday, time(), timespec_get);
+#  - a file of src/codec, src/engine or src/storage includes crowcast/log.h (they report through return
+#    values, reasons and events; the glue above them logs);
+#  - a file of src or tools outside src/io makes a socket (socket(): the io helpers make them);
 #  - with BUILD_DIR (ctest passes it): the link line of a unit test built on those layers alone
 #    names liburing or crow_io.
 set -euo pipefail
@@ -56,11 +59,14 @@ for f in $(find "${lower[@]}" -name '*.[ch]' | sort); do
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | sed 's/^\([0-9]*\):[^<"]*[<"]\([^>"]*\)[>"].*/\1:\2/')
 done
 
-# The clocks: read in util/clock.c alone, and never by the sans-I/O layers above util.
+# The clocks: read in util/clock.c alone, and never by the sans-I/O layers above util; nor do they log.
 for f in $(find src/codec src/engine src/storage -name '*.[ch]' | sort); do
   while IFS=: read -r n inc; do
     if [[ $inc == crowcast/clock.h ]]; then
       echo "layers: $f:$n includes $inc: ${f%/*} takes the time as a parameter"
+      bad=1
+    elif [[ $inc == crowcast/log.h ]]; then
+      echo "layers: $f:$n includes $inc: ${f%/*} reports (a return value, a reason, an event) and its caller logs"
       bad=1
     fi
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | sed 's/^\([0-9]*\):[^<"]*[<"]\([^>"]*\)[>"].*/\1:\2/')
@@ -70,6 +76,13 @@ while IFS=: read -r f n _; do
   echo "layers: $f:$n reads a clock itself: call crow_clock_mono_ns or crow_clock_wall_ns (crowcast/clock.h)"
   bad=1
 done < <(grep -rnE '(^|[^_[:alnum:]])((clock_gettime|gettimeofday|timespec_get)[[:space:]]*|time)\(' src tools --include='*.[ch]' |
+  grep -vE '^[^:]*:[0-9]*:[[:space:]]*(/?\*|//)' || true)
+
+# Sockets: made in src/io alone (the loop's UDP and TCP, and its blocking helpers for a launcher).
+while IFS=: read -r f n _; do
+  echo "layers: $f:$n makes a socket itself: use src/io (crowcast/udp.h, crowcast/tcp.h)"
+  bad=1
+done < <(grep -rnE '(^|[^_[:alnum:]])socket\(' src tools --include='*.[ch]' | grep -v '^src/io/' |
   grep -vE '^[^:]*:[0-9]*:[[:space:]]*(/?\*|//)' || true)
 
 if [[ -n $build ]]; then
@@ -95,5 +108,5 @@ if [[ -n $build ]]; then
     bad=1
   fi
 fi
-((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; $checked unit tests link without liburing"
+((bad)) || echo "layers: ok: $files files of ${lower[*]} name nothing of io (${!io[*]}); clocks read in src/util/clock.c alone; no log from codec, engine or storage; sockets made in src/io alone; $checked unit tests link without liburing"
 exit $bad

@@ -17,6 +17,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "crowcast/control_auth.h"
 
@@ -28,6 +29,25 @@ enum crow_agent_exit {
 };
 
 struct crow_keyring;
+
+/* The children the agent runs, in its own terms; the CLI spells them as arguments of `crowcast get`
+ * and `crowcast verify` (the config's get_argv / verify_argv, next to those commands' option tables),
+ * so the agent knows no flag name. Strings stay the caller's; NULL leaves an option out. */
+struct crow_agent_get_args {
+    const char *exe, *torrent, *out; /* get TORRENT --output OUT, always --json (the agent reads it) */
+    const char *tracker, *iface;
+    const char *seed_time;                /* seconds, as text */
+    const char *previous, *previous_path; /* both or neither */
+    const char *log_level, *trust, *tls_ca, *mcast_key;
+};
+struct crow_agent_verify_args {
+    const char *exe, *torrent, *data; /* verify TORRENT DATA, quietly */
+    const char *trust;
+};
+/* Each writes a NULL-terminated argv of at most cap entries (the NULL counted) and returns 0,
+ * CROW_ESPACE, or CROW_EUSAGE when the command has lost an option the agent relies on. */
+typedef int crow_agent_get_argv_fn(char **argv, size_t cap, const struct crow_agent_get_args *g);
+typedef int crow_agent_verify_argv_fn(char **argv, size_t cap, const struct crow_agent_verify_args *v);
 
 struct crow_agent_config {
     const char *tracker;   /* http://A.B.C.D:PORT (the agent endpoints and /announce live there) */
@@ -52,6 +72,8 @@ struct crow_agent_config {
     const char *mcast_key;      /* get --mcast-key FILE, passed on to every get, or NULL (get's default) */
     bool json;                  /* machine-readable events on stdout, one JSON object a line */
     const crow_auth_key_t *key; /* signs polls and reports (an agent identity named host), or NULL */
+    crow_agent_get_argv_fn *get_argv;       /* spells a get child's arguments (the CLI's) */
+    crow_agent_verify_argv_fn *verify_argv; /* spells a verify child's arguments (the CLI's) */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns a crow_agent_exit code. */

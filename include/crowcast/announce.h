@@ -2,8 +2,9 @@
  * rack extension, sans I/O, both sides.
  *
  * Tracker side: crow_announce_parse / crow_scrape_parse read a query string (the part after '?');
- * crow_announce_encode / crow_announce_encode_failure / crow_scrape_encode write bencoded bodies.
- * Client side: crow_announce_build_query writes a query string, crow_announce_decode reads a body.
+ * crow_announce_encode / crow_announce_encode_failure / crow_scrape_encode write bencoded bodies
+ * (src/codec/announce_tracker.c). Client side: crow_announce_build_query writes a query string,
+ * crow_announce_decode reads a body (src/codec/announce_client.c).
  *
  * The crowcast extension: the announce may carry `rack=NAME`, `groups=1` (the seeder asks for every
  * rack's multicast group) and `hook=N` (0..255: the exit status of the peer's --on-complete command,

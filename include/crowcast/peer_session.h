@@ -10,8 +10,8 @@
  *         crow_peer_session_piece_header(s, &b, &out) and append the b.length bytes after it
  *     when a piece verifies: set it in ctx->cfg.have, then crow_peer_session_have() on every session
  *     wake up at crow_peer_session_next_deadline(s) and flush
- *   any negative return: close the socket, then crow_peer_session_free(s); the reason was logged and
- *   crow_peer_session_reason(s) returns it.
+ *   any negative return: close the socket, then crow_peer_session_free(s); crow_peer_session_reason(s)
+ *   says why, for the caller to log (the session logs nothing itself: it reports, the glue logs).
  *
  * Policy for a trusted datacenter: every interested neighbour is unchoked up to unchoke_limit per
  * context (no tit-for-tat); requests are pipelined (pipeline_bytes in flight), 16 KiB each to stock
@@ -27,7 +27,7 @@
  * Strictness: an unknown info hash, a wrong protocol string, a message longer than
  * crow_peer_session_max_message(), a bitfield of the wrong size or with spare bits set,
  * a HAVE, REQUEST or PIECE beyond the release or the piece, a request larger than max_request, for a
- * piece we lack, or beyond the advertised queue (reqq) close the connection with a logged reason.
+ * piece we lack, or beyond the advertised queue (reqq) close the connection with a reason.
  * Requests while we choke the peer are dropped (they may cross our CHOKE); unsolicited blocks are
  * dropped (they may cross our CANCEL); unknown messages and extended messages are ignored. A
  * bitfield after other messages (aria2 sends one after its first HAVEs) adds its pieces like HAVEs.
@@ -140,7 +140,8 @@ long crow_peer_session_receive(crow_peer_session_t *s, const uint8_t *buf, size_
                                crow_peer_event_t *ev);
 /* Appends whatever is due to out: handshake, bitfield, extension handshake, choke and interest
  * changes, HAVEs, CANCELs, new requests, keep-alive; expires requests. Items that do not fit wait
- * for the next call. Returns 0, 1 when chunks went back to the picker (flush the other sessions),
+ * for the next call. Returns 0, 1 when chunks went back to the picker (its requests timed out: this
+ * neighbour backs off; flush the other sessions),
  * or a negative code (CROW_ETIMEOUT: handshake or idle timeout): close the connection. */
 int crow_peer_session_flush(crow_peer_session_t *s, uint64_t now, crow_outbuf_t *out);
 /* Earliest time flush has work to do by itself (timeouts, keep-alive, end of a backoff). */

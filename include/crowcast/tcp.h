@@ -19,6 +19,7 @@
 #define CROWCAST_TCP_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,4 +95,10 @@ int crow_tcp_listen(crow_loop_t *loop, crow_tcp_listener_t **out, const struct s
 const struct sockaddr_in *crow_tcp_listener_addr(const crow_tcp_listener_t *l);
 void crow_tcp_listener_close(crow_tcp_listener_t *l);
 
+/* Blocking one-shot helpers, outside any loop (a launcher such as the demo, before its children run).
+ * crow_tcp_free_port: a TCP port free on `addr` (host order) just now, or 0; nothing holds it, so another
+ * process may take it first. crow_tcp_accepts: whether a connect to `to` succeeds now (the connection is
+ * closed at once). */
+uint16_t crow_tcp_free_port(uint32_t addr);
+bool crow_tcp_accepts(const struct sockaddr_in *to);
 #endif

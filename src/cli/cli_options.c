@@ -2,6 +2,7 @@
  * values several take (addresses, endpoints, seconds): each parses one value and, when it is bad,
  * prints the one usage error every command uses for it. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "../app/common/http_client.h"
 #include "../app/common/tls_files.h"
 #include "commands.h"
+#include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "crowcast/release_sig.h"
 #include "crowcast/udp.h"
@@ -112,4 +114,40 @@ int crow_cli_opt_shared(const char *cmd, int code, const char *arg, struct crow_
     default:
         return crow_cli_usage_error(cmd, "unknown option");
     }
+}
+
+void crow_cli_argv_word(struct crow_cli_argv *b, const char *word)
+{
+    if (b->err)
+        return;
+    if (b->n + 1 >= b->cap) { /* room for the NULL */
+        b->err = CROW_ESPACE;
+        return;
+    }
+    b->argv[b->n++] = (char *)word; /* exec's argv is char *const[]: the strings are not written */
+}
+
+void crow_cli_argv_opt(struct crow_cli_argv *b, const char *dashed_name, const char *value)
+{
+    const struct option *o = b->table;
+    while (o->name && (strncmp(dashed_name, "--", 2) != 0 || strcmp(o->name, dashed_name + 2) != 0))
+        o++;
+    if (!o->name) {
+        crow_log_error("internal: the child command has no option %s", dashed_name);
+        b->err = b->err ? b->err : CROW_EUSAGE;
+        return;
+    }
+    if (!value)
+        return;
+    crow_cli_argv_word(b, dashed_name);
+    if (o->has_arg != no_argument)
+        crow_cli_argv_word(b, value);
+}
+
+int crow_cli_argv_end(struct crow_cli_argv *b)
+{
+    if (b->cap == 0)
+        return CROW_ESPACE;
+    b->argv[b->n < b->cap ? b->n : b->cap - 1] = NULL;
+    return b->err;
 }

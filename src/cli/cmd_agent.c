@@ -85,8 +85,12 @@ int crow_cmd_agent(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    struct crow_agent_config cfg = {
-        .hook_timeout = 300, .seed_time = 60, .poll_wait = 20, .exe = "/proc/self/exe"};
+    struct crow_agent_config cfg = {.hook_timeout = 300,
+                                    .seed_time = 60,
+                                    .poll_wait = 20,
+                                    .exe = "/proc/self/exe",
+                                    .get_argv = crow_cli_get_argv,
+                                    .verify_argv = crow_cli_verify_argv};
     /* Children (get, verify) run this very executable: /proc/self/exe of the child is the one it
      * was forked from, even when the file on disk was replaced by an upgrade meanwhile. */
     static struct crow_cli_shared sh; /* its paths outlive this function: the agent runs on them */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "crowcast/agent.h"
 #include "crowcast/getter.h"
 #include "crowcast/log.h"
 #include "crowcast/release_sig.h"
@@ -62,53 +63,74 @@ static const char usage[] =
     "listed); 2 bad usage or manifest; 3 disk or network error (nothing published); 4 published but\n"
     "the --on-complete command failed; 5 --trust refused the release; 130 interrupted.\n";
 
+enum {
+    O_MCAST = 256,
+    O_NO_MCAST,
+    O_PEER,
+    O_LISTEN,
+    O_MTIMEOUT,
+    O_SEED_TIME,
+    O_ON_COMPLETE,
+    O_PROGRESS,
+    O_LOSS,
+    O_LOSS_SEED,
+    O_EXIT_AFTER,
+    O_PREVIOUS,
+    O_PREVIOUS_PATH
+};
+static const struct option get_options[] = {
+    CROW_CLI_OPTIONS_TRACKER_CLIENT,
+    {"output", required_argument, 0, 'o'},
+    CROW_CLI_OPTION_NO_TRACKER,
+    {"mcast", required_argument, 0, O_MCAST},
+    {"no-mcast", no_argument, 0, O_NO_MCAST},
+    {"peer", required_argument, 0, O_PEER},
+    {"listen", required_argument, 0, O_LISTEN},
+    {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
+    CROW_CLI_OPTION_MCAST_KEY,
+    {"seed-time", required_argument, 0, O_SEED_TIME},
+    {"on-complete", required_argument, 0, O_ON_COMPLETE},
+    CROW_CLI_OPTION_TRUST,
+    {"progress", no_argument, 0, O_PROGRESS},
+    CROW_CLI_OPTION_METRICS,
+    {"test-loss", required_argument, 0, O_LOSS},
+    {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
+    {"test-exit-after", required_argument, 0, O_EXIT_AFTER},
+    {"previous", required_argument, 0, O_PREVIOUS},
+    {"previous-path", required_argument, 0, O_PREVIOUS_PATH},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+int crow_cli_get_argv(char **argv, size_t cap, const struct crow_agent_get_args *g)
+{
+    struct crow_cli_argv b = {.argv = argv, .cap = cap, .table = get_options};
+    crow_cli_argv_word(&b, g->exe);
+    crow_cli_argv_word(&b, "get");
+    crow_cli_argv_word(&b, g->torrent);
+    crow_cli_argv_opt(&b, "--output", g->out);
+    crow_cli_argv_opt(&b, "--tracker", g->tracker);
+    crow_cli_argv_opt(&b, "--iface", g->iface);
+    crow_cli_argv_opt(&b, "--json", "");
+    crow_cli_argv_opt(&b, "--seed-time", g->seed_time);
+    crow_cli_argv_opt(&b, "--previous", g->previous);
+    crow_cli_argv_opt(&b, "--previous-path", g->previous_path);
+    crow_cli_argv_opt(&b, "--log-level", g->log_level);
+    crow_cli_argv_opt(&b, "--trust", g->trust);
+    crow_cli_argv_opt(&b, "--tls-ca", g->tls_ca);
+    crow_cli_argv_opt(&b, "--mcast-key", g->mcast_key);
+    return crow_cli_argv_end(&b);
+}
+
 int crow_cmd_get(int argc, char **argv)
 {
-    enum {
-        O_MCAST = 256,
-        O_NO_MCAST,
-        O_PEER,
-        O_LISTEN,
-        O_MTIMEOUT,
-        O_SEED_TIME,
-        O_ON_COMPLETE,
-        O_PROGRESS,
-        O_LOSS,
-        O_LOSS_SEED,
-        O_EXIT_AFTER,
-        O_PREVIOUS,
-        O_PREVIOUS_PATH
-    };
-    static const struct option opts[] = {
-        CROW_CLI_OPTIONS_TRACKER_CLIENT,
-        {"output", required_argument, 0, 'o'},
-        CROW_CLI_OPTION_NO_TRACKER,
-        {"mcast", required_argument, 0, O_MCAST},
-        {"no-mcast", no_argument, 0, O_NO_MCAST},
-        {"peer", required_argument, 0, O_PEER},
-        {"listen", required_argument, 0, O_LISTEN},
-        {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
-        CROW_CLI_OPTION_MCAST_KEY,
-        {"seed-time", required_argument, 0, O_SEED_TIME},
-        {"on-complete", required_argument, 0, O_ON_COMPLETE},
-        CROW_CLI_OPTION_TRUST,
-        {"progress", no_argument, 0, O_PROGRESS},
-        CROW_CLI_OPTION_METRICS,
-        {"test-loss", required_argument, 0, O_LOSS},
-        {"test-loss-seed", required_argument, 0, O_LOSS_SEED},
-        {"test-exit-after", required_argument, 0, O_EXIT_AFTER},
-        {"previous", required_argument, 0, O_PREVIOUS},
-        {"previous-path", required_argument, 0, O_PREVIOUS_PATH},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1};
     struct crow_cli_shared sh;
     crow_cli_shared_init(&sh);
     bool listen_given = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:", get_options, NULL)) != -1) {
         uint64_t v;
         double s;
         int err;

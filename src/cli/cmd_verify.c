@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "crowcast/agent.h"
 #include "crowcast/bitfield.h"
 #include "crowcast/clock.h"
 #include "crowcast/error.h"
@@ -231,15 +232,28 @@ out:
     return code;
 }
 
+static const struct option options[] = {
+    {"threads", required_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"trust", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int crow_cli_verify_argv(char **argv, size_t cap, const struct crow_agent_verify_args *v)
+{
+    struct crow_cli_argv b = {.argv = argv, .cap = cap, .table = options};
+    crow_cli_argv_word(&b, v->exe);
+    crow_cli_argv_word(&b, "verify");
+    crow_cli_argv_word(&b, v->torrent);
+    crow_cli_argv_word(&b, v->data);
+    crow_cli_argv_opt(&b, "--quiet", "");
+    crow_cli_argv_opt(&b, "--trust", v->trust);
+    return crow_cli_argv_end(&b);
+}
+
 int crow_cmd_verify(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"threads", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"trust", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     unsigned threads = 0;
     bool quiet = false;
     static crow_keyring_t keys;

@@ -104,6 +104,28 @@ void crow_cli_shared_init(struct crow_cli_shared *s);
  * its exit code. */
 int crow_cli_opt_shared(const char *cmd, int code, const char *arg, struct crow_cli_shared *s);
 
+/* An argv built for a child crowcast command (cli_options.c), with each option checked against that
+ * command's getopt table, so a renamed option fails at once (CROW_EUSAGE) rather than in the child.
+ * crow_cli_argv_opt adds "--NAME VALUE" (VALUE NULL: left out; an option without an argument is added
+ * alone when VALUE is not NULL); crow_cli_argv_end NULL-terminates and returns 0, CROW_ESPACE (more
+ * than cap entries) or CROW_EUSAGE. */
+struct option;
+struct crow_cli_argv {
+    char **argv;
+    size_t cap, n;
+    const struct option *table;
+    int err;
+};
+void crow_cli_argv_word(struct crow_cli_argv *b, const char *word);
+void crow_cli_argv_opt(struct crow_cli_argv *b, const char *dashed_name, const char *value);
+int crow_cli_argv_end(struct crow_cli_argv *b);
+
+struct crow_agent_get_args;
+struct crow_agent_verify_args;
+/* The agent's children (crowcast/agent.h), spelt next to their option tables: cmd_get.c, cmd_verify.c. */
+int crow_cli_get_argv(char **argv, size_t cap, const struct crow_agent_get_args *g);
+int crow_cli_verify_argv(char **argv, size_t cap, const struct crow_agent_verify_args *v);
+
 /* Small files (cli_files.c; reads: crowcast/small_file.h). crow_cli_write_atomically writes buf next to
  * PATH and renames it into place (mode 0644 before the umask), so a reader never sees half a file.
  * Returns 0 or -errno. */

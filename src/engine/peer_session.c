@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "crowcast/error.h"
-#include "crowcast/log.h"
 #include "crowcast/peer_session.h"
 
 #define NS_PER_SEC      1000000000ull
@@ -153,9 +152,7 @@ static int close_with(crow_peer_session_t *s, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(s->reason, sizeof s->reason, fmt, ap);
         va_end(ap);
-        s->state = CLOSED;
-        crow_log_info("peer %s: closing: %s", s->info.client[0] ? s->info.client : "(unknown client)",
-                      s->reason);
+        s->state = CLOSED; /* the caller sees the negative return and logs crow_peer_session_reason */
     }
     return code;
 }
@@ -530,10 +527,8 @@ static bool write_cancels(crow_peer_session_t *s, uint64_t now, crow_outbuf_t *o
         write_cancel(out, &b);
         released = true;
     }
-    if (released) {
+    if (released) /* flush returns 1: the caller may log the timeout */
         s->backoff_until = now + s->ctx->cfg.backoff;
-        crow_log_debug("peer %s: requests timed out; backing off", s->info.client);
-    }
     return released;
 }
 

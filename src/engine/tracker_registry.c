@@ -1,50 +1,15 @@
 /* Tracker registry: swarms of peers kept sorted by (rack, address, port), so each rack's chain is one
  * contiguous run, and neighbour selection is index arithmetic around the asking peer. A chain's head is
- * its member with the lowest join number, wherever its address places it. */
+ * its member with the lowest join number, wherever its address places it. Its rendering (the JSON status,
+ * the Prometheus metrics) is tracker_registry_render.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crowcast/error.h"
-#include "crowcast/hash.h"
-#include "crowcast/text.h"
 #include "crowcast/tracker_registry.h"
-
-struct peer {
-    uint32_t rack, addr;
-    uint16_t port;
-    bool seeder;
-    int16_t hook;   /* last --on-complete exit status announced (hook=N), -1 before any */
-    uint8_t mcast;  /* its last announce's mcast= report (enum crow_mcast_report) */
-    bool has_need;  /* its last announce's need= map */
-    bool sending;   /* its last announce's sending=1: a seeder whose passes are not over */
-    bool streaming; /* ... and streaming=1: multicasting now */
-    crow_need_t need;
-    uint8_t peer_id[CROW_PEER_ID_LEN];
-    uint64_t left, first_seen, last_seen;
-    uint64_t joined; /* join number: when it entered its current chain (lowest = chain head) */
-};
-
-struct swarm {
-    uint8_t info_hash[CROW_INFO_HASH_LEN];
-    uint32_t count, complete;
-    uint64_t downloaded, created;
-    struct peer *peers; /* max_peers_per_swarm slots, sorted by (rack, addr, port) */
-};
-
-struct crow_registry {
-    crow_registry_config_t cfg;
-    const crow_racks_t *racks;
-    struct swarm *swarms; /* max_swarms; a swarm is in use when listed in `order` */
-    uint32_t *order;      /* indices of swarms in use, sorted by info hash */
-    uint32_t *free_slots; /* indices of unused swarms (a stack) */
-    uint32_t active, free_count;
-    struct peer *pool;
-    uint64_t next_deadline;
-    uint64_t announces, rejected, expired;
-    uint64_t joins; /* join numbers handed out; 64 bits never wrap */
-};
+#include "tracker_registry_internal.h"
 
 static void apply_defaults(crow_registry_config_t *c)
 {
@@ -211,7 +176,7 @@ static void chain_bounds(const struct swarm *s, uint32_t at, uint32_t *lo, uint3
 /* The head of the chain [lo, hi): the member that joined it first. Join numbers are unique, so two peers
  * that announced within the same millisecond are still told apart, in arrival order; this is the only
  * place the head is decided (the reply's head flag, the foreign seeders and the status all ask it). */
-static uint32_t chain_head(const struct swarm *s, uint32_t lo, uint32_t hi)
+uint32_t crow_registry_chain_head(const struct swarm *s, uint32_t lo, uint32_t hi)
 {
     uint32_t head = lo;
     for (uint32_t i = lo + 1; i < hi; i++)
@@ -462,7 +427,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         want = cap;
     uint32_t lo, hi;
     chain_bounds(s, at, &lo, &hi);
-    uint32_t head = chain_head(s, lo, hi);
+    uint32_t head = crow_registry_chain_head(s, lo, hi);
     bool is_head = head == at || (reg->cfg.fault_same_ms_heads && s->peers[head].first_seen == p->first_seen);
     /* A peer that leads because its head brings nothing is listed what the head would be. */
     select_neighbours(s, at, lo, hi, is_head || req->lead, want, reg->cfg.head_seeders, peers,
@@ -531,144 +496,4 @@ size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[
             fill_scrape(s, &out[n++]);
     }
     return n;
-}
-
-/* Text output into a caller buffer (crowcast/text.h): the first shortfall sticks. */
-#define put    crow_text_printf
-#define finish crow_text_end
-
-struct rack_stats {
-    uint32_t rack, peers, complete;
-    uint64_t bytes_left, since;
-    const struct peer *head;
-};
-
-/* Statistics of the chain starting at index lo; returns the index after it. */
-static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *st)
-{
-    memset(st, 0, sizeof(*st));
-    st->rack = s->peers[lo].rack;
-    st->since = UINT64_MAX;
-    uint32_t i = lo;
-    for (; i < s->count && s->peers[i].rack == st->rack; i++) {
-        st->peers++;
-        st->complete += s->peers[i].seeder;
-        st->bytes_left += s->peers[i].left;
-        if (s->peers[i].first_seen < st->since)
-            st->since = s->peers[i].first_seen;
-    }
-    st->head = &s->peers[chain_head(s, lo, i)];
-    return i;
-}
-
-static void put_endpoint(crow_text_t *t, uint32_t addr, uint16_t port)
-{
-    char dotted[16];
-    crow_ipv4_format(addr, dotted);
-    put(t, "\"%s:%u\"", dotted, port);
-}
-
-long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap)
-{
-    crow_text_t t = {buf, cap, 0, false};
-    put(&t, "{\"now_ms\":%llu,\"releases\":[", (unsigned long long)now);
-    for (uint32_t k = 0; k < reg->active; k++) {
-        const struct swarm *s = &reg->swarms[reg->order[k]];
-        char hex[2 * CROW_INFO_HASH_LEN + 1];
-        uint64_t left = 0;
-        for (uint32_t i = 0; i < s->count; i++)
-            left += s->peers[i].left;
-        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
-        put(&t,
-            "%s{\"info_hash\":\"%s\",\"since_ms\":%llu,\"peers\":%u,\"complete\":%u,\"incomplete\":%u,"
-            "\"downloaded\":%llu,\"bytes_left\":%llu,\"racks\":[",
-            k ? "," : "", hex, (unsigned long long)s->created, s->count, s->complete, s->count - s->complete,
-            (unsigned long long)s->downloaded, (unsigned long long)left);
-        struct rack_stats st;
-        for (uint32_t i = 0; i < s->count;) {
-            uint32_t lo = i;
-            i = rack_run(s, i, &st);
-            const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
-            put(&t, "%s{\"rack\":", lo == 0 ? "" : ",");
-            if (r) {
-                put(&t, "\"%s\",\"group\":", r->name);
-                put_endpoint(&t, r->group, r->port);
-            } else {
-                put(&t, "null,\"group\":null");
-            }
-            put(&t, ",\"peers\":%u,\"complete\":%u,\"bytes_left\":%llu,\"since_ms\":%llu,\"head\":", st.peers,
-                st.complete, (unsigned long long)st.bytes_left, (unsigned long long)st.since);
-            put_endpoint(&t, st.head->addr, st.head->port);
-            put(&t, ",\"chain\":[");
-            for (const struct peer *p = s->peers + lo; p < s->peers + i; p++) {
-                put(&t, "%s{\"peer\":", p == s->peers + lo ? "" : ",");
-                put_endpoint(&t, p->addr, p->port);
-                put(&t, ",\"left\":%llu,\"since_ms\":%llu,\"hook\":", (unsigned long long)p->left,
-                    (unsigned long long)p->first_seen);
-                if (p->hook >= 0)
-                    put(&t, "%d", p->hook);
-                else
-                    put(&t, "null");
-                static const char *const mcast[] = {"null", "\"lit\"", "\"dark\""};
-                put(&t, ",\"mcast\":%s}", mcast[p->mcast]);
-            }
-            put(&t, "]}");
-        }
-        put(&t, "]}");
-    }
-    put(&t, "]}");
-    return finish(&t);
-}
-
-enum rack_metric { M_PEERS, M_COMPLETE, M_BYTES_LEFT };
-
-static void put_rack_metric(crow_text_t *t, const crow_registry_t *reg, enum rack_metric m, const char *name,
-                            const char *help)
-{
-    put(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-    for (uint32_t k = 0; k < reg->active; k++) {
-        const struct swarm *s = &reg->swarms[reg->order[k]];
-        char hex[2 * CROW_INFO_HASH_LEN + 1];
-        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
-        struct rack_stats st;
-        for (uint32_t i = 0; i < s->count;) {
-            i = rack_run(s, i, &st);
-            const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
-            uint64_t v = m == M_PEERS ? st.peers : m == M_COMPLETE ? st.complete : st.bytes_left;
-            put(t, "%s{info_hash=\"%s\",rack=\"%s\"} %llu\n", name, hex, r ? r->name : "",
-                (unsigned long long)v);
-        }
-    }
-}
-
-long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap)
-{
-    crow_text_t t = {buf, cap, 0, false};
-    put(&t,
-        "# HELP crowcast_tracker_swarms Releases (info hashes) with at least one peer.\n"
-        "# TYPE crowcast_tracker_swarms gauge\ncrowcast_tracker_swarms %u\n",
-        reg->active);
-    put_rack_metric(&t, reg, M_PEERS, "crowcast_tracker_peers", "Peers per release and rack.");
-    put_rack_metric(&t, reg, M_COMPLETE, "crowcast_tracker_complete", "Seeders per release and rack.");
-    put_rack_metric(&t, reg, M_BYTES_LEFT, "crowcast_tracker_bytes_left",
-                    "Sum of the peers' announced bytes left, per release and rack.");
-    put(&t, "# HELP crowcast_tracker_downloaded_total Completed downloads per release.\n"
-            "# TYPE crowcast_tracker_downloaded_total counter\n");
-    for (uint32_t k = 0; k < reg->active; k++) {
-        const struct swarm *s = &reg->swarms[reg->order[k]];
-        char hex[2 * CROW_INFO_HASH_LEN + 1];
-        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
-        put(&t, "crowcast_tracker_downloaded_total{info_hash=\"%s\"} %llu\n", hex,
-            (unsigned long long)s->downloaded);
-    }
-    put(&t,
-        "# HELP crowcast_tracker_announces_total Announces received.\n"
-        "# TYPE crowcast_tracker_announces_total counter\ncrowcast_tracker_announces_total %llu\n"
-        "# HELP crowcast_tracker_rejected_total Announces refused because the registry was full.\n"
-        "# TYPE crowcast_tracker_rejected_total counter\ncrowcast_tracker_rejected_total %llu\n"
-        "# HELP crowcast_tracker_expired_total Peers expired for silence.\n"
-        "# TYPE crowcast_tracker_expired_total counter\ncrowcast_tracker_expired_total %llu\n",
-        (unsigned long long)reg->announces, (unsigned long long)reg->rejected,
-        (unsigned long long)reg->expired);
-    return finish(&t);
 }

@@ -680,3 +680,26 @@ void crow_tcp_listener_close(crow_tcp_listener_t *l)
     }
     crow_io_cancel(l->loop, &l->op);
 }
+
+uint16_t crow_tcp_free_port(uint32_t addr)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(addr)};
+    socklen_t len = sizeof a;
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+bool crow_tcp_accepts(const struct sockaddr_in *to)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && connect(fd, (const struct sockaddr *)to, sizeof *to) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}

@@ -131,11 +131,12 @@ int agent_start_verify(struct agent *a)
     torrent_path(a, o->name, o->release, torrent, sizeof torrent);
     snprintf(rest, sizeof rest, "%s/%s", o->release, o->name);
     agent_path(a, data, sizeof data, o->name, rest);
-    char *argv[] = {(char *)a->cfg->exe, "verify", torrent, data, "--quiet", NULL, NULL, NULL};
-    if (a->cfg->trust_path) {
-        argv[5] = "--trust";
-        argv[6] = (char *)a->cfg->trust_path;
-    }
+    struct crow_agent_verify_args v = {
+        .exe = a->cfg->exe, .torrent = torrent, .data = data, .trust = a->cfg->trust_path};
+    char *argv[16];
+    int err = a->cfg->verify_argv(argv, sizeof argv / sizeof argv[0], &v);
+    if (err)
+        return err;
     crow_log_info("verifying %s/%s", o->name, o->release);
     return crow_spawn(&a->job.proc, argv, NULL, false);
 }
@@ -240,9 +241,16 @@ int agent_start_get(struct agent *a)
     snprintf(seed, sizeof seed, "%.0f", a->cfg->seed_time);
     char iface[16];
     snprintf(iface, sizeof iface, "%s", inet_ntoa(a->cfg->iface));
-    char *argv[24] = {(char *)a->cfg->exe, "get", torrent,  "-o",          out, "--tracker", announce,
-                      "--iface",           iface, "--json", "--seed-time", seed};
-    int n = 12;
+    struct crow_agent_get_args args = {.exe = a->cfg->exe,
+                                       .torrent = torrent,
+                                       .out = out,
+                                       .tracker = announce,
+                                       .iface = iface,
+                                       .seed_time = seed,
+                                       .log_level = a->cfg->log_level,
+                                       .trust = a->cfg->trust_path,
+                                       .tls_ca = a->cfg->tls_ca,
+                                       .mcast_key = a->cfg->mcast_key};
     /* The release this host runs now holds most of the next build's pieces (make --previous keeps
      * them): get takes them from disk and fetches only the rest. */
     char prev_torrent[4096], prev_data[4096], prev_rest[400];
@@ -252,29 +260,14 @@ int agent_start_get(struct agent *a)
         snprintf(prev_rest, sizeof prev_rest, "%s/%s", now->current, o->name);
         agent_path(a, prev_data, sizeof prev_data, o->name, prev_rest);
         if (access(prev_torrent, R_OK) == 0) {
-            argv[n++] = "--previous";
-            argv[n++] = prev_torrent;
-            argv[n++] = "--previous-path";
-            argv[n++] = prev_data;
+            args.previous = prev_torrent;
+            args.previous_path = prev_data;
         }
     }
-    if (a->cfg->log_level) {
-        argv[n++] = "--log-level";
-        argv[n++] = (char *)a->cfg->log_level;
-    }
-    if (a->cfg->trust_path) {
-        argv[n++] = "--trust";
-        argv[n++] = (char *)a->cfg->trust_path;
-    }
-    if (a->cfg->tls_ca) {
-        argv[n++] = "--tls-ca";
-        argv[n++] = (char *)a->cfg->tls_ca;
-    }
-    if (a->cfg->mcast_key) {
-        argv[n++] = "--mcast-key";
-        argv[n++] = (char *)a->cfg->mcast_key;
-    }
-    argv[n] = NULL;
+    char *argv[32];
+    int err = a->cfg->get_argv(argv, sizeof argv / sizeof argv[0], &args);
+    if (err)
+        return err;
     *g = (struct agent_get){.a = a, .for_job = true};
     snprintf(g->release, sizeof g->release, "%s", o->release);
     snprintf(g->name, sizeof g->name, "%s", o->name);

@@ -111,6 +111,15 @@ static void flush_all(struct crow_peers *P)
     for_each_conn(P, flush);
 }
 
+/* The session closed itself (a protocol breach, a timeout): it logs nothing, so say why here. */
+static void log_session_close(const struct conn *c)
+{
+    crow_peer_info_t info;
+    crow_peer_session_info(c->s, &info);
+    crow_log_info("peer %s:%u (%s): closing: %s", inet_ntoa(c->addr.sin_addr), ntohs(c->addr.sin_port),
+                  info.client[0] ? info.client : "unknown client", crow_peer_session_reason(c->s));
+}
+
 /* Appends what the session has to say into the connection's output buffer. */
 static void flush(struct conn *c)
 {
@@ -125,11 +134,15 @@ static void flush(struct conn *c)
     int ret = crow_peer_session_flush(c->s, crow_loop_now(c->P->loop), &out);
     crow_tcp_commit(c->tcp, out.len);
     if (ret < 0) {
+        log_session_close(c);
         close_conn(c, crow_peer_session_reason(c->s));
         return;
     }
-    if (ret == 1)
+    if (ret == 1) {
+        crow_log_debug("peer %s:%u: requests timed out; backing off", inet_ntoa(c->addr.sin_addr),
+                       ntohs(c->addr.sin_port));
         flush_all(c->P);
+    }
 }
 
 static void on_served(crow_op_t *op, int res, unsigned flags)
@@ -236,6 +249,7 @@ static long on_data(void *ctx, crow_tcp_conn_t *tcp, const uint8_t *data, size_t
         if (n == CROW_EMORE)
             break;
         if (n < 0) {
+            log_session_close(c);
             ret = n;
             break;
         }

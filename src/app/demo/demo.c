@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "crowcast/event.h"
 #include "crowcast/loop.h"
 #include "crowcast/mix.h"
+#include "crowcast/tcp.h"
 #include "crowcast/units.h"
 #include "spawn.h"
 
@@ -113,29 +113,12 @@ static int generate_release(struct demo *d, const char *path, uint64_t size)
     return ret;
 }
 
-static uint16_t pick_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
+/* The tracker answers on loopback port `port`. */
 static bool port_open(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    return crow_tcp_accepts(&a);
 }
 
 static unsigned rack_of(const char *addr)
@@ -609,8 +592,8 @@ static int setup(struct demo *d)
         if (!mkdtemp(d->workdir))
             return -errno;
     }
-    d->tracker_port = pick_port();
-    d->seeder_port = pick_port();
+    d->tracker_port = crow_tcp_free_port(INADDR_LOOPBACK);
+    d->seeder_port = crow_tcp_free_port(INADDR_LOOPBACK);
     snprintf(d->tracker_url, sizeof d->tracker_url, "http://127.0.0.1:%u/announce", d->tracker_port);
     snprintf(d->release, sizeof d->release, "%s/release.bin", d->workdir);
     snprintf(d->torrent, sizeof d->torrent, "%s/release.torrent", d->workdir);

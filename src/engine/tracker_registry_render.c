@@ -1,0 +1,149 @@
+/* The tracker registry rendered: the JSON of GET /status and the Prometheus text of GET /metrics, read
+ * from the registry's state (tracker_registry_internal.h) without changing it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "crowcast/hash.h"
+#include "crowcast/text.h"
+#include "crowcast/tracker_registry.h"
+#include "tracker_registry_internal.h"
+
+/* Text output into a caller buffer (crowcast/text.h): the first shortfall sticks. */
+#define put    crow_text_printf
+#define finish crow_text_end
+
+struct rack_stats {
+    uint32_t rack, peers, complete;
+    uint64_t bytes_left, since;
+    const struct peer *head;
+};
+
+/* Statistics of the chain starting at index lo; returns the index after it. */
+static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->rack = s->peers[lo].rack;
+    st->since = UINT64_MAX;
+    uint32_t i = lo;
+    for (; i < s->count && s->peers[i].rack == st->rack; i++) {
+        st->peers++;
+        st->complete += s->peers[i].seeder;
+        st->bytes_left += s->peers[i].left;
+        if (s->peers[i].first_seen < st->since)
+            st->since = s->peers[i].first_seen;
+    }
+    st->head = &s->peers[crow_registry_chain_head(s, lo, i)];
+    return i;
+}
+
+static void put_endpoint(crow_text_t *t, uint32_t addr, uint16_t port)
+{
+    char dotted[16];
+    crow_ipv4_format(addr, dotted);
+    put(t, "\"%s:%u\"", dotted, port);
+}
+
+long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap)
+{
+    crow_text_t t = {buf, cap, 0, false};
+    put(&t, "{\"now_ms\":%llu,\"releases\":[", (unsigned long long)now);
+    for (uint32_t k = 0; k < reg->active; k++) {
+        const struct swarm *s = &reg->swarms[reg->order[k]];
+        char hex[2 * CROW_INFO_HASH_LEN + 1];
+        uint64_t left = 0;
+        for (uint32_t i = 0; i < s->count; i++)
+            left += s->peers[i].left;
+        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
+        put(&t,
+            "%s{\"info_hash\":\"%s\",\"since_ms\":%llu,\"peers\":%u,\"complete\":%u,\"incomplete\":%u,"
+            "\"downloaded\":%llu,\"bytes_left\":%llu,\"racks\":[",
+            k ? "," : "", hex, (unsigned long long)s->created, s->count, s->complete, s->count - s->complete,
+            (unsigned long long)s->downloaded, (unsigned long long)left);
+        struct rack_stats st;
+        for (uint32_t i = 0; i < s->count;) {
+            uint32_t lo = i;
+            i = rack_run(s, i, &st);
+            const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
+            put(&t, "%s{\"rack\":", lo == 0 ? "" : ",");
+            if (r) {
+                put(&t, "\"%s\",\"group\":", r->name);
+                put_endpoint(&t, r->group, r->port);
+            } else {
+                put(&t, "null,\"group\":null");
+            }
+            put(&t, ",\"peers\":%u,\"complete\":%u,\"bytes_left\":%llu,\"since_ms\":%llu,\"head\":", st.peers,
+                st.complete, (unsigned long long)st.bytes_left, (unsigned long long)st.since);
+            put_endpoint(&t, st.head->addr, st.head->port);
+            put(&t, ",\"chain\":[");
+            for (const struct peer *p = s->peers + lo; p < s->peers + i; p++) {
+                put(&t, "%s{\"peer\":", p == s->peers + lo ? "" : ",");
+                put_endpoint(&t, p->addr, p->port);
+                put(&t, ",\"left\":%llu,\"since_ms\":%llu,\"hook\":", (unsigned long long)p->left,
+                    (unsigned long long)p->first_seen);
+                if (p->hook >= 0)
+                    put(&t, "%d", p->hook);
+                else
+                    put(&t, "null");
+                static const char *const mcast[] = {"null", "\"lit\"", "\"dark\""};
+                put(&t, ",\"mcast\":%s}", mcast[p->mcast]);
+            }
+            put(&t, "]}");
+        }
+        put(&t, "]}");
+    }
+    put(&t, "]}");
+    return finish(&t);
+}
+
+enum rack_metric { M_PEERS, M_COMPLETE, M_BYTES_LEFT };
+
+static void put_rack_metric(crow_text_t *t, const crow_registry_t *reg, enum rack_metric m, const char *name,
+                            const char *help)
+{
+    put(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (uint32_t k = 0; k < reg->active; k++) {
+        const struct swarm *s = &reg->swarms[reg->order[k]];
+        char hex[2 * CROW_INFO_HASH_LEN + 1];
+        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
+        struct rack_stats st;
+        for (uint32_t i = 0; i < s->count;) {
+            i = rack_run(s, i, &st);
+            const crow_rack_t *r = crow_racks_get(reg->racks, st.rack);
+            uint64_t v = m == M_PEERS ? st.peers : m == M_COMPLETE ? st.complete : st.bytes_left;
+            put(t, "%s{info_hash=\"%s\",rack=\"%s\"} %llu\n", name, hex, r ? r->name : "",
+                (unsigned long long)v);
+        }
+    }
+}
+
+long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap)
+{
+    crow_text_t t = {buf, cap, 0, false};
+    put(&t,
+        "# HELP crowcast_tracker_swarms Releases (info hashes) with at least one peer.\n"
+        "# TYPE crowcast_tracker_swarms gauge\ncrowcast_tracker_swarms %u\n",
+        reg->active);
+    put_rack_metric(&t, reg, M_PEERS, "crowcast_tracker_peers", "Peers per release and rack.");
+    put_rack_metric(&t, reg, M_COMPLETE, "crowcast_tracker_complete", "Seeders per release and rack.");
+    put_rack_metric(&t, reg, M_BYTES_LEFT, "crowcast_tracker_bytes_left",
+                    "Sum of the peers' announced bytes left, per release and rack.");
+    put(&t, "# HELP crowcast_tracker_downloaded_total Completed downloads per release.\n"
+            "# TYPE crowcast_tracker_downloaded_total counter\n");
+    for (uint32_t k = 0; k < reg->active; k++) {
+        const struct swarm *s = &reg->swarms[reg->order[k]];
+        char hex[2 * CROW_INFO_HASH_LEN + 1];
+        crow_hex(s->info_hash, CROW_INFO_HASH_LEN, hex);
+        put(&t, "crowcast_tracker_downloaded_total{info_hash=\"%s\"} %llu\n", hex,
+            (unsigned long long)s->downloaded);
+    }
+    put(&t,
+        "# HELP crowcast_tracker_announces_total Announces received.\n"
+        "# TYPE crowcast_tracker_announces_total counter\ncrowcast_tracker_announces_total %llu\n"
+        "# HELP crowcast_tracker_rejected_total Announces refused because the registry was full.\n"
+        "# TYPE crowcast_tracker_rejected_total counter\ncrowcast_tracker_rejected_total %llu\n"
+        "# HELP crowcast_tracker_expired_total Peers expired for silence.\n"
+        "# TYPE crowcast_tracker_expired_total counter\ncrowcast_tracker_expired_total %llu\n",
+        (unsigned long long)reg->announces, (unsigned long long)reg->rejected,
+        (unsigned long long)reg->expired);
+    return finish(&t);
+}
