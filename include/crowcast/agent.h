@@ -69,10 +69,10 @@ struct crow_agent_config {
     const char *trust_path;
     /* --tls-ca (absolute), handed to the get children for an https tracker, or NULL */
     const char *tls_ca;
-    const char *mcast_key;      /* get --mcast-key FILE, passed on to every get, or NULL (get's default) */
-    bool json;                  /* machine-readable events on stdout, one JSON object a line */
-    const crow_auth_key_t *key; /* signs polls and reports (an agent identity named host), or NULL */
-    crow_agent_get_argv_fn *get_argv;       /* spells a get child's arguments (the CLI's) */
+    const char *mcast_key; /* get --mcast-key FILE, passed on to every get, or NULL (get's default) */
+    bool json;             /* machine-readable events on stdout, one JSON object a line */
+    const crow_control_auth_key_t *key; /* signs polls and reports (an agent identity named host), or NULL */
+    crow_agent_get_argv_fn *get_argv;   /* spells a get child's arguments (the CLI's) */
     crow_agent_verify_argv_fn *verify_argv; /* spells a verify child's arguments (the CLI's) */
 };
 

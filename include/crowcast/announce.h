@@ -89,10 +89,10 @@ typedef struct crow_announce_req {
     uint8_t hook;  /* hook=N: exit status of the peer's --on-complete command */
     uint8_t mcast; /* mcast=lit|dark: enum crow_mcast_report */
     bool has_need;
-    crow_need_t need; /* need=: the segments it still needs from the stream */
-    bool sending;     /* sending=1: a seeder whose multicast passes are not over */
-    bool streaming;   /* streaming=1: a seeder multicasting now */
-    bool lead;        /* lead=1: a peer whose chain head brings nothing fetches from outside the rack */
+    crow_need_map_t need; /* need=: the segments it still needs from the stream */
+    bool sending;         /* sending=1: a seeder whose multicast passes are not over */
+    bool streaming;       /* streaming=1: a seeder multicasting now */
+    bool lead;            /* lead=1: a peer whose chain head brings nothing fetches from outside the rack */
 } crow_announce_req_t;
 
 /* Parses an announce query. Required (BEP 3): info_hash and peer_id (exactly 20 bytes after
@@ -130,7 +130,7 @@ typedef struct crow_crowcast_info {
     bool head;                         /* the rack's chain head (its oldest member) */
     uint32_t lit, dark;                /* incomplete peers reporting mcast=lit / mcast=dark */
     bool has_need;                     /* "need": every incomplete peer sent need= */
-    crow_need_t need;                  /* the OR of their maps */
+    crow_need_map_t need;              /* the OR of their maps */
     bool has_sending;                  /* "sending" was present (always encoded) */
     uint32_t sending;                  /* peers whose last announce said sending=1 */
     uint32_t streaming;                /* ... and streaming=1 (decoded with "sending") */

@@ -31,7 +31,7 @@ typedef struct crow_control_policy {
 typedef struct crow_admission {
     int status;                              /* 0: serve it; else 401, 403, 405 or 503 */
     const char *extra;                       /* a header line for the refusal ("Allow: POST"), or NULL */
-    const crow_auth_key_t *who;              /* admitted with an identity, else NULL */
+    const crow_control_auth_key_t *who;      /* admitted with an identity, else NULL */
     char nonce[2 * CROW_AUTH_NONCE_LEN + 1]; /* who's request nonce: the tracker signs its answer with it */
     char why[200];                           /* the refusal */
 } crow_admission_t;

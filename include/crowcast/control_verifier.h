@@ -28,14 +28,15 @@ void crow_control_verifier_free(crow_control_verifier_t *v);
 
 /* Replaces the identities (a reload: removed ones are refused from now on; remembered nonces stay).
  * Returns 0 or CROW_ELIMIT (too many; the old keys stay). */
-int crow_control_verifier_set_keys(crow_control_verifier_t *v, const crow_auth_key_t *keys, size_t count);
+int crow_control_verifier_set_keys(crow_control_verifier_t *v, const crow_control_auth_key_t *keys,
+                                   size_t count);
 size_t crow_control_verifier_key_count(const crow_control_verifier_t *v);
 
 typedef struct crow_verdict {
-    int status;                 /* 0 accepted; else the HTTP status to refuse with: 401 or 503 */
-    const char *why;            /* static text of the refusal */
-    const crow_auth_key_t *key; /* accepted: the identity (valid until the next set_keys) */
-    crow_auth_claim_t claim;    /* what the header claimed (kind and name even when refused) */
+    int status;                         /* 0 accepted; else the HTTP status to refuse with: 401 or 503 */
+    const char *why;                    /* static text of the refusal */
+    const crow_control_auth_key_t *key; /* accepted: the identity (valid until the next set_keys) */
+    crow_control_auth_claim_t claim;    /* what the header claimed (kind and name even when refused) */
 } crow_verdict_t;
 
 /* Checks req's Authorization header at now_s. Returns 0 (accepted) or CROW_EPROTO (see out). */

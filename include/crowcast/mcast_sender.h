@@ -137,7 +137,7 @@ void crow_mcast_sender_dispose(crow_mcast_sender_t *s);
 
 /* Before the first datagram: the passes send only the pieces of the need segments `segs`
  * (crowcast/stream_need.h); ignored once sending started. */
-void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_t *segs);
+void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_map_t *segs);
 /* The pieces the passes send. */
 const crow_bitfield_t *crow_mcast_sender_wanted(const crow_mcast_sender_t *s);
 
@@ -163,7 +163,7 @@ void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece);
 /* catch_up: resends every piece of the need segments `segs` (crowcast/stream_need.h), in index
  * order, as crow_mcast_sender_resend (also those outside the scope); the pieces it took go to
  * out[0..max) in the order they will be sent (out may be NULL). Returns how many it took. */
-uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, const crow_need_t *segs, uint32_t *out,
+uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, const crow_need_map_t *segs, uint32_t *out,
                                            uint32_t max);
 /* catch_up: the drained last pass sends its ENDs now (nothing happens when it is not drained). */
 void crow_mcast_sender_close_pass(crow_mcast_sender_t *s);

@@ -46,7 +46,7 @@
 
 /* What a frame turned out to be. CROW_NF_OK means the UDP or TCP payload is usable; every other
  * value names why the frame stops being decodable (they are counters' indexes, not errors). */
-enum crow_nf_status {
+enum crow_netframe_status {
     CROW_NF_OK = 0,
     CROW_NF_TRUNCATED,   /* the capture ends inside a link, IP, UDP or TCP header (snaplen or damage) */
     CROW_NF_LINKTYPE,    /* a link type this decoder does not know */
@@ -85,10 +85,10 @@ typedef struct crow_netframe {
  * frame is not a usable IPv4 UDP/TCP packet (*out then holds whatever was decoded before that
  * point). Ethernet trailer padding past the IP total length is ignored. Never reads past buf + caplen;
  * out->payload points into buf. */
-enum crow_nf_status crow_netframe_parse(int link, const uint8_t *buf, size_t caplen, size_t wirelen,
-                                        crow_netframe_t *out);
+enum crow_netframe_status crow_netframe_parse(int link, const uint8_t *buf, size_t caplen, size_t wirelen,
+                                              crow_netframe_t *out);
 
 /* Static short name of a status, for reports ("truncated", "fragment", ...). */
-const char *crow_netframe_status_name(enum crow_nf_status status);
+const char *crow_netframe_status_name(enum crow_netframe_status status);
 
 #endif

@@ -115,15 +115,15 @@ typedef struct crow_peer_policy {
     uint64_t last_announce;
     uint64_t urgent_backoff, retry_backoff;
     bool source_known, announced, tracker_failing, announce_now, complete;
-    bool ever_datagram;              /* a datagram of this session arrived at some time */
-    bool no_sender;                  /* the tracker's last answer counted no seeder still sending */
-    bool rack_stalled;               /* it waited for the head since a piece last verified ... */
-    uint64_t rack_stalled_since;     /* ... first at this time */
-    uint64_t streaming_since;        /* the first of the answers in a row that counted a seeder
-                                        multicasting now, 0 when the last did not */
-    uint8_t reported;                /* the mcast report of the last announce (enum crow_mcast_report) */
-    crow_need_t need, reported_need; /* what it lacks (crowcast/stream_need.h): now, and last announced */
-    bool reported_on_stream;         /* the last announce came from a peer on the stream (with a map) */
+    bool ever_datagram;                  /* a datagram of this session arrived at some time */
+    bool no_sender;                      /* the tracker's last answer counted no seeder still sending */
+    bool rack_stalled;                   /* it waited for the head since a piece last verified ... */
+    uint64_t rack_stalled_since;         /* ... first at this time */
+    uint64_t streaming_since;            /* the first of the answers in a row that counted a seeder
+                                            multicasting now, 0 when the last did not */
+    uint8_t reported;                    /* the mcast report of the last announce (enum crow_mcast_report) */
+    crow_need_map_t need, reported_need; /* what it lacks (crowcast/stream_need.h): now, and last announced */
+    bool reported_on_stream;             /* the last announce came from a peer on the stream (with a map) */
     enum crow_peer_wait wait;
     uint64_t wait_since;
 } crow_peer_policy_t;
@@ -178,7 +178,7 @@ bool crow_peer_policy_stream_over(const crow_peer_policy_t *p, uint64_t now);
 bool crow_peer_policy_stream_pending(const crow_peer_policy_t *p);
 
 /* What the peer lacks now (crowcast/stream_need.h), sent with every announce. */
-void crow_peer_policy_need(crow_peer_policy_t *p, const crow_need_t *need);
+void crow_peer_policy_need(crow_peer_policy_t *p, const crow_need_map_t *need);
 /* What to tell the tracker of the stream (mcast=): LIT while it is alive, DARK when it went silent
  * without ever showing a datagram, NONE otherwise (and once complete). */
 enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p);

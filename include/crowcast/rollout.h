@@ -83,7 +83,7 @@ typedef struct crow_rollout_host {
 } crow_rollout_host_t;
 
 typedef struct crow_rollout_wave {
-    crow_plan_wave_t spec;
+    crow_rollout_plan_wave_t spec;
     enum crow_wave_state state;
     uint64_t soak_until_ms;
     char reason[160];
@@ -143,7 +143,7 @@ int crow_rollout_copy(crow_rollout_t *dst, const crow_rollout_t *src);
 int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
                                const char *torrent, const char *plan_text, const crow_racks_t *racks,
                                enum crow_distribute mode, uint64_t now_ms, crow_jrec_t *rec,
-                               crow_plan_error_t *err);
+                               crow_rollout_plan_error_t *err);
 
 /* Whether rec should be journaled and applied: 0 yes, 1 it changes nothing (a registration with the
  * same rack and current release, a repeated report or one with the sequence of the last report taken,

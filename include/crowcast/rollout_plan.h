@@ -42,40 +42,41 @@ enum crow_wave_select {
     CROW_WAVE_REST,    /* every unnamed rack still left */
 };
 
-typedef struct crow_plan_wave {
+typedef struct crow_rollout_plan_wave {
     enum crow_wave_select select;
     bool canary;
-    uint32_t first_named, named_count; /* CROW_WAVE_RACKS: range of crow_plan_t.named */
+    uint32_t first_named, named_count; /* CROW_WAVE_RACKS: range of crow_rollout_plan_t.named */
     uint32_t percent;                  /* CROW_WAVE_PERCENT: 1..100 */
     uint32_t healthy_pct;              /* 1..100 */
     uint32_t max_failures;             /* >= 1 */
     uint32_t soak_s;
     uint32_t parallel; /* 0: no limit */
     unsigned line;     /* where the wave was declared */
-} crow_plan_wave_t;
+} crow_rollout_plan_wave_t;
 
 /* A parsed plan (plain data, about 3 KiB; no dispose needed). */
 typedef struct crow_plan {
-    crow_plan_wave_t waves[CROW_PLAN_MAX_WAVES];
+    crow_rollout_plan_wave_t waves[CROW_PLAN_MAX_WAVES];
     uint32_t wave_count;
     char named[CROW_PLAN_MAX_NAMED][CROW_RACK_NAME_MAX + 1];
     uint32_t named_count;
-} crow_plan_t;
+} crow_rollout_plan_t;
 
-typedef struct crow_plan_error {
+typedef struct crow_rollout_plan_error {
     unsigned line;  /* 1-based line of the problem; 0 for the whole plan */
     char text[160]; /* "line 3: unknown option 'foo=1'" */
-} crow_plan_error_t;
+} crow_rollout_plan_error_t;
 
 /* Parses a plan. Returns 0, CROW_EPARSE (malformed or inconsistent) or CROW_ELIMIT (too many waves or
  * racks, text over CROW_PLAN_MAX_TEXT); on failure *err names the line and the problem. */
-int crow_plan_parse(crow_plan_t *p, const char *text, size_t len, crow_plan_error_t *err);
+int crow_rollout_plan_parse(crow_rollout_plan_t *p, const char *text, size_t len,
+                            crow_rollout_plan_error_t *err);
 
 /* Assigns racks to waves: rack_names[0..rack_count) are every rack the coordinator knows. On success
  * wave_of[i] is the wave of rack i, or UINT32_MAX when the plan leaves it out, and returns 0. Returns
  * CROW_ELIMIT for more than CROW_RACKS_MAX racks, or
  * CROW_EPARSE with *err set when the plan names a rack that is not known, or a wave gets no rack. */
-int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1],
-                     uint32_t rack_count, uint32_t *wave_of, crow_plan_error_t *err);
+int crow_rollout_plan_assign(const crow_rollout_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1],
+                             uint32_t rack_count, uint32_t *wave_of, crow_rollout_plan_error_t *err);
 
 #endif

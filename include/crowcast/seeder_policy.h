@@ -132,19 +132,19 @@ typedef struct crow_seeder_policy {
     int64_t incomplete; /* the tracker's last counts (-1 before any) */
     uint32_t lit, dark;
     bool has_need; /* the tracker's last "need" */
-    crow_need_t need;
-    uint64_t peers_at;    /* the first answer that showed an incomplete peer (0: none yet) */
-    crow_need_t scope;    /* the segments the passes send (decided by crow_seeder_policy_scope) */
-    uint32_t segments;    /* the release's segments (crow_stream_segments), known with the scope */
-    uint64_t answer_at;   /* when the last tracker answer came (0: none) */
-    uint64_t quiet_since; /* the tracker's first report of no incomplete peer in a row, or 0 */
-    bool tracker_failed;  /* an announce failed at some time ... */
-    uint64_t failed_at;   /* ... the last one at this time */
-    uint64_t last_busy;   /* the last tick with a peer connected (or the pass's end) */
+    crow_need_map_t need;
+    uint64_t peers_at;     /* the first answer that showed an incomplete peer (0: none yet) */
+    crow_need_map_t scope; /* the segments the passes send (decided by crow_seeder_policy_scope) */
+    uint32_t segments;     /* the release's segments (crow_stream_segments), known with the scope */
+    uint64_t answer_at;    /* when the last tracker answer came (0: none) */
+    uint64_t quiet_since;  /* the tracker's first report of no incomplete peer in a row, or 0 */
+    bool tracker_failed;   /* an announce failed at some time ... */
+    uint64_t failed_at;    /* ... the last one at this time */
+    uint64_t last_busy;    /* the last tick with a peer connected (or the pass's end) */
     uint64_t sent_at[CROW_NEED_SEGMENTS]; /* catch_up: when each need segment went out whole in the pass (0:
                                              not yet) */
-    crow_need_t missed;                   /* segments the last answer shows missed (see "Catching up") */
-    crow_need_t caught;                   /* segments resent to catch up */
+    crow_need_map_t missed;               /* segments the last answer shows missed (see "Catching up") */
+    crow_need_map_t caught;               /* segments resent to catch up */
     uint64_t interval_ns;                 /* the tracker's interval during the passes */
     uint64_t next_announce;               /* UINT64_MAX without a tracker */
 } crow_seeder_policy_t;
@@ -164,12 +164,12 @@ uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t 
 /* The passes' scope, asked once as they start (see "What the peers lack"): *segs gets the segments to
  * send (every one of the release's for ALL, none for NONE). */
 enum crow_seeder_scope crow_seeder_policy_scope(crow_seeder_policy_t *p, uint32_t piece_count,
-                                                crow_need_t *segs);
+                                                crow_need_map_t *segs);
 /* catch_up: the segments the pass has sent whole by now (crow_stream_segments_sent). */
-void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, const crow_need_t *sent);
+void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, const crow_need_map_t *sent);
 /* catch_up: the last pass sent everything; *resend gets the missed segments to resend now, and the
  * call returns whether there is any (false: send the final ENDs). Each segment is named once. */
-bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, crow_need_t *resend);
+bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, crow_need_map_t *resend);
 /* True once per pass when the pass under way should end because every peer is complete. */
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p);
 void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now);
@@ -180,7 +180,7 @@ typedef struct crow_seeder_swarm {
     int64_t complete, incomplete;
     uint32_t lit, dark;
     bool has_need;
-    crow_need_t need; /* OR of the incomplete peers' need maps (crowcast/stream_need.h) */
+    crow_need_map_t need; /* OR of the incomplete peers' need maps (crowcast/stream_need.h) */
 } crow_seeder_swarm_t;
 void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw);
 /* A failed announce: retried after CROW_SEEDER_POLL_NS. */

@@ -25,15 +25,15 @@ uint32_t crow_stream_segments(uint32_t piece_count);
 /* The segments needed. have_chunks[p]: chunks of piece p received by multicast; verified: pieces
  * held whole (from any source). */
 void crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks, const crow_bitfield_t *verified,
-                      crow_need_t *out);
+                      crow_need_map_t *out);
 
 /* The piece a pass over `need` should start at: the first needed segment after the longest run of
  * unneeded ones (cyclically), so the needed part comes first and in one stretch. 0 for an empty map. */
-uint32_t crow_stream_need_start(const crow_need_t *need, uint32_t piece_count);
+uint32_t crow_stream_need_start(const crow_need_map_t *need, uint32_t piece_count);
 
 /* The segments none of whose pieces is in `pending` (the pieces a pass has still to send, the one
  * under way included): those the pass has sent whole. */
-void crow_stream_segments_sent(uint32_t piece_count, const crow_bitfield_t *pending, crow_need_t *out);
+void crow_stream_segments_sent(uint32_t piece_count, const crow_bitfield_t *pending, crow_need_map_t *out);
 
 /* The pieces [*first, *end) of segment `seg` (seg below the release's segment count). */
 void crow_stream_segment_pieces(uint32_t seg, uint32_t piece_count, uint32_t *first, uint32_t *end);

@@ -51,7 +51,7 @@
  * announces again from its rack: it is rewritten in place), one scan for seeders and `left`, and one of
  * P's chain for its head.
  *
- * Memory is reserved once in crow_registry_new: max_swarms * max_peers_per_swarm peer slots (about
+ * Memory is reserved once in crow_tracker_registry_new: max_swarms * max_peers_per_swarm peer slots (about
  * 200 bytes each, 128 of them a need map; calloc'd, so pages the kernel never hands out until used).
  * Nothing allocates afterwards; a new release when all swarms are taken, or a new peer in a full swarm, is
  * refused (CROW_ELIMIT).
@@ -66,7 +66,7 @@
 #include "crowcast/announce.h"
 #include "crowcast/racks.h"
 
-typedef struct crow_registry_config {
+typedef struct crow_tracker_registry_config {
     uint32_t max_swarms;          /* default 64 */
     uint32_t max_peers_per_swarm; /* default 4096 */
     uint32_t interval;            /* seconds, told to peers; default 30 */
@@ -80,39 +80,41 @@ typedef struct crow_registry_config {
      * registry once did, so peers of a rack whose first announces land in the same millisecond are
      * each told head. */
     bool fault_same_ms_heads;
-} crow_registry_config_t;
+} crow_tracker_registry_config_t;
 
-typedef struct crow_registry crow_registry_t;
+typedef struct crow_tracker_registry crow_tracker_registry_t;
 
 /* Creates a registry. cfg may be NULL (defaults; a zero field also means its default). racks is
  * borrowed: it must outlive the registry and not change (status and replies read rack names and
  * groups from it). Returns 0, -ENOMEM, or CROW_EUSAGE for an inconsistent configuration. */
-int crow_registry_new(crow_registry_t **out, const crow_registry_config_t *cfg, const crow_racks_t *racks);
-void crow_registry_free(crow_registry_t *reg);
+int crow_tracker_registry_new(crow_tracker_registry_t **out, const crow_tracker_registry_config_t *cfg,
+                              const crow_racks_t *racks);
+void crow_tracker_registry_free(crow_tracker_registry_t *reg);
 
 /* The effective configuration (defaults filled in). */
-const crow_registry_config_t *crow_registry_config(const crow_registry_t *reg);
+const crow_tracker_registry_config_t *crow_tracker_registry_config(const crow_tracker_registry_t *reg);
 
 /* Records an announce from addr (host order; the caller decides whether to believe req->ip) in rack
  * `rack` and fills *resp: counts, intervals, the crowcast dictionary and the neighbours (written to
  * peers[0..cap), resp->peers points there). event=stopped removes the peer and lists nobody.
  * Returns 0, or CROW_ELIMIT with *failure set ("tracker full: too many releases" / "release full: too
  * many peers"), in which case nothing changed. */
-int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
-                           uint64_t now, crow_announce_peer_t *peers, size_t cap, crow_announce_resp_t *resp,
-                           const char **failure);
+int crow_tracker_registry_announce(crow_tracker_registry_t *reg, const crow_announce_req_t *req,
+                                   uint32_t addr, uint32_t rack, uint64_t now, crow_announce_peer_t *peers,
+                                   size_t cap, crow_announce_resp_t *resp, const char **failure);
 
 /* Removes peers silent for peer_timeout_ms or longer, and swarms left empty. Returns how many peers. */
-uint32_t crow_registry_expire(crow_registry_t *reg, uint64_t now);
+uint32_t crow_tracker_registry_expire(crow_tracker_registry_t *reg, uint64_t now);
 
-/* When crow_registry_expire next has work: a lower bound (UINT64_MAX with no peers). Calling earlier
+/* When crow_tracker_registry_expire next has work: a lower bound (UINT64_MAX with no peers). Calling earlier
  * is harmless. */
-uint64_t crow_registry_next_deadline(const crow_registry_t *reg);
+uint64_t crow_tracker_registry_next_deadline(const crow_tracker_registry_t *reg);
 
 /* Scrape: fills out[] for the given hashes (unknown ones are left out), or for every swarm when count
  * is 0, up to cap. Returns the number of entries written. */
-size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[CROW_INFO_HASH_LEN],
-                            size_t count, crow_scrape_entry_t *out, size_t cap);
+size_t crow_tracker_registry_scrape(const crow_tracker_registry_t *reg,
+                                    const uint8_t (*hashes)[CROW_INFO_HASH_LEN], size_t count,
+                                    crow_scrape_entry_t *out, size_t cap);
 
 /* Status as one JSON object into buf:
  *   {"now_ms":N,"releases":[{"info_hash":"<hex>","since_ms":T,"peers":N,"complete":N,"incomplete":N,
@@ -127,12 +129,13 @@ size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[
  * announces without it), null before any; "mcast" its last announce's mcast= report. The text grows with the
  * peers (about 90 bytes each). Returns the length (no NUL counted; one is written when it fits) or
  * CROW_ESPACE. */
-long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap);
+long crow_tracker_registry_status_json(const crow_tracker_registry_t *reg, uint64_t now, char *buf,
+                                       size_t cap);
 
 /* Metrics in the Prometheus text exposition format (version 0.0.4) into buf: gauges per release and
  * rack (crowcast_tracker_peers, _complete, _bytes_left), crowcast_tracker_swarms, and counters
  * (crowcast_tracker_announces_total, _rejected_total, _expired_total, _downloaded_total per release).
  * Returns the length or CROW_ESPACE. */
-long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap);
+long crow_tracker_registry_metrics(const crow_tracker_registry_t *reg, char *buf, size_t cap);
 
 #endif

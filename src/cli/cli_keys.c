@@ -107,7 +107,7 @@ int crow_cli_opt_trust(const char *cmd, const char *path, crow_keyring_t *kr)
     return ret;
 }
 
-int crow_cli_opt_auth_key(const char *cmd, const char *path, crow_auth_key_t *key)
+int crow_cli_opt_auth_key(const char *cmd, const char *path, crow_control_auth_key_t *key)
 {
     char why[PATH_MAX + 128];
     if (crow_auth_file_read_one(path, key, why, sizeof why))

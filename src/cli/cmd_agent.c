@@ -97,7 +97,7 @@ int crow_cmd_agent(int argc, char **argv)
     crow_cli_shared_init(&sh);
     char hostname[256] = "";
     static char mcast_key_path[PATH_MAX];
-    static crow_auth_key_t key;
+    static crow_control_auth_key_t key;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

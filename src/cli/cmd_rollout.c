@@ -110,7 +110,7 @@ struct tracker {
     struct crow_http_client_server server;
     char prefix[256]; /* the URL's path without /announce */
     double timeout;
-    const crow_auth_key_t *key; /* signs every request, or NULL */
+    const crow_control_auth_key_t *key; /* signs every request, or NULL */
 };
 
 /* One request: fills *call (status and a NUL-terminated body to free) or returns the error. */
@@ -422,7 +422,7 @@ int crow_cmd_rollout(int argc, char **argv)
     int ret = tracker_url(&t, url);
     if (ret)
         return ret;
-    static crow_auth_key_t key;
+    static crow_control_auth_key_t key;
     if (key_path && key_path[0]) {
         if ((ret = crow_cli_opt_auth_key("rollout", key_path, &key)))
             return ret;

@@ -35,17 +35,17 @@ int crow_cmd_token(int argc, char **argv)
     }
     const char *kind = argv[2], *name = argv[3], *path = argv[5], *why;
     char line[CROW_AUTH_LINE_MAX + 16];
-    crow_auth_key_t key;
+    crow_control_auth_key_t key;
     /* The parser is the one judge of a kind and a name: it gets the line with a placeholder secret. */
     int n = snprintf(line, sizeof line, "%s %s %064d", kind, name, 0);
-    if (n < 0 || (size_t)n >= sizeof line || crow_auth_key_parse(line, (size_t)n, &key, &why))
+    if (n < 0 || (size_t)n >= sizeof line || crow_control_auth_key_parse(line, (size_t)n, &key, &why))
         return crow_cli_usage_error("token", "'%s %s': %s", kind, name,
                                     n > 0 && (size_t)n < sizeof line ? why : "too long");
     if (crow_random_bytes(key.secret, sizeof key.secret)) {
         fprintf(stderr, "crowcast token: no random bytes from the system\n");
         return CROW_EXIT_IO;
     }
-    long len = crow_auth_key_format(&key, line, sizeof line);
+    long len = crow_control_auth_key_format(&key, line, sizeof line);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int ret = fd < 0 ? -errno : 0;
     if (!ret && (write(fd, line, (size_t)len) != len || fsync(fd)))

@@ -138,10 +138,10 @@ struct crow_keyring;
  * crowcast-ed25519 lines), or a directory whose *.pub files are read. PATH must name a key. */
 int crow_cli_load_secret(const char *cmd, const char *path, uint8_t secret[32]);
 int crow_cli_opt_trust(const char *cmd, const char *path, struct crow_keyring *kr);
-struct crow_auth_key;
+struct crow_control_auth_key;
 /* Reads --key PATH, a file of one control-plane key line, into *key; prints why and returns the
  * usage exit code when it cannot. */
-int crow_cli_opt_auth_key(const char *cmd, const char *path, struct crow_auth_key *key);
+int crow_cli_opt_auth_key(const char *cmd, const char *path, struct crow_control_auth_key *key);
 
 int crow_cmd_help(int argc, char **argv);
 int crow_cmd_demo(int argc, char **argv);

@@ -73,7 +73,7 @@ long crow_announce_build_query(char *buf, size_t cap, const crow_announce_req_t 
     }
     if (ret == 0 && req->has_need) {
         char text[CROW_NEED_TEXT_MAX];
-        long n = crow_need_format(&req->need, text, sizeof text);
+        long n = crow_need_map_format(&req->need, text, sizeof text);
         ret = append_param(buf, cap, &len, "need", (const uint8_t *)text, (size_t)n);
     }
     if (ret == 0 && req->sending)
@@ -151,7 +151,7 @@ static int decode_crowcast(const crow_bencode_doc_t *doc, uint32_t dict, crow_cr
     }
     /* Another form (an older tracker's) is no map: the seeder then sends everything. */
     if (crow_bencode_dict_str(doc, dict, "need", &s, &len))
-        c->has_need = crow_need_parse((const char *)s, len, &c->need);
+        c->has_need = crow_need_map_parse((const char *)s, len, &c->need);
     if (crow_bencode_dict_int(doc, dict, "dark", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast dark");

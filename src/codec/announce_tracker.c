@@ -154,7 +154,7 @@ static bool store_param(crow_announce_req_t *req, enum param p, const uint8_t *v
             return false;
         return true;
     case P_NEED: /* another form (an older peer's) is no map, not a broken announce */
-        req->has_need = crow_need_parse((const char *)v, len, &req->need);
+        req->has_need = crow_need_map_parse((const char *)v, len, &req->need);
         return true;
     case P_SENDING:
     case P_STREAMING:
@@ -310,7 +310,7 @@ static void encode_crowcast(crow_bencode_writer_t *e, const crow_announce_resp_t
     }
     if (c->has_need) {
         char text[CROW_NEED_TEXT_MAX];
-        crow_need_format(&c->need, text, sizeof text);
+        crow_need_map_format(&c->need, text, sizeof text);
         crow_bencode_put_key(e, "need");
         crow_bencode_put_cstr(e, text);
     }

@@ -10,15 +10,16 @@
 
 #define CANON_PREFIX "crowcast-control-1\n"
 
-const char *crow_auth_kind_name(enum crow_auth_kind kind)
+const char *crow_control_auth_kind_name(enum crow_control_auth_kind kind)
 {
     return kind == CROW_AUTH_OPERATOR ? "operator" : kind == CROW_AUTH_AGENT ? "agent" : NULL;
 }
 
-enum crow_auth_kind crow_auth_kind_parse(const char *text, size_t len)
+enum crow_control_auth_kind crow_control_auth_kind_parse(const char *text, size_t len)
 {
-    for (enum crow_auth_kind k = CROW_AUTH_OPERATOR; k <= CROW_AUTH_AGENT; k++)
-        if (len == strlen(crow_auth_kind_name(k)) && memcmp(text, crow_auth_kind_name(k), len) == 0)
+    for (enum crow_control_auth_kind k = CROW_AUTH_OPERATOR; k <= CROW_AUTH_AGENT; k++)
+        if (len == strlen(crow_control_auth_kind_name(k)) &&
+            memcmp(text, crow_control_auth_kind_name(k), len) == 0)
             return k;
     return 0;
 }
@@ -51,12 +52,12 @@ static bool word(const char **p, const char *end, const char **w, size_t *len)
     return *len > 0;
 }
 
-int crow_auth_key_parse(const char *line, size_t len, crow_auth_key_t *out, const char **why)
+int crow_control_auth_key_parse(const char *line, size_t len, crow_control_auth_key_t *out, const char **why)
 {
     const char *p = line, *end = line + len, *w;
     size_t n;
     memset(out, 0, sizeof *out);
-    if (!word(&p, end, &w, &n) || !(out->kind = crow_auth_kind_parse(w, n))) {
+    if (!word(&p, end, &w, &n) || !(out->kind = crow_control_auth_kind_parse(w, n))) {
         *why = "a key line starts with operator or agent";
         return CROW_EPARSE;
     }
@@ -83,16 +84,16 @@ int crow_auth_key_parse(const char *line, size_t len, crow_auth_key_t *out, cons
     return 0;
 }
 
-long crow_auth_key_format(const crow_auth_key_t *key, char *buf, size_t cap)
+long crow_control_auth_key_format(const crow_control_auth_key_t *key, char *buf, size_t cap)
 {
     char hex[2 * CROW_AUTH_SECRET_LEN + 1];
     crow_hex(key->secret, CROW_AUTH_SECRET_LEN, hex);
-    int n = snprintf(buf, cap, "%s %s %s\n", crow_auth_kind_name(key->kind), key->name, hex);
+    int n = snprintf(buf, cap, "%s %s %s\n", crow_control_auth_kind_name(key->kind), key->name, hex);
     return n > 0 && (size_t)n < cap ? n : CROW_ESPACE;
 }
 
-int crow_auth_keys_parse(const char *text, size_t len, crow_auth_key_t *keys, size_t max, size_t *count,
-                         unsigned *line, const char **why)
+int crow_control_auth_keys_parse(const char *text, size_t len, crow_control_auth_key_t *keys, size_t max,
+                                 size_t *count, unsigned *line, const char **why)
 {
     *count = 0;
     *line = 0;
@@ -108,8 +109,8 @@ int crow_auth_keys_parse(const char *text, size_t len, crow_auth_key_t *keys, si
                 *why = "too many identities";
                 return CROW_ELIMIT;
             }
-            crow_auth_key_t *k = &keys[*count];
-            if (crow_auth_key_parse(p, (size_t)(body_end - p), k, why))
+            crow_control_auth_key_t *k = &keys[*count];
+            if (crow_control_auth_key_parse(p, (size_t)(body_end - p), k, why))
                 return CROW_EPARSE;
             for (size_t i = 0; i < *count; i++)
                 if (keys[i].kind == k->kind && strcmp(keys[i].name, k->name) == 0) {
@@ -124,21 +125,21 @@ int crow_auth_keys_parse(const char *text, size_t len, crow_auth_key_t *keys, si
     return 0;
 }
 
-void crow_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_auth_claim_t *claim,
-                   crow_http_str_t method, crow_http_str_t path, crow_http_str_t query,
-                   uint8_t out[CROW_HMAC_SHA256_LEN])
+void crow_control_auth_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const crow_control_auth_claim_t *claim,
+                           crow_http_str_t method, crow_http_str_t path, crow_http_str_t query,
+                           uint8_t out[CROW_HMAC_SHA256_LEN])
 {
     /* Bounded by the request line the tracker accepts (7 KiB) and the claim's fields. */
     char canon[8192 + 256];
     int n = snprintf(canon, sizeof canon, CANON_PREFIX "%.*s\n%.*s\n%.*s\n%s:%s\n%" PRIu64 "\n%s",
                      (int)method.len, method.ptr, (int)path.len, path.ptr, (int)query.len, query.ptr,
-                     crow_auth_kind_name(claim->kind), claim->name, claim->ts, claim->nonce);
+                     crow_control_auth_kind_name(claim->kind), claim->name, claim->ts, claim->nonce);
     size_t len = n < 0 ? 0 : (size_t)n < sizeof canon ? (size_t)n : sizeof canon - 1;
     crow_hmac_sha256(secret, CROW_AUTH_SECRET_LEN, canon, len, out);
 }
 
-void crow_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char *nonce, int status,
-                          const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_SHA256_LEN + 1])
+void crow_control_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char *nonce, int status,
+                                  const uint8_t *body, size_t len, char hex[2 * CROW_HMAC_SHA256_LEN + 1])
 {
     /* The body enters as its SHA-256: the MAC's input stays small whatever the body's size. */
     uint8_t digest[CROW_SHA256_LEN], mac[CROW_HMAC_SHA256_LEN];
@@ -151,10 +152,10 @@ void crow_auth_answer_mac(const uint8_t secret[CROW_AUTH_SECRET_LEN], const char
     crow_hex(mac, sizeof mac, hex);
 }
 
-long crow_auth_sign(char *buf, size_t cap, const crow_auth_key_t *key, const char *method, const char *target,
-                    uint64_t ts, const uint8_t nonce[CROW_AUTH_NONCE_LEN])
+long crow_control_auth_sign(char *buf, size_t cap, const crow_control_auth_key_t *key, const char *method,
+                            const char *target, uint64_t ts, const uint8_t nonce[CROW_AUTH_NONCE_LEN])
 {
-    crow_auth_claim_t claim = {.kind = key->kind, .ts = ts};
+    crow_control_auth_claim_t claim = {.kind = key->kind, .ts = ts};
     snprintf(claim.name, sizeof claim.name, "%s", key->name);
     crow_hex(nonce, CROW_AUTH_NONCE_LEN, claim.nonce);
     const char *q = strchr(target, '?');
@@ -162,10 +163,10 @@ long crow_auth_sign(char *buf, size_t cap, const crow_auth_key_t *key, const cha
                     query = {q ? q + 1 : "", q ? strlen(q + 1) : 0};
     uint8_t sig[CROW_HMAC_SHA256_LEN];
     char hex[2 * CROW_HMAC_SHA256_LEN + 1];
-    crow_auth_mac(key->secret, &claim, m, path, query, sig);
+    crow_control_auth_mac(key->secret, &claim, m, path, query, sig);
     crow_hex(sig, sizeof sig, hex);
     int n = snprintf(buf, cap, CROW_AUTH_SCHEME " id=%s:%s,ts=%" PRIu64 ",nonce=%s,sig=%s",
-                     crow_auth_kind_name(key->kind), key->name, ts, claim.nonce, hex);
+                     crow_control_auth_kind_name(key->kind), key->name, ts, claim.nonce, hex);
     return n > 0 && (size_t)n < cap ? n : CROW_ESPACE;
 }
 
@@ -198,7 +199,8 @@ static bool hex_field(const char *p, const char *stop, size_t bytes, char *out)
     return true;
 }
 
-int crow_auth_claim_parse(const char *value, size_t len, crow_auth_claim_t *out, const char **why)
+int crow_control_auth_claim_parse(const char *value, size_t len, crow_control_auth_claim_t *out,
+                                  const char **why)
 {
     const char *p = value, *end = value + len, *stop;
     size_t scheme = strlen(CROW_AUTH_SCHEME " ");
@@ -212,7 +214,7 @@ int crow_auth_claim_parse(const char *value, size_t len, crow_auth_claim_t *out,
     if (!(stop = field(&p, end, "id=")))
         return CROW_EPARSE;
     const char *colon = memchr(p, ':', (size_t)(stop - p));
-    if (!colon || !(out->kind = crow_auth_kind_parse(p, (size_t)(colon - p))) ||
+    if (!colon || !(out->kind = crow_control_auth_kind_parse(p, (size_t)(colon - p))) ||
         !name_valid(colon + 1, (size_t)(stop - colon - 1)))
         return CROW_EPARSE;
     memcpy(out->name, colon + 1, (size_t)(stop - colon - 1));

@@ -5,15 +5,15 @@
 #include "crowcast/error.h"
 #include "crowcast/need_map.h"
 
-void crow_need_set_range(crow_need_t *n, uint32_t first, uint32_t end)
+void crow_need_map_set_range(crow_need_map_t *n, uint32_t first, uint32_t end)
 {
     if (end > CROW_NEED_SEGMENTS)
         end = CROW_NEED_SEGMENTS;
     for (uint32_t seg = first; seg < end; seg++)
-        crow_need_set(n, seg);
+        crow_need_map_set(n, seg);
 }
 
-uint32_t crow_need_count(const crow_need_t *n)
+uint32_t crow_need_map_count(const crow_need_map_t *n)
 {
     uint32_t count = 0;
     for (unsigned i = 0; i < CROW_NEED_WORDS; i++)
@@ -26,11 +26,11 @@ struct range {
 };
 
 /* The runs of set segments, in order; returns how many (at most CROW_NEED_SEGMENTS / 2). */
-static unsigned runs_of(const crow_need_t *n, struct range *r)
+static unsigned runs_of(const crow_need_map_t *n, struct range *r)
 {
     unsigned count = 0;
     for (uint32_t seg = 0; seg < CROW_NEED_SEGMENTS; seg++) {
-        if (!crow_need_get(n, seg))
+        if (!crow_need_map_get(n, seg))
             continue;
         if (count && r[count - 1].last + 1u == seg)
             r[count - 1].last = (uint16_t)seg;
@@ -40,7 +40,7 @@ static unsigned runs_of(const crow_need_t *n, struct range *r)
     return count;
 }
 
-long crow_need_format(const crow_need_t *n, char *out, size_t cap)
+long crow_need_map_format(const crow_need_map_t *n, char *out, size_t cap)
 {
     if (cap < CROW_NEED_TEXT_MAX)
         return CROW_ESPACE;
@@ -79,11 +79,11 @@ static bool number(const char *text, size_t len, size_t *i, uint32_t *v)
     return digits > 0 && !(digits > 1 && text[start] == '0') && *v < CROW_NEED_SEGMENTS;
 }
 
-bool crow_need_parse(const char *text, size_t len, crow_need_t *n)
+bool crow_need_map_parse(const char *text, size_t len, crow_need_map_t *n)
 {
     if (len == 0 || text[0] != 'r')
         return false;
-    crow_need_t map = {{0}};
+    crow_need_map_t map = {{0}};
     size_t i = 1;
     int64_t prev = -1; /* the last segment of the previous range: ranges ascend and do not touch */
     while (i < len) {
@@ -95,7 +95,7 @@ bool crow_need_parse(const char *text, size_t len, crow_need_t *n)
             return false;
         if ((int64_t)first <= prev + 1 && prev >= 0)
             return false;
-        crow_need_set_range(&map, first, last + 1);
+        crow_need_map_set_range(&map, first, last + 1);
         prev = last;
     }
     *n = map;

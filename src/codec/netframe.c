@@ -18,8 +18,8 @@
 
 /* Finds where the IPv4 header starts: sets *l2 to its offset. Returns CROW_NF_OK or the reason the
  * link layer does not lead to IPv4. */
-static enum crow_nf_status link_header(int link, const uint8_t *buf, size_t caplen, crow_netframe_t *out,
-                                       size_t *l2)
+static enum crow_netframe_status link_header(int link, const uint8_t *buf, size_t caplen,
+                                             crow_netframe_t *out, size_t *l2)
 {
     uint16_t ethertype;
     switch (link) {
@@ -87,8 +87,8 @@ static enum crow_nf_status link_header(int link, const uint8_t *buf, size_t capl
     return ethertype == ETHERTYPE_IP ? CROW_NF_OK : CROW_NF_NOT_IPV4;
 }
 
-static enum crow_nf_status transport(const uint8_t *l4, size_t captured, size_t ip_payload,
-                                     crow_netframe_t *out)
+static enum crow_netframe_status transport(const uint8_t *l4, size_t captured, size_t ip_payload,
+                                           crow_netframe_t *out)
 {
     size_t hlen;
     if (out->proto == CROW_IPPROTO_UDP) {
@@ -120,15 +120,15 @@ static enum crow_nf_status transport(const uint8_t *l4, size_t captured, size_t 
     return CROW_NF_OK;
 }
 
-enum crow_nf_status crow_netframe_parse(int link, const uint8_t *buf, size_t caplen, size_t wirelen,
-                                        crow_netframe_t *out)
+enum crow_netframe_status crow_netframe_parse(int link, const uint8_t *buf, size_t caplen, size_t wirelen,
+                                              crow_netframe_t *out)
 {
     memset(out, 0, sizeof *out);
     out->pkttype = CROW_SLL_NONE;
     if (wirelen < caplen)
         wirelen = caplen;
     size_t l2 = 0;
-    enum crow_nf_status st = link_header(link, buf, caplen, out, &l2);
+    enum crow_netframe_status st = link_header(link, buf, caplen, out, &l2);
     if (st != CROW_NF_OK)
         return st;
     const uint8_t *ip = buf + l2;
@@ -154,7 +154,7 @@ enum crow_nf_status crow_netframe_parse(int link, const uint8_t *buf, size_t cap
     return transport(ip + ihl, captured, total - ihl, out);
 }
 
-const char *crow_netframe_status_name(enum crow_nf_status status)
+const char *crow_netframe_status_name(enum crow_netframe_status status)
 {
     static const char *const names[CROW_NF_COUNT_] = {
         [CROW_NF_OK] = "ok",

@@ -5,13 +5,13 @@
 
 #include "crowcast/prom_text.h"
 
-static void text(crow_prom_writer_t *w, const char *s)
+static void text(crow_prom_text_writer_t *w, const char *s)
 {
     crow_text_put(w, s, strlen(s));
 }
 
 /* Escapes \ and newline (and " when quoted: label values). */
-static void escaped(crow_prom_writer_t *w, const char *s, bool quoted)
+static void escaped(crow_prom_text_writer_t *w, const char *s, bool quoted)
 {
     for (; *s; s++) {
         if (*s == '\\')
@@ -39,13 +39,13 @@ static bool valid_name(const char *s, bool colon)
     return true;
 }
 
-void crow_prom_begin(crow_prom_writer_t *w, char *buf, size_t cap)
+void crow_prom_text_begin(crow_prom_text_writer_t *w, char *buf, size_t cap)
 {
     crow_text_init(w, buf, cap);
     w->full = cap == 0;
 }
 
-void crow_prom_family(crow_prom_writer_t *w, const char *name, const char *type, const char *help)
+void crow_prom_text_family(crow_prom_text_writer_t *w, const char *name, const char *type, const char *help)
 {
     if (!valid_name(name, true) || (strcmp(type, "counter") && strcmp(type, "gauge"))) {
         w->full = true;
@@ -62,7 +62,7 @@ void crow_prom_family(crow_prom_writer_t *w, const char *name, const char *type,
     text(w, "\n");
 }
 
-static void label(crow_prom_writer_t *w, const char *name, const char *value, bool first)
+static void label(crow_prom_text_writer_t *w, const char *name, const char *value, bool first)
 {
     if (!valid_name(name, false) || !value) {
         w->full = true;
@@ -75,8 +75,8 @@ static void label(crow_prom_writer_t *w, const char *name, const char *value, bo
     text(w, "\"");
 }
 
-void crow_prom_sample(crow_prom_writer_t *w, const char *name, const char *label1, const char *value1,
-                      const char *label2, const char *value2, double value)
+void crow_prom_text_sample(crow_prom_text_writer_t *w, const char *name, const char *label1,
+                           const char *value1, const char *label2, const char *value2, double value)
 {
     if (!valid_name(name, true)) {
         w->full = true;
@@ -101,7 +101,7 @@ void crow_prom_sample(crow_prom_writer_t *w, const char *name, const char *label
     text(w, num);
 }
 
-long crow_prom_end(const crow_prom_writer_t *w)
+long crow_prom_text_end(const crow_prom_text_writer_t *w)
 {
     return w->full ? -1 : (long)w->len;
 }

@@ -75,7 +75,7 @@ bool crow_control_policy_admit(const crow_control_policy_t *p, const crow_http_r
     }
     out->who = v.key;
     memcpy(out->nonce, v.claim.nonce, sizeof out->nonce);
-    enum crow_auth_kind need = access == CROW_ACCESS_OPERATOR ? CROW_AUTH_OPERATOR : CROW_AUTH_AGENT;
+    enum crow_control_auth_kind need = access == CROW_ACCESS_OPERATOR ? CROW_AUTH_OPERATOR : CROW_AUTH_AGENT;
     if (change && v.key->kind != need)
         return refuse(out, 403, NULL, "%s is for %s identities", path,
                       need == CROW_AUTH_OPERATOR ? "operator" : "agent");

@@ -19,7 +19,7 @@ struct slot {
 
 struct crow_control_verifier {
     uint32_t window_s;
-    crow_auth_key_t *keys; /* sorted by kind, then name */
+    crow_control_auth_key_t *keys; /* sorted by kind, then name */
     size_t key_count;
     uint8_t salt[16]; /* keys the slot hash: a key holder cannot aim nonces at one probe range */
     struct slot *slots;
@@ -28,7 +28,7 @@ struct crow_control_verifier {
 
 static int key_order(const void *a, const void *b)
 {
-    const crow_auth_key_t *x = a, *y = b;
+    const crow_control_auth_key_t *x = a, *y = b;
     return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->name, y->name);
 }
 
@@ -57,7 +57,8 @@ void crow_control_verifier_free(crow_control_verifier_t *v)
     free(v);
 }
 
-int crow_control_verifier_set_keys(crow_control_verifier_t *v, const crow_auth_key_t *keys, size_t count)
+int crow_control_verifier_set_keys(crow_control_verifier_t *v, const crow_control_auth_key_t *keys,
+                                   size_t count)
 {
     if (count > CROW_VERIFIER_MAX_KEYS)
         return CROW_ELIMIT;
@@ -80,7 +81,7 @@ static int refuse(crow_verdict_t *out, int status, const char *why)
 }
 
 /* Remembers the nonce: 0, CROW_EPROTO when it is there already, CROW_ELIMIT when no slot is free. */
-static int remember(crow_control_verifier_t *v, const crow_auth_claim_t *c, uint64_t now_s)
+static int remember(crow_control_verifier_t *v, const crow_control_auth_claim_t *c, uint64_t now_s)
 {
     uint8_t h[CROW_SHA256_LEN], in[sizeof v->salt + sizeof c->nonce];
     memcpy(in, v->salt, sizeof v->salt);
@@ -117,15 +118,15 @@ int crow_control_verifier_check(crow_control_verifier_t *v, const crow_http_requ
     if (!h)
         return refuse(out, 401, "no Authorization header: sign the request (--key FILE)");
     const char *why;
-    if (crow_auth_claim_parse(h->ptr, h->len, &out->claim, &why))
+    if (crow_control_auth_claim_parse(h->ptr, h->len, &out->claim, &why))
         return refuse(out, 401, why);
-    crow_auth_key_t probe = {.kind = out->claim.kind};
+    crow_control_auth_key_t probe = {.kind = out->claim.kind};
     memcpy(probe.name, out->claim.name, sizeof probe.name);
-    const crow_auth_key_t *key = bsearch(&probe, v->keys, v->key_count, sizeof *v->keys, key_order);
+    const crow_control_auth_key_t *key = bsearch(&probe, v->keys, v->key_count, sizeof *v->keys, key_order);
     if (!key)
         return refuse(out, 401, "unknown identity (not in the tracker's --auth file, or revoked)");
     uint8_t mac[CROW_HMAC_SHA256_LEN];
-    crow_auth_mac(key->secret, &out->claim, req->method, req->path, req->query, mac);
+    crow_control_auth_mac(key->secret, &out->claim, req->method, req->path, req->query, mac);
     if (!crow_mac_equal(mac, out->claim.sig, sizeof mac))
         return refuse(out, 401, "bad signature (wrong secret, or the request was altered)");
     if (out->claim.ts + v->window_s < now_s || out->claim.ts > now_s + v->window_s)

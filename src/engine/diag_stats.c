@@ -213,7 +213,7 @@ void crow_diag_stats_feed(crow_diag_stats_t *d, int link, const uint8_t *buf, si
                           uint16_t source, double ts)
 {
     crow_netframe_t fr;
-    enum crow_nf_status st = crow_netframe_parse(link, buf, caplen, wirelen, &fr);
+    enum crow_netframe_status st = crow_netframe_parse(link, buf, caplen, wirelen, &fr);
     d->totals.frames++;
     d->totals.frame_status[st]++;
     if (st != CROW_NF_OK)

@@ -88,7 +88,7 @@ void crow_mcast_sender_set_available(crow_mcast_sender_t *s, uint32_t piece)
         mark_pending(s, piece);
 }
 
-void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_t *segs)
+void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_map_t *segs)
 {
     if (s->started)
         return;
@@ -97,7 +97,7 @@ void crow_mcast_sender_want_segments(crow_mcast_sender_t *s, const crow_need_t *
         uint32_t first, end;
         crow_stream_segment_pieces(seg, s->m->piece_count, &first, &end);
         for (uint32_t p = first; p < end; p++) {
-            if (crow_need_get(segs, seg)) {
+            if (crow_need_map_get(segs, seg)) {
                 crow_bitfield_set(&s->wanted, p);
                 if (crow_bitfield_get(&s->available, p))
                     mark_pending(s, p);
@@ -306,12 +306,12 @@ void crow_mcast_sender_resend(crow_mcast_sender_t *s, uint32_t piece)
     s->drained = false;
 }
 
-uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, const crow_need_t *segs, uint32_t *out,
+uint32_t crow_mcast_sender_resend_segments(crow_mcast_sender_t *s, const crow_need_map_t *segs, uint32_t *out,
                                            uint32_t max)
 {
     uint32_t n = 0, nseg = crow_stream_segments(s->m->piece_count);
     for (uint32_t seg = 0; seg < nseg && (!out || n < max); seg++) {
-        if (!crow_need_get(segs, seg))
+        if (!crow_need_map_get(segs, seg))
             continue;
         uint32_t first, end;
         crow_stream_segment_pieces(seg, s->m->piece_count, &first, &end);

@@ -117,7 +117,7 @@ void crow_peer_policy_announced(crow_peer_policy_t *p, uint64_t now)
     p->reported_on_stream = on_stream(p);
 }
 
-void crow_peer_policy_need(crow_peer_policy_t *p, const crow_need_t *need)
+void crow_peer_policy_need(crow_peer_policy_t *p, const crow_need_map_t *need)
 {
     p->need = *need;
 }
@@ -128,7 +128,7 @@ void crow_peer_policy_need(crow_peer_policy_t *p, const crow_need_t *need)
 static bool need_stale(const crow_peer_policy_t *p)
 {
     return p->cfg.tracker && p->announced && !p->complete && p->stream != CROW_STREAM_OFF &&
-           (!crow_need_equal(&p->need, &p->reported_need) || on_stream(p) != p->reported_on_stream);
+           (!crow_need_map_equal(&p->need, &p->reported_need) || on_stream(p) != p->reported_on_stream);
 }
 
 enum crow_mcast_report crow_peer_policy_mcast_report(const crow_peer_policy_t *p)

@@ -230,11 +230,11 @@ static void wave_racks(const crow_rollout_t *r, uint32_t wave, char *out, size_t
 
 /* The plan of a START record and the wave of every rack: the racks known now, then the ones the record
  * lists (the order apply_start builds r->racks in, so both see the same assignment). */
-static int plan_racks(const crow_rollout_t *r, const crow_jrec_t *rec, crow_plan_t *plan,
+static int plan_racks(const crow_rollout_t *r, const crow_jrec_t *rec, crow_rollout_plan_t *plan,
                       char (*names)[CROW_RACK_NAME_MAX + 1], uint32_t *count, uint32_t *wave_of,
-                      crow_plan_error_t *err)
+                      crow_rollout_plan_error_t *err)
 {
-    int ret = crow_plan_parse(plan, rec->text, strlen(rec->text), err);
+    int ret = crow_rollout_plan_parse(plan, rec->text, strlen(rec->text), err);
     if (ret)
         return ret;
     *count = 0;
@@ -251,18 +251,19 @@ static int plan_racks(const crow_rollout_t *r, const crow_jrec_t *rec, crow_plan
         if (!seen && *count < CROW_RACKS_MAX)
             copy(names[(*count)++], sizeof names[0], name);
     }
-    return crow_plan_assign(plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, *count, wave_of, err);
+    return crow_rollout_plan_assign(plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, *count, wave_of,
+                                    err);
 }
 
 /* What a START record amounts to: its plan, every rack known and the wave of each (about 12 KiB). */
 struct start_plan {
-    crow_plan_t plan;
+    crow_rollout_plan_t plan;
     char names[CROW_RACKS_MAX][CROW_RACK_NAME_MAX + 1];
     uint32_t wave_of[CROW_RACKS_MAX], count;
 };
 
 static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec, struct start_plan *sp,
-                       crow_plan_error_t *err)
+                       crow_rollout_plan_error_t *err)
 {
     if (r->state == CROW_ROLLOUT_RUNNING || r->state == CROW_ROLLOUT_PAUSED ||
         r->state == CROW_ROLLOUT_ROLLING_BACK) {
@@ -281,9 +282,9 @@ static int check_start(const crow_rollout_t *r, const crow_jrec_t *rec, struct s
 int crow_rollout_prepare_start(const crow_rollout_t *r, const char *release, const char *name,
                                const char *torrent, const char *plan_text, const crow_racks_t *racks,
                                enum crow_distribute mode, uint64_t now_ms, crow_jrec_t *rec,
-                               crow_plan_error_t *err)
+                               crow_rollout_plan_error_t *err)
 {
-    crow_plan_error_t spare;
+    crow_rollout_plan_error_t spare;
     if (!err)
         err = &spare;
     memset(err, 0, sizeof *err);
@@ -414,7 +415,7 @@ int crow_rollout_check(const crow_rollout_t *r, const crow_jrec_t *rec)
 {
     if (rec->type == CROW_JREC_START) {
         struct start_plan sp;
-        crow_plan_error_t err;
+        crow_rollout_plan_error_t err;
         return check_start(r, rec, &sp, &err);
     }
     if (rec->type == CROW_JREC_HOST)
@@ -467,7 +468,7 @@ static void apply_start(crow_rollout_t *r, const crow_jrec_t *rec, const struct 
     memcpy(r->racks, sp->names, sizeof r->racks[0] * sp->count);
     memcpy(r->wave_of, sp->wave_of, sizeof r->wave_of[0] * sp->count);
     r->rack_count = sp->count;
-    const crow_plan_t *plan = &sp->plan;
+    const crow_rollout_plan_t *plan = &sp->plan;
     r->id = rec->rollout;
     r->state = CROW_ROLLOUT_RUNNING;
     r->distribute = rec->code == CROW_DISTRIBUTE_PER_WAVE ? CROW_DISTRIBUTE_PER_WAVE : CROW_DISTRIBUTE_ALL;
@@ -645,7 +646,7 @@ int crow_rollout_apply(crow_rollout_t *r, const crow_jrec_t *rec)
 {
     if (rec->type == CROW_JREC_START) {
         struct start_plan sp;
-        crow_plan_error_t err;
+        crow_rollout_plan_error_t err;
         int ret = check_start(r, rec, &sp, &err);
         if (ret == 0)
             apply_start(r, rec, &sp);
@@ -746,7 +747,7 @@ static const crow_rollout_host_t *to_download(const crow_rollout_t *r, bool all)
 /* Halts the current wave when its failures reached the threshold or the healthy share is out of reach. */
 static int gate(const crow_rollout_t *r, crow_jrec_t *rec, uint64_t now_ms, const crow_wave_counts_t *c)
 {
-    const crow_plan_wave_t *s = &r->waves[r->current].spec;
+    const crow_rollout_plan_wave_t *s = &r->waves[r->current].spec;
     uint32_t failed = c->failed + c->download_failed;
     uint32_t need = (uint32_t)(((uint64_t)c->hosts * s->healthy_pct + 99) / 100);
     if (failed >= s->max_failures)

@@ -30,7 +30,7 @@ static bool next_field(struct line *l, const char **start, size_t *len)
     return true;
 }
 
-static int fail(crow_plan_error_t *err, int code, unsigned line, const char *what, const char *field,
+static int fail(crow_rollout_plan_error_t *err, int code, unsigned line, const char *what, const char *field,
                 size_t len)
 {
     if (err) {
@@ -81,7 +81,8 @@ static bool parse_duration(const char *s, size_t len, uint32_t *out)
     return true;
 }
 
-static int parse_option(struct options *o, const char *s, size_t len, unsigned line, crow_plan_error_t *err)
+static int parse_option(struct options *o, const char *s, size_t len, unsigned line,
+                        crow_rollout_plan_error_t *err)
 {
     const char *eq = memchr(s, '=', len);
     if (!eq)
@@ -102,7 +103,8 @@ static int parse_option(struct options *o, const char *s, size_t len, unsigned l
     return ok ? 0 : fail(err, CROW_EPARSE, line, "bad value in", s, len);
 }
 
-static int add_named(crow_plan_t *p, const char *s, size_t len, unsigned line, crow_plan_error_t *err)
+static int add_named(crow_rollout_plan_t *p, const char *s, size_t len, unsigned line,
+                     crow_rollout_plan_error_t *err)
 {
     if (!crow_rack_name_valid(s, len))
         return fail(err, CROW_EPARSE, line, "bad rack name", s, len);
@@ -118,8 +120,8 @@ static int add_named(crow_plan_t *p, const char *s, size_t len, unsigned line, c
 }
 
 /* The selection field of a `canary` or `wave` line. */
-static int parse_selection(crow_plan_t *p, crow_plan_wave_t *w, const char *s, size_t len, unsigned line,
-                           crow_plan_error_t *err)
+static int parse_selection(crow_rollout_plan_t *p, crow_rollout_plan_wave_t *w, const char *s, size_t len,
+                           unsigned line, crow_rollout_plan_error_t *err)
 {
     int ret;
     if (is_word(s, len, "rest")) {
@@ -148,7 +150,8 @@ static int parse_selection(crow_plan_t *p, crow_plan_wave_t *w, const char *s, s
     return 0;
 }
 
-int crow_plan_parse(crow_plan_t *p, const char *text, size_t len, crow_plan_error_t *err)
+int crow_rollout_plan_parse(crow_rollout_plan_t *p, const char *text, size_t len,
+                            crow_rollout_plan_error_t *err)
 {
     struct options defaults = {.healthy_pct = 100, .max_failures = 1};
     unsigned number = 0, closed_at = 0; /* line of a `rest` or 100% wave: nothing may follow it */
@@ -195,7 +198,7 @@ int crow_plan_parse(crow_plan_t *p, const char *text, size_t len, crow_plan_erro
             ret = fail(err, CROW_ELIMIT, number, "too many waves", NULL, 0);
             goto bad;
         }
-        crow_plan_wave_t *w = &p->waves[p->wave_count];
+        crow_rollout_plan_wave_t *w = &p->waves[p->wave_count];
         w->canary = canary;
         w->line = number;
         if (!next_field(&l, &f, &flen)) {
@@ -233,8 +236,8 @@ static int by_name(const void *a, const void *b, void *names)
     return strcmp(n[*(const uint32_t *)a], n[*(const uint32_t *)b]);
 }
 
-int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1],
-                     uint32_t rack_count, uint32_t *wave_of, crow_plan_error_t *err)
+int crow_rollout_plan_assign(const crow_rollout_plan_t *p, const char (*rack_names)[CROW_RACK_NAME_MAX + 1],
+                             uint32_t rack_count, uint32_t *wave_of, crow_rollout_plan_error_t *err)
 {
     uint32_t pool[CROW_RACKS_MAX], left = 0, next = 0;
     if (rack_count > CROW_RACKS_MAX)
@@ -245,7 +248,7 @@ int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NA
         uint32_t i = 0;
         while (i < rack_count && strcmp(rack_names[i], p->named[k]) != 0)
             i++;
-        const crow_plan_wave_t *w = p->waves;
+        const crow_rollout_plan_wave_t *w = p->waves;
         while (!(w->select == CROW_WAVE_RACKS && k >= w->first_named && k < w->first_named + w->named_count))
             w++;
         if (i == rack_count) {
@@ -259,7 +262,7 @@ int crow_plan_assign(const crow_plan_t *p, const char (*rack_names)[CROW_RACK_NA
     qsort_r(pool, left, sizeof *pool, by_name, (void *)rack_names);
     uint32_t unnamed = left;
     for (uint32_t k = 0; k < p->wave_count; k++) {
-        const crow_plan_wave_t *w = &p->waves[k];
+        const crow_rollout_plan_wave_t *w = &p->waves[k];
         uint32_t take = w->select == CROW_WAVE_REST      ? left - next
                         : w->select == CROW_WAVE_PERCENT ? (unnamed * w->percent + 99) / 100
                                                          : 0;

@@ -89,14 +89,14 @@ void crow_seeder_policy_announced(crow_seeder_policy_t *p, uint64_t now)
 
 /* The needed segments the passes will not bring: outside their scope, or out whole at least
  * CROW_SEEDER_NEED_AGE_NS before now. */
-static void find_missed(crow_seeder_policy_t *p, uint64_t now, const crow_need_t *need)
+static void find_missed(crow_seeder_policy_t *p, uint64_t now, const crow_need_map_t *need)
 {
-    p->missed = (crow_need_t){{0}};
+    p->missed = (crow_need_map_t){{0}};
     for (uint32_t seg = 0; seg < p->segments; seg++)
-        if (crow_need_get(need, seg) &&
-            (!crow_need_get(&p->scope, seg) ||
+        if (crow_need_map_get(need, seg) &&
+            (!crow_need_map_get(&p->scope, seg) ||
              (p->sent_at[seg] && since(now, p->sent_at[seg]) >= CROW_SEEDER_NEED_AGE_NS)))
-            crow_need_set(&p->missed, seg);
+            crow_need_map_set(&p->missed, seg);
 }
 
 void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, const crow_seeder_swarm_t *sw)
@@ -125,21 +125,21 @@ void crow_seeder_policy_tracker_answer(crow_seeder_policy_t *p, uint64_t now, co
         p->quiet_since = now;
 }
 
-void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, const crow_need_t *sent)
+void crow_seeder_policy_stream_sent(crow_seeder_policy_t *p, uint64_t now, const crow_need_map_t *sent)
 {
     for (unsigned seg = 0; seg < CROW_NEED_SEGMENTS; seg++)
-        if (!crow_need_get(sent, seg))
+        if (!crow_need_map_get(sent, seg))
             p->sent_at[seg] = 0;
         else if (!p->sent_at[seg])
             p->sent_at[seg] = now ? now : 1;
 }
 
-bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, crow_need_t *resend)
+bool crow_seeder_policy_catch_up(crow_seeder_policy_t *p, crow_need_map_t *resend)
 {
     for (unsigned i = 0; i < CROW_NEED_WORDS; i++)
         resend->w[i] = p->cfg.catch_up ? p->missed.w[i] & ~p->caught.w[i] : 0;
-    crow_need_or(&p->caught, resend);
-    return crow_need_any(resend);
+    crow_need_map_or(&p->caught, resend);
+    return crow_need_map_any(resend);
 }
 
 uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t piece_count)
@@ -148,21 +148,21 @@ uint32_t crow_seeder_policy_first_piece(const crow_seeder_policy_t *p, uint32_t 
 }
 
 enum crow_seeder_scope crow_seeder_policy_scope(crow_seeder_policy_t *p, uint32_t piece_count,
-                                                crow_need_t *segs)
+                                                crow_need_map_t *segs)
 {
     p->segments = crow_stream_segments(piece_count);
-    p->scope = (crow_need_t){{0}};
+    p->scope = (crow_need_map_t){{0}};
     if (p->cfg.tracker && p->has_need) {
         for (uint32_t seg = 0; seg < p->segments; seg++)
-            if (crow_need_get(&p->need, seg))
-                crow_need_set(&p->scope, seg);
+            if (crow_need_map_get(&p->need, seg))
+                crow_need_map_set(&p->scope, seg);
     } else {
-        crow_need_set_range(&p->scope, 0, p->segments);
+        crow_need_map_set_range(&p->scope, 0, p->segments);
     }
     *segs = p->scope;
     if (!p->cfg.tracker || !p->has_need)
         return CROW_SEEDER_SCOPE_ALL;
-    return crow_need_any(&p->scope) ? CROW_SEEDER_SCOPE_NEEDED : CROW_SEEDER_SCOPE_NONE;
+    return crow_need_map_any(&p->scope) ? CROW_SEEDER_SCOPE_NEEDED : CROW_SEEDER_SCOPE_NONE;
 }
 
 bool crow_seeder_policy_swarm_complete(crow_seeder_policy_t *p)

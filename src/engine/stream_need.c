@@ -12,10 +12,10 @@ static uint32_t segment_first(uint32_t seg, uint32_t nseg, uint32_t piece_count)
 }
 
 void crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks, const crow_bitfield_t *verified,
-                      crow_need_t *out)
+                      crow_need_map_t *out)
 {
     uint32_t nseg = crow_stream_segments(m->piece_count);
-    *out = (crow_need_t){{0}};
+    *out = (crow_need_map_t){{0}};
     for (uint32_t seg = 0; seg < nseg; seg++) {
         uint32_t lo = segment_first(seg, nseg, m->piece_count),
                  hi = segment_first(seg + 1, nseg, m->piece_count);
@@ -30,14 +30,14 @@ void crow_stream_need(const crow_manifest_t *m, const uint32_t *have_chunks, con
             }
         }
         if ((missing * 2 >= chunks && missing > 0) || whole)
-            crow_need_set(out, seg);
+            crow_need_map_set(out, seg);
     }
 }
 
-uint32_t crow_stream_need_start(const crow_need_t *need, uint32_t piece_count)
+uint32_t crow_stream_need_start(const crow_need_map_t *need, uint32_t piece_count)
 {
     uint32_t nseg = crow_stream_segments(piece_count), k = 0;
-    while (k < nseg && !crow_need_get(need, k))
+    while (k < nseg && !crow_need_map_get(need, k))
         k++;
     if (k == nseg)
         return 0;
@@ -46,7 +46,7 @@ uint32_t crow_stream_need_start(const crow_need_t *need, uint32_t piece_count)
     uint32_t best_len = 0, best_end = k, len = 0;
     for (uint32_t i = 1; i <= nseg; i++) {
         uint32_t seg = (k + i) % nseg;
-        if (!crow_need_get(need, seg)) {
+        if (!crow_need_map_get(need, seg)) {
             len++;
             continue;
         }
@@ -59,14 +59,14 @@ uint32_t crow_stream_need_start(const crow_need_t *need, uint32_t piece_count)
     return segment_first(best_end, nseg, piece_count);
 }
 
-void crow_stream_segments_sent(uint32_t piece_count, const crow_bitfield_t *pending, crow_need_t *out)
+void crow_stream_segments_sent(uint32_t piece_count, const crow_bitfield_t *pending, crow_need_map_t *out)
 {
     uint32_t nseg = crow_stream_segments(piece_count);
-    *out = (crow_need_t){{0}};
+    *out = (crow_need_map_t){{0}};
     for (uint32_t seg = 0; seg < nseg; seg++) {
         uint32_t lo = segment_first(seg, nseg, piece_count), hi = segment_first(seg + 1, nseg, piece_count);
         if (crow_bitfield_next_set(pending, lo) >= hi)
-            crow_need_set(out, seg);
+            crow_need_map_set(out, seg);
     }
 }
 

@@ -11,7 +11,7 @@
 #include "crowcast/tracker_registry.h"
 #include "tracker_registry_internal.h"
 
-static void apply_defaults(crow_registry_config_t *c)
+static void apply_defaults(crow_tracker_registry_config_t *c)
 {
     if (!c->max_swarms)
         c->max_swarms = 64;
@@ -31,11 +31,12 @@ static void apply_defaults(crow_registry_config_t *c)
         c->default_numwant = c->max_numwant < 50 ? c->max_numwant : 50;
 }
 
-int crow_registry_new(crow_registry_t **out, const crow_registry_config_t *cfg, const crow_racks_t *racks)
+int crow_tracker_registry_new(crow_tracker_registry_t **out, const crow_tracker_registry_config_t *cfg,
+                              const crow_racks_t *racks)
 {
-    crow_registry_t *reg = NULL;
+    crow_tracker_registry_t *reg = NULL;
     int ret = 0;
-    crow_registry_config_t c = cfg ? *cfg : (crow_registry_config_t){0};
+    crow_tracker_registry_config_t c = cfg ? *cfg : (crow_tracker_registry_config_t){0};
     apply_defaults(&c);
     if (c.min_interval > c.interval || c.default_numwant > c.max_numwant) {
         ret = CROW_EUSAGE;
@@ -65,14 +66,14 @@ int crow_registry_new(crow_registry_t **out, const crow_registry_config_t *cfg, 
     reg->free_count = c.max_swarms;
 out:
     if (ret < 0) {
-        crow_registry_free(reg);
+        crow_tracker_registry_free(reg);
         reg = NULL;
     }
     *out = reg;
     return ret;
 }
 
-void crow_registry_free(crow_registry_t *reg)
+void crow_tracker_registry_free(crow_tracker_registry_t *reg)
 {
     if (!reg)
         return;
@@ -83,13 +84,13 @@ void crow_registry_free(crow_registry_t *reg)
     free(reg);
 }
 
-const crow_registry_config_t *crow_registry_config(const crow_registry_t *reg)
+const crow_tracker_registry_config_t *crow_tracker_registry_config(const crow_tracker_registry_t *reg)
 {
     return &reg->cfg;
 }
 
 /* Position of the swarm with this hash in reg->order, or where it would go; *found tells which. */
-static uint32_t find_swarm(const crow_registry_t *reg, const uint8_t *hash, bool *found)
+static uint32_t find_swarm(const crow_tracker_registry_t *reg, const uint8_t *hash, bool *found)
 {
     uint32_t lo = 0, hi = reg->active;
     while (lo < hi) {
@@ -108,14 +109,14 @@ static uint32_t find_swarm(const crow_registry_t *reg, const uint8_t *hash, bool
     return lo;
 }
 
-static struct swarm *lookup_swarm(const crow_registry_t *reg, const uint8_t *hash)
+static struct swarm *lookup_swarm(const crow_tracker_registry_t *reg, const uint8_t *hash)
 {
     bool found;
     uint32_t at = find_swarm(reg, hash, &found);
     return found ? &reg->swarms[reg->order[at]] : NULL;
 }
 
-static void remove_swarm_at(crow_registry_t *reg, uint32_t at)
+static void remove_swarm_at(crow_tracker_registry_t *reg, uint32_t at)
 {
     reg->free_slots[reg->free_count++] = reg->order[at];
     memmove(&reg->order[at], &reg->order[at + 1], (reg->active - at - 1) * sizeof(*reg->order));
@@ -176,7 +177,7 @@ static void chain_bounds(const struct swarm *s, uint32_t at, uint32_t *lo, uint3
 /* The head of the chain [lo, hi): the member that joined it first. Join numbers are unique, so two peers
  * that announced within the same millisecond are still told apart, in arrival order; this is the only
  * place the head is decided (the reply's head flag, the foreign seeders and the status all ask it). */
-uint32_t crow_registry_chain_head(const struct swarm *s, uint32_t lo, uint32_t hi)
+uint32_t crow_tracker_registry_chain_head(const struct swarm *s, uint32_t lo, uint32_t hi)
 {
     uint32_t head = lo;
     for (uint32_t i = lo + 1; i < hi; i++)
@@ -267,7 +268,7 @@ static void select_neighbours(const struct swarm *s, uint32_t me, uint32_t lo, u
     *count = pk.n;
 }
 
-static void fill_crowcast(const crow_registry_t *reg, uint32_t rack, uint32_t position, bool is_head,
+static void fill_crowcast(const crow_tracker_registry_t *reg, uint32_t rack, uint32_t position, bool is_head,
                           crow_crowcast_info_t *c)
 {
     const crow_rack_t *r = crow_racks_get(reg->racks, rack);
@@ -283,7 +284,8 @@ static void fill_crowcast(const crow_registry_t *reg, uint32_t rack, uint32_t po
 }
 
 /* Finds or creates the swarm; NULL when the registry is full. */
-static struct swarm *obtain_swarm(crow_registry_t *reg, const uint8_t *hash, uint64_t now, bool create)
+static struct swarm *obtain_swarm(crow_tracker_registry_t *reg, const uint8_t *hash, uint64_t now,
+                                  bool create)
 {
     bool found;
     uint32_t at = find_swarm(reg, hash, &found);
@@ -326,7 +328,7 @@ static bool locate_peer(const struct swarm *s, uint32_t rack, uint32_t addr, uin
 static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t *c)
 {
     bool all_need = true, any = false;
-    crow_need_t need = {{0}};
+    crow_need_map_t need = {{0}};
     for (uint32_t i = 0; i < s->count; i++) {
         const struct peer *p = &s->peers[i];
         c->sending += p->sending;
@@ -338,15 +340,15 @@ static void summarize_stream_reports(const struct swarm *s, crow_crowcast_info_t
         c->dark += p->mcast == CROW_MCAST_REPORT_DARK;
         all_need &= p->has_need;
         if (p->has_need)
-            crow_need_or(&need, &p->need);
+            crow_need_map_or(&need, &p->need);
     }
     c->has_need = any && all_need;
-    c->need = c->has_need ? need : (crow_need_t){{0}};
+    c->need = c->has_need ? need : (crow_need_map_t){{0}};
 }
 
-int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req, uint32_t addr, uint32_t rack,
-                           uint64_t now, crow_announce_peer_t *peers, size_t cap, crow_announce_resp_t *resp,
-                           const char **failure)
+int crow_tracker_registry_announce(crow_tracker_registry_t *reg, const crow_announce_req_t *req,
+                                   uint32_t addr, uint32_t rack, uint64_t now, crow_announce_peer_t *peers,
+                                   size_t cap, crow_announce_resp_t *resp, const char **failure)
 {
     bool stopping = req->event == CROW_EVENT_STOPPED;
     struct swarm *s = obtain_swarm(reg, req->info_hash, now, !stopping);
@@ -427,7 +429,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
         want = cap;
     uint32_t lo, hi;
     chain_bounds(s, at, &lo, &hi);
-    uint32_t head = crow_registry_chain_head(s, lo, hi);
+    uint32_t head = crow_tracker_registry_chain_head(s, lo, hi);
     bool is_head = head == at || (reg->cfg.fault_same_ms_heads && s->peers[head].first_seen == p->first_seen);
     /* A peer that leads because its head brings nothing is listed what the head would be. */
     select_neighbours(s, at, lo, hi, is_head || req->lead, want, reg->cfg.head_seeders, peers,
@@ -439,7 +441,7 @@ int crow_registry_announce(crow_registry_t *reg, const crow_announce_req_t *req,
     return 0;
 }
 
-uint32_t crow_registry_expire(crow_registry_t *reg, uint64_t now)
+uint32_t crow_tracker_registry_expire(crow_tracker_registry_t *reg, uint64_t now)
 {
     uint32_t removed = 0;
     uint64_t next = UINT64_MAX;
@@ -468,7 +470,7 @@ uint32_t crow_registry_expire(crow_registry_t *reg, uint64_t now)
     return removed;
 }
 
-uint64_t crow_registry_next_deadline(const crow_registry_t *reg)
+uint64_t crow_tracker_registry_next_deadline(const crow_tracker_registry_t *reg)
 {
     return reg->next_deadline;
 }
@@ -481,8 +483,9 @@ static void fill_scrape(const struct swarm *s, crow_scrape_entry_t *e)
     e->downloaded = (uint32_t)(s->downloaded > UINT32_MAX ? UINT32_MAX : s->downloaded);
 }
 
-size_t crow_registry_scrape(const crow_registry_t *reg, const uint8_t (*hashes)[CROW_INFO_HASH_LEN],
-                            size_t count, crow_scrape_entry_t *out, size_t cap)
+size_t crow_tracker_registry_scrape(const crow_tracker_registry_t *reg,
+                                    const uint8_t (*hashes)[CROW_INFO_HASH_LEN], size_t count,
+                                    crow_scrape_entry_t *out, size_t cap)
 {
     size_t n = 0;
     if (count == 0) {

@@ -19,7 +19,7 @@ struct peer {
     bool has_need;  /* its last announce's need= map */
     bool sending;   /* its last announce's sending=1: a seeder whose passes are not over */
     bool streaming; /* ... and streaming=1: multicasting now */
-    crow_need_t need;
+    crow_need_map_t need;
     uint8_t peer_id[CROW_PEER_ID_LEN];
     uint64_t left, first_seen, last_seen;
     uint64_t joined; /* join number: when it entered its current chain (lowest = chain head) */
@@ -32,8 +32,8 @@ struct swarm {
     struct peer *peers; /* max_peers_per_swarm slots, sorted by (rack, addr, port) */
 };
 
-struct crow_registry {
-    crow_registry_config_t cfg;
+struct crow_tracker_registry {
+    crow_tracker_registry_config_t cfg;
     const crow_racks_t *racks;
     struct swarm *swarms; /* max_swarms; a swarm is in use when listed in `order` */
     uint32_t *order;      /* indices of swarms in use, sorted by info hash */
@@ -46,6 +46,6 @@ struct crow_registry {
 };
 
 /* The head of the chain [lo, hi) of swarm s: the member that joined it first (decided here alone). */
-uint32_t crow_registry_chain_head(const struct swarm *s, uint32_t lo, uint32_t hi);
+uint32_t crow_tracker_registry_chain_head(const struct swarm *s, uint32_t lo, uint32_t hi);
 
 #endif

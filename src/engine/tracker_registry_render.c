@@ -32,7 +32,7 @@ static uint32_t rack_run(const struct swarm *s, uint32_t lo, struct rack_stats *
         if (s->peers[i].first_seen < st->since)
             st->since = s->peers[i].first_seen;
     }
-    st->head = &s->peers[crow_registry_chain_head(s, lo, i)];
+    st->head = &s->peers[crow_tracker_registry_chain_head(s, lo, i)];
     return i;
 }
 
@@ -43,7 +43,8 @@ static void put_endpoint(crow_text_t *t, uint32_t addr, uint16_t port)
     put(t, "\"%s:%u\"", dotted, port);
 }
 
-long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *buf, size_t cap)
+long crow_tracker_registry_status_json(const crow_tracker_registry_t *reg, uint64_t now, char *buf,
+                                       size_t cap)
 {
     crow_text_t t = {buf, cap, 0, false};
     put(&t, "{\"now_ms\":%llu,\"releases\":[", (unsigned long long)now);
@@ -97,8 +98,8 @@ long crow_registry_status_json(const crow_registry_t *reg, uint64_t now, char *b
 
 enum rack_metric { M_PEERS, M_COMPLETE, M_BYTES_LEFT };
 
-static void put_rack_metric(crow_text_t *t, const crow_registry_t *reg, enum rack_metric m, const char *name,
-                            const char *help)
+static void put_rack_metric(crow_text_t *t, const crow_tracker_registry_t *reg, enum rack_metric m,
+                            const char *name, const char *help)
 {
     put(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
     for (uint32_t k = 0; k < reg->active; k++) {
@@ -116,7 +117,7 @@ static void put_rack_metric(crow_text_t *t, const crow_registry_t *reg, enum rac
     }
 }
 
-long crow_registry_metrics(const crow_registry_t *reg, char *buf, size_t cap)
+long crow_tracker_registry_metrics(const crow_tracker_registry_t *reg, char *buf, size_t cap)
 {
     crow_text_t t = {buf, cap, 0, false};
     put(&t,

@@ -86,12 +86,12 @@ static bool on_stream(const sim_peer_t *p)
     return p->policy.stream != CROW_STREAM_OFF && p->policy.stream != CROW_STREAM_UNJOINED;
 }
 
-static void need(const sim_world_t *w, const sim_peer_t *p, crow_need_t *out)
+static void need(const sim_world_t *w, const sim_peer_t *p, crow_need_map_t *out)
 {
     if (on_stream(p))
         crow_stream_need(&w->m, p->rx.have, &p->have, out);
     else
-        *out = (crow_need_t){{0}};
+        *out = (crow_need_map_t){{0}};
 }
 
 static uint64_t bytes_left(const sim_world_t *w, const sim_peer_t *p)
@@ -194,7 +194,7 @@ static void decide(sim_world_t *w, sim_host_t *h)
     sim_peer_t *p = h->peer;
     uint64_t now = sim_now(w);
     crow_picker_needs(p->picker, &p->needs);
-    crow_need_t lacks;
+    crow_need_map_t lacks;
     need(w, p, &lacks);
     crow_peer_policy_need(&p->policy, &lacks);
     crow_peer_actions_t act;

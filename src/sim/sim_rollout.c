@@ -161,7 +161,7 @@ static void start(struct rollout_sim *s)
 {
     static const char release[] = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
     crow_jrec_t rec;
-    crow_plan_error_t err;
+    crow_rollout_plan_error_t err;
     int ret = crow_rollout_prepare_start(s->co, release, "app.bin", "/srv/app.torrent", s->cfg->plan,
                                          &s->racks, CROW_DISTRIBUTE_ALL, now_ms(s), &rec, &err);
     if (ret || (ret = take(s, &rec))) {

@@ -1,6 +1,6 @@
-/* The seeder's glue in the simulator, as src/app/seeder.c and mcast_send.c drive the engines: the
+/* The seeder's glue in the simulator, as src/app/seed/seeder.c and mcast_stream.c drive the engines: the
  * seeder policy decides when the pass starts, ends early and when the seeder leaves; the sender
- * engine paces the datagrams (handed to the simulated NIC in batches of 16, as mcast_send.c pumps
+ * engine paces the datagrams (handed to the simulated NIC in batches of 16, as mcast_stream.c pumps
  * them); a peer context without a picker serves the release over TCP to whoever connects. A killed
  * seeder restarts from scratch: a new policy and a new pass, which starts where the swarm's need
  * begins. */
@@ -61,7 +61,7 @@ static void note_stream(sim_world_t *w, sim_seeder_t *s)
 {
     if (!s->sending || s->mcast_done)
         return;
-    crow_need_t sent;
+    crow_need_map_t sent;
     crow_stream_segments_sent(w->m.piece_count, crow_mcast_sender_pending(&s->sender), &sent);
     crow_seeder_policy_stream_sent(&s->policy, sim_now(w), &sent);
 }
@@ -70,13 +70,13 @@ static void note_stream(sim_world_t *w, sim_seeder_t *s)
 static void drained(sim_world_t *w, sim_seeder_t *s)
 {
     note_stream(w, s);
-    crow_need_t missed;
+    crow_need_map_t missed;
     crow_seeder_policy_catch_up(&s->policy, &missed);
     if (!crow_mcast_sender_resend_segments(&s->sender, &missed, NULL, 0))
         crow_mcast_sender_close_pass(&s->sender);
 }
 
-/* mcast_send.c's pump: batches while the engine has datagrams due, then its timer. */
+/* mcast_stream.c's pump: batches while the engine has datagrams due, then its timer. */
 static void pump(sim_world_t *w, sim_host_t *h)
 {
     sim_seeder_t *s = h->seeder;
@@ -122,7 +122,7 @@ static int start_mcast(sim_world_t *w, sim_host_t *h)
     if (ret)
         return ret;
     crow_mcast_sender_set_all_available(&s->sender);
-    crow_need_t scope; /* seeder.c's start_mcast: the pass sends what the swarm lacks */
+    crow_need_map_t scope; /* seeder.c's start_mcast: the pass sends what the swarm lacks */
     crow_seeder_policy_scope(&s->policy, w->m.piece_count, &scope);
     crow_mcast_sender_want_segments(&s->sender, &scope);
     s->sending = true;

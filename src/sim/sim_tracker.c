@@ -1,5 +1,5 @@
 /* The tracker host in the simulator, as src/app/tracker.c and tracker_http.c drive the registry:
- * every announce goes through crow_registry_announce with the rack its address resolves to in the
+ * every announce goes through crow_tracker_registry_announce with the rack its address resolves to in the
  * racks file, the seeder's asks for the groups, expiry runs at the registry's deadline. A killed
  * tracker loses everything (as a restarted tracker does); its peers' announces time out meanwhile.
  *
@@ -24,12 +24,12 @@ static uint64_t now_ms(const sim_world_t *w)
 
 int sim_tracker_start(sim_world_t *w)
 {
-    crow_registry_config_t rc = {.max_swarms = 4,
-                                 .max_peers_per_swarm = w->npeers + 8,
-                                 .fault_same_ms_heads = w->cfg->fault_two_heads};
+    crow_tracker_registry_config_t rc = {.max_swarms = 4,
+                                         .max_peers_per_swarm = w->npeers + 8,
+                                         .fault_same_ms_heads = w->cfg->fault_two_heads};
     for (uint32_t i = 0; i < w->npeers; i++)
         w->hosts[i].told_head = false; /* a new registry: nobody is anybody's head yet */
-    int ret = crow_registry_new(&w->registry, &rc, &w->racks);
+    int ret = crow_tracker_registry_new(&w->registry, &rc, &w->racks);
     if (ret)
         return ret;
     sim_at(w, sim_now(w) + TRACKER_TICK_NS, SIM_EV_TRACKER_TICK, w->tracker,
@@ -39,7 +39,7 @@ int sim_tracker_start(sim_world_t *w)
 
 void sim_tracker_stop(sim_world_t *w)
 {
-    crow_registry_free(w->registry);
+    crow_tracker_registry_free(w->registry);
     w->registry = NULL;
 }
 
@@ -48,8 +48,8 @@ void sim_tracker_tick_event(sim_world_t *w)
     if (!w->registry)
         return;
     uint64_t now = now_ms(w);
-    if (crow_registry_next_deadline(w->registry) <= now)
-        crow_registry_expire(w->registry, now);
+    if (crow_tracker_registry_next_deadline(w->registry) <= now)
+        crow_tracker_registry_expire(w->registry, now);
     sim_at(w, sim_now(w) + TRACKER_TICK_NS, SIM_EV_TRACKER_TICK, w->tracker,
            w->hosts[w->tracker].incarnation);
 }
@@ -111,8 +111,8 @@ static void answer(sim_world_t *w, sim_host_t *h, uint64_t id)
         return;
     const char *failure = NULL;
     w->announces++;
-    if (crow_registry_announce(w->registry, q, h->addr, rack, now_ms(w), h->ann_peers, MAX_PEERS,
-                               &h->ann_resp, &failure))
+    if (crow_tracker_registry_announce(w->registry, q, h->addr, rack, now_ms(w), h->ann_peers, MAX_PEERS,
+                                       &h->ann_resp, &failure))
         h->ann_resp.interval = 0; /* refused: answered as a failure */
     else
         h->ann_resp.crowcast.has_sending = true; /* the encoder always writes "sending" */

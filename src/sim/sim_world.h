@@ -231,7 +231,7 @@ typedef struct sim_world {
     uint32_t npackets, packets_cap, *free_packets, nfree;
     sim_conn_t *conns;
     uint32_t nconns, conns_cap;
-    crow_registry_t *registry; /* NULL while the tracker is down */
+    crow_tracker_registry_t *registry; /* NULL while the tracker is down */
     uint64_t announces;
     uint8_t *scratch; /* a datagram or a PIECE message being handed to an engine */
     size_t scratch_cap;

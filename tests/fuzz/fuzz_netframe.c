@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(frame, data + 1, caplen);
     crow_netframe_t fr;
-    enum crow_nf_status st = crow_netframe_parse(link, frame, caplen, wirelen, &fr);
+    enum crow_netframe_status st = crow_netframe_parse(link, frame, caplen, wirelen, &fr);
     FUZZ_ASSERT(st < CROW_NF_COUNT_ && crow_netframe_status_name(st) != NULL);
     if (st == CROW_NF_OK) {
         FUZZ_ASSERT(fr.proto == CROW_IPPROTO_UDP || fr.proto == CROW_IPPROTO_TCP);

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The tracker starts only what its manifest parser took: the name is one safe path component. */
     if (crow_manifest_check_path(name, strlen(name)) != 0 || strchr(name, '/'))
         return 0;
-    crow_plan_error_t err;
+    crow_rollout_plan_error_t err;
     if (crow_rollout_prepare_start(r, release, name, "/srv/crowcast/app.torrent",
                                    plan[0] ? plan : "wave rest\n", &racks, CROW_DISTRIBUTE_ALL, 1000, &rec,
                                    &err) != 0) {

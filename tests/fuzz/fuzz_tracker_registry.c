@@ -13,8 +13,8 @@ static const char racks_text[] = "rack r1 10.1.1.0/29 239.255.10.1:7000\n"
                                  "rack r2 10.1.1.8/30 239.255.10.2:7000\n"
                                  "trust-announced-rack yes\n";
 
-static void answer(crow_registry_t *reg, const crow_racks_t *racks, const char *q, size_t len, uint32_t addr,
-                   uint64_t now)
+static void answer(crow_tracker_registry_t *reg, const crow_racks_t *racks, const char *q, size_t len,
+                   uint32_t addr, uint64_t now)
 {
     static crow_announce_peer_t peers[PEERS_MAX], decoded[PEERS_MAX];
     static uint8_t body[4096];
@@ -27,7 +27,7 @@ static void answer(crow_registry_t *reg, const crow_racks_t *racks, const char *
     if (crow_racks_resolve(racks, addr, req.has_rack ? req.rack : NULL, &rack) != 0)
         return;
     crow_announce_resp_t resp;
-    if (crow_registry_announce(reg, &req, addr, rack, now, peers, PEERS_MAX, &resp, &failure) != 0) {
+    if (crow_tracker_registry_announce(reg, &req, addr, rack, now, peers, PEERS_MAX, &resp, &failure) != 0) {
         FUZZ_ASSERT(failure != NULL);
         return;
     }
@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crow_racks_error_t err;
     if (racks.count == 0 && crow_racks_parse(&racks, racks_text, sizeof racks_text - 1, &err) != 0)
         abort();
-    crow_registry_config_t cfg = {.max_swarms = 3, .max_peers_per_swarm = 12, .interval = 30};
-    crow_registry_t *reg;
-    if (crow_registry_new(&reg, &cfg, &racks) != 0)
+    crow_tracker_registry_config_t cfg = {.max_swarms = 3, .max_peers_per_swarm = 12, .interval = 30};
+    crow_tracker_registry_t *reg;
+    if (crow_tracker_registry_new(&reg, &cfg, &racks) != 0)
         abort();
     uint64_t now = 1000;
     fuzz_input_t in = fuzz_input(data, size);
@@ -61,9 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op = fuzz_byte(&in);
         if (op >= 0xf0) {
             now += (uint64_t)(op & 0x0f) * 20000;
-            crow_registry_expire(reg, now);
-            crow_registry_next_deadline(reg);
-            FUZZ_ASSERT(crow_registry_scrape(reg, NULL, 0, scraped, 8) <= cfg.max_swarms);
+            crow_tracker_registry_expire(reg, now);
+            crow_tracker_registry_next_deadline(reg);
+            FUZZ_ASSERT(crow_tracker_registry_scrape(reg, NULL, 0, scraped, 8) <= cfg.max_swarms);
             continue;
         }
         size_t len;
@@ -74,10 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         answer(reg, &racks, (const char *)q, len, 0x0a010100u + (op & 0x0fu), now);
         free(q);
     }
-    long n = crow_registry_status_json(reg, now, status, sizeof status);
+    long n = crow_tracker_registry_status_json(reg, now, status, sizeof status);
     FUZZ_ASSERT(n == CROW_ESPACE || (n >= 0 && (size_t)n < sizeof status));
-    n = crow_registry_metrics(reg, status, sizeof status);
+    n = crow_tracker_registry_metrics(reg, status, sizeof status);
     FUZZ_ASSERT(n == CROW_ESPACE || (n >= 0 && (size_t)n < sizeof status));
-    crow_registry_free(reg);
+    crow_tracker_registry_free(reg);
     return 0;
 }

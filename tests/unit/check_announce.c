@@ -50,7 +50,7 @@ START_TEST(test_parse_full_announce)
     ck_assert(req.has_need);
     ck_assert_uint_eq(req.need.w[0], 0xffff0001ull);
     ck_assert_uint_eq(req.need.w[15], 1ull << 63);
-    ck_assert_uint_eq(crow_need_count(&req.need), 18);
+    ck_assert_uint_eq(crow_need_map_count(&req.need), 18);
     ck_assert(req.sending);
     ck_assert(req.streaming);
     ck_assert(req.lead);
@@ -180,8 +180,8 @@ START_TEST(test_build_query_roundtrip)
     req.hook = 3;
     req.mcast = CROW_MCAST_REPORT_LIT;
     req.has_need = true;
-    crow_need_set(&req.need, 0);
-    crow_need_set_range(&req.need, 500, 1024);
+    crow_need_map_set(&req.need, 0);
+    crow_need_map_set_range(&req.need, 500, 1024);
     long n = crow_announce_build_query(q, sizeof(q), &req);
     ck_assert_int_eq(n, (long)strlen(q));
     ck_assert_int_eq(crow_announce_parse(q, (size_t)n, &back, &failure), 0);
@@ -209,8 +209,8 @@ static crow_announce_resp_t sample_resp(void)
     r.crowcast.lit = 5;
     r.crowcast.dark = 2;
     r.crowcast.has_need = true;
-    crow_need_set_range(&r.crowcast.need, 3, 9);
-    crow_need_set(&r.crowcast.need, 700);
+    crow_need_map_set_range(&r.crowcast.need, 3, 9);
+    crow_need_map_set(&r.crowcast.need, 700);
     r.crowcast.sending = 1;
     r.crowcast.streaming = 1;
     return r;
@@ -240,8 +240,8 @@ static void check_decoded(const crow_announce_result_t *res, const crow_announce
     ck_assert_uint_eq(res->crowcast.dark, 2);
     ck_assert(res->crowcast.has_need);
     ck_assert_uint_eq(res->crowcast.need.w[0], 0x1f8ull);
-    ck_assert(crow_need_get(&res->crowcast.need, 700));
-    ck_assert_uint_eq(crow_need_count(&res->crowcast.need), 7);
+    ck_assert(crow_need_map_get(&res->crowcast.need, 700));
+    ck_assert_uint_eq(crow_need_map_count(&res->crowcast.need), 7);
     ck_assert(res->crowcast.has_sending);
     ck_assert_uint_eq(res->crowcast.sending, 1);
     ck_assert_uint_eq(res->crowcast.streaming, 1);

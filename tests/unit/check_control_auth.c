@@ -30,19 +30,19 @@ static const struct {
 
 START_TEST(test_key_lines)
 {
-    crow_auth_key_t k;
+    crow_control_auth_key_t k;
     const char *why = NULL;
-    int ret = crow_auth_key_parse(lines[_i].line, strlen(lines[_i].line), &k, &why);
+    int ret = crow_control_auth_key_parse(lines[_i].line, strlen(lines[_i].line), &k, &why);
     ck_assert_msg(ret == lines[_i].ret, "%s: %d", lines[_i].line, ret);
     if (ret) {
         ck_assert_ptr_nonnull(why);
         return;
     }
     char out[CROW_AUTH_LINE_MAX];
-    long n = crow_auth_key_format(&k, out, sizeof out);
+    long n = crow_control_auth_key_format(&k, out, sizeof out);
     ck_assert_int_gt(n, 0);
-    crow_auth_key_t back;
-    ck_assert_int_eq(crow_auth_key_parse(out, (size_t)n - 1, &back, &why), 0);
+    crow_control_auth_key_t back;
+    ck_assert_int_eq(crow_control_auth_key_parse(out, (size_t)n - 1, &back, &why), 0);
     ck_assert_mem_eq(&k, &back, sizeof k);
     ck_assert_uint_eq(k.secret[1], 0x11);
 }
@@ -52,32 +52,35 @@ START_TEST(test_keys_file)
 {
     static const char text[] = "# the fleet\n\noperator alice " SECRET "  # on call\nagent h1 " SECRET
                                "\r\nagent alice " SECRET "\n   \n";
-    crow_auth_key_t keys[4];
+    crow_control_auth_key_t keys[4];
     size_t count;
     unsigned line;
     const char *why;
-    ck_assert_int_eq(crow_auth_keys_parse(text, strlen(text), keys, 4, &count, &line, &why), 0);
+    ck_assert_int_eq(crow_control_auth_keys_parse(text, strlen(text), keys, 4, &count, &line, &why), 0);
     ck_assert_uint_eq(count, 3);
     ck_assert_int_eq(keys[0].kind, CROW_AUTH_OPERATOR);
     ck_assert_str_eq(keys[2].name, "alice");
     ck_assert_int_eq(keys[2].kind, CROW_AUTH_AGENT);
-    ck_assert_int_eq(crow_auth_keys_parse(text, strlen(text), keys, 2, &count, &line, &why), CROW_ELIMIT);
+    ck_assert_int_eq(crow_control_auth_keys_parse(text, strlen(text), keys, 2, &count, &line, &why),
+                     CROW_ELIMIT);
     static const char twice[] = "agent h1 " SECRET "\n\nagent h1 " SECRET "\n";
-    ck_assert_int_eq(crow_auth_keys_parse(twice, strlen(twice), keys, 4, &count, &line, &why), CROW_EPARSE);
+    ck_assert_int_eq(crow_control_auth_keys_parse(twice, strlen(twice), keys, 4, &count, &line, &why),
+                     CROW_EPARSE);
     ck_assert_uint_eq(line, 3);
     ck_assert_str_eq(why, "this identity is given twice");
     static const char bad[] = "agent h1 " SECRET "\nagent h2 nothex\n";
-    ck_assert_int_eq(crow_auth_keys_parse(bad, strlen(bad), keys, 4, &count, &line, &why), CROW_EPARSE);
+    ck_assert_int_eq(crow_control_auth_keys_parse(bad, strlen(bad), keys, 4, &count, &line, &why),
+                     CROW_EPARSE);
     ck_assert_uint_eq(line, 2);
 }
 END_TEST
 
-static crow_auth_key_t alice(void)
+static crow_control_auth_key_t alice(void)
 {
-    crow_auth_key_t k;
+    crow_control_auth_key_t k;
     const char *why;
     static const char line[] = "operator alice " SECRET;
-    ck_assert_int_eq(crow_auth_key_parse(line, strlen(line), &k, &why), 0);
+    ck_assert_int_eq(crow_control_auth_key_parse(line, strlen(line), &k, &why), 0);
     return k;
 }
 
@@ -90,21 +93,21 @@ static crow_http_str_t str(const char *s)
 
 START_TEST(test_sign_and_check)
 {
-    crow_auth_key_t k = alice();
+    crow_control_auth_key_t k = alice();
     char value[CROW_AUTH_HEADER_MAX];
-    long n =
-        crow_auth_sign(value, sizeof value, &k, "POST", "/rollout/pause?reason=x%20y", 1764700000, nonce);
+    long n = crow_control_auth_sign(value, sizeof value, &k, "POST", "/rollout/pause?reason=x%20y",
+                                    1764700000, nonce);
     ck_assert_int_gt(n, 0);
     ck_assert_ptr_nonnull(strstr(value, "Crowcast-HMAC-SHA256 id=operator:alice,ts=1764700000,"
                                         "nonce=0102030405060708090a0b0c0d0e0f10,sig="));
-    crow_auth_claim_t c;
+    crow_control_auth_claim_t c;
     const char *why;
-    ck_assert_int_eq(crow_auth_claim_parse(value, (size_t)n, &c, &why), 0);
+    ck_assert_int_eq(crow_control_auth_claim_parse(value, (size_t)n, &c, &why), 0);
     ck_assert_int_eq(c.kind, CROW_AUTH_OPERATOR);
     ck_assert_str_eq(c.name, "alice");
     ck_assert_uint_eq(c.ts, 1764700000);
     uint8_t mac[CROW_HMAC_SHA256_LEN];
-    crow_auth_mac(k.secret, &c, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
+    crow_control_auth_mac(k.secret, &c, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
     ck_assert_mem_eq(mac, c.sig, sizeof mac);
     /* Every signed field changes the MAC. */
     const crow_http_str_t variants[][3] = {
@@ -114,52 +117,52 @@ START_TEST(test_sign_and_check)
         {str("POST"), str("/rollout/pause"), str("")},
     };
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
-        crow_auth_mac(k.secret, &c, variants[i][0], variants[i][1], variants[i][2], mac);
+        crow_control_auth_mac(k.secret, &c, variants[i][0], variants[i][1], variants[i][2], mac);
         ck_assert_msg(memcmp(mac, c.sig, sizeof mac) != 0, "variant %zu", i);
     }
-    crow_auth_claim_t other = c;
+    crow_control_auth_claim_t other = c;
     other.ts++;
-    crow_auth_mac(k.secret, &other, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
+    crow_control_auth_mac(k.secret, &other, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
     ck_assert(memcmp(mac, c.sig, sizeof mac) != 0);
     other = c;
     other.kind = CROW_AUTH_AGENT;
-    crow_auth_mac(k.secret, &other, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
+    crow_control_auth_mac(k.secret, &other, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
     ck_assert(memcmp(mac, c.sig, sizeof mac) != 0);
     other = c;
     other.nonce[0] = '1';
-    crow_auth_mac(k.secret, &other, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
+    crow_control_auth_mac(k.secret, &other, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
     ck_assert(memcmp(mac, c.sig, sizeof mac) != 0);
     k.secret[31] ^= 1;
-    crow_auth_mac(k.secret, &c, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
+    crow_control_auth_mac(k.secret, &c, str("POST"), str("/rollout/pause"), str("reason=x%20y"), mac);
     ck_assert(memcmp(mac, c.sig, sizeof mac) != 0);
     /* A target without a query signs an empty one. */
-    n = crow_auth_sign(value, sizeof value, &k, "POST", "/agent/poll", 1, nonce);
-    ck_assert_int_eq(crow_auth_claim_parse(value, (size_t)n, &c, &why), 0);
-    crow_auth_mac(k.secret, &c, str("POST"), str("/agent/poll"), str(""), mac);
+    n = crow_control_auth_sign(value, sizeof value, &k, "POST", "/agent/poll", 1, nonce);
+    ck_assert_int_eq(crow_control_auth_claim_parse(value, (size_t)n, &c, &why), 0);
+    crow_control_auth_mac(k.secret, &c, str("POST"), str("/agent/poll"), str(""), mac);
     ck_assert_mem_eq(mac, c.sig, sizeof mac);
-    ck_assert_int_eq(crow_auth_sign(value, 40, &k, "POST", "/agent/poll", 1, nonce), CROW_ESPACE);
+    ck_assert_int_eq(crow_control_auth_sign(value, 40, &k, "POST", "/agent/poll", 1, nonce), CROW_ESPACE);
 }
 END_TEST
 
 /* The tracker's answer MAC binds the request's nonce, the status and every byte of the body. */
 START_TEST(test_answer_mac)
 {
-    crow_auth_key_t k = alice();
+    crow_control_auth_key_t k = alice();
     static const uint8_t body[] = "d5:order8:activatee";
     const char *req = "0102030405060708090a0b0c0d0e0f10";
     char a[2 * CROW_HMAC_SHA256_LEN + 1], b[2 * CROW_HMAC_SHA256_LEN + 1];
-    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, a);
+    crow_control_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, a);
     ck_assert_uint_eq(strlen(a), 64);
-    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
+    crow_control_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
     ck_assert_str_eq(a, b);
-    crow_auth_answer_mac(k.secret, "0102030405060708090a0b0c0d0e0f11", 200, body, sizeof body - 1, b);
+    crow_control_auth_answer_mac(k.secret, "0102030405060708090a0b0c0d0e0f11", 200, body, sizeof body - 1, b);
     ck_assert_str_ne(a, b);
-    crow_auth_answer_mac(k.secret, req, 201, body, sizeof body - 1, b);
+    crow_control_auth_answer_mac(k.secret, req, 201, body, sizeof body - 1, b);
     ck_assert_str_ne(a, b);
-    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 2, b);
+    crow_control_auth_answer_mac(k.secret, req, 200, body, sizeof body - 2, b);
     ck_assert_str_ne(a, b);
     k.secret[0] ^= 1;
-    crow_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
+    crow_control_auth_answer_mac(k.secret, req, 200, body, sizeof body - 1, b);
     ck_assert_str_ne(a, b);
 }
 END_TEST
@@ -186,14 +189,14 @@ static const char *const bad_headers[] = {
 
 START_TEST(test_bad_headers)
 {
-    crow_auth_claim_t c;
+    crow_control_auth_claim_t c;
     const char *why = NULL;
     /* Exactly the bytes of the value, not NUL-terminated beyond them. */
     char copy[512];
     size_t n = strlen(bad_headers[_i]);
     memcpy(copy, bad_headers[_i], n);
     memset(copy + n, 'f', sizeof copy - n);
-    ck_assert_msg(crow_auth_claim_parse(copy, n, &c, &why) == CROW_EPARSE, "%s", bad_headers[_i]);
+    ck_assert_msg(crow_control_auth_claim_parse(copy, n, &c, &why) == CROW_EPARSE, "%s", bad_headers[_i]);
     ck_assert_ptr_nonnull(why);
 }
 END_TEST

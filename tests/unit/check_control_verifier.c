@@ -17,7 +17,7 @@
 #define ALICE "operator alice 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define H1    "agent h1 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 
-static crow_auth_key_t keys[2];
+static crow_control_auth_key_t keys[2];
 static crow_control_verifier_t *v;
 static char raw[4096];
 static crow_http_request_t req;
@@ -25,8 +25,8 @@ static crow_http_request_t req;
 static void setup(void)
 {
     const char *why;
-    ck_assert_int_eq(crow_auth_key_parse(ALICE, strlen(ALICE), &keys[0], &why), 0);
-    ck_assert_int_eq(crow_auth_key_parse(H1, strlen(H1), &keys[1], &why), 0);
+    ck_assert_int_eq(crow_control_auth_key_parse(ALICE, strlen(ALICE), &keys[0], &why), 0);
+    ck_assert_int_eq(crow_control_auth_key_parse(H1, strlen(H1), &keys[1], &why), 0);
     ck_assert_int_eq(crow_control_verifier_new(&v, 30, SLOTS), 0);
     ck_assert_int_eq(crow_control_verifier_set_keys(v, keys, 2), 0);
 }
@@ -37,7 +37,7 @@ static void teardown(void)
 }
 
 /* Parses "METHOD target" sent with key (NULL: unsigned), signed for signed_target at ts with nonce n. */
-static void request(const char *method, const char *target, const crow_auth_key_t *key,
+static void request(const char *method, const char *target, const crow_control_auth_key_t *key,
                     const char *signed_target, uint64_t ts, uint32_t n)
 {
     char auth[CROW_AUTH_HEADER_MAX + 32] = "";
@@ -45,7 +45,8 @@ static void request(const char *method, const char *target, const crow_auth_key_
         uint8_t nonce[CROW_AUTH_NONCE_LEN] = {0};
         memcpy(nonce, &n, sizeof n);
         char value[CROW_AUTH_HEADER_MAX];
-        ck_assert_int_gt(crow_auth_sign(value, sizeof value, key, method, signed_target, ts, nonce), 0);
+        ck_assert_int_gt(crow_control_auth_sign(value, sizeof value, key, method, signed_target, ts, nonce),
+                         0);
         snprintf(auth, sizeof auth, "Authorization: %s\r\n", value);
     }
     int len = snprintf(raw, sizeof raw, "%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n", method, target, auth);
@@ -102,12 +103,12 @@ START_TEST(test_refusals)
     ck_assert_int_eq(check(T, &out), CROW_EPROTO);
     ck_assert_int_eq(out.status, 401);
     ck_assert_ptr_nonnull(strstr(out.why, "no Authorization header"));
-    crow_auth_key_t bob = keys[0];
+    crow_control_auth_key_t bob = keys[0];
     snprintf(bob.name, sizeof bob.name, "bob");
     request("POST", "/rollout/abort", &bob, "/rollout/abort", T, 1);
     ck_assert_int_eq(check(T, &out), CROW_EPROTO);
     ck_assert_ptr_nonnull(strstr(out.why, "unknown identity"));
-    crow_auth_key_t wrong = keys[0];
+    crow_control_auth_key_t wrong = keys[0];
     wrong.secret[0] ^= 0x80;
     request("POST", "/rollout/abort", &wrong, "/rollout/abort", T, 2);
     ck_assert_int_eq(check(T, &out), CROW_EPROTO);
@@ -139,7 +140,7 @@ START_TEST(test_reload_revokes)
     request("POST", "/agent/poll", &keys[1], "/agent/poll", T, 2);
     ck_assert_int_eq(check(T, &out), 0);
     /* Rotated: the old secret no longer signs. */
-    crow_auth_key_t rotated = keys[1];
+    crow_control_auth_key_t rotated = keys[1];
     memset(rotated.secret, 7, sizeof rotated.secret);
     ck_assert_int_eq(crow_control_verifier_set_keys(v, &rotated, 1), 0);
     request("POST", "/agent/poll", &keys[1], "/agent/poll", T, 3);
@@ -209,7 +210,7 @@ static const struct {
 
 START_TEST(test_policy)
 {
-    const crow_auth_key_t *key = cases[_i].key < 0 ? NULL : &keys[cases[_i].key];
+    const crow_control_auth_key_t *key = cases[_i].key < 0 ? NULL : &keys[cases[_i].key];
     request(cases[_i].method, cases[_i].target, key, cases[_i].target, T, (uint32_t)_i + 1);
     crow_control_policy_t p = {.verifier = cases[_i].auth ? v : NULL,
                                .insecure = cases[_i].insecure,

@@ -548,7 +548,7 @@ START_TEST(test_catch_up_resends_before_the_final_end)
     crow_mcast_sender_set_all_available(&g.s);
     ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
     uint32_t taken[4];
-    crow_need_t segs = {{1u << 3 | 1u << 1}}, again = {{1u << 1}};
+    crow_need_map_t segs = {{1u << 3 | 1u << 1}}, again = {{1u << 1}};
     ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, &segs, taken, 4), 2);
     ck_assert_uint_eq(taken[0], 1);
     ck_assert_uint_eq(taken[1], 3);
@@ -585,7 +585,7 @@ START_TEST(test_scope_sends_only_the_wanted_pieces)
     cfg.first_piece = 5;
     rig_init(&g, test_manifest(10, 0), &cfg); /* 10 pieces: a segment each */
     crow_mcast_sender_set_all_available(&g.s);
-    crow_need_t scope = {{1u << 2 | 1u << 7}};
+    crow_need_map_t scope = {{1u << 2 | 1u << 7}};
     crow_mcast_sender_want_segments(&g.s, &scope);
     ck_assert_uint_eq(g.s.stats.wanted, 2);
     struct sent_run r;
@@ -606,7 +606,7 @@ START_TEST(test_scope_sends_only_the_wanted_pieces)
     cfg.passes = 1;
     rig_init(&g, test_manifest(10, 0), &cfg);
     crow_mcast_sender_set_all_available(&g.s);
-    crow_need_t none = {{0}};
+    crow_need_map_t none = {{0}};
     crow_mcast_sender_want_segments(&g.s, &none);
     ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_DONE);
     ck_assert_uint_eq(r.data, 0);
@@ -621,7 +621,7 @@ START_TEST(test_scope_sends_only_the_wanted_pieces)
     ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
     ck_assert(crow_mcast_sender_drained(&g.s));
     ck_assert_uint_eq(r.data, 0);
-    crow_need_t four = {{1u << 4}};
+    crow_need_map_t four = {{1u << 4}};
     ck_assert_uint_eq(crow_mcast_sender_resend_segments(&g.s, &four, NULL, 0), 1);
     ck_assert_int_eq(send_until_idle(&g, &r), CROW_MCAST_WAIT);
     ck_assert_uint_eq(r.nfirst, 1);

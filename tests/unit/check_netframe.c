@@ -25,7 +25,7 @@ typedef struct frame_case {
     /* Bends the built frame buf[0..*len); ip is the IPv4 header's offset. */
     void (*mutate)(uint8_t *buf, size_t *len, size_t ip);
     int cut; /* > 0: caplen = len - cut, wirelen = len */
-    enum crow_nf_status want;
+    enum crow_netframe_status want;
     size_t want_payload, want_wire_payload; /* checked when want == CROW_NF_OK */
     uint16_t want_vlan;
 } frame_case_t;
@@ -461,7 +461,7 @@ START_TEST(test_frame_table)
     uint8_t *cap = malloc(caplen ? caplen : 1);
     memcpy(cap, buf, caplen);
     crow_netframe_t fr;
-    enum crow_nf_status st = crow_netframe_parse(link, cap, caplen, len, &fr);
+    enum crow_netframe_status st = crow_netframe_parse(link, cap, caplen, len, &fr);
     ck_assert_msg(st == c->want, "%s: status %s, want %s", c->name, crow_netframe_status_name(st),
                   crow_netframe_status_name(c->want));
     if (st == CROW_NF_OK) {
@@ -514,7 +514,7 @@ START_TEST(test_every_truncation)
                 uint8_t *cap = malloc(caplen ? caplen : 1);
                 memcpy(cap, buf, caplen);
                 crow_netframe_t fr;
-                enum crow_nf_status st = crow_netframe_parse(a.link, cap, caplen, len, &fr);
+                enum crow_netframe_status st = crow_netframe_parse(a.link, cap, caplen, len, &fr);
                 if (caplen < headers) {
                     ck_assert_msg(st == CROW_NF_TRUNCATED, "link %d variant %d caplen %zu: %s", a.link,
                                   variant, caplen, crow_netframe_status_name(st));
@@ -564,7 +564,7 @@ START_TEST(test_random_bytes)
                 fx_put32(buf, 2);
         }
         crow_netframe_t fr;
-        enum crow_nf_status st = crow_netframe_parse(link, buf, len, len + (size_t)(round % 3), &fr);
+        enum crow_netframe_status st = crow_netframe_parse(link, buf, len, len + (size_t)(round % 3), &fr);
         ck_assert_int_lt(st, CROW_NF_COUNT_);
         if (st == CROW_NF_OK)
             ck_assert(fr.payload + fr.payload_len <= buf + len);

@@ -303,13 +303,13 @@ START_TEST(test_refreshes_its_need_while_the_stream_flows)
     crow_peer_policy_t p;
     start_peer(&p, true); /* lit, announced at 100 ms */
     uint64_t at[8];
-    crow_need_t all = {{0}}, some = {{0xff}};
-    crow_need_set_range(&all, 0, CROW_NEED_SEGMENTS);
+    crow_need_map_t all = {{0}}, some = {{0xff}};
+    crow_need_map_set_range(&all, 0, CROW_NEED_SEGMENTS);
     crow_peer_policy_need(&p, &all);
     ck_assert_uint_eq(crow_peer_policy_next_deadline(&p), 2100 * MS);
     ck_assert_uint_eq(announces(&p, 200 * MS, 2200 * MS, &nothing_needed, false, at, 8), 1);
     ck_assert_uint_eq(at[0], 2100 * MS);
-    ck_assert(crow_need_equal(&p.reported_need, &all));
+    ck_assert(crow_need_map_equal(&p.reported_need, &all));
     ck_assert_uint_eq(announces(&p, 2200 * MS, 10 * S, &nothing_needed, false, at, 8), 0);
     crow_peer_policy_need(&p, &some);
     ck_assert_uint_eq(announces(&p, 10 * S, 11 * S, &nothing_needed, false, at, 8), 1);

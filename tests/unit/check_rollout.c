@@ -108,7 +108,8 @@ static int control(enum crow_control c, const char *why)
     return submit(&rec);
 }
 
-static int start(const char *release, const char *plan, enum crow_distribute mode, crow_plan_error_t *err)
+static int start(const char *release, const char *plan, enum crow_distribute mode,
+                 crow_rollout_plan_error_t *err)
 {
     static crow_jrec_t rec;
     static crow_racks_t racks;
@@ -235,7 +236,7 @@ static const char three_waves[] = "canary r1\nwave r2 failures=1\nwave r3\n";
 
 START_TEST(test_clean_rollout_done)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(crow_rollout_status_text(sim.r, sim.now, json_a, sizeof json_a),
                      strlen("no rollout yet\n"));
     ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
@@ -308,7 +309,7 @@ static const struct {
 
 static void run_sick(int k)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     for (int i = 0; i < sick[k].sick_in_r2; i++)
         sim.sick[3 + i] = true;
     ck_assert_int_eq(start(new_rel, sick[k].plan, CROW_DISTRIBUTE_ALL, &err), 0);
@@ -409,7 +410,7 @@ START_TEST(test_rollback_in_reverse_wave_order)
     /* The clean rollout afterwards completes, and a host's rollback target is what it ran then. */
     memset(sim.sick, 0, sizeof sim.sick);
     memset(sim.activated, 0, sizeof sim.activated);
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(start(next_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
     ck_assert_uint_eq(sim.r->id, 2);
     ck_assert_uint_eq(sim.r->activations_ordered, 0);
@@ -435,7 +436,7 @@ END_TEST
  * rollback order, and no activation is handed out any more. */
 START_TEST(test_rollback_while_activating)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     const char *rel;
     ck_assert_int_eq(start(new_rel, "canary r1 failures=3\nwave rest\n", CROW_DISTRIBUTE_ALL, &err), 0);
     drive();
@@ -471,7 +472,7 @@ END_TEST
 
 START_TEST(test_pause_resume_abort)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static crow_jrec_t rec;
     const char *rel;
     ck_assert_int_eq(control(CROW_CONTROL_PAUSE, ""), CROW_ESESSION); /* no rollout yet */
@@ -520,7 +521,7 @@ END_TEST
 
 START_TEST(test_soak_deadlines)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static crow_jrec_t rec;
     ck_assert_int_eq(
         start(new_rel, "canary r1 soak=30s\nwave r2 soak=1m\nwave r3\n", CROW_DISTRIBUTE_ALL, &err), 0);
@@ -559,7 +560,7 @@ END_TEST
 
 START_TEST(test_per_wave_distribution)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     const char *rel;
     ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_PER_WAVE, &err), 0);
     ck_assert_int_eq(sim.r->distribute, CROW_DISTRIBUTE_PER_WAVE);
@@ -586,7 +587,7 @@ END_TEST
 /* A host whose download fails counts as a failure of its wave. */
 START_TEST(test_download_failure_halts)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     sim.dl_fails[4] = true;
     ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_PER_WAVE, &err), 0);
     settle();
@@ -601,7 +602,7 @@ END_TEST
 /* A wave whose racks have no agent halts instead of waiting forever. */
 START_TEST(test_empty_wave_halts)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(register_host("h41", "r4", old_rel), 0);
     ck_assert_int_eq(start(new_rel, "canary r1\nwave r5\nwave r4\n", CROW_DISTRIBUTE_ALL, &err), CROW_EPARSE);
     ck_assert_str_eq(err.text, "line 2: no such rack 'r5'");
@@ -632,7 +633,7 @@ END_TEST
 
 START_TEST(test_refused_records)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static crow_jrec_t rec;
     ck_assert_int_eq(report("h11", 1, CROW_STEP_DOWNLOAD, true, ""), CROW_ESESSION); /* no rollout yet */
     ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
@@ -728,7 +729,7 @@ START_TEST(test_host_table_limit)
     ck_assert_int_eq(register_host("h11", "r2", old_rel), 0);
     ck_assert_uint_eq(crow_rollout_find_host(sim.r, "one-too-many"), UINT32_MAX);
     /* A rollout over the full table still works: r9 left out of the plan. */
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(start(new_rel, "canary r1 failures=100\nwave r2\n", CROW_DISTRIBUTE_PER_WAVE, &err), 0);
     settle();
     ck_assert_int_eq(sim.r->state, CROW_ROLLOUT_DONE);
@@ -802,7 +803,7 @@ START_TEST(test_twenty_thousand_hosts)
     for (int k = 0; k < 8; k++)
         len += snprintf(plan + len, sizeof plan - (size_t)len, "wave 10%% failures=5 healthy=90%%\n");
     snprintf(plan + len, sizeof plan - (size_t)len, "wave rest failures=5 healthy=90%%\n");
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(start(new_rel, plan, CROW_DISTRIBUTE_ALL, &err), 0);
     ck_assert_uint_eq(sim.r->wave_count, 10);
 
@@ -879,7 +880,7 @@ START_TEST(test_replay_rebuilds_state)
     ck_assert_int_eq(control(CROW_CONTROL_ROLLBACK, "sick"), 0);
     settle();
     memset(sim.sick, 0, sizeof sim.sick);
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(
         start(next_rel, "canary r1 soak=10s\nwave rest failures=2\n", CROW_DISTRIBUTE_PER_WAVE, &err), 0);
     settle();
@@ -902,7 +903,7 @@ END_TEST
  * the restarted coordinator hands the same order out again but never issues a second one. */
 START_TEST(test_replay_never_reissues_an_activation)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(
         start(new_rel, "canary r1 failures=2\nwave r2,r3 failures=3\n", CROW_DISTRIBUTE_ALL, &err), 0);
     settle();
@@ -959,7 +960,7 @@ END_TEST
  * goes on without it; its next poll brings it back. */
 START_TEST(test_silent_host_expires)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static crow_jrec_t rec;
     sim.r->host_expiry_ms = 60000;
     sim.silent[1] = true; /* h12 */
@@ -1008,7 +1009,7 @@ END_TEST
  * wave's threshold decides. Expiry waits while a rollout is paused or over. */
 START_TEST(test_silent_activation_counts_failed)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static crow_jrec_t rec;
     sim.r->host_expiry_ms = 30000;
     sim.mute_activate[0] = true; /* h11: the canary's first activation */
@@ -1035,7 +1036,7 @@ END_TEST
  * failure the host reported since; the same one again is a harmless repeat. */
 START_TEST(test_report_sequence)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static crow_jrec_t rec;
     ck_assert_int_eq(start(new_rel, three_waves, CROW_DISTRIBUTE_ALL, &err), 0);
     drive();

@@ -10,13 +10,13 @@
 #include "crowcast/rollout_plan.h"
 #include "check_main.h"
 
-static crow_plan_t plan;
+static crow_rollout_plan_t plan;
 static char names[CROW_RACKS_MAX + 1][CROW_RACK_NAME_MAX + 1];
 static uint32_t wave_of[CROW_RACKS_MAX + 1];
 
-static int parse(const char *text, crow_plan_error_t *err)
+static int parse(const char *text, crow_rollout_plan_error_t *err)
 {
-    return crow_plan_parse(&plan, text, strlen(text), err);
+    return crow_rollout_plan_parse(&plan, text, strlen(text), err);
 }
 
 static const char sample[] = "# staged rollout of the web tier\n"
@@ -30,14 +30,14 @@ static const char sample[] = "# staged rollout of the web tier\n"
 
 START_TEST(test_parse_sample)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(parse(sample, &err), 0);
     ck_assert_uint_eq(plan.wave_count, 4);
     ck_assert_uint_eq(plan.named_count, 3);
     ck_assert_str_eq(plan.named[0], "r1");
     ck_assert_str_eq(plan.named[2], "r3");
 
-    const crow_plan_wave_t *w = plan.waves;
+    const crow_rollout_plan_wave_t *w = plan.waves;
     ck_assert(w[0].canary);
     ck_assert_int_eq(w[0].select, CROW_WAVE_RACKS);
     ck_assert_uint_eq(w[0].first_named, 0);
@@ -143,7 +143,7 @@ static const struct {
 
 START_TEST(test_errors_name_the_line)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     int ret = parse(broken[_i].text, &err);
     ck_assert_msg(ret == broken[_i].code, "%s: got %d", broken[_i].text, ret);
     ck_assert_uint_eq(err.line, broken[_i].line);
@@ -157,9 +157,9 @@ END_TEST
 
 START_TEST(test_nul_byte_and_limits)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     static const char nul[] = "canary r1\nwave r2 \0 soak=1\n";
-    ck_assert_int_eq(crow_plan_parse(&plan, nul, sizeof nul - 1, &err), CROW_EPARSE);
+    ck_assert_int_eq(crow_rollout_plan_parse(&plan, nul, sizeof nul - 1, &err), CROW_EPARSE);
     ck_assert_uint_eq(err.line, 2);
 
     static char text[4096];
@@ -167,12 +167,12 @@ START_TEST(test_nul_byte_and_limits)
     for (int i = 0; i <= CROW_PLAN_MAX_WAVES; i++)
         len += (size_t)snprintf(text + len, sizeof text - len, "wave r%d\n", i);
     ck_assert_int_le(len, CROW_PLAN_MAX_TEXT);
-    ck_assert_int_eq(crow_plan_parse(&plan, text, len, &err), CROW_ELIMIT);
+    ck_assert_int_eq(crow_rollout_plan_parse(&plan, text, len, &err), CROW_ELIMIT);
     ck_assert_uint_eq(err.line, CROW_PLAN_MAX_WAVES + 1);
     ck_assert_str_eq(err.text, "line 33: too many waves");
     /* Exactly the maximum is fine. */
     len = (size_t)(strrchr(text, 'w') - text);
-    ck_assert_int_eq(crow_plan_parse(&plan, text, len, &err), 0);
+    ck_assert_int_eq(crow_rollout_plan_parse(&plan, text, len, &err), 0);
     ck_assert_uint_eq(plan.wave_count, CROW_PLAN_MAX_WAVES);
 
     /* 65 racks named across two waves. */
@@ -183,15 +183,15 @@ START_TEST(test_nul_byte_and_limits)
     for (int i = 40; i <= CROW_PLAN_MAX_NAMED; i++)
         len += (size_t)snprintf(text + len, sizeof text - len, "%sr%d", i > 40 ? "," : "", i);
     ck_assert_int_le(len, CROW_PLAN_MAX_TEXT);
-    ck_assert_int_eq(crow_plan_parse(&plan, text, len, &err), CROW_ELIMIT);
+    ck_assert_int_eq(crow_rollout_plan_parse(&plan, text, len, &err), CROW_ELIMIT);
     ck_assert_uint_eq(err.line, 2);
     ck_assert_str_eq(err.text, "line 2: too many racks named");
 
     /* A plan over 1024 bytes, even of comments. */
     memset(text, '#', CROW_PLAN_MAX_TEXT + 1);
     memcpy(text, "wave r1\n", 8);
-    ck_assert_int_eq(crow_plan_parse(&plan, text, CROW_PLAN_MAX_TEXT, &err), 0);
-    ck_assert_int_eq(crow_plan_parse(&plan, text, CROW_PLAN_MAX_TEXT + 1, &err), CROW_ELIMIT);
+    ck_assert_int_eq(crow_rollout_plan_parse(&plan, text, CROW_PLAN_MAX_TEXT, &err), 0);
+    ck_assert_int_eq(crow_rollout_plan_parse(&plan, text, CROW_PLAN_MAX_TEXT + 1, &err), CROW_ELIMIT);
     ck_assert_uint_eq(err.line, 0);
 }
 END_TEST
@@ -226,11 +226,11 @@ static const struct {
 
 START_TEST(test_assign)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(parse(assignments[_i].plan, &err), 0);
     uint32_t n = set_racks(assignments[_i].racks);
-    ck_assert_int_eq(crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, n, wave_of, &err),
-                     0);
+    ck_assert_int_eq(
+        crow_rollout_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, n, wave_of, &err), 0);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t want = assignments[_i].waves[i] ? assignments[_i].waves[i] - 1 : UINT32_MAX;
         ck_assert_msg(wave_of[i] == want, "%s: rack %s in wave %d, want %d", assignments[_i].plan, names[i],
@@ -254,11 +254,12 @@ static const struct {
 
 START_TEST(test_assign_errors)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(parse(misassigned[_i].plan, &err), 0);
     uint32_t n = set_racks(misassigned[_i].racks);
-    ck_assert_int_eq(crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, n, wave_of, &err),
-                     misassigned[_i].code);
+    ck_assert_int_eq(
+        crow_rollout_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names, n, wave_of, &err),
+        misassigned[_i].code);
     ck_assert_uint_eq(err.line, misassigned[_i].line);
     ck_assert_str_eq(err.text, misassigned[_i].message);
 }
@@ -266,16 +267,16 @@ END_TEST
 
 START_TEST(test_assign_many_racks)
 {
-    crow_plan_error_t err = {0};
+    crow_rollout_plan_error_t err = {0};
     ck_assert_int_eq(parse("canary rack000\nwave 1%\nwave 50%\nwave rest\n", &err), 0);
     for (int i = 0; i <= CROW_RACKS_MAX; i++)
         snprintf(names[i], sizeof names[i], "rack%03d", CROW_RACKS_MAX - i);
-    ck_assert_int_eq(crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names,
-                                      CROW_RACKS_MAX + 1, wave_of, &err),
+    ck_assert_int_eq(crow_rollout_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names,
+                                              CROW_RACKS_MAX + 1, wave_of, &err),
                      CROW_ELIMIT);
     /* names[k] is rack(256-k): rack000 is the last entry. Drop rack256 (the first) to fit the limit. */
-    ck_assert_int_eq(crow_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names + 1,
-                                      CROW_RACKS_MAX, wave_of, &err),
+    ck_assert_int_eq(crow_rollout_plan_assign(&plan, (const char(*)[CROW_RACK_NAME_MAX + 1]) names + 1,
+                                              CROW_RACKS_MAX, wave_of, &err),
                      0);
     uint32_t per_wave[4] = {0};
     for (int i = 0; i < CROW_RACKS_MAX; i++) {

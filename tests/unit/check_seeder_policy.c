@@ -51,30 +51,30 @@ static uint64_t first_segments(unsigned n)
 }
 
 /* A map of the first 64 segments. */
-static crow_need_t map64(uint64_t bits)
+static crow_need_map_t map64(uint64_t bits)
 {
-    return (crow_need_t){{bits}};
+    return (crow_need_map_t){{bits}};
 }
 
 static void stream_sent(uint64_t now, uint64_t bits)
 {
-    crow_need_t sent = map64(bits);
+    crow_need_map_t sent = map64(bits);
     crow_seeder_policy_stream_sent(&p, now, &sent);
 }
 
 /* The segments the catch-up names now (all among the first 64). */
 static uint64_t catch_up(void)
 {
-    crow_need_t resend;
+    crow_need_map_t resend;
     bool any = crow_seeder_policy_catch_up(&p, &resend);
-    ck_assert(any == crow_need_any(&resend));
+    ck_assert(any == crow_need_map_any(&resend));
     for (unsigned i = 1; i < CROW_NEED_WORDS; i++)
         ck_assert_uint_eq(resend.w[i], 0);
     return resend.w[0];
 }
 
 /* The pass starts: its scope decided for a release of `pieces` pieces. */
-static enum crow_seeder_scope sending(uint64_t now, uint32_t pieces, crow_need_t *scope)
+static enum crow_seeder_scope sending(uint64_t now, uint32_t pieces, crow_need_map_t *scope)
 {
     enum crow_seeder_scope kind = crow_seeder_policy_scope(&p, pieces, scope);
     crow_seeder_policy_sending(&p, now);
@@ -85,7 +85,7 @@ START_TEST(test_catches_up_what_late_joiners_missed)
 {
     const uint64_t ms = 1000000ull;
     crow_seeder_policy_config_t c = {.tracker = true, .serves_tcp = true, .linger_ns = -1, .catch_up = true};
-    crow_need_t scope;
+    crow_need_map_t scope;
     crow_seeder_policy_init(&p, &c, 0);
     ck_assert_int_eq(sending(0, 64, &scope), CROW_SEEDER_SCOPE_ALL);
     /* A 6.4 s pass, one segment every 100 ms; peers answer every 250 ms. A late peer joins at 1 s
@@ -146,32 +146,32 @@ START_TEST(test_the_pass_sends_what_the_peers_lack)
                                      .linger_ns = -1,
                                      .wait_peers_ns = 600 * (int64_t)S,
                                      .catch_up = true};
-    crow_need_t scope;
+    crow_need_map_t scope;
     /* Three hosts hold v1 and lack segments 5, 6 and 900 of 1024 (4096 pieces). */
     crow_seeder_policy_init(&p, &c, 0);
-    crow_need_t delta = {{0}};
-    crow_need_set(&delta, 5);
-    crow_need_set(&delta, 6);
-    crow_need_set(&delta, 900);
+    crow_need_map_t delta = {{0}};
+    crow_need_map_set(&delta, 5);
+    crow_need_map_set(&delta, 6);
+    crow_need_map_set(&delta, 900);
     crow_seeder_swarm_t sw = {
         .interval_s = 30, .complete = 1, .incomplete = 3, .has_need = true, .need = delta};
     crow_seeder_policy_tracker_answer(&p, 100 * ms, &sw);
     ck_assert_int_eq(crow_seeder_policy_may_start(&p, 100 * ms), CROW_SEEDER_START_PEERS);
     ck_assert_uint_eq(crow_seeder_policy_first_piece(&p, 4096), 3600); /* after the gap 7..899 */
     ck_assert_int_eq(sending(100 * ms, 4096, &scope), CROW_SEEDER_SCOPE_NEEDED);
-    ck_assert(crow_need_equal(&scope, &delta));
+    ck_assert(crow_need_map_equal(&scope, &delta));
     /* A fourth host holding nothing joins: it lacks everything. What the scope sends is not missed
      * (it is on its way), the rest is, at once. */
-    crow_need_t everything = {{0}};
-    crow_need_set_range(&everything, 0, 1024);
+    crow_need_map_t everything = {{0}};
+    crow_need_map_set_range(&everything, 0, 1024);
     sw.incomplete = 4;
     sw.need = everything;
     crow_seeder_policy_tracker_answer(&p, 300 * ms, &sw);
-    ck_assert_uint_eq(crow_need_count(&p.missed), 1024 - 3);
-    ck_assert(!crow_need_get(&p.missed, 5) && !crow_need_get(&p.missed, 900));
-    crow_need_t resend;
+    ck_assert_uint_eq(crow_need_map_count(&p.missed), 1024 - 3);
+    ck_assert(!crow_need_map_get(&p.missed, 5) && !crow_need_map_get(&p.missed, 900));
+    crow_need_map_t resend;
     ck_assert(crow_seeder_policy_catch_up(&p, &resend));
-    ck_assert_uint_eq(crow_need_count(&resend), 1024 - 3);
+    ck_assert_uint_eq(crow_need_map_count(&resend), 1024 - 3);
     ck_assert(!crow_seeder_policy_catch_up(&p, &resend)); /* each once */
 
     /* Every host lacks nothing of the stream (only scattered chunks): no piece at all. */
@@ -179,7 +179,7 @@ START_TEST(test_the_pass_sends_what_the_peers_lack)
     sw = (crow_seeder_swarm_t){.interval_s = 30, .complete = 1, .incomplete = 2, .has_need = true};
     crow_seeder_policy_tracker_answer(&p, 100 * ms, &sw);
     ck_assert_int_eq(sending(100 * ms, 4096, &scope), CROW_SEEDER_SCOPE_NONE);
-    ck_assert(!crow_need_any(&scope));
+    ck_assert(!crow_need_map_any(&scope));
 
     /* No map (a peer sent none in time) or no tracker: every segment of the release. */
     crow_seeder_policy_init(&p, &c, 0);
@@ -187,11 +187,11 @@ START_TEST(test_the_pass_sends_what_the_peers_lack)
     ck_assert_int_eq(crow_seeder_policy_may_start(&p, 100 * ms + CROW_SEEDER_MAP_WAIT_NS),
                      CROW_SEEDER_START_NO_MAP);
     ck_assert_int_eq(sending(100 * ms + CROW_SEEDER_MAP_WAIT_NS, 300, &scope), CROW_SEEDER_SCOPE_ALL);
-    ck_assert_uint_eq(crow_need_count(&scope), 300); /* one segment a piece */
+    ck_assert_uint_eq(crow_need_map_count(&scope), 300); /* one segment a piece */
     c.tracker = false;
     crow_seeder_policy_init(&p, &c, 0);
     ck_assert_int_eq(sending(0, 4096, &scope), CROW_SEEDER_SCOPE_ALL);
-    ck_assert_uint_eq(crow_need_count(&scope), 1024);
+    ck_assert_uint_eq(crow_need_map_count(&scope), 1024);
 }
 END_TEST
 

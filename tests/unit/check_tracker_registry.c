@@ -21,19 +21,19 @@ static const char racks_text[] = "rack r0 127.0.1.0/24 239.9.0.1:7000\n"
                                  "trust-announced-rack yes\n";
 
 static crow_racks_t racks;
-static crow_registry_t *reg;
+static crow_tracker_registry_t *reg;
 static const uint8_t hash_a[20] = "AAAAAAAAAAAAAAAAAAAA";
 
 static void setup(void)
 {
     ck_assert_int_eq(crow_racks_parse(&racks, racks_text, strlen(racks_text), NULL), 0);
-    crow_registry_config_t cfg = {.interval = 30, .peer_timeout_ms = 90000};
-    ck_assert_int_eq(crow_registry_new(&reg, &cfg, &racks), 0);
+    crow_tracker_registry_config_t cfg = {.interval = 30, .peer_timeout_ms = 90000};
+    ck_assert_int_eq(crow_tracker_registry_new(&reg, &cfg, &racks), 0);
 }
 
 static void teardown(void)
 {
-    crow_registry_free(reg);
+    crow_tracker_registry_free(reg);
 }
 
 /* Peer j of rack r: 127.0.(r+1).(10+j), port 6881; its address order is its chain order. */
@@ -66,7 +66,7 @@ static int announce_at(uint32_t addr, uint64_t left, int numwant, enum crow_anno
     const char *failure = NULL;
     uint32_t rack = crow_racks_lookup(&racks, addr);
     req.event = ev;
-    return crow_registry_announce(reg, &req, addr, rack, now, list, 256, &resp, &failure);
+    return crow_tracker_registry_announce(reg, &req, addr, rack, now, list, 256, &resp, &failure);
 }
 
 static void announce_ok(uint32_t addr, uint64_t left, int numwant)
@@ -238,9 +238,9 @@ START_TEST(test_a_leading_peer_is_listed_the_seeder)
     crow_announce_req_t req = make_req(hash_a, peer_addr(1, 1), SIZE, 50);
     req.lead = true;
     const char *failure = NULL;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(1, 1),
-                                            crow_racks_lookup(&racks, peer_addr(1, 1)), 40, list, 256, &resp,
-                                            &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(1, 1),
+                                                    crow_racks_lookup(&racks, peer_addr(1, 1)), 40, list, 256,
+                                                    &resp, &failure),
                      0);
     for (size_t i = 0; i < resp.peer_count; i++)
         seeder |= list[i].addr == SEEDER;
@@ -291,7 +291,7 @@ static void check_rack(const struct rack_model *m, uint64_t now)
         heads += m->live[h] && m->told_head[h];
     ck_assert_int_le(heads, 1);
     static char text[4096];
-    ck_assert_int_gt(crow_registry_status_json(reg, now, text, sizeof(text)), 0);
+    ck_assert_int_gt(crow_tracker_registry_status_json(reg, now, text, sizeof(text)), 0);
     int oldest = model_oldest(m);
     for (int h = 0; h < HOSTS; h++) {
         char needle[40];
@@ -386,10 +386,10 @@ START_TEST(test_one_head_in_every_start_order)
                 now += 30000;
                 ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_NONE, now), 0);
                 rack_round(&m, order, round, now);
-                ck_assert(m.told_head[head] && crow_registry_expire(reg, now) == 0);
+                ck_assert(m.told_head[head] && crow_tracker_registry_expire(reg, now) == 0);
             }
             now = silent_since + 90000;
-            ck_assert_uint_eq(crow_registry_expire(reg, now), 1);
+            ck_assert_uint_eq(crow_tracker_registry_expire(reg, now), 1);
             model_leave(&m, head);
         }
         check_rack(&m, now);
@@ -422,8 +422,8 @@ START_TEST(test_rack_change_joins_as_newcomer)
     ck_assert_int_eq(announce_at(peer_addr(1, 5), SIZE, 50, CROW_EVENT_STARTED, 3), 0);
     ck_assert(resp.crowcast.head);
     crow_announce_req_t req = make_req(hash_a, peer_addr(0, 0), SIZE, 50);
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 0), r1, 4, list, 256, &resp, &failure),
-                     0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(reg, &req, peer_addr(0, 0), r1, 4, list, 256, &resp, &failure), 0);
     ck_assert_str_eq(resp.crowcast.rack, "r1");
     ck_assert_uint_eq(resp.crowcast.position, 0); /* 127.0.1.10 sorts before 127.0.2.15 */
     ck_assert(!resp.crowcast.head);
@@ -487,14 +487,16 @@ START_TEST(test_unracked_and_rack_change)
     crow_announce_req_t req = make_req(hash_a, 0x0a000001, SIZE, 50);
     const char *failure = NULL;
     ck_assert_int_eq(
-        crow_registry_announce(reg, &req, 0x0a000001, CROW_RACK_NONE, 5, list, 256, &resp, &failure), 0);
+        crow_tracker_registry_announce(reg, &req, 0x0a000001, CROW_RACK_NONE, 5, list, 256, &resp, &failure),
+        0);
     ck_assert_str_eq(resp.crowcast.rack, "");
     ck_assert_uint_eq(resp.crowcast.group, 0);
     ck_assert(resp.crowcast.head);
     /* The same endpoint, now announcing a (trusted) rack: moved, not duplicated. */
     uint32_t rack;
     ck_assert_int_eq(crow_racks_resolve(&racks, 0x0a000001, "r1", &rack), 0);
-    ck_assert_int_eq(crow_registry_announce(reg, &req, 0x0a000001, rack, 6, list, 256, &resp, &failure), 0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(reg, &req, 0x0a000001, rack, 6, list, 256, &resp, &failure), 0);
     ck_assert_str_eq(resp.crowcast.rack, "r1");
     ck_assert_uint_eq(resp.incomplete, 1);
 }
@@ -502,28 +504,28 @@ END_TEST
 
 START_TEST(test_expiry_with_fake_clock)
 {
-    ck_assert_uint_eq(crow_registry_next_deadline(reg), UINT64_MAX);
+    ck_assert_uint_eq(crow_tracker_registry_next_deadline(reg), UINT64_MAX);
     for (int j = 0; j < 4; j++)
         ck_assert_int_eq(announce_at(peer_addr(0, j), SIZE, 50, CROW_EVENT_STARTED, 0), 0);
-    ck_assert_uint_eq(crow_registry_next_deadline(reg), 90000);
+    ck_assert_uint_eq(crow_tracker_registry_next_deadline(reg), 90000);
     ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 60000), 0);
     ck_assert_int_eq(announce_at(peer_addr(0, 3), 0, 50, CROW_EVENT_COMPLETED, 60000), 0);
-    ck_assert_uint_eq(crow_registry_expire(reg, 89999), 0);
-    ck_assert_uint_eq(crow_registry_expire(reg, 90000), 2);
-    ck_assert_uint_eq(crow_registry_next_deadline(reg), 150000);
+    ck_assert_uint_eq(crow_tracker_registry_expire(reg, 89999), 0);
+    ck_assert_uint_eq(crow_tracker_registry_expire(reg, 90000), 2);
+    ck_assert_uint_eq(crow_tracker_registry_next_deadline(reg), 150000);
     ck_assert_int_eq(announce_at(peer_addr(0, 1), SIZE, 50, CROW_EVENT_NONE, 100000), 0);
     ck_assert_uint_eq(resp.peer_count, 1);
     ck_assert_uint_eq(list[0].addr, peer_addr(0, 3));
     ck_assert_uint_eq(resp.crowcast.position, 0); /* peer 0 is gone: peer 1 heads the chain */
     ck_assert(resp.crowcast.head);
     crow_scrape_entry_t e[2];
-    ck_assert_uint_eq(crow_registry_scrape(reg, NULL, 0, e, 2), 1);
+    ck_assert_uint_eq(crow_tracker_registry_scrape(reg, NULL, 0, e, 2), 1);
     ck_assert_uint_eq(e[0].complete, 1);
     ck_assert_uint_eq(e[0].incomplete, 1);
     ck_assert_uint_eq(e[0].downloaded, 1);
-    ck_assert_uint_eq(crow_registry_expire(reg, 1000000), 2);
-    ck_assert_uint_eq(crow_registry_scrape(reg, NULL, 0, e, 2), 0);
-    ck_assert_uint_eq(crow_registry_next_deadline(reg), UINT64_MAX);
+    ck_assert_uint_eq(crow_tracker_registry_expire(reg, 1000000), 2);
+    ck_assert_uint_eq(crow_tracker_registry_scrape(reg, NULL, 0, e, 2), 0);
+    ck_assert_uint_eq(crow_tracker_registry_next_deadline(reg), UINT64_MAX);
 }
 END_TEST
 
@@ -547,10 +549,10 @@ START_TEST(test_stopped_and_completed_counts)
     ck_assert_uint_eq(resp.complete, 1);
     ck_assert_uint_eq(resp.incomplete, 0);
     crow_scrape_entry_t e[1];
-    ck_assert_uint_eq(crow_registry_scrape(reg, &hash_a, 1, e, 1), 1);
+    ck_assert_uint_eq(crow_tracker_registry_scrape(reg, &hash_a, 1, e, 1), 1);
     ck_assert_uint_eq(e[0].downloaded, 1);
     ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_STOPPED, 5), 0);
-    ck_assert_uint_eq(crow_registry_scrape(reg, &hash_a, 1, e, 1), 0);
+    ck_assert_uint_eq(crow_tracker_registry_scrape(reg, &hash_a, 1, e, 1), 0);
     /* Stopping an unknown peer of an unknown release is harmless. */
     ck_assert_int_eq(announce_at(peer_addr(0, 1), 0, 50, CROW_EVENT_STOPPED, 6), 0);
 }
@@ -558,9 +560,9 @@ END_TEST
 
 START_TEST(test_bounded_by_configuration)
 {
-    crow_registry_t *small;
-    crow_registry_config_t cfg = {.max_swarms = 2, .max_peers_per_swarm = 3};
-    ck_assert_int_eq(crow_registry_new(&small, &cfg, &racks), 0);
+    crow_tracker_registry_t *small;
+    crow_tracker_registry_config_t cfg = {.max_swarms = 2, .max_peers_per_swarm = 3};
+    ck_assert_int_eq(crow_tracker_registry_new(&small, &cfg, &racks), 0);
     const char *failure = NULL;
     uint8_t hashes[3][20];
     for (int h = 0; h < 3; h++)
@@ -568,42 +570,45 @@ START_TEST(test_bounded_by_configuration)
     for (int h = 0; h < 2; h++) {
         crow_announce_req_t req = make_req(hashes[h], 1, SIZE, 50);
         ck_assert_int_eq(
-            crow_registry_announce(small, &req, 1, CROW_RACK_NONE, 0, list, 256, &resp, &failure), 0);
+            crow_tracker_registry_announce(small, &req, 1, CROW_RACK_NONE, 0, list, 256, &resp, &failure), 0);
     }
     crow_announce_req_t req = make_req(hashes[2], 1, SIZE, 50);
-    ck_assert_int_eq(crow_registry_announce(small, &req, 1, CROW_RACK_NONE, 0, list, 256, &resp, &failure),
-                     CROW_ELIMIT);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(small, &req, 1, CROW_RACK_NONE, 0, list, 256, &resp, &failure),
+        CROW_ELIMIT);
     ck_assert_str_eq(failure, "tracker full: too many releases");
     for (uint32_t a = 2; a <= 3; a++) {
         req = make_req(hashes[0], a, SIZE, 50);
         ck_assert_int_eq(
-            crow_registry_announce(small, &req, a, CROW_RACK_NONE, 0, list, 256, &resp, &failure), 0);
+            crow_tracker_registry_announce(small, &req, a, CROW_RACK_NONE, 0, list, 256, &resp, &failure), 0);
     }
     req = make_req(hashes[0], 4, SIZE, 50);
-    ck_assert_int_eq(crow_registry_announce(small, &req, 4, CROW_RACK_NONE, 0, list, 256, &resp, &failure),
-                     CROW_ELIMIT);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(small, &req, 4, CROW_RACK_NONE, 0, list, 256, &resp, &failure),
+        CROW_ELIMIT);
     ck_assert_str_eq(failure, "release full: too many peers");
     /* Known peers still get through, and a stopped one frees its slot. */
     req = make_req(hashes[0], 3, SIZE, 50);
-    ck_assert_int_eq(crow_registry_announce(small, &req, 3, CROW_RACK_NONE, 1, list, 256, &resp, &failure),
-                     0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(small, &req, 3, CROW_RACK_NONE, 1, list, 256, &resp, &failure), 0);
     ck_assert_uint_eq(resp.peer_count, 2);
     req.event = CROW_EVENT_STOPPED;
-    ck_assert_int_eq(crow_registry_announce(small, &req, 3, CROW_RACK_NONE, 2, list, 256, &resp, &failure),
-                     0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(small, &req, 3, CROW_RACK_NONE, 2, list, 256, &resp, &failure), 0);
     req = make_req(hashes[0], 4, SIZE, 50);
-    ck_assert_int_eq(crow_registry_announce(small, &req, 4, CROW_RACK_NONE, 3, list, 256, &resp, &failure),
-                     0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(small, &req, 4, CROW_RACK_NONE, 3, list, 256, &resp, &failure), 0);
     /* The caller's capacity bounds the list too. */
     req = make_req(hashes[0], 5, SIZE, 50);
-    ck_assert_int_eq(crow_registry_announce(small, &req, 4, CROW_RACK_NONE, 4, list, 1, &resp, &failure), 0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(small, &req, 4, CROW_RACK_NONE, 4, list, 1, &resp, &failure), 0);
     ck_assert_uint_eq(resp.peer_count, 1);
     char text[4096];
-    ck_assert_int_gt(crow_registry_metrics(small, text, sizeof(text)), 0);
+    ck_assert_int_gt(crow_tracker_registry_metrics(small, text, sizeof(text)), 0);
     ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_rejected_total 2\n"));
-    crow_registry_free(small);
-    cfg = (crow_registry_config_t){.interval = 10, .min_interval = 20};
-    ck_assert_int_eq(crow_registry_new(&small, &cfg, &racks), CROW_EUSAGE);
+    crow_tracker_registry_free(small);
+    cfg = (crow_tracker_registry_config_t){.interval = 10, .min_interval = 20};
+    ck_assert_int_eq(crow_tracker_registry_new(&small, &cfg, &racks), CROW_EUSAGE);
     ck_assert_ptr_null(small);
 }
 END_TEST
@@ -616,17 +621,17 @@ START_TEST(test_status_and_metrics)
     const char *failure = NULL;
     req.has_hook = true;
     req.hook = 7;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure),
-                     0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure), 0);
     /* mcast= is what the peer sees now: every answer counts the incomplete peers' reports */
     req.has_hook = false;
     req.mcast = CROW_MCAST_REPORT_LIT;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure),
-                     0);
+    ck_assert_int_eq(
+        crow_tracker_registry_announce(reg, &req, peer_addr(2, 3), 2, 1000, list, 256, &resp, &failure), 0);
     ck_assert_uint_eq(resp.crowcast.lit, 1);
     ck_assert_uint_eq(resp.crowcast.dark, 0);
     static char text[16384];
-    long n = crow_registry_status_json(reg, 5000, text, sizeof(text));
+    long n = crow_tracker_registry_status_json(reg, 5000, text, sizeof(text));
     ck_assert_int_gt(n, 0);
     ck_assert_uint_eq(strlen(text), (size_t)n);
     ck_assert_msg(
@@ -649,9 +654,9 @@ START_TEST(test_status_and_metrics)
                                  "{\"peer\":\"127.0.3.13:6881\",\"left\":999600,\"since_ms\":1000,\"hook\":7,"
                                  "\"mcast\":\"lit\"}"));
     for (size_t cap = 0; cap < (size_t)n; cap += 97)
-        ck_assert_int_eq(crow_registry_status_json(reg, 5000, text, cap), CROW_ESPACE);
+        ck_assert_int_eq(crow_tracker_registry_status_json(reg, 5000, text, cap), CROW_ESPACE);
 
-    n = crow_registry_metrics(reg, text, sizeof(text));
+    n = crow_tracker_registry_metrics(reg, text, sizeof(text));
     ck_assert_int_gt(n, 0);
     ck_assert_ptr_nonnull(
         strstr(text, "# TYPE crowcast_tracker_peers gauge\n"
@@ -663,7 +668,7 @@ START_TEST(test_status_and_metrics)
     ck_assert_ptr_nonnull(strstr(text, "rack=\"r2\"} 7999600\n"));
     ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_swarms 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "crowcast_tracker_announces_total 27\n"));
-    ck_assert_int_eq(crow_registry_metrics(reg, text, 100), CROW_ESPACE);
+    ck_assert_int_eq(crow_tracker_registry_metrics(reg, text, 100), CROW_ESPACE);
 }
 END_TEST
 
@@ -675,8 +680,8 @@ static void report(uint32_t addr, uint64_t left, enum crow_mcast_report m)
     crow_announce_req_t req = make_req(hash_a, addr, left, 50);
     req.mcast = (uint8_t)m;
     const char *failure = NULL;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, addr, crow_racks_lookup(&racks, addr), 1000, list, 256,
-                                            &resp, &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, addr, crow_racks_lookup(&racks, addr), 1000,
+                                                    list, 256, &resp, &failure),
                      0);
 }
 
@@ -699,26 +704,26 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert(!resp.crowcast.has_need);
     crow_announce_req_t req = make_req(hash_a, peer_addr(0, 2), 100, 50);
     req.has_need = true;
-    req.need = (crow_need_t){{0x3}};
-    crow_need_set(&req.need, 1000);
+    req.need = (crow_need_map_t){{0x3}};
+    crow_need_map_set(&req.need, 1000);
     req.mcast = CROW_MCAST_REPORT_DARK; /* it still says so */
     const char *failure = NULL;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 2),
-                                            crow_racks_lookup(&racks, peer_addr(0, 2)), 1000, list, 256,
-                                            &resp, &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(0, 2),
+                                                    crow_racks_lookup(&racks, peer_addr(0, 2)), 1000, list,
+                                                    256, &resp, &failure),
                      0);
     ck_assert(!resp.crowcast.has_need); /* peer 2.2 sent none */
     req = make_req(hash_a, peer_addr(2, 2), 100, 50);
     req.has_need = true;
-    req.need = (crow_need_t){{0x30}};
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(2, 2),
-                                            crow_racks_lookup(&racks, peer_addr(2, 2)), 1000, list, 256,
-                                            &resp, &failure),
+    req.need = (crow_need_map_t){{0x30}};
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(2, 2),
+                                                    crow_racks_lookup(&racks, peer_addr(2, 2)), 1000, list,
+                                                    256, &resp, &failure),
                      0);
     ck_assert(resp.crowcast.has_need);
     ck_assert_uint_eq(resp.crowcast.need.w[0], 0x33);
-    ck_assert(crow_need_get(&resp.crowcast.need, 1000));
-    ck_assert_uint_eq(crow_need_count(&resp.crowcast.need), 5);
+    ck_assert(crow_need_map_get(&resp.crowcast.need, 1000));
+    ck_assert_uint_eq(crow_need_map_count(&resp.crowcast.need), 5);
     /* and the codec carries the counts to the seeder */
     uint8_t body[4096];
     long n = crow_announce_encode(body, sizeof body, &resp, true, false);
@@ -731,7 +736,7 @@ START_TEST(test_counts_what_peers_see_of_the_stream)
     ck_assert_uint_eq(r.crowcast.dark, 1);
     ck_assert_uint_eq(r.crowcast.lit, 0);
     ck_assert(r.crowcast.has_need);
-    ck_assert(crow_need_equal(&r.crowcast.need, &resp.crowcast.need));
+    ck_assert(crow_need_map_equal(&r.crowcast.need, &resp.crowcast.need));
     ck_assert(r.crowcast.has_sending);
     ck_assert_uint_eq(r.crowcast.sending, 0); /* nobody said sending=1 */
 }
@@ -744,29 +749,29 @@ START_TEST(test_counts_seeders_still_sending)
     crow_announce_req_t req = make_req(hash_a, peer_addr(0, 1), 0, 50);
     req.sending = req.streaming = true;
     const char *failure = NULL;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
-                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 1000, list, 256,
-                                            &resp, &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(0, 1),
+                                                    crow_racks_lookup(&racks, peer_addr(0, 1)), 1000, list,
+                                                    256, &resp, &failure),
                      0);
     report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
     ck_assert_uint_eq(resp.crowcast.sending, 1);
     ck_assert_uint_eq(resp.crowcast.streaming, 1);
     req.sending = req.streaming = false; /* its passes are over */
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
-                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 2000, list, 256,
-                                            &resp, &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(0, 1),
+                                                    crow_racks_lookup(&racks, peer_addr(0, 1)), 2000, list,
+                                                    256, &resp, &failure),
                      0);
     report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
     ck_assert_uint_eq(resp.crowcast.sending, 0);
     req.sending = true; /* a new pass, then it leaves */
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
-                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 3000, list, 256,
-                                            &resp, &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(0, 1),
+                                                    crow_racks_lookup(&racks, peer_addr(0, 1)), 3000, list,
+                                                    256, &resp, &failure),
                      0);
     req.event = CROW_EVENT_STOPPED;
-    ck_assert_int_eq(crow_registry_announce(reg, &req, peer_addr(0, 1),
-                                            crow_racks_lookup(&racks, peer_addr(0, 1)), 4000, list, 256,
-                                            &resp, &failure),
+    ck_assert_int_eq(crow_tracker_registry_announce(reg, &req, peer_addr(0, 1),
+                                                    crow_racks_lookup(&racks, peer_addr(0, 1)), 4000, list,
+                                                    256, &resp, &failure),
                      0);
     report(peer_addr(1, 2), 100, CROW_MCAST_REPORT_NONE);
     ck_assert_uint_eq(resp.crowcast.sending, 0);

@@ -99,7 +99,7 @@ void diag_json_print(const diag_run_t *r, crow_diag_stats_agg_t *agg)
     const crow_diag_stats_totals_t *t = &r->diag.totals;
     printf("{\"event\":\"summary\",\"frames\":%" PRIu64 ",\"frame_status\":{", t->frames);
     for (int s = 0; s < CROW_NF_COUNT_; s++)
-        printf("%s\"%s\":%" PRIu64, s ? "," : "", crow_netframe_status_name((enum crow_nf_status)s),
+        printf("%s\"%s\":%" PRIu64, s ? "," : "", crow_netframe_status_name((enum crow_netframe_status)s),
                t->frame_status[s]);
     printf("},\"udp\":%" PRIu64 ",\"udp_other\":%" PRIu64 ",\"dgram_cut\":%" PRIu64
            ",\"gso_packets\":%" PRIu64 ",\"gso_tail_bad\":%" PRIu64 ",\"tcp\":%" PRIu64

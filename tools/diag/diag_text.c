@@ -150,7 +150,8 @@ void diag_text_print(const diag_run_t *r, crow_diag_stats_agg_t *agg)
     printf("frames %" PRIu64 ":", t->frames);
     for (int s = 0; s < CROW_NF_COUNT_; s++)
         if (t->frame_status[s])
-            printf(" %s %" PRIu64, crow_netframe_status_name((enum crow_nf_status)s), t->frame_status[s]);
+            printf(" %s %" PRIu64, crow_netframe_status_name((enum crow_netframe_status)s),
+                   t->frame_status[s]);
     printf("; udp %" PRIu64 " (not crowcast %" PRIu64 ", cut %" PRIu64 ", GSO batches %" PRIu64
            "), tcp %" PRIu64,
            t->udp, t->udp_other, t->dgram_cut, t->gso_packets, t->tcp);

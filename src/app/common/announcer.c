@@ -30,6 +30,7 @@ struct crow_announcer {
     uint8_t info_hash[CROW_INFO_HASH_LEN], peer_id[CROW_PEER_ID_LEN];
     crow_announcer_cb cb;
     void *ctx;
+    char problem[128]; /* the last announce's problem, warned once; empty after an answer */
     crow_http_client_t *http;
     int hook_status; /* -1: none */
     uint8_t mcast;   /* enum crow_mcast_report, sent as mcast= */
@@ -37,7 +38,7 @@ struct crow_announcer {
     bool sending;    /* sending=1 */
     bool streaming;  /* streaming=1 */
     bool lead;       /* lead=1 */
-    crow_need_t need;
+    crow_need_map_t need;
     struct pending queued;
     struct pending inflight; /* the announce under way, sent again to the next tracker on failure */
     crow_bencode_node_t nodes[NODES];
@@ -48,10 +49,24 @@ struct crow_announcer {
 static void start(struct crow_announcer *a);
 static void send_current(struct crow_announcer *a);
 
+/* Hands an outcome to the owner. A failure is warned once per distinct problem (retries every few
+ * seconds would flood the log), then at debug level. */
+static void report(struct crow_announcer *a, const struct crow_announce_outcome *o)
+{
+    if (o->error || o->failure) {
+        const char *why = o->failure ? o->failure : crow_strerror(o->error);
+        crow_log(strcmp(why, a->problem) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
+        snprintf(a->problem, sizeof a->problem, "%s", why);
+    } else {
+        a->problem[0] = '\0';
+    }
+    a->cb(a->ctx, o);
+}
+
 /* Reports one announce, then starts the queued one if any. */
 static void finish(struct crow_announcer *a, const struct crow_announce_outcome *o)
 {
-    a->cb(a->ctx, o);
+    report(a, o);
     if (a->queued.set && !crow_http_client_busy(a->http))
         start(a);
 }
@@ -176,7 +191,7 @@ static void start(struct crow_announcer *a)
     a->queued.set = false;
     if (crow_tracker_tiers_begin(&a->tiers, crow_loop_now(a->loop)) < 0) {
         struct crow_announce_outcome o = {.error = CROW_EUSAGE};
-        a->cb(a->ctx, &o);
+        report(a, &o);
         return;
     }
     send_current(a);
@@ -259,7 +274,7 @@ void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report
     a->mcast = (uint8_t)report;
 }
 
-void crow_announcer_set_need(crow_announcer_t *a, bool known, const crow_need_t *need)
+void crow_announcer_set_need(crow_announcer_t *a, bool known, const crow_need_map_t *need)
 {
     a->has_need = known;
     a->need = *need;
@@ -274,6 +289,11 @@ void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streamin
 void crow_announcer_set_lead(crow_announcer_t *a, bool lead)
 {
     a->lead = lead;
+}
+
+const char *crow_announcer_problem(const crow_announcer_t *a)
+{
+    return a ? a->problem : "";
 }
 
 bool crow_announcer_busy(const crow_announcer_t *a)

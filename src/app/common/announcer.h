@@ -39,6 +39,8 @@ struct crow_announce_outcome {
     unsigned group_count;
 };
 
+/* Called with every announce's outcome; a failure has been logged already (warned once per
+ * distinct problem, see crow_announcer_problem). */
 typedef void (*crow_announcer_cb)(void *ctx, const struct crow_announce_outcome *o);
 
 typedef struct crow_announcer crow_announcer_t;
@@ -69,13 +71,15 @@ void crow_announcer_set_hook_status(crow_announcer_t *a, int code);
 void crow_announcer_set_mcast_report(crow_announcer_t *a, enum crow_mcast_report report);
 /* Adds need=MAP (what the peer still needs from the stream, crowcast/stream_need.h) to later
  * announces, or no need= when !known. */
-void crow_announcer_set_need(crow_announcer_t *a, bool known, const crow_need_t *need);
+void crow_announcer_set_need(crow_announcer_t *a, bool known, const crow_need_map_t *need);
 /* Adds sending=1 (a seeder whose multicast passes are not over) and streaming=1 (it multicasts now)
  * to later announces, or nothing. */
 void crow_announcer_set_sending(crow_announcer_t *a, bool sending, bool streaming);
 /* Adds lead=1 (the peer acts as its rack's chain head) to later announces. */
 void crow_announcer_set_lead(crow_announcer_t *a, bool lead);
 /* True while a request is in flight or queued. */
+/* The last announce's problem ("" after an answer): what a peer waiting for the tracker shows. */
+const char *crow_announcer_problem(const crow_announcer_t *a);
 bool crow_announcer_busy(const crow_announcer_t *a);
 /* Abandons what is in flight; freed once the loop returned every buffer. */
 void crow_announcer_free(crow_announcer_t *a);

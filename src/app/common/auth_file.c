@@ -9,7 +9,7 @@
 #include "crowcast/log.h"
 #include "crowcast/small_file.h"
 
-int crow_auth_file_read(const char *path, crow_auth_key_t *keys, size_t max, size_t *count, char *why,
+int crow_auth_file_read(const char *path, crow_control_auth_key_t *keys, size_t max, size_t *count, char *why,
                         size_t cap)
 {
     char *text;
@@ -28,16 +28,16 @@ int crow_auth_file_read(const char *path, crow_auth_key_t *keys, size_t max, siz
         crow_log_warn("%s: readable by others than its owner (mode %03o): chmod 600 it", path, mode & 0777);
     unsigned line;
     const char *reason;
-    if ((ret = crow_auth_keys_parse(text, len, keys, max, count, &line, &reason)))
+    if ((ret = crow_control_auth_keys_parse(text, len, keys, max, count, &line, &reason)))
         snprintf(why, cap, "%s: line %u: %s", path, line, reason);
     explicit_bzero(text, len); /* secrets do not linger in freed memory */
     free(text);
     return ret;
 }
 
-int crow_auth_file_read_one(const char *path, crow_auth_key_t *key, char *why, size_t cap)
+int crow_auth_file_read_one(const char *path, crow_control_auth_key_t *key, char *why, size_t cap)
 {
-    crow_auth_key_t keys[2];
+    crow_control_auth_key_t keys[2];
     size_t count = 0;
     int ret = crow_auth_file_read(path, keys, 2, &count, why, cap);
     if (ret == CROW_ELIMIT || (!ret && count != 1)) {

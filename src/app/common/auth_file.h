@@ -11,9 +11,9 @@
 
 /* Reads every key line of path into keys[0..max) and *count. Returns 0, or a negative code with the
  * reason (naming the file, and the line) in why. Warns (log) when the group or others may read it. */
-int crow_auth_file_read(const char *path, crow_auth_key_t *keys, size_t max, size_t *count, char *why,
+int crow_auth_file_read(const char *path, crow_control_auth_key_t *keys, size_t max, size_t *count, char *why,
                         size_t cap);
 /* Reads a file holding exactly one key line (a client's). Same returns. */
-int crow_auth_file_read_one(const char *path, crow_auth_key_t *key, char *why, size_t cap);
+int crow_auth_file_read_one(const char *path, crow_control_auth_key_t *key, char *why, size_t cap);
 
 #endif

@@ -26,7 +26,8 @@ struct crow_http_client {
     size_t request_len;
     size_t cap, len;
     uint8_t *response;
-    const crow_auth_key_t *key; /* the request in flight was signed with it: its 200 answer must be too */
+    const crow_control_auth_key_t
+        *key; /* the request in flight was signed with it: its 200 answer must be too */
     char nonce[2 * CROW_AUTH_NONCE_LEN + 1];
 };
 
@@ -102,7 +103,7 @@ static bool answer_signed(const struct crow_http_client *c, const crow_http_resp
     const crow_http_str_t *h =
         crow_http_find_header(res->headers, res->header_count, CROW_AUTH_ANSWER_HEADER);
     char want[2 * CROW_HMAC_SHA256_LEN + 1];
-    crow_auth_answer_mac(c->key->secret, c->nonce, res->status, res->body, res->body_len, want);
+    crow_control_auth_answer_mac(c->key->secret, c->nonce, res->status, res->body, res->body_len, want);
     return h && h->len == 2 * CROW_HMAC_SHA256_LEN &&
            crow_mac_equal((const uint8_t *)h->ptr, (const uint8_t *)want, h->len);
 }
@@ -207,7 +208,7 @@ int crow_http_client_get(crow_http_client_t *c, const struct crow_http_client_se
 
 /* "Authorization: ...\r\n" for target under key, or "" without a key. Returns 0 or an error. */
 static int authorization(struct crow_http_client *c, char *buf, size_t cap, const char *method,
-                         const char *target, const crow_auth_key_t *key)
+                         const char *target, const crow_control_auth_key_t *key)
 {
     buf[0] = '\0';
     if (!key)
@@ -218,8 +219,8 @@ static int authorization(struct crow_http_client *c, char *buf, size_t cap, cons
         return ret;
     crow_hex(nonce, sizeof nonce, c->nonce);
     int n = snprintf(buf, cap, "Authorization: ");
-    long v = crow_auth_sign(buf + n, cap - (size_t)n - 2, key, method, target,
-                            crow_clock_wall_ns() / 1000000000u, nonce);
+    long v = crow_control_auth_sign(buf + n, cap - (size_t)n - 2, key, method, target,
+                                    crow_clock_wall_ns() / 1000000000u, nonce);
     if (v < 0)
         return (int)v;
     memcpy(buf + n + v, "\r\n", 3);
@@ -228,7 +229,7 @@ static int authorization(struct crow_http_client *c, char *buf, size_t cap, cons
 
 int crow_http_client_request(crow_http_client_t *c, const struct crow_http_client_server *server,
                              struct in_addr bind, const char *method, const char *target,
-                             const crow_auth_key_t *key, double timeout)
+                             const crow_control_auth_key_t *key, double timeout)
 {
     if (c->in_flight)
         return CROW_EUSAGE;

@@ -51,7 +51,7 @@ int crow_http_client_get(crow_http_client_t *c, const struct crow_http_client_se
  * crow_http_client_get. */
 int crow_http_client_request(crow_http_client_t *c, const struct crow_http_client_server *server,
                              struct in_addr bind, const char *method, const char *target,
-                             const crow_auth_key_t *key, double timeout);
+                             const crow_control_auth_key_t *key, double timeout);
 bool crow_http_client_busy(const crow_http_client_t *c);
 /* Abandons what is in flight (no callback); the memory is freed once the loop returned the timer. */
 void crow_http_client_free(crow_http_client_t *c);

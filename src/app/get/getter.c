@@ -120,7 +120,9 @@ static const char *wait_text(const struct getter *g, char *buf, size_t cap)
                  g->needs.unserved);
         return buf;
     case CROW_WAIT_TRACKER:
-        snprintf(buf, cap, "the tracker (%s)", g->tracker_error[0] ? g->tracker_error : "no answer");
+        snprintf(buf, cap, "the tracker (%s)",
+                 crow_announcer_problem(g->announcer)[0] ? crow_announcer_problem(g->announcer)
+                                                         : "no answer");
         return buf;
     default:
         return NULL;
@@ -415,7 +417,7 @@ void getter_decide(struct getter *g)
     if (g->picker)
         crow_picker_needs(g->picker, &g->needs);
     enum crow_peer_wait was = g->policy.wait;
-    crow_need_t need;
+    crow_need_map_t need;
     getter_need(g, &need);
     crow_peer_policy_need(&g->policy, &need);
     crow_peer_actions_t act;

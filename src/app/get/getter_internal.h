@@ -54,8 +54,7 @@ struct getter {
     crow_dgram_key_t key;              /* with a fleet secret: datagrams without a valid tag are dropped */
     uint64_t next_redial_ns;
     char rack[40];
-    char tracker_error[128]; /* the last announce problem, warned once */
-    struct crow_child hook;  /* the --on-complete command while it runs */
+    struct crow_child hook; /* the --on-complete command while it runs */
     bool hook_running;
     int result;
 
@@ -94,7 +93,7 @@ int getter_choose_trackers(struct getter *g);
 /* Announces now (with a tracker); `ev` as BEP 3's event. */
 /* On the multicast path (a group joined), and the segments it lacks (crowcast/stream_need.h). */
 bool getter_on_stream(const struct getter *g);
-void getter_need(const struct getter *g, crow_need_t *out);
+void getter_need(const struct getter *g, crow_need_map_t *out);
 void getter_announce(struct getter *g, enum crow_announce_event ev);
 int getter_start_sources(struct getter *g);
 void getter_stop_sources(struct getter *g);

@@ -19,10 +19,11 @@ static const char *state_of(const struct getter *g, bool final)
     return g->policy.stream == CROW_STREAM_ALIVE ? "receiving" : "repairing";
 }
 
-static void one(crow_prom_writer_t *w, const char *name, const char *type, const char *help, double value)
+static void one(crow_prom_text_writer_t *w, const char *name, const char *type, const char *help,
+                double value)
 {
-    crow_prom_family(w, name, type, help);
-    crow_prom_sample(w, name, NULL, NULL, NULL, NULL, value);
+    crow_prom_text_family(w, name, type, help);
+    crow_prom_text_sample(w, name, NULL, NULL, NULL, NULL, value);
 }
 
 void getter_write_metrics(struct getter *g, bool final)
@@ -30,16 +31,17 @@ void getter_write_metrics(struct getter *g, bool final)
     uint64_t now = crow_loop_now(g->loop);
     if (!crow_metrics_file_due(&g->metrics, now, final))
         return;
-    crow_prom_writer_t w;
-    crow_prom_begin(&w, crow_metrics_file_buffer(&g->metrics), CROW_METRICS_MAX);
+    crow_prom_text_writer_t w;
+    crow_prom_text_begin(&w, crow_metrics_file_buffer(&g->metrics), CROW_METRICS_MAX);
     char id[2 * CROW_SHA256_LEN + 1];
     crow_hex(g->m.release_id, CROW_SHA256_LEN, id);
-    crow_prom_family(&w, "crowcast_get_info", "gauge", "The release this get fetches.");
-    crow_prom_sample(&w, "crowcast_get_info", "release", g->m.name, "release_id", id, 1);
-    crow_prom_family(&w, "crowcast_get_bytes_total", "counter",
-                     "Release bytes received and stored, by path.");
-    crow_prom_sample(&w, "crowcast_get_bytes_total", "via", "multicast", NULL, NULL, (double)g->bytes_mcast);
-    crow_prom_sample(&w, "crowcast_get_bytes_total", "via", "tcp", NULL, NULL, (double)g->bytes_tcp);
+    crow_prom_text_family(&w, "crowcast_get_info", "gauge", "The release this get fetches.");
+    crow_prom_text_sample(&w, "crowcast_get_info", "release", g->m.name, "release_id", id, 1);
+    crow_prom_text_family(&w, "crowcast_get_bytes_total", "counter",
+                          "Release bytes received and stored, by path.");
+    crow_prom_text_sample(&w, "crowcast_get_bytes_total", "via", "multicast", NULL, NULL,
+                          (double)g->bytes_mcast);
+    crow_prom_text_sample(&w, "crowcast_get_bytes_total", "via", "tcp", NULL, NULL, (double)g->bytes_tcp);
     one(&w, "crowcast_get_served_bytes_total", "counter", "Release bytes served to neighbours over TCP.",
         g->peers ? (double)crow_peers_bytes_served(g->peers) : 0);
     one(&w, "crowcast_get_datagrams_lost_total", "counter", "Multicast datagrams lost (sequence gaps).",
@@ -57,10 +59,10 @@ void getter_write_metrics(struct getter *g, bool final)
         (double)crow_piece_store_verified(g->store)->count);
     one(&w, "crowcast_get_pieces", "gauge", "Pieces in the release.", (double)g->m.piece_count);
     const char *state = state_of(g, final);
-    crow_prom_family(&w, "crowcast_get_state", "gauge", "1 for the state the get is in.");
+    crow_prom_text_family(&w, "crowcast_get_state", "gauge", "1 for the state the get is in.");
     for (size_t i = 0; i < sizeof states / sizeof *states; i++)
-        crow_prom_sample(&w, "crowcast_get_state", "state", states[i], NULL, NULL,
-                         strcmp(states[i], state) == 0);
+        crow_prom_text_sample(&w, "crowcast_get_state", "state", states[i], NULL, NULL,
+                              strcmp(states[i], state) == 0);
     one(&w, "crowcast_get_elapsed_seconds", "gauge", "Seconds since the get started.",
         (double)(now - g->started_ns) / 1e9);
     if (g->completed)
@@ -68,5 +70,5 @@ void getter_write_metrics(struct getter *g, bool final)
             (double)(g->completed_ns - g->started_ns) / 1e9);
     if (final)
         one(&w, "crowcast_get_exit_code", "gauge", "The exit status of the get.", g->result);
-    crow_metrics_file_commit(&g->metrics, crow_prom_end(&w), now);
+    crow_metrics_file_commit(&g->metrics, crow_prom_text_end(&w), now);
 }

@@ -34,12 +34,12 @@ bool getter_on_stream(const struct getter *g)
 
 /* What this peer lacks of whole stretches of the release: only one on the multicast path asks the
  * seeder for them. */
-void getter_need(const struct getter *g, crow_need_t *out)
+void getter_need(const struct getter *g, crow_need_map_t *out)
 {
     if (getter_on_stream(g))
         crow_stream_need(&g->m, g->rx.have, crow_piece_store_verified(g->store), out);
     else
-        *out = (crow_need_t){{0}};
+        *out = (crow_need_map_t){{0}};
 }
 
 void getter_announce(struct getter *g, enum crow_announce_event ev)
@@ -48,7 +48,7 @@ void getter_announce(struct getter *g, enum crow_announce_event ev)
         return;
     uint64_t up = g->peers ? crow_peers_bytes_served(g->peers) : 0;
     crow_announcer_set_mcast_report(g->announcer, crow_peer_policy_mcast_report(&g->policy));
-    crow_need_t need;
+    crow_need_map_t need;
     getter_need(g, &need);
     crow_announcer_set_need(g->announcer, getter_on_stream(g) && !g->completed, &need);
     crow_announcer_announce(g->announcer, ev, up, g->bytes_mcast + g->bytes_tcp, bytes_left(g));
@@ -75,15 +75,10 @@ static void connect_neighbours(struct getter *g, const crow_announce_peer_t *pee
 static void on_announced(void *ctx, const struct crow_announce_outcome *o)
 {
     struct getter *g = ctx;
-    if (o->error || o->failure) {
-        /* Warn once per distinct problem; retries every few seconds would flood the log. */
-        const char *why = o->failure ? o->failure : crow_strerror(o->error);
-        crow_log(strcmp(why, g->tracker_error) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
-        snprintf(g->tracker_error, sizeof g->tracker_error, "%s", why);
+    if (o->error || o->failure) { /* logged by the announcer */
         crow_peer_policy_tracker_answer(&g->policy, crow_loop_now(g->loop), false, 0);
         return;
     }
-    g->tracker_error[0] = '\0';
     const crow_announce_result_t *r = o->result;
     crow_peer_policy_tracker_answer(&g->policy, crow_loop_now(g->loop), true,
                                     r->interval > 0 ? (uint32_t)r->interval : 0);

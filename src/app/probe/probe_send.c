@@ -1,6 +1,6 @@
 /* `crowcast probe send`: waits for receivers to join at the tracker, then for each rate of the
  * ladder sends one synthetic step (probe.h) to every rack's group through the seeder's multicast
- * path (mcast_send.c without a piece store), collects the step's reports from the tracker, and stops
+ * path (mcast_stream.c without a piece store), collects the step's reports from the tracker, and stops
  * once every rack lost more than the threshold twice in a row (or at the top of the ladder). */
 #include <errno.h>
 #include <signal.h>
@@ -18,7 +18,7 @@
 #include "crowcast/probe_run.h"
 #include "crowcast/units.h"
 #include "http_client.h"
-#include "mcast_send.h"
+#include "mcast_stream.h"
 #include "probe_print.h"
 
 #define POLL_NS      (200 * 1000000ull)
@@ -41,7 +41,7 @@ struct sender {
     uint32_t step;
     uint64_t phase_started_ns;
     crow_manifest_t m; /* the step's synthetic release */
-    crow_mcast_send_t *mcast;
+    crow_mcast_stream_t *mcast;
     struct sockaddr_in groups[MAX_GROUPS];
     unsigned ngroups;
     crow_probe_table_t *t;
@@ -156,8 +156,8 @@ static void finish(struct sender *s, int result)
 static void on_step_sent(void *ctx, int result)
 {
     struct sender *s = ctx;
-    struct crow_mcast_send_stats st;
-    crow_mcast_send_get_stats(s->mcast, &st);
+    struct crow_mcast_stream_stats st;
+    crow_mcast_stream_get_stats(s->mcast, &st);
     crow_probe_step_t *ps = &s->t->steps[s->step];
     double secs = (double)(st.finished_ns - st.started_ns) / 1e9;
     ps->sent = st.engine.data;
@@ -173,8 +173,8 @@ static void on_step_sent(void *ctx, int result)
     }
     s->phase = COLLECTING;
     s->phase_started_ns = crow_loop_update_now(s->loop);
-    /* mcast_send frees itself once its sends completed; on_done fired after the last one went out. */
-    crow_mcast_send_stop(s->mcast);
+    /* mcast_stream frees itself once its sends completed; on_done fired after the last one went out. */
+    crow_mcast_stream_stop(s->mcast);
     s->mcast = NULL;
 }
 
@@ -188,7 +188,7 @@ static void start_step(struct sender *s)
     uint64_t bytes =
         crow_probe_step_bytes(ps->rate_bps, cfg->step_time, cfg->chunk_size, CROW_MCAST_IPV4_UDP_OVERHEAD);
     crow_probe_manifest(&s->m, s->run, (uint16_t)s->step, bytes, cfg->chunk_size);
-    struct crow_mcast_send_config mc = {
+    struct crow_mcast_stream_config mc = {
         .groups = s->groups,
         .group_count = s->ngroups,
         .iface = cfg->iface,
@@ -199,7 +199,7 @@ static void start_step(struct sender *s)
         .beacon_interval_ns = 50 * 1000000ull,
     };
     s->phase = SENDING;
-    int ret = crow_mcast_send_start(&s->mcast, s->loop, NULL, &s->m, &mc, on_step_sent, s);
+    int ret = crow_mcast_stream_start(&s->mcast, s->loop, NULL, &s->m, &mc, on_step_sent, s);
     if (ret) {
         fprintf(stderr, "crowcast probe send: cannot send: %s\n", crow_strerror(ret));
         finish(s, 3);
@@ -301,7 +301,7 @@ int crow_probe_send_run(const struct crow_probe_send_config *cfg)
     if (s.result == 0)
         s.result = crow_probe_print(s.t, s.run, cfg->json) ? 0 : 1;
 out:
-    crow_mcast_send_stop(s.mcast);
+    crow_mcast_stream_stop(s.mcast);
     crow_http_client_free(s.http);
     crow_signals_close(s.loop, s.signals);
     if (s.loop) {

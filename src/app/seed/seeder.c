@@ -18,7 +18,7 @@
 #include "crowcast/units.h"
 #include "announcer.h"
 #include "mcast_key.h"
-#include "mcast_send.h"
+#include "mcast_stream.h"
 #include "metrics_file.h"
 #include "peers.h"
 #include "piece_store.h"
@@ -29,7 +29,7 @@ struct seeder {
     crow_manifest_t m;
     crow_storage_t *storage;
     crow_piece_store_t *store;
-    crow_mcast_send_t *mcast;
+    crow_mcast_stream_t *mcast;
     crow_peers_t *peers;
     crow_announcer_t *announcer;
     crow_tracker_tiers_t trackers; /* chosen at start; the announcer works on its own copy */
@@ -42,7 +42,6 @@ struct seeder {
     uint64_t next_second_ns; /* when the once-a-second work is due */
     struct sockaddr_in groups[CROW_MAX_GROUPS];
     unsigned group_count;
-    char tracker_error[128]; /* the last announce problem, warned once */
     int result;
     bool mcast_done;
     uint64_t served_seen; /* bytes served as of the last decision */
@@ -58,8 +57,8 @@ static void note_stream(struct seeder *s);
 
 static void emit_stats(struct seeder *s, const char *event)
 {
-    struct crow_mcast_send_stats st;
-    crow_mcast_send_get_stats(s->mcast, &st);
+    struct crow_mcast_stream_stats st;
+    crow_mcast_stream_get_stats(s->mcast, &st);
     uint64_t end = st.finished_ns ? st.finished_ns : crow_loop_now(s->loop);
     double secs = (double)(end - st.started_ns) / 1e9;
     double rate = secs > 0 ? (double)st.engine.wire_bytes * 8 / secs : 0;
@@ -156,14 +155,14 @@ static void decide(struct seeder *s)
         return;
     if (s->mcast && !s->mcast_done && crow_seeder_policy_swarm_complete(&s->policy)) {
         crow_log_info("the tracker reports every peer complete: ending the pass");
-        crow_mcast_send_end_now(s->mcast); /* its on_done decides what follows */
+        crow_mcast_stream_end_now(s->mcast); /* its on_done decides what follows */
         return;
     }
     if (s->mcast && !s->mcast_done && crow_seeder_policy_reaches_nobody(&s->policy)) {
         crow_log_warn("the multicast stream reaches no peer (%u say no datagram arrives, none receives it): "
                       "ending the pass; the peers fetch over TCP",
                       s->policy.dark);
-        crow_mcast_send_end_now(s->mcast); /* its on_done decides what follows */
+        crow_mcast_stream_end_now(s->mcast); /* its on_done decides what follows */
         return;
     }
     bool announce_now;
@@ -184,15 +183,10 @@ static void decide(struct seeder *s)
 static void on_announced(void *ctx, const struct crow_announce_outcome *o)
 {
     struct seeder *s = ctx;
-    if (o->error || o->failure) {
-        /* Warn once per distinct problem; retries every few seconds would flood the log. */
-        const char *why = o->failure ? o->failure : crow_strerror(o->error);
-        crow_log(strcmp(why, s->tracker_error) ? CROW_LOG_WARN : CROW_LOG_DEBUG, "tracker: %s", why);
-        snprintf(s->tracker_error, sizeof s->tracker_error, "%s", why);
+    if (o->error || o->failure) { /* logged by the announcer */
         crow_seeder_policy_tracker_failed(&s->policy, crow_loop_now(s->loop));
         return;
     }
-    s->tracker_error[0] = '\0';
     const crow_announce_result_t *r = o->result;
     crow_seeder_swarm_t sw = {
         .interval_s = r->interval > 0 ? (uint32_t)r->interval : 0,
@@ -219,15 +213,15 @@ static void write_metrics(struct seeder *s, bool final)
     uint64_t now = crow_loop_now(s->loop);
     if (!crow_metrics_file_due(&s->metrics, now, final))
         return;
-    struct crow_mcast_send_stats st = {0};
+    struct crow_mcast_stream_stats st = {0};
     if (s->mcast)
-        crow_mcast_send_get_stats(s->mcast, &st);
+        crow_mcast_stream_get_stats(s->mcast, &st);
     char id[2 * CROW_SHA256_LEN + 1];
     crow_hex(s->m.release_id, CROW_SHA256_LEN, id);
-    crow_prom_writer_t w;
-    crow_prom_begin(&w, crow_metrics_file_buffer(&s->metrics), CROW_METRICS_MAX);
-    crow_prom_family(&w, "crowcast_seed_info", "gauge", "The release this seeder sends.");
-    crow_prom_sample(&w, "crowcast_seed_info", "release", s->m.name, "release_id", id, 1);
+    crow_prom_text_writer_t w;
+    crow_prom_text_begin(&w, crow_metrics_file_buffer(&s->metrics), CROW_METRICS_MAX);
+    crow_prom_text_family(&w, "crowcast_seed_info", "gauge", "The release this seeder sends.");
+    crow_prom_text_sample(&w, "crowcast_seed_info", "release", s->m.name, "release_id", id, 1);
     static const struct {
         const char *name, *type, *help;
     } fam[] = {
@@ -249,22 +243,22 @@ static void write_metrics(struct seeder *s, bool final)
                       s->peers ? (double)crow_peers_count(s->peers) : 0,
                       (double)(now - s->started_ns) / 1e9};
     for (size_t i = 0; i < sizeof fam / sizeof *fam; i++) {
-        crow_prom_family(&w, fam[i].name, fam[i].type, fam[i].help);
-        crow_prom_sample(&w, fam[i].name, NULL, NULL, NULL, NULL, value[i]);
+        crow_prom_text_family(&w, fam[i].name, fam[i].type, fam[i].help);
+        crow_prom_text_sample(&w, fam[i].name, NULL, NULL, NULL, NULL, value[i]);
     }
     static const char *const states[] = {"sending", "lingering", "done", "failed"};
     const char *state = final                        ? (s->result ? "failed" : "done")
                         : s->mcast_done || !s->mcast ? "lingering"
                                                      : "sending";
-    crow_prom_family(&w, "crowcast_seed_state", "gauge", "1 for the state the seeder is in.");
+    crow_prom_text_family(&w, "crowcast_seed_state", "gauge", "1 for the state the seeder is in.");
     for (size_t i = 0; i < sizeof states / sizeof *states; i++)
-        crow_prom_sample(&w, "crowcast_seed_state", "state", states[i], NULL, NULL,
-                         strcmp(states[i], state) == 0);
+        crow_prom_text_sample(&w, "crowcast_seed_state", "state", states[i], NULL, NULL,
+                              strcmp(states[i], state) == 0);
     if (final) {
-        crow_prom_family(&w, "crowcast_seed_exit_code", "gauge", "The exit status of the seeder.");
-        crow_prom_sample(&w, "crowcast_seed_exit_code", NULL, NULL, NULL, NULL, s->result);
+        crow_prom_text_family(&w, "crowcast_seed_exit_code", "gauge", "The exit status of the seeder.");
+        crow_prom_text_sample(&w, "crowcast_seed_exit_code", NULL, NULL, NULL, NULL, s->result);
     }
-    crow_metrics_file_commit(&s->metrics, crow_prom_end(&w), now);
+    crow_metrics_file_commit(&s->metrics, crow_prom_text_end(&w), now);
 }
 
 static void on_tick(crow_op_t *op, int res, unsigned flags)
@@ -301,8 +295,8 @@ static void note_stream(struct seeder *s)
 {
     if (!s->mcast || s->mcast_done)
         return;
-    crow_need_t sent;
-    crow_mcast_send_segments_sent(s->mcast, &sent);
+    crow_need_map_t sent;
+    crow_mcast_stream_segments_sent(s->mcast, &sent);
     crow_seeder_policy_stream_sent(&s->policy, crow_loop_now(s->loop), &sent);
 }
 
@@ -311,9 +305,9 @@ static void on_mcast_drained(void *ctx)
 {
     struct seeder *s = ctx;
     note_stream(s);
-    crow_need_t missed;
+    crow_need_map_t missed;
     crow_seeder_policy_catch_up(&s->policy, &missed);
-    uint32_t n = crow_mcast_send_resend(s->mcast, &missed);
+    uint32_t n = crow_mcast_stream_resend(s->mcast, &missed);
     if (n)
         crow_log_info("catching up: sending %u piece(s) again that peers which joined late missed", n);
 }
@@ -321,9 +315,9 @@ static void on_mcast_drained(void *ctx)
 static int start_mcast(struct seeder *s)
 {
     const struct crow_seeder_config *cfg = s->cfg;
-    crow_need_t scope;
+    crow_need_map_t scope;
     enum crow_seeder_scope kind = crow_seeder_policy_scope(&s->policy, s->m.piece_count, &scope);
-    struct crow_mcast_send_config mc = {
+    struct crow_mcast_stream_config mc = {
         .groups = s->groups,
         .group_count = s->group_count,
         .iface = cfg->iface,
@@ -339,14 +333,14 @@ static int start_mcast(struct seeder *s)
         .key = s->keyed ? &s->key : NULL,
         .on_drained = s->policy.cfg.catch_up ? on_mcast_drained : NULL,
     };
-    int ret = crow_mcast_send_start(&s->mcast, s->loop, s->store, &s->m, &mc, on_mcast_done, s);
+    int ret = crow_mcast_stream_start(&s->mcast, s->loop, s->store, &s->m, &mc, on_mcast_done, s);
     if (ret) {
         fprintf(stderr, "crowcast seed: multicast: %s\n", crow_strerror(ret));
         return ret;
     }
     char a[32];
-    struct crow_mcast_send_stats st;
-    crow_mcast_send_get_stats(s->mcast, &st);
+    struct crow_mcast_stream_stats st;
+    crow_mcast_stream_get_stats(s->mcast, &st);
     static const char *const scopes[] = {
         [CROW_SEEDER_SCOPE_ALL] = "every piece",
         [CROW_SEEDER_SCOPE_NEEDED] = "the pieces the peers lack",
@@ -487,7 +481,7 @@ out:
     }
     crow_announcer_free(s.announcer);
     crow_peers_free(s.peers);
-    crow_mcast_send_stop(s.mcast);
+    crow_mcast_stream_stop(s.mcast);
     crow_signals_close(s.loop, s.signals);
     if (s.loop)
         crow_io_cancel(s.loop, &s.tick);

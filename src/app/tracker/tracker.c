@@ -56,7 +56,7 @@ struct tracker {
     crow_loop_t *loop;
     crow_tcp_listener_t *listener;
     crow_signals_t *signals;
-    crow_registry_t *reg;
+    crow_tracker_registry_t *reg;
     crow_racks_t racks;
     struct tracker_http http;
     tracker_rollout_t *rollout;        /* NULL without --state */
@@ -64,8 +64,8 @@ struct tracker {
     crow_tls_session_ctx_t *tls;       /* NULL without --tls-cert; new connections use the one loaded last */
     crow_addr_limits_t *limits;        /* per source address */
     crow_addr_limits_config_t limit_cfg;
-    crow_auth_key_t *keys; /* scratch for reading the keys file */
-    struct conn *conns;    /* every open connection */
+    crow_control_auth_key_t *keys; /* scratch for reading the keys file */
+    struct conn *conns;            /* every open connection */
     uint32_t max_conns;
     uint64_t header_ns, idle_ns;
     size_t pending_total;
@@ -153,7 +153,7 @@ static bool send_reply(struct conn *c, const struct tracker_reply *r, bool keep_
     const char *extra = r->extra;
     if (c->sign_answer && r->status == 200) {
         char mac[2 * CROW_HMAC_SHA256_LEN + 1];
-        crow_auth_answer_mac(c->answer_secret, c->answer_nonce, r->status, r->body, r->len, mac);
+        crow_control_auth_answer_mac(c->answer_secret, c->answer_nonce, r->status, r->body, r->len, mac);
         snprintf(answer, sizeof answer, CROW_AUTH_ANSWER_HEADER ": %s", mac);
         extra = answer;
     }
@@ -384,13 +384,13 @@ static void on_tick(crow_op_t *op, int res, unsigned flags)
             drop(c);
         }
     }
-    if (crow_registry_next_deadline(t->reg) <= now / 1000000u) {
-        uint32_t n = crow_registry_expire(t->reg, now / 1000000u);
+    if (crow_tracker_registry_next_deadline(t->reg) <= now / 1000000u) {
+        uint32_t n = crow_tracker_registry_expire(t->reg, now / 1000000u);
         if (n)
             crow_log_info("expired %u silent peer(s)", n);
     }
     /* Wake for the next sweep, or earlier for the registry's next expiry. */
-    uint64_t wait = TICK_NS, deadline = crow_registry_next_deadline(t->reg);
+    uint64_t wait = TICK_NS, deadline = crow_tracker_registry_next_deadline(t->reg);
     if (deadline != UINT64_MAX && deadline * 1000000u > now && deadline * 1000000u - now < wait)
         wait = deadline * 1000000u - now;
     crow_io_timeout(t->loop, &t->tick, wait);
@@ -546,9 +546,9 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
     t->idle_ns = (uint64_t)((cfg->idle_timeout > 0 ? cfg->idle_timeout : 60) * 1e9);
     if ((result = load_racks(t, cfg->racks_path)))
         goto out;
-    crow_registry_config_t rc = {
+    crow_tracker_registry_config_t rc = {
         .interval = cfg->interval, .max_swarms = cfg->max_releases, .max_peers_per_swarm = cfg->max_peers};
-    if ((ret = crow_registry_new(&t->reg, &rc, &t->racks)) ||
+    if ((ret = crow_tracker_registry_new(&t->reg, &rc, &t->racks)) ||
         (ret = tracker_http_init(&t->http, t->reg, &t->racks, cfg->trust_ip))) {
         fprintf(stderr, "crowcast tracker: %s\n", crow_strerror(ret));
         result = ret == CROW_EUSAGE ? 2 : 3;
@@ -597,7 +597,7 @@ int crow_tracker_run(const struct crow_tracker_config *cfg)
     const struct sockaddr_in *la = crow_tcp_listener_addr(t->listener);
     crow_log_info("serving on %s:%u%s: %u rack(s), %u multicast group(s), interval %us, up to %u connections",
                   inet_ntoa(la->sin_addr), ntohs(la->sin_port), t->tls ? " (HTTPS only)" : "", t->racks.count,
-                  t->http.groups.group_count, crow_registry_config(t->reg)->interval, t->max_conns);
+                  t->http.groups.group_count, crow_tracker_registry_config(t->reg)->interval, t->max_conns);
     crow_op_init(&t->tick, on_tick, t);
     crow_io_timeout(t->loop, &t->tick, TICK_NS);
     ret = crow_loop_run(t->loop);
@@ -621,7 +621,7 @@ out:
     crow_tls_session_ctx_free(t->tls);
     crow_addr_limits_free(t->limits);
     free(t->keys);
-    crow_registry_free(t->reg);
+    crow_tracker_registry_free(t->reg);
     free(t);
     return result;
 }

@@ -30,14 +30,15 @@ static void collect_groups(struct tracker_http *th)
     }
 }
 
-int tracker_http_init(struct tracker_http *th, crow_registry_t *reg, const crow_racks_t *racks, bool trust_ip)
+int tracker_http_init(struct tracker_http *th, crow_tracker_registry_t *reg, const crow_racks_t *racks,
+                      bool trust_ip)
 {
     memset(th, 0, sizeof(*th));
     th->reg = reg;
     th->racks = racks;
     th->trust_ip = trust_ip;
     th->max_body = MAX_BODY;
-    th->scrape_cap = crow_registry_config(reg)->max_swarms;
+    th->scrape_cap = crow_tracker_registry_config(reg)->max_swarms;
     th->scratch_cap = SCRATCH_START;
     th->scratch = malloc(th->scratch_cap);
     th->scrape = calloc(th->scrape_cap, sizeof(*th->scrape));
@@ -95,7 +96,7 @@ static void announce(struct tracker_http *th, const crow_http_request_t *req, ui
     }
     crow_announce_peer_t peers[MAX_PEERS];
     crow_announce_resp_t resp;
-    if (crow_registry_announce(th->reg, &ar, addr, rack, now_ms, peers, MAX_PEERS, &resp, &failure)) {
+    if (crow_tracker_registry_announce(th->reg, &ar, addr, rack, now_ms, peers, MAX_PEERS, &resp, &failure)) {
         reply_failure(th, out, failure);
         return;
     }
@@ -121,8 +122,8 @@ static void scrape(struct tracker_http *th, const crow_http_request_t *req, stru
         reply_failure(th, out, failure);
         return;
     }
-    size_t n = crow_registry_scrape(th->reg, (const uint8_t(*)[CROW_INFO_HASH_LEN])hashes, (size_t)count,
-                                    th->scrape, th->scrape_cap);
+    size_t n = crow_tracker_registry_scrape(th->reg, (const uint8_t(*)[CROW_INFO_HASH_LEN])hashes,
+                                            (size_t)count, th->scrape, th->scrape_cap);
     long len = crow_scrape_encode(th->scratch, th->scratch_cap, th->scrape, n);
     if (len < 0) {
         reply_text(th, out, 500, "response too large\n");
@@ -176,8 +177,9 @@ static long server_metrics(const struct tracker_counters *c, char *buf, size_t c
 static void render(struct tracker_http *th, bool metrics, uint64_t now_ms, struct tracker_reply *out)
 {
     for (;;) {
-        long n = metrics ? crow_registry_metrics(th->reg, (char *)th->scratch, th->scratch_cap)
-                         : crow_registry_status_json(th->reg, now_ms, (char *)th->scratch, th->scratch_cap);
+        long n = metrics ? crow_tracker_registry_metrics(th->reg, (char *)th->scratch, th->scratch_cap)
+                         : crow_tracker_registry_status_json(th->reg, now_ms, (char *)th->scratch,
+                                                             th->scratch_cap);
         if (n >= 0 && metrics) {
             long m = server_metrics(&th->counters, (char *)th->scratch + n, th->scratch_cap - (size_t)n);
             n = m < 0 ? m : n + m;

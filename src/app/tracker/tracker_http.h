@@ -3,7 +3,7 @@
  *
  *   GET /announce  BEP 3 announce; every refusal is a bencoded "failure reason" with status 200
  *   GET /scrape    BEP 48 scrape (no info_hash: every release)
- *   GET /status    JSON (crow_registry_status_json)
+ *   GET /status    JSON (crow_tracker_registry_status_json)
  *   GET /metrics   Prometheus text: the registry's metrics plus the server's own counters
  *   GET /probe/... `crowcast probe` receivers and reports (tracker_probe.h)
  *   /agent/..., /rollout/...  the rollout coordinator (tracker_rollout.h; may answer later)
@@ -35,9 +35,9 @@ struct tracker_counters {
 };
 
 struct tracker_http {
-    crow_registry_t *reg;      /* borrowed */
-    const crow_racks_t *racks; /* borrowed */
-    bool trust_ip;             /* believe the announce's ip= parameter */
+    crow_tracker_registry_t *reg; /* borrowed */
+    const crow_racks_t *racks;    /* borrowed */
+    bool trust_ip;                /* believe the announce's ip= parameter */
     struct tracker_counters counters;
     crow_crowcast_info_t groups; /* only group_count and groups[]: every rack's group, deduplicated */
     uint8_t *scratch;            /* response bodies; grows for /status and /metrics up to max_body */
@@ -62,7 +62,7 @@ struct tracker_reply {
 };
 
 /* Returns 0 or -ENOMEM. reg and racks must outlive it. */
-int tracker_http_init(struct tracker_http *th, crow_registry_t *reg, const crow_racks_t *racks,
+int tracker_http_init(struct tracker_http *th, crow_tracker_registry_t *reg, const crow_racks_t *racks,
                       bool trust_ip);
 void tracker_http_dispose(struct tracker_http *th);
 

@@ -48,7 +48,7 @@ bool tracker_rollout_handles(const crow_http_request_t *req);
  * answer now (valid until the next call), false when the answer comes later through the answer callback
  * (until then, or until tracker_rollout_forget, the connection must stay open and read nothing more). */
 bool tracker_rollout_serve(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src,
-                           const crow_auth_key_t *who, void *conn, struct tracker_reply *out);
+                           const crow_control_auth_key_t *who, void *conn, struct tracker_reply *out);
 
 /* The connection closed: never answer it. */
 void tracker_rollout_forget(tracker_rollout_t *tr, void *conn);

@@ -233,7 +233,7 @@ static bool serve_torrent(tracker_rollout_t *tr, const crow_http_request_t *req,
 }
 
 /* An agent identity speaks only for its own host. */
-static bool not_its_host(tracker_rollout_t *tr, const crow_auth_key_t *who, const char *host,
+static bool not_its_host(tracker_rollout_t *tr, const crow_control_auth_key_t *who, const char *host,
                          struct tracker_reply *out)
 {
     if (!who || strcmp(who->name, host) == 0)
@@ -244,7 +244,7 @@ static bool not_its_host(tracker_rollout_t *tr, const crow_auth_key_t *who, cons
 }
 
 static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src,
-                       const crow_auth_key_t *who, void *conn, struct tracker_reply *out)
+                       const crow_control_auth_key_t *who, void *conn, struct tracker_reply *out)
 {
     crow_poll_query_t q;
     const char *why;
@@ -302,8 +302,8 @@ static bool serve_poll(tracker_rollout_t *tr, const crow_http_request_t *req, ui
     return false;
 }
 
-static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req, const crow_auth_key_t *who,
-                         void *conn, struct tracker_reply *out)
+static bool serve_report(tracker_rollout_t *tr, const crow_http_request_t *req,
+                         const crow_control_auth_key_t *who, void *conn, struct tracker_reply *out)
 {
     crow_report_query_t q;
     const char *why;
@@ -399,7 +399,7 @@ static bool serve_start(tracker_rollout_t *tr, const crow_http_request_t *req, v
     }
     crow_hex(m.release_id, CROW_SHA256_LEN, id);
     torrent_path(tr, id, copy, sizeof copy);
-    crow_plan_error_t perr = {0};
+    crow_rollout_plan_error_t perr = {0};
     ret = crow_rollout_prepare_start(tr->ahead, id, m.name, copy, q.plan, tr->racks, q.distribute,
                                      tracker_rollout_wall_ms(), &tr->rec, &perr);
     crow_manifest_dispose(&m);
@@ -529,7 +529,7 @@ bool tracker_rollout_handles(const crow_http_request_t *req)
 }
 
 bool tracker_rollout_serve(tracker_rollout_t *tr, const crow_http_request_t *req, uint32_t src,
-                           const crow_auth_key_t *who, void *conn, struct tracker_reply *out)
+                           const crow_control_auth_key_t *who, void *conn, struct tracker_reply *out)
 {
     bool agent = starts_with(req->path, "/agent/");
     if (!tr) {

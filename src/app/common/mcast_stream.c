@@ -5,7 +5,7 @@
  * pass, so the window loads them in that same order (from the list of those pieces); a batch is asked for
  * only when the window holds the bytes of every DATA datagram it could contain. Datagrams (header + payload)
  * are assembled into batch buffers, so a piece buffer is free again as soon as its last chunk was copied.
- * Pieces resent to catch up (crow_mcast_send_resend) come after the passes in send order, in index
+ * Pieces resent to catch up (crow_mcast_stream_resend) come after the passes in send order, in index
  * order, which is the order the engine sends them in (all are asked for at once, while it is drained).
  * Without a piece store (`crowcast probe`: a synthetic release) every payload is zeros and there is
  * no window.
@@ -18,14 +18,14 @@
 #include "crowcast/log.h"
 #include "crowcast/stream_need.h"
 #include "crowcast/udp.h"
-#include "mcast_send.h"
+#include "mcast_stream.h"
 
 #define BATCH_MAX     16
 #define BATCH_BUFFERS 8
 
 struct window_slot {
     crow_op_t op;
-    struct crow_mcast_send *ms;
+    struct crow_mcast_stream *ms;
     uint32_t piece;
     bool loaded, loading;
     uint8_t *buf;
@@ -33,17 +33,17 @@ struct window_slot {
 
 struct batch_buf {
     crow_op_t op; /* one pending send per group */
-    struct crow_mcast_send *ms;
+    struct crow_mcast_stream *ms;
     uint8_t *bytes;
     bool busy;
 };
 
-struct crow_mcast_send {
+struct crow_mcast_stream {
     crow_loop_t *loop;
     crow_piece_store_t *store;
     crow_mcast_sender_t engine;
     const crow_manifest_t *m;
-    struct crow_mcast_send_config cfg;
+    struct crow_mcast_stream_config cfg;
     struct sockaddr_in groups[64];
     crow_udp_tx_t *tx;
     struct window_slot *slots; /* slots[i] holds the piece `head + i` in send order */
@@ -64,24 +64,24 @@ struct crow_mcast_send {
     bool in_drained;   /* on_drained runs: the pump that called it goes on afterwards */
     void (*on_done)(void *ctx, int result);
     void *ctx;
-    struct crow_mcast_send_stats stats;
+    struct crow_mcast_stream_stats stats;
 };
 
-static void pump(struct crow_mcast_send *ms);
+static void pump(struct crow_mcast_stream *ms);
 
-static uint64_t passes_total(const struct crow_mcast_send *ms)
+static uint64_t passes_total(const struct crow_mcast_stream *ms)
 {
     return ms->cfg.passes ? (uint64_t)ms->cfg.passes * ms->order_count : UINT64_MAX;
 }
 
-static uint64_t order_total(const struct crow_mcast_send *ms)
+static uint64_t order_total(const struct crow_mcast_stream *ms)
 {
     return ms->cfg.passes ? passes_total(ms) + ms->extra_count : UINT64_MAX;
 }
 
 /* The piece at a position in send order: the first pass walks the pieces in scope from its first
  * one on, wrapping around (the engine's order), the others from the lowest; then the resent pieces. */
-static uint32_t piece_at(const struct crow_mcast_send *ms, uint64_t order)
+static uint32_t piece_at(const struct crow_mcast_stream *ms, uint64_t order)
 {
     if (order >= passes_total(ms))
         return ms->extra[order - passes_total(ms)];
@@ -91,7 +91,7 @@ static uint32_t piece_at(const struct crow_mcast_send *ms, uint64_t order)
 }
 
 /* The send order's list: the pieces in scope, and where the first pass starts in it. */
-static int list_scope(struct crow_mcast_send *ms)
+static int list_scope(struct crow_mcast_stream *ms)
 {
     const crow_bitfield_t *wanted = crow_mcast_sender_wanted(&ms->engine);
     if (!(ms->order = malloc(((size_t)wanted->count + 1) * sizeof *ms->order)))
@@ -107,7 +107,7 @@ static int list_scope(struct crow_mcast_send *ms)
     return 0;
 }
 
-static struct window_slot *slot_at(struct crow_mcast_send *ms, uint64_t order)
+static struct window_slot *slot_at(struct crow_mcast_stream *ms, uint64_t order)
 {
     uint64_t ahead = order - ms->sending;
     if (order < ms->sending || ahead >= ms->window)
@@ -115,7 +115,7 @@ static struct window_slot *slot_at(struct crow_mcast_send *ms, uint64_t order)
     return &ms->slots[(ms->head_slot + ahead) % ms->window];
 }
 
-static bool idle(const struct crow_mcast_send *ms)
+static bool idle(const struct crow_mcast_stream *ms)
 {
     if (crow_op_pending(&ms->timer))
         return false;
@@ -128,7 +128,7 @@ static bool idle(const struct crow_mcast_send *ms)
     return true;
 }
 
-static void release(struct crow_mcast_send *ms)
+static void release(struct crow_mcast_stream *ms)
 {
     for (unsigned i = 0; ms->slots && i < ms->window; i++)
         free(ms->slots[i].buf);
@@ -142,7 +142,7 @@ static void release(struct crow_mcast_send *ms)
     free(ms);
 }
 
-static void finish(struct crow_mcast_send *ms, int result)
+static void finish(struct crow_mcast_stream *ms, int result)
 {
     if (ms->done)
         return;
@@ -157,7 +157,7 @@ static void on_loaded(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
     struct window_slot *s = op->owner;
-    struct crow_mcast_send *ms = s->ms;
+    struct crow_mcast_stream *ms = s->ms;
     s->loading = false;
     if (ms->stopping) {
         if (idle(ms))
@@ -174,7 +174,7 @@ static void on_loaded(crow_op_t *op, int res, unsigned flags)
 }
 
 /* Starts loading pieces into free window slots, in send order. */
-static void fill_window(struct crow_mcast_send *ms)
+static void fill_window(struct crow_mcast_stream *ms)
 {
     while (ms->store && ms->next_load < order_total(ms) && ms->next_load < ms->sending + ms->window) {
         struct window_slot *s = slot_at(ms, ms->next_load);
@@ -199,7 +199,7 @@ static void fill_window(struct crow_mcast_send *ms)
 
 /* DATA datagrams whose bytes the window holds, from the current send position on (at most
  * BATCH_MAX); *all_loaded says whether that covers every DATA datagram still to send. */
-static uint64_t datagrams_ready(struct crow_mcast_send *ms, bool *all_loaded)
+static uint64_t datagrams_ready(struct crow_mcast_stream *ms, bool *all_loaded)
 {
     uint64_t ready = 0, o = ms->sending;
     if (!ms->store) {
@@ -218,7 +218,7 @@ static uint64_t datagrams_ready(struct crow_mcast_send *ms, bool *all_loaded)
     return ready;
 }
 
-static struct batch_buf *free_batch(struct crow_mcast_send *ms)
+static struct batch_buf *free_batch(struct crow_mcast_stream *ms)
 {
     for (unsigned i = 0; i < BATCH_BUFFERS; i++)
         if (!ms->batches[i].busy)
@@ -227,7 +227,7 @@ static struct batch_buf *free_batch(struct crow_mcast_send *ms)
 }
 
 /* Copies the payload of a DATA datagram from the window and advances the send position. */
-static void take_payload(struct crow_mcast_send *ms, const crow_mcast_tx_t *tx, uint8_t *dst)
+static void take_payload(struct crow_mcast_stream *ms, const crow_mcast_tx_t *tx, uint8_t *dst)
 {
     if (!ms->store) {
         memset(dst, 0, tx->length);
@@ -247,7 +247,7 @@ static void on_batch_sent(crow_op_t *op, int res, unsigned flags)
 {
     (void)flags;
     struct batch_buf *b = op->owner;
-    struct crow_mcast_send *ms = b->ms;
+    struct crow_mcast_stream *ms = b->ms;
     if (res < 0)
         ms->stats.send_errors++;
     if (crow_op_pending(op))
@@ -262,7 +262,7 @@ static void on_batch_sent(crow_op_t *op, int res, unsigned flags)
 }
 
 /* Sends bytes[0..len) (datagrams of `seg` bytes, the last possibly shorter) to every group. */
-static void send_run(struct crow_mcast_send *ms, struct batch_buf *b, const uint8_t *bytes, size_t len,
+static void send_run(struct crow_mcast_stream *ms, struct batch_buf *b, const uint8_t *bytes, size_t len,
                      size_t seg)
 {
     for (unsigned g = 0; g < ms->cfg.group_count; g++) {
@@ -276,7 +276,7 @@ static void on_timer(crow_op_t *op, int res, unsigned flags)
 {
     (void)res;
     (void)flags;
-    struct crow_mcast_send *ms = op->owner;
+    struct crow_mcast_stream *ms = op->owner;
     ms->timer_armed = false;
     if (ms->stopping) {
         if (idle(ms))
@@ -286,7 +286,7 @@ static void on_timer(crow_op_t *op, int res, unsigned flags)
     pump(ms);
 }
 
-static void pump(struct crow_mcast_send *ms)
+static void pump(struct crow_mcast_stream *ms)
 {
     while (!ms->done && !ms->stopping) {
         fill_window(ms);
@@ -353,13 +353,13 @@ static void pump(struct crow_mcast_send *ms)
     }
 }
 
-int crow_mcast_send_start(crow_mcast_send_t **out, crow_loop_t *loop, crow_piece_store_t *store,
-                          const crow_manifest_t *m, const struct crow_mcast_send_config *cfg,
-                          void (*on_done)(void *ctx, int result), void *ctx)
+int crow_mcast_stream_start(crow_mcast_stream_t **out, crow_loop_t *loop, crow_piece_store_t *store,
+                            const crow_manifest_t *m, const struct crow_mcast_stream_config *cfg,
+                            void (*on_done)(void *ctx, int result), void *ctx)
 {
     if (cfg->group_count == 0 || cfg->group_count > 64)
         return CROW_EUSAGE;
-    struct crow_mcast_send *ms = calloc(1, sizeof *ms);
+    struct crow_mcast_stream *ms = calloc(1, sizeof *ms);
     if (!ms)
         return -ENOMEM;
     ms->loop = loop;
@@ -430,13 +430,13 @@ fail:
     return ret;
 }
 
-void crow_mcast_send_get_stats(const crow_mcast_send_t *ms, struct crow_mcast_send_stats *out)
+void crow_mcast_stream_get_stats(const crow_mcast_stream_t *ms, struct crow_mcast_stream_stats *out)
 {
     *out = ms->stats;
     out->engine = ms->engine.stats;
 }
 
-void crow_mcast_send_end_now(crow_mcast_send_t *ms)
+void crow_mcast_stream_end_now(crow_mcast_stream_t *ms)
 {
     if (ms->done || ms->stopping)
         return;
@@ -445,7 +445,7 @@ void crow_mcast_send_end_now(crow_mcast_send_t *ms)
     pump(ms);
 }
 
-uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, const crow_need_t *segs)
+uint32_t crow_mcast_stream_resend(crow_mcast_stream_t *ms, const crow_need_map_t *segs)
 {
     if (ms->done || ms->stopping || !crow_mcast_sender_drained(&ms->engine))
         return 0;
@@ -454,7 +454,7 @@ uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, const crow_need_t *segs)
     uint32_t n = crow_mcast_sender_resend_segments(&ms->engine, segs, ms->extra + ms->extra_count,
                                                    ms->m->piece_count - ms->extra_count);
     if (n == 0) { /* nothing new to send: the pass is over */
-        crow_mcast_send_close_pass(ms);
+        crow_mcast_stream_close_pass(ms);
         return 0;
     }
     ms->extra_count += n;
@@ -464,7 +464,7 @@ uint32_t crow_mcast_send_resend(crow_mcast_send_t *ms, const crow_need_t *segs)
     return n;
 }
 
-void crow_mcast_send_close_pass(crow_mcast_send_t *ms)
+void crow_mcast_stream_close_pass(crow_mcast_stream_t *ms)
 {
     if (ms->done || ms->stopping)
         return;
@@ -473,12 +473,12 @@ void crow_mcast_send_close_pass(crow_mcast_send_t *ms)
         pump(ms);
 }
 
-void crow_mcast_send_segments_sent(const crow_mcast_send_t *ms, crow_need_t *out)
+void crow_mcast_stream_segments_sent(const crow_mcast_stream_t *ms, crow_need_map_t *out)
 {
     crow_stream_segments_sent(ms->m->piece_count, crow_mcast_sender_pending(&ms->engine), out);
 }
 
-void crow_mcast_send_stop(crow_mcast_send_t *ms)
+void crow_mcast_stream_stop(crow_mcast_stream_t *ms)
 {
     if (!ms)
         return;
