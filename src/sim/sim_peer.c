@@ -1,4 +1,4 @@
-/* The peer's glue in the simulator: what src/app/getter.c, getter_sources.c and peers.c do around
+/* The peer's glue in the simulator: what src/app/get/getter.c, getter_sources.c and peers.c do around
  * the engines, in the same order, with simulated time and network.
  *
  * The piece store is the picker's chunk map: a piece whose chunks are all present verifies at once

@@ -1,5 +1,5 @@
 /* Simulated TCP connections carrying the real peer-wire bytes between two crow_peer_sessions, as
- * src/app/peers.c drives them over sockets.
+ * src/app/common/peers.c drives them over sockets.
  *
  * A connection's two directions are pipes: the sender's session writes real bytes (handshake,
  * bitfield, requests, HAVEs, the 13-byte PIECE headers); a served block's payload is only counted,

@@ -1,4 +1,4 @@
-/* The tracker host in the simulator, as src/app/tracker.c and tracker_http.c drive the registry:
+/* The tracker host in the simulator, as src/app/tracker/tracker.c and tracker_http.c drive the registry:
  * every announce goes through crow_tracker_registry_announce with the rack its address resolves to in the
  * racks file, the seeder's asks for the groups, expiry runs at the registry's deadline. A killed
  * tracker loses everything (as a restarted tracker does); its peers' announces time out meanwhile.

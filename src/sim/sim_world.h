@@ -8,8 +8,8 @@
  *
  * Files: sim_world.c (setup, the event loop, crashes, results), sim_spec.c (scenario arguments),
  * sim_mcast.c (datagrams through the fabric), sim_tcp.c (connections carrying real peer-wire bytes,
- * block payloads elided), sim_peer.c (the peer's glue, as src/app/getter*.c and peers.c drive the
- * engines), sim_seeder.c (as src/app/seeder.c), sim_tracker.c (as src/app/tracker*.c, and the
+ * block payloads elided), sim_peer.c (the peer's glue, as src/app/get/getter*.c and peers.c drive the
+ * engines), sim_seeder.c (as src/app/seed/seeder.c), sim_tracker.c (as src/app/tracker/tracker*.c, and the
  * announce transport); beside them sim_property.c (the property check's scenarios) and
  * sim_rollout.c (the rollout coordinator under simulated agents). */
 #ifndef CROWCAST_SIM_WORLD_H
