@@ -28,6 +28,9 @@
  * registry's owner: after the tracker restarts, the first peer to announce again becomes head, and a
  * previous head believes it is still head until its own next announce.
  *
+ * Relays. In a rack the racks file marks relayed, the head is also the rack's relay ("relay" in its
+ * answer): the role follows the head's, so a relay that stops or expires is replaced by the next oldest.
+ *
  * Neighbours for an asking peer P at position i of its rack's chain, n = min(numwant, max_numwant,
  * caller's capacity):
  *   1. Chain neighbours in order i-1, i+1, i-2, i+2, ... (skipping ends), as many as fit.
