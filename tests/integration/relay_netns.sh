@@ -5,11 +5,14 @@
 # gives it no group), each rack's chain head is its relay: it fetches over TCP and streams what it
 # verifies into its rack's group. Every host must verify, and each rack's other hosts must have
 # taken most bytes by multicast (the relay's stream), not over TCP from outside the rack.
+# RELAY_KILL=1 (it.relay_kill_netns): rack 1's relay is killed with -9 1.5 s after the seeder started;
+# the tracker names the next head relay once the dead one expires, and the rest must still verify.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/netns.sh"
 "$CROWCAST" help | grep -q '^  tracker' || skip "this build has no 'crowcast tracker'"
 
 SIZE=$((16 << 20))
+KILL=${RELAY_KILL:-0}
 topo_create_routed 2 3 100 400
 topo_mcast_watch
 
@@ -28,6 +31,7 @@ for r in 1 2; do
     spawn "get-r${r}h${h}" in_ns "$(host_ns $r $h)" "$CROWCAST" get "$WORK/rel.torrent" \
       -o "$WORK/out-r${r}h${h}" --tracker "$url" --iface "$(host_ip $r $h)" --json --seed-time 30 \
       --relay-rate 80M
+    [[ $r$h != 11 ]] || RELAY_PID=$SPAWNED_PID
     # Host 1 announces first: its rack's chain head, so its relay.
     [[ $h -eq 1 ]] && sleep 0.5
   done
@@ -37,15 +41,23 @@ wait_until 20 joined || fail "not every host joined its group"
 spawn seed in_ns "$NS_SEED" "$CROWCAST" seed "$WORK/rel.torrent" "$WORK/rel.bin" --tracker "$url" \
   --iface 10.99.0.1 --listen 10.99.0.1:7071 --rate 90M
 start=$SECONDS
-completed() { [[ $(cat "$WORK"/get-*.log | grep -c '"event":"complete"') -eq 6 ]]; }
+hosts=6
+if [[ $KILL == 1 ]]; then
+  sleep 1.5
+  kill -9 "$RELAY_PID"
+  hosts=5
+  log "killed rack 1's relay (r1h1) with -9"
+fi
+completed() { [[ $(cat "$WORK"/get-*.log | grep -c '"event":"complete"') -eq $hosts ]]; }
 wait_until 120 completed || fail "not every host completed"
-log "all 6 hosts complete $((SECONDS - start))s after the seeder started"
+log "all $hosts hosts complete $((SECONDS - start))s after the seeder started"
 
 want=$(sha256sum <"$WORK/rel.bin")
 for r in 1 2; do
   relays=$(grep -l 'names this peer its rack.s relay' "$WORK"/get-r${r}h*.log | wc -l)
   [[ $relays -ge 1 ]] || fail "rack $r: no host was named relay"
   for h in 1 2 3; do
+    [[ $KILL$r$h != 111 ]] || continue
     f="$WORK/get-r${r}h${h}.log"
     [[ $(sha256sum <"$WORK/out-r${r}h${h}/rel.bin") == "$want" ]] || fail "r${r}h${h}: data differs"
     read -r mc tcp cross < <(get_bytes "$f" "$r")
