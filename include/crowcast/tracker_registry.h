@@ -122,8 +122,9 @@ size_t crow_tracker_registry_scrape(const crow_tracker_registry_t *reg,
 /* Status as one JSON object into buf:
  *   {"now_ms":N,"releases":[{"info_hash":"<hex>","since_ms":T,"peers":N,"complete":N,"incomplete":N,
  *    "downloaded":N,"bytes_left":N,"racks":[{"rack":"NAME"|null,"group":"A.B.C.D:PORT"|null,"peers":N,
- *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",
- *    "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null,"mcast":"lit"|"dark"|null}, ...]},
+ *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",["relay":"A.B.C.D:PORT",] (a relayed
+ * rack's) "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null,"mcast":"lit"|"dark"|null},
+ * ...]},
  *    ...]}, ...]}
  * A release's since_ms is when its swarm was created; a rack's is its oldest current peer's first
  * announce, a peer's its own first announce. "head" is the chain head defined above (the oldest member,

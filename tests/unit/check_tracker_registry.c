@@ -816,6 +816,14 @@ START_TEST(test_relayed_rack_names_its_head_relay)
     ck_assert(resp.crowcast.head && resp.crowcast.relay);
     ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE, 50, CROW_EVENT_NONE, 121001), 0);
     ck_assert(!resp.crowcast.relay);
+    /* /status names the relayed rack's relay, and no relay for the direct rack. */
+    static char buf[16384];
+    ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STARTED, 121001), 0);
+    ck_assert_int_gt(crow_tracker_registry_status_json(reg, 121001, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(
+        strstr(buf, "\"head\":\"127.0.2.12:6881\",\"relay\":\"127.0.2.12:6881\",\"chain\""));
+    ck_assert_ptr_nonnull(strstr(buf, "\"head\":\"127.0.1.10:6881\",\"chain\""));
+    ck_assert_ptr_null(strstr(buf, "\"relay\":\"127.0.1."));
 }
 END_TEST
 
