@@ -128,6 +128,8 @@ typedef struct crow_crowcast_info {
     uint16_t port;                     /* multicast port, 0 when none */
     uint32_t position;                 /* index of the peer in its rack's chain */
     bool head;                         /* the rack's chain head (its oldest member) */
+    bool relay;                        /* "relay": 1: the peer is its relayed rack's relay: it multicasts
+                                          what it verifies to group:port (only encoded when set) */
     uint32_t lit, dark;                /* incomplete peers reporting mcast=lit / mcast=dark */
     bool has_need;                     /* "need": every incomplete peer sent need= */
     crow_need_map_t need;              /* the OR of their maps */

@@ -41,6 +41,7 @@ struct crow_getter_config {
     struct sockaddr_in listen; /* where neighbours connect to us; port 0 = pick one */
     double mcast_timeout;      /* seconds without a datagram before falling back to TCP only */
     double seed_time;          /* seconds to keep seeding after completion */
+    uint64_t relay_rate;       /* --relay-rate: bits/s of the stream a rack relay sends (issue 15) */
     const char *previous;      /* --previous OLD.torrent: a previous release to take pieces from */
     const char *previous_path; /* --previous-path: where it lies (its file or top directory) */
     const char *on_complete;   /* shell command run after publishing */

@@ -4,10 +4,13 @@
  * Format, one directive a line; '#' starts a comment (anywhere), blank lines are ignored, fields are
  * separated by spaces or tabs:
  *
- *   rack NAME CIDR[,CIDR...] GROUP:PORT
+ *   rack NAME CIDR[,CIDR...] GROUP:PORT [direct|relayed]
  *       NAME: 1..32 of [A-Za-z0-9._-], unique. CIDR: a.b.c.d/len (0..32; a bare address means /32),
  *       with no bits set past the prefix. GROUP: an IPv4 multicast address (224.0.0.0/4); several racks
- *       may share one group. PORT: 1..65535.
+ *       may share one group. PORT: 1..65535. direct (the default): the seeder's multicast reaches the
+ *       rack. relayed: it does not (a fabric that routes no multicast between racks); the seeder does not
+ *       send to the rack's group, and the tracker names one of the rack's peers its relay, which fetches
+ *       over TCP and re-multicasts into the rack.
  *   trust-announced-rack yes|no
  *       Whether a peer's own `rack=` announce parameter overrides its address (default: no). At most once.
  *
@@ -32,7 +35,13 @@ typedef struct crow_rack {
     char name[CROW_RACK_NAME_MAX + 1];
     uint32_t group; /* multicast group, host order */
     uint16_t port;
+    bool relayed; /* the seeder's multicast does not reach the rack: one of its peers relays */
 } crow_rack_t;
+
+typedef struct crow_rack_endpoint {
+    uint32_t group; /* host order */
+    uint16_t port;
+} crow_rack_endpoint_t;
 
 struct crow_rack_prefix {
     uint32_t net, mask;
@@ -71,6 +80,10 @@ uint32_t crow_racks_find(const crow_racks_t *r, const char *name, size_t len);
  * named one, else the lookup of its address. Returns 0 and sets *rack (possibly CROW_RACK_NONE), or
  * CROW_EPROTO when a trusted announced name is not in the file (a misconfigured peer: tell it). */
 int crow_racks_resolve(const crow_racks_t *r, uint32_t addr, const char *announced, uint32_t *rack);
+
+/* The groups a seeder sends to: every direct rack's GROUP:PORT, deduplicated, in file order, at most cap
+ * of them (a group a direct rack shares with a relayed one included). Returns their number. */
+unsigned crow_racks_stream_groups(const crow_racks_t *r, crow_rack_endpoint_t *out, unsigned cap);
 
 /* The rack at an index (< r->count), or NULL for CROW_RACK_NONE or an out-of-range index. */
 const crow_rack_t *crow_racks_get(const crow_racks_t *r, uint32_t rack);

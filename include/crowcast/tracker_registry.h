@@ -28,6 +28,9 @@
  * registry's owner: after the tracker restarts, the first peer to announce again becomes head, and a
  * previous head believes it is still head until its own next announce.
  *
+ * Relays. In a rack the racks file marks relayed, the head is also the rack's relay ("relay" in its
+ * answer): the role follows the head's, so a relay that stops or expires is replaced by the next oldest.
+ *
  * Neighbours for an asking peer P at position i of its rack's chain, n = min(numwant, max_numwant,
  * caller's capacity):
  *   1. Chain neighbours in order i-1, i+1, i-2, i+2, ... (skipping ends), as many as fit.
@@ -119,8 +122,9 @@ size_t crow_tracker_registry_scrape(const crow_tracker_registry_t *reg,
 /* Status as one JSON object into buf:
  *   {"now_ms":N,"releases":[{"info_hash":"<hex>","since_ms":T,"peers":N,"complete":N,"incomplete":N,
  *    "downloaded":N,"bytes_left":N,"racks":[{"rack":"NAME"|null,"group":"A.B.C.D:PORT"|null,"peers":N,
- *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",
- *    "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null,"mcast":"lit"|"dark"|null}, ...]},
+ *    "complete":N,"bytes_left":N,"since_ms":T,"head":"A.B.C.D:PORT",["relay":"A.B.C.D:PORT",] (a relayed
+ * rack's) "chain":[{"peer":"A.B.C.D:PORT","left":N,"since_ms":T,"hook":N|null,"mcast":"lit"|"dark"|null},
+ * ...]},
  *    ...]}, ...]}
  * A release's since_ms is when its swarm was created; a rack's is its oldest current peer's first
  * announce, a peer's its own first announce. "head" is the chain head defined above (the oldest member,

@@ -37,6 +37,8 @@ static const char usage[] =
     "  --mcast-timeout S      once a source is known, seconds without a datagram before fetching\n"
     "                         over TCP until the stream comes back (default 3; at most 1 s for a\n"
     "                         stream that has shown no datagram at all; 0: wait for ever)\n"
+    "  --relay-rate RATE      bits/s of the stream into the rack when the tracker names this peer\n"
+    "                         its relayed rack's relay (racks file: relayed; default 1G, as seed)\n"
     "  --seed-time S          keep seeding S seconds after completion (default 0), or until the\n"
     "                         tracker reports the whole rack complete\n"
     "  --trust KEYS           fetch the release only when a key of KEYS signed it (crowcast make\n"
@@ -76,7 +78,8 @@ enum {
     O_LOSS_SEED,
     O_EXIT_AFTER,
     O_PREVIOUS,
-    O_PREVIOUS_PATH
+    O_PREVIOUS_PATH,
+    O_RELAY_RATE
 };
 static const struct option get_options[] = {
     CROW_CLI_OPTIONS_TRACKER_CLIENT,
@@ -89,6 +92,7 @@ static const struct option get_options[] = {
     {"mcast-timeout", required_argument, 0, O_MTIMEOUT},
     CROW_CLI_OPTION_MCAST_KEY,
     {"seed-time", required_argument, 0, O_SEED_TIME},
+    {"relay-rate", required_argument, 0, O_RELAY_RATE},
     {"on-complete", required_argument, 0, O_ON_COMPLETE},
     CROW_CLI_OPTION_TRUST,
     {"progress", no_argument, 0, O_PROGRESS},
@@ -124,7 +128,7 @@ int crow_cli_get_argv(char **argv, size_t cap, const struct crow_agent_get_args 
 
 int crow_cmd_get(int argc, char **argv)
 {
-    struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1};
+    struct crow_getter_config cfg = {.mcast_timeout = 3, .test_loss_seed = 1, .relay_rate = 1000000000ull};
     struct crow_cli_shared sh;
     crow_cli_shared_init(&sh);
     bool listen_given = false;
@@ -174,6 +178,11 @@ int crow_cmd_get(int argc, char **argv)
             *(c == O_MTIMEOUT    ? &cfg.mcast_timeout
               : c == O_SEED_TIME ? &cfg.seed_time
                                  : &cfg.test_exit_after) = s;
+            break;
+        case O_RELAY_RATE:
+            if (crow_parse_rate(optarg, &cfg.relay_rate) || cfg.relay_rate < 1000)
+                return crow_cli_usage_error("get", "--relay-rate wants bits/s like 900M or 1G, not '%s'",
+                                            optarg);
             break;
         case O_ON_COMPLETE:
             cfg.on_complete = optarg;

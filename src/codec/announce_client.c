@@ -144,6 +144,8 @@ static int decode_crowcast(const crow_bencode_doc_t *doc, uint32_t dict, crow_cr
     }
     if (crow_bencode_dict_int(doc, dict, "head", &v))
         c->head = v != 0;
+    if (crow_bencode_dict_int(doc, dict, "relay", &v))
+        c->relay = v != 0 && c->group != 0;
     if (crow_bencode_dict_int(doc, dict, "lit", &v)) {
         if (v < 0 || v > UINT32_MAX)
             return bad(why, "invalid crowcast lit");

@@ -326,6 +326,10 @@ static void encode_crowcast(crow_bencode_writer_t *e, const crow_announce_resp_t
     crow_bencode_put_int(e, c->position);
     crow_bencode_put_key(e, "rack");
     crow_bencode_put_cstr(e, c->rack);
+    if (c->relay) {
+        crow_bencode_put_key(e, "relay");
+        crow_bencode_put_int(e, 1);
+    }
     crow_bencode_put_key(e, "sending");
     crow_bencode_put_int(e, c->sending);
     crow_bencode_put_key(e, "streaming");

@@ -69,12 +69,13 @@ static int add_prefix(crow_racks_t *r, const char *s, size_t len, uint32_t rack,
 
 static int parse_rack(crow_racks_t *r, struct line *l, crow_racks_error_t *err)
 {
-    const char *name, *cidrs, *group, *extra;
-    size_t name_len, cidrs_len, group_len, extra_len;
+    const char *name, *cidrs, *group, *mode, *extra;
+    size_t name_len, cidrs_len, group_len, mode_len = 0, extra_len;
     if (!next_field(l, &name, &name_len) || !next_field(l, &cidrs, &cidrs_len) ||
         !next_field(l, &group, &group_len))
-        return line_error(err, CROW_EPARSE, l->number, "expected: rack NAME CIDR[,CIDR...] GROUP:PORT", NULL,
-                          0);
+        return line_error(err, CROW_EPARSE, l->number,
+                          "expected: rack NAME CIDR[,CIDR...] GROUP:PORT [direct|relayed]", NULL, 0);
+    bool has_mode = next_field(l, &mode, &mode_len);
     if (next_field(l, &extra, &extra_len))
         return line_error(err, CROW_EPARSE, l->number, "unexpected field", extra, extra_len);
     if (!crow_rack_name_valid(name, name_len))
@@ -96,6 +97,9 @@ static int parse_rack(crow_racks_t *r, struct line *l, crow_racks_error_t *err)
         return line_error(err, CROW_EPARSE, l->number, "bad port", colon + 1,
                           group_len - (size_t)(colon + 1 - group));
     rack->port = (uint16_t)port;
+    rack->relayed = has_mode && mode_len == 7 && memcmp(mode, "relayed", 7) == 0;
+    if (has_mode && !rack->relayed && (mode_len != 6 || memcmp(mode, "direct", 6) != 0))
+        return line_error(err, CROW_EPARSE, l->number, "expected direct or relayed, got", mode, mode_len);
     memcpy(rack->name, name, name_len);
     rack->name[name_len] = '\0';
     const char *p = cidrs, *end = cidrs + cidrs_len;
@@ -196,6 +200,20 @@ int crow_racks_resolve(const crow_racks_t *r, uint32_t addr, const char *announc
     }
     *rack = crow_racks_lookup(r, addr);
     return 0;
+}
+
+unsigned crow_racks_stream_groups(const crow_racks_t *r, crow_rack_endpoint_t *out, unsigned cap)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < r->count; i++) {
+        const crow_rack_t *rack = &r->racks[i];
+        bool seen = false;
+        for (unsigned k = 0; k < n && !seen; k++)
+            seen = out[k].group == rack->group && out[k].port == rack->port;
+        if (!rack->relayed && !seen && n < cap)
+            out[n++] = (crow_rack_endpoint_t){rack->group, rack->port};
+    }
+    return n;
 }
 
 const crow_rack_t *crow_racks_get(const crow_racks_t *r, uint32_t rack)

@@ -278,6 +278,8 @@ static void fill_crowcast(const crow_tracker_registry_t *reg, uint32_t rack, uin
         memcpy(c->rack, r->name, sizeof(c->rack));
         c->group = r->group;
         c->port = r->port;
+        /* A relayed rack's head relays: the oldest peer, replaced as head is when it leaves or expires. */
+        c->relay = is_head && r->relayed;
     }
     c->position = position;
     c->head = is_head;

@@ -75,6 +75,10 @@ long crow_tracker_registry_status_json(const crow_tracker_registry_t *reg, uint6
             put(&t, ",\"peers\":%u,\"complete\":%u,\"bytes_left\":%llu,\"since_ms\":%llu,\"head\":", st.peers,
                 st.complete, (unsigned long long)st.bytes_left, (unsigned long long)st.since);
             put_endpoint(&t, st.head->addr, st.head->port);
+            if (r && r->relayed) { /* a relayed rack's head is its relay */
+                put(&t, ",\"relay\":");
+                put_endpoint(&t, st.head->addr, st.head->port);
+            }
             put(&t, ",\"chain\":[");
             for (const struct peer *p = s->peers + lo; p < s->peers + i; p++) {
                 put(&t, "%s{\"peer\":", p == s->peers + lo ? "" : ",");

@@ -48,14 +48,7 @@ for r in 1 2; do
   for h in 1 2 3; do
     f="$WORK/get-r${r}h${h}.log"
     [[ $(sha256sum <"$WORK/out-r${r}h${h}/rel.bin") == "$want" ]] || fail "r${r}h${h}: data differs"
-    line=$(grep '"event":"complete"' "$f")
-    mc=$(sed 's/.*"bytes_mcast":\([0-9]*\).*/\1/' <<<"$line")
-    tcp=$(sed 's/.*"bytes_tcp":\([0-9]*\).*/\1/' <<<"$line")
-    # TCP bytes from outside the rack (other racks' hosts or the seeder at 10.99.0.1)
-    cross=$(grep '"event":"source"' "$f" | awk -v rack="10.99.$r." '
-      { addr = $0; sub(/.*"addr":"/, "", addr); sub(/".*/, "", addr)
-        b = $0; sub(/.*"bytes":/, "", b); sub(/[^0-9].*/, "", b)
-        if (index(addr, rack) != 1) s += b } END { print s + 0 }')
+    read -r mc tcp cross < <(get_bytes "$f" "$r")
     cross_total=$((cross_total + cross))
     log "r${r}h${h}: multicast $mc, TCP $tcp, from outside the rack $cross"
     [[ $mc -gt $((SIZE * 80 / 100)) ]] || fail "r${r}h${h}: only $mc bytes came by multicast"

@@ -217,3 +217,18 @@ topo_mcast_count() {
   ip netns exec "$ns" nft list chain netdev crowmc "$chain" 2>/dev/null |
     awk -v f="$field" '/counter/ {for (i=1;i<=NF;i++) if ($i==f) s+=$(i+1)} END {print s+0}'
 }
+
+# get_bytes LOG R: "MCAST TCP CROSS" of a `crowcast get --json` log of a host of rack R: bytes taken by
+# multicast, over TCP, and over TCP from outside rack R (other racks' hosts or the seeder; a host that
+# took nothing over TCP has no source event).
+get_bytes() {
+  local line mc tcp cross
+  line=$(grep '"event":"complete"' "$1")
+  mc=$(sed 's/.*"bytes_mcast":\([0-9]*\).*/\1/' <<<"$line")
+  tcp=$(sed 's/.*"bytes_tcp":\([0-9]*\).*/\1/' <<<"$line")
+  cross=$({ grep '"event":"source"' "$1" || true; } | awk -v rack="10.99.$2." '
+    { addr = $0; sub(/.*"addr":"/, "", addr); sub(/".*/, "", addr)
+      b = $0; sub(/.*"bytes":/, "", b); sub(/[^0-9].*/, "", b)
+      if (index(addr, rack) != 1) s += b } END { print s + 0 }')
+  echo "$mc $tcp $cross"
+}

@@ -313,6 +313,34 @@ START_TEST(test_no_group_and_head)
     ck_assert(res.crowcast.head);
     ck_assert_uint_eq(res.crowcast.group, 0);
     ck_assert_str_eq(res.crowcast.rack, "");
+    ck_assert(!res.crowcast.relay);
+}
+END_TEST
+
+/* "relay": 1 is sent only to a relay (sorted between "rack" and "sending") and read back; a relay flag
+ * without a group to stream to is no relay. */
+START_TEST(test_relay_flag)
+{
+    uint8_t buf[512];
+    crow_bencode_node_t nodes[32];
+    crow_announce_peer_t peers[1];
+    crow_announce_result_t res;
+    const char *why = NULL;
+    crow_announce_resp_t r = {.interval = 10, .min_interval = 1};
+    r.crowcast = (crow_crowcast_info_t){
+        .present = true, .head = true, .relay = true, .group = 0xef000001, .port = 7000};
+    memcpy(r.crowcast.rack, "x", 2);
+    long n = crow_announce_encode(buf, sizeof(buf) - 1, &r, true, false);
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+    ck_assert_ptr_nonnull(strstr((char *)buf, "4:rack1:x5:relayi1e7:sending"));
+    ck_assert_int_eq(crow_announce_decode(buf, (size_t)n, nodes, 32, peers, 1, &res, &why), 0);
+    ck_assert(res.crowcast.relay);
+    static const char no_group[] = "d8:crowcastd5:relayi1ee8:intervali10e5:peers0:e";
+    ck_assert_int_eq(
+        crow_announce_decode((const uint8_t *)no_group, strlen(no_group), nodes, 32, peers, 1, &res, &why),
+        0);
+    ck_assert(!res.crowcast.relay);
 }
 END_TEST
 
@@ -492,6 +520,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_encode_decode_compact);
     tcase_add_test(tc, test_encode_decode_dictionary);
     tcase_add_test(tc, test_no_group_and_head);
+    tcase_add_test(tc, test_relay_flag);
     tcase_add_test(tc, test_failure_roundtrip);
     tcase_add_test(tc, test_groups_roundtrip);
     tcase_add_test(tc, test_decode_stock_response);

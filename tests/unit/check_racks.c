@@ -110,7 +110,13 @@ static const struct {
 } broken[] = {
     {"rack a 10.0.0.0/8 239.0.0.1:1\nrak b 10.1.0.0/16 239.0.0.1:1\n", 2, "line 2: unknown directive 'rak'"},
     {"\n\n# c\nrack a 10.0.0.0/8\n", 4, "line 4: expected: rack NAME CIDR[,CIDR...] GROUP:PORT"},
-    {"rack a 10.0.0.0/8 239.0.0.1:1 extra\n", 1, "line 1: unexpected field 'extra'"},
+    {"rack a 10.0.0.0/8 239.0.0.1:1 extra\n", 1, "line 1: expected direct or relayed, got 'extra'"},
+    {"rack a 10.0.0.0/8 239.0.0.1:1 relayed x\n", 1, "line 1: unexpected field 'x'"},
+    {"rack a 10.0.0.0/8 239.0.0.1:1 RELAYED\n", 1, "line 1: expected direct or relayed, got 'RELAYED'"},
+    {"rack a 10.0.0.0/8 239.0.0.1:1 relaye\n", 1, "line 1: expected direct or relayed, got 'relaye'"},
+    {"rack a 10.0.0.0/8 239.0.0.1:1 relayedd\n", 1, "line 1: expected direct or relayed, got 'relayedd'"},
+    {"rack a 10.0.0.0/8 239.0.0.1:1 direct,relayed\n", 1, "line 1: expected direct or relayed"},
+    {"rack a 10.0.0.0/8 relayed 239.0.0.1:1\n", 1, "line 1: bad GROUP:PORT 'relayed'"},
     {"rack a 10.0.0.0/33 239.0.0.1:1\n", 1, "line 1: bad CIDR '10.0.0.0/33'"},
     {"rack a 10.0.0.1/24 239.0.0.1:1\n", 1, "line 1: bad CIDR (bits set past the prefix) '10.0.0.1/24'"},
     {"rack a 10.0.0.0/8,,10.1.0.0/16 239.0.0.1:1\n", 1, "line 1: bad CIDR ''"},
@@ -162,6 +168,36 @@ START_TEST(test_nul_byte_and_limits)
 }
 END_TEST
 
+/* direct is the default; relayed racks' groups are left out of the seeder's, unless a direct rack shares
+ * the group; the output is deduplicated and bounded. */
+START_TEST(test_relayed_racks_and_stream_groups)
+{
+    static const char text[] = "rack a 10.1.0.0/16 239.0.0.1:1\n"
+                               "rack b 10.2.0.0/16 239.0.0.2:1 relayed # its relay streams\n"
+                               "rack c 10.3.0.0/16 239.0.0.3:1 direct\n"
+                               "rack d 10.4.0.0/16 239.0.0.3:1 relayed\n"
+                               "rack e 10.5.0.0/16 239.0.0.1:2\n"
+                               "rack f 10.6.0.0/16 239.0.0.1:1\n";
+    crow_racks_error_t err = {0};
+    ck_assert_int_eq(crow_racks_parse(&racks, text, strlen(text), &err), 0);
+    ck_assert(!racks.racks[0].relayed);
+    ck_assert(racks.racks[1].relayed);
+    ck_assert(!racks.racks[2].relayed);
+    ck_assert(racks.racks[3].relayed);
+    crow_rack_endpoint_t eps[8];
+    ck_assert_uint_eq(crow_racks_stream_groups(&racks, eps, 8), 3);
+    ck_assert_uint_eq(eps[0].group, ip("239.0.0.1"));
+    ck_assert_uint_eq(eps[0].port, 1);
+    ck_assert_uint_eq(eps[1].group, ip("239.0.0.3"));
+    ck_assert_uint_eq(eps[2].group, ip("239.0.0.1"));
+    ck_assert_uint_eq(eps[2].port, 2);
+    ck_assert_uint_eq(crow_racks_stream_groups(&racks, eps, 2), 2);
+    static const char all_relayed[] = "rack a 10.1.0.0/16 239.0.0.1:1 relayed\n";
+    ck_assert_int_eq(crow_racks_parse(&racks, all_relayed, strlen(all_relayed), &err), 0);
+    ck_assert_uint_eq(crow_racks_stream_groups(&racks, eps, 8), 0);
+}
+END_TEST
+
 Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("racks");
@@ -172,6 +208,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_empty_file);
     tcase_add_loop_test(tc, test_errors_name_the_line, 0, sizeof(broken) / sizeof(broken[0]));
     tcase_add_test(tc, test_nul_byte_and_limits);
+    tcase_add_test(tc, test_relayed_racks_and_stream_groups);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -778,6 +778,55 @@ START_TEST(test_counts_seeders_still_sending)
 }
 END_TEST
 
+/* A relayed rack's head is its relay, and only it; a direct rack's head and peers in no rack never are;
+ * when the relay stops or expires the next head is named relay, and the old one back is a newcomer. */
+START_TEST(test_relayed_rack_names_its_head_relay)
+{
+    static const char text[] = "rack d 127.0.1.0/24 239.9.0.1:7000\n"
+                               "rack x 127.0.2.0/24 239.9.0.2:7000 relayed\n";
+    crow_tracker_registry_free(reg);
+    ck_assert_int_eq(crow_racks_parse(&racks, text, strlen(text), NULL), 0);
+    crow_tracker_registry_config_t cfg = {.interval = 30, .peer_timeout_ms = 90000};
+    ck_assert_int_eq(crow_tracker_registry_new(&reg, &cfg, &racks), 0);
+    ck_assert_int_eq(announce_at(SEEDER, 0, 50, CROW_EVENT_STARTED, 1000), 0);
+    ck_assert(!resp.crowcast.relay);
+    ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STARTED, 1000), 0);
+    ck_assert(resp.crowcast.head && !resp.crowcast.relay);
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE, 50, CROW_EVENT_STARTED, 1000), 0);
+    ck_assert(resp.crowcast.head && resp.crowcast.relay);
+    ck_assert_uint_eq(resp.crowcast.group, 0xef090002u);
+    for (int j = 1; j < 4; j++) {
+        ck_assert_int_eq(announce_at(peer_addr(1, j), SIZE, 50, CROW_EVENT_STARTED, 1000 + (uint64_t)j), 0);
+        ck_assert(!resp.crowcast.head && !resp.crowcast.relay);
+    }
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE / 2, 50, CROW_EVENT_NONE, 30000), 0);
+    ck_assert(resp.crowcast.relay);
+    /* The relay stops: the next oldest takes over. */
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE / 2, 50, CROW_EVENT_STOPPED, 31000), 0);
+    ck_assert_int_eq(announce_at(peer_addr(1, 1), SIZE, 50, CROW_EVENT_NONE, 31000), 0);
+    ck_assert(resp.crowcast.relay);
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE / 2, 50, CROW_EVENT_STARTED, 32000), 0);
+    ck_assert(!resp.crowcast.relay);
+    /* The new relay goes silent and expires: the oldest left (peer 2) relays. */
+    for (int j = 0; j < 4; j++)
+        if (j != 1)
+            ck_assert_int_eq(announce_at(peer_addr(1, j), SIZE, 50, CROW_EVENT_NONE, 100000), 0);
+    ck_assert_uint_eq(crow_tracker_registry_expire(reg, 121001), 3); /* peer 1, the seeder, rack d's peer */
+    ck_assert_int_eq(announce_at(peer_addr(1, 2), SIZE, 50, CROW_EVENT_NONE, 121001), 0);
+    ck_assert(resp.crowcast.head && resp.crowcast.relay);
+    ck_assert_int_eq(announce_at(peer_addr(1, 0), SIZE, 50, CROW_EVENT_NONE, 121001), 0);
+    ck_assert(!resp.crowcast.relay);
+    /* /status names the relayed rack's relay, and no relay for the direct rack. */
+    static char buf[16384];
+    ck_assert_int_eq(announce_at(peer_addr(0, 0), SIZE, 50, CROW_EVENT_STARTED, 121001), 0);
+    ck_assert_int_gt(crow_tracker_registry_status_json(reg, 121001, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(
+        strstr(buf, "\"head\":\"127.0.2.12:6881\",\"relay\":\"127.0.2.12:6881\",\"chain\""));
+    ck_assert_ptr_nonnull(strstr(buf, "\"head\":\"127.0.1.10:6881\",\"chain\""));
+    ck_assert_ptr_null(strstr(buf, "\"relay\":\"127.0.1."));
+}
+END_TEST
+
 Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("tracker_registry");
@@ -800,6 +849,7 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_status_and_metrics);
     tcase_add_test(tc, test_counts_what_peers_see_of_the_stream);
     tcase_add_test(tc, test_counts_seeders_still_sending);
+    tcase_add_test(tc, test_relayed_rack_names_its_head_relay);
     suite_add_tcase(s, tc);
     return s;
 }

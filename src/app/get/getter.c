@@ -237,6 +237,7 @@ static void on_verified(void *ctx, uint32_t piece)
     crow_mcast_receiver_mark_verified(&g->rx, piece);
     crow_peer_policy_progress(&g->policy);
     getter_peers_have(g, piece);
+    getter_relay_verified(g);
     if (crow_bitfield_full(crow_piece_store_verified(g->store)))
         complete(g);
 }
@@ -620,6 +621,7 @@ int crow_getter_run(const struct crow_getter_config *cfg)
     }
     if (ret == 1) {
         crow_mcast_receiver_set_key(&g.rx, &g.key);
+        g.keyed = true;
         crow_log_info("multicast: only datagrams authenticated with the key from %s are taken", key_file);
     }
     crow_mcast_receiver_set_test_loss(&g.rx, cfg->test_loss_ppm, cfg->test_loss_seed);
@@ -667,6 +669,7 @@ out:
     if (ret && g.result != CROW_GET_USAGE)
         g.result = CROW_GET_IO;
     getter_stop_sources(&g);
+    getter_relay_stop(&g);
     crow_udp_rx_close(g.udp);
     crow_signals_close(g.loop, g.signals);
     if (g.loop)

@@ -13,9 +13,11 @@
 #include "crowcast/peer_directory.h"
 #include "crowcast/peer_policy.h"
 #include "crowcast/picker.h"
+#include "crowcast/relay_plan.h"
 #include "crowcast/storage.h"
 #include "crowcast/udp.h"
 #include "announcer.h"
+#include "mcast_stream.h"
 #include "metrics_file.h"
 #include "peers.h"
 #include "piece_store.h"
@@ -52,6 +54,12 @@ struct getter {
     bool leading; /* acting as the rack's chain head: the named one brought nothing (crow_peer_policy lead) */
     struct sockaddr_in seeder_dialled; /* the BEACON-advertised TCP seed dialled last (no tracker) */
     crow_dgram_key_t key;              /* with a fleet secret: datagrams without a valid tag are dropped */
+    bool keyed;                        /* ... and the relay's stream is sealed with it */
+    crow_relay_plan_t relay_plan;      /* getter_relay.c: the rack relay's role and progress */
+    crow_mcast_stream_t *relay_stream; /* while relaying */
+    struct sockaddr_in relay_group;
+    bool relay_waiting;  /* the stream's pass sent what it had and waits for segments */
+    bool relay_finished; /* the stream ended (or was stopped) */
     uint64_t next_redial_ns;
     char rack[40];
     struct crow_child hook; /* the --on-complete command while it runs */
@@ -118,5 +126,13 @@ void getter_mcast_unavailable(struct getter *g);
 /* Completion done: seed for neighbours until --seed-time or the rack is complete, then stop. */
 void getter_after_complete(struct getter *g);
 void getter_tick(struct getter *g, uint64_t now);
+
+/* getter_relay.c: the rack relay. A tracker answer's crowcast dictionary (starts or stops relaying);
+ * a piece verified (the stream may go on); whether the stream still runs (the get waits for it after
+ * completing); stop it (at exit, or when another peer relays). */
+void getter_relay_answer(struct getter *g, const crow_crowcast_info_t *cc);
+void getter_relay_verified(struct getter *g);
+bool getter_relay_busy(const struct getter *g);
+void getter_relay_stop(struct getter *g);
 
 #endif

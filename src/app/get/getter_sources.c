@@ -99,6 +99,7 @@ static void on_announced(void *ctx, const struct crow_announce_outcome *o)
         }
         if (cc->rack[0])
             crow_peers_set_place(g->peers, g->rack, cc->position);
+        getter_relay_answer(g, cc);
         if (g->mcast && !g->udp && !g->mcast_given && cc->group && !g->completed) {
             struct sockaddr_in group = {
                 .sin_family = AF_INET, .sin_port = htons(cc->port), .sin_addr.s_addr = htonl(cc->group)};
@@ -323,7 +324,7 @@ void getter_after_complete(struct getter *g)
     crow_peer_policy_complete(&g->policy, crow_loop_now(g->loop));
     getter_announce(g, CROW_EVENT_COMPLETED);
     g->seed_until_ns = crow_loop_now(g->loop) + (uint64_t)(g->cfg->seed_time * 1e9);
-    if ((g->cfg->seed_time <= 0 || !g->peers) && !g->hook_running) {
+    if ((g->cfg->seed_time <= 0 || !g->peers) && !g->hook_running && !getter_relay_busy(g)) {
         g->done = true;
         crow_loop_stop(g->loop, 1);
     } else if (g->cfg->seed_time > 0) {
@@ -339,7 +340,7 @@ void getter_tick(struct getter *g, uint64_t now)
         for (unsigned i = 0; i < g->cfg->peer_count; i++)
             crow_peers_connect(g->peers, &g->cfg->peers[i]);
     }
-    if (!g->completed || g->hook_running)
+    if (!g->completed || g->hook_running || getter_relay_busy(g))
         return;
     bool swarm_done = g->announcer && g->swarm_incomplete == 0;
     if (now >= g->seed_until_ns || swarm_done) {

@@ -14,19 +14,15 @@
 #define MAX_BODY      (64 * 1024 * 1024) /* /status of a full registry stays below this */
 #define MAX_PEERS     200
 
+/* The groups the seeder sends to: relayed racks' are left out (their relay streams into them). */
 static void collect_groups(struct tracker_http *th)
 {
+    crow_rack_endpoint_t eps[CROW_ANNOUNCE_MAX_GROUPS];
     crow_crowcast_info_t *g = &th->groups;
-    for (uint32_t i = 0; i < th->racks->count; i++) {
-        const crow_rack_t *r = &th->racks->racks[i];
-        bool seen = false;
-        for (uint32_t k = 0; k < g->group_count && !seen; k++)
-            seen = g->groups[k].addr == r->group && g->groups[k].port == r->port;
-        if (!seen && g->group_count < CROW_ANNOUNCE_MAX_GROUPS) {
-            g->groups[g->group_count].addr = r->group;
-            g->groups[g->group_count].port = r->port;
-            g->group_count++;
-        }
+    g->group_count = crow_racks_stream_groups(th->racks, eps, CROW_ANNOUNCE_MAX_GROUPS);
+    for (uint32_t k = 0; k < g->group_count; k++) {
+        g->groups[k].addr = eps[k].group;
+        g->groups[k].port = eps[k].port;
     }
 }
 
