@@ -10,7 +10,12 @@
 #                      crowcast,udpcast,uftp,bittorrent) at each size, each in OUT/size-SIZE, then
 #                      per tool last host / S/B at each size and the fit t = fixed + slope x S/B
 #                      (bench/datacenter_fit.py, OUT/fit.md); crowcast's slope is set against its
-#                      framing floor, 1.053 (1482-byte frames for 1408-byte chunks) / (rate / host link)
+#                      framing floor, frame / chunk bytes (1482 / 1408 = 1.053 at the default chunk) / (rate / host link)
+#   --mtu N            MTU of every veth and bridge (default the kernel's 1500; 9000: jumbo frames).
+#                      The release is made with `crowcast make --mtu N` (the largest chunk that
+#                      fits: 8920 bytes at 9000) and uftp gets -b N-200 (8800 at 9000, the block
+#                      size its manual advises: 100-200 bytes under the MTU); udpcast keeps its
+#                      blocks (1456 bytes is its maximum). The framing floor follows the chunk size
 #   --loss PPM         the 'loss' round drops PPM per million frames on every host's eth0
 #                      ingress (default 5000 = 0.5%; 0 = no loss round)
 #   --tools LIST       comma list of crowcast,tcp-chain,http,bittorrent,udpcast,uftp (default all):
@@ -88,13 +93,14 @@ export CROWCAST CROW_SOURCE_DIR=$root
 
 racks=3 hosts=4 host_mbit=100 uplink_mbit=400 size_text=64M size_given= rate=95M loss_ppm=5000 budget=
 tools=crowcast,tcp-chain,http,bittorrent,udpcast,uftp out= scenarios= runs=1 rack_loss_pct=2 fault_rack=1 igmp=3
-MKEY=() sizes="" FWD=() # FWD: the options a --sizes run passes on to each size's run
+mtu= MKEY=() sizes="" FWD=() # FWD: the options a --sizes run passes on to each size's run
 while [[ $# -gt 0 ]]; do
   case $1 in --sizes | --size | --out | --tools | --scenario | --loss | --budget) ;; *) FWD+=("$1" "${2:-}") ;; esac
   case $1 in
     --racks) racks=$2 ;; --hosts) hosts=$2 ;; --host-mbit) host_mbit=$2 ;; --uplink-mbit) uplink_mbit=$2 ;;
     --size) size_text=$2 size_given=1 ;; --rate) rate=$2 ;; --loss) loss_ppm=$2 ;; --tools) tools=$2 ;;
     --budget) budget=$2 ;; --out) out=$2 ;; --scenario) scenarios=$2 ;; --runs) runs=$2 ;;
+    --mtu) mtu=$2 ;;
     --rack-loss) rack_loss_pct=$2 ;; --fault-rack) fault_rack=$2 ;; --igmp) igmp=$2 ;; --sizes) sizes=$2 ;;
     --mcast-key) MKEY=(--mcast-key "$(realpath "$2")") ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -103,6 +109,8 @@ while [[ $# -gt 0 ]]; do
   shift 2 || { echo "datacenter: $1 wants a value" >&2; exit 2; }
 done
 [[ $igmp == 2 || $igmp == 3 ]] || { echo "datacenter: --igmp wants 2 or 3" >&2; exit 2; }
+[[ -z $mtu ]] || { [[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1500 && mtu <= 65535)); } ||
+  { echo "datacenter: --mtu wants 1500..65535" >&2; exit 2; }
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "datacenter: --runs wants a count >= 1" >&2; exit 2; }
 [[ $fault_rack =~ ^[1-9][0-9]*$ ]] && ((fault_rack <= racks)) ||
   { echo "datacenter: --fault-rack wants a rack 1..$racks" >&2; exit 2; }
@@ -121,6 +129,7 @@ source "$root/tests/integration/lib.sh"
 # shellcheck source=../tests/integration/netns.sh
 source "$root/tests/integration/netns.sh"
 TOPO_IGMP_VERSION=$igmp
+TOPO_MTU=$mtu
 need_cmd python3 cmp setsid
 out=${out:-$CROW_BUILD_DIR/bench-datacenter}
 size=$(numfmt --from=iec "${size_text%B}")
@@ -343,9 +352,11 @@ sc_udpcast() {
 }
 
 # uftp: uftpd on every host (closed group of all of them), uftp on the seeder at the same rate,
-# otherwise its defaults (1300-byte blocks, initial GRTT 0.5 s: -b 1400 -r 0.05 was slower here).
+# otherwise its defaults (1300-byte blocks, initial GRTT 0.5 s: -b 1400 -r 0.05 was slower here);
+# with --mtu, blocks of MTU - 200 bytes (-b 8800 at 9000, what its manual advises).
 sc_uftp() {
-  local h ids=() kbps
+  local h ids=() kbps blocks=()
+  [[ -z $mtu ]] || blocks=(-b $((mtu - 200)))
   kbps=$(($(numfmt --from=si "${rate%bps}") / 1000))
   for h in "${HOSTS[@]}"; do
     client "$h" uftpd -d -q -I eth0 -M 239.99.0.3 -D "$(hdir "$h")" -s "$MARK"
@@ -353,7 +364,7 @@ sc_uftp() {
   done
   sleep 1
   T0=$(now)
-  sc_spawn uftp "$NS_SEED" uftp -R "$kbps" -I eth0 -M 239.99.0.3 -P 239.99.0.4 -Y none -q \
+  sc_spawn uftp "$NS_SEED" uftp -R "$kbps" "${blocks[@]}" -I eth0 -M 239.99.0.3 -P 239.99.0.4 -Y none -q \
     -H "$(IFS=,; echo "${ids[*]}")" "$SRC"
   wait_hosts "$LIMIT" "$SPAWNED_PID"
 }
@@ -674,15 +685,16 @@ show_tail() {
 json_str() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
 RECORD_EXTRA=
 record() {
-  printf '{"round":"%s","loss_ppm":%s,"tool":"%s","status":%s,"size":%s,"ideal_s":%s,"host_count":%s,"racks":%s,"host_mbit":%s,"uplink_mbit":%s,"rate":"%s","run":%s,"runs":%s,"log_prefix":"%s","sb_s":%s,"ideal_basis":"%s","fabric":"%s","igmp":%s,"mcast_auth":%s,"title":%s%s}\n' \
+  printf '{"round":"%s","loss_ppm":%s,"tool":"%s","status":%s,"size":%s,"ideal_s":%s,"host_count":%s,"racks":%s,"host_mbit":%s,"uplink_mbit":%s,"rate":"%s","run":%s,"runs":%s,"log_prefix":"%s","sb_s":%s,"ideal_basis":"%s","fabric":"%s","igmp":%s,"mcast_auth":%s,"mtu":%s,"chunk_size":%s,"title":%s%s}\n' \
     "$ROUND" "$ROUND_PPM" "$1" "$(json_str "$2")" "$size" "${IDEAL_RUN:-$ideal}" "${#HOSTS[@]}" "$racks" "$host_mbit" "$uplink_mbit" "$rate" \
-    "$RUN" "$runs" "$LOGP" "$sb" "${BASIS:-S/B}" "${TOPO_KIND:-flat}" "$igmp" "$([[ ${#MKEY[@]} -gt 0 ]] && echo true || echo false)" "$(json_str "${TITLE:-}")" "${RECORD_EXTRA:+,$RECORD_EXTRA}" \
+    "$RUN" "$runs" "$LOGP" "$sb" "${BASIS:-S/B}" "${TOPO_KIND:-flat}" "$igmp" "$([[ ${#MKEY[@]} -gt 0 ]] && echo true || echo false)" "${mtu:-1500}" "$chunk_size" "$(json_str "${TITLE:-}")" "${RECORD_EXTRA:+,$RECORD_EXTRA}" \
     >>"$out/raw.jsonl"
 }
 
 # --- the run ---------------------------------------------------------------------------------
 random_file "$SRC" "$size" bench
-"$CROWCAST" make "$SRC" -o "$TORRENT" >/dev/null
+"$CROWCAST" make "$SRC" -o "$TORRENT" ${mtu:+--mtu "$mtu"} >/dev/null
+chunk_size=$("$CROWCAST" inspect "$TORRENT" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["chunk_size"])')
 printf '#!/bin/sh\ndate +%%s.%%N >"$BENCH_DONE"\n' >"$MARK" && chmod +x "$MARK"
 IFS=, read -r -a tool_list <<<"$tools"
 for t in "${tool_list[@]}"; do [[ -n ${FACTOR[$t]:-} ]] || fail "unknown tool '$t'"; done
@@ -711,7 +723,7 @@ ensure_fabric() {
     topo_mcast_watch
     wait_until 5 in_ns "$(hns "${HOSTS[-1]}")" ping -c 1 -W 1 "$TRACK_IP" || fail "routed fabric: the last host cannot reach the tracker"
   else
-    log "building ${racks}x${hosts} hosts, ${host_mbit} Mbit/s host links, ${uplink_mbit} Mbit/s uplinks"
+    log "building ${racks}x${hosts} hosts, ${host_mbit} Mbit/s host links, ${uplink_mbit} Mbit/s uplinks, MTU ${mtu:-1500}"
     topo_create "$racks" "$hosts" "$host_mbit" "$uplink_mbit"
   fi
 }

@@ -2,8 +2,9 @@
 """The size fit of bench/datacenter.sh --sizes: reads the results.json of each size's run and
 writes OUT/fit.md and OUT/fit.json: per tool, last host / S/B at each size and the line
 t = fixed + slope x S/B through the (S/B, last host) points (two sizes: through both; more: least
-squares). crowcast's slope is set against its framing floor: 1482-byte frames for 1408-byte
-chunks (1.053 x) divided by the fraction of the host link its rate is. With crowcast it also gives
+squares). crowcast's slope is set against its framing floor: Ethernet frames per chunk byte
+(1482-byte frames for 1408-byte chunks, 1.053 x; 8994 for 8920 at --mtu 9000, 1.008 x) divided by
+the fraction of the host link its rate is. With crowcast it also gives
 the fixed costs each run measured (datacenter_report.py): start = the seeder's start to its first
 datagram, tail = its last datagram to the last host's publish.
 
@@ -12,7 +13,7 @@ import json
 import os
 import sys
 
-FRAMING = 1482 / 1408  # wire bytes per chunk byte at 1500-byte frames
+FRAME_EXTRA = 14 + 28 + 32  # Ethernet, IPv4 + UDP and crowcast headers around every chunk
 
 
 def si(text):
@@ -20,6 +21,18 @@ def si(text):
     text = text.rstrip("bps")
     mult = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}.get(text[-1:], 1)
     return float(text[:-1] if text[-1:] in "kKMG" else text) * mult
+
+
+def framing(meta):
+    """(frame bytes, chunk bytes) of a full crowcast DATA datagram in the run that meta describes."""
+    chunk = meta.get("chunk_size", 1408)
+    return chunk + FRAME_EXTRA + (16 if meta.get("mcast_auth") else 0), chunk
+
+
+def floor_of(meta):
+    """crowcast's framing floor: last host / S/B at the rate with nothing but headers lost."""
+    frame, chunk = framing(meta)
+    return frame / chunk / (si(meta["rate"]) / (meta["host_mbit"] * 1e6))
 
 
 def fit(points):
@@ -41,7 +54,7 @@ def main():
             runs += [s for s in json.load(f)["scenarios"] if s["round"] == "noloss"]
     with open(os.path.join(dirs[0], "raw.jsonl")) as f:
         meta = json.loads(f.readline())
-    floor = FRAMING / (si(meta["rate"]) / (meta["host_mbit"] * 1e6))
+    floor = floor_of(meta)
     sizes = sorted({s["size"] for s in runs})
     tools = list(dict.fromkeys(s["tool"] for s in runs))
     rows = []
@@ -65,18 +78,18 @@ def main():
     def mib(z):
         return "%g MiB" % (z / 2**20)
 
-    head = ("Sizes %s, %s racks x %s hosts, host links %s Mbit/s, rate %s; last host / S/B per size, and "
+    head = ("Sizes %s, %s racks x %s hosts, host links %s Mbit/s, MTU %s, rate %s; last host / S/B per size, and "
             "the fit t = fixed + slope x S/B over the last host times.\n\n" % (
                 ", ".join(mib(z) for z in sizes), meta["racks"], meta["host_count"] // meta["racks"],
-                meta["host_mbit"], meta["rate"]))
+                meta["host_mbit"], meta.get("mtu", 1500), meta["rate"]))
     lines = ["| tool | " + " | ".join("last / S/B at %s" % mib(z) for z in sizes) + " | fixed (s) | slope | note |",
              "|---|" + "---|" * len(sizes) + "---|---|---|"]
     for r in rows:
         cells = [" ".join("—" if v is None else "%.3f" % v for v in r["ratio"][str(z)]) or "—" for z in sizes]
         note = ""
         if r["tool"] == "crowcast" and r["slope"] is not None:
-            note = "framing floor %.4f (1482/1408 / (%s / %s Mbit/s)): slope %+.1f %%" % (
-                r["floor"], meta["rate"], meta["host_mbit"], 100 * (r["slope"] / r["floor"] - 1))
+            note = "framing floor %.4f (%d/%d / (%s / %s Mbit/s)): slope %+.1f %%" % (
+                r["floor"], *framing(meta), meta["rate"], meta["host_mbit"], 100 * (r["slope"] / r["floor"] - 1))
             for z in sizes:
                 for c in r["costs"][str(z)]:
                     if c.get("first_datagram_s") is not None:

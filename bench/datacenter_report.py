@@ -21,6 +21,8 @@ import statistics
 import subprocess
 import sys
 
+from datacenter_fit import floor_of, framing
+
 
 def crowcast_bytes(out, row, elapsed=None):
     """Sum of bytes_mcast and bytes_tcp over the hosts' "complete" events, or None; fills
@@ -272,10 +274,13 @@ def main():
     plots = {r: plot(out, r, summary) for r in rounds}
     meta = rows[0] if rows else {}
     head = ("Release %.1f MiB, %s racks x %s hosts, host links %s Mbit/s, uplinks %s Mbit/s, "
-            "multicast rate %s%s; ideal S/B = %.2f s.\n\n" % (
+            "MTU %s, multicast rate %s%s; ideal S/B = %.2f s.\n\n" % (
                 meta.get("size", 0) / 2**20, meta.get("racks"), meta.get("host_count", 0) // max(meta.get("racks", 1), 1),
-                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("rate"),
+                meta.get("host_mbit"), meta.get("uplink_mbit"), meta.get("mtu", 1500), meta.get("rate"),
                 ", crowcast datagrams authenticated (--mcast-key)" if meta.get("mcast_auth") else "", meta.get("sb_s", meta.get("ideal_s", 0))))
+    if meta.get("rate") and meta.get("host_mbit"):
+        head += ("crowcast's framing floor: %d-byte frames for %d-byte chunks at %s on %s Mbit/s links = %.3f x S/B.\n\n"
+                 % (*framing(meta), meta["rate"], meta["host_mbit"], floor_of(meta)))
     named = any(s["round"] not in ("noloss", "loss") for s in summary)
     agg = aggregate(summary) if named or any(s["runs"] > 1 for s in summary) else None
     with open(os.path.join(out, "results.md"), "w") as f:

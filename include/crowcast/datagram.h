@@ -20,6 +20,8 @@
  * DATA body: `length` bytes of the release, piece bytes [offset, offset + length); offset is a
  * multiple of the chunk size and length is that chunk's size (only a piece's last chunk is short).
  * 32 + 1408 (CROW_DEFAULT_CHUNK_SIZE) + 28 (IPv4 + UDP) = 1468 bytes: fits a 1500-byte MTU.
+ * One chunk a datagram: a link with larger frames wants a release made with larger chunks
+ * (crow_dgram_chunk_for_mtu, `crowcast make --mtu`); a datagram is never fragmented on purpose.
  *
  * BEACON body (72 bytes), announcing the session:
  *
@@ -72,6 +74,8 @@
 #define CROW_DGRAM_CONTROL_MAX (CROW_DGRAM_HEADER_LEN + CROW_DGRAM_BEACON_BODY)
 /* Largest DATA body the length field can carry. */
 #define CROW_DGRAM_MAX_PAYLOAD 65535u
+/* IPv4 (no options) and UDP headers in front of every datagram on an IP link. */
+#define CROW_DGRAM_IPV4_UDP_LEN 28u
 
 enum crow_dgram_type {
     CROW_DGRAM_DATA = 1,
@@ -141,6 +145,15 @@ int crow_dgram_check_data(const crow_dgram_t *d, const crow_manifest_t *m);
  * differs; CROW_EPROTO when the release id matches but the geometry (total length, piece length,
  * chunk size, piece count) does not. */
 int crow_dgram_check_beacon(const crow_dgram_t *d, const crow_manifest_t *m);
+
+/* Bytes of the IP packet carrying a DATA datagram with a full chunk of chunk_size bytes (its tag
+ * too when auth): what must not exceed the link's MTU. */
+uint32_t crow_dgram_ip_size(uint32_t chunk_size, bool auth);
+/* The chunk size for links of `mtu` bytes (IP packet size): the largest multiple of 8 whose DATA
+ * datagram fits the MTU with room for the tag (the same manifest then fits whether the fleet
+ * authenticates its datagrams or not), so a piece takes the fewest datagrams; never over
+ * CROW_MAX_CHUNK_SIZE or the piece length. Returns 0 when not even CROW_MIN_CHUNK_SIZE fits. */
+uint32_t crow_dgram_chunk_for_mtu(uint32_t mtu, uint32_t piece_length);
 
 /* Writes the 32-byte header of d (with d->length as the body length) at dst; returns dst + 32.
  * For DATA the caller appends d->length payload bytes. With CROW_DGRAM_F_AUTH in d->flags the

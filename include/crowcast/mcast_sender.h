@@ -42,7 +42,7 @@
 #include "crowcast/manifest.h"
 #include "crowcast/need_map.h"
 
-#define CROW_MCAST_IPV4_UDP_OVERHEAD 28u /* IPv4 header 20 + UDP header 8 */
+#define CROW_MCAST_IPV4_UDP_OVERHEAD CROW_DGRAM_IPV4_UDP_LEN /* IPv4 header 20 + UDP header 8 */
 #define CROW_MCAST_BURST_NS          (10ull * 1000000ull)
 
 typedef struct crow_mcast_sender_config {

@@ -67,6 +67,9 @@ int crow_udp_tx_open(crow_loop_t *loop, crow_udp_tx_t **out, const struct crow_u
 int crow_udp_tx_send(crow_udp_tx_t *tx, crow_op_t *op, const struct sockaddr_in *dest, const void *buf,
                      size_t len, uint16_t seg_len);
 bool crow_udp_tx_gso(const crow_udp_tx_t *tx);
+/* The MTU (SIOCGIFMTU) of the interface that holds local address `addr`, and its name into
+ * name[0..IF_NAMESIZE). Returns 0, -ENODEV when no interface has that address, or -errno. */
+int crow_udp_iface_mtu(struct in_addr addr, char *name, unsigned *mtu);
 void crow_udp_tx_close(crow_udp_tx_t *tx);
 
 #endif

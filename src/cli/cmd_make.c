@@ -14,6 +14,7 @@
 #include "../app/common/http_client.h"
 #include "commands.h"
 #include "crowcast/clock.h"
+#include "crowcast/datagram.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
 #include "crowcast/manifest_file.h"
@@ -24,12 +25,15 @@
 #include "crowcast/units.h"
 
 #define DEFAULT_MIN_PIECE    (256u * 1024)
-#define DEFAULT_PIECE_TARGET 2048u /* pieces a default piece length aims to stay under */
+#define DEFAULT_PIECE_TARGET 2048u  /* pieces a default piece length aims to stay under */
+#define MIN_MTU              576u   /* the least an IPv4 link must carry */
+#define MAX_MTU              65535u /* the largest IPv4 packet */
+#define DEFAULT_MTU          1500u  /* --chunk-size auto without --mtu */
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N]\n"
+            "usage: crowcast make PATH -o OUT.torrent [--piece-size N] [--chunk-size N|auto] [--mtu N]\n"
             "                     [--tracker URL[,URL...]]... [--name NAME] [--threads N]\n"
             "                     [--sign KEY]... [--skip-special] [--align | --previous OLD.torrent]\n\n"
             "Hashes a file or a directory tree (SHA-1 per piece for BitTorrent clients, SHA-256 per\n"
@@ -40,7 +44,12 @@ static void usage(FILE *out)
             "                       smallest power of two from 256K up that keeps the release within\n"
             "                       %u pieces (64M pieces past 128 GiB); with --previous, OLD's\n"
             "  --chunk-size N       bytes per multicast datagram payload, %u..%u (default %u;\n"
-            "                       with --previous, OLD's)\n"
+            "                       with --previous, OLD's); auto: the largest that --mtu allows\n"
+            "  --mtu N              the links' MTU, %u..%u (default %u; implies --chunk-size auto):\n"
+            "                       the chunk size is the largest multiple of 8 whose datagram (IPv4\n"
+            "                       20 + UDP 8 + header 32 + chunk + tag 16, so --mcast-key fits too)\n"
+            "                       fits N bytes: 1424 at 1500, 8920 at 9000 (jumbo frames). seed\n"
+            "                       refuses to send datagrams over its interface's MTU\n"
             "  --tracker URL[,URL...]\n"
             "                       tracker URL(s) stored in the manifest (default: none); repeat it\n"
             "                       for backup tiers (BEP 12, as mktorrent -a): each --tracker is a\n"
@@ -78,8 +87,8 @@ static void usage(FILE *out)
             "symlink. A single file keeps its executable bit.\n\n"
             "Exit status: 0 ok, 2 bad usage or input that cannot form a release (nothing to hash,\n"
             "unsafe name, limits), 3 a file cannot be read or written.\n",
-            DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE,
-            CROW_MANIFEST_MAX_SIGNATURES);
+            DEFAULT_PIECE_TARGET, CROW_MIN_CHUNK_SIZE, CROW_MAX_CHUNK_SIZE, CROW_DEFAULT_CHUNK_SIZE, MIN_MTU,
+            MAX_MTU, DEFAULT_MTU, CROW_MANIFEST_MAX_SIGNATURES);
 }
 
 #define MAX_TIERS CROW_MANIFEST_MAX_TRACKERS
@@ -90,7 +99,8 @@ struct make_opts {
     uint32_t sign_count;
     const char *tiers[MAX_TIERS]; /* --tracker arguments, one tier each */
     uint32_t tier_count;
-    uint64_t piece_size, chunk_size;
+    uint64_t piece_size, chunk_size, mtu; /* mtu: nonzero with --mtu or --chunk-size auto */
+    bool chunk_given;                     /* --chunk-size N (a number) */
     unsigned threads;
     bool skip_special, align;
     const char *previous; /* --previous OLD.torrent */
@@ -102,6 +112,7 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
         {"output", required_argument, NULL, 'o'},
         {"piece-size", required_argument, NULL, 'p'},
         {"chunk-size", required_argument, NULL, 'c'},
+        {"mtu", required_argument, NULL, 'M'},
         {"tracker", required_argument, NULL, 't'},
         {"name", required_argument, NULL, 'n'},
         {"threads", required_argument, NULL, 'j'},
@@ -127,10 +138,19 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
                 return crow_cli_usage_error("make", "--piece-size must be a power of two from 16K to 64M");
             break;
         case 'c':
+            if (strcmp(optarg, "auto") == 0) {
+                o->mtu = o->mtu ? o->mtu : DEFAULT_MTU;
+                break;
+            }
+            o->chunk_given = true;
             if (crow_parse_size(optarg, &o->chunk_size) || o->chunk_size < CROW_MIN_CHUNK_SIZE ||
                 o->chunk_size > CROW_MAX_CHUNK_SIZE)
                 return crow_cli_usage_error("make", "--chunk-size must be within %u..%u", CROW_MIN_CHUNK_SIZE,
                                             CROW_MAX_CHUNK_SIZE);
+            break;
+        case 'M':
+            if (crow_parse_size(optarg, &o->mtu) || o->mtu < MIN_MTU || o->mtu > MAX_MTU)
+                return crow_cli_usage_error("make", "--mtu must be within %u..%u", MIN_MTU, MAX_MTU);
             break;
         case 't':
             if (o->tier_count == MAX_TIERS)
@@ -172,6 +192,8 @@ static int parse_args(int argc, char **argv, struct make_opts *o)
     o->input = argv[optind];
     if (!o->output)
         return crow_cli_usage_error("make", "-o OUT.torrent is required");
+    if (o->chunk_given && o->mtu)
+        return crow_cli_usage_error("make", "--chunk-size N and --mtu (or --chunk-size auto): give one");
     return 0;
 }
 
@@ -299,6 +321,8 @@ static int choose_layout(const struct make_opts *o, crow_manifest_t *m, uint64_t
     m->chunk_size = o->chunk_size ? (uint32_t)o->chunk_size
                     : o->previous ? prev.chunk_size
                                   : CROW_DEFAULT_CHUNK_SIZE;
+    if (o->mtu) /* MIN_MTU leaves room for more than CROW_MIN_CHUNK_SIZE */
+        m->chunk_size = crow_dgram_chunk_for_mtu((uint32_t)o->mtu, m->piece_length);
     if (o->align && !m->single_file &&
         (ret = crow_release_layout_align(m, o->previous ? &prev : NULL, why, sizeof why)) < 0) {
         fprintf(stderr, "crowcast make: %s\n", why);

@@ -84,6 +84,23 @@ int crow_dgram_decode(const uint8_t *buf, size_t len, crow_dgram_t *out)
     }
 }
 
+uint32_t crow_dgram_ip_size(uint32_t chunk_size, bool auth)
+{
+    return CROW_DGRAM_IPV4_UDP_LEN + CROW_DGRAM_HEADER_LEN + chunk_size + (auth ? CROW_DGRAM_TAG_LEN : 0);
+}
+
+uint32_t crow_dgram_chunk_for_mtu(uint32_t mtu, uint32_t piece_length)
+{
+    uint32_t room = crow_dgram_ip_size(0, true);
+    if (mtu < room + CROW_MIN_CHUNK_SIZE)
+        return 0;
+    uint32_t most = mtu - room < CROW_MAX_CHUNK_SIZE ? mtu - room : CROW_MAX_CHUNK_SIZE;
+    /* A divisor of a (power-of-two) piece length would be a power of two: 1024 bytes at a
+     * 1500-byte MTU, 39 % more datagrams than this. The format lets a piece's last chunk be short. */
+    most &= ~7u;
+    return piece_length && piece_length < most ? piece_length : most;
+}
+
 int crow_dgram_check_data(const crow_dgram_t *d, const crow_manifest_t *m)
 {
     if (d->session != crow_dgram_session_of(m->release_id))

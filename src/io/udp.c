@@ -10,10 +10,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "crowcast/error.h"
@@ -487,4 +490,31 @@ void crow_udp_tx_close(crow_udp_tx_t *tx)
         close(tx->fd);
     free(tx->batches);
     free(tx);
+}
+
+int crow_udp_iface_mtu(struct in_addr addr, char *name, unsigned *mtu)
+{
+    struct ifaddrs *all, *ifa;
+    if (getifaddrs(&all))
+        return -errno;
+    int ret = -ENODEV;
+    for (ifa = all; ifa; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET &&
+            ((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr.s_addr == addr.s_addr)
+            break;
+    }
+    if (ifa) {
+        struct ifreq req = {0};
+        snprintf(req.ifr_name, sizeof req.ifr_name, "%s", ifa->ifa_name);
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ret = fd < 0 ? -errno : ioctl(fd, SIOCGIFMTU, &req) ? -errno : 0;
+        if (fd >= 0)
+            close(fd);
+        if (ret == 0) {
+            snprintf(name, IF_NAMESIZE, "%s", req.ifr_name);
+            *mtu = (unsigned)req.ifr_mtu;
+        }
+    }
+    freeifaddrs(all);
+    return ret;
 }

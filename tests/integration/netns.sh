@@ -10,6 +10,8 @@
 #   host r h     rack r (1..RACKS) host h (1..HOSTS): namespace "$(host_ns r h)", address 10.99.r.h
 # Host links and rack uplinks are shaped with tbf when rates are given; offloads are off so shaping
 # and loss act on real frames. topo_loss NS DEV PPM adds random loss with an nftables counter.
+# TOPO_MTU (default: the kernel's 1500) sets the MTU of both ends of every veth and of every bridge,
+# e.g. 9000 for jumbo frames.
 #
 #   topo_create_routed RACKS HOSTS [HOST_RATE_MBIT] [UPLINK_RATE_MBIT]
 #
@@ -59,11 +61,13 @@ _shape() {
   [[ -n "$mbit" && "$mbit" != 0 ]] || return 0
   # burst: at least a few MTU-sized frames, ~2 ms of traffic at the rate
   local burst=$(( mbit * 1000000 / 8 / 500 )); (( burst < 15000 )) && burst=15000
+  (( burst >= 2 * (${TOPO_MTU:-1500} + 14) )) || burst=$(( 2 * (${TOPO_MTU:-1500} + 14) ))
   ip netns exec "$ns" tc qdisc replace dev "$dev" root tbf rate "${mbit}mbit" burst "$burst" latency 100ms
 }
 
 _plain_link() {
   ip netns exec "$1" ethtool -K "$2" gro off gso off tso off >/dev/null 2>&1 || true
+  [[ -z ${TOPO_MTU:-} ]] || ip -n "$1" link set "$2" mtu "$TOPO_MTU"
 }
 
 # _attach_host NS IP BRIDGE MBIT [PREFIX [GATEWAY]]: veth from host NS (eth0, address IP/PREFIX,
@@ -94,6 +98,7 @@ _bridge() {
   local name=$1 querier=$2
   ip -n "$NS_SW" link add "$name" type bridge mcast_snooping 1 mcast_querier "$querier" \
     mcast_igmp_version "${TOPO_IGMP_VERSION:-3}"
+  [[ -z ${TOPO_MTU:-} ]] || ip -n "$NS_SW" link set "$name" mtu "$TOPO_MTU"
   ip -n "$NS_SW" link set "$name" up
 }
 

@@ -73,6 +73,32 @@ START_TEST(test_header_fits_mtu)
 }
 END_TEST
 
+START_TEST(test_chunk_for_mtu)
+{
+    /* 1500 - 20 (IPv4) - 8 (UDP) - 32 (header) - 16 (tag) = 1424; 9000 gives 8924, down to 8920. */
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(1500, 256 * 1024), 1424);
+    ck_assert_uint_eq(crow_dgram_ip_size(1424, true), 1500);
+    ck_assert_uint_eq(crow_dgram_ip_size(1424, false), 1484);
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(9000, 256 * 1024), 8920);
+    ck_assert_uint_eq(crow_dgram_ip_size(8920, true), 8996);
+    /* Capped by the manifest's limit, then by the piece: one chunk a piece. */
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(65535, 1u << 20), CROW_MAX_CHUNK_SIZE);
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(65535, 16 * 1024), 16 * 1024);
+    /* Too small for CROW_MIN_CHUNK_SIZE: nothing fits. */
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(76 + CROW_MIN_CHUNK_SIZE, 1u << 20), CROW_MIN_CHUNK_SIZE);
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(75 + CROW_MIN_CHUNK_SIZE, 1u << 20), 0);
+    ck_assert_uint_eq(crow_dgram_chunk_for_mtu(0, 1u << 20), 0);
+    /* Every MTU: it fits with the tag, and 8 bytes more would not (unless a cap holds it). */
+    for (uint32_t mtu = 332; mtu <= 65535; mtu += 13) {
+        uint32_t c = crow_dgram_chunk_for_mtu(mtu, CROW_MAX_PIECE_LENGTH);
+        ck_assert_uint_ge(c, CROW_MIN_CHUNK_SIZE);
+        ck_assert_uint_eq(c % 8, 0);
+        ck_assert_uint_le(crow_dgram_ip_size(c, true), mtu);
+        ck_assert(c == CROW_MAX_CHUNK_SIZE || crow_dgram_ip_size(c + 8, true) > mtu);
+    }
+}
+END_TEST
+
 START_TEST(test_layout_bytes)
 {
     /* The header layout documented in datagram.h, byte by byte. */
@@ -405,6 +431,7 @@ Suite *crow_test_suite(void)
     Suite *s = suite_create("datagram");
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, test_header_fits_mtu);
+    tcase_add_test(tc, test_chunk_for_mtu);
     tcase_add_test(tc, test_layout_bytes);
     tcase_add_test(tc, test_round_trips);
     tcase_add_test(tc, test_encode_rejects);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +424,21 @@ START_TEST(test_endpoint_parsing)
 }
 END_TEST
 
+START_TEST(test_iface_mtu)
+{
+    char name[IF_NAMESIZE] = "";
+    unsigned mtu = 0;
+    struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)}, none;
+    ck_assert_int_eq(crow_udp_iface_mtu(lo, name, &mtu), 0);
+    ck_assert_str_eq(name, "lo");
+    ck_assert_uint_ge(mtu, 1500);                              /* 65536 on Linux */
+    ck_assert_int_eq(crow_parse_ipv4("192.0.2.77", &none), 0); /* TEST-NET-1: nobody's address */
+    mtu = 7;
+    ck_assert_int_eq(crow_udp_iface_mtu(none, name, &mtu), -ENODEV);
+    ck_assert_uint_eq(mtu, 7);
+}
+END_TEST
+
 Suite *crow_test_suite(void)
 {
     Suite *s = suite_create("io");
@@ -439,5 +455,8 @@ Suite *crow_test_suite(void)
     tcase_add_test(tc, test_sync_file_range);
     tcase_add_test(tc, test_endpoint_parsing);
     suite_add_tcase(s, tc);
+    TCase *ifc = tcase_create("iface");
+    tcase_add_test(ifc, test_iface_mtu);
+    suite_add_tcase(s, ifc);
     return s;
 }

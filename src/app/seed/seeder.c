@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "crowcast/seeder.h"
 #include "crowcast/seeder_policy.h"
 #include "crowcast/storage.h"
+#include "crowcast/udp.h"
 #include "crowcast/units.h"
 #include "announcer.h"
 #include "mcast_key.h"
@@ -374,6 +376,25 @@ static int choose_trackers(struct seeder *s)
     return 0;
 }
 
+/* A datagram over --iface's MTU would go out as IP fragments (one lost fragment loses the chunk,
+ * and the switches' multicast replication handles fragments badly): refused, saying what fits.
+ * An address no interface holds is left to the socket to refuse. Returns 0 or 2 (said why). */
+static int check_mtu(const struct seeder *s)
+{
+    char ifname[IF_NAMESIZE];
+    unsigned mtu;
+    uint32_t need = crow_dgram_ip_size(s->m.chunk_size, s->keyed);
+    if (crow_udp_iface_mtu(s->cfg->iface, ifname, &mtu) || need <= mtu)
+        return 0;
+    uint32_t fits = crow_dgram_chunk_for_mtu(mtu, s->m.piece_length);
+    fprintf(stderr,
+            "crowcast seed: %s's chunk size %u makes %u-byte IP datagrams%s, over the MTU of %s (%u bytes): "
+            "they would be fragmented. Make the release with --mtu %u (chunk size %u) or raise the MTU\n",
+            s->cfg->torrent, s->m.chunk_size, need, s->keyed ? " (with the tag)" : "", ifname, mtu, mtu,
+            fits);
+    return 2;
+}
+
 int crow_seeder_run(const struct crow_seeder_config *cfg)
 {
     struct seeder s = {.cfg = cfg, .result = 0};
@@ -395,6 +416,11 @@ int crow_seeder_run(const struct crow_seeder_config *cfg)
     s.keyed = ret == 1;
     if (s.keyed)
         crow_log_info("multicast: every datagram authenticated with the key from %s", key_file);
+    if ((s.tracker || cfg->group_count) && check_mtu(&s)) { /* a TCP-only seeder sends no datagram */
+        crow_dgram_key_dispose(&s.key);
+        crow_manifest_dispose(&s.m);
+        return 2;
+    }
     crow_bitfield_t all;
     if ((ret = crow_bitfield_init(&all, s.m.piece_count))) {
         crow_dgram_key_dispose(&s.key);
