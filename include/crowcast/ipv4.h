@@ -3,6 +3,7 @@
 #ifndef CROWCAST_IPV4_H
 #define CROWCAST_IPV4_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,5 +16,9 @@ bool crow_ipv4_parse(const char *text, size_t len, uint32_t *addr);
 bool crow_ipv4_parse_endpoint(const char *text, size_t len, uint32_t *addr, uint16_t *port);
 /* "a.b.c.d" into out (16 bytes: the longest form and its NUL). */
 void crow_ipv4_format(uint32_t addr, char out[16]);
+/* The same as socket types: "a.b.c.d" into *out, "a.b.c.d:port" into *out (AF_INET, network byte
+ * order). Return 0 or CROW_EUSAGE. */
+int crow_ipv4_parse_in(const char *text, struct in_addr *out);
+int crow_ipv4_parse_sockaddr(const char *text, struct sockaddr_in *out);
 
 #endif

@@ -13,11 +13,6 @@
 
 #include "crowcast/loop.h"
 
-/* Parses "A.B.C.D:PORT" into *out. Returns 0 or CROW_EUSAGE. */
-int crow_parse_endpoint(const char *text, struct sockaddr_in *out);
-/* Parses a dotted IPv4 address. Returns 0 or CROW_EUSAGE. */
-int crow_parse_ipv4(const char *text, struct in_addr *out);
-
 struct crow_udp_rx_config {
     struct sockaddr_in group; /* multicast group and port to join */
     struct in_addr iface;     /* local interface address to join on */

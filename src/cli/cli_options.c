@@ -10,6 +10,7 @@
 #include "../app/common/http_client.h"
 #include "../app/common/tls_files.h"
 #include "commands.h"
+#include "crowcast/ipv4.h"
 #include "crowcast/error.h"
 #include "crowcast/log.h"
 #include "crowcast/release_sig.h"
@@ -18,21 +19,21 @@
 
 int crow_cli_opt_ipv4(const char *cmd, const char *opt, const char *arg, struct in_addr *out)
 {
-    if (crow_parse_ipv4(arg, out))
+    if (crow_ipv4_parse_in(arg, out))
         return crow_cli_usage_error(cmd, "%s wants an IPv4 address, not '%s'", opt, arg);
     return 0;
 }
 
 int crow_cli_opt_endpoint(const char *cmd, const char *opt, const char *arg, struct sockaddr_in *out)
 {
-    if (crow_parse_endpoint(arg, out))
+    if (crow_ipv4_parse_sockaddr(arg, out))
         return crow_cli_usage_error(cmd, "%s wants ADDR:PORT, not '%s'", opt, arg);
     return 0;
 }
 
 int crow_cli_opt_group(const char *cmd, const char *opt, const char *arg, struct sockaddr_in *out)
 {
-    if (crow_parse_endpoint(arg, out) || !IN_MULTICAST(ntohl(out->sin_addr.s_addr)))
+    if (crow_ipv4_parse_sockaddr(arg, out) || !IN_MULTICAST(ntohl(out->sin_addr.s_addr)))
         return crow_cli_usage_error(cmd, "%s wants a multicast GROUP:PORT, not '%s'", opt, arg);
     return 0;
 }
@@ -70,7 +71,7 @@ static int opt_tls_ca(const char *cmd, const char *arg, char *abs, size_t abs_ca
 void crow_cli_shared_init(struct crow_cli_shared *s)
 {
     memset(s, 0, sizeof *s);
-    crow_parse_ipv4("127.0.0.1", &s->iface);
+    crow_ipv4_parse_in("127.0.0.1", &s->iface);
 }
 
 int crow_cli_opt_shared(const char *cmd, int code, const char *arg, struct crow_cli_shared *s)

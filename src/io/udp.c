@@ -20,31 +20,8 @@
 #include <unistd.h>
 
 #include "crowcast/error.h"
-#include "crowcast/ipv4.h"
 #include "crowcast/udp.h"
 #include "loop_internal.h"
-
-int crow_parse_ipv4(const char *text, struct in_addr *out)
-{
-    uint32_t addr;
-    if (!crow_ipv4_parse(text, strlen(text), &addr))
-        return CROW_EUSAGE;
-    out->s_addr = htonl(addr);
-    return 0;
-}
-
-int crow_parse_endpoint(const char *text, struct sockaddr_in *out)
-{
-    uint32_t addr;
-    uint16_t port;
-    if (!crow_ipv4_parse_endpoint(text, strlen(text), &addr, &port))
-        return CROW_EUSAGE;
-    memset(out, 0, sizeof *out);
-    out->sin_family = AF_INET;
-    out->sin_port = htons(port);
-    out->sin_addr.s_addr = htonl(addr);
-    return 0;
-}
 
 /* ---- receiver ---- */
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crowcast/error.h"
 #include "crowcast/ipv4.h"
 #include "crowcast/units.h"
 
@@ -46,4 +47,26 @@ bool crow_ipv4_parse_endpoint(const char *text, size_t len, uint32_t *addr, uint
 void crow_ipv4_format(uint32_t addr, char out[16])
 {
     snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
+}
+
+int crow_ipv4_parse_in(const char *text, struct in_addr *out)
+{
+    uint32_t addr;
+    if (!crow_ipv4_parse(text, strlen(text), &addr))
+        return CROW_EUSAGE;
+    out->s_addr = htonl(addr);
+    return 0;
+}
+
+int crow_ipv4_parse_sockaddr(const char *text, struct sockaddr_in *out)
+{
+    uint32_t addr;
+    uint16_t port;
+    if (!crow_ipv4_parse_endpoint(text, strlen(text), &addr, &port))
+        return CROW_EUSAGE;
+    memset(out, 0, sizeof *out);
+    out->sin_family = AF_INET;
+    out->sin_port = htons(port);
+    out->sin_addr.s_addr = htonl(addr);
+    return 0;
 }

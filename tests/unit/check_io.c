@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crowcast/ipv4.h"
 #include "crowcast/error.h"
 #include "crowcast/loop.h"
 #include "crowcast/tcp.h"
@@ -253,8 +254,8 @@ static void multicast_round(bool fallback, bool gro)
         crow_loop_disable_features(m.loop,
                                    &(struct crow_loop_features){.multishot_recv = true, .udp_gso = true});
     struct crow_udp_rx_config rc = {.rcvbuf = 4 << 20, .buffers = 64, .buffer_size = 2048, .gro = gro};
-    ck_assert_int_eq(crow_parse_endpoint("239.255.77.1:34567", &rc.group), 0);
-    ck_assert_int_eq(crow_parse_ipv4("127.0.0.1", &rc.iface), 0);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.255.77.1:34567", &rc.group), 0);
+    ck_assert_int_eq(crow_ipv4_parse_in("127.0.0.1", &rc.iface), 0);
     ck_assert_int_eq(crow_udp_rx_open(m.loop, &m.rx, &rc, on_datagram, &m), 0);
     crow_udp_tx_t *tx;
     struct crow_udp_tx_config tc = {.iface = rc.iface, .ttl = 1, .loop = true};
@@ -333,8 +334,8 @@ START_TEST(test_multicast_gro_truncation)
     struct mc_trunc t = {.loop = new_loop()};
     crow_udp_rx_t *rx;
     struct crow_udp_rx_config rc = {.rcvbuf = 4 << 20, .buffers = 64, .buffer_size = 2048, .gro = true};
-    ck_assert_int_eq(crow_parse_endpoint("239.255.77.2:34568", &rc.group), 0);
-    ck_assert_int_eq(crow_parse_ipv4("127.0.0.1", &rc.iface), 0);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.255.77.2:34568", &rc.group), 0);
+    ck_assert_int_eq(crow_ipv4_parse_in("127.0.0.1", &rc.iface), 0);
     ck_assert_int_eq(crow_udp_rx_open(t.loop, &rx, &rc, on_trunc_datagram, &t), 0);
     crow_udp_tx_t *tx;
     struct crow_udp_tx_config tc = {.iface = rc.iface, .ttl = 1, .loop = true};
@@ -407,20 +408,20 @@ END_TEST
 START_TEST(test_endpoint_parsing)
 {
     struct sockaddr_in a;
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:5000", &a), 0);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3:5000", &a), 0);
     ck_assert_uint_eq(ntohs(a.sin_port), 5000);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:0", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:70000", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("host:80", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint(":80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3:0", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3:70000", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("host:80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr(":80", &a), CROW_EUSAGE);
     /* Found by fuzz_tracker_url ("http://0.0.0.1:\v9/a"): the port took what strtol skips or accepts,
      * and the text became a Host header with a control byte in it. */
-    ck_assert_int_eq(crow_parse_endpoint("0.0.0.1:\v9", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3: 80", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:+80", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:80 ", &a), CROW_EUSAGE);
-    ck_assert_int_eq(crow_parse_endpoint("239.1.2.3:000000080", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("0.0.0.1:\v9", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3: 80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3:+80", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3:80 ", &a), CROW_EUSAGE);
+    ck_assert_int_eq(crow_ipv4_parse_sockaddr("239.1.2.3:000000080", &a), CROW_EUSAGE);
 }
 END_TEST
 
@@ -431,8 +432,8 @@ START_TEST(test_iface_mtu)
     struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)}, none;
     ck_assert_int_eq(crow_udp_iface_mtu(lo, name, &mtu), 0);
     ck_assert_str_eq(name, "lo");
-    ck_assert_uint_ge(mtu, 1500);                              /* 65536 on Linux */
-    ck_assert_int_eq(crow_parse_ipv4("192.0.2.77", &none), 0); /* TEST-NET-1: nobody's address */
+    ck_assert_uint_ge(mtu, 1500);                                 /* 65536 on Linux */
+    ck_assert_int_eq(crow_ipv4_parse_in("192.0.2.77", &none), 0); /* TEST-NET-1: nobody's address */
     mtu = 7;
     ck_assert_int_eq(crow_udp_iface_mtu(none, name, &mtu), -ENODEV);
     ck_assert_uint_eq(mtu, 7);

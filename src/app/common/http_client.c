@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crowcast/ipv4.h"
 #include "crowcast/clock.h"
 #include "crowcast/error.h"
 #include "crowcast/hash.h"
@@ -67,7 +68,7 @@ int crow_http_client_parse_server(const char *url, struct crow_http_client_serve
              : out->tls             ? "%s:443"
                                     : "%s:80",
              out->host);
-    if (crow_parse_endpoint(endpoint, &out->addr))
+    if (crow_ipv4_parse_sockaddr(endpoint, &out->addr))
         return CROW_EUSAGE;
     if (snprintf(out->path, sizeof out->path, "%s", slash ? slash : "") >= (int)sizeof out->path)
         return CROW_EUSAGE;
